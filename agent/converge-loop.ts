@@ -1,0 +1,64 @@
+import type { Logger } from 'pino';
+import type { NodeView } from '../proto/gen/trellis/v1/dispatcher';
+
+export interface ConvergeTarget {
+  reconcile(view: NodeView): Promise<{ writes: number; actions: string[] }>;
+}
+
+/**
+ * Runs one reconcile pass at a time against the newest view: views that arrive
+ * during a pass collapse into the next one, and a timer re-runs the last view so
+ * that drift made behind the agent's back is repaired (level-triggered).
+ */
+export class ConvergeLoop {
+  private latest: NodeView | undefined;
+  private pending = false;
+  private running: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private passes = 0;
+
+  constructor(
+    private readonly target: ConvergeTarget,
+    private readonly logger: Logger,
+    private readonly onConverged: (revision: number) => void,
+    private readonly resyncIntervalMs: number,
+  ) {}
+
+  offer(view: NodeView): void {
+    this.latest = view;
+    this.kick();
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.resyncIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private kick(): void {
+    if (!this.latest) return;
+    this.pending = true;
+    this.running ??= this.drain().finally(() => (this.running = undefined));
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending && this.latest) {
+      this.pending = false;
+      const view = this.latest;
+      try {
+        const { writes, actions } = await this.target.reconcile(view);
+        this.passes += 1;
+        if (writes > 0) this.logger.info({ revision: view.revision, writes, actions }, 'kernel reconciled');
+        // The first pass is always reported: after a restart it shows whether anything was rewritten.
+        else if (this.passes === 1) this.logger.info({ revision: view.revision }, 'kernel already converged');
+        else this.logger.debug({ revision: view.revision }, 'kernel already converged');
+        this.onConverged(view.revision);
+      } catch (error) {
+        this.logger.error({ err: error, revision: view.revision }, 'reconcile pass failed; the next pass retries');
+      }
+    }
+  }
+}

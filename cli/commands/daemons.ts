@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import pino, { type Logger } from 'pino';
+import { startAgent } from '../../agent/daemon';
+import { startManager } from '../../manager/daemon';
+import { CommandError } from '../context';
+
+function daemonLogger(name: string, level: string): Logger {
+  return pino({ name, level });
+}
+
+/** Stops the daemon cleanly on SIGTERM/SIGINT so that systemd and the lab can restart it. */
+function stopOnSignal(logger: Logger, stop: () => Promise<void>): void {
+  const handler = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'stopping');
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', handler);
+  process.once('SIGINT', handler);
+}
+
+function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text);
+  if (!match) throw new CommandError(`--resync-interval: "${text}" is not a duration; use e.g. 30s or 500ms`);
+  const unit = { ms: 1, s: 1000, m: 60_000 }[match[2] ?? 's'] ?? 1000;
+  return Number(match[1]) * unit;
+}
+
+export function addDaemonCommands(program: Command): void {
+  program
+    .command('manager')
+    .description('run a manager: the cluster store and the Control and Dispatcher APIs')
+    .option('--listen <host:port>', 'address to serve gRPC on', '0.0.0.0:4240')
+    .option('--data-dir <dir>', 'where the durable log lives', '/var/lib/trellis/manager')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(async (options: { listen: string; dataDir: string; logLevel: string }) => {
+      const logger = daemonLogger('trellis-manager', options.logLevel);
+      const manager = await startManager({ listen: options.listen, dataDir: options.dataDir, logger });
+      stopOnSignal(logger, () => manager.close());
+    });
+
+  program
+    .command('agent')
+    .description("run an agent: keeps this node's kernel equal to the desired state")
+    .requiredOption('--node <name>', 'name of this node')
+    .requiredOption('--advertise-addr <ip>', 'underlay IPv4 address other nodes reach this one at (VXLAN endpoint)')
+    .option('--underlay-device <dev>', 'underlay interface VXLAN traffic leaves through', 'eth0')
+    .option('--resync-interval <duration>', 'period of the level-triggered repair pass', '30s')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(
+      (
+        options: { node: string; advertiseAddr: string; underlayDevice: string; resyncInterval: string; logLevel: string },
+        command: Command,
+      ) => {
+        const logger = daemonLogger('trellis-agent', options.logLevel);
+        const agent = startAgent({
+          manager: command.optsWithGlobals<{ manager: string }>().manager,
+          nodeName: options.node,
+          advertiseAddr: options.advertiseAddr,
+          underlayDevice: options.underlayDevice,
+          resyncIntervalMs: parseDuration(options.resyncInterval),
+          logger,
+        });
+        stopOnSignal(logger, () => agent.stop());
+      },
+    );
+}

@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { formatOption, withControl, type OutputFormat } from '../context';
+import { json, print, shortId, table } from '../output';
+
+export function addSandboxCommands(program: Command): void {
+  const sandbox = program.command('sandbox').description('manage sandboxes (network namespaces on a node)');
+
+  sandbox
+    .command('create')
+    .description('create a sandbox; the agent on NODE makes its network namespace')
+    .argument('<name>')
+    .requiredOption('--node <node>', 'node that hosts the sandbox')
+    .action((name: string, options: { node: string }, command: Command) =>
+      withControl(command, async (control) => {
+        const created = await control.call((c) => c.createSandbox, { name, node: options.node });
+        print(created.id);
+      }),
+    );
+
+  sandbox
+    .command('ls')
+    .description('list sandboxes')
+    .addOption(formatOption())
+    .action((options: { format: OutputFormat }, command: Command) =>
+      withControl(command, async (control) => {
+        const { sandboxes } = await control.call((c) => c.listSandboxes, {});
+        if (options.format === 'json') return print(json(sandboxes));
+        print(
+          table(
+            ['SANDBOX ID', 'NAME', 'NODE', 'NETWORKS'],
+            sandboxes.map((s) => [
+              shortId(s.id),
+              s.name,
+              s.node,
+              s.endpoints.map((e) => `${e.networkName}=${e.ip}`).join(',') || '-',
+            ]),
+          ),
+        );
+      }),
+    );
+
+  sandbox
+    .command('inspect')
+    .description('show a sandbox, its namespace path and its endpoints (JSON)')
+    .argument('<sandbox>')
+    .addOption(formatOption().default('json'))
+    .action((reference: string, _options: { format: OutputFormat }, command: Command) =>
+      withControl(command, async (control) => print(json(await control.call((c) => c.getSandbox, { sandbox: reference })))),
+    );
+
+  sandbox
+    .command('rm')
+    .description('remove a sandbox and its endpoints')
+    .argument('<sandbox>')
+    .action((reference: string, _options: unknown, command: Command) =>
+      withControl(command, async (control) => {
+        await control.call((c) => c.removeSandbox, { sandbox: reference });
+        print(reference);
+      }),
+    );
+}

@@ -1,0 +1,159 @@
+/** The lab's commands: up, down, exec, stop/kill/start of one host, status. */
+import { spawn, type StdioOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import type { LabContext } from './context';
+import { createHost, createUnderlay, deleteNamespace, listNamespaces, namespacePids } from './namespaces';
+import { execEnvironment, inNamespace, isLabNamespace, isSandboxNamespace, nodeListCommand, planLab } from './plan';
+import { isRunning, startDaemon, stopDaemon } from './processes';
+import { waitForAgentsReady } from './readiness';
+import { run } from './run';
+import { findHost, readState, removeState, stateFromPlan, statePath, writeState, type HostState, type LabState } from './state';
+
+export interface UpOptions {
+  managers: number;
+  agents: number;
+  readyTimeoutMs: number;
+  /** run a sleeping stand-in instead of the trellis daemons and skip the readiness wait */
+  standIn: boolean;
+}
+
+/** How long a daemon gets to exit on SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
+const NODE_LIST_TIMEOUT_MS = 5_000;
+const DOWN_COMMAND = '`npm run lab -- down`';
+
+export async function up(ctx: LabContext, options: UpOptions): Promise<LabState> {
+  if (readState(ctx.labDir)) {
+    throw new Error(`a lab is already up (${statePath(ctx.labDir)}); run ${DOWN_COMMAND} first`);
+  }
+  const leftovers = (await listNamespaces()).filter(isLabNamespace);
+  if (leftovers.length > 0) {
+    throw new Error(`lab namespaces already exist (${leftovers.join(', ')}); run ${DOWN_COMMAND} first`);
+  }
+  const plan = planLab({ ...options, repoRoot: ctx.repoRoot, labDir: ctx.labDir, nodePath: ctx.nodePath });
+  for (const host of plan.hosts) fs.rmSync(host.dir, { recursive: true, force: true });
+  // Recorded before anything exists, so `down` can clean up after a crash at any later point.
+  const state = stateFromPlan(plan);
+  writeState(state);
+  try {
+    await createUnderlay();
+    for (const host of plan.hosts) await createHost(host);
+    for (const host of state.hosts) {
+      host.pid = startDaemon(host);
+      writeState(state);
+    }
+  } catch (error) {
+    throw new Error(`${messageOf(error)}\nthe lab is partly up; clean it with ${DOWN_COMMAND}`);
+  }
+  if (!options.standIn) await waitUntilReady(ctx, state, options.readyTimeoutMs);
+  return state;
+}
+
+async function waitUntilReady(ctx: LabContext, state: LabState, timeoutMs: number): Promise<void> {
+  const queryHost = state.hosts[0];
+  ctx.note(`waiting up to ${Math.round(timeoutMs / 1000)} s for every agent to be ready`);
+  try {
+    await waitForAgentsReady({
+      agentNames: state.hosts.filter((h) => h.role === 'agent').map((h) => h.name),
+      timeoutMs,
+      listNodes: () =>
+        run(inNamespace(queryHost.namespace, nodeListCommand(ctx.nodePath, ctx.repoRoot, state.manager)), {
+          timeoutMs: NODE_LIST_TIMEOUT_MS,
+        }),
+      fatalProblem: () => {
+        const dead = state.hosts.find((h) => !isRunning(h));
+        return dead && `the daemon of ${dead.name} (pid ${dead.pid}) exited`;
+      },
+    });
+  } catch (error) {
+    const logs = state.hosts.map((h) => `  ${h.name}: ${h.log}`).join('\n');
+    throw new Error(`the lab is not ready: ${messageOf(error)}\nlogs:\n${logs}\nthe lab stays up for a look; clean it with ${DOWN_COMMAND}`);
+  }
+}
+
+/**
+ * Stops the daemons recorded in the state file, then deletes every namespace named like a lab's
+ * (`trlab-underlay`, `trlab-m<k>`, `trlab-a<k>`: works without a state file, after a crash) and every
+ * `trsb-*` namespace: that is the agents' sandbox prefix, and on a dev or CI machine the lab's agents
+ * are the only ones creating them. Safe to run again and again.
+ */
+export async function down(ctx: LabContext): Promise<void> {
+  const state = readState(ctx.labDir);
+  const failures: string[] = [];
+  if (state) {
+    const stops = state.hosts.map((host) => stopDaemon(host, 'SIGTERM', STOP_GRACE_MS));
+    for (const result of await Promise.allSettled(stops)) {
+      if (result.status === 'rejected') failures.push(messageOf(result.reason));
+    }
+  }
+  const doomed = (await listNamespaces()).filter((n) => isLabNamespace(n) || isSandboxNamespace(n));
+  for (const namespace of doomed) {
+    const pids = await namespacePids(namespace);
+    if (pids.length > 0) {
+      ctx.note(`processes we did not start are still in ${namespace} and keep running: ${pids.join(' ')}`);
+    }
+    await deleteNamespace(namespace);
+  }
+  if (failures.length > 0) throw new Error(`${failures.join('\n')}\nstate kept in ${statePath(ctx.labDir)}`);
+  removeState(ctx.labDir);
+}
+
+/** Runs command inside a host, with `trellis` on PATH and TRELLIS_MANAGER set; resolves to its exit code. */
+export async function execInHost(
+  ctx: LabContext,
+  hostName: string,
+  command: readonly string[],
+  stdio: StdioOptions = 'inherit',
+): Promise<number> {
+  if (command.length === 0) throw new Error('exec needs a command: exec HOST -- CMD...');
+  const state = requireState(ctx);
+  const host = findHost(state, hostName);
+  const [file, ...args] = inNamespace(host.namespace, command);
+  const child = spawn(file, args, { stdio, env: execEnvironment(ctx.repoRoot, state.manager, process.env) });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+  });
+}
+
+/** SIGTERM waits for a clean exit (SIGKILL after a bound); SIGKILL is the crash a test wants to cause. */
+export async function stopHost(ctx: LabContext, hostName: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<HostState> {
+  return updateHost(ctx, hostName, async (host) => {
+    if (!isRunning(host)) ctx.note(`${host.name} was not running`);
+    await stopDaemon(host, signal, STOP_GRACE_MS);
+    host.pid = null;
+  });
+}
+
+/** Starts the host's daemon again with the very command `up` used; its log is appended to. */
+export async function startHost(ctx: LabContext, hostName: string): Promise<HostState> {
+  return updateHost(ctx, hostName, async (host) => {
+    if (isRunning(host)) throw new Error(`${host.name} is already running (pid ${host.pid}); stop it first`);
+    host.pid = startDaemon(host);
+  });
+}
+
+/** The state file, with pid null for every daemon that is no longer running. */
+export function status(ctx: LabContext): LabState {
+  const state = requireState(ctx);
+  return { ...state, hosts: state.hosts.map((h) => ({ ...h, pid: isRunning(h) ? h.pid : null })) };
+}
+
+async function updateHost(ctx: LabContext, hostName: string, change: (host: HostState) => Promise<void>): Promise<HostState> {
+  const state = requireState(ctx);
+  const host = findHost(state, hostName);
+  await change(host);
+  writeState(state);
+  return host;
+}
+
+function requireState(ctx: LabContext): LabState {
+  const state = readState(ctx.labDir);
+  if (!state) throw new Error(`no lab is up (no ${statePath(ctx.labDir)}); start one with \`npm run lab -- up\``);
+  return state;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

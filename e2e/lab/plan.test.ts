@@ -1,0 +1,82 @@
+import { execEnvironment, inNamespace, isLabNamespace, isSandboxNamespace, nodeListCommand, planLab } from './plan';
+
+const base = { repoRoot: '/repo', labDir: '/repo/.lab', nodePath: '/usr/bin/node' };
+
+describe('planLab', () => {
+  const plan = planLab({ ...base, managers: 2, agents: 3 });
+
+  it('names managers m1..mN from 198.18.0.1 and agents a1..aM from 198.18.0.11', () => {
+    expect(plan.hosts.map((h) => [h.name, h.role, h.namespace, h.address])).toEqual([
+      ['m1', 'manager', 'trlab-m1', '198.18.0.1'],
+      ['m2', 'manager', 'trlab-m2', '198.18.0.2'],
+      ['a1', 'agent', 'trlab-a1', '198.18.0.11'],
+      ['a2', 'agent', 'trlab-a2', '198.18.0.12'],
+      ['a3', 'agent', 'trlab-a3', '198.18.0.13'],
+    ]);
+    expect(plan.manager).toBe('198.18.0.1:4240');
+  });
+
+  it('keeps every link name within the kernel limit of 15 characters', () => {
+    const largest = planLab({ ...base, managers: 10, agents: 244 });
+    for (const host of largest.hosts) expect(host.underlayLink.length).toBeLessThanOrEqual(15);
+    expect(largest.hosts.at(-1)?.address).toBe('198.18.0.254');
+  });
+
+  it('runs a manager listening on its own address with its own data dir', () => {
+    expect(plan.hosts[1].command).toEqual([
+      '/usr/bin/node', '/repo/dist/cli/main.js',
+      'manager', '--listen', '198.18.0.2:4240', '--data-dir', '/repo/.lab/m2/data',
+    ]);
+    expect(plan.hosts[1].log).toBe('/repo/.lab/m2/trellis.log');
+  });
+
+  it('points every agent at the first manager over its eth0', () => {
+    expect(plan.hosts[3].command).toEqual([
+      '/usr/bin/node', '/repo/dist/cli/main.js',
+      'agent', '--manager', '198.18.0.1:4240', '--node', 'a2', '--advertise-addr', '198.18.0.12',
+      '--underlay-device', 'eth0',
+    ]);
+  });
+
+  it('runs a sleeping stand-in when asked', () => {
+    const standIn = planLab({ ...base, managers: 1, agents: 1, standIn: true });
+    expect(standIn.hosts.map((h) => h.command)).toEqual([['sleep', 'infinity'], ['sleep', 'infinity']]);
+  });
+
+  it('refuses sizes that do not fit the address plan', () => {
+    expect(() => planLab({ ...base, managers: 0, agents: 1 })).toThrow('--managers must be a whole number from 1 to 10');
+    expect(() => planLab({ ...base, managers: 11, agents: 1 })).toThrow('--managers');
+    expect(() => planLab({ ...base, managers: 1, agents: 245 })).toThrow('--agents must be a whole number from 0 to 244');
+    expect(() => planLab({ ...base, managers: 1.5, agents: 1 })).toThrow('--managers');
+  });
+});
+
+describe('namespace ownership', () => {
+  it('claims exactly the names a lab creates', () => {
+    for (const name of ['trlab-underlay', 'trlab-m1', 'trlab-a12']) expect(isLabNamespace(name)).toBe(true);
+    for (const name of ['trlab-x1', 'trlab-m', 'trlab-m1x', 'xtrlab-m1', 'trlab-underlay2', 'trsb-1']) {
+      expect(isLabNamespace(name)).toBe(false);
+    }
+    expect(isSandboxNamespace('trsb-abc')).toBe(true);
+    expect(isSandboxNamespace('trlab-m1')).toBe(false);
+  });
+});
+
+describe('commands run inside hosts', () => {
+  it('enters only the network namespace, through nsenter', () => {
+    expect(inNamespace('trlab-a1', ['ping', '-c1', '198.18.0.1'])).toEqual([
+      'nsenter', '--net=/run/netns/trlab-a1', '--', 'ping', '-c1', '198.18.0.1',
+    ]);
+  });
+
+  it('asks the manager for its nodes as JSON', () => {
+    expect(nodeListCommand('/usr/bin/node', '/repo', '198.18.0.1:4240')).toEqual([
+      '/usr/bin/node', '/repo/dist/cli/main.js', '--manager', '198.18.0.1:4240', 'node', 'ls', '--format', 'json',
+    ]);
+  });
+
+  it('puts the trellis wrapper first on PATH and presets the manager for exec', () => {
+    const env = execEnvironment('/repo', '198.18.0.1:4240', { PATH: '/usr/bin', HOME: '/root' });
+    expect(env).toEqual({ PATH: '/repo/bin:/usr/bin', HOME: '/root', TRELLIS_MANAGER: '198.18.0.1:4240' });
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * The lab's host plan: every name, address and command of a lab, computed from the
+ * number of managers and agents alone. No I/O here, so the whole layout is unit-tested.
+ */
+import * as path from 'node:path';
+
+export type HostRole = 'manager' | 'agent';
+
+export interface HostPlan {
+  name: string;
+  role: HostRole;
+  /** network namespace that plays the host */
+  namespace: string;
+  /** underlay address, 198.18.0.0/24 */
+  address: string;
+  /** the veth end left in the underlay namespace, enslaved to the bridge */
+  underlayLink: string;
+  /** everything the host keeps, its log and its daemon's data; wiped by `up` so each lab starts fresh */
+  dir: string;
+  /** stdout and stderr of the host's daemon */
+  log: string;
+  /** the daemon's argv, run inside the namespace */
+  command: string[];
+}
+
+export interface LabPlan {
+  hosts: HostPlan[];
+  /** host:port of the first manager, the one agents and the CLI talk to */
+  manager: string;
+  labDir: string;
+}
+
+export interface PlanInput {
+  managers: number;
+  agents: number;
+  repoRoot: string;
+  labDir: string;
+  /** absolute path of the node binary the daemons run on */
+  nodePath: string;
+  /** run a sleeping stand-in instead of the trellis daemons (to test the lab itself) */
+  standIn?: boolean;
+}
+
+export const NAMESPACE_PREFIX = 'trlab-';
+export const UNDERLAY_NAMESPACE = `${NAMESPACE_PREFIX}underlay`;
+export const UNDERLAY_BRIDGE = 'br0';
+/** name of the host's underlay interface inside its namespace */
+export const HOST_DEVICE = 'eth0';
+export const UNDERLAY_PREFIX_LENGTH = 24;
+export const MANAGER_PORT = 4240;
+/** Sandbox namespaces made by agents; the lab's agents are their only creators on a dev or CI machine. */
+export const SANDBOX_NAMESPACE_PREFIX = 'trsb-';
+
+const SUBNET = '198.18.0';
+const FIRST_MANAGER_OCTET = 1;
+const FIRST_AGENT_OCTET = 11;
+const LAST_OCTET = 254;
+export const MAX_MANAGERS = FIRST_AGENT_OCTET - FIRST_MANAGER_OCTET;
+export const MAX_AGENTS = LAST_OCTET - FIRST_AGENT_OCTET + 1;
+
+/** Exactly the namespaces a lab creates, whatever its size: `down` without a state file relies on it. */
+const LAB_NAMESPACE_PATTERN = /^trlab-(underlay|[ma][0-9]+)$/;
+
+export function isLabNamespace(name: string): boolean {
+  return LAB_NAMESPACE_PATTERN.test(name);
+}
+
+export function isSandboxNamespace(name: string): boolean {
+  return name.startsWith(SANDBOX_NAMESPACE_PREFIX);
+}
+
+export function cliPath(repoRoot: string): string {
+  return path.join(repoRoot, 'dist', 'cli', 'main.js');
+}
+
+export const STAND_IN_COMMAND: readonly string[] = ['sleep', 'infinity'];
+
+export function planLab(input: PlanInput): LabPlan {
+  checkCount('managers', input.managers, 1, MAX_MANAGERS);
+  checkCount('agents', input.agents, 0, MAX_AGENTS);
+  const labDir = path.resolve(input.labDir);
+  const cli = cliPath(input.repoRoot);
+  const managerAddress = `${SUBNET}.${FIRST_MANAGER_OCTET}`;
+  const manager = `${managerAddress}:${MANAGER_PORT}`;
+
+  const host = (role: HostRole, index: number, daemonArgs: (name: string, address: string, dataDir: string) => string[]): HostPlan => {
+    const name = `${role === 'manager' ? 'm' : 'a'}${index}`;
+    const octet = (role === 'manager' ? FIRST_MANAGER_OCTET : FIRST_AGENT_OCTET) + index - 1;
+    const address = `${SUBNET}.${octet}`;
+    const hostDir = path.join(labDir, name);
+    const daemon = [input.nodePath, cli, ...daemonArgs(name, address, path.join(hostDir, 'data'))];
+    return {
+      name,
+      role,
+      namespace: `${NAMESPACE_PREFIX}${name}`,
+      address,
+      underlayLink: `${NAMESPACE_PREFIX}${name}`,
+      dir: hostDir,
+      log: path.join(hostDir, 'trellis.log'),
+      command: input.standIn ? [...STAND_IN_COMMAND] : daemon,
+    };
+  };
+
+  const managers = range(input.managers).map((i) =>
+    host('manager', i, (_name, address, dataDir) => ['manager', '--listen', `${address}:${MANAGER_PORT}`, '--data-dir', dataDir]),
+  );
+  const agents = range(input.agents).map((i) =>
+    host('agent', i, (name, address) => [
+      'agent',
+      '--manager',
+      manager,
+      '--node',
+      name,
+      '--advertise-addr',
+      address,
+      '--underlay-device',
+      HOST_DEVICE,
+    ]),
+  );
+  return { hosts: [...managers, ...agents], manager, labDir };
+}
+
+/** The CLI call whose answer tells whether every agent holds a session. */
+export function nodeListCommand(nodePath: string, repoRoot: string, manager: string): string[] {
+  return [nodePath, cliPath(repoRoot), '--manager', manager, 'node', 'ls', '--format', 'json'];
+}
+
+/** Environment for `lab exec`: the `trellis` wrapper on PATH and the manager preset. */
+export function execEnvironment(repoRoot: string, manager: string, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const binDir = path.join(repoRoot, 'bin');
+  return {
+    ...base,
+    PATH: base.PATH ? `${binDir}:${base.PATH}` : binDir,
+    TRELLIS_MANAGER: manager,
+  };
+}
+
+/** argv that runs `command` inside a namespace while keeping the shared mount namespace (unlike `ip netns exec`). */
+export function inNamespace(namespace: string, command: readonly string[]): string[] {
+  return ['nsenter', `--net=/run/netns/${namespace}`, '--', ...command];
+}
+
+function checkCount(what: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`--${what} must be a whole number from ${min} to ${max}, got ${value}`);
+  }
+}
+
+function range(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i + 1);
+}

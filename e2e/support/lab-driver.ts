@@ -1,0 +1,98 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+/** Drives the lab exactly as a user does: `npm run lab -- …` is `node dist/e2e/lab/main.js …`. */
+const repo = join(__dirname, '..', '..');
+const labMain = join(repo, 'dist', 'e2e', 'lab', 'main.js');
+
+export interface LabHost {
+  name: string;
+  role: 'manager' | 'agent';
+  namespace: string;
+  address: string;
+  pid: number;
+  log: string;
+}
+
+export interface LabState {
+  hosts: LabHost[];
+  manager: string;
+  labDir: string;
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runLab(args: string[]): CommandResult {
+  const result = spawnSync(process.execPath, [labMain, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: result.status ?? -1, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+}
+
+function mustSucceed(what: string, result: CommandResult): CommandResult {
+  if (result.code !== 0) throw new Error(`${what} failed (exit ${result.code}):\n${result.stderr}${result.stdout}`);
+  return result;
+}
+
+export function labUp(managers: number, agents: number): LabState {
+  runLab(['down']);
+  const result = mustSucceed('lab up', runLab(['up', '--managers', String(managers), '--agents', String(agents)]));
+  return JSON.parse(result.stdout) as LabState;
+}
+
+export function labDown(): void {
+  mustSucceed('lab down', runLab(['down']));
+}
+
+/** Runs a command on a lab host; resolves with its exit code and output. */
+export function onHost(host: string, command: string[]): CommandResult {
+  return runLab(['exec', host, '--', ...command]);
+}
+
+/** Like onHost, asynchronous: for commands that must run while the test does other things. */
+export function onHostInBackground(host: string, command: string[]): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [labMain, 'exec', host, '--', ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+export function lab(args: string[]): CommandResult {
+  return mustSucceed(`lab ${args.join(' ')}`, runLab(args));
+}
+
+/** `trellis ARGS` on a host (the lab points it at the manager). */
+export function trellis(host: string, args: string[]): CommandResult {
+  return onHost(host, ['trellis', ...args]);
+}
+
+export function trellisJson<T>(host: string, args: string[]): T {
+  return JSON.parse(mustSucceed(`trellis ${args.join(' ')}`, trellis(host, args)).stdout) as T;
+}
+
+export function trellisOk(host: string, args: string[]): string {
+  return mustSucceed(`trellis ${args.join(' ')}`, trellis(host, args)).stdout.trim();
+}
+
+/** Reads a kernel table of a lab host as JSON, e.g. kernelJson('a1', ['ip', '-d', 'link', 'show']). */
+export function kernelJson<T>(host: string, command: string[]): T {
+  const [tool, ...rest] = command;
+  const out = mustSucceed(command.join(' '), onHost(host, [tool ?? 'ip', '-j', ...rest])).stdout.trim();
+  return (out ? JSON.parse(out) : []) as T;
+}
+
+/** Polls `check` (a synchronous probe) until it returns true or the bound passes; no timing is asserted. */
+export async function eventually(check: () => boolean, what: string, boundMs = 20_000): Promise<void> {
+  const deadline = Date.now() + boundMs;
+  while (Date.now() < deadline) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gave up waiting for: ${what}`);
+}

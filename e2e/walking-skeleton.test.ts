@@ -1,0 +1,153 @@
+import type { Network, Sandbox } from '../proto/gen/trellis/v1/types';
+import {
+  eventually,
+  kernelJson,
+  lab,
+  labDown,
+  labUp,
+  onHost,
+  onHostInBackground,
+  trellis,
+  trellisJson,
+  trellisOk,
+  type LabState,
+} from './support/lab-driver';
+
+interface KernelLink {
+  ifname: string;
+  ifindex: number;
+}
+interface FdbEntry {
+  mac: string;
+  ifname: string;
+  dst?: string;
+}
+interface NeighEntry {
+  dst: string;
+  dev: string;
+}
+
+const agents = ['a1', 'a2'];
+const subnet = '10.231.0.0/24';
+
+function sandboxNamespace(name: string): string {
+  return trellisJson<Sandbox>('m1', ['sandbox', 'inspect', name]).netns.replace('/run/netns/', '');
+}
+
+function pingFromSandbox(host: string, sandbox: string, target: string, extra: string[] = ['-c', '1', '-W', '1']): boolean {
+  return onHost(host, ['ip', 'netns', 'exec', sandboxNamespace(sandbox), 'ping', '-n', '-q', ...extra, target]).code === 0;
+}
+
+function trellisLinks(host: string): KernelLink[] {
+  return kernelJson<KernelLink[]>(host, ['ip', 'link', 'show'])
+    .filter((link) => /^tr(vx|br|ve)-/.test(link.ifname))
+    .map(({ ifname, ifindex }) => ({ ifname, ifindex }));
+}
+
+function ipOf(sandbox: string, network: string): string {
+  const endpoint = trellisJson<Sandbox>('m1', ['sandbox', 'inspect', sandbox]).endpoints.find((e) => e.networkName === network);
+  if (!endpoint) throw new Error(`${sandbox} has no endpoint on ${network}`);
+  return endpoint.ip;
+}
+
+function agentLogSince(state: LabState, host: string, marker: number): string {
+  const log = state.hosts.find((h) => h.name === host)?.log ?? '';
+  return onHost(host, ['tail', '-c', `+${marker + 1}`, log]).stdout;
+}
+
+function logSize(state: LabState, host: string): number {
+  const log = state.hosts.find((h) => h.name === host)?.log ?? '';
+  return Number(onHost(host, ['stat', '-c', '%s', log]).stdout.trim());
+}
+
+describe('walking skeleton: a two-host overlay through the CLI', () => {
+  let state: LabState;
+
+  beforeAll(() => {
+    state = labUp(1, 2);
+  });
+  afterAll(() => labDown());
+
+  it('connects sandboxes on two hosts that ping each other over the overlay', async () => {
+    trellisOk('m1', ['network', 'create', '--driver', 'overlay', '--subnet', subnet, 'blue']);
+    trellisOk('m1', ['sandbox', 'create', 'left', '--node', 'a1']);
+    trellisOk('m1', ['sandbox', 'create', 'right', '--node', 'a2']);
+    trellisOk('m1', ['network', 'connect', 'blue', 'left']);
+    trellisOk('m1', ['network', 'connect', 'blue', 'right']);
+
+    const network = trellisJson<Network>('m1', ['network', 'inspect', 'blue']);
+    expect(network.endpoints.map((e) => e.sandboxName).sort()).toEqual(['left', 'right']);
+    for (const endpoint of network.endpoints) expect(endpoint.ip).toMatch(/^10\.231\.0\.\d+$/);
+
+    const rightIp = ipOf('right', 'blue');
+    const leftIp = ipOf('left', 'blue');
+    await eventually(() => pingFromSandbox('a1', 'left', rightIp), 'left pings right');
+    expect(pingFromSandbox('a2', 'right', leftIp)).toBe(true);
+  });
+
+  it('restarts an agent without recreating kernel objects or losing a ping', async () => {
+    const before = trellisLinks('a1');
+    expect(before.length).toBeGreaterThanOrEqual(3);
+    const leftIp = ipOf('left', 'blue');
+    const marker = logSize(state, 'a1');
+
+    const pings = onHostInBackground('a2', ['ip', 'netns', 'exec', sandboxNamespace('right'), 'ping', '-n', '-q', '-i', '0.05', '-c', '120', leftIp]);
+    lab(['stop', 'a1']);
+    lab(['start', 'a1']);
+    await eventually(
+      () => trellisJson<Array<{ name: string; status: string }>>('m1', ['node', 'ls', '--format', 'json']).some((n) => n.name === 'a1' && n.status === 'NODE_STATUS_READY'),
+      'a1 back in session',
+    );
+    await eventually(() => agentLogSince(state, 'a1', marker).includes('"revision"'), 'a1 reconciled after restart');
+    const summary = (await pings).stdout;
+
+    expect(summary).toMatch(/120 packets transmitted, 120 received/);
+    expect(trellisLinks('a1')).toEqual(before);
+    expect(agentLogSince(state, 'a1', marker)).not.toContain('kernel reconciled');
+  });
+
+  it('keeps every network and endpoint across a manager restart', async () => {
+    const before = trellisJson<Network[]>('m1', ['network', 'ls', '--format', 'json']);
+    lab(['stop', 'm1']);
+    lab(['start', 'm1']);
+    await eventually(() => trellis('m1', ['network', 'ls']).code === 0, 'manager serving again');
+    expect(trellisJson<Network[]>('m1', ['network', 'ls', '--format', 'json'])).toEqual(before);
+  });
+
+  it.each([
+    ['an invalid CIDR', ['network', 'create', '--subnet', '10.0.0.0/33', 'bad1'], 'INVALID_ARGUMENT', 'subnet'],
+    ['a gateway outside the subnet', ['network', 'create', '--subnet', '10.232.0.0/24', '--gateway', '10.9.9.1', 'bad2'], 'INVALID_ARGUMENT', 'gateway'],
+    ['a duplicate network name', ['network', 'create', '--subnet', '10.233.0.0/24', 'blue'], 'ALREADY_EXISTS', 'name'],
+    ['an unknown network', ['network', 'connect', 'nosuchnet', 'left'], 'NOT_FOUND', 'network'],
+    ['an unknown sandbox', ['network', 'connect', 'blue', 'nosuchbox'], 'NOT_FOUND', 'sandbox'],
+    ['a static IP outside the subnet', ['network', 'connect', '--ip', '10.99.0.5', 'blue', 'spare'], 'INVALID_ARGUMENT', 'ip'],
+    ['a static IP already taken', ['network', 'connect', '--ip', '<left-ip>', 'blue', 'spare'], 'ALREADY_EXISTS', 'ip'],
+  ])('refuses %s with %s naming the field, changing nothing', (_what, args, code, field) => {
+    if (!trellis('m1', ['sandbox', 'inspect', 'spare']).stdout) trellisOk('m1', ['sandbox', 'create', 'spare', '--node', 'a2']);
+    const before = [trellisOk('m1', ['network', 'ls', '--format', 'json']), trellisOk('m1', ['sandbox', 'ls', '--format', 'json'])];
+    const resolved = args.map((arg) => (arg === '<left-ip>' ? ipOf('left', 'blue') : arg));
+
+    const result = trellis('m1', resolved);
+
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(code);
+    expect(result.stderr).toContain(field);
+    expect([trellisOk('m1', ['network', 'ls', '--format', 'json']), trellisOk('m1', ['sandbox', 'ls', '--format', 'json'])]).toEqual(before);
+  });
+
+  it('leaves no trace of a network on any host after disconnect and rm', async () => {
+    const macs = trellisJson<Network>('m1', ['network', 'inspect', 'blue']).endpoints.map((e) => e.mac);
+    trellisOk('m1', ['network', 'disconnect', 'blue', 'left']);
+    trellisOk('m1', ['network', 'disconnect', 'blue', 'right']);
+    trellisOk('m1', ['network', 'rm', 'blue']);
+
+    for (const host of agents) {
+      await eventually(() => trellisLinks(host).length === 0, `no trellis links left on ${host}`);
+      const fdb = kernelJson<FdbEntry[]>(host, ['bridge', 'fdb', 'show']);
+      expect(fdb.filter((entry) => macs.includes(entry.mac) || entry.ifname?.startsWith('trvx-'))).toEqual([]);
+      const neighbours = kernelJson<NeighEntry[]>(host, ['ip', 'neigh', 'show']);
+      expect(neighbours.filter((entry) => entry.dev.startsWith('trvx-') || entry.dst.startsWith('10.231.'))).toEqual([]);
+    }
+    expect(trellisJson<Network[]>('m1', ['network', 'ls', '--format', 'json'])).toEqual([]);
+  });
+});

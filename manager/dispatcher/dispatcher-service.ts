@@ -1,0 +1,116 @@
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import {
+  type AgentMessage,
+  type DispatcherServer,
+  type ManagerMessage,
+  type NodeView,
+} from '../../proto/gen/trellis/v1/dispatcher';
+import { NodeStatus, type Node } from '../../proto/gen/trellis/v1/types';
+import { serviceError, fromStoreError } from '../api/status';
+import { unary } from '../api/unary';
+import type { NodeLiveness } from '../api/control-service';
+import { newId } from '../ids';
+import type { ReplicatedState } from '../replicated-state';
+
+type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
+
+interface AgentSession {
+  stream: SessionStream;
+  /** The last view sent, without its revision, to skip sends that change nothing. */
+  lastSentContent: string;
+}
+
+/** Content of a view apart from the revision it was computed at. */
+function viewContent(view: NodeView): string {
+  return JSON.stringify({ ...view, revision: 0 });
+}
+
+/**
+ * Holds one session per agent and streams it its node's desired view whenever
+ * that view changes. A node is ready while its agent holds a session.
+ */
+export class Dispatcher implements NodeLiveness {
+  private readonly sessions = new Map<string, AgentSession>();
+  private readonly appliedRevisions = new Map<string, number>();
+
+  constructor(
+    private readonly state: ReplicatedState,
+    private readonly logger: Logger,
+  ) {
+    state.onChange(() => this.pushViews());
+  }
+
+  withLiveness(node: Node): Node {
+    return {
+      ...node,
+      status: this.sessions.has(node.id) ? NodeStatus.NODE_STATUS_READY : NodeStatus.NODE_STATUS_DOWN,
+      appliedRevision: this.appliedRevisions.get(node.id) ?? 0,
+    };
+  }
+
+  service(): DispatcherServer {
+    return {
+      register: unary(async (request) => {
+        const result = await this.state.propose({
+          type: 'registerNode',
+          id: newId(),
+          name: request.nodeName,
+          advertiseAddr: request.advertiseAddr,
+        });
+        if (!result.ok) return fromStoreError(result.error);
+        this.logger.info({ node: result.value.name, id: result.value.id }, 'node registered');
+        return { nodeId: result.value.id };
+      }),
+      session: (stream: SessionStream) => this.openSession(stream),
+    };
+  }
+
+  private openSession(stream: SessionStream): void {
+    let nodeId: string | undefined;
+    stream.on('data', (message: AgentMessage) => {
+      const body = message.body;
+      if (body?.$case === 'hello') {
+        nodeId = body.value.nodeId;
+        if (!this.state.store.node(nodeId)) {
+          stream.emit('error', serviceError('NOT_FOUND', 'node_id', `node_id: no node with id "${nodeId}"; register first`));
+          return;
+        }
+        this.sessions.get(nodeId)?.stream.end();
+        this.sessions.set(nodeId, { stream, lastSentContent: '' });
+        this.appliedRevisions.set(nodeId, body.value.lastAppliedRevision);
+        this.logger.info({ nodeId }, 'agent session opened');
+        this.sendView(nodeId);
+      } else if (body?.$case === 'programmed' && nodeId !== undefined) {
+        this.appliedRevisions.set(nodeId, body.value.revision);
+      }
+    });
+    const close = () => {
+      if (nodeId !== undefined && this.sessions.get(nodeId)?.stream === stream) {
+        this.sessions.delete(nodeId);
+        this.logger.info({ nodeId }, 'agent session closed');
+      }
+    };
+    stream.on('end', () => {
+      close();
+      stream.end();
+    });
+    stream.on('error', close);
+    stream.on('cancelled', close);
+    stream.on('close', close);
+  }
+
+  private pushViews(): void {
+    for (const nodeId of this.sessions.keys()) this.sendView(nodeId);
+  }
+
+  private sendView(nodeId: string): void {
+    const session = this.sessions.get(nodeId);
+    if (!session) return;
+    const view = this.state.store.nodeView(nodeId);
+    const content = viewContent(view);
+    if (content === session.lastSentContent) return;
+    session.lastSentContent = content;
+    session.stream.write({ body: { $case: 'view', value: view } });
+  }
+}
