@@ -3,7 +3,7 @@ import type { ControlServer } from '../../proto/gen/trellis/v1/control';
 import type { Node } from '../../proto/gen/trellis/v1/types';
 import { newId } from '../ids';
 import type { ReplicatedState } from '../replicated-state';
-import type { ApplyResult, Command } from '../store';
+import type { AppliedValue, Command } from '../store';
 import { fromStoreError, notFound } from './status';
 import { unary, type Outcome } from './unary';
 
@@ -14,9 +14,9 @@ export interface NodeLiveness {
 
 export function controlService(state: ReplicatedState, liveness: NodeLiveness): ControlServer {
   const store = state.store;
-  async function propose<C extends Command>(command: C): Promise<ApplyResult<C> extends infer R ? Outcome<Extract<R, { ok: true }>['value']> : never> {
+  async function propose<C extends Command>(command: C): Promise<Outcome<AppliedValue<C>>> {
     const result = await state.propose(command);
-    return (result.ok ? result.value : fromStoreError(result.error)) as never;
+    return result.ok ? result.value : fromStoreError(result.error);
   }
   const found = <T>(value: T | undefined, missing: () => ServiceError): Outcome<T> => value ?? missing();
 

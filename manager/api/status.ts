@@ -5,7 +5,7 @@ import type { StoreError } from '../store';
 export function serviceError(code: StoreError['code'], field: string, message: string): ServiceError {
   const metadata = new Metadata();
   if (field) metadata.set('trellis-field', field);
-  return Object.assign(new Error(message), { code: status[code], details: message, metadata });
+  return Object.assign(new Error(message), { code: status[code] as status, details: message, metadata });
 }
 
 export function fromStoreError(error: StoreError): ServiceError {

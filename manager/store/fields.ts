@@ -1,0 +1,112 @@
+import { fail, ok, type Result } from './errors';
+import { cidrContains, cidrContainsCidr, formatCidr, formatIpv4, lastAddress, parseCidr, parseIpv4, type Cidr } from './ipv4';
+
+/*
+ * Checks of user-supplied fields. Each failure names the field, shows the bad
+ * value and says what would be accepted.
+ */
+
+const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+const DNS_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+const SUBNET_EXAMPLE = '10.0.1.0/24';
+const MIN_SUBNET_PREFIX = 8;
+const MAX_SUBNET_PREFIX = 30;
+
+export function checkName(kind: string, name: string): Result<string> {
+  if (name === '') return fail('INVALID_ARGUMENT', 'name', `name: a ${kind} name is required`);
+  if (!OBJECT_NAME.test(name)) {
+    return fail(
+      'INVALID_ARGUMENT',
+      'name',
+      `name: "${name}" is not a valid ${kind} name; use 1 to 63 letters, digits, "_", "." or "-", starting with a letter or digit`,
+    );
+  }
+  return ok(name);
+}
+
+/** Ids come from the proposer; a reused one would silently replace another object. */
+export function checkNewId(existing: ReadonlyMap<string, unknown>, kind: string, id: string): Result<string> {
+  if (id === '') return fail('INVALID_ARGUMENT', 'id', `id: a new ${kind} needs an id`);
+  if (existing.has(id)) return fail('ALREADY_EXISTS', 'id', `id: a ${kind} with id "${id}" already exists; retry with a new id`);
+  return ok(id);
+}
+
+export function checkAliases(aliases: readonly string[]): Result<readonly string[]> {
+  const bad = aliases.find((alias) => !DNS_NAME.test(alias));
+  if (bad === undefined) return ok(aliases);
+  return fail(
+    'INVALID_ARGUMENT',
+    'aliases',
+    `aliases: "${bad}" is not a valid DNS name; use dot-separated labels of letters, digits and inner "-", like web or web.front`,
+  );
+}
+
+export function parseCidrField(field: string, value: string, example: string): Result<Cidr> {
+  const parsed = parseCidr(value);
+  if (parsed.ok) return ok(parsed.cidr);
+  if (value === '') return fail('INVALID_ARGUMENT', field, `${field}: required; give an IPv4 CIDR like ${example}`);
+  if (parsed.reason === 'host-bits') {
+    return fail(
+      'INVALID_ARGUMENT',
+      field,
+      `${field}: "${value}" has host bits set; use its network address ${formatCidr(parsed.network)}`,
+    );
+  }
+  return fail('INVALID_ARGUMENT', field, `${field}: "${value}" is not an IPv4 CIDR; give one like ${example}`);
+}
+
+export function parseSubnet(value: string): Result<Cidr> {
+  const subnet = parseCidrField('subnet', value, SUBNET_EXAMPLE);
+  if (!subnet.ok) return subnet;
+  const prefix = subnet.value.prefixLength;
+  if (prefix < MIN_SUBNET_PREFIX || prefix > MAX_SUBNET_PREFIX) {
+    return fail(
+      'INVALID_ARGUMENT',
+      'subnet',
+      `subnet: "${value}" is a /${prefix}; use a prefix between /${MIN_SUBNET_PREFIX} and /${MAX_SUBNET_PREFIX}, like ${SUBNET_EXAMPLE}`,
+    );
+  }
+  return subnet;
+}
+
+export function parseIpRange(value: string, subnet: Cidr): Result<Cidr> {
+  const example = formatCidr({ network: subnet.network, prefixLength: Math.min(subnet.prefixLength + 1, 32) });
+  const range = parseCidrField('ip_range', value, example);
+  if (!range.ok) return range;
+  if (!cidrContainsCidr(subnet, range.value)) {
+    return fail(
+      'INVALID_ARGUMENT',
+      'ip_range',
+      `ip_range: ${value} is not inside subnet ${formatCidr(subnet)}; give a range inside it, like ${example}`,
+    );
+  }
+  return range;
+}
+
+/** An address a host may hold in `subnet`: inside it, and neither its network nor its broadcast address. */
+export function parseHostAddress(field: string, value: string, subnet: Cidr): Result<number> {
+  const example = formatIpv4(subnet.network + 1);
+  const address = parseIpv4(value);
+  if (address === undefined) {
+    return fail('INVALID_ARGUMENT', field, `${field}: "${value}" is not an IPv4 address; give one inside ${formatCidr(subnet)}, like ${example}`);
+  }
+  if (!cidrContains(subnet, address)) {
+    return fail('INVALID_ARGUMENT', field, `${field}: ${value} is outside subnet ${formatCidr(subnet)}; give an address inside it, like ${example}`);
+  }
+  const role = address === subnet.network ? 'network' : address === lastAddress(subnet) ? 'broadcast' : undefined;
+  if (role) {
+    return fail('INVALID_ARGUMENT', field, `${field}: ${value} is the ${role} address of ${formatCidr(subnet)}; use a host address like ${example}`);
+  }
+  return ok(address);
+}
+
+export function parseAdvertiseAddr(value: string): Result<number> {
+  const address = parseIpv4(value);
+  if (address !== undefined) return ok(address);
+  return fail(
+    'INVALID_ARGUMENT',
+    'advertise_addr',
+    `advertise_addr: "${value}" is not an IPv4 address; give the node's underlay address, like 192.168.1.10`,
+  );
+}

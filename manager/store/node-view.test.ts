@@ -1,0 +1,87 @@
+import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import { Store } from './store';
+import { must, twoNodeStore } from './test-fixtures';
+
+describe('nodeView', () => {
+  it('gives a node its networks, its sandboxes and every endpoint of those networks', () => {
+    const store = twoNodeStore();
+    const view: NodeView = store.nodeView('node-a-id');
+    expect(view).toEqual({
+      revision: store.revision,
+      nodeId: 'node-a-id',
+      nodeName: 'node-a',
+      advertiseAddr: '192.168.0.1',
+      networks: [{ id: 'front-id', name: 'front', vni: 4096, subnet: '10.0.1.0/24', gateway: '10.0.1.1' }],
+      sandboxes: [{ id: 'web-id-0123456789', name: 'web', netnsName: 'trsb-web-id-012' }],
+      endpoints: [
+        {
+          id: 'ep-web-front',
+          networkId: 'front-id',
+          sandboxId: 'web-id-0123456789',
+          nodeId: 'node-a-id',
+          vtep: '192.168.0.1',
+          ip: '10.0.1.2',
+          prefixLength: 24,
+          mac: '02:42:0a:00:01:02',
+          interfaceName: 'eth0',
+        },
+        {
+          id: 'ep-db-front',
+          networkId: 'front-id',
+          sandboxId: 'db-id-0123456789',
+          nodeId: 'node-b-id',
+          vtep: '192.168.0.2',
+          ip: '10.0.1.3',
+          prefixLength: 24,
+          mac: '02:42:0a:00:01:03',
+          interfaceName: 'eth0',
+        },
+      ],
+    });
+  });
+
+  it('leaves out networks with no local endpoint, and orders networks by VNI', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'createNetwork', id: 'back-id', name: 'back', driver: '', subnet: '10.0.2.0/24' });
+    must(store, { type: 'connect', endpointId: 'ep-db-back', network: 'back', sandbox: 'db', aliases: [] });
+
+    const nodeA = store.nodeView('node-a-id');
+    const nodeB = store.nodeView('node-b-id');
+
+    expect(nodeA.networks.map((network) => network.name)).toEqual(['front']);
+    expect(nodeA.endpoints.map((endpoint) => endpoint.id)).toEqual(['ep-web-front', 'ep-db-front']);
+    expect(nodeB.networks.map((network) => [network.name, network.vni])).toEqual([['front', 4096], ['back', 4097]]);
+    expect(nodeB.endpoints.map((endpoint) => endpoint.id)).toEqual(['ep-web-front', 'ep-db-front', 'ep-db-back']);
+  });
+
+  it('is empty for a node without sandboxes, and for an unknown node', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'registerNode', id: 'node-c-id', name: 'node-c', advertiseAddr: '192.168.0.3' });
+    expect(store.nodeView('node-c-id')).toMatchObject({ nodeName: 'node-c', networks: [], sandboxes: [], endpoints: [] });
+    expect(store.nodeView('nope')).toEqual({
+      revision: store.revision,
+      nodeId: 'nope',
+      nodeName: '',
+      advertiseAddr: '',
+      networks: [],
+      sandboxes: [],
+      endpoints: [],
+    });
+  });
+
+  it('depends on the state only, not on the order it was reached in', () => {
+    const build = (connectOrder: Array<'web' | 'db'>): Store => {
+      const store = new Store();
+      must(store, { type: 'registerNode', id: 'node-a-id', name: 'node-a', advertiseAddr: '192.168.0.1' });
+      must(store, { type: 'createNetwork', id: 'front-id', name: 'front', driver: '', subnet: '10.0.1.0/24' });
+      must(store, { type: 'createSandbox', id: 'web-id-0123456789', name: 'web', node: 'node-a' });
+      must(store, { type: 'createSandbox', id: 'db-id-0123456789', name: 'db', node: 'node-a' });
+      for (const sandbox of connectOrder) {
+        const ip = sandbox === 'web' ? '10.0.1.10' : '10.0.1.20';
+        must(store, { type: 'connect', endpointId: `ep-${sandbox}`, network: 'front', sandbox, ip, aliases: [] });
+      }
+      return store;
+    };
+    expect(build(['web', 'db']).nodeView('node-a-id')).toEqual(build(['db', 'web']).nodeView('node-a-id'));
+  });
+});

@@ -1,0 +1,43 @@
+import type { Sandbox } from '../../proto/gen/trellis/v1/types';
+import type { CreateSandbox, RemoveSandbox } from './commands';
+import { fail, notFound, ok, type Result } from './errors';
+import { checkName, checkNewId } from './fields';
+import { findByName, type SandboxRecord, type StoreState } from './state';
+import { toSandbox } from './views';
+import { releaseEndpoint } from './endpoints';
+
+const NETNS_PREFIX = 'trsb-';
+const NETNS_ID_CHARS = 10;
+
+export function createSandbox(state: StoreState, command: CreateSandbox): Result<Sandbox> {
+  const id = checkNewId(state.sandboxes, 'sandbox', command.id);
+  if (!id.ok) return id;
+  const name = checkName('sandbox', command.name);
+  if (!name.ok) return name;
+  const taken = findByName(state.sandboxes, command.name);
+  if (taken) {
+    return fail('ALREADY_EXISTS', 'name', `name: a sandbox named "${command.name}" already exists (id ${taken.id}); choose another name`);
+  }
+  const node = state.findNode(command.node);
+  if (!node) return notFound('node', command.node);
+  const netnsName = NETNS_PREFIX + command.id.slice(0, NETNS_ID_CHARS);
+  // Ids are random, but two sharing a prefix would make two sandboxes share one namespace.
+  if ([...state.sandboxes.values()].some((sandbox) => sandbox.netnsName === netnsName)) {
+    return fail('ALREADY_EXISTS', 'id', `id: namespace ${netnsName} is already used by another sandbox; retry with a new id`);
+  }
+
+  const record: SandboxRecord = { id: command.id, name: command.name, nodeId: node.id, netnsName, createdRevision: state.revision + 1 };
+  state.sandboxes.set(record.id, record);
+  return ok(toSandbox(state, record));
+}
+
+/** Like `docker rm`: the sandbox leaves every network it was on. */
+export function removeSandbox(state: StoreState, command: RemoveSandbox): Result<Sandbox> {
+  const sandbox = state.findSandbox(command.sandbox);
+  if (!sandbox) return notFound('sandbox', command.sandbox);
+
+  const removed = toSandbox(state, sandbox);
+  for (const endpoint of state.endpointsOfSandbox(sandbox.id)) releaseEndpoint(state, endpoint);
+  state.sandboxes.delete(sandbox.id);
+  return ok(removed);
+}

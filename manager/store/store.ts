@@ -1,0 +1,82 @@
+import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import type { Network, Node, Sandbox } from '../../proto/gen/trellis/v1/types';
+import type { ApplyResult, Command, CommandOf, CommandValues } from './commands';
+import { connect, disconnect } from './endpoints';
+import type { Result } from './errors';
+import { createNetwork, removeNetwork } from './networks';
+import { registerNode } from './nodes';
+import { createSandbox, removeSandbox } from './sandboxes';
+import { StoreState, type StoreSnapshot } from './state';
+import { nodeView, sortedByName, toNetwork, toNode, toSandbox } from './views';
+
+type Handlers = { [T in Command['type']]: (state: StoreState, command: CommandOf<T>) => Result<CommandValues[T]> };
+
+const handlers: Handlers = { createNetwork, removeNetwork, registerNode, createSandbox, removeSandbox, connect, disconnect };
+
+/**
+ * The managers' replicated state machine. `apply` is deterministic: no clock,
+ * randomness or I/O, so every replica applying the same commands agrees on
+ * every allocation. A refused command changes nothing, not even the revision.
+ */
+export class Store {
+  private readonly state: StoreState;
+
+  constructor(snapshot?: StoreSnapshot) {
+    this.state = snapshot ? StoreState.restore(snapshot) : StoreState.empty();
+  }
+
+  static restore(snapshot: StoreSnapshot): Store {
+    return new Store(snapshot);
+  }
+
+  /** Counts successful commands; 0 for an empty store. */
+  get revision(): number {
+    return this.state.revision;
+  }
+
+  apply<C extends Command>(command: C): ApplyResult<C> {
+    // TypeScript cannot relate handlers[command.type] to command's own type; the Handlers type guarantees it.
+    const handler = handlers[command.type] as (state: StoreState, command: C) => ApplyResult<C>;
+    const result = handler(this.state, command);
+    if (result.ok) this.state.revision += 1;
+    return result;
+  }
+
+  snapshot(): StoreSnapshot {
+    return this.state.snapshot();
+  }
+
+  networks(): Network[] {
+    return sortedByName(this.state.networks.values()).map((network) => toNetwork(this.state, network));
+  }
+
+  /** By exact id first, then by name. */
+  network(reference: string): Network | undefined {
+    const network = this.state.findNetwork(reference);
+    return network && toNetwork(this.state, network);
+  }
+
+  sandboxes(): Sandbox[] {
+    return sortedByName(this.state.sandboxes.values()).map((sandbox) => toSandbox(this.state, sandbox));
+  }
+
+  sandbox(reference: string): Sandbox | undefined {
+    const sandbox = this.state.findSandbox(reference);
+    return sandbox && toSandbox(this.state, sandbox);
+  }
+
+  /** Status NODE_STATUS_UNSPECIFIED: liveness is the dispatcher's to add. */
+  nodes(): Node[] {
+    return sortedByName(this.state.nodes.values()).map(toNode);
+  }
+
+  node(reference: string): Node | undefined {
+    const node = this.state.findNode(reference);
+    return node && toNode(node);
+  }
+
+  /** Everything one node must program at the current revision. */
+  nodeView(nodeId: string): NodeView {
+    return nodeView(this.state, nodeId);
+  }
+}

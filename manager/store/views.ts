@@ -1,0 +1,120 @@
+import type { EndpointView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import { NodeStatus, type Endpoint, type Network, type Node, type Sandbox } from '../../proto/gen/trellis/v1/types';
+import { macForIpv4 } from './ipv4';
+import { storedCidr, storedIpv4, type EndpointRecord, type NetworkRecord, type NodeRecord, type SandboxRecord, type StoreState } from './state';
+
+/*
+ * Proto-shaped, freshly built copies of the records. Every list has an order
+ * that depends only on the state, never on history, so equal states give
+ * deep-equal answers.
+ */
+
+const NETNS_DIR = '/run/netns';
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const byName = (a: { name: string }, b: { name: string }): number => compareText(a.name, b.name);
+const byAddress = (a: EndpointRecord, b: EndpointRecord): number => storedIpv4(a.ip) - storedIpv4(b.ip);
+const byInterface = (a: EndpointRecord, b: EndpointRecord): number => a.interfaceIndex - b.interfaceIndex;
+
+function interfaceName(index: number): string {
+  return `eth${index}`;
+}
+
+export function toEndpoint(state: StoreState, endpoint: EndpointRecord): Endpoint {
+  const network = state.network(endpoint.networkId);
+  const sandbox = state.sandbox(endpoint.sandboxId);
+  return {
+    id: endpoint.id,
+    networkId: network.id,
+    networkName: network.name,
+    sandboxId: sandbox.id,
+    sandboxName: sandbox.name,
+    node: state.node(sandbox.nodeId).name,
+    ip: endpoint.ip,
+    prefixLength: storedCidr(network.subnet).prefixLength,
+    mac: macForIpv4(storedIpv4(endpoint.ip)),
+    aliases: [...endpoint.aliases],
+    interfaceName: interfaceName(endpoint.interfaceIndex),
+  };
+}
+
+export function toNetwork(state: StoreState, network: NetworkRecord): Network {
+  return {
+    id: network.id,
+    name: network.name,
+    driver: network.driver,
+    subnet: network.subnet,
+    gateway: network.gateway,
+    ipRange: network.ipRange,
+    vni: network.vni,
+    endpoints: state.endpointsOfNetwork(network.id).sort(byAddress).map((endpoint) => toEndpoint(state, endpoint)),
+    createdRevision: network.createdRevision,
+  };
+}
+
+export function toSandbox(state: StoreState, sandbox: SandboxRecord): Sandbox {
+  return {
+    id: sandbox.id,
+    name: sandbox.name,
+    node: state.node(sandbox.nodeId).name,
+    netns: `${NETNS_DIR}/${sandbox.netnsName}`,
+    endpoints: state.endpointsOfSandbox(sandbox.id).sort(byInterface).map((endpoint) => toEndpoint(state, endpoint)),
+    createdRevision: sandbox.createdRevision,
+  };
+}
+
+/** Liveness and applied revision are the dispatcher's to fill in. */
+export function toNode(node: NodeRecord): Node {
+  return {
+    id: node.id,
+    name: node.name,
+    advertiseAddr: node.advertiseAddr,
+    status: NodeStatus.NODE_STATUS_UNSPECIFIED,
+    appliedRevision: 0,
+    registeredRevision: node.registeredRevision,
+  };
+}
+
+export function sortedByName<R extends { name: string }>(records: Iterable<R>): R[] {
+  return [...records].sort(byName);
+}
+
+/** An unknown node gets an empty view: there is nothing for it to program. */
+export function nodeView(state: StoreState, nodeId: string): NodeView {
+  const node = state.nodes.get(nodeId);
+  const sandboxes = sortedByName([...state.sandboxes.values()].filter((sandbox) => sandbox.nodeId === nodeId));
+  const localSandboxIds = new Set(sandboxes.map((sandbox) => sandbox.id));
+  const localNetworkIds = new Set(
+    [...state.endpoints.values()].filter((endpoint) => localSandboxIds.has(endpoint.sandboxId)).map((endpoint) => endpoint.networkId),
+  );
+  const networks = [...localNetworkIds].map((id) => state.network(id)).sort((a, b) => a.vni - b.vni);
+  return {
+    revision: state.revision,
+    nodeId,
+    nodeName: node?.name ?? '',
+    advertiseAddr: node?.advertiseAddr ?? '',
+    networks: networks.map((network) => ({
+      id: network.id,
+      name: network.name,
+      vni: network.vni,
+      subnet: network.subnet,
+      gateway: network.gateway,
+    })),
+    sandboxes: sandboxes.map((sandbox) => ({ id: sandbox.id, name: sandbox.name, netnsName: sandbox.netnsName })),
+    endpoints: networks.flatMap((network) =>
+      state
+        .endpointsOfNetwork(network.id)
+        .sort(byAddress)
+        .map((endpoint) => toEndpointView(state, endpoint)),
+    ),
+  };
+}
+
+function toEndpointView(state: StoreState, record: EndpointRecord): EndpointView {
+  const { id, networkId, sandboxId, ip, prefixLength, mac, interfaceName } = toEndpoint(state, record);
+  const node = state.node(state.sandbox(sandboxId).nodeId);
+  return { id, networkId, sandboxId, nodeId: node.id, vtep: node.advertiseAddr, ip, prefixLength, mac, interfaceName };
+}
