@@ -1,7 +1,8 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { dirname, join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { ControlService } from '../proto/gen/trellis/v1/control';
 import { DispatcherService } from '../proto/gen/trellis/v1/dispatcher';
@@ -35,7 +36,9 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   server.addService(DispatcherService, dispatcher.service());
   const health = new HealthImplementation({ '': 'SERVING', 'trellis.v1.Control': 'SERVING', 'trellis.v1.Dispatcher': 'SERVING' });
   health.addToServer(server);
-  new ReflectionService(loadSync(protoFiles, { includeDirs: [protoRoot()] })).addToServer(server);
+  const healthProtoRoot = join(dirname(healthProtoPath), '..', '..');
+  const reflected = loadSync([...protoFiles, relative(healthProtoRoot, healthProtoPath)], { includeDirs: [protoRoot(), healthProtoRoot] });
+  new ReflectionService(reflected).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.listen, ServerCredentials.createInsecure(), (error, boundPort) =>
@@ -48,7 +51,8 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   return {
     address,
     async close() {
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      // Agents' session streams never end by themselves: cut them rather than wait.
+      server.forceShutdown();
       await log.close();
     },
   };

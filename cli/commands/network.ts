@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { collect, formatOption, withControl, type OutputFormat } from '../context';
 import { json, print, shortId, table } from '../output';
+import { addInspectCommand, addRemoveCommand } from './object-commands';
 
 export function addNetworkCommands(program: Command): void {
   const network = program.command('network').description('manage overlay networks');
@@ -43,25 +44,12 @@ export function addNetworkCommands(program: Command): void {
       }),
     );
 
-  network
-    .command('inspect')
-    .description('show a network and its endpoints (JSON)')
-    .argument('<network>')
-    .addOption(formatOption().default('json'))
-    .action((reference: string, _options: { format: OutputFormat }, command: Command) =>
-      withControl(command, async (control) => print(json(await control.call((c) => c.getNetwork, { network: reference })))),
-    );
-
-  network
-    .command('rm')
-    .description('remove a network that has no endpoints')
-    .argument('<network>')
-    .action((reference: string, _options: unknown, command: Command) =>
-      withControl(command, async (control) => {
-        await control.call((c) => c.removeNetwork, { network: reference });
-        print(reference);
-      }),
-    );
+  addInspectCommand(network, 'network', 'show a network and its endpoints (JSON)', (control, reference) =>
+    control.call((c) => c.getNetwork, { network: reference }),
+  );
+  addRemoveCommand(network, 'network', 'remove a network that has no endpoints', (control, reference) =>
+    control.call((c) => c.removeNetwork, { network: reference }),
+  );
 
   network
     .command('connect')

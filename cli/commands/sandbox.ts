@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatOption, withControl, type OutputFormat } from '../context';
 import { json, print, shortId, table } from '../output';
+import { addInspectCommand, addRemoveCommand } from './object-commands';
 
 export function addSandboxCommands(program: Command): void {
   const sandbox = program.command('sandbox').description('manage sandboxes (network namespaces on a node)');
@@ -39,23 +40,10 @@ export function addSandboxCommands(program: Command): void {
       }),
     );
 
-  sandbox
-    .command('inspect')
-    .description('show a sandbox, its namespace path and its endpoints (JSON)')
-    .argument('<sandbox>')
-    .addOption(formatOption().default('json'))
-    .action((reference: string, _options: { format: OutputFormat }, command: Command) =>
-      withControl(command, async (control) => print(json(await control.call((c) => c.getSandbox, { sandbox: reference })))),
-    );
-
-  sandbox
-    .command('rm')
-    .description('remove a sandbox and its endpoints')
-    .argument('<sandbox>')
-    .action((reference: string, _options: unknown, command: Command) =>
-      withControl(command, async (control) => {
-        await control.call((c) => c.removeSandbox, { sandbox: reference });
-        print(reference);
-      }),
-    );
+  addInspectCommand(sandbox, 'sandbox', 'show a sandbox, its namespace path and its endpoints (JSON)', (control, reference) =>
+    control.call((c) => c.getSandbox, { sandbox: reference }),
+  );
+  addRemoveCommand(sandbox, 'sandbox', 'remove a sandbox and its endpoints', (control, reference) =>
+    control.call((c) => c.removeSandbox, { sandbox: reference }),
+  );
 }

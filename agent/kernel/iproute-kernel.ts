@@ -1,0 +1,94 @@
+import { Batch, KernelAction, Scope, toBatches } from './actions';
+import { CommandFailed, CommandRunner, processRunner } from './command-runner';
+import {
+  parseDefaultRoute,
+  parseFdb,
+  parseLinks,
+  parseNeighbours,
+  parseNetnsNames,
+} from './iproute-json';
+import { Kernel, KernelApplyError } from './kernel';
+import { ObservedKernel, ObservedSandbox } from './model';
+import { VXLAN_PREFIX, isSandboxNetnsName } from './names';
+
+export interface IprouteKernelOptions {
+  /**
+   * Run host-scope commands as `ip -n <hostNetns>` instead of in the agent's own namespace
+   * (tests and the lab run several "hosts" from one process). `ip netns add/del/list` always run
+   * unprefixed: under `ip -n X`, iproute2 unshares the mount namespace, so a namespace added
+   * there would be bind-mounted where nobody else can see it.
+   */
+  hostNetns?: string;
+}
+
+/** Reads and writes the kernel with iproute2's JSON output and batch mode. */
+export class IprouteKernel implements Kernel {
+  constructor(
+    private readonly runner: CommandRunner = processRunner,
+    private readonly options: IprouteKernelOptions = {},
+  ) {}
+
+  async observe(): Promise<ObservedKernel> {
+    const [links, fdb, neighbours, netnsNames] = await Promise.all([
+      this.read({ kind: 'host' }, 'ip', '-j', '-d', 'link', 'show'),
+      this.read({ kind: 'host' }, 'bridge', '-j', 'fdb', 'show'),
+      this.read({ kind: 'host' }, 'ip', '-4', '-j', 'neigh', 'show'),
+      this.read({ kind: 'root' }, 'ip', '-j', 'netns', 'list'),
+    ]);
+    const sandboxNames = parseNetnsNames(netnsNames).filter(isSandboxNetnsName);
+    const sandboxes = await Promise.all(sandboxNames.map((netns) => this.observeSandbox(netns)));
+    const onOurVxlan = (entry: { device: string }) => entry.device.startsWith(VXLAN_PREFIX);
+    return {
+      hostLinks: parseLinks(links),
+      sandboxes: sandboxes.filter((sandbox): sandbox is ObservedSandbox => sandbox !== undefined),
+      brokenSandboxes: sandboxNames.filter((_, index) => sandboxes[index] === undefined),
+      fdb: parseFdb(fdb).filter(onOurVxlan),
+      neighbours: parseNeighbours(neighbours).filter(onOurVxlan),
+    };
+  }
+
+  async apply(actions: readonly KernelAction[]): Promise<void> {
+    const failures: string[] = [];
+    for (const batch of toBatches(actions)) {
+      try {
+        await this.runBatch(batch);
+      } catch (error) {
+        if (!(error instanceof CommandFailed)) throw error;
+        failures.push(`${error.argv.join(' ')}: ${error.stderr.trim()}`);
+      }
+    }
+    if (failures.length > 0) throw new KernelApplyError(failures);
+  }
+
+  /** undefined when the namespace cannot be entered (vanished meanwhile, or a dangling name). */
+  private async observeSandbox(netns: string): Promise<ObservedSandbox | undefined> {
+    const scope: Scope = { kind: 'sandbox', netns };
+    try {
+      const [links, routes] = await Promise.all([
+        this.read(scope, 'ip', '-j', '-d', 'addr', 'show'),
+        this.read(scope, 'ip', '-4', '-j', 'route', 'show', 'default'),
+      ]);
+      return { netns, links: parseLinks(links), defaultRoute: parseDefaultRoute(routes) };
+    } catch (error) {
+      if (error instanceof CommandFailed) return undefined;
+      throw error;
+    }
+  }
+
+  private runBatch(batch: Batch): Promise<string> {
+    // -force: one failed line must not keep the independent lines after it from being applied.
+    const argv = [batch.tool, ...this.netnsArgs(batch.scope), '-force', '-batch', '-'];
+    const stdin = batch.lines.map((line) => line.join(' ')).join('\n') + '\n';
+    return this.runner.run(argv, stdin);
+  }
+
+  private read(scope: Scope, tool: 'ip' | 'bridge', ...args: string[]): Promise<string> {
+    return this.runner.run([tool, ...this.netnsArgs(scope), ...args]);
+  }
+
+  private netnsArgs(scope: Scope): string[] {
+    if (scope.kind === 'sandbox') return ['-n', scope.netns];
+    if (scope.kind === 'host' && this.options.hostNetns !== undefined) return ['-n', this.options.hostNetns];
+    return [];
+  }
+}

@@ -1,0 +1,85 @@
+import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import { desired } from './desired';
+
+const network = { id: 'n1', name: 'front', vni: 100, subnet: '10.231.1.0/24', gateway: '10.231.1.1' };
+const back = { id: 'n2', name: 'back', vni: 200, subnet: '10.231.2.0/24', gateway: '10.231.2.1' };
+const sandbox = { id: 's1', name: 'web', netnsName: 'trsb-web' };
+const local = {
+  id: 'e1aaaaaaaaaaaaaaaa', networkId: 'n1', sandboxId: 's1', nodeId: 'A', vtep: '198.18.0.1',
+  ip: '10.231.1.2', prefixLength: 24, mac: '02:42:0A:E7:01:02', interfaceName: 'eth0',
+};
+const remote = { ...local, id: 'e2', sandboxId: 's9', nodeId: 'B', vtep: '198.18.0.2', ip: '10.231.1.3', mac: '02:42:0a:e7:01:03' };
+
+function view(parts: Partial<NodeView> = {}): NodeView {
+  return {
+    revision: 3, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1',
+    networks: [network], sandboxes: [sandbox], endpoints: [local, remote], ...parts,
+  };
+}
+const options = { underlayDevice: 'uplink', underlayMtu: 9000, ownerTag: 'me' };
+
+describe('desired', () => {
+  test('a network becomes a bridge and a learning-free proxy VXLAN device at underlay MTU - 50', () => {
+    const { kernel } = desired(view(), options);
+    expect(kernel.bridges).toEqual([{ name: 'trbr-100', mtu: 8950 }]);
+    expect(kernel.vxlans).toEqual([{
+      name: 'trvx-100', vni: 100, local: '198.18.0.1', port: 4789, underlayDevice: 'uplink',
+      learning: false, proxy: true, mtu: 8950, bridge: 'trbr-100',
+    }]);
+  });
+
+  test('the local address option overrides the advertise address', () => {
+    expect(desired(view(), { ...options, localAddress: '198.18.5.5' }).kernel.vxlans[0]?.local).toBe('198.18.5.5');
+  });
+
+  test('a local endpoint becomes a veth pair into its sandbox, a remote one an FDB and a neighbour entry', () => {
+    const { kernel, skipped } = desired(view(), options);
+    expect(skipped).toEqual([]);
+    expect(kernel.endpoints).toEqual([{
+      hostName: 'trve-e1aaaaaaaa', bridge: 'trbr-100', mtu: 8950, netns: 'trsb-web',
+      interfaceName: 'eth0', mac: '02:42:0a:e7:01:02', address: '10.231.1.2/24',
+    }]);
+    expect(kernel.fdb).toEqual([{ device: 'trvx-100', mac: '02:42:0a:e7:01:03', dst: '198.18.0.2' }]);
+    expect(kernel.neighbours).toEqual([{ device: 'trvx-100', ip: '10.231.1.3', mac: '02:42:0a:e7:01:03' }]);
+    expect(kernel.ownerTag).toBe('me');
+  });
+
+  test("the sandbox's default route goes through its first interface by name", () => {
+    const eth10 = { ...local, id: 'e10', networkId: 'n2', ip: '10.231.2.2', mac: '02:42:0a:e7:02:02', interfaceName: 'eth10' };
+    const eth2 = { ...local, interfaceName: 'eth2' };
+    const { kernel } = desired(view({ networks: [network, back], endpoints: [eth10, eth2] }), options);
+    expect(kernel.sandboxes).toEqual([{ netns: 'trsb-web', defaultRoute: { gateway: '10.231.1.1', device: 'eth2' } }]);
+  });
+
+  test('a sandbox without endpoints still exists, without a route', () => {
+    expect(desired(view({ endpoints: [] }), options).kernel.sandboxes).toEqual([{ netns: 'trsb-web', defaultRoute: undefined }]);
+  });
+
+  test('endpoints of networks not in the view are ignored', () => {
+    const { kernel, skipped } = desired(view({ endpoints: [{ ...remote, networkId: 'elsewhere' }] }), options);
+    expect(kernel.fdb).toEqual([]);
+    expect(skipped).toEqual([]);
+  });
+
+  test.each([
+    ['a netns name without our prefix', view({ sandboxes: [{ ...sandbox, netnsName: 'web' }] }), /netns name/],
+    ['a name with a space', view({ endpoints: [{ ...local, interfaceName: 'eth 0' }] }), /interface name/],
+    ['an interface name longer than 15', view({ endpoints: [{ ...local, interfaceName: 'a'.repeat(16) }] }), /interface name/],
+    ['a bad IP', view({ endpoints: [{ ...local, ip: '10.231.1.300' }] }), /IP/],
+    ['a bad MAC', view({ endpoints: [{ ...local, mac: '02:42' }] }), /MAC/],
+    ['a bad VTEP', view({ endpoints: [{ ...remote, vtep: 'host-b' }] }), /VTEP/],
+    ['a VNI out of range', view({ networks: [{ ...network, vni: 2 ** 24 }, back] }), /VNI/],
+    ['an endpoint whose sandbox is elsewhere', view({ sandboxes: [] }), /not hosted here/],
+    ['a duplicate IP in a network', view({ endpoints: [local, { ...remote, ip: local.ip }] }), /already used/],
+  ])('skips %s and says why, programming the rest', (_what, nodeView, reason) => {
+    const { kernel, skipped } = desired(nodeView, options);
+    expect(skipped[0]).toMatch(reason);
+    expect(kernel.bridges.length + kernel.endpoints.length + kernel.fdb.length).toBeGreaterThan(0);
+  });
+});
+
+test('a local address that is not IPv4 is left out rather than written into a command', () => {
+  const { kernel, skipped } = desired(view({ advertiseAddr: 'a b' }), options);
+  expect(kernel.vxlans[0]?.local).toBe('');
+  expect(skipped[0]).toMatch(/local address/);
+});

@@ -1,0 +1,338 @@
+import fc from 'fast-check';
+import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import {
+  DesiredKernel,
+  KernelAction,
+  ObservedKernel,
+  ObservedLink,
+  ObservedSandbox,
+  describeAction,
+} from '../kernel';
+import { desired } from './desired';
+import { OWNER_TAG_PREFIX, plan } from './plan';
+
+const OWNER = 'node-a';
+
+function link(name: string, fields: Partial<ObservedLink> = {}): ObservedLink {
+  return {
+    name, kind: '', ifindex: -1, peerIfindex: undefined, mtu: 1450, up: true, mac: '02:00:00:00:00:01',
+    master: undefined, alias: undefined, vxlan: undefined, addresses: [], ...fields,
+  };
+}
+
+const UNDERLAY = link('uplink', { kind: 'veth', ifindex: 2, peerIfindex: 7, mtu: 1500 });
+
+/** What a kernel programmed exactly as `want` says reads back as. */
+function programmed(want: DesiredKernel, ownerTag = want.ownerTag): ObservedKernel {
+  let nextIfindex = 10;
+  const hostLinks: ObservedLink[] = [UNDERLAY];
+  for (const bridge of want.bridges) hostLinks.push(link(bridge.name, { kind: 'bridge', ifindex: nextIfindex++, mtu: bridge.mtu }));
+  for (const vxlan of want.vxlans) {
+    const { name, mtu, bridge, vni, local, port, underlayDevice, learning, proxy } = vxlan;
+    hostLinks.push(link(name, {
+      kind: 'vxlan', ifindex: nextIfindex++, mtu, master: bridge,
+      vxlan: { vni, local, port, underlayDevice, learning, proxy },
+    }));
+  }
+  const sandboxes: ObservedSandbox[] = want.sandboxes.map((sandbox) => ({
+    netns: sandbox.netns,
+    links: [link('lo', { kind: '', ifindex: 1, mtu: 65536, alias: `${OWNER_TAG_PREFIX}${ownerTag}` })],
+    defaultRoute: sandbox.defaultRoute,
+  }));
+  for (const endpoint of want.endpoints) {
+    const sandbox = sandboxes.find((s) => s.netns === endpoint.netns);
+    if (sandbox === undefined) throw new Error('endpoint without sandbox');
+    const hostIfindex = nextIfindex++;
+    const peerIfindex = sandbox.links.length + 1;
+    hostLinks.push(link(endpoint.hostName, {
+      kind: 'veth', ifindex: hostIfindex, peerIfindex, mtu: endpoint.mtu, master: endpoint.bridge,
+    }));
+    sandbox.links.push(link(endpoint.interfaceName, {
+      kind: 'veth', ifindex: peerIfindex, peerIfindex: hostIfindex, mtu: endpoint.mtu, mac: endpoint.mac,
+      addresses: [endpoint.address],
+    }));
+  }
+  return {
+    hostLinks,
+    sandboxes,
+    brokenSandboxes: [],
+    fdb: want.fdb.map((entry) => ({ ...entry, permanent: true })),
+    neighbours: want.neighbours.map((entry) => ({ ...entry, permanent: true })),
+  };
+}
+
+const NOTHING_OBSERVED: ObservedKernel = { hostLinks: [UNDERLAY], sandboxes: [], brokenSandboxes: [], fdb: [], neighbours: [] };
+
+const network = { id: 'n1', name: 'front', vni: 100, subnet: '10.231.1.0/24', gateway: '10.231.1.1' };
+const sandbox = { id: 's1', name: 'web', netnsName: 'trsb-web' };
+const local = {
+  id: 'e1aaaaaaaaaaaa', networkId: 'n1', sandboxId: 's1', nodeId: 'A', vtep: '198.18.0.1',
+  ip: '10.231.1.2', prefixLength: 24, mac: '02:42:0a:e7:01:02', interfaceName: 'eth0',
+};
+const remote = { ...local, id: 'e2bbbbbbbbbbbb', sandboxId: 's9', nodeId: 'B', vtep: '198.18.0.2', ip: '10.231.1.3', mac: '02:42:0a:e7:01:03' };
+
+function view(parts: Partial<NodeView> = {}): NodeView {
+  return {
+    revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1',
+    networks: [network], sandboxes: [sandbox], endpoints: [local, remote], ...parts,
+  };
+}
+
+function want(nodeView: NodeView = view()): DesiredKernel {
+  return desired(nodeView, { underlayDevice: 'uplink', underlayMtu: 1500, ownerTag: OWNER }).kernel;
+}
+
+const EMPTY: DesiredKernel = want(view({ networks: [], sandboxes: [], endpoints: [] }));
+
+function commands(actions: KernelAction[]): string[] {
+  return actions.map(describeAction);
+}
+
+describe('plan', () => {
+  test('from nothing, builds everything in an order the kernel accepts', () => {
+    expect(commands(plan(want(), NOTHING_OBSERVED))).toEqual([
+      'ip netns add trsb-web',
+      'ip link add name trbr-100 mtu 1450 up type bridge',
+      'ip link add name trvx-100 mtu 1450 master trbr-100 up type vxlan id 100 dstport 4789 local 198.18.0.1 dev uplink nolearning proxy',
+      'ip link add name trve-e1aaaaaaaa mtu 1450 master trbr-100 up type veth peer name eth0 netns trsb-web address 02:42:0a:e7:01:02 mtu 1450',
+      `ip -n trsb-web link set dev lo up alias ${OWNER_TAG_PREFIX}${OWNER}`,
+      'ip -n trsb-web link set dev eth0 up',
+      'ip -n trsb-web addr add 10.231.1.2/24 dev eth0',
+      'ip -n trsb-web route replace default via 10.231.1.1 dev eth0',
+      'bridge fdb replace 02:42:0a:e7:01:03 dev trvx-100 dst 198.18.0.2 self permanent',
+      'ip neigh replace 10.231.1.3 lladdr 02:42:0a:e7:01:03 dev trvx-100 nud permanent',
+    ]);
+  });
+
+  test('a kernel that already matches needs no writes', () => {
+    expect(plan(want(), programmed(want()))).toEqual([]);
+  });
+
+  test('removing everything deletes owned links and our sandbox once, and leaves the rest alone', () => {
+    const observed = programmed(want());
+    observed.hostLinks.push(link('docker0', { kind: 'bridge', ifindex: 99 }));
+
+    expect(commands(plan(EMPTY, observed))).toEqual([
+      'ip link del dev trbr-100',
+      'ip link del dev trvx-100',
+      'ip link del dev trve-e1aaaaaaaa',
+      'ip netns del trsb-web',
+    ]);
+  });
+
+  test("sandboxes tagged by another agent, or not tagged, are never removed", () => {
+    const observed = programmed(want(), 'node-b');
+    const untagged = programmed(want());
+    untagged.sandboxes.forEach((s) => s.links.forEach((l) => (l.alias = undefined)));
+
+    expect(commands(plan(EMPTY, observed))).not.toContain('ip netns del trsb-web');
+    expect(commands(plan(EMPTY, untagged))).not.toContain('ip netns del trsb-web');
+  });
+
+  test("a wanted sandbox tagged by someone else is taken over, not recreated", () => {
+    expect(commands(plan(want(), programmed(want(), 'node-b')))).toEqual([
+      `ip -n trsb-web link set dev lo up alias ${OWNER_TAG_PREFIX}${OWNER}`,
+    ]);
+  });
+
+  test('a VXLAN device with the wrong immutable attributes is recreated, with its entries', () => {
+    const observed = programmed(want());
+    const vxlan = observed.hostLinks.find((l) => l.name === 'trvx-100');
+    if (vxlan?.vxlan === undefined) throw new Error('fixture');
+    vxlan.vxlan.proxy = false;
+
+    expect(commands(plan(want(), observed))).toEqual([
+      'ip link del dev trvx-100',
+      'ip link add name trvx-100 mtu 1450 master trbr-100 up type vxlan id 100 dstport 4789 local 198.18.0.1 dev uplink nolearning proxy',
+      'bridge fdb replace 02:42:0a:e7:01:03 dev trvx-100 dst 198.18.0.2 self permanent',
+      'ip neigh replace 10.231.1.3 lladdr 02:42:0a:e7:01:03 dev trvx-100 nud permanent',
+    ]);
+  });
+
+  test('mutable link attributes are fixed in place with one command per link', () => {
+    const observed = programmed(want());
+    const bridge = observed.hostLinks.find((l) => l.name === 'trbr-100');
+    const vxlan = observed.hostLinks.find((l) => l.name === 'trvx-100');
+    const eth0 = observed.sandboxes[0]?.links.find((l) => l.name === 'eth0');
+    if (!bridge || !vxlan || !eth0) throw new Error('fixture');
+    bridge.mtu = 1500;
+    vxlan.master = undefined;
+    vxlan.up = false;
+    eth0.mac = '02:00:00:00:00:99';
+
+    expect(commands(plan(want(), observed))).toEqual([
+      'ip link set dev trbr-100 mtu 1450',
+      'ip link set dev trvx-100 master trbr-100 up',
+      'ip -n trsb-web link set dev eth0 address 02:42:0a:e7:01:02',
+    ]);
+  });
+
+  test('a bridge of the wrong kind is recreated and its ports are re-enslaved', () => {
+    const observed = programmed(want());
+    const bridge = observed.hostLinks.find((l) => l.name === 'trbr-100');
+    if (!bridge) throw new Error('fixture');
+    bridge.kind = 'veth';
+
+    expect(commands(plan(want(), observed))).toEqual([
+      'ip link del dev trbr-100',
+      'ip link add name trbr-100 mtu 1450 up type bridge',
+      'ip link set dev trvx-100 master trbr-100',
+      'ip link set dev trve-e1aaaaaaaa master trbr-100',
+    ]);
+  });
+
+  test('stray, misdirected and non-permanent forwarding entries are corrected', () => {
+    const observed = programmed(want());
+    observed.fdb = [
+      { device: 'trvx-100', mac: '02:42:0a:e7:01:03', dst: '198.18.0.9', permanent: true },
+      { device: 'trvx-100', mac: '00:00:00:00:00:00', dst: '198.18.0.2', permanent: true },
+    ];
+    observed.neighbours = [
+      { device: 'trvx-100', ip: '10.231.1.3', mac: '02:00:00:00:00:09', permanent: true },
+      { device: 'trvx-100', ip: '10.231.1.9', mac: undefined, permanent: false },
+    ];
+
+    expect(commands(plan(want(), observed))).toEqual([
+      'bridge fdb del 02:42:0a:e7:01:03 dev trvx-100 dst 198.18.0.9 self',
+      'bridge fdb del 00:00:00:00:00:00 dev trvx-100 dst 198.18.0.2 self',
+      'bridge fdb replace 02:42:0a:e7:01:03 dev trvx-100 dst 198.18.0.2 self permanent',
+      'ip neigh del 10.231.1.9 dev trvx-100',
+      'ip neigh replace 10.231.1.3 lladdr 02:42:0a:e7:01:03 dev trvx-100 nud permanent',
+    ]);
+    observed.fdb = [{ device: 'trvx-100', mac: '02:42:0a:e7:01:03', dst: '198.18.0.2', permanent: false }];
+    observed.neighbours = [{ device: 'trvx-100', ip: '10.231.1.3', mac: '02:42:0a:e7:01:03', permanent: false }];
+    expect(plan(want(), observed)).toHaveLength(2);
+  });
+
+  test('a sandbox that exists only as a dangling name is replaced', () => {
+    const observed = { ...NOTHING_OBSERVED, brokenSandboxes: ['trsb-web', 'trsb-someone-else'] };
+
+    const planned = commands(plan(want(), observed));
+
+    expect(planned.slice(0, 2)).toEqual(['ip netns del trsb-web', 'ip netns add trsb-web']);
+    expect(planned.join('\n')).not.toContain('trsb-someone-else');
+  });
+
+  test('veths whose peers got crossed are recreated without deleting anything twice', () => {
+    const two = view({
+      endpoints: [local, remote, { ...local, id: 'e3cccccccccccc', networkId: 'n1', ip: '10.231.1.4', mac: '02:42:0a:e7:01:04', interfaceName: 'eth1' }],
+    });
+    const observed = programmed(want(two));
+    const [vethA, vethC] = observed.hostLinks.filter((l) => l.kind === 'veth' && l.name.startsWith('trve-'));
+    const [eth0, eth1] = observed.sandboxes[0]?.links.filter((l) => l.kind === 'veth') ?? [];
+    if (!vethA || !vethC || !eth0 || !eth1) throw new Error('fixture');
+    [vethA.peerIfindex, vethC.peerIfindex] = [vethC.peerIfindex, vethA.peerIfindex];
+    [eth0.peerIfindex, eth1.peerIfindex] = [eth1.peerIfindex, eth0.peerIfindex];
+
+    const planned = commands(plan(want(two), observed));
+
+    expect(planned.filter((c) => c.includes(' del '))).toEqual(['ip link del dev trve-e1aaaaaaaa', 'ip link del dev trve-e3cccccccc']);
+    expect(planned.filter((c) => c.includes('type veth'))).toHaveLength(2);
+  });
+
+  test('an endpoint leaving its sandbox takes its interface along and its route with it', () => {
+    const observed = programmed(want());
+
+    expect(commands(plan(want(view({ endpoints: [remote] })), observed))).toEqual([
+      'ip link del dev trve-e1aaaaaaaa',
+    ]);
+  });
+
+  test('a stray interface in our sandbox, and one squatting on a wanted name, are deleted', () => {
+    const observed = programmed(want());
+    const links = observed.sandboxes[0]?.links;
+    if (!links) throw new Error('fixture');
+    links.push(link('eth7', { kind: 'veth', ifindex: 40, peerIfindex: 41 }));
+    links.splice(links.findIndex((l) => l.name === 'eth0'), 1, link('eth0', { kind: 'macvlan', ifindex: 42 }));
+    observed.sandboxes[0] = { ...(observed.sandboxes[0] as ObservedSandbox), defaultRoute: undefined };
+
+    expect(commands(plan(want(), observed))).toEqual([
+      'ip link del dev trve-e1aaaaaaaa',
+      'ip -n trsb-web link del dev eth0',
+      'ip -n trsb-web link del dev eth7',
+      'ip link add name trve-e1aaaaaaaa mtu 1450 master trbr-100 up type veth peer name eth0 netns trsb-web address 02:42:0a:e7:01:02 mtu 1450',
+      'ip -n trsb-web link set dev eth0 up',
+      'ip -n trsb-web addr add 10.231.1.2/24 dev eth0',
+      'ip -n trsb-web route replace default via 10.231.1.1 dev eth0',
+    ]);
+  });
+
+  test('a default route that is no longer wanted is deleted, an extra address too', () => {
+    const observed = programmed(want());
+    const eth0 = observed.sandboxes[0]?.links.find((l) => l.name === 'eth0');
+    if (!eth0) throw new Error('fixture');
+    eth0.addresses.push('10.231.1.200/24');
+
+    expect(commands(plan(want(view({ networks: [{ ...network, gateway: '' }] })), observed))).toEqual([
+      'ip -n trsb-web addr del 10.231.1.200/24 dev eth0',
+      'ip -n trsb-web route del default',
+    ]);
+  });
+});
+
+const arbitraryView: fc.Arbitrary<NodeView> = fc
+  .record({
+    vnis: fc.uniqueArray(fc.integer({ min: 1, max: 2000 }), { minLength: 0, maxLength: 3 }),
+    sandboxCount: fc.integer({ min: 0, max: 3 }),
+    endpoints: fc.array(
+      fc.record({
+        network: fc.nat(),
+        sandbox: fc.nat(),
+        remoteNode: fc.option(fc.integer({ min: 2, max: 5 }), { nil: undefined }),
+        host: fc.integer({ min: 2, max: 250 }),
+        withGateway: fc.boolean(),
+      }),
+      { maxLength: 8 },
+    ),
+  })
+  .map(({ vnis, sandboxCount, endpoints }) => {
+    const networks = vnis.map((vni, i) => ({ id: `n${i}`, name: `n${i}`, vni, subnet: `10.231.${i}.0/24`, gateway: `10.231.${i}.1` }));
+    const sandboxes = Array.from({ length: sandboxCount }, (_, i) => ({ id: `s${i}`, name: `s${i}`, netnsName: `trsb-s${i}` }));
+    return view({
+      networks,
+      sandboxes,
+      endpoints: endpoints.flatMap((e, i) => {
+        const net = networks.length > 0 ? e.network % networks.length : 0;
+        const hex = (i + 16).toString(16);
+        return [{
+          id: `ep${i}xxxxxxxxxxxx`, networkId: `n${net}`, sandboxId: sandboxCount > 0 ? `s${e.sandbox % sandboxCount}` : 'none',
+          nodeId: e.remoteNode === undefined ? 'A' : `node${e.remoteNode}`, vtep: `198.18.0.${e.remoteNode ?? 1}`,
+          ip: `10.231.${net}.${e.host}`, prefixLength: 24, mac: `02:42:00:00:00:${hex}`, interfaceName: `eth${i}`,
+        }];
+      }),
+    });
+  });
+
+describe('plan properties', () => {
+  test('any view, once programmed, plans no writes', () => {
+    fc.assert(
+      fc.property(arbitraryView, (nodeView) => {
+        expect(plan(want(nodeView), programmed(want(nodeView)))).toEqual([]);
+      }),
+    );
+  });
+
+  test('moving between any two views touches only owned objects and never deletes the same link twice', () => {
+    fc.assert(
+      fc.property(arbitraryView, arbitraryView, (before, after) => {
+        const observed = programmed(want(before));
+        observed.hostLinks.push(link('eth9', { kind: 'bridge', ifindex: 500 }));
+        const planned = commands(plan(want(after), observed));
+        const deletes = planned.filter((c) => / link del /.test(c));
+        expect(new Set(deletes).size).toBe(deletes.length);
+        expect(planned.filter((c) => /link (del|set) dev (uplink|eth9)|eth9/.test(c))).toEqual([]);
+      }),
+    );
+  });
+
+  test('removing everything from any programmed view deletes each owned link and sandbox exactly once', () => {
+    fc.assert(
+      fc.property(arbitraryView, (nodeView) => {
+        const observed = programmed(want(nodeView));
+        const owned = observed.hostLinks.filter((l) => l.name.startsWith('tr')).map((l) => `ip link del dev ${l.name}`);
+        const sandboxes = observed.sandboxes.map((s) => `ip netns del ${s.netns}`);
+        expect(commands(plan(EMPTY, observed)).sort()).toEqual([...owned, ...sandboxes].sort());
+      }),
+    );
+  });
+});

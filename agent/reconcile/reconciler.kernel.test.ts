@@ -1,0 +1,214 @@
+/**
+ * The reconciler against the real kernel: two "hosts" (network namespaces) on an "underlay"
+ * bridge, one sandbox on each, and real pings between the sandboxes over VXLAN. Needs root.
+ */
+import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import { CommandRunner, IprouteKernel, processRunner } from '../kernel';
+import { Reconciler } from './reconciler';
+
+const run: CommandRunner['run'] = (argv, stdin) => processRunner.run(argv, stdin);
+const tag = `trkt${process.pid}`;
+const underlayNs = `${tag}-u`;
+const host1 = { ns: `${tag}-h1`, ip: '198.18.0.1', nodeId: 'node-1', owner: `${tag}-h1` };
+const host2 = { ns: `${tag}-h2`, ip: '198.18.0.2', nodeId: 'node-2', owner: `${tag}-h2` };
+const sandboxA = { id: 'sandbox-a', name: 'a', netnsName: `trsb-${tag}-a` };
+const sandboxB = { id: 'sandbox-b', name: 'b', netnsName: `trsb-${tag}-b` };
+const network = { id: 'net-1', name: 'front', vni: 4242, subnet: '10.231.7.0/24', gateway: '10.231.7.1' };
+const endpointA = {
+  id: 'epaaaaaaaaaaaa', networkId: network.id, sandboxId: sandboxA.id, nodeId: host1.nodeId, vtep: host1.ip,
+  ip: '10.231.7.2', prefixLength: 24, mac: '02:42:0a:e7:07:02', interfaceName: 'eth0',
+};
+const endpointB = {
+  id: 'epbbbbbbbbbbbb', networkId: network.id, sandboxId: sandboxB.id, nodeId: host2.nodeId, vtep: host2.ip,
+  ip: '10.231.7.3', prefixLength: 24, mac: '02:42:0a:e7:07:03', interfaceName: 'eth0',
+};
+const vxlan = `trvx-${network.vni}`;
+const bridge = `trbr-${network.vni}`;
+const vethA = 'trve-epaaaaaaaa';
+
+function viewOf(host: typeof host1, parts: Partial<NodeView>): NodeView {
+  return {
+    revision: 1, nodeId: host.nodeId, nodeName: host.ns, advertiseAddr: host.ip,
+    networks: [], sandboxes: [], endpoints: [], ...parts,
+  };
+}
+const fullView1 = viewOf(host1, { networks: [network], sandboxes: [sandboxA], endpoints: [endpointA, endpointB] });
+const fullView2 = viewOf(host2, { networks: [network], sandboxes: [sandboxB], endpoints: [endpointA, endpointB] });
+
+function reconcilerFor(host: typeof host1): Reconciler {
+  return new Reconciler({ underlayDevice: 'uplink', owner: host.owner }, new IprouteKernel(processRunner, { hostNetns: host.ns }));
+}
+const reconciler1 = reconcilerFor(host1);
+const reconciler2 = reconcilerFor(host2);
+
+async function pings(fromNetns: string, toIp: string): Promise<boolean> {
+  // A few tries: the very first packet can be lost while a freshly added port settles.
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      await run(['ip', 'netns', 'exec', fromNetns, 'ping', '-c', '1', '-W', '2', toIp]);
+      return true;
+    } catch {
+      // try again
+    }
+  }
+  return false;
+}
+
+async function hostLinkNames(host: typeof host1): Promise<string[]> {
+  const links = JSON.parse(await run(['ip', '-n', host.ns, '-j', 'link', 'show'])) as { ifname: string }[];
+  return links.map((link) => link.ifname);
+}
+
+async function netnsNames(): Promise<string[]> {
+  const text = await run(['ip', '-j', 'netns', 'list']);
+  return text.trim() === '' ? [] : (JSON.parse(text) as { name: string }[]).map((ns) => ns.name);
+}
+
+async function converge(): Promise<void> {
+  await reconciler1.reconcile(fullView1);
+  await reconciler2.reconcile(fullView2);
+}
+
+async function buildUnderlay(): Promise<void> {
+  await run(['ip', 'netns', 'add', underlayNs]);
+  await run(['ip', '-n', underlayNs, 'link', 'add', 'underlay', 'up', 'type', 'bridge']);
+  for (const [index, host] of [host1, host2].entries()) {
+    await run(['ip', 'netns', 'add', host.ns]);
+    const port = `port${index}`;
+    await run(['ip', '-n', underlayNs, 'link', 'add', port, 'master', 'underlay', 'up', 'type', 'veth', 'peer', 'name', 'uplink', 'netns', host.ns]);
+    await run(['ip', '-n', host.ns, 'addr', 'add', `${host.ip}/24`, 'dev', 'uplink']);
+    await run(['ip', '-n', host.ns, 'link', 'set', 'dev', 'uplink', 'up']);
+    await run(['ip', '-n', host.ns, 'link', 'set', 'dev', 'lo', 'up']);
+  }
+}
+
+async function deleteNetnsIfPresent(name: string): Promise<void> {
+  if ((await netnsNames()).includes(name)) await run(['ip', 'netns', 'del', name]);
+}
+
+beforeAll(buildUnderlay);
+
+afterAll(async () => {
+  for (const reconciler of [reconciler1, reconciler2]) await reconciler.removeAll().catch(() => undefined);
+  for (const name of [sandboxA.netnsName, sandboxB.netnsName, host1.ns, host2.ns, underlayNs]) {
+    await deleteNetnsIfPresent(name).catch(() => undefined);
+  }
+});
+
+describe('reconciler on a real kernel', () => {
+  test('programs both hosts so that sandboxes ping each other over VXLAN', async () => {
+    const first = await reconciler1.reconcile(fullView1);
+    await reconciler2.reconcile(fullView2);
+
+    expect(first.writes).toBeGreaterThan(0);
+    expect(first.skipped).toEqual([]);
+    expect(await pings(sandboxA.netnsName, endpointB.ip)).toBe(true);
+    expect(await pings(sandboxB.netnsName, endpointA.ip)).toBe(true);
+  });
+
+  test('a second pass, and a freshly started reconciler, write nothing', async () => {
+    expect(await reconciler1.reconcile(fullView1)).toEqual({ writes: 0, actions: [], skipped: [] });
+    expect((await reconciler2.reconcile(fullView2)).writes).toBe(0);
+    expect((await reconcilerFor(host1).reconcile(fullView1)).writes).toBe(0);
+  });
+
+  test('sandboxes get the overlay MTU, their MAC, address and default route', async () => {
+    const [link] = JSON.parse(await run(['ip', '-n', sandboxA.netnsName, '-j', 'addr', 'show', 'dev', 'eth0'])) as {
+      mtu: number; address: string; addr_info: { family: string; local: string }[];
+    }[];
+    expect(link?.mtu).toBe(1450);
+    expect(link?.address).toBe(endpointA.mac);
+    expect(link?.addr_info.filter((a) => a.family === 'inet').map((a) => a.local)).toEqual([endpointA.ip]);
+    expect(await run(['ip', '-n', sandboxA.netnsName, 'route', 'show', 'default'])).toContain(`via ${network.gateway} dev eth0`);
+  });
+
+  test.each([
+    ['an FDB entry', ['bridge', '-n', host1.ns, 'fdb', 'del', endpointB.mac, 'dev', vxlan, 'dst', host2.ip, 'self']],
+    ['a neighbour entry', ['ip', '-n', host1.ns, 'neigh', 'del', endpointB.ip, 'dev', vxlan]],
+    ['the host side of a veth', ['ip', '-n', host1.ns, 'link', 'del', 'dev', vethA]],
+    ['the sandbox side of a veth', ['ip', '-n', sandboxA.netnsName, 'link', 'del', 'dev', 'eth0']],
+    ['the VXLAN device', ['ip', '-n', host1.ns, 'link', 'del', 'dev', vxlan]],
+    ['the bridge', ['ip', '-n', host1.ns, 'link', 'del', 'dev', bridge]],
+    ['the sandbox default route', ['ip', '-n', sandboxA.netnsName, 'route', 'del', 'default']],
+    ['the sandbox address', ['ip', '-n', sandboxA.netnsName, 'addr', 'flush', 'dev', 'eth0']],
+    ['the sandbox MTU', ['ip', '-n', sandboxA.netnsName, 'link', 'set', 'dev', 'eth0', 'mtu', '1400']],
+    ['the VXLAN port membership', ['ip', '-n', host1.ns, 'link', 'set', 'dev', vxlan, 'nomaster']],
+    ['the VXLAN up state', ['ip', '-n', host1.ns, 'link', 'set', 'dev', vxlan, 'down']],
+  ])('repairs %s removed or changed behind its back', async (_what, sabotage) => {
+    await run(sabotage);
+
+    const repair = await reconciler1.reconcile(fullView1);
+
+    expect(repair.writes).toBeGreaterThan(0);
+    expect(await pings(sandboxA.netnsName, endpointB.ip)).toBe(true);
+    expect((await reconciler1.reconcile(fullView1)).writes).toBe(0);
+  });
+
+  test('removes stray FDB and neighbour entries on its VXLAN device', async () => {
+    await run(['bridge', '-n', host1.ns, 'fdb', 'append', '00:00:00:00:00:00', 'dev', vxlan, 'dst', '198.18.0.77', 'self', 'permanent']);
+    await run(['bridge', '-n', host1.ns, 'fdb', 'add', '02:42:0a:e7:07:99', 'dev', vxlan, 'dst', '198.18.0.99', 'self', 'permanent']);
+    await run(['ip', '-n', host1.ns, 'neigh', 'add', '10.231.7.99', 'lladdr', '02:42:0a:e7:07:99', 'dev', vxlan, 'nud', 'permanent']);
+
+    const result = await reconciler1.reconcile(fullView1);
+
+    expect(result.writes).toBe(3);
+    const fdb = await run(['bridge', '-n', host1.ns, 'fdb', 'show', 'dev', vxlan]);
+    expect(fdb).not.toContain('198.18.0.77');
+    expect(fdb).not.toContain('02:42:0a:e7:07:99');
+    expect(await run(['ip', '-n', host1.ns, 'neigh', 'show', 'dev', vxlan])).not.toContain('10.231.7.99');
+    expect(fdb).toContain(`${endpointB.mac} dst ${host2.ip} self permanent`);
+  });
+
+  test('removes links with its prefixes left by an earlier run, and nothing else', async () => {
+    await run(['ip', '-n', host1.ns, 'link', 'add', 'trbr-999', 'type', 'bridge']);
+    await run(['ip', '-n', host1.ns, 'link', 'add', 'trve-leftover', 'type', 'veth', 'peer', 'name', 'bystander']);
+
+    await reconciler1.reconcile(fullView1);
+
+    const names = await hostLinkNames(host1);
+    expect(names).not.toContain('trbr-999');
+    expect(names).not.toContain('trve-leftover');
+    expect(names).not.toContain('bystander'); // went with its peer
+    await run(['ip', '-n', host1.ns, 'link', 'add', 'bystander', 'type', 'bridge']);
+    await reconciler1.reconcile(fullView1);
+    expect(await hostLinkNames(host1)).toContain('bystander');
+    await run(['ip', '-n', host1.ns, 'link', 'del', 'dev', 'bystander']);
+  });
+
+  test('a network that is no longer wanted leaves nothing behind; the sandbox stays while wanted', async () => {
+    const withoutNetwork = viewOf(host1, { sandboxes: [sandboxA] });
+
+    await reconciler1.reconcile(withoutNetwork);
+
+    const names = await hostLinkNames(host1);
+    expect(names.filter((name) => /^tr(vx|br|ve)-/.test(name))).toEqual([]);
+    expect(await run(['bridge', '-n', host1.ns, 'fdb', 'show'])).not.toContain(endpointB.mac);
+    expect(await run(['ip', '-n', host1.ns, 'neigh', 'show'])).not.toContain(endpointB.ip);
+    expect(await netnsNames()).toContain(sandboxA.netnsName);
+    const sandboxLinks = await run(['ip', '-n', sandboxA.netnsName, 'link', 'show']);
+    expect(sandboxLinks).not.toContain('eth0');
+    expect((await reconciler1.reconcile(withoutNetwork)).writes).toBe(0);
+    // host 2 keeps its side and its sandbox: the namespaces are machine-wide, the tags are not
+    expect(await netnsNames()).toContain(sandboxB.netnsName);
+  });
+
+  test('a sandbox that is no longer wanted is deleted; coming back restores connectivity', async () => {
+    await reconciler1.reconcile(viewOf(host1, {}));
+
+    expect(await netnsNames()).not.toContain(sandboxA.netnsName);
+    expect(await netnsNames()).toContain(sandboxB.netnsName);
+
+    await reconciler1.reconcile(fullView1);
+    expect(await pings(sandboxA.netnsName, endpointB.ip)).toBe(true);
+  });
+
+  test('removeAll deletes everything it owns and nothing it does not', async () => {
+    await converge();
+
+    await reconciler1.removeAll();
+
+    expect(await netnsNames()).not.toContain(sandboxA.netnsName);
+    expect(await netnsNames()).toContain(sandboxB.netnsName);
+    expect((await hostLinkNames(host1)).sort()).toEqual(['lo', 'uplink']);
+  });
+});
