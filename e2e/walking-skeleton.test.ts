@@ -115,14 +115,14 @@ describe('walking skeleton: a two-host overlay through the CLI', () => {
   });
 
   it.each([
-    ['an invalid CIDR', ['network', 'create', '--subnet', '10.0.0.0/33', 'bad1'], 'INVALID_ARGUMENT', 'subnet'],
-    ['a gateway outside the subnet', ['network', 'create', '--subnet', '10.232.0.0/24', '--gateway', '10.9.9.1', 'bad2'], 'INVALID_ARGUMENT', 'gateway'],
-    ['a duplicate network name', ['network', 'create', '--subnet', '10.233.0.0/24', 'blue'], 'ALREADY_EXISTS', 'name'],
-    ['an unknown network', ['network', 'connect', 'nosuchnet', 'left'], 'NOT_FOUND', 'network'],
-    ['an unknown sandbox', ['network', 'connect', 'blue', 'nosuchbox'], 'NOT_FOUND', 'sandbox'],
-    ['a static IP outside the subnet', ['network', 'connect', '--ip', '10.99.0.5', 'blue', 'spare'], 'INVALID_ARGUMENT', 'ip'],
-    ['a static IP already taken', ['network', 'connect', '--ip', '<left-ip>', 'blue', 'spare'], 'ALREADY_EXISTS', 'ip'],
-  ])('refuses %s with %s naming the field, changing nothing', (_what, args, code, field) => {
+    ['an invalid CIDR', 'INVALID_ARGUMENT', 'subnet', ['network', 'create', '--subnet', '10.0.0.0/33', 'bad1']],
+    ['a gateway outside the subnet', 'INVALID_ARGUMENT', 'gateway', ['network', 'create', '--subnet', '10.232.0.0/24', '--gateway', '10.9.9.1', 'bad2']],
+    ['a duplicate network name', 'ALREADY_EXISTS', 'name', ['network', 'create', '--subnet', '10.233.0.0/24', 'blue']],
+    ['an unknown network', 'NOT_FOUND', 'network', ['network', 'connect', 'nosuchnet', 'left']],
+    ['an unknown sandbox', 'NOT_FOUND', 'sandbox', ['network', 'connect', 'blue', 'nosuchbox']],
+    ['a static IP outside the subnet', 'INVALID_ARGUMENT', 'ip', ['network', 'connect', '--ip', '10.99.0.5', 'blue', 'spare']],
+    ['a static IP already taken', 'ALREADY_EXISTS', 'ip', ['network', 'connect', '--ip', '<left-ip>', 'blue', 'spare']],
+  ])('refuses %s with %s naming %s, changing nothing', (_what, code, field, args) => {
     if (!trellis('m1', ['sandbox', 'inspect', 'spare']).stdout) trellisOk('m1', ['sandbox', 'create', 'spare', '--node', 'a2']);
     const before = [trellisOk('m1', ['network', 'ls', '--format', 'json']), trellisOk('m1', ['sandbox', 'ls', '--format', 'json'])];
     const resolved = args.map((arg) => (arg === '<left-ip>' ? ipOf('left', 'blue') : arg));
