@@ -1,4 +1,4 @@
-import { parseDefaultRoute, parseFdb, parseLinks, parseNeighbours, parseNetnsNames } from './iproute-json';
+import { parseArpRetransByDevice, parseDefaultRoute, parseFdb, parseLinks, parseNeighbours, parseNetnsNames } from './iproute-json';
 
 // Trimmed from real iproute2 6.1 output.
 const LINKS = JSON.stringify([
@@ -46,6 +46,18 @@ describe('iproute2 JSON', () => {
     expect(parseDefaultRoute('[{"dst":"default","gateway":"10.231.1.1","dev":"eth0","flags":[]}]')).toEqual({ gateway: '10.231.1.1', device: 'eth0' });
     expect(parseDefaultRoute('[{"dst":"default","dev":"eth0","flags":[]}]')).toBeUndefined();
     expect(parseNetnsNames('[{"name":"trsb-a"},{"name":"x","id":0}]')).toEqual(['trsb-a', 'x']);
+  });
+
+  test("ARP retransmit intervals by device, without the table default or IPv6's", () => {
+    // Trimmed from real `ip -j ntable show` output.
+    const text = JSON.stringify([
+      { family: 'inet', name: 'arp_cache', thresh1: 128, gc_interval: 30000, refcnt: 1, reachable: 25224, base_reachable: 30000, retrans: 1000, gc_stale: 60000 },
+      { family: 'inet', name: 'arp_cache', dev: 'eth0', refcnt: 2, reachable: 24708, base_reachable: 30000, retrans: 20, gc_stale: 60000 },
+      { family: 'inet', name: 'arp_cache', dev: 'lo', refcnt: 1, reachable: 22576, base_reachable: 30000, retrans: 1000, gc_stale: 60000 },
+      { family: 'inet6', name: 'ndisc_cache', dev: 'eth0', refcnt: 1, reachable: 28584, base_reachable: 30000, retrans: 1000, gc_stale: 60000 },
+    ]);
+    expect(parseArpRetransByDevice(text)).toEqual(new Map([['eth0', 20], ['lo', 1000]]));
+    expect(parseArpRetransByDevice('')).toEqual(new Map());
   });
 
   test('empty dumps print nothing at all and mean nothing there', () => {

@@ -63,11 +63,28 @@ export function parseLink(entry: Json): ObservedLink {
     addresses: objects(entry['addr_info'])
       .filter((address) => address['family'] === 'inet')
       .map((address) => `${str(address['local']) ?? ''}/${num(address['prefixlen']) ?? ''}`),
+    // Not part of link/addr output; filled in from `ntable show` where it is read (sandboxes).
+    arpRetransMs: undefined,
   };
 }
 
 export function parseLinks(text: string): ObservedLink[] {
   return parseJsonArray(text).map(parseLink);
+}
+
+/**
+ * `ip -j ntable show`: each device's ARP retransmit interval (ms), by device name. The entry
+ * without `dev` is the table's default for devices created later, not any device's own value.
+ */
+export function parseArpRetransByDevice(text: string): Map<string, number> {
+  const byDevice = new Map<string, number>();
+  for (const entry of parseJsonArray(text)) {
+    const device = str(entry['dev']);
+    const retrans = num(entry['retrans']);
+    const isArp = entry['family'] === 'inet' && entry['name'] === 'arp_cache';
+    if (isArp && device !== undefined && retrans !== undefined) byDevice.set(device, retrans);
+  }
+  return byDevice;
 }
 
 /** `bridge -j fdb show`: only the device's own (self) entries with a remote, not the bridge's. */

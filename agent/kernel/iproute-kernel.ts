@@ -1,6 +1,7 @@
 import { Batch, KernelAction, Scope, toBatches } from './actions';
 import { CommandFailed, CommandRunner, processRunner } from './command-runner';
 import {
+  parseArpRetransByDevice,
   parseDefaultRoute,
   parseFdb,
   parseLinks,
@@ -64,11 +65,18 @@ export class IprouteKernel implements Kernel {
   private async observeSandbox(netns: string): Promise<ObservedSandbox | undefined> {
     const scope: Scope = { kind: 'sandbox', netns };
     try {
-      const [links, routes] = await Promise.all([
+      // One ntable dump covers every device of the namespace: one read per sandbox, not per link.
+      const [links, routes, neighbourTables] = await Promise.all([
         this.read(scope, 'ip', '-j', '-d', 'addr', 'show'),
         this.read(scope, 'ip', '-4', '-j', 'route', 'show', 'default'),
+        this.read(scope, 'ip', '-4', '-j', 'ntable', 'show'),
       ]);
-      return { netns, links: parseLinks(links), defaultRoute: parseDefaultRoute(routes) };
+      const arpRetrans = parseArpRetransByDevice(neighbourTables);
+      return {
+        netns,
+        links: parseLinks(links).map((link) => ({ ...link, arpRetransMs: arpRetrans.get(link.name) })),
+        defaultRoute: parseDefaultRoute(routes),
+      };
     } catch (error) {
       if (error instanceof CommandFailed) return undefined;
       throw error;

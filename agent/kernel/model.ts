@@ -29,6 +29,11 @@ export interface ObservedLink {
   vxlan: VxlanAttributes | undefined;
   /** IPv4 addresses only; link-local IPv6 comes and goes by itself and is not ours to manage. */
   addresses: string[];
+  /**
+   * ARP retransmit interval in ms (`ip -4 -j ntable show`, the link's arp_cache `retrans`). Read
+   * for sandbox links only; undefined for host links and when the kernel reported none.
+   */
+  arpRetransMs: number | undefined;
 }
 
 export interface DefaultRoute {
@@ -91,6 +96,8 @@ export interface DesiredEndpoint {
   interfaceName: string;
   mac: string;
   address: string;
+  /** ARP retransmit interval of the sandbox-side interface, in ms. */
+  arpRetransMs: number;
 }
 
 export interface DesiredSandbox {

@@ -37,7 +37,7 @@ describe('desired', () => {
     expect(skipped).toEqual([]);
     expect(kernel.endpoints).toEqual([{
       hostName: 'trve-e1aaaaaaaa', bridge: 'trbr-100', mtu: 8950, netns: 'trsb-web',
-      interfaceName: 'eth0', mac: '02:42:0a:e7:01:02', address: '10.231.1.2/24',
+      interfaceName: 'eth0', mac: '02:42:0a:e7:01:02', address: '10.231.1.2/24', arpRetransMs: 20,
     }]);
     expect(kernel.fdb).toEqual([{ device: 'trvx-100', mac: '02:42:0a:e7:01:03', dst: '198.18.0.2' }]);
     expect(kernel.neighbours).toEqual([{ device: 'trvx-100', ip: '10.231.1.3', mac: '02:42:0a:e7:01:03' }]);

@@ -13,6 +13,17 @@ import { isInterfaceName, isIpv4, isMac, isPlainName, isPrefixLength, isVni } fr
 export const VXLAN_PORT = 4789;
 /** Outer Ethernet is not counted in MTU: IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
 export const VXLAN_OVERHEAD = 50;
+/**
+ * ARP retry interval of every sandbox interface (kernel default 1000 ms). A sandbox that asks for
+ * an endpoint before its neighbour entry is programmed gets no answer and, by default, asks again
+ * only a second later. 20 ms is safe here: every ARP request from a sandbox is answered on the same
+ * host — by the VXLAN device's proxy from the neighbour table the agent programs, or by a local
+ * sandbox on the same bridge — so a fast retry costs no wire traffic and only shortens the time
+ * until an endpoint added after the first attempt is reachable. The kernel keeps it in jiffies; 20 ms
+ * is a whole number of them at HZ 100, 250, 300 and 1000, so it reads back unchanged and a converged
+ * pass writes nothing.
+ */
+export const SANDBOX_ARP_RETRANS_MS = 20;
 
 export interface DesiredOptions {
   underlayDevice: string;
@@ -152,6 +163,7 @@ function localEndpoint(endpoint: EndpointView, network: NetworkView, netns: stri
     interfaceName: endpoint.interfaceName,
     mac: endpoint.mac.toLowerCase(),
     address: `${endpoint.ip}/${endpoint.prefixLength}`,
+    arpRetransMs: SANDBOX_ARP_RETRANS_MS,
   };
 }
 

@@ -16,7 +16,7 @@ const OWNER = 'node-a';
 function link(name: string, fields: Partial<ObservedLink> = {}): ObservedLink {
   return {
     name, kind: '', ifindex: -1, peerIfindex: undefined, mtu: 1450, up: true, mac: '02:00:00:00:00:01',
-    master: undefined, alias: undefined, vxlan: undefined, addresses: [], ...fields,
+    master: undefined, alias: undefined, vxlan: undefined, addresses: [], arpRetransMs: undefined, ...fields,
   };
 }
 
@@ -49,7 +49,7 @@ function programmed(want: DesiredKernel, ownerTag = want.ownerTag): ObservedKern
     }));
     sandbox.links.push(link(endpoint.interfaceName, {
       kind: 'veth', ifindex: peerIfindex, peerIfindex: hostIfindex, mtu: endpoint.mtu, mac: endpoint.mac,
-      addresses: [endpoint.address],
+      addresses: [endpoint.address], arpRetransMs: endpoint.arpRetransMs,
     }));
   }
   return {
@@ -98,6 +98,7 @@ describe('plan', () => {
       `ip -n trsb-web link set dev lo up alias ${OWNER_TAG_PREFIX}${OWNER}`,
       'ip -n trsb-web link set dev eth0 up',
       'ip -n trsb-web addr add 10.231.1.2/24 dev eth0',
+      'ip -n trsb-web ntable change name arp_cache dev eth0 retrans 20',
       'ip -n trsb-web route replace default via 10.231.1.1 dev eth0',
       'bridge fdb replace 02:42:0a:e7:01:03 dev trvx-100 dst 198.18.0.2 self permanent',
       'ip neigh replace 10.231.1.3 lladdr 02:42:0a:e7:01:03 dev trvx-100 nud permanent',
@@ -253,7 +254,22 @@ describe('plan', () => {
       'ip link add name trve-e1aaaaaaaa mtu 1450 master trbr-100 up type veth peer name eth0 netns trsb-web address 02:42:0a:e7:01:02 mtu 1450',
       'ip -n trsb-web link set dev eth0 up',
       'ip -n trsb-web addr add 10.231.1.2/24 dev eth0',
+      'ip -n trsb-web ntable change name arp_cache dev eth0 retrans 20',
       'ip -n trsb-web route replace default via 10.231.1.1 dev eth0',
+    ]);
+  });
+
+  test('a sandbox interface whose ARP retransmit interval differs gets one ntable change, an equal one none', () => {
+    const observed = programmed(want());
+    const eth0 = observed.sandboxes[0]?.links.find((l) => l.name === 'eth0');
+    if (!eth0) throw new Error('fixture');
+    expect(eth0.arpRetransMs).toBe(20);
+    expect(plan(want(), observed)).toEqual([]);
+
+    eth0.arpRetransMs = 1000;
+
+    expect(commands(plan(want(), observed))).toEqual([
+      'ip -n trsb-web ntable change name arp_cache dev eth0 retrans 20',
     ]);
   });
 

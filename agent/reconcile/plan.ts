@@ -242,6 +242,8 @@ function newPeer(endpoint: DesiredEndpoint): ObservedLink {
     alias: undefined,
     vxlan: undefined,
     addresses: [],
+    // Unknown until read back: the kernel default is whatever this host's sysctl says.
+    arpRetransMs: undefined,
   };
 }
 
@@ -271,6 +273,12 @@ function configureSandbox(
     }
     if (!current.addresses.includes(endpoint.address)) {
       actions.push(ipAction(scope, 'addr', 'add', endpoint.address, 'dev', endpoint.interfaceName));
+    }
+    if (current.arpRetransMs !== endpoint.arpRetransMs) {
+      actions.push(ipAction(
+        scope, 'ntable', 'change', 'name', 'arp_cache', 'dev', endpoint.interfaceName,
+        'retrans', `${endpoint.arpRetransMs}`,
+      ));
     }
   }
 

@@ -59,6 +59,13 @@ async function hostLinkNames(host: typeof host1): Promise<string[]> {
   return links.map((link) => link.ifname);
 }
 
+async function sandboxArpRetransMs(netns: string, device: string): Promise<number | undefined> {
+  const tables = JSON.parse(await run(['ip', '-n', netns, '-j', 'ntable', 'show', 'dev', device])) as {
+    family: string; name: string; retrans: number;
+  }[];
+  return tables.find((table) => table.family === 'inet' && table.name === 'arp_cache')?.retrans;
+}
+
 async function netnsNames(): Promise<string[]> {
   const text = await run(['ip', '-j', 'netns', 'list']);
   return text.trim() === '' ? [] : (JSON.parse(text) as { name: string }[]).map((ns) => ns.name);
@@ -120,6 +127,18 @@ describe('reconciler on a real kernel', () => {
     expect(link?.address).toBe(endpointA.mac);
     expect(link?.addr_info.filter((a) => a.family === 'inet').map((a) => a.local)).toEqual([endpointA.ip]);
     expect(await run(['ip', '-n', sandboxA.netnsName, 'route', 'show', 'default'])).toContain(`via ${network.gateway} dev eth0`);
+  });
+
+  test('sandbox interfaces retry ARP every 20 ms; drift is repaired with exactly one write', async () => {
+    expect(await sandboxArpRetransMs(sandboxA.netnsName, 'eth0')).toBe(20);
+    expect(await sandboxArpRetransMs(sandboxB.netnsName, 'eth0')).toBe(20);
+    await run(['ip', '-n', sandboxA.netnsName, 'ntable', 'change', 'name', 'arp_cache', 'dev', 'eth0', 'retrans', '1000']);
+
+    const repair = await reconciler1.reconcile(fullView1);
+
+    expect(repair.actions).toEqual([`ip -n ${sandboxA.netnsName} ntable change name arp_cache dev eth0 retrans 20`]);
+    expect(await sandboxArpRetransMs(sandboxA.netnsName, 'eth0')).toBe(20);
+    expect((await reconciler1.reconcile(fullView1)).writes).toBe(0);
   });
 
   test.each([

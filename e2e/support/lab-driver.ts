@@ -1,24 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
+import { findRepoRoot } from '../lab/context';
+import type { LabState } from '../lab/state';
+
+export type { LabState };
+
 /** Drives the lab exactly as a user does: `npm run lab -- …` is `node dist/e2e/lab/main.js …`. */
-const repo = join(__dirname, '..', '..');
-const labMain = join(repo, 'dist', 'e2e', 'lab', 'main.js');
-
-export interface LabHost {
-  name: string;
-  role: 'manager' | 'agent';
-  namespace: string;
-  address: string;
-  pid: number;
-  log: string;
-}
-
-export interface LabState {
-  hosts: LabHost[];
-  manager: string;
-  labDir: string;
-}
+const labMain = join(findRepoRoot(__dirname), 'dist', 'e2e', 'lab', 'main.js');
 
 export interface CommandResult {
   code: number;
