@@ -1,21 +1,11 @@
-import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { desired } from './desired';
+import { local, network, remote, sampleView, sandbox } from './test-fixtures';
 
-const network = { id: 'n1', name: 'front', vni: 100, subnet: '10.231.1.0/24', gateway: '10.231.1.1' };
 const back = { id: 'n2', name: 'back', vni: 200, subnet: '10.231.2.0/24', gateway: '10.231.2.1' };
-const sandbox = { id: 's1', name: 'web', netnsName: 'trsb-web' };
-const local = {
-  id: 'e1aaaaaaaaaaaaaaaa', networkId: 'n1', sandboxId: 's1', nodeId: 'A', vtep: '198.18.0.1',
-  ip: '10.231.1.2', prefixLength: 24, mac: '02:42:0A:E7:01:02', interfaceName: 'eth0',
-};
-const remote = { ...local, id: 'e2', sandboxId: 's9', nodeId: 'B', vtep: '198.18.0.2', ip: '10.231.1.3', mac: '02:42:0a:e7:01:03' };
-
-function view(parts: Partial<NodeView> = {}): NodeView {
-  return {
-    revision: 3, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1',
-    networks: [network], sandboxes: [sandbox], endpoints: [local, remote], ...parts,
-  };
-}
+// Upper-case MAC in the view: the kernel's spelling is lower case.
+const view = (parts: Partial<NodeView> = {}) =>
+  sampleView({ endpoints: [{ ...local, mac: '02:42:0A:E7:01:02' }, remote], ...parts });
 const options = { underlayDevice: 'uplink', underlayMtu: 9000, ownerTag: 'me' };
 
 describe('desired', () => {

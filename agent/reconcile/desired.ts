@@ -49,15 +49,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
   // Without a source address the kernel picks one by route, which still works on a single underlay.
   const local = isIpv4(requestedLocal) ? requestedLocal : '';
   if (local !== requestedLocal) skipped.push(`local address "${requestedLocal}" is not IPv4; VXLAN devices get none`);
-  const kernel: DesiredKernel = {
-    ownerTag: options.ownerTag,
-    bridges: [],
-    vxlans: [],
-    sandboxes: [],
-    endpoints: [],
-    fdb: [],
-    neighbours: [],
-  };
+  const kernel = emptyKernel(options.ownerTag);
 
   const networks = new Map<string, NetworkView>();
   const vnis = new Set<number>();
@@ -174,4 +166,9 @@ function defaultRoute(attached: { endpoint: EndpointView; network: NetworkView }
   )[0];
   if (first === undefined || !isIpv4(first.network.gateway)) return undefined;
   return { gateway: first.network.gateway, device: first.endpoint.interfaceName };
+}
+
+/** A kernel with nothing of ours in it: what removeAll() converges to. */
+export function emptyKernel(ownerTag: string): DesiredKernel {
+  return { ownerTag, bridges: [], vxlans: [], sandboxes: [], endpoints: [], fdb: [], neighbours: [] };
 }

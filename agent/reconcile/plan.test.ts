@@ -10,6 +10,7 @@ import {
 } from '../kernel';
 import { desired } from './desired';
 import { OWNER_TAG_PREFIX, plan } from './plan';
+import { local, network, remote, sampleView } from './test-fixtures';
 
 const OWNER = 'node-a';
 
@@ -63,20 +64,7 @@ function programmed(want: DesiredKernel, ownerTag = want.ownerTag): ObservedKern
 
 const NOTHING_OBSERVED: ObservedKernel = { hostLinks: [UNDERLAY], sandboxes: [], brokenSandboxes: [], fdb: [], neighbours: [] };
 
-const network = { id: 'n1', name: 'front', vni: 100, subnet: '10.231.1.0/24', gateway: '10.231.1.1' };
-const sandbox = { id: 's1', name: 'web', netnsName: 'trsb-web' };
-const local = {
-  id: 'e1aaaaaaaaaaaa', networkId: 'n1', sandboxId: 's1', nodeId: 'A', vtep: '198.18.0.1',
-  ip: '10.231.1.2', prefixLength: 24, mac: '02:42:0a:e7:01:02', interfaceName: 'eth0',
-};
-const remote = { ...local, id: 'e2bbbbbbbbbbbb', sandboxId: 's9', nodeId: 'B', vtep: '198.18.0.2', ip: '10.231.1.3', mac: '02:42:0a:e7:01:03' };
-
-function view(parts: Partial<NodeView> = {}): NodeView {
-  return {
-    revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1',
-    networks: [network], sandboxes: [sandbox], endpoints: [local, remote], ...parts,
-  };
-}
+const view = sampleView;
 
 function want(nodeView: NodeView = view()): DesiredKernel {
   return desired(nodeView, { underlayDevice: 'uplink', underlayMtu: 1500, ownerTag: OWNER }).kernel;

@@ -1,6 +1,6 @@
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { DesiredKernel, IprouteKernel, Kernel, ObservedKernel, describeAction } from '../kernel';
-import { desired } from './desired';
+import { desired, emptyKernel } from './desired';
 import { plan } from './plan';
 
 export interface ReconcilerOptions {
@@ -51,15 +51,7 @@ export class Reconciler {
    * with our owner (none when neither `owner` nor `localAddress` was given).
    */
   async removeAll(): Promise<ReconcileResult> {
-    const nothing: DesiredKernel = {
-      ownerTag: this.options.owner ?? this.options.localAddress ?? '',
-      bridges: [],
-      vxlans: [],
-      sandboxes: [],
-      endpoints: [],
-      fdb: [],
-      neighbours: [],
-    };
+    const nothing = emptyKernel(this.options.owner ?? this.options.localAddress ?? '');
     return { ...(await this.converge(nothing, await this.kernel.observe())), skipped: [] };
   }
 

@@ -1,0 +1,17 @@
+import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+
+/** A node "A" with one sandbox on network n1, and one remote endpoint on node "B". */
+export const network = { id: 'n1', name: 'front', vni: 100, subnet: '10.231.1.0/24', gateway: '10.231.1.1' };
+export const sandbox = { id: 's1', name: 'web', netnsName: 'trsb-web' };
+export const local = {
+  id: 'e1aaaaaaaaaaaa', networkId: 'n1', sandboxId: 's1', nodeId: 'A', vtep: '198.18.0.1',
+  ip: '10.231.1.2', prefixLength: 24, mac: '02:42:0a:e7:01:02', interfaceName: 'eth0',
+};
+export const remote = { ...local, id: 'e2bbbbbbbbbbbb', sandboxId: 's9', nodeId: 'B', vtep: '198.18.0.2', ip: '10.231.1.3', mac: '02:42:0a:e7:01:03' };
+
+export function sampleView(parts: Partial<NodeView> = {}): NodeView {
+  return {
+    revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1',
+    networks: [network], sandboxes: [sandbox], endpoints: [local, remote], ...parts,
+  };
+}
