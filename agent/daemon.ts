@@ -4,7 +4,7 @@ import { Reconciler } from './reconcile';
 import { ManagerSession } from './session/manager-session';
 
 export interface AgentOptions {
-  manager: string;
+  managers: string[];
   nodeName: string;
   advertiseAddr: string;
   underlayDevice: string;
@@ -23,7 +23,7 @@ export interface RunningAgent {
 export function startAgent(options: AgentOptions): RunningAgent {
   const reconciler = new Reconciler({ underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr });
   const session: ManagerSession = new ManagerSession({
-    manager: options.manager,
+    managers: options.managers,
     nodeName: options.nodeName,
     advertiseAddr: options.advertiseAddr,
     logger: options.logger,

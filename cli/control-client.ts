@@ -1,40 +1,52 @@
-import { credentials, Metadata, status, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { ControlClient } from '../proto/gen/trellis/v1/control';
-
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (error: ServiceError | null, response: Res) => void,
-) => ClientUnaryCall;
+import { callUnary, type UnaryMethod } from '../proto/runtime/unary-call';
 
 const callTimeoutMs = 15_000;
 
-/** The Control API as promises, for one command-line invocation. */
+/**
+ * The Control API as promises, for one command-line invocation. Given several
+ * managers, a call that finds one unavailable is tried on the next; any manager
+ * serves any call (followers forward writes to the leader).
+ */
 export class Control {
-  private readonly client: ControlClient;
+  private readonly clients = new Map<string, ControlClient>();
 
-  constructor(readonly address: string) {
-    this.client = new ControlClient(address, credentials.createInsecure());
+  constructor(private readonly addresses: string[]) {
+    if (addresses.length === 0) throw new CommandError('--manager: give at least one HOST:PORT');
   }
 
-  call<Req, Res>(pick: (client: ControlClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
-    const method = pick(this.client).bind(this.client);
-    const deadline = new Date(Date.now() + callTimeoutMs);
-    return new Promise((resolve, reject) =>
-      method(request, new Metadata(), { deadline }, (error, response) =>
-        error ? reject(new CommandError(this.describe(error))) : resolve(response),
-      ),
-    );
+  async call<Req, Res>(pick: (client: ControlClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+    let lastError: ServiceError | undefined;
+    for (const address of this.addresses) {
+      try {
+        return await callUnary(this.client(address), pick, request, callTimeoutMs);
+      } catch (error) {
+        lastError = error as ServiceError;
+        if (lastError.code !== status.UNAVAILABLE) break;
+      }
+    }
+    throw new CommandError(this.describe(lastError));
   }
 
   close(): void {
-    this.client.close();
+    for (const client of this.clients.values()) client.close();
   }
 
-  private describe(error: ServiceError): string {
-    if (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED) {
-      return `cannot reach a manager at ${this.address} (${status[error.code]}): start one, or pass --manager HOST:PORT`;
+  private client(address: string): ControlClient {
+    let client = this.clients.get(address);
+    if (!client) {
+      client = new ControlClient(address, credentials.createInsecure());
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  private describe(error: ServiceError | undefined): string {
+    if (error === undefined) return 'no manager answered';
+    const where = this.addresses.join(', ');
+    if (error.code === status.DEADLINE_EXCEEDED || (error.code === status.UNAVAILABLE && /connect|No connection/i.test(error.details))) {
+      return `cannot reach a manager at ${where} (${status[error.code]}): start one, or pass --manager HOST:PORT[,HOST:PORT...]`;
     }
     return `${error.details} (${status[error.code]})`;
   }

@@ -8,7 +8,7 @@ import { CommandError, defaultManager } from './context';
 
 const program = new Command('trellis')
   .description('Trellis: multi-host overlay networks')
-  .option('--manager <host:port>', 'manager to talk to (env TRELLIS_MANAGER)', process.env.TRELLIS_MANAGER ?? defaultManager)
+  .option('--manager <host:port,...>', 'managers to talk to, comma-separated (env TRELLIS_MANAGER)', process.env.TRELLIS_MANAGER ?? defaultManager)
   .showHelpAfterError();
 
 addNetworkCommands(program);

@@ -6,54 +6,138 @@ import { dirname, join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { ControlService } from '../proto/gen/trellis/v1/control';
 import { DispatcherService } from '../proto/gen/trellis/v1/dispatcher';
+import { RaftService } from '../proto/gen/trellis/v1/raft';
 import { protoFiles, protoRoot } from '../proto/runtime/proto-files';
 import { controlService } from './api/control-service';
+import { managerDirectory, nodeDirectory } from './cluster/directories';
+import { joinCluster } from './cluster/join';
+import { memberId } from './cluster/member-id';
+import { PeerClients } from './cluster/peer-clients';
+import { RaftCluster } from './cluster/raft-cluster';
+import { clusterHandlers } from './cluster/raft-handlers';
+import { bootstrapNewCluster, forceNewCluster, fromSnapshot, isEmpty } from './cluster/recover';
 import { Dispatcher } from './dispatcher/dispatcher-service';
-import { FileLog } from './log';
-import { ReplicatedState } from './replicated-state';
+import { createRaftNode } from './raft/core';
+import { DiskStorage } from './raft/storage';
+import { raftService, Transport } from './raft/transport';
 
 export interface ManagerOptions {
-  /** HOST:PORT to serve gRPC on. */
+  /** HOST:PORT to serve gRPC on; other managers and agents reach this manager there. */
   listen: string;
   dataDir: string;
+  /** A member of an existing cluster to join through (ignored once this data dir holds state). */
+  join?: string;
+  /** Make this manager's committed state a new one-member cluster. */
+  forceNewCluster?: boolean;
   logger: Logger;
+  /** Raft tick; elections time out after 10–20 ticks without a leader. */
+  tickMs?: number;
+  snapshotEvery?: number;
+  /** Called when this manager leaves the cluster or cannot go on; the process should exit. */
+  onExit?: () => void;
 }
 
 export interface RunningManager {
   /** The address actually bound (useful with port 0). */
   address: string;
+  id: string;
+  cluster: RaftCluster;
   close(): Promise<void>;
 }
 
-export async function startManager(options: ManagerOptions): Promise<RunningManager> {
-  const { log, entries } = await FileLog.open(options.dataDir);
-  const state = ReplicatedState.recover(log, entries);
-  options.logger.info({ revision: state.store.revision, dataDir: options.dataDir }, 'store recovered');
+const defaults = { tickMs: 100, snapshotEvery: 10_000, requestTimeoutMs: 5_000 };
 
-  const dispatcher = new Dispatcher(state, options.logger);
+/**
+ * A manager: the Raft member, the replicated store, and the Control,
+ * Dispatcher and Raft services on one port.
+ */
+export async function startManager(options: ManagerOptions): Promise<RunningManager> {
+  const logger = options.logger;
+  const id = await memberId(options.dataDir);
+  const storage = await DiskStorage.open(join(options.dataDir, 'raft'), { onWarning: (message) => logger.warn(message) });
+
   const server = new Server();
-  server.addService(ControlService, controlService(state, dispatcher));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(options.listen, ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+  );
+  const address = options.listen.replace(/:\d+$/, `:${port}`);
+  const peers = new PeerClients();
+
+  if (options.forceNewCluster) {
+    if (isEmpty(storage)) throw new Error(`--force-new-cluster: ${options.dataDir} holds no state to recover`);
+    await forceNewCluster(storage, id, address);
+    logger.warn({ id }, 'forced a new one-member cluster from this manager\'s committed state');
+  } else if (isEmpty(storage) && options.join) {
+    logger.info({ via: options.join }, 'joining the cluster as a learner');
+  } else if (isEmpty(storage)) {
+    await bootstrapNewCluster(storage, id, address);
+    logger.info({ id }, 'started a new cluster');
+  }
+  const recovered = fromSnapshot(storage);
+
+  let cluster: RaftCluster | undefined;
+  const transport = new Transport({
+    self: id,
+    logger,
+    onMessage: (message) => cluster?.step(message),
+    onUnreachable: (peer) => cluster?.reportUnreachable(peer),
+    onSnapshotStatus: (peer, ok) => cluster?.reportSnapshot(peer, ok),
+  });
+  cluster = new RaftCluster({
+    id,
+    node: createRaftNode({
+      id,
+      electionTick: 10,
+      heartbeatTick: 1,
+      storage,
+      applied: recovered.applied,
+      maxSizePerMessage: 1024 * 1024,
+      maxInflightMessages: 256,
+      preVote: true,
+      checkQuorum: true,
+      random: Math.random,
+    }),
+    storage,
+    transport,
+    forwarder: peers,
+    recovered,
+    logger,
+    tickMs: options.tickMs ?? defaults.tickMs,
+    snapshotEvery: options.snapshotEvery ?? defaults.snapshotEvery,
+    requestTimeoutMs: defaults.requestTimeoutMs,
+    onRemoved: () => options.onExit?.(),
+  });
+
+  const dispatcher = new Dispatcher(cluster, logger);
+  server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers)));
   server.addService(DispatcherService, dispatcher.service());
+  server.addService(RaftService, raftService(transport, clusterHandlers(cluster, peers)));
   const health = new HealthImplementation({ '': 'SERVING', 'trellis.v1.Control': 'SERVING', 'trellis.v1.Dispatcher': 'SERVING' });
   health.addToServer(server);
   const healthProtoRoot = join(dirname(healthProtoPath), '..', '..');
   const reflected = loadSync([...protoFiles, relative(healthProtoRoot, healthProtoPath)], { includeDirs: [protoRoot(), healthProtoRoot] });
   new ReflectionService(reflected).addToServer(server);
 
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.listen, ServerCredentials.createInsecure(), (error, boundPort) =>
-      error ? reject(error) : resolve(boundPort),
-    ),
-  );
-  const address = options.listen.replace(/:\d+$/, `:${port}`);
-  options.logger.info({ address }, 'manager serving');
+  cluster.start();
+  if (isEmpty(storage) && options.join) {
+    for (const member of (await joinCluster(peers, options.join, { memberId: id, address }, logger)).members) {
+      if (member.id !== id) transport.setPeer(member.id, member.address);
+    }
+  }
+  logger.info({ address, id }, 'manager serving');
 
+  const running = cluster;
   return {
     address,
+    id,
+    cluster: running,
     async close() {
+      await running.stop();
+      transport.close();
+      peers.close();
       // Agents' session streams never end by themselves: cut them rather than wait.
       server.forceShutdown();
-      await log.close();
+      await storage.close();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   DispatcherClient,
@@ -7,10 +7,11 @@ import {
   type NodeView,
   type RegisterResponse,
 } from '../../proto/gen/trellis/v1/dispatcher';
+import { ManagerRotation } from './manager-rotation';
 
 export interface ManagerSessionOptions {
-  /** HOST:PORT of a manager. */
-  manager: string;
+  /** HOST:PORT of the managers; any one will do, the session moves to the leader. */
+  managers: string[];
   nodeName: string;
   advertiseAddr: string;
   logger: Logger;
@@ -20,13 +21,18 @@ export interface ManagerSessionOptions {
 
 const firstRetryMs = 200;
 const maxRetryMs = 2000;
+/** Where a follower says the leader is when it turns a session away (see the manager's dispatcher). */
+const leaderMetadataKey = 'trellis-leader';
 
 /**
- * Keeps the agent registered and in session with a manager: reconnects with
- * backoff whenever the stream breaks, and resumes from the last programmed revision.
+ * Keeps the agent registered and in session with the leading manager:
+ * reconnects with backoff whenever the stream breaks (trying the leader a
+ * follower names first, then the next manager), and resumes from the last
+ * programmed revision.
  */
 export class ManagerSession {
-  private readonly client: DispatcherClient;
+  private readonly rotation: ManagerRotation;
+  private client: DispatcherClient | undefined;
   private stream: ClientDuplexStream<AgentMessage, ManagerMessage> | undefined;
   private retryMs = firstRetryMs;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -34,10 +40,7 @@ export class ManagerSession {
   private lastProgrammedRevision = 0;
 
   constructor(private readonly options: ManagerSessionOptions) {
-    this.client = new DispatcherClient(options.manager, credentials.createInsecure(), {
-      'grpc.keepalive_time_ms': 5000,
-      'grpc.keepalive_timeout_ms': 3000,
-    });
+    this.rotation = new ManagerRotation(options.managers);
   }
 
   start(): void {
@@ -48,7 +51,7 @@ export class ManagerSession {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.stream?.cancel();
-    this.client.close();
+    this.client?.close();
   }
 
   /** Tells the manager the kernel now holds the view of `revision`. */
@@ -58,32 +61,37 @@ export class ManagerSession {
   }
 
   private async connect(): Promise<void> {
+    this.client?.close();
+    this.client = new DispatcherClient(this.rotation.current(), credentials.createInsecure(), {
+      'grpc.keepalive_time_ms': 5000,
+      'grpc.keepalive_timeout_ms': 3000,
+    });
     try {
-      const { nodeId } = await this.register();
-      this.openStream(nodeId);
+      const { nodeId } = await this.register(this.client);
+      this.openStream(this.client, nodeId);
     } catch (error) {
       this.retryLater(error);
     }
   }
 
-  private register(): Promise<RegisterResponse> {
+  private register(client: DispatcherClient): Promise<RegisterResponse> {
     const { nodeName, advertiseAddr } = this.options;
     return new Promise((resolve, reject) =>
-      this.client.register({ nodeName, advertiseAddr }, (error, response) => (error ? reject(error) : resolve(response))),
+      client.register({ nodeName, advertiseAddr }, (error, response) => (error ? reject(error) : resolve(response))),
     );
   }
 
-  private openStream(nodeId: string): void {
-    const stream = this.client.session();
+  private openStream(client: DispatcherClient, nodeId: string): void {
+    const stream = client.session();
     this.stream = stream;
     stream.on('data', (message: ManagerMessage) => {
       this.retryMs = firstRetryMs;
       if (message.body?.$case === 'view') this.options.onView(message.body.value);
     });
-    stream.on('error', (error: Error) => this.onStreamClosed(stream, error));
+    stream.on('error', (error: ServiceError) => this.onStreamClosed(stream, error));
     stream.on('end', () => this.onStreamClosed(stream, new Error('manager ended the session')));
     stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: this.lastProgrammedRevision } } });
-    this.options.logger.info({ manager: this.options.manager, nodeId }, 'session opened');
+    this.options.logger.info({ manager: this.rotation.current(), nodeId }, 'session opened');
   }
 
   private onStreamClosed(stream: ClientDuplexStream<AgentMessage, ManagerMessage>, error: Error): void {
@@ -94,8 +102,12 @@ export class ManagerSession {
 
   private retryLater(error: unknown): void {
     if (this.stopped) return;
-    this.options.logger.warn({ err: error, retryMs: this.retryMs }, 'manager session lost; retrying');
-    this.retryTimer = setTimeout(() => void this.connect(), this.retryMs);
-    this.retryMs = Math.min(this.retryMs * 2, maxRetryMs);
+    const leader = (error as Partial<ServiceError>).metadata?.get(leaderMetadataKey)[0];
+    const next = this.rotation.advance(typeof leader === 'string' ? leader : undefined);
+    // A named leader is worth trying at once; otherwise back off before the next manager.
+    const delayMs = leader ? 0 : this.retryMs;
+    this.options.logger.warn({ err: error, next, retryMs: delayMs }, 'manager session lost; retrying');
+    this.retryTimer = setTimeout(() => void this.connect(), delayMs);
+    if (!leader) this.retryMs = Math.min(this.retryMs * 2, maxRetryMs);
   }
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import pino, { type Logger } from 'pino';
 import { startAgent } from '../../agent/daemon';
 import { startManager } from '../../manager/daemon';
-import { CommandError } from '../context';
+import { CommandError, managerList } from '../context';
+import { addManagerCommands } from './manager';
 
 function daemonLogger(name: string, level: string): Logger {
   return pino({ name, level });
@@ -32,17 +33,33 @@ function parseDuration(text: string): number {
 }
 
 export function addDaemonCommands(program: Command): void {
-  program
+  const manager = program
     .command('manager')
-    .description('run a manager: the cluster store and the Control and Dispatcher APIs')
-    .option('--listen <host:port>', 'address to serve gRPC on', '0.0.0.0:4240')
-    .option('--data-dir <dir>', 'where the durable log lives', '/var/lib/trellis/manager')
+    .description('run a manager: a Raft member serving the Control, Dispatcher and Raft APIs (see also: manager ls, manager leave)')
+    .option('--listen <host:port>', 'address to serve gRPC on; other managers and agents reach this one there', '127.0.0.1:4240')
+    .option('--data-dir <dir>', 'where the Raft log and snapshots live', '/var/lib/trellis/manager')
+    .option('--join <host:port>', 'join the cluster of this manager (as a learner, promoted once caught up)')
+    .option('--force-new-cluster', "recover this manager's committed state into a new one-member cluster")
     .option('--log-level <level>', 'pino log level', 'info')
-    .action(async (options: { listen: string; dataDir: string; logLevel: string }) => {
+    .action(async (options: { listen: string; dataDir: string; join?: string; forceNewCluster?: boolean; logLevel: string }) => {
+      if (/^(0\.0\.0\.0|\[::\]):/.test(options.listen)) {
+        throw new CommandError(`--listen: "${options.listen}" is not an address other managers can reach; give this host's address, e.g. 198.18.0.1:4240`);
+      }
       const logger = daemonLogger('trellis-manager', options.logLevel);
-      const manager = await startManager({ listen: options.listen, dataDir: options.dataDir, logger });
-      stopOnSignal(logger, () => manager.close());
+      const running = await startManager({
+        listen: options.listen,
+        dataDir: options.dataDir,
+        join: options.join,
+        forceNewCluster: options.forceNewCluster,
+        logger,
+        onExit: () => {
+          logger.warn('this manager left the cluster; exiting');
+          void running.close().finally(() => process.exit());
+        },
+      });
+      stopOnSignal(logger, () => running.close());
     });
+  addManagerCommands(manager);
 
   program
     .command('agent')
@@ -59,7 +76,7 @@ export function addDaemonCommands(program: Command): void {
       ) => {
         const logger = daemonLogger('trellis-agent', options.logLevel);
         const agent = startAgent({
-          manager: command.optsWithGlobals<{ manager: string }>().manager,
+          managers: managerList(command),
           nodeName: options.node,
           advertiseAddr: options.advertiseAddr,
           underlayDevice: options.underlayDevice,

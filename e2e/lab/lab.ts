@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { LabContext } from './context';
 import { createHost, createUnderlay, deleteNamespace, listNamespaces, namespacePids } from './namespaces';
-import { execEnvironment, inNamespace, isLabNamespace, isSandboxNamespace, nodeListCommand, planLab } from './plan';
+import { execEnvironment, inNamespace, isLabNamespace, isSandboxNamespace, managerListCommand, nodeListCommand, planLab } from './plan';
 import { isRunning, startDaemon, stopDaemon } from './processes';
 import { waitForAgentsReady } from './readiness';
 import { run } from './run';
@@ -52,13 +52,18 @@ export async function up(ctx: LabContext, options: UpOptions): Promise<LabState>
 
 async function waitUntilReady(ctx: LabContext, state: LabState, timeoutMs: number): Promise<void> {
   const queryHost = state.hosts[0];
-  ctx.note(`waiting up to ${Math.round(timeoutMs / 1000)} s for every agent to be ready`);
+  ctx.note(`waiting up to ${Math.round(timeoutMs / 1000)} s for every manager to vote and every agent to be ready`);
   try {
     await waitForAgentsReady({
       agentNames: state.hosts.filter((h) => h.role === 'agent').map((h) => h.name),
+      managerCount: state.hosts.filter((h) => h.role === 'manager').length,
       timeoutMs,
       listNodes: () =>
         run(inNamespace(queryHost.namespace, nodeListCommand(ctx.nodePath, ctx.repoRoot, state.manager)), {
+          timeoutMs: NODE_LIST_TIMEOUT_MS,
+        }),
+      listManagers: () =>
+        run(inNamespace(queryHost.namespace, managerListCommand(ctx.nodePath, ctx.repoRoot, state.manager)), {
           timeoutMs: NODE_LIST_TIMEOUT_MS,
         }),
       fatalProblem: () => {

@@ -13,7 +13,7 @@ describe('planLab', () => {
       ['a2', 'agent', 'trlab-a2', '198.18.0.12'],
       ['a3', 'agent', 'trlab-a3', '198.18.0.13'],
     ]);
-    expect(plan.manager).toBe('198.18.0.1:4240');
+    expect(plan.manager).toBe('198.18.0.1:4240,198.18.0.2:4240');
   });
 
   it('keeps every link name within the kernel limit of 15 characters', () => {
@@ -22,18 +22,22 @@ describe('planLab', () => {
     expect(largest.hosts.at(-1)?.address).toBe('198.18.0.254');
   });
 
-  it('runs a manager listening on its own address with its own data dir', () => {
+  it('starts the cluster on the first manager; the others listen on their own address and join it', () => {
+    expect(plan.hosts[0].command).toEqual([
+      '/usr/bin/node', '/repo/dist/cli/main.js',
+      'manager', '--listen', '198.18.0.1:4240', '--data-dir', '/repo/.lab/m1/data',
+    ]);
     expect(plan.hosts[1].command).toEqual([
       '/usr/bin/node', '/repo/dist/cli/main.js',
-      'manager', '--listen', '198.18.0.2:4240', '--data-dir', '/repo/.lab/m2/data',
+      'manager', '--listen', '198.18.0.2:4240', '--data-dir', '/repo/.lab/m2/data', '--join', '198.18.0.1:4240',
     ]);
     expect(plan.hosts[1].log).toBe('/repo/.lab/m2/trellis.log');
   });
 
-  it('points every agent at the first manager over its eth0', () => {
+  it('gives every agent all the managers and its eth0 as underlay', () => {
     expect(plan.hosts[3].command).toEqual([
       '/usr/bin/node', '/repo/dist/cli/main.js',
-      'agent', '--manager', '198.18.0.1:4240', '--node', 'a2', '--advertise-addr', '198.18.0.12',
+      'agent', '--manager', '198.18.0.1:4240,198.18.0.2:4240', '--node', 'a2', '--advertise-addr', '198.18.0.12',
       '--underlay-device', 'eth0',
     ]);
   });

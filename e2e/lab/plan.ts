@@ -25,7 +25,7 @@ export interface HostPlan {
 
 export interface LabPlan {
   hosts: HostPlan[];
-  /** host:port of the first manager, the one agents and the CLI talk to */
+  /** host:port of every manager, comma-separated: what agents and the CLI are given */
   manager: string;
   labDir: string;
 }
@@ -80,8 +80,9 @@ export function planLab(input: PlanInput): LabPlan {
   checkCount('agents', input.agents, 0, MAX_AGENTS);
   const labDir = path.resolve(input.labDir);
   const cli = cliPath(input.repoRoot);
-  const managerAddress = `${SUBNET}.${FIRST_MANAGER_OCTET}`;
-  const manager = `${managerAddress}:${MANAGER_PORT}`;
+  const managerAddresses = range(input.managers).map((i) => `${SUBNET}.${FIRST_MANAGER_OCTET + i - 1}:${MANAGER_PORT}`);
+  const manager = managerAddresses.join(',');
+  const firstManager = managerAddresses[0] ?? '';
 
   const host = (role: HostRole, index: number, daemonArgs: (name: string, address: string, dataDir: string) => string[]): HostPlan => {
     const name = `${role === 'manager' ? 'm' : 'a'}${index}`;
@@ -102,7 +103,15 @@ export function planLab(input: PlanInput): LabPlan {
   };
 
   const managers = range(input.managers).map((i) =>
-    host('manager', i, (_name, address, dataDir) => ['manager', '--listen', `${address}:${MANAGER_PORT}`, '--data-dir', dataDir]),
+    host('manager', i, (_name, address, dataDir) => [
+      'manager',
+      '--listen',
+      `${address}:${MANAGER_PORT}`,
+      '--data-dir',
+      dataDir,
+      // The first manager starts the cluster; the others join it (a no-op once their data dir holds state).
+      ...(i === 1 ? [] : ['--join', firstManager]),
+    ]),
   );
   const agents = range(input.agents).map((i) =>
     host('agent', i, (name, address) => [
@@ -123,6 +132,11 @@ export function planLab(input: PlanInput): LabPlan {
 /** The CLI call whose answer tells whether every agent holds a session. */
 export function nodeListCommand(nodePath: string, repoRoot: string, manager: string): string[] {
   return [nodePath, cliPath(repoRoot), '--manager', manager, 'node', 'ls', '--format', 'json'];
+}
+
+/** The CLI call whose answer tells whether every manager has become a voting member. */
+export function managerListCommand(nodePath: string, repoRoot: string, manager: string): string[] {
+  return [nodePath, cliPath(repoRoot), '--manager', manager, 'manager', 'ls', '--format', 'json'];
 }
 
 /** Environment for `lab exec`: the `trellis` wrapper on PATH and the manager preset. */

@@ -1,4 +1,4 @@
-/** When is a freshly started lab usable: the manager answers and lists every agent as ready. */
+/** When is a freshly started lab usable: every manager votes, and the managers list every agent as ready. */
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const READY = 'NODE_STATUS_READY';
@@ -18,11 +18,22 @@ export function agentsNotReady(nodeListJson: string, agentNames: readonly string
   return agentNames.filter((name) => !ready.has(name));
 }
 
+/** How many of the cluster's managers are voting members, from `manager ls --format json`; short of `expected`, a reason. */
+export function managersNotVoting(managerListJson: string, expected: number): string | undefined {
+  const answer: unknown = JSON.parse(managerListJson);
+  if (!isRecord(answer) || !Array.isArray(answer.managers)) throw new Error(`manager ls did not print its JSON object: ${managerListJson.slice(0, 200)}`);
+  const voters = answer.managers.filter(isRecord).filter((m) => m.role === 'voter').length;
+  return voters >= expected ? undefined : `${voters} of ${expected} managers vote`;
+}
+
 export interface ReadinessWait {
   agentNames: readonly string[];
+  managerCount: number;
   timeoutMs: number;
-  /** runs `trellis node ls --format json` against the manager and returns its stdout */
+  /** runs `trellis node ls --format json` against the managers and returns its stdout */
   listNodes: () => Promise<string>;
+  /** runs `trellis manager ls --format json` against the managers and returns its stdout */
+  listManagers: () => Promise<string>;
   /** a reason to stop waiting at once (a daemon died), or undefined */
   fatalProblem: () => string | undefined;
 }
@@ -34,14 +45,15 @@ export async function waitForAgentsReady(wait: ReadinessWait): Promise<void> {
     const problem = wait.fatalProblem();
     if (problem) throw new Error(problem);
     try {
+      const managersShort = managersNotVoting(await wait.listManagers(), wait.managerCount);
       const missing = agentsNotReady(await wait.listNodes(), wait.agentNames);
-      if (missing.length === 0) return;
-      lastSeen = `not ready: ${missing.join(', ')}`;
+      if (missing.length === 0 && managersShort === undefined) return;
+      lastSeen = managersShort ?? `not ready: ${missing.join(', ')}`;
     } catch (error) {
       lastSeen = error instanceof Error ? error.message : String(error);
     }
     if (Date.now() >= deadline) {
-      throw new Error(`agents not ready after ${Math.round(wait.timeoutMs / 1000)} s (${lastSeen})`);
+      throw new Error(`lab not ready after ${Math.round(wait.timeoutMs / 1000)} s (${lastSeen})`);
     }
     await sleep(POLL_MS);
   }

@@ -1,8 +1,10 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { StoreError } from '../store';
 
+type StatusName = StoreError['code'] | 'UNAVAILABLE';
+
 /** The gRPC error a client sees; `trellis-field` names the request field at fault. */
-export function serviceError(code: StoreError['code'], field: string, message: string): ServiceError {
+export function serviceError(code: StatusName, field: string, message: string): ServiceError {
   const metadata = new Metadata();
   if (field) metadata.set('trellis-field', field);
   return Object.assign(new Error(message), { code: status[code] as status, details: message, metadata });

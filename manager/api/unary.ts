@@ -1,11 +1,19 @@
-import type { sendUnaryData, ServerUnaryCall, ServiceError } from '@grpc/grpc-js';
-import { internalError } from './status';
+import { type sendUnaryData, type ServerUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import { ClusterUnavailableError } from '../cluster/cluster-state';
+import { internalError, serviceError } from './status';
 
 /** What a handler may return: the reply, or a ServiceError to send instead. */
 export type Outcome<Res> = Res | ServiceError;
 
-function isServiceError<Res>(outcome: Outcome<Res>): outcome is ServiceError {
-  return outcome instanceof Error;
+function isServiceError(value: unknown): value is ServiceError {
+  return value instanceof Error && typeof (value as Partial<ServiceError>).code === 'number';
+}
+
+/** A thrown error as the client should see it: cluster trouble is UNAVAILABLE (retry), a peer's status passes through. */
+function asServiceError(cause: unknown): ServiceError {
+  if (cause instanceof ClusterUnavailableError) return serviceError('UNAVAILABLE', '', cause.message);
+  if (isServiceError(cause)) return cause;
+  return internalError(cause);
 }
 
 /** Adapts an async request → outcome function to grpc-js's callback style. */
@@ -14,8 +22,8 @@ export function unary<Req, Res>(handler: (request: Req) => Promise<Outcome<Res>>
     Promise.resolve()
       .then(() => handler(call.request))
       .then(
-        (outcome) => (isServiceError(outcome) ? callback(outcome) : callback(null, outcome)),
-        (cause: unknown) => callback(internalError(cause)),
+        (outcome) => (outcome instanceof Error ? callback(asServiceError(outcome)) : callback(null, outcome)),
+        (cause: unknown) => callback(asServiceError(cause)),
       );
   };
 }

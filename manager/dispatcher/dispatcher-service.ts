@@ -1,4 +1,4 @@
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { ServerDuplexStream, ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   type AgentMessage,
@@ -9,9 +9,8 @@ import {
 import { NodeStatus, type Node } from '../../proto/gen/trellis/v1/types';
 import { serviceError, fromStoreError } from '../api/status';
 import { unary } from '../api/unary';
-import type { NodeLiveness } from '../api/control-service';
+import type { ClusterState } from '../cluster/cluster-state';
 import { newId } from '../ids';
-import type { ReplicatedState } from '../replicated-state';
 
 type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
 
@@ -26,19 +25,26 @@ function viewContent(view: NodeView): string {
   return JSON.stringify({ ...view, revision: 0 });
 }
 
+/** Metadata key that tells an agent where the leader is when a follower turns its session away. */
+export const leaderMetadataKey = 'trellis-leader';
+
 /**
- * Holds one session per agent and streams it its node's desired view whenever
- * that view changes. A node is ready while its agent holds a session.
+ * Holds one session per agent, on the leader only, and streams each agent its
+ * node's desired view whenever that view changes. A node is ready while its
+ * agent holds a session with the leader.
  */
-export class Dispatcher implements NodeLiveness {
+export class Dispatcher {
   private readonly sessions = new Map<string, AgentSession>();
   private readonly appliedRevisions = new Map<string, number>();
 
   constructor(
-    private readonly state: ReplicatedState,
+    private readonly state: ClusterState,
     private readonly logger: Logger,
   ) {
     state.onChange(() => this.pushViews());
+    state.onLeadershipChange((leading) => {
+      if (!leading) this.closeAll();
+    });
   }
 
   withLiveness(node: Node): Node {
@@ -66,7 +72,18 @@ export class Dispatcher implements NodeLiveness {
     };
   }
 
+  private notLeader(): ServiceError {
+    const leader = this.state.leaderAddress() ?? '';
+    const error = serviceError('UNAVAILABLE', '', `this manager does not lead; ${leader ? `the leader is ${leader}` : 'no leader is known yet'}`);
+    error.metadata.set(leaderMetadataKey, leader);
+    return error;
+  }
+
   private openSession(stream: SessionStream): void {
+    if (!this.state.isLeader()) {
+      stream.emit('error', this.notLeader());
+      return;
+    }
     let nodeId: string | undefined;
     stream.on('data', (message: AgentMessage) => {
       const body = message.body;
@@ -98,6 +115,12 @@ export class Dispatcher implements NodeLiveness {
     stream.on('error', close);
     stream.on('cancelled', close);
     stream.on('close', close);
+  }
+
+  /** Leadership moved: agents must follow it, so their sessions here end with a pointer to the new leader. */
+  private closeAll(): void {
+    for (const session of this.sessions.values()) session.stream.emit('error', this.notLeader());
+    this.sessions.clear();
   }
 
   private pushViews(): void {

@@ -1,2 +1,3 @@
-export type { Log } from './log';
-export { FileLog, LOG_FILE_NAME, type OpenedLog, type OpenOptions } from './file-log';
+/** The checksummed record format the Raft write-ahead log and snapshots are made of. */
+export { encodeRecord, scanRecords, HEADER_BYTES, type Scan } from './record';
+export { crc32 } from './crc32';

@@ -171,6 +171,8 @@ export interface Status {
   applied: number;
   lastIndex: number;
   confState: ConfState;
+  /** On the leader: how far each member's log is known to match (its own included). */
+  progress?: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'snapshot' }>;
 }
 
 /** A proposal the core cannot take now (no leader known, not the leader, a transfer under way, a change pending). */

@@ -101,6 +101,36 @@ export interface ListNodesResponse {
   nodes: Node[];
 }
 
+export interface ListManagersRequest {
+}
+
+export interface ListManagersResponse {
+  managers: Manager[];
+  leaderId: string;
+  term: number;
+  /** id of the manager that answered */
+  answeredBy: string;
+}
+
+export interface Manager {
+  id: string;
+  address: string;
+  /** "voter" | "learner" */
+  role: string;
+  leader: boolean;
+  /** as seen by the leader; 0 when the answerer is not the leader */
+  matchIndex: number;
+  /** filled in for the answering manager */
+  appliedIndex: number;
+}
+
+export interface RemoveManagerRequest {
+  id: string;
+}
+
+export interface RemoveManagerResponse {
+}
+
 function createBaseCreateNetworkRequest(): CreateNetworkRequest {
   return { name: "", driver: "", subnet: "", gateway: "", ipRange: "" };
 }
@@ -1312,6 +1342,459 @@ export const ListNodesResponse: MessageFns<ListNodesResponse> = {
   },
 };
 
+function createBaseListManagersRequest(): ListManagersRequest {
+  return {};
+}
+
+export const ListManagersRequest: MessageFns<ListManagersRequest> = {
+  encode(_: ListManagersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListManagersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListManagersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListManagersRequest {
+    return {};
+  },
+
+  toJSON(_: ListManagersRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListManagersRequest>, I>>(base?: I): ListManagersRequest {
+    return ListManagersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListManagersRequest>, I>>(_: I): ListManagersRequest {
+    const message = createBaseListManagersRequest();
+    return message;
+  },
+};
+
+function createBaseListManagersResponse(): ListManagersResponse {
+  return { managers: [], leaderId: "", term: 0, answeredBy: "" };
+}
+
+export const ListManagersResponse: MessageFns<ListManagersResponse> = {
+  encode(message: ListManagersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.managers) {
+      Manager.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.leaderId !== "") {
+      writer.uint32(18).string(message.leaderId);
+    }
+    if (message.term !== 0) {
+      writer.uint32(24).uint64(message.term);
+    }
+    if (message.answeredBy !== "") {
+      writer.uint32(34).string(message.answeredBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListManagersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListManagersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.managers.push(Manager.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.leaderId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.term = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.answeredBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListManagersResponse {
+    return {
+      managers: globalThis.Array.isArray(object?.managers) ? object.managers.map((e: any) => Manager.fromJSON(e)) : [],
+      leaderId: isSet(object.leaderId)
+        ? globalThis.String(object.leaderId)
+        : isSet(object.leader_id)
+        ? globalThis.String(object.leader_id)
+        : "",
+      term: isSet(object.term) ? globalThis.Number(object.term) : 0,
+      answeredBy: isSet(object.answeredBy)
+        ? globalThis.String(object.answeredBy)
+        : isSet(object.answered_by)
+        ? globalThis.String(object.answered_by)
+        : "",
+    };
+  },
+
+  toJSON(message: ListManagersResponse): unknown {
+    const obj: any = {};
+    if (message.managers?.length) {
+      obj.managers = message.managers.map((e) => Manager.toJSON(e));
+    }
+    if (message.leaderId !== "") {
+      obj.leaderId = message.leaderId;
+    }
+    if (message.term !== 0) {
+      obj.term = Math.round(message.term);
+    }
+    if (message.answeredBy !== "") {
+      obj.answeredBy = message.answeredBy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListManagersResponse>, I>>(base?: I): ListManagersResponse {
+    return ListManagersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListManagersResponse>, I>>(object: I): ListManagersResponse {
+    const message = createBaseListManagersResponse();
+    message.managers = object.managers?.map((e) => Manager.fromPartial(e)) || [];
+    message.leaderId = object.leaderId ?? "";
+    message.term = object.term ?? 0;
+    message.answeredBy = object.answeredBy ?? "";
+    return message;
+  },
+};
+
+function createBaseManager(): Manager {
+  return { id: "", address: "", role: "", leader: false, matchIndex: 0, appliedIndex: 0 };
+}
+
+export const Manager: MessageFns<Manager> = {
+  encode(message: Manager, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    if (message.role !== "") {
+      writer.uint32(26).string(message.role);
+    }
+    if (message.leader !== false) {
+      writer.uint32(32).bool(message.leader);
+    }
+    if (message.matchIndex !== 0) {
+      writer.uint32(40).uint64(message.matchIndex);
+    }
+    if (message.appliedIndex !== 0) {
+      writer.uint32(48).uint64(message.appliedIndex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Manager {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseManager();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.leader = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.matchIndex = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.appliedIndex = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Manager {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      leader: isSet(object.leader) ? globalThis.Boolean(object.leader) : false,
+      matchIndex: isSet(object.matchIndex)
+        ? globalThis.Number(object.matchIndex)
+        : isSet(object.match_index)
+        ? globalThis.Number(object.match_index)
+        : 0,
+      appliedIndex: isSet(object.appliedIndex)
+        ? globalThis.Number(object.appliedIndex)
+        : isSet(object.applied_index)
+        ? globalThis.Number(object.applied_index)
+        : 0,
+    };
+  },
+
+  toJSON(message: Manager): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.leader !== false) {
+      obj.leader = message.leader;
+    }
+    if (message.matchIndex !== 0) {
+      obj.matchIndex = Math.round(message.matchIndex);
+    }
+    if (message.appliedIndex !== 0) {
+      obj.appliedIndex = Math.round(message.appliedIndex);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Manager>, I>>(base?: I): Manager {
+    return Manager.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Manager>, I>>(object: I): Manager {
+    const message = createBaseManager();
+    message.id = object.id ?? "";
+    message.address = object.address ?? "";
+    message.role = object.role ?? "";
+    message.leader = object.leader ?? false;
+    message.matchIndex = object.matchIndex ?? 0;
+    message.appliedIndex = object.appliedIndex ?? 0;
+    return message;
+  },
+};
+
+function createBaseRemoveManagerRequest(): RemoveManagerRequest {
+  return { id: "" };
+}
+
+export const RemoveManagerRequest: MessageFns<RemoveManagerRequest> = {
+  encode(message: RemoveManagerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveManagerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveManagerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveManagerRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RemoveManagerRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveManagerRequest>, I>>(base?: I): RemoveManagerRequest {
+    return RemoveManagerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveManagerRequest>, I>>(object: I): RemoveManagerRequest {
+    const message = createBaseRemoveManagerRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveManagerResponse(): RemoveManagerResponse {
+  return {};
+}
+
+export const RemoveManagerResponse: MessageFns<RemoveManagerResponse> = {
+  encode(_: RemoveManagerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveManagerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveManagerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RemoveManagerResponse {
+    return {};
+  },
+
+  toJSON(_: RemoveManagerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveManagerResponse>, I>>(base?: I): RemoveManagerResponse {
+    return RemoveManagerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveManagerResponse>, I>>(_: I): RemoveManagerResponse {
+    const message = createBaseRemoveManagerResponse();
+    return message;
+  },
+};
+
 /** The user-facing API. Every call that names an object accepts its name or its id. */
 export type ControlService = typeof ControlService;
 export const ControlService = {
@@ -1421,6 +1904,28 @@ export const ControlService = {
     responseSerialize: (value: ListNodesResponse): Buffer => Buffer.from(ListNodesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListNodesResponse => ListNodesResponse.decode(value),
   },
+  /** Managers: the Raft members, as the answering manager sees them. */
+  listManagers: {
+    path: "/trellis.v1.Control/ListManagers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListManagersRequest): Buffer => Buffer.from(ListManagersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListManagersRequest => ListManagersRequest.decode(value),
+    responseSerialize: (value: ListManagersResponse): Buffer =>
+      Buffer.from(ListManagersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListManagersResponse => ListManagersResponse.decode(value),
+  },
+  /** Removes a manager from the cluster (through the log); empty id = the answering manager. */
+  removeManager: {
+    path: "/trellis.v1.Control/RemoveManager" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveManagerRequest): Buffer => Buffer.from(RemoveManagerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveManagerRequest => RemoveManagerRequest.decode(value),
+    responseSerialize: (value: RemoveManagerResponse): Buffer =>
+      Buffer.from(RemoveManagerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveManagerResponse => RemoveManagerResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServer extends UntypedServiceImplementation {
@@ -1435,6 +1940,10 @@ export interface ControlServer extends UntypedServiceImplementation {
   connectNetwork: handleUnaryCall<ConnectNetworkRequest, Endpoint>;
   disconnectNetwork: handleUnaryCall<DisconnectNetworkRequest, DisconnectNetworkResponse>;
   listNodes: handleUnaryCall<ListNodesRequest, ListNodesResponse>;
+  /** Managers: the Raft members, as the answering manager sees them. */
+  listManagers: handleUnaryCall<ListManagersRequest, ListManagersResponse>;
+  /** Removes a manager from the cluster (through the log); empty id = the answering manager. */
+  removeManager: handleUnaryCall<RemoveManagerRequest, RemoveManagerResponse>;
 }
 
 export interface ControlClient extends Client {
@@ -1603,6 +2112,38 @@ export interface ControlClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListNodesResponse) => void,
   ): ClientUnaryCall;
+  /** Managers: the Raft members, as the answering manager sees them. */
+  listManagers(
+    request: ListManagersRequest,
+    callback: (error: ServiceError | null, response: ListManagersResponse) => void,
+  ): ClientUnaryCall;
+  listManagers(
+    request: ListManagersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListManagersResponse) => void,
+  ): ClientUnaryCall;
+  listManagers(
+    request: ListManagersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListManagersResponse) => void,
+  ): ClientUnaryCall;
+  /** Removes a manager from the cluster (through the log); empty id = the answering manager. */
+  removeManager(
+    request: RemoveManagerRequest,
+    callback: (error: ServiceError | null, response: RemoveManagerResponse) => void,
+  ): ClientUnaryCall;
+  removeManager(
+    request: RemoveManagerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveManagerResponse) => void,
+  ): ClientUnaryCall;
+  removeManager(
+    request: RemoveManagerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveManagerResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ControlClient = makeGenericClientConstructor(ControlService, "trellis.v1.Control") as unknown as {
@@ -1623,6 +2164,17 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -94,6 +94,16 @@ export interface Member {
   learner: boolean;
 }
 
+export interface ProposeRequest {
+  /** the store command, JSON-encoded, ids already chosen */
+  command: Buffer;
+}
+
+export interface ProposeResponse {
+  /** the store's result for it, JSON-encoded */
+  result: Buffer;
+}
+
 function createBaseRaftEntry(): RaftEntry {
   return { term: 0, index: 0, type: "", data: Buffer.alloc(0) };
 }
@@ -1187,6 +1197,140 @@ export const Member: MessageFns<Member> = {
   },
 };
 
+function createBaseProposeRequest(): ProposeRequest {
+  return { command: Buffer.alloc(0) };
+}
+
+export const ProposeRequest: MessageFns<ProposeRequest> = {
+  encode(message: ProposeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.command.length !== 0) {
+      writer.uint32(10).bytes(message.command);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProposeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProposeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.command = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProposeRequest {
+    return { command: isSet(object.command) ? Buffer.from(bytesFromBase64(object.command)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: ProposeRequest): unknown {
+    const obj: any = {};
+    if (message.command.length !== 0) {
+      obj.command = base64FromBytes(message.command);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProposeRequest>, I>>(base?: I): ProposeRequest {
+    return ProposeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProposeRequest>, I>>(object: I): ProposeRequest {
+    const message = createBaseProposeRequest();
+    message.command = object.command ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseProposeResponse(): ProposeResponse {
+  return { result: Buffer.alloc(0) };
+}
+
+export const ProposeResponse: MessageFns<ProposeResponse> = {
+  encode(message: ProposeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.result.length !== 0) {
+      writer.uint32(10).bytes(message.result);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProposeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProposeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProposeResponse {
+    return { result: isSet(object.result) ? Buffer.from(bytesFromBase64(object.result)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: ProposeResponse): unknown {
+    const obj: any = {};
+    if (message.result.length !== 0) {
+      obj.result = base64FromBytes(message.result);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProposeResponse>, I>>(base?: I): ProposeResponse {
+    return ProposeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProposeResponse>, I>>(object: I): ProposeResponse {
+    const message = createBaseProposeResponse();
+    message.result = object.result ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
 /** Manager-to-manager traffic: Raft messages, snapshots, and joining. */
 export type RaftService = typeof RaftService;
 export const RaftService = {
@@ -1201,7 +1345,7 @@ export const RaftService = {
     responseDeserialize: (value: Buffer): RaftStreamSummary => RaftStreamSummary.decode(value),
   },
   /**
-   * A snapshot in chunks, so that no message grows with the store; the last
+   * A snapshot in chunks, so that no message grows with the store; the first
    * chunk carries the message that installs it.
    */
   sendSnapshot: {
@@ -1223,18 +1367,30 @@ export const RaftService = {
     responseSerialize: (value: JoinResponse): Buffer => Buffer.from(JoinResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): JoinResponse => JoinResponse.decode(value),
   },
+  /** A follower hands a client's write to the leader; the reply is the store's result. */
+  propose: {
+    path: "/trellis.v1.Raft/Propose" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ProposeRequest): Buffer => Buffer.from(ProposeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ProposeRequest => ProposeRequest.decode(value),
+    responseSerialize: (value: ProposeResponse): Buffer => Buffer.from(ProposeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ProposeResponse => ProposeResponse.decode(value),
+  },
 } as const;
 
 export interface RaftServer extends UntypedServiceImplementation {
   /** One ordered stream per sending peer; the receiver steps messages in order. */
   stream: handleClientStreamingCall<RaftMessage, RaftStreamSummary>;
   /**
-   * A snapshot in chunks, so that no message grows with the store; the last
+   * A snapshot in chunks, so that no message grows with the store; the first
    * chunk carries the message that installs it.
    */
   sendSnapshot: handleClientStreamingCall<SnapshotChunk, SnapshotReceipt>;
   /** A new manager asks to join: it becomes a learner, promoted once caught up. */
   join: handleUnaryCall<JoinRequest, JoinResponse>;
+  /** A follower hands a client's write to the leader; the reply is the store's result. */
+  propose: handleUnaryCall<ProposeRequest, ProposeResponse>;
 }
 
 export interface RaftClient extends Client {
@@ -1256,7 +1412,7 @@ export interface RaftClient extends Client {
     callback: (error: ServiceError | null, response: RaftStreamSummary) => void,
   ): ClientWritableStream<RaftMessage>;
   /**
-   * A snapshot in chunks, so that no message grows with the store; the last
+   * A snapshot in chunks, so that no message grows with the store; the first
    * chunk carries the message that installs it.
    */
   sendSnapshot(
@@ -1287,6 +1443,22 @@ export interface RaftClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: JoinResponse) => void,
+  ): ClientUnaryCall;
+  /** A follower hands a client's write to the leader; the reply is the store's result. */
+  propose(
+    request: ProposeRequest,
+    callback: (error: ServiceError | null, response: ProposeResponse) => void,
+  ): ClientUnaryCall;
+  propose(
+    request: ProposeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ProposeResponse) => void,
+  ): ClientUnaryCall;
+  propose(
+    request: ProposeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ProposeResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,25 @@
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { newId } from '../ids';
+
+const fileName = 'member-id';
+
+/** This manager's Raft id: made once for a data directory and kept with it. */
+export async function memberId(dataDir: string): Promise<string> {
+  const path = join(dataDir, fileName);
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await mkdir(dataDir, { recursive: true });
+  const id = newId();
+  const file = await open(path, 'wx');
+  try {
+    await file.writeFile(id + '\n');
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  return id;
+}

@@ -1,0 +1,31 @@
+import type { ConfChange, ConfState, NodeId } from '../raft/core';
+import type { StoreSnapshot } from '../store';
+
+/** Every manager's API address, by Raft member id; replicated through conf-change contexts. */
+export type MemberAddresses = Record<NodeId, string>;
+
+/** What a Raft snapshot holds: the store and where its members listen. */
+export interface SnapshotPayload {
+  store: StoreSnapshot;
+  members: MemberAddresses;
+}
+
+export function encodeSnapshotPayload(payload: SnapshotPayload): Uint8Array {
+  return Buffer.from(JSON.stringify(payload), 'utf8');
+}
+
+export function decodeSnapshotPayload(data: Uint8Array): SnapshotPayload {
+  return JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as SnapshotPayload;
+}
+
+/** The address book after a membership change is applied. */
+export function withChange(members: MemberAddresses, change: ConfChange): MemberAddresses {
+  const next = { ...members };
+  if (change.type === 'removeNode') delete next[change.nodeId];
+  else if (change.context) next[change.nodeId] = change.context;
+  return next;
+}
+
+export function isMember(confState: ConfState, id: NodeId): boolean {
+  return confState.voters.includes(id) || confState.learners.includes(id);
+}

@@ -1,0 +1,60 @@
+import { credentials } from '@grpc/grpc-js';
+import { ControlClient } from '../../proto/gen/trellis/v1/control';
+import { RaftClient, type JoinRequest, type JoinResponse } from '../../proto/gen/trellis/v1/raft';
+import type { Node } from '../../proto/gen/trellis/v1/types';
+import { callUnary } from '../../proto/runtime/unary-call';
+import type { ApplyResult, Command } from '../store';
+import type { LeaderForwarder } from './raft-cluster';
+
+const forwardTimeoutMs = 10_000;
+
+/** gRPC clients to the other managers, one per address: forwarded writes, joins, and leader-only calls. */
+export class PeerClients implements LeaderForwarder {
+  private readonly raftClients = new Map<string, RaftClient>();
+  private readonly controlClients = new Map<string, ControlClient>();
+
+  async propose(leaderAddress: string, command: Command): Promise<ApplyResult> {
+    const reply = await callUnary(
+      this.raft(leaderAddress),
+      (c) => c.propose,
+      { command: Buffer.from(JSON.stringify(command), 'utf8') },
+      forwardTimeoutMs,
+    );
+    return JSON.parse(Buffer.from(reply.result).toString('utf8')) as ApplyResult;
+  }
+
+  join(address: string, request: JoinRequest): Promise<JoinResponse> {
+    return callUnary(this.raft(address), (c) => c.join, request, forwardTimeoutMs);
+  }
+
+  async listNodes(leaderAddress: string): Promise<Node[]> {
+    return (await callUnary(this.control(leaderAddress), (c) => c.listNodes, {}, forwardTimeoutMs)).nodes;
+  }
+
+  async removeManager(leaderAddress: string, id: string): Promise<void> {
+    await callUnary(this.control(leaderAddress), (c) => c.removeManager, { id }, forwardTimeoutMs);
+  }
+
+  close(): void {
+    for (const client of [...this.raftClients.values(), ...this.controlClients.values()]) client.close();
+    this.raftClients.clear();
+    this.controlClients.clear();
+  }
+
+  private raft(address: string): RaftClient {
+    return cached(this.raftClients, address, () => new RaftClient(address, credentials.createInsecure()));
+  }
+
+  private control(address: string): ControlClient {
+    return cached(this.controlClients, address, () => new ControlClient(address, credentials.createInsecure()));
+  }
+}
+
+function cached<T>(clients: Map<string, T>, address: string, make: () => T): T {
+  let client = clients.get(address);
+  if (!client) {
+    client = make();
+    clients.set(address, client);
+  }
+  return client;
+}

@@ -1,0 +1,37 @@
+import type { JoinRequest, JoinResponse, ProposeRequest, ProposeResponse } from '../../proto/gen/trellis/v1/raft';
+import { serviceError } from '../api/status';
+import { unary } from '../api/unary';
+import type { Command } from '../store';
+import { ClusterUnavailableError } from './cluster-state';
+import type { PeerClients } from './peer-clients';
+import type { RaftCluster } from './raft-cluster';
+
+/** The manager-to-manager calls that are not Raft messages: joining, and writes forwarded by followers. */
+export function clusterHandlers(cluster: RaftCluster, peers: PeerClients) {
+  async function join(request: JoinRequest): Promise<JoinResponse> {
+    if (!request.memberId || !request.address) {
+      throw serviceError('INVALID_ARGUMENT', request.memberId ? 'address' : 'member_id', 'member_id and address are required to join');
+    }
+    if (!cluster.isLeader()) {
+      const leader = cluster.leaderAddress();
+      if (leader === undefined) throw new ClusterUnavailableError('no leader to join through yet');
+      return peers.join(leader, request);
+    }
+    if (!(request.memberId in cluster.memberAddresses())) {
+      await cluster.changeMembership({ type: 'addLearner', nodeId: request.memberId, context: request.address });
+    }
+    const { learners } = cluster.membership();
+    return {
+      members: Object.entries(cluster.memberAddresses()).map(([id, address]) => ({ id, address, learner: learners.includes(id) })),
+    };
+  }
+
+  async function propose(request: ProposeRequest): Promise<ProposeResponse> {
+    if (!cluster.isLeader()) throw new ClusterUnavailableError('this manager no longer leads; retry');
+    const command = JSON.parse(Buffer.from(request.command).toString('utf8')) as Command;
+    const result = await cluster.proposeHere(command);
+    return { result: Buffer.from(JSON.stringify(result), 'utf8') };
+  }
+
+  return { join: unary(join), propose: unary(propose) };
+}

@@ -1,0 +1,59 @@
+import type { ConfState, DurableStorage, NodeId } from '../raft/core';
+import { Store } from '../store';
+import { decodeSnapshotPayload, encodeSnapshotPayload, type MemberAddresses } from './members';
+import { decodeProposal } from './proposal';
+
+export interface RecoveredState {
+  store: Store;
+  members: MemberAddresses;
+  confState: ConfState;
+  applied: number;
+}
+
+/** The state held by the newest snapshot; the core re-delivers committed entries after it. */
+export function fromSnapshot(storage: DurableStorage): RecoveredState {
+  const snapshot = storage.snapshot();
+  if (snapshot.metadata.index === 0) {
+    return { store: new Store(), members: {}, confState: { voters: [], learners: [] }, applied: 0 };
+  }
+  const payload = decodeSnapshotPayload(snapshot.data);
+  return {
+    store: Store.restore(payload.store),
+    members: payload.members,
+    confState: snapshot.metadata.confState,
+    applied: snapshot.metadata.index,
+  };
+}
+
+export function isEmpty(storage: DurableStorage): boolean {
+  return storage.lastIndex() === 0 && storage.snapshot().metadata.index === 0;
+}
+
+/** A brand-new cluster whose only voter is this manager: a snapshot at index 1 holding an empty store. */
+export async function bootstrapNewCluster(storage: DurableStorage, id: NodeId, address: string): Promise<void> {
+  const confState = { voters: [id], learners: [] };
+  const data = encodeSnapshotPayload({ store: new Store().snapshot(), members: { [id]: address } });
+  await storage.save({ term: 1, vote: '', commit: 1 }, [], { metadata: { index: 1, term: 1, confState }, data });
+}
+
+/**
+ * `--force-new-cluster`: the survivor keeps everything committed in its log and
+ * becomes the only voter of a new cluster, in a later term; uncommitted entries
+ * (which no client was told succeeded) are dropped.
+ */
+export async function forceNewCluster(storage: DurableStorage, id: NodeId, address: string): Promise<void> {
+  const state = fromSnapshot(storage);
+  const { hardState } = storage.initialState();
+  const committed = hardState.commit > state.applied ? storage.entries(state.applied + 1, hardState.commit + 1) : [];
+  for (const entry of committed) {
+    if (entry.type === 'normal' && entry.data.length > 0) state.store.apply(decodeProposal(entry.data).command);
+  }
+  const index = Math.max(hardState.commit, state.applied);
+  const confState = { voters: [id], learners: [] };
+  const data = encodeSnapshotPayload({ store: state.store.snapshot(), members: { [id]: address } });
+  await storage.save(
+    { term: hardState.term + 1, vote: '', commit: index },
+    [],
+    { metadata: { index, term: storage.term(index), confState }, data },
+  );
+}

@@ -1,0 +1,1 @@
+export { DiskStorage, type DiskStorageOptions } from './disk-storage';
