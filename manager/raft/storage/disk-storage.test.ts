@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { encodeRecord } from '../../log';
@@ -141,6 +141,27 @@ describe('DiskStorage', () => {
 
     await restarted.save(undefined, [entry(4, 1)], undefined);
     expect(summary(await reopen(restarted)).last).toBe(4);
+  });
+
+  it('keeps the hard state when a crash left a new segment empty, also once compaction removes the older segments', async () => {
+    const hardState: HardState = { term: 2, vote: 'a', commit: 3 };
+    const storage = await openStorage({ segmentBytes: 100 });
+    await storage.save(hardState, run(1, 3, 1), undefined); // fills segment 1
+    await storage.save(undefined, [entry(4, 1)], undefined); // creates segment 2
+    expect(storage.segmentPaths()).toHaveLength(2);
+    const emptied = storage.segmentPaths()[1]!;
+    await storage.close();
+    // A crash before any byte of the write that created segment 2 reached the disk.
+    await truncate(emptied, 0);
+
+    const restarted = await openStorage({ segmentBytes: 100 });
+    expect(restarted.initialState().hardState).toEqual(hardState);
+    await restarted.save(undefined, [entry(4, 1)], undefined); // into the emptied segment 2
+    await restarted.createSnapshot(3, conf, Buffer.from('state@3'));
+    await restarted.createSnapshot(4, conf, Buffer.from('state@4'));
+    expect(restarted.segmentPaths()).toEqual([emptied]); // segment 1, which held the hard state, is gone
+
+    expect((await reopen(restarted, { segmentBytes: 100 })).initialState().hardState).toEqual(hardState);
   });
 
   it('refuses to open when a segment other than the newest is damaged, naming the file and offset', async () => {

@@ -24,8 +24,8 @@ interface Segment {
 /**
  * The write-ahead log: checksummed records in numbered segment files. Each
  * write() is one write and one fdatasync of the newest segment. A segment
- * starts with the hard state current when it was created, so removing the
- * segments before it never loses the newest hard state.
+ * starts with the hard state current when it was first written to, so
+ * removing the segments before it never loses the newest hard state.
  */
 export class Wal {
   private constructor(
@@ -79,7 +79,12 @@ export class Wal {
   /** Makes `records` durable, in order: one write and one fdatasync (plus a directory sync when a segment is created). */
   async write(records: readonly WalRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const toWrite = this.currentSize >= this.options.segmentBytes ? [...(await this.startSegment()), ...records] : records;
+    if (this.currentSize >= this.options.segmentBytes) await this.startSegment();
+    // Decided by emptiness, not by having just created the segment: a crash can leave a new segment
+    // empty (created, its first write lost), and open() then goes on writing into it. Without the hard
+    // state at its start, removing the older segments would lose the newest hard state (a vote).
+    const toWrite: readonly WalRecord[] =
+      this.currentSize === 0 && this.lastHardState !== undefined ? [{ kind: 'hardState', hardState: this.lastHardState }, ...records] : records;
     const data = Buffer.concat(toWrite.map((record) => encodeRecord(encodeWalRecord(record))));
     await writeFully(this.current, data, this.currentSize);
     await this.current.datasync();
@@ -110,8 +115,8 @@ export class Wal {
     return this.current.close();
   }
 
-  /** Switches writing to a new segment; returns the records it must start with. */
-  private async startSegment(): Promise<WalRecord[]> {
+  /** Switches writing to a new, empty segment (write() puts the hard state at its start). */
+  private async startSegment(): Promise<void> {
     const sequence = this.segments[this.segments.length - 1]!.sequence + 1;
     const path = join(this.dir, segmentFileName(sequence));
     const handle = await createSegment(this.dir, path);
@@ -119,7 +124,6 @@ export class Wal {
     this.current = handle;
     this.currentSize = 0;
     this.segments.push({ sequence, path, highestEntryIndex: 0 });
-    return this.lastHardState === undefined ? [] : [{ kind: 'hardState', hardState: this.lastHardState }];
   }
 }
 
