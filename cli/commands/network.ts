@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { collect, formatOption, withControl, type OutputFormat } from '../context';
-import { json, print, shortId, table } from '../output';
-import { addInspectCommand, addRemoveCommand } from './object-commands';
+import { collect, withControl } from '../context';
+import { print, shortId } from '../output';
+import { addInspectCommand, addListCommand, addRemoveCommand } from './object-commands';
 
 export function addNetworkCommands(program: Command): void {
   const network = program.command('network').description('manage overlay networks');
@@ -27,22 +27,12 @@ export function addNetworkCommands(program: Command): void {
       }),
     );
 
-  network
-    .command('ls')
-    .description('list networks')
-    .addOption(formatOption())
-    .action((options: { format: OutputFormat }, command: Command) =>
-      withControl(command, async (control) => {
-        const { networks } = await control.call((c) => c.listNetworks, {});
-        if (options.format === 'json') return print(json(networks));
-        print(
-          table(
-            ['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'GATEWAY', 'VNI', 'ENDPOINTS'],
-            networks.map((n) => [shortId(n.id), n.name, n.driver, n.subnet, n.gateway, String(n.vni), String(n.endpoints.length)]),
-          ),
-        );
-      }),
-    );
+  addListCommand(network, {
+    description: 'list networks',
+    fetch: async (control) => (await control.call((c) => c.listNetworks, {})).networks,
+    header: ['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'GATEWAY', 'VNI', 'ENDPOINTS'],
+    row: (n) => [shortId(n.id), n.name, n.driver, n.subnet, n.gateway, String(n.vni), String(n.endpoints.length)],
+  });
 
   addInspectCommand(network, 'network', 'show a network and its endpoints (JSON)', (control, reference) =>
     control.call((c) => c.getNetwork, { network: reference }),

@@ -1,31 +1,16 @@
 import type { Command } from 'commander';
 import { nodeStatusToJSON } from '../../proto/gen/trellis/v1/types';
-import { formatOption, withControl, type OutputFormat } from '../context';
-import { json, nodeJson, print, shortId, table } from '../output';
+import { nodeJson, shortId } from '../output';
+import { addListCommand } from './object-commands';
 
 export function addNodeCommands(program: Command): void {
   const node = program.command('node').description('inspect cluster nodes');
 
-  node
-    .command('ls')
-    .description('list nodes')
-    .addOption(formatOption())
-    .action((options: { format: OutputFormat }, command: Command) =>
-      withControl(command, async (control) => {
-        const { nodes } = await control.call((c) => c.listNodes, {});
-        if (options.format === 'json') return print(json(nodes.map(nodeJson)));
-        print(
-          table(
-            ['NODE ID', 'NAME', 'ADDRESS', 'STATUS', 'APPLIED REVISION'],
-            nodes.map((n) => [
-              shortId(n.id),
-              n.name,
-              n.advertiseAddr,
-              nodeStatusToJSON(n.status).replace('NODE_STATUS_', ''),
-              String(n.appliedRevision),
-            ]),
-          ),
-        );
-      }),
-    );
+  addListCommand(node, {
+    description: 'list nodes',
+    fetch: async (control) => (await control.call((c) => c.listNodes, {})).nodes,
+    header: ['NODE ID', 'NAME', 'ADDRESS', 'STATUS', 'APPLIED REVISION'],
+    row: (n) => [shortId(n.id), n.name, n.advertiseAddr, nodeStatusToJSON(n.status).replace('NODE_STATUS_', ''), String(n.appliedRevision)],
+    json: nodeJson,
+  });
 }

@@ -1,7 +1,31 @@
 import type { Command } from 'commander';
 import type { Control } from '../control-client';
-import { formatOption, withControl } from '../context';
-import { json, print } from '../output';
+import { formatOption, withControl, type OutputFormat } from '../context';
+import { json, print, table } from '../output';
+
+/** How `GROUP ls` shows its objects: a table by default, JSON with --format json. */
+export interface Listing<T> {
+  description: string;
+  fetch: (control: Control) => Promise<T[]>;
+  header: string[];
+  row: (item: T) => string[];
+  /** The JSON form of an item, where it differs from the object itself. */
+  json?: (item: T) => unknown;
+}
+
+export function addListCommand<T>(group: Command, listing: Listing<T>): void {
+  group
+    .command('ls')
+    .description(listing.description)
+    .addOption(formatOption())
+    .action((options: { format: OutputFormat }, command: Command) =>
+      withControl(command, async (control) => {
+        const items = await listing.fetch(control);
+        if (options.format === 'json') return print(json(listing.json ? items.map(listing.json) : items));
+        print(table(listing.header, items.map(listing.row)));
+      }),
+    );
+}
 
 /** `GROUP inspect REF`: the object as JSON, like `docker network inspect`. */
 export function addInspectCommand(

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { formatOption, withControl, type OutputFormat } from '../context';
-import { json, print, shortId, table } from '../output';
-import { addInspectCommand, addRemoveCommand } from './object-commands';
+import { withControl } from '../context';
+import { print, shortId } from '../output';
+import { addInspectCommand, addListCommand, addRemoveCommand } from './object-commands';
 
 export function addSandboxCommands(program: Command): void {
   const sandbox = program.command('sandbox').description('manage sandboxes (network namespaces on a node)');
@@ -18,27 +18,12 @@ export function addSandboxCommands(program: Command): void {
       }),
     );
 
-  sandbox
-    .command('ls')
-    .description('list sandboxes')
-    .addOption(formatOption())
-    .action((options: { format: OutputFormat }, command: Command) =>
-      withControl(command, async (control) => {
-        const { sandboxes } = await control.call((c) => c.listSandboxes, {});
-        if (options.format === 'json') return print(json(sandboxes));
-        print(
-          table(
-            ['SANDBOX ID', 'NAME', 'NODE', 'NETWORKS'],
-            sandboxes.map((s) => [
-              shortId(s.id),
-              s.name,
-              s.node,
-              s.endpoints.map((e) => `${e.networkName}=${e.ip}`).join(',') || '-',
-            ]),
-          ),
-        );
-      }),
-    );
+  addListCommand(sandbox, {
+    description: 'list sandboxes',
+    fetch: async (control) => (await control.call((c) => c.listSandboxes, {})).sandboxes,
+    header: ['SANDBOX ID', 'NAME', 'NODE', 'NETWORKS'],
+    row: (s) => [shortId(s.id), s.name, s.node, s.endpoints.map((e) => `${e.networkName}=${e.ip}`).join(',') || '-'],
+  });
 
   addInspectCommand(sandbox, 'sandbox', 'show a sandbox, its namespace path and its endpoints (JSON)', (control, reference) =>
     control.call((c) => c.getSandbox, { sandbox: reference }),

@@ -1,5 +1,6 @@
 import type { ConfChange, ConfState, NodeId } from '../raft/core';
 import type { StoreSnapshot } from '../store';
+import { fromJsonBytes, toJsonBytes } from './json-bytes';
 
 /** Every manager's API address, by Raft member id; replicated through conf-change contexts. */
 export type MemberAddresses = Record<NodeId, string>;
@@ -11,11 +12,11 @@ export interface SnapshotPayload {
 }
 
 export function encodeSnapshotPayload(payload: SnapshotPayload): Uint8Array {
-  return Buffer.from(JSON.stringify(payload), 'utf8');
+  return toJsonBytes(payload);
 }
 
 export function decodeSnapshotPayload(data: Uint8Array): SnapshotPayload {
-  return JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as SnapshotPayload;
+  return fromJsonBytes<SnapshotPayload>(data);
 }
 
 /** The address book after a membership change is applied. */

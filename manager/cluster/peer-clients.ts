@@ -4,6 +4,7 @@ import { RaftClient, type JoinRequest, type JoinResponse } from '../../proto/gen
 import type { Node } from '../../proto/gen/trellis/v1/types';
 import { callUnary } from '../../proto/runtime/unary-call';
 import type { ApplyResult, Command } from '../store';
+import { fromJsonBytes, toJsonBytes } from './json-bytes';
 import type { LeaderForwarder } from './raft-cluster';
 
 const forwardTimeoutMs = 10_000;
@@ -17,10 +18,10 @@ export class PeerClients implements LeaderForwarder {
     const reply = await callUnary(
       this.raft(leaderAddress),
       (c) => c.propose,
-      { command: Buffer.from(JSON.stringify(command), 'utf8') },
+      { command: toJsonBytes(command) },
       forwardTimeoutMs,
     );
-    return JSON.parse(Buffer.from(reply.result).toString('utf8')) as ApplyResult;
+    return fromJsonBytes<ApplyResult>(reply.result);
   }
 
   join(address: string, request: JoinRequest): Promise<JoinResponse> {

@@ -1,4 +1,5 @@
 import type { Command } from '../store';
+import { fromJsonBytes, toJsonBytes } from './json-bytes';
 
 /** A normal Raft entry's payload: the command and the id of the request waiting for its result. */
 export interface Proposal {
@@ -7,9 +8,9 @@ export interface Proposal {
 }
 
 export function encodeProposal(proposal: Proposal): Uint8Array {
-  return Buffer.from(JSON.stringify(proposal), 'utf8');
+  return toJsonBytes(proposal);
 }
 
 export function decodeProposal(data: Uint8Array): Proposal {
-  return JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as Proposal;
+  return fromJsonBytes<Proposal>(data);
 }

@@ -3,6 +3,7 @@ import { serviceError } from '../api/status';
 import { unary } from '../api/unary';
 import type { Command } from '../store';
 import { ClusterUnavailableError } from './cluster-state';
+import { fromJsonBytes, toJsonBytes } from './json-bytes';
 import type { PeerClients } from './peer-clients';
 import type { RaftCluster } from './raft-cluster';
 
@@ -28,9 +29,8 @@ export function clusterHandlers(cluster: RaftCluster, peers: PeerClients) {
 
   async function propose(request: ProposeRequest): Promise<ProposeResponse> {
     if (!cluster.isLeader()) throw new ClusterUnavailableError('this manager no longer leads; retry');
-    const command = JSON.parse(Buffer.from(request.command).toString('utf8')) as Command;
-    const result = await cluster.proposeHere(command);
-    return { result: Buffer.from(JSON.stringify(result), 'utf8') };
+    const result = await cluster.proposeHere(fromJsonBytes<Command>(request.command));
+    return { result: toJsonBytes(result) };
   }
 
   return { join: unary(join), propose: unary(propose) };
