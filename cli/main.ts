@@ -4,6 +4,7 @@ import { addDaemonCommands } from './commands/daemons';
 import { addNetworkCommands } from './commands/network';
 import { addNodeCommands } from './commands/node';
 import { addSandboxCommands } from './commands/sandbox';
+import { addServiceCommands } from './commands/service';
 import { CommandError, defaultManager } from './context';
 
 const program = new Command('trellis')
@@ -13,6 +14,7 @@ const program = new Command('trellis')
 
 addNetworkCommands(program);
 addSandboxCommands(program);
+addServiceCommands(program);
 addNodeCommands(program);
 addDaemonCommands(program);
 

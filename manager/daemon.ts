@@ -15,11 +15,12 @@ import { memberId } from './cluster/member-id';
 import { PeerClients } from './cluster/peer-clients';
 import { RaftCluster } from './cluster/raft-cluster';
 import { clusterHandlers } from './cluster/raft-handlers';
-import { bootstrapNewCluster, forceNewCluster, fromSnapshot, isEmpty } from './cluster/recover';
+import { bootstrapNewCluster, forceNewCluster, fromSnapshot, initialStore, isEmpty } from './cluster/recover';
 import { Dispatcher } from './dispatcher/dispatcher-service';
 import { createRaftNode } from './raft/core';
 import { DiskStorage } from './raft/storage';
 import { raftService, Transport } from './raft/transport';
+import type { AddressPoolRecord } from './store';
 
 export interface ManagerOptions {
   /** HOST:PORT to serve gRPC on; other managers and agents reach this manager there. */
@@ -35,6 +36,8 @@ export interface ManagerOptions {
   snapshotEvery?: number;
   /** Called when this manager leaves the cluster or cannot go on; the process should exit. */
   onExit?: () => void;
+  /** Where networks without a subnet get one; used only when this manager bootstraps a new cluster (default 10.0.0.0/8 in /24s). */
+  defaultAddressPools?: AddressPoolRecord[];
 }
 
 export interface RunningManager {
@@ -54,6 +57,8 @@ const defaults = { tickMs: 50, snapshotEvery: 10_000, requestTimeoutMs: 5_000 };
  */
 export async function startManager(options: ManagerOptions): Promise<RunningManager> {
   const logger = options.logger;
+  // Checked before anything is bound or written, so bad pools stop the start cleanly.
+  const initial = initialStore(options.defaultAddressPools);
   const id = await memberId(options.dataDir);
   const storage = await DiskStorage.open(join(options.dataDir, 'raft'), { onWarning: (message) => logger.warn(message) });
 
@@ -64,6 +69,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   const address = options.listen.replace(/:\d+$/, `:${port}`);
   const peers = new PeerClients();
 
+  let bootstrapped = false;
   if (options.forceNewCluster) {
     if (isEmpty(storage)) throw new Error(`--force-new-cluster: ${options.dataDir} holds no state to recover`);
     await forceNewCluster(storage, id, address);
@@ -71,8 +77,12 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   } else if (isEmpty(storage) && options.join) {
     logger.info({ via: options.join }, 'joining the cluster as a learner');
   } else if (isEmpty(storage)) {
-    await bootstrapNewCluster(storage, id, address);
-    logger.info({ id }, 'started a new cluster');
+    await bootstrapNewCluster(storage, id, address, initial);
+    bootstrapped = true;
+    logger.info({ id, defaultAddressPools: initial.defaultAddressPools() }, 'started a new cluster');
+  }
+  if (options.defaultAddressPools && !bootstrapped) {
+    logger.warn('default address pools are chosen when a cluster is created; ignoring them for the cluster this manager joins or already holds');
   }
   const recovered = fromSnapshot(storage);
 
@@ -134,6 +144,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     cluster: running,
     async close() {
       await running.stop();
+      dispatcher.close();
       transport.close();
       peers.close();
       // Agents' session streams never end by themselves: cut them rather than wait.

@@ -8,7 +8,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=(iproute2 nftables iputils-ping iperf3 util-linux procps)
+packages=(iproute2 nftables iputils-ping iperf3 util-linux procps etcd-server etcd-client)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

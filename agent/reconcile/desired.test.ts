@@ -2,7 +2,7 @@ import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { desired } from './desired';
 import { local, network, remote, sampleView, sandbox } from './test-fixtures';
 
-const back = { id: 'n2', name: 'back', vni: 200, subnet: '10.231.2.0/24', gateway: '10.231.2.1' };
+const back = { id: 'n2', name: 'back', vni: 200, subnet: '10.231.2.0/24', gateway: '10.231.2.1', mtu: 0, internal: false };
 // Upper-case MAC in the view: the kernel's spelling is lower case.
 const view = (parts: Partial<NodeView> = {}) =>
   sampleView({ endpoints: [{ ...local, mac: '02:42:0A:E7:01:02' }, remote], ...parts });
@@ -16,6 +16,13 @@ describe('desired', () => {
       name: 'trvx-100', vni: 100, local: '198.18.0.1', port: 4789, underlayDevice: 'uplink',
       learning: false, proxy: true, mtu: 8950, bridge: 'trbr-100',
     }]);
+  });
+
+  test("a network's own MTU wins over underlay MTU - 50 for its bridge, VXLAN device and veths", () => {
+    const { kernel } = desired(view({ networks: [{ ...network, mtu: 1400 }] }), options);
+    expect(kernel.bridges).toEqual([{ name: 'trbr-100', mtu: 1400 }]);
+    expect(kernel.vxlans.map((vxlan) => vxlan.mtu)).toEqual([1400]);
+    expect(kernel.endpoints.map((endpoint) => endpoint.mtu)).toEqual([1400]);
   });
 
   test('the local address option overrides the advertise address', () => {

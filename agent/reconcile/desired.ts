@@ -44,7 +44,9 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
   if (!isInterfaceName(options.underlayDevice)) throw new Error(`invalid underlay device name "${options.underlayDevice}"`);
   if (!isPlainName(options.ownerTag)) throw new Error(`invalid owner tag "${options.ownerTag}"`);
   const skipped: string[] = [];
-  const mtu = options.underlayMtu - VXLAN_OVERHEAD;
+  const defaultMtu = options.underlayMtu - VXLAN_OVERHEAD;
+  // A network's own MTU is the user's explicit choice (e.g. to match jumbo frames end to end), so it wins over the default.
+  const mtuOf = (network: NetworkView): number => network.mtu || defaultMtu;
   const requestedLocal = options.localAddress ?? view.advertiseAddr;
   // Without a source address the kernel picks one by route, which still works on a single underlay.
   const local = isIpv4(requestedLocal) ? requestedLocal : '';
@@ -61,6 +63,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
     vnis.add(network.vni);
     networks.set(network.id, network);
     const bridge = bridgeName(network.vni);
+    const mtu = mtuOf(network);
     kernel.bridges.push({ name: bridge, mtu });
     kernel.vxlans.push({
       name: vxlanName(network.vni),
@@ -124,7 +127,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
     } else {
       hostNames.add(hostName);
       sandboxInterfaces.add(interfaceKey);
-      kernel.endpoints.push(localEndpoint(endpoint, network, netns, mtu));
+      kernel.endpoints.push(localEndpoint(endpoint, network, netns, mtuOf(network)));
       const list = sandboxEndpoints.get(endpoint.sandboxId) ?? [];
       list.push({ endpoint, network });
       sandboxEndpoints.set(endpoint.sandboxId, list);

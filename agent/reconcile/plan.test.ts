@@ -290,7 +290,7 @@ const arbitraryView: fc.Arbitrary<NodeView> = fc
     ),
   })
   .map(({ vnis, sandboxCount, endpoints }) => {
-    const networks = vnis.map((vni, i) => ({ id: `n${i}`, name: `n${i}`, vni, subnet: `10.231.${i}.0/24`, gateway: `10.231.${i}.1` }));
+    const networks = vnis.map((vni, i) => ({ id: `n${i}`, name: `n${i}`, vni, subnet: `10.231.${i}.0/24`, gateway: `10.231.${i}.1`, mtu: 0, internal: false }));
     const sandboxes = Array.from({ length: sandboxCount }, (_, i) => ({ id: `s${i}`, name: `s${i}`, netnsName: `trsb-s${i}` }));
     return view({
       networks,

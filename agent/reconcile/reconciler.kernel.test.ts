@@ -13,7 +13,7 @@ const host1 = { ns: `${tag}-h1`, ip: '198.18.0.1', nodeId: 'node-1', owner: `${t
 const host2 = { ns: `${tag}-h2`, ip: '198.18.0.2', nodeId: 'node-2', owner: `${tag}-h2` };
 const sandboxA = { id: 'sandbox-a', name: 'a', netnsName: `trsb-${tag}-a` };
 const sandboxB = { id: 'sandbox-b', name: 'b', netnsName: `trsb-${tag}-b` };
-const network = { id: 'net-1', name: 'front', vni: 4242, subnet: '10.231.7.0/24', gateway: '10.231.7.1' };
+const network = { id: 'net-1', name: 'front', vni: 4242, subnet: '10.231.7.0/24', gateway: '10.231.7.1', mtu: 0, internal: false };
 const endpointA = {
   id: 'epaaaaaaaaaaaa', networkId: network.id, sandboxId: sandboxA.id, nodeId: host1.nodeId, vtep: host1.ip,
   ip: '10.231.7.2', prefixLength: 24, mac: '02:42:0a:e7:07:02', interfaceName: 'eth0',

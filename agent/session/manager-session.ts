@@ -7,6 +7,7 @@ import {
   type NodeView,
   type RegisterResponse,
 } from '../../proto/gen/trellis/v1/dispatcher';
+import { heartbeatIntervalMs } from '../../proto/runtime/heartbeat';
 import { ManagerRotation } from './manager-rotation';
 
 export interface ManagerSessionOptions {
@@ -36,6 +37,7 @@ export class ManagerSession {
   private stream: ClientDuplexStream<AgentMessage, ManagerMessage> | undefined;
   private retryMs = firstRetryMs;
   private retryTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastProgrammedRevision = 0;
 
@@ -50,6 +52,7 @@ export class ManagerSession {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeat);
     this.stream?.cancel();
     this.client?.close();
   }
@@ -91,12 +94,15 @@ export class ManagerSession {
     stream.on('error', (error: ServiceError) => this.onStreamClosed(stream, error));
     stream.on('end', () => this.onStreamClosed(stream, new Error('manager ended the session')));
     stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: this.lastProgrammedRevision } } });
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => stream.write({ body: { $case: 'heartbeat', value: {} } }), heartbeatIntervalMs);
     this.options.logger.info({ manager: this.rotation.current(), nodeId }, 'session opened');
   }
 
   private onStreamClosed(stream: ClientDuplexStream<AgentMessage, ManagerMessage>, error: Error): void {
     if (this.stream !== stream) return;
     this.stream = undefined;
+    clearInterval(this.heartbeat);
     this.retryLater(error);
   }
 

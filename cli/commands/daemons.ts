@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import pino, { type Logger } from 'pino';
 import { startAgent } from '../../agent/daemon';
 import { startManager } from '../../manager/daemon';
-import { CommandError, managerList } from '../context';
+import { BUILT_IN_ADDRESS_POOLS, Store, type AddressPoolRecord } from '../../manager/store';
+import { collect, CommandError, managerList } from '../context';
+import { integerOption } from '../option-parsers';
 import { addManagerCommands } from './manager';
 
 function daemonLogger(name: string, level: string): Logger {
@@ -32,6 +34,32 @@ function parseDuration(text: string): number {
   return Number(match[1]) * unit;
 }
 
+interface ManagerFlags {
+  listen: string;
+  dataDir: string;
+  join?: string;
+  forceNewCluster?: boolean;
+  logLevel: string;
+  defaultAddrPool: string[];
+  defaultAddrPoolMaskLength?: string;
+}
+
+/** Like `docker swarm init --default-addr-pool`: a mask length alone cuts the built-in pool differently. */
+function defaultAddressPools(flags: ManagerFlags): AddressPoolRecord[] | undefined {
+  if (flags.defaultAddrPool.length === 0 && flags.defaultAddrPoolMaskLength === undefined) return undefined;
+  const [builtIn] = BUILT_IN_ADDRESS_POOLS;
+  const size =
+    flags.defaultAddrPoolMaskLength === undefined
+      ? (builtIn?.size ?? 24)
+      : integerOption('--default-addr-pool-mask-length', flags.defaultAddrPoolMaskLength);
+  const bases = flags.defaultAddrPool.length > 0 ? flags.defaultAddrPool : BUILT_IN_ADDRESS_POOLS.map((pool) => pool.base);
+  const pools = bases.map((base) => ({ base, size }));
+  // The store checks them at bootstrap too; checking here turns a refusal into one line instead of a stack.
+  const checked = new Store().apply({ type: 'setDefaultAddressPools', pools });
+  if (!checked.ok) throw new CommandError(checked.error.message);
+  return pools;
+}
+
 export function addDaemonCommands(program: Command): void {
   const manager = program
     .command('manager')
@@ -40,8 +68,10 @@ export function addDaemonCommands(program: Command): void {
     .option('--data-dir <dir>', 'where the Raft log and snapshots live', '/var/lib/trellis/manager')
     .option('--join <host:port>', 'join the cluster of this manager (as a learner, promoted once caught up)')
     .option('--force-new-cluster', "recover this manager's committed state into a new one-member cluster")
+    .option('--default-addr-pool <cidr>', 'pool networks without --subnet get theirs from (repeatable; new clusters only; default 10.0.0.0/8)', collect, [])
+    .option('--default-addr-pool-mask-length <n>', 'prefix length of the subnets cut from the pools (new clusters only; default 24)')
     .option('--log-level <level>', 'pino log level', 'info')
-    .action(async (options: { listen: string; dataDir: string; join?: string; forceNewCluster?: boolean; logLevel: string }) => {
+    .action(async (options: ManagerFlags) => {
       if (/^(0\.0\.0\.0|\[::\]):/.test(options.listen)) {
         throw new CommandError(`--listen: "${options.listen}" is not an address other managers can reach; give this host's address, e.g. 198.18.0.1:4240`);
       }
@@ -51,6 +81,7 @@ export function addDaemonCommands(program: Command): void {
         dataDir: options.dataDir,
         join: options.join,
         forceNewCluster: options.forceNewCluster,
+        defaultAddressPools: defaultAddressPools(options),
         logger,
         onExit: () => {
           logger.warn('this manager left the cluster; exiting');

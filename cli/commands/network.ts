@@ -1,27 +1,60 @@
 import type { Command } from 'commander';
 import { collect, withControl } from '../context';
+import { integerOption, keyValues, networkAddressing } from '../option-parsers';
 import { print, shortId } from '../output';
 import { addInspectCommand, addListCommand, addRemoveCommand } from './object-commands';
+
+interface CreateOptions {
+  driver: string;
+  subnet: string[];
+  gateway: string[];
+  ipRange: string[];
+  auxAddress: string[];
+  internal?: boolean;
+  attachable?: boolean;
+  mtu?: string;
+  label: string[];
+  vni?: string;
+}
+
+interface ConnectOptions {
+  ip?: string;
+  alias: string[];
+  mac?: string;
+  hostname?: string;
+  addHost: string[];
+  dns: string[];
+  service?: string;
+}
 
 export function addNetworkCommands(program: Command): void {
   const network = program.command('network').description('manage overlay networks');
 
   network
     .command('create')
-    .description('create a network')
+    .description('create a network; without --subnet it gets a free block of the cluster\'s default address pools')
     .argument('<name>')
     .option('--driver <driver>', 'network driver', 'overlay')
-    .requiredOption('--subnet <cidr>', 'IPv4 subnet, e.g. 10.0.1.0/24')
-    .option('--gateway <ip>', 'gateway address inside the subnet (default: its first address)')
-    .option('--ip-range <cidr>', 'allocate endpoint addresses from this range inside the subnet')
-    .action((name: string, options: { driver: string; subnet: string; gateway?: string; ipRange?: string }, command: Command) =>
+    .option('--subnet <cidr>', 'IPv4 subnet, e.g. 10.0.1.0/24 (repeatable)', collect, [])
+    .option('--gateway <ip>', 'gateway of the subnet in the same position (default: its first address) (repeatable)', collect, [])
+    .option('--ip-range <cidr>', 'allocate addresses of the subnet in the same position from this range (repeatable)', collect, [])
+    .option('--aux-address <name=ip>', 'address of a subnet never handed out (repeatable)', collect, [])
+    .option('--internal', 'no egress to the outside world')
+    .option('--attachable', 'sandboxes may connect by hand')
+    .option('--mtu <bytes>', 'MTU of the network (576-9000; default: underlay MTU - 50)')
+    .option('--label <key=value>', 'label of the network (repeatable)', collect, [])
+    .option('--vni <vni>', 'VXLAN network identifier (4096-16777215; default: the lowest free)')
+    .action((name: string, options: CreateOptions, command: Command) =>
       withControl(command, async (control) => {
         const created = await control.call((c) => c.createNetwork, {
           name,
           driver: options.driver,
-          subnet: options.subnet,
-          gateway: options.gateway ?? '',
-          ipRange: options.ipRange ?? '',
+          ...networkAddressing(options),
+          internal: options.internal ?? false,
+          attachable: options.attachable ?? false,
+          mtu: options.mtu === undefined ? 0 : integerOption('--mtu', options.mtu),
+          labels: keyValues('--label', options.label),
+          vni: options.vni === undefined ? 0 : integerOption('--vni', options.vni),
         });
         print(created.id);
       }),
@@ -34,10 +67,10 @@ export function addNetworkCommands(program: Command): void {
     row: (n) => [shortId(n.id), n.name, n.driver, n.subnet, n.gateway, String(n.vni), String(n.endpoints.length)],
   });
 
-  addInspectCommand(network, 'network', 'show a network and its endpoints (JSON)', (control, reference) =>
+  addInspectCommand(network, 'network', 'show a network, its subnets and its endpoints (JSON)', (control, reference) =>
     control.call((c) => c.getNetwork, { network: reference }),
   );
-  addRemoveCommand(network, 'network', 'remove a network that has no endpoints', (control, reference) =>
+  addRemoveCommand(network, 'network', 'remove a network that has no endpoints and no services', (control, reference) =>
     control.call((c) => c.removeNetwork, { network: reference }),
   );
 
@@ -46,15 +79,25 @@ export function addNetworkCommands(program: Command): void {
     .description('attach a sandbox to a network')
     .argument('<network>')
     .argument('<sandbox>')
-    .option('--ip <ip>', 'static IPv4 address inside the subnet')
+    .option('--ip <ip>', 'static IPv4 address inside one of the subnets')
     .option('--alias <name>', 'extra name for the endpoint (repeatable)', collect, [])
-    .action((networkRef: string, sandboxRef: string, options: { ip?: string; alias: string[] }, command: Command) =>
+    .option('--mac <mac>', 'static MAC address (default: 02:42 followed by the IP)')
+    .option('--hostname <name>', 'host name inside the sandbox (default: the sandbox name)')
+    .option('--add-host <name:ip>', 'extra /etc/hosts entry (repeatable)', collect, [])
+    .option('--dns <ip>', 'resolver address (repeatable)', collect, [])
+    .option('--service <service>', 'make the endpoint a backend of this service')
+    .action((networkRef: string, sandboxRef: string, options: ConnectOptions, command: Command) =>
       withControl(command, async (control) => {
         await control.call((c) => c.connectNetwork, {
           network: networkRef,
           sandbox: sandboxRef,
           ip: options.ip ?? '',
           aliases: options.alias,
+          mac: options.mac ?? '',
+          hostname: options.hostname ?? '',
+          extraHosts: options.addHost,
+          dns: options.dns,
+          service: options.service ?? '',
         });
       }),
     );

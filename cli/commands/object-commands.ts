@@ -27,12 +27,13 @@ export function addListCommand<T>(group: Command, listing: Listing<T>): void {
     );
 }
 
-/** `GROUP inspect REF`: the object as JSON, like `docker network inspect`. */
-export function addInspectCommand(
+/** `GROUP inspect REF`: the object as JSON, like `docker network inspect`; `toJson` where its JSON form differs from the object. */
+export function addInspectCommand<T>(
   group: Command,
   argument: string,
   description: string,
-  fetch: (control: Control, reference: string) => Promise<unknown>,
+  fetch: (control: Control, reference: string) => Promise<T>,
+  toJson: (item: T) => unknown = (item) => item,
 ): void {
   group
     .command('inspect')
@@ -40,25 +41,27 @@ export function addInspectCommand(
     .argument(`<${argument}>`)
     .addOption(formatOption().default('json'))
     .action((reference: string, _options: unknown, command: Command) =>
-      withControl(command, async (control) => print(json(await fetch(control, reference)))),
+      withControl(command, async (control) => print(json(toJson(await fetch(control, reference))))),
     );
 }
 
-/** `GROUP rm REF`: prints the reference removed, like `docker network rm`. */
+/**
+ * `GROUP rm REF [--force]`: prints the reference removed, like `docker network rm`.
+ * `force` describes a --force flag, for objects whose removal has one.
+ */
 export function addRemoveCommand(
   group: Command,
   argument: string,
   description: string,
-  remove: (control: Control, reference: string) => Promise<unknown>,
+  remove: (control: Control, reference: string, force: boolean) => Promise<unknown>,
+  force?: string,
 ): void {
-  group
-    .command('rm')
-    .description(description)
-    .argument(`<${argument}>`)
-    .action((reference: string, _options: unknown, command: Command) =>
-      withControl(command, async (control) => {
-        await remove(control, reference);
-        print(reference);
-      }),
-    );
+  const rm = group.command('rm').description(description).argument(`<${argument}>`);
+  if (force !== undefined) rm.option('--force', force);
+  rm.action((reference: string, options: { force?: boolean }, command: Command) =>
+    withControl(command, async (control) => {
+      await remove(control, reference, options.force === true);
+      print(reference);
+    }),
+  );
 }

@@ -3,9 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { ControlClient, type GetSandboxRequest } from '../../proto/gen/trellis/v1/control';
-import type { Sandbox } from '../../proto/gen/trellis/v1/types';
+import {
+  ConnectNetworkRequest,
+  ControlClient,
+  CreateNetworkRequest,
+  CreateServiceRequest,
+  UpdateNodeRequest,
+  type GetSandboxRequest,
+} from '../../proto/gen/trellis/v1/control';
+import { NodeStatus, type Sandbox } from '../../proto/gen/trellis/v1/types';
 import { DispatcherClient } from '../../proto/gen/trellis/v1/dispatcher';
+import { callUnary, type UnaryMethod } from '../../proto/runtime/unary-call';
 import { startManager, type RunningManager } from '../daemon';
 
 /** The Control API over real gRPC on loopback, with the log on a real disk. */
@@ -31,6 +39,10 @@ describe('Control API', () => {
   let control: ControlClient;
   let dispatcher: DispatcherClient;
 
+  /** A typed call: the method is picked the way the CLI picks it, so request and reply types follow. */
+  const rpc = <Req, Res>(pick: (client: ControlClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> =>
+    callUnary(control, pick, request, 10_000);
+
   async function start(): Promise<void> {
     manager = await startManager({ listen: '127.0.0.1:0', dataDir, logger: pino({ level: 'silent' }) });
     control = new ControlClient(manager.address, credentials.createInsecure());
@@ -46,9 +58,9 @@ describe('Control API', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'trellis-api-'));
     await start();
     await call(dispatcher.register.bind(dispatcher), { nodeName: 'n1', advertiseAddr: '198.18.0.11' });
-    await call(control.createNetwork.bind(control), { name: 'blue', driver: 'overlay', subnet: '10.231.0.0/24', gateway: '', ipRange: '' });
+    await call(control.createNetwork.bind(control), CreateNetworkRequest.fromPartial({ name: 'blue', driver: 'overlay', subnet: '10.231.0.0/24' }));
     await call(control.createSandbox.bind(control), { name: 'web', node: 'n1' });
-    await call(control.connectNetwork.bind(control), { network: 'blue', sandbox: 'web', ip: '', aliases: ['www'] });
+    await call(control.connectNetwork.bind(control), ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: 'web', aliases: ['www'] }));
   });
   afterAll(async () => {
     await stop();
@@ -63,20 +75,85 @@ describe('Control API', () => {
     ]);
   });
 
+  const network = CreateNetworkRequest.fromPartial;
+  const connect = ConnectNetworkRequest.fromPartial;
+  const service = CreateServiceRequest.fromPartial;
   it.each([
-    ['createNetwork', { name: 'bad', driver: '', subnet: 'not-a-cidr', gateway: '', ipRange: '' }, 'INVALID_ARGUMENT', 'subnet'],
-    ['createNetwork', { name: 'bad', driver: '', subnet: '10.232.0.0/24', gateway: '10.1.1.1', ipRange: '' }, 'INVALID_ARGUMENT', 'gateway'],
-    ['createNetwork', { name: 'blue', driver: '', subnet: '10.233.0.0/24', gateway: '', ipRange: '' }, 'ALREADY_EXISTS', 'name'],
-    ['connectNetwork', { network: 'nope', sandbox: 'web', ip: '', aliases: [] }, 'NOT_FOUND', 'network'],
+    ['createNetwork', network({ name: 'bad', subnet: 'not-a-cidr' }), 'INVALID_ARGUMENT', 'subnet'],
+    ['createNetwork', network({ name: 'bad', subnet: '10.232.0.0/24', gateway: '10.1.1.1' }), 'INVALID_ARGUMENT', 'gateway'],
+    ['createNetwork', network({ name: 'blue', subnet: '10.233.0.0/24' }), 'ALREADY_EXISTS', 'name'],
+    ['createNetwork', network({ name: 'bad', subnet: '10.234.0.0/24', ipam: [{ subnet: '10.235.0.0/24' }] }), 'INVALID_ARGUMENT', 'ipam'],
+    ['createNetwork', network({ name: 'bad', mtu: 100 }), 'INVALID_ARGUMENT', 'mtu'],
+    ['connectNetwork', connect({ network: 'nope', sandbox: 'web' }), 'NOT_FOUND', 'network'],
+    ['connectNetwork', connect({ network: 'blue', sandbox: 'web', mac: 'zz' }), 'ALREADY_EXISTS', 'sandbox'],
     ['removeNetwork', { network: 'blue' }, 'FAILED_PRECONDITION', 'network'],
     ['getNetwork', { network: 'nope' }, 'NOT_FOUND', 'network'],
     ['createSandbox', { name: 'db', node: 'nope' }, 'NOT_FOUND', 'node'],
+    ['getNode', { node: 'nope' }, 'NOT_FOUND', 'node'],
+    ['updateNode', UpdateNodeRequest.fromPartial({ node: 'n1', availability: 'sleepy' }), 'INVALID_ARGUMENT', 'availability'],
+    ['removeNode', { node: 'n1', force: false }, 'FAILED_PRECONDITION', 'node'],
+    ['removeNode', { node: 'nope', force: true }, 'NOT_FOUND', 'node'],
+    ['createService', service({ name: 'api', networks: ['nope'] }), 'NOT_FOUND', 'networks'],
+    ['createService', service({ name: 'api', networks: ['blue'], endpointMode: 'dnsrr', ports: [{ targetPort: 80 }] }), 'INVALID_ARGUMENT', 'ports'],
+    ['getService', { service: 'nope' }, 'NOT_FOUND', 'service'],
+    ['removeService', { service: 'nope' }, 'NOT_FOUND', 'service'],
   ] as const)('%s refuses bad input with %s naming %s, and changes nothing', async (method, request, code, field) => {
     const before = await call(control.listNetworks.bind(control), {});
     const handler = (control[method] as unknown as Call<typeof request, unknown>).bind(control);
     const error = await refusal(call(handler, request));
     expect(error).toEqual({ code, field, message: expect.stringContaining(field) });
     expect(await call(control.listNetworks.bind(control), {})).toEqual(before);
+  });
+
+  it('creates a network from the default address pool with its options', async () => {
+    const created = await rpc((c) => c.createNetwork,
+      network({ name: 'pooled', mtu: 1400, internal: true, labels: { team: 'db' }, ipam: [] }),
+    );
+    expect(created).toMatchObject({ subnet: '10.0.0.0/24', gateway: '10.0.0.1', mtu: 1400, internal: true, labels: { team: 'db' } });
+    await rpc((c) => c.removeNetwork, { network: 'pooled' });
+  });
+
+  it('refuses to remove a ready node unless forced, naming force', async () => {
+    const { nodeId } = await callUnary(dispatcher, (d) => d.register, { nodeName: 'n2', advertiseAddr: '198.18.0.12' }, 10_000);
+    const session = dispatcher.session();
+    session.on('error', () => undefined);
+    session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0 } } });
+    try {
+      for (let tries = 0; (await rpc((c) => c.getNode, { node: 'n2' })).status !== NodeStatus.NODE_STATUS_READY; tries++) {
+        if (tries > 50) throw new Error('n2 never became ready');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const error = await refusal(rpc((c) => c.removeNode, { node: 'n2', force: false }));
+      expect(error).toEqual({ code: 'FAILED_PRECONDITION', field: 'force', message: expect.stringContaining('--force') });
+      await rpc((c) => c.removeNode, { node: 'n2', force: true });
+      expect((await refusal(rpc((c) => c.getNode, { node: nodeId }))).code).toBe('NOT_FOUND');
+    } finally {
+      session.cancel();
+    }
+  });
+
+  it('updates availability and labels; a drained node takes no new sandbox', async () => {
+    const updated = await rpc((c) => c.updateNode,
+      UpdateNodeRequest.fromPartial({ node: 'n1', availability: 'drain', labelAdd: { zone: 'a', rack: '1' } }),
+    );
+    expect(updated).toMatchObject({ name: 'n1', availability: 'drain', labels: { rack: '1', zone: 'a' } });
+    expect((await refusal(rpc((c) => c.createSandbox, { name: 'late', node: 'n1' }))).field).toBe('node');
+    const restored = await rpc((c) => c.updateNode, UpdateNodeRequest.fromPartial({ node: 'n1', availability: 'active', labelRm: ['rack'] }));
+    expect(restored).toMatchObject({ availability: 'active', labels: { zone: 'a' } });
+  });
+
+  it('gives a vip service a VIP per network and lists its backends', async () => {
+    const created = await rpc((c) => c.createService, service({ name: 'api', networks: ['blue'], ports: [{ targetPort: 80, publishedPort: 8080 }] }));
+    expect(created.vips).toEqual([{ networkId: expect.any(String), networkName: 'blue', ip: '10.231.0.3' }]);
+    expect(created.ports).toEqual([{ protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: 'ingress' }]);
+    await rpc((c) => c.createSandbox, { name: 'api-1', node: 'n1' });
+    const backend = await rpc((c) => c.connectNetwork, connect({ network: 'blue', sandbox: 'api-1', service: 'api' }));
+    expect(backend).toMatchObject({ ip: '10.231.0.4', serviceName: 'api', hostname: 'api-1' });
+    expect((await rpc((c) => c.getService, { service: 'api' })).backends.map((endpoint) => endpoint.sandboxName)).toEqual(['api-1']);
+    expect(await refusal(rpc((c) => c.removeService, { service: 'api' }))).toMatchObject({ code: 'FAILED_PRECONDITION', field: 'service' });
+    await rpc((c) => c.removeSandbox, { sandbox: 'api-1' });
+    await rpc((c) => c.removeService, { service: 'api' });
+    expect((await rpc((c) => c.listServices, {})).services).toEqual([]);
   });
 
   it('keeps every acknowledged write across a restart', async () => {

@@ -1,10 +1,10 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import type { ControlServer, ListManagersResponse } from '../../proto/gen/trellis/v1/control';
-import type { Node } from '../../proto/gen/trellis/v1/types';
+import { NodeStatus, type Node } from '../../proto/gen/trellis/v1/types';
 import type { ClusterState } from '../cluster/cluster-state';
 import { newId } from '../ids';
 import type { AppliedValue, Command } from '../store';
-import { fromStoreError, notFound } from './status';
+import { fromStoreError, notFound, serviceError } from './status';
 import { unary, type Outcome } from './unary';
 
 /** Nodes with their liveness, which only the leader's dispatcher knows. */
@@ -34,6 +34,11 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     return query();
   }
   const found = <T>(value: T | undefined, missing: () => ServiceError): Outcome<T> => value ?? missing();
+  /** A node as listed with its liveness (by exact id first, then name, like every reference). */
+  async function nodeWithLiveness(reference: string): Promise<Node | undefined> {
+    const listed = await nodes.list();
+    return listed.find((node) => node.id === reference) ?? listed.find((node) => node.name === reference);
+  }
 
   return {
     createNetwork: unary((request) =>
@@ -43,8 +48,14 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
         name: request.name,
         driver: request.driver,
         subnet: request.subnet,
-        gateway: request.gateway || undefined,
-        ipRange: request.ipRange || undefined,
+        gateway: request.gateway,
+        ipRange: request.ipRange,
+        ipam: request.ipam,
+        internal: request.internal,
+        attachable: request.attachable,
+        mtu: request.mtu,
+        labels: request.labels,
+        vni: request.vni,
       }),
     ),
     listNetworks: unary(() => read(() => ({ networks: state.store.networks() }))),
@@ -66,13 +77,60 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
         endpointId: newId(),
         network: request.network,
         sandbox: request.sandbox,
-        ip: request.ip || undefined,
+        ip: request.ip,
         aliases: request.aliases,
+        mac: request.mac,
+        hostname: request.hostname,
+        extraHosts: request.extraHosts,
+        dns: request.dns,
+        service: request.service,
       }),
     ),
     disconnectNetwork: unary((request) => removal({ type: 'disconnect', network: request.network, sandbox: request.sandbox })),
 
     listNodes: unary(async () => ({ nodes: await nodes.list() })),
+    getNode: unary(async (request) => found(await nodeWithLiveness(request.node), () => notFound('node', 'node', request.node))),
+    updateNode: unary(async (request) => {
+      const outcome = await propose({
+        type: 'updateNode',
+        node: request.node,
+        availability: request.availability,
+        labelAdd: request.labelAdd,
+        labelRm: request.labelRm,
+      });
+      return outcome instanceof Error ? outcome : ((await nodeWithLiveness(outcome.id)) ?? outcome);
+    }),
+    removeNode: unary(async (request) => {
+      const node = await nodeWithLiveness(request.node);
+      if (!node) return notFound('node', 'node', request.node);
+      // Liveness is not replicated, so the store cannot check it: removing a node whose agent still runs would orphan its data plane.
+      if (node.status === NodeStatus.NODE_STATUS_READY && !request.force) {
+        return serviceError(
+          'FAILED_PRECONDITION',
+          'force',
+          `force: node "${node.name}" is ready (its agent holds a session); stop its agent or pass --force`,
+        );
+      }
+      return removal({ type: 'removeNode', node: node.id });
+    }),
+
+    createService: unary((request) =>
+      propose({
+        type: 'createService',
+        id: newId(),
+        name: request.name,
+        networks: request.networks,
+        endpointMode: request.endpointMode,
+        ports: request.ports,
+        labels: request.labels,
+      }),
+    ),
+    listServices: unary(() => read(() => ({ services: state.store.services() }))),
+    getService: unary((request) =>
+      read(() => found(state.store.service(request.service), () => notFound('service', 'service', request.service))),
+    ),
+    removeService: unary((request) => removal({ type: 'removeService', service: request.service })),
+
     listManagers: unary(() => managers.list()),
     removeManager: unary(async (request) => {
       await managers.remove(request.id);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { ControlClient, type ListManagersResponse } from '../../proto/gen/trellis/v1/control';
+import { ControlClient, CreateNetworkRequest, type ListManagersResponse } from '../../proto/gen/trellis/v1/control';
 import { callUnary } from '../../proto/runtime/unary-call';
 import { startManager, type RunningManager } from '../daemon';
 
@@ -43,7 +43,7 @@ describe('manager membership', () => {
   const managers = (via: RunningManager) => callUnary(control(via), (c) => c.listManagers, {}, timeoutMs);
   const voters = (list: ListManagersResponse) => list.managers.filter((m) => m.role === 'voter').map((m) => m.id).sort();
   const createNetwork = (via: RunningManager, name: string, subnet: string) =>
-    callUnary(control(via), (c) => c.createNetwork, { name, driver: '', subnet, gateway: '', ipRange: '' }, timeoutMs);
+    callUnary(control(via), (c) => c.createNetwork, CreateNetworkRequest.fromPartial({ name, subnet }), timeoutMs);
   const networkNames = async (via: RunningManager) =>
     (await callUnary(control(via), (c) => c.listNetworks, {}, timeoutMs)).networks.map((n) => n.name).sort();
 

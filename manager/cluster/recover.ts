@@ -1,5 +1,5 @@
 import type { ConfState, DurableStorage, NodeId } from '../raft/core';
-import { Store } from '../store';
+import { Store, type AddressPoolRecord } from '../store';
 import { decodeSnapshotPayload, encodeSnapshotPayload, type MemberAddresses } from './members';
 import { decodeProposal } from './proposal';
 
@@ -29,10 +29,22 @@ export function isEmpty(storage: DurableStorage): boolean {
   return storage.lastIndex() === 0 && storage.snapshot().metadata.index === 0;
 }
 
-/** A brand-new cluster whose only voter is this manager: a snapshot at index 1 holding an empty store. */
-export async function bootstrapNewCluster(storage: DurableStorage, id: NodeId, address: string): Promise<void> {
+/**
+ * The store a new cluster starts from: empty, or with the default address pools the
+ * first manager was given. Throws, with the store's message, on pools it refuses.
+ */
+export function initialStore(defaultAddressPools?: readonly AddressPoolRecord[]): Store {
+  const store = new Store();
+  if (defaultAddressPools === undefined) return store;
+  const result = store.apply({ type: 'setDefaultAddressPools', pools: defaultAddressPools });
+  if (!result.ok) throw new Error(result.error.message);
+  return store;
+}
+
+/** A brand-new cluster whose only voter is this manager: a snapshot at index 1 holding the initial store. */
+export async function bootstrapNewCluster(storage: DurableStorage, id: NodeId, address: string, store: Store = new Store()): Promise<void> {
   const confState = { voters: [id], learners: [] };
-  const data = encodeSnapshotPayload({ store: new Store().snapshot(), members: { [id]: address } });
+  const data = encodeSnapshotPayload({ store: store.snapshot(), members: { [id]: address } });
   await storage.save({ term: 1, vote: '', commit: 1 }, [], { metadata: { index: 1, term: 1, confState }, data });
 }
 

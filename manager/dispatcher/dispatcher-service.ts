@@ -11,6 +11,7 @@ import { serviceError, fromStoreError } from '../api/status';
 import { unary } from '../api/unary';
 import type { ClusterState } from '../cluster/cluster-state';
 import { newId } from '../ids';
+import { heartbeatIntervalMs, nodeDownAfterMs } from '../../proto/runtime/heartbeat';
 
 type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
 
@@ -18,6 +19,8 @@ interface AgentSession {
   stream: SessionStream;
   /** The last view sent, without its revision, to skip sends that change nothing. */
   lastSentContent: string;
+  /** When the agent last said anything (a heartbeat at least every second). */
+  lastHeardAt: number;
 }
 
 /** Content of a view apart from the revision it was computed at. */
@@ -31,11 +34,13 @@ export const leaderMetadataKey = 'trellis-leader';
 /**
  * Holds one session per agent, on the leader only, and streams each agent its
  * node's desired view whenever that view changes. A node is ready while its
- * agent holds a session with the leader.
+ * agent holds a session with the leader and has been heard from within the
+ * last three heartbeats; a silent session is cut.
  */
 export class Dispatcher {
   private readonly sessions = new Map<string, AgentSession>();
   private readonly appliedRevisions = new Map<string, number>();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly state: ClusterState,
@@ -45,14 +50,34 @@ export class Dispatcher {
     state.onLeadershipChange((leading) => {
       if (!leading) this.closeAll();
     });
+    this.sweeper = setInterval(() => this.cutSilentSessions(), heartbeatIntervalMs);
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.closeAll();
   }
 
   withLiveness(node: Node): Node {
     return {
       ...node,
-      status: this.sessions.has(node.id) ? NodeStatus.NODE_STATUS_READY : NodeStatus.NODE_STATUS_DOWN,
+      status: this.isHeard(node.id) ? NodeStatus.NODE_STATUS_READY : NodeStatus.NODE_STATUS_DOWN,
       appliedRevision: this.appliedRevisions.get(node.id) ?? 0,
     };
+  }
+
+  private isHeard(nodeId: string): boolean {
+    const session = this.sessions.get(nodeId);
+    return session !== undefined && Date.now() - session.lastHeardAt < nodeDownAfterMs;
+  }
+
+  private cutSilentSessions(): void {
+    for (const [nodeId, session] of this.sessions) {
+      if (this.isHeard(nodeId)) continue;
+      this.logger.warn({ nodeId, silentMs: Date.now() - session.lastHeardAt }, 'node down: three heartbeats missed');
+      this.sessions.delete(nodeId);
+      session.stream.emit('error', serviceError('UNAVAILABLE', '', 'no heartbeat for three intervals; reconnect'));
+    }
   }
 
   service(): DispatcherServer {
@@ -87,6 +112,8 @@ export class Dispatcher {
     let nodeId: string | undefined;
     stream.on('data', (message: AgentMessage) => {
       const body = message.body;
+      const session = nodeId === undefined ? undefined : this.sessions.get(nodeId);
+      if (session?.stream === stream) session.lastHeardAt = Date.now();
       if (body?.$case === 'hello') {
         nodeId = body.value.nodeId;
         if (!this.state.store.node(nodeId)) {
@@ -94,7 +121,7 @@ export class Dispatcher {
           return;
         }
         this.sessions.get(nodeId)?.stream.end();
-        this.sessions.set(nodeId, { stream, lastSentContent: '' });
+        this.sessions.set(nodeId, { stream, lastSentContent: '', lastHeardAt: Date.now() });
         this.appliedRevisions.set(nodeId, body.value.lastAppliedRevision);
         this.logger.info({ nodeId }, 'agent session opened');
         this.sendView(nodeId);

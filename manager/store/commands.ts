@@ -1,24 +1,46 @@
-import type { Endpoint, Network, Node, Sandbox } from '../../proto/gen/trellis/v1/types';
+import type { Endpoint, Network, Node, Sandbox, Service } from '../../proto/gen/trellis/v1/types';
 import type { Result } from './errors';
+import type { AddressPoolRecord } from './state';
 
 /*
  * Commands carry every id and choice the store cannot make itself, so applying
  * the same commands in the same order gives the same state on every replica.
  * They are plain JSON: the log stores them as they are.
- * References to existing objects (`network`, `sandbox`, `node`) take a name or an id.
+ * References to existing objects (`network`, `sandbox`, `node`, `service`) take a name or an id.
  */
 
+/** One subnet of a new network. */
+export interface IpamRequest {
+  subnet: string;
+  /** Absent or '' means the first usable address of the subnet. */
+  gateway?: string;
+  /** Absent or '' means the whole subnet. */
+  ipRange?: string;
+  /** name → address inside the subnet, never handed out. */
+  auxAddresses?: Record<string, string>;
+}
+
+/**
+ * The subnets come either from subnet/gateway/ip_range (the simple form) or from
+ * ipam (several subnets); with neither, from the cluster's default address pools.
+ */
 export interface CreateNetwork {
   type: 'createNetwork';
   id: string;
   name: string;
   /** '' means overlay. */
   driver: string;
-  subnet: string;
-  /** Absent or '' means the first usable address of the subnet. */
+  subnet?: string;
   gateway?: string;
-  /** Absent or '' means the whole subnet. */
   ipRange?: string;
+  ipam?: IpamRequest[];
+  internal?: boolean;
+  attachable?: boolean;
+  /** Absent or 0 means the agent's default. */
+  mtu?: number;
+  labels?: Record<string, string>;
+  /** Absent or 0 means the lowest free VNI. */
+  vni?: number;
 }
 
 export interface RemoveNetwork {
@@ -55,6 +77,15 @@ export interface Connect {
   /** Absent or '' means the lowest free address of the ip_range (or subnet). */
   ip?: string;
   aliases: readonly string[];
+  /** Absent or '' means 02:42 followed by the address, like Docker. */
+  mac?: string;
+  /** Absent or '' means the sandbox's name. */
+  hostname?: string;
+  /** "name:ip" entries. */
+  extraHosts?: readonly string[];
+  dns?: readonly string[];
+  /** A service (name or id) on this network that the endpoint becomes a backend of. */
+  service?: string;
 }
 
 export interface Disconnect {
@@ -63,17 +94,81 @@ export interface Disconnect {
   sandbox: string;
 }
 
-export type Command = CreateNetwork | RemoveNetwork | RegisterNode | CreateSandbox | RemoveSandbox | Connect | Disconnect;
+export interface UpdateNode {
+  type: 'updateNode';
+  node: string;
+  /** Absent or '' leaves it unchanged; else "active" or "drain". */
+  availability?: string;
+  labelAdd?: Record<string, string>;
+  labelRm?: readonly string[];
+}
+
+/** Liveness is not the store's: the API checks that the node is down (or forced) before proposing this. */
+export interface RemoveNode {
+  type: 'removeNode';
+  node: string;
+}
+
+export interface PortRequest {
+  /** Absent or '' means tcp. */
+  protocol?: string;
+  targetPort: number;
+  /** Absent or 0 means the target port. */
+  publishedPort?: number;
+  /** Absent or '' means ingress. */
+  publishMode?: string;
+}
+
+export interface CreateService {
+  type: 'createService';
+  id: string;
+  name: string;
+  networks: readonly string[];
+  /** Absent or '' means vip. */
+  endpointMode?: string;
+  ports?: readonly PortRequest[];
+  labels?: Record<string, string>;
+}
+
+export interface RemoveService {
+  type: 'removeService';
+  service: string;
+}
+
+/** Applied at cluster bootstrap; later networks without a subnet get theirs from these pools. */
+export interface SetDefaultAddressPools {
+  type: 'setDefaultAddressPools';
+  pools: readonly AddressPoolRecord[];
+}
+
+export type Command =
+  | CreateNetwork
+  | RemoveNetwork
+  | RegisterNode
+  | UpdateNode
+  | RemoveNode
+  | CreateSandbox
+  | RemoveSandbox
+  | Connect
+  | Disconnect
+  | CreateService
+  | RemoveService
+  | SetDefaultAddressPools;
 
 /** What each command returns on success; removals return the object as it was just before. */
 export interface CommandValues {
   createNetwork: Network;
   removeNetwork: Network;
   registerNode: Node;
+  updateNode: Node;
+  removeNode: Node;
   createSandbox: Sandbox;
   removeSandbox: Sandbox;
   connect: Endpoint;
   disconnect: Endpoint;
+  createService: Service;
+  removeService: Service;
+  setDefaultAddressPools: AddressPoolRecord[];
 }
 
 export type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;

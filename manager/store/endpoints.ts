@@ -1,9 +1,11 @@
 import type { Endpoint } from '../../proto/gen/trellis/v1/types';
+import { allocateAddress, checkFreeAddress, subnetsOf, takeCheckedAddress } from './addresses';
 import type { Connect, Disconnect } from './commands';
+import { checkExtraHosts, checkHostname, checkResolvers, parseMac } from './endpoint-fields';
 import { fail, notFound, ok, type Result } from './errors';
-import { checkAliases, checkNewId, parseHostAddress } from './fields';
-import { formatIpv4 } from './ipv4';
-import { storedCidr, storedIpv4, type EndpointRecord, type NetworkRecord, type StoreState } from './state';
+import { checkAliases, checkNewId } from './fields';
+import { cidrContains, formatIpv4, macForIpv4, parseIpv4 } from './ipv4';
+import { storedIpv4, type EndpointRecord, type NetworkRecord, type ServiceRecord, type StoreState } from './state';
 import { toEndpoint } from './views';
 
 export function connect(state: StoreState, command: Connect): Result<Endpoint> {
@@ -23,8 +25,21 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
   if (!id.ok) return id;
   const aliases = checkAliases(command.aliases);
   if (!aliases.ok) return aliases;
+  const hostname = command.hostname ? checkHostname(command.hostname) : ok(sandbox.name);
+  if (!hostname.ok) return hostname;
+  const extraHosts = checkExtraHosts(command.extraHosts ?? []);
+  if (!extraHosts.ok) return extraHosts;
+  const dns = checkResolvers(command.dns ?? []);
+  if (!dns.ok) return dns;
+  const service = command.service ? serviceOn(state, network, command.service) : ok(undefined);
+  if (!service.ok) return service;
+  const staticAddress = command.ip ? checkFreeAddress(state, network, 'ip', command.ip) : ok(undefined);
+  if (!staticAddress.ok) return staticAddress;
+  const staticMac = command.mac ? checkFreeMac(state, network, command.mac, staticAddress.value) : ok(undefined);
+  if (!staticMac.ok) return staticMac;
   // Taking the address comes last: nothing after it can fail, so a refused command never holds one.
-  const address = command.ip ? reserveStaticAddress(state, network, command.ip) : allocateAddress(state, network);
+  if (staticAddress.value !== undefined) takeCheckedAddress(state, network, staticAddress.value);
+  const address = staticAddress.value !== undefined ? ok(staticAddress.value) : allocateAddress(state, network, 'network');
   if (!address.ok) return address;
 
   const usedInterfaces = new Set(state.endpointsOfSandbox(sandbox.id).map((endpoint) => endpoint.interfaceIndex));
@@ -35,8 +50,13 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
     networkId: network.id,
     sandboxId: sandbox.id,
     ip: formatIpv4(address.value),
+    mac: staticMac.value ?? macForIpv4(address.value),
     aliases: [...aliases.value],
     interfaceIndex,
+    hostname: hostname.value,
+    extraHosts: extraHosts.value,
+    dns: dns.value,
+    serviceId: service.value?.id ?? '',
   };
   state.endpoints.set(record.id, record);
   return ok(toEndpoint(state, record));
@@ -57,7 +77,7 @@ export function disconnect(state: StoreState, command: Disconnect): Result<Endpo
 
 /** Deletes the endpoint and frees its address. */
 export function releaseEndpoint(state: StoreState, endpoint: EndpointRecord): void {
-  state.addressPool(endpoint.networkId).release(storedIpv4(endpoint.ip));
+  state.addressSpace(endpoint.networkId).release(storedIpv4(endpoint.ip));
   state.endpoints.delete(endpoint.id);
 }
 
@@ -65,35 +85,48 @@ function endpointOn(state: StoreState, networkId: string, sandboxId: string): En
   return state.endpointsOfSandbox(sandboxId).find((endpoint) => endpoint.networkId === networkId);
 }
 
-function reserveStaticAddress(state: StoreState, network: NetworkRecord, ip: string): Result<number> {
-  const address = parseHostAddress('ip', ip, storedCidr(network.subnet));
-  if (!address.ok) return address;
-  if (address.value === storedIpv4(network.gateway)) {
+function serviceOn(state: StoreState, network: NetworkRecord, reference: string): Result<ServiceRecord> {
+  const service = state.findService(reference);
+  if (!service) return notFound('service', reference);
+  if (!service.networkIds.includes(network.id)) {
     return fail(
-      'INVALID_ARGUMENT',
-      'ip',
-      `ip: ${ip} is the gateway of network "${network.name}"; choose another address in ${network.subnet} or leave ip empty`,
+      'FAILED_PRECONDITION',
+      'service',
+      `service: "${service.name}" is not on network "${network.name}"; connect to one of its networks, or create the service with --network ${network.name}`,
     );
   }
-  const holder = state.endpointsOfNetwork(network.id).find((endpoint) => storedIpv4(endpoint.ip) === address.value);
+  return ok(service);
+}
+
+/**
+ * A static MAC must be unique in the network, and must not be the MAC another
+ * address of the network gets automatically (02:42 + the address), or a later
+ * dynamic endpoint would collide with it.
+ */
+function checkFreeMac(state: StoreState, network: NetworkRecord, value: string, ownAddress: number | undefined): Result<string> {
+  const mac = parseMac(value);
+  if (!mac.ok) return mac;
+  const holder = state.endpointsOfNetwork(network.id).find((endpoint) => endpoint.mac === mac.value);
   if (holder) {
     return fail(
       'ALREADY_EXISTS',
-      'ip',
-      `ip: ${ip} is already used by sandbox "${state.sandbox(holder.sandboxId).name}" on network "${network.name}"; choose another address or leave ip empty`,
+      'mac',
+      `mac: ${mac.value} is already used by sandbox "${state.sandbox(holder.sandboxId).name}" on network "${network.name}"; choose another MAC or leave mac empty`,
     );
   }
-  state.addressPool(network.id).reserve(address.value);
-  return address;
+  const derivedFrom = addressBehindDerivedMac(mac.value);
+  if (derivedFrom !== undefined && derivedFrom !== ownAddress && subnetsOf(network).some((subnet) => cidrContains(subnet, derivedFrom))) {
+    return fail(
+      'INVALID_ARGUMENT',
+      'mac',
+      `mac: ${mac.value} is the automatic MAC of address ${formatIpv4(derivedFrom)} in network "${network.name}"; choose one outside 02:42:…, like 02:00:00:00:00:0a`,
+    );
+  }
+  return mac;
 }
 
-function allocateAddress(state: StoreState, network: NetworkRecord): Result<number> {
-  const address = state.addressPool(network.id).allocate();
-  if (address !== undefined) return ok(address);
-  const range = network.ipRange ? `ip_range ${network.ipRange}` : `subnet ${network.subnet}`;
-  return fail(
-    'RESOURCE_EXHAUSTED',
-    'network',
-    `network: no free address left in "${network.name}" (${range}); use a larger --subnet or --ip-range`,
-  );
+/** The address whose automatic MAC this is, if it has the 02:42 form. */
+function addressBehindDerivedMac(mac: string): number | undefined {
+  if (!mac.startsWith('02:42:')) return undefined;
+  return parseIpv4(mac.slice(6).split(':').map((octet) => parseInt(octet, 16)).join('.'));
 }

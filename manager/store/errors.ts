@@ -15,7 +15,20 @@ export function fail(code: StoreError['code'], field: string, message: string): 
   return { ok: false, error: { code, field, message } };
 }
 
-/** For a reference (name or id) to a network, sandbox or node, whose request field has the same name. */
-export function notFound(kind: 'network' | 'sandbox' | 'node', reference: string): { ok: false; error: StoreError } {
-  return fail('NOT_FOUND', kind, `${kind}: no ${kind} named or with id "${reference}"`);
+/** For a reference (name or id) to an object; the request field is named after the kind unless told otherwise. */
+export function notFound(
+  kind: 'network' | 'sandbox' | 'node' | 'service',
+  reference: string,
+  field: string = kind,
+): { ok: false; error: StoreError } {
+  return fail('NOT_FOUND', field, `${field}: no ${kind} named or with id "${reference}"`);
+}
+
+/**
+ * A refusal about one element of a list field (`ipam`, `ports`): the field is the
+ * list, and the message points at the element, e.g. "ipam[1].gateway: …".
+ */
+export function inElement<T>(listField: string, index: number, result: Result<T>): Result<T> {
+  if (result.ok) return result;
+  return fail(result.error.code, listField, `${listField}[${index}].${result.error.message}`);
 }

@@ -7,10 +7,10 @@ import { cidrContains, cidrContainsCidr, formatCidr, formatIpv4, lastAddress, pa
  */
 
 const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
-const DNS_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+export const DNS_NAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
 const SUBNET_EXAMPLE = '10.0.1.0/24';
-const MIN_SUBNET_PREFIX = 8;
+export const MIN_SUBNET_PREFIX = 8;
 const MAX_SUBNET_PREFIX = 30;
 
 export function checkName(kind: string, name: string): Result<string> {
@@ -109,4 +109,46 @@ export function parseAdvertiseAddr(value: string): Result<number> {
     'advertise_addr',
     `advertise_addr: "${value}" is not an IPv4 address; give the node's underlay address, like 192.168.1.10`,
   );
+}
+
+/** An address inside one of `subnets` (a network's, never empty) that a host may hold; the failure lists every subnet. */
+export function parseAddressInSubnets(field: string, value: string, subnets: readonly Cidr[]): Result<number> {
+  const [first] = subnets;
+  if (first === undefined) throw new Error('store invariant broken: a network without subnets');
+  const address = parseIpv4(value);
+  const home = address === undefined ? undefined : subnets.find((subnet) => cidrContains(subnet, address));
+  // Inside a subnet, not an address at all, or a one-subnet network: the single-subnet checks and wording fit.
+  if (home !== undefined || address === undefined || subnets.length === 1) return parseHostAddress(field, value, home ?? first);
+  return fail(
+    'INVALID_ARGUMENT',
+    field,
+    `${field}: ${value} is outside every subnet of the network (${subnets.map(formatCidr).join(', ')}); give an address inside one, like ${formatIpv4(first.network + 2)}`,
+  );
+}
+
+const MAX_LABELS = 64;
+const MAX_LABEL_KEY = 128;
+const MAX_LABEL_VALUE = 4096;
+
+/** Labels are free-form metadata, but bounded: they live in every replica and every answer. Returns them sorted by key. */
+export function checkLabels(field: string, labels: Readonly<Record<string, string>>): Result<Record<string, string>> {
+  const entries = sortedEntries(labels);
+  if (entries.length > MAX_LABELS) {
+    return fail('INVALID_ARGUMENT', field, `${field}: ${entries.length} labels given; at most ${MAX_LABELS} are allowed, drop some`);
+  }
+  for (const [key, value] of entries) {
+    if (key === '') return fail('INVALID_ARGUMENT', field, `${field}: a label key is empty; give labels as key=value`);
+    if (key.length > MAX_LABEL_KEY) {
+      return fail('INVALID_ARGUMENT', field, `${field}: key "${key.slice(0, 20)}…" is ${key.length} characters; keys may have at most ${MAX_LABEL_KEY}`);
+    }
+    if (value.length > MAX_LABEL_VALUE) {
+      return fail('INVALID_ARGUMENT', field, `${field}: the value of "${key}" is ${value.length} characters; values may have at most ${MAX_LABEL_VALUE}`);
+    }
+  }
+  return ok(Object.fromEntries(entries));
+}
+
+/** Entries by key, so maps stored from requests do not depend on the order a client sent them in. */
+export function sortedEntries(record: Readonly<Record<string, string>>): [string, string][] {
+  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -8,10 +8,19 @@ export type {
   Connect,
   CreateNetwork,
   CreateSandbox,
+  CreateService,
   Disconnect,
+  IpamRequest,
+  PortRequest,
   RegisterNode,
   RemoveNetwork,
+  RemoveNode,
   RemoveSandbox,
+  RemoveService,
+  SetDefaultAddressPools,
+  UpdateNode,
 } from './commands';
 export type { StoreError } from './errors';
-export type { StoreSnapshot } from './state';
+export { BUILT_IN_ADDRESS_POOLS, type AddressPoolRecord, type StoreSnapshot } from './state';
+// The CLI sorts --aux-address values into their --subnet the way the store reads them.
+export { cidrContains, parseCidr, parseIpv4 } from './ipv4';

@@ -74,3 +74,8 @@ export function cidrContainsCidr(outer: Cidr, inner: Cidr): boolean {
 export function macForIpv4(address: number): string {
   return ['02', '42', ...octets(address).map((octet) => octet.toString(16).padStart(2, '0'))].join(':');
 }
+
+/** CIDR blocks either nest or are disjoint, so they overlap exactly when one contains the other. */
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  return cidrContainsCidr(a, b) || cidrContainsCidr(b, a);
+}

@@ -1,12 +1,15 @@
 import type { Network } from '../../proto/gen/trellis/v1/types';
 import type { CreateNetwork, RemoveNetwork } from './commands';
 import { fail, notFound, ok, type Result } from './errors';
-import { checkName, checkNewId, parseHostAddress, parseIpRange, parseSubnet } from './fields';
-import { formatCidr, formatIpv4 } from './ipv4';
-import { findByName, FIRST_VNI, LAST_VNI, type NetworkRecord, type StoreState } from './state';
+import { checkLabels, checkName, checkNewId } from './fields';
+import { resolveIpam } from './ipam';
+import { findByName, FIRST_VNI, LAST_VNI, newAddressSpace, type NetworkRecord, type StoreState } from './state';
 import { toNetwork } from './views';
 
 const SUPPORTED_DRIVERS = ['overlay'];
+/** IPv4's minimum datagram size, and the largest jumbo frame NICs commonly take. */
+const MIN_MTU = 576;
+const MAX_MTU = 9000;
 
 export function createNetwork(state: StoreState, command: CreateNetwork): Result<Network> {
   const id = checkNewId(state.networks, 'network', command.id);
@@ -21,31 +24,49 @@ export function createNetwork(state: StoreState, command: CreateNetwork): Result
   if (!SUPPORTED_DRIVERS.includes(driver)) {
     return fail('INVALID_ARGUMENT', 'driver', `driver: "${driver}" is not supported; use "overlay" or leave it empty`);
   }
-  const subnet = parseSubnet(command.subnet);
-  if (!subnet.ok) return subnet;
-  const gateway = command.gateway ? parseHostAddress('gateway', command.gateway, subnet.value) : ok(subnet.value.network + 1);
-  if (!gateway.ok) return gateway;
-  const ipRange = command.ipRange ? parseIpRange(command.ipRange, subnet.value) : ok(undefined);
-  if (!ipRange.ok) return ipRange;
-  // Allocated last: nothing after it can fail, so a refused command never holds a VNI.
-  const vni = state.vnis.allocate();
-  if (vni === undefined) {
-    return fail('RESOURCE_EXHAUSTED', '', `every VNI from ${FIRST_VNI} to ${LAST_VNI} is in use; remove an unused network first`);
+  const mtu = command.mtu ?? 0;
+  if (mtu !== 0 && !(Number.isInteger(mtu) && mtu >= MIN_MTU && mtu <= MAX_MTU)) {
+    return fail('INVALID_ARGUMENT', 'mtu', `mtu: ${mtu} is out of range; give ${MIN_MTU} to ${MAX_MTU}, or 0 for the default (underlay MTU − 50)`);
   }
+  const labels = checkLabels('labels', command.labels ?? {});
+  if (!labels.ok) return labels;
+  const requestedVni = checkRequestedVni(state, command.vni ?? 0);
+  if (!requestedVni.ok) return requestedVni;
+  const ipam = resolveIpam(state, command);
+  if (!ipam.ok) return ipam;
+  // Taken last: nothing after it can fail, so a refused command never holds a VNI.
+  const vni = requestedVni.value === 0 ? state.vnis.allocate() : requestedVni.value;
+  if (vni === undefined) {
+    return fail('RESOURCE_EXHAUSTED', 'vni', `vni: every VNI from ${FIRST_VNI} to ${LAST_VNI} is in use; remove an unused network first`);
+  }
+  if (requestedVni.value !== 0) state.vnis.reserve(vni);
 
   const record: NetworkRecord = {
     id: command.id,
     name: command.name,
     driver,
-    subnet: formatCidr(subnet.value),
-    gateway: formatIpv4(gateway.value),
-    ipRange: ipRange.value ? formatCidr(ipRange.value) : '',
+    ipam: ipam.value,
+    internal: command.internal ?? false,
+    attachable: command.attachable ?? false,
+    mtu,
+    labels: labels.value,
     vni,
     createdRevision: state.revision + 1,
   };
   state.networks.set(record.id, record);
-  state.addressPools.set(record.id, state.newAddressPool(record));
+  state.addressSpaces.set(record.id, newAddressSpace(record));
   return ok(toNetwork(state, record));
+}
+
+/** 0 means "choose one"; anything else must be a free VNI of our range. */
+function checkRequestedVni(state: StoreState, vni: number): Result<number> {
+  if (vni === 0) return ok(0);
+  if (!Number.isInteger(vni) || vni < FIRST_VNI || vni > LAST_VNI) {
+    return fail('INVALID_ARGUMENT', 'vni', `vni: ${vni} is out of range; give ${FIRST_VNI} to ${LAST_VNI}, or 0 for the lowest free one`);
+  }
+  const holder = [...state.networks.values()].find((network) => network.vni === vni);
+  if (holder) return fail('ALREADY_EXISTS', 'vni', `vni: ${vni} is used by network "${holder.name}"; give another, or 0 for the lowest free one`);
+  return ok(vni);
 }
 
 export function removeNetwork(state: StoreState, command: RemoveNetwork): Result<Network> {
@@ -60,10 +81,15 @@ export function removeNetwork(state: StoreState, command: RemoveNetwork): Result
       `network: "${network.name}" still has ${endpoints.length} endpoint(s) (sandboxes ${sandboxNames}); disconnect them first`,
     );
   }
+  const services = state.servicesOnNetwork(network.id);
+  if (services.length > 0) {
+    const serviceNames = services.map((service) => `"${service.name}"`).join(', ');
+    return fail('FAILED_PRECONDITION', 'network', `network: "${network.name}" is used by service(s) ${serviceNames}; remove them first`);
+  }
 
   const removed = toNetwork(state, network);
   state.networks.delete(network.id);
-  state.addressPools.delete(network.id);
+  state.addressSpaces.delete(network.id);
   state.vnis.release(network.vni);
   return ok(removed);
 }

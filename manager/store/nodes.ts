@@ -1,11 +1,13 @@
 import type { Node } from '../../proto/gen/trellis/v1/types';
-import type { RegisterNode } from './commands';
-import { ok, type Result } from './errors';
-import { checkName, checkNewId, parseAdvertiseAddr } from './fields';
-import { findByName, type StoreState } from './state';
+import type { RegisterNode, RemoveNode, UpdateNode } from './commands';
+import { fail, notFound, ok, type Result } from './errors';
+import { checkLabels, checkName, checkNewId, parseAdvertiseAddr } from './fields';
+import { findByName, type NodeAvailability, type NodeRecord, type StoreState } from './state';
 import { toNode } from './views';
 
-/** A node that re-registers (after a restart, or with a new address) keeps its id and its sandboxes. */
+const AVAILABILITIES: readonly NodeAvailability[] = ['active', 'drain'];
+
+/** A node that re-registers (after a restart, or with a new address) keeps its id, sandboxes, availability and labels. */
 export function registerNode(state: StoreState, command: RegisterNode): Result<Node> {
   const name = checkName('node', command.name);
   if (!name.ok) return name;
@@ -19,7 +21,60 @@ export function registerNode(state: StoreState, command: RegisterNode): Result<N
   const id = checkNewId(state.nodes, 'node', command.id);
   if (!id.ok) return id;
 
-  const record = { id: command.id, name: command.name, advertiseAddr: command.advertiseAddr, registeredRevision: state.revision + 1 };
+  const record: NodeRecord = {
+    id: command.id,
+    name: command.name,
+    advertiseAddr: command.advertiseAddr,
+    registeredRevision: state.revision + 1,
+    availability: 'active',
+    labels: {},
+  };
   state.nodes.set(record.id, record);
   return ok(toNode(record));
+}
+
+/** Like `docker node update`: availability, then labels added, then labels removed. */
+export function updateNode(state: StoreState, command: UpdateNode): Result<Node> {
+  const node = state.findNode(command.node);
+  if (!node) return notFound('node', command.node);
+  const availability = command.availability ? checkAvailability(command.availability) : ok(node.availability);
+  if (!availability.ok) return availability;
+  const labelRm = command.labelRm ?? [];
+  const both = labelRm.find((key) => command.labelAdd && key in command.labelAdd);
+  if (both !== undefined) {
+    return fail('INVALID_ARGUMENT', 'label_rm', `label_rm: "${both}" is also in label_add; give each key to one of them`);
+  }
+  const merged = { ...node.labels, ...command.labelAdd };
+  for (const key of labelRm) delete merged[key];
+  const labels = checkLabels('label_add', merged);
+  if (!labels.ok) return labels;
+
+  node.availability = availability.value;
+  node.labels = labels.value;
+  return ok(toNode(node));
+}
+
+/** The store only checks what it knows (hosted sandboxes); that the node is down is the API's to check. */
+export function removeNode(state: StoreState, command: RemoveNode): Result<Node> {
+  const node = state.findNode(command.node);
+  if (!node) return notFound('node', command.node);
+  const hosted = [...state.sandboxes.values()].filter((sandbox) => sandbox.nodeId === node.id);
+  if (hosted.length > 0) {
+    const names = hosted.map((sandbox) => `"${sandbox.name}"`).join(', ');
+    return fail(
+      'FAILED_PRECONDITION',
+      'node',
+      `node: "${node.name}" still hosts ${hosted.length} sandbox(es) (${names}); remove them first (trellis sandbox rm)`,
+    );
+  }
+
+  const removed = toNode(node);
+  state.nodes.delete(node.id);
+  return ok(removed);
+}
+
+function checkAvailability(value: string): Result<NodeAvailability> {
+  const known = AVAILABILITIES.find((availability) => availability === value);
+  if (known) return ok(known);
+  return fail('INVALID_ARGUMENT', 'availability', `availability: "${value}" is not one of ${AVAILABILITIES.join(', ')}; give active or drain`);
 }

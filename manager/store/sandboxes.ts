@@ -20,6 +20,13 @@ export function createSandbox(state: StoreState, command: CreateSandbox): Result
   }
   const node = state.findNode(command.node);
   if (!node) return notFound('node', command.node);
+  if (node.availability === 'drain') {
+    return fail(
+      'FAILED_PRECONDITION',
+      'node',
+      `node: "${node.name}" is drained and takes no new sandboxes; choose another node, or make it active (trellis node update --availability active ${node.name})`,
+    );
+  }
   const netnsName = NETNS_PREFIX + command.id.slice(0, NETNS_ID_CHARS);
   // Ids are random, but two sharing a prefix would make two sandboxes share one namespace.
   if ([...state.sandboxes.values()].some((sandbox) => sandbox.netnsName === netnsName)) {

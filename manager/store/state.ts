@@ -1,28 +1,46 @@
+import { AddressSpace } from './address-space';
 import { LowestFreeAllocator } from './allocator';
-import { lastAddress, parseCidr, parseIpv4, type Cidr } from './ipv4';
+import { parseCidr, parseIpv4, type Cidr } from './ipv4';
 
 /*
  * The records are the store's whole truth; everything else (allocators,
  * proto-shaped views) is derived from them. A snapshot is these records.
  */
 
-export interface NetworkRecord {
-  id: string;
-  name: string;
-  driver: string;
+/** One subnet of a network: every field normalised (CIDRs and addresses in canonical form). */
+export interface IpamRecord {
   subnet: string;
   gateway: string;
   /** '' means the whole subnet. */
   ipRange: string;
+  /** name → address; reserved, never handed out. */
+  auxAddresses: Record<string, string>;
+}
+
+export interface NetworkRecord {
+  id: string;
+  name: string;
+  driver: string;
+  /** At least one subnet; the first is the one shown as the network's subnet/gateway/ip_range. */
+  ipam: IpamRecord[];
+  internal: boolean;
+  attachable: boolean;
+  /** 0 means the agent's default. */
+  mtu: number;
+  labels: Record<string, string>;
   vni: number;
   createdRevision: number;
 }
+
+export type NodeAvailability = 'active' | 'drain';
 
 export interface NodeRecord {
   id: string;
   name: string;
   advertiseAddr: string;
   registeredRevision: number;
+  availability: NodeAvailability;
+  labels: Record<string, string>;
 }
 
 export interface SandboxRecord {
@@ -39,9 +57,44 @@ export interface EndpointRecord {
   networkId: string;
   sandboxId: string;
   ip: string;
+  /** Lower case; static, or derived from the address. */
+  mac: string;
   aliases: string[];
   /** N of the interface ethN inside the sandbox. */
   interfaceIndex: number;
+  hostname: string;
+  extraHosts: string[];
+  dns: string[];
+  /** '' when the endpoint is no service's backend. */
+  serviceId: string;
+}
+
+export type EndpointMode = 'vip' | 'dnsrr';
+
+export interface PortRecord {
+  protocol: 'tcp' | 'udp';
+  targetPort: number;
+  /** Never 0: the target port when none was asked for. */
+  publishedPort: number;
+  publishMode: 'ingress' | 'host';
+}
+
+export interface ServiceRecord {
+  id: string;
+  name: string;
+  networkIds: string[];
+  endpointMode: EndpointMode;
+  ports: PortRecord[];
+  /** One per network in vip mode, in the order of networkIds; none in dnsrr mode. */
+  vips: { networkId: string; ip: string }[];
+  labels: Record<string, string>;
+  createdRevision: number;
+}
+
+/** Where subnets for networks created without one come from: consecutive /size blocks of base. */
+export interface AddressPoolRecord {
+  base: string;
+  size: number;
 }
 
 export interface StoreSnapshot {
@@ -50,7 +103,12 @@ export interface StoreSnapshot {
   networks: NetworkRecord[];
   sandboxes: SandboxRecord[];
   endpoints: EndpointRecord[];
+  services: ServiceRecord[];
+  defaultAddressPools: AddressPoolRecord[];
 }
+
+/** Like Swarm's: 10.0.0.0/8 cut into /24s. */
+export const BUILT_IN_ADDRESS_POOLS: readonly AddressPoolRecord[] = [{ base: '10.0.0.0/8', size: 24 }];
 
 export const FIRST_VNI = 4096;
 export const LAST_VNI = 2 ** 24 - 1;
@@ -75,7 +133,8 @@ function byId<R extends { id: string }>(records: R[]): Map<string, R> {
 /** The records plus the allocators derived from them. Maps keep insertion order, so snapshots are stable. */
 export class StoreState {
   readonly vnis = new LowestFreeAllocator(FIRST_VNI, LAST_VNI);
-  readonly addressPools = new Map<string, LowestFreeAllocator>();
+  /** Per network: gateways, auxiliary addresses, endpoint addresses and service VIPs. */
+  readonly addressSpaces = new Map<string, AddressSpace>();
 
   private constructor(
     public revision: number,
@@ -83,20 +142,41 @@ export class StoreState {
     readonly networks: Map<string, NetworkRecord>,
     readonly sandboxes: Map<string, SandboxRecord>,
     readonly endpoints: Map<string, EndpointRecord>,
+    readonly services: Map<string, ServiceRecord>,
+    public defaultAddressPools: AddressPoolRecord[],
   ) {
     for (const network of networks.values()) {
       this.vnis.reserve(network.vni);
-      this.addressPools.set(network.id, this.newAddressPool(network));
+      this.addressSpaces.set(network.id, newAddressSpace(network));
     }
-    for (const endpoint of endpoints.values()) this.addressPool(endpoint.networkId).reserve(storedIpv4(endpoint.ip));
+    for (const endpoint of endpoints.values()) this.addressSpace(endpoint.networkId).reserve(storedIpv4(endpoint.ip));
+    for (const service of services.values()) {
+      for (const vip of service.vips) this.addressSpace(vip.networkId).reserve(storedIpv4(vip.ip));
+    }
   }
 
   static empty(): StoreState {
-    return StoreState.restore({ revision: 0, nodes: [], networks: [], sandboxes: [], endpoints: [] });
+    return StoreState.restore({
+      revision: 0,
+      nodes: [],
+      networks: [],
+      sandboxes: [],
+      endpoints: [],
+      services: [],
+      defaultAddressPools: [...BUILT_IN_ADDRESS_POOLS],
+    });
   }
 
   static restore(snapshot: StoreSnapshot): StoreState {
-    return new StoreState(snapshot.revision, byId(snapshot.nodes), byId(snapshot.networks), byId(snapshot.sandboxes), byId(snapshot.endpoints));
+    return new StoreState(
+      snapshot.revision,
+      byId(snapshot.nodes),
+      byId(snapshot.networks),
+      byId(snapshot.sandboxes),
+      byId(snapshot.endpoints),
+      byId(snapshot.services),
+      structuredClone(snapshot.defaultAddressPools),
+    );
   }
 
   snapshot(): StoreSnapshot {
@@ -106,28 +186,15 @@ export class StoreState {
       networks: [...this.networks.values()],
       sandboxes: [...this.sandboxes.values()],
       endpoints: [...this.endpoints.values()],
+      services: [...this.services.values()],
+      defaultAddressPools: this.defaultAddressPools,
     });
   }
 
-  /**
-   * A new network's pool, its gateway already taken. Dynamic addresses come from
-   * ip_range (or the subnet), never the subnet's network or broadcast address.
-   */
-  newAddressPool(network: NetworkRecord): LowestFreeAllocator {
-    const subnet = storedCidr(network.subnet);
-    const range = network.ipRange ? storedCidr(network.ipRange) : subnet;
-    const pool = new LowestFreeAllocator(
-      Math.max(range.network, subnet.network + 1),
-      Math.min(lastAddress(range), lastAddress(subnet) - 1),
-    );
-    pool.reserve(storedIpv4(network.gateway));
-    return pool;
-  }
-
-  addressPool(networkId: string): LowestFreeAllocator {
-    const pool = this.addressPools.get(networkId);
-    if (!pool) throw new Error(`store invariant broken: network ${networkId} has no address pool`);
-    return pool;
+  addressSpace(networkId: string): AddressSpace {
+    const space = this.addressSpaces.get(networkId);
+    if (!space) throw new Error(`store invariant broken: network ${networkId} has no address space`);
+    return space;
   }
 
   /** Exact id first, then name: an id can never be shadowed by a name. */
@@ -143,6 +210,10 @@ export class StoreState {
     return findByReference(this.nodes, reference);
   }
 
+  findService(reference: string): ServiceRecord | undefined {
+    return findByReference(this.services, reference);
+  }
+
   node(id: string): NodeRecord {
     return required(this.nodes, id, 'node');
   }
@@ -155,6 +226,10 @@ export class StoreState {
     return required(this.sandboxes, id, 'sandbox');
   }
 
+  service(id: string): ServiceRecord {
+    return required(this.services, id, 'service');
+  }
+
   endpointsOfNetwork(networkId: string): EndpointRecord[] {
     return [...this.endpoints.values()].filter((endpoint) => endpoint.networkId === networkId);
   }
@@ -162,6 +237,25 @@ export class StoreState {
   endpointsOfSandbox(sandboxId: string): EndpointRecord[] {
     return [...this.endpoints.values()].filter((endpoint) => endpoint.sandboxId === sandboxId);
   }
+
+  endpointsOfService(serviceId: string): EndpointRecord[] {
+    return [...this.endpoints.values()].filter((endpoint) => endpoint.serviceId === serviceId);
+  }
+
+  servicesOnNetwork(networkId: string): ServiceRecord[] {
+    return [...this.services.values()].filter((service) => service.networkIds.includes(networkId));
+  }
+}
+
+/** A network's address space with its gateways and auxiliary addresses already taken. */
+export function newAddressSpace(network: NetworkRecord): AddressSpace {
+  return new AddressSpace(
+    network.ipam.map((config) => ({
+      subnet: storedCidr(config.subnet),
+      ipRange: config.ipRange ? storedCidr(config.ipRange) : undefined,
+      reserved: [config.gateway, ...Object.values(config.auxAddresses)].map(storedIpv4),
+    })),
+  );
 }
 
 export function findByName<R extends { name: string }>(records: Map<string, R>, name: string): R | undefined {

@@ -1,4 +1,4 @@
-import type { Command, Connect, CreateNetwork } from './commands';
+import type { Command, Connect, CreateNetwork, CreateService } from './commands';
 import type { StoreError } from './errors';
 import type { Store } from './store';
 import { must, twoNodeStore } from './test-fixtures';
@@ -30,7 +30,22 @@ const connect = (fields: Partial<Connect>): Connect => ({
   aliases: [],
   ...fields,
 });
+const service = (fields: Partial<CreateService>): CreateService => ({
+  type: 'createService',
+  id: 'new-svc-id',
+  name: 'api',
+  networks: ['front'],
+  ...fields,
+});
 const cacheSandbox: Command = { type: 'createSandbox', id: 'cache-id-0123456789', name: 'cache', node: 'node-a' };
+const apiService: Command = service({ id: 'api-id' });
+/** Two subnets of one network, for the multi-subnet cases. */
+const twoSubnets = network({
+  subnet: undefined,
+  name: 'multi',
+  ipam: [{ subnet: '10.0.2.0/24', auxAddresses: { router: '10.0.2.254' } }, { subnet: '10.0.3.0/24', gateway: '10.0.3.254' }],
+});
+const onePool = (base: string, size: number): Command => ({ type: 'setDefaultAddressPools', pools: [{ base, size }] });
 
 const cases: RefusedCase[] = [
   { title: 'network without a name', command: network({ name: '' }), code: 'INVALID_ARGUMENT', field: 'name', says: ['name', 'required'] },
@@ -39,7 +54,8 @@ const cases: RefusedCase[] = [
   { title: 'network name taken', command: network({ name: 'front' }), code: 'ALREADY_EXISTS', field: 'name', says: ['"front"', 'another name'] },
   { title: 'network id reused', command: network({ id: 'front-id' }), code: 'ALREADY_EXISTS', field: 'id', says: ['front-id'] },
   { title: 'unsupported driver', command: network({ driver: 'bridge' }), code: 'INVALID_ARGUMENT', field: 'driver', says: ['"bridge"', '"overlay"'] },
-  { title: 'missing subnet', command: network({ subnet: '' }), code: 'INVALID_ARGUMENT', field: 'subnet', says: ['subnet', '10.0.1.0/24'] },
+  { title: 'gateway without a subnet', command: network({ subnet: '', gateway: '10.0.2.1' }), code: 'INVALID_ARGUMENT', field: 'gateway', says: ['--subnet', 'default address pools'] },
+  { title: 'ip_range without a subnet', command: network({ subnet: '', ipRange: '10.0.2.0/25' }), code: 'INVALID_ARGUMENT', field: 'ip_range', says: ['--subnet'] },
   { title: 'subnet that is not a CIDR', command: network({ subnet: 'banana' }), code: 'INVALID_ARGUMENT', field: 'subnet', says: ['"banana"', '10.0.1.0/24'] },
   { title: 'subnet without prefix', command: network({ subnet: '10.0.2.0' }), code: 'INVALID_ARGUMENT', field: 'subnet', says: ['"10.0.2.0"', '10.0.1.0/24'] },
   { title: 'subnet with host bits', command: network({ subnet: '10.0.2.5/24' }), code: 'INVALID_ARGUMENT', field: 'subnet', says: ['"10.0.2.5/24"', 'host bits', '10.0.2.0/24'] },
@@ -54,17 +70,79 @@ const cases: RefusedCase[] = [
   { title: 'ip_range outside the subnet', command: network({ ipRange: '10.0.3.0/25' }), code: 'INVALID_ARGUMENT', field: 'ip_range', says: ['10.0.3.0/25', 'not inside subnet 10.0.2.0/24'] },
   { title: 'ip_range larger than the subnet', command: network({ ipRange: '10.0.0.0/16' }), code: 'INVALID_ARGUMENT', field: 'ip_range', says: ['not inside subnet'] },
 
+  { title: 'both the simple form and ipam', command: network({ ipam: [{ subnet: '10.0.3.0/24' }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['not both', 'move the first subnet into ipam'] },
+  { title: 'malformed subnet in ipam', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24' }, { subnet: '10.0.3/24' }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['ipam[1].subnet', '"10.0.3/24"'] },
+  { title: 'overlapping subnets in one network', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24' }, { subnet: '10.0.2.128/25' }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['10.0.2.128/25', 'overlaps 10.0.2.0/24', 'ipam[0]'] },
+  { title: 'the same subnet twice in one network', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24' }, { subnet: '10.0.2.0/24' }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['overlaps'] },
+  { title: 'gateway outside its ipam subnet', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24' }, { subnet: '10.0.3.0/24', gateway: '10.0.2.1' }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['ipam[1].gateway', 'outside subnet 10.0.3.0/24'] },
+  { title: 'ip_range outside its ipam subnet', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24', ipRange: '10.0.9.0/25' }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['ipam[0].ip_range', 'not inside subnet'] },
+  { title: 'aux address outside the subnet', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24', auxAddresses: { router: '10.0.3.1' } }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['ipam[0].aux_addresses', '10.0.3.1', 'outside'] },
+  { title: 'aux address on the gateway', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24', auxAddresses: { router: '10.0.2.1' } }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['"router"', 'the gateway'] },
+  { title: 'two aux addresses on one address', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24', auxAddresses: { a: '10.0.2.9', b: '10.0.2.9' } }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['"a" and "b"', '10.0.2.9'] },
+  { title: 'aux address that is not an address', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24', auxAddresses: { a: 'router' } }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['"router"', 'not an IPv4 address'] },
+  { title: 'mtu too small', command: network({ mtu: 500 }), code: 'INVALID_ARGUMENT', field: 'mtu', says: ['500', '576 to 9000'] },
+  { title: 'mtu too large', command: network({ mtu: 9001 }), code: 'INVALID_ARGUMENT', field: 'mtu', says: ['9001'] },
+  { title: 'too many labels', command: network({ labels: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])) }), code: 'INVALID_ARGUMENT', field: 'labels', says: ['65 labels', 'at most 64'] },
+  { title: 'oversized label value', command: network({ labels: { big: 'x'.repeat(4097) } }), code: 'INVALID_ARGUMENT', field: 'labels', says: ['"big"', '4097', '4096'] },
+  { title: 'oversized label key', command: network({ labels: { ['k'.repeat(129)]: 'v' } }), code: 'INVALID_ARGUMENT', field: 'labels', says: ['129 characters', '128'] },
+  { title: 'empty label key', command: network({ labels: { '': 'v' } }), code: 'INVALID_ARGUMENT', field: 'labels', says: ['key is empty'] },
+  { title: 'vni below the range', command: network({ vni: 100 }), code: 'INVALID_ARGUMENT', field: 'vni', says: ['100', '4096 to 16777215'] },
+  { title: 'vni above the range', command: network({ vni: 2 ** 24 }), code: 'INVALID_ARGUMENT', field: 'vni', says: ['16777216'] },
+  { title: 'duplicate vni', command: network({ vni: 4096 }), code: 'ALREADY_EXISTS', field: 'vni', says: ['4096', '"front"'] },
+  {
+    title: 'default address pool exhausted',
+    given: [onePool('10.9.0.0/24', 24), network({ id: 'pooled-id', name: 'pooled', subnet: '' })],
+    command: network({ subnet: '' }),
+    code: 'RESOURCE_EXHAUSTED',
+    field: 'subnet',
+    says: ['10.9.0.0/24 in /24s', 'remove unused networks, or give --subnet'],
+  },
+  {
+    title: 'default address pool covered by explicit subnets',
+    given: [onePool('10.0.0.0/23', 24), network({ id: 'zero-id', name: 'zero', subnet: '10.0.0.0/24' })],
+    command: network({ subnet: '' }),
+    code: 'RESOURCE_EXHAUSTED',
+    field: 'subnet',
+    says: ['10.0.0.0/23'],
+  },
+  { title: 'default pool that is not a CIDR', command: onePool('10.0.0.0', 24), code: 'INVALID_ARGUMENT', field: 'default_addr_pool', says: ['"10.0.0.0"'] },
+  { title: 'default pool size larger than its base', command: onePool('10.0.0.0/16', 12), code: 'INVALID_ARGUMENT', field: 'default_addr_pool_mask_length', says: ['/12', 'between 16 and 29'] },
+  { title: 'default pool size of /30', command: onePool('10.0.0.0/8', 30), code: 'INVALID_ARGUMENT', field: 'default_addr_pool_mask_length', says: ['/30'] },
+  { title: 'no default pools at all', command: { type: 'setDefaultAddressPools', pools: [] }, code: 'INVALID_ARGUMENT', field: 'default_addr_pool', says: ['at least one'] },
+
   { title: 'removing an unknown network', command: { type: 'removeNetwork', network: 'nope' }, code: 'NOT_FOUND', field: 'network', says: ['"nope"'] },
   { title: 'removing a network in use', command: { type: 'removeNetwork', network: 'front' }, code: 'FAILED_PRECONDITION', field: 'network', says: ['2 endpoint', '"web"', '"db"', 'disconnect them first'] },
+  {
+    title: 'removing a network a service uses',
+    given: [network({}), service({ networks: ['back'] })],
+    command: { type: 'removeNetwork', network: 'back' },
+    code: 'FAILED_PRECONDITION',
+    field: 'network',
+    says: ['service(s) "api"', 'remove them first'],
+  },
 
   { title: 'node with a bad name', command: { type: 'registerNode', id: 'n', name: 'node a', advertiseAddr: '192.168.0.3' }, code: 'INVALID_ARGUMENT', field: 'name', says: ['"node a"'] },
   { title: 'node with a bad address', command: { type: 'registerNode', id: 'n', name: 'node-c', advertiseAddr: '192.168.0' }, code: 'INVALID_ARGUMENT', field: 'advertise_addr', says: ['"192.168.0"', 'IPv4'] },
+  { title: 'bad availability', command: { type: 'updateNode', node: 'node-a', availability: 'paused' }, code: 'INVALID_ARGUMENT', field: 'availability', says: ['"paused"', 'active or drain'] },
+  { title: 'updating an unknown node', command: { type: 'updateNode', node: 'node-z', availability: 'drain' }, code: 'NOT_FOUND', field: 'node', says: ['"node-z"'] },
+  { title: 'a label both added and removed', command: { type: 'updateNode', node: 'node-a', labelAdd: { zone: 'a' }, labelRm: ['zone'] }, code: 'INVALID_ARGUMENT', field: 'label_rm', says: ['"zone"'] },
+  { title: 'oversized node label', command: { type: 'updateNode', node: 'node-a', labelAdd: { zone: 'z'.repeat(5000) } }, code: 'INVALID_ARGUMENT', field: 'label_add', says: ['"zone"', '4096'] },
+  { title: 'removing a node that hosts sandboxes', command: { type: 'removeNode', node: 'node-a' }, code: 'FAILED_PRECONDITION', field: 'node', says: ['"node-a"', '"web"', 'remove them first'] },
+  { title: 'removing an unknown node', command: { type: 'removeNode', node: 'node-z' }, code: 'NOT_FOUND', field: 'node', says: ['"node-z"'] },
   { title: 'node re-registering with a bad address', command: { type: 'registerNode', id: 'n', name: 'node-a', advertiseAddr: 'host-a' }, code: 'INVALID_ARGUMENT', field: 'advertise_addr', says: ['"host-a"'] },
 
   { title: 'sandbox on an unknown node', command: { type: 'createSandbox', id: 'x-0123456789', name: 'cache', node: 'node-z' }, code: 'NOT_FOUND', field: 'node', says: ['"node-z"'] },
   { title: 'sandbox name taken', command: { type: 'createSandbox', id: 'x-0123456789', name: 'web', node: 'node-b' }, code: 'ALREADY_EXISTS', field: 'name', says: ['"web"'] },
   { title: 'sandbox with a bad name', command: { type: 'createSandbox', id: 'x-0123456789', name: 'web/1', node: 'node-a' }, code: 'INVALID_ARGUMENT', field: 'name', says: ['"web/1"'] },
   { title: 'sandbox whose namespace name collides', command: { type: 'createSandbox', id: 'web-id-0123-other', name: 'cache', node: 'node-a' }, code: 'ALREADY_EXISTS', field: 'id', says: ['trsb-web-id-012'] },
+  {
+    title: 'sandbox on a drained node',
+    given: [{ type: 'updateNode', node: 'node-b', availability: 'drain' }],
+    command: { type: 'createSandbox', id: 'x-0123456789', name: 'cache', node: 'node-b' },
+    code: 'FAILED_PRECONDITION',
+    field: 'node',
+    says: ['"node-b" is drained', '--availability active'],
+  },
   { title: 'removing an unknown sandbox', command: { type: 'removeSandbox', sandbox: 'nope' }, code: 'NOT_FOUND', field: 'sandbox', says: ['"nope"'] },
 
   { title: 'connecting to an unknown network', given: [cacheSandbox], command: connect({ network: 'nope' }), code: 'NOT_FOUND', field: 'network', says: ['"nope"'] },
@@ -77,6 +155,29 @@ const cases: RefusedCase[] = [
   { title: 'static ip on the broadcast address', given: [cacheSandbox], command: connect({ ip: '10.0.1.255' }), code: 'INVALID_ARGUMENT', field: 'ip', says: ['broadcast address'] },
   { title: 'static ip on the gateway', given: [cacheSandbox], command: connect({ ip: '10.0.1.1' }), code: 'INVALID_ARGUMENT', field: 'ip', says: ['gateway'] },
   { title: 'static ip already held', given: [cacheSandbox], command: connect({ ip: '10.0.1.2' }), code: 'ALREADY_EXISTS', field: 'ip', says: ['10.0.1.2', 'sandbox "web"'] },
+  { title: 'static ip on an aux address', given: [cacheSandbox, twoSubnets], command: connect({ network: 'multi', ip: '10.0.2.254' }), code: 'INVALID_ARGUMENT', field: 'ip', says: ['auxiliary address "router"'] },
+  { title: 'static ip on the second subnet\'s gateway', given: [cacheSandbox, twoSubnets], command: connect({ network: 'multi', ip: '10.0.3.254' }), code: 'INVALID_ARGUMENT', field: 'ip', says: ['the gateway'] },
+  { title: 'static ip outside every subnet', given: [cacheSandbox, twoSubnets], command: connect({ network: 'multi', ip: '10.0.4.5' }), code: 'INVALID_ARGUMENT', field: 'ip', says: ['10.0.2.0/24, 10.0.3.0/24'] },
+  { title: 'static ip held by a VIP', given: [cacheSandbox, apiService], command: connect({ ip: '10.0.1.4' }), code: 'ALREADY_EXISTS', field: 'ip', says: ['VIP of service "api"'] },
+  { title: 'mac that is not a MAC', given: [cacheSandbox], command: connect({ mac: '02:42:0a' }), code: 'INVALID_ARGUMENT', field: 'mac', says: ['"02:42:0a"', 'six hex octets'] },
+  { title: 'multicast mac', given: [cacheSandbox], command: connect({ mac: '01:00:5e:00:00:01' }), code: 'INVALID_ARGUMENT', field: 'mac', says: ['multicast'] },
+  { title: 'all-zero mac', given: [cacheSandbox], command: connect({ mac: '00:00:00:00:00:00' }), code: 'INVALID_ARGUMENT', field: 'mac', says: ['not usable'] },
+  { title: 'mac already held', given: [cacheSandbox], command: connect({ mac: '02:42:0A:00:01:02' }), code: 'ALREADY_EXISTS', field: 'mac', says: ['02:42:0a:00:01:02', 'sandbox "web"'] },
+  { title: 'mac that another address gets automatically', given: [cacheSandbox], command: connect({ mac: '02:42:0a:00:01:63' }), code: 'INVALID_ARGUMENT', field: 'mac', says: ['automatic MAC of address 10.0.1.99'] },
+  { title: 'bad hostname', given: [cacheSandbox], command: connect({ hostname: 'web.front' }), code: 'INVALID_ARGUMENT', field: 'hostname', says: ['"web.front"'] },
+  { title: 'hostname ending with a dash', given: [cacheSandbox], command: connect({ hostname: 'web-' }), code: 'INVALID_ARGUMENT', field: 'hostname', says: ['"web-"'] },
+  { title: 'extra host without an address', given: [cacheSandbox], command: connect({ extraHosts: ['db.local'] }), code: 'INVALID_ARGUMENT', field: 'extra_hosts', says: ['"db.local"', 'name:ip'] },
+  { title: 'extra host with a bad address', given: [cacheSandbox], command: connect({ extraHosts: ['db:10.0.0.300'] }), code: 'INVALID_ARGUMENT', field: 'extra_hosts', says: ['"db:10.0.0.300"'] },
+  { title: 'dns that is not an address', given: [cacheSandbox], command: connect({ dns: ['8.8.8.8', 'resolver'] }), code: 'INVALID_ARGUMENT', field: 'dns', says: ['"resolver"'] },
+  { title: 'unknown service', given: [cacheSandbox], command: connect({ service: 'nope' }), code: 'NOT_FOUND', field: 'service', says: ['"nope"'] },
+  {
+    title: 'service not on the network',
+    given: [cacheSandbox, network({}), service({ networks: ['back'] })],
+    command: connect({ service: 'api' }),
+    code: 'FAILED_PRECONDITION',
+    field: 'service',
+    says: ['"api" is not on network "front"'],
+  },
   {
     title: 'no address left in the subnet',
     given: [network({ name: 'tiny', subnet: '10.0.2.0/30' }), { type: 'connect', endpointId: 'e1', network: 'tiny', sandbox: 'web', aliases: [] }],
@@ -92,6 +193,36 @@ const cases: RefusedCase[] = [
     code: 'RESOURCE_EXHAUSTED',
     field: 'network',
     says: ['ip_range 10.0.2.0/31', '--ip-range'],
+  },
+
+  { title: 'service name taken', given: [apiService], command: service({ id: 'other-id' }), code: 'ALREADY_EXISTS', field: 'name', says: ['"api"'] },
+  { title: 'service with a bad name', command: service({ name: 'api svc' }), code: 'INVALID_ARGUMENT', field: 'name', says: ['"api svc"'] },
+  { title: 'service on an unknown network', command: service({ networks: ['front', 'nope'] }), code: 'NOT_FOUND', field: 'networks', says: ['"nope"'] },
+  { title: 'unknown endpoint mode', command: service({ endpointMode: 'round-robin' }), code: 'INVALID_ARGUMENT', field: 'endpoint_mode', says: ['"round-robin"'] },
+  { title: 'port 0 as target', command: service({ ports: [{ targetPort: 0 }] }), code: 'INVALID_ARGUMENT', field: 'ports', says: ['ports[0].target_port', '1 to 65535'] },
+  { title: 'published port above 65535', command: service({ ports: [{ targetPort: 80 }, { targetPort: 81, publishedPort: 70000 }] }), code: 'INVALID_ARGUMENT', field: 'ports', says: ['ports[1].published_port', '70000'] },
+  { title: 'unknown protocol', command: service({ ports: [{ targetPort: 80, protocol: 'sctp' }] }), code: 'INVALID_ARGUMENT', field: 'ports', says: ['ports[0].protocol', '"sctp"'] },
+  { title: 'unknown publish mode', command: service({ ports: [{ targetPort: 80, publishMode: 'nodeport' }] }), code: 'INVALID_ARGUMENT', field: 'ports', says: ['ports[0].publish_mode'] },
+  { title: 'port published twice', command: service({ ports: [{ targetPort: 80, publishedPort: 8080 }, { targetPort: 81, publishedPort: 8080 }] }), code: 'INVALID_ARGUMENT', field: 'ports', says: ['8080/tcp', 'twice'] },
+  { title: 'dnsrr with an ingress port', command: service({ endpointMode: 'dnsrr', ports: [{ targetPort: 80 }] }), code: 'INVALID_ARGUMENT', field: 'ports', says: ['ingress', 'mode host'] },
+  { title: 'ingress port of another service', given: [service({ id: 'web-svc', name: 'websvc', ports: [{ targetPort: 80 }] })], command: service({ ports: [{ targetPort: 8000, publishedPort: 80 }] }), code: 'ALREADY_EXISTS', field: 'ports', says: ['80/tcp', '"websvc"'] },
+  { title: 'oversized service labels', command: service({ labels: { '': 'x' } }), code: 'INVALID_ARGUMENT', field: 'labels', says: ['empty'] },
+  {
+    title: 'no address left for a VIP',
+    given: [network({ name: 'tiny', subnet: '10.0.2.0/30' }), { type: 'connect', endpointId: 'e1', network: 'tiny', sandbox: 'web', aliases: [] }],
+    command: service({ networks: ['front', 'tiny'] }),
+    code: 'RESOURCE_EXHAUSTED',
+    field: 'networks',
+    says: ['"tiny"'],
+  },
+  { title: 'removing an unknown service', command: { type: 'removeService', service: 'nope' }, code: 'NOT_FOUND', field: 'service', says: ['"nope"'] },
+  {
+    title: 'removing a service with backends',
+    given: [apiService, cacheSandbox, connect({ service: 'api' })],
+    command: { type: 'removeService', service: 'api' },
+    code: 'FAILED_PRECONDITION',
+    field: 'service',
+    says: ['1 backend', '"cache" on "front"', 'disconnect them first'],
   },
 
   { title: 'disconnecting from an unknown network', command: { type: 'disconnect', network: 'nope', sandbox: 'web' }, code: 'NOT_FOUND', field: 'network', says: ['"nope"'] },
@@ -134,5 +265,15 @@ describe('refused commands', () => {
     store.apply(network({ subnet: '10.0.2.0/31' }));
     expect(must(store, connect({})).ip).toBe('10.0.1.4');
     expect(must(store, network({})).vni).toBe(4097);
+  });
+
+  it('gives back the VIPs of earlier networks when a later one has no room', () => {
+    const store = storeGiven([network({ name: 'tiny', subnet: '10.0.2.0/30' }), { type: 'connect', endpointId: 'e1', network: 'tiny', sandbox: 'web', aliases: [] }]);
+    expect(store.apply(service({ networks: ['front', 'tiny'] })).ok).toBe(false);
+    expect(must(store, service({ networks: ['front'] })).vips.map((vip) => vip.ip)).toEqual(['10.0.1.4']);
+  });
+
+  it('has a case for at least 30 kinds of bad input', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(30);
   });
 });

@@ -17,6 +17,11 @@ describe('networks', () => {
       vni: 4096,
       endpoints: [],
       createdRevision: 1,
+      ipam: [{ subnet: '10.0.1.0/24', gateway: '10.0.1.1', ipRange: '', auxAddresses: {} }],
+      internal: false,
+      attachable: false,
+      mtu: 0,
+      labels: {},
     });
     expect(store.revision).toBe(1);
     expect(store.network('front')).toEqual(network);
@@ -79,6 +84,11 @@ describe('connect and disconnect', () => {
       mac: '02:42:0a:00:01:02',
       aliases: ['www'],
       interfaceName: 'eth0',
+      hostname: 'web',
+      extraHosts: [],
+      dns: [],
+      serviceId: '',
+      serviceName: '',
     });
     expect(store.network('front')?.endpoints.map((endpoint) => [endpoint.sandboxName, endpoint.ip])).toEqual([
       ['web', '10.0.1.2'],
@@ -137,8 +147,8 @@ describe('nodes', () => {
   it('lists nodes without liveness, which is the dispatcher’s to add', () => {
     const nodes: Node[] = twoNodeStore().nodes();
     expect(nodes).toEqual([
-      { id: 'node-a-id', name: 'node-a', advertiseAddr: '192.168.0.1', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 1 },
-      { id: 'node-b-id', name: 'node-b', advertiseAddr: '192.168.0.2', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 2 },
+      { id: 'node-a-id', name: 'node-a', advertiseAddr: '192.168.0.1', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 1, availability: 'active', labels: {} },
+      { id: 'node-b-id', name: 'node-b', advertiseAddr: '192.168.0.2', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 2, availability: 'active', labels: {} },
     ]);
   });
 

@@ -1,17 +1,32 @@
 import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
-import type { Network, Node, Sandbox } from '../../proto/gen/trellis/v1/types';
+import type { Network, Node, Sandbox, Service } from '../../proto/gen/trellis/v1/types';
+import { setDefaultAddressPools } from './address-pools';
 import type { ApplyResult, Command, CommandOf, CommandValues } from './commands';
 import { connect, disconnect } from './endpoints';
 import type { Result } from './errors';
 import { createNetwork, removeNetwork } from './networks';
-import { registerNode } from './nodes';
+import { registerNode, removeNode, updateNode } from './nodes';
 import { createSandbox, removeSandbox } from './sandboxes';
-import { StoreState, type StoreSnapshot } from './state';
-import { nodeView, sortedByName, toNetwork, toNode, toSandbox } from './views';
+import { createService, removeService } from './services';
+import { StoreState, type AddressPoolRecord, type StoreSnapshot } from './state';
+import { nodeView, sortedByName, toNetwork, toNode, toSandbox, toService } from './views';
 
 type Handlers = { [T in Command['type']]: (state: StoreState, command: CommandOf<T>) => Result<CommandValues[T]> };
 
-const handlers: Handlers = { createNetwork, removeNetwork, registerNode, createSandbox, removeSandbox, connect, disconnect };
+const handlers: Handlers = {
+  createNetwork,
+  removeNetwork,
+  registerNode,
+  updateNode,
+  removeNode,
+  createSandbox,
+  removeSandbox,
+  connect,
+  disconnect,
+  createService,
+  removeService,
+  setDefaultAddressPools,
+};
 
 /**
  * The managers' replicated state machine. `apply` is deterministic: no clock,
@@ -73,6 +88,20 @@ export class Store {
   node(reference: string): Node | undefined {
     const node = this.state.findNode(reference);
     return node && toNode(node);
+  }
+
+  services(): Service[] {
+    return sortedByName(this.state.services.values()).map((service) => toService(this.state, service));
+  }
+
+  service(reference: string): Service | undefined {
+    const service = this.state.findService(reference);
+    return service && toService(this.state, service);
+  }
+
+  /** Where networks created without a subnet get one. */
+  defaultAddressPools(): AddressPoolRecord[] {
+    return structuredClone(this.state.defaultAddressPools);
   }
 
   /** Everything one node must program at the current revision. */

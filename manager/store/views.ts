@@ -1,7 +1,23 @@
 import type { EndpointView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
-import { NodeStatus, type Endpoint, type Network, type Node, type Sandbox } from '../../proto/gen/trellis/v1/types';
-import { macForIpv4 } from './ipv4';
-import { storedCidr, storedIpv4, type EndpointRecord, type NetworkRecord, type NodeRecord, type SandboxRecord, type StoreState } from './state';
+import {
+  NodeStatus,
+  type Endpoint,
+  type IpamConfig,
+  type Network,
+  type Node,
+  type Sandbox,
+  type Service,
+} from '../../proto/gen/trellis/v1/types';
+import {
+  storedIpv4,
+  type EndpointRecord,
+  type IpamRecord,
+  type NetworkRecord,
+  type NodeRecord,
+  type SandboxRecord,
+  type ServiceRecord,
+  type StoreState,
+} from './state';
 
 /*
  * Proto-shaped, freshly built copies of the records. Every list has an order
@@ -26,6 +42,9 @@ function interfaceName(index: number): string {
 export function toEndpoint(state: StoreState, endpoint: EndpointRecord): Endpoint {
   const network = state.network(endpoint.networkId);
   const sandbox = state.sandbox(endpoint.sandboxId);
+  const subnet = state.addressSpace(network.id).subnetOf(storedIpv4(endpoint.ip));
+  if (!subnet) throw new Error(`store invariant broken: endpoint ${endpoint.id} is outside its network's subnets`);
+  const service = endpoint.serviceId ? state.service(endpoint.serviceId) : undefined;
   return {
     id: endpoint.id,
     networkId: network.id,
@@ -34,24 +53,64 @@ export function toEndpoint(state: StoreState, endpoint: EndpointRecord): Endpoin
     sandboxName: sandbox.name,
     node: state.node(sandbox.nodeId).name,
     ip: endpoint.ip,
-    prefixLength: storedCidr(network.subnet).prefixLength,
-    mac: macForIpv4(storedIpv4(endpoint.ip)),
+    prefixLength: subnet.prefixLength,
+    mac: endpoint.mac,
     aliases: [...endpoint.aliases],
     interfaceName: interfaceName(endpoint.interfaceIndex),
+    hostname: endpoint.hostname,
+    extraHosts: [...endpoint.extraHosts],
+    dns: [...endpoint.dns],
+    serviceId: service?.id ?? '',
+    serviceName: service?.name ?? '',
   };
 }
 
+function toIpamConfig(config: IpamRecord): IpamConfig {
+  return { subnet: config.subnet, gateway: config.gateway, ipRange: config.ipRange, auxAddresses: { ...config.auxAddresses } };
+}
+
+/** A network's first subnet: what subnet/gateway/ip_range show, and what single-subnet consumers program. */
+export function firstIpam(network: NetworkRecord): IpamRecord {
+  const first = network.ipam[0];
+  if (!first) throw new Error(`store invariant broken: network ${network.id} has no subnet`);
+  return first;
+}
+
 export function toNetwork(state: StoreState, network: NetworkRecord): Network {
+  const first = firstIpam(network);
   return {
     id: network.id,
     name: network.name,
     driver: network.driver,
-    subnet: network.subnet,
-    gateway: network.gateway,
-    ipRange: network.ipRange,
+    subnet: first.subnet,
+    gateway: first.gateway,
+    ipRange: first.ipRange,
     vni: network.vni,
     endpoints: state.endpointsOfNetwork(network.id).sort(byAddress).map((endpoint) => toEndpoint(state, endpoint)),
     createdRevision: network.createdRevision,
+    ipam: network.ipam.map(toIpamConfig),
+    internal: network.internal,
+    attachable: network.attachable,
+    mtu: network.mtu,
+    labels: { ...network.labels },
+  };
+}
+
+export function toService(state: StoreState, service: ServiceRecord): Service {
+  const networkOrder = (endpoint: EndpointRecord): number => service.networkIds.indexOf(endpoint.networkId);
+  return {
+    id: service.id,
+    name: service.name,
+    networks: service.networkIds.map((id) => state.network(id).name),
+    endpointMode: service.endpointMode,
+    ports: service.ports.map((port) => ({ ...port })),
+    vips: service.vips.map((vip) => ({ networkId: vip.networkId, networkName: state.network(vip.networkId).name, ip: vip.ip })),
+    backends: state
+      .endpointsOfService(service.id)
+      .sort((a, b) => networkOrder(a) - networkOrder(b) || byAddress(a, b))
+      .map((endpoint) => toEndpoint(state, endpoint)),
+    labels: { ...service.labels },
+    createdRevision: service.createdRevision,
   };
 }
 
@@ -75,6 +134,8 @@ export function toNode(node: NodeRecord): Node {
     status: NodeStatus.NODE_STATUS_UNSPECIFIED,
     appliedRevision: 0,
     registeredRevision: node.registeredRevision,
+    availability: node.availability,
+    labels: { ...node.labels },
   };
 }
 
@@ -100,8 +161,10 @@ export function nodeView(state: StoreState, nodeId: string): NodeView {
       id: network.id,
       name: network.name,
       vni: network.vni,
-      subnet: network.subnet,
-      gateway: network.gateway,
+      subnet: firstIpam(network).subnet,
+      gateway: firstIpam(network).gateway,
+      mtu: network.mtu,
+      internal: network.internal,
     })),
     sandboxes: sandboxes.map((sandbox) => ({ id: sandbox.id, name: sandbox.name, netnsName: sandbox.netnsName })),
     endpoints: networks.flatMap((network) =>

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { RaftMessage } from '../../../proto/gen/trellis/v1/raft';
 import type { Message, NodeId } from '../core/types';
+import { coalesceAppends } from './coalesce';
 import { messageToProto } from './conversion';
 import { PeerStream } from './peer-stream';
 import { raftReceiver, type RaftReceiver } from './receiver';
@@ -69,7 +69,7 @@ export class Transport {
 
   /** Queues messages for their peers, in order; returns at once. */
   send(messages: Message[]): void {
-    const batches = new Map<Peer, RaftMessage[]>();
+    const batches = new Map<Peer, Message[]>();
     for (const message of messages) {
       const peer = this.peers.get(message.to);
       if (!peer) {
@@ -81,10 +81,10 @@ export class Transport {
       } else {
         const batch = batches.get(peer) ?? [];
         if (batch.length === 0) batches.set(peer, batch);
-        batch.push(messageToProto(message));
+        batch.push(message);
       }
     }
-    for (const [peer, batch] of batches) peer.stream.send(batch);
+    for (const [peer, batch] of batches) peer.stream.send(coalesceAppends(batch).map(messageToProto));
   }
 
   /** The Stream and SendSnapshot handlers for this manager's gRPC server (see raftService). */

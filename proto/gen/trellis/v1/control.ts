@@ -18,7 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Endpoint, Network, Node, Sandbox } from "./types";
+import { Endpoint, IpamConfig, Network, Node, PortConfig, Sandbox, Service } from "./types";
 
 export const protobufPackage = "trellis.v1";
 
@@ -28,12 +28,26 @@ export interface CreateNetworkRequest {
   name: string;
   /** empty means "overlay" */
   driver: string;
-  /** required CIDR */
+  /** CIDR; empty (and no ipam) = a subnet from the cluster's default address pools */
   subnet: string;
   /** optional; default: first address of the subnet */
   gateway: string;
   /** optional CIDR inside subnet */
   ipRange: string;
+  /** More subnets (or all of them, instead of subnet/gateway/ip_range above). */
+  ipam: IpamConfig[];
+  internal: boolean;
+  attachable: boolean;
+  /** 0 = default */
+  mtu: number;
+  labels: { [key: string]: string };
+  /** 0 = the lowest free from 4096 */
+  vni: number;
+}
+
+export interface CreateNetworkRequest_LabelsEntry {
+  key: string;
+  value: string;
 }
 
 export interface ListNetworksRequest {
@@ -84,6 +98,14 @@ export interface ConnectNetworkRequest {
   /** optional static address inside the subnet */
   ip: string;
   aliases: string[];
+  /** optional static MAC (unicast, locally administered advised) */
+  mac: string;
+  hostname: string;
+  /** "name:ip" */
+  extraHosts: string[];
+  dns: string[];
+  /** make this endpoint a backend of that service (name or id) */
+  service: string;
 }
 
 export interface DisconnectNetworkRequest {
@@ -99,6 +121,65 @@ export interface ListNodesRequest {
 
 export interface ListNodesResponse {
   nodes: Node[];
+}
+
+export interface GetNodeRequest {
+  node: string;
+}
+
+export interface UpdateNodeRequest {
+  node: string;
+  /** "" = unchanged, else "active" | "drain" */
+  availability: string;
+  labelAdd: { [key: string]: string };
+  labelRm: string[];
+}
+
+export interface UpdateNodeRequest_LabelAddEntry {
+  key: string;
+  value: string;
+}
+
+export interface RemoveNodeRequest {
+  node: string;
+  /** remove even while the node is ready */
+  force: boolean;
+}
+
+export interface RemoveNodeResponse {
+}
+
+export interface CreateServiceRequest {
+  name: string;
+  /** names or ids */
+  networks: string[];
+  /** "" = "vip" */
+  endpointMode: string;
+  ports: PortConfig[];
+  labels: { [key: string]: string };
+}
+
+export interface CreateServiceRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface ListServicesRequest {
+}
+
+export interface ListServicesResponse {
+  services: Service[];
+}
+
+export interface GetServiceRequest {
+  service: string;
+}
+
+export interface RemoveServiceRequest {
+  service: string;
+}
+
+export interface RemoveServiceResponse {
 }
 
 export interface ListManagersRequest {
@@ -132,7 +213,19 @@ export interface RemoveManagerResponse {
 }
 
 function createBaseCreateNetworkRequest(): CreateNetworkRequest {
-  return { name: "", driver: "", subnet: "", gateway: "", ipRange: "" };
+  return {
+    name: "",
+    driver: "",
+    subnet: "",
+    gateway: "",
+    ipRange: "",
+    ipam: [],
+    internal: false,
+    attachable: false,
+    mtu: 0,
+    labels: {},
+    vni: 0,
+  };
 }
 
 export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
@@ -151,6 +244,24 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
     }
     if (message.ipRange !== "") {
       writer.uint32(42).string(message.ipRange);
+    }
+    for (const v of message.ipam) {
+      IpamConfig.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.internal !== false) {
+      writer.uint32(56).bool(message.internal);
+    }
+    if (message.attachable !== false) {
+      writer.uint32(64).bool(message.attachable);
+    }
+    if (message.mtu !== 0) {
+      writer.uint32(72).uint32(message.mtu);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      CreateNetworkRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(82).fork()).join();
+    });
+    if (message.vni !== 0) {
+      writer.uint32(88).uint32(message.vni);
     }
     return writer;
   },
@@ -208,6 +319,57 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
             message.ipRange = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.ipam.push(IpamConfig.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.internal = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.attachable = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.mtu = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            const entry10 = CreateNetworkRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry10.value !== undefined) {
+              message.labels[entry10.key] = entry10.value;
+            }
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.vni = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -231,6 +393,25 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
         : isSet(object.ip_range)
         ? globalThis.String(object.ip_range)
         : "",
+      ipam: globalThis.Array.isArray(object?.ipam) ? object.ipam.map((e: any) => IpamConfig.fromJSON(e)) : [],
+      internal: isSet(object.internal) ? globalThis.Boolean(object.internal) : false,
+      attachable: isSet(object.attachable) ? globalThis.Boolean(object.attachable) : false,
+      mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : 0,
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      vni: isSet(object.vni) ? globalThis.Number(object.vni) : 0,
     };
   },
 
@@ -251,6 +432,30 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
     if (message.ipRange !== "") {
       obj.ipRange = message.ipRange;
     }
+    if (message.ipam?.length) {
+      obj.ipam = message.ipam.map((e) => IpamConfig.toJSON(e));
+    }
+    if (message.internal !== false) {
+      obj.internal = message.internal;
+    }
+    if (message.attachable !== false) {
+      obj.attachable = message.attachable;
+    }
+    if (message.mtu !== 0) {
+      obj.mtu = Math.round(message.mtu);
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.vni !== 0) {
+      obj.vni = Math.round(message.vni);
+    }
     return obj;
   },
 
@@ -264,6 +469,109 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
     message.subnet = object.subnet ?? "";
     message.gateway = object.gateway ?? "";
     message.ipRange = object.ipRange ?? "";
+    message.ipam = object.ipam?.map((e) => IpamConfig.fromPartial(e)) || [];
+    message.internal = object.internal ?? false;
+    message.attachable = object.attachable ?? false;
+    message.mtu = object.mtu ?? 0;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.vni = object.vni ?? 0;
+    return message;
+  },
+};
+
+function createBaseCreateNetworkRequest_LabelsEntry(): CreateNetworkRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateNetworkRequest_LabelsEntry: MessageFns<CreateNetworkRequest_LabelsEntry> = {
+  encode(message: CreateNetworkRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateNetworkRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateNetworkRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateNetworkRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateNetworkRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateNetworkRequest_LabelsEntry>, I>>(
+    base?: I,
+  ): CreateNetworkRequest_LabelsEntry {
+    return CreateNetworkRequest_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateNetworkRequest_LabelsEntry>, I>>(
+    object: I,
+  ): CreateNetworkRequest_LabelsEntry {
+    const message = createBaseCreateNetworkRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -970,7 +1278,7 @@ export const RemoveSandboxResponse: MessageFns<RemoveSandboxResponse> = {
 };
 
 function createBaseConnectNetworkRequest(): ConnectNetworkRequest {
-  return { network: "", sandbox: "", ip: "", aliases: [] };
+  return { network: "", sandbox: "", ip: "", aliases: [], mac: "", hostname: "", extraHosts: [], dns: [], service: "" };
 }
 
 export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
@@ -986,6 +1294,21 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
     }
     for (const v of message.aliases) {
       writer.uint32(34).string(v!);
+    }
+    if (message.mac !== "") {
+      writer.uint32(42).string(message.mac);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(50).string(message.hostname);
+    }
+    for (const v of message.extraHosts) {
+      writer.uint32(58).string(v!);
+    }
+    for (const v of message.dns) {
+      writer.uint32(66).string(v!);
+    }
+    if (message.service !== "") {
+      writer.uint32(74).string(message.service);
     }
     return writer;
   },
@@ -1035,6 +1358,46 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
             message.aliases.push(reader.string());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.mac = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.extraHosts.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.dns.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1053,6 +1416,15 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
       sandbox: isSet(object.sandbox) ? globalThis.String(object.sandbox) : "",
       ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
       aliases: globalThis.Array.isArray(object?.aliases) ? object.aliases.map((e: any) => globalThis.String(e)) : [],
+      mac: isSet(object.mac) ? globalThis.String(object.mac) : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      extraHosts: globalThis.Array.isArray(object?.extraHosts)
+        ? object.extraHosts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.extra_hosts)
+        ? object.extra_hosts.map((e: any) => globalThis.String(e))
+        : [],
+      dns: globalThis.Array.isArray(object?.dns) ? object.dns.map((e: any) => globalThis.String(e)) : [],
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
     };
   },
 
@@ -1070,6 +1442,21 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
     if (message.aliases?.length) {
       obj.aliases = message.aliases;
     }
+    if (message.mac !== "") {
+      obj.mac = message.mac;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.extraHosts?.length) {
+      obj.extraHosts = message.extraHosts;
+    }
+    if (message.dns?.length) {
+      obj.dns = message.dns;
+    }
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
     return obj;
   },
 
@@ -1082,6 +1469,11 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
     message.sandbox = object.sandbox ?? "";
     message.ip = object.ip ?? "";
     message.aliases = object.aliases?.map((e) => e) || [];
+    message.mac = object.mac ?? "";
+    message.hostname = object.hostname ?? "";
+    message.extraHosts = object.extraHosts?.map((e) => e) || [];
+    message.dns = object.dns?.map((e) => e) || [];
+    message.service = object.service ?? "";
     return message;
   },
 };
@@ -1338,6 +1730,1024 @@ export const ListNodesResponse: MessageFns<ListNodesResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListNodesResponse>, I>>(object: I): ListNodesResponse {
     const message = createBaseListNodesResponse();
     message.nodes = object.nodes?.map((e) => Node.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetNodeRequest(): GetNodeRequest {
+  return { node: "" };
+}
+
+export const GetNodeRequest: MessageFns<GetNodeRequest> = {
+  encode(message: GetNodeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetNodeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetNodeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetNodeRequest {
+    return { node: isSet(object.node) ? globalThis.String(object.node) : "" };
+  },
+
+  toJSON(message: GetNodeRequest): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetNodeRequest>, I>>(base?: I): GetNodeRequest {
+    return GetNodeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetNodeRequest>, I>>(object: I): GetNodeRequest {
+    const message = createBaseGetNodeRequest();
+    message.node = object.node ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateNodeRequest(): UpdateNodeRequest {
+  return { node: "", availability: "", labelAdd: {}, labelRm: [] };
+}
+
+export const UpdateNodeRequest: MessageFns<UpdateNodeRequest> = {
+  encode(message: UpdateNodeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.availability !== "") {
+      writer.uint32(18).string(message.availability);
+    }
+    globalThis.Object.entries(message.labelAdd).forEach(([key, value]: [string, string]) => {
+      UpdateNodeRequest_LabelAddEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    for (const v of message.labelRm) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateNodeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateNodeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.availability = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = UpdateNodeRequest_LabelAddEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.labelAdd[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.labelRm.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateNodeRequest {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      availability: isSet(object.availability) ? globalThis.String(object.availability) : "",
+      labelAdd: isObject(object.labelAdd)
+        ? (globalThis.Object.entries(object.labelAdd) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.label_add)
+        ? (globalThis.Object.entries(object.label_add) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      labelRm: globalThis.Array.isArray(object?.labelRm)
+        ? object.labelRm.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.label_rm)
+        ? object.label_rm.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: UpdateNodeRequest): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.availability !== "") {
+      obj.availability = message.availability;
+    }
+    if (message.labelAdd) {
+      const entries = globalThis.Object.entries(message.labelAdd) as [string, string][];
+      if (entries.length > 0) {
+        obj.labelAdd = {};
+        entries.forEach(([k, v]) => {
+          obj.labelAdd[k] = v;
+        });
+      }
+    }
+    if (message.labelRm?.length) {
+      obj.labelRm = message.labelRm;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateNodeRequest>, I>>(base?: I): UpdateNodeRequest {
+    return UpdateNodeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateNodeRequest>, I>>(object: I): UpdateNodeRequest {
+    const message = createBaseUpdateNodeRequest();
+    message.node = object.node ?? "";
+    message.availability = object.availability ?? "";
+    message.labelAdd = (globalThis.Object.entries(object.labelAdd ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.labelRm = object.labelRm?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseUpdateNodeRequest_LabelAddEntry(): UpdateNodeRequest_LabelAddEntry {
+  return { key: "", value: "" };
+}
+
+export const UpdateNodeRequest_LabelAddEntry: MessageFns<UpdateNodeRequest_LabelAddEntry> = {
+  encode(message: UpdateNodeRequest_LabelAddEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateNodeRequest_LabelAddEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateNodeRequest_LabelAddEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateNodeRequest_LabelAddEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: UpdateNodeRequest_LabelAddEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateNodeRequest_LabelAddEntry>, I>>(base?: I): UpdateNodeRequest_LabelAddEntry {
+    return UpdateNodeRequest_LabelAddEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateNodeRequest_LabelAddEntry>, I>>(
+    object: I,
+  ): UpdateNodeRequest_LabelAddEntry {
+    const message = createBaseUpdateNodeRequest_LabelAddEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveNodeRequest(): RemoveNodeRequest {
+  return { node: "", force: false };
+}
+
+export const RemoveNodeRequest: MessageFns<RemoveNodeRequest> = {
+  encode(message: RemoveNodeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.force !== false) {
+      writer.uint32(16).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveNodeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveNodeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveNodeRequest {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
+  },
+
+  toJSON(message: RemoveNodeRequest): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveNodeRequest>, I>>(base?: I): RemoveNodeRequest {
+    return RemoveNodeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveNodeRequest>, I>>(object: I): RemoveNodeRequest {
+    const message = createBaseRemoveNodeRequest();
+    message.node = object.node ?? "";
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseRemoveNodeResponse(): RemoveNodeResponse {
+  return {};
+}
+
+export const RemoveNodeResponse: MessageFns<RemoveNodeResponse> = {
+  encode(_: RemoveNodeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveNodeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveNodeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RemoveNodeResponse {
+    return {};
+  },
+
+  toJSON(_: RemoveNodeResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveNodeResponse>, I>>(base?: I): RemoveNodeResponse {
+    return RemoveNodeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveNodeResponse>, I>>(_: I): RemoveNodeResponse {
+    const message = createBaseRemoveNodeResponse();
+    return message;
+  },
+};
+
+function createBaseCreateServiceRequest(): CreateServiceRequest {
+  return { name: "", networks: [], endpointMode: "", ports: [], labels: {} };
+}
+
+export const CreateServiceRequest: MessageFns<CreateServiceRequest> = {
+  encode(message: CreateServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.networks) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.endpointMode !== "") {
+      writer.uint32(26).string(message.endpointMode);
+    }
+    for (const v of message.ports) {
+      PortConfig.encode(v!, writer.uint32(34).fork()).join();
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      CreateServiceRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.networks.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.endpointMode = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ports.push(PortConfig.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = CreateServiceRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.labels[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateServiceRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      networks: globalThis.Array.isArray(object?.networks) ? object.networks.map((e: any) => globalThis.String(e)) : [],
+      endpointMode: isSet(object.endpointMode)
+        ? globalThis.String(object.endpointMode)
+        : isSet(object.endpoint_mode)
+        ? globalThis.String(object.endpoint_mode)
+        : "",
+      ports: globalThis.Array.isArray(object?.ports) ? object.ports.map((e: any) => PortConfig.fromJSON(e)) : [],
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: CreateServiceRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.networks?.length) {
+      obj.networks = message.networks;
+    }
+    if (message.endpointMode !== "") {
+      obj.endpointMode = message.endpointMode;
+    }
+    if (message.ports?.length) {
+      obj.ports = message.ports.map((e) => PortConfig.toJSON(e));
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateServiceRequest>, I>>(base?: I): CreateServiceRequest {
+    return CreateServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateServiceRequest>, I>>(object: I): CreateServiceRequest {
+    const message = createBaseCreateServiceRequest();
+    message.name = object.name ?? "";
+    message.networks = object.networks?.map((e) => e) || [];
+    message.endpointMode = object.endpointMode ?? "";
+    message.ports = object.ports?.map((e) => PortConfig.fromPartial(e)) || [];
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCreateServiceRequest_LabelsEntry(): CreateServiceRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateServiceRequest_LabelsEntry: MessageFns<CreateServiceRequest_LabelsEntry> = {
+  encode(message: CreateServiceRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateServiceRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateServiceRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateServiceRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateServiceRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateServiceRequest_LabelsEntry>, I>>(
+    base?: I,
+  ): CreateServiceRequest_LabelsEntry {
+    return CreateServiceRequest_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateServiceRequest_LabelsEntry>, I>>(
+    object: I,
+  ): CreateServiceRequest_LabelsEntry {
+    const message = createBaseCreateServiceRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseListServicesRequest(): ListServicesRequest {
+  return {};
+}
+
+export const ListServicesRequest: MessageFns<ListServicesRequest> = {
+  encode(_: ListServicesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListServicesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListServicesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListServicesRequest {
+    return {};
+  },
+
+  toJSON(_: ListServicesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListServicesRequest>, I>>(base?: I): ListServicesRequest {
+    return ListServicesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListServicesRequest>, I>>(_: I): ListServicesRequest {
+    const message = createBaseListServicesRequest();
+    return message;
+  },
+};
+
+function createBaseListServicesResponse(): ListServicesResponse {
+  return { services: [] };
+}
+
+export const ListServicesResponse: MessageFns<ListServicesResponse> = {
+  encode(message: ListServicesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.services) {
+      Service.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListServicesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListServicesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.services.push(Service.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListServicesResponse {
+    return {
+      services: globalThis.Array.isArray(object?.services) ? object.services.map((e: any) => Service.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListServicesResponse): unknown {
+    const obj: any = {};
+    if (message.services?.length) {
+      obj.services = message.services.map((e) => Service.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListServicesResponse>, I>>(base?: I): ListServicesResponse {
+    return ListServicesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListServicesResponse>, I>>(object: I): ListServicesResponse {
+    const message = createBaseListServicesResponse();
+    message.services = object.services?.map((e) => Service.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetServiceRequest(): GetServiceRequest {
+  return { service: "" };
+}
+
+export const GetServiceRequest: MessageFns<GetServiceRequest> = {
+  encode(message: GetServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== "") {
+      writer.uint32(10).string(message.service);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetServiceRequest {
+    return { service: isSet(object.service) ? globalThis.String(object.service) : "" };
+  },
+
+  toJSON(message: GetServiceRequest): unknown {
+    const obj: any = {};
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetServiceRequest>, I>>(base?: I): GetServiceRequest {
+    return GetServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetServiceRequest>, I>>(object: I): GetServiceRequest {
+    const message = createBaseGetServiceRequest();
+    message.service = object.service ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveServiceRequest(): RemoveServiceRequest {
+  return { service: "" };
+}
+
+export const RemoveServiceRequest: MessageFns<RemoveServiceRequest> = {
+  encode(message: RemoveServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== "") {
+      writer.uint32(10).string(message.service);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveServiceRequest {
+    return { service: isSet(object.service) ? globalThis.String(object.service) : "" };
+  },
+
+  toJSON(message: RemoveServiceRequest): unknown {
+    const obj: any = {};
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveServiceRequest>, I>>(base?: I): RemoveServiceRequest {
+    return RemoveServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveServiceRequest>, I>>(object: I): RemoveServiceRequest {
+    const message = createBaseRemoveServiceRequest();
+    message.service = object.service ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveServiceResponse(): RemoveServiceResponse {
+  return {};
+}
+
+export const RemoveServiceResponse: MessageFns<RemoveServiceResponse> = {
+  encode(_: RemoveServiceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveServiceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveServiceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RemoveServiceResponse {
+    return {};
+  },
+
+  toJSON(_: RemoveServiceResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveServiceResponse>, I>>(base?: I): RemoveServiceResponse {
+    return RemoveServiceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveServiceResponse>, I>>(_: I): RemoveServiceResponse {
+    const message = createBaseRemoveServiceResponse();
     return message;
   },
 };
@@ -1904,6 +3314,71 @@ export const ControlService = {
     responseSerialize: (value: ListNodesResponse): Buffer => Buffer.from(ListNodesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListNodesResponse => ListNodesResponse.decode(value),
   },
+  getNode: {
+    path: "/trellis.v1.Control/GetNode" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetNodeRequest): Buffer => Buffer.from(GetNodeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetNodeRequest => GetNodeRequest.decode(value),
+    responseSerialize: (value: Node): Buffer => Buffer.from(Node.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Node => Node.decode(value),
+  },
+  updateNode: {
+    path: "/trellis.v1.Control/UpdateNode" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateNodeRequest): Buffer => Buffer.from(UpdateNodeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateNodeRequest => UpdateNodeRequest.decode(value),
+    responseSerialize: (value: Node): Buffer => Buffer.from(Node.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Node => Node.decode(value),
+  },
+  removeNode: {
+    path: "/trellis.v1.Control/RemoveNode" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveNodeRequest): Buffer => Buffer.from(RemoveNodeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveNodeRequest => RemoveNodeRequest.decode(value),
+    responseSerialize: (value: RemoveNodeResponse): Buffer => Buffer.from(RemoveNodeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveNodeResponse => RemoveNodeResponse.decode(value),
+  },
+  createService: {
+    path: "/trellis.v1.Control/CreateService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateServiceRequest): Buffer => Buffer.from(CreateServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateServiceRequest => CreateServiceRequest.decode(value),
+    responseSerialize: (value: Service): Buffer => Buffer.from(Service.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Service => Service.decode(value),
+  },
+  listServices: {
+    path: "/trellis.v1.Control/ListServices" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListServicesRequest): Buffer => Buffer.from(ListServicesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListServicesRequest => ListServicesRequest.decode(value),
+    responseSerialize: (value: ListServicesResponse): Buffer =>
+      Buffer.from(ListServicesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListServicesResponse => ListServicesResponse.decode(value),
+  },
+  getService: {
+    path: "/trellis.v1.Control/GetService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetServiceRequest): Buffer => Buffer.from(GetServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetServiceRequest => GetServiceRequest.decode(value),
+    responseSerialize: (value: Service): Buffer => Buffer.from(Service.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Service => Service.decode(value),
+  },
+  removeService: {
+    path: "/trellis.v1.Control/RemoveService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveServiceRequest): Buffer => Buffer.from(RemoveServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveServiceRequest => RemoveServiceRequest.decode(value),
+    responseSerialize: (value: RemoveServiceResponse): Buffer =>
+      Buffer.from(RemoveServiceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveServiceResponse => RemoveServiceResponse.decode(value),
+  },
   /** Managers: the Raft members, as the answering manager sees them. */
   listManagers: {
     path: "/trellis.v1.Control/ListManagers" as const,
@@ -1940,6 +3415,13 @@ export interface ControlServer extends UntypedServiceImplementation {
   connectNetwork: handleUnaryCall<ConnectNetworkRequest, Endpoint>;
   disconnectNetwork: handleUnaryCall<DisconnectNetworkRequest, DisconnectNetworkResponse>;
   listNodes: handleUnaryCall<ListNodesRequest, ListNodesResponse>;
+  getNode: handleUnaryCall<GetNodeRequest, Node>;
+  updateNode: handleUnaryCall<UpdateNodeRequest, Node>;
+  removeNode: handleUnaryCall<RemoveNodeRequest, RemoveNodeResponse>;
+  createService: handleUnaryCall<CreateServiceRequest, Service>;
+  listServices: handleUnaryCall<ListServicesRequest, ListServicesResponse>;
+  getService: handleUnaryCall<GetServiceRequest, Service>;
+  removeService: handleUnaryCall<RemoveServiceRequest, RemoveServiceResponse>;
   /** Managers: the Raft members, as the answering manager sees them. */
   listManagers: handleUnaryCall<ListManagersRequest, ListManagersResponse>;
   /** Removes a manager from the cluster (through the log); empty id = the answering manager. */
@@ -2112,6 +3594,108 @@ export interface ControlClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListNodesResponse) => void,
   ): ClientUnaryCall;
+  getNode(request: GetNodeRequest, callback: (error: ServiceError | null, response: Node) => void): ClientUnaryCall;
+  getNode(
+    request: GetNodeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Node) => void,
+  ): ClientUnaryCall;
+  getNode(
+    request: GetNodeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Node) => void,
+  ): ClientUnaryCall;
+  updateNode(
+    request: UpdateNodeRequest,
+    callback: (error: ServiceError | null, response: Node) => void,
+  ): ClientUnaryCall;
+  updateNode(
+    request: UpdateNodeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Node) => void,
+  ): ClientUnaryCall;
+  updateNode(
+    request: UpdateNodeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Node) => void,
+  ): ClientUnaryCall;
+  removeNode(
+    request: RemoveNodeRequest,
+    callback: (error: ServiceError | null, response: RemoveNodeResponse) => void,
+  ): ClientUnaryCall;
+  removeNode(
+    request: RemoveNodeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveNodeResponse) => void,
+  ): ClientUnaryCall;
+  removeNode(
+    request: RemoveNodeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveNodeResponse) => void,
+  ): ClientUnaryCall;
+  createService(
+    request: CreateServiceRequest,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  createService(
+    request: CreateServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  createService(
+    request: CreateServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  listServices(
+    request: ListServicesRequest,
+    callback: (error: ServiceError | null, response: ListServicesResponse) => void,
+  ): ClientUnaryCall;
+  listServices(
+    request: ListServicesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListServicesResponse) => void,
+  ): ClientUnaryCall;
+  listServices(
+    request: ListServicesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListServicesResponse) => void,
+  ): ClientUnaryCall;
+  getService(
+    request: GetServiceRequest,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  getService(
+    request: GetServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  getService(
+    request: GetServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  removeService(
+    request: RemoveServiceRequest,
+    callback: (error: ServiceError | null, response: RemoveServiceResponse) => void,
+  ): ClientUnaryCall;
+  removeService(
+    request: RemoveServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveServiceResponse) => void,
+  ): ClientUnaryCall;
+  removeService(
+    request: RemoveServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveServiceResponse) => void,
+  ): ClientUnaryCall;
   /** Managers: the Raft members, as the answering manager sees them. */
   listManagers(
     request: ListManagersRequest,
@@ -2174,6 +3758,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -36,7 +36,14 @@ export interface RegisterResponse {
 }
 
 export interface AgentMessage {
-  body: { $case: "hello"; value: SessionHello } | { $case: "programmed"; value: ProgrammedReport } | undefined;
+  body: { $case: "hello"; value: SessionHello } | { $case: "programmed"; value: ProgrammedReport } | {
+    $case: "heartbeat";
+    value: Heartbeat;
+  } | undefined;
+}
+
+/** Sent about every second; a node whose agent misses three in a row is down. */
+export interface Heartbeat {
 }
 
 export interface SessionHello {
@@ -73,6 +80,9 @@ export interface NetworkView {
   vni: number;
   subnet: string;
   gateway: string;
+  /** 0 = the agent's default (underlay MTU − 50) */
+  mtu: number;
+  internal: boolean;
 }
 
 export interface SandboxView {
@@ -274,6 +284,9 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       case "programmed":
         ProgrammedReport.encode(message.body.value, writer.uint32(18).fork()).join();
         break;
+      case "heartbeat":
+        Heartbeat.encode(message.body.value, writer.uint32(26).fork()).join();
+        break;
     }
     return writer;
   },
@@ -307,6 +320,14 @@ export const AgentMessage: MessageFns<AgentMessage> = {
             message.body = { $case: "programmed", value: ProgrammedReport.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.body = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -325,6 +346,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         ? { $case: "hello", value: SessionHello.fromJSON(object.hello) }
         : isSet(object.programmed)
         ? { $case: "programmed", value: ProgrammedReport.fromJSON(object.programmed) }
+        : isSet(object.heartbeat)
+        ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
         : undefined,
     };
   },
@@ -335,6 +358,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       obj.hello = SessionHello.toJSON(message.body.value);
     } else if (message.body?.$case === "programmed") {
       obj.programmed = ProgrammedReport.toJSON(message.body.value);
+    } else if (message.body?.$case === "heartbeat") {
+      obj.heartbeat = Heartbeat.toJSON(message.body.value);
     }
     return obj;
   },
@@ -357,7 +382,65 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         }
         break;
       }
+      case "heartbeat": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "heartbeat", value: Heartbeat.fromPartial(object.body.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseHeartbeat(): Heartbeat {
+  return {};
+}
+
+export const Heartbeat: MessageFns<Heartbeat> = {
+  encode(_: Heartbeat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Heartbeat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeartbeat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): Heartbeat {
+    return {};
+  },
+
+  toJSON(_: Heartbeat): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Heartbeat>, I>>(base?: I): Heartbeat {
+    return Heartbeat.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Heartbeat>, I>>(_: I): Heartbeat {
+    const message = createBaseHeartbeat();
     return message;
   },
 };
@@ -782,7 +865,7 @@ export const NodeView: MessageFns<NodeView> = {
 };
 
 function createBaseNetworkView(): NetworkView {
-  return { id: "", name: "", vni: 0, subnet: "", gateway: "" };
+  return { id: "", name: "", vni: 0, subnet: "", gateway: "", mtu: 0, internal: false };
 }
 
 export const NetworkView: MessageFns<NetworkView> = {
@@ -801,6 +884,12 @@ export const NetworkView: MessageFns<NetworkView> = {
     }
     if (message.gateway !== "") {
       writer.uint32(42).string(message.gateway);
+    }
+    if (message.mtu !== 0) {
+      writer.uint32(48).uint32(message.mtu);
+    }
+    if (message.internal !== false) {
+      writer.uint32(56).bool(message.internal);
     }
     return writer;
   },
@@ -858,6 +947,22 @@ export const NetworkView: MessageFns<NetworkView> = {
             message.gateway = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.mtu = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.internal = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -877,6 +982,8 @@ export const NetworkView: MessageFns<NetworkView> = {
       vni: isSet(object.vni) ? globalThis.Number(object.vni) : 0,
       subnet: isSet(object.subnet) ? globalThis.String(object.subnet) : "",
       gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+      mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : 0,
+      internal: isSet(object.internal) ? globalThis.Boolean(object.internal) : false,
     };
   },
 
@@ -897,6 +1004,12 @@ export const NetworkView: MessageFns<NetworkView> = {
     if (message.gateway !== "") {
       obj.gateway = message.gateway;
     }
+    if (message.mtu !== 0) {
+      obj.mtu = Math.round(message.mtu);
+    }
+    if (message.internal !== false) {
+      obj.internal = message.internal;
+    }
     return obj;
   },
 
@@ -910,6 +1023,8 @@ export const NetworkView: MessageFns<NetworkView> = {
     message.vni = object.vni ?? 0;
     message.subnet = object.subnet ?? "";
     message.gateway = object.gateway ?? "";
+    message.mtu = object.mtu ?? 0;
+    message.internal = object.internal ?? false;
     return message;
   },
 };
@@ -1260,7 +1375,7 @@ export const DispatcherService = {
   },
   /**
    * The agent's first message is a SessionHello; afterwards it sends
-   * ProgrammedReports. The manager answers with the node's desired view,
+   * ProgrammedReports and Heartbeats. The manager answers with the node's desired view,
    * again after every change that concerns the node.
    */
   session: {
@@ -1278,7 +1393,7 @@ export interface DispatcherServer extends UntypedServiceImplementation {
   register: handleUnaryCall<RegisterRequest, RegisterResponse>;
   /**
    * The agent's first message is a SessionHello; afterwards it sends
-   * ProgrammedReports. The manager answers with the node's desired view,
+   * ProgrammedReports and Heartbeats. The manager answers with the node's desired view,
    * again after every change that concerns the node.
    */
   session: handleBidiStreamingCall<AgentMessage, ManagerMessage>;
@@ -1302,7 +1417,7 @@ export interface DispatcherClient extends Client {
   ): ClientUnaryCall;
   /**
    * The agent's first message is a SessionHello; afterwards it sends
-   * ProgrammedReports. The manager answers with the node's desired view,
+   * ProgrammedReports and Heartbeats. The manager answers with the node's desired view,
    * again after every change that concerns the node.
    */
   session(): ClientDuplexStream<AgentMessage, ManagerMessage>;

@@ -70,6 +70,37 @@ export interface Network {
   vni: number;
   endpoints: Endpoint[];
   createdRevision: number;
+  /** Every address pool of the network; the first one is also in subnet/gateway/ip_range above. */
+  ipam: IpamConfig[];
+  /** no egress to the outside world */
+  internal: boolean;
+  /** sandboxes may connect by hand (not only service tasks) */
+  attachable: boolean;
+  /** 0 = the agent's default (underlay MTU − 50) */
+  mtu: number;
+  labels: { [key: string]: string };
+}
+
+export interface Network_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+/** One subnet of a network and how its addresses are handed out. */
+export interface IpamConfig {
+  /** CIDR */
+  subnet: string;
+  /** inside subnet; default its first address */
+  gateway: string;
+  /** CIDR inside subnet that dynamic addresses come from; empty = whole subnet */
+  ipRange: string;
+  /** name → address inside subnet, never handed out */
+  auxAddresses: { [key: string]: string };
+}
+
+export interface IpamConfig_AuxAddressesEntry {
+  key: string;
+  value: string;
 }
 
 /** A sandbox is a network namespace on one node; endpoints attach it to networks. */
@@ -102,6 +133,14 @@ export interface Endpoint {
   aliases: string[];
   /** name of the interface inside the sandbox, e.g. "eth0" */
   interfaceName: string;
+  hostname: string;
+  /** "name:ip", like --add-host */
+  extraHosts: string[];
+  /** resolver addresses for the sandbox */
+  dns: string[];
+  /** set when the endpoint is a backend of a service */
+  serviceId: string;
+  serviceName: string;
 }
 
 export interface Node {
@@ -113,6 +152,52 @@ export interface Node {
   /** last desired-state revision the agent reported as programmed */
   appliedRevision: number;
   registeredRevision: number;
+  /** "active" | "drain" */
+  availability: string;
+  labels: { [key: string]: string };
+}
+
+export interface Node_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface PortConfig {
+  /** "tcp" | "udp" */
+  protocol: string;
+  /** port of the backends */
+  targetPort: number;
+  /** port on the VIP / the hosts; 0 = target_port */
+  publishedPort: number;
+  /** "ingress" | "host" */
+  publishMode: string;
+}
+
+export interface ServiceVip {
+  networkId: string;
+  networkName: string;
+  ip: string;
+}
+
+/** A named set of backends (endpoints that name the service) behind a VIP per network, or DNS round robin. */
+export interface Service {
+  id: string;
+  name: string;
+  /** network names */
+  networks: string[];
+  /** "vip" | "dnsrr" */
+  endpointMode: string;
+  ports: PortConfig[];
+  /** one per network in vip mode */
+  vips: ServiceVip[];
+  backends: Endpoint[];
+  labels: { [key: string]: string };
+  createdRevision: number;
+}
+
+export interface Service_LabelsEntry {
+  key: string;
+  value: string;
 }
 
 function createBaseNetwork(): Network {
@@ -126,6 +211,11 @@ function createBaseNetwork(): Network {
     vni: 0,
     endpoints: [],
     createdRevision: 0,
+    ipam: [],
+    internal: false,
+    attachable: false,
+    mtu: 0,
+    labels: {},
   };
 }
 
@@ -158,6 +248,21 @@ export const Network: MessageFns<Network> = {
     if (message.createdRevision !== 0) {
       writer.uint32(72).uint64(message.createdRevision);
     }
+    for (const v of message.ipam) {
+      IpamConfig.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.internal !== false) {
+      writer.uint32(88).bool(message.internal);
+    }
+    if (message.attachable !== false) {
+      writer.uint32(96).bool(message.attachable);
+    }
+    if (message.mtu !== 0) {
+      writer.uint32(104).uint32(message.mtu);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      Network_LabelsEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
+    });
     return writer;
   },
 
@@ -246,6 +351,49 @@ export const Network: MessageFns<Network> = {
             message.createdRevision = longToNumber(reader.uint64());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.ipam.push(IpamConfig.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.internal = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.attachable = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.mtu = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            const entry14 = Network_LabelsEntry.decode(reader, reader.uint32());
+            if (entry14.value !== undefined) {
+              message.labels[entry14.key] = entry14.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -279,6 +427,26 @@ export const Network: MessageFns<Network> = {
         : isSet(object.created_revision)
         ? globalThis.Number(object.created_revision)
         : 0,
+      ipam: globalThis.Array.isArray(object?.ipam)
+        ? object.ipam.map((e: any) => IpamConfig.fromJSON(e))
+        : [],
+      internal: isSet(object.internal) ? globalThis.Boolean(object.internal) : false,
+      attachable: isSet(object.attachable) ? globalThis.Boolean(object.attachable) : false,
+      mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : 0,
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -311,6 +479,27 @@ export const Network: MessageFns<Network> = {
     if (message.createdRevision !== 0) {
       obj.createdRevision = Math.round(message.createdRevision);
     }
+    if (message.ipam?.length) {
+      obj.ipam = message.ipam.map((e) => IpamConfig.toJSON(e));
+    }
+    if (message.internal !== false) {
+      obj.internal = message.internal;
+    }
+    if (message.attachable !== false) {
+      obj.attachable = message.attachable;
+    }
+    if (message.mtu !== 0) {
+      obj.mtu = Math.round(message.mtu);
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -328,6 +517,353 @@ export const Network: MessageFns<Network> = {
     message.vni = object.vni ?? 0;
     message.endpoints = object.endpoints?.map((e) => Endpoint.fromPartial(e)) || [];
     message.createdRevision = object.createdRevision ?? 0;
+    message.ipam = object.ipam?.map((e) => IpamConfig.fromPartial(e)) || [];
+    message.internal = object.internal ?? false;
+    message.attachable = object.attachable ?? false;
+    message.mtu = object.mtu ?? 0;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseNetwork_LabelsEntry(): Network_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const Network_LabelsEntry: MessageFns<Network_LabelsEntry> = {
+  encode(message: Network_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Network_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetwork_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Network_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Network_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Network_LabelsEntry>, I>>(base?: I): Network_LabelsEntry {
+    return Network_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Network_LabelsEntry>, I>>(object: I): Network_LabelsEntry {
+    const message = createBaseNetwork_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseIpamConfig(): IpamConfig {
+  return { subnet: "", gateway: "", ipRange: "", auxAddresses: {} };
+}
+
+export const IpamConfig: MessageFns<IpamConfig> = {
+  encode(message: IpamConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subnet !== "") {
+      writer.uint32(10).string(message.subnet);
+    }
+    if (message.gateway !== "") {
+      writer.uint32(18).string(message.gateway);
+    }
+    if (message.ipRange !== "") {
+      writer.uint32(26).string(message.ipRange);
+    }
+    globalThis.Object.entries(message.auxAddresses).forEach(([key, value]: [string, string]) => {
+      IpamConfig_AuxAddressesEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IpamConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIpamConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subnet = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.gateway = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ipRange = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = IpamConfig_AuxAddressesEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.auxAddresses[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IpamConfig {
+    return {
+      subnet: isSet(object.subnet) ? globalThis.String(object.subnet) : "",
+      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+      ipRange: isSet(object.ipRange)
+        ? globalThis.String(object.ipRange)
+        : isSet(object.ip_range)
+        ? globalThis.String(object.ip_range)
+        : "",
+      auxAddresses: isObject(object.auxAddresses)
+        ? (globalThis.Object.entries(object.auxAddresses) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.aux_addresses)
+        ? (globalThis.Object.entries(object.aux_addresses) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: IpamConfig): unknown {
+    const obj: any = {};
+    if (message.subnet !== "") {
+      obj.subnet = message.subnet;
+    }
+    if (message.gateway !== "") {
+      obj.gateway = message.gateway;
+    }
+    if (message.ipRange !== "") {
+      obj.ipRange = message.ipRange;
+    }
+    if (message.auxAddresses) {
+      const entries = globalThis.Object.entries(message.auxAddresses) as [string, string][];
+      if (entries.length > 0) {
+        obj.auxAddresses = {};
+        entries.forEach(([k, v]) => {
+          obj.auxAddresses[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IpamConfig>, I>>(base?: I): IpamConfig {
+    return IpamConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IpamConfig>, I>>(object: I): IpamConfig {
+    const message = createBaseIpamConfig();
+    message.subnet = object.subnet ?? "";
+    message.gateway = object.gateway ?? "";
+    message.ipRange = object.ipRange ?? "";
+    message.auxAddresses = (globalThis.Object.entries(object.auxAddresses ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseIpamConfig_AuxAddressesEntry(): IpamConfig_AuxAddressesEntry {
+  return { key: "", value: "" };
+}
+
+export const IpamConfig_AuxAddressesEntry: MessageFns<IpamConfig_AuxAddressesEntry> = {
+  encode(message: IpamConfig_AuxAddressesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IpamConfig_AuxAddressesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIpamConfig_AuxAddressesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IpamConfig_AuxAddressesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: IpamConfig_AuxAddressesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IpamConfig_AuxAddressesEntry>, I>>(base?: I): IpamConfig_AuxAddressesEntry {
+    return IpamConfig_AuxAddressesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IpamConfig_AuxAddressesEntry>, I>>(object: I): IpamConfig_AuxAddressesEntry {
+    const message = createBaseIpamConfig_AuxAddressesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -500,6 +1036,11 @@ function createBaseEndpoint(): Endpoint {
     mac: "",
     aliases: [],
     interfaceName: "",
+    hostname: "",
+    extraHosts: [],
+    dns: [],
+    serviceId: "",
+    serviceName: "",
   };
 }
 
@@ -537,6 +1078,21 @@ export const Endpoint: MessageFns<Endpoint> = {
     }
     if (message.interfaceName !== "") {
       writer.uint32(90).string(message.interfaceName);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(98).string(message.hostname);
+    }
+    for (const v of message.extraHosts) {
+      writer.uint32(106).string(v!);
+    }
+    for (const v of message.dns) {
+      writer.uint32(114).string(v!);
+    }
+    if (message.serviceId !== "") {
+      writer.uint32(122).string(message.serviceId);
+    }
+    if (message.serviceName !== "") {
+      writer.uint32(130).string(message.serviceName);
     }
     return writer;
   },
@@ -642,6 +1198,46 @@ export const Endpoint: MessageFns<Endpoint> = {
             message.interfaceName = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.extraHosts.push(reader.string());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.dns.push(reader.string());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.serviceName = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -693,6 +1289,25 @@ export const Endpoint: MessageFns<Endpoint> = {
         : isSet(object.interface_name)
         ? globalThis.String(object.interface_name)
         : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      extraHosts: globalThis.Array.isArray(object?.extraHosts)
+        ? object.extraHosts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.extra_hosts)
+        ? object.extra_hosts.map((e: any) => globalThis.String(e))
+        : [],
+      dns: globalThis.Array.isArray(object?.dns)
+        ? object.dns.map((e: any) => globalThis.String(e))
+        : [],
+      serviceId: isSet(object.serviceId)
+        ? globalThis.String(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.String(object.service_id)
+        : "",
+      serviceName: isSet(object.serviceName)
+        ? globalThis.String(object.serviceName)
+        : isSet(object.service_name)
+        ? globalThis.String(object.service_name)
+        : "",
     };
   },
 
@@ -731,6 +1346,21 @@ export const Endpoint: MessageFns<Endpoint> = {
     if (message.interfaceName !== "") {
       obj.interfaceName = message.interfaceName;
     }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.extraHosts?.length) {
+      obj.extraHosts = message.extraHosts;
+    }
+    if (message.dns?.length) {
+      obj.dns = message.dns;
+    }
+    if (message.serviceId !== "") {
+      obj.serviceId = message.serviceId;
+    }
+    if (message.serviceName !== "") {
+      obj.serviceName = message.serviceName;
+    }
     return obj;
   },
 
@@ -750,12 +1380,26 @@ export const Endpoint: MessageFns<Endpoint> = {
     message.mac = object.mac ?? "";
     message.aliases = object.aliases?.map((e) => e) || [];
     message.interfaceName = object.interfaceName ?? "";
+    message.hostname = object.hostname ?? "";
+    message.extraHosts = object.extraHosts?.map((e) => e) || [];
+    message.dns = object.dns?.map((e) => e) || [];
+    message.serviceId = object.serviceId ?? "";
+    message.serviceName = object.serviceName ?? "";
     return message;
   },
 };
 
 function createBaseNode(): Node {
-  return { id: "", name: "", advertiseAddr: "", status: 0, appliedRevision: 0, registeredRevision: 0 };
+  return {
+    id: "",
+    name: "",
+    advertiseAddr: "",
+    status: 0,
+    appliedRevision: 0,
+    registeredRevision: 0,
+    availability: "",
+    labels: {},
+  };
 }
 
 export const Node: MessageFns<Node> = {
@@ -778,6 +1422,12 @@ export const Node: MessageFns<Node> = {
     if (message.registeredRevision !== 0) {
       writer.uint32(48).uint64(message.registeredRevision);
     }
+    if (message.availability !== "") {
+      writer.uint32(58).string(message.availability);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      Node_LabelsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
+    });
     return writer;
   },
 
@@ -842,6 +1492,25 @@ export const Node: MessageFns<Node> = {
             message.registeredRevision = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.availability = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            const entry8 = Node_LabelsEntry.decode(reader, reader.uint32());
+            if (entry8.value !== undefined) {
+              message.labels[entry8.key] = entry8.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -874,6 +1543,21 @@ export const Node: MessageFns<Node> = {
         : isSet(object.registered_revision)
         ? globalThis.Number(object.registered_revision)
         : 0,
+      availability: isSet(object.availability) ? globalThis.String(object.availability) : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -897,6 +1581,18 @@ export const Node: MessageFns<Node> = {
     if (message.registeredRevision !== 0) {
       obj.registeredRevision = Math.round(message.registeredRevision);
     }
+    if (message.availability !== "") {
+      obj.availability = message.availability;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -911,6 +1607,669 @@ export const Node: MessageFns<Node> = {
     message.status = object.status ?? 0;
     message.appliedRevision = object.appliedRevision ?? 0;
     message.registeredRevision = object.registeredRevision ?? 0;
+    message.availability = object.availability ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseNode_LabelsEntry(): Node_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const Node_LabelsEntry: MessageFns<Node_LabelsEntry> = {
+  encode(message: Node_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Node_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNode_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Node_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Node_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Node_LabelsEntry>, I>>(base?: I): Node_LabelsEntry {
+    return Node_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Node_LabelsEntry>, I>>(object: I): Node_LabelsEntry {
+    const message = createBaseNode_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBasePortConfig(): PortConfig {
+  return { protocol: "", targetPort: 0, publishedPort: 0, publishMode: "" };
+}
+
+export const PortConfig: MessageFns<PortConfig> = {
+  encode(message: PortConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.protocol !== "") {
+      writer.uint32(10).string(message.protocol);
+    }
+    if (message.targetPort !== 0) {
+      writer.uint32(16).uint32(message.targetPort);
+    }
+    if (message.publishedPort !== 0) {
+      writer.uint32(24).uint32(message.publishedPort);
+    }
+    if (message.publishMode !== "") {
+      writer.uint32(34).string(message.publishMode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PortConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePortConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.targetPort = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.publishedPort = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.publishMode = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PortConfig {
+    return {
+      protocol: isSet(object.protocol) ? globalThis.String(object.protocol) : "",
+      targetPort: isSet(object.targetPort)
+        ? globalThis.Number(object.targetPort)
+        : isSet(object.target_port)
+        ? globalThis.Number(object.target_port)
+        : 0,
+      publishedPort: isSet(object.publishedPort)
+        ? globalThis.Number(object.publishedPort)
+        : isSet(object.published_port)
+        ? globalThis.Number(object.published_port)
+        : 0,
+      publishMode: isSet(object.publishMode)
+        ? globalThis.String(object.publishMode)
+        : isSet(object.publish_mode)
+        ? globalThis.String(object.publish_mode)
+        : "",
+    };
+  },
+
+  toJSON(message: PortConfig): unknown {
+    const obj: any = {};
+    if (message.protocol !== "") {
+      obj.protocol = message.protocol;
+    }
+    if (message.targetPort !== 0) {
+      obj.targetPort = Math.round(message.targetPort);
+    }
+    if (message.publishedPort !== 0) {
+      obj.publishedPort = Math.round(message.publishedPort);
+    }
+    if (message.publishMode !== "") {
+      obj.publishMode = message.publishMode;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PortConfig>, I>>(base?: I): PortConfig {
+    return PortConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PortConfig>, I>>(object: I): PortConfig {
+    const message = createBasePortConfig();
+    message.protocol = object.protocol ?? "";
+    message.targetPort = object.targetPort ?? 0;
+    message.publishedPort = object.publishedPort ?? 0;
+    message.publishMode = object.publishMode ?? "";
+    return message;
+  },
+};
+
+function createBaseServiceVip(): ServiceVip {
+  return { networkId: "", networkName: "", ip: "" };
+}
+
+export const ServiceVip: MessageFns<ServiceVip> = {
+  encode(message: ServiceVip, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.networkId !== "") {
+      writer.uint32(10).string(message.networkId);
+    }
+    if (message.networkName !== "") {
+      writer.uint32(18).string(message.networkName);
+    }
+    if (message.ip !== "") {
+      writer.uint32(26).string(message.ip);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceVip {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceVip();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.networkId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.networkName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ip = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServiceVip {
+    return {
+      networkId: isSet(object.networkId)
+        ? globalThis.String(object.networkId)
+        : isSet(object.network_id)
+        ? globalThis.String(object.network_id)
+        : "",
+      networkName: isSet(object.networkName)
+        ? globalThis.String(object.networkName)
+        : isSet(object.network_name)
+        ? globalThis.String(object.network_name)
+        : "",
+      ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
+    };
+  },
+
+  toJSON(message: ServiceVip): unknown {
+    const obj: any = {};
+    if (message.networkId !== "") {
+      obj.networkId = message.networkId;
+    }
+    if (message.networkName !== "") {
+      obj.networkName = message.networkName;
+    }
+    if (message.ip !== "") {
+      obj.ip = message.ip;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ServiceVip>, I>>(base?: I): ServiceVip {
+    return ServiceVip.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServiceVip>, I>>(object: I): ServiceVip {
+    const message = createBaseServiceVip();
+    message.networkId = object.networkId ?? "";
+    message.networkName = object.networkName ?? "";
+    message.ip = object.ip ?? "";
+    return message;
+  },
+};
+
+function createBaseService(): Service {
+  return {
+    id: "",
+    name: "",
+    networks: [],
+    endpointMode: "",
+    ports: [],
+    vips: [],
+    backends: [],
+    labels: {},
+    createdRevision: 0,
+  };
+}
+
+export const Service: MessageFns<Service> = {
+  encode(message: Service, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    for (const v of message.networks) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.endpointMode !== "") {
+      writer.uint32(34).string(message.endpointMode);
+    }
+    for (const v of message.ports) {
+      PortConfig.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.vips) {
+      ServiceVip.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.backends) {
+      Endpoint.encode(v!, writer.uint32(58).fork()).join();
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      Service_LabelsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
+    });
+    if (message.createdRevision !== 0) {
+      writer.uint32(72).uint64(message.createdRevision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Service {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseService();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.networks.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.endpointMode = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.ports.push(PortConfig.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.vips.push(ServiceVip.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.backends.push(Endpoint.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            const entry8 = Service_LabelsEntry.decode(reader, reader.uint32());
+            if (entry8.value !== undefined) {
+              message.labels[entry8.key] = entry8.value;
+            }
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.createdRevision = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Service {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      networks: globalThis.Array.isArray(object?.networks) ? object.networks.map((e: any) => globalThis.String(e)) : [],
+      endpointMode: isSet(object.endpointMode)
+        ? globalThis.String(object.endpointMode)
+        : isSet(object.endpoint_mode)
+        ? globalThis.String(object.endpoint_mode)
+        : "",
+      ports: globalThis.Array.isArray(object?.ports) ? object.ports.map((e: any) => PortConfig.fromJSON(e)) : [],
+      vips: globalThis.Array.isArray(object?.vips) ? object.vips.map((e: any) => ServiceVip.fromJSON(e)) : [],
+      backends: globalThis.Array.isArray(object?.backends) ? object.backends.map((e: any) => Endpoint.fromJSON(e)) : [],
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      createdRevision: isSet(object.createdRevision)
+        ? globalThis.Number(object.createdRevision)
+        : isSet(object.created_revision)
+        ? globalThis.Number(object.created_revision)
+        : 0,
+    };
+  },
+
+  toJSON(message: Service): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.networks?.length) {
+      obj.networks = message.networks;
+    }
+    if (message.endpointMode !== "") {
+      obj.endpointMode = message.endpointMode;
+    }
+    if (message.ports?.length) {
+      obj.ports = message.ports.map((e) => PortConfig.toJSON(e));
+    }
+    if (message.vips?.length) {
+      obj.vips = message.vips.map((e) => ServiceVip.toJSON(e));
+    }
+    if (message.backends?.length) {
+      obj.backends = message.backends.map((e) => Endpoint.toJSON(e));
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.createdRevision !== 0) {
+      obj.createdRevision = Math.round(message.createdRevision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Service>, I>>(base?: I): Service {
+    return Service.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Service>, I>>(object: I): Service {
+    const message = createBaseService();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.networks = object.networks?.map((e) => e) || [];
+    message.endpointMode = object.endpointMode ?? "";
+    message.ports = object.ports?.map((e) => PortConfig.fromPartial(e)) || [];
+    message.vips = object.vips?.map((e) => ServiceVip.fromPartial(e)) || [];
+    message.backends = object.backends?.map((e) => Endpoint.fromPartial(e)) || [];
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.createdRevision = object.createdRevision ?? 0;
+    return message;
+  },
+};
+
+function createBaseService_LabelsEntry(): Service_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const Service_LabelsEntry: MessageFns<Service_LabelsEntry> = {
+  encode(message: Service_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Service_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseService_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Service_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Service_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Service_LabelsEntry>, I>>(base?: I): Service_LabelsEntry {
+    return Service_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Service_LabelsEntry>, I>>(object: I): Service_LabelsEntry {
+    const message = createBaseService_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -937,6 +2296,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

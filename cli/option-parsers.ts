@@ -1,0 +1,103 @@
+import type { CreateNetworkRequest } from '../proto/gen/trellis/v1/control';
+import type { IpamConfig, PortConfig } from '../proto/gen/trellis/v1/types';
+import { cidrContains, parseCidr, parseIpv4 } from '../manager/store';
+import { CommandError } from './control-client';
+
+/*
+ * Turns repeatable command-line options into request fields, the way docker
+ * reads the same options. Only the shape is checked here; the managers check
+ * the values and name the request field at fault.
+ */
+
+/** `key=value` options (labels, aux addresses) as a map; a bare `key` means an empty value when `valueRequired` is false. */
+export function keyValues(flag: string, entries: readonly string[], valueRequired = false): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const entry of entries) {
+    const equals = entry.indexOf('=');
+    if (equals < 0 && valueRequired) throw new CommandError(`${flag}: "${entry}" is not name=value`);
+    const key = equals < 0 ? entry : entry.slice(0, equals);
+    map[key] = equals < 0 ? '' : entry.slice(equals + 1);
+  }
+  return map;
+}
+
+export interface AddressingOptions {
+  subnet: string[];
+  gateway: string[];
+  ipRange: string[];
+  auxAddress: string[];
+}
+
+type Addressing = Pick<CreateNetworkRequest, 'subnet' | 'gateway' | 'ipRange' | 'ipam'>;
+
+/**
+ * Like `docker network create`: the nth --gateway and --ip-range belong to the nth
+ * --subnet, and each --aux-address to the subnet that contains it. One subnet
+ * without aux addresses uses the simple request fields, so errors name them.
+ */
+export function networkAddressing(options: AddressingOptions): Addressing {
+  for (const [flag, values] of [['--gateway', options.gateway], ['--ip-range', options.ipRange]] as const) {
+    if (values.length > options.subnet.length) {
+      throw new CommandError(`${flag}: ${values.length} given for ${options.subnet.length} --subnet; give at most one per --subnet, in the same order`);
+    }
+  }
+  const aux = keyValues('--aux-address', options.auxAddress, true);
+  if (options.subnet.length <= 1 && Object.keys(aux).length === 0) {
+    return { subnet: options.subnet[0] ?? '', gateway: options.gateway[0] ?? '', ipRange: options.ipRange[0] ?? '', ipam: [] };
+  }
+  if (options.subnet.length === 0) throw new CommandError('--aux-address: give the --subnet it belongs to');
+  const ipam: IpamConfig[] = options.subnet.map((subnet, index) => ({
+    subnet,
+    gateway: options.gateway[index] ?? '',
+    ipRange: options.ipRange[index] ?? '',
+    auxAddresses: {},
+  }));
+  for (const [name, address] of Object.entries(aux)) {
+    // An address in no subnet goes to the first one, whose manager-side check then says it is outside.
+    const home = ipam.find((config) => containsAddress(config.subnet, address)) ?? ipam[0];
+    if (home) home.auxAddresses[name] = address;
+  }
+  return { subnet: '', gateway: '', ipRange: '', ipam };
+}
+
+function containsAddress(subnet: string, address: string): boolean {
+  const cidr = parseCidr(subnet);
+  const ip = parseIpv4(address);
+  return cidr.ok && ip !== undefined && cidrContains(cidr.cidr, ip);
+}
+
+const SHORT_PUBLISH = /^(?:(\d+):)?(\d+)(?:\/(\w+))?$/;
+
+/**
+ * `--publish` in docker's two spellings: `[published:]target[/protocol]`, or
+ * `published=8080,target=80,protocol=udp,mode=host`.
+ */
+export function parsePublish(spec: string): PortConfig {
+  const short = SHORT_PUBLISH.exec(spec);
+  if (short) {
+    return { targetPort: Number(short[2]), publishedPort: Number(short[1] ?? 0), protocol: short[3] ?? '', publishMode: '' };
+  }
+  const fields = keyValues('--publish', spec.split(','), true);
+  const known = ['published', 'target', 'protocol', 'mode'];
+  const unknown = Object.keys(fields).find((key) => !known.includes(key));
+  if (unknown !== undefined || fields.target === undefined) {
+    throw new CommandError(`--publish: "${spec}" is neither [published:]target[/protocol] nor published=P,target=T[,protocol=tcp|udp][,mode=ingress|host]`);
+  }
+  return {
+    targetPort: portNumber(spec, fields.target),
+    publishedPort: fields.published === undefined ? 0 : portNumber(spec, fields.published),
+    protocol: fields.protocol ?? '',
+    publishMode: fields.mode ?? '',
+  };
+}
+
+function portNumber(spec: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new CommandError(`--publish: "${text}" in "${spec}" is not a port number`);
+  return Number(text);
+}
+
+/** A whole number option, e.g. --mtu 1400. */
+export function integerOption(flag: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new CommandError(`${flag}: "${text}" is not a whole number`);
+  return Number(text);
+}

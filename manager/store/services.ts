@@ -1,0 +1,93 @@
+import type { Service } from '../../proto/gen/trellis/v1/types';
+import { allocateAddress } from './addresses';
+import type { CreateService, RemoveService } from './commands';
+import { fail, notFound, ok, type Result } from './errors';
+import { checkLabels, checkName, checkNewId } from './fields';
+import { formatIpv4 } from './ipv4';
+import { checkPorts } from './ports';
+import { findByName, storedIpv4, type EndpointMode, type NetworkRecord, type ServiceRecord, type StoreState } from './state';
+import { toService } from './views';
+
+const ENDPOINT_MODES: readonly EndpointMode[] = ['vip', 'dnsrr'];
+
+/** Objects only: the VIPs are allocated here; programming them (ipvs, DNS) is the data plane's. */
+export function createService(state: StoreState, command: CreateService): Result<Service> {
+  const id = checkNewId(state.services, 'service', command.id);
+  if (!id.ok) return id;
+  const name = checkName('service', command.name);
+  if (!name.ok) return name;
+  const taken = findByName(state.services, command.name);
+  if (taken) {
+    return fail('ALREADY_EXISTS', 'name', `name: a service named "${command.name}" already exists (id ${taken.id}); choose another name`);
+  }
+  const endpointMode = ENDPOINT_MODES.find((mode) => mode === (command.endpointMode || 'vip'));
+  if (!endpointMode) {
+    return fail('INVALID_ARGUMENT', 'endpoint_mode', `endpoint_mode: "${command.endpointMode}" is not vip or dnsrr; leave it empty for vip`);
+  }
+  const networks = resolveNetworks(state, command.networks);
+  if (!networks.ok) return networks;
+  const ports = checkPorts(command.ports ?? [], endpointMode, state.services.values());
+  if (!ports.ok) return ports;
+  const labels = checkLabels('labels', command.labels ?? {});
+  if (!labels.ok) return labels;
+  // Allocated last: nothing after it can fail, so a refused command never holds a VIP.
+  const vips = endpointMode === 'vip' ? allocateVips(state, networks.value) : ok([]);
+  if (!vips.ok) return vips;
+
+  const record: ServiceRecord = {
+    id: command.id,
+    name: command.name,
+    networkIds: networks.value.map((network) => network.id),
+    endpointMode,
+    ports: ports.value,
+    vips: vips.value,
+    labels: labels.value,
+    createdRevision: state.revision + 1,
+  };
+  state.services.set(record.id, record);
+  return ok(toService(state, record));
+}
+
+export function removeService(state: StoreState, command: RemoveService): Result<Service> {
+  const service = state.findService(command.service);
+  if (!service) return notFound('service', command.service);
+  const backends = state.endpointsOfService(service.id);
+  if (backends.length > 0) {
+    const names = backends.map((endpoint) => `"${state.sandbox(endpoint.sandboxId).name}" on "${state.network(endpoint.networkId).name}"`);
+    return fail(
+      'FAILED_PRECONDITION',
+      'service',
+      `service: "${service.name}" still has ${backends.length} backend(s) (${names.join(', ')}); disconnect them first (trellis network disconnect)`,
+    );
+  }
+
+  const removed = toService(state, service);
+  for (const vip of service.vips) state.addressSpace(vip.networkId).release(storedIpv4(vip.ip));
+  state.services.delete(service.id);
+  return ok(removed);
+}
+
+/** Each network once, in the order given. */
+function resolveNetworks(state: StoreState, references: readonly string[]): Result<NetworkRecord[]> {
+  const networks: NetworkRecord[] = [];
+  for (const reference of references) {
+    const network = state.findNetwork(reference);
+    if (!network) return notFound('network', reference, 'networks');
+    if (!networks.includes(network)) networks.push(network);
+  }
+  return ok(networks);
+}
+
+/** One VIP per network; all or none, so a shortage on a later network gives back the earlier ones. */
+function allocateVips(state: StoreState, networks: readonly NetworkRecord[]): Result<ServiceRecord['vips']> {
+  const vips: ServiceRecord['vips'] = [];
+  for (const network of networks) {
+    const address = allocateAddress(state, network, 'networks');
+    if (!address.ok) {
+      for (const vip of vips) state.addressSpace(vip.networkId).release(storedIpv4(vip.ip));
+      return address;
+    }
+    vips.push({ networkId: network.id, ip: formatIpv4(address.value) });
+  }
+  return ok(vips);
+}
