@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { eventually, lab, labDown, labUp, trellisJson, type LabState } from './support/lab-driver';
 
 interface NodeRow {
@@ -31,6 +32,23 @@ describe('node liveness with 3 managers', () => {
 
     lab(['start', 'a2']);
     await eventually(() => statusOf('a2') === 'NODE_STATUS_READY', 'a2 ready again');
+  });
+
+  it('marks an agent cut off from the underlay down once its heartbeats stop, and ready when it is back', async () => {
+    // The lab's own link for a2 in its underlay namespace: the agent lives on, silent.
+    const cut = (state: 'down' | 'up') => {
+      const result = spawnSync('ip', ['-n', 'trlab-underlay', 'link', 'set', 'trlab-a2', state]);
+      if (result.status !== 0) throw new Error(`ip link set trlab-a2 ${state}: ${result.stderr.toString()}`);
+    };
+    const cutAt = Date.now();
+    cut('down');
+    try {
+      await eventually(() => statusOf('a2') === 'NODE_STATUS_DOWN', 'a2 marked down after missed heartbeats');
+      process.stdout.write(`agent cut off from the underlay marked down after ${Date.now() - cutAt} ms (goal: 3 missed 1 s heartbeats)\n`);
+    } finally {
+      cut('up');
+    }
+    await eventually(() => statusOf('a2') === 'NODE_STATUS_READY', 'a2 ready again after the link is back', 30_000);
   });
 
   it('keeps every agent in session when the leading manager is killed', async () => {

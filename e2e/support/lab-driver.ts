@@ -76,12 +76,20 @@ export function kernelJson<T>(host: string, command: string[]): T {
   return (out ? JSON.parse(out) : []) as T;
 }
 
-/** Polls `check` (a synchronous probe) until it returns true or the bound passes; no timing is asserted. */
+/**
+ * Polls `check` (a synchronous probe) until it returns true or the bound passes; a probe that
+ * throws (a manager mid-election, say) counts as "not yet". No timing is asserted.
+ */
 export async function eventually(check: () => boolean, what: string, boundMs = 20_000): Promise<void> {
   const deadline = Date.now() + boundMs;
+  let lastError = '';
   while (Date.now() < deadline) {
-    if (check()) return;
+    try {
+      if (check()) return;
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`gave up waiting for: ${what}`);
+  throw new Error(`gave up waiting for: ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
 }

@@ -1,9 +1,10 @@
-import { credentials } from '@grpc/grpc-js';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { ControlClient } from '../../proto/gen/trellis/v1/control';
 import { RaftClient, type JoinRequest, type JoinResponse } from '../../proto/gen/trellis/v1/raft';
 import type { Node } from '../../proto/gen/trellis/v1/types';
 import { callUnary } from '../../proto/runtime/unary-call';
 import type { ApplyResult, Command } from '../store';
+import { ClusterUnavailableError } from './cluster-state';
 import { fromJsonBytes, toJsonBytes } from './json-bytes';
 import type { LeaderForwarder } from './raft-cluster';
 
@@ -15,25 +16,20 @@ export class PeerClients implements LeaderForwarder {
   private readonly controlClients = new Map<string, ControlClient>();
 
   async propose(leaderAddress: string, command: Command): Promise<ApplyResult> {
-    const reply = await callUnary(
-      this.raft(leaderAddress),
-      (c) => c.propose,
-      { command: toJsonBytes(command) },
-      forwardTimeoutMs,
-    );
+    const reply = await toLeader(leaderAddress, callUnary(this.raft(leaderAddress), (c) => c.propose, { command: toJsonBytes(command) }, forwardTimeoutMs));
     return fromJsonBytes<ApplyResult>(reply.result);
   }
 
   join(address: string, request: JoinRequest): Promise<JoinResponse> {
-    return callUnary(this.raft(address), (c) => c.join, request, forwardTimeoutMs);
+    return toLeader(address, callUnary(this.raft(address), (c) => c.join, request, forwardTimeoutMs));
   }
 
   async listNodes(leaderAddress: string): Promise<Node[]> {
-    return (await callUnary(this.control(leaderAddress), (c) => c.listNodes, {}, forwardTimeoutMs)).nodes;
+    return (await toLeader(leaderAddress, callUnary(this.control(leaderAddress), (c) => c.listNodes, {}, forwardTimeoutMs))).nodes;
   }
 
   async removeManager(leaderAddress: string, id: string): Promise<void> {
-    await callUnary(this.control(leaderAddress), (c) => c.removeManager, { id }, forwardTimeoutMs);
+    await toLeader(leaderAddress, callUnary(this.control(leaderAddress), (c) => c.removeManager, { id }, forwardTimeoutMs));
   }
 
   close(): void {
@@ -48,6 +44,20 @@ export class PeerClients implements LeaderForwarder {
 
   private control(address: string): ControlClient {
     return cached(this.controlClients, address, () => new ControlClient(address, credentials.createInsecure()));
+  }
+}
+
+/**
+ * A leader that does not answer is most likely gone and being replaced: say so,
+ * rather than pass on a connection error the client would take for its own.
+ */
+async function toLeader<T>(address: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    const failure = error as ServiceError;
+    if (failure.code !== status.UNAVAILABLE && failure.code !== status.DEADLINE_EXCEEDED) throw error;
+    throw new ClusterUnavailableError(`the leader at ${address} did not answer (${failure.details}); a new leader is being elected, retry`);
   }
 }
 

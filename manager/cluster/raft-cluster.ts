@@ -8,6 +8,7 @@ import {
   type ConfState,
   type DurableStorage,
   type Entry,
+  type HardState,
   type Message,
   type NodeId,
   type RaftNode,
@@ -69,6 +70,8 @@ export class RaftCluster implements ClusterState {
   private applied: number;
   private snapshotIndex: number;
   private softState: SoftState = { leader: None, role: 'follower' };
+  /** The term and vote last made durable: a Ready that keeps them lets a leader send before its sync. */
+  private durableTermVote: { term: number; vote: NodeId };
   private readonly writes = new Map<string, Waiter<ApplyResult>>();
   private readonly reads = new Map<string, Waiter<number>>();
   private appliedWaiters: Array<{ index: number; resolve: () => void }> = [];
@@ -85,6 +88,8 @@ export class RaftCluster implements ClusterState {
     this.confState = options.recovered.confState;
     this.applied = options.recovered.applied;
     this.snapshotIndex = options.recovered.applied;
+    const { term, vote } = options.storage.initialState().hardState;
+    this.durableTermVote = { term, vote };
     this.logger = options.logger.child({ component: 'raft' });
     this.changes.setMaxListeners(0);
     for (const [id, address] of Object.entries(this.members)) if (id !== options.id) options.transport.setPeer(id, address);
@@ -291,11 +296,17 @@ export class RaftCluster implements ClusterState {
       while (!this.stopped && node.hasReady()) {
         const ready = node.ready();
         if (ready.softState) this.onSoftState(ready.softState);
+        // A leader's appends and heartbeats don't depend on its own log being durable (it counts
+        // itself toward a quorum only once it is, see persisted()), so they go out while it syncs,
+        // as in etcd (Raft thesis §10.2.1). A changed term or vote must be durable before any message.
+        const sendFirst = this.isLeader() && !this.changesTermOrVote(ready.hardState);
+        if (sendFirst) transport.send(ready.messages);
         if (ready.hardState || ready.entries.length > 0 || ready.snapshot) {
-          await storage.save(ready.hardState, ready.entries, ready.snapshot);
+          await storage.save(ready.hardState, ready.entries, ready.snapshot, ready.mustSync);
+          if (ready.hardState) this.durableTermVote = { term: ready.hardState.term, vote: ready.hardState.vote };
         }
         if (ready.snapshot) this.installSnapshot(ready.snapshot);
-        transport.send(ready.messages);
+        if (!sendFirst) transport.send(ready.messages);
         this.apply(ready.committedEntries);
         for (const readState of ready.readStates) this.onReadState(readState);
         node.advance();
@@ -310,6 +321,10 @@ export class RaftCluster implements ClusterState {
     } finally {
       this.processing = false;
     }
+  }
+
+  private changesTermOrVote(hardState: HardState | undefined): boolean {
+    return hardState !== undefined && (hardState.term !== this.durableTermVote.term || hardState.vote !== this.durableTermVote.vote);
   }
 
   private onSoftState(softState: SoftState): void {

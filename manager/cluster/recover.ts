@@ -49,18 +49,22 @@ export async function bootstrapNewCluster(storage: DurableStorage, id: NodeId, a
 }
 
 /**
- * `--force-new-cluster`: the survivor keeps everything committed in its log and
- * becomes the only voter of a new cluster, in a later term; uncommitted entries
- * (which no client was told succeeded) are dropped.
+ * `--force-new-cluster`: the survivor becomes the only voter of a new cluster,
+ * in a later term, with every entry its log holds. The stored commit index may
+ * lag what the old cluster committed (a commit-only change is not synced), so
+ * stopping there could drop acknowledged writes; entries past it were never
+ * acknowledged by this log's leader, or may have been: as etcd does, they are
+ * kept and committed. Membership changes among them are moot in a one-member cluster.
  */
 export async function forceNewCluster(storage: DurableStorage, id: NodeId, address: string): Promise<void> {
   const state = fromSnapshot(storage);
   const { hardState } = storage.initialState();
-  const committed = hardState.commit > state.applied ? storage.entries(state.applied + 1, hardState.commit + 1) : [];
-  for (const entry of committed) {
+  const lastIndex = storage.lastIndex();
+  const kept = lastIndex > state.applied ? storage.entries(state.applied + 1, lastIndex + 1) : [];
+  for (const entry of kept) {
     if (entry.type === 'normal' && entry.data.length > 0) state.store.apply(decodeProposal(entry.data).command);
   }
-  const index = Math.max(hardState.commit, state.applied);
+  const index = Math.max(lastIndex, state.applied);
   const confState = { voters: [id], learners: [] };
   const data = encodeSnapshotPayload({ store: state.store.snapshot(), members: { [id]: address } });
   await storage.save(

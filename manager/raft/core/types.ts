@@ -109,7 +109,9 @@ export interface ReadState {
  * Everything the core asks of its driver, in this order: persist `hardState`,
  * `entries` and `snapshot` (durably, one sync); only then send `messages`;
  * apply `committedEntries`; answer `readStates` when applied ≥ their index;
- * then call advance().
+ * then call advance(). One exception, as in etcd: a leader may send before its
+ * own sync when the Ready changes neither term nor vote, because the core counts
+ * the leader's own entries toward a quorum only once they are persisted.
  */
 export interface Ready {
   softState?: SoftState;
@@ -213,7 +215,11 @@ export interface RaftNode {
  * application's state at an applied index and compacts the log before it.
  */
 export interface DurableStorage extends RaftStorage {
-  save(hardState: HardState | undefined, entries: Entry[], snapshot: Snapshot | undefined): Promise<void>;
+  /**
+   * With `mustSync` false (a Ready that only moves the commit index), the records are written
+   * but not synced: a crash may lose them, which Raft tolerates (the commit index is re-learned).
+   */
+  save(hardState: HardState | undefined, entries: Entry[], snapshot: Snapshot | undefined, mustSync?: boolean): Promise<void>;
   createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }

@@ -105,6 +105,23 @@ describe('DiskStorage', () => {
     expect(restarted.initialState().hardState.commit).toBe(49);
   });
 
+  it('writes a commit-only hard state without a sync, and the next synced save makes it durable too', async () => {
+    const storage = await openStorage();
+    await storage.save({ term: 1, vote: 'a', commit: 0 }, [entry(1, 1)], undefined);
+    const probe = await open(join(dir, 'probe'), 'w');
+    const datasync = jest.spyOn(Object.getPrototypeOf(probe) as { datasync(): Promise<void> }, 'datasync');
+    await probe.close();
+
+    await storage.save({ term: 1, vote: 'a', commit: 1 }, [], undefined, false);
+    expect(datasync).not.toHaveBeenCalled();
+    await storage.save({ term: 1, vote: 'a', commit: 1 }, [entry(2, 1)], undefined);
+    expect(datasync).toHaveBeenCalledTimes(1);
+
+    const restarted = await reopen(storage);
+    expect(restarted.initialState().hardState).toEqual({ term: 1, vote: 'a', commit: 1 });
+    expect(restarted.lastIndex()).toBe(2);
+  });
+
   it('finishes pending saves on close, and refuses calls after it', async () => {
     const storage = await openStorage();
     const pending = storage.save(undefined, [entry(1, 1)], undefined);

@@ -20,6 +20,8 @@ interface PendingWrite {
   /** A snapshot file to make durable before the records that mark it. */
   snapshot?: Snapshot;
   records: WalRecord[];
+  /** False when losing these records in a crash is harmless (a commit index moved forward). */
+  sync: boolean;
   durable: () => void;
   failed: (error: Error) => void;
 }
@@ -100,8 +102,8 @@ export class DiskStorage implements DurableStorage {
    * first index on (entries a snapshot already covers are skipped). Entries
    * and snapshot data are kept, not copied: callers must not change them.
    */
-  save(hardState: HardState | undefined, entries: Entry[], snapshot: Snapshot | undefined): Promise<void> {
-    return this.enqueue(() => {
+  save(hardState: HardState | undefined, entries: Entry[], snapshot: Snapshot | undefined, mustSync = true): Promise<void> {
+    return this.enqueue(mustSync || snapshot !== undefined || entries.length > 0, () => {
       const coveredThrough = snapshot?.metadata.index ?? this.memory.firstIndex() - 1;
       const fresh = entries.filter((entry) => entry.index > coveredThrough);
       checkAppendable(fresh, snapshot?.metadata.index ?? this.memory.lastIndex());
@@ -122,7 +124,7 @@ export class DiskStorage implements DurableStorage {
 
   /** Records the application's state at `index` (applied, so committed) and compacts the log through it. */
   createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<void> {
-    return this.enqueue(() => {
+    return this.enqueue(true, () => {
       const snapshot = this.memory.createSnapshot(index, confState, data);
       this.memory.compact(index);
       return { snapshot, records: [{ kind: 'snapshotCreated', index, term: snapshot.metadata.term }] };
@@ -147,7 +149,7 @@ export class DiskStorage implements DurableStorage {
    * Applies a change to memory now (throwing rejects the call, changing
    * nothing) and queues what makes it durable for the end of this turn.
    */
-  private enqueue(change: () => Pick<PendingWrite, 'snapshot' | 'records'>): Promise<void> {
+  private enqueue(sync: boolean, change: () => Pick<PendingWrite, 'snapshot' | 'records'>): Promise<void> {
     if (this.closing) return Promise.reject(new Error(`${this.dir}: storage used after close`));
     if (this.failure) return Promise.reject(this.failure);
     let write: Pick<PendingWrite, 'snapshot' | 'records'>;
@@ -157,7 +159,7 @@ export class DiskStorage implements DurableStorage {
       return Promise.reject(error as Error);
     }
     return new Promise<void>((durable, failed) => {
-      this.queue.push({ ...write, durable, failed });
+      this.queue.push({ ...write, sync, durable, failed });
       this.draining ??= new Promise<void>((turnEnded) => setImmediate(turnEnded)).then(() => this.drain());
     });
   }
@@ -184,7 +186,10 @@ export class DiskStorage implements DurableStorage {
     const snapshots = batch.flatMap((pending) => (pending.snapshot === undefined ? [] : [pending.snapshot]));
     // Each snapshot file is complete before the WAL marks it: replay trusts only marked snapshots.
     for (const snapshot of snapshots) await this.snapshotFiles.write(snapshot);
-    await this.wal.write(batch.flatMap((pending) => pending.records));
+    await this.wal.write(
+      batch.flatMap((pending) => pending.records),
+      batch.some((pending) => pending.sync),
+    );
     if (snapshots.length === 0) return;
     await this.snapshotFiles.prune();
     await this.wal.removeSegmentsThrough(this.snapshotFiles.fallbackIndex());

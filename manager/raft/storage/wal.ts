@@ -76,8 +76,11 @@ export class Wal {
     return { wal, records };
   }
 
-  /** Makes `records` durable, in order: one write and one fdatasync (plus a directory sync when a segment is created). */
-  async write(records: readonly WalRecord[]): Promise<void> {
+  /**
+   * Appends `records` in one write and, when `sync`, makes them and every earlier unsynced write
+   * durable with one fdatasync (plus a directory sync when a segment is created).
+   */
+  async write(records: readonly WalRecord[], sync: boolean): Promise<void> {
     if (records.length === 0) return;
     if (this.currentSize >= this.options.segmentBytes) await this.startSegment();
     // Decided by emptiness, not by having just created the segment: a crash can leave a new segment
@@ -87,7 +90,7 @@ export class Wal {
       this.currentSize === 0 && this.lastHardState !== undefined ? [{ kind: 'hardState', hardState: this.lastHardState }, ...records] : records;
     const data = Buffer.concat(toWrite.map((record) => encodeRecord(encodeWalRecord(record))));
     await writeFully(this.current, data, this.currentSize);
-    await this.current.datasync();
+    if (sync) await this.current.datasync();
     this.currentSize += data.length;
     const segment = this.segments[this.segments.length - 1]!;
     for (const record of records) {
@@ -120,6 +123,8 @@ export class Wal {
     const sequence = this.segments[this.segments.length - 1]!.sequence + 1;
     const path = join(this.dir, segmentFileName(sequence));
     const handle = await createSegment(this.dir, path);
+    // Unsynced writes of the old segment would not be covered by syncs of the new one.
+    await this.current.datasync();
     await this.current.close();
     this.current = handle;
     this.currentSize = 0;
