@@ -17,6 +17,8 @@ import { RaftCluster } from './cluster/raft-cluster';
 import { clusterHandlers } from './cluster/raft-handlers';
 import { bootstrapNewCluster, forceNewCluster, fromSnapshot, initialStore, isEmpty } from './cluster/recover';
 import { Dispatcher } from './dispatcher/dispatcher-service';
+import { serveMetrics, type MetricsServer } from './metrics/http';
+import { ManagerMetrics } from './metrics/manager-metrics';
 import { createRaftNode } from './raft/core';
 import { DiskStorage } from './raft/storage';
 import { raftService, Transport } from './raft/transport';
@@ -38,6 +40,8 @@ export interface ManagerOptions {
   onExit?: () => void;
   /** Where networks without a subnet get one; used only when this manager bootstraps a new cluster (default 10.0.0.0/8 in /24s). */
   defaultAddressPools?: AddressPoolRecord[];
+  /** HOST:PORT to serve Prometheus metrics on (GET /metrics); absent or '' serves none. */
+  metricsListen?: string;
 }
 
 export interface RunningManager {
@@ -45,6 +49,8 @@ export interface RunningManager {
   address: string;
   id: string;
   cluster: RaftCluster;
+  /** The metrics address actually bound, when metricsListen was given. */
+  metricsAddress?: string;
   close(): Promise<void>;
 }
 
@@ -85,6 +91,18 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     logger.warn('default address pools are chosen when a cluster is created; ignoring them for the cluster this manager joins or already holds');
   }
   const recovered = fromSnapshot(storage);
+  const metrics = options.metricsListen ? new ManagerMetrics() : undefined;
+  // Bound before anything else starts, so a taken port leaves only the gRPC port and the log to release.
+  let metricsServer: MetricsServer | undefined;
+  if (metrics && options.metricsListen) {
+    try {
+      metricsServer = await serveMetrics(options.metricsListen, metrics.registry, logger);
+    } catch (error) {
+      server.forceShutdown();
+      await storage.close();
+      throw error;
+    }
+  }
 
   let cluster: RaftCluster | undefined;
   const transport = new Transport({
@@ -117,9 +135,11 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     snapshotEvery: options.snapshotEvery ?? defaults.snapshotEvery,
     requestTimeoutMs: defaults.requestTimeoutMs,
     onRemoved: () => options.onExit?.(),
+    observer: metrics?.clusterObserver,
   });
 
-  const dispatcher = new Dispatcher(cluster, logger);
+  const dispatcher = new Dispatcher(cluster, logger, metrics?.dispatcherObserver);
+  metrics?.bind({ cluster, dispatcher });
   server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers)));
   server.addService(DispatcherService, dispatcher.service());
   server.addService(RaftService, raftService(transport, clusterHandlers(cluster, peers)));
@@ -142,7 +162,9 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     address,
     id,
     cluster: running,
+    metricsAddress: metricsServer?.address,
     async close() {
+      await metricsServer?.close();
       await running.stop();
       dispatcher.close();
       transport.close();

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import pino, { type Logger } from 'pino';
 import { startAgent } from '../../agent/daemon';
 import { startManager } from '../../manager/daemon';
+import { parseListen } from '../../manager/metrics/http';
 import { BUILT_IN_ADDRESS_POOLS, Store, type AddressPoolRecord } from '../../manager/store';
 import { collect, CommandError, managerList } from '../context';
 import { integerOption } from '../option-parsers';
@@ -42,6 +43,7 @@ interface ManagerFlags {
   logLevel: string;
   defaultAddrPool: string[];
   defaultAddrPoolMaskLength?: string;
+  metricsListen: string;
 }
 
 /** Like `docker swarm init --default-addr-pool`: a mask length alone cuts the built-in pool differently. */
@@ -70,10 +72,18 @@ export function addDaemonCommands(program: Command): void {
     .option('--force-new-cluster', "recover this manager's committed state into a new one-member cluster")
     .option('--default-addr-pool <cidr>', 'pool networks without --subnet get theirs from (repeatable; new clusters only; default 10.0.0.0/8)', collect, [])
     .option('--default-addr-pool-mask-length <n>', 'prefix length of the subnets cut from the pools (new clusters only; default 24)')
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: off)', '')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (options: ManagerFlags) => {
       if (/^(0\.0\.0\.0|\[::\]):/.test(options.listen)) {
         throw new CommandError(`--listen: "${options.listen}" is not an address other managers can reach; give this host's address, e.g. 198.18.0.1:4240`);
+      }
+      if (options.metricsListen) {
+        try {
+          parseListen(options.metricsListen);
+        } catch (error) {
+          throw new CommandError(error instanceof Error ? error.message : String(error));
+        }
       }
       const logger = daemonLogger('trellis-manager', options.logLevel);
       const running = await startManager({
@@ -82,6 +92,7 @@ export function addDaemonCommands(program: Command): void {
         join: options.join,
         forceNewCluster: options.forceNewCluster,
         defaultAddressPools: defaultAddressPools(options),
+        metricsListen: options.metricsListen,
         logger,
         onExit: () => {
           logger.warn('this manager left the cluster; exiting');

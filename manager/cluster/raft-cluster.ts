@@ -29,6 +29,19 @@ export interface PeerTransport {
   removePeer(id: NodeId): void;
 }
 
+/** How a write proposed on this manager ended: applied here as leader (accepted or refused by the store), lost, or handed to the leader. */
+export type ProposalOutcome = 'committed' | 'failed' | 'forwarded';
+
+/**
+ * Instrumentation hooks (metrics). Called synchronously from the Raft loop,
+ * so they must be cheap and must not throw.
+ */
+export interface ClusterObserver {
+  proposalFinished(outcome: ProposalOutcome): void;
+  /** This replica applied `command` successfully; `store` is already past it (its revision is the command's). */
+  applied(command: Command, store: Store): void;
+}
+
 /** How a follower hands a write to the leader. */
 export interface LeaderForwarder {
   propose(leaderAddress: string, command: Command): Promise<ApplyResult>;
@@ -50,6 +63,7 @@ export interface RaftClusterOptions {
   requestTimeoutMs: number;
   /** This manager was removed from the cluster. */
   onRemoved(): void;
+  observer?: ClusterObserver;
 }
 
 interface Waiter<T> {
@@ -172,8 +186,12 @@ export class RaftCluster implements ClusterState {
 
   async propose<C extends Command>(command: C): Promise<ApplyResult<C>> {
     if (this.isLeader()) return this.proposeHere(command);
-    const leader = await this.waitForLeaderAddress();
+    const leader = await this.waitForLeaderAddress().catch((error: unknown) => {
+      this.options.observer?.proposalFinished('failed');
+      throw error;
+    });
     if (this.isLeader()) return this.proposeHere(command);
+    this.options.observer?.proposalFinished('forwarded');
     return (await this.options.forwarder.propose(leader, command)) as ApplyResult<C>;
   }
 
@@ -188,6 +206,13 @@ export class RaftCluster implements ClusterState {
       this.writes.delete(requestId);
     }
     this.schedule();
+    const observer = this.options.observer;
+    if (observer) {
+      result.then(
+        () => observer.proposalFinished('committed'),
+        () => observer.proposalFinished('failed'),
+      );
+    }
     return result as Promise<ApplyResult<C>>;
   }
 
@@ -356,6 +381,7 @@ export class RaftCluster implements ClusterState {
         const { requestId, command } = decodeProposal(entry.data);
         const result = this.currentStore.apply(command);
         changed ||= result.ok;
+        if (result.ok) this.options.observer?.applied(command, this.currentStore);
         this.writes.get(requestId)?.resolve(result);
         this.writes.delete(requestId);
       }

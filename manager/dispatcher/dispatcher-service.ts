@@ -28,6 +28,12 @@ function viewContent(view: NodeView): string {
   return JSON.stringify({ ...view, revision: 0 });
 }
 
+/** Instrumentation hooks (metrics); called synchronously, so they must be cheap and must not throw. */
+export interface DispatcherObserver {
+  /** `nodeId`'s agent reported having programmed its view up to `revision` (in its hello or a ProgrammedReport). */
+  programmed(nodeId: string, revision: number): void;
+}
+
 /** Metadata key that tells an agent where the leader is when a follower turns its session away. */
 export const leaderMetadataKey = 'trellis-leader';
 
@@ -45,6 +51,7 @@ export class Dispatcher {
   constructor(
     private readonly state: ClusterState,
     private readonly logger: Logger,
+    private readonly observer?: DispatcherObserver,
   ) {
     state.onChange(() => this.pushViews());
     state.onLeadershipChange((leading) => {
@@ -56,6 +63,11 @@ export class Dispatcher {
   close(): void {
     clearInterval(this.sweeper);
     this.closeAll();
+  }
+
+  /** Agents holding a session here (none unless this manager leads). */
+  sessionCount(): number {
+    return this.sessions.size;
   }
 
   withLiveness(node: Node): Node {
@@ -123,10 +135,12 @@ export class Dispatcher {
         this.sessions.get(nodeId)?.stream.end();
         this.sessions.set(nodeId, { stream, lastSentContent: '', lastHeardAt: Date.now() });
         this.appliedRevisions.set(nodeId, body.value.lastAppliedRevision);
+        this.observer?.programmed(nodeId, body.value.lastAppliedRevision);
         this.logger.info({ nodeId }, 'agent session opened');
         this.sendView(nodeId);
       } else if (body?.$case === 'programmed' && nodeId !== undefined) {
         this.appliedRevisions.set(nodeId, body.value.revision);
+        this.observer?.programmed(nodeId, body.value.revision);
       }
     });
     const close = () => {

@@ -1,0 +1,192 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { NodeStatus, type Node } from '../../proto/gen/trellis/v1/types';
+import type { ClusterObserver, ProposalOutcome } from '../cluster/raft-cluster';
+import type { DispatcherObserver } from '../dispatcher/dispatcher-service';
+import type { ConfState, Status } from '../raft/core';
+import type { Command, Store } from '../store';
+import { AttachTracker, type UnconfirmedReason } from './attach-tracker';
+
+/** What the scrape-time gauges read: the parts of RaftCluster and Dispatcher they need. */
+export interface MetricSources {
+  cluster: {
+    readonly store: Store;
+    status(): Status;
+    isLeader(): boolean;
+    membership(): ConfState;
+    onLeadershipChange(listener: (leading: boolean) => void): () => void;
+  };
+  dispatcher: {
+    sessionCount(): number;
+    withLiveness(node: Node): Node;
+  };
+}
+
+const outcomes: readonly ProposalOutcome[] = ['committed', 'failed', 'forwarded'];
+const unconfirmedReasons: readonly UnconfirmedReason[] = ['expired', 'overflow', 'abandoned'];
+
+/**
+ * One manager's Prometheus metrics, in a registry of its own so that several
+ * managers in one process (tests) don't collide. Raft and node state is read
+ * on scrape; only events (proposals, leadership changes, attaches) are counted
+ * as they happen, through the cluster's and dispatcher's observer hooks.
+ */
+export class ManagerMetrics {
+  readonly registry = new Registry();
+  private sources: MetricSources | undefined;
+  private readonly proposals: Counter<'result'>;
+  private readonly leaderChanges: Counter;
+  private readonly tracker: AttachTracker;
+
+  constructor(now: () => number = () => performance.now()) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    const metrics = () => this.sources;
+    const raftStatus = () => metrics()?.cluster.status();
+
+    new Gauge({
+      name: 'trellis_raft_term',
+      help: 'Current Raft term of this manager.',
+      registers,
+      collect() {
+        const status = raftStatus();
+        if (status) this.set(status.hardState.term);
+      },
+    });
+    new Gauge({
+      name: 'trellis_raft_is_leader',
+      help: '1 if this manager is the Raft leader, else 0.',
+      registers,
+      collect() {
+        const sources = metrics();
+        if (sources) this.set(sources.cluster.isLeader() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'trellis_raft_commit_index',
+      help: 'Highest Raft log index this manager knows to be committed.',
+      registers,
+      collect() {
+        const status = raftStatus();
+        if (status) this.set(status.hardState.commit);
+      },
+    });
+    new Gauge({
+      name: 'trellis_raft_applied_index',
+      help: 'Highest Raft log index applied to this manager\'s store.',
+      registers,
+      collect() {
+        const status = raftStatus();
+        if (status) this.set(status.applied);
+      },
+    });
+    new Gauge({
+      name: 'trellis_raft_members',
+      help: 'Raft members in this manager\'s view of the configuration, by role.',
+      labelNames: ['role'] as const,
+      registers,
+      collect() {
+        const sources = metrics();
+        if (!sources) return;
+        const { voters, learners } = sources.cluster.membership();
+        this.set({ role: 'voter' }, voters.length);
+        this.set({ role: 'learner' }, learners.length);
+      },
+    });
+    new Gauge({
+      name: 'trellis_agent_sessions',
+      help: 'Agent sessions open on this manager (only the leader holds any).',
+      registers,
+      collect() {
+        const sources = metrics();
+        if (sources) this.set(sources.dispatcher.sessionCount());
+      },
+    });
+    new Gauge({
+      name: 'trellis_nodes',
+      help: 'Registered nodes by liveness; exported by the leader only, since liveness is known only where agents hold sessions.',
+      labelNames: ['status'] as const,
+      registers,
+      collect() {
+        // A follower would report every node down: export nothing there, so sum() across managers stays right.
+        this.reset();
+        const sources = metrics();
+        if (!sources?.cluster.isLeader()) return;
+        let ready = 0;
+        let down = 0;
+        for (const node of sources.cluster.store.nodes()) {
+          if (sources.dispatcher.withLiveness(node).status === NodeStatus.NODE_STATUS_READY) ready += 1;
+          else down += 1;
+        }
+        this.set({ status: 'ready' }, ready);
+        this.set({ status: 'down' }, down);
+      },
+    });
+
+    this.proposals = new Counter({
+      name: 'trellis_raft_proposals_total',
+      help: 'Writes proposed on this manager by outcome: committed (applied here as leader, whether or not the store accepted it), failed (no leader, dropped or timed out), forwarded (handed to the leader, which counts it again).',
+      labelNames: ['result'] as const,
+      registers,
+    });
+    for (const result of outcomes) this.proposals.inc({ result }, 0);
+    this.leaderChanges = new Counter({
+      name: 'trellis_raft_leader_changes_total',
+      help: 'Times this manager became or stopped being the Raft leader.',
+      registers,
+    });
+
+    const convergence = new Histogram({
+      name: 'trellis_attach_to_programmed_seconds',
+      help: 'Leader only: time from applying a connect until every node hosting its network reported programming that revision.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    const tracker = () => this.tracker;
+    const unconfirmed = new Counter({
+      name: 'trellis_attach_unconfirmed_total',
+      help: 'Leader only: connects whose convergence was never measured: expired (not confirmed within 60 s), overflow (over 10000 pending), abandoned (leadership lost).',
+      labelNames: ['reason'] as const,
+      registers,
+      // Expiry runs on scrape too, so an idle leader still reports attaches that will never confirm.
+      collect: () => tracker().expire(),
+    });
+    for (const reason of unconfirmedReasons) unconfirmed.inc({ reason }, 0);
+    this.tracker = new AttachTracker({
+      now,
+      confirmed: (seconds) => convergence.observe(seconds),
+      unconfirmed: (reason) => unconfirmed.inc({ reason }),
+    });
+  }
+
+  /** Points the scrape-time gauges at the manager's parts; the observers may be handed out before this. */
+  bind(sources: MetricSources): void {
+    this.sources = sources;
+    sources.cluster.onLeadershipChange((leading) => {
+      this.leaderChanges.inc();
+      if (!leading) this.tracker.abandon();
+    });
+  }
+
+  readonly clusterObserver: ClusterObserver = {
+    proposalFinished: (outcome) => this.proposals.inc({ result: outcome }),
+    applied: (command, store) => this.onApplied(command, store),
+  };
+
+  readonly dispatcherObserver: DispatcherObserver = {
+    programmed: (nodeId, revision) => this.tracker.programmed(nodeId, revision),
+  };
+
+  private onApplied(command: Command, store: Store): void {
+    // Only the leader hears agents' reports, so only there can convergence be measured.
+    if (command.type !== 'connect' || !this.sources?.cluster.isLeader()) return;
+    const network = store.network(command.network);
+    if (!network) return;
+    const idByName = new Map(store.nodes().map((node) => [node.name, node.id]));
+    const hosts = new Set<string>();
+    for (const endpoint of network.endpoints) {
+      const id = idByName.get(endpoint.node);
+      if (id !== undefined) hosts.add(id);
+    }
+    this.tracker.attached(hosts, store.revision);
+  }
+}
