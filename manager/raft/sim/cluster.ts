@@ -4,7 +4,7 @@ import type { DeliveryOutcome, MessageFaults } from './fake-network';
 import { InvariantChecker } from './invariants';
 import type { Prng } from './prng';
 import { SimNode } from './sim-node';
-import type { CoreSettings, DriverFlaw, NodeObserver, RaftNodeFactory } from './sim-node';
+import type { CoreSettings, DriverFlaw, DriverOrder, NodeObserver, RaftNodeFactory } from './sim-node';
 import { Workload } from './workload';
 import type { WorkloadSettings } from './workload';
 
@@ -15,6 +15,7 @@ export interface ClusterSettings {
   faults: MessageFaults;
   workload: WorkloadSettings;
   driverFlaw: DriverFlaw;
+  driverOrder: DriverOrder;
 }
 
 /**
@@ -35,12 +36,23 @@ export class SimCluster {
   ) {
     const ids = Array.from({ length: settings.nodeCount }, (_, n) => `n${n + 1}`);
     this.network = new FakeNetwork(prng.fork(), settings.faults);
-    this.invariants = new InvariantChecker((id) => this.node(id).disk.durable());
+    this.invariants = new InvariantChecker((id) => this.node(id).disk.durable(), {
+      leaderMaySendUnsyncedEntries: settings.driverOrder === 'production',
+    });
     this.workload = new Workload(prng.fork(), settings.workload, this.nodes);
     const observer = this.observer();
     for (const id of ids) {
       const coreRandom = prng.fork();
-      const node = new SimNode(id, { voters: ids, learners: [] }, settings.createRaftNode, settings.core, () => coreRandom.next(), observer, settings.driverFlaw);
+      const node = new SimNode(
+        id,
+        { voters: ids, learners: [] },
+        settings.createRaftNode,
+        settings.core,
+        () => coreRandom.next(),
+        observer,
+        settings.driverFlaw,
+        settings.driverOrder,
+      );
       this.nodes.set(id, node);
       node.start();
     }

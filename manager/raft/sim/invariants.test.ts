@@ -2,6 +2,7 @@ import { None } from '../core';
 import type { Entry, HardState, Message, MessageType, NodeId, Role, Status } from '../core';
 import { FakeDisk } from './fake-disk';
 import { InvariantChecker } from './invariants';
+import type { CheckerOptions } from './invariants';
 
 const conf = { voters: ['n1', 'n2', 'n3'], learners: [] };
 
@@ -25,14 +26,17 @@ function message(type: MessageType, from: NodeId, to: NodeId, term: number, fiel
 }
 
 /** Three fake disks and a checker watching them. */
-function world(): { checker: InvariantChecker; persist: (node: NodeId, hardState: HardState | undefined, entries?: Entry[]) => void } {
+function world(options?: CheckerOptions): {
+  checker: InvariantChecker;
+  persist: (node: NodeId, hardState: HardState | undefined, entries?: Entry[]) => void;
+} {
   const disks = new Map(conf.voters.map((id) => [id, new FakeDisk(conf)]));
   const disk = (id: NodeId): FakeDisk => {
     const found = disks.get(id);
     if (!found) throw new Error(id);
     return found;
   };
-  const checker = new InvariantChecker((id) => disk(id).durable());
+  const checker = new InvariantChecker((id) => disk(id).durable(), options);
   const persist = (node: NodeId, hardState: HardState | undefined, entries: Entry[] = []): void => {
     disk(node).write({ hardState, entries, snapshot: undefined });
     const written = disk(node).sync();
@@ -106,6 +110,7 @@ describe('InvariantChecker', () => {
   it('rejects a later-term leader whose log lacks a committed entry', () => {
     const { checker, persist } = world();
     persist('n1', undefined, [entry(1, 1)]);
+    persist('n3', undefined, [entry(1, 1)]);
     checker.observeStatus(status('n1', 'leader', 1, 1), 1);
     checker.observeApply('n1', entry(1, 1));
     persist('n2', { term: 2, vote: 'n2', commit: 0 }, [entry(1, 2)]);
@@ -126,5 +131,56 @@ describe('InvariantChecker', () => {
     checker.observeSend(message('preVote', 'n1', 'n2', 1));
     checker.observeSend(message('preVoteResp', 'n2', 'n1', 1));
     checker.observeSend(message('voteResp', 'n2', 'n1', 0, { reject: true }));
+  });
+
+  it('lets a leader send entries ahead of its own disk, but not with a term that is not durable', () => {
+    const { checker, persist } = world();
+    expect(() => checker.observeSend(message('app', 'n1', 'n2', 1, { entries: [entry(1, 1)] }))).toThrow(/durable term is only 0/);
+    persist('n1', { term: 1, vote: 'n1', commit: 0 });
+    checker.observeSend(message('app', 'n1', 'n2', 1, { entries: [entry(1, 1), entry(2, 1)] }));
+    checker.observeSend(message('heartbeat', 'n1', 'n3', 1, { commit: 0 }));
+  });
+
+  it('rejects a leader sending entries ahead of its disk when the driver is meant to be strict', () => {
+    const { checker, persist } = world({ leaderMaySendUnsyncedEntries: false });
+    persist('n1', { term: 1, vote: 'n1', commit: 0 }, [entry(1, 1)]);
+    checker.observeSend(message('app', 'n1', 'n2', 1, { entries: [entry(1, 1)] }));
+    expect(() => checker.observeSend(message('app', 'n1', 'n2', 1, { index: 1, logTerm: 1, entries: [entry(2, 1)] }))).toThrow(
+      /carries index 2 but the durable log ends at 1/,
+    );
+  });
+
+  it('rejects a leader whose entries contradict its own durable log', () => {
+    const { checker, persist } = world();
+    persist('n1', { term: 2, vote: 'n1', commit: 0 }, [entry(1, 1)]);
+    expect(() => checker.observeSend(message('app', 'n1', 'n2', 2, { entries: [entry(1, 2)] }))).toThrow(/where its durable log has term 1/);
+  });
+
+  it('rejects a leader that rewrites its log within its term, and a second sender of leader messages in a term', () => {
+    const { checker, persist } = world();
+    persist('n1', { term: 1, vote: 'n1', commit: 0 });
+    persist('n2', { term: 1, vote: 'n1', commit: 0 });
+    checker.observeSend(message('app', 'n1', 'n2', 1, { entries: [entry(1, 1)] }));
+    expect(() => checker.observeSend(message('app', 'n1', 'n3', 1, { entries: [entry(1, 0)] }))).toThrow(/leader append-only/);
+    expect(() => checker.observeSend(message('heartbeat', 'n2', 'n3', 1))).toThrow(/election safety/);
+  });
+
+  it('rejects an acknowledgement whose durable entry is not the one the leader sent there', () => {
+    const { checker, persist } = world();
+    persist('n2', { term: 1, vote: None, commit: 0 }, [entry(1, 1)]);
+    persist('n1', { term: 2, vote: 'n1', commit: 0 });
+    checker.observeSend(message('app', 'n1', 'n2', 2, { entries: [entry(1, 2)] }));
+    persist('n2', { term: 2, vote: 'n1', commit: 0 });
+    expect(() => checker.observeSend(message('appResp', 'n2', 'n1', 2, { index: 1 }))).toThrow(/the durable entry there has term 1/);
+  });
+
+  it('rejects a commit that rests on fewer than a quorum of durable copies', () => {
+    const { checker, persist } = world();
+    persist('n1', { term: 1, vote: 'n1', commit: 0 });
+    checker.observeSend(message('app', 'n1', 'n2', 1, { entries: [entry(1, 1)] }));
+    persist('n2', { term: 1, vote: 'n1', commit: 0 }, [entry(1, 1)]);
+    expect(() => checker.observeStatus(status('n1', 'leader', 1, 1), 1)).toThrow(/committed entries are durable on a quorum/);
+    persist('n1', undefined, [entry(1, 1)]);
+    checker.observeStatus(status('n1', 'leader', 1, 1), 1);
   });
 });

@@ -17,6 +17,16 @@ interface TermAndCommit {
   commit: number;
 }
 
+/**
+ * What the checker is told about the driver. `leaderMaySendUnsyncedEntries`
+ * is production's one exception to "persist, then send" (see Ready in
+ * core/types.ts): a leader's appends, heartbeats and snapshots may carry
+ * entries its own disk does not hold yet. Without it, they must be durable too.
+ */
+export interface CheckerOptions {
+  leaderMaySendUnsyncedEntries: boolean;
+}
+
 /** What first identified the entry at an (index, term): its data and the term of the entry before it. */
 interface EntryIdentity {
   data: string;
@@ -46,8 +56,19 @@ export class InvariantChecker {
   private highestCommitSeen = 0;
   /** Leaders whose durable log already ends in an entry of their own term: their log is fixed below it. */
   private readonly establishedLeaders = new Map<NodeId, number>();
+  /**
+   * Per term, the leader's log as its messages showed it: index → entry term.
+   * A leader never rewrites its log within its term, so this is one fixed log,
+   * against which a follower's acknowledgement is checked.
+   */
+  private readonly leaderLogs = new Map<number, Map<number, number>>();
+  /** Per leader: the highest commit index already checked against the voters' disks, in which term. */
+  private readonly quorumCheckedCommit = new Map<NodeId, { term: number; commit: number }>();
 
-  constructor(private readonly durableImageOf: (node: NodeId) => Readonly<DiskImage>) {}
+  constructor(
+    private readonly durableImageOf: (node: NodeId) => Readonly<DiskImage>,
+    private readonly options: CheckerOptions = { leaderMaySendUnsyncedEntries: true },
+  ) {}
 
   /** After every step, for every live node. */
   observeStatus(status: Status, incarnation: number): void {
@@ -64,6 +85,7 @@ export class InvariantChecker {
       throw new InvariantViolation('election safety', `${leader} and ${id} were both leader in term ${hardState.term}`);
     }
     this.establishIfDurable(id, hardState.term);
+    this.checkCommitDurableOnQuorum(status);
   }
 
   observeCrash(node: NodeId): void {
@@ -99,7 +121,13 @@ export class InvariantChecker {
   /**
    * When a message is handed to the network: everything the message asserts
    * about its sender must already be on the sender's disk, or a crash could
-   * make the sender contradict it.
+   * make the sender contradict it. That is its term; for a vote request, the
+   * candidate's vote for itself; for a granted vote, the vote; for an accepted
+   * append, the acknowledged entry. A leader's appends, heartbeats and
+   * snapshots assert nothing about the leader's own durable log beyond its
+   * term (it counts itself toward a quorum only once it persisted), so their
+   * entries may be ahead of its disk — unless the driver was strict — but never
+   * contradict it.
    */
   observeSend(message: Message): void {
     if (message.type === 'preVote' || message.type === 'preVoteResp') return; // they promise nothing
@@ -108,13 +136,26 @@ export class InvariantChecker {
     const violation = (what: string): InvariantViolation =>
       new InvariantViolation('message sent before its state was durable', `${message.type} ${message.from}→${message.to} at term ${message.term}: ${what}`);
     if (message.term > durable.term) throw violation(`durable term is only ${durable.term}`);
+    const leaderLog = this.recordLeaderLog(message);
     if (message.term < durable.term) return; // sent from an older term the node has durably left
     if (message.type === 'vote' && durable.vote !== message.from) throw violation(`durable vote is '${durable.vote}', not itself`);
     if (message.type === 'voteResp' && !message.reject && durable.vote !== message.to) {
       throw violation(`grants a vote but the durable vote is '${durable.vote}'`);
     }
-    if (message.type === 'appResp' && !message.reject && durableLastIndex(image) < message.index) {
-      throw violation(`acknowledges index ${message.index} but the durable log ends at ${durableLastIndex(image)}`);
+    if (message.type === 'appResp' && !message.reject) {
+      const durableLast = durableLastIndex(image);
+      if (durableLast < message.index) throw violation(`acknowledges index ${message.index} but the durable log ends at ${durableLast}`);
+      const leaderTerm = this.leaderLogs.get(message.term)?.get(message.index);
+      const durableTerm = durableTermAt(image, message.index);
+      if (leaderTerm !== undefined && durableTerm !== undefined && durableTerm !== leaderTerm) {
+        throw violation(`acknowledges index ${message.index}, term ${leaderTerm} in the leader's log, but the durable entry there has term ${durableTerm}`);
+      }
+    }
+    for (const [index, term] of leaderLog) {
+      const durableTerm = durableTermAt(image, index);
+      if (durableTerm === term || index < image.snapshot.metadata.index) continue; // durable, or compacted (so committed)
+      if (durableTerm !== undefined) throw violation(`carries term ${term} at index ${index}, where its durable log has term ${durableTerm}`);
+      if (!this.options.leaderMaySendUnsyncedEntries) throw violation(`carries index ${index} but the durable log ends at ${durableLastIndex(image)}`);
     }
   }
 
@@ -133,6 +174,72 @@ export class InvariantChecker {
         `${node} applied term ${entry.term} at index ${entry.index}, where term ${earlier.term} (or other data) was applied before`,
       );
     }
+  }
+
+  /**
+   * A leader's appends, heartbeats and snapshots: the sender leads the
+   * message's term (election safety, seen from the wire) and the (index, term)
+   * pairs they name join that term's leader log, which must never change.
+   * Returns those pairs.
+   */
+  private recordLeaderLog(message: Message): Array<[number, number]> {
+    if (message.type !== 'app' && message.type !== 'heartbeat' && message.type !== 'snap') return [];
+    const leader = this.leaderOfTerm.get(message.term);
+    if (leader === undefined) this.leaderOfTerm.set(message.term, message.from);
+    else if (leader !== message.from) {
+      throw new InvariantViolation('election safety', `${message.from} sent ${message.type} in term ${message.term}, which ${leader} leads`);
+    }
+    const pairs: Array<[number, number]> = [];
+    if (message.type === 'app') {
+      if (message.index > 0) pairs.push([message.index, message.logTerm]);
+      for (const entry of message.entries) pairs.push([entry.index, entry.term]);
+    } else if (message.type === 'snap' && message.snapshot) {
+      pairs.push([message.snapshot.metadata.index, message.snapshot.metadata.term]);
+    }
+    let log = this.leaderLogs.get(message.term);
+    if (!log) {
+      log = new Map();
+      this.leaderLogs.set(message.term, log);
+    }
+    for (const [index, term] of pairs) {
+      const known = log.get(index);
+      if (known === undefined) log.set(index, term);
+      else if (known !== term) {
+        throw new InvariantViolation(
+          'leader append-only',
+          `${message.from}, leader of term ${message.term}, sent term ${term} at index ${index} after sending term ${known} there`,
+        );
+      }
+    }
+    return pairs;
+  }
+
+  /**
+   * What a leader commits is durable on a quorum of voters. This is the premise
+   * of letting a leader send before its own sync: the core may count the
+   * leader's entries only once they are persisted, so a commit never rests on
+   * a copy a crash can lose. Durable entries are never lost afterwards (a
+   * committed entry is never overwritten, a snapshot only covers it), so
+   * checking each new commit index once is enough.
+   */
+  private checkCommitDurableOnQuorum(status: Status): void {
+    const { id, hardState, confState } = status;
+    const checked = this.quorumCheckedCommit.get(id);
+    if (checked && checked.term === hardState.term && checked.commit >= hardState.commit) return;
+    const index = hardState.commit;
+    const term = this.leaderLogs.get(hardState.term)?.get(index) ?? durableTermAt(this.durableImageOf(id), index);
+    const holders = confState.voters.filter((voter) => {
+      const image = this.durableImageOf(voter);
+      if (index <= image.snapshot.metadata.index) return true;
+      return term === undefined ? durableLastIndex(image) >= index : durableTermAt(image, index) === term;
+    });
+    if (holders.length * 2 <= confState.voters.length) {
+      throw new InvariantViolation(
+        'committed entries are durable on a quorum',
+        `${id}, leader of term ${hardState.term}, commits index ${index}${term === undefined ? '' : ` (term ${term})`}, durable only on [${holders.join(', ')}] of ${confState.voters.length} voters`,
+      );
+    }
+    this.quorumCheckedCommit.set(id, { term: hardState.term, commit: index });
   }
 
   private checkNeverBackwards(node: NodeId, term: number, commit: number, incarnation: number): void {

@@ -3,17 +3,19 @@
  *   npm run sim -- --nodes 3 --seeds 10000 [--steps 500]
  *   npm run sim -- --nodes 5 --seed 4711            (replay one seed)
  *   npm run sim -- --nodes 3 --seeds 500 --planted-bug follower-reads
+ *   npm run sim -- --nodes 3 --seeds 500 --driver-order strict   (every Ready synced, sent after)
  * Exits non-zero on the first failing seed, after printing how to replay it.
  */
 import { parseArgs } from 'node:util';
 import type { HistoryOp } from './linearizability';
 import { runSeed } from './run-seed';
 import type { SeedOptions, SeedResult } from './run-seed';
-import type { DriverFlaw } from './sim-node';
+import type { DriverFlaw, DriverOrder } from './sim-node';
 import type { PlantedBug } from './workload';
 
 const plantedBugs: readonly PlantedBug[] = ['none', 'follower-reads'];
-const driverFlaws: readonly DriverFlaw[] = ['none', 'send-before-persist'];
+const driverFlaws: readonly DriverFlaw[] = ['none', 'send-before-persist', 'follower-sends-before-persist', 'term-vote-sends-before-persist'];
+const driverOrders: readonly DriverOrder[] = ['production', 'strict'];
 
 const optionSpec = {
   nodes: { type: 'string', default: '3' },
@@ -22,6 +24,7 @@ const optionSpec = {
   steps: { type: 'string', default: '500' },
   'planted-bug': { type: 'string', default: 'none' },
   'driver-flaw': { type: 'string', default: 'none' },
+  'driver-order': { type: 'string', default: 'production' },
 } as const;
 
 function main(): number {
@@ -30,12 +33,13 @@ function main(): number {
   const steps = positiveInteger('steps', values.steps);
   const plantedBug = oneOf('planted-bug', values['planted-bug'], plantedBugs);
   const driverFlaw = oneOf('driver-flaw', values['driver-flaw'], driverFlaws);
+  const driverOrder = oneOf('driver-order', values['driver-order'], driverOrders);
   const seeds = values.seed === undefined ? range(1, positiveInteger('seeds', values.seeds)) : [positiveInteger('seed', values.seed)];
 
   const started = process.hrtime.bigint();
   let opsChecked = 0;
   for (const seed of seeds) {
-    const options: SeedOptions = { seed, nodes, steps, plantedBug, driverFlaw };
+    const options: SeedOptions = { seed, nodes, steps, plantedBug, driverFlaw, driverOrder };
     const result = runSeed(options);
     if (!result.passed) {
       printFailure(options, result);
@@ -45,7 +49,7 @@ function main(): number {
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   console.log(
-    `passed: ${seeds.length} seed(s), ${nodes} nodes, ${steps} steps each, ${opsChecked} client ops checked, ` +
+    `passed: ${seeds.length} seed(s), ${nodes} nodes, ${steps} steps each, ${driverOrder} driver order, ${opsChecked} client ops checked, ` +
       `${seconds.toFixed(1)} s (${(seeds.length / seconds).toFixed(0)} seeds/s)`,
   );
   return 0;
@@ -73,6 +77,7 @@ function printFailure(options: SeedOptions, result: Extract<SeedResult, { passed
     `--steps ${options.steps}`,
     options.plantedBug && options.plantedBug !== 'none' ? `--planted-bug ${options.plantedBug}` : '',
     options.driverFlaw && options.driverFlaw !== 'none' ? `--driver-flaw ${options.driverFlaw}` : '',
+    options.driverOrder && options.driverOrder !== 'production' ? `--driver-order ${options.driverOrder}` : '',
   ];
   console.error(`replay: npm run sim -- ${flags.filter(Boolean).join(' ')}`);
 }

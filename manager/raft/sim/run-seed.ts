@@ -6,7 +6,7 @@ import { InvariantViolation } from './invariants';
 import { checkLinearizability } from './linearizability';
 import type { HistoryOp } from './linearizability';
 import { Prng } from './prng';
-import type { DriverFlaw, RaftNodeFactory, SimNode } from './sim-node';
+import type { DriverFlaw, DriverOrder, RaftNodeFactory, SimNode } from './sim-node';
 import type { PlantedBug } from './workload';
 
 export interface SeedOptions {
@@ -16,6 +16,8 @@ export interface SeedOptions {
   steps: number;
   plantedBug?: PlantedBug;
   driverFlaw?: DriverFlaw;
+  /** Default 'production': the order manager/cluster/raft-cluster.ts handles a Ready in. */
+  driverOrder?: DriverOrder;
   createRaftNode?: RaftNodeFactory;
 }
 
@@ -54,6 +56,7 @@ export function runSeed(options: SeedOptions): SeedResult {
     faults: { dropRate: 0.02 + prng.next() * 0.15, duplicateRate: prng.next() * 0.1, maxDelay: 1 + prng.int(4) },
     workload: { clients: 3, keys: ['a', 'b', 'c'], opTimeout: 40, plantedBug: options.plantedBug ?? 'none' },
     driverFlaw: options.driverFlaw ?? 'none',
+    driverOrder: options.driverOrder ?? 'production',
   });
   try {
     const schedule = randomSchedule(prng.fork(), cluster);
