@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian 12 machine (Node 20, root) ready to build, test and run Trellis.
+# With --bench it also installs the baselines the benchmarks run against (etcd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,7 +9,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=(iproute2 nftables iputils-ping iperf3 util-linux procps etcd-server etcd-client)
+packages=(iproute2 nftables iputils-ping iperf3 util-linux procps)
+if [ "${1:-}" = "--bench" ]; then packages+=(etcd-server etcd-client); fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
