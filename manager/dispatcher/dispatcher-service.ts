@@ -4,12 +4,12 @@ import {
   type AgentMessage,
   type DispatcherServer,
   type ManagerMessage,
-  type NodeView,
 } from '../../proto/gen/trellis/v1/dispatcher';
 import { NodeStatus, type Node } from '../../proto/gen/trellis/v1/types';
 import { serviceError, fromStoreError } from '../api/status';
 import { unary } from '../api/unary';
 import type { ClusterState } from '../cluster/cluster-state';
+import type { NetworkEndpointsCache } from '../store';
 import { newId } from '../ids';
 import { heartbeatIntervalMs, nodeDownAfterMs } from '../../proto/runtime/heartbeat';
 
@@ -17,15 +17,8 @@ type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
 
 interface AgentSession {
   stream: SessionStream;
-  /** The last view sent, without its revision, to skip sends that change nothing. */
-  lastSentContent: string;
   /** When the agent last said anything (a heartbeat at least every second). */
   lastHeardAt: number;
-}
-
-/** Content of a view apart from the revision it was computed at. */
-function viewContent(view: NodeView): string {
-  return JSON.stringify({ ...view, revision: 0 });
 }
 
 /** Instrumentation hooks (metrics); called synchronously, so they must be cheap and must not throw. */
@@ -46,13 +39,17 @@ export const leaderMetadataKey = 'trellis-leader';
 export class Dispatcher {
   private readonly sessions = new Map<string, AgentSession>();
   private readonly appliedRevisions = new Map<string, number>();
+  /** The store revision views were last pushed for; the store says which nodes changed since. */
+  private pushedRevision: number;
   private readonly sweeper: NodeJS.Timeout;
+  private lastSweepAt = Date.now();
 
   constructor(
     private readonly state: ClusterState,
     private readonly logger: Logger,
     private readonly observer?: DispatcherObserver,
   ) {
+    this.pushedRevision = state.store.revision;
     state.onChange(() => this.pushViews());
     state.onLeadershipChange((leading) => {
       if (!leading) this.closeAll();
@@ -84,6 +81,16 @@ export class Dispatcher {
   }
 
   private cutSilentSessions(): void {
+    const now = Date.now();
+    const stalledMs = now - this.lastSweepAt - heartbeatIntervalMs;
+    this.lastSweepAt = now;
+    if (stalledMs > heartbeatIntervalMs) {
+      // This manager was busy (its timers ran late), so heartbeats may sit unread in the sockets:
+      // the silence is ours, not the agents'. Grant one interval to read them before judging.
+      this.logger.warn({ stalledMs }, 'event loop stalled; giving agents one more heartbeat interval');
+      for (const session of this.sessions.values()) session.lastHeardAt = Math.max(session.lastHeardAt, now - nodeDownAfterMs + heartbeatIntervalMs);
+      return;
+    }
     for (const [nodeId, session] of this.sessions) {
       if (this.isHeard(nodeId)) continue;
       this.logger.warn({ nodeId, silentMs: Date.now() - session.lastHeardAt }, 'node down: three heartbeats missed');
@@ -133,7 +140,7 @@ export class Dispatcher {
           return;
         }
         this.sessions.get(nodeId)?.stream.end();
-        this.sessions.set(nodeId, { stream, lastSentContent: '', lastHeardAt: Date.now() });
+        this.sessions.set(nodeId, { stream, lastHeardAt: Date.now() });
         this.appliedRevisions.set(nodeId, body.value.lastAppliedRevision);
         this.observer?.programmed(nodeId, body.value.lastAppliedRevision);
         this.logger.info({ nodeId }, 'agent session opened');
@@ -164,17 +171,23 @@ export class Dispatcher {
     this.sessions.clear();
   }
 
+  /**
+   * Sends a fresh view to each connected node the changes since the last push may
+   * concern, so a change costs in proportion to the nodes hosting what it touched,
+   * not to the cluster. When the store cannot say (restored from a snapshot, or too
+   * many revisions at once), every connected node gets one.
+   */
   private pushViews(): void {
-    for (const nodeId of this.sessions.keys()) this.sendView(nodeId);
+    const store = this.state.store;
+    const affected = store.affectedNodesSince(this.pushedRevision);
+    this.pushedRevision = store.revision;
+    const cache: NetworkEndpointsCache = new Map();
+    for (const nodeId of affected ?? [...this.sessions.keys()]) this.sendView(nodeId, cache);
   }
 
-  private sendView(nodeId: string): void {
+  private sendView(nodeId: string, cache?: NetworkEndpointsCache): void {
     const session = this.sessions.get(nodeId);
     if (!session) return;
-    const view = this.state.store.nodeView(nodeId);
-    const content = viewContent(view);
-    if (content === session.lastSentContent) return;
-    session.lastSentContent = content;
-    session.stream.write({ body: { $case: 'view', value: view } });
+    session.stream.write({ body: { $case: 'view', value: this.state.store.nodeView(nodeId, cache) } });
   }
 }

@@ -1,4 +1,5 @@
 export { Store } from './store';
+export type { NetworkEndpointsCache } from './views';
 export type {
   AppliedValue,
   ApplyResult,

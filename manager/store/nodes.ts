@@ -16,6 +16,7 @@ export function registerNode(state: StoreState, command: RegisterNode): Result<N
   const existing = findByName(state.nodes, command.name);
   if (existing) {
     existing.advertiseAddr = command.advertiseAddr;
+    state.touchNode(existing.id);
     return ok(toNode(existing));
   }
   const id = checkNewId(state.nodes, 'node', command.id);
@@ -51,6 +52,8 @@ export function updateNode(state: StoreState, command: UpdateNode): Result<Node>
 
   node.availability = availability.value;
   node.labels = labels.value;
+  // Neither field is in a node view today; touching costs one view and keeps a future field from going stale.
+  state.touchNode(node.id);
   return ok(toNode(node));
 }
 
@@ -58,7 +61,7 @@ export function updateNode(state: StoreState, command: UpdateNode): Result<Node>
 export function removeNode(state: StoreState, command: RemoveNode): Result<Node> {
   const node = state.findNode(command.node);
   if (!node) return notFound('node', command.node);
-  const hosted = [...state.sandboxes.values()].filter((sandbox) => sandbox.nodeId === node.id);
+  const hosted = state.sandboxesOfNode(node.id);
   if (hosted.length > 0) {
     const names = hosted.map((sandbox) => `"${sandbox.name}"`).join(', ');
     return fail(

@@ -29,7 +29,7 @@ export function createSandbox(state: StoreState, command: CreateSandbox): Result
   }
   const netnsName = NETNS_PREFIX + command.id.slice(0, NETNS_ID_CHARS);
   // Ids are random, but two sharing a prefix would make two sandboxes share one namespace.
-  if ([...state.sandboxes.values()].some((sandbox) => sandbox.netnsName === netnsName)) {
+  if (netnsTaken(state, netnsName)) {
     return fail('ALREADY_EXISTS', 'id', `id: namespace ${netnsName} is already used by another sandbox; retry with a new id`);
   }
 
@@ -47,4 +47,10 @@ export function removeSandbox(state: StoreState, command: RemoveSandbox): Result
   for (const endpoint of state.endpointsOfSandbox(sandbox.id)) releaseEndpoint(state, endpoint);
   state.sandboxes.delete(sandbox.id);
   return ok(removed);
+}
+
+/** A plain loop: this runs for every new sandbox, and copying tens of thousands of records each time made bulk creation quadratic in memory traffic. */
+function netnsTaken(state: StoreState, netnsName: string): boolean {
+  for (const sandbox of state.sandboxes.values()) if (sandbox.netnsName === netnsName) return true;
+  return false;
 }

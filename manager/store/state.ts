@@ -1,6 +1,7 @@
 import { AddressSpace } from './address-space';
 import { LowestFreeAllocator } from './allocator';
 import { parseCidr, parseIpv4, type Cidr } from './ipv4';
+import { ManyIndex, WatchedMap } from './watched-map';
 
 /*
  * The records are the store's whole truth; everything else (allocators,
@@ -126,8 +127,29 @@ export function storedIpv4(text: string): number {
   return address;
 }
 
-function byId<R extends { id: string }>(records: R[]): Map<string, R> {
-  return new Map(records.map((record) => [record.id, structuredClone(record)]));
+function byId<R extends { id: string }>(records: R[]): WatchedMap<R> {
+  const map = new WatchedMap<R>();
+  for (const record of records) map.set(record.id, structuredClone(record));
+  return map;
+}
+
+/**
+ * What the commands applied since the last `takeTouched()` wrote: enough to tell
+ * which nodes' views may have changed (see affected-nodes.ts).
+ */
+export interface Touched {
+  /** Nodes whose record, or set of sandboxes, changed. */
+  nodes: Set<string>;
+  /** Nodes whose record changed: every view holding their endpoints shows their address. */
+  nodeRecords: Set<string>;
+  /** Networks that were created, removed, or gained or lost an endpoint. */
+  networks: Set<string>;
+  /** Sandboxes that gained or lost an endpoint. */
+  sandboxes: Set<string>;
+}
+
+function noneTouched(): Touched {
+  return { nodes: new Set(), nodeRecords: new Set(), networks: new Set(), sandboxes: new Set() };
 }
 
 /** The records plus the allocators derived from them. Maps keep insertion order, so snapshots are stable. */
@@ -135,16 +157,35 @@ export class StoreState {
   readonly vnis = new LowestFreeAllocator(FIRST_VNI, LAST_VNI);
   /** Per network: gateways, auxiliary addresses, endpoint addresses and service VIPs. */
   readonly addressSpaces = new Map<string, AddressSpace>();
+  // Indexes, so a lookup costs what it returns rather than a scan of every record.
+  private readonly endpointsByNetwork = new ManyIndex();
+  private readonly endpointsBySandbox = new ManyIndex();
+  private readonly sandboxesByNode = new ManyIndex();
+  private touched = noneTouched();
 
   private constructor(
     public revision: number,
-    readonly nodes: Map<string, NodeRecord>,
-    readonly networks: Map<string, NetworkRecord>,
-    readonly sandboxes: Map<string, SandboxRecord>,
-    readonly endpoints: Map<string, EndpointRecord>,
-    readonly services: Map<string, ServiceRecord>,
+    readonly nodes: WatchedMap<NodeRecord>,
+    readonly networks: WatchedMap<NetworkRecord>,
+    readonly sandboxes: WatchedMap<SandboxRecord>,
+    readonly endpoints: WatchedMap<EndpointRecord>,
+    readonly services: WatchedMap<ServiceRecord>,
     public defaultAddressPools: AddressPoolRecord[],
   ) {
+    endpoints.watch((endpoint, present) => {
+      const index = present ? 'add' : 'remove';
+      this.endpointsByNetwork[index](endpoint.networkId, endpoint.id);
+      this.endpointsBySandbox[index](endpoint.sandboxId, endpoint.id);
+      this.touched.networks.add(endpoint.networkId);
+      this.touched.sandboxes.add(endpoint.sandboxId);
+    });
+    sandboxes.watch((sandbox, present) => {
+      this.sandboxesByNode[present ? 'add' : 'remove'](sandbox.nodeId, sandbox.id);
+      this.touched.nodes.add(sandbox.nodeId);
+    });
+    networks.watch((network) => this.touched.networks.add(network.id));
+    nodes.watch((node) => this.touchNode(node.id));
+    this.touched = noneTouched();
     for (const network of networks.values()) {
       this.vnis.reserve(network.vni);
       this.addressSpaces.set(network.id, newAddressSpace(network));
@@ -230,12 +271,29 @@ export class StoreState {
     return required(this.services, id, 'service');
   }
 
+  /** A node record changed in place (records in the maps are mutable): views showing it must be recomputed. */
+  touchNode(nodeId: string): void {
+    this.touched.nodes.add(nodeId);
+    this.touched.nodeRecords.add(nodeId);
+  }
+
+  /** What was written since the last call; a refused command's writes (there should be none) are dropped the same way. */
+  takeTouched(): Touched {
+    const touched = this.touched;
+    this.touched = noneTouched();
+    return touched;
+  }
+
   endpointsOfNetwork(networkId: string): EndpointRecord[] {
-    return [...this.endpoints.values()].filter((endpoint) => endpoint.networkId === networkId);
+    return [...this.endpointsByNetwork.get(networkId)].map((id) => required(this.endpoints, id, 'endpoint'));
   }
 
   endpointsOfSandbox(sandboxId: string): EndpointRecord[] {
-    return [...this.endpoints.values()].filter((endpoint) => endpoint.sandboxId === sandboxId);
+    return [...this.endpointsBySandbox.get(sandboxId)].map((id) => required(this.endpoints, id, 'endpoint'));
+  }
+
+  sandboxesOfNode(nodeId: string): SandboxRecord[] {
+    return [...this.sandboxesByNode.get(nodeId)].map((id) => required(this.sandboxes, id, 'sandbox'));
   }
 
   endpointsOfService(serviceId: string): EndpointRecord[] {

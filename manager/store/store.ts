@@ -9,7 +9,11 @@ import { registerNode, removeNode, updateNode } from './nodes';
 import { createSandbox, removeSandbox } from './sandboxes';
 import { createService, removeService } from './services';
 import { StoreState, type AddressPoolRecord, type StoreSnapshot } from './state';
-import { nodeView, sortedByName, toNetwork, toNode, toSandbox, toService } from './views';
+import { affectedNodes } from './affected-nodes';
+import { nodeView, sortedByName, type NetworkEndpointsCache, toNetwork, toNode, toSandbox, toService } from './views';
+
+/** Revisions the affected-node log reaches back; a reader further behind recomputes every view. */
+const affectedLogLength = 1024;
 
 type Handlers = { [T in Command['type']]: (state: StoreState, command: CommandOf<T>) => Result<CommandValues[T]> };
 
@@ -35,6 +39,8 @@ const handlers: Handlers = {
  */
 export class Store {
   private readonly state: StoreState;
+  /** Per recent revision, the nodes whose view it may have changed; oldest first, contiguous. */
+  private readonly affectedLog: { revision: number; nodes: Set<string> }[] = [];
 
   constructor(snapshot?: StoreSnapshot) {
     this.state = snapshot ? StoreState.restore(snapshot) : StoreState.empty();
@@ -53,8 +59,26 @@ export class Store {
     // TypeScript cannot relate handlers[command.type] to command's own type; the Handlers type guarantees it.
     const handler = handlers[command.type] as (state: StoreState, command: C) => ApplyResult<C>;
     const result = handler(this.state, command);
-    if (result.ok) this.state.revision += 1;
+    const touched = this.state.takeTouched();
+    if (!result.ok) return result;
+    this.state.revision += 1;
+    this.affectedLog.push({ revision: this.state.revision, nodes: affectedNodes(this.state, touched) });
+    if (this.affectedLog.length > affectedLogLength) this.affectedLog.shift();
     return result;
+  }
+
+  /**
+   * The nodes whose view may differ between `revision` and now (a superset of those
+   * that do), or undefined when this store no longer knows (too far back, or it was
+   * restored from a snapshot since): then any view may have changed.
+   */
+  affectedNodesSince(revision: number): Set<string> | undefined {
+    if (revision >= this.state.revision) return new Set();
+    const first = this.affectedLog[0];
+    if (!first || first.revision > revision + 1) return undefined;
+    const nodes = new Set<string>();
+    for (const entry of this.affectedLog) if (entry.revision > revision) for (const node of entry.nodes) nodes.add(node);
+    return nodes;
   }
 
   snapshot(): StoreSnapshot {
@@ -104,8 +128,11 @@ export class Store {
     return structuredClone(this.state.defaultAddressPools);
   }
 
-  /** Everything one node must program at the current revision. */
-  nodeView(nodeId: string): NodeView {
-    return nodeView(this.state, nodeId);
+  /**
+   * Everything one node must program at the current revision. Views computed with one
+   * `cache` at one revision share their (read-only) endpoint objects.
+   */
+  nodeView(nodeId: string, cache?: NetworkEndpointsCache): NodeView {
+    return nodeView(this.state, nodeId, cache);
   }
 }

@@ -143,15 +143,26 @@ export function sortedByName<R extends { name: string }>(records: Iterable<R>): 
   return [...records].sort(byName);
 }
 
+/**
+ * Endpoint views of each network, built once and shared by every node view
+ * computed at one revision: a network's list is the same in all of them.
+ */
+export type NetworkEndpointsCache = Map<string, EndpointView[]>;
+
 /** An unknown node gets an empty view: there is nothing for it to program. */
-export function nodeView(state: StoreState, nodeId: string): NodeView {
+export function nodeView(state: StoreState, nodeId: string, cache: NetworkEndpointsCache = new Map()): NodeView {
   const node = state.nodes.get(nodeId);
-  const sandboxes = sortedByName([...state.sandboxes.values()].filter((sandbox) => sandbox.nodeId === nodeId));
-  const localSandboxIds = new Set(sandboxes.map((sandbox) => sandbox.id));
-  const localNetworkIds = new Set(
-    [...state.endpoints.values()].filter((endpoint) => localSandboxIds.has(endpoint.sandboxId)).map((endpoint) => endpoint.networkId),
-  );
+  const sandboxes = sortedByName(state.sandboxesOfNode(nodeId));
+  const localNetworkIds = new Set(sandboxes.flatMap((sandbox) => state.endpointsOfSandbox(sandbox.id).map((endpoint) => endpoint.networkId)));
   const networks = [...localNetworkIds].map((id) => state.network(id)).sort((a, b) => a.vni - b.vni);
+  const endpointsOf = (networkId: string): EndpointView[] => {
+    let views = cache.get(networkId);
+    if (!views) {
+      views = state.endpointsOfNetwork(networkId).sort(byAddress).map((endpoint) => toEndpointView(state, endpoint));
+      cache.set(networkId, views);
+    }
+    return views;
+  };
   return {
     revision: state.revision,
     nodeId,
@@ -167,12 +178,7 @@ export function nodeView(state: StoreState, nodeId: string): NodeView {
       internal: network.internal,
     })),
     sandboxes: sandboxes.map((sandbox) => ({ id: sandbox.id, name: sandbox.name, netnsName: sandbox.netnsName })),
-    endpoints: networks.flatMap((network) =>
-      state
-        .endpointsOfNetwork(network.id)
-        .sort(byAddress)
-        .map((endpoint) => toEndpointView(state, endpoint)),
-    ),
+    endpoints: networks.flatMap((network) => endpointsOf(network.id)),
   };
 }
 

@@ -1,0 +1,194 @@
+import { credentials } from '@grpc/grpc-js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { table } from '../cli/output';
+import { ControlClient, ConnectNetworkRequest } from '../proto/gen/trellis/v1/control';
+import type { NodeView } from '../proto/gen/trellis/v1/dispatcher';
+import { callUnary } from '../proto/runtime/unary-call';
+import { FakeAgents, type Watch } from './fanout/fake-agents';
+import { createObjects, endpointCount, nodeName, nodesOnRegional, regionalName, registerNodes, wideNetwork, type Layout } from './fanout/topology';
+import { freePort, startProcess, stopProcess, waitFor, type Started } from './raft/processes';
+import { percentile, round } from './stats';
+
+const changeTimeoutMs = 120_000;
+const callTimeoutMs = 120_000;
+
+interface Options {
+  nodes: number[];
+  changes: number;
+}
+
+function parseOptions(args: string[]): Options {
+  const options: Options = { nodes: [100, 1000], changes: 5 };
+  for (let i = 0; i < args.length; i += 2) {
+    const value = args[i + 1] ?? '';
+    if (args[i] === '--nodes') options.nodes = value.split(',').map(Number);
+    else if (args[i] === '--changes') options.changes = Number(value);
+    else throw new Error(`unknown option ${args[i]} (use --nodes 100,1000 --changes 5)`);
+  }
+  return options;
+}
+
+/** kB → MB of a /proc/PID/status field (VmRSS now, VmHWM the peak). */
+function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? round(Number(match[1]) / 1024) : NaN;
+}
+
+interface Timing {
+  /** Until the last expected agent had it, from the start of the connect call. */
+  allMs: number;
+  p50Ms: number;
+  reached: number;
+  expected: number;
+}
+
+function timing(watch: Watch, start: number): Timing {
+  const delays = [...watch.arrivals.values()].map((at) => at - start);
+  const complete = watch.arrivals.size === watch.expected.size;
+  return {
+    allMs: complete ? Math.max(...delays) : Infinity,
+    p50Ms: delays.length > 0 ? percentile(delays, 50) : Infinity,
+    reached: watch.arrivals.size,
+    expected: watch.expected.size,
+  };
+}
+
+interface ScaleResult {
+  agents: number;
+  endpoints: number;
+  setupS: number;
+  sessionsS: number;
+  regional: Timing[];
+  wide: Timing[];
+  regionalFanout: number;
+  rssMb: number;
+  peakRssMb: number;
+  viewsReceived: number;
+  sessionErrors: number;
+}
+
+/**
+ * One change: a new sandbox on node n0000 is connected to `network`; times how long until
+ * every node hosting that network has a view holding the new endpoint.
+ */
+async function timeChange(control: ControlClient, agents: FakeAgents, nodeIds: string[], network: string, expected: Set<string>, name: string): Promise<Timing> {
+  const sandbox = await callUnary(control, (c) => c.createSandbox, { name, node: nodeName(0) }, callTimeoutMs);
+  // Let the sandbox's own push finish first, so the connect meets a quiet manager.
+  const hasSandbox = (view: NodeView): boolean => view.sandboxes.some((s) => s.id === sandbox.id);
+  await agents.watch(hasSandbox, new Set([nodeIds[0] ?? '']), changeTimeoutMs);
+  const hasEndpoint = (view: NodeView): boolean => view.endpoints.some((e) => e.sandboxId === sandbox.id);
+  const settled = agents.watch(hasEndpoint, expected, changeTimeoutMs);
+  const start = performance.now();
+  await callUnary(control, (c) => c.connectNetwork, ConnectNetworkRequest.fromPartial({ network, sandbox: sandbox.id }), callTimeoutMs);
+  return timing(await settled, start);
+}
+
+async function runScale(repoRoot: string, nodes: number, changes: number, log: (line: string) => void): Promise<ScaleResult> {
+  const layout: Layout = { nodes, perNode: 50, regional: 50, networksPerNode: 3 };
+  const dir = mkdtempSync(join(tmpdir(), 'trellis-fanout-'));
+  const address = `127.0.0.1:${await freePort()}`;
+  const main = join(repoRoot, 'dist', 'cli', 'main.js');
+  const manager: Started = startProcess('manager', process.execPath, [main, 'manager', '--listen', address, '--data-dir', join(dir, 'data'), '--log-level', 'warn'], join(dir, 'manager.log'));
+  const control = new ControlClient(address, credentials.createInsecure());
+  const agents = new FakeAgents(address);
+  try {
+    await waitFor('the manager to lead', async () => ((await callUnary(control, (c) => c.listManagers, {}, 2000)).managers.some((m) => m.leader) ? true : undefined));
+    const setupStart = performance.now();
+    const nodeIds = await registerNodes(address, layout);
+    await createObjects(control, layout);
+    const setupS = round((performance.now() - setupStart) / 1000);
+    log(`${nodes} agents: setup of ${endpointCount(layout)} sandboxes+endpoints took ${setupS} s`);
+    const sessionsStart = performance.now();
+    await agents.open(nodeIds);
+    const sessionsS = round((performance.now() - sessionsStart) / 1000);
+    log(`${nodes} agents: sessions open with first views after ${sessionsS} s`);
+
+    const regionalHosts = new Set(nodesOnRegional(layout, 0).map((index) => nodeIds[index] ?? ''));
+    const everyNode = new Set(nodeIds);
+    const regional: Timing[] = [];
+    const wide: Timing[] = [];
+    for (let i = 0; i < changes; i++) {
+      regional.push(await timeChange(control, agents, nodeIds, regionalName(0), regionalHosts, `probe-r-${i}`));
+      log(`${nodes} agents: regional change ${i}: ${JSON.stringify(regional.at(-1))}`);
+      wide.push(await timeChange(control, agents, nodeIds, wideNetwork, everyNode, `probe-w-${i}`));
+      log(`${nodes} agents: wide change ${i}: ${JSON.stringify(wide.at(-1))}`);
+    }
+    const pid = manager.child.pid ?? 0;
+    return {
+      agents: nodes,
+      endpoints: endpointCount(layout),
+      setupS,
+      sessionsS,
+      regional,
+      wide,
+      regionalFanout: regionalHosts.size,
+      rssMb: memoryMb(pid, 'VmRSS'),
+      peakRssMb: memoryMb(pid, 'VmHWM'),
+      viewsReceived: agents.viewsReceived,
+      sessionErrors: agents.sessionErrors,
+    };
+  } finally {
+    agents.close();
+    control.close();
+    await stopProcess(manager);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const p50 = (timings: Timing[], pick: (t: Timing) => number): number => round(percentile(timings.map(pick), 50));
+const max = (timings: Timing[], pick: (t: Timing) => number): number => round(Math.max(...timings.map(pick)));
+
+/**
+ * Time for one network change to reach every agent that hosts the network, with one real
+ * manager (a child process, so its RSS is its own) and N in-process fake agents on real
+ * Dispatcher sessions. Goal at 1,000 agents / 50,000 endpoints: ≤ 1 s and ≤ 500 MB.
+ * Baseline in the same run: the same changes at 100 agents / 5,000 endpoints.
+ */
+export async function run(args: string[]): Promise<void> {
+  const options = parseOptions(args);
+  const repoRoot = join(__dirname, '..', '..');
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const results: ScaleResult[] = [];
+  for (const nodes of options.nodes) results.push(await runScale(repoRoot, nodes, options.changes, log));
+
+  const rows = results.map((r) => [
+    String(r.agents),
+    String(r.endpoints),
+    `${r.regionalFanout}`,
+    `${p50(r.regional, (t) => t.allMs)} / ${max(r.regional, (t) => t.allMs)}`,
+    `${p50(r.wide, (t) => t.allMs)} / ${max(r.wide, (t) => t.allMs)}`,
+    `${p50(r.wide, (t) => t.p50Ms)}`,
+    String(r.rssMb),
+    String(r.peakRssMb),
+    String(r.setupS),
+    String(r.sessionErrors),
+  ]);
+  process.stdout.write(
+    table(['agents', 'endpoints', 'regional hosts', 'regional all-reached ms p50/max', 'wide all-reached ms p50/max', 'wide per-agent p50 ms', 'rss MB', 'peak rss MB', 'setup s', 'session errors'], rows) + '\n',
+  );
+  const big = results.at(-1);
+  const small = results.length > 1 ? results[0] : undefined;
+  if (!big) return;
+  const fanout = max(big.wide, (t) => t.allMs);
+  const figures = {
+    bench: 'fanout',
+    fanout_ms: fanout,
+    fanout_p50_ms: p50(big.wide, (t) => t.allMs),
+    regional_fanout_ms: max(big.regional, (t) => t.allMs),
+    rss_mb: big.rssMb,
+    peak_rss_mb: big.peakRssMb,
+    agents: big.agents,
+    endpoints: big.endpoints,
+    changes: options.changes,
+    setup_s: big.setupS,
+    session_errors: big.sessionErrors,
+    baseline_agents: small?.agents,
+    baseline_fanout_ms: small && max(small.wide, (t) => t.allMs),
+    ratio: small && round(fanout / max(small.wide, (t) => t.allMs)),
+    goal_met: fanout <= 1000 && big.rssMb <= 500,
+  };
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
+}

@@ -1,0 +1,105 @@
+import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
+import { DispatcherClient, type AgentMessage, type ManagerMessage, type NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import { heartbeatIntervalMs } from '../../proto/runtime/heartbeat';
+
+type Session = ClientDuplexStream<AgentMessage, ManagerMessage>;
+
+/** One change being timed: what a view must show, on which nodes, and when it did. */
+export interface Watch {
+  matches: (view: NodeView) => boolean;
+  expected: Set<string>;
+  arrivals: Map<string, number>;
+  done: () => void;
+}
+
+/** gRPC channels the sessions are spread over (one HTTP/2 connection each), as real agents would not share one. */
+const channels = 16;
+
+/**
+ * Agents with a fake data plane: each holds a real Dispatcher session, takes every
+ * view as programmed at once (a ProgrammedReport straight back) and heartbeats
+ * like the real agent. Views are checked against the watches and then dropped.
+ */
+export class FakeAgents {
+  private readonly clients: DispatcherClient[];
+  private readonly sessions: Session[] = [];
+  private readonly firstViews = new Map<string, () => void>();
+  private readonly watches = new Set<Watch>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  viewsReceived = 0;
+  sessionErrors = 0;
+
+  constructor(address: string) {
+    this.clients = Array.from({ length: channels }, (_, i) =>
+      new DispatcherClient(address, credentials.createInsecure(), {
+        // Distinct options keep grpc-js from pooling the channels into one connection.
+        'grpc.bench_channel': i,
+        'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      }),
+    );
+  }
+
+  /** Opens one session per node and resolves once each has its first view. */
+  async open(nodeIds: string[]): Promise<void> {
+    const firsts = nodeIds.map((nodeId, index) => {
+      const first = new Promise<void>((resolve) => this.firstViews.set(nodeId, resolve));
+      this.openOne(nodeId, this.clients[index % channels] as DispatcherClient);
+      return first;
+    });
+    this.heartbeat = setInterval(() => {
+      for (const session of this.sessions) session.write({ body: { $case: 'heartbeat', value: {} } });
+    }, heartbeatIntervalMs / 2);
+    await Promise.all(firsts);
+  }
+
+  private openOne(nodeId: string, client: DispatcherClient): void {
+    const session = client.session();
+    this.sessions.push(session);
+    session.on('data', (message: ManagerMessage) => {
+      if (message.body?.$case !== 'view') return;
+      const view = message.body.value;
+      this.viewsReceived += 1;
+      this.onView(nodeId, view);
+      session.write({ body: { $case: 'programmed', value: { revision: view.revision } } });
+    });
+    session.on('error', () => {
+      this.sessionErrors += 1;
+    });
+    session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0 } } });
+  }
+
+  private onView(nodeId: string, view: NodeView): void {
+    const now = performance.now();
+    this.firstViews.get(nodeId)?.();
+    this.firstViews.delete(nodeId);
+    for (const watch of this.watches) {
+      if (!watch.expected.has(nodeId) || watch.arrivals.has(nodeId)) continue;
+      if (!watch.matches(view)) continue;
+      watch.arrivals.set(nodeId, now);
+      if (watch.arrivals.size === watch.expected.size) watch.done();
+    }
+  }
+
+  /**
+   * Watches for views that `matches` on the `expected` nodes, from now; make the change
+   * after calling this. Resolves with the arrival times once all have one, or after `timeoutMs`.
+   */
+  watch(matches: (view: NodeView) => boolean, expected: Set<string>, timeoutMs: number): Promise<Watch> {
+    let resolveDone: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    const watch: Watch = { matches, expected, arrivals: new Map(), done: resolveDone };
+    this.watches.add(watch);
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    return Promise.race([done, timer]).then(() => {
+      this.watches.delete(watch);
+      return watch;
+    });
+  }
+
+  close(): void {
+    clearInterval(this.heartbeat);
+    for (const session of this.sessions) session.cancel();
+    for (const client of this.clients) client.close();
+  }
+}

@@ -1,0 +1,35 @@
+import type { StoreState, Touched } from './state';
+
+/**
+ * The nodes whose view (views.ts `nodeView`) may differ after writes `touched`,
+ * computed on the state after them. A view shows the node's record, its
+ * sandboxes, the networks it has endpoints on and every endpoint of those
+ * networks with its sandbox's node's address, so a view can change only if:
+ * - the node's record or set of sandboxes changed (touched.nodes);
+ * - a network it hosts now gained, lost or changed an endpoint, or was created
+ *   or removed (hosts of touched.networks, after the change);
+ * - it stopped hosting a network: it lost its last endpoint there, whose sandbox
+ *   is on it (touched.sandboxes → node, or the sandbox's own removal touched it);
+ * - a node hosting endpoints on one of its networks changed address (touched.nodeRecords).
+ * Conservative: some of these nodes may see an identical view.
+ */
+export function affectedNodes(state: StoreState, touched: Touched): Set<string> {
+  const nodes = new Set(touched.nodes);
+  const networks = new Set(touched.networks);
+  for (const sandboxId of touched.sandboxes) {
+    const sandbox = state.sandboxes.get(sandboxId);
+    if (sandbox) nodes.add(sandbox.nodeId);
+  }
+  for (const nodeId of touched.nodeRecords) {
+    for (const sandbox of state.sandboxesOfNode(nodeId)) {
+      for (const endpoint of state.endpointsOfSandbox(sandbox.id)) networks.add(endpoint.networkId);
+    }
+  }
+  for (const networkId of networks) {
+    for (const endpoint of state.endpointsOfNetwork(networkId)) {
+      const sandbox = state.sandboxes.get(endpoint.sandboxId);
+      if (sandbox) nodes.add(sandbox.nodeId);
+    }
+  }
+  return nodes;
+}
