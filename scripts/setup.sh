@@ -21,7 +21,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# `npm install`, not `npm ci`: the registry this project is built from lacks some other
+# platforms' optional binaries (@bufbuild/buf-darwin-*, @swc/core-win32-*...) at the locked
+# versions, so the lock file leaves them out and `npm ci` refuses it as out of sync.
+# `npm install` installs exactly the locked versions for this platform.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 npm run --silent build
