@@ -1,4 +1,4 @@
-import type { ConfChange, ConfState, NodeId } from '../raft/core';
+import type { ConfChange, NodeId } from '../raft/core';
 import type { StoreSnapshot } from '../store';
 import { fromJsonBytes, toJsonBytes } from './json-bytes';
 
@@ -27,6 +27,3 @@ export function withChange(members: MemberAddresses, change: ConfChange): Member
   return next;
 }
 
-export function isMember(confState: ConfState, id: NodeId): boolean {
-  return confState.voters.includes(id) || confState.learners.includes(id);
-}

@@ -158,9 +158,6 @@ export class RaftCluster implements ClusterState {
     return this.softState.leader === None ? undefined : this.members[this.softState.leader];
   }
 
-  leaderId(): NodeId {
-    return this.softState.leader;
-  }
 
   memberAddresses(): MemberAddresses {
     return { ...this.members };
@@ -259,10 +256,6 @@ export class RaftCluster implements ClusterState {
     }
   }
 
-  transferLeadership(to: NodeId): void {
-    this.options.node.transferLeadership(to);
-    this.schedule();
-  }
 
   private wait<T>(table: Map<string, Waiter<T>>, key: string, what: string, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
