@@ -1,7 +1,7 @@
 import { AddressSpace } from './address-space';
 import { LowestFreeAllocator } from './allocator';
 import { parseCidr, parseIpv4, type Cidr } from './ipv4';
-import { ManyIndex, WatchedMap } from './watched-map';
+import { ManyIndex, NamedMap, WatchedMap } from './watched-map';
 
 /*
  * The records are the store's whole truth; everything else (allocators,
@@ -127,8 +127,7 @@ export function storedIpv4(text: string): number {
   return address;
 }
 
-function byId<R extends { id: string }>(records: R[]): WatchedMap<R> {
-  const map = new WatchedMap<R>();
+function byId<R extends { id: string }, M extends WatchedMap<R>>(records: R[], map: M): M {
   for (const record of records) map.set(record.id, structuredClone(record));
   return map;
 }
@@ -165,11 +164,11 @@ export class StoreState {
 
   private constructor(
     public revision: number,
-    readonly nodes: WatchedMap<NodeRecord>,
-    readonly networks: WatchedMap<NetworkRecord>,
-    readonly sandboxes: WatchedMap<SandboxRecord>,
+    readonly nodes: NamedMap<NodeRecord>,
+    readonly networks: NamedMap<NetworkRecord>,
+    readonly sandboxes: NamedMap<SandboxRecord>,
     readonly endpoints: WatchedMap<EndpointRecord>,
-    readonly services: WatchedMap<ServiceRecord>,
+    readonly services: NamedMap<ServiceRecord>,
     public defaultAddressPools: AddressPoolRecord[],
   ) {
     endpoints.watch((endpoint, present) => {
@@ -211,11 +210,11 @@ export class StoreState {
   static restore(snapshot: StoreSnapshot): StoreState {
     return new StoreState(
       snapshot.revision,
-      byId(snapshot.nodes),
-      byId(snapshot.networks),
-      byId(snapshot.sandboxes),
-      byId(snapshot.endpoints),
-      byId(snapshot.services),
+      byId(snapshot.nodes, new NamedMap<NodeRecord>()),
+      byId(snapshot.networks, new NamedMap<NetworkRecord>()),
+      byId(snapshot.sandboxes, new NamedMap<SandboxRecord>()),
+      byId(snapshot.endpoints, new WatchedMap<EndpointRecord>()),
+      byId(snapshot.services, new NamedMap<ServiceRecord>()),
       structuredClone(snapshot.defaultAddressPools),
     );
   }
@@ -316,13 +315,12 @@ export function newAddressSpace(network: NetworkRecord): AddressSpace {
   );
 }
 
-export function findByName<R extends { name: string }>(records: Map<string, R>, name: string): R | undefined {
-  for (const record of records.values()) if (record.name === name) return record;
-  return undefined;
+export function findByName<R extends { id: string; name: string }>(records: NamedMap<R>, name: string): R | undefined {
+  return records.byName(name);
 }
 
-function findByReference<R extends { id: string; name: string }>(records: Map<string, R>, reference: string): R | undefined {
-  return records.get(reference) ?? findByName(records, reference);
+function findByReference<R extends { id: string; name: string }>(records: NamedMap<R>, reference: string): R | undefined {
+  return records.get(reference) ?? records.byName(reference);
 }
 
 function required<R>(records: Map<string, R>, id: string, kind: string): R {

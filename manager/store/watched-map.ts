@@ -34,6 +34,24 @@ export class WatchedMap<R> extends Map<string, R> {
   }
 }
 
+/** A WatchedMap of named records that also finds a record by its (unique) name without a scan. */
+export class NamedMap<R extends { id: string; name: string }> extends WatchedMap<R> {
+  private readonly idsByName = new Map<string, string>();
+
+  constructor() {
+    super();
+    this.watch((record, present) => {
+      if (present) this.idsByName.set(record.name, record.id);
+      else if (this.idsByName.get(record.name) === record.id) this.idsByName.delete(record.name);
+    });
+  }
+
+  byName(name: string): R | undefined {
+    const id = this.idsByName.get(name);
+    return id === undefined ? undefined : this.get(id);
+  }
+}
+
 /** key → ids, kept in insertion order like the store's maps. */
 export class ManyIndex {
   private readonly sets = new Map<string, Set<string>>();
