@@ -179,14 +179,8 @@ export class ManagerMetrics {
   private onApplied(command: Command, store: Store): void {
     // Only the leader hears agents' reports, so only there can convergence be measured.
     if (command.type !== 'connect' || !this.sources?.cluster.isLeader()) return;
-    const network = store.network(command.network);
-    if (!network) return;
-    const idByName = new Map(store.nodes().map((node) => [node.name, node.id]));
-    const hosts = new Set<string>();
-    for (const endpoint of network.endpoints) {
-      const id = idByName.get(endpoint.node);
-      if (id !== undefined) hosts.add(id);
-    }
-    this.tracker.attached(hosts, store.revision);
+    // The nodes a connect affects are the nodes hosting its network: the ones that must program it.
+    const hosts = store.affectedNodesSince(store.revision - 1);
+    if (hosts) this.tracker.attached(hosts, store.revision);
   }
 }

@@ -3,7 +3,7 @@ import type { CreateNetwork, RemoveNetwork } from './commands';
 import { fail, notFound, ok, type Result } from './errors';
 import { checkLabels, checkName, checkNewId } from './fields';
 import { resolveIpam } from './ipam';
-import { findByName, FIRST_VNI, LAST_VNI, newAddressSpace, type NetworkRecord, type StoreState } from './state';
+import { FIRST_VNI, LAST_VNI, newAddressSpace, type NetworkRecord, type StoreState } from './state';
 import { toNetwork } from './views';
 
 const SUPPORTED_DRIVERS = ['overlay'];
@@ -16,7 +16,7 @@ export function createNetwork(state: StoreState, command: CreateNetwork): Result
   if (!id.ok) return id;
   const name = checkName('network', command.name);
   if (!name.ok) return name;
-  const taken = findByName(state.networks, command.name);
+  const taken = state.networks.byName(command.name);
   if (taken) {
     return fail('ALREADY_EXISTS', 'name', `name: a network named "${command.name}" already exists (id ${taken.id}); choose another name`);
   }

@@ -2,7 +2,7 @@ import type { Node } from '../../proto/gen/trellis/v1/types';
 import type { RegisterNode, RemoveNode, UpdateNode } from './commands';
 import { fail, notFound, ok, type Result } from './errors';
 import { checkLabels, checkName, checkNewId, parseAdvertiseAddr } from './fields';
-import { findByName, type NodeAvailability, type NodeRecord, type StoreState } from './state';
+import { type NodeAvailability, type NodeRecord, type StoreState } from './state';
 import { toNode } from './views';
 
 const AVAILABILITIES: readonly NodeAvailability[] = ['active', 'drain'];
@@ -13,7 +13,7 @@ export function registerNode(state: StoreState, command: RegisterNode): Result<N
   if (!name.ok) return name;
   const address = parseAdvertiseAddr(command.advertiseAddr);
   if (!address.ok) return address;
-  const existing = findByName(state.nodes, command.name);
+  const existing = state.nodes.byName(command.name);
   if (existing) {
     existing.advertiseAddr = command.advertiseAddr;
     state.touchNode(existing.id);

@@ -2,7 +2,7 @@ import type { Sandbox } from '../../proto/gen/trellis/v1/types';
 import type { CreateSandbox, RemoveSandbox } from './commands';
 import { fail, notFound, ok, type Result } from './errors';
 import { checkName, checkNewId } from './fields';
-import { findByName, type SandboxRecord, type StoreState } from './state';
+import { type SandboxRecord, type StoreState } from './state';
 import { toSandbox } from './views';
 import { releaseEndpoint } from './endpoints';
 
@@ -14,7 +14,7 @@ export function createSandbox(state: StoreState, command: CreateSandbox): Result
   if (!id.ok) return id;
   const name = checkName('sandbox', command.name);
   if (!name.ok) return name;
-  const taken = findByName(state.sandboxes, command.name);
+  const taken = state.sandboxes.byName(command.name);
   if (taken) {
     return fail('ALREADY_EXISTS', 'name', `name: a sandbox named "${command.name}" already exists (id ${taken.id}); choose another name`);
   }

@@ -5,7 +5,7 @@ import { fail, notFound, ok, type Result } from './errors';
 import { checkLabels, checkName, checkNewId } from './fields';
 import { formatIpv4 } from './ipv4';
 import { checkPorts } from './ports';
-import { findByName, storedIpv4, type EndpointMode, type NetworkRecord, type ServiceRecord, type StoreState } from './state';
+import { storedIpv4, type EndpointMode, type NetworkRecord, type ServiceRecord, type StoreState } from './state';
 import { toService } from './views';
 
 const ENDPOINT_MODES: readonly EndpointMode[] = ['vip', 'dnsrr'];
@@ -16,7 +16,7 @@ export function createService(state: StoreState, command: CreateService): Result
   if (!id.ok) return id;
   const name = checkName('service', command.name);
   if (!name.ok) return name;
-  const taken = findByName(state.services, command.name);
+  const taken = state.services.byName(command.name);
   if (taken) {
     return fail('ALREADY_EXISTS', 'name', `name: a service named "${command.name}" already exists (id ${taken.id}); choose another name`);
   }

@@ -315,10 +315,6 @@ export function newAddressSpace(network: NetworkRecord): AddressSpace {
   );
 }
 
-export function findByName<R extends { id: string; name: string }>(records: NamedMap<R>, name: string): R | undefined {
-  return records.byName(name);
-}
-
 function findByReference<R extends { id: string; name: string }>(records: NamedMap<R>, reference: string): R | undefined {
   return records.get(reference) ?? records.byName(reference);
 }
