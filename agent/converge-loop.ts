@@ -20,7 +20,7 @@ export class ConvergeLoop {
   constructor(
     private readonly target: ConvergeTarget,
     private readonly logger: Logger,
-    private readonly onConverged: (revision: number) => void,
+    private readonly onConverged: (view: NodeView) => void,
     private readonly resyncIntervalMs: number,
   ) {}
 
@@ -55,7 +55,7 @@ export class ConvergeLoop {
         // The first pass is always reported: after a restart it shows whether anything was rewritten.
         else if (this.passes === 1) this.logger.info({ revision: view.revision }, 'kernel already converged');
         else this.logger.debug({ revision: view.revision }, 'kernel already converged');
-        this.onConverged(view.revision);
+        this.onConverged(view);
       } catch (error) {
         this.logger.error({ err: error, revision: view.revision }, 'reconcile pass failed; the next pass retries');
       }

@@ -32,7 +32,7 @@ export function startAgent(options: AgentOptions): RunningAgent {
   const loop = new ConvergeLoop(
     reconciler,
     options.logger,
-    (revision) => session.reportProgrammed(revision),
+    (view) => session.reportProgrammed(view),
     options.resyncIntervalMs,
   );
   loop.start();

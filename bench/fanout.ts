@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { table } from '../cli/output';
 import { ControlClient, ConnectNetworkRequest } from '../proto/gen/trellis/v1/control';
-import type { NodeView } from '../proto/gen/trellis/v1/dispatcher';
 import { callUnary } from '../proto/runtime/unary-call';
-import { FakeAgents, type Watch } from './fanout/fake-agents';
+import { FakeAgents, type ViewUpdate, type Watch } from './fanout/fake-agents';
 import { createObjects, endpointCount, nodeName, nodesOnRegional, regionalName, registerNodes, wideNetwork, type Layout } from './fanout/topology';
 import { freePort, startProcess, stopProcess, waitFor, type Started } from './raft/processes';
 import { percentile, round } from './stats';
@@ -77,9 +76,9 @@ interface ScaleResult {
 async function timeChange(control: ControlClient, agents: FakeAgents, nodeIds: string[], network: string, expected: Set<string>, name: string): Promise<Timing> {
   const sandbox = await callUnary(control, (c) => c.createSandbox, { name, node: nodeName(0) }, callTimeoutMs);
   // Let the sandbox's own push finish first, so the connect meets a quiet manager.
-  const hasSandbox = (view: NodeView): boolean => view.sandboxes.some((s) => s.id === sandbox.id);
+  const hasSandbox = (update: ViewUpdate): boolean => update.sandboxes.some((s) => s.id === sandbox.id);
   await agents.watch(hasSandbox, new Set([nodeIds[0] ?? '']), changeTimeoutMs);
-  const hasEndpoint = (view: NodeView): boolean => view.endpoints.some((e) => e.sandboxId === sandbox.id);
+  const hasEndpoint = (update: ViewUpdate): boolean => update.endpoints.some((e) => e.sandboxId === sandbox.id);
   const settled = agents.watch(hasEndpoint, expected, changeTimeoutMs);
   const start = performance.now();
   await callUnary(control, (c) => c.connectNetwork, ConnectNetworkRequest.fromPartial({ network, sandbox: sandbox.id }), callTimeoutMs);

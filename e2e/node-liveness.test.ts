@@ -1,15 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { eventually, lab, labDown, labUp, trellisJson, type LabState } from './support/lab-driver';
+import { eventually, lab, labDown, labUp, leaderHost, trellisJson, type LabState } from './support/lab-driver';
 
 interface NodeRow {
   name: string;
   status: string;
 }
-interface ManagerList {
-  managers: Array<{ id: string; address: string }>;
-  leaderId: string;
-}
-
 function statusOf(name: string): string | undefined {
   return trellisJson<NodeRow[]>('m2', ['node', 'ls', '--format', 'json']).find((n) => n.name === name)?.status;
 }
@@ -52,16 +47,13 @@ describe('node liveness with 3 managers', () => {
   });
 
   it('keeps every agent in session when the leading manager is killed', async () => {
-    const answer = trellisJson<ManagerList>('m2', ['manager', 'ls', '--format', 'json']);
-    const leaderAddress = answer.managers.find((m) => m.id === answer.leaderId)?.address ?? '';
-    const leader = state.hosts.find((h) => leaderAddress.startsWith(`${h.address}:`));
-    if (!leader) throw new Error(`no leader host for ${leaderAddress}`);
-    lab(['kill', leader.name]);
-    const survivor = state.hosts.find((h) => h.role === 'manager' && h.name !== leader.name)?.name ?? 'm2';
+    const leader = leaderHost(state, 'm2');
+    lab(['kill', leader]);
+    const survivor = state.hosts.find((h) => h.role === 'manager' && h.name !== leader)?.name ?? 'm2';
     await eventually(
       () => ['a1', 'a2'].every((agent) => trellisJson<NodeRow[]>(survivor, ['node', 'ls', '--format', 'json']).some((n) => n.name === agent && n.status === 'NODE_STATUS_READY')),
       'both agents in session with the new leader',
     );
-    lab(['start', leader.name]);
+    lab(['start', leader]);
   });
 });

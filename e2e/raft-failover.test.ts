@@ -1,20 +1,6 @@
 import type { Network } from '../proto/gen/trellis/v1/types';
-import { eventually, lab, labDown, labUp, trellis, trellisJson, type LabState } from './support/lab-driver';
+import { eventually, lab, labDown, labUp, leaderHost, trellis, trellisJson, type LabState } from './support/lab-driver';
 import { WriteLoad } from './support/write-load';
-
-interface ManagerList {
-  managers: Array<{ id: string; address: string; role: string; leader: boolean }>;
-  leaderId: string;
-}
-
-/** The lab host whose manager leads now. */
-function leaderHost(state: LabState): string {
-  const answer = trellisJson<ManagerList>('a1', ['manager', 'ls', '--format', 'json']);
-  const leader = answer.managers.find((m) => m.id === answer.leaderId);
-  const host = state.hosts.find((h) => leader !== undefined && leader.address.startsWith(`${h.address}:`));
-  if (!host) throw new Error(`no leader among ${JSON.stringify(answer)}`);
-  return host.name;
-}
 
 function networkNames(args: string[] = []): Set<string> {
   return new Set(trellisJson<Network[]>('a1', [...args, 'network', 'ls', '--format', 'json']).map((n) => n.name));

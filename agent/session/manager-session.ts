@@ -8,6 +8,7 @@ import {
   type RegisterResponse,
 } from '../../proto/gen/trellis/v1/dispatcher';
 import { heartbeatIntervalMs } from '../../proto/runtime/heartbeat';
+import { HeldView } from '../../proto/runtime/held-view';
 import { ManagerRotation } from './manager-rotation';
 
 export interface ManagerSessionOptions {
@@ -16,7 +17,7 @@ export interface ManagerSessionOptions {
   nodeName: string;
   advertiseAddr: string;
   logger: Logger;
-  /** Called with every desired view the manager sends, in order. */
+  /** Called with the whole desired view after every resync or delta the manager sends, in order. */
   onView(view: NodeView): void;
 }
 
@@ -39,7 +40,8 @@ export class ManagerSession {
   private retryTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private stopped = false;
-  private lastProgrammedRevision = 0;
+  /** Kept across sessions: a new session resumes from its revision with the changes since. */
+  private readonly held = new HeldView();
 
   constructor(private readonly options: ManagerSessionOptions) {
     this.rotation = new ManagerRotation(options.managers);
@@ -57,10 +59,10 @@ export class ManagerSession {
     this.client?.close();
   }
 
-  /** Tells the manager the kernel now holds the view of `revision`. */
-  reportProgrammed(revision: number): void {
-    this.lastProgrammedRevision = revision;
-    this.stream?.write({ body: { $case: 'programmed', value: { revision } } });
+  /** Tells the manager the kernel now holds `view`. */
+  reportProgrammed(view: NodeView): void {
+    const networks = Object.fromEntries(view.networks.map((network) => [network.id, view.revision]));
+    this.stream?.write({ body: { $case: 'programmed', value: { revision: view.revision, networks } } });
   }
 
   private async connect(): Promise<void> {
@@ -89,11 +91,17 @@ export class ManagerSession {
     this.stream = stream;
     stream.on('data', (message: ManagerMessage) => {
       this.retryMs = firstRetryMs;
-      if (message.body?.$case === 'view') this.options.onView(message.body.value);
+      const body = message.body;
+      if (body?.$case === 'delta') this.options.onView(this.held.applyDelta(body.value));
+      if (body?.$case === 'resync') {
+        const view = this.held.applyChunk(body.value);
+        if (view) this.options.logger.info({ revision: view.revision }, 'whole view received (resync)');
+        if (view) this.options.onView(view);
+      }
     });
     stream.on('error', (error: ServiceError) => this.onStreamClosed(stream, error));
     stream.on('end', () => this.onStreamClosed(stream, new Error('manager ended the session')));
-    stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: this.lastProgrammedRevision } } });
+    stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: this.held.revision } } });
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => stream.write({ body: { $case: 'heartbeat', value: {} } }), heartbeatIntervalMs);
     this.options.logger.info({ manager: this.rotation.current(), nodeId }, 'session opened');

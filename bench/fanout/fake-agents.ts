@@ -5,9 +5,12 @@ import { heartbeatIntervalMs } from '../../proto/runtime/heartbeat';
 
 type Session = ClientDuplexStream<AgentMessage, ManagerMessage>;
 
-/** One change being timed: what a view must show, on which nodes, and when it did. */
+/** What a session message adds to an agent's view: a resync chunk's part, or a delta. */
+export type ViewUpdate = Pick<NodeView, 'sandboxes' | 'endpoints'>;
+
+/** One change being timed: what an update must carry, to which nodes, and when it did. */
 export interface Watch {
-  matches: (view: NodeView) => boolean;
+  matches: (update: ViewUpdate) => boolean;
   expected: Set<string>;
   arrivals: Map<string, number>;
   done: () => void;
@@ -27,7 +30,9 @@ export class FakeAgents {
   private readonly firstViews = new Map<string, () => void>();
   private readonly watches = new Set<Watch>();
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Complete views: a resync's last chunk, or a delta. */
   viewsReceived = 0;
+  readonly messagesReceived = { resync: 0, delta: 0 };
   sessionErrors = 0;
 
   constructor(address: string) {
@@ -57,11 +62,17 @@ export class FakeAgents {
     const session = client.session();
     this.sessions.push(session);
     session.on('data', (message: ManagerMessage) => {
-      if (message.body?.$case !== 'view') return;
-      const view = message.body.value;
-      this.viewsReceived += 1;
-      this.onView(nodeId, view);
-      session.write({ body: { $case: 'programmed', value: { revision: view.revision } } });
+      const body = message.body;
+      const update = body?.$case === 'delta' ? body.value : body?.value.part;
+      if (!update) return;
+      this.messagesReceived[body?.$case ?? 'delta'] += 1;
+      this.onUpdate(nodeId, update);
+      if (body?.$case === 'delta' || body?.value.last) {
+        this.viewsReceived += 1;
+        this.firstViews.get(nodeId)?.();
+        this.firstViews.delete(nodeId);
+        session.write({ body: { $case: 'programmed', value: { revision: update.revision, networks: {} } } });
+      }
     });
     session.on('error', () => {
       this.sessionErrors += 1;
@@ -69,13 +80,11 @@ export class FakeAgents {
     session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0 } } });
   }
 
-  private onView(nodeId: string, view: NodeView): void {
+  private onUpdate(nodeId: string, update: ViewUpdate): void {
     const now = performance.now();
-    this.firstViews.get(nodeId)?.();
-    this.firstViews.delete(nodeId);
     for (const watch of this.watches) {
       if (!watch.expected.has(nodeId) || watch.arrivals.has(nodeId)) continue;
-      if (!watch.matches(view)) continue;
+      if (!watch.matches(update)) continue;
       watch.arrivals.set(nodeId, now);
       if (watch.arrivals.size === watch.expected.size) watch.done();
     }
@@ -85,7 +94,7 @@ export class FakeAgents {
    * Watches for views that `matches` on the `expected` nodes, from now; make the change
    * after calling this. Resolves with the arrival times once all have one, or after `timeoutMs`.
    */
-  watch(matches: (view: NodeView) => boolean, expected: Set<string>, timeoutMs: number): Promise<Watch> {
+  watch(matches: (update: ViewUpdate) => boolean, expected: Set<string>, timeoutMs: number): Promise<Watch> {
     let resolveDone: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
     const watch: Watch = { matches, expected, arrivals: new Map(), done: resolveDone };

@@ -25,11 +25,12 @@ describe('planLab', () => {
   it('starts the cluster on the first manager; the others listen on their own address and join it', () => {
     expect(plan.hosts[0].command).toEqual([
       '/usr/bin/node', '/repo/dist/cli/main.js',
-      'manager', '--listen', '198.18.0.1:4240', '--data-dir', '/repo/.lab/m1/data',
+      'manager', '--listen', '198.18.0.1:4240', '--data-dir', '/repo/.lab/m1/data', '--metrics-listen', '198.18.0.1:4250',
     ]);
     expect(plan.hosts[1].command).toEqual([
       '/usr/bin/node', '/repo/dist/cli/main.js',
-      'manager', '--listen', '198.18.0.2:4240', '--data-dir', '/repo/.lab/m2/data', '--join', '198.18.0.1:4240',
+      'manager', '--listen', '198.18.0.2:4240', '--data-dir', '/repo/.lab/m2/data', '--metrics-listen', '198.18.0.2:4250',
+      '--join', '198.18.0.1:4240',
     ]);
     expect(plan.hosts[1].log).toBe('/repo/.lab/m2/trellis.log');
   });

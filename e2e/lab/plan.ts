@@ -48,6 +48,8 @@ export const UNDERLAY_BRIDGE = 'br0';
 export const HOST_DEVICE = 'eth0';
 export const UNDERLAY_PREFIX_LENGTH = 24;
 export const MANAGER_PORT = 4240;
+/** Each manager's Prometheus endpoint, on its own host address. */
+export const MANAGER_METRICS_PORT = 4250;
 /** Sandbox namespaces made by agents; the lab's agents are their only creators on a dev or CI machine. */
 export const SANDBOX_NAMESPACE_PREFIX = 'trsb-';
 
@@ -109,6 +111,8 @@ export function planLab(input: PlanInput): LabPlan {
       `${address}:${MANAGER_PORT}`,
       '--data-dir',
       dataDir,
+      '--metrics-listen',
+      `${address}:${MANAGER_METRICS_PORT}`,
       // The first manager starts the cluster; the others join it (a no-op once their data dir holds state).
       ...(i === 1 ? [] : ['--join', firstManager]),
     ]),

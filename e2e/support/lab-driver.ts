@@ -2,6 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 import { findRepoRoot } from '../lab/context';
+import { MANAGER_METRICS_PORT } from '../lab/plan';
+import { sampleValue } from '../../manager/metrics/prometheus-text';
 import type { LabState } from '../lab/state';
 
 export type { LabState };
@@ -67,6 +69,31 @@ export function trellisJson<T>(host: string, args: string[]): T {
 
 export function trellisOk(host: string, args: string[]): string {
   return mustSucceed(`trellis ${args.join(' ')}`, trellis(host, args)).stdout.trim();
+}
+
+interface ManagerList {
+  managers: Array<{ id: string; address: string }>;
+  leaderId: string;
+}
+
+/** The lab host whose manager leads now, as the managers reached from `from` say. */
+export function leaderHost(state: LabState, from = 'a1'): string {
+  const answer = trellisJson<ManagerList>(from, ['manager', 'ls', '--format', 'json']);
+  const leader = answer.managers.find((m) => m.id === answer.leaderId);
+  const host = state.hosts.find((h) => leader !== undefined && leader.address.startsWith(`${h.address}:`));
+  if (!host) throw new Error(`no leader among ${JSON.stringify(answer)}`);
+  return host.name;
+}
+
+/**
+ * One sample of a lab manager's Prometheus metrics (0 when absent), read from
+ * inside its host, where its metrics address is reachable.
+ */
+export function managerMetric(host: LabState['hosts'][number], name: string, labels = ''): number {
+  const url = `http://${host.address}:${MANAGER_METRICS_PORT}/metrics`;
+  const script = `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => process.stdout.write(t))`;
+  const text = mustSucceed(`scrape ${url}`, onHost(host.name, [process.execPath, '-e', script])).stdout;
+  return sampleValue(text, name, labels) ?? 0;
 }
 
 /** Reads a kernel table of a lab host as JSON, e.g. kernelJson('a1', ['ip', '-d', 'link', 'show']). */

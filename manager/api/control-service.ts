@@ -1,9 +1,10 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import type { ControlServer, ListManagersResponse } from '../../proto/gen/trellis/v1/control';
-import { NodeStatus, type Node } from '../../proto/gen/trellis/v1/types';
+import { NodeStatus, type Endpoint, type Node } from '../../proto/gen/trellis/v1/types';
 import type { ClusterState } from '../cluster/cluster-state';
 import { newId } from '../ids';
 import type { AppliedValue, Command } from '../store';
+import { endpointReadiness } from './readiness';
 import { fromStoreError, notFound, serviceError } from './status';
 import { unary, type Outcome } from './unary';
 
@@ -34,6 +35,24 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     return query();
   }
   const found = <T>(value: T | undefined, missing: () => ServiceError): Outcome<T> => value ?? missing();
+  /** An inspected object with its endpoints' `ready` filled in from the agents' reports (which the leader holds). */
+  async function withReadiness<T>(outcome: Outcome<T>, endpointsOf: (value: T) => Endpoint[]): Promise<Outcome<T>> {
+    if (outcome instanceof Error) return outcome;
+    const endpoints = endpointsOf(outcome);
+    if (endpoints.length === 0) return outcome;
+    const hosts = new Map<string, string[]>();
+    const hostsOf = (networkId: string): string[] => {
+      let names = hosts.get(networkId);
+      if (!names) {
+        names = state.store.network(networkId)?.endpoints.map((endpoint) => endpoint.node) ?? [];
+        hosts.set(networkId, names);
+      }
+      return names;
+    };
+    const isReady = endpointReadiness(await nodes.list(), hostsOf);
+    for (const endpoint of endpoints) endpoint.ready = isReady(endpoint);
+    return outcome;
+  }
   /** A node as listed with its liveness (by exact id first, then name, like every reference). */
   async function nodeWithLiveness(reference: string): Promise<Node | undefined> {
     const listed = await nodes.list();
@@ -59,15 +78,21 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
       }),
     ),
     listNetworks: unary(() => read(() => ({ networks: state.store.networks() }))),
-    getNetwork: unary((request) =>
-      read(() => found(state.store.network(request.network), () => notFound('network', 'network', request.network))),
+    getNetwork: unary(async (request) =>
+      withReadiness(
+        await read(() => found(state.store.network(request.network), () => notFound('network', 'network', request.network))),
+        (network) => network.endpoints,
+      ),
     ),
     removeNetwork: unary((request) => removal({ type: 'removeNetwork', network: request.network })),
 
     createSandbox: unary((request) => propose({ type: 'createSandbox', id: newId(), name: request.name, node: request.node })),
     listSandboxes: unary(() => read(() => ({ sandboxes: state.store.sandboxes() }))),
-    getSandbox: unary((request) =>
-      read(() => found(state.store.sandbox(request.sandbox), () => notFound('sandbox', 'sandbox', request.sandbox))),
+    getSandbox: unary(async (request) =>
+      withReadiness(
+        await read(() => found(state.store.sandbox(request.sandbox), () => notFound('sandbox', 'sandbox', request.sandbox))),
+        (sandbox) => sandbox.endpoints,
+      ),
     ),
     removeSandbox: unary((request) => removal({ type: 'removeSandbox', sandbox: request.sandbox })),
 
@@ -126,8 +151,11 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
       }),
     ),
     listServices: unary(() => read(() => ({ services: state.store.services() }))),
-    getService: unary((request) =>
-      read(() => found(state.store.service(request.service), () => notFound('service', 'service', request.service))),
+    getService: unary(async (request) =>
+      withReadiness(
+        await read(() => found(state.store.service(request.service), () => notFound('service', 'service', request.service))),
+        (service) => service.backends,
+      ),
     ),
     removeService: unary((request) => removal({ type: 'removeService', service: request.service })),
 

@@ -1,9 +1,10 @@
 import type { ServerDuplexStream, ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
+  ManagerMessage,
   type AgentMessage,
   type DispatcherServer,
-  type ManagerMessage,
+  type ProgrammedReport,
 } from '../../proto/gen/trellis/v1/dispatcher';
 import { NodeStatus, type Node } from '../../proto/gen/trellis/v1/types';
 import { serviceError, fromStoreError } from '../api/status';
@@ -12,6 +13,7 @@ import type { ClusterState } from '../cluster/cluster-state';
 import type { NetworkEndpointsCache } from '../store';
 import { newId } from '../ids';
 import { heartbeatIntervalMs, nodeDownAfterMs } from '../../proto/runtime/heartbeat';
+import { viewChunks } from './view-chunks';
 
 type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
 
@@ -19,12 +21,21 @@ interface AgentSession {
   stream: SessionStream;
   /** When the agent last said anything (a heartbeat at least every second). */
   lastHeardAt: number;
+  /**
+   * The revision of the view the agent holds once it has read what was sent; undefined
+   * while the agent holds a newer revision than this store has applied (this leader
+   * is catching up), in which case `resumeAt` says from where to resume.
+   */
+  sentRevision: number | undefined;
+  resumeAt: number;
 }
 
 /** Instrumentation hooks (metrics); called synchronously, so they must be cheap and must not throw. */
 export interface DispatcherObserver {
   /** `nodeId`'s agent reported having programmed its view up to `revision` (in its hello or a ProgrammedReport). */
   programmed(nodeId: string, revision: number): void;
+  /** A message of the view went out: part of a full resync, or a delta. */
+  sent(kind: 'resync' | 'delta', bytes: number): void;
 }
 
 /** Metadata key that tells an agent where the leader is when a follower turns its session away. */
@@ -38,7 +49,8 @@ export const leaderMetadataKey = 'trellis-leader';
  */
 export class Dispatcher {
   private readonly sessions = new Map<string, AgentSession>();
-  private readonly appliedRevisions = new Map<string, number>();
+  /** What each node's agent last reported as programmed; kept after its session ends. */
+  private readonly programmed = new Map<string, ProgrammedReport>();
   /** The store revision views were last pushed for; the store says which nodes changed since. */
   private pushedRevision: number;
   private readonly sweeper: NodeJS.Timeout;
@@ -71,7 +83,8 @@ export class Dispatcher {
     return {
       ...node,
       status: this.isHeard(node.id) ? NodeStatus.NODE_STATUS_READY : NodeStatus.NODE_STATUS_DOWN,
-      appliedRevision: this.appliedRevisions.get(node.id) ?? 0,
+      appliedRevision: this.programmed.get(node.id)?.revision ?? 0,
+      programmedNetworks: { ...this.programmed.get(node.id)?.networks },
     };
   }
 
@@ -140,13 +153,13 @@ export class Dispatcher {
           return;
         }
         this.sessions.get(nodeId)?.stream.end();
-        this.sessions.set(nodeId, { stream, lastHeardAt: Date.now() });
-        this.appliedRevisions.set(nodeId, body.value.lastAppliedRevision);
-        this.observer?.programmed(nodeId, body.value.lastAppliedRevision);
-        this.logger.info({ nodeId }, 'agent session opened');
-        this.sendView(nodeId);
+        const held = body.value.lastAppliedRevision;
+        const session: AgentSession = { stream, lastHeardAt: Date.now(), sentRevision: undefined, resumeAt: held };
+        this.sessions.set(nodeId, session);
+        this.logger.info({ nodeId, heldRevision: held }, 'agent session opened');
+        if (held <= this.state.store.revision) this.resume(nodeId, session);
       } else if (body?.$case === 'programmed' && nodeId !== undefined) {
-        this.appliedRevisions.set(nodeId, body.value.revision);
+        this.programmed.set(nodeId, body.value);
         this.observer?.programmed(nodeId, body.value.revision);
       }
     });
@@ -172,22 +185,58 @@ export class Dispatcher {
   }
 
   /**
-   * Sends a fresh view to each connected node the changes since the last push may
-   * concern, so a change costs in proportion to the nodes hosting what it touched,
-   * not to the cluster. When the store cannot say (restored from a snapshot, or too
-   * many revisions at once), every connected node gets one.
+   * An agent (re)opened its session holding the view of `session.resumeAt`: it gets
+   * the changes since, or, when it holds nothing or this store's journal no longer
+   * reaches back that far, its whole view in chunks.
+   */
+  private resume(nodeId: string, session: AgentSession): void {
+    const store = this.state.store;
+    const changes = session.resumeAt === 0 ? undefined : store.changesSince(session.resumeAt);
+    if (changes) {
+      this.send(session, 'delta', { $case: 'delta', value: store.viewDelta(nodeId, session.resumeAt, changes) });
+      this.logger.info({ nodeId, from: session.resumeAt, to: store.revision }, 'agent session resumed with the changes since its revision');
+    } else {
+      this.resync(nodeId, session);
+    }
+    session.sentRevision = store.revision;
+  }
+
+  private resync(nodeId: string, session: AgentSession): void {
+    const view = this.state.store.nodeView(nodeId);
+    for (const chunk of viewChunks(view)) this.send(session, 'resync', { $case: 'resync', value: chunk });
+    this.logger.info({ nodeId, revision: view.revision, from: session.resumeAt }, 'agent sent its whole view');
+  }
+
+  /**
+   * Sends each connected node the changes since the last push that may concern it,
+   * so a change costs in proportion to the nodes hosting what it touched, not to
+   * the cluster; the other sessions just move to the new revision (their view did not
+   * change). When the store cannot say what changed (restored from a snapshot, or too
+   * many revisions at once), every connected node gets its whole view.
    */
   private pushViews(): void {
     const store = this.state.store;
-    const affected = store.affectedNodesSince(this.pushedRevision);
+    const from = this.pushedRevision;
+    const changes = store.changesSince(from);
     this.pushedRevision = store.revision;
     const cache: NetworkEndpointsCache = new Map();
-    for (const nodeId of affected ?? [...this.sessions.keys()]) this.sendView(nodeId, cache);
+    for (const [nodeId, session] of this.sessions) {
+      if (session.sentRevision === undefined) {
+        if (session.resumeAt <= store.revision) this.resume(nodeId, session);
+        continue;
+      }
+      if (session.sentRevision >= store.revision) continue;
+      if (!changes) this.resync(nodeId, session);
+      else if (changes.affectedNodes.has(nodeId)) {
+        this.send(session, 'delta', { $case: 'delta', value: store.viewDelta(nodeId, from, changes, cache) });
+      }
+      session.sentRevision = store.revision;
+    }
   }
 
-  private sendView(nodeId: string, cache?: NetworkEndpointsCache): void {
-    const session = this.sessions.get(nodeId);
-    if (!session) return;
-    session.stream.write({ body: { $case: 'view', value: this.state.store.nodeView(nodeId, cache) } });
+  private send(session: AgentSession, kind: 'resync' | 'delta', body: ManagerMessage['body']): void {
+    const message: ManagerMessage = { body };
+    if (this.observer) this.observer.sent(kind, ManagerMessage.encode(message).finish().length);
+    session.stream.write(message);
   }
 }

@@ -35,6 +35,7 @@ export class ManagerMetrics {
   private sources: MetricSources | undefined;
   private readonly proposals: Counter<'result'>;
   private readonly leaderChanges: Counter;
+  private readonly viewBytes: Counter<'kind'>;
   private readonly tracker: AttachTracker;
 
   constructor(now: () => number = () => performance.now()) {
@@ -151,6 +152,14 @@ export class ManagerMetrics {
       collect: () => tracker().expire(),
     });
     for (const reason of unconfirmedReasons) unconfirmed.inc({ reason }, 0);
+    this.viewBytes = new Counter({
+      name: 'trellis_dispatcher_view_bytes_total',
+      help: 'Bytes of desired view sent to agents: kind="resync" for whole views (sent in chunks), kind="delta" for changes.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.viewBytes.inc({ kind: 'resync' }, 0);
+    this.viewBytes.inc({ kind: 'delta' }, 0);
     this.tracker = new AttachTracker({
       now,
       confirmed: (seconds) => convergence.observe(seconds),
@@ -174,6 +183,7 @@ export class ManagerMetrics {
 
   readonly dispatcherObserver: DispatcherObserver = {
     programmed: (nodeId, revision) => this.tracker.programmed(nodeId, revision),
+    sent: (kind, bytes) => this.viewBytes.inc({ kind }, bytes),
   };
 
   private onApplied(command: Command, store: Store): void {

@@ -8,6 +8,7 @@ import { ConnectNetworkRequest, ControlClient, CreateNetworkRequest } from '../.
 import { DispatcherClient, type ManagerMessage } from '../../proto/gen/trellis/v1/dispatcher';
 import { callUnary } from '../../proto/runtime/unary-call';
 import { startManager, type RunningManager } from '../daemon';
+import { sampleValue } from './prometheus-text';
 
 /** A manager with --metrics-listen on loopback, written to over real gRPC and scraped over real HTTP. */
 
@@ -20,13 +21,6 @@ function httpGet(url: string): Promise<{ status: number; contentType: string; bo
       response.on('end', () => resolve({ status: response.statusCode ?? 0, contentType: String(response.headers['content-type']), body }));
     }).on('error', reject);
   });
-}
-
-/** The value of one sample in Prometheus text format, or undefined if absent. */
-function sample(text: string, name: string, labels = ''): number | undefined {
-  const series = labels ? `${name}{${labels}}` : name;
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 describe('manager metrics', () => {
@@ -61,7 +55,9 @@ describe('manager metrics', () => {
     const session = dispatcher.session();
     session.on('error', () => undefined);
     session.on('data', (message: ManagerMessage) => {
-      if (message.body?.$case === 'view') session.write({ body: { $case: 'programmed', value: { revision: message.body.value.revision } } });
+      const body = message.body;
+      const revision = body?.$case === 'delta' ? body.value.revision : body?.$case === 'resync' && body.value.last ? body.value.part?.revision : undefined;
+      if (revision !== undefined) session.write({ body: { $case: 'programmed', value: { revision, networks: {} } } });
     });
     session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0 } } });
     try {
@@ -70,31 +66,34 @@ describe('manager metrics', () => {
       await callUnary(control, (c) => c.connectNetwork, ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: 'web' }), 10_000);
 
       let text = await scrape();
-      for (let tries = 0; sample(text, 'trellis_attach_to_programmed_seconds_count') !== 1; tries++) {
+      for (let tries = 0; sampleValue(text, 'trellis_attach_to_programmed_seconds_count') !== 1; tries++) {
         if (tries > 100) throw new Error(`the attach was never confirmed:\n${text}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
         text = await scrape();
       }
 
-      expect(sample(text, 'trellis_raft_is_leader')).toBe(1);
-      expect(sample(text, 'trellis_raft_term')).toBeGreaterThanOrEqual(1);
-      expect(sample(text, 'trellis_raft_proposals_total', 'result="committed"')).toBeGreaterThanOrEqual(4);
-      expect(sample(text, 'trellis_raft_proposals_total', 'result="failed"')).toBe(0);
-      expect(sample(text, 'trellis_raft_proposals_total', 'result="forwarded"')).toBe(0);
-      const applied = sample(text, 'trellis_raft_applied_index') ?? 0;
+      expect(sampleValue(text, 'trellis_raft_is_leader')).toBe(1);
+      expect(sampleValue(text, 'trellis_raft_term')).toBeGreaterThanOrEqual(1);
+      expect(sampleValue(text, 'trellis_raft_proposals_total', 'result="committed"')).toBeGreaterThanOrEqual(4);
+      expect(sampleValue(text, 'trellis_raft_proposals_total', 'result="failed"')).toBe(0);
+      expect(sampleValue(text, 'trellis_raft_proposals_total', 'result="forwarded"')).toBe(0);
+      const applied = sampleValue(text, 'trellis_raft_applied_index') ?? 0;
       expect(applied).toBeGreaterThanOrEqual(4);
-      expect(sample(text, 'trellis_raft_commit_index')).toBeGreaterThanOrEqual(applied);
-      expect(sample(text, 'trellis_raft_leader_changes_total')).toBe(1);
-      expect(sample(text, 'trellis_raft_members', 'role="voter"')).toBe(1);
-      expect(sample(text, 'trellis_raft_members', 'role="learner"')).toBe(0);
-      expect(sample(text, 'trellis_agent_sessions')).toBe(1);
-      expect(sample(text, 'trellis_nodes', 'status="ready"')).toBe(1);
-      expect(sample(text, 'trellis_nodes', 'status="down"')).toBe(0);
-      expect(sample(text, 'trellis_attach_to_programmed_seconds_bucket', 'le="10"')).toBe(1);
-      expect(sample(text, 'trellis_attach_unconfirmed_total', 'reason="expired"')).toBe(0);
+      expect(sampleValue(text, 'trellis_raft_commit_index')).toBeGreaterThanOrEqual(applied);
+      expect(sampleValue(text, 'trellis_raft_leader_changes_total')).toBe(1);
+      expect(sampleValue(text, 'trellis_raft_members', 'role="voter"')).toBe(1);
+      expect(sampleValue(text, 'trellis_raft_members', 'role="learner"')).toBe(0);
+      expect(sampleValue(text, 'trellis_agent_sessions')).toBe(1);
+      expect(sampleValue(text, 'trellis_nodes', 'status="ready"')).toBe(1);
+      expect(sampleValue(text, 'trellis_nodes', 'status="down"')).toBe(0);
+      expect(sampleValue(text, 'trellis_attach_to_programmed_seconds_bucket', 'le="10"')).toBe(1);
+      expect(sampleValue(text, 'trellis_attach_unconfirmed_total', 'reason="expired"')).toBe(0);
+      // The session opened holding nothing, so it got its whole view once; every change after came as a delta.
+      expect(sampleValue(text, 'trellis_dispatcher_view_bytes_total', 'kind="resync"')).toBeGreaterThan(0);
+      expect(sampleValue(text, 'trellis_dispatcher_view_bytes_total', 'kind="delta"')).toBeGreaterThan(0);
       expect(text).toContain('# HELP trellis_attach_to_programmed_seconds ');
       // Default process metrics come from this manager's own registry.
-      expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+      expect(sampleValue(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     } finally {
       session.cancel();
     }

@@ -57,6 +57,7 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
     extraHosts: extraHosts.value,
     dns: dns.value,
     serviceId: service.value?.id ?? '',
+    createdRevision: state.revision + 1,
   };
   state.endpoints.set(record.id, record);
   return ok(toEndpoint(state, record));

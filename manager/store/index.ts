@@ -1,5 +1,6 @@
 export { Store } from './store';
 export type { NetworkEndpointsCache } from './views';
+export type { Changes } from './journal';
 export type {
   AppliedValue,
   ApplyResult,

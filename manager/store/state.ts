@@ -68,6 +68,7 @@ export interface EndpointRecord {
   dns: string[];
   /** '' when the endpoint is no service's backend. */
   serviceId: string;
+  createdRevision: number;
 }
 
 export type EndpointMode = 'vip' | 'dnsrr';
@@ -145,10 +146,24 @@ export interface Touched {
   networks: Set<string>;
   /** Sandboxes that gained or lost an endpoint. */
   sandboxes: Set<string>;
+  /** Endpoints added, replaced or removed, each with its network id. */
+  endpointChanges: Map<string, string>;
+  /** Sandbox records added, replaced or removed, each with its node id. */
+  sandboxChanges: Map<string, string>;
+  /** Network records added, replaced or removed. */
+  networkRecords: Set<string>;
 }
 
 function noneTouched(): Touched {
-  return { nodes: new Set(), nodeRecords: new Set(), networks: new Set(), sandboxes: new Set() };
+  return {
+    nodes: new Set(),
+    nodeRecords: new Set(),
+    networks: new Set(),
+    sandboxes: new Set(),
+    endpointChanges: new Map(),
+    sandboxChanges: new Map(),
+    networkRecords: new Set(),
+  };
 }
 
 /** The records plus the allocators derived from them. Maps keep insertion order, so snapshots are stable. */
@@ -177,12 +192,17 @@ export class StoreState {
       this.endpointsBySandbox[index](endpoint.sandboxId, endpoint.id);
       this.touched.networks.add(endpoint.networkId);
       this.touched.sandboxes.add(endpoint.sandboxId);
+      this.touched.endpointChanges.set(endpoint.id, endpoint.networkId);
     });
     sandboxes.watch((sandbox, present) => {
       this.sandboxesByNode[present ? 'add' : 'remove'](sandbox.nodeId, sandbox.id);
       this.touched.nodes.add(sandbox.nodeId);
+      this.touched.sandboxChanges.set(sandbox.id, sandbox.nodeId);
     });
-    networks.watch((network) => this.touched.networks.add(network.id));
+    networks.watch((network) => {
+      this.touched.networks.add(network.id);
+      this.touched.networkRecords.add(network.id);
+    });
     nodes.watch((node) => this.touchNode(node.id));
     this.touched = noneTouched();
     for (const network of networks.values()) {

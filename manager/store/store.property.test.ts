@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { Network } from '../../proto/gen/trellis/v1/types';
 import type { Command, CreateNetwork } from './commands';
 import { Store } from './store';
+import { withDistinctIds } from './test-commands';
 
 const networkName = fc.constantFrom('a', 'b', 'c');
 const sandboxName = fc.constantFrom('s1', 's2', 's3', 's4');
@@ -32,22 +33,13 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ type: fc.constant('disconnect' as const), network: networkName, sandbox: sandboxName }),
 );
 
-function withId(generated: Command, index: number): Command {
-  const id = `${index}`.padStart(12, '0');
-  if (generated.type === 'connect') return { ...generated, endpointId: id };
-  // Sandboxes name their namespace after the first 10 characters of the id: keep those distinct.
-  if (generated.type === 'createSandbox') return { ...generated, id: `${index}`.padStart(10, '0') + '-box' };
-  if ('id' in generated) return { ...generated, id };
-  return generated;
-}
-
 describe('Store under random command sequences', () => {
   it('refused commands change nothing, addresses stay unique, and a restored copy decides alike', () => {
     fc.assert(
       fc.property(fc.array(command, { maxLength: 60 }), fc.nat(60), (generated, restoreAt) => {
         const store = new Store();
         let copy: Store | undefined;
-        generated.map(withId).forEach((next, index) => {
+        generated.map(withDistinctIds).forEach((next, index) => {
           if (index === restoreAt) copy = Store.restore(store.snapshot());
           const before = store.snapshot();
           const result = store.apply(next);
@@ -160,7 +152,7 @@ describe('Store addresses under random interleavings', () => {
           ...['a', 'b', 'c'].map((name, index): Command => ({ type: 'createNetwork', id: '', name, driver: '', ...initial[index] })),
           ...['s1', 's2', 's3', 's4', 's5'].map((name): Command => ({ type: 'createSandbox', id: '', name, node: 'n1' })),
         ];
-        [...opening, ...generated].map(withId).forEach((next) => {
+        [...opening, ...generated].map(withDistinctIds).forEach((next) => {
           const before = store.snapshot();
           if (!store.apply(next).ok) expect(store.snapshot()).toEqual(before);
           for (const network of store.networks()) {

@@ -89,6 +89,9 @@ describe('connect and disconnect', () => {
       dns: [],
       serviceId: '',
       serviceName: '',
+      // Sixth write of the fixture; readiness is the API's to fill in.
+      createdRevision: 6,
+      ready: false,
     });
     expect(store.network('front')?.endpoints.map((endpoint) => [endpoint.sandboxName, endpoint.ip])).toEqual([
       ['web', '10.0.1.2'],
@@ -147,8 +150,8 @@ describe('nodes', () => {
   it('lists nodes without liveness, which is the dispatcher’s to add', () => {
     const nodes: Node[] = twoNodeStore().nodes();
     expect(nodes).toEqual([
-      { id: 'node-a-id', name: 'node-a', advertiseAddr: '192.168.0.1', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 1, availability: 'active', labels: {} },
-      { id: 'node-b-id', name: 'node-b', advertiseAddr: '192.168.0.2', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 2, availability: 'active', labels: {} },
+      { id: 'node-a-id', name: 'node-a', advertiseAddr: '192.168.0.1', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 1, availability: 'active', labels: {}, programmedNetworks: {} },
+      { id: 'node-b-id', name: 'node-b', advertiseAddr: '192.168.0.2', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 2, availability: 'active', labels: {}, programmedNetworks: {} },
     ]);
   });
 

@@ -1,4 +1,4 @@
-import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import type { NodeView, ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
 import type { Network, Node, Sandbox, Service } from '../../proto/gen/trellis/v1/types';
 import { setDefaultAddressPools } from './address-pools';
 import type { ApplyResult, Command, CommandOf, CommandValues } from './commands';
@@ -10,10 +10,12 @@ import { createSandbox, removeSandbox } from './sandboxes';
 import { createService, removeService } from './services';
 import { StoreState, type AddressPoolRecord, type StoreSnapshot } from './state';
 import { affectedNodes } from './affected-nodes';
+import { ChangeJournal, type Changes } from './journal';
+import { viewDelta } from './view-delta';
 import { nodeView, sortedByName, type NetworkEndpointsCache, toNetwork, toNode, toSandbox, toService } from './views';
 
-/** Revisions the affected-node log reaches back; a reader further behind recomputes every view. */
-const affectedLogLength = 1024;
+/** Revisions the change journal reaches back; an agent further behind gets its whole view again. */
+const journalLength = 4096;
 
 type Handlers = { [T in Command['type']]: (state: StoreState, command: CommandOf<T>) => Result<CommandValues[T]> };
 
@@ -39,8 +41,7 @@ const handlers: Handlers = {
  */
 export class Store {
   private readonly state: StoreState;
-  /** Per recent revision, the nodes whose view it may have changed; oldest first, contiguous. */
-  private readonly affectedLog: { revision: number; nodes: Set<string> }[] = [];
+  private readonly journal = new ChangeJournal(journalLength);
 
   constructor(snapshot?: StoreSnapshot) {
     this.state = snapshot ? StoreState.restore(snapshot) : StoreState.empty();
@@ -62,23 +63,22 @@ export class Store {
     const touched = this.state.takeTouched();
     if (!result.ok) return result;
     this.state.revision += 1;
-    this.affectedLog.push({ revision: this.state.revision, nodes: affectedNodes(this.state, touched) });
-    if (this.affectedLog.length > affectedLogLength) this.affectedLog.shift();
+    this.journal.record(this.state.revision, affectedNodes(this.state, touched), touched);
     return result;
   }
 
   /**
-   * The nodes whose view may differ between `revision` and now (a superset of those
-   * that do), or undefined when this store no longer knows (too far back, or it was
-   * restored from a snapshot since): then any view may have changed.
+   * What was written between `revision` and now, or undefined when this store no
+   * longer knows (too far back, or it was restored from a snapshot since): then any
+   * view may have changed.
    */
+  changesSince(revision: number): Changes | undefined {
+    return this.journal.since(revision, this.state.revision);
+  }
+
+  /** The nodes whose view may differ between `revision` and now (a superset of those that do); see `changesSince`. */
   affectedNodesSince(revision: number): Set<string> | undefined {
-    if (revision >= this.state.revision) return new Set();
-    const first = this.affectedLog[0];
-    if (!first || first.revision > revision + 1) return undefined;
-    const nodes = new Set<string>();
-    for (const entry of this.affectedLog) if (entry.revision > revision) for (const node of entry.nodes) nodes.add(node);
-    return nodes;
+    return this.changesSince(revision)?.affectedNodes;
   }
 
   snapshot(): StoreSnapshot {
@@ -134,5 +134,10 @@ export class Store {
    */
   nodeView(nodeId: string, cache?: NetworkEndpointsCache): NodeView {
     return nodeView(this.state, nodeId, cache);
+  }
+
+  /** How `nodeId`'s view changed over `changes` (from `changesSince(fromRevision)`), up to the current revision. */
+  viewDelta(nodeId: string, fromRevision: number, changes: Changes, cache?: NetworkEndpointsCache): ViewDelta {
+    return viewDelta(this.state, nodeId, fromRevision, changes, cache);
   }
 }

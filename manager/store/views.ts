@@ -1,4 +1,4 @@
-import type { EndpointView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import type { EndpointView, NetworkView, NodeView, SandboxView } from '../../proto/gen/trellis/v1/dispatcher';
 import {
   NodeStatus,
   type Endpoint,
@@ -62,6 +62,8 @@ export function toEndpoint(state: StoreState, endpoint: EndpointRecord): Endpoin
     dns: [...endpoint.dns],
     serviceId: service?.id ?? '',
     serviceName: service?.name ?? '',
+    ready: false,
+    createdRevision: endpoint.createdRevision,
   };
 }
 
@@ -136,6 +138,7 @@ export function toNode(node: NodeRecord): Node {
     registeredRevision: node.registeredRevision,
     availability: node.availability,
     labels: { ...node.labels },
+    programmedNetworks: {},
   };
 }
 
@@ -149,40 +152,56 @@ export function sortedByName<R extends { name: string }>(records: Iterable<R>): 
  */
 export type NetworkEndpointsCache = Map<string, EndpointView[]>;
 
+/** Networks with an endpoint in one of the node's sandboxes. */
+export function hostedNetworkIds(state: StoreState, nodeId: string): Set<string> {
+  return new Set(
+    state.sandboxesOfNode(nodeId).flatMap((sandbox) => state.endpointsOfSandbox(sandbox.id).map((endpoint) => endpoint.networkId)),
+  );
+}
+
+/** Every endpoint of a network, built once per cache. */
+export function networkEndpointViews(state: StoreState, networkId: string, cache: NetworkEndpointsCache): EndpointView[] {
+  let views = cache.get(networkId);
+  if (!views) {
+    views = state.endpointsOfNetwork(networkId).sort(byAddress).map((endpoint) => toEndpointView(state, endpoint));
+    cache.set(networkId, views);
+  }
+  return views;
+}
+
+export function toNetworkView(network: NetworkRecord): NetworkView {
+  const first = firstIpam(network);
+  return {
+    id: network.id,
+    name: network.name,
+    vni: network.vni,
+    subnet: first.subnet,
+    gateway: first.gateway,
+    mtu: network.mtu,
+    internal: network.internal,
+  };
+}
+
+export function toSandboxView(sandbox: SandboxRecord): SandboxView {
+  return { id: sandbox.id, name: sandbox.name, netnsName: sandbox.netnsName };
+}
+
 /** An unknown node gets an empty view: there is nothing for it to program. */
 export function nodeView(state: StoreState, nodeId: string, cache: NetworkEndpointsCache = new Map()): NodeView {
   const node = state.nodes.get(nodeId);
-  const sandboxes = sortedByName(state.sandboxesOfNode(nodeId));
-  const localNetworkIds = new Set(sandboxes.flatMap((sandbox) => state.endpointsOfSandbox(sandbox.id).map((endpoint) => endpoint.networkId)));
-  const networks = [...localNetworkIds].map((id) => state.network(id)).sort((a, b) => a.vni - b.vni);
-  const endpointsOf = (networkId: string): EndpointView[] => {
-    let views = cache.get(networkId);
-    if (!views) {
-      views = state.endpointsOfNetwork(networkId).sort(byAddress).map((endpoint) => toEndpointView(state, endpoint));
-      cache.set(networkId, views);
-    }
-    return views;
-  };
+  const networks = [...hostedNetworkIds(state, nodeId)].map((id) => state.network(id)).sort((a, b) => a.vni - b.vni);
   return {
     revision: state.revision,
     nodeId,
     nodeName: node?.name ?? '',
     advertiseAddr: node?.advertiseAddr ?? '',
-    networks: networks.map((network) => ({
-      id: network.id,
-      name: network.name,
-      vni: network.vni,
-      subnet: firstIpam(network).subnet,
-      gateway: firstIpam(network).gateway,
-      mtu: network.mtu,
-      internal: network.internal,
-    })),
-    sandboxes: sandboxes.map((sandbox) => ({ id: sandbox.id, name: sandbox.name, netnsName: sandbox.netnsName })),
-    endpoints: networks.flatMap((network) => endpointsOf(network.id)),
+    networks: networks.map(toNetworkView),
+    sandboxes: sortedByName(state.sandboxesOfNode(nodeId)).map(toSandboxView),
+    endpoints: networks.flatMap((network) => networkEndpointViews(state, network.id, cache)),
   };
 }
 
-function toEndpointView(state: StoreState, record: EndpointRecord): EndpointView {
+export function toEndpointView(state: StoreState, record: EndpointRecord): EndpointView {
   const { id, networkId, sandboxId, ip, prefixLength, mac, interfaceName } = toEndpoint(state, record);
   const node = state.node(state.sandbox(sandboxId).nodeId);
   return { id, networkId, sandboxId, nodeId: node.id, vtep: node.advertiseAddr, ip, prefixLength, mac, interfaceName };

@@ -48,16 +48,53 @@ export interface Heartbeat {
 
 export interface SessionHello {
   nodeId: string;
+  /** revision of the view the agent holds; 0 = none */
   lastAppliedRevision: number;
 }
 
 export interface ProgrammedReport {
   /** the desired view of this revision is in the kernel */
   revision: number;
+  /** per network id: the revision programmed for it */
+  networks: { [key: string]: number };
+}
+
+export interface ProgrammedReport_NetworksEntry {
+  key: string;
+  value: number;
 }
 
 export interface ManagerMessage {
-  body: { $case: "view"; value: NodeView } | undefined;
+  body: { $case: "resync"; value: ViewChunk } | { $case: "delta"; value: ViewDelta } | undefined;
+}
+
+/**
+ * One part of a full view. The parts of one resync arrive in order; the first has
+ * first = true and carries the node's fields, the last has last = true. Every list
+ * in a part adds to those before it; the assembled view replaces what the agent held.
+ */
+export interface ViewChunk {
+  part: NodeView | undefined;
+  first: boolean;
+  last: boolean;
+}
+
+/** What changed in a node's view from from_revision to revision. */
+export interface ViewDelta {
+  fromRevision: number;
+  revision: number;
+  nodeName: string;
+  advertiseAddr: string;
+  /** every network the node hosts now */
+  networkIds: string[];
+  /** hosted networks added or changed */
+  networks: NetworkView[];
+  /** local sandboxes added or changed */
+  sandboxes: SandboxView[];
+  removedSandboxIds: string[];
+  /** endpoints of hosted networks added or changed */
+  endpoints: EndpointView[];
+  removedEndpointIds: string[];
 }
 
 /** Everything one node must program, complete at one store revision. */
@@ -539,7 +576,7 @@ export const SessionHello: MessageFns<SessionHello> = {
 };
 
 function createBaseProgrammedReport(): ProgrammedReport {
-  return { revision: 0 };
+  return { revision: 0, networks: {} };
 }
 
 export const ProgrammedReport: MessageFns<ProgrammedReport> = {
@@ -547,6 +584,9 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
     if (message.revision !== 0) {
       writer.uint32(8).uint64(message.revision);
     }
+    globalThis.Object.entries(message.networks).forEach(([key, value]: [string, number]) => {
+      ProgrammedReport_NetworksEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
     return writer;
   },
 
@@ -571,6 +611,17 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
             message.revision = longToNumber(reader.uint64());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = ProgrammedReport_NetworksEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.networks[entry2.key] = entry2.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -584,13 +635,38 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
   },
 
   fromJSON(object: any): ProgrammedReport {
-    return { revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0 };
+    return {
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      networks: isObject(object.networks)
+        ? (globalThis.Object.entries(object.networks) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
   },
 
   toJSON(message: ProgrammedReport): unknown {
     const obj: any = {};
     if (message.revision !== 0) {
       obj.revision = Math.round(message.revision);
+    }
+    if (message.networks) {
+      const entries = globalThis.Object.entries(message.networks) as [string, number][];
+      if (entries.length > 0) {
+        obj.networks = {};
+        entries.forEach(([k, v]) => {
+          obj.networks[k] = Math.round(v);
+        });
+      }
     }
     return obj;
   },
@@ -601,6 +677,102 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
   fromPartial<I extends Exact<DeepPartial<ProgrammedReport>, I>>(object: I): ProgrammedReport {
     const message = createBaseProgrammedReport();
     message.revision = object.revision ?? 0;
+    message.networks = (globalThis.Object.entries(object.networks ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseProgrammedReport_NetworksEntry(): ProgrammedReport_NetworksEntry {
+  return { key: "", value: 0 };
+}
+
+export const ProgrammedReport_NetworksEntry: MessageFns<ProgrammedReport_NetworksEntry> = {
+  encode(message: ProgrammedReport_NetworksEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProgrammedReport_NetworksEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProgrammedReport_NetworksEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProgrammedReport_NetworksEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: ProgrammedReport_NetworksEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProgrammedReport_NetworksEntry>, I>>(base?: I): ProgrammedReport_NetworksEntry {
+    return ProgrammedReport_NetworksEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProgrammedReport_NetworksEntry>, I>>(
+    object: I,
+  ): ProgrammedReport_NetworksEntry {
+    const message = createBaseProgrammedReport_NetworksEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };
@@ -612,8 +784,11 @@ function createBaseManagerMessage(): ManagerMessage {
 export const ManagerMessage: MessageFns<ManagerMessage> = {
   encode(message: ManagerMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     switch (message.body?.$case) {
-      case "view":
-        NodeView.encode(message.body.value, writer.uint32(10).fork()).join();
+      case "resync":
+        ViewChunk.encode(message.body.value, writer.uint32(18).fork()).join();
+        break;
+      case "delta":
+        ViewDelta.encode(message.body.value, writer.uint32(26).fork()).join();
         break;
     }
     return writer;
@@ -632,12 +807,20 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
+          case 2: {
+            if (tag !== 18) {
               break;
             }
 
-            message.body = { $case: "view", value: NodeView.decode(reader, reader.uint32()) };
+            message.body = { $case: "resync", value: ViewChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.body = { $case: "delta", value: ViewDelta.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -653,13 +836,21 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
   },
 
   fromJSON(object: any): ManagerMessage {
-    return { body: isSet(object.view) ? { $case: "view", value: NodeView.fromJSON(object.view) } : undefined };
+    return {
+      body: isSet(object.resync)
+        ? { $case: "resync", value: ViewChunk.fromJSON(object.resync) }
+        : isSet(object.delta)
+        ? { $case: "delta", value: ViewDelta.fromJSON(object.delta) }
+        : undefined,
+    };
   },
 
   toJSON(message: ManagerMessage): unknown {
     const obj: any = {};
-    if (message.body?.$case === "view") {
-      obj.view = NodeView.toJSON(message.body.value);
+    if (message.body?.$case === "resync") {
+      obj.resync = ViewChunk.toJSON(message.body.value);
+    } else if (message.body?.$case === "delta") {
+      obj.delta = ViewDelta.toJSON(message.body.value);
     }
     return obj;
   },
@@ -670,13 +861,374 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
   fromPartial<I extends Exact<DeepPartial<ManagerMessage>, I>>(object: I): ManagerMessage {
     const message = createBaseManagerMessage();
     switch (object.body?.$case) {
-      case "view": {
+      case "resync": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
-          message.body = { $case: "view", value: NodeView.fromPartial(object.body.value) };
+          message.body = { $case: "resync", value: ViewChunk.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "delta": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "delta", value: ViewDelta.fromPartial(object.body.value) };
         }
         break;
       }
     }
+    return message;
+  },
+};
+
+function createBaseViewChunk(): ViewChunk {
+  return { part: undefined, first: false, last: false };
+}
+
+export const ViewChunk: MessageFns<ViewChunk> = {
+  encode(message: ViewChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.part !== undefined) {
+      NodeView.encode(message.part, writer.uint32(10).fork()).join();
+    }
+    if (message.first !== false) {
+      writer.uint32(16).bool(message.first);
+    }
+    if (message.last !== false) {
+      writer.uint32(24).bool(message.last);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ViewChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseViewChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = NodeView.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.first = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.last = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ViewChunk {
+    return {
+      part: isSet(object.part) ? NodeView.fromJSON(object.part) : undefined,
+      first: isSet(object.first) ? globalThis.Boolean(object.first) : false,
+      last: isSet(object.last) ? globalThis.Boolean(object.last) : false,
+    };
+  },
+
+  toJSON(message: ViewChunk): unknown {
+    const obj: any = {};
+    if (message.part !== undefined) {
+      obj.part = NodeView.toJSON(message.part);
+    }
+    if (message.first !== false) {
+      obj.first = message.first;
+    }
+    if (message.last !== false) {
+      obj.last = message.last;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ViewChunk>, I>>(base?: I): ViewChunk {
+    return ViewChunk.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ViewChunk>, I>>(object: I): ViewChunk {
+    const message = createBaseViewChunk();
+    message.part = (object.part !== undefined && object.part !== null) ? NodeView.fromPartial(object.part) : undefined;
+    message.first = object.first ?? false;
+    message.last = object.last ?? false;
+    return message;
+  },
+};
+
+function createBaseViewDelta(): ViewDelta {
+  return {
+    fromRevision: 0,
+    revision: 0,
+    nodeName: "",
+    advertiseAddr: "",
+    networkIds: [],
+    networks: [],
+    sandboxes: [],
+    removedSandboxIds: [],
+    endpoints: [],
+    removedEndpointIds: [],
+  };
+}
+
+export const ViewDelta: MessageFns<ViewDelta> = {
+  encode(message: ViewDelta, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromRevision !== 0) {
+      writer.uint32(8).uint64(message.fromRevision);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(16).uint64(message.revision);
+    }
+    if (message.nodeName !== "") {
+      writer.uint32(26).string(message.nodeName);
+    }
+    if (message.advertiseAddr !== "") {
+      writer.uint32(34).string(message.advertiseAddr);
+    }
+    for (const v of message.networkIds) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.networks) {
+      NetworkView.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.sandboxes) {
+      SandboxView.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.removedSandboxIds) {
+      writer.uint32(66).string(v!);
+    }
+    for (const v of message.endpoints) {
+      EndpointView.encode(v!, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.removedEndpointIds) {
+      writer.uint32(82).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ViewDelta {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseViewDelta();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fromRevision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.advertiseAddr = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.networkIds.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.networks.push(NetworkView.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.sandboxes.push(SandboxView.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.removedSandboxIds.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.endpoints.push(EndpointView.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.removedEndpointIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ViewDelta {
+    return {
+      fromRevision: isSet(object.fromRevision)
+        ? globalThis.Number(object.fromRevision)
+        : isSet(object.from_revision)
+        ? globalThis.Number(object.from_revision)
+        : 0,
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      nodeName: isSet(object.nodeName)
+        ? globalThis.String(object.nodeName)
+        : isSet(object.node_name)
+        ? globalThis.String(object.node_name)
+        : "",
+      advertiseAddr: isSet(object.advertiseAddr)
+        ? globalThis.String(object.advertiseAddr)
+        : isSet(object.advertise_addr)
+        ? globalThis.String(object.advertise_addr)
+        : "",
+      networkIds: globalThis.Array.isArray(object?.networkIds)
+        ? object.networkIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.network_ids)
+        ? object.network_ids.map((e: any) => globalThis.String(e))
+        : [],
+      networks: globalThis.Array.isArray(object?.networks)
+        ? object.networks.map((e: any) => NetworkView.fromJSON(e))
+        : [],
+      sandboxes: globalThis.Array.isArray(object?.sandboxes)
+        ? object.sandboxes.map((e: any) => SandboxView.fromJSON(e))
+        : [],
+      removedSandboxIds: globalThis.Array.isArray(object?.removedSandboxIds)
+        ? object.removedSandboxIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.removed_sandbox_ids)
+        ? object.removed_sandbox_ids.map((e: any) => globalThis.String(e))
+        : [],
+      endpoints: globalThis.Array.isArray(object?.endpoints)
+        ? object.endpoints.map((e: any) => EndpointView.fromJSON(e))
+        : [],
+      removedEndpointIds: globalThis.Array.isArray(object?.removedEndpointIds)
+        ? object.removedEndpointIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.removed_endpoint_ids)
+        ? object.removed_endpoint_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ViewDelta): unknown {
+    const obj: any = {};
+    if (message.fromRevision !== 0) {
+      obj.fromRevision = Math.round(message.fromRevision);
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.nodeName !== "") {
+      obj.nodeName = message.nodeName;
+    }
+    if (message.advertiseAddr !== "") {
+      obj.advertiseAddr = message.advertiseAddr;
+    }
+    if (message.networkIds?.length) {
+      obj.networkIds = message.networkIds;
+    }
+    if (message.networks?.length) {
+      obj.networks = message.networks.map((e) => NetworkView.toJSON(e));
+    }
+    if (message.sandboxes?.length) {
+      obj.sandboxes = message.sandboxes.map((e) => SandboxView.toJSON(e));
+    }
+    if (message.removedSandboxIds?.length) {
+      obj.removedSandboxIds = message.removedSandboxIds;
+    }
+    if (message.endpoints?.length) {
+      obj.endpoints = message.endpoints.map((e) => EndpointView.toJSON(e));
+    }
+    if (message.removedEndpointIds?.length) {
+      obj.removedEndpointIds = message.removedEndpointIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ViewDelta>, I>>(base?: I): ViewDelta {
+    return ViewDelta.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ViewDelta>, I>>(object: I): ViewDelta {
+    const message = createBaseViewDelta();
+    message.fromRevision = object.fromRevision ?? 0;
+    message.revision = object.revision ?? 0;
+    message.nodeName = object.nodeName ?? "";
+    message.advertiseAddr = object.advertiseAddr ?? "";
+    message.networkIds = object.networkIds?.map((e) => e) || [];
+    message.networks = object.networks?.map((e) => NetworkView.fromPartial(e)) || [];
+    message.sandboxes = object.sandboxes?.map((e) => SandboxView.fromPartial(e)) || [];
+    message.removedSandboxIds = object.removedSandboxIds?.map((e) => e) || [];
+    message.endpoints = object.endpoints?.map((e) => EndpointView.fromPartial(e)) || [];
+    message.removedEndpointIds = object.removedEndpointIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -1375,8 +1927,10 @@ export const DispatcherService = {
   },
   /**
    * The agent's first message is a SessionHello; afterwards it sends
-   * ProgrammedReports and Heartbeats. The manager answers with the node's desired view,
-   * again after every change that concerns the node.
+   * ProgrammedReports and Heartbeats. The manager answers with the changes to the
+   * node's desired view since the revision the agent holds (a ViewDelta), or, when
+   * its log no longer reaches back that far, the whole view in ViewChunks; then with
+   * a ViewDelta after every change that concerns the node.
    */
   session: {
     path: "/trellis.v1.Dispatcher/Session" as const,
@@ -1393,8 +1947,10 @@ export interface DispatcherServer extends UntypedServiceImplementation {
   register: handleUnaryCall<RegisterRequest, RegisterResponse>;
   /**
    * The agent's first message is a SessionHello; afterwards it sends
-   * ProgrammedReports and Heartbeats. The manager answers with the node's desired view,
-   * again after every change that concerns the node.
+   * ProgrammedReports and Heartbeats. The manager answers with the changes to the
+   * node's desired view since the revision the agent holds (a ViewDelta), or, when
+   * its log no longer reaches back that far, the whole view in ViewChunks; then with
+   * a ViewDelta after every change that concerns the node.
    */
   session: handleBidiStreamingCall<AgentMessage, ManagerMessage>;
 }
@@ -1417,8 +1973,10 @@ export interface DispatcherClient extends Client {
   ): ClientUnaryCall;
   /**
    * The agent's first message is a SessionHello; afterwards it sends
-   * ProgrammedReports and Heartbeats. The manager answers with the node's desired view,
-   * again after every change that concerns the node.
+   * ProgrammedReports and Heartbeats. The manager answers with the changes to the
+   * node's desired view since the revision the agent holds (a ViewDelta), or, when
+   * its log no longer reaches back that far, the whole view in ViewChunks; then with
+   * a ViewDelta after every change that concerns the node.
    */
   session(): ClientDuplexStream<AgentMessage, ManagerMessage>;
   session(options: Partial<CallOptions>): ClientDuplexStream<AgentMessage, ManagerMessage>;
@@ -1453,6 +2011,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

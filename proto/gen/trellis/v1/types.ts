@@ -141,6 +141,12 @@ export interface Endpoint {
   /** set when the endpoint is a backend of a service */
   serviceId: string;
   serviceName: string;
+  /**
+   * Every live agent hosting the network has programmed this endpoint (and its own
+   * agent is live): peers can reach it. Filled in by inspect calls.
+   */
+  ready: boolean;
+  createdRevision: number;
 }
 
 export interface Node {
@@ -155,11 +161,18 @@ export interface Node {
   /** "active" | "drain" */
   availability: string;
   labels: { [key: string]: string };
+  /** per network id: the revision the agent programmed */
+  programmedNetworks: { [key: string]: number };
 }
 
 export interface Node_LabelsEntry {
   key: string;
   value: string;
+}
+
+export interface Node_ProgrammedNetworksEntry {
+  key: string;
+  value: number;
 }
 
 export interface PortConfig {
@@ -1041,6 +1054,8 @@ function createBaseEndpoint(): Endpoint {
     dns: [],
     serviceId: "",
     serviceName: "",
+    ready: false,
+    createdRevision: 0,
   };
 }
 
@@ -1093,6 +1108,12 @@ export const Endpoint: MessageFns<Endpoint> = {
     }
     if (message.serviceName !== "") {
       writer.uint32(130).string(message.serviceName);
+    }
+    if (message.ready !== false) {
+      writer.uint32(136).bool(message.ready);
+    }
+    if (message.createdRevision !== 0) {
+      writer.uint32(144).uint64(message.createdRevision);
     }
     return writer;
   },
@@ -1238,6 +1259,22 @@ export const Endpoint: MessageFns<Endpoint> = {
             message.serviceName = reader.string();
             continue;
           }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.ready = reader.bool();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.createdRevision = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1308,6 +1345,12 @@ export const Endpoint: MessageFns<Endpoint> = {
         : isSet(object.service_name)
         ? globalThis.String(object.service_name)
         : "",
+      ready: isSet(object.ready) ? globalThis.Boolean(object.ready) : false,
+      createdRevision: isSet(object.createdRevision)
+        ? globalThis.Number(object.createdRevision)
+        : isSet(object.created_revision)
+        ? globalThis.Number(object.created_revision)
+        : 0,
     };
   },
 
@@ -1361,6 +1404,12 @@ export const Endpoint: MessageFns<Endpoint> = {
     if (message.serviceName !== "") {
       obj.serviceName = message.serviceName;
     }
+    if (message.ready !== false) {
+      obj.ready = message.ready;
+    }
+    if (message.createdRevision !== 0) {
+      obj.createdRevision = Math.round(message.createdRevision);
+    }
     return obj;
   },
 
@@ -1385,6 +1434,8 @@ export const Endpoint: MessageFns<Endpoint> = {
     message.dns = object.dns?.map((e) => e) || [];
     message.serviceId = object.serviceId ?? "";
     message.serviceName = object.serviceName ?? "";
+    message.ready = object.ready ?? false;
+    message.createdRevision = object.createdRevision ?? 0;
     return message;
   },
 };
@@ -1399,6 +1450,7 @@ function createBaseNode(): Node {
     registeredRevision: 0,
     availability: "",
     labels: {},
+    programmedNetworks: {},
   };
 }
 
@@ -1427,6 +1479,9 @@ export const Node: MessageFns<Node> = {
     }
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       Node_LabelsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
+    });
+    globalThis.Object.entries(message.programmedNetworks).forEach(([key, value]: [string, number]) => {
+      Node_ProgrammedNetworksEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
     return writer;
   },
@@ -1511,6 +1566,17 @@ export const Node: MessageFns<Node> = {
             }
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = Node_ProgrammedNetworksEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.programmedNetworks[entry9.key] = entry9.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1558,6 +1624,33 @@ export const Node: MessageFns<Node> = {
           {},
         )
         : {},
+      programmedNetworks: isObject(object.programmedNetworks)
+        ? (globalThis.Object.entries(object.programmedNetworks) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.programmed_networks)
+        ? (globalThis.Object.entries(object.programmed_networks) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1593,6 +1686,15 @@ export const Node: MessageFns<Node> = {
         });
       }
     }
+    if (message.programmedNetworks) {
+      const entries = globalThis.Object.entries(message.programmedNetworks) as [string, number][];
+      if (entries.length > 0) {
+        obj.programmedNetworks = {};
+        entries.forEach(([k, v]) => {
+          obj.programmedNetworks[k] = Math.round(v);
+        });
+      }
+    }
     return obj;
   },
 
@@ -1617,6 +1719,13 @@ export const Node: MessageFns<Node> = {
       },
       {},
     );
+    message.programmedNetworks = (globalThis.Object.entries(object.programmedNetworks ?? {}) as [string, number][])
+      .reduce((acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      }, {});
     return message;
   },
 };
@@ -1702,6 +1811,91 @@ export const Node_LabelsEntry: MessageFns<Node_LabelsEntry> = {
     const message = createBaseNode_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseNode_ProgrammedNetworksEntry(): Node_ProgrammedNetworksEntry {
+  return { key: "", value: 0 };
+}
+
+export const Node_ProgrammedNetworksEntry: MessageFns<Node_ProgrammedNetworksEntry> = {
+  encode(message: Node_ProgrammedNetworksEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Node_ProgrammedNetworksEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNode_ProgrammedNetworksEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Node_ProgrammedNetworksEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: Node_ProgrammedNetworksEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Node_ProgrammedNetworksEntry>, I>>(base?: I): Node_ProgrammedNetworksEntry {
+    return Node_ProgrammedNetworksEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Node_ProgrammedNetworksEntry>, I>>(object: I): Node_ProgrammedNetworksEntry {
+    const message = createBaseNode_ProgrammedNetworksEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };

@@ -1,0 +1,32 @@
+import type { NodeView, ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
+
+/** Views, sandboxes and endpoints per chunk: about 150 KB of endpoints, far below gRPC's 4 MB message limit. */
+export const itemsPerChunk = 1500;
+
+/**
+ * Cuts a view into chunks of at most `limit` list items, so that no message grows
+ * with the cluster. Every chunk carries the node's fields; the first and last are marked.
+ */
+export function viewChunks(view: NodeView, limit = itemsPerChunk): ViewChunk[] {
+  const parts: NodeView[] = [];
+  let part = emptyPart(view);
+  let items = 0;
+  const room = (): NodeView => {
+    if (items === limit) {
+      parts.push(part);
+      part = emptyPart(view);
+      items = 0;
+    }
+    items += 1;
+    return part;
+  };
+  for (const network of view.networks) room().networks.push(network);
+  for (const sandbox of view.sandboxes) room().sandboxes.push(sandbox);
+  for (const endpoint of view.endpoints) room().endpoints.push(endpoint);
+  parts.push(part);
+  return parts.map((chunk, index) => ({ part: chunk, first: index === 0, last: index === parts.length - 1 }));
+}
+
+function emptyPart(view: NodeView): NodeView {
+  return { ...view, networks: [], sandboxes: [], endpoints: [] };
+}

@@ -1,0 +1,92 @@
+import fc from 'fast-check';
+import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import { HeldView } from '../../proto/runtime/held-view';
+import { Store } from './store';
+import { viewCommand, withDistinctIds } from './test-commands';
+import { must, twoNodeStore } from './test-fixtures';
+
+/**
+ * A view's content in an order that does not depend on how it was built. Not its
+ * revision: a node no change concerned keeps the older one, and resumes from there.
+ */
+function content(view: NodeView): unknown {
+  const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return {
+    ...view,
+    revision: 0,
+    networks: [...view.networks].sort(byId),
+    sandboxes: [...view.sandboxes].sort(byId),
+    endpoints: [...view.endpoints].sort(byId),
+  };
+}
+
+function heldFrom(view: NodeView): HeldView {
+  const held = new HeldView();
+  held.applyChunk({ part: view, first: true, last: true });
+  return held;
+}
+
+describe('Store.viewDelta', () => {
+  it('rebuilds every node view exactly when pushed as the dispatcher does, for random command sequences', () => {
+    fc.assert(
+      fc.property(fc.array(viewCommand, { maxLength: 60 }), fc.array(fc.boolean(), { maxLength: 60 }), (generated, pushAfter) => {
+        const store = new Store();
+        const held = new Map<string, HeldView>();
+        let pushed = 0;
+        /** Like the dispatcher: affected nodes get a delta, the rest move to the new revision unchanged. */
+        const push = (): void => {
+          const changes = store.changesSince(pushed);
+          if (!changes) throw new Error('the journal lost revisions it should hold');
+          for (const [nodeId, view] of held) if (changes.affectedNodes.has(nodeId)) view.applyDelta(store.viewDelta(nodeId, pushed, changes));
+          pushed = store.revision;
+        };
+        generated.map(withDistinctIds).forEach((next, index) => {
+          store.apply(next);
+          for (const node of store.nodes()) if (!held.has(node.id)) held.set(node.id, heldFrom(store.nodeView(node.id)));
+          if (pushAfter[index]) push();
+        });
+        push();
+        for (const [nodeId, view] of held) expect(content(view.view())).toEqual(content(store.nodeView(nodeId)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('brings a view held at any earlier revision up to date in one delta', () => {
+    fc.assert(
+      fc.property(fc.array(viewCommand, { maxLength: 60 }), fc.nat(60), (generated, heldAt) => {
+        const store = new Store();
+        const views = new Map<string, NodeView>();
+        let from = 0;
+        generated.map(withDistinctIds).forEach((next, index) => {
+          if (index === heldAt) {
+            from = store.revision;
+            for (const node of store.nodes()) views.set(node.id, store.nodeView(node.id));
+          }
+          store.apply(next);
+        });
+        const changes = store.changesSince(from);
+        for (const [nodeId, view] of views) {
+          const held = heldFrom(view);
+          held.applyDelta(store.viewDelta(nodeId, from, changes ?? fail('journal too short')));
+          expect(content(held.view())).toEqual(content(store.nodeView(nodeId)));
+        }
+      }),
+    );
+  });
+
+  it('sends a remote attach as one endpoint, not the network again', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'createSandbox', id: 'api-id-0123456789', name: 'api', node: 'node-b' });
+    const from = store.revision;
+    must(store, { type: 'connect', endpointId: 'ep-api', network: 'front', sandbox: 'api', aliases: [] });
+    const delta = store.viewDelta('node-a-id', from, store.changesSince(from) ?? fail('journal too short'));
+    expect(delta.endpoints.map((endpoint) => endpoint.id)).toEqual(['ep-api']);
+    expect(delta.networks).toEqual([]);
+    expect(delta.removedEndpointIds).toEqual([]);
+  });
+});
+
+function fail(message: string): never {
+  throw new Error(message);
+}

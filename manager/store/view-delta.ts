@@ -1,0 +1,78 @@
+import type { EndpointView, ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
+import type { Changes } from './journal';
+import type { StoreState } from './state';
+import {
+  hostedNetworkIds,
+  networkEndpointViews,
+  toEndpointView,
+  toNetworkView,
+  toSandboxView,
+  type NetworkEndpointsCache,
+} from './views';
+
+/**
+ * Turns an agent's view at `fromRevision` into its view now, given everything written
+ * in between. Whatever the agent held at `fromRevision`:
+ * - a network it hosts now but may not have hosted then gained a local endpoint in
+ *   between, so such networks are sent whole;
+ * - an endpoint or sandbox that changed is sent as it is now, or as removed;
+ * - an endpoint whose node changed address is sent again (its vtep changed);
+ * - networks it no longer hosts are absent from `networkIds`: the agent drops them
+ *   with their endpoints.
+ */
+export function viewDelta(
+  state: StoreState,
+  nodeId: string,
+  fromRevision: number,
+  changes: Changes,
+  cache: NetworkEndpointsCache = new Map(),
+): ViewDelta {
+  const node = state.nodes.get(nodeId);
+  const hosted = hostedNetworkIds(state, nodeId);
+  const whole = new Set<string>();
+  for (const [endpointId, networkId] of changes.endpoints) {
+    const endpoint = state.endpoints.get(endpointId);
+    if (endpoint && hosted.has(networkId) && state.sandbox(endpoint.sandboxId).nodeId === nodeId) whole.add(networkId);
+  }
+
+  const endpoints = new Map<string, EndpointView>();
+  const removedEndpointIds: string[] = [];
+  for (const networkId of whole) for (const view of networkEndpointViews(state, networkId, cache)) endpoints.set(view.id, view);
+  for (const [endpointId, networkId] of changes.endpoints) {
+    if (!hosted.has(networkId) || whole.has(networkId)) continue;
+    const endpoint = state.endpoints.get(endpointId);
+    if (endpoint) endpoints.set(endpointId, toEndpointView(state, endpoint));
+    else removedEndpointIds.push(endpointId);
+  }
+  for (const changedNodeId of changes.nodes) {
+    for (const sandbox of state.sandboxesOfNode(changedNodeId)) {
+      for (const endpoint of state.endpointsOfSandbox(sandbox.id)) {
+        if (hosted.has(endpoint.networkId) && !endpoints.has(endpoint.id)) endpoints.set(endpoint.id, toEndpointView(state, endpoint));
+      }
+    }
+  }
+
+  const sandboxes = [];
+  const removedSandboxIds: string[] = [];
+  for (const [sandboxId, sandboxNodeId] of changes.sandboxes) {
+    if (sandboxNodeId !== nodeId) continue;
+    const sandbox = state.sandboxes.get(sandboxId);
+    if (sandbox) sandboxes.push(toSandboxView(sandbox));
+    else removedSandboxIds.push(sandboxId);
+  }
+
+  return {
+    fromRevision,
+    revision: state.revision,
+    nodeName: node?.name ?? '',
+    advertiseAddr: node?.advertiseAddr ?? '',
+    networkIds: [...hosted],
+    networks: [...hosted]
+      .filter((id) => whole.has(id) || changes.networks.has(id))
+      .map((id) => toNetworkView(state.network(id))),
+    sandboxes,
+    removedSandboxIds,
+    endpoints: [...endpoints.values()],
+    removedEndpointIds,
+  };
+}

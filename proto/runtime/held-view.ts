@@ -1,0 +1,72 @@
+import type { EndpointView, NetworkView, NodeView, SandboxView, ViewChunk, ViewDelta } from '../gen/trellis/v1/dispatcher';
+
+/**
+ * A node's desired view as the session stream builds it: a resync's chunks replace
+ * it, each delta updates it. Shared by the agent, which holds one, and the
+ * manager's tests, which check that deltas rebuild exactly the view the store computes.
+ */
+export class HeldView {
+  private nodeId = '';
+  private nodeName = '';
+  private advertiseAddr = '';
+  private heldRevision = 0;
+  private networks = new Map<string, NetworkView>();
+  private sandboxes = new Map<string, SandboxView>();
+  private endpoints = new Map<string, EndpointView>();
+  /** The resync being received, until its last chunk. */
+  private assembling: NodeView | undefined;
+
+  /** The revision of the view held; 0 before the first one arrives. */
+  get revision(): number {
+    return this.heldRevision;
+  }
+
+  /** Adds a resync chunk; on the last one the assembled view replaces the held one and is returned. */
+  applyChunk(chunk: ViewChunk): NodeView | undefined {
+    const part = chunk.part;
+    if (!part) throw new Error('resync chunk without a view part');
+    if (chunk.first) this.assembling = { ...part, networks: [], sandboxes: [], endpoints: [] };
+    const view = this.assembling;
+    if (!view) throw new Error('resync chunk arrived without its first chunk');
+    view.networks.push(...part.networks);
+    view.sandboxes.push(...part.sandboxes);
+    view.endpoints.push(...part.endpoints);
+    if (!chunk.last) return undefined;
+    this.assembling = undefined;
+    this.nodeId = view.nodeId;
+    this.nodeName = view.nodeName;
+    this.advertiseAddr = view.advertiseAddr;
+    this.heldRevision = view.revision;
+    this.networks = new Map(view.networks.map((network) => [network.id, network]));
+    this.sandboxes = new Map(view.sandboxes.map((sandbox) => [sandbox.id, sandbox]));
+    this.endpoints = new Map(view.endpoints.map((endpoint) => [endpoint.id, endpoint]));
+    return this.view();
+  }
+
+  applyDelta(delta: ViewDelta): NodeView {
+    this.heldRevision = delta.revision;
+    this.nodeName = delta.nodeName;
+    this.advertiseAddr = delta.advertiseAddr;
+    const hosted = new Set(delta.networkIds);
+    for (const id of this.networks.keys()) if (!hosted.has(id)) this.networks.delete(id);
+    for (const [id, endpoint] of this.endpoints) if (!hosted.has(endpoint.networkId)) this.endpoints.delete(id);
+    for (const network of delta.networks) this.networks.set(network.id, network);
+    for (const sandbox of delta.sandboxes) this.sandboxes.set(sandbox.id, sandbox);
+    for (const id of delta.removedSandboxIds) this.sandboxes.delete(id);
+    for (const endpoint of delta.endpoints) this.endpoints.set(endpoint.id, endpoint);
+    for (const id of delta.removedEndpointIds) this.endpoints.delete(id);
+    return this.view();
+  }
+
+  view(): NodeView {
+    return {
+      revision: this.heldRevision,
+      nodeId: this.nodeId,
+      nodeName: this.nodeName,
+      advertiseAddr: this.advertiseAddr,
+      networks: [...this.networks.values()],
+      sandboxes: [...this.sandboxes.values()],
+      endpoints: [...this.endpoints.values()],
+    };
+  }
+}
