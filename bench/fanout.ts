@@ -74,10 +74,12 @@ interface ScaleResult {
  * every node hosting that network has a view holding the new endpoint.
  */
 async function timeChange(control: ControlClient, agents: FakeAgents, nodeIds: string[], network: string, expected: Set<string>, name: string): Promise<Timing> {
+  // Watched before it is made: the agent gets the new sandbox once, in one delta.
+  const hasSandbox = (update: ViewUpdate): boolean => update.sandboxes.some((s) => s.name === name);
+  const created = agents.watch(hasSandbox, new Set([nodeIds[0] ?? '']), changeTimeoutMs);
   const sandbox = await callUnary(control, (c) => c.createSandbox, { name, node: nodeName(0) }, callTimeoutMs);
   // Let the sandbox's own push finish first, so the connect meets a quiet manager.
-  const hasSandbox = (update: ViewUpdate): boolean => update.sandboxes.some((s) => s.id === sandbox.id);
-  await agents.watch(hasSandbox, new Set([nodeIds[0] ?? '']), changeTimeoutMs);
+  await created;
   const hasEndpoint = (update: ViewUpdate): boolean => update.endpoints.some((e) => e.sandboxId === sandbox.id);
   const settled = agents.watch(hasEndpoint, expected, changeTimeoutMs);
   const start = performance.now();

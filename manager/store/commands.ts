@@ -1,6 +1,6 @@
 import type { Endpoint, Network, Node, Sandbox, Service } from '../../proto/gen/trellis/v1/types';
 import type { Result } from './errors';
-import type { AddressPoolRecord } from './state';
+import type { AddressPoolRecord, ClusterSecurityRecord, JoinRole } from './state';
 
 /*
  * Commands carry every id and choice the store cannot make itself, so applying
@@ -141,7 +141,23 @@ export interface SetDefaultAddressPools {
   pools: readonly AddressPoolRecord[];
 }
 
+/** Set once, when the cluster is created: its CA and join secrets. */
+export interface InitSecurity {
+  type: 'initSecurity';
+  security: ClusterSecurityRecord;
+}
+
+/** Replaces one role's join secret: tokens made with the old one stop working. */
+export interface RotateJoinSecret {
+  type: 'rotateJoinSecret';
+  role: JoinRole;
+  /** Chosen by the proposer (randomness stays out of apply). */
+  secret: string;
+}
+
 export type Command =
+  | InitSecurity
+  | RotateJoinSecret
   | CreateNetwork
   | RemoveNetwork
   | RegisterNode
@@ -157,6 +173,8 @@ export type Command =
 
 /** What each command returns on success; removals return the object as it was just before. */
 export interface CommandValues {
+  initSecurity: Record<string, never>;
+  rotateJoinSecret: Record<string, never>;
   createNetwork: Network;
   removeNetwork: Network;
   registerNode: Node;

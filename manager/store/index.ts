@@ -12,6 +12,7 @@ export type {
   CreateSandbox,
   CreateService,
   Disconnect,
+  InitSecurity,
   IpamRequest,
   PortRequest,
   RegisterNode,
@@ -19,10 +20,11 @@ export type {
   RemoveNode,
   RemoveSandbox,
   RemoveService,
+  RotateJoinSecret,
   SetDefaultAddressPools,
   UpdateNode,
 } from './commands';
 export type { StoreError } from './errors';
-export { BUILT_IN_ADDRESS_POOLS, type AddressPoolRecord, type StoreSnapshot } from './state';
+export { BUILT_IN_ADDRESS_POOLS, type AddressPoolRecord, type ClusterSecurityRecord, type JoinRole, type StoreSnapshot } from './state';
 // The CLI sorts --aux-address values into their --subnet the way the store reads them.
 export { cidrContains, parseCidr, parseIpv4 } from './ipv4';

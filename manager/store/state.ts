@@ -99,8 +99,26 @@ export interface AddressPoolRecord {
   size: number;
 }
 
+export type JoinRole = 'worker' | 'manager';
+
+/**
+ * The cluster's root of trust, replicated so that any manager can sign the
+ * certificates of joining nodes. Like Swarm's, the CA key sits in the managers'
+ * Raft state (their data directories are theirs alone).
+ */
+export interface ClusterSecurityRecord {
+  clusterId: string;
+  caCertPem: string;
+  caKeyPem: string;
+  joinSecrets: Record<JoinRole, string>;
+  /** Lifetime of the node certificates the cluster issues. */
+  certValiditySeconds: number;
+}
+
 export interface StoreSnapshot {
   revision: number;
+  /** Absent in a cluster created without security (only the store's own tests do that). */
+  security?: ClusterSecurityRecord;
   nodes: NodeRecord[];
   networks: NetworkRecord[];
   sandboxes: SandboxRecord[];
@@ -185,6 +203,7 @@ export class StoreState {
     readonly endpoints: WatchedMap<EndpointRecord>,
     readonly services: NamedMap<ServiceRecord>,
     public defaultAddressPools: AddressPoolRecord[],
+    public security: ClusterSecurityRecord | undefined,
   ) {
     endpoints.watch((endpoint, present) => {
       const index = present ? 'add' : 'remove';
@@ -236,6 +255,7 @@ export class StoreState {
       byId(snapshot.endpoints, new WatchedMap<EndpointRecord>()),
       byId(snapshot.services, new NamedMap<ServiceRecord>()),
       structuredClone(snapshot.defaultAddressPools),
+      structuredClone(snapshot.security),
     );
   }
 
@@ -248,6 +268,7 @@ export class StoreState {
       endpoints: [...this.endpoints.values()],
       services: [...this.services.values()],
       defaultAddressPools: this.defaultAddressPools,
+      ...(this.security ? { security: this.security } : {}),
     });
   }
 

@@ -1,6 +1,7 @@
 import type { NodeView, ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
 import type { Network, Node, Sandbox, Service } from '../../proto/gen/trellis/v1/types';
 import { setDefaultAddressPools } from './address-pools';
+import { initSecurity, rotateJoinSecret } from './security';
 import type { ApplyResult, Command, CommandOf, CommandValues } from './commands';
 import { connect, disconnect } from './endpoints';
 import type { Result } from './errors';
@@ -8,7 +9,7 @@ import { createNetwork, removeNetwork } from './networks';
 import { registerNode, removeNode, updateNode } from './nodes';
 import { createSandbox, removeSandbox } from './sandboxes';
 import { createService, removeService } from './services';
-import { StoreState, type AddressPoolRecord, type StoreSnapshot } from './state';
+import { StoreState, type AddressPoolRecord, type ClusterSecurityRecord, type StoreSnapshot } from './state';
 import { affectedNodes } from './affected-nodes';
 import { ChangeJournal, type Changes } from './journal';
 import { viewDelta } from './view-delta';
@@ -20,6 +21,8 @@ const journalLength = 4096;
 type Handlers = { [T in Command['type']]: (state: StoreState, command: CommandOf<T>) => Result<CommandValues[T]> };
 
 const handlers: Handlers = {
+  initSecurity,
+  rotateJoinSecret,
   createNetwork,
   removeNetwork,
   registerNode,
@@ -121,6 +124,11 @@ export class Store {
   service(reference: string): Service | undefined {
     const service = this.state.findService(reference);
     return service && toService(this.state, service);
+  }
+
+  /** The cluster's CA and join secrets; undefined in a store made without them (tests). */
+  security(): ClusterSecurityRecord | undefined {
+    return structuredClone(this.state.security);
   }
 
   /** Where networks created without a subnet get one. */
