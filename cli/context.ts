@@ -1,7 +1,35 @@
 import { Command, Option } from 'commander';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { readCaCertificate, readTlsDir, type ChannelMaterial } from '../proto/runtime/tls';
 import { Control, CommandError } from './control-client';
 
 export const defaultManager = '127.0.0.1:4240';
+
+/** Where `trellis cluster init` puts the CLI's certificate, and where the CLI looks for it. */
+export function defaultTlsDir(): string {
+  return process.env.TRELLIS_TLS_DIR ?? join(homedir(), '.trellis');
+}
+
+export function tlsDir(command: Command): string {
+  return command.optsWithGlobals<{ tlsDir: string }>().tlsDir;
+}
+
+/**
+ * The CLI's credentials: the admin certificate in --tls-dir. With only the CA
+ * there, calls go out without a client certificate and the managers refuse
+ * them with their own message; with nothing, the CLI says where to get one.
+ */
+function adminMaterial(command: Command): ChannelMaterial {
+  const dir = tlsDir(command);
+  const admin = readTlsDir(dir, 'admin');
+  if (admin) return { caPem: admin.caPem, keyPem: admin.keyPem, certChainPem: admin.certPem };
+  const caPem = readCaCertificate(dir);
+  if (caPem) return { caPem };
+  throw new CommandError(
+    `--tls-dir: no cluster certificates in ${dir} (ca.crt, admin.crt, admin.key); \`trellis cluster init\` writes them there, or pass --tls-dir (env TRELLIS_TLS_DIR)`,
+  );
+}
 
 /** The managers named by --manager (a comma-separated list). */
 export function managerList(command: Command): string[] {
@@ -14,7 +42,7 @@ export function managerList(command: Command): string[] {
 
 /** Runs `action` with a Control client for the --manager the user chose. */
 export function withControl(command: Command, action: (control: Control) => Promise<void>): Promise<void> {
-  const control = new Control(managerList(command));
+  const control = new Control(managerList(command), adminMaterial(command));
   return action(control).finally(() => control.close());
 }
 

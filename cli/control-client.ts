@@ -1,5 +1,6 @@
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { ControlClient } from '../proto/gen/trellis/v1/control';
+import { channelCredentials, managerChannelOptions, type ChannelMaterial } from '../proto/runtime/tls';
 import { callUnary, type UnaryMethod } from '../proto/runtime/unary-call';
 
 const callTimeoutMs = 15_000;
@@ -12,7 +13,10 @@ const callTimeoutMs = 15_000;
 export class Control {
   private readonly clients = new Map<string, ControlClient>();
 
-  constructor(private readonly addresses: string[]) {
+  constructor(
+    private readonly addresses: string[],
+    private readonly material: ChannelMaterial,
+  ) {
     if (addresses.length === 0) throw new CommandError('--manager: give at least one HOST:PORT');
   }
 
@@ -36,7 +40,7 @@ export class Control {
   private client(address: string): ControlClient {
     let client = this.clients.get(address);
     if (!client) {
-      client = new ControlClient(address, credentials.createInsecure());
+      client = new ControlClient(address, channelCredentials(this.material), managerChannelOptions);
       this.clients.set(address, client);
     }
     return client;

@@ -1,13 +1,37 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { ControlService } from '../proto/gen/trellis/v1/control';
 import { DispatcherService } from '../proto/gen/trellis/v1/dispatcher';
+import { CertificateAuthorityService } from '../proto/gen/trellis/v1/ca';
 import { RaftService } from '../proto/gen/trellis/v1/raft';
 import { protoFiles, protoRoot } from '../proto/runtime/proto-files';
+import {
+  CertificateRenewer,
+  certificateChainPem,
+  ensureNodeCertificate,
+  identityFromPem,
+  MutableCertificateProvider,
+  providerChannelCredentials,
+  readTlsDir,
+  serverCredentials,
+  type RenewCertificate,
+  type TlsMaterial,
+} from '../proto/runtime/tls';
+import {
+  authorizationInterceptor,
+  bootstrapStore,
+  certificateAuthorityService,
+  initCluster,
+  managerAccessRules,
+  MANAGER_TLS_DIR,
+  removeBootstrap,
+  signNodeCertificate,
+} from './ca';
 import { controlService } from './api/control-service';
 import { managerDirectory, nodeDirectory } from './cluster/directories';
 import { joinCluster } from './cluster/join';
@@ -15,7 +39,7 @@ import { memberId } from './cluster/member-id';
 import { PeerClients } from './cluster/peer-clients';
 import { RaftCluster } from './cluster/raft-cluster';
 import { clusterHandlers } from './cluster/raft-handlers';
-import { bootstrapNewCluster, forceNewCluster, fromSnapshot, initialStore, isEmpty } from './cluster/recover';
+import { bootstrapNewCluster, forceNewCluster, fromSnapshot, isEmpty } from './cluster/recover';
 import { Dispatcher } from './dispatcher/dispatcher-service';
 import { serveMetrics, type MetricsServer } from './metrics/http';
 import { ManagerMetrics } from './metrics/manager-metrics';
@@ -30,6 +54,13 @@ export interface ManagerOptions {
   dataDir: string;
   /** A member of an existing cluster to join through (ignored once this data dir holds state). */
   join?: string;
+  /** The manager join token, for a manager that has no certificate yet (joining). */
+  joinToken?: string;
+  /**
+   * Where a manager that creates a new cluster by itself (an empty data dir, no --join,
+   * no `trellis cluster init` before) writes the CLI's admin certificate.
+   */
+  adminDir?: string;
   /** Make this manager's committed state a new one-member cluster. */
   forceNewCluster?: boolean;
   logger: Logger;
@@ -38,7 +69,7 @@ export interface ManagerOptions {
   snapshotEvery?: number;
   /** Called when this manager leaves the cluster or cannot go on; the process should exit. */
   onExit?: () => void;
-  /** Where networks without a subnet get one; used only when this manager bootstraps a new cluster (default 10.0.0.0/8 in /24s). */
+  /** Where networks without a subnet get one; used only when this manager creates a new cluster itself (default 10.0.0.0/8 in /24s). */
   defaultAddressPools?: AddressPoolRecord[];
   /** HOST:PORT to serve Prometheus metrics on (GET /metrics); absent or '' serves none. */
   metricsListen?: string;
@@ -63,19 +94,20 @@ const defaults = { tickMs: 50, snapshotEvery: 10_000, requestTimeoutMs: 5_000 };
  */
 export async function startManager(options: ManagerOptions): Promise<RunningManager> {
   const logger = options.logger;
-  // Checked before anything is bound or written, so bad pools stop the start cleanly.
-  const initial = initialStore(options.defaultAddressPools);
   const id = await memberId(options.dataDir);
-  const storage = await DiskStorage.open(join(options.dataDir, 'raft'), { onWarning: (message) => logger.warn(message) });
+  const raftDir = join(options.dataDir, 'raft');
+  const material = await managerCertificate(options, !existsSync(raftDir));
+  const storage = await DiskStorage.open(raftDir, { onWarning: (message) => logger.warn(message) });
+  const provider = new MutableCertificateProvider({ ...material, certChainPem: certificateChainPem(material.certPem, material.caPem) });
+  const peerCredentials = providerChannelCredentials(provider);
 
-  const server = new Server();
+  const server = new Server({ interceptors: [authorizationInterceptor(managerAccessRules)] });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.listen, ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+    server.bindAsync(options.listen, serverCredentials(provider), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
   );
   const address = options.listen.replace(/:\d+$/, `:${port}`);
-  const peers = new PeerClients();
+  const peers = new PeerClients(peerCredentials);
 
-  let bootstrapped = false;
   if (options.forceNewCluster) {
     if (isEmpty(storage)) throw new Error(`--force-new-cluster: ${options.dataDir} holds no state to recover`);
     await forceNewCluster(storage, id, address);
@@ -83,13 +115,12 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   } else if (isEmpty(storage) && options.join) {
     logger.info({ via: options.join }, 'joining the cluster as a learner');
   } else if (isEmpty(storage)) {
+    const initial = await bootstrapStore(options.dataDir);
+    if (!initial) throw new Error(`${options.dataDir} has a certificate but no cluster to start; run \`trellis cluster init\` on an empty --data-dir`);
     await bootstrapNewCluster(storage, id, address, initial);
-    bootstrapped = true;
     logger.info({ id, defaultAddressPools: initial.defaultAddressPools() }, 'started a new cluster');
   }
-  if (options.defaultAddressPools && !bootstrapped) {
-    logger.warn('default address pools are chosen when a cluster is created; ignoring them for the cluster this manager joins or already holds');
-  }
+  await removeBootstrap(options.dataDir);
   const recovered = fromSnapshot(storage);
   const metrics = options.metricsListen ? new ManagerMetrics() : undefined;
   // Bound before anything else starts, so a taken port leaves only the gRPC port and the log to release.
@@ -103,11 +134,11 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
       throw error;
     }
   }
-
   let cluster: RaftCluster | undefined;
   const transport = new Transport({
     self: id,
     logger,
+    credentials: peerCredentials,
     onMessage: (message) => cluster?.step(message),
     onUnreachable: (peer) => cluster?.reportUnreachable(peer),
     onSnapshotStatus: (peer, ok) => cluster?.reportSnapshot(peer, ok),
@@ -143,6 +174,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers)));
   server.addService(DispatcherService, dispatcher.service());
   server.addService(RaftService, raftService(transport, clusterHandlers(cluster, peers)));
+  server.addService(CertificateAuthorityService, certificateAuthorityService(cluster));
   const health = new HealthImplementation({ '': 'SERVING', 'trellis.v1.Control': 'SERVING', 'trellis.v1.Dispatcher': 'SERVING' });
   health.addToServer(server);
   const healthProtoRoot = join(dirname(healthProtoPath), '..', '..');
@@ -155,15 +187,18 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
       if (member.id !== id) transport.setPeer(member.id, member.address);
     }
   }
-  logger.info({ address, id }, 'manager serving');
-
   const running = cluster;
+  logger.info({ address, id }, 'manager serving');
+  const renewer = new CertificateRenewer(join(options.dataDir, MANAGER_TLS_DIR), provider, renewWithOwnCa(running, material), logger);
+  renewer.start(material);
+
   return {
     address,
     id,
     cluster: running,
     metricsAddress: metricsServer?.address,
     async close() {
+      renewer.stop();
       await metricsServer?.close();
       await running.stop();
       dispatcher.close();
@@ -173,5 +208,40 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
       server.forceShutdown();
       await storage.close();
     },
+  };
+}
+
+/**
+ * This manager's certificate: from its data dir; or, joining, got with the
+ * manager join token; or, creating a new cluster on an empty dir, made with the
+ * cluster's CA by the same steps as `trellis cluster init`.
+ */
+async function managerCertificate(options: ManagerOptions, fresh: boolean): Promise<TlsMaterial> {
+  const tlsDir = join(options.dataDir, MANAGER_TLS_DIR);
+  if (fresh && !options.join && !options.forceNewCluster && !readTlsDir(tlsDir, 'node')) {
+    const adminDir = options.adminDir;
+    if (!adminDir) throw new Error('--admin-dir: a manager that creates a new cluster needs a place for the CLI\'s admin certificate');
+    const created = await initCluster({ dataDir: options.dataDir, adminDir, defaultAddressPools: options.defaultAddressPools });
+    options.logger.info({ clusterId: created.clusterId, adminDir, workerToken: created.tokens.worker, managerToken: created.tokens.manager }, 'created a new cluster: join tokens');
+  } else if (options.defaultAddressPools) {
+    options.logger.warn('default address pools are chosen when a cluster is created; ignoring them for the cluster this manager joins or already holds');
+  }
+  const material = await ensureNodeCertificate(tlsDir, options.join ? [options.join] : [], options.joinToken, options.logger);
+  const role = identityFromPem(material.certPem).role;
+  if (role !== 'trellis-manager') {
+    throw new Error(`--join-token: that is a ${role} token; managers join with the one \`trellis cluster join-token manager\` prints`);
+  }
+  return material;
+}
+
+/** A manager holds the CA: it renews its own certificate itself, keeping its identity. */
+function renewWithOwnCa(cluster: RaftCluster, current: TlsMaterial): RenewCertificate {
+  const identity = identityFromPem(current.certPem);
+  return async (csrPem) => {
+    const security = cluster.store.security();
+    if (!security) throw new Error('this cluster has no CA to renew with');
+    const issued = await signNodeCertificate(security, csrPem, identity);
+    if (issued instanceof Error) throw issued;
+    return issued;
   };
 }

@@ -1,4 +1,4 @@
-import { credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import type { ChannelCredentials, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   DispatcherClient,
@@ -9,11 +9,14 @@ import {
 } from '../../proto/gen/trellis/v1/dispatcher';
 import { heartbeatIntervalMs } from '../../proto/runtime/heartbeat';
 import { HeldView } from '../../proto/runtime/held-view';
+import { managerChannelOptions } from '../../proto/runtime/tls';
 import { ManagerRotation } from './manager-rotation';
 
 export interface ManagerSessionOptions {
   /** HOST:PORT of the managers; any one will do, the session moves to the leader. */
   managers: string[];
+  /** mTLS with the node's certificate. */
+  credentials: ChannelCredentials;
   nodeName: string;
   advertiseAddr: string;
   logger: Logger;
@@ -51,6 +54,11 @@ export class ManagerSession {
     void this.connect();
   }
 
+  /** The manager this session talks to now (or tries next). */
+  currentManager(): string {
+    return this.rotation.current();
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
@@ -67,7 +75,8 @@ export class ManagerSession {
 
   private async connect(): Promise<void> {
     this.client?.close();
-    this.client = new DispatcherClient(this.rotation.current(), credentials.createInsecure(), {
+    this.client = new DispatcherClient(this.rotation.current(), this.options.credentials, {
+      ...managerChannelOptions,
       'grpc.keepalive_time_ms': 5000,
       'grpc.keepalive_timeout_ms': 3000,
     });

@@ -4,7 +4,7 @@ import { startAgent } from '../../agent/daemon';
 import { startManager } from '../../manager/daemon';
 import { parseListen } from '../../manager/metrics/http';
 import { BUILT_IN_ADDRESS_POOLS, Store, type AddressPoolRecord } from '../../manager/store';
-import { collect, CommandError, managerList } from '../context';
+import { collect, CommandError, managerList, tlsDir } from '../context';
 import { integerOption } from '../option-parsers';
 import { addManagerCommands } from './manager';
 
@@ -35,19 +35,24 @@ function parseDuration(text: string): number {
   return Number(match[1]) * unit;
 }
 
-interface ManagerFlags {
+export interface AddressPoolFlags {
+  defaultAddrPool: string[];
+  defaultAddrPoolMaskLength?: string;
+}
+
+interface ManagerFlags extends AddressPoolFlags {
   listen: string;
   dataDir: string;
   join?: string;
+  joinToken?: string;
+  adminDir?: string;
   forceNewCluster?: boolean;
   logLevel: string;
-  defaultAddrPool: string[];
-  defaultAddrPoolMaskLength?: string;
   metricsListen: string;
 }
 
 /** Like `docker swarm init --default-addr-pool`: a mask length alone cuts the built-in pool differently. */
-function defaultAddressPools(flags: ManagerFlags): AddressPoolRecord[] | undefined {
+export function defaultAddressPools(flags: AddressPoolFlags): AddressPoolRecord[] | undefined {
   if (flags.defaultAddrPool.length === 0 && flags.defaultAddrPoolMaskLength === undefined) return undefined;
   const [builtIn] = BUILT_IN_ADDRESS_POOLS;
   const size =
@@ -69,12 +74,14 @@ export function addDaemonCommands(program: Command): void {
     .option('--listen <host:port>', 'address to serve gRPC on; other managers and agents reach this one there', '127.0.0.1:4240')
     .option('--data-dir <dir>', 'where the Raft log and snapshots live', '/var/lib/trellis/manager')
     .option('--join <host:port>', 'join the cluster of this manager (as a learner, promoted once caught up)')
+    .option('--join-token <token>', 'with --join, the first time: the token `trellis cluster join-token manager` prints')
+    .option('--admin-dir <dir>', 'when this manager creates a new cluster itself: where the CLI\'s admin certificate goes (default: --tls-dir)')
     .option('--force-new-cluster', "recover this manager's committed state into a new one-member cluster")
     .option('--default-addr-pool <cidr>', 'pool networks without --subnet get theirs from (repeatable; new clusters only; default 10.0.0.0/8)', collect, [])
     .option('--default-addr-pool-mask-length <n>', 'prefix length of the subnets cut from the pools (new clusters only; default 24)')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: off)', '')
     .option('--log-level <level>', 'pino log level', 'info')
-    .action(async (options: ManagerFlags) => {
+    .action(async (options: ManagerFlags, command: Command) => {
       if (/^(0\.0\.0\.0|\[::\]):/.test(options.listen)) {
         throw new CommandError(`--listen: "${options.listen}" is not an address other managers can reach; give this host's address, e.g. 198.18.0.1:4240`);
       }
@@ -90,6 +97,8 @@ export function addDaemonCommands(program: Command): void {
         listen: options.listen,
         dataDir: options.dataDir,
         join: options.join,
+        joinToken: options.joinToken,
+        adminDir: options.adminDir ?? tlsDir(command),
         forceNewCluster: options.forceNewCluster,
         defaultAddressPools: defaultAddressPools(options),
         metricsListen: options.metricsListen,
@@ -109,16 +118,20 @@ export function addDaemonCommands(program: Command): void {
     .requiredOption('--node <name>', 'name of this node')
     .requiredOption('--advertise-addr <ip>', 'underlay IPv4 address other nodes reach this one at (VXLAN endpoint)')
     .option('--underlay-device <dev>', 'underlay interface VXLAN traffic leaves through', 'eth0')
+    .option('--join-token <token>', 'the first time: the token `trellis cluster join-token worker` prints')
+    .option('--state-dir <dir>', "where the agent keeps the node's certificate", '/var/lib/trellis/agent')
     .option('--resync-interval <duration>', 'period of the level-triggered repair pass', '30s')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(
-      (
-        options: { node: string; advertiseAddr: string; underlayDevice: string; resyncInterval: string; logLevel: string },
+      async (
+        options: { node: string; advertiseAddr: string; underlayDevice: string; resyncInterval: string; logLevel: string; joinToken?: string; stateDir: string },
         command: Command,
       ) => {
         const logger = daemonLogger('trellis-agent', options.logLevel);
-        const agent = startAgent({
+        const agent = await startAgent({
           managers: managerList(command),
+          stateDir: options.stateDir,
+          joinToken: options.joinToken,
           nodeName: options.node,
           advertiseAddr: options.advertiseAddr,
           underlayDevice: options.underlayDevice,

@@ -4,7 +4,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { LabContext } from './context';
 import { createHost, createUnderlay, deleteNamespace, listNamespaces, namespacePids } from './namespaces';
-import { execEnvironment, inNamespace, isLabNamespace, isSandboxNamespace, managerListCommand, nodeListCommand, planLab } from './plan';
+import { initCluster } from '../../manager/ca';
+import {
+  adminDir,
+  dataDir,
+  execEnvironment,
+  inNamespace,
+  isLabNamespace,
+  isSandboxNamespace,
+  managerListCommand,
+  nodeListCommand,
+  planLab,
+  type LabJoinTokens,
+  type LabPlan,
+} from './plan';
 import { isRunning, startDaemon, stopDaemon } from './processes';
 import { waitForAgentsReady } from './readiness';
 import { run } from './run';
@@ -31,8 +44,11 @@ export async function up(ctx: LabContext, options: UpOptions): Promise<LabState>
   if (leftovers.length > 0) {
     throw new Error(`lab namespaces already exist (${leftovers.join(', ')}); run ${DOWN_COMMAND} first`);
   }
-  const plan = planLab({ ...options, repoRoot: ctx.repoRoot, labDir: ctx.labDir, nodePath: ctx.nodePath });
-  for (const host of plan.hosts) fs.rmSync(host.dir, { recursive: true, force: true });
+  const input = { ...options, repoRoot: ctx.repoRoot, labDir: ctx.labDir, nodePath: ctx.nodePath };
+  const layout = planLab(input);
+  for (const host of layout.hosts) fs.rmSync(host.dir, { recursive: true, force: true });
+  fs.rmSync(adminDir(ctx.labDir), { recursive: true, force: true });
+  const plan = options.standIn ? layout : planLab({ ...input, joinTokens: await initLabCluster(ctx, layout) });
   // Recorded before anything exists, so `down` can clean up after a crash at any later point.
   const state = stateFromPlan(plan);
   writeState(state);
@@ -50,6 +66,17 @@ export async function up(ctx: LabContext, options: UpOptions): Promise<LabState>
   return state;
 }
 
+/**
+ * `trellis cluster init` for the first manager's data directory: the cluster's CA,
+ * the admin certificate the lab's CLI uses, and the tokens the other hosts join with.
+ */
+async function initLabCluster(ctx: LabContext, layout: LabPlan): Promise<LabJoinTokens> {
+  const first = layout.hosts.find((host) => host.role === 'manager');
+  if (!first) throw new Error('a lab needs a manager');
+  const created = await initCluster({ dataDir: dataDir(first.dir), adminDir: adminDir(ctx.labDir) });
+  return created.tokens;
+}
+
 async function waitUntilReady(ctx: LabContext, state: LabState, timeoutMs: number): Promise<void> {
   const queryHost = state.hosts[0];
   ctx.note(`waiting up to ${Math.round(timeoutMs / 1000)} s for every manager to vote and every agent to be ready`);
@@ -59,11 +86,11 @@ async function waitUntilReady(ctx: LabContext, state: LabState, timeoutMs: numbe
       managerCount: state.hosts.filter((h) => h.role === 'manager').length,
       timeoutMs,
       listNodes: () =>
-        run(inNamespace(queryHost.namespace, nodeListCommand(ctx.nodePath, ctx.repoRoot, state.manager)), {
+        run(inNamespace(queryHost.namespace, nodeListCommand(ctx.nodePath, ctx.repoRoot, state.manager, ctx.labDir)), {
           timeoutMs: NODE_LIST_TIMEOUT_MS,
         }),
       listManagers: () =>
-        run(inNamespace(queryHost.namespace, managerListCommand(ctx.nodePath, ctx.repoRoot, state.manager)), {
+        run(inNamespace(queryHost.namespace, managerListCommand(ctx.nodePath, ctx.repoRoot, state.manager, ctx.labDir)), {
           timeoutMs: NODE_LIST_TIMEOUT_MS,
         }),
       fatalProblem: () => {
@@ -115,7 +142,7 @@ export async function execInHost(
   const state = requireState(ctx);
   const host = findHost(state, hostName);
   const [file, ...args] = inNamespace(host.namespace, command);
-  const child = spawn(file, args, { stdio, env: execEnvironment(ctx.repoRoot, state.manager, process.env) });
+  const child = spawn(file, args, { stdio, env: execEnvironment(ctx.repoRoot, state.manager, ctx.labDir, process.env) });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));

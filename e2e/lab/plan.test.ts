@@ -3,7 +3,7 @@ import { execEnvironment, inNamespace, isLabNamespace, isSandboxNamespace, nodeL
 const base = { repoRoot: '/repo', labDir: '/repo/.lab', nodePath: '/usr/bin/node' };
 
 describe('planLab', () => {
-  const plan = planLab({ ...base, managers: 2, agents: 3 });
+  const plan = planLab({ ...base, managers: 2, agents: 3, joinTokens: { worker: 'TRLS-1-w', manager: 'TRLS-1-m' } });
 
   it('names managers m1..mN from 198.18.0.1 and agents a1..aM from 198.18.0.11', () => {
     expect(plan.hosts.map((h) => [h.name, h.role, h.namespace, h.address])).toEqual([
@@ -22,7 +22,7 @@ describe('planLab', () => {
     expect(largest.hosts.at(-1)?.address).toBe('198.18.0.254');
   });
 
-  it('starts the cluster on the first manager; the others listen on their own address and join it', () => {
+  it('starts the cluster on the first manager; the others listen on their own address and join it with the manager token', () => {
     expect(plan.hosts[0].command).toEqual([
       '/usr/bin/node', '/repo/dist/cli/main.js',
       'manager', '--listen', '198.18.0.1:4240', '--data-dir', '/repo/.lab/m1/data', '--metrics-listen', '198.18.0.1:4250',
@@ -30,15 +30,16 @@ describe('planLab', () => {
     expect(plan.hosts[1].command).toEqual([
       '/usr/bin/node', '/repo/dist/cli/main.js',
       'manager', '--listen', '198.18.0.2:4240', '--data-dir', '/repo/.lab/m2/data', '--metrics-listen', '198.18.0.2:4250',
-      '--join', '198.18.0.1:4240',
+      '--join', '198.18.0.1:4240', '--join-token', 'TRLS-1-m',
     ]);
     expect(plan.hosts[1].log).toBe('/repo/.lab/m2/trellis.log');
   });
 
-  it('gives every agent all the managers and its eth0 as underlay', () => {
+  it('gives every agent all the managers, the worker token, a state dir and its eth0 as underlay', () => {
     expect(plan.hosts[3].command).toEqual([
       '/usr/bin/node', '/repo/dist/cli/main.js',
-      'agent', '--manager', '198.18.0.1:4240,198.18.0.2:4240', '--node', 'a2', '--advertise-addr', '198.18.0.12',
+      'agent', '--manager', '198.18.0.1:4240,198.18.0.2:4240', '--join-token', 'TRLS-1-w', '--state-dir', '/repo/.lab/a2/data',
+      '--node', 'a2', '--advertise-addr', '198.18.0.12',
       '--underlay-device', 'eth0',
     ]);
   });
@@ -74,14 +75,14 @@ describe('commands run inside hosts', () => {
     ]);
   });
 
-  it('asks the manager for its nodes as JSON', () => {
-    expect(nodeListCommand('/usr/bin/node', '/repo', '198.18.0.1:4240')).toEqual([
-      '/usr/bin/node', '/repo/dist/cli/main.js', '--manager', '198.18.0.1:4240', 'node', 'ls', '--format', 'json',
+  it('asks the manager for its nodes as JSON, with the lab\'s admin certificate', () => {
+    expect(nodeListCommand('/usr/bin/node', '/repo', '198.18.0.1:4240', '/repo/.lab')).toEqual([
+      '/usr/bin/node', '/repo/dist/cli/main.js', '--manager', '198.18.0.1:4240', '--tls-dir', '/repo/.lab/admin', 'node', 'ls', '--format', 'json',
     ]);
   });
 
-  it('puts the trellis wrapper first on PATH and presets the manager for exec', () => {
-    const env = execEnvironment('/repo', '198.18.0.1:4240', { PATH: '/usr/bin', HOME: '/root' });
-    expect(env).toEqual({ PATH: '/repo/bin:/usr/bin', HOME: '/root', TRELLIS_MANAGER: '198.18.0.1:4240' });
+  it('puts the trellis wrapper first on PATH and presets the manager and the admin certificate for exec', () => {
+    const env = execEnvironment('/repo', '198.18.0.1:4240', '/repo/.lab', { PATH: '/usr/bin', HOME: '/root' });
+    expect(env).toEqual({ PATH: '/repo/bin:/usr/bin', HOME: '/root', TRELLIS_MANAGER: '198.18.0.1:4240', TRELLIS_TLS_DIR: '/repo/.lab/admin' });
   });
 });

@@ -30,6 +30,12 @@ export interface LabPlan {
   labDir: string;
 }
 
+/** The join tokens `trellis cluster init` made for the lab's cluster. */
+export interface LabJoinTokens {
+  worker: string;
+  manager: string;
+}
+
 export interface PlanInput {
   managers: number;
   agents: number;
@@ -39,6 +45,18 @@ export interface PlanInput {
   nodePath: string;
   /** run a sleeping stand-in instead of the trellis daemons (to test the lab itself) */
   standIn?: boolean;
+  /** Given once the cluster is initialized; the joining daemons' commands carry them. */
+  joinTokens?: LabJoinTokens;
+}
+
+/** Where the lab's cluster CA gives the CLI its admin certificate (TRELLIS_TLS_DIR inside the lab). */
+export function adminDir(labDir: string): string {
+  return path.join(path.resolve(labDir), 'admin');
+}
+
+/** The first manager's data directory: `trellis cluster init` prepares it before the lab starts. */
+export function dataDir(hostDir: string): string {
+  return path.join(hostDir, 'data');
 }
 
 export const NAMESPACE_PREFIX = 'trlab-';
@@ -91,7 +109,7 @@ export function planLab(input: PlanInput): LabPlan {
     const octet = (role === 'manager' ? FIRST_MANAGER_OCTET : FIRST_AGENT_OCTET) + index - 1;
     const address = `${SUBNET}.${octet}`;
     const hostDir = path.join(labDir, name);
-    const daemon = [input.nodePath, cli, ...daemonArgs(name, address, path.join(hostDir, 'data'))];
+    const daemon = [input.nodePath, cli, ...daemonArgs(name, address, dataDir(hostDir))];
     return {
       name,
       role,
@@ -113,15 +131,20 @@ export function planLab(input: PlanInput): LabPlan {
       dataDir,
       '--metrics-listen',
       `${address}:${MANAGER_METRICS_PORT}`,
-      // The first manager starts the cluster; the others join it (a no-op once their data dir holds state).
-      ...(i === 1 ? [] : ['--join', firstManager]),
+      // The first manager starts the cluster `cluster init` prepared; the others join it
+      // (a no-op once their data dir holds state).
+      ...(i === 1 ? [] : ['--join', firstManager, '--join-token', input.joinTokens?.manager ?? '']),
     ]),
   );
   const agents = range(input.agents).map((i) =>
-    host('agent', i, (name, address) => [
+    host('agent', i, (name, address, stateDir) => [
       'agent',
       '--manager',
       manager,
+      '--join-token',
+      input.joinTokens?.worker ?? '',
+      '--state-dir',
+      stateDir,
       '--node',
       name,
       '--advertise-addr',
@@ -134,22 +157,23 @@ export function planLab(input: PlanInput): LabPlan {
 }
 
 /** The CLI call whose answer tells whether every agent holds a session. */
-export function nodeListCommand(nodePath: string, repoRoot: string, manager: string): string[] {
-  return [nodePath, cliPath(repoRoot), '--manager', manager, 'node', 'ls', '--format', 'json'];
+export function nodeListCommand(nodePath: string, repoRoot: string, manager: string, labDir: string): string[] {
+  return [nodePath, cliPath(repoRoot), '--manager', manager, '--tls-dir', adminDir(labDir), 'node', 'ls', '--format', 'json'];
 }
 
 /** The CLI call whose answer tells whether every manager has become a voting member. */
-export function managerListCommand(nodePath: string, repoRoot: string, manager: string): string[] {
-  return [nodePath, cliPath(repoRoot), '--manager', manager, 'manager', 'ls', '--format', 'json'];
+export function managerListCommand(nodePath: string, repoRoot: string, manager: string, labDir: string): string[] {
+  return [nodePath, cliPath(repoRoot), '--manager', manager, '--tls-dir', adminDir(labDir), 'manager', 'ls', '--format', 'json'];
 }
 
 /** Environment for `lab exec`: the `trellis` wrapper on PATH and the manager preset. */
-export function execEnvironment(repoRoot: string, manager: string, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function execEnvironment(repoRoot: string, manager: string, labDir: string, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const binDir = path.join(repoRoot, 'bin');
   return {
     ...base,
     PATH: base.PATH ? `${binDir}:${base.PATH}` : binDir,
     TRELLIS_MANAGER: manager,
+    TRELLIS_TLS_DIR: adminDir(labDir),
   };
 }
 

@@ -1,4 +1,4 @@
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,9 @@ import {
 import { NodeStatus, type Sandbox } from '../../proto/gen/trellis/v1/types';
 import { DispatcherClient } from '../../proto/gen/trellis/v1/dispatcher';
 import { callUnary, type UnaryMethod } from '../../proto/runtime/unary-call';
+import { adminControl, joinedNodeCredentials } from '../cluster-clients';
 import { startManager, type RunningManager } from '../daemon';
+import { managerChannelOptions } from '../../proto/runtime/tls';
 
 /** The Control API over real gRPC on loopback, with the log on a real disk. */
 type Call<Req, Res> = (request: Req, metadata: Metadata, callback: (error: ServiceError | null, response: Res) => void) => unknown;
@@ -44,9 +46,9 @@ describe('Control API', () => {
     callUnary(control, pick, request, 10_000);
 
   async function start(): Promise<void> {
-    manager = await startManager({ listen: '127.0.0.1:0', dataDir, logger: pino({ level: 'silent' }) });
-    control = new ControlClient(manager.address, credentials.createInsecure());
-    dispatcher = new DispatcherClient(manager.address, credentials.createInsecure());
+    manager = await startManager({ listen: '127.0.0.1:0', dataDir, logger: pino({ level: 'silent' }), adminDir: join(dataDir, 'admin') });
+    control = adminControl(manager.address, join(dataDir, 'admin'));
+    dispatcher = new DispatcherClient(manager.address, await joinedNodeCredentials(manager.address, join(dataDir, 'admin'), 'worker'), managerChannelOptions);
   }
   async function stop(): Promise<void> {
     control.close();

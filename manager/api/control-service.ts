@@ -1,5 +1,7 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import type { ControlServer, ListManagersResponse } from '../../proto/gen/trellis/v1/control';
+import type { ControlServer, JoinTokens, ListManagersResponse } from '../../proto/gen/trellis/v1/control';
+import { newJoinSecret } from '../../proto/runtime/tls';
+import { joinToken } from '../ca/cluster-init';
 import { NodeStatus, type Endpoint, type Node } from '../../proto/gen/trellis/v1/types';
 import type { ClusterState } from '../cluster/cluster-state';
 import { newId } from '../ids';
@@ -164,5 +166,20 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
       await managers.remove(request.id);
       return {};
     }),
+
+    getJoinTokens: unary(() => read(() => joinTokens())),
+    rotateJoinToken: unary(async (request) => {
+      if (request.role !== 'worker' && request.role !== 'manager') {
+        return serviceError('INVALID_ARGUMENT', 'role', `role: "${request.role}" is no join role; give worker or manager`);
+      }
+      const outcome = await propose({ type: 'rotateJoinSecret', role: request.role, secret: newJoinSecret() });
+      return outcome instanceof Error ? outcome : joinTokens();
+    }),
   };
+
+  function joinTokens(): Outcome<JoinTokens> {
+    const security = state.store.security();
+    if (!security) return serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA; it has no join tokens');
+    return { worker: joinToken(security, 'worker'), manager: joinToken(security, 'manager') };
+  }
 }

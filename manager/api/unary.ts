@@ -17,10 +17,10 @@ function asServiceError(cause: unknown): ServiceError {
 }
 
 /** Adapts an async request → outcome function to grpc-js's callback style. */
-export function unary<Req, Res>(handler: (request: Req) => Promise<Outcome<Res>> | Outcome<Res>) {
+export function unary<Req, Res>(handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Outcome<Res>> | Outcome<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     Promise.resolve()
-      .then(() => handler(call.request))
+      .then(() => handler(call.request, call))
       .then(
         (outcome) => (outcome instanceof Error ? callback(asServiceError(outcome)) : callback(null, outcome)),
         (cause: unknown) => callback(asServiceError(cause)),

@@ -1,10 +1,11 @@
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { ControlClient, CreateNetworkRequest, type ListManagersResponse } from '../../proto/gen/trellis/v1/control';
 import { callUnary } from '../../proto/runtime/unary-call';
+import { adminControl } from '../cluster-clients';
 import { startManager, type RunningManager } from '../daemon';
 
 /** Managers on loopback with real gRPC between them and their Raft logs on a real disk. */
@@ -26,13 +27,17 @@ describe('manager membership', () => {
   const running = new Map<string, RunningManager>();
   const clients: ControlClient[] = [];
 
-  function control(manager: RunningManager): ControlClient {
-    const client = new ControlClient(manager.address, credentials.createInsecure());
+  function trackedAdminControl(address: string): ControlClient {
+    const client = adminControl(address, `${root}/admin`);
     clients.push(client);
     return client;
   }
+  const control = (manager: RunningManager): ControlClient => trackedAdminControl(manager.address);
   async function start(name: string, join?: string, forceNewCluster = false): Promise<RunningManager> {
-    const manager = await startManager({ listen: '127.0.0.1:0', dataDir: `${root}/${name}`, join, forceNewCluster, logger });
+    // A joining manager gets its certificate with the manager token, as `trellis manager --join-token` does.
+    const adminDir = `${root}/admin`;
+    const joinToken = join ? (await callUnary(trackedAdminControl(join), (c) => c.getJoinTokens, {}, timeoutMs)).manager : undefined;
+    const manager = await startManager({ listen: '127.0.0.1:0', dataDir: `${root}/${name}`, join, joinToken, adminDir, forceNewCluster, logger });
     running.set(name, manager);
     return manager;
   }

@@ -1,4 +1,5 @@
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { managerChannelOptions } from '../../proto/runtime/tls';
 import { ControlClient } from '../../proto/gen/trellis/v1/control';
 import { RaftClient, type JoinRequest, type JoinResponse } from '../../proto/gen/trellis/v1/raft';
 import type { Node } from '../../proto/gen/trellis/v1/types';
@@ -14,6 +15,9 @@ const forwardTimeoutMs = 10_000;
 export class PeerClients implements LeaderForwarder {
   private readonly raftClients = new Map<string, RaftClient>();
   private readonly controlClients = new Map<string, ControlClient>();
+
+  /** `credentials`: mTLS with this manager's certificate. */
+  constructor(private readonly credentials: ChannelCredentials) {}
 
   async propose(leaderAddress: string, command: Command): Promise<ApplyResult> {
     const reply = await toLeader(leaderAddress, callUnary(this.raft(leaderAddress), (c) => c.propose, { command: toJsonBytes(command) }, forwardTimeoutMs));
@@ -39,11 +43,11 @@ export class PeerClients implements LeaderForwarder {
   }
 
   private raft(address: string): RaftClient {
-    return cached(this.raftClients, address, () => new RaftClient(address, credentials.createInsecure()));
+    return cached(this.raftClients, address, () => new RaftClient(address, this.credentials, managerChannelOptions));
   }
 
   private control(address: string): ControlClient {
-    return cached(this.controlClients, address, () => new ControlClient(address, credentials.createInsecure()));
+    return cached(this.controlClients, address, () => new ControlClient(address, this.credentials, managerChannelOptions));
   }
 }
 

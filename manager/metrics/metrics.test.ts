@@ -1,4 +1,3 @@
-import { credentials } from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,9 @@ import pino from 'pino';
 import { ConnectNetworkRequest, ControlClient, CreateNetworkRequest } from '../../proto/gen/trellis/v1/control';
 import { DispatcherClient, type ManagerMessage } from '../../proto/gen/trellis/v1/dispatcher';
 import { callUnary } from '../../proto/runtime/unary-call';
+import { adminControl, joinedNodeCredentials } from '../cluster-clients';
 import { startManager, type RunningManager } from '../daemon';
+import { managerChannelOptions } from '../../proto/runtime/tls';
 import { sampleValue } from './prometheus-text';
 
 /** A manager with --metrics-listen on loopback, written to over real gRPC and scraped over real HTTP. */
@@ -33,9 +34,9 @@ describe('manager metrics', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'trellis-metrics-'));
-    manager = await startManager({ listen: '127.0.0.1:0', dataDir, logger: pino({ level: 'silent' }), metricsListen: '127.0.0.1:0' });
-    control = new ControlClient(manager.address, credentials.createInsecure());
-    dispatcher = new DispatcherClient(manager.address, credentials.createInsecure());
+    manager = await startManager({ listen: '127.0.0.1:0', dataDir, logger: pino({ level: 'silent' }), adminDir: join(dataDir, 'admin'), metricsListen: '127.0.0.1:0' });
+    control = adminControl(manager.address, join(dataDir, 'admin'));
+    dispatcher = new DispatcherClient(manager.address, await joinedNodeCredentials(manager.address, join(dataDir, 'admin'), 'worker'), managerChannelOptions);
   });
   afterAll(async () => {
     control.close();

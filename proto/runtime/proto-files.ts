@@ -16,4 +16,4 @@ export function protoRoot(): string {
   }
 }
 
-export const protoFiles = ['trellis/v1/types.proto', 'trellis/v1/control.proto', 'trellis/v1/dispatcher.proto', 'trellis/v1/raft.proto'];
+export const protoFiles = ['trellis/v1/types.proto', 'trellis/v1/control.proto', 'trellis/v1/dispatcher.proto', 'trellis/v1/raft.proto', 'trellis/v1/ca.proto'];

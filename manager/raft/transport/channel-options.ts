@@ -1,7 +1,9 @@
 import type { ChannelOptions } from '@grpc/grpc-js';
+import { managerChannelOptions } from '../../../proto/runtime/tls';
 
 /** Options of every client channel to a peer manager. */
 export const peerChannelOptions: ChannelOptions = {
+  ...managerChannelOptions,
   // A peer that vanished without closing its connection is found within ~4 s.
   'grpc.keepalive_time_ms': 2000,
   'grpc.keepalive_timeout_ms': 2000,

@@ -1,4 +1,4 @@
-import { credentials, type ClientWritableStream } from '@grpc/grpc-js';
+import type { ChannelCredentials, ClientWritableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { RaftClient, type RaftMessage } from '../../../proto/gen/trellis/v1/raft';
 import { peerChannelOptions } from './channel-options';
@@ -6,6 +6,8 @@ import { peerChannelOptions } from './channel-options';
 export interface PeerStreamOptions {
   /** HOST:PORT the peer serves the Raft service on. */
   address: string;
+  /** mTLS with this manager's certificate (insecure only in the transport's own tests). */
+  credentials: ChannelCredentials;
   logger: Logger;
   /** Messages to the peer were, or may have been, lost. Called at most once per 100 ms. */
   onUnreachable(): void;
@@ -36,7 +38,7 @@ export class PeerStream {
   private lastReportMs = -Infinity;
 
   constructor(private readonly options: PeerStreamOptions) {
-    this.client = new RaftClient(options.address, credentials.createInsecure(), peerChannelOptions);
+    this.client = new RaftClient(options.address, options.credentials, peerChannelOptions);
     this.open();
   }
 

@@ -1,4 +1,4 @@
-import { credentials } from '@grpc/grpc-js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { RaftClient } from '../../../proto/gen/trellis/v1/raft';
 import type { Message } from '../core/types';
 import { peerChannelOptions } from './channel-options';
@@ -15,8 +15,8 @@ export interface SnapshotSend {
  * written when the call has room for it. The call has a connection of its own, so
  * a large snapshot does not hold up the peer's ordered message stream.
  */
-export function sendSnapshot(address: string, message: Message, chunkBytes: number): SnapshotSend {
-  const client = new RaftClient(address, credentials.createInsecure(), {
+export function sendSnapshot(address: string, credentials: ChannelCredentials, message: Message, chunkBytes: number): SnapshotSend {
+  const client = new RaftClient(address, credentials, {
     ...peerChannelOptions,
     'grpc.use_local_subchannel_pool': 1,
   });

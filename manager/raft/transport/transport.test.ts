@@ -56,6 +56,7 @@ function createNode(id: NodeId, chunkBytes?: number): TestNode {
   const transport = new Transport({
     self: id,
     logger,
+    credentials: credentials.createInsecure(),
     chunkBytes,
     onMessage: received.record,
     onUnreachable: unreachable.record,

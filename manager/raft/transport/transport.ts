@@ -1,3 +1,4 @@
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Message, NodeId } from '../core/types';
 import { coalesceAppends } from './coalesce';
@@ -9,6 +10,8 @@ import { sendSnapshot, type SnapshotSend } from './snapshot-sender';
 export interface TransportOptions {
   self: NodeId;
   logger: Logger;
+  /** How to reach peers: mTLS with this manager's certificate. */
+  credentials: ChannelCredentials;
   /** Every message received, in the order each peer sent it. */
   onMessage(message: Message): void;
   /**
@@ -56,7 +59,7 @@ export class Transport {
     if (existing) this.closePeer(existing);
     const logger = this.logger.child({ peer: id, address });
     const onUnreachable = (): void => this.later(() => this.options.onUnreachable(id));
-    const stream = new PeerStream({ address, logger, onUnreachable });
+    const stream = new PeerStream({ address, credentials: this.options.credentials, logger, onUnreachable });
     this.peers.set(id, { address, stream, snapshots: new Set() });
   }
 
@@ -101,7 +104,7 @@ export class Transport {
   }
 
   private startSnapshot(id: NodeId, peer: Peer, message: Message): void {
-    const send = sendSnapshot(peer.address, message, this.chunkBytes);
+    const send = sendSnapshot(peer.address, this.options.credentials, message, this.chunkBytes);
     peer.snapshots.add(send);
     send.applied
       .catch((error: unknown) => {

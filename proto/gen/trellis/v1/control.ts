@@ -24,6 +24,19 @@ export const protobufPackage = "trellis.v1";
 
 export const protobufFileName = "trellis/v1/control.proto";
 
+export interface GetJoinTokensRequest {
+}
+
+export interface RotateJoinTokenRequest {
+  /** "worker" | "manager" */
+  role: string;
+}
+
+export interface JoinTokens {
+  worker: string;
+  manager: string;
+}
+
 export interface CreateNetworkRequest {
   name: string;
   /** empty means "overlay" */
@@ -211,6 +224,210 @@ export interface RemoveManagerRequest {
 
 export interface RemoveManagerResponse {
 }
+
+function createBaseGetJoinTokensRequest(): GetJoinTokensRequest {
+  return {};
+}
+
+export const GetJoinTokensRequest: MessageFns<GetJoinTokensRequest> = {
+  encode(_: GetJoinTokensRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetJoinTokensRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetJoinTokensRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetJoinTokensRequest {
+    return {};
+  },
+
+  toJSON(_: GetJoinTokensRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetJoinTokensRequest>, I>>(base?: I): GetJoinTokensRequest {
+    return GetJoinTokensRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetJoinTokensRequest>, I>>(_: I): GetJoinTokensRequest {
+    const message = createBaseGetJoinTokensRequest();
+    return message;
+  },
+};
+
+function createBaseRotateJoinTokenRequest(): RotateJoinTokenRequest {
+  return { role: "" };
+}
+
+export const RotateJoinTokenRequest: MessageFns<RotateJoinTokenRequest> = {
+  encode(message: RotateJoinTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== "") {
+      writer.uint32(10).string(message.role);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateJoinTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateJoinTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateJoinTokenRequest {
+    return { role: isSet(object.role) ? globalThis.String(object.role) : "" };
+  },
+
+  toJSON(message: RotateJoinTokenRequest): unknown {
+    const obj: any = {};
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateJoinTokenRequest>, I>>(base?: I): RotateJoinTokenRequest {
+    return RotateJoinTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateJoinTokenRequest>, I>>(object: I): RotateJoinTokenRequest {
+    const message = createBaseRotateJoinTokenRequest();
+    message.role = object.role ?? "";
+    return message;
+  },
+};
+
+function createBaseJoinTokens(): JoinTokens {
+  return { worker: "", manager: "" };
+}
+
+export const JoinTokens: MessageFns<JoinTokens> = {
+  encode(message: JoinTokens, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.worker !== "") {
+      writer.uint32(10).string(message.worker);
+    }
+    if (message.manager !== "") {
+      writer.uint32(18).string(message.manager);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JoinTokens {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJoinTokens();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.worker = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.manager = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JoinTokens {
+    return {
+      worker: isSet(object.worker) ? globalThis.String(object.worker) : "",
+      manager: isSet(object.manager) ? globalThis.String(object.manager) : "",
+    };
+  },
+
+  toJSON(message: JoinTokens): unknown {
+    const obj: any = {};
+    if (message.worker !== "") {
+      obj.worker = message.worker;
+    }
+    if (message.manager !== "") {
+      obj.manager = message.manager;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JoinTokens>, I>>(base?: I): JoinTokens {
+    return JoinTokens.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JoinTokens>, I>>(object: I): JoinTokens {
+    const message = createBaseJoinTokens();
+    message.worker = object.worker ?? "";
+    message.manager = object.manager ?? "";
+    return message;
+  },
+};
 
 function createBaseCreateNetworkRequest(): CreateNetworkRequest {
   return {
@@ -3401,6 +3618,27 @@ export const ControlService = {
       Buffer.from(RemoveManagerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveManagerResponse => RemoveManagerResponse.decode(value),
   },
+  /** The tokens with which nodes join (`trellis agent --join-token`, `trellis manager --join-token`). */
+  getJoinTokens: {
+    path: "/trellis.v1.Control/GetJoinTokens" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetJoinTokensRequest): Buffer => Buffer.from(GetJoinTokensRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetJoinTokensRequest => GetJoinTokensRequest.decode(value),
+    responseSerialize: (value: JoinTokens): Buffer => Buffer.from(JoinTokens.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JoinTokens => JoinTokens.decode(value),
+  },
+  /** Replaces one role's token; the old one stops working. Nodes already joined keep their certificates. */
+  rotateJoinToken: {
+    path: "/trellis.v1.Control/RotateJoinToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateJoinTokenRequest): Buffer =>
+      Buffer.from(RotateJoinTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateJoinTokenRequest => RotateJoinTokenRequest.decode(value),
+    responseSerialize: (value: JoinTokens): Buffer => Buffer.from(JoinTokens.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JoinTokens => JoinTokens.decode(value),
+  },
 } as const;
 
 export interface ControlServer extends UntypedServiceImplementation {
@@ -3426,6 +3664,10 @@ export interface ControlServer extends UntypedServiceImplementation {
   listManagers: handleUnaryCall<ListManagersRequest, ListManagersResponse>;
   /** Removes a manager from the cluster (through the log); empty id = the answering manager. */
   removeManager: handleUnaryCall<RemoveManagerRequest, RemoveManagerResponse>;
+  /** The tokens with which nodes join (`trellis agent --join-token`, `trellis manager --join-token`). */
+  getJoinTokens: handleUnaryCall<GetJoinTokensRequest, JoinTokens>;
+  /** Replaces one role's token; the old one stops working. Nodes already joined keep their certificates. */
+  rotateJoinToken: handleUnaryCall<RotateJoinTokenRequest, JoinTokens>;
 }
 
 export interface ControlClient extends Client {
@@ -3727,6 +3969,38 @@ export interface ControlClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveManagerResponse) => void,
+  ): ClientUnaryCall;
+  /** The tokens with which nodes join (`trellis agent --join-token`, `trellis manager --join-token`). */
+  getJoinTokens(
+    request: GetJoinTokensRequest,
+    callback: (error: ServiceError | null, response: JoinTokens) => void,
+  ): ClientUnaryCall;
+  getJoinTokens(
+    request: GetJoinTokensRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: JoinTokens) => void,
+  ): ClientUnaryCall;
+  getJoinTokens(
+    request: GetJoinTokensRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: JoinTokens) => void,
+  ): ClientUnaryCall;
+  /** Replaces one role's token; the old one stops working. Nodes already joined keep their certificates. */
+  rotateJoinToken(
+    request: RotateJoinTokenRequest,
+    callback: (error: ServiceError | null, response: JoinTokens) => void,
+  ): ClientUnaryCall;
+  rotateJoinToken(
+    request: RotateJoinTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: JoinTokens) => void,
+  ): ClientUnaryCall;
+  rotateJoinToken(
+    request: RotateJoinTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: JoinTokens) => void,
   ): ClientUnaryCall;
 }
 

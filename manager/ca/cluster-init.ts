@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createKeyAndCsr, formatJoinToken, newJoinSecret, writeTlsDir, type NodeIdentity } from '../../proto/runtime/tls';
+import { memberId } from '../cluster/member-id';
+import { initialStore } from '../cluster/recover';
+import { newId } from '../ids';
+import type { AddressPoolRecord, ClusterSecurityRecord, JoinRole, Store } from '../store';
+import { signNodeCertificate } from './ca-service';
+import { createRootCa } from './root-ca';
+
+/** Node certificates live 90 days (Swarm's default) and are renewed after 60. */
+export const DEFAULT_CERT_VALIDITY_SECONDS = 90 * 24 * 3600;
+/** The CLI's certificate is not renewed automatically, so it lives a year. */
+const ADMIN_CERT_VALIDITY_SECONDS = 365 * 24 * 3600;
+/** What the first manager starts the cluster from; removed once the cluster holds it. */
+const BOOTSTRAP_FILE = 'cluster-init.json';
+/** The node certificate of a manager, under its data directory. */
+export const MANAGER_TLS_DIR = 'tls';
+
+export interface ClusterInitOptions {
+  dataDir: string;
+  /** Where the CLI's admin certificate goes (ca.crt, admin.crt, admin.key). */
+  adminDir: string;
+  defaultAddressPools?: AddressPoolRecord[];
+  certValiditySeconds?: number;
+}
+
+export interface ClusterInitResult {
+  clusterId: string;
+  tokens: Record<JoinRole, string>;
+}
+
+interface Bootstrap {
+  security: ClusterSecurityRecord;
+  defaultAddressPools?: AddressPoolRecord[];
+}
+
+/** The join token of `role`, as printed for users. */
+export function joinToken(security: ClusterSecurityRecord, role: JoinRole): string {
+  return formatJoinToken(security.caCertPem, security.joinSecrets[role]);
+}
+
+async function issueTo(dir: string, name: string, security: ClusterSecurityRecord, identity: NodeIdentity): Promise<void> {
+  const { keyPem, csrPem } = await createKeyAndCsr();
+  const issued = await signNodeCertificate(security, csrPem, identity);
+  if (issued instanceof Error) throw issued;
+  writeTlsDir(dir, name, { caPem: security.caCertPem, certPem: issued.certificatePem, keyPem });
+}
+
+/**
+ * `trellis cluster init`: a new cluster's root CA and join secrets, the first
+ * manager's certificate in its data directory, and an admin certificate for the
+ * CLI. The manager started on that directory creates the cluster from them.
+ */
+export async function initCluster(options: ClusterInitOptions): Promise<ClusterInitResult> {
+  const tlsDir = join(options.dataDir, MANAGER_TLS_DIR);
+  if (existsSync(join(options.dataDir, 'raft')) || existsSync(tlsDir)) {
+    throw new Error(`--data-dir: ${options.dataDir} already belongs to a cluster; give an empty directory`);
+  }
+  // Checked before anything is written, so bad pools leave nothing behind.
+  initialStore(options.defaultAddressPools);
+  const clusterId = newId();
+  const ca = await createRootCa({ clusterId });
+  const security: ClusterSecurityRecord = {
+    clusterId,
+    caCertPem: ca.certPem,
+    caKeyPem: ca.keyPem,
+    joinSecrets: { worker: newJoinSecret(), manager: newJoinSecret() },
+    certValiditySeconds: options.certValiditySeconds ?? DEFAULT_CERT_VALIDITY_SECONDS,
+  };
+  await issueTo(tlsDir, 'node', security, { nodeId: await memberId(options.dataDir), role: 'trellis-manager', clusterId });
+  await issueTo(options.adminDir, 'admin', { ...security, certValiditySeconds: ADMIN_CERT_VALIDITY_SECONDS }, { nodeId: `admin-${newId().slice(0, 8)}`, role: 'trellis-admin', clusterId });
+  const bootstrap: Bootstrap = { security, ...(options.defaultAddressPools ? { defaultAddressPools: options.defaultAddressPools } : {}) };
+  await writeFile(join(options.dataDir, BOOTSTRAP_FILE), JSON.stringify(bootstrap), { mode: 0o600 });
+  return { clusterId, tokens: { worker: joinToken(security, 'worker'), manager: joinToken(security, 'manager') } };
+}
+
+/** The store a new cluster starts from, as `initCluster` left it; undefined when the directory was not initialized. */
+export async function bootstrapStore(dataDir: string): Promise<Store | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dataDir, BOOTSTRAP_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const bootstrap = JSON.parse(text) as Bootstrap;
+  const store = initialStore(bootstrap.defaultAddressPools);
+  const secured = store.apply({ type: 'initSecurity', security: bootstrap.security });
+  if (!secured.ok) throw new Error(secured.error.message);
+  return store;
+}
+
+/** Once the cluster's log holds it, the bootstrap file (with the CA key) has no reason to stay. */
+export async function removeBootstrap(dataDir: string): Promise<void> {
+  await rm(join(dataDir, BOOTSTRAP_FILE), { force: true });
+}
