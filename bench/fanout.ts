@@ -1,14 +1,15 @@
-import { credentials } from '@grpc/grpc-js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { table } from '../cli/output';
-import { ControlClient, ConnectNetworkRequest } from '../proto/gen/trellis/v1/control';
+import { adminControl, joinedNodeCredentials } from '../manager/cluster-clients';
+import { ConnectNetworkRequest, type ControlClient } from '../proto/gen/trellis/v1/control';
+import { readTlsDir } from '../proto/runtime/tls';
 import { callUnary } from '../proto/runtime/unary-call';
 import { FakeAgents, type ViewUpdate, type Watch } from './fanout/fake-agents';
 import { createObjects, endpointCount, nodeName, nodesOnRegional, regionalName, registerNodes, wideNetwork, type Layout } from './fanout/topology';
-import { freePort, startProcess, stopProcess, waitFor, type Started } from './raft/processes';
+import { freePort, logTail, startProcess, stopProcess, waitFor, type Started } from './raft/processes';
 import { percentile, round } from './stats';
 
 const changeTimeoutMs = 120_000;
@@ -92,14 +93,25 @@ async function runScale(repoRoot: string, nodes: number, changes: number, log: (
   const dir = mkdtempSync(join(tmpdir(), 'trellis-fanout-'));
   const address = `127.0.0.1:${await freePort()}`;
   const main = join(repoRoot, 'dist', 'cli', 'main.js');
-  const manager: Started = startProcess('manager', process.execPath, [main, 'manager', '--listen', address, '--data-dir', join(dir, 'data'), '--log-level', 'warn'], join(dir, 'manager.log'));
-  const control = new ControlClient(address, credentials.createInsecure());
-  const agents = new FakeAgents(address);
+  // A new cluster: the manager writes the admin certificate here before it serves.
+  const adminDir = join(dir, 'admin');
+  const managerArgs = [main, 'manager', '--listen', address, '--data-dir', join(dir, 'data'), '--admin-dir', adminDir, '--log-level', 'warn'];
+  const manager: Started = startProcess('manager', process.execPath, managerArgs, join(dir, 'manager.log'));
+  let control: ControlClient | undefined;
+  let agents: FakeAgents | undefined;
   try {
-    await waitFor('the manager to lead', async () => ((await callUnary(control, (c) => c.listManagers, {}, 2000)).managers.some((m) => m.leader) ? true : undefined));
+    const admin = await waitFor('the admin certificate', async () => {
+      if (manager.child.exitCode !== null) throw new Error(`the manager exited with ${manager.child.exitCode}:\n${logTail(manager)}`);
+      return readTlsDir(adminDir, 'admin') ? adminControl(address, adminDir) : undefined;
+    });
+    control = admin;
+    await waitFor('the manager to lead', async () => ((await callUnary(admin, (c) => c.listManagers, {}, 2000)).managers.some((m) => m.leader) ? true : undefined));
+    // One node certificate for every fake agent: node identity is not bound to the certificate (yet).
+    const nodeCredentials = await joinedNodeCredentials(address, adminDir, 'manager');
+    agents = new FakeAgents(address, nodeCredentials);
     const setupStart = performance.now();
-    const nodeIds = await registerNodes(address, layout);
-    await createObjects(control, layout);
+    const nodeIds = await registerNodes(address, nodeCredentials, layout);
+    await createObjects(admin, layout);
     const setupS = round((performance.now() - setupStart) / 1000);
     log(`${nodes} agents: setup of ${endpointCount(layout)} sandboxes+endpoints took ${setupS} s`);
     const sessionsStart = performance.now();
@@ -112,9 +124,9 @@ async function runScale(repoRoot: string, nodes: number, changes: number, log: (
     const regional: Timing[] = [];
     const wide: Timing[] = [];
     for (let i = 0; i < changes; i++) {
-      regional.push(await timeChange(control, agents, nodeIds, regionalName(0), regionalHosts, `probe-r-${i}`));
+      regional.push(await timeChange(admin, agents, nodeIds, regionalName(0), regionalHosts, `probe-r-${i}`));
       log(`${nodes} agents: regional change ${i}: ${JSON.stringify(regional.at(-1))}`);
-      wide.push(await timeChange(control, agents, nodeIds, wideNetwork, everyNode, `probe-w-${i}`));
+      wide.push(await timeChange(admin, agents, nodeIds, wideNetwork, everyNode, `probe-w-${i}`));
       log(`${nodes} agents: wide change ${i}: ${JSON.stringify(wide.at(-1))}`);
     }
     const pid = manager.child.pid ?? 0;
@@ -132,8 +144,8 @@ async function runScale(repoRoot: string, nodes: number, changes: number, log: (
       sessionErrors: agents.sessionErrors,
     };
   } finally {
-    agents.close();
-    control.close();
+    agents?.close();
+    control?.close();
     await stopProcess(manager);
     rmSync(dir, { recursive: true, force: true });
   }

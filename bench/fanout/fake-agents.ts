@@ -1,7 +1,8 @@
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import type { ChannelCredentials, ClientDuplexStream } from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { DispatcherClient, type AgentMessage, type ManagerMessage, type NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { heartbeatIntervalMs } from '../../proto/runtime/heartbeat';
+import { managerChannelOptions } from '../../proto/runtime/tls';
 
 type Session = ClientDuplexStream<AgentMessage, ManagerMessage>;
 
@@ -35,9 +36,11 @@ export class FakeAgents {
   readonly messagesReceived = { resync: 0, delta: 0 };
   sessionErrors = 0;
 
-  constructor(address: string) {
+  /** `nodeCredentials`: a node certificate (worker or manager) the Dispatcher accepts, shared by every session. */
+  constructor(address: string, nodeCredentials: ChannelCredentials) {
     this.clients = Array.from({ length: channels }, (_, i) =>
-      new DispatcherClient(address, credentials.createInsecure(), {
+      new DispatcherClient(address, nodeCredentials, {
+        ...managerChannelOptions,
         // Distinct options keep grpc-js from pooling the channels into one connection.
         'grpc.bench_channel': i,
         'grpc.max_receive_message_length': 256 * 1024 * 1024,

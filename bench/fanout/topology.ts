@@ -1,6 +1,7 @@
-import { credentials } from '@grpc/grpc-js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { ControlClient, CreateNetworkRequest, ConnectNetworkRequest } from '../../proto/gen/trellis/v1/control';
 import { DispatcherClient } from '../../proto/gen/trellis/v1/dispatcher';
+import { managerChannelOptions } from '../../proto/runtime/tls';
 import { callUnary } from '../../proto/runtime/unary-call';
 import { inPool } from './pool';
 
@@ -54,9 +55,9 @@ export function endpointCount(layout: Layout): number {
   return layout.nodes * layout.perNode;
 }
 
-/** Registers the nodes; returns their ids, index by index. */
-export async function registerNodes(address: string, layout: Layout): Promise<string[]> {
-  const dispatcher = new DispatcherClient(address, credentials.createInsecure());
+/** Registers the nodes with a node certificate's `nodeCredentials`; returns their ids, index by index. */
+export async function registerNodes(address: string, nodeCredentials: ChannelCredentials, layout: Layout): Promise<string[]> {
+  const dispatcher = new DispatcherClient(address, nodeCredentials, managerChannelOptions);
   const ids: string[] = new Array<string>(layout.nodes).fill('');
   try {
     await inPool(layout.nodes, inFlight, async (index) => {

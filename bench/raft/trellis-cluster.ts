@@ -1,7 +1,7 @@
-import { credentials } from '@grpc/grpc-js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ControlClient, type ListManagersResponse } from '../../proto/gen/trellis/v1/control';
+import { adminControl } from '../../manager/cluster-clients';
+import type { ControlClient, ListManagersResponse } from '../../proto/gen/trellis/v1/control';
 import { callUnary } from '../../proto/runtime/unary-call';
 import { freePorts, logTail, startProcess, stopProcess, waitFor, type Started } from './processes';
 
@@ -11,24 +11,30 @@ export class TrellisCluster {
 
   private constructor(
     readonly addresses: string[],
+    /** Where the first manager wrote the CLI's admin certificate when it created the cluster. */
+    readonly adminDir: string,
     private readonly processes: Started[],
   ) {}
 
   /**
    * Starts the first manager, then two more joining through it, and waits until
-   * all three are voters. `started` receives each process as soon as it exists,
-   * so the caller can stop them even if this fails half-way.
+   * all three are voters. The first one creates the cluster (its admin certificate
+   * goes to `dir`/admin); the others join with the manager token it hands out.
+   * `started` receives each process as soon as it exists, so the caller can stop
+   * them even if this fails half-way.
    */
   static async start(repoRoot: string, dir: string, started: Started[], extraNodeArgs: string[] = []): Promise<TrellisCluster> {
     const ports = await freePorts(3);
     const addresses = ports.map((port) => `127.0.0.1:${port}`);
     const main = join(repoRoot, 'dist', 'cli', 'main.js');
     const processes: Started[] = [];
-    const cluster = new TrellisCluster(addresses, processes);
+    const adminDir = join(dir, 'admin');
+    const cluster = new TrellisCluster(addresses, adminDir, processes);
+    let managerToken = '';
     for (const [index, address] of addresses.entries()) {
       const dataDir = join(dir, `m${index}`);
       mkdirSync(dataDir, { recursive: true });
-      const join_ = index === 0 ? [] : ['--join', addresses[0] ?? ''];
+      const join_ = index === 0 ? ['--admin-dir', adminDir] : ['--join', addresses[0] ?? '', '--join-token', managerToken];
       const args = [...extraNodeArgs, main, 'manager', '--listen', address, '--data-dir', dataDir, ...join_];
       const manager = startProcess(`trellis m${index}`, process.execPath, args, join(dir, `m${index}.log`));
       processes.push(manager);
@@ -39,14 +45,19 @@ export class TrellisCluster {
         const answer = await cluster.listManagers(address);
         return answer.managers.filter((m) => m.role === 'voter').length === index + 1 ? true : undefined;
       });
+      if (index === 0) {
+        await waitFor('trellis m0 to lead', async () => ((await cluster.listManagers(address)).managers.some((m) => m.leader) ? true : undefined));
+        managerToken = (await callUnary(cluster.client(address), (c) => c.getJoinTokens, {}, 10_000)).manager;
+      }
     }
     return cluster;
   }
 
+  /** A Control client with the admin certificate (throws until the first manager has written it). */
   client(address: string): ControlClient {
     let client = this.clients.get(address);
     if (!client) {
-      client = new ControlClient(address, credentials.createInsecure());
+      client = adminControl(address, this.adminDir);
       this.clients.set(address, client);
     }
     return client;

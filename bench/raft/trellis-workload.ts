@@ -1,6 +1,7 @@
 import { ConnectNetworkRequest, CreateNetworkRequest } from '../../proto/gen/trellis/v1/control';
 import { DispatcherClient } from '../../proto/gen/trellis/v1/dispatcher';
-import { credentials } from '@grpc/grpc-js';
+import { joinedNodeCredentials } from '../../manager/cluster-clients';
+import { managerChannelOptions } from '../../proto/runtime/tls';
 import { callUnary } from '../../proto/runtime/unary-call';
 import { encodeProposal } from '../../manager/cluster/proposal';
 import { newId } from '../../manager/ids';
@@ -45,7 +46,8 @@ export function meanProposalBytes(): number {
 
 /** One node and one network (a /16) that every run's sandboxes attach to. */
 export async function prepareTrellis(cluster: TrellisCluster, leader: string): Promise<void> {
-  const dispatcher = new DispatcherClient(leader, credentials.createInsecure());
+  // Registering a node takes a node certificate: one got with the worker token, as an agent's.
+  const dispatcher = new DispatcherClient(leader, await joinedNodeCredentials(leader, cluster.adminDir, 'worker'), managerChannelOptions);
   try {
     await callUnary(dispatcher, (c) => c.register, { nodeName: 'bench-node', advertiseAddr: '127.0.0.1' }, callTimeoutMs);
   } finally {

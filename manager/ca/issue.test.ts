@@ -44,6 +44,18 @@ describe('certificate issuing', () => {
     expect(usages).toBe(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment);
   });
 
+  it('names managers trellis-manager for standard host-name checks, and no other node', async () => {
+    const manager = await issueCertificate({ ca, csrPem: (await createKeyAndCsr()).csrPem, identity: { ...identity, role: 'trellis-manager' }, validitySeconds: 3600, now });
+    expect(new X509Certificate(manager).checkHost('trellis-manager')).toBe('trellis-manager');
+    const worker = await issueCertificate({ ca, csrPem: (await createKeyAndCsr()).csrPem, identity, validitySeconds: 3600, now });
+    expect(new X509Certificate(worker).checkHost('trellis-manager')).toBeUndefined();
+  });
+
+  it('backdates a short-lived certificate by a tenth of its life, not a minute', async () => {
+    const certPem = await issueCertificate({ ca, csrPem: (await createKeyAndCsr()).csrPem, identity, validitySeconds: 10, now });
+    expect(validity(certPem).notBefore).toEqual(new Date(now.getTime() - 1_000));
+  });
+
   it('gives every certificate a fresh random serial', async () => {
     const { csrPem } = await createKeyAndCsr();
     const serials = await Promise.all(

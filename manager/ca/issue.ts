@@ -3,6 +3,7 @@ import type { NodeIdentity } from '../../proto/runtime/tls/identity';
 import { importPrivateKeyPem, SIGNING_ALGORITHM } from '../../proto/runtime/tls/keys';
 import type { PemKeyPair } from './root-ca';
 import { validityWindow } from './validity-window';
+import { MANAGER_SERVER_NAME } from '../../proto/runtime/tls/node-certificate';
 import { x509 } from '../../proto/runtime/tls/x509';
 
 export interface IssueRequest {
@@ -44,6 +45,9 @@ export async function issueCertificate(request: IssueRequest): Promise<string> {
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       // Every node is both a TLS server (its own services) and a client (of managers).
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      // Managers answer to one name whatever their address, so that standard clients
+      // (`buf curl --servername trellis-manager`) can verify them fully.
+      ...(role === 'trellis-manager' ? [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: MANAGER_SERVER_NAME }])] : []),
     ],
   });
   return cert.toString('pem');

@@ -1,0 +1,137 @@
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { CertificateAuthorityClient } from '../proto/gen/trellis/v1/ca';
+import { ControlClient } from '../proto/gen/trellis/v1/control';
+import { DispatcherClient } from '../proto/gen/trellis/v1/dispatcher';
+import {
+  CertificateRenewer,
+  channelCredentials,
+  createKeyAndCsr,
+  joinWithToken,
+  JoinTokenError,
+  managerChannelOptions,
+  MutableCertificateProvider,
+  providerChannelCredentials,
+  readTlsDir,
+  renewThroughManagers,
+  validity,
+} from '../proto/runtime/tls';
+import { callUnary } from '../proto/runtime/unary-call';
+import { initCluster } from './ca';
+import { adminControl, joinedNodeCredentials } from './cluster-clients';
+import { startManager, type RunningManager } from './daemon';
+
+const logger = pino({ level: 'silent' });
+const timeoutMs = 10_000;
+
+function failure(promise: Promise<unknown>): Promise<ServiceError> {
+  return promise.then(
+    () => {
+      throw new Error('the call succeeded; it should have been refused');
+    },
+    (error: ServiceError) => error,
+  );
+}
+
+describe('a manager behind mutual TLS', () => {
+  let root: string;
+  let manager: RunningManager;
+  const adminDir = () => join(root, 'admin');
+  const clients: { close(): void }[] = [];
+  const track = <C extends { close(): void }>(client: C): C => {
+    clients.push(client);
+    return client;
+  };
+  const listNetworks = (client: ControlClient) => callUnary(client, (c) => c.listNetworks, {}, timeoutMs);
+  const tokens = () => callUnary(track(adminControl(manager.address, adminDir())), (c) => c.getJoinTokens, {}, timeoutMs);
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'trellis-security-'));
+    // Six-second certificates: the manager and the node below must renew theirs during the test.
+    await initCluster({ dataDir: join(root, 'm1'), adminDir: adminDir(), certValiditySeconds: 6 });
+    manager = await startManager({ listen: '127.0.0.1:0', dataDir: join(root, 'm1'), logger });
+  });
+  afterAll(async () => {
+    for (const client of clients) client.close();
+    await manager.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('serves the admin certificate the cluster wrote at init', async () => {
+    expect((await listNetworks(track(adminControl(manager.address, adminDir())))).networks).toEqual([]);
+  });
+
+  it('refuses a plaintext client', async () => {
+    const plaintext = track(new ControlClient(manager.address, credentials.createInsecure()));
+    expect((await failure(listNetworks(plaintext))).code).toBe(status.UNAVAILABLE);
+  });
+
+  it('refuses a client without a certificate, naming what it needs', async () => {
+    const caPem = readFileSync(join(adminDir(), 'ca.crt'), 'utf8');
+    const anonymous = track(new ControlClient(manager.address, channelCredentials({ caPem }), managerChannelOptions));
+    const refused = await failure(listNetworks(anonymous));
+    expect(refused.code).toBe(status.UNAUTHENTICATED);
+    expect(refused.details).toMatch(/client certificate issued by the cluster CA/);
+  });
+
+  it('refuses a client whose certificate comes from another cluster CA', async () => {
+    const otherAdmin = join(root, 'other-admin');
+    await initCluster({ dataDir: join(root, 'other'), adminDir: otherAdmin });
+    const other = readTlsDir(otherAdmin, 'admin');
+    const ours = readFileSync(join(adminDir(), 'ca.crt'), 'utf8');
+    if (!other) throw new Error('the other cluster wrote no admin certificate');
+    const stranger = track(new ControlClient(manager.address, channelCredentials({ caPem: ours, keyPem: other.keyPem, certChainPem: other.certPem }), managerChannelOptions));
+    expect((await failure(listNetworks(stranger))).code).toBe(status.UNAUTHENTICATED);
+  });
+
+  it('lets a worker hold sessions but not drive the Control API', async () => {
+    const worker = await joinedNodeCredentials(manager.address, adminDir(), 'worker');
+    const refused = await failure(listNetworks(track(new ControlClient(manager.address, worker, managerChannelOptions))));
+    expect(refused.code).toBe(status.PERMISSION_DENIED);
+    expect(refused.details).toMatch(/trellis-worker/);
+    const dispatcher = track(new DispatcherClient(manager.address, worker, managerChannelOptions));
+    expect((await callUnary(dispatcher, (d) => d.register, { nodeName: 'w1', advertiseAddr: '198.18.0.21' }, timeoutMs)).nodeId).not.toBe('');
+  });
+
+  it('refuses a wrong join token and issues nothing', async () => {
+    const { worker } = await tokens();
+    const forged = worker.replace(/-[a-z2-7]{26}$/, `-${'a'.repeat(26)}`);
+    await expect(joinWithToken([manager.address], forged)).rejects.toThrow(JoinTokenError);
+    const caPem = readFileSync(join(adminDir(), 'ca.crt'), 'utf8');
+    const ca = track(new CertificateAuthorityClient(manager.address, channelCredentials({ caPem }), managerChannelOptions));
+    const refused = await failure(callUnary(ca, (c) => c.issueNodeCertificate, { joinToken: forged, csrPem: (await createKeyAndCsr()).csrPem }, timeoutMs));
+    expect(refused.code).toBe(status.UNAUTHENTICATED);
+    expect(refused.details).toMatch(/^join_token: /);
+  });
+
+  it('refuses a rotated token and accepts its replacement', async () => {
+    const before = await tokens();
+    const rotated = await callUnary(track(adminControl(manager.address, adminDir())), (c) => c.rotateJoinToken, { role: 'worker' }, timeoutMs);
+    expect(rotated.worker).not.toBe(before.worker);
+    expect(rotated.manager).toBe(before.manager);
+    await expect(joinWithToken([manager.address], before.worker)).rejects.toThrow(JoinTokenError);
+    expect((await joinWithToken([manager.address], rotated.worker)).role).toBe('trellis-worker');
+  });
+
+  it('renews certificates before they lapse: a node keeps calling long after its first certificate expired', async () => {
+    const joined = await joinWithToken([manager.address], (await tokens()).worker);
+    const dir = join(root, 'node-tls');
+    const provider = new MutableCertificateProvider({ ...joined, certChainPem: joined.certPem });
+    const renewer = new CertificateRenewer(dir, provider, renewThroughManagers(() => manager.address, provider), logger);
+    renewer.start(joined);
+    try {
+      const firstExpiry = validity(joined.certPem).notAfter.getTime();
+      while (Date.now() < firstExpiry + 1_000) await new Promise((resolve) => setTimeout(resolve, 250));
+      const renewed = readTlsDir(dir, 'node');
+      expect(renewed && validity(renewed.certPem).notAfter.getTime()).toBeGreaterThan(firstExpiry);
+      // A new connection, with whatever the provider holds now; the manager's own certificate was renewed too.
+      const dispatcher = track(new DispatcherClient(manager.address, providerChannelCredentials(provider), managerChannelOptions));
+      expect((await callUnary(dispatcher, (d) => d.register, { nodeName: 'w2', advertiseAddr: '198.18.0.22' }, timeoutMs)).nodeId).not.toBe('');
+    } finally {
+      renewer.stop();
+    }
+  });
+});
