@@ -10,6 +10,7 @@ import { DispatcherService } from '../proto/gen/trellis/v1/dispatcher';
 import { CertificateAuthorityService } from '../proto/gen/trellis/v1/ca';
 import { RaftService } from '../proto/gen/trellis/v1/raft';
 import { protoFiles, protoRoot } from '../proto/runtime/proto-files';
+import { repairedForReflection } from '../proto/runtime/reflection-descriptors';
 import {
   CertificateRenewer,
   certificateChainPem,
@@ -179,7 +180,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   health.addToServer(server);
   const healthProtoRoot = join(dirname(healthProtoPath), '..', '..');
   const reflected = loadSync([...protoFiles, relative(healthProtoRoot, healthProtoPath)], { includeDirs: [protoRoot(), healthProtoRoot] });
-  new ReflectionService(reflected).addToServer(server);
+  new ReflectionService(repairedForReflection(reflected)).addToServer(server);
 
   cluster.start();
   if (isEmpty(storage) && options.join) {
