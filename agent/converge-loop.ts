@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { NodeView } from '../proto/gen/trellis/v1/dispatcher';
 
 export interface ConvergeTarget {
-  reconcile(view: NodeView): Promise<{ writes: number; actions: string[] }>;
+  /** `skipped`: parts of the view that could not be programmed this pass, and why. */
+  reconcile(view: NodeView): Promise<{ writes: number; actions: string[]; skipped: string[] }>;
 }
 
 /**
@@ -16,6 +17,7 @@ export class ConvergeLoop {
   private running: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private passes = 0;
+  private lastSkipped = '';
 
   constructor(
     private readonly target: ConvergeTarget,
@@ -49,8 +51,9 @@ export class ConvergeLoop {
       this.pending = false;
       const view = this.latest;
       try {
-        const { writes, actions } = await this.target.reconcile(view);
+        const { writes, actions, skipped } = await this.target.reconcile(view);
         this.passes += 1;
+        this.reportSkipped(view, skipped);
         if (writes > 0) this.logger.info({ revision: view.revision, writes, actions }, 'kernel reconciled');
         // The first pass is always reported: after a restart it shows whether anything was rewritten.
         else if (this.passes === 1) this.logger.info({ revision: view.revision }, 'kernel already converged');
@@ -60,5 +63,14 @@ export class ConvergeLoop {
         this.logger.error({ err: error, revision: view.revision }, 'reconcile pass failed; the next pass retries');
       }
     }
+  }
+
+  /** Once per change, not every pass: an adopted namespace can stay missing for a long time. */
+  private reportSkipped(view: NodeView, skipped: readonly string[]): void {
+    const key = skipped.join('\n');
+    if (key === this.lastSkipped) return;
+    this.lastSkipped = key;
+    if (skipped.length > 0) this.logger.warn({ revision: view.revision, skipped }, 'parts of the view are not programmed');
+    else this.logger.info({ revision: view.revision }, 'every part of the view is programmed again');
   }
 }

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { table } from '../cli/output';
 import { adminControl, joinedNodeCredentials } from '../manager/cluster-clients';
-import { ConnectNetworkRequest, type ControlClient } from '../proto/gen/trellis/v1/control';
+import { ConnectNetworkRequest, CreateSandboxRequest, type ControlClient } from '../proto/gen/trellis/v1/control';
 import { readTlsDir } from '../proto/runtime/tls';
 import { callUnary } from '../proto/runtime/unary-call';
 import { FakeAgents, type ViewUpdate, type Watch } from './fanout/fake-agents';
 import { createObjects, endpointCount, nodeName, nodesOnRegional, regionalName, registerNodes, wideNetwork, type Layout } from './fanout/topology';
 import { freePort, logTail, startProcess, stopProcess, waitFor, type Started } from './raft/processes';
 import { percentile, round } from './stats';
+import { sampleValue } from '../manager/metrics/prometheus-text';
 
 const changeTimeoutMs = 120_000;
 const callTimeoutMs = 120_000;
@@ -66,6 +67,8 @@ interface ScaleResult {
   regionalFanout: number;
   rssMb: number;
   peakRssMb: number;
+  /** Of the JavaScript heap: what the manager holds, apart from what V8 keeps reserved. */
+  heapMb: number;
   viewsReceived: number;
   sessionErrors: number;
 }
@@ -78,7 +81,7 @@ async function timeChange(control: ControlClient, agents: FakeAgents, nodeIds: s
   // Watched before it is made: the agent gets the new sandbox once, in one delta.
   const hasSandbox = (update: ViewUpdate): boolean => update.sandboxes.some((s) => s.name === name);
   const created = agents.watch(hasSandbox, new Set([nodeIds[0] ?? '']), changeTimeoutMs);
-  const sandbox = await callUnary(control, (c) => c.createSandbox, { name, node: nodeName(0) }, callTimeoutMs);
+  const sandbox = await callUnary(control, (c) => c.createSandbox, CreateSandboxRequest.fromPartial({ name, node: nodeName(0) }), callTimeoutMs);
   // Let the sandbox's own push finish first, so the connect meets a quiet manager.
   await created;
   const hasEndpoint = (update: ViewUpdate): boolean => update.endpoints.some((e) => e.sandboxId === sandbox.id);
@@ -95,7 +98,8 @@ async function runScale(repoRoot: string, nodes: number, changes: number, log: (
   const main = join(repoRoot, 'dist', 'cli', 'main.js');
   // A new cluster: the manager writes the admin certificate here before it serves.
   const adminDir = join(dir, 'admin');
-  const managerArgs = [main, 'manager', '--listen', address, '--data-dir', join(dir, 'data'), '--admin-dir', adminDir, '--log-level', 'warn'];
+  const metricsAddress = `127.0.0.1:${await freePort()}`;
+  const managerArgs = [main, 'manager', '--listen', address, '--data-dir', join(dir, 'data'), '--admin-dir', adminDir, '--metrics-listen', metricsAddress, '--log-level', 'warn'];
   const manager: Started = startProcess('manager', process.execPath, managerArgs, join(dir, 'manager.log'));
   let control: ControlClient | undefined;
   let agents: FakeAgents | undefined;
@@ -130,6 +134,7 @@ async function runScale(repoRoot: string, nodes: number, changes: number, log: (
       log(`${nodes} agents: wide change ${i}: ${JSON.stringify(wide.at(-1))}`);
     }
     const pid = manager.child.pid ?? 0;
+    const metrics = await (await fetch(`http://${metricsAddress}/metrics`)).text();
     return {
       agents: nodes,
       endpoints: endpointCount(layout),
@@ -140,6 +145,7 @@ async function runScale(repoRoot: string, nodes: number, changes: number, log: (
       regionalFanout: regionalHosts.size,
       rssMb: memoryMb(pid, 'VmRSS'),
       peakRssMb: memoryMb(pid, 'VmHWM'),
+      heapMb: round((sampleValue(metrics, 'nodejs_heap_size_used_bytes') ?? NaN) / 2 ** 20),
       viewsReceived: agents.viewsReceived,
       sessionErrors: agents.sessionErrors,
     };
@@ -176,11 +182,12 @@ export async function run(args: string[]): Promise<void> {
     `${p50(r.wide, (t) => t.p50Ms)}`,
     String(r.rssMb),
     String(r.peakRssMb),
+    String(r.heapMb),
     String(r.setupS),
     String(r.sessionErrors),
   ]);
   process.stdout.write(
-    table(['agents', 'endpoints', 'regional hosts', 'regional all-reached ms p50/max', 'wide all-reached ms p50/max', 'wide per-agent p50 ms', 'rss MB', 'peak rss MB', 'setup s', 'session errors'], rows) + '\n',
+    table(['agents', 'endpoints', 'regional hosts', 'regional all-reached ms p50/max', 'wide all-reached ms p50/max', 'wide per-agent p50 ms', 'rss MB', 'peak rss MB', 'heap used MB', 'setup s', 'session errors'], rows) + '\n',
   );
   const big = results.at(-1);
   const small = results.length > 1 ? results[0] : undefined;
@@ -193,6 +200,7 @@ export async function run(args: string[]): Promise<void> {
     regional_fanout_ms: max(big.regional, (t) => t.allMs),
     rss_mb: big.rssMb,
     peak_rss_mb: big.peakRssMb,
+    heap_used_mb: big.heapMb,
     agents: big.agents,
     endpoints: big.endpoints,
     changes: options.changes,

@@ -9,8 +9,9 @@ import {
   parseNetnsNames,
 } from './iproute-json';
 import { Kernel, KernelApplyError } from './kernel';
-import { ObservedKernel, ObservedSandbox } from './model';
-import { VXLAN_PREFIX, isSandboxNetnsName } from './names';
+import { AdoptedNetnsQuery, NO_ADOPTED_NETNS, ObservedKernel, ObservedSandbox } from './model';
+import { readNetnsIds } from './netns-identity';
+import { VXLAN_PREFIX, isSandboxNetnsName, netnsRunPath, processNetnsPath } from './names';
 
 export interface IprouteKernelOptions {
   /**
@@ -29,20 +30,26 @@ export class IprouteKernel implements Kernel {
     private readonly options: IprouteKernelOptions = {},
   ) {}
 
-  async observe(): Promise<ObservedKernel> {
-    const [links, fdb, neighbours, netnsNames] = await Promise.all([
+  async observe(adopted: AdoptedNetnsQuery = NO_ADOPTED_NETNS): Promise<ObservedKernel> {
+    const [links, fdb, neighbours, netnsNames, identities] = await Promise.all([
       this.read({ kind: 'host' }, 'ip', '-j', '-d', 'link', 'show'),
       this.read({ kind: 'host' }, 'bridge', '-j', 'fdb', 'show'),
       this.read({ kind: 'host' }, 'ip', '-4', '-j', 'neigh', 'show'),
       this.read({ kind: 'root' }, 'ip', '-j', 'netns', 'list'),
+      this.identify(adopted),
     ]);
-    const sandboxNames = parseNetnsNames(netnsNames).filter(isSandboxNetnsName);
+    const listed = parseNetnsNames(netnsNames);
+    const present = new Set(listed);
+    // Namespaces someone else named are read only when a sandbox adopts them: the rest are none of ours.
+    const foreign = adopted.foreign.filter((name) => !isSandboxNetnsName(name) && present.has(name));
+    const sandboxNames = [...listed.filter(isSandboxNetnsName), ...foreign];
     const sandboxes = await Promise.all(sandboxNames.map((netns) => this.observeSandbox(netns)));
     const onOurVxlan = (entry: { device: string }) => entry.device.startsWith(VXLAN_PREFIX);
     return {
       hostLinks: parseLinks(links),
       sandboxes: sandboxes.filter((sandbox): sandbox is ObservedSandbox => sandbox !== undefined),
       brokenSandboxes: sandboxNames.filter((_, index) => sandboxes[index] === undefined),
+      ...identities,
       fdb: parseFdb(fdb).filter(onOurVxlan),
       neighbours: parseNeighbours(neighbours).filter(onOurVxlan),
     };
@@ -59,6 +66,17 @@ export class IprouteKernel implements Kernel {
       }
     }
     if (failures.length > 0) throw new KernelApplyError(failures);
+  }
+
+  /** Identities of the adopted namespaces and of the agent's own, which must never be adopted; none read when nothing is adopted. */
+  private async identify(adopted: AdoptedNetnsQuery): Promise<Pick<ObservedKernel, 'netnsIds' | 'agentNetnsIds'>> {
+    const paths = [...adopted.foreign, ...adopted.attached].map(netnsRunPath).concat(adopted.pids.map(processNetnsPath));
+    if (paths.length === 0) return { netnsIds: {}, agentNetnsIds: [] };
+    // `stat` runs where the agent runs, so /proc/self is the agent's namespace; the host's may be a named one (tests, the lab).
+    const agentPaths = [processNetnsPath('self'), ...(this.options.hostNetns === undefined ? [] : [netnsRunPath(this.options.hostNetns)])];
+    const netnsIds = await readNetnsIds(this.runner, [...agentPaths, ...paths]);
+    const agentNetnsIds = agentPaths.map((path) => netnsIds[path]).filter((id): id is string => id !== undefined);
+    return { netnsIds, agentNetnsIds };
   }
 
   /** undefined when the namespace cannot be entered (vanished meanwhile, or a dangling name). */

@@ -63,13 +63,35 @@ export interface NeighbourEntry {
   permanent: boolean;
 }
 
+/** What observe() reads beyond the agent's own objects: the namespaces adopted sandboxes live in. */
+export interface AdoptedNetnsQuery {
+  /** Names under /run/netns that someone else made: read like sandboxes (when present) and identified. */
+  foreign: readonly string[];
+  /** The agent's own names (with the sandbox prefix) that adopted processes' namespaces are attached as: identified. */
+  attached: readonly string[];
+  /** Processes whose namespace is adopted: identified through /proc/PID/ns/net. */
+  pids: readonly number[];
+}
+
+export const NO_ADOPTED_NETNS: AdoptedNetnsQuery = { foreign: [], attached: [], pids: [] };
+
 export interface ObservedKernel {
   /** Every link of the host namespace, ours or not (the underlay device is read from here). */
   hostLinks: ObservedLink[];
-  /** Namespaces named with the sandbox prefix that could be entered and read. */
+  /** Namespaces named with the sandbox prefix, and the foreign ones asked for, that could be entered and read. */
   sandboxes: ObservedSandbox[];
-  /** Namespaces named with the sandbox prefix that exist as a name but cannot be entered. */
+  /** Namespaces named with the sandbox prefix, or foreign ones asked for, that exist as a name but cannot be entered. */
   brokenSandboxes: string[];
+  /**
+   * Identity ("device:inode" of the nsfs file) of each asked-for namespace path that exists, by path
+   * (see netnsRunPath and processNetnsPath): tells whether two paths are one namespace.
+   */
+  netnsIds: Record<string, string>;
+  /**
+   * Identities of the namespaces the agent itself uses, where it runs and where the host links live
+   * (one namespace, except in tests and the lab): never adopted. Empty when no adopted namespace was asked for.
+   */
+  agentNetnsIds: string[];
   /** Self (not bridge master) FDB entries on VXLAN devices with our prefix. */
   fdb: FdbEntry[];
   /** Neighbour entries on VXLAN devices with our prefix. */
@@ -100,8 +122,22 @@ export interface DesiredEndpoint {
   arpRetransMs: number;
 }
 
+/** Who made a sandbox's namespace, which says what the agent may do to it. */
+export type NetnsOrigin =
+  /** `ip netns add` by the agent, which deletes it when no longer wanted. */
+  | { kind: 'created' }
+  /** Named under /run/netns by someone else: used as it is, never created, deleted, tagged or emptied. */
+  | { kind: 'named' }
+  /**
+   * A process's namespace, bind-mounted by the agent as `netns` (`ip netns attach`). Deleting that
+   * name only unmounts it: the namespace lives on for as long as the process does.
+   */
+  | { kind: 'attached'; pid: number };
+
 export interface DesiredSandbox {
+  /** The name under /run/netns that `ip -n` enters. */
   netns: string;
+  origin: NetnsOrigin;
   defaultRoute: DefaultRoute | undefined;
 }
 

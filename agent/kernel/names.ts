@@ -33,3 +33,15 @@ export function isOwnedLinkName(name: string): boolean {
 export function isSandboxNetnsName(name: string): boolean {
   return name.startsWith(SANDBOX_NETNS_PREFIX);
 }
+
+/** Where iproute2 keeps the namespace names it adds and attaches. */
+export const NETNS_RUN_DIR = '/run/netns';
+
+export function netnsRunPath(name: string): string {
+  return `${NETNS_RUN_DIR}/${name}`;
+}
+
+/** 'self': the namespace of whoever opens the path. */
+export function processNetnsPath(pid: number | 'self'): string {
+  return `/proc/${pid}/ns/net`;
+}

@@ -3,11 +3,12 @@ import {
   DefaultRoute,
   DesiredEndpoint,
   DesiredKernel,
-  SANDBOX_NETNS_PREFIX,
+  NetnsOrigin,
   bridgeName,
   hostVethName,
   vxlanName,
 } from '../kernel';
+import { placeSandbox } from './sandbox-placement';
 import { isInterfaceName, isIpv4, isMac, isPlainName, isPrefixLength, isVni } from './validate';
 
 export const VXLAN_PORT = 4789;
@@ -78,13 +79,19 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
     });
   }
 
-  const sandboxNetns = new Map<string, string>();
+  const sandboxNetns = new Map<string, { netns: string; origin: NetnsOrigin }>();
+  const usedNetns = new Set<string>();
   for (const sandbox of view.sandboxes) {
-    if (!sandbox.netnsName.startsWith(SANDBOX_NETNS_PREFIX) || !isPlainName(sandbox.netnsName)) {
-      skipped.push(`sandbox ${sandbox.id}: netns name "${sandbox.netnsName}" must be a plain name starting with ${SANDBOX_NETNS_PREFIX}`);
-      continue;
+    const placement = placeSandbox(sandbox);
+    if ('problem' in placement) {
+      skipped.push(`sandbox ${sandbox.id}: ${placement.problem}`);
+    } else if (usedNetns.has(placement.netns)) {
+      // Two sandboxes in one namespace would fight over its interfaces and default route.
+      skipped.push(`sandbox ${sandbox.id}: namespace ${placement.netns} already belongs to another sandbox`);
+    } else {
+      usedNetns.add(placement.netns);
+      sandboxNetns.set(sandbox.id, placement);
     }
-    sandboxNetns.set(sandbox.id, sandbox.netnsName);
   }
 
   const claimedAddresses = new Set<string>();
@@ -117,7 +124,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
       kernel.neighbours.push({ device, ip: endpoint.ip, mac });
       continue;
     }
-    const netns = sandboxNetns.get(endpoint.sandboxId);
+    const netns = sandboxNetns.get(endpoint.sandboxId)?.netns;
     const hostName = hostVethName(endpoint.id);
     const interfaceKey = `${netns}/${endpoint.interfaceName}`;
     if (netns === undefined) {
@@ -134,8 +141,8 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
     }
   }
 
-  for (const [sandboxId, netns] of sandboxNetns) {
-    kernel.sandboxes.push({ netns, defaultRoute: defaultRoute(sandboxEndpoints.get(sandboxId) ?? []) });
+  for (const [sandboxId, { netns, origin }] of sandboxNetns) {
+    kernel.sandboxes.push({ netns, origin, defaultRoute: defaultRoute(sandboxEndpoints.get(sandboxId) ?? []) });
   }
   return { kernel, skipped };
 }

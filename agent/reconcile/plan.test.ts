@@ -1,80 +1,9 @@
 import fc from 'fast-check';
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
-import {
-  DesiredKernel,
-  KernelAction,
-  ObservedKernel,
-  ObservedLink,
-  ObservedSandbox,
-  describeAction,
-} from '../kernel';
-import { desired } from './desired';
+import { ObservedSandbox } from '../kernel';
 import { OWNER_TAG_PREFIX, plan } from './plan';
-import { local, network, remote, sampleView } from './test-fixtures';
-
-const OWNER = 'node-a';
-
-function link(name: string, fields: Partial<ObservedLink> = {}): ObservedLink {
-  return {
-    name, kind: '', ifindex: -1, peerIfindex: undefined, mtu: 1450, up: true, mac: '02:00:00:00:00:01',
-    master: undefined, alias: undefined, vxlan: undefined, addresses: [], arpRetransMs: undefined, ...fields,
-  };
-}
-
-const UNDERLAY = link('uplink', { kind: 'veth', ifindex: 2, peerIfindex: 7, mtu: 1500 });
-
-/** What a kernel programmed exactly as `want` says reads back as. */
-function programmed(want: DesiredKernel, ownerTag = want.ownerTag): ObservedKernel {
-  let nextIfindex = 10;
-  const hostLinks: ObservedLink[] = [UNDERLAY];
-  for (const bridge of want.bridges) hostLinks.push(link(bridge.name, { kind: 'bridge', ifindex: nextIfindex++, mtu: bridge.mtu }));
-  for (const vxlan of want.vxlans) {
-    const { name, mtu, bridge, vni, local, port, underlayDevice, learning, proxy } = vxlan;
-    hostLinks.push(link(name, {
-      kind: 'vxlan', ifindex: nextIfindex++, mtu, master: bridge,
-      vxlan: { vni, local, port, underlayDevice, learning, proxy },
-    }));
-  }
-  const sandboxes: ObservedSandbox[] = want.sandboxes.map((sandbox) => ({
-    netns: sandbox.netns,
-    links: [link('lo', { kind: '', ifindex: 1, mtu: 65536, alias: `${OWNER_TAG_PREFIX}${ownerTag}` })],
-    defaultRoute: sandbox.defaultRoute,
-  }));
-  for (const endpoint of want.endpoints) {
-    const sandbox = sandboxes.find((s) => s.netns === endpoint.netns);
-    if (sandbox === undefined) throw new Error('endpoint without sandbox');
-    const hostIfindex = nextIfindex++;
-    const peerIfindex = sandbox.links.length + 1;
-    hostLinks.push(link(endpoint.hostName, {
-      kind: 'veth', ifindex: hostIfindex, peerIfindex, mtu: endpoint.mtu, master: endpoint.bridge,
-    }));
-    sandbox.links.push(link(endpoint.interfaceName, {
-      kind: 'veth', ifindex: peerIfindex, peerIfindex: hostIfindex, mtu: endpoint.mtu, mac: endpoint.mac,
-      addresses: [endpoint.address], arpRetransMs: endpoint.arpRetransMs,
-    }));
-  }
-  return {
-    hostLinks,
-    sandboxes,
-    brokenSandboxes: [],
-    fdb: want.fdb.map((entry) => ({ ...entry, permanent: true })),
-    neighbours: want.neighbours.map((entry) => ({ ...entry, permanent: true })),
-  };
-}
-
-const NOTHING_OBSERVED: ObservedKernel = { hostLinks: [UNDERLAY], sandboxes: [], brokenSandboxes: [], fdb: [], neighbours: [] };
-
-const view = sampleView;
-
-function want(nodeView: NodeView = view()): DesiredKernel {
-  return desired(nodeView, { underlayDevice: 'uplink', underlayMtu: 1500, ownerTag: OWNER }).kernel;
-}
-
-const EMPTY: DesiredKernel = want(view({ networks: [], sandboxes: [], endpoints: [] }));
-
-function commands(actions: KernelAction[]): string[] {
-  return actions.map(describeAction);
-}
+import { EMPTY, NOTHING_OBSERVED, OWNER, commands, link, programmed, view, want } from './plan-fixtures';
+import { local, network, remote } from './test-fixtures';
 
 describe('plan', () => {
   test('from nothing, builds everything in an order the kernel accepts', () => {
@@ -277,7 +206,7 @@ describe('plan', () => {
 const arbitraryView: fc.Arbitrary<NodeView> = fc
   .record({
     vnis: fc.uniqueArray(fc.integer({ min: 1, max: 2000 }), { minLength: 0, maxLength: 3 }),
-    sandboxCount: fc.integer({ min: 0, max: 3 }),
+    sandboxKinds: fc.array(fc.constantFrom('created', 'named', 'attached'), { maxLength: 3 }),
     endpoints: fc.array(
       fc.record({
         network: fc.nat(),
@@ -289,9 +218,11 @@ const arbitraryView: fc.Arbitrary<NodeView> = fc
       { maxLength: 8 },
     ),
   })
-  .map(({ vnis, sandboxCount, endpoints }) => {
+  .map(({ vnis, sandboxKinds, endpoints }) => {
     const networks = vnis.map((vni, i) => ({ id: `n${i}`, name: `n${i}`, vni, subnet: `10.231.${i}.0/24`, gateway: `10.231.${i}.1`, mtu: 0, internal: false }));
-    const sandboxes = Array.from({ length: sandboxCount }, (_, i) => ({ id: `s${i}`, name: `s${i}`, netnsName: `trsb-s${i}` }));
+    const paths = { created: () => '', named: (i: number) => `/run/netns/ext-s${i}`, attached: (i: number) => `/proc/${100 + i}/ns/net` };
+    const sandboxes = sandboxKinds.map((kind, i) => ({ id: `s${i}`, name: `s${i}`, netnsName: `trsb-s${i}`, netnsPath: paths[kind](i) }));
+    const sandboxCount = sandboxes.length;
     return view({
       networks,
       sandboxes,
@@ -325,16 +256,18 @@ describe('plan properties', () => {
         const deletes = planned.filter((c) => / link del /.test(c));
         expect(new Set(deletes).size).toBe(deletes.length);
         expect(planned.filter((c) => /link (del|set) dev (uplink|eth9)|eth9/.test(c))).toEqual([]);
+        // Namespaces someone else named: never made or removed, their lo and their own interfaces never touched.
+        expect(planned.filter((c) => /ext0|netns \w+ ext-|-n ext-\S+ link (del|set dev lo)/.test(c))).toEqual([]);
       }),
     );
   });
 
-  test('removing everything from any programmed view deletes each owned link and sandbox exactly once', () => {
+  test('removing everything from any programmed view deletes each owned link and sandbox name exactly once', () => {
     fc.assert(
       fc.property(arbitraryView, (nodeView) => {
         const observed = programmed(want(nodeView));
         const owned = observed.hostLinks.filter((l) => l.name.startsWith('tr')).map((l) => `ip link del dev ${l.name}`);
-        const sandboxes = observed.sandboxes.map((s) => `ip netns del ${s.netns}`);
+        const sandboxes = observed.sandboxes.filter((s) => s.netns.startsWith('trsb-')).map((s) => `ip netns del ${s.netns}`);
         expect(commands(plan(EMPTY, observed)).sort()).toEqual([...owned, ...sandboxes].sort());
       }),
     );

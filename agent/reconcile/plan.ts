@@ -14,6 +14,7 @@ import {
   inSandbox,
   ipAction,
   isOwnedLinkName,
+  isSandboxNetnsName,
 } from '../kernel';
 import { planFdb, planNeighbours } from './plan-forwarding';
 
@@ -21,10 +22,11 @@ import { planFdb, planNeighbours } from './plan-forwarding';
  * The writes that turn `observed` into `desired`, in an order the kernel accepts. Pure.
  *
  * Phases (each becomes one batch per namespace): delete host links that are stale or must be
- * recreated; delete stale sandbox interfaces; delete and add namespaces; add or fix host links;
- * configure each sandbox; FDB; neighbours. Objects that a delete takes with it (a veth's peer,
- * a bridge's port membership, a VXLAN device's entries) are treated as gone from then on, so
- * nothing is deleted twice and nothing is assumed to survive that does not.
+ * recreated; delete stale sandbox interfaces; delete and add (or attach) namespaces; add or fix
+ * host links; configure each sandbox; FDB; neighbours. Objects that a delete takes with it (a
+ * veth's peer, a bridge's port membership, a VXLAN device's entries) are treated as gone from then
+ * on, so nothing is deleted twice and nothing is assumed to survive that does not. In an adopted
+ * namespace only the agent's own interfaces, addresses and routes are ever written.
  */
 export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAction[] {
   const ownedHostLinks = observed.hostLinks.filter((link) => isOwnedLinkName(link.name));
@@ -40,13 +42,15 @@ export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAc
     else deletedHostLinks.push(link);
   }
 
+  // Only names with our prefix are ever deleted: an adopted foreign namespace is never ours to remove.
   const staleSandboxes = observed.sandboxes
-    .filter((sandbox) => !desiredSandboxes.has(sandbox.netns) && ownerTagOf(sandbox) === desired.ownerTag)
+    .filter((sandbox) => isSandboxNetnsName(sandbox.netns) && !desiredSandboxes.has(sandbox.netns))
+    .filter((sandbox) => ownerTagOf(sandbox) === desired.ownerTag)
     .map((sandbox) => sandbox.netns);
-  const sandboxesToAdd = desired.sandboxes
-    .filter((sandbox) => !sandboxes.has(sandbox.netns))
-    .map((sandbox) => sandbox.netns);
-  const brokenToReplace = sandboxesToAdd.filter((netns) => broken.has(netns));
+  const sandboxesToMake = desired.sandboxes.filter(
+    (sandbox) => sandbox.origin.kind !== 'named' && !sandboxes.has(sandbox.netns),
+  );
+  const brokenToReplace = sandboxesToMake.map((sandbox) => sandbox.netns).filter((netns) => broken.has(netns));
 
   const actions: KernelAction[] = [];
   for (const link of deletedHostLinks) actions.push(ipAction(HOST, 'link', 'del', 'dev', link.name));
@@ -55,13 +59,13 @@ export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAc
   for (const sandbox of desired.sandboxes) {
     const current = sandboxes.get(sandbox.netns);
     if (current === undefined) continue;
-    const { kept, deletes } = sandboxInterfaceDeletes(desired, current, keptHostLinks, deletedHostLinks);
+    const { kept, deletes } = sandboxInterfaceDeletes(desired, sandbox, current, keptHostLinks, deletedHostLinks);
     sandboxLinksAfterDeletes.set(sandbox.netns, kept);
     actions.push(...deletes);
   }
 
   for (const netns of [...staleSandboxes, ...brokenToReplace]) actions.push(ipAction(ROOT, 'netns', 'del', netns));
-  for (const netns of sandboxesToAdd) actions.push(ipAction(ROOT, 'netns', 'add', netns));
+  for (const sandbox of sandboxesToMake) actions.push(makeNetns(sandbox));
 
   const hostLinks = withoutDeletedMasters(keptHostLinks, deletedHostLinks);
   const createdPairs = new Set<DesiredEndpoint>();
@@ -107,7 +111,14 @@ function ownerTagOf(sandbox: ObservedSandbox): string | undefined {
   return alias?.startsWith(OWNER_TAG_PREFIX) ? alias.slice(OWNER_TAG_PREFIX.length) : undefined;
 }
 
-function isVethPeer(hostSide: ObservedLink, sandboxSide: ObservedLink): boolean {
+/** `ip netns add`, or for an adopted process `ip netns attach`: both run where the agent runs (see iproute-kernel.ts). */
+function makeNetns(sandbox: DesiredSandbox): KernelAction {
+  const { origin, netns } = sandbox;
+  if (origin.kind === 'attached') return ipAction(ROOT, 'netns', 'attach', netns, `${origin.pid}`);
+  return ipAction(ROOT, 'netns', 'add', netns);
+}
+
+export function isVethPeer(hostSide: ObservedLink, sandboxSide: ObservedLink): boolean {
   return hostSide.peerIfindex === sandboxSide.ifindex && sandboxSide.peerIfindex === hostSide.ifindex;
 }
 
@@ -148,10 +159,13 @@ function vxlanMatches(link: ObservedLink, vxlan: DesiredVxlan): boolean {
 
 /**
  * Sandbox interfaces to delete: veths that are not a kept endpoint's peer, and anything sitting
- * on a name an endpoint needs. Peers of deleted host veths are already gone with them.
+ * on a name an endpoint needs. Peers of deleted host veths are already gone with them. In an
+ * adopted namespace nothing else is deleted: every other interface there is its maker's (and
+ * checkAdoptedNamespaces keeps endpoints off names those hold).
  */
 function sandboxInterfaceDeletes(
   desired: DesiredKernel,
+  wantedSandbox: DesiredSandbox,
   sandbox: ObservedSandbox,
   keptHostLinks: ReadonlyMap<string, ObservedLink>,
   deletedHostLinks: readonly ObservedLink[],
@@ -161,6 +175,7 @@ function sandboxInterfaceDeletes(
       .filter((endpoint) => endpoint.netns === sandbox.netns)
       .map((endpoint) => [endpoint.interfaceName, endpoint]),
   );
+  const adopted = wantedSandbox.origin.kind !== 'created';
   const kept: ObservedLink[] = [];
   const deletes: KernelAction[] = [];
   for (const link of sandbox.links) {
@@ -168,7 +183,7 @@ function sandboxInterfaceDeletes(
     const endpoint = wanted.get(link.name);
     const hostSide = endpoint && keptHostLinks.get(endpoint.hostName);
     const isKeptPeer = hostSide !== undefined && isVethPeer(hostSide, link);
-    if (isKeptPeer || link.name === 'lo' || (endpoint === undefined && link.kind !== 'veth')) {
+    if (adopted || isKeptPeer || link.name === 'lo' || (endpoint === undefined && link.kind !== 'veth')) {
       kept.push(link);
     } else {
       deletes.push(ipAction(inSandbox(sandbox.netns), 'link', 'del', 'dev', link.name));
@@ -256,12 +271,7 @@ function configureSandbox(
   observedSandboxes: ReadonlyMap<string, ObservedSandbox>,
 ): KernelAction[] {
   const scope = inSandbox(sandbox.netns);
-  const actions: KernelAction[] = [];
-  const alias = `${OWNER_TAG_PREFIX}${ownerTag}`;
-  const lo = links.find((link) => link.name === 'lo');
-  if (lo === undefined || !lo.up || lo.alias !== alias) {
-    actions.push(ipAction(scope, 'link', 'set', 'dev', 'lo', 'up', 'alias', alias));
-  }
+  const actions: KernelAction[] = [...tagLoopback(ownerTag, sandbox, links)];
 
   for (const endpoint of endpoints) {
     const current = createdPairs.has(endpoint)
@@ -284,6 +294,9 @@ function configureSandbox(
 
   const recreated = endpoints.filter((endpoint) => createdPairs.has(endpoint));
   const route = currentDefaultRoute(sandbox.netns, links, recreated, observedSandboxes);
+  const throughTheirs = route !== undefined && !endpoints.some((endpoint) => endpoint.interfaceName === route.device);
+  // An adopted namespace's own default route (its runtime's network) wins: never replaced, never deleted.
+  if (sandbox.origin.kind !== 'created' && throughTheirs) return actions;
   if (sandbox.defaultRoute !== undefined && !sameRoute(route, sandbox.defaultRoute)) {
     const { gateway, device } = sandbox.defaultRoute;
     actions.push(ipAction(scope, 'route', 'replace', 'default', 'via', gateway, 'dev', device));
@@ -291,6 +304,22 @@ function configureSandbox(
     actions.push(ipAction(scope, 'route', 'del', 'default'));
   }
   return actions;
+}
+
+/**
+ * The owner tag on lo is how every later pass (and another agent sharing /run/netns) tells whose a
+ * namespace name is. A namespace of our own also gets lo up; an attached process's namespace gets
+ * only the tag (its lo is its runtime's business); a named foreign one is never touched.
+ */
+function tagLoopback(ownerTag: string, sandbox: DesiredSandbox, links: readonly ObservedLink[]): KernelAction[] {
+  const scope = inSandbox(sandbox.netns);
+  const alias = `${OWNER_TAG_PREFIX}${ownerTag}`;
+  const lo = links.find((link) => link.name === 'lo');
+  if (sandbox.origin.kind === 'named') return [];
+  if (sandbox.origin.kind === 'attached') {
+    return lo?.alias === alias ? [] : [ipAction(scope, 'link', 'set', 'dev', 'lo', 'alias', alias)];
+  }
+  return lo !== undefined && lo.up && lo.alias === alias ? [] : [ipAction(scope, 'link', 'set', 'dev', 'lo', 'up', 'alias', alias)];
 }
 
 /** A route disappears with the interface it goes through, when that is deleted or recreated. */

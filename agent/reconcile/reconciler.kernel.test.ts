@@ -3,16 +3,16 @@
  * bridge, one sandbox on each, and real pings between the sandboxes over VXLAN. Needs root.
  */
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
-import { CommandRunner, IprouteKernel, processRunner } from '../kernel';
+import { IprouteKernel, processRunner } from '../kernel';
+import { deleteNetnsIfPresent, netnsNames, pings, run } from './kernel-test-support';
 import { Reconciler } from './reconciler';
 
-const run: CommandRunner['run'] = (argv, stdin) => processRunner.run(argv, stdin);
 const tag = `trkt${process.pid}`;
 const underlayNs = `${tag}-u`;
 const host1 = { ns: `${tag}-h1`, ip: '198.18.0.1', nodeId: 'node-1', owner: `${tag}-h1` };
 const host2 = { ns: `${tag}-h2`, ip: '198.18.0.2', nodeId: 'node-2', owner: `${tag}-h2` };
-const sandboxA = { id: 'sandbox-a', name: 'a', netnsName: `trsb-${tag}-a` };
-const sandboxB = { id: 'sandbox-b', name: 'b', netnsName: `trsb-${tag}-b` };
+const sandboxA = { id: 'sandbox-a', name: 'a', netnsName: `trsb-${tag}-a`, netnsPath: '' };
+const sandboxB = { id: 'sandbox-b', name: 'b', netnsName: `trsb-${tag}-b`, netnsPath: '' };
 const network = { id: 'net-1', name: 'front', vni: 4242, subnet: '10.231.7.0/24', gateway: '10.231.7.1', mtu: 0, internal: false };
 const endpointA = {
   id: 'epaaaaaaaaaaaa', networkId: network.id, sandboxId: sandboxA.id, nodeId: host1.nodeId, vtep: host1.ip,
@@ -41,19 +41,6 @@ function reconcilerFor(host: typeof host1): Reconciler {
 const reconciler1 = reconcilerFor(host1);
 const reconciler2 = reconcilerFor(host2);
 
-async function pings(fromNetns: string, toIp: string): Promise<boolean> {
-  // A few tries: the very first packet can be lost while a freshly added port settles.
-  for (let attempt = 0; attempt < 3; attempt += 1) {
-    try {
-      await run(['ip', 'netns', 'exec', fromNetns, 'ping', '-c', '1', '-W', '2', toIp]);
-      return true;
-    } catch {
-      // try again
-    }
-  }
-  return false;
-}
-
 async function hostLinkNames(host: typeof host1): Promise<string[]> {
   const links = JSON.parse(await run(['ip', '-n', host.ns, '-j', 'link', 'show'])) as { ifname: string }[];
   return links.map((link) => link.ifname);
@@ -64,11 +51,6 @@ async function sandboxArpRetransMs(netns: string, device: string): Promise<numbe
     family: string; name: string; retrans: number;
   }[];
   return tables.find((table) => table.family === 'inet' && table.name === 'arp_cache')?.retrans;
-}
-
-async function netnsNames(): Promise<string[]> {
-  const text = await run(['ip', '-j', 'netns', 'list']);
-  return text.trim() === '' ? [] : (JSON.parse(text) as { name: string }[]).map((ns) => ns.name);
 }
 
 async function converge(): Promise<void> {
@@ -87,10 +69,6 @@ async function buildUnderlay(): Promise<void> {
     await run(['ip', '-n', host.ns, 'link', 'set', 'dev', 'uplink', 'up']);
     await run(['ip', '-n', host.ns, 'link', 'set', 'dev', 'lo', 'up']);
   }
-}
-
-async function deleteNetnsIfPresent(name: string): Promise<void> {
-  if ((await netnsNames()).includes(name)) await run(['ip', 'netns', 'del', name]);
 }
 
 beforeAll(buildUnderlay);

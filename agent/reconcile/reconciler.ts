@@ -1,7 +1,9 @@
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { DesiredKernel, IprouteKernel, Kernel, ObservedKernel, describeAction } from '../kernel';
+import { checkAdoptedNamespaces } from './adopted-check';
 import { desired, emptyKernel } from './desired';
 import { plan } from './plan';
+import { adoptedNetnsQuery } from './sandbox-placement';
 
 export interface ReconcilerOptions {
   /** The device VXLAN packets leave through; its MTU sets the overlay MTU. */
@@ -9,7 +11,7 @@ export interface ReconcilerOptions {
   /** VXLAN source address; the view's advertise address when not given. */
   localAddress?: string;
   /**
-   * Tag written into every sandbox this agent creates. Sandbox namespaces live in the machine-wide
+   * Tag written into every sandbox namespace this agent creates or attaches. Their names live in the machine-wide
    * /run/netns, so agents sharing a machine (the lab) must only ever remove their own. Defaults to
    * the local address, which is unique per node.
    */
@@ -34,7 +36,7 @@ export class Reconciler {
 
   /** Throws (KernelApplyError, or an Error when the underlay is missing) if the kernel may not match. */
   async reconcile(view: NodeView): Promise<ReconcileResult> {
-    const observed = await this.kernel.observe();
+    const observed = await this.kernel.observe(adoptedNetnsQuery(view));
     const underlay = observed.hostLinks.find((link) => link.name === this.options.underlayDevice);
     if (underlay === undefined) throw new Error(`underlay device ${this.options.underlayDevice} not found`);
     const target = desired(view, {
@@ -43,12 +45,14 @@ export class Reconciler {
       localAddress: this.options.localAddress,
       ownerTag: this.options.owner ?? this.options.localAddress ?? view.advertiseAddr,
     });
-    return { ...(await this.converge(target.kernel, observed)), skipped: target.skipped };
+    const programmable = checkAdoptedNamespaces(target.kernel, observed);
+    return { ...(await this.converge(programmable.kernel, observed)), skipped: [...target.skipped, ...programmable.skipped] };
   }
 
   /**
-   * Deletes every link with our prefixes in the host namespace and every sandbox namespace tagged
-   * with our owner (none when neither `owner` nor `localAddress` was given).
+   * Deletes every link with our prefixes in the host namespace (so our veths leave adopted
+   * namespaces too) and every sandbox namespace tagged with our owner (none when neither `owner`
+   * nor `localAddress` was given); for an attached process's namespace that only unmounts its name.
    */
   async removeAll(): Promise<ReconcileResult> {
     const nothing = emptyKernel(this.options.owner ?? this.options.localAddress ?? '');

@@ -1,5 +1,5 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import { ControlClient, CreateNetworkRequest, ConnectNetworkRequest } from '../../proto/gen/trellis/v1/control';
+import { ControlClient, CreateNetworkRequest, CreateSandboxRequest, ConnectNetworkRequest } from '../../proto/gen/trellis/v1/control';
 import { DispatcherClient } from '../../proto/gen/trellis/v1/dispatcher';
 import { managerChannelOptions } from '../../proto/runtime/tls';
 import { callUnary } from '../../proto/runtime/unary-call';
@@ -84,7 +84,7 @@ export async function createObjects(control: ControlClient, layout: Layout): Pro
     const node = Math.floor(index / layout.perNode);
     const slot = index % layout.perNode;
     const sandbox = `s${node}-${slot}`;
-    await callUnary(control, (c) => c.createSandbox, { name: sandbox, node: nodeName(node) }, callTimeoutMs);
+    await callUnary(control, (c) => c.createSandbox, CreateSandboxRequest.fromPartial({ name: sandbox, node: nodeName(node) }), callTimeoutMs);
     const request = ConnectNetworkRequest.fromPartial({ network: networkOf(layout, node, slot), sandbox });
     await callUnary(control, (c) => c.connectNetwork, request, callTimeoutMs);
   });

@@ -1,4 +1,4 @@
-import { ConnectNetworkRequest, CreateNetworkRequest } from '../../proto/gen/trellis/v1/control';
+import { ConnectNetworkRequest, CreateNetworkRequest, CreateSandboxRequest } from '../../proto/gen/trellis/v1/control';
 import { DispatcherClient } from '../../proto/gen/trellis/v1/dispatcher';
 import { joinedNodeCredentials } from '../../manager/cluster-clients';
 import { managerChannelOptions } from '../../proto/runtime/tls';
@@ -68,7 +68,7 @@ export async function trellisWrites(cluster: TrellisCluster, target: string, run
   const control = cluster.client(target);
   await Promise.all(
     Array.from({ length: clients }, (_, client) =>
-      callUnary(control, (c) => c.createSandbox, { name: sandboxName(run, client), node: 'bench-node' }, callTimeoutMs),
+      callUnary(control, (c) => c.createSandbox, CreateSandboxRequest.fromPartial({ name: sandboxName(run, client), node: 'bench-node' }), callTimeoutMs),
     ),
   );
   const disconnectBytes = proposalBytes({ type: 'disconnect', network: networkName, sandbox: sandboxName(run, 0) });

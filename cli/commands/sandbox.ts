@@ -8,12 +8,13 @@ export function addSandboxCommands(program: Command): void {
 
   sandbox
     .command('create')
-    .description('create a sandbox; the agent on NODE makes its network namespace')
+    .description('create a sandbox; the agent on NODE makes its network namespace, or adopts an existing one (--netns)')
     .argument('<name>')
     .requiredOption('--node <node>', 'node that hosts the sandbox')
-    .action((name: string, options: { node: string }, command: Command) =>
+    .option('--netns <path>', 'adopt a namespace made elsewhere: /run/netns/NAME or /proc/PID/ns/net (never deleted by Trellis)')
+    .action((name: string, options: { node: string; netns?: string }, command: Command) =>
       withControl(command, async (control) => {
-        const created = await control.call((c) => c.createSandbox, { name, node: options.node });
+        const created = await control.call((c) => c.createSandbox, { name, node: options.node, netns: options.netns ?? '' });
         print(created.id);
       }),
     );

@@ -61,7 +61,7 @@ describe('Control API', () => {
     await start();
     await call(dispatcher.register.bind(dispatcher), { nodeName: 'n1', advertiseAddr: '198.18.0.11' });
     await call(control.createNetwork.bind(control), CreateNetworkRequest.fromPartial({ name: 'blue', driver: 'overlay', subnet: '10.231.0.0/24' }));
-    await call(control.createSandbox.bind(control), { name: 'web', node: 'n1' });
+    await call(control.createSandbox.bind(control), { name: 'web', node: 'n1', netns: '' });
     await call(control.connectNetwork.bind(control), ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: 'web', aliases: ['www'] }));
   });
   afterAll(async () => {
@@ -90,7 +90,8 @@ describe('Control API', () => {
     ['connectNetwork', connect({ network: 'blue', sandbox: 'web', mac: 'zz' }), 'ALREADY_EXISTS', 'sandbox'],
     ['removeNetwork', { network: 'blue' }, 'FAILED_PRECONDITION', 'network'],
     ['getNetwork', { network: 'nope' }, 'NOT_FOUND', 'network'],
-    ['createSandbox', { name: 'db', node: 'nope' }, 'NOT_FOUND', 'node'],
+    ['createSandbox', { name: 'db', node: 'nope', netns: '' }, 'NOT_FOUND', 'node'],
+    ['createSandbox', { name: 'db', node: 'n1', netns: '/var/run/docker/netns/abc' }, 'INVALID_ARGUMENT', 'netns'],
     ['getNode', { node: 'nope' }, 'NOT_FOUND', 'node'],
     ['updateNode', UpdateNodeRequest.fromPartial({ node: 'n1', availability: 'sleepy' }), 'INVALID_ARGUMENT', 'availability'],
     ['removeNode', { node: 'n1', force: false }, 'FAILED_PRECONDITION', 'node'],
@@ -139,7 +140,7 @@ describe('Control API', () => {
       UpdateNodeRequest.fromPartial({ node: 'n1', availability: 'drain', labelAdd: { zone: 'a', rack: '1' } }),
     );
     expect(updated).toMatchObject({ name: 'n1', availability: 'drain', labels: { rack: '1', zone: 'a' } });
-    expect((await refusal(rpc((c) => c.createSandbox, { name: 'late', node: 'n1' }))).field).toBe('node');
+    expect((await refusal(rpc((c) => c.createSandbox, { name: 'late', node: 'n1', netns: '' }))).field).toBe('node');
     const restored = await rpc((c) => c.updateNode, UpdateNodeRequest.fromPartial({ node: 'n1', availability: 'active', labelRm: ['rack'] }));
     expect(restored).toMatchObject({ availability: 'active', labels: { zone: 'a' } });
   });
@@ -148,7 +149,7 @@ describe('Control API', () => {
     const created = await rpc((c) => c.createService, service({ name: 'api', networks: ['blue'], ports: [{ targetPort: 80, publishedPort: 8080 }] }));
     expect(created.vips).toEqual([{ networkId: expect.any(String), networkName: 'blue', ip: '10.231.0.3' }]);
     expect(created.ports).toEqual([{ protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: 'ingress' }]);
-    await rpc((c) => c.createSandbox, { name: 'api-1', node: 'n1' });
+    await rpc((c) => c.createSandbox, { name: 'api-1', node: 'n1', netns: '' });
     const backend = await rpc((c) => c.connectNetwork, connect({ network: 'blue', sandbox: 'api-1', service: 'api' }));
     expect(backend).toMatchObject({ ip: '10.231.0.4', serviceName: 'api', hostname: 'api-1' });
     expect((await rpc((c) => c.getService, { service: 'api' })).backends.map((endpoint) => endpoint.sandboxName)).toEqual(['api-1']);
@@ -156,6 +157,11 @@ describe('Control API', () => {
     await rpc((c) => c.removeSandbox, { sandbox: 'api-1' });
     await rpc((c) => c.removeService, { service: 'api' });
     expect((await rpc((c) => c.listServices, {})).services).toEqual([]);
+  });
+
+  it('passes the namespace to adopt through; the restart below keeps it', async () => {
+    const adopted = await rpc((c) => c.createSandbox, { name: 'runc-1', node: 'n1', netns: '/proc/4242/ns/net' });
+    expect(adopted).toMatchObject({ netns: '/proc/4242/ns/net', adopted: true });
   });
 
   it('keeps every acknowledged write across a restart', async () => {

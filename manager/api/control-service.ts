@@ -88,7 +88,9 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     ),
     removeNetwork: unary((request) => removal({ type: 'removeNetwork', network: request.network })),
 
-    createSandbox: unary((request) => propose({ type: 'createSandbox', id: newId(), name: request.name, node: request.node })),
+    createSandbox: unary((request) =>
+      propose({ type: 'createSandbox', id: newId(), name: request.name, node: request.node, netns: request.netns }),
+    ),
     listSandboxes: unary(() => read(() => ({ sandboxes: state.store.sandboxes() }))),
     getSandbox: unary(async (request) =>
       withReadiness(

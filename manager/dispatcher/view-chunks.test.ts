@@ -9,7 +9,7 @@ function bigView(endpoints: number): NodeView {
     nodeName: 'node-1',
     advertiseAddr: '198.18.0.1',
     networks: [{ id: 'net', name: 'blue', vni: 4096, subnet: '10.0.0.0/16', gateway: '10.0.0.1', mtu: 0, internal: false }],
-    sandboxes: [{ id: 'sb', name: 'web', netnsName: 'trsb-web' }],
+    sandboxes: [{ id: 'sb', name: 'web', netnsName: 'trsb-web', netnsPath: '' }],
     endpoints: Array.from({ length: endpoints }, (_, i) => ({
       id: `ep${i}`,
       networkId: 'net',

@@ -61,6 +61,8 @@ export interface CreateSandbox {
   id: string;
   name: string;
   node: string;
+  /** An existing namespace to adopt: "/run/netns/NAME" or "/proc/PID/ns/net". Absent or '' means the agent creates one. */
+  netns?: string;
 }
 
 /** Also disconnects the sandbox from every network. */

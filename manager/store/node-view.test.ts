@@ -12,7 +12,7 @@ describe('nodeView', () => {
       nodeName: 'node-a',
       advertiseAddr: '192.168.0.1',
       networks: [{ id: 'front-id', name: 'front', vni: 4096, subnet: '10.0.1.0/24', gateway: '10.0.1.1', mtu: 0, internal: false }],
-      sandboxes: [{ id: 'web-id-0123456789', name: 'web', netnsName: 'trsb-web-id-012' }],
+      sandboxes: [{ id: 'web-id-0123456789', name: 'web', netnsName: 'trsb-web-id-012', netnsPath: '' }],
       endpoints: [
         {
           id: 'ep-web-front',

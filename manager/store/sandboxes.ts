@@ -1,12 +1,12 @@
 import type { Sandbox } from '../../proto/gen/trellis/v1/types';
 import type { CreateSandbox, RemoveSandbox } from './commands';
+import { AGENT_NETNS_PREFIX, checkAdoptedNetns } from './adopted-netns';
 import { fail, notFound, ok, type Result } from './errors';
 import { checkName, checkNewId } from './fields';
 import { type SandboxRecord, type StoreState } from './state';
 import { toSandbox } from './views';
 import { releaseEndpoint } from './endpoints';
 
-const NETNS_PREFIX = 'trsb-';
 const NETNS_ID_CHARS = 10;
 
 export function createSandbox(state: StoreState, command: CreateSandbox): Result<Sandbox> {
@@ -27,13 +27,24 @@ export function createSandbox(state: StoreState, command: CreateSandbox): Result
       `node: "${node.name}" is drained and takes no new sandboxes; choose another node, or make it active (trellis node update --availability active ${node.name})`,
     );
   }
-  const netnsName = NETNS_PREFIX + command.id.slice(0, NETNS_ID_CHARS);
+  const adopted = checkAdoptedNetns(state, command.netns ?? '');
+  if (!adopted.ok) return adopted;
+  // Allocated even for an adopted namespace: a /proc/PID/ns/net one is attached under this name.
+  const netnsName = AGENT_NETNS_PREFIX + command.id.slice(0, NETNS_ID_CHARS);
   // Ids are random, but two sharing a prefix would make two sandboxes share one namespace.
   if (netnsTaken(state, netnsName)) {
     return fail('ALREADY_EXISTS', 'id', `id: namespace ${netnsName} is already used by another sandbox; retry with a new id`);
   }
 
-  const record: SandboxRecord = { id: command.id, name: command.name, nodeId: node.id, netnsName, createdRevision: state.revision + 1 };
+  const record: SandboxRecord = {
+    id: command.id,
+    name: command.name,
+    nodeId: node.id,
+    netnsName,
+    // Left out rather than '' so that records (and snapshots) of sandboxes that adopt nothing are as before.
+    ...(adopted.value === '' ? {} : { adoptedNetns: adopted.value }),
+    createdRevision: state.revision + 1,
+  };
   state.sandboxes.set(record.id, record);
   return ok(toSandbox(state, record));
 }

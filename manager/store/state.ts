@@ -48,8 +48,16 @@ export interface SandboxRecord {
   id: string;
   name: string;
   nodeId: string;
-  /** Name under /run/netns. */
+  /**
+   * Name under /run/netns: the agent's own namespace, or the name it attaches an adopted
+   * /proc/PID/ns/net under. Unused when a /run/netns/NAME path is adopted.
+   */
   netnsName: string;
+  /**
+   * The namespace path adopted from a container runtime ("/run/netns/NAME" or "/proc/PID/ns/net").
+   * Absent (so in every snapshot from before adoption) means the agent creates netnsName itself.
+   */
+  adoptedNetns?: string;
   createdRevision: number;
 }
 

@@ -1,4 +1,4 @@
-import type { Command, Connect, CreateNetwork, CreateService } from './commands';
+import type { Command, Connect, CreateNetwork, CreateSandbox, CreateService } from './commands';
 import type { StoreError } from './errors';
 import type { Store } from './store';
 import { must, twoNodeStore } from './test-fixtures';
@@ -38,6 +38,7 @@ const service = (fields: Partial<CreateService>): CreateService => ({
   ...fields,
 });
 const cacheSandbox: Command = { type: 'createSandbox', id: 'cache-id-0123456789', name: 'cache', node: 'node-a' };
+const adopting = (netns: string): CreateSandbox => ({ type: 'createSandbox', id: 'cache-id-0123456789', name: 'cache', node: 'node-a', netns });
 const apiService: Command = service({ id: 'api-id' });
 /** Two subnets of one network, for the multi-subnet cases. */
 const twoSubnets = network({
@@ -142,6 +143,24 @@ const cases: RefusedCase[] = [
     code: 'FAILED_PRECONDITION',
     field: 'node',
     says: ['"node-b" is drained', '--availability active'],
+  },
+  { title: 'adopting a namespace outside /run/netns', command: adopting('/var/run/docker/netns/1a2b'), code: 'INVALID_ARGUMENT', field: 'netns', says: ['"/var/run/docker/netns/1a2b"', '/run/netns/NAME', '/proc/PID/ns/net'] },
+  { title: 'adopting a nested /run/netns path', command: adopting('/run/netns/../netns/cni-1'), code: 'INVALID_ARGUMENT', field: 'netns', says: ['/run/netns/NAME', '/proc/PID/ns/net'] },
+  { title: 'adopting a relative path', command: adopting('run/netns/cni-1'), code: 'INVALID_ARGUMENT', field: 'netns', says: ['"run/netns/cni-1"'] },
+  { title: 'adopting /run/netns itself', command: adopting('/run/netns/'), code: 'INVALID_ARGUMENT', field: 'netns', says: ['/run/netns/NAME'] },
+  { title: 'adopting a process by name', command: adopting('/proc/self/ns/net'), code: 'INVALID_ARGUMENT', field: 'netns', says: ['"/proc/self/ns/net"', 'positive process id'] },
+  { title: 'adopting process 0', command: adopting('/proc/0/ns/net'), code: 'INVALID_ARGUMENT', field: 'netns', says: ['/proc/PID/ns/net'] },
+  { title: 'adopting a pid with a leading zero', command: adopting('/proc/042/ns/net'), code: 'INVALID_ARGUMENT', field: 'netns', says: ['"/proc/042/ns/net"'] },
+  { title: 'adopting a pid above the kernel limit', command: adopting('/proc/4194305/ns/net'), code: 'INVALID_ARGUMENT', field: 'netns', says: ['/proc/PID/ns/net'] },
+  { title: "adopting another kind of a process's namespace", command: adopting('/proc/42/ns/mnt'), code: 'INVALID_ARGUMENT', field: 'netns', says: ['/proc/PID/ns/net'] },
+  { title: "adopting an agent's own namespace", command: adopting('/run/netns/trsb-web-id-012'), code: 'INVALID_ARGUMENT', field: 'netns', says: ['trsb-', 'made by something else'] },
+  {
+    title: 'adopting a namespace another sandbox adopted',
+    given: [adopting('/proc/42/ns/net')],
+    command: { ...adopting('/proc/42/ns/net'), id: 'other-id-0123456789', name: 'other' },
+    code: 'ALREADY_EXISTS',
+    field: 'netns',
+    says: ['"/proc/42/ns/net"', 'sandbox "cache"'],
   },
   { title: 'removing an unknown sandbox', command: { type: 'removeSandbox', sandbox: 'nope' }, code: 'NOT_FOUND', field: 'sandbox', says: ['"nope"'] },
 

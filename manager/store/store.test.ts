@@ -1,5 +1,6 @@
 import { NodeStatus, type Endpoint, type Network, type Node, type Sandbox } from '../../proto/gen/trellis/v1/types';
 import type { Command } from './commands';
+import type { StoreSnapshot } from './state';
 import { Store } from './store';
 import { must, twoNodeStore } from './test-fixtures';
 
@@ -144,6 +145,27 @@ describe('sandboxes', () => {
     must(store, { type: 'createSandbox', id: 'cache-id-0123456789', name: 'cache', node: 'node-a' });
     expect(must(store, { type: 'connect', endpointId: 'e2', network: 'front', sandbox: 'cache', aliases: [] }).ip).toBe('10.0.1.2');
   });
+
+  it('adopts a namespace by path: shown as adopted, and its node is told the path', () => {
+    const store = twoNodeStore();
+    const adopted = must(store, { type: 'createSandbox', id: 'cni-id-0123456789', name: 'pod', node: 'node-a', netns: '/run/netns/cni-7f3a' });
+
+    expect(adopted).toMatchObject({ netns: '/run/netns/cni-7f3a', adopted: true });
+    expect(store.sandbox('web')).toMatchObject({ netns: '/run/netns/trsb-web-id-012', adopted: false });
+    expect(store.nodeView('node-a-id').sandboxes).toEqual([
+      { id: 'cni-id-0123456789', name: 'pod', netnsName: 'trsb-cni-id-012', netnsPath: '/run/netns/cni-7f3a' },
+      { id: 'web-id-0123456789', name: 'web', netnsName: 'trsb-web-id-012', netnsPath: '' },
+    ]);
+  });
+
+  it('frees an adopted path when its sandbox is removed', () => {
+    const store = twoNodeStore();
+    const adopt = { type: 'createSandbox', id: 'runc-id-0123456789', name: 'job', node: 'node-b', netns: '/proc/4242/ns/net' } as const;
+    must(store, adopt);
+    must(store, { type: 'removeSandbox', sandbox: 'job' });
+
+    expect(must(store, { ...adopt, id: 'runc-id-9876543210' })).toMatchObject({ netns: '/proc/4242/ns/net', adopted: true });
+  });
 });
 
 describe('nodes', () => {
@@ -189,6 +211,24 @@ describe('snapshot', () => {
     expect(restored.networks()).toEqual(store.networks());
     expect(restored.sandboxes()).toEqual(store.sandboxes());
     expect(restored.nodes()).toEqual(store.nodes());
+  });
+
+  it('keeps adopted namespaces, and restores sandbox records from before adoption as not adopted', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'createSandbox', id: 'cni-id-0123456789', name: 'pod', node: 'node-a', netns: '/run/netns/cni-7f3a' });
+    const snapshot = JSON.parse(JSON.stringify(store.snapshot())) as StoreSnapshot;
+    // What a snapshot written before adoption existed holds: records without the field.
+    expect(snapshot.sandboxes.filter((sandbox) => 'adoptedNetns' in sandbox).map((sandbox) => sandbox.name)).toEqual(['pod']);
+
+    const restored = Store.restore(snapshot);
+
+    expect(restored.sandboxes().map(({ name, netns, adopted }) => ({ name, netns, adopted }))).toEqual([
+      { name: 'db', netns: '/run/netns/trsb-db-id-0123', adopted: false },
+      { name: 'pod', netns: '/run/netns/cni-7f3a', adopted: true },
+      { name: 'web', netns: '/run/netns/trsb-web-id-012', adopted: false },
+    ]);
+    expect(restored.apply({ type: 'createSandbox', id: 'x-0123456789', name: 'again', node: 'node-b', netns: '/run/netns/cni-7f3a' }))
+      .toMatchObject({ ok: false, error: { code: 'ALREADY_EXISTS', field: 'netns' } });
   });
 
   it('restores the allocators too, so both stores decide alike afterwards', () => {

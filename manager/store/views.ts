@@ -121,9 +121,10 @@ export function toSandbox(state: StoreState, sandbox: SandboxRecord): Sandbox {
     id: sandbox.id,
     name: sandbox.name,
     node: state.node(sandbox.nodeId).name,
-    netns: `${NETNS_DIR}/${sandbox.netnsName}`,
+    netns: sandbox.adoptedNetns || `${NETNS_DIR}/${sandbox.netnsName}`,
     endpoints: state.endpointsOfSandbox(sandbox.id).sort(byInterface).map((endpoint) => toEndpoint(state, endpoint)),
     createdRevision: sandbox.createdRevision,
+    adopted: Boolean(sandbox.adoptedNetns),
   };
 }
 
@@ -183,7 +184,7 @@ export function toNetworkView(network: NetworkRecord): NetworkView {
 }
 
 export function toSandboxView(sandbox: SandboxRecord): SandboxView {
-  return { id: sandbox.id, name: sandbox.name, netnsName: sandbox.netnsName };
+  return { id: sandbox.id, name: sandbox.name, netnsName: sandbox.netnsName, netnsPath: sandbox.adoptedNetns ?? '' };
 }
 
 /** An unknown node gets an empty view: there is nothing for it to program. */

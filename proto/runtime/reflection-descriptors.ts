@@ -1,6 +1,6 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema, type DescriptorProto } from '@bufbuild/protobuf/wkt';
-import type { PackageDefinition } from '@grpc/proto-loader';
+import type { AnyDefinition, EnumTypeDefinition, MessageTypeDefinition, PackageDefinition } from '@grpc/proto-loader';
 
 /**
  * proto-loader describes files through protobufjs, which writes two things unlike
@@ -25,6 +25,10 @@ function repair(message: DescriptorProto): void {
   for (const range of message.reservedRange) range.end += 1;
 }
 
+function isTypeDefinition(entry: AnyDefinition): entry is MessageTypeDefinition<object, object> | EnumTypeDefinition {
+  return 'format' in entry && Array.isArray(entry.fileDescriptorProtos);
+}
+
 function repairedFile(bytes: Uint8Array): Buffer {
   const file = fromBinary(FileDescriptorProtoSchema, bytes);
   for (const message of file.messageType) repair(message);
@@ -44,7 +48,8 @@ export function repairedForReflection(definition: PackageDefinition): PackageDef
   };
   const result: PackageDefinition = {};
   for (const [name, entry] of Object.entries(definition)) {
-    result[name] = 'fileDescriptorProtos' in entry ? { ...entry, fileDescriptorProtos: entry.fileDescriptorProtos.map(fix) } : entry;
+    // Message and enum types carry the files; a service is a record of methods, passed on as it is.
+    result[name] = isTypeDefinition(entry) ? { ...entry, fileDescriptorProtos: entry.fileDescriptorProtos.map(fix) } : entry;
   }
   return result;
 }

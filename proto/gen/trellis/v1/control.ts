@@ -85,6 +85,11 @@ export interface CreateSandboxRequest {
   name: string;
   /** node name or id */
   node: string;
+  /**
+   * An existing namespace to adopt instead of having the agent create one:
+   * "/run/netns/NAME" or "/proc/PID/ns/net". '' = the agent creates the namespace.
+   */
+  netns: string;
 }
 
 export interface ListSandboxesRequest {
@@ -1101,7 +1106,7 @@ export const RemoveNetworkResponse: MessageFns<RemoveNetworkResponse> = {
 };
 
 function createBaseCreateSandboxRequest(): CreateSandboxRequest {
-  return { name: "", node: "" };
+  return { name: "", node: "", netns: "" };
 }
 
 export const CreateSandboxRequest: MessageFns<CreateSandboxRequest> = {
@@ -1111,6 +1116,9 @@ export const CreateSandboxRequest: MessageFns<CreateSandboxRequest> = {
     }
     if (message.node !== "") {
       writer.uint32(18).string(message.node);
+    }
+    if (message.netns !== "") {
+      writer.uint32(26).string(message.netns);
     }
     return writer;
   },
@@ -1144,6 +1152,14 @@ export const CreateSandboxRequest: MessageFns<CreateSandboxRequest> = {
             message.node = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.netns = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1160,6 +1176,7 @@ export const CreateSandboxRequest: MessageFns<CreateSandboxRequest> = {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       node: isSet(object.node) ? globalThis.String(object.node) : "",
+      netns: isSet(object.netns) ? globalThis.String(object.netns) : "",
     };
   },
 
@@ -1171,6 +1188,9 @@ export const CreateSandboxRequest: MessageFns<CreateSandboxRequest> = {
     if (message.node !== "") {
       obj.node = message.node;
     }
+    if (message.netns !== "") {
+      obj.netns = message.netns;
+    }
     return obj;
   },
 
@@ -1181,6 +1201,7 @@ export const CreateSandboxRequest: MessageFns<CreateSandboxRequest> = {
     const message = createBaseCreateSandboxRequest();
     message.name = object.name ?? "";
     message.node = object.node ?? "";
+    message.netns = object.netns ?? "";
     return message;
   },
 };

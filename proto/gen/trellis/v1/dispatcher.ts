@@ -127,6 +127,11 @@ export interface SandboxView {
   name: string;
   /** name under /run/netns */
   netnsName: string;
+  /**
+   * The adopted namespace: "/run/netns/NAME" (used under that name) or "/proc/PID/ns/net"
+   * (attached by the agent as netns_name). '' = the agent's own namespace named netns_name.
+   */
+  netnsPath: string;
 }
 
 export interface EndpointView {
@@ -1582,7 +1587,7 @@ export const NetworkView: MessageFns<NetworkView> = {
 };
 
 function createBaseSandboxView(): SandboxView {
-  return { id: "", name: "", netnsName: "" };
+  return { id: "", name: "", netnsName: "", netnsPath: "" };
 }
 
 export const SandboxView: MessageFns<SandboxView> = {
@@ -1595,6 +1600,9 @@ export const SandboxView: MessageFns<SandboxView> = {
     }
     if (message.netnsName !== "") {
       writer.uint32(26).string(message.netnsName);
+    }
+    if (message.netnsPath !== "") {
+      writer.uint32(34).string(message.netnsPath);
     }
     return writer;
   },
@@ -1636,6 +1644,14 @@ export const SandboxView: MessageFns<SandboxView> = {
             message.netnsName = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.netnsPath = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1657,6 +1673,11 @@ export const SandboxView: MessageFns<SandboxView> = {
         : isSet(object.netns_name)
         ? globalThis.String(object.netns_name)
         : "",
+      netnsPath: isSet(object.netnsPath)
+        ? globalThis.String(object.netnsPath)
+        : isSet(object.netns_path)
+        ? globalThis.String(object.netns_path)
+        : "",
     };
   },
 
@@ -1671,6 +1692,9 @@ export const SandboxView: MessageFns<SandboxView> = {
     if (message.netnsName !== "") {
       obj.netnsName = message.netnsName;
     }
+    if (message.netnsPath !== "") {
+      obj.netnsPath = message.netnsPath;
+    }
     return obj;
   },
 
@@ -1682,6 +1706,7 @@ export const SandboxView: MessageFns<SandboxView> = {
     message.id = object.id ?? "";
     message.name = object.name ?? "";
     message.netnsName = object.netnsName ?? "";
+    message.netnsPath = object.netnsPath ?? "";
     return message;
   },
 };

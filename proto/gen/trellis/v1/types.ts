@@ -109,10 +109,12 @@ export interface Sandbox {
   name: string;
   /** name of the node that hosts it */
   node: string;
-  /** absolute path of the namespace, e.g. /run/netns/trsb-0a1b2c3d4e5f */
+  /** absolute path of the namespace, e.g. /run/netns/trsb-0a1b2c3d4e5f, or the adopted path */
   netns: string;
   endpoints: Endpoint[];
   createdRevision: number;
+  /** the namespace was made by someone else; the agent never creates or deletes it */
+  adopted: boolean;
 }
 
 /** One sandbox's attachment to one network. */
@@ -882,7 +884,7 @@ export const IpamConfig_AuxAddressesEntry: MessageFns<IpamConfig_AuxAddressesEnt
 };
 
 function createBaseSandbox(): Sandbox {
-  return { id: "", name: "", node: "", netns: "", endpoints: [], createdRevision: 0 };
+  return { id: "", name: "", node: "", netns: "", endpoints: [], createdRevision: 0, adopted: false };
 }
 
 export const Sandbox: MessageFns<Sandbox> = {
@@ -904,6 +906,9 @@ export const Sandbox: MessageFns<Sandbox> = {
     }
     if (message.createdRevision !== 0) {
       writer.uint32(48).uint64(message.createdRevision);
+    }
+    if (message.adopted !== false) {
+      writer.uint32(56).bool(message.adopted);
     }
     return writer;
   },
@@ -969,6 +974,14 @@ export const Sandbox: MessageFns<Sandbox> = {
             message.createdRevision = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.adopted = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -995,6 +1008,7 @@ export const Sandbox: MessageFns<Sandbox> = {
         : isSet(object.created_revision)
         ? globalThis.Number(object.created_revision)
         : 0,
+      adopted: isSet(object.adopted) ? globalThis.Boolean(object.adopted) : false,
     };
   },
 
@@ -1018,6 +1032,9 @@ export const Sandbox: MessageFns<Sandbox> = {
     if (message.createdRevision !== 0) {
       obj.createdRevision = Math.round(message.createdRevision);
     }
+    if (message.adopted !== false) {
+      obj.adopted = message.adopted;
+    }
     return obj;
   },
 
@@ -1032,6 +1049,7 @@ export const Sandbox: MessageFns<Sandbox> = {
     message.netns = object.netns ?? "";
     message.endpoints = object.endpoints?.map((e) => Endpoint.fromPartial(e)) || [];
     message.createdRevision = object.createdRevision ?? 0;
+    message.adopted = object.adopted ?? false;
     return message;
   },
 };

@@ -1,0 +1,28 @@
+import { CommandRunner, processRunner } from '../kernel';
+
+/** Shell-free helpers for the reconciler's kernel tests (root, real namespaces each test makes and removes). */
+
+export const run: CommandRunner['run'] = (argv, stdin) => processRunner.run(argv, stdin);
+
+export async function pings(fromNetns: string, toIp: string): Promise<boolean> {
+  // A few tries: the very first packet can be lost while a freshly added port settles.
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      await run(['ip', 'netns', 'exec', fromNetns, 'ping', '-c', '1', '-W', '2', toIp]);
+      return true;
+    } catch {
+      // try again
+    }
+  }
+  return false;
+}
+
+export async function netnsNames(): Promise<string[]> {
+  const text = await run(['ip', '-j', 'netns', 'list']);
+  return text.trim() === '' ? [] : (JSON.parse(text) as { name: string }[]).map((ns) => ns.name);
+}
+
+/** By exact name, and only if present: teardown must not fail on what a failed test never made. */
+export async function deleteNetnsIfPresent(name: string): Promise<void> {
+  if ((await netnsNames()).includes(name)) await run(['ip', 'netns', 'del', name]);
+}
