@@ -117,11 +117,11 @@ async function runScale(repoRoot: string, nodes: number, changes: number, log: (
     const nodeIds = await registerNodes(address, nodeCredentials, layout);
     await createObjects(admin, layout);
     const setupS = round((performance.now() - setupStart) / 1000);
-    log(`${nodes} agents: setup of ${endpointCount(layout)} sandboxes+endpoints took ${setupS} s`);
+    log(`${nodes} agents: setup of ${endpointCount(layout)} sandboxes+endpoints took ${setupS} s; manager RSS ${memoryMb(manager.child.pid ?? 0, 'VmRSS')} MB`);
     const sessionsStart = performance.now();
     await agents.open(nodeIds);
     const sessionsS = round((performance.now() - sessionsStart) / 1000);
-    log(`${nodes} agents: sessions open with first views after ${sessionsS} s`);
+    log(`${nodes} agents: sessions open with first views after ${sessionsS} s; manager RSS ${memoryMb(manager.child.pid ?? 0, 'VmRSS')} MB`);
 
     const regionalHosts = new Set(nodesOnRegional(layout, 0).map((index) => nodeIds[index] ?? ''));
     const everyNode = new Set(nodeIds);
@@ -135,6 +135,9 @@ async function runScale(repoRoot: string, nodes: number, changes: number, log: (
     }
     const pid = manager.child.pid ?? 0;
     const metrics = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+    for (const name of ['nodejs_heap_size_total_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_external_memory_bytes', 'process_resident_memory_bytes']) {
+      log(`${nodes} agents: ${name} ${round((sampleValue(metrics, name) ?? NaN) / 2 ** 20)} MB`);
+    }
     return {
       agents: nodes,
       endpoints: endpointCount(layout),

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { ControlService } from '../proto/gen/trellis/v1/control';
-import { DispatcherService } from '../proto/gen/trellis/v1/dispatcher';
 import { CertificateAuthorityService } from '../proto/gen/trellis/v1/ca';
 import { RaftService } from '../proto/gen/trellis/v1/raft';
 import { protoFiles, protoRoot } from '../proto/runtime/proto-files';
@@ -173,7 +172,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   const dispatcher = new Dispatcher(cluster, logger, metrics?.dispatcherObserver);
   metrics?.bind({ cluster, dispatcher });
   server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers)));
-  server.addService(DispatcherService, dispatcher.service());
+  server.addService(dispatcher.serviceDefinition(), dispatcher.service());
   server.addService(RaftService, raftService(transport, clusterHandlers(cluster, peers)));
   server.addService(CertificateAuthorityService, certificateAuthorityService(cluster));
   const health = new HealthImplementation({ '': 'SERVING', 'trellis.v1.Control': 'SERVING', 'trellis.v1.Dispatcher': 'SERVING' });

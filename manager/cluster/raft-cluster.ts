@@ -407,7 +407,7 @@ export class RaftCluster implements ClusterState {
 
   private async snapshotIfDue(): Promise<void> {
     if (this.applied - this.snapshotIndex < this.options.snapshotEvery) return;
-    const payload = encodeSnapshotPayload({ store: this.currentStore.snapshot(), members: this.members });
+    const payload = encodeSnapshotPayload({ store: this.currentStore.liveSnapshot(), members: this.members });
     await this.options.storage.createSnapshot(this.applied, this.confState, payload);
     this.snapshotIndex = this.applied;
   }

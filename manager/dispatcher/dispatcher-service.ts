@@ -1,8 +1,9 @@
 import type { ServerDuplexStream, ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
-  ManagerMessage,
+  DispatcherService,
   type AgentMessage,
+  type ManagerMessage,
   type DispatcherServer,
   type ProgrammedReport,
 } from '../../proto/gen/trellis/v1/dispatcher';
@@ -28,6 +29,9 @@ interface AgentSession {
    */
   sentRevision: number | undefined;
   resumeAt: number;
+  /** Messages not yet handed to the stream: one is written at a time (see `pump`). */
+  outbox: ManagerMessage[];
+  writing: boolean;
 }
 
 /** Instrumentation hooks (metrics); called synchronously, so they must be cheap and must not throw. */
@@ -53,6 +57,7 @@ export class Dispatcher {
   private readonly programmed = new Map<string, ProgrammedReport>();
   /** The store revision views were last pushed for; the store says which nodes changed since. */
   private pushedRevision: number;
+  private viewCache: { revision: number; views: NetworkEndpointsCache } = { revision: -1, views: new Map() };
   private readonly sweeper: NodeJS.Timeout;
   private lastSweepAt = Date.now();
 
@@ -154,7 +159,7 @@ export class Dispatcher {
         }
         this.sessions.get(nodeId)?.stream.end();
         const held = body.value.lastAppliedRevision;
-        const session: AgentSession = { stream, lastHeardAt: Date.now(), sentRevision: undefined, resumeAt: held };
+        const session: AgentSession = { stream, lastHeardAt: Date.now(), sentRevision: undefined, resumeAt: held, outbox: [], writing: false };
         this.sessions.set(nodeId, session);
         this.logger.info({ nodeId, heldRevision: held }, 'agent session opened');
         if (held <= this.state.store.revision) this.resume(nodeId, session);
@@ -193,7 +198,7 @@ export class Dispatcher {
     const store = this.state.store;
     const changes = session.resumeAt === 0 ? undefined : store.changesSince(session.resumeAt);
     if (changes) {
-      this.send(session, 'delta', { $case: 'delta', value: store.viewDelta(nodeId, session.resumeAt, changes) });
+      this.send(session, { $case: 'delta', value: store.viewDelta(nodeId, session.resumeAt, changes, this.endpointViews()) });
       this.logger.info({ nodeId, from: session.resumeAt, to: store.revision }, 'agent session resumed with the changes since its revision');
     } else {
       this.resync(nodeId, session);
@@ -202,8 +207,8 @@ export class Dispatcher {
   }
 
   private resync(nodeId: string, session: AgentSession): void {
-    const view = this.state.store.nodeView(nodeId);
-    for (const chunk of viewChunks(view)) this.send(session, 'resync', { $case: 'resync', value: chunk });
+    const view = this.state.store.nodeView(nodeId, this.endpointViews());
+    for (const chunk of viewChunks(view)) this.send(session, { $case: 'resync', value: chunk });
     this.logger.info({ nodeId, revision: view.revision, from: session.resumeAt }, 'agent sent its whole view');
   }
 
@@ -219,7 +224,7 @@ export class Dispatcher {
     const from = this.pushedRevision;
     const changes = store.changesSince(from);
     this.pushedRevision = store.revision;
-    const cache: NetworkEndpointsCache = new Map();
+    const cache = this.endpointViews();
     for (const [nodeId, session] of this.sessions) {
       if (session.sentRevision === undefined) {
         if (session.resumeAt <= store.revision) this.resume(nodeId, session);
@@ -228,15 +233,61 @@ export class Dispatcher {
       if (session.sentRevision >= store.revision) continue;
       if (!changes) this.resync(nodeId, session);
       else if (changes.affectedNodes.has(nodeId)) {
-        this.send(session, 'delta', { $case: 'delta', value: store.viewDelta(nodeId, from, changes, cache) });
+        this.send(session, { $case: 'delta', value: store.viewDelta(nodeId, from, changes, cache) });
       }
       session.sentRevision = store.revision;
     }
   }
 
-  private send(session: AgentSession, kind: 'resync' | 'delta', body: ManagerMessage['body']): void {
-    const message: ManagerMessage = { body };
-    if (this.observer) this.observer.sent(kind, ManagerMessage.encode(message).finish().length);
-    session.stream.write(message);
+  /**
+   * Endpoint views of the current revision, built once and shared by every view and
+   * delta until the store moves on: a queued resync then holds references, not copies.
+   */
+  private endpointViews(): NetworkEndpointsCache {
+    const revision = this.state.store.revision;
+    if (this.viewCache.revision !== revision) this.viewCache = { revision, views: new Map() };
+    return this.viewCache.views;
+  }
+
+  private send(session: AgentSession, body: ManagerMessage['body']): void {
+    session.outbox.push({ body });
+    this.pump(session);
+  }
+
+  /**
+   * Writes one message at a time, the next once the stream has taken the last: a
+   * thousand agents resyncing at once then hold a chunk each in flight, not their whole
+   * views, and each message is serialized only when it goes out.
+   */
+  private pump(session: AgentSession): void {
+    if (session.writing) return;
+    const next = session.outbox.shift();
+    if (!next) return;
+    session.writing = true;
+    session.stream.write(next, () => {
+      session.writing = false;
+      this.pump(session);
+    });
+  }
+
+  /**
+   * The service definition to serve: like the generated one, but counting the bytes of
+   * every view message as it is serialized (once, on its way out).
+   */
+  serviceDefinition(): typeof DispatcherService {
+    const session = DispatcherService.session;
+    const observer = this.observer;
+    if (!observer) return DispatcherService;
+    return {
+      ...DispatcherService,
+      session: {
+        ...session,
+        responseSerialize: (message: ManagerMessage): Buffer => {
+          const bytes = session.responseSerialize(message);
+          if (message.body) observer.sent(message.body.$case, bytes.length);
+          return bytes;
+        },
+      },
+    };
   }
 }

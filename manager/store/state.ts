@@ -268,7 +268,12 @@ export class StoreState {
   }
 
   snapshot(): StoreSnapshot {
-    return structuredClone({
+    return structuredClone(this.liveSnapshot());
+  }
+
+  /** The records themselves, not copies: to be serialized at once, before anything is applied. */
+  liveSnapshot(): StoreSnapshot {
+    return {
       revision: this.revision,
       nodes: [...this.nodes.values()],
       networks: [...this.networks.values()],
@@ -277,7 +282,7 @@ export class StoreState {
       services: [...this.services.values()],
       defaultAddressPools: this.defaultAddressPools,
       ...(this.security ? { security: this.security } : {}),
-    });
+    };
   }
 
   addressSpace(networkId: string): AddressSpace {

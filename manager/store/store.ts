@@ -88,6 +88,14 @@ export class Store {
     return this.state.snapshot();
   }
 
+  /**
+   * Like `snapshot`, but sharing the live records instead of copying them (a copy of a large
+   * store is a large transient allocation): serialize it at once, before the next apply.
+   */
+  liveSnapshot(): StoreSnapshot {
+    return this.state.liveSnapshot();
+  }
+
   networks(): Network[] {
     return sortedByName(this.state.networks.values()).map((network) => toNetwork(this.state, network));
   }
