@@ -96,6 +96,30 @@ describe('a manager behind mutual TLS', () => {
     expect((await callUnary(dispatcher, (d) => d.register, { nodeName: 'w1', advertiseAddr: '198.18.0.21' }, timeoutMs)).nodeId).not.toBe('');
   });
 
+  it("binds a worker to the node its certificate names: it registers as that node, and no other node's name or session is its", async () => {
+    const join = async () => {
+      const joined = await joinWithToken([manager.address], (await tokens()).worker);
+      const dispatcher = track(new DispatcherClient(manager.address, channelCredentials({ caPem: joined.caPem, keyPem: joined.keyPem, certChainPem: joined.certPem }), managerChannelOptions));
+      return { nodeId: joined.nodeId, dispatcher };
+    };
+    const first = await join();
+    const register = (client: DispatcherClient, nodeName: string) => callUnary(client, (d) => d.register, { nodeName, advertiseAddr: '198.18.0.31' }, timeoutMs);
+    expect((await register(first.dispatcher, 'bound-1')).nodeId).toBe(first.nodeId);
+    // Again after a restart: same certificate, same node; but not under another name.
+    expect((await register(first.dispatcher, 'bound-1')).nodeId).toBe(first.nodeId);
+    expect((await failure(register(first.dispatcher, 'bound-2'))).code).toBe(status.PERMISSION_DENIED);
+
+    const second = await join();
+    const taken = await failure(register(second.dispatcher, 'bound-1'));
+    expect(taken.code).toBe(status.PERMISSION_DENIED);
+    expect(taken.details).toMatch(/^node_name: "bound-1" is node .*trellis node rm bound-1/);
+
+    const session = second.dispatcher.session();
+    const refused = new Promise<ServiceError>((resolve) => session.on('error', resolve));
+    session.write({ body: { $case: 'hello', value: { nodeId: first.nodeId, lastAppliedRevision: 0 } } });
+    expect((await refused).code).toBe(status.PERMISSION_DENIED);
+  });
+
   it('refuses a wrong join token and issues nothing', async () => {
     const { worker } = await tokens();
     const forged = worker.replace(/-[a-z2-7]{26}$/, `-${'a'.repeat(26)}`);

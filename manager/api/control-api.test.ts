@@ -48,7 +48,8 @@ describe('Control API', () => {
   async function start(): Promise<void> {
     manager = await startManager({ listen: '127.0.0.1:0', dataDir, logger: pino({ level: 'silent' }), adminDir: join(dataDir, 'admin') });
     control = adminControl(manager.address, join(dataDir, 'admin'));
-    dispatcher = new DispatcherClient(manager.address, await joinedNodeCredentials(manager.address, join(dataDir, 'admin'), 'worker'), managerChannelOptions);
+    // It stands in for several agents: a manager's certificate may act for any node, a worker's for its own only.
+    dispatcher = new DispatcherClient(manager.address, await joinedNodeCredentials(manager.address, join(dataDir, 'admin'), 'manager'), managerChannelOptions);
   }
   async function stop(): Promise<void> {
     control.close();

@@ -14,6 +14,8 @@ import type { ClusterState } from '../cluster/cluster-state';
 import type { NetworkEndpointsCache } from '../store';
 import { newId } from '../ids';
 import { heartbeatIntervalMs, nodeDownAfterMs } from '../../proto/runtime/heartbeat';
+import type { NodeIdentity } from '../../proto/runtime/tls';
+import { callerIdentity } from '../ca/authorization';
 import { viewChunks } from './view-chunks';
 
 type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
@@ -40,6 +42,12 @@ export interface DispatcherObserver {
   programmed(nodeId: string, revision: number): void;
   /** A message of the view went out: part of a full resync, or a delta. */
   sent(kind: 'resync' | 'delta', bytes: number): void;
+}
+
+/** The caller's identity when it is a worker (a manager's certificate may act for any node: managers are trusted). */
+function workerIdentity(call: Parameters<typeof callerIdentity>[0]): NodeIdentity | undefined {
+  const identity = callerIdentity(call);
+  return identity?.role === 'trellis-worker' ? identity : undefined;
 }
 
 /** Metadata key that tells an agent where the leader is when a follower turns its session away. */
@@ -119,10 +127,28 @@ export class Dispatcher {
 
   service(): DispatcherServer {
     return {
-      register: unary(async (request) => {
+      register: unary(async (request, call) => {
+        // A worker's certificate names its node: that node, and no other, is what it may register.
+        const worker = workerIdentity(call);
+        const existing = this.state.store.node(request.nodeName);
+        const own = worker && this.state.store.node(worker.nodeId);
+        if (own && own.id === worker.nodeId && own.name !== request.nodeName) {
+          return serviceError(
+            'PERMISSION_DENIED',
+            'node_name',
+            `node_name: this certificate's node ${worker.nodeId} is registered as "${own.name}"; one certificate registers one node (start the agent with --node ${own.name})`,
+          );
+        }
+        if (worker && existing && existing.name === request.nodeName && existing.id !== worker.nodeId) {
+          return serviceError(
+            'PERMISSION_DENIED',
+            'node_name',
+            `node_name: "${request.nodeName}" is node ${existing.id}, not this certificate's node ${worker.nodeId}; remove it first (trellis node rm ${request.nodeName}) or choose another name`,
+          );
+        }
         const result = await this.state.propose({
           type: 'registerNode',
-          id: newId(),
+          id: worker?.nodeId ?? newId(),
           name: request.nodeName,
           advertiseAddr: request.advertiseAddr,
         });
@@ -153,6 +179,11 @@ export class Dispatcher {
       if (session?.stream === stream) session.lastHeardAt = Date.now();
       if (body?.$case === 'hello') {
         nodeId = body.value.nodeId;
+        const worker = workerIdentity(stream);
+        if (worker && worker.nodeId !== nodeId) {
+          stream.emit('error', serviceError('PERMISSION_DENIED', 'node_id', `node_id: this certificate is node ${worker.nodeId}'s, not node ${nodeId}'s`));
+          return;
+        }
         if (!this.state.store.node(nodeId)) {
           stream.emit('error', serviceError('NOT_FOUND', 'node_id', `node_id: no node with id "${nodeId}"; register first`));
           return;
