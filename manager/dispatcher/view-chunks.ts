@@ -1,7 +1,7 @@
 import type { NodeView, ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
 
-/** Views, sandboxes and endpoints per chunk: about 150 KB of endpoints, far below gRPC's 4 MB message limit. */
-export const itemsPerChunk = 1500;
+/** Views, sandboxes and endpoints per chunk: about 30 KB of endpoints, so a thousand agents resyncing at once hold little in flight. */
+export const itemsPerChunk = 256;
 
 /**
  * Cuts a view into chunks of at most `limit` list items, so that no message grows
