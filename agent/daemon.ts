@@ -7,7 +7,11 @@ import {
   providerChannelCredentials,
   renewThroughManagers,
 } from '../proto/runtime/tls';
+import { serveMetrics, type MetricsServer } from '../proto/runtime/metrics-http';
 import { ConvergeLoop } from './converge-loop';
+import { kernelRunner } from './crash-after-batches';
+import { IprouteKernel } from './kernel';
+import { AgentMetrics } from './metrics/agent-metrics';
 import { Reconciler } from './reconcile';
 import { ManagerSession } from './session/manager-session';
 
@@ -21,10 +25,14 @@ export interface AgentOptions {
   advertiseAddr: string;
   underlayDevice: string;
   resyncIntervalMs: number;
+  /** HOST:PORT to serve Prometheus metrics on (GET /metrics); absent or '' serves none. */
+  metricsListen?: string;
   logger: Logger;
 }
 
 export interface RunningAgent {
+  /** The metrics address actually bound, when metricsListen was given. */
+  metricsAddress?: string;
   stop(): Promise<void>;
 }
 
@@ -36,7 +44,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const tlsDir = join(options.stateDir, 'tls');
   const material = await ensureNodeCertificate(tlsDir, options.managers, options.joinToken, options.logger);
   const provider = new MutableCertificateProvider({ ...material, certChainPem: material.certPem });
-  const reconciler = new Reconciler({ underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr });
+  const reconciler = new Reconciler(
+    { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr },
+    new IprouteKernel(kernelRunner(process.env, options.logger)),
+  );
+  const metrics = options.metricsListen ? new AgentMetrics() : undefined;
+  const metricsServer: MetricsServer | undefined =
+    metrics && options.metricsListen ? await serveMetrics(options.metricsListen, metrics.registry, options.logger) : undefined;
   const session: ManagerSession = new ManagerSession({
     managers: options.managers,
     credentials: providerChannelCredentials(provider),
@@ -50,16 +64,19 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     options.logger,
     (view) => session.reportProgrammed(view),
     options.resyncIntervalMs,
+    metrics,
   );
   const renewer = new CertificateRenewer(tlsDir, provider, renewThroughManagers(() => session.currentManager(), provider), options.logger);
   loop.start();
   session.start();
   renewer.start(material);
   return {
+    metricsAddress: metricsServer?.address,
     async stop() {
       renewer.stop();
       session.stop();
       await loop.stop();
+      await metricsServer?.close();
     },
   };
 }

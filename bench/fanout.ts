@@ -11,7 +11,7 @@ import { FakeAgents, type ViewUpdate, type Watch } from './fanout/fake-agents';
 import { createObjects, endpointCount, nodeName, nodesOnRegional, regionalName, registerNodes, wideNetwork, type Layout } from './fanout/topology';
 import { freePort, logTail, startProcess, stopProcess, waitFor, type Started } from './raft/processes';
 import { percentile, round } from './stats';
-import { sampleValue } from '../manager/metrics/prometheus-text';
+import { sampleValue } from '../proto/runtime/prometheus-text';
 
 const changeTimeoutMs = 120_000;
 const callTimeoutMs = 120_000;

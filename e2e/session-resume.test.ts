@@ -1,5 +1,5 @@
 import type { Network } from '../proto/gen/trellis/v1/types';
-import { eventually, lab, labDown, labUp, leaderHost, managerMetric, trellisJson, trellisOk, type LabState } from './support/lab-driver';
+import { eventually, lab, labDown, labUp, leaderHost, hostMetric, trellisJson, trellisOk, type LabState } from './support/lab-driver';
 
 const subnet = '10.232.0.0/24';
 const resyncBytes = ['trellis_dispatcher_view_bytes_total', 'kind="resync"'] as const;
@@ -56,8 +56,8 @@ describe('agent sessions across manager changes (3 managers, 2 agents)', () => {
     await eventually(() => everyAgentReady(survivor), 'both agents in session with the new leader', 30_000);
     await attachAndWaitReady('north');
     const leader = host(leaderHost(state));
-    expect(managerMetric(leader, ...resyncBytes)).toBe(0);
-    expect(managerMetric(leader, ...deltaBytes)).toBeGreaterThan(0);
+    expect(hostMetric(leader, ...resyncBytes)).toBe(0);
+    expect(hostMetric(leader, ...deltaBytes)).toBeGreaterThan(0);
     lab(['start', old]);
   });
 
@@ -68,8 +68,8 @@ describe('agent sessions across manager changes (3 managers, 2 agents)', () => {
     await eventually(() => everyAgentReady('a1'), 'both agents in session after the restart', 60_000);
     await attachAndWaitReady('south');
     const leader = host(leaderHost(state));
-    expect(managerMetric(leader, ...resyncBytes)).toBe(0);
-    expect(managerMetric(leader, ...deltaBytes)).toBeGreaterThan(0);
+    expect(hostMetric(leader, ...resyncBytes)).toBe(0);
+    expect(hostMetric(leader, ...deltaBytes)).toBeGreaterThan(0);
     expect(readySandboxes()).toEqual(['east', 'north', 'south', 'west']);
   });
 });

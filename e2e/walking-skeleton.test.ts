@@ -1,22 +1,20 @@
-import type { Network, Sandbox } from '../proto/gen/trellis/v1/types';
+import type { Network } from '../proto/gen/trellis/v1/types';
 import {
   eventually,
   kernelJson,
   lab,
   labDown,
   labUp,
-  onHost,
+  logSince,
+  logSize,
   onHostInBackground,
   trellis,
   trellisJson,
   trellisOk,
   type LabState,
 } from './support/lab-driver';
+import { ipOf, pingFromSandbox, sandboxNamespace, trellisLinks } from './support/overlay';
 
-interface KernelLink {
-  ifname: string;
-  ifindex: number;
-}
 interface FdbEntry {
   mac: string;
   ifname: string;
@@ -29,36 +27,6 @@ interface NeighEntry {
 
 const agents = ['a1', 'a2'];
 const subnet = '10.231.0.0/24';
-
-function sandboxNamespace(name: string): string {
-  return trellisJson<Sandbox>('m1', ['sandbox', 'inspect', name]).netns.replace('/run/netns/', '');
-}
-
-function pingFromSandbox(host: string, sandbox: string, target: string, extra: string[] = ['-c', '1', '-W', '1']): boolean {
-  return onHost(host, ['ip', 'netns', 'exec', sandboxNamespace(sandbox), 'ping', '-n', '-q', ...extra, target]).code === 0;
-}
-
-function trellisLinks(host: string): KernelLink[] {
-  return kernelJson<KernelLink[]>(host, ['ip', 'link', 'show'])
-    .filter((link) => /^tr(vx|br|ve)-/.test(link.ifname))
-    .map(({ ifname, ifindex }) => ({ ifname, ifindex }));
-}
-
-function ipOf(sandbox: string, network: string): string {
-  const endpoint = trellisJson<Sandbox>('m1', ['sandbox', 'inspect', sandbox]).endpoints.find((e) => e.networkName === network);
-  if (!endpoint) throw new Error(`${sandbox} has no endpoint on ${network}`);
-  return endpoint.ip;
-}
-
-function agentLogSince(state: LabState, host: string, marker: number): string {
-  const log = state.hosts.find((h) => h.name === host)?.log ?? '';
-  return onHost(host, ['tail', '-c', `+${marker + 1}`, log]).stdout;
-}
-
-function logSize(state: LabState, host: string): number {
-  const log = state.hosts.find((h) => h.name === host)?.log ?? '';
-  return Number(onHost(host, ['stat', '-c', '%s', log]).stdout.trim());
-}
 
 describe('walking skeleton: a two-host overlay through the CLI', () => {
   let state: LabState;
@@ -98,12 +66,12 @@ describe('walking skeleton: a two-host overlay through the CLI', () => {
       () => trellisJson<Array<{ name: string; status: string }>>('m1', ['node', 'ls', '--format', 'json']).some((n) => n.name === 'a1' && n.status === 'NODE_STATUS_READY'),
       'a1 back in session',
     );
-    await eventually(() => agentLogSince(state, 'a1', marker).includes('"revision"'), 'a1 reconciled after restart');
+    await eventually(() => logSince(state, 'a1', marker).includes('"revision"'), 'a1 reconciled after restart');
     const summary = (await pings).stdout;
 
     expect(summary).toMatch(/120 packets transmitted, 120 received/);
     expect(trellisLinks('a1')).toEqual(before);
-    expect(agentLogSince(state, 'a1', marker)).not.toContain('kernel reconciled');
+    expect(logSince(state, 'a1', marker)).not.toContain('kernel reconciled');
   });
 
   it('keeps every network and endpoint across a manager restart', async () => {

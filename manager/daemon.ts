@@ -41,7 +41,7 @@ import { RaftCluster } from './cluster/raft-cluster';
 import { clusterHandlers } from './cluster/raft-handlers';
 import { bootstrapNewCluster, forceNewCluster, fromSnapshot, isEmpty } from './cluster/recover';
 import { Dispatcher } from './dispatcher/dispatcher-service';
-import { serveMetrics, type MetricsServer } from './metrics/http';
+import { serveMetrics, type MetricsServer } from '../proto/runtime/metrics-http';
 import { ManagerMetrics } from './metrics/manager-metrics';
 import { createRaftNode } from './raft/core';
 import { DiskStorage } from './raft/storage';

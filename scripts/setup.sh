@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian 12 machine (Node 20, root) ready to build, test and run Trellis.
-# With --bench it also installs the baselines the benchmarks run against (etcd).
+# With --bench it also installs the baselines the benchmarks run against (etcd) and ethtool
+# (bench/dataplane's offload variants).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(iproute2 nftables iputils-ping iperf3 util-linux procps)
-if [ "${1:-}" = "--bench" ]; then packages+=(etcd-server etcd-client); fi
+if [ "${1:-}" = "--bench" ]; then packages+=(etcd-server etcd-client ethtool); fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -87,7 +87,7 @@ describe('a namespace adopted by its /run/netns name', () => {
   });
 
   test('a second pass writes nothing', async () => {
-    expect(await reconciler.reconcile(adopted)).toEqual({ writes: 0, actions: [], skipped: [] });
+    expect(await reconciler.reconcile(adopted)).toEqual({ writes: 0, actions: [], applied: [], skipped: [] });
   });
 
   test('removing the sandbox takes out only its interface; the namespace stays as its maker left it', async () => {

@@ -1,5 +1,5 @@
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
-import { DesiredKernel, IprouteKernel, Kernel, ObservedKernel, describeAction } from '../kernel';
+import { DesiredKernel, IprouteKernel, Kernel, KernelAction, ObservedKernel, describeAction } from '../kernel';
 import { checkAdoptedNamespaces } from './adopted-check';
 import { desired, emptyKernel } from './desired';
 import { plan } from './plan';
@@ -23,6 +23,8 @@ export interface ReconcileResult {
   writes: number;
   /** The writes, as commands a user could type. */
   actions: string[];
+  /** The same writes, as applied (what the drift metric classifies). */
+  applied: KernelAction[];
   /** Parts of the view that could not be programmed, and why. */
   skipped: string[];
 }
@@ -62,9 +64,9 @@ export class Reconciler {
   private async converge(
     target: DesiredKernel,
     observed: ObservedKernel,
-  ): Promise<{ writes: number; actions: string[] }> {
+  ): Promise<Omit<ReconcileResult, 'skipped'>> {
     const actions = plan(target, observed);
     await this.kernel.apply(actions);
-    return { writes: actions.length, actions: actions.map(describeAction) };
+    return { writes: actions.length, actions: actions.map(describeAction), applied: actions };
   }
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import pino, { type Logger } from 'pino';
 import { startAgent } from '../../agent/daemon';
 import { startManager } from '../../manager/daemon';
-import { parseListen } from '../../manager/metrics/http';
+import { parseListen } from '../../proto/runtime/metrics-http';
 import { BUILT_IN_ADDRESS_POOLS, Store, type AddressPoolRecord } from '../../manager/store';
 import { collect, CommandError, managerList, tlsDir } from '../context';
 import { integerOption } from '../option-parsers';
@@ -33,6 +33,16 @@ function parseDuration(text: string): number {
   if (!match) throw new CommandError(`--resync-interval: "${text}" is not a duration; use e.g. 30s or 500ms`);
   const unit = { ms: 1, s: 1000, m: 60_000 }[match[2] ?? 's'] ?? 1000;
   return Number(match[1]) * unit;
+}
+
+/** Checked before the daemon starts, so a typo is one line, not a stack. */
+function checkMetricsListen(listen: string): void {
+  if (!listen) return;
+  try {
+    parseListen(listen);
+  } catch (error) {
+    throw new CommandError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 export interface AddressPoolFlags {
@@ -85,13 +95,7 @@ export function addDaemonCommands(program: Command): void {
       if (/^(0\.0\.0\.0|\[::\]):/.test(options.listen)) {
         throw new CommandError(`--listen: "${options.listen}" is not an address other managers can reach; give this host's address, e.g. 198.18.0.1:4240`);
       }
-      if (options.metricsListen) {
-        try {
-          parseListen(options.metricsListen);
-        } catch (error) {
-          throw new CommandError(error instanceof Error ? error.message : String(error));
-        }
-      }
+      checkMetricsListen(options.metricsListen);
       const logger = daemonLogger('trellis-manager', options.logLevel);
       const running = await startManager({
         listen: options.listen,
@@ -121,12 +125,23 @@ export function addDaemonCommands(program: Command): void {
     .option('--join-token <token>', 'the first time: the token `trellis cluster join-token worker` prints')
     .option('--state-dir <dir>', "where the agent keeps the node's certificate", '/var/lib/trellis/agent')
     .option('--resync-interval <duration>', 'period of the level-triggered repair pass', '30s')
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: off)', '')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(
       async (
-        options: { node: string; advertiseAddr: string; underlayDevice: string; resyncInterval: string; logLevel: string; joinToken?: string; stateDir: string },
+        options: {
+          node: string;
+          advertiseAddr: string;
+          underlayDevice: string;
+          resyncInterval: string;
+          metricsListen: string;
+          logLevel: string;
+          joinToken?: string;
+          stateDir: string;
+        },
         command: Command,
       ) => {
+        checkMetricsListen(options.metricsListen);
         const logger = daemonLogger('trellis-agent', options.logLevel);
         const agent = await startAgent({
           managers: managerList(command),
@@ -136,6 +151,7 @@ export function addDaemonCommands(program: Command): void {
           advertiseAddr: options.advertiseAddr,
           underlayDevice: options.underlayDevice,
           resyncIntervalMs: parseDuration(options.resyncInterval),
+          metricsListen: options.metricsListen,
           logger,
         });
         stopOnSignal(logger, () => agent.stop());

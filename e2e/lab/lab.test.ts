@@ -114,6 +114,18 @@ describeIfFree('a lab of one manager and two agents', () => {
     expect(isRunning(started)).toBe(false);
   });
 
+  it('adds environment to one start only', async () => {
+    const environOf = (pid: number | null) => fs.readFileSync(`/proc/${pid ?? 0}/environ`, 'utf8').split('\0');
+    await stopHost(ctx, 'a2', 'SIGKILL');
+    const hooked = await startHost(ctx, 'a2', { TRELLIS_LAB_TEST_HOOK: '2' });
+    expect(environOf(hooked.pid)).toContain('TRELLIS_LAB_TEST_HOOK=2');
+    expect(fs.readFileSync(hooked.log, 'utf8')).toContain('starting: TRELLIS_LAB_TEST_HOOK=2 sleep infinity');
+
+    await stopHost(ctx, 'a2', 'SIGKILL');
+    const plain = await startHost(ctx, 'a2');
+    expect(environOf(plain.pid).filter((entry) => entry.startsWith('TRELLIS_LAB_TEST_HOOK='))).toEqual([]);
+  });
+
   it('tears everything down, sandboxes included, and can do it again', async () => {
     await run(['ip', 'netns', 'add', 'trsb-labtest']);
     const daemons = status(ctx).hosts.filter((h) => h.pid !== null);

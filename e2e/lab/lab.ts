@@ -29,6 +29,8 @@ export interface UpOptions {
   readyTimeoutMs: number;
   /** run a sleeping stand-in instead of the trellis daemons and skip the readiness wait */
   standIn: boolean;
+  /** the agents' `--resync-interval`; absent: the agent's default */
+  resyncInterval?: string;
 }
 
 /** How long a daemon gets to exit on SIGTERM before SIGKILL. */
@@ -158,11 +160,14 @@ export async function stopHost(ctx: LabContext, hostName: string, signal: 'SIGTE
   });
 }
 
-/** Starts the host's daemon again with the very command `up` used; its log is appended to. */
-export async function startHost(ctx: LabContext, hostName: string): Promise<HostState> {
+/**
+ * Starts the host's daemon again with the very command `up` used; its log is appended to.
+ * `env` is added to the daemon's environment for this start only (e.g. a test hook).
+ */
+export async function startHost(ctx: LabContext, hostName: string, env: Record<string, string> = {}): Promise<HostState> {
   return updateHost(ctx, hostName, async (host) => {
     if (isRunning(host)) throw new Error(`${host.name} is already running (pid ${host.pid}); stop it first`);
-    host.pid = startDaemon(host);
+    host.pid = startDaemon(host, env);
   });
 }
 

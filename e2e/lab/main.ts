@@ -9,6 +9,12 @@ function wholeNumber(value: string): number {
   return Number(value);
 }
 
+function environmentEntry(value: string, previous: Record<string, string>): Record<string, string> {
+  const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(value);
+  if (!match) throw new InvalidArgumentError('expected NAME=VALUE');
+  return { ...previous, [match[1] ?? '']: match[2] ?? '' };
+}
+
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -26,13 +32,15 @@ function buildProgram(): Command {
     .option('--agents <m>', `agent hosts a1..aM, 198.18.0.11 up (0-${MAX_AGENTS})`, wholeNumber, 2)
     .option('--ready-timeout <seconds>', 'how long to wait for the agents to be ready', wholeNumber, 30)
     .option('--stand-in', 'run `sleep infinity` instead of the trellis daemons and skip the readiness wait (tests the lab itself)', false)
-    .action(async (options: { managers: number; agents: number; readyTimeout: number; standIn: boolean }) => {
+    .option('--resync-interval <duration>', "the agents' --resync-interval, e.g. 2s (default: the agent's own)")
+    .action(async (options: { managers: number; agents: number; readyTimeout: number; standIn: boolean; resyncInterval?: string }) => {
       printJson(
         await up(ctx, {
           managers: options.managers,
           agents: options.agents,
           readyTimeoutMs: options.readyTimeout * 1000,
           standIn: options.standIn,
+          resyncInterval: options.resyncInterval,
         }),
       );
     });
@@ -73,7 +81,8 @@ function buildProgram(): Command {
     .command('start')
     .description('start the host\'s daemon again with the command `up` used')
     .argument('<host>')
-    .action(async (host: string) => printJson(await startHost(ctx, host)));
+    .option('--env <name=value>', 'add to the daemon\'s environment for this start only (repeatable), e.g. a test hook', environmentEntry, {})
+    .action(async (host: string, options: { env: Record<string, string> }) => printJson(await startHost(ctx, host, options.env)));
 
   program
     .command('status')

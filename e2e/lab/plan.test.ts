@@ -35,13 +35,19 @@ describe('planLab', () => {
     expect(plan.hosts[1].log).toBe('/repo/.lab/m2/trellis.log');
   });
 
-  it('gives every agent all the managers, the worker token, a state dir and its eth0 as underlay', () => {
+  it('gives every agent all the managers, the worker token, a state dir, its eth0 as underlay and a metrics address', () => {
     expect(plan.hosts[3].command).toEqual([
       '/usr/bin/node', '/repo/dist/cli/main.js',
       'agent', '--manager', '198.18.0.1:4240,198.18.0.2:4240', '--join-token', 'TRLS-1-w', '--state-dir', '/repo/.lab/a2/data',
       '--node', 'a2', '--advertise-addr', '198.18.0.12',
-      '--underlay-device', 'eth0',
+      '--underlay-device', 'eth0', '--metrics-listen', '198.18.0.12:4251',
     ]);
+  });
+
+  it('gives agents the resync interval asked for, and managers nothing new', () => {
+    const quick = planLab({ ...base, managers: 1, agents: 1, resyncInterval: '2s' });
+    expect(quick.hosts[1].command.slice(-2)).toEqual(['--resync-interval', '2s']);
+    expect(quick.hosts[0].command).not.toContain('--resync-interval');
   });
 
   it('runs a sleeping stand-in when asked', () => {

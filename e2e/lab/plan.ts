@@ -47,6 +47,8 @@ export interface PlanInput {
   standIn?: boolean;
   /** Given once the cluster is initialized; the joining daemons' commands carry them. */
   joinTokens?: LabJoinTokens;
+  /** The agents' `--resync-interval` (e.g. "2s"); absent: the agent's default. */
+  resyncInterval?: string;
 }
 
 /** Where the lab's cluster CA gives the CLI its admin certificate (TRELLIS_TLS_DIR inside the lab). */
@@ -68,6 +70,8 @@ export const UNDERLAY_PREFIX_LENGTH = 24;
 export const MANAGER_PORT = 4240;
 /** Each manager's Prometheus endpoint, on its own host address. */
 export const MANAGER_METRICS_PORT = 4250;
+/** Each agent's Prometheus endpoint, on its own host address. */
+export const AGENT_METRICS_PORT = 4251;
 /** Sandbox namespaces made by agents; the lab's agents are their only creators on a dev or CI machine. */
 export const SANDBOX_NAMESPACE_PREFIX = 'trsb-';
 
@@ -151,6 +155,9 @@ export function planLab(input: PlanInput): LabPlan {
       address,
       '--underlay-device',
       HOST_DEVICE,
+      '--metrics-listen',
+      `${address}:${AGENT_METRICS_PORT}`,
+      ...(input.resyncInterval === undefined ? [] : ['--resync-interval', input.resyncInterval]),
     ]),
   );
   return { hosts: [...managers, ...agents], manager, labDir };

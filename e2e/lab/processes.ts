@@ -13,13 +13,14 @@ const POLL_MS = 100;
  * terminal does not reach it), appending stdout and stderr to the host's log. nsenter execs the
  * command, so the pid returned is the daemon's own.
  */
-export function startDaemon(host: HostState): number {
+export function startDaemon(host: HostState, env: Record<string, string> = {}): number {
   fs.mkdirSync(path.dirname(host.log), { recursive: true });
   const log = fs.openSync(host.log, 'a');
   try {
-    fs.writeSync(log, `--- lab: ${new Date().toISOString()} starting: ${host.command.join(' ')}\n`);
+    const extra = Object.entries(env).map(([name, value]) => `${name}=${value} `).join('');
+    fs.writeSync(log, `--- lab: ${new Date().toISOString()} starting: ${extra}${host.command.join(' ')}\n`);
     const [file, ...args] = inNamespace(host.namespace, host.command);
-    const child = spawn(file, args, { detached: true, stdio: ['ignore', log, log] });
+    const child = spawn(file, args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...env } });
     child.on('error', () => undefined); // a failed spawn shows as a missing pid, reported below
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start ${file} for host ${host.name}`);

@@ -2,8 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 import { findRepoRoot } from '../lab/context';
-import { MANAGER_METRICS_PORT } from '../lab/plan';
-import { sampleValue } from '../../manager/metrics/prometheus-text';
+import { AGENT_METRICS_PORT, MANAGER_METRICS_PORT } from '../lab/plan';
+import { sampleValue } from '../../proto/runtime/prometheus-text';
 import type { LabState } from '../lab/state';
 
 export type { LabState };
@@ -22,14 +22,20 @@ function runLab(args: string[]): CommandResult {
   return { code: result.status ?? -1, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
 }
 
-function mustSucceed(what: string, result: CommandResult): CommandResult {
+export function mustSucceed(what: string, result: CommandResult): CommandResult {
   if (result.code !== 0) throw new Error(`${what} failed (exit ${result.code}):\n${result.stderr}${result.stdout}`);
   return result;
 }
 
-export function labUp(managers: number, agents: number): LabState {
+export interface LabUpOptions {
+  /** the agents' --resync-interval, e.g. "2s" */
+  resyncInterval?: string;
+}
+
+export function labUp(managers: number, agents: number, options: LabUpOptions = {}): LabState {
   runLab(['down']);
-  const result = mustSucceed('lab up', runLab(['up', '--managers', String(managers), '--agents', String(agents)]));
+  const extra = options.resyncInterval === undefined ? [] : ['--resync-interval', options.resyncInterval];
+  const result = mustSucceed('lab up', runLab(['up', '--managers', String(managers), '--agents', String(agents), ...extra]));
   return JSON.parse(result.stdout) as LabState;
 }
 
@@ -85,15 +91,31 @@ export function leaderHost(state: LabState, from = 'a1'): string {
   return host.name;
 }
 
-/**
- * One sample of a lab manager's Prometheus metrics (0 when absent), read from
- * inside its host, where its metrics address is reachable.
- */
-export function managerMetric(host: LabState['hosts'][number], name: string, labels = ''): number {
-  const url = `http://${host.address}:${MANAGER_METRICS_PORT}/metrics`;
+type LabHost = LabState['hosts'][number];
+
+/** The size of a host's daemon log now: a marker for logSince. */
+export function logSize(state: LabState, host: string): number {
+  const log = state.hosts.find((h) => h.name === host)?.log ?? '';
+  return Number(onHost(host, ['stat', '-c', '%s', log]).stdout.trim());
+}
+
+/** What a host's daemon log gained after the marker logSize gave. */
+export function logSince(state: LabState, host: string, marker: number): string {
+  const log = state.hosts.find((h) => h.name === host)?.log ?? '';
+  return onHost(host, ['tail', '-c', `+${marker + 1}`, log]).stdout;
+}
+
+/** Every Prometheus metric of a lab host's daemon (manager or agent), scraped from inside its host, where its metrics address is reachable. */
+export function scrapeMetrics(host: LabHost): string {
+  const port = host.role === 'manager' ? MANAGER_METRICS_PORT : AGENT_METRICS_PORT;
+  const url = `http://${host.address}:${port}/metrics`;
   const script = `fetch(${JSON.stringify(url)}).then((r) => r.text()).then((t) => process.stdout.write(t))`;
-  const text = mustSucceed(`scrape ${url}`, onHost(host.name, [process.execPath, '-e', script])).stdout;
-  return sampleValue(text, name, labels) ?? 0;
+  return mustSucceed(`scrape ${url}`, onHost(host.name, [process.execPath, '-e', script])).stdout;
+}
+
+/** One sample of a lab host's daemon's metrics (0 when absent). */
+export function hostMetric(host: LabHost, name: string, labels = ''): number {
+  return sampleValue(scrapeMetrics(host), name, labels) ?? 0;
 }
 
 /** Reads a kernel table of a lab host as JSON, e.g. kernelJson('a1', ['ip', '-d', 'link', 'show']). */

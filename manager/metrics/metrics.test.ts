@@ -9,7 +9,7 @@ import { callUnary } from '../../proto/runtime/unary-call';
 import { adminControl, joinedNodeCredentials } from '../cluster-clients';
 import { startManager, type RunningManager } from '../daemon';
 import { managerChannelOptions } from '../../proto/runtime/tls';
-import { sampleValue } from './prometheus-text';
+import { sampleValue } from '../../proto/runtime/prometheus-text';
 
 /** A manager with --metrics-listen on loopback, written to over real gRPC and scraped over real HTTP. */
 

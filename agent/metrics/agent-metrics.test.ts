@@ -1,0 +1,54 @@
+import pino from 'pino';
+import { serveMetrics, type MetricsServer } from '../../proto/runtime/metrics-http';
+import { sampleValue } from '../../proto/runtime/prometheus-text';
+import { HOST, bridgeAction, inSandbox, ipAction } from '../kernel';
+import { ACTION_KINDS } from '../reconcile/action-kind';
+import { AgentMetrics } from './agent-metrics';
+
+/** The agent's registry behind the real metrics server on loopback, scraped over HTTP. */
+describe('agent metrics', () => {
+  let metrics: AgentMetrics;
+  let server: MetricsServer;
+
+  const scrape = async (): Promise<string> => {
+    const response = await fetch(`http://${server.address}/metrics`);
+    expect(response.status).toBe(200);
+    return response.text();
+  };
+
+  beforeAll(async () => {
+    metrics = new AgentMetrics();
+    server = await serveMetrics('127.0.0.1:0', metrics.registry, pino({ level: 'silent' }));
+  });
+  afterAll(() => server.close());
+
+  it('shows every series at 0 before the first pass', async () => {
+    const text = await scrape();
+    expect(sampleValue(text, 'trellis_reconcile_passes_total', 'result="ok"')).toBe(0);
+    expect(sampleValue(text, 'trellis_reconcile_passes_total', 'result="failed"')).toBe(0);
+    expect(sampleValue(text, 'trellis_kernel_writes_total')).toBe(0);
+    expect(sampleValue(text, 'trellis_reconcile_pass_seconds_count')).toBe(0);
+    for (const kind of ACTION_KINDS) expect(sampleValue(text, 'trellis_drift_repaired_total', `kind="${kind}"`)).toBe(0);
+    expect(sampleValue(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+  });
+
+  it('counts passes, their writes and durations, and drift repairs by kind', async () => {
+    const staleFdb = bridgeAction('fdb', 'del', '02:00:5e:00:53:01', 'dev', 'trvx-100', 'dst', '198.18.0.99', 'self');
+    const veth = ipAction(HOST, 'link', 'add', 'name', 'trve-e1aaaaaaaa', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', 'trsb-web');
+    const address = ipAction(inSandbox('trsb-web'), 'addr', 'add', '10.231.1.2/24', 'dev', 'eth0');
+    metrics.passFinished({ ok: true, seconds: 0.02, writes: [veth, address, staleFdb], drift: [] });
+    metrics.passFinished({ ok: true, seconds: 0.003, writes: [], drift: [] });
+    metrics.passFinished({ ok: true, seconds: 0.04, writes: [staleFdb, veth, address], drift: [staleFdb, veth, address] });
+    metrics.passFinished({ ok: false, seconds: 0.7, writes: [], drift: [] });
+
+    const text = await scrape();
+    expect(sampleValue(text, 'trellis_reconcile_passes_total', 'result="ok"')).toBe(3);
+    expect(sampleValue(text, 'trellis_reconcile_passes_total', 'result="failed"')).toBe(1);
+    expect(sampleValue(text, 'trellis_kernel_writes_total')).toBe(6);
+    expect(sampleValue(text, 'trellis_reconcile_pass_seconds_count')).toBe(4);
+    expect(sampleValue(text, 'trellis_reconcile_pass_seconds_bucket', 'le="0.005"')).toBe(1);
+    expect(sampleValue(text, 'trellis_reconcile_pass_seconds_bucket', 'le="0.05"')).toBe(3);
+    const drift = Object.fromEntries(ACTION_KINDS.map((kind) => [kind, sampleValue(text, 'trellis_drift_repaired_total', `kind="${kind}"`)]));
+    expect(drift).toEqual({ fdb: 1, neighbour: 0, veth: 1, vxlan: 0, bridge: 0, address: 1, route: 0, netns: 0, sysctl: 0, other: 0 });
+  });
+});

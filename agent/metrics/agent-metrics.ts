@@ -1,0 +1,53 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { ConvergeObserver, PassReport } from '../converge-loop';
+import { ACTION_KINDS, actionKind } from '../reconcile/action-kind';
+
+/**
+ * One agent's Prometheus metrics, in a registry of its own (several agents share a process in
+ * tests). Fed by the converge loop after every reconcile pass.
+ */
+export class AgentMetrics implements ConvergeObserver {
+  readonly registry = new Registry();
+  private readonly passes: Counter<'result'>;
+  private readonly passSeconds: Histogram;
+  private readonly kernelWrites: Counter;
+  private readonly driftRepaired: Counter<'kind'>;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.passes = new Counter({
+      name: 'trellis_reconcile_passes_total',
+      help: 'Reconcile passes, by whether the kernel matched the desired view at the end (ok) or a pass failed (failed; the next one retries).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.passSeconds = new Histogram({
+      name: 'trellis_reconcile_pass_seconds',
+      help: 'Duration of a reconcile pass: read the kernel, plan, apply.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.kernelWrites = new Counter({
+      name: 'trellis_kernel_writes_total',
+      help: 'Kernel writes made by successful reconcile passes (0 per pass when nothing changed).',
+      registers,
+    });
+    this.driftRepaired = new Counter({
+      name: 'trellis_drift_repaired_total',
+      help: 'Kernel writes that repaired drift: made by a pass whose desired view had not changed since the last successful pass, by what they wrote.',
+      labelNames: ['kind'],
+      registers,
+    });
+    // Every series exists from the start, so a scrape shows 0 rather than nothing.
+    for (const result of ['ok', 'failed']) this.passes.inc({ result }, 0);
+    for (const kind of ACTION_KINDS) this.driftRepaired.inc({ kind }, 0);
+  }
+
+  passFinished(report: PassReport): void {
+    this.passes.inc({ result: report.ok ? 'ok' : 'failed' });
+    this.passSeconds.observe(report.seconds);
+    this.kernelWrites.inc(report.writes.length);
+    for (const action of report.drift) this.driftRepaired.inc({ kind: actionKind(action) });
+  }
+}
