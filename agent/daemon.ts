@@ -8,7 +8,8 @@ import {
   renewThroughManagers,
 } from '../proto/runtime/tls';
 import { serveMetrics, type MetricsServer } from '../proto/runtime/metrics-http';
-import { ConvergeLoop } from './converge-loop';
+import { sandboxFiles, SandboxFileWriter } from './sandbox-files';
+import { ConvergeLoop, type ConvergeTarget } from './converge-loop';
 import { kernelRunner } from './crash-after-batches';
 import { IprouteKernel } from './kernel';
 import { AgentMetrics } from './metrics/agent-metrics';
@@ -59,8 +60,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger: options.logger,
     onView: (view) => loop.offer(view),
   });
+  // The sandboxes' /etc files follow each kernel pass that succeeded.
+  const files = new SandboxFileWriter(options.advertiseAddr);
+  const target: ConvergeTarget = {
+    async reconcile(view) {
+      const result = await reconciler.reconcile(view);
+      const written = files.sync(sandboxFiles(view));
+      if (written.length > 0) options.logger.info({ files: written }, 'sandbox files written');
+      return result;
+    },
+  };
   const loop = new ConvergeLoop(
-    reconciler,
+    target,
     options.logger,
     (view) => session.reportProgrammed(view),
     options.resyncIntervalMs,

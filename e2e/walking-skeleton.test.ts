@@ -7,6 +7,7 @@ import {
   labUp,
   logSince,
   logSize,
+  onHost,
   onHostInBackground,
   trellis,
   trellisJson,
@@ -51,6 +52,18 @@ describe('walking skeleton: a two-host overlay through the CLI', () => {
     const leftIp = ipOf('left', 'blue');
     await eventually(() => pingFromSandbox('a1', 'left', rightIp), 'left pings right');
     expect(pingFromSandbox('a2', 'right', leftIp)).toBe(true);
+  });
+
+  it('gives a sandbox its hostname, --add-host entries and --dns servers in the files ip netns exec mounts', async () => {
+    trellisOk('m1', ['sandbox', 'create', 'named', '--node', 'a1']);
+    trellisOk('m1', ['network', 'connect', '--hostname', 'web-named', '--add-host', 'db.local:10.9.9.9', '--dns', '198.18.0.53', 'blue', 'named']);
+    const namedNetns = sandboxNamespace('named');
+    const read = (file: string) => onHost('a1', ['ip', 'netns', 'exec', namedNetns, 'cat', file]).stdout;
+    await eventually(() => read('/etc/resolv.conf') === 'nameserver 198.18.0.53\n', 'resolv.conf written');
+    expect(read('/etc/hosts')).toContain(`${ipOf('named', 'blue')}\tweb-named\n`);
+    expect(read('/etc/hosts')).toContain('10.9.9.9\tdb.local\n');
+    trellisOk('m1', ['sandbox', 'rm', 'named']);
+    await eventually(() => !onHost('a1', ['ls', '/etc/netns']).stdout.includes(namedNetns), 'files removed with the sandbox');
   });
 
   it('restarts an agent without recreating kernel objects or losing one of a ping every 10 ms', async () => {

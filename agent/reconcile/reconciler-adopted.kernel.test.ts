@@ -24,7 +24,7 @@ const attachName = `trsb-${tag}-p`;
 function endpointIn(sandbox: SandboxView, id: string, host: number) {
   return {
     id, networkId: network.id, sandboxId: sandbox.id, nodeId: 'node-a', vtep: '198.18.9.1',
-    ip: `10.231.9.${host}`, prefixLength: 24, mac: `02:42:0a:e7:09:0${host}`, interfaceName: 'eth0',
+    ip: `10.231.9.${host}`, prefixLength: 24, mac: `02:42:0a:e7:09:0${host}`, interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [],
   };
 }
 const ownEndpoint = endpointIn(own, 'epown0000000000', 2);

@@ -16,11 +16,11 @@ const sandboxB = { id: 'sandbox-b', name: 'b', netnsName: `trsb-${tag}-b`, netns
 const network = { id: 'net-1', name: 'front', vni: 4242, subnet: '10.231.7.0/24', gateway: '10.231.7.1', mtu: 0, internal: false };
 const endpointA = {
   id: 'epaaaaaaaaaaaa', networkId: network.id, sandboxId: sandboxA.id, nodeId: host1.nodeId, vtep: host1.ip,
-  ip: '10.231.7.2', prefixLength: 24, mac: '02:42:0a:e7:07:02', interfaceName: 'eth0',
+  ip: '10.231.7.2', prefixLength: 24, mac: '02:42:0a:e7:07:02', interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [],
 };
 const endpointB = {
   id: 'epbbbbbbbbbbbb', networkId: network.id, sandboxId: sandboxB.id, nodeId: host2.nodeId, vtep: host2.ip,
-  ip: '10.231.7.3', prefixLength: 24, mac: '02:42:0a:e7:07:03', interfaceName: 'eth0',
+  ip: '10.231.7.3', prefixLength: 24, mac: '02:42:0a:e7:07:03', interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [],
 };
 const vxlan = `trvx-${network.vni}`;
 const bridge = `trbr-${network.vni}`;

@@ -6,6 +6,7 @@ export const sandbox = { id: 's1', name: 'web', netnsName: 'trsb-web', netnsPath
 export const local = {
   id: 'e1aaaaaaaaaaaa', networkId: 'n1', sandboxId: 's1', nodeId: 'A', vtep: '198.18.0.1',
   ip: '10.231.1.2', prefixLength: 24, mac: '02:42:0a:e7:01:02', interfaceName: 'eth0',
+  hostname: '', extraHosts: [] as string[], dns: [] as string[],
 };
 export const remote = { ...local, id: 'e2bbbbbbbbbbbb', sandboxId: 's9', nodeId: 'B', vtep: '198.18.0.2', ip: '10.231.1.3', mac: '02:42:0a:e7:01:03' };
 

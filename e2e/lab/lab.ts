@@ -129,6 +129,11 @@ export async function down(ctx: LabContext): Promise<void> {
     }
     await deleteNamespace(namespace);
   }
+  // The agents' /etc files of those sandboxes (`ip netns del` leaves them behind).
+  const etcNetns = '/etc/netns';
+  if (fs.existsSync(etcNetns)) {
+    for (const name of fs.readdirSync(etcNetns).filter(isSandboxNamespace)) fs.rmSync(`${etcNetns}/${name}`, { recursive: true, force: true });
+  }
   if (failures.length > 0) throw new Error(`${failures.join('\n')}\nstate kept in ${statePath(ctx.labDir)}`);
   removeState(ctx.labDir);
 }

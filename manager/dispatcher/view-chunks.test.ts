@@ -20,6 +20,9 @@ function bigView(endpoints: number): NodeView {
       prefixLength: 16,
       mac: '02:42:0a:00:00:00',
       interfaceName: 'eth0',
+      hostname: '',
+      extraHosts: [],
+      dns: [],
     })),
   };
 }

@@ -203,7 +203,7 @@ export function nodeView(state: StoreState, nodeId: string, cache: NetworkEndpoi
 }
 
 export function toEndpointView(state: StoreState, record: EndpointRecord): EndpointView {
-  const { id, networkId, sandboxId, ip, prefixLength, mac, interfaceName } = toEndpoint(state, record);
+  const { id, networkId, sandboxId, ip, prefixLength, mac, interfaceName, hostname, extraHosts, dns } = toEndpoint(state, record);
   const node = state.node(state.sandbox(sandboxId).nodeId);
-  return { id, networkId, sandboxId, nodeId: node.id, vtep: node.advertiseAddr, ip, prefixLength, mac, interfaceName };
+  return { id, networkId, sandboxId, nodeId: node.id, vtep: node.advertiseAddr, ip, prefixLength, mac, interfaceName, hostname, extraHosts, dns };
 }

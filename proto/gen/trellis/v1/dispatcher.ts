@@ -145,6 +145,11 @@ export interface EndpointView {
   prefixLength: number;
   mac: string;
   interfaceName: string;
+  /** For the sandbox's own files (/etc/hosts, resolv.conf); set on local endpoints. */
+  hostname: string;
+  /** "name:ip" */
+  extraHosts: string[];
+  dns: string[];
 }
 
 function createBaseRegisterRequest(): RegisterRequest {
@@ -1722,6 +1727,9 @@ function createBaseEndpointView(): EndpointView {
     prefixLength: 0,
     mac: "",
     interfaceName: "",
+    hostname: "",
+    extraHosts: [],
+    dns: [],
   };
 }
 
@@ -1753,6 +1761,15 @@ export const EndpointView: MessageFns<EndpointView> = {
     }
     if (message.interfaceName !== "") {
       writer.uint32(74).string(message.interfaceName);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(82).string(message.hostname);
+    }
+    for (const v of message.extraHosts) {
+      writer.uint32(90).string(v!);
+    }
+    for (const v of message.dns) {
+      writer.uint32(98).string(v!);
     }
     return writer;
   },
@@ -1842,6 +1859,30 @@ export const EndpointView: MessageFns<EndpointView> = {
             message.interfaceName = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.extraHosts.push(reader.string());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.dns.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1885,6 +1926,15 @@ export const EndpointView: MessageFns<EndpointView> = {
         : isSet(object.interface_name)
         ? globalThis.String(object.interface_name)
         : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      extraHosts: globalThis.Array.isArray(object?.extraHosts)
+        ? object.extraHosts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.extra_hosts)
+        ? object.extra_hosts.map((e: any) => globalThis.String(e))
+        : [],
+      dns: globalThis.Array.isArray(object?.dns)
+        ? object.dns.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1917,6 +1967,15 @@ export const EndpointView: MessageFns<EndpointView> = {
     if (message.interfaceName !== "") {
       obj.interfaceName = message.interfaceName;
     }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.extraHosts?.length) {
+      obj.extraHosts = message.extraHosts;
+    }
+    if (message.dns?.length) {
+      obj.dns = message.dns;
+    }
     return obj;
   },
 
@@ -1934,6 +1993,9 @@ export const EndpointView: MessageFns<EndpointView> = {
     message.prefixLength = object.prefixLength ?? 0;
     message.mac = object.mac ?? "";
     message.interfaceName = object.interfaceName ?? "";
+    message.hostname = object.hostname ?? "";
+    message.extraHosts = object.extraHosts?.map((e) => e) || [];
+    message.dns = object.dns?.map((e) => e) || [];
     return message;
   },
 };

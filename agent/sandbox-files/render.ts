@@ -1,0 +1,45 @@
+import type { EndpointView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+
+/** What `ip netns exec` bind-mounts over /etc for one sandbox the agent made (docker writes the same two files). */
+export interface SandboxFiles {
+  netns: string;
+  hosts: string;
+  /** undefined: no --dns was given, so the sandbox keeps the host's resolver. */
+  resolvConf: string | undefined;
+}
+
+const byInterface = (a: EndpointView, b: EndpointView): number => a.interfaceName.localeCompare(b.interfaceName, 'en', { numeric: true });
+
+function unique(values: Iterable<string>): string[] {
+  return [...new Set(values)];
+}
+
+/**
+ * The files of every sandbox the agent created (an adopted namespace's /etc is its runtime's).
+ * Pure. The hostname is the first endpoint's (by interface) that has one, else the sandbox's
+ * name; every endpoint address resolves to it; `--add-host` entries follow.
+ */
+export function sandboxFiles(view: NodeView): SandboxFiles[] {
+  return view.sandboxes
+    .filter((sandbox) => sandbox.netnsPath === '')
+    .map((sandbox) => {
+      const endpoints = view.endpoints.filter((endpoint) => endpoint.sandboxId === sandbox.id && endpoint.nodeId === view.nodeId).sort(byInterface);
+      const hostname = endpoints.find((endpoint) => endpoint.hostname !== '')?.hostname ?? sandbox.name;
+      const extraHosts = unique(endpoints.flatMap((endpoint) => endpoint.extraHosts)).map((entry) => {
+        const colon = entry.lastIndexOf(':');
+        return `${entry.slice(colon + 1)}\t${entry.slice(0, colon)}`;
+      });
+      const hosts = [
+        '127.0.0.1\tlocalhost',
+        '::1\tlocalhost ip6-localhost ip6-loopback',
+        ...unique(endpoints.map((endpoint) => `${endpoint.ip}\t${hostname}`)),
+        ...extraHosts,
+      ];
+      const nameservers = unique(endpoints.flatMap((endpoint) => endpoint.dns));
+      return {
+        netns: sandbox.netnsName,
+        hosts: `${hosts.join('\n')}\n`,
+        resolvConf: nameservers.length === 0 ? undefined : nameservers.map((address) => `nameserver ${address}\n`).join(''),
+      };
+    });
+}

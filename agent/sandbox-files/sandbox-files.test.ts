@@ -1,0 +1,48 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { local, remote, sampleView, sandbox } from '../reconcile/test-fixtures';
+import { sandboxFiles } from './render';
+import { SandboxFileWriter } from './writer';
+
+const configured = { ...local, hostname: 'web-1', extraHosts: ['db.local:10.9.9.9', 'db.local:10.9.9.9'], dns: ['198.18.0.53', '198.18.0.54'] };
+
+describe('sandbox files', () => {
+  it('resolves the hostname to every local address, adds --add-host entries once, and lists --dns servers', () => {
+    const eth1 = { ...configured, id: 'e3', ip: '10.231.2.2', interfaceName: 'eth1', hostname: 'other', dns: ['198.18.0.53'] };
+    expect(sandboxFiles(sampleView({ endpoints: [eth1, configured, remote] }))).toEqual([
+      {
+        netns: 'trsb-web',
+        hosts: '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.231.1.2\tweb-1\n10.231.2.2\tweb-1\n10.9.9.9\tdb.local\n',
+        resolvConf: 'nameserver 198.18.0.53\nnameserver 198.18.0.54\n',
+      },
+    ]);
+  });
+
+  it("leaves the host's resolver without --dns, names the sandbox after itself without --hostname, and skips adopted namespaces", () => {
+    expect(sandboxFiles(sampleView())[0]).toMatchObject({ resolvConf: undefined, hosts: expect.stringContaining('10.231.1.2\tweb\n') });
+    expect(sandboxFiles(sampleView({ sandboxes: [{ ...sandbox, netnsPath: '/run/netns/cni-1' }] }))).toEqual([]);
+  });
+
+  describe('writer', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'trellis-etc-netns-'));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('writes only what differs, and removes its own sandboxes that left, not another agent\'s', () => {
+      const mine = new SandboxFileWriter('198.18.0.11', dir);
+      const theirs = new SandboxFileWriter('198.18.0.12', dir);
+      const files = sandboxFiles(sampleView({ endpoints: [configured] }));
+      expect(mine.sync(files)).toHaveLength(3);
+      expect(readFileSync(join(dir, 'trsb-web', 'resolv.conf'), 'utf8')).toBe('nameserver 198.18.0.53\nnameserver 198.18.0.54\n');
+      expect(mine.sync(files)).toEqual([]);
+      theirs.sync([{ netns: 'trsb-theirs', hosts: 'x\n', resolvConf: undefined }]);
+
+      expect(mine.sync([])).toEqual([join(dir, 'trsb-web')]);
+      expect(existsSync(join(dir, 'trsb-web'))).toBe(false);
+      expect(existsSync(join(dir, 'trsb-theirs', 'hosts'))).toBe(true);
+    });
+  });
+});
