@@ -24,6 +24,10 @@ describe('nodeView', () => {
           prefixLength: 24,
           mac: '02:42:0a:00:01:02',
           interfaceName: 'eth0',
+          // Without --hostname an endpoint's hostname is its sandbox's name.
+          hostname: 'web',
+          extraHosts: [],
+          dns: [],
         },
         {
           id: 'ep-db-front',
@@ -35,6 +39,9 @@ describe('nodeView', () => {
           prefixLength: 24,
           mac: '02:42:0a:00:01:03',
           interfaceName: 'eth0',
+          hostname: 'db',
+          extraHosts: [],
+          dns: [],
         },
       ],
     });
