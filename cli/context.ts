@@ -23,7 +23,7 @@ export function tlsDir(command: Command): string {
 function adminMaterial(command: Command): ChannelMaterial {
   const dir = tlsDir(command);
   const admin = readTlsDir(dir, 'admin');
-  if (admin) return { caPem: admin.caPem, keyPem: admin.keyPem, certChainPem: admin.certPem };
+  if (admin) return admin;
   const caPem = readCaCertificate(dir);
   if (caPem) return { caPem };
   throw new CommandError(

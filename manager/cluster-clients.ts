@@ -12,7 +12,7 @@ import { callUnary } from '../proto/runtime/unary-call';
 export function adminCredentials(adminDir: string): ChannelCredentials {
   const admin = readTlsDir(adminDir, 'admin');
   if (!admin) throw new Error(`no admin certificate in ${adminDir}`);
-  return channelCredentials({ caPem: admin.caPem, keyPem: admin.keyPem, certChainPem: admin.certPem });
+  return channelCredentials(admin);
 }
 
 export function adminControl(address: string, adminDir: string): ControlClient {
@@ -25,7 +25,7 @@ export async function joinedNodeCredentials(address: string, adminDir: string, r
   try {
     const tokens = await callUnary(control, (c) => c.getJoinTokens, {}, 10_000);
     const joined = await joinWithToken([address], tokens[role]);
-    return channelCredentials({ caPem: joined.caPem, keyPem: joined.keyPem, certChainPem: joined.certPem });
+    return channelCredentials(joined);
   } finally {
     control.close();
   }

@@ -21,20 +21,12 @@ import {
 } from '../proto/runtime/tls';
 import { callUnary } from '../proto/runtime/unary-call';
 import { initCluster } from './ca';
+import { refused } from './api/refused';
 import { adminControl, joinedNodeCredentials } from './cluster-clients';
 import { startManager, type RunningManager } from './daemon';
 
 const logger = pino({ level: 'silent' });
 const timeoutMs = 10_000;
-
-function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  return promise.then(
-    () => {
-      throw new Error('the call succeeded; it should have been refused');
-    },
-    (error: ServiceError) => error,
-  );
-}
 
 describe('a manager behind mutual TLS', () => {
   let root: string;
@@ -66,15 +58,15 @@ describe('a manager behind mutual TLS', () => {
 
   it('refuses a plaintext client', async () => {
     const plaintext = track(new ControlClient(manager.address, credentials.createInsecure()));
-    expect((await failure(listNetworks(plaintext))).code).toBe(status.UNAVAILABLE);
+    expect((await refused(listNetworks(plaintext))).code).toBe(status.UNAVAILABLE);
   });
 
   it('refuses a client without a certificate, naming what it needs', async () => {
     const caPem = readFileSync(join(adminDir(), 'ca.crt'), 'utf8');
     const anonymous = track(new ControlClient(manager.address, channelCredentials({ caPem }), managerChannelOptions));
-    const refused = await failure(listNetworks(anonymous));
-    expect(refused.code).toBe(status.UNAUTHENTICATED);
-    expect(refused.details).toMatch(/client certificate issued by the cluster CA/);
+    const refusal = await refused(listNetworks(anonymous));
+    expect(refusal.code).toBe(status.UNAUTHENTICATED);
+    expect(refusal.details).toMatch(/client certificate issued by the cluster CA/);
   });
 
   it('refuses a client whose certificate comes from another cluster CA', async () => {
@@ -83,15 +75,15 @@ describe('a manager behind mutual TLS', () => {
     const other = readTlsDir(otherAdmin, 'admin');
     const ours = readFileSync(join(adminDir(), 'ca.crt'), 'utf8');
     if (!other) throw new Error('the other cluster wrote no admin certificate');
-    const stranger = track(new ControlClient(manager.address, channelCredentials({ caPem: ours, keyPem: other.keyPem, certChainPem: other.certPem }), managerChannelOptions));
-    expect((await failure(listNetworks(stranger))).code).toBe(status.UNAUTHENTICATED);
+    const stranger = track(new ControlClient(manager.address, channelCredentials({ ...other, caPem: ours }), managerChannelOptions));
+    expect((await refused(listNetworks(stranger))).code).toBe(status.UNAUTHENTICATED);
   });
 
   it('lets a worker hold sessions but not drive the Control API', async () => {
     const worker = await joinedNodeCredentials(manager.address, adminDir(), 'worker');
-    const refused = await failure(listNetworks(track(new ControlClient(manager.address, worker, managerChannelOptions))));
-    expect(refused.code).toBe(status.PERMISSION_DENIED);
-    expect(refused.details).toMatch(/trellis-worker/);
+    const refusal = await refused(listNetworks(track(new ControlClient(manager.address, worker, managerChannelOptions))));
+    expect(refusal.code).toBe(status.PERMISSION_DENIED);
+    expect(refusal.details).toMatch(/trellis-worker/);
     const dispatcher = track(new DispatcherClient(manager.address, worker, managerChannelOptions));
     expect((await callUnary(dispatcher, (d) => d.register, { nodeName: 'w1', advertiseAddr: '198.18.0.21' }, timeoutMs)).nodeId).not.toBe('');
   });
@@ -99,7 +91,7 @@ describe('a manager behind mutual TLS', () => {
   it("binds a worker to the node its certificate names: it registers as that node, and no other node's name or session is its", async () => {
     const join = async () => {
       const joined = await joinWithToken([manager.address], (await tokens()).worker);
-      const dispatcher = track(new DispatcherClient(manager.address, channelCredentials({ caPem: joined.caPem, keyPem: joined.keyPem, certChainPem: joined.certPem }), managerChannelOptions));
+      const dispatcher = track(new DispatcherClient(manager.address, channelCredentials(joined), managerChannelOptions));
       return { nodeId: joined.nodeId, dispatcher };
     };
     const first = await join();
@@ -107,17 +99,17 @@ describe('a manager behind mutual TLS', () => {
     expect((await register(first.dispatcher, 'bound-1')).nodeId).toBe(first.nodeId);
     // Again after a restart: same certificate, same node; but not under another name.
     expect((await register(first.dispatcher, 'bound-1')).nodeId).toBe(first.nodeId);
-    expect((await failure(register(first.dispatcher, 'bound-2'))).code).toBe(status.PERMISSION_DENIED);
+    expect((await refused(register(first.dispatcher, 'bound-2'))).code).toBe(status.PERMISSION_DENIED);
 
     const second = await join();
-    const taken = await failure(register(second.dispatcher, 'bound-1'));
+    const taken = await refused(register(second.dispatcher, 'bound-1'));
     expect(taken.code).toBe(status.PERMISSION_DENIED);
     expect(taken.details).toMatch(/^node_name: "bound-1" is node .*trellis node rm bound-1/);
 
     const session = second.dispatcher.session();
-    const refused = new Promise<ServiceError>((resolve) => session.on('error', resolve));
+    const refusal = new Promise<ServiceError>((resolve) => session.on('error', resolve));
     session.write({ body: { $case: 'hello', value: { nodeId: first.nodeId, lastAppliedRevision: 0 } } });
-    expect((await refused).code).toBe(status.PERMISSION_DENIED);
+    expect((await refusal).code).toBe(status.PERMISSION_DENIED);
   });
 
   it('refuses a wrong join token and issues nothing', async () => {
@@ -126,9 +118,9 @@ describe('a manager behind mutual TLS', () => {
     await expect(joinWithToken([manager.address], forged)).rejects.toThrow(JoinTokenError);
     const caPem = readFileSync(join(adminDir(), 'ca.crt'), 'utf8');
     const ca = track(new CertificateAuthorityClient(manager.address, channelCredentials({ caPem }), managerChannelOptions));
-    const refused = await failure(callUnary(ca, (c) => c.issueNodeCertificate, { joinToken: forged, csrPem: (await createKeyAndCsr()).csrPem }, timeoutMs));
-    expect(refused.code).toBe(status.UNAUTHENTICATED);
-    expect(refused.details).toMatch(/^join_token: /);
+    const refusal = await refused(callUnary(ca, (c) => c.issueNodeCertificate, { joinToken: forged, csrPem: (await createKeyAndCsr()).csrPem }, timeoutMs));
+    expect(refusal.code).toBe(status.UNAUTHENTICATED);
+    expect(refusal.details).toMatch(/^join_token: /);
   });
 
   it('refuses a rotated token and accepts its replacement', async () => {

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { LabContext } from './context';
 import { createHost, createUnderlay, deleteNamespace, listNamespaces, namespacePids } from './namespaces';
+import { ETC_NETNS_DIR } from '../../agent/sandbox-files';
 import { initCluster } from '../../manager/ca';
 import {
   adminDir,
@@ -130,9 +131,8 @@ export async function down(ctx: LabContext): Promise<void> {
     await deleteNamespace(namespace);
   }
   // The agents' /etc files of those sandboxes (`ip netns del` leaves them behind).
-  const etcNetns = '/etc/netns';
-  if (fs.existsSync(etcNetns)) {
-    for (const name of fs.readdirSync(etcNetns).filter(isSandboxNamespace)) fs.rmSync(`${etcNetns}/${name}`, { recursive: true, force: true });
+  if (fs.existsSync(ETC_NETNS_DIR)) {
+    for (const name of fs.readdirSync(ETC_NETNS_DIR).filter(isSandboxNamespace)) fs.rmSync(`${ETC_NETNS_DIR}/${name}`, { recursive: true, force: true });
   }
   if (failures.length > 0) throw new Error(`${failures.join('\n')}\nstate kept in ${statePath(ctx.labDir)}`);
   removeState(ctx.labDir);

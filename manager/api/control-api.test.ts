@@ -15,6 +15,7 @@ import { NodeStatus, type Sandbox } from '../../proto/gen/trellis/v1/types';
 import { DispatcherClient } from '../../proto/gen/trellis/v1/dispatcher';
 import { callUnary, type UnaryMethod } from '../../proto/runtime/unary-call';
 import { adminControl, joinedNodeCredentials } from '../cluster-clients';
+import { refused } from './refused';
 import { startManager, type RunningManager } from '../daemon';
 import { managerChannelOptions } from '../../proto/runtime/tls';
 
@@ -26,12 +27,7 @@ function call<Req, Res>(method: Call<Req, Res>, request: Req): Promise<Res> {
 }
 
 async function refusal(promise: Promise<unknown>): Promise<{ code: string; field: string; message: string }> {
-  const error = (await promise.then(
-    () => {
-      throw new Error('the call succeeded');
-    },
-    (e: ServiceError) => e,
-  )) as ServiceError;
+  const error = await refused(promise);
   return { code: status[error.code], field: String(error.metadata.get('trellis-field')[0] ?? ''), message: error.details };
 }
 

@@ -42,11 +42,11 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     if (outcome instanceof Error) return outcome;
     const endpoints = endpointsOf(outcome);
     if (endpoints.length === 0) return outcome;
-    const hosts = new Map<string, string[]>();
-    const hostsOf = (networkId: string): string[] => {
+    const hosts = new Map<string, Set<string>>();
+    const hostsOf = (networkId: string): Set<string> => {
       let names = hosts.get(networkId);
       if (!names) {
-        names = state.store.network(networkId)?.endpoints.map((endpoint) => endpoint.node) ?? [];
+        names = state.store.networkHosts(networkId);
         hosts.set(networkId, names);
       }
       return names;

@@ -10,7 +10,7 @@ import { signNodeCertificate } from './ca-service';
 import { createRootCa } from './root-ca';
 
 /** Node certificates live 90 days (Swarm's default) and are renewed after 60. */
-export const DEFAULT_CERT_VALIDITY_SECONDS = 90 * 24 * 3600;
+const DEFAULT_CERT_VALIDITY_SECONDS = 90 * 24 * 3600;
 /** The CLI's certificate is not renewed automatically, so it lives a year. */
 const ADMIN_CERT_VALIDITY_SECONDS = 365 * 24 * 3600;
 /** What the first manager starts the cluster from; removed once the cluster holds it. */

@@ -87,7 +87,7 @@ describe('mutual TLS between Trellis gRPC servers and clients', () => {
   const servers: Server[] = [];
 
   const clientOf = (node?: NodeMaterial): ChannelCredentials =>
-    channelCredentials({ caPem: ca.certPem, keyPem: node?.keyPem, certChainPem: node?.certChainPem });
+    channelCredentials({ caPem: ca.certPem, keyPem: node?.keyPem, certPem: node?.certChainPem });
 
   beforeAll(async () => {
     ca = await testCa();

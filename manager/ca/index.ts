@@ -4,5 +4,5 @@ export { issueCertificate, type IssueRequest } from './issue';
 export { authorizationInterceptor, callerIdentity } from './authorization';
 export type { AuthorizationRules } from './authorization-rules';
 export { certificateAuthorityService, signNodeCertificate } from './ca-service';
-export { bootstrapStore, initCluster, joinToken, removeBootstrap, DEFAULT_CERT_VALIDITY_SECONDS, MANAGER_TLS_DIR, type ClusterInitOptions, type ClusterInitResult } from './cluster-init';
+export { bootstrapStore, initCluster, joinToken, removeBootstrap, MANAGER_TLS_DIR, type ClusterInitOptions, type ClusterInitResult } from './cluster-init';
 export { managerAccessRules } from './access-rules';

@@ -139,6 +139,11 @@ export class Store {
     return structuredClone(this.state.security);
   }
 
+  /** Names of the nodes with an endpoint on the network (none for an unknown one). */
+  networkHosts(networkId: string): Set<string> {
+    return new Set(this.state.endpointsOfNetwork(networkId).map((endpoint) => this.state.node(this.state.sandbox(endpoint.sandboxId).nodeId).name));
+  }
+
   /** Where networks created without a subnet get one. */
   defaultAddressPools(): AddressPoolRecord[] {
     return structuredClone(this.state.defaultAddressPools);

@@ -32,10 +32,7 @@ export class MutableCertificateProvider implements experimental.CertificateProvi
    * (its own FileWatcherCertificateProvider defers the same way).
    */
   addCaCertificateListener(listener: CaListener): void {
-    this.caListeners.add(listener);
-    process.nextTick(() => {
-      if (this.caListeners.has(listener)) listener(this.caUpdate);
-    });
+    deliverLater(this.caListeners, listener, () => this.caUpdate);
   }
 
   removeCaCertificateListener(listener: CaListener): void {
@@ -43,15 +40,20 @@ export class MutableCertificateProvider implements experimental.CertificateProvi
   }
 
   addIdentityCertificateListener(listener: IdentityListener): void {
-    this.identityListeners.add(listener);
-    process.nextTick(() => {
-      if (this.identityListeners.has(listener)) listener(this.identityUpdate);
-    });
+    deliverLater(this.identityListeners, listener, () => this.identityUpdate);
   }
 
   removeIdentityCertificateListener(listener: IdentityListener): void {
     this.identityListeners.delete(listener);
   }
+}
+
+/** Registers `listener` and hands it the current value on the next tick, unless it was removed meanwhile. */
+function deliverLater<V>(listeners: Set<(value: V) => void>, listener: (value: V) => void, current: () => V): void {
+  listeners.add(listener);
+  process.nextTick(() => {
+    if (listeners.has(listener)) listener(current());
+  });
 }
 
 /*
@@ -63,10 +65,12 @@ export function serverCredentials(provider: MutableCertificateProvider): ServerC
   return experimental.createCertificateProviderServerCredentials(provider, provider, false);
 }
 
+/** Shaped like a TLS directory's material, so that one is passed as it is. */
 export interface ChannelMaterial {
   caPem: string;
   keyPem?: string;
-  certChainPem?: string;
+  /** The client's certificate (a chain is accepted too). */
+  certPem?: string;
   /** The role the server's certificate must carry; managers serve every Trellis API. */
   expectRole?: NodeRole;
 }
@@ -83,7 +87,7 @@ export function channelCredentials(material: ChannelMaterial): ChannelCredential
   return credentials.createSsl(
     Buffer.from(material.caPem),
     optionalBuffer(material.keyPem),
-    optionalBuffer(material.certChainPem),
+    optionalBuffer(material.certPem),
     { checkServerIdentity },
   );
 }
