@@ -3,11 +3,11 @@ import type { NodeView } from '../proto/gen/trellis/v1/dispatcher';
 import { ConvergeLoop, type ConvergeTarget, type PassReport } from './converge-loop';
 import { HOST, bridgeAction, describeAction, ipAction, type KernelAction } from './kernel';
 
-const fdbWrite = bridgeAction('fdb', 'replace', '02:42:0a:e7:01:03', 'dev', 'trvx-100', 'dst', '198.18.0.2', 'self', 'permanent');
+const fdbWrite = bridgeAction(HOST, 'fdb', 'replace', '02:42:0a:e7:01:03', 'dev', 'trvx-100', 'dst', '198.18.0.2', 'self', 'permanent');
 const neighbourWrite = ipAction(HOST, 'neigh', 'replace', '10.231.1.3', 'lladdr', '02:42:0a:e7:01:03', 'dev', 'trvx-100', 'nud', 'permanent');
 
 function viewAt(revision: number): NodeView {
-  return { revision, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1', networks: [], sandboxes: [], endpoints: [] };
+  return { revision, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1', networks: [], sandboxes: [], endpoints: [], overlaySubnets: [] };
 }
 
 /** A kernel stand-in: each pass makes the writes (or fails as) the test queued, then none. */

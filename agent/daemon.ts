@@ -25,6 +25,8 @@ export interface AgentOptions {
   nodeName: string;
   advertiseAddr: string;
   underlayDevice: string;
+  /** Where sandboxes' egress addresses come from (the trellis_gw bridge); DEFAULT_GATEWAY_SUBNET when not given. */
+  gatewaySubnet?: string;
   resyncIntervalMs: number;
   /** HOST:PORT to serve Prometheus metrics on (GET /metrics); absent or '' serves none. */
   metricsListen?: string;
@@ -46,7 +48,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const material = await ensureNodeCertificate(tlsDir, options.managers, options.joinToken, options.logger);
   const provider = new MutableCertificateProvider({ ...material, certChainPem: material.certPem });
   const reconciler = new Reconciler(
-    { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr },
+    { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr, gatewaySubnet: options.gatewaySubnet },
     new IprouteKernel(kernelRunner(process.env, options.logger)),
   );
   const metrics = options.metricsListen ? new AgentMetrics() : undefined;

@@ -1,5 +1,5 @@
 import { CommandError } from './control-client';
-import { keyValues, networkAddressing, parsePublish } from './option-parsers';
+import { keyValues, networkAddressing, parseHostPublish, parsePublish } from './option-parsers';
 
 const none = { subnet: [], gateway: [], ipRange: [], auxAddress: [] };
 
@@ -47,6 +47,21 @@ describe('parsePublish', () => {
 
   it.each(['http', 'published=80', 'target=80,color=red', 'target=eighty'])('refuses %s', (spec) => {
     expect(() => parsePublish(spec)).toThrow(CommandError);
+  });
+});
+
+describe('parseHostPublish', () => {
+  it.each([
+    ['8080:80', { hostPort: 8080, port: 80, protocol: 'tcp' }],
+    ['8080:80/tcp', { hostPort: 8080, port: 80, protocol: 'tcp' }],
+    ['5353:53/udp', { hostPort: 5353, port: 53, protocol: 'udp' }],
+  ])('reads %s', (spec, port) => {
+    expect(parseHostPublish(spec)).toEqual(port);
+  });
+
+  it.each(['80', '80/tcp', '8080:80/sctp', '8080:http', ':80', '8080:80:90', 'published=8080,target=80'])('refuses %s, naming the flag and the form', (spec) => {
+    expect(() => parseHostPublish(spec)).toThrow(CommandError);
+    expect(() => parseHostPublish(spec)).toThrow(/^--publish: .* is not HOST:CONTAINER\[\/tcp\|udp\]; .*like 8080:80/);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { CreateNetworkRequest } from '../proto/gen/trellis/v1/control';
-import type { IpamConfig, PortConfig } from '../proto/gen/trellis/v1/types';
+import type { IpamConfig, PortConfig, PublishedPort } from '../proto/gen/trellis/v1/types';
 import { cidrContains, parseCidr, parseIpv4 } from '../manager/store';
 import { CommandError } from './control-client';
 
@@ -68,14 +68,21 @@ function containsAddress(subnet: string, address: string): boolean {
 
 const SHORT_PUBLISH = /^(?:(\d+):)?(\d+)(?:\/(\w+))?$/;
 
+/** docker's short `--publish` spelling, `[published:]target[/protocol]`; undefined when `spec` is not in it. */
+function shortPublish(spec: string): { published: number | undefined; target: number; protocol: string } | undefined {
+  const match = SHORT_PUBLISH.exec(spec);
+  if (!match) return undefined;
+  return { published: match[1] === undefined ? undefined : Number(match[1]), target: Number(match[2]), protocol: match[3] ?? '' };
+}
+
 /**
- * `--publish` in docker's two spellings: `[published:]target[/protocol]`, or
+ * `--publish` of a service in docker's two spellings: `[published:]target[/protocol]`, or
  * `published=8080,target=80,protocol=udp,mode=host`.
  */
 export function parsePublish(spec: string): PortConfig {
-  const short = SHORT_PUBLISH.exec(spec);
+  const short = shortPublish(spec);
   if (short) {
-    return { targetPort: Number(short[2]), publishedPort: Number(short[1] ?? 0), protocol: short[3] ?? '', publishMode: '' };
+    return { targetPort: short.target, publishedPort: short.published ?? 0, protocol: short.protocol, publishMode: '' };
   }
   const fields = keyValues('--publish', spec.split(','), true);
   const known = ['published', 'target', 'protocol', 'mode'];
@@ -89,6 +96,19 @@ export function parsePublish(spec: string): PortConfig {
     protocol: fields.protocol ?? '',
     publishMode: fields.mode ?? '',
   };
+}
+
+/**
+ * `--publish` of `network connect`, like `docker run -p`: HOST:CONTAINER[/tcp|udp]. The host
+ * port is required (there is no ingress to pick one), and the protocol is checked here, so a
+ * typo is named with the flag rather than as a request field.
+ */
+export function parseHostPublish(spec: string): PublishedPort {
+  const short = shortPublish(spec);
+  if (short?.published === undefined || !['', 'tcp', 'udp'].includes(short.protocol)) {
+    throw new CommandError(`--publish: "${spec}" is not HOST:CONTAINER[/tcp|udp]; give the node's port, then the sandbox's, like 8080:80 or 5353:53/udp`);
+  }
+  return { hostPort: short.published, port: short.target, protocol: short.protocol || 'tcp' };
 }
 
 function portNumber(spec: string, text: string): number {

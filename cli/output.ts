@@ -20,6 +20,11 @@ export function nodeJson(node: Node): Record<string, unknown> {
   return { ...node, status: nodeStatusToJSON(node.status) };
 }
 
+/** One published port as docker's PORTS column shows it: 8080->80/tcp. */
+export function portMapping(published: number, target: number, protocol: string): string {
+  return `${published}->${target}/${protocol}`;
+}
+
 export function shortId(id: string): string {
   return id.slice(0, 12);
 }

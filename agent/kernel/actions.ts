@@ -6,11 +6,16 @@
 export type Scope =
   /** Where the agent process itself runs; `ip netns add/del` must run here (see iproute-kernel.ts). */
   | { kind: 'root' }
-  /** The namespace holding the underlay device, bridges, VXLAN devices and host-side veths. */
+  /** The namespace holding the underlay device, the gateway bridge and the firewall. */
   | { kind: 'host' }
-  | { kind: 'sandbox'; netns: string };
+  /** A sandbox's or a network's namespace, by its name under /run/netns. */
+  | { kind: 'netns'; netns: string };
 
-export type Tool = 'ip' | 'bridge';
+/**
+ * `nft` takes a whole script as its one line (`nft -f -`), `sysctl` a `-w key=value` assignment;
+ * `ip` and `bridge` lines are batch lines.
+ */
+export type Tool = 'ip' | 'bridge' | 'nft' | 'sysctl';
 
 export interface KernelAction {
   scope: Scope;
@@ -27,26 +32,31 @@ export interface Batch {
 export const ROOT: Scope = { kind: 'root' };
 export const HOST: Scope = { kind: 'host' };
 
-export function inSandbox(netns: string): Scope {
-  return { kind: 'sandbox', netns };
+export function inNetns(netns: string): Scope {
+  return { kind: 'netns', netns };
 }
 
 export function ipAction(scope: Scope, ...args: string[]): KernelAction {
   return { scope, tool: 'ip', args };
 }
 
-export function bridgeAction(...args: string[]): KernelAction {
-  return { scope: HOST, tool: 'bridge', args };
+export function bridgeAction(scope: Scope, ...args: string[]): KernelAction {
+  return { scope, tool: 'bridge', args };
 }
 
 function scopeKey(scope: Scope): string {
-  return scope.kind === 'sandbox' ? `sandbox:${scope.netns}` : scope.kind;
+  return scope.kind === 'netns' ? `netns:${scope.netns}` : scope.kind;
 }
 
-/** The command as a user would type it from the host namespace. */
+/** The command as a user would type it from the host namespace (an nft script folded onto the line). */
 export function describeAction(action: KernelAction): string {
-  const netns = action.scope.kind === 'sandbox' ? ['-n', action.scope.netns] : [];
-  return [action.tool, ...netns, ...action.args].join(' ');
+  const { scope, tool, args } = action;
+  if (tool === 'ip' || tool === 'bridge') {
+    return [tool, ...(scope.kind === 'netns' ? ['-n', scope.netns] : []), ...args].join(' ');
+  }
+  const enter = scope.kind === 'netns' ? ['ip', 'netns', 'exec', scope.netns] : [];
+  const command = tool === 'nft' ? ['nft', '-f', '-', '<<', JSON.stringify(args.join('\n'))] : ['sysctl', '-w', ...args];
+  return [...enter, ...command].join(' ');
 }
 
 /** Groups consecutive actions that can share one batch invocation, keeping their order. */
@@ -54,7 +64,8 @@ export function toBatches(actions: readonly KernelAction[]): Batch[] {
   const batches: Batch[] = [];
   for (const action of actions) {
     const last = batches[batches.length - 1];
-    if (last && last.tool === action.tool && scopeKey(last.scope) === scopeKey(action.scope)) {
+    const batchable = action.tool === 'ip' || action.tool === 'bridge';
+    if (batchable && last && last.tool === action.tool && scopeKey(last.scope) === scopeKey(action.scope)) {
       last.lines.push(action.args);
     } else {
       batches.push({ scope: action.scope, tool: action.tool, lines: [action.args] });

@@ -1,4 +1,4 @@
-import { Batch, KernelAction, Scope, toBatches } from './actions';
+import { Batch, HOST, KernelAction, ROOT, Scope, inNetns, toBatches } from './actions';
 import { CommandFailed, CommandRunner, processRunner } from './command-runner';
 import {
   parseArpRetransByDevice,
@@ -8,14 +8,17 @@ import {
   parseNeighbours,
   parseNetnsNames,
 } from './iproute-json';
+import { isMissingTableError, listTableArgv, normalizeListing } from '../firewall';
 import { Kernel, KernelApplyError } from './kernel';
-import { AdoptedNetnsQuery, NO_ADOPTED_NETNS, ObservedKernel, ObservedSandbox } from './model';
+import { AdoptedNetnsQuery, ObserveQuery, ObservedKernel, ObservedNetwork, ObservedSandbox } from './model';
 import { readNetnsIds } from './netns-identity';
 import { VXLAN_PREFIX, isSandboxNetnsName, netnsRunPath, processNetnsPath } from './names';
 
+type ReadTool = 'ip' | 'bridge' | 'nft' | 'sysctl';
+
 export interface IprouteKernelOptions {
   /**
-   * Run host-scope commands as `ip -n <hostNetns>` instead of in the agent's own namespace
+   * Run host-scope commands inside the namespace named `hostNetns` instead of the agent's own
    * (tests and the lab run several "hosts" from one process). `ip netns add/del/list` always run
    * unprefixed: under `ip -n X`, iproute2 unshares the mount namespace, so a namespace added
    * there would be bind-mounted where nobody else can see it.
@@ -30,28 +33,34 @@ export class IprouteKernel implements Kernel {
     private readonly options: IprouteKernelOptions = {},
   ) {}
 
-  async observe(adopted: AdoptedNetnsQuery = NO_ADOPTED_NETNS): Promise<ObservedKernel> {
-    const [links, fdb, neighbours, netnsNames, identities] = await Promise.all([
-      this.read({ kind: 'host' }, 'ip', '-j', '-d', 'link', 'show'),
-      this.read({ kind: 'host' }, 'bridge', '-j', 'fdb', 'show'),
-      this.read({ kind: 'host' }, 'ip', '-4', '-j', 'neigh', 'show'),
-      this.read({ kind: 'root' }, 'ip', '-j', 'netns', 'list'),
+  async observe(query: ObserveQuery): Promise<ObservedKernel> {
+    const { adopted } = query;
+    const [links, netnsNames, identities, ipForwarding, firewall] = await Promise.all([
+      this.read(HOST, 'ip', '-j', '-d', 'addr', 'show'),
+      this.read(ROOT, 'ip', '-j', 'netns', 'list'),
       this.identify(adopted),
+      this.read(HOST, 'sysctl', '-n', 'net.ipv4.ip_forward'),
+      this.readFirewall(query.firewallTable),
     ]);
     const listed = parseNetnsNames(netnsNames);
     const present = new Set(listed);
     // Namespaces someone else named are read only when a sandbox adopts them: the rest are none of ours.
     const foreign = adopted.foreign.filter((name) => !isSandboxNetnsName(name) && present.has(name));
     const sandboxNames = [...listed.filter(isSandboxNetnsName), ...foreign];
-    const sandboxes = await Promise.all(sandboxNames.map((netns) => this.observeSandbox(netns)));
-    const onOurVxlan = (entry: { device: string }) => entry.device.startsWith(VXLAN_PREFIX);
+    const networkNames = listed.filter((name) => name.startsWith(query.networkNetnsPrefix));
+    const [sandboxes, networks] = await Promise.all([
+      Promise.all(sandboxNames.map((netns) => this.observeSandbox(netns))),
+      Promise.all(networkNames.map((netns) => this.observeNetwork(netns))),
+    ]);
     return {
       hostLinks: parseLinks(links),
+      networks: networks.filter((network): network is ObservedNetwork => network !== undefined),
+      brokenNetworks: networkNames.filter((_, index) => networks[index] === undefined),
       sandboxes: sandboxes.filter((sandbox): sandbox is ObservedSandbox => sandbox !== undefined),
       brokenSandboxes: sandboxNames.filter((_, index) => sandboxes[index] === undefined),
       ...identities,
-      fdb: parseFdb(fdb).filter(onOurVxlan),
-      neighbours: parseNeighbours(neighbours).filter(onOurVxlan),
+      ipForwarding: ipForwarding.trim() === '1',
+      firewall,
     };
   }
 
@@ -81,20 +90,54 @@ export class IprouteKernel implements Kernel {
 
   /** undefined when the namespace cannot be entered (vanished meanwhile, or a dangling name). */
   private async observeSandbox(netns: string): Promise<ObservedSandbox | undefined> {
-    const scope: Scope = { kind: 'sandbox', netns };
+    // One process per sandbox: the three reads share one batch. One ntable dump covers every
+    // device of the namespace. `route` defaults to IPv4; `-4` cannot be global here, as it would
+    // hide links that have no IPv4 address yet.
+    const output = await this.readIfPresent(inNetns(netns), 'ip', ['-j', '-d', '-batch', '-'], 'addr show\nroute show default\nntable show\n');
+    if (output === undefined) return undefined;
+    const [links = '', routes = '', neighbourTables = ''] = jsonLines(output);
+    const arpRetrans = parseArpRetransByDevice(neighbourTables);
+    return {
+      netns,
+      links: parseLinks(links).map((link) => ({ ...link, arpRetransMs: arpRetrans.get(link.name) })),
+      defaultRoute: parseDefaultRoute(routes),
+    };
+  }
+
+  /** undefined when the namespace cannot be entered. */
+  private async observeNetwork(netns: string): Promise<ObservedNetwork | undefined> {
+    const scope = inNetns(netns);
+    const [output, fdb] = await Promise.all([
+      this.readIfPresent(scope, 'ip', ['-j', '-d', '-batch', '-'], 'link show\nneigh show\n'),
+      this.readIfPresent(scope, 'bridge', ['-j', 'fdb', 'show']),
+    ]);
+    if (output === undefined || fdb === undefined) return undefined;
+    const [links = '', neighbours = ''] = jsonLines(output);
+    const onOurVxlan = (entry: { device: string }) => entry.device.startsWith(VXLAN_PREFIX);
+    return {
+      netns,
+      links: parseLinks(links),
+      fdb: parseFdb(fdb).filter(onOurVxlan),
+      // Batch lines take no options, so the IPv6 neighbours (link-local chatter) are dropped here.
+      neighbours: parseNeighbours(neighbours).filter((entry) => onOurVxlan(entry) && !entry.ip.includes(':')),
+    };
+  }
+
+  private async readFirewall(table: string): Promise<string | undefined> {
+    const [tool, ...args] = listTableArgv(table);
+    if (tool !== 'nft') throw new Error(`unexpected firewall reader ${tool ?? ''}`);
     try {
-      // One process per sandbox: entering a namespace (`ip -n`) copies the mount table, which
-      // costs more the more namespaces exist, so the three reads share one batch. One ntable
-      // dump covers every device of the namespace. `route` defaults to IPv4; `-4` cannot be
-      // global here, as it would hide links that have no IPv4 address yet.
-      const output = await this.runner.run(this.argv(scope, 'ip', '-j', '-d', '-batch', '-'), 'addr show\nroute show default\nntable show\n');
-      const [links = '', routes = '', neighbourTables = ''] = output.split('\n').filter((line) => line.trim() !== '');
-      const arpRetrans = parseArpRetransByDevice(neighbourTables);
-      return {
-        netns,
-        links: parseLinks(links).map((link) => ({ ...link, arpRetransMs: arpRetrans.get(link.name) })),
-        defaultRoute: parseDefaultRoute(routes),
-      };
+      return normalizeListing(await this.read(HOST, 'nft', ...args));
+    } catch (error) {
+      if (error instanceof CommandFailed && isMissingTableError(error.stderr)) return undefined;
+      throw error;
+    }
+  }
+
+  /** A failed read of a namespace means it cannot be entered (vanished meanwhile, or a dangling name). */
+  private async readIfPresent(scope: Scope, tool: ReadTool, args: string[], stdin?: string): Promise<string | undefined> {
+    try {
+      return await this.runner.run(this.argv(scope, tool, ...args), stdin);
     } catch (error) {
       if (error instanceof CommandFailed) return undefined;
       throw error;
@@ -102,25 +145,32 @@ export class IprouteKernel implements Kernel {
   }
 
   private runBatch(batch: Batch): Promise<string> {
+    if (batch.tool === 'nft') return this.runner.run(this.argv(batch.scope, 'nft', '-f', '-'), batch.lines.map((line) => line.join('\n')).join('\n'));
+    if (batch.tool === 'sysctl') return this.runner.run(this.argv(batch.scope, 'sysctl', '-q', '-w', ...batch.lines.flat()));
     // -force: one failed line must not keep the independent lines after it from being applied.
     const argv = this.argv(batch.scope, batch.tool, '-force', '-batch', '-');
     const stdin = batch.lines.map((line) => line.join(' ')).join('\n') + '\n';
     return this.runner.run(argv, stdin);
   }
 
-  private read(scope: Scope, tool: 'ip' | 'bridge', ...args: string[]): Promise<string> {
+  private read(scope: Scope, tool: ReadTool, ...args: string[]): Promise<string> {
     return this.runner.run(this.argv(scope, tool, ...args));
   }
 
   /**
-   * A sandbox is entered with `nsenter --net` rather than `ip -n`: iproute2's `-n` also gives
-   * the command a fresh mount namespace, copying every mount (one per named namespace), which
-   * made a pass over a thousand sandboxes several times slower. iproute2 talks netlink only, so
-   * the network namespace is all it needs.
+   * Named namespaces are entered with `nsenter --net` rather than `ip -n`: iproute2's `-n` also
+   * gives the command a fresh mount namespace, copying every mount (one per named namespace),
+   * which made a pass over a thousand sandboxes several times slower. Every tool here talks
+   * netlink or /proc/sys/net, so the network namespace is all it needs.
    */
-  private argv(scope: Scope, tool: 'ip' | 'bridge', ...args: string[]): string[] {
-    if (scope.kind === 'sandbox') return ['nsenter', `--net=${netnsRunPath(scope.netns)}`, '--', tool, ...args];
-    if (scope.kind === 'host' && this.options.hostNetns !== undefined) return [tool, '-n', this.options.hostNetns, ...args];
+  private argv(scope: Scope, tool: ReadTool, ...args: string[]): string[] {
+    const netns = scope.kind === 'netns' ? scope.netns : scope.kind === 'host' ? this.options.hostNetns : undefined;
+    if (netns !== undefined) return ['nsenter', `--net=${netnsRunPath(netns)}`, '--', tool, ...args];
     return [tool, ...args];
   }
+}
+
+/** Each command of an `ip -j -batch` prints its JSON on one line. */
+function jsonLines(output: string): string[] {
+  return output.split('\n').filter((line) => line.trim() !== '');
 }

@@ -1,10 +1,10 @@
 import { KernelAction } from './actions';
-import { AdoptedNetnsQuery, ObservedKernel } from './model';
+import { ObserveQuery, ObservedKernel } from './model';
 
 /** The reconciler's only door to the kernel: read everything once, write a planned list. */
 export interface Kernel {
-  /** Reads everything the agent owns, plus the adopted namespaces asked for (none when not given). */
-  observe(adopted?: AdoptedNetnsQuery): Promise<ObservedKernel>;
+  /** Reads everything the agent owns, plus the adopted namespaces asked for. */
+  observe(query: ObserveQuery): Promise<ObservedKernel>;
   /** Applies every action in order; throws KernelApplyError after trying all of them if any failed. */
   apply(actions: readonly KernelAction[]): Promise<void>;
 }

@@ -8,6 +8,10 @@ export interface VxlanAttributes {
   vni: number;
   local: string;
   port: number;
+  /**
+   * The underlay's name as `ip link add ... dev` takes it. Read back from a network namespace it
+   * is `if<N>`, the underlay's ifindex in the namespace the device was created in (see plan).
+   */
   underlayDevice: string;
   learning: boolean;
   proxy: boolean;
@@ -75,9 +79,32 @@ export interface AdoptedNetnsQuery {
 
 export const NO_ADOPTED_NETNS: AdoptedNetnsQuery = { foreign: [], attached: [], pids: [] };
 
+/** One network's namespace: its bridge, VXLAN device and the host ends of its sandboxes' veths. */
+export interface ObservedNetwork {
+  netns: string;
+  links: ObservedLink[];
+  /** Self (not bridge master) FDB entries of the VXLAN devices. */
+  fdb: FdbEntry[];
+  /** IPv4 neighbour entries of the VXLAN devices. */
+  neighbours: NeighbourEntry[];
+}
+
+/** What observe() reads besides the agent's own sandboxes and host links. */
+export interface ObserveQuery {
+  /** Network namespaces are read only under this prefix: agents sharing /run/netns each have their own. */
+  networkNetnsPrefix: string;
+  /** The host firewall table the agent owns. */
+  firewallTable: string;
+  adopted: AdoptedNetnsQuery;
+}
+
 export interface ObservedKernel {
   /** Every link of the host namespace, ours or not (the underlay device is read from here). */
   hostLinks: ObservedLink[];
+  /** The namespaces under the asked-for prefix that could be entered and read. */
+  networks: ObservedNetwork[];
+  /** Namespaces under the asked-for prefix that exist as a name but cannot be entered. */
+  brokenNetworks: string[];
   /** Namespaces named with the sandbox prefix, and the foreign ones asked for, that could be entered and read. */
   sandboxes: ObservedSandbox[];
   /** Namespaces named with the sandbox prefix, or foreign ones asked for, that exist as a name but cannot be entered. */
@@ -92,10 +119,10 @@ export interface ObservedKernel {
    * (one namespace, except in tests and the lab): never adopted. Empty when no adopted namespace was asked for.
    */
   agentNetnsIds: string[];
-  /** Self (not bridge master) FDB entries on VXLAN devices with our prefix. */
-  fdb: FdbEntry[];
-  /** Neighbour entries on VXLAN devices with our prefix. */
-  neighbours: NeighbourEntry[];
+  /** net.ipv4.ip_forward of the host namespace. */
+  ipForwarding: boolean;
+  /** The host firewall table as `nft list table` prints it (normalized); undefined when there is none. */
+  firewall: string | undefined;
 }
 
 export interface DesiredBridge {
@@ -109,9 +136,24 @@ export interface DesiredVxlan extends VxlanAttributes {
   bridge: string;
 }
 
-/** A local endpoint: a veth pair from the network's bridge into a sandbox. */
+/**
+ * A network's own namespace, as Swarm's overlay has: its bridge and VXLAN device live there, so
+ * networks with the same subnet never meet. The VXLAN device is created from the host namespace
+ * straight into it, so its UDP socket stays on the underlay.
+ */
+export interface DesiredNetwork {
+  netns: string;
+  bridge: DesiredBridge;
+  vxlan: DesiredVxlan;
+  fdb: DesiredFdbEntry[];
+  neighbours: DesiredNeighbour[];
+}
+
+/** A local endpoint: a veth pair from the network's bridge (in the network's namespace) into a sandbox. */
 export interface DesiredEndpoint {
+  /** Also written as the alias of the sandbox end: ifindexes alone do not pair veths across many namespaces. */
   hostName: string;
+  networkNetns: string;
   bridge: string;
   mtu: number;
   netns: string;
@@ -134,11 +176,37 @@ export type NetnsOrigin =
    */
   | { kind: 'attached'; pid: number };
 
+/** `trellis network connect --publish HOST_PORT:PORT/PROTOCOL`: DNAT from the host to the sandbox's egress address. */
+export interface PublishedPortRule {
+  protocol: 'tcp' | 'udp';
+  hostPort: number;
+  port: number;
+}
+
+/** A sandbox's way out: a veth pair from the host's gateway bridge, its address from the gateway subnet. */
+export interface DesiredEgress {
+  hostName: string;
+  interfaceName: string;
+  address: string;
+  mtu: number;
+  published: PublishedPortRule[];
+}
+
 export interface DesiredSandbox {
   /** The name under /run/netns that `ip -n` enters. */
   netns: string;
   origin: NetnsOrigin;
   defaultRoute: DefaultRoute | undefined;
+  /** undefined when the sandbox is on internal networks only. */
+  egress: DesiredEgress | undefined;
+}
+
+/** The host's gateway bridge (Swarm's docker_gwbridge), with the host's address in the gateway subnet. */
+export interface DesiredGateway {
+  bridge: string;
+  address: string;
+  subnet: string;
+  mtu: number;
 }
 
 /** Desired FDB and neighbour entries are always permanent. */
@@ -153,10 +221,13 @@ export interface DesiredNeighbour {
 export interface DesiredKernel {
   /** Written as the alias of each sandbox's lo: sandboxes tagged by another owner are never removed. */
   ownerTag: string;
-  bridges: DesiredBridge[];
-  vxlans: DesiredVxlan[];
+  /** Every network namespace under this prefix that is not wanted is removed. */
+  networkNetnsPrefix: string;
+  networks: DesiredNetwork[];
   sandboxes: DesiredSandbox[];
   endpoints: DesiredEndpoint[];
-  fdb: DesiredFdbEntry[];
-  neighbours: DesiredNeighbour[];
+  /** undefined when no sandbox here has egress: the bridge, its firewall table and ip_forward are then not needed. */
+  gateway: DesiredGateway | undefined;
+  /** Every overlay subnet of the cluster: the firewall keeps the gateway bridge from reaching them. */
+  isolatedSubnets: string[];
 }

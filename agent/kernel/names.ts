@@ -2,12 +2,27 @@
  * Every kernel object Trellis owns carries one of these prefixes, so a pass can tell its own
  * leftovers (even from a crashed earlier run) from everything else, which it never touches.
  */
+import { createHash } from 'node:crypto';
+
 export const VXLAN_PREFIX = 'trvx-';
 export const BRIDGE_PREFIX = 'trbr-';
 export const HOST_VETH_PREFIX = 'trve-';
+export const GATEWAY_VETH_PREFIX = 'trgw-';
 export const SANDBOX_NETNS_PREFIX = 'trsb-';
+export const NETWORK_NETNS_PREFIX = 'trnw-';
+/** Swarm's docker_gwbridge, by the name the issue gives it: users look for it. */
+export const GATEWAY_BRIDGE = 'trellis_gw';
+/** The sandbox end of the gateway veth. */
+export const EGRESS_INTERFACE = 'gw0';
+/** The nftables table (family ip) of the host namespace that the agent owns whole. */
+export const FIREWALL_TABLE = 'trellis';
 
-export const OWNED_LINK_PREFIXES: readonly string[] = [VXLAN_PREFIX, BRIDGE_PREFIX, HOST_VETH_PREFIX];
+/**
+ * Links of ours in the host namespace. Bridges, VXLAN devices and endpoint veths live in network
+ * namespaces; found here they are leftovers (a crash between creating a VXLAN device and moving
+ * it, or an older agent's layout) and are removed.
+ */
+export const OWNED_LINK_PREFIXES: readonly string[] = [VXLAN_PREFIX, BRIDGE_PREFIX, HOST_VETH_PREFIX, GATEWAY_VETH_PREFIX];
 
 /** Linux refuses interface names longer than IFNAMSIZ - 1. */
 export const MAX_INTERFACE_NAME_LENGTH = 15;
@@ -26,8 +41,24 @@ export function hostVethName(endpointId: string): string {
   return `${HOST_VETH_PREFIX}${endpointId.slice(0, HOST_VETH_ID_CHARS)}`;
 }
 
+export function gatewayVethName(sandboxId: string): string {
+  return `${GATEWAY_VETH_PREFIX}${sandboxId.slice(0, MAX_INTERFACE_NAME_LENGTH - GATEWAY_VETH_PREFIX.length)}`;
+}
+
 export function isOwnedLinkName(name: string): boolean {
-  return OWNED_LINK_PREFIXES.some((prefix) => name.startsWith(prefix));
+  return name === GATEWAY_BRIDGE || OWNED_LINK_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+/**
+ * Agents sharing a machine (the lab) share /run/netns, so each owner's network namespaces carry
+ * a short digest of its tag: it removes every unwanted name under its own prefix and no other.
+ */
+export function networkNetnsPrefix(ownerTag: string): string {
+  return `${NETWORK_NETNS_PREFIX}${createHash('sha256').update(ownerTag).digest('hex').slice(0, 8)}-`;
+}
+
+export function networkNetnsName(ownerTag: string, vni: number): string {
+  return `${networkNetnsPrefix(ownerTag)}${vni}`;
 }
 
 export function isSandboxNetnsName(name: string): boolean {

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { serveMetrics, type MetricsServer } from '../../proto/runtime/metrics-http';
 import { sampleValue } from '../../proto/runtime/prometheus-text';
-import { HOST, bridgeAction, inSandbox, ipAction } from '../kernel';
+import { HOST, bridgeAction, inNetns, ipAction } from '../kernel';
 import { ACTION_KINDS } from '../reconcile/action-kind';
 import { AgentMetrics } from './agent-metrics';
 
@@ -33,9 +33,9 @@ describe('agent metrics', () => {
   });
 
   it('counts passes, their writes and durations, and drift repairs by kind', async () => {
-    const staleFdb = bridgeAction('fdb', 'del', '02:00:5e:00:53:01', 'dev', 'trvx-100', 'dst', '198.18.0.99', 'self');
+    const staleFdb = bridgeAction(HOST, 'fdb', 'del', '02:00:5e:00:53:01', 'dev', 'trvx-100', 'dst', '198.18.0.99', 'self');
     const veth = ipAction(HOST, 'link', 'add', 'name', 'trve-e1aaaaaaaa', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', 'trsb-web');
-    const address = ipAction(inSandbox('trsb-web'), 'addr', 'add', '10.231.1.2/24', 'dev', 'eth0');
+    const address = ipAction(inNetns('trsb-web'), 'addr', 'add', '10.231.1.2/24', 'dev', 'eth0');
     metrics.passFinished({ ok: true, seconds: 0.02, writes: [veth, address, staleFdb], drift: [] });
     metrics.passFinished({ ok: true, seconds: 0.003, writes: [], drift: [] });
     metrics.passFinished({ ok: true, seconds: 0.04, writes: [staleFdb, veth, address], drift: [staleFdb, veth, address] });
@@ -49,6 +49,6 @@ describe('agent metrics', () => {
     expect(sampleValue(text, 'trellis_reconcile_pass_seconds_bucket', 'le="0.005"')).toBe(1);
     expect(sampleValue(text, 'trellis_reconcile_pass_seconds_bucket', 'le="0.05"')).toBe(3);
     const drift = Object.fromEntries(ACTION_KINDS.map((kind) => [kind, sampleValue(text, 'trellis_drift_repaired_total', `kind="${kind}"`)]));
-    expect(drift).toEqual({ fdb: 1, neighbour: 0, veth: 1, vxlan: 0, bridge: 0, address: 1, route: 0, netns: 0, sysctl: 0, other: 0 });
+    expect(drift).toEqual({ fdb: 1, neighbour: 0, veth: 1, vxlan: 0, bridge: 0, address: 1, route: 0, netns: 0, sysctl: 0, firewall: 0, other: 0 });
   });
 });

@@ -1,14 +1,14 @@
-import { HOST, ROOT, bridgeAction, describeAction, inSandbox, ipAction, type KernelAction } from '../kernel';
+import { HOST, ROOT, bridgeAction, describeAction, inNetns, ipAction, type KernelAction } from '../kernel';
 import { ACTION_KINDS, actionKind, type ActionKind } from './action-kind';
 import { plan } from './plan';
 import { EMPTY, NOTHING_OBSERVED, programmed, want } from './plan-fixtures';
 
-const sandbox = inSandbox('trsb-web');
+const sandbox = inNetns('trsb-web');
 
 describe('actionKind', () => {
   const cases: Array<[ActionKind, KernelAction]> = [
-    ['fdb', bridgeAction('fdb', 'replace', '02:42:0a:e7:01:03', 'dev', 'trvx-100', 'dst', '198.18.0.2', 'self', 'permanent')],
-    ['fdb', bridgeAction('fdb', 'del', '02:00:5e:00:53:01', 'dev', 'trvx-100', 'dst', '198.18.0.99', 'self')],
+    ['fdb', bridgeAction(HOST, 'fdb', 'replace', '02:42:0a:e7:01:03', 'dev', 'trvx-100', 'dst', '198.18.0.2', 'self', 'permanent')],
+    ['fdb', bridgeAction(HOST, 'fdb', 'del', '02:00:5e:00:53:01', 'dev', 'trvx-100', 'dst', '198.18.0.99', 'self')],
     ['neighbour', ipAction(HOST, 'neigh', 'replace', '10.231.1.3', 'lladdr', '02:42:0a:e7:01:03', 'dev', 'trvx-100', 'nud', 'permanent')],
     ['neighbour', ipAction(HOST, 'neigh', 'del', '10.231.1.3', 'dev', 'trvx-100')],
     ['bridge', ipAction(HOST, 'link', 'add', 'name', 'trbr-100', 'mtu', '1450', 'up', 'type', 'bridge')],
@@ -28,9 +28,14 @@ describe('actionKind', () => {
     ['route', ipAction(sandbox, 'route', 'replace', 'default', 'via', '10.231.1.1', 'dev', 'eth0')],
     ['sysctl', ipAction(sandbox, 'ntable', 'change', 'name', 'arp_cache', 'dev', 'eth0', 'retrans', '20')],
     ['sysctl', ipAction(ROOT, 'netns', 'exec', 'trsb-web', 'sysctl', '-w', 'net.ipv4.ip_forward=1')],
+    ['veth', ipAction(HOST, 'link', 'add', 'name', 'trgw-s1', 'master', 'trellis_gw', 'type', 'veth', 'peer', 'name', 'gw0', 'netns', 'trsb-web')],
+    ['bridge', ipAction(HOST, 'link', 'add', 'name', 'trellis_gw', 'up', 'type', 'bridge')],
+    ['address', ipAction(HOST, 'addr', 'add', '172.29.0.1/16', 'dev', 'trellis_gw')],
+    ['sysctl', { scope: HOST, tool: 'sysctl', args: ['net.ipv4.ip_forward=1'] }],
+    ['firewall', { scope: HOST, tool: 'nft', args: ['table ip trellis'] }],
     ['other', ipAction(HOST, 'link', 'set', 'dev', 'eth0', 'mtu', '9000')],
     ['other', ipAction(HOST, 'rule', 'add', 'from', 'all')],
-    ['other', bridgeAction('vlan', 'add', 'dev', 'trve-e1aaaaaaaa', 'vid', '2')],
+    ['other', bridgeAction(HOST, 'vlan', 'add', 'dev', 'trve-e1aaaaaaaa', 'vid', '2')],
     ['other', { scope: HOST, tool: 'ip', args: [] }],
   ];
 

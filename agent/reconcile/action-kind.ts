@@ -1,4 +1,4 @@
-import { BRIDGE_PREFIX, HOST_VETH_PREFIX, KernelAction, VXLAN_PREFIX } from '../kernel';
+import { BRIDGE_PREFIX, GATEWAY_BRIDGE, GATEWAY_VETH_PREFIX, HOST_VETH_PREFIX, KernelAction, VXLAN_PREFIX } from '../kernel';
 
 /** What a kernel write touches: the label of `trellis_drift_repaired_total{kind}`. */
 export type ActionKind =
@@ -11,16 +11,19 @@ export type ActionKind =
   | 'route'
   | 'netns'
   | 'sysctl'
+  | 'firewall'
   | 'other';
 
 export const ACTION_KINDS: readonly ActionKind[] = [
-  'fdb', 'neighbour', 'veth', 'vxlan', 'bridge', 'address', 'route', 'netns', 'sysctl', 'other',
+  'fdb', 'neighbour', 'veth', 'vxlan', 'bridge', 'address', 'route', 'netns', 'sysctl', 'firewall', 'other',
 ];
 
 const DEVICE_PREFIXES: ReadonlyArray<readonly [string, ActionKind]> = [
   [VXLAN_PREFIX, 'vxlan'],
   [BRIDGE_PREFIX, 'bridge'],
   [HOST_VETH_PREFIX, 'veth'],
+  [GATEWAY_VETH_PREFIX, 'veth'],
+  [GATEWAY_BRIDGE, 'bridge'],
 ];
 
 const LINK_TYPES: ReadonlyMap<string, ActionKind> = new Map([['vxlan', 'vxlan'], ['bridge', 'bridge'], ['veth', 'veth']]);
@@ -41,6 +44,7 @@ export function actionKind(action: KernelAction): ActionKind {
   const [object = '', ...rest] = action.args;
   if (tool === 'bridge') return object === 'fdb' ? 'fdb' : 'other';
   if (tool === 'sysctl') return 'sysctl';
+  if (tool === 'nft') return 'firewall';
   if (tool !== 'ip') return 'other';
   if (object === 'link') return linkKind(action, rest);
   if (object === 'netns' && rest[0] === 'exec' && rest.includes('sysctl')) return 'sysctl';
@@ -49,7 +53,7 @@ export function actionKind(action: KernelAction): ActionKind {
 
 /**
  * `ip link add|del|set [dev|name] NAME ...`: the device's name says what it is when it carries one
- * of our prefixes; else a new link's `type`; else, inside a sandbox, `lo` is the namespace's own
+ * of our prefixes; else a new link's `type`; else, inside a namespace, `lo` is the namespace's own
  * (brought up and tagged with its owner) and any other interface is a veth peer.
  */
 function linkKind(action: KernelAction, rest: readonly string[]): ActionKind {
@@ -59,7 +63,7 @@ function linkKind(action: KernelAction, rest: readonly string[]): ActionKind {
   const typeAt = rest.indexOf('type');
   const type = typeAt >= 0 ? LINK_TYPES.get(rest[typeAt + 1] ?? '') : undefined;
   if (type !== undefined) return type;
-  if (action.scope.kind === 'sandbox' && rest[0] !== 'add') return name === 'lo' ? 'netns' : 'veth';
+  if (action.scope.kind === 'netns' && rest[0] !== 'add') return name === 'lo' ? 'netns' : 'veth';
   return 'other';
 }
 

@@ -35,7 +35,7 @@ describe('checkAdoptedNamespaces', () => {
     expect(skipped).toEqual([expect.stringContaining(reason)]);
     expect(kernel.sandboxes).toEqual([]);
     expect(kernel.endpoints).toEqual([]);
-    expect(kernel.fdb).toEqual(byName.fdb);
+    expect(kernel.networks).toEqual(byName.networks);
   });
 
   test("adopts nothing when the agent's own namespace could not be identified", () => {

@@ -8,7 +8,7 @@ import {
   processNetnsPath,
 } from '../kernel';
 import type { DesiredResult } from './desired';
-import { isVethPeer } from './plan';
+import { isVethPeer } from './plan-links';
 
 /*
  * Adopted namespaces come and go with whoever made them, so whether one can be programmed is known
@@ -59,13 +59,7 @@ export function checkAdoptedNamespaces(kernel: DesiredKernel, observed: Observed
     );
     return false;
   });
-  const withRoutes = sandboxes.map((sandbox) => {
-    const device = sandbox.defaultRoute?.device;
-    const routed = device === undefined || endpoints.some((e) => e.netns === sandbox.netns && e.interfaceName === device);
-    // A route through an endpoint that is not programmed would go through somebody else's interface, or none.
-    return routed ? sandbox : { ...sandbox, defaultRoute: undefined };
-  });
-  return { kernel: { ...kernel, sandboxes: withRoutes, endpoints }, skipped };
+  return { kernel: { ...kernel, sandboxes, endpoints }, skipped };
 }
 
 function verdictOn(sandbox: DesiredSandbox, observed: ObservedKernel, present: ReadonlySet<string>): Verdict {
@@ -109,11 +103,18 @@ function interfaceKey(endpoint: { netns: string; interfaceName: string }): strin
   return `${endpoint.netns}/${endpoint.interfaceName}`;
 }
 
-/** Interface names in adopted namespaces held by links that are not the peer of one of our host veths. */
+/** Interface names in adopted namespaces held by links that are not the peer of one of our host ends. */
 function takenInterfaceNames(kernel: DesiredKernel, observed: ObservedKernel): Set<string> {
   const adopted = new Set(kernel.sandboxes.filter((s) => s.origin.kind !== 'created').map((s) => s.netns));
-  const ownedHostLinks = observed.hostLinks.filter((link) => isOwnedLinkName(link.name));
-  const isOurs = (link: ObservedLink) => link.kind === 'veth' && ownedHostLinks.some((hostSide) => isVethPeer(hostSide, link));
+  const hostEnds = new Map<string, ObservedLink>();
+  for (const link of observed.hostLinks) if (isOwnedLinkName(link.name)) hostEnds.set(link.name, link);
+  for (const network of observed.networks) for (const link of network.links) hostEnds.set(link.name, link);
+  // The alias names the host end (ifindexes repeat across namespaces); an end a crash left untagged is matched by ifindexes alone.
+  const candidates = (link: ObservedLink) => {
+    const named = link.alias === undefined ? undefined : hostEnds.get(link.alias);
+    return named === undefined ? [...hostEnds.values()] : [named];
+  };
+  const isOurs = (link: ObservedLink) => link.kind === 'veth' && candidates(link).some((hostSide) => isVethPeer(hostSide, link));
   const taken = new Set<string>();
   for (const sandbox of observed.sandboxes) {
     if (!adopted.has(sandbox.netns)) continue;

@@ -1,5 +1,6 @@
 import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
-import { desired } from './desired';
+import { networkNetnsName } from '../kernel';
+import { DEFAULT_GATEWAY_SUBNET, desired } from './desired';
 import { adoptedNetnsQuery } from './sandbox-placement';
 import { local, network, remote, sampleView, sandbox } from './test-fixtures';
 
@@ -7,60 +8,93 @@ const back = { id: 'n2', name: 'back', vni: 200, subnet: '10.231.2.0/24', gatewa
 // Upper-case MAC in the view: the kernel's spelling is lower case.
 const view = (parts: Partial<NodeView> = {}) =>
   sampleView({ endpoints: [{ ...local, mac: '02:42:0A:E7:01:02' }, remote], ...parts });
-const options = { underlayDevice: 'uplink', underlayMtu: 9000, ownerTag: 'me' };
+const options = { underlayDevice: 'uplink', underlayMtu: 9000, ownerTag: 'me', gatewaySubnet: DEFAULT_GATEWAY_SUBNET, heldEgressAddresses: new Map<string, string>() };
+const NS = networkNetnsName('me', 100);
 const adopting = (netnsPath: string, netnsName = sandbox.netnsName) => view({ sandboxes: [{ ...sandbox, netnsName, netnsPath }] });
 
 describe('desired', () => {
-  test('a network becomes a bridge and a learning-free proxy VXLAN device at underlay MTU - 50', () => {
+  test('a network becomes a namespace of its own with a bridge and a learning-free proxy VXLAN device at underlay MTU - 50', () => {
     const { kernel } = desired(view(), options);
-    expect(kernel.bridges).toEqual([{ name: 'trbr-100', mtu: 8950 }]);
-    expect(kernel.vxlans).toEqual([{
-      name: 'trvx-100', vni: 100, local: '198.18.0.1', port: 4789, underlayDevice: 'uplink',
-      learning: false, proxy: true, mtu: 8950, bridge: 'trbr-100',
+    expect(kernel.networks.map(({ netns, bridge, vxlan }) => ({ netns, bridge, vxlan }))).toEqual([{
+      netns: NS,
+      bridge: { name: 'trbr-100', mtu: 8950 },
+      vxlan: {
+        name: 'trvx-100', vni: 100, local: '198.18.0.1', port: 4789, underlayDevice: 'uplink',
+        learning: false, proxy: true, mtu: 8950, bridge: 'trbr-100',
+      },
     }]);
+  });
+
+  test("network namespaces carry a digest of the owner, so agents sharing /run/netns never meet", () => {
+    expect(NS).toMatch(/^trnw-[0-9a-f]{8}-100$/);
+    expect(networkNetnsName('other', 100)).not.toBe(NS);
   });
 
   test("a network's own MTU wins over underlay MTU - 50 for its bridge, VXLAN device and veths", () => {
     const { kernel } = desired(view({ networks: [{ ...network, mtu: 1400 }] }), options);
-    expect(kernel.bridges).toEqual([{ name: 'trbr-100', mtu: 1400 }]);
-    expect(kernel.vxlans.map((vxlan) => vxlan.mtu)).toEqual([1400]);
+    expect(kernel.networks.map((n) => [n.bridge.mtu, n.vxlan.mtu])).toEqual([[1400, 1400]]);
     expect(kernel.endpoints.map((endpoint) => endpoint.mtu)).toEqual([1400]);
   });
 
   test('the local address option overrides the advertise address', () => {
-    expect(desired(view(), { ...options, localAddress: '198.18.5.5' }).kernel.vxlans[0]?.local).toBe('198.18.5.5');
+    expect(desired(view(), { ...options, localAddress: '198.18.5.5' }).kernel.networks[0]?.vxlan.local).toBe('198.18.5.5');
   });
 
   test('a local endpoint becomes a veth pair into its sandbox, a remote one an FDB and a neighbour entry', () => {
     const { kernel, skipped } = desired(view(), options);
     expect(skipped).toEqual([]);
     expect(kernel.endpoints).toEqual([{
-      hostName: 'trve-e1aaaaaaaa', bridge: 'trbr-100', mtu: 8950, netns: 'trsb-web',
+      hostName: 'trve-e1aaaaaaaa', networkNetns: NS, bridge: 'trbr-100', mtu: 8950, netns: 'trsb-web',
       interfaceName: 'eth0', mac: '02:42:0a:e7:01:02', address: '10.231.1.2/24', arpRetransMs: 20,
     }]);
-    expect(kernel.fdb).toEqual([{ device: 'trvx-100', mac: '02:42:0a:e7:01:03', dst: '198.18.0.2' }]);
-    expect(kernel.neighbours).toEqual([{ device: 'trvx-100', ip: '10.231.1.3', mac: '02:42:0a:e7:01:03' }]);
+    expect(kernel.networks[0]?.fdb).toEqual([{ device: 'trvx-100', mac: '02:42:0a:e7:01:03', dst: '198.18.0.2' }]);
+    expect(kernel.networks[0]?.neighbours).toEqual([{ device: 'trvx-100', ip: '10.231.1.3', mac: '02:42:0a:e7:01:03' }]);
     expect(kernel.ownerTag).toBe('me');
   });
 
-  test("the sandbox's default route goes through its first interface by name", () => {
+  test('a sandbox on a non-internal network gets an egress interface on the gateway bridge, its default route through it', () => {
     const eth10 = { ...local, id: 'e10', networkId: 'n2', ip: '10.231.2.2', mac: '02:42:0a:e7:02:02', interfaceName: 'eth10' };
-    const eth2 = { ...local, interfaceName: 'eth2' };
-    const { kernel } = desired(view({ networks: [network, back], endpoints: [eth10, eth2] }), options);
-    expect(kernel.sandboxes).toEqual([
-      { netns: 'trsb-web', origin: { kind: 'created' }, defaultRoute: { gateway: '10.231.1.1', device: 'eth2' } },
+    const { kernel } = desired(view({ networks: [network, { ...back, internal: true }], endpoints: [eth10, local] }), options);
+    expect(kernel.sandboxes).toEqual([{
+      netns: 'trsb-web', origin: { kind: 'created' }, defaultRoute: { gateway: '172.29.0.1', device: 'gw0' },
+      egress: { hostName: 'trgw-s1', interfaceName: 'gw0', address: '172.29.0.2/16', mtu: 9000, published: [] },
+    }]);
+    expect(kernel.gateway).toEqual({ bridge: 'trellis_gw', address: '172.29.0.1/16', subnet: '172.29.0.0/16', mtu: 9000 });
+  });
+
+  test('a sandbox without endpoints still exists, without a route or egress', () => {
+    expect(desired(view({ endpoints: [] }), options).kernel.sandboxes).toEqual([
+      { netns: 'trsb-web', origin: { kind: 'created' }, defaultRoute: undefined, egress: undefined },
     ]);
   });
 
-  test('a sandbox without endpoints still exists, without a route', () => {
-    expect(desired(view({ endpoints: [] }), options).kernel.sandboxes).toEqual([
-      { netns: 'trsb-web', origin: { kind: 'created' }, defaultRoute: undefined },
+  test('every overlay subnet of the cluster is isolated from the gateway bridge, hosted here or not', () => {
+    const { kernel } = desired(view({ overlaySubnets: ['10.231.9.0/24', '10.231.1.0/24'] }), options);
+    expect(kernel.isolatedSubnets).toEqual(['10.231.1.0/24', '10.231.9.0/24']);
+  });
+
+  test('published ports go to the sandbox egress address; one host port once, and never without egress', () => {
+    const publishing = (ports: { protocol: string; hostPort: number; port: number }[]) => ({ ...local, publishedPorts: ports });
+    const { kernel, skipped } = desired(view({
+      endpoints: [publishing([{ protocol: 'tcp', hostPort: 8080, port: 80 }, { protocol: 'tcp', hostPort: 8080, port: 81 }, { protocol: 'sctp', hostPort: 9, port: 9 }])],
+    }), options);
+    expect(kernel.sandboxes[0]?.egress?.published).toEqual([{ protocol: 'tcp', hostPort: 8080, port: 80 }]);
+    expect(skipped).toEqual([
+      'sandbox s1: published port 8080:81/tcp: host port already published here',
+      'sandbox s1: published port 9:9/sctp is invalid',
     ]);
+    const internal = desired(view({ networks: [{ ...network, internal: true }], endpoints: [publishing([{ protocol: 'udp', hostPort: 53, port: 53 }])] }), options);
+    expect(internal.skipped).toEqual(['sandbox s1: published port 53:53/udp needs a non-internal network (the gateway bridge)']);
+  });
+
+  test('a gateway subnet too small or malformed is refused', () => {
+    expect(() => desired(view(), { ...options, gatewaySubnet: '172.29.0.0/30' })).toThrow(/--gateway-subnet/);
+    expect(() => desired(view(), { ...options, gatewaySubnet: 'gw' })).toThrow(/--gateway-subnet/);
   });
 
   test('endpoints of networks not in the view are ignored', () => {
     const { kernel, skipped } = desired(view({ endpoints: [{ ...remote, networkId: 'elsewhere' }] }), options);
-    expect(kernel.fdb).toEqual([]);
+    expect(kernel.networks[0]?.fdb).toEqual([]);
     expect(skipped).toEqual([]);
   });
 
@@ -84,23 +118,21 @@ describe('desired', () => {
   ])('skips %s and says why, programming the rest', (_what, nodeView, reason) => {
     const { kernel, skipped } = desired(nodeView, options);
     expect(skipped[0]).toMatch(reason);
-    expect(kernel.bridges.length + kernel.endpoints.length + kernel.fdb.length).toBeGreaterThan(0);
+    expect(kernel.networks.length + kernel.endpoints.length).toBeGreaterThan(0);
   });
 });
 
 test('a local address that is not IPv4 is left out rather than written into a command', () => {
   const { kernel, skipped } = desired(view({ advertiseAddr: 'a b' }), options);
-  expect(kernel.vxlans[0]?.local).toBe('');
+  expect(kernel.networks[0]?.vxlan.local).toBe('');
   expect(skipped[0]).toMatch(/local address/);
 });
 
 describe('desired, for adopted namespaces', () => {
-  test('a /run/netns/NAME path is used under that name and marked as made by someone else', () => {
+  test('a /run/netns/NAME path is used under that name, marked as made by someone else, and left its own way out', () => {
     const { kernel, skipped } = desired(adopting('/run/netns/cni-7f3a'), options);
     expect(skipped).toEqual([]);
-    expect(kernel.sandboxes).toEqual([
-      { netns: 'cni-7f3a', origin: { kind: 'named' }, defaultRoute: { gateway: '10.231.1.1', device: 'eth0' } },
-    ]);
+    expect(kernel.sandboxes).toEqual([{ netns: 'cni-7f3a', origin: { kind: 'named' }, defaultRoute: undefined, egress: undefined }]);
     expect(kernel.endpoints.map((endpoint) => [endpoint.netns, endpoint.interfaceName])).toEqual([['cni-7f3a', 'eth0']]);
   });
 

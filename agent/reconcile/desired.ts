@@ -1,13 +1,22 @@
 import { EndpointView, NetworkView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import { Cidr, formatCidr, parseCidr } from '../../manager/store/ipv4';
 import {
-  DefaultRoute,
   DesiredEndpoint,
   DesiredKernel,
+  DesiredNetwork,
+  DesiredSandbox,
+  EGRESS_INTERFACE,
+  GATEWAY_BRIDGE,
   NetnsOrigin,
   bridgeName,
+  gatewayVethName,
   hostVethName,
+  networkNetnsName,
+  networkNetnsPrefix,
   vxlanName,
 } from '../kernel';
+import { allocateEgress } from './egress-addresses';
+import { publishedPorts } from './published-ports';
 import { placeSandbox } from './sandbox-placement';
 import { isInterfaceName, isIpv4, isMac, isPlainName, isPrefixLength, isVni } from './validate';
 
@@ -25,6 +34,8 @@ export const VXLAN_OVERHEAD = 50;
  * pass writes nothing.
  */
 export const SANDBOX_ARP_RETRANS_MS = 20;
+/** Docker's docker_gwbridge takes the first free 172.x.0.0/16; Trellis has a fixed default, overridable per agent. */
+export const DEFAULT_GATEWAY_SUBNET = '172.29.0.0/16';
 
 export interface DesiredOptions {
   underlayDevice: string;
@@ -32,6 +43,10 @@ export interface DesiredOptions {
   /** Source address of VXLAN packets; the view's advertise address when not given. */
   localAddress?: string;
   ownerTag: string;
+  /** Sandboxes' egress addresses come from here; its first address is the host's, on the gateway bridge. */
+  gatewaySubnet: string;
+  /** Egress addresses sandboxes hold now, by namespace: kept across passes and restarts. */
+  heldEgressAddresses: ReadonlyMap<string, string>;
 }
 
 export interface DesiredResult {
@@ -40,10 +55,17 @@ export interface DesiredResult {
   skipped: string[];
 }
 
+interface Attachment {
+  endpoint: EndpointView;
+  network: NetworkView;
+}
+
 /** The kernel state a node view asks for. Pure. */
 export function desired(view: NodeView, options: DesiredOptions): DesiredResult {
   if (!isInterfaceName(options.underlayDevice)) throw new Error(`invalid underlay device name "${options.underlayDevice}"`);
   if (!isPlainName(options.ownerTag)) throw new Error(`invalid owner tag "${options.ownerTag}"`);
+  const gatewaySubnet = parseGatewaySubnet(options.gatewaySubnet);
+  if (typeof gatewaySubnet === 'string') throw new Error(gatewaySubnet);
   const skipped: string[] = [];
   const defaultMtu = options.underlayMtu - VXLAN_OVERHEAD;
   // A network's own MTU is the user's explicit choice (e.g. to match jumbo frames end to end), so it wins over the default.
@@ -54,7 +76,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
   if (local !== requestedLocal) skipped.push(`local address "${requestedLocal}" is not IPv4; VXLAN devices get none`);
   const kernel = emptyKernel(options.ownerTag);
 
-  const networks = new Map<string, NetworkView>();
+  const networks = new Map<string, { view: NetworkView; desired: DesiredNetwork }>();
   const vnis = new Set<number>();
   for (const network of view.networks) {
     if (!isVni(network.vni) || vnis.has(network.vni)) {
@@ -62,21 +84,20 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
       continue;
     }
     vnis.add(network.vni);
-    networks.set(network.id, network);
     const bridge = bridgeName(network.vni);
     const mtu = mtuOf(network);
-    kernel.bridges.push({ name: bridge, mtu });
-    kernel.vxlans.push({
-      name: vxlanName(network.vni),
-      vni: network.vni,
-      local,
-      port: VXLAN_PORT,
-      underlayDevice: options.underlayDevice,
-      learning: false,
-      proxy: true,
-      mtu,
-      bridge,
-    });
+    const desiredNetwork: DesiredNetwork = {
+      netns: networkNetnsName(options.ownerTag, network.vni),
+      bridge: { name: bridge, mtu },
+      vxlan: {
+        name: vxlanName(network.vni), vni: network.vni, local, port: VXLAN_PORT,
+        underlayDevice: options.underlayDevice, learning: false, proxy: true, mtu, bridge,
+      },
+      fdb: [],
+      neighbours: [],
+    };
+    networks.set(network.id, { view: network, desired: desiredNetwork });
+    kernel.networks.push(desiredNetwork);
   }
 
   const sandboxNetns = new Map<string, { netns: string; origin: NetnsOrigin }>();
@@ -97,7 +118,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
   const claimedAddresses = new Set<string>();
   const hostNames = new Set<string>();
   const sandboxInterfaces = new Set<string>();
-  const sandboxEndpoints = new Map<string, { endpoint: EndpointView; network: NetworkView }[]>();
+  const sandboxAttachments = new Map<string, Attachment[]>();
   for (const endpoint of view.endpoints) {
     const network = networks.get(endpoint.networkId);
     if (network === undefined) continue;
@@ -108,9 +129,9 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
     }
     const mac = endpoint.mac.toLowerCase();
     // Two owners of one IP or MAC in a network would make FDB and neighbour entries flap every pass.
-    const addressKeys = [`${network.vni} ${endpoint.ip}`, `${network.vni} ${mac}`];
+    const addressKeys = [`${network.view.vni} ${endpoint.ip}`, `${network.view.vni} ${mac}`];
     if (addressKeys.some((key) => claimedAddresses.has(key))) {
-      skipped.push(`endpoint ${endpoint.id}: IP ${endpoint.ip} or MAC ${mac} is already used in network ${network.id}`);
+      skipped.push(`endpoint ${endpoint.id}: IP ${endpoint.ip} or MAC ${mac} is already used in network ${network.view.id}`);
       continue;
     }
     addressKeys.forEach((key) => claimedAddresses.add(key));
@@ -119,9 +140,9 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
         skipped.push(`endpoint ${endpoint.id}: VTEP "${endpoint.vtep}" is not an IPv4 address`);
         continue;
       }
-      const device = vxlanName(network.vni);
-      kernel.fdb.push({ device, mac, dst: endpoint.vtep });
-      kernel.neighbours.push({ device, ip: endpoint.ip, mac });
+      const device = network.desired.vxlan.name;
+      network.desired.fdb.push({ device, mac, dst: endpoint.vtep });
+      network.desired.neighbours.push({ device, ip: endpoint.ip, mac });
       continue;
     }
     const netns = sandboxNetns.get(endpoint.sandboxId)?.netns;
@@ -129,22 +150,78 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
     const interfaceKey = `${netns}/${endpoint.interfaceName}`;
     if (netns === undefined) {
       skipped.push(`endpoint ${endpoint.id}: sandbox ${endpoint.sandboxId} is not hosted here`);
-    } else if (hostNames.has(hostName) || sandboxInterfaces.has(interfaceKey)) {
+    } else if (hostNames.has(hostName) || sandboxInterfaces.has(interfaceKey) || endpoint.interfaceName === EGRESS_INTERFACE) {
       skipped.push(`endpoint ${endpoint.id}: ${hostName} or ${interfaceKey} is already taken`);
     } else {
       hostNames.add(hostName);
       sandboxInterfaces.add(interfaceKey);
-      kernel.endpoints.push(localEndpoint(endpoint, network, netns, mtuOf(network)));
-      const list = sandboxEndpoints.get(endpoint.sandboxId) ?? [];
-      list.push({ endpoint, network });
-      sandboxEndpoints.set(endpoint.sandboxId, list);
+      kernel.endpoints.push(localEndpoint(endpoint, network.desired, netns, mtuOf(network.view)));
+      const list = sandboxAttachments.get(endpoint.sandboxId) ?? [];
+      list.push({ endpoint, network: network.view });
+      sandboxAttachments.set(endpoint.sandboxId, list);
     }
   }
 
+  // Only sandboxes on a non-internal network get a way out (Docker: --internal has no gateway); an
+  // adopted namespace's way out is its maker's business (it usually has its own default route).
+  const egressWanted = [...sandboxNetns]
+    .filter(([, { origin }]) => origin.kind === 'created')
+    .filter(([sandboxId]) => (sandboxAttachments.get(sandboxId) ?? []).some(({ network }) => !network.internal))
+    .map(([, { netns }]) => netns)
+    .sort();
+  const egress = allocateEgress(gatewaySubnet, egressWanted, options.heldEgressAddresses);
+  const gatewayAddress = (ip: string) => `${ip}/${gatewaySubnet.prefixLength}`;
+  const claimedHostPorts = new Set<string>();
   for (const [sandboxId, { netns, origin }] of sandboxNetns) {
-    kernel.sandboxes.push({ netns, origin, defaultRoute: defaultRoute(sandboxEndpoints.get(sandboxId) ?? []) });
+    const attachments = sandboxAttachments.get(sandboxId) ?? [];
+    const address = egress.sandboxes.get(netns);
+    if (egressWanted.includes(netns) && address === undefined) {
+      skipped.push(`sandbox ${sandboxId}: gateway subnet ${options.gatewaySubnet} is full; it gets no egress`);
+    }
+    const published = publishedPorts(attachments.map(({ endpoint }) => endpoint), address !== undefined, claimedHostPorts);
+    skipped.push(...published.skipped.map((problem) => `sandbox ${sandboxId}: ${problem}`));
+    const sandbox: DesiredSandbox = {
+      netns,
+      origin,
+      defaultRoute: address === undefined ? undefined : { gateway: egress.gateway, device: EGRESS_INTERFACE },
+      egress: address === undefined ? undefined : {
+        hostName: gatewayVethName(sandboxId),
+        interfaceName: EGRESS_INTERFACE,
+        address: gatewayAddress(address),
+        mtu: options.underlayMtu,
+        published: published.rules,
+      },
+    };
+    kernel.sandboxes.push(sandbox);
   }
+  if (kernel.sandboxes.some((sandbox) => sandbox.egress !== undefined)) {
+    kernel.gateway = {
+      bridge: GATEWAY_BRIDGE,
+      address: gatewayAddress(egress.gateway),
+      subnet: formatCidr(gatewaySubnet),
+      mtu: options.underlayMtu,
+    };
+  }
+  kernel.isolatedSubnets = isolatedSubnets(view, skipped);
   return { kernel, skipped };
+}
+
+/** The subnet, or what is wrong with it (the message names the flag and the fix). */
+export function parseGatewaySubnet(text: string): Cidr | string {
+  const parsed = parseCidr(text);
+  if (parsed.ok && parsed.cidr.prefixLength <= 29) return parsed.cidr;
+  return `--gateway-subnet: "${text}" is not an IPv4 network of /29 or larger (host bits zero); give e.g. ${DEFAULT_GATEWAY_SUBNET}`;
+}
+
+/** Every overlay subnet of the cluster: nothing from the gateway bridge may reach one. */
+function isolatedSubnets(view: NodeView, skipped: string[]): string[] {
+  const subnets = new Set<string>();
+  for (const text of [...view.overlaySubnets, ...view.networks.map((network) => network.subnet)]) {
+    const parsed = parseCidr(text);
+    if (parsed.ok) subnets.add(formatCidr(parsed.cidr));
+    else skipped.push(`overlay subnet "${text}" is not an IPv4 CIDR; it is not isolated from the gateway bridge`);
+  }
+  return [...subnets].sort();
 }
 
 function endpointProblem(endpoint: EndpointView): string | undefined {
@@ -156,10 +233,11 @@ function endpointProblem(endpoint: EndpointView): string | undefined {
   return undefined;
 }
 
-function localEndpoint(endpoint: EndpointView, network: NetworkView, netns: string, mtu: number): DesiredEndpoint {
+function localEndpoint(endpoint: EndpointView, network: DesiredNetwork, netns: string, mtu: number): DesiredEndpoint {
   return {
     hostName: hostVethName(endpoint.id),
-    bridge: bridgeName(network.vni),
+    networkNetns: network.netns,
+    bridge: network.bridge.name,
     mtu,
     netns,
     interfaceName: endpoint.interfaceName,
@@ -169,16 +247,15 @@ function localEndpoint(endpoint: EndpointView, network: NetworkView, netns: stri
   };
 }
 
-/** The sandbox's first network (by interface name: eth0 before eth1 before eth10) routes the rest. */
-function defaultRoute(attached: { endpoint: EndpointView; network: NetworkView }[]): DefaultRoute | undefined {
-  const first = [...attached].sort((a, b) =>
-    a.endpoint.interfaceName.localeCompare(b.endpoint.interfaceName, 'en', { numeric: true }),
-  )[0];
-  if (first === undefined || !isIpv4(first.network.gateway)) return undefined;
-  return { gateway: first.network.gateway, device: first.endpoint.interfaceName };
-}
-
 /** A kernel with nothing of ours in it: what removeAll() converges to. */
 export function emptyKernel(ownerTag: string): DesiredKernel {
-  return { ownerTag, bridges: [], vxlans: [], sandboxes: [], endpoints: [], fdb: [], neighbours: [] };
+  return {
+    ownerTag,
+    networkNetnsPrefix: networkNetnsPrefix(ownerTag),
+    networks: [],
+    sandboxes: [],
+    endpoints: [],
+    gateway: undefined,
+    isolatedSubnets: [],
+  };
 }

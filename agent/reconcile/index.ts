@@ -1,5 +1,5 @@
 export { Reconciler } from './reconciler';
 export type { ReconcileResult, ReconcilerOptions } from './reconciler';
-export { desired, VXLAN_OVERHEAD, VXLAN_PORT } from './desired';
+export { DEFAULT_GATEWAY_SUBNET, desired, parseGatewaySubnet, VXLAN_OVERHEAD, VXLAN_PORT } from './desired';
 export type { DesiredOptions, DesiredResult } from './desired';
 export { plan, OWNER_TAG_PREFIX } from './plan';

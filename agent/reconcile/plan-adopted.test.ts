@@ -1,6 +1,6 @@
 import { ObservedKernel, ObservedSandbox } from '../kernel';
 import { OWNER_TAG_PREFIX, plan } from './plan';
-import { EMPTY, FOREIGN_VETH, NOTHING_OBSERVED, OWNER, commands, link, programmed, view, want } from './plan-fixtures';
+import { EMPTY, FOREIGN_VETH, NETWORK_NETNS, NOTHING_OBSERVED, OWNER, commands, link, programmed, view, want } from './plan-fixtures';
 import { remote, sandbox } from './test-fixtures';
 
 const byName = view({ sandboxes: [{ ...sandbox, netnsPath: '/run/netns/cni-7f3a' }] });
@@ -15,21 +15,23 @@ function withSandbox(observed: ObservedKernel, adopted: ObservedSandbox): Observ
   return { ...observed, sandboxes: [adopted] };
 }
 
+const NS = NETWORK_NETNS;
 const OUR_VETH_INTO_CNI =
-  'ip link add name trve-e1aaaaaaaa mtu 1450 master trbr-100 up type veth peer name eth0 netns cni-7f3a address 02:42:0a:e7:01:02 mtu 1450';
+  `ip -n ${NS} link add name trve-e1aaaaaaaa mtu 1450 master trbr-100 up type veth peer name eth0 netns cni-7f3a address 02:42:0a:e7:01:02 mtu 1450`;
 
 describe('plan, for a namespace adopted by name', () => {
-  test('puts our veth into it without adding the namespace or touching its lo', () => {
+  test('puts our veth into it without adding the namespace, touching its lo, or giving it an egress of ours', () => {
     expect(commands(plan(want(byName), withSandbox(NOTHING_OBSERVED, foreignNamespace())))).toEqual([
-      'ip link add name trbr-100 mtu 1450 up type bridge',
-      'ip link add name trvx-100 mtu 1450 master trbr-100 up type vxlan id 100 dstport 4789 local 198.18.0.1 dev uplink nolearning proxy',
+      `ip netns add ${NS}`,
+      `ip link add name trvx-100 netns ${NS} mtu 1450 type vxlan id 100 dstport 4789 local 198.18.0.1 dev uplink nolearning proxy`,
+      `ip -n ${NS} link add name trbr-100 mtu 1450 up type bridge`,
+      `ip -n ${NS} link set dev trvx-100 master trbr-100 up`,
       OUR_VETH_INTO_CNI,
-      'ip -n cni-7f3a link set dev eth0 up',
+      `ip -n ${NS} neigh replace 10.231.1.3 lladdr 02:42:0a:e7:01:03 dev trvx-100 nud permanent`,
+      `bridge -n ${NS} fdb replace 02:42:0a:e7:01:03 dev trvx-100 dst 198.18.0.2 self permanent`,
+      'ip -n cni-7f3a link set dev eth0 alias trve-e1aaaaaaaa up',
       'ip -n cni-7f3a addr add 10.231.1.2/24 dev eth0',
       'ip -n cni-7f3a ntable change name arp_cache dev eth0 retrans 20',
-      'ip -n cni-7f3a route replace default via 10.231.1.1 dev eth0',
-      'bridge fdb replace 02:42:0a:e7:01:03 dev trvx-100 dst 198.18.0.2 self permanent',
-      'ip neigh replace 10.231.1.3 lladdr 02:42:0a:e7:01:03 dev trvx-100 nud permanent',
     ]);
   });
 
@@ -47,12 +49,13 @@ describe('plan, for a namespace adopted by name', () => {
     const observed = programmed(want(byName));
 
     expect(commands(plan(want(view({ sandboxes: [], endpoints: [remote] })), observed))).toEqual([
-      'ip link del dev trve-e1aaaaaaaa',
+      `ip -n ${NS} link del dev trve-e1aaaaaaaa`,
     ]);
     expect(commands(plan(EMPTY, observed))).toEqual([
-      'ip link del dev trbr-100',
-      'ip link del dev trvx-100',
-      'ip link del dev trve-e1aaaaaaaa',
+      `ip -n ${NS} link del dev trbr-100`,
+      `ip -n ${NS} link del dev trvx-100`,
+      `ip -n ${NS} link del dev trve-e1aaaaaaaa`,
+      `ip netns del ${NS}`,
     ]);
   });
 
@@ -65,7 +68,7 @@ describe('plan, for a namespace adopted by name', () => {
   test('is never replaced when it cannot be entered', () => {
     const broken = { ...NOTHING_OBSERVED, brokenSandboxes: ['cni-7f3a'] };
 
-    expect(commands(plan(want(byName), broken)).filter((c) => c.startsWith('ip netns'))).toEqual([]);
+    expect(commands(plan(want(byName), broken)).filter((c) => c.startsWith('ip netns') && c.includes('cni-7f3a'))).toEqual([]);
   });
 
   test('an interface of its maker on a name we want, or a stray veth, is never deleted', () => {
@@ -81,7 +84,7 @@ describe('plan, for a namespace adopted from a process', () => {
 
     expect(planned[0]).toBe('ip netns attach trsb-web 4242');
     expect(planned).toContain(`ip -n trsb-web link set dev lo alias ${OWNER_TAG_PREFIX}${OWNER}`);
-    expect(planned.join('\n')).not.toContain('netns add');
+    expect(planned.join('\n')).not.toContain('netns add trsb-web');
   });
 
   test('a lo that is down stays down; once tagged, nothing is written', () => {
@@ -95,7 +98,7 @@ describe('plan, for a namespace adopted from a process', () => {
 
   test('removing the sandbox deletes our veth and only unmounts the name', () => {
     expect(commands(plan(want(view({ sandboxes: [], endpoints: [remote] })), programmed(want(byProcess))))).toEqual([
-      'ip link del dev trve-e1aaaaaaaa',
+      `ip -n ${NS} link del dev trve-e1aaaaaaaa`,
       'ip netns del trsb-web',
     ]);
   });

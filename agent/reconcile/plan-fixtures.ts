@@ -1,12 +1,25 @@
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
-import { DesiredKernel, KernelAction, ObservedKernel, ObservedLink, ObservedSandbox, describeAction } from '../kernel';
-import { desired } from './desired';
+import { renderTable } from '../firewall';
+import {
+  DesiredKernel,
+  KernelAction,
+  ObservedKernel,
+  ObservedLink,
+  ObservedNetwork,
+  ObservedSandbox,
+  describeAction,
+  networkNetnsName,
+} from '../kernel';
+import { DEFAULT_GATEWAY_SUBNET, desired } from './desired';
 import { OWNER_TAG_PREFIX } from './plan';
+import { firewallOf } from './plan-firewall';
 import { sampleView } from './test-fixtures';
 
 /** Builders for plan() tests: observed kernels and desired states made from node views. */
 
 export const OWNER = 'node-a';
+/** The namespace of the sample network (VNI 100). */
+export const NETWORK_NETNS = networkNetnsName(OWNER, 100);
 
 export function link(name: string, fields: Partial<ObservedLink> = {}): ObservedLink {
   return {
@@ -20,58 +33,95 @@ export const UNDERLAY = link('uplink', { kind: 'veth', ifindex: 2, peerIfindex: 
 /** The interface a container runtime put into a namespace it made, its peer elsewhere. */
 export const FOREIGN_VETH = link('ext0', { kind: 'veth', ifindex: 2, peerIfindex: 900 });
 
-/** What a kernel programmed exactly as `want` says reads back as. */
+const LOOPBACK = link('lo', { ifindex: 1, mtu: 65536 });
+
+/**
+ * What a kernel programmed exactly as `want` says reads back as. Ifindexes count per namespace
+ * from 2, as the kernel's do, so pairs repeat across namespaces.
+ */
 export function programmed(want: DesiredKernel, ownerTag = want.ownerTag): ObservedKernel {
-  let nextIfindex = 10;
+  const nextIfindex = new Map<string, number>();
+  const ifindexIn = (netns: string) => {
+    const ifindex = nextIfindex.get(netns) ?? 10;
+    nextIfindex.set(netns, ifindex + 1);
+    return ifindex;
+  };
   const hostLinks: ObservedLink[] = [UNDERLAY];
-  for (const bridge of want.bridges) hostLinks.push(link(bridge.name, { kind: 'bridge', ifindex: nextIfindex++, mtu: bridge.mtu }));
-  for (const vxlan of want.vxlans) {
-    const { name, mtu, bridge, vni, local, port, underlayDevice, learning, proxy } = vxlan;
-    hostLinks.push(link(name, {
-      kind: 'vxlan', ifindex: nextIfindex++, mtu, master: bridge,
-      vxlan: { vni, local, port, underlayDevice, learning, proxy },
-    }));
+  const { gateway } = want;
+  if (gateway !== undefined) {
+    hostLinks.push(link(gateway.bridge, { kind: 'bridge', ifindex: ifindexIn(''), mtu: gateway.mtu, addresses: [gateway.address] }));
   }
+  const networks: ObservedNetwork[] = want.networks.map(({ netns, bridge, vxlan, fdb, neighbours }) => {
+    const { vni, local, port, learning, proxy } = vxlan;
+    return {
+      netns,
+      links: [
+        LOOPBACK,
+        link(bridge.name, { kind: 'bridge', ifindex: ifindexIn(netns), mtu: bridge.mtu }),
+        link(vxlan.name, {
+          kind: 'vxlan', ifindex: ifindexIn(netns), mtu: vxlan.mtu, master: bridge.name,
+          vxlan: { vni, local, port, underlayDevice: `if${UNDERLAY.ifindex}`, learning, proxy },
+        }),
+      ],
+      fdb: fdb.map((entry) => ({ ...entry, permanent: true })),
+      neighbours: neighbours.map((entry) => ({ ...entry, permanent: true })),
+    };
+  });
   const sandboxes: ObservedSandbox[] = want.sandboxes.map((sandbox) => ({
     netns: sandbox.netns,
     // A namespace someone else named keeps its untagged lo and its maker's own interface.
     links: sandbox.origin.kind === 'named'
-      ? [link('lo', { ifindex: 1, mtu: 65536 }), FOREIGN_VETH]
-      : [link('lo', { kind: '', ifindex: 1, mtu: 65536, alias: `${OWNER_TAG_PREFIX}${ownerTag}` })],
+      ? [LOOPBACK, FOREIGN_VETH]
+      : [link('lo', { ifindex: 1, mtu: 65536, alias: `${OWNER_TAG_PREFIX}${ownerTag}` })],
     defaultRoute: sandbox.defaultRoute,
   }));
+  const pair = (hostSide: ObservedLink, hostLinksOfNetns: ObservedLink[], netns: string, sandboxSide: Partial<ObservedLink> & { name: string }) => {
+    const sandbox = sandboxes.find((s) => s.netns === netns);
+    if (sandbox === undefined) throw new Error('veth without sandbox');
+    const peerIfindex = ifindexIn(netns);
+    hostLinksOfNetns.push({ ...hostSide, kind: 'veth', peerIfindex });
+    sandbox.links.push(link(sandboxSide.name, {
+      ...sandboxSide, kind: 'veth', ifindex: peerIfindex, peerIfindex: hostSide.ifindex, alias: hostSide.name,
+    }));
+  };
   for (const endpoint of want.endpoints) {
-    const sandbox = sandboxes.find((s) => s.netns === endpoint.netns);
-    if (sandbox === undefined) throw new Error('endpoint without sandbox');
-    const hostIfindex = nextIfindex++;
-    const peerIfindex = sandbox.links.length + 1;
-    hostLinks.push(link(endpoint.hostName, {
-      kind: 'veth', ifindex: hostIfindex, peerIfindex, mtu: endpoint.mtu, master: endpoint.bridge,
-    }));
-    sandbox.links.push(link(endpoint.interfaceName, {
-      kind: 'veth', ifindex: peerIfindex, peerIfindex: hostIfindex, mtu: endpoint.mtu, mac: endpoint.mac,
-      addresses: [endpoint.address], arpRetransMs: endpoint.arpRetransMs,
-    }));
+    const network = networks.find((n) => n.netns === endpoint.networkNetns);
+    if (network === undefined) throw new Error('endpoint without network');
+    const hostSide = link(endpoint.hostName, { ifindex: ifindexIn(network.netns), mtu: endpoint.mtu, master: endpoint.bridge });
+    pair(hostSide, network.links, endpoint.netns, {
+      name: endpoint.interfaceName, mtu: endpoint.mtu, mac: endpoint.mac, addresses: [endpoint.address], arpRetransMs: endpoint.arpRetransMs,
+    });
   }
+  for (const { netns, egress } of want.sandboxes) {
+    if (egress === undefined || gateway === undefined) continue;
+    const hostSide = link(egress.hostName, { ifindex: ifindexIn(''), mtu: egress.mtu, master: gateway.bridge });
+    pair(hostSide, hostLinks, netns, { name: egress.interfaceName, mtu: egress.mtu, addresses: [egress.address] });
+  }
+  const firewall = firewallOf(want);
   return {
     hostLinks,
+    networks,
+    brokenNetworks: [],
     sandboxes,
     brokenSandboxes: [],
     netnsIds: {},
     agentNetnsIds: [],
-    fdb: want.fdb.map((entry) => ({ ...entry, permanent: true })),
-    neighbours: want.neighbours.map((entry) => ({ ...entry, permanent: true })),
+    ipForwarding: gateway !== undefined,
+    firewall: firewall && renderTable(firewall),
   };
 }
 
 export const NOTHING_OBSERVED: ObservedKernel = {
-  hostLinks: [UNDERLAY], sandboxes: [], brokenSandboxes: [], netnsIds: {}, agentNetnsIds: [], fdb: [], neighbours: [],
+  hostLinks: [UNDERLAY], networks: [], brokenNetworks: [], sandboxes: [], brokenSandboxes: [],
+  netnsIds: {}, agentNetnsIds: [], ipForwarding: false, firewall: undefined,
 };
 
 export const view = sampleView;
 
-export function want(nodeView: NodeView = view()): DesiredKernel {
-  return desired(nodeView, { underlayDevice: 'uplink', underlayMtu: 1500, ownerTag: OWNER }).kernel;
+export function want(nodeView: NodeView = view(), held: ReadonlyMap<string, string> = new Map()): DesiredKernel {
+  return desired(nodeView, {
+    underlayDevice: 'uplink', underlayMtu: 1500, ownerTag: OWNER, gatewaySubnet: DEFAULT_GATEWAY_SUBNET, heldEgressAddresses: held,
+  }).kernel;
 }
 
 export const EMPTY: DesiredKernel = want(view({ networks: [], sandboxes: [], endpoints: [] }));

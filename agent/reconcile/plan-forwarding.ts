@@ -2,9 +2,9 @@ import {
   DesiredFdbEntry,
   DesiredNeighbour,
   FdbEntry,
-  HOST,
   KernelAction,
   NeighbourEntry,
+  Scope,
   bridgeAction,
   ipAction,
 } from '../kernel';
@@ -19,17 +19,17 @@ function fdbKey(entry: DesiredFdbEntry): string {
   return `${entry.device} ${entry.mac} ${entry.dst}`;
 }
 
-export function planFdb(desired: readonly DesiredFdbEntry[], observed: readonly FdbEntry[]): KernelAction[] {
+export function planFdb(scope: Scope, desired: readonly DesiredFdbEntry[], observed: readonly FdbEntry[]): KernelAction[] {
   const wanted = new Map(desired.map((entry) => [fdbKey(entry), entry]));
   const present = new Map(observed.map((entry) => [fdbKey(entry), entry]));
   const deletes = observed
     .filter((entry) => !wanted.has(fdbKey(entry)))
     .map((entry) =>
-      bridgeAction('fdb', 'del', entry.mac, 'dev', entry.device, ...(entry.dst ? ['dst', entry.dst] : []), 'self'),
+      bridgeAction(scope, 'fdb', 'del', entry.mac, 'dev', entry.device, ...(entry.dst ? ['dst', entry.dst] : []), 'self'),
     );
   const writes = desired
     .filter((entry) => present.get(fdbKey(entry))?.permanent !== true)
-    .map((entry) => bridgeAction('fdb', 'replace', entry.mac, 'dev', entry.device, 'dst', entry.dst, 'self', 'permanent'));
+    .map((entry) => bridgeAction(scope, 'fdb', 'replace', entry.mac, 'dev', entry.device, 'dst', entry.dst, 'self', 'permanent'));
   return [...deletes, ...writes];
 }
 
@@ -38,6 +38,7 @@ function neighbourKey(entry: DesiredNeighbour | NeighbourEntry): string {
 }
 
 export function planNeighbours(
+  scope: Scope,
   desired: readonly DesiredNeighbour[],
   observed: readonly NeighbourEntry[],
 ): KernelAction[] {
@@ -45,14 +46,14 @@ export function planNeighbours(
   const present = new Map(observed.map((entry) => [neighbourKey(entry), entry]));
   const deletes = observed
     .filter((entry) => !wanted.has(neighbourKey(entry)))
-    .map((entry) => ipAction(HOST, 'neigh', 'del', entry.ip, 'dev', entry.device));
+    .map((entry) => ipAction(scope, 'neigh', 'del', entry.ip, 'dev', entry.device));
   const writes = desired
     .filter((entry) => {
       const current = present.get(neighbourKey(entry));
       return current === undefined || current.mac !== entry.mac || !current.permanent;
     })
     .map((entry) =>
-      ipAction(HOST, 'neigh', 'replace', entry.ip, 'lladdr', entry.mac, 'dev', entry.device, 'nud', 'permanent'),
+      ipAction(scope, 'neigh', 'replace', entry.ip, 'lladdr', entry.mac, 'dev', entry.device, 'nud', 'permanent'),
     );
   return [...deletes, ...writes];
 }

@@ -1,47 +1,150 @@
 import {
-  DefaultRoute,
-  DesiredEndpoint,
   DesiredKernel,
+  DesiredNetwork,
   DesiredSandbox,
-  DesiredVxlan,
+  GATEWAY_BRIDGE,
   HOST,
   KernelAction,
   ObservedKernel,
   ObservedLink,
+  ObservedNetwork,
   ObservedSandbox,
   ROOT,
-  Scope,
-  inSandbox,
+  inNetns,
   ipAction,
   isOwnedLinkName,
   isSandboxNetnsName,
 } from '../kernel';
+import { planFirewall } from './plan-firewall';
 import { planFdb, planNeighbours } from './plan-forwarding';
+import { addVxlan, addressFixes, ensureBridge, ensureVethPair, isPairedVeth, linkFixes, newLink, vxlanMatches } from './plan-links';
+import { OWNER_TAG_PREFIX, configureSandbox, ownerTagOf, sandboxInterfaceDeletes, sandboxInterfaces } from './plan-sandbox';
+
+export { OWNER_TAG_PREFIX };
 
 /**
  * The writes that turn `observed` into `desired`, in an order the kernel accepts. Pure.
  *
- * Phases (each becomes one batch per namespace): delete host links that are stale or must be
- * recreated; delete stale sandbox interfaces; delete and add (or attach) namespaces; add or fix
- * host links; configure each sandbox; FDB; neighbours. Objects that a delete takes with it (a
- * veth's peer, a bridge's port membership, a VXLAN device's entries) are treated as gone from then
- * on, so nothing is deleted twice and nothing is assumed to survive that does not. In an adopted
- * namespace only the agent's own interfaces, addresses and routes are ever written.
+ * Phases (each becomes one batch per namespace): delete links that are stale or must be recreated,
+ * in the host namespace, then in network namespaces, then in sandboxes; delete and add (or attach)
+ * namespaces; add or fix the host's links (gateway bridge, VXLAN devices born into their network
+ * namespace, gateway veths); add or fix each network's links, neighbours and FDB; configure each
+ * sandbox; the firewall last, once what it points at exists. Objects that a delete takes with it
+ * (a veth's peer, a bridge's port membership, a VXLAN device's entries) are treated as gone from
+ * then on, so nothing is deleted twice and nothing is assumed to survive that does not. In an
+ * adopted namespace only the agent's own interfaces, addresses and routes are ever written.
  */
 export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAction[] {
-  const ownedHostLinks = observed.hostLinks.filter((link) => isOwnedLinkName(link.name));
   const sandboxes = new Map(observed.sandboxes.map((sandbox) => [sandbox.netns, sandbox]));
-  const desiredSandboxes = new Set(desired.sandboxes.map((sandbox) => sandbox.netns));
-  const broken = new Set(observed.brokenSandboxes);
+  const networks = new Map(observed.networks.map((network) => [network.netns, network]));
+  const peerIn = (netns: string, interfaceName: string) => sandboxes.get(netns)?.links.find((link) => link.name === interfaceName);
 
-  const keptHostLinks = new Map<string, ObservedLink>();
-  const deletedHostLinks: ObservedLink[] = [];
-  const keep = hostLinkKeeper(desired, sandboxes);
-  for (const link of ownedHostLinks) {
-    if (keep(link)) keptHostLinks.set(link.name, link);
-    else deletedHostLinks.push(link);
+  const host = sortLinks(observed.hostLinks.filter((link) => isOwnedLinkName(link.name)), hostLinkKeeper(desired, peerIn));
+  const linksOf = (netns: string) => networks.get(netns)?.links.filter((link) => link.name !== 'lo') ?? [];
+  const networkLinks = new Map(
+    desired.networks.map((network) => [
+      network.netns,
+      sortLinks(linksOf(network.netns), networkLinkKeeper(desired, network, observed.hostLinks, linksOf(network.netns), peerIn)),
+    ]),
+  );
+  // A namespace's devices outlive `ip netns del` for a while (the kernel tears it down in the
+  // background), long enough for its VXLAN device to keep its VNI and its veths their sandbox
+  // names from a network coming straight back: they are deleted first, synchronously.
+  for (const netns of staleNetworks(desired, observed)) networkLinks.set(netns, sortLinks(linksOf(netns), () => false));
+  const keptHostEnds = new Map([...host.kept, ...[...networkLinks.values()].flatMap((sorted) => [...sorted.kept])]);
+  const deletedHostEnds = [...host.deleted, ...[...networkLinks.values()].flatMap((sorted) => sorted.deleted)];
+
+  const actions: KernelAction[] = [];
+  for (const link of host.deleted) actions.push(ipAction(HOST, 'link', 'del', 'dev', link.name));
+  for (const [netns, sorted] of networkLinks) {
+    for (const link of sorted.deleted) actions.push(ipAction(inNetns(netns), 'link', 'del', 'dev', link.name));
   }
 
+  const sandboxLinks = new Map<string, ObservedLink[]>();
+  for (const sandbox of desired.sandboxes) {
+    const current = sandboxes.get(sandbox.netns);
+    if (current === undefined) continue;
+    const adopted = sandbox.origin.kind !== 'created';
+    const { kept, deletes } = sandboxInterfaceDeletes(sandboxInterfaces(desired, sandbox), adopted, current, keptHostEnds, deletedHostEnds);
+    sandboxLinks.set(sandbox.netns, kept);
+    actions.push(...deletes);
+  }
+
+  actions.push(...namespaceChanges(desired, observed, sandboxes, networks));
+
+  const created = new Set<string>();
+  actions.push(...hostLinkChanges(desired, observed, withoutDeletedMasters(host.kept, host.deleted), networkLinks, created));
+  for (const network of desired.networks) {
+    const sorted = networkLinks.get(network.netns);
+    const links = withoutDeletedMasters(sorted?.kept ?? new Map(), sorted?.deleted ?? []);
+    actions.push(...networkChanges(desired, network, links, networks.get(network.netns), created));
+  }
+  for (const sandbox of desired.sandboxes) {
+    const links = sandboxLinks.get(sandbox.netns) ?? [];
+    const route = sandboxes.get(sandbox.netns)?.defaultRoute;
+    actions.push(...configureSandbox(desired.ownerTag, sandbox, sandboxInterfaces(desired, sandbox), links, created, route));
+  }
+  actions.push(...planFirewall(desired, observed.firewall));
+  return actions;
+}
+
+interface SortedLinks {
+  kept: Map<string, ObservedLink>;
+  deleted: ObservedLink[];
+}
+
+function sortLinks(links: readonly ObservedLink[], keep: (link: ObservedLink) => boolean): SortedLinks {
+  const sorted: SortedLinks = { kept: new Map(), deleted: [] };
+  for (const link of links) {
+    if (keep(link)) sorted.kept.set(link.name, link);
+    else sorted.deleted.push(link);
+  }
+  return sorted;
+}
+
+type PeerLookup = (netns: string, interfaceName: string) => ObservedLink | undefined;
+
+/** Host links of ours that stay: the gateway bridge while wanted, and gateway veths still paired with their sandbox end. */
+function hostLinkKeeper(desired: DesiredKernel, peerIn: PeerLookup): (link: ObservedLink) => boolean {
+  const egress = new Map(desired.sandboxes.flatMap((sandbox) => (sandbox.egress ? [[sandbox.egress.hostName, sandbox] as const] : [])));
+  return (link) => {
+    if (link.name === GATEWAY_BRIDGE) return desired.gateway !== undefined && link.kind === 'bridge';
+    const sandbox = egress.get(link.name);
+    const peer = sandbox?.egress && peerIn(sandbox.netns, sandbox.egress.interfaceName);
+    return peer !== undefined && isPairedVeth(link, peer);
+  };
+}
+
+/** Links of a network's namespace that stay: wanted, of the right kind, and not needing a recreate. Everything there is ours. */
+function networkLinkKeeper(
+  desired: DesiredKernel,
+  network: DesiredNetwork,
+  hostLinks: readonly ObservedLink[],
+  networkLinks: readonly ObservedLink[],
+  peerIn: PeerLookup,
+): (link: ObservedLink) => boolean {
+  const underlayIfindex = hostLinks.find((link) => link.name === network.vxlan.underlayDevice)?.ifindex;
+  const endpoints = new Map(
+    desired.endpoints.filter((endpoint) => endpoint.networkNetns === network.netns).map((endpoint) => [endpoint.hostName, endpoint]),
+  );
+  return (link) => {
+    if (link.name === network.bridge.name) return link.kind === 'bridge';
+    if (link.name === network.vxlan.name) return vxlanMatches(link, network.vxlan, underlayIfindex, networkLinks);
+    const endpoint = endpoints.get(link.name);
+    const peer = endpoint && peerIn(endpoint.netns, endpoint.interfaceName);
+    return peer !== undefined && isPairedVeth(link, peer);
+  };
+}
+
+/** Namespaces: stale and unreadable ones deleted, missing ones added (or, for an adopted process, attached). */
+function namespaceChanges(
+  desired: DesiredKernel,
+  observed: ObservedKernel,
+  sandboxes: ReadonlyMap<string, ObservedSandbox>,
+  networks: ReadonlyMap<string, ObservedNetwork>,
+): KernelAction[] {
+  const desiredSandboxes = new Set(desired.sandboxes.map((sandbox) => sandbox.netns));
+  const ours = (netns: string) => netns.startsWith(desired.networkNetnsPrefix);
   // Only names with our prefix are ever deleted: an adopted foreign namespace is never ours to remove.
   const staleSandboxes = observed.sandboxes
     .filter((sandbox) => isSandboxNetnsName(sandbox.netns) && !desiredSandboxes.has(sandbox.netns))
@@ -50,65 +153,23 @@ export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAc
   const sandboxesToMake = desired.sandboxes.filter(
     (sandbox) => sandbox.origin.kind !== 'named' && !sandboxes.has(sandbox.netns),
   );
-  const brokenToReplace = sandboxesToMake.map((sandbox) => sandbox.netns).filter((netns) => broken.has(netns));
+  const brokenSandboxes = sandboxesToMake.map((sandbox) => sandbox.netns).filter((netns) => observed.brokenSandboxes.includes(netns));
+  const brokenNetworks = observed.brokenNetworks.filter(ours);
+  const networksToMake = desired.networks.filter((network) => !networks.has(network.netns)).map((network) => network.netns);
 
-  const actions: KernelAction[] = [];
-  for (const link of deletedHostLinks) actions.push(ipAction(HOST, 'link', 'del', 'dev', link.name));
-
-  const sandboxLinksAfterDeletes = new Map<string, ObservedLink[]>();
-  for (const sandbox of desired.sandboxes) {
-    const current = sandboxes.get(sandbox.netns);
-    if (current === undefined) continue;
-    const { kept, deletes } = sandboxInterfaceDeletes(desired, sandbox, current, keptHostLinks, deletedHostLinks);
-    sandboxLinksAfterDeletes.set(sandbox.netns, kept);
-    actions.push(...deletes);
-  }
-
-  for (const netns of [...staleSandboxes, ...brokenToReplace]) actions.push(ipAction(ROOT, 'netns', 'del', netns));
-  for (const sandbox of sandboxesToMake) actions.push(makeNetns(sandbox));
-
-  const hostLinks = withoutDeletedMasters(keptHostLinks, deletedHostLinks);
-  const createdPairs = new Set<DesiredEndpoint>();
-  for (const bridge of desired.bridges) {
-    const current = hostLinks.get(bridge.name);
-    if (current === undefined) {
-      actions.push(ipAction(HOST, 'link', 'add', 'name', bridge.name, 'mtu', `${bridge.mtu}`, 'up', 'type', 'bridge'));
-    } else {
-      actions.push(...linkFixes(HOST, current, { mtu: bridge.mtu }));
-    }
-  }
-  for (const vxlan of desired.vxlans) {
-    const current = hostLinks.get(vxlan.name);
-    if (current === undefined) actions.push(addVxlan(vxlan));
-    else actions.push(...linkFixes(HOST, current, { mtu: vxlan.mtu, master: vxlan.bridge }));
-  }
-  for (const endpoint of desired.endpoints) {
-    const current = hostLinks.get(endpoint.hostName);
-    if (current === undefined) {
-      createdPairs.add(endpoint);
-      actions.push(addVethPair(endpoint));
-    } else {
-      actions.push(...linkFixes(HOST, current, { mtu: endpoint.mtu, master: endpoint.bridge }));
-    }
-  }
-
-  for (const sandbox of desired.sandboxes) {
-    const current = sandboxLinksAfterDeletes.get(sandbox.netns) ?? [];
-    const endpoints = desired.endpoints.filter((endpoint) => endpoint.netns === sandbox.netns);
-    actions.push(...configureSandbox(desired.ownerTag, sandbox, endpoints, current, createdPairs, sandboxes));
-  }
-
-  const survivingVxlans = (entry: { device: string }) => hostLinks.has(entry.device);
-  actions.push(...planFdb(desired.fdb, observed.fdb.filter(survivingVxlans)));
-  actions.push(...planNeighbours(desired.neighbours, observed.neighbours.filter(survivingVxlans)));
-  return actions;
+  return [
+    ...[...staleSandboxes, ...brokenSandboxes, ...staleNetworks(desired, observed), ...brokenNetworks].map((netns) => ipAction(ROOT, 'netns', 'del', netns)),
+    ...sandboxesToMake.map(makeNetns),
+    ...networksToMake.map((netns) => ipAction(ROOT, 'netns', 'add', netns)),
+  ];
 }
 
-export const OWNER_TAG_PREFIX = 'trellis-owner=';
-
-function ownerTagOf(sandbox: ObservedSandbox): string | undefined {
-  const alias = sandbox.links.find((link) => link.name === 'lo')?.alias;
-  return alias?.startsWith(OWNER_TAG_PREFIX) ? alias.slice(OWNER_TAG_PREFIX.length) : undefined;
+/** Network namespaces of ours that are not wanted: only under our own prefix, other agents' are theirs. */
+function staleNetworks(desired: DesiredKernel, observed: ObservedKernel): string[] {
+  const wanted = new Set(desired.networks.map((network) => network.netns));
+  return observed.networks
+    .map((network) => network.netns)
+    .filter((netns) => netns.startsWith(desired.networkNetnsPrefix) && !wanted.has(netns));
 }
 
 /** `ip netns add`, or for an adopted process `ip netns attach`: both run where the agent runs (see iproute-kernel.ts). */
@@ -118,78 +179,61 @@ function makeNetns(sandbox: DesiredSandbox): KernelAction {
   return ipAction(ROOT, 'netns', 'add', netns);
 }
 
-export function isVethPeer(hostSide: ObservedLink, sandboxSide: ObservedLink): boolean {
-  return hostSide.peerIfindex === sandboxSide.ifindex && sandboxSide.peerIfindex === hostSide.ifindex;
-}
-
-/** Whether an owned host link can stay: wanted, of the right kind, and not needing a recreate. */
-function hostLinkKeeper(
+/** The gateway bridge and its address, VXLAN devices to create, gateway veths, and IP forwarding. */
+function hostLinkChanges(
   desired: DesiredKernel,
-  sandboxes: ReadonlyMap<string, ObservedSandbox>,
-): (link: ObservedLink) => boolean {
-  const bridges = new Set(desired.bridges.map((bridge) => bridge.name));
-  const vxlans = new Map(desired.vxlans.map((vxlan) => [vxlan.name, vxlan]));
-  const endpoints = new Map(desired.endpoints.map((endpoint) => [endpoint.hostName, endpoint]));
-  return (link) => {
-    if (bridges.has(link.name)) return link.kind === 'bridge';
-    const vxlan = vxlans.get(link.name);
-    if (vxlan !== undefined) return vxlanMatches(link, vxlan);
-    const endpoint = endpoints.get(link.name);
-    if (endpoint !== undefined) {
-      const peer = sandboxes.get(endpoint.netns)?.links.find((l) => l.name === endpoint.interfaceName);
-      return link.kind === 'veth' && peer !== undefined && peer.kind === 'veth' && isVethPeer(link, peer);
-    }
-    return false;
-  };
-}
-
-/** VXLAN attributes cannot all be changed in place (the kernel refuses PROXY): recreate instead. */
-function vxlanMatches(link: ObservedLink, vxlan: DesiredVxlan): boolean {
-  const current = link.vxlan;
-  return (
-    current !== undefined &&
-    current.vni === vxlan.vni &&
-    current.local === vxlan.local &&
-    current.port === vxlan.port &&
-    current.underlayDevice === vxlan.underlayDevice &&
-    current.learning === vxlan.learning &&
-    current.proxy === vxlan.proxy
-  );
-}
-
-/**
- * Sandbox interfaces to delete: veths that are not a kept endpoint's peer, and anything sitting
- * on a name an endpoint needs. Peers of deleted host veths are already gone with them. In an
- * adopted namespace nothing else is deleted: every other interface there is its maker's (and
- * checkAdoptedNamespaces keeps endpoints off names those hold).
- */
-function sandboxInterfaceDeletes(
-  desired: DesiredKernel,
-  wantedSandbox: DesiredSandbox,
-  sandbox: ObservedSandbox,
-  keptHostLinks: ReadonlyMap<string, ObservedLink>,
-  deletedHostLinks: readonly ObservedLink[],
-): { kept: ObservedLink[]; deletes: KernelAction[] } {
-  const wanted = new Map(
-    desired.endpoints
-      .filter((endpoint) => endpoint.netns === sandbox.netns)
-      .map((endpoint) => [endpoint.interfaceName, endpoint]),
-  );
-  const adopted = wantedSandbox.origin.kind !== 'created';
-  const kept: ObservedLink[] = [];
-  const deletes: KernelAction[] = [];
-  for (const link of sandbox.links) {
-    if (deletedHostLinks.some((hostSide) => isVethPeer(hostSide, link))) continue;
-    const endpoint = wanted.get(link.name);
-    const hostSide = endpoint && keptHostLinks.get(endpoint.hostName);
-    const isKeptPeer = hostSide !== undefined && isVethPeer(hostSide, link);
-    if (adopted || isKeptPeer || link.name === 'lo' || (endpoint === undefined && link.kind !== 'veth')) {
-      kept.push(link);
-    } else {
-      deletes.push(ipAction(inSandbox(sandbox.netns), 'link', 'del', 'dev', link.name));
-    }
+  observed: ObservedKernel,
+  hostLinks: ReadonlyMap<string, ObservedLink>,
+  networkLinks: ReadonlyMap<string, SortedLinks>,
+  created: Set<string>,
+): KernelAction[] {
+  const actions: KernelAction[] = [];
+  const { gateway } = desired;
+  if (gateway !== undefined) {
+    const { actions: bridgeActions, bridge } = ensureBridge(HOST, hostLinks.get(gateway.bridge), { name: gateway.bridge, mtu: gateway.mtu });
+    actions.push(...bridgeActions, ...addressFixes(HOST, bridge, gateway.address));
   }
-  return { kept, deletes };
+  for (const network of desired.networks) {
+    if (networkLinks.get(network.netns)?.kept.has(network.vxlan.name)) continue;
+    actions.push(addVxlan(HOST, network.vxlan, network.netns));
+  }
+  for (const sandbox of desired.sandboxes) {
+    const { egress } = sandbox;
+    if (egress === undefined || gateway === undefined) continue;
+    actions.push(...ensureVethPair(HOST, hostLinks.get(egress.hostName), {
+      hostName: egress.hostName, master: gateway.bridge, mtu: egress.mtu,
+      netns: sandbox.netns, interfaceName: egress.interfaceName, mac: undefined,
+    }, created));
+  }
+  // Routing between the gateway bridge and the underlay; never turned back off, as other things on the host may rely on it.
+  if (gateway !== undefined && !observed.ipForwarding) actions.push({ scope: HOST, tool: 'sysctl', args: ['net.ipv4.ip_forward=1'] });
+  return actions;
+}
+
+/** A network's bridge, its VXLAN device's master, its sandboxes' host ends, neighbours and FDB, inside its namespace. */
+function networkChanges(
+  desired: DesiredKernel,
+  network: DesiredNetwork,
+  links: ReadonlyMap<string, ObservedLink>,
+  observed: ObservedNetwork | undefined,
+  created: Set<string>,
+): KernelAction[] {
+  const scope = inNetns(network.netns);
+  const { bridge, vxlan } = network;
+  const { actions } = ensureBridge(scope, links.get(bridge.name), bridge);
+  const currentVxlan = links.get(vxlan.name) ?? newLink(vxlan.name, 'vxlan', { mtu: vxlan.mtu });
+  actions.push(...linkFixes(scope, currentVxlan, { mtu: vxlan.mtu, master: bridge.name }));
+  for (const endpoint of desired.endpoints.filter((candidate) => candidate.networkNetns === network.netns)) {
+    actions.push(...ensureVethPair(scope, links.get(endpoint.hostName), {
+      hostName: endpoint.hostName, master: bridge.name, mtu: endpoint.mtu,
+      netns: endpoint.netns, interfaceName: endpoint.interfaceName, mac: endpoint.mac,
+    }, created));
+  }
+  // Entries vanish with their device: a recreated VXLAN device starts empty.
+  const surviving = links.has(vxlan.name) ? observed : undefined;
+  actions.push(...planNeighbours(scope, network.neighbours, surviving?.neighbours ?? []));
+  actions.push(...planFdb(scope, network.fdb, surviving?.fdb ?? []));
+  return actions;
 }
 
 function withoutDeletedMasters(
@@ -203,140 +247,4 @@ function withoutDeletedMasters(
       link.master !== undefined && deletedNames.has(link.master) ? { ...link, master: undefined } : link,
     ]),
   );
-}
-
-interface LinkSettings {
-  mtu: number;
-  master?: string;
-  mac?: string;
-}
-
-/** One `link set` with every attribute that differs (and `up`), or nothing when all match. */
-function linkFixes(scope: Scope, current: ObservedLink, wanted: LinkSettings): KernelAction[] {
-  const changes: string[] = [];
-  if (wanted.mac !== undefined && current.mac !== wanted.mac) changes.push('address', wanted.mac);
-  if (current.mtu !== wanted.mtu) changes.push('mtu', `${wanted.mtu}`);
-  if (wanted.master !== undefined && current.master !== wanted.master) changes.push('master', wanted.master);
-  if (!current.up) changes.push('up');
-  return changes.length === 0 ? [] : [ipAction(scope, 'link', 'set', 'dev', current.name, ...changes)];
-}
-
-function addVxlan(vxlan: DesiredVxlan): KernelAction {
-  return ipAction(
-    HOST,
-    'link', 'add', 'name', vxlan.name, 'mtu', `${vxlan.mtu}`, 'master', vxlan.bridge, 'up',
-    'type', 'vxlan', 'id', `${vxlan.vni}`, 'dstport', `${vxlan.port}`,
-    ...(vxlan.local ? ['local', vxlan.local] : []),
-    'dev', vxlan.underlayDevice,
-    vxlan.learning ? 'learning' : 'nolearning',
-    vxlan.proxy ? 'proxy' : 'noproxy',
-  );
-}
-
-/** Both ends in one netlink request: the peer is born inside the sandbox, never stranded here. */
-function addVethPair(endpoint: DesiredEndpoint): KernelAction {
-  return ipAction(
-    HOST,
-    'link', 'add', 'name', endpoint.hostName, 'mtu', `${endpoint.mtu}`, 'master', endpoint.bridge, 'up',
-    'type', 'veth', 'peer', 'name', endpoint.interfaceName, 'netns', endpoint.netns,
-    'address', endpoint.mac, 'mtu', `${endpoint.mtu}`,
-  );
-}
-
-/** How a freshly created veth peer looks before the sandbox batch configures it. */
-function newPeer(endpoint: DesiredEndpoint): ObservedLink {
-  return {
-    name: endpoint.interfaceName,
-    kind: 'veth',
-    ifindex: -1,
-    peerIfindex: undefined,
-    mtu: endpoint.mtu,
-    up: false,
-    mac: endpoint.mac,
-    master: undefined,
-    alias: undefined,
-    vxlan: undefined,
-    addresses: [],
-    // Unknown until read back: the kernel default is whatever this host's sysctl says.
-    arpRetransMs: undefined,
-  };
-}
-
-function configureSandbox(
-  ownerTag: string,
-  sandbox: DesiredSandbox,
-  endpoints: readonly DesiredEndpoint[],
-  links: readonly ObservedLink[],
-  createdPairs: ReadonlySet<DesiredEndpoint>,
-  observedSandboxes: ReadonlyMap<string, ObservedSandbox>,
-): KernelAction[] {
-  const scope = inSandbox(sandbox.netns);
-  const actions: KernelAction[] = [...tagLoopback(ownerTag, sandbox, links)];
-
-  for (const endpoint of endpoints) {
-    const current = createdPairs.has(endpoint)
-      ? newPeer(endpoint)
-      : links.find((link) => link.name === endpoint.interfaceName) ?? newPeer(endpoint);
-    actions.push(...linkFixes(scope, current, { mtu: endpoint.mtu, mac: endpoint.mac }));
-    for (const address of current.addresses.filter((address) => address !== endpoint.address)) {
-      actions.push(ipAction(scope, 'addr', 'del', address, 'dev', endpoint.interfaceName));
-    }
-    if (!current.addresses.includes(endpoint.address)) {
-      actions.push(ipAction(scope, 'addr', 'add', endpoint.address, 'dev', endpoint.interfaceName));
-    }
-    if (current.arpRetransMs !== endpoint.arpRetransMs) {
-      actions.push(ipAction(
-        scope, 'ntable', 'change', 'name', 'arp_cache', 'dev', endpoint.interfaceName,
-        'retrans', `${endpoint.arpRetransMs}`,
-      ));
-    }
-  }
-
-  const recreated = endpoints.filter((endpoint) => createdPairs.has(endpoint));
-  const route = currentDefaultRoute(sandbox.netns, links, recreated, observedSandboxes);
-  const throughTheirs = route !== undefined && !endpoints.some((endpoint) => endpoint.interfaceName === route.device);
-  // An adopted namespace's own default route (its runtime's network) wins: never replaced, never deleted.
-  if (sandbox.origin.kind !== 'created' && throughTheirs) return actions;
-  if (sandbox.defaultRoute !== undefined && !sameRoute(route, sandbox.defaultRoute)) {
-    const { gateway, device } = sandbox.defaultRoute;
-    actions.push(ipAction(scope, 'route', 'replace', 'default', 'via', gateway, 'dev', device));
-  } else if (sandbox.defaultRoute === undefined && route !== undefined) {
-    actions.push(ipAction(scope, 'route', 'del', 'default'));
-  }
-  return actions;
-}
-
-/**
- * The owner tag on lo is how every later pass (and another agent sharing /run/netns) tells whose a
- * namespace name is. A namespace of our own also gets lo up; an attached process's namespace gets
- * only the tag (its lo is its runtime's business); a named foreign one is never touched.
- */
-function tagLoopback(ownerTag: string, sandbox: DesiredSandbox, links: readonly ObservedLink[]): KernelAction[] {
-  const scope = inSandbox(sandbox.netns);
-  const alias = `${OWNER_TAG_PREFIX}${ownerTag}`;
-  const lo = links.find((link) => link.name === 'lo');
-  if (sandbox.origin.kind === 'named') return [];
-  if (sandbox.origin.kind === 'attached') {
-    return lo?.alias === alias ? [] : [ipAction(scope, 'link', 'set', 'dev', 'lo', 'alias', alias)];
-  }
-  return lo !== undefined && lo.up && lo.alias === alias ? [] : [ipAction(scope, 'link', 'set', 'dev', 'lo', 'up', 'alias', alias)];
-}
-
-/** A route disappears with the interface it goes through, when that is deleted or recreated. */
-function currentDefaultRoute(
-  netns: string,
-  keptLinks: readonly ObservedLink[],
-  recreated: readonly DesiredEndpoint[],
-  observedSandboxes: ReadonlyMap<string, ObservedSandbox>,
-): DefaultRoute | undefined {
-  const route = observedSandboxes.get(netns)?.defaultRoute;
-  if (route === undefined) return undefined;
-  const survives =
-    keptLinks.some((link) => link.name === route.device) &&
-    !recreated.some((endpoint) => endpoint.interfaceName === route.device);
-  return survives ? route : undefined;
-}
-
-function sameRoute(a: DefaultRoute | undefined, b: DefaultRoute): boolean {
-  return a !== undefined && a.gateway === b.gateway && a.device === b.device;
 }

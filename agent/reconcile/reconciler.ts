@@ -1,7 +1,19 @@
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
-import { DesiredKernel, IprouteKernel, Kernel, KernelAction, ObservedKernel, describeAction } from '../kernel';
+import {
+  AdoptedNetnsQuery,
+  DesiredKernel,
+  EGRESS_INTERFACE,
+  FIREWALL_TABLE,
+  IprouteKernel,
+  Kernel,
+  KernelAction,
+  NO_ADOPTED_NETNS,
+  ObservedKernel,
+  describeAction,
+  networkNetnsPrefix,
+} from '../kernel';
 import { checkAdoptedNamespaces } from './adopted-check';
-import { desired, emptyKernel } from './desired';
+import { DEFAULT_GATEWAY_SUBNET, desired, emptyKernel } from './desired';
 import { plan } from './plan';
 import { adoptedNetnsQuery } from './sandbox-placement';
 
@@ -16,6 +28,8 @@ export interface ReconcilerOptions {
    * the local address, which is unique per node.
    */
   owner?: string;
+  /** Where sandboxes' egress addresses come from (the gateway bridge's subnet); DEFAULT_GATEWAY_SUBNET when not given. */
+  gatewaySubnet?: string;
 }
 
 export interface ReconcileResult {
@@ -38,27 +52,35 @@ export class Reconciler {
 
   /** Throws (KernelApplyError, or an Error when the underlay is missing) if the kernel may not match. */
   async reconcile(view: NodeView): Promise<ReconcileResult> {
-    const observed = await this.kernel.observe(adoptedNetnsQuery(view));
+    const ownerTag = this.options.owner ?? this.options.localAddress ?? view.advertiseAddr;
+    const observed = await this.observe(ownerTag, adoptedNetnsQuery(view));
     const underlay = observed.hostLinks.find((link) => link.name === this.options.underlayDevice);
     if (underlay === undefined) throw new Error(`underlay device ${this.options.underlayDevice} not found`);
     const target = desired(view, {
       underlayDevice: this.options.underlayDevice,
       underlayMtu: underlay.mtu,
       localAddress: this.options.localAddress,
-      ownerTag: this.options.owner ?? this.options.localAddress ?? view.advertiseAddr,
+      ownerTag,
+      gatewaySubnet: this.options.gatewaySubnet ?? DEFAULT_GATEWAY_SUBNET,
+      heldEgressAddresses: heldEgressAddresses(observed),
     });
     const programmable = checkAdoptedNamespaces(target.kernel, observed);
     return { ...(await this.converge(programmable.kernel, observed)), skipped: [...target.skipped, ...programmable.skipped] };
   }
 
   /**
-   * Deletes every link with our prefixes in the host namespace (so our veths leave adopted
-   * namespaces too) and every sandbox namespace tagged with our owner (none when neither `owner`
-   * nor `localAddress` was given); for an attached process's namespace that only unmounts its name.
+   * Deletes every link with our prefixes in the host namespace, our network namespaces (so our
+   * veths leave adopted namespaces too), the firewall table, and every sandbox namespace tagged
+   * with our owner (none when neither `owner` nor `localAddress` was given); for an attached
+   * process's namespace that only unmounts its name.
    */
   async removeAll(): Promise<ReconcileResult> {
     const nothing = emptyKernel(this.options.owner ?? this.options.localAddress ?? '');
-    return { ...(await this.converge(nothing, await this.kernel.observe())), skipped: [] };
+    return { ...(await this.converge(nothing, await this.observe(nothing.ownerTag, NO_ADOPTED_NETNS))), skipped: [] };
+  }
+
+  private observe(ownerTag: string, adopted: AdoptedNetnsQuery): Promise<ObservedKernel> {
+    return this.kernel.observe({ networkNetnsPrefix: networkNetnsPrefix(ownerTag), firewallTable: FIREWALL_TABLE, adopted });
   }
 
   private async converge(
@@ -69,4 +91,14 @@ export class Reconciler {
     await this.kernel.apply(actions);
     return { writes: actions.length, actions: actions.map(describeAction), applied: actions };
   }
+}
+
+/** The egress address each sandbox holds now, to keep it. */
+function heldEgressAddresses(observed: ObservedKernel): Map<string, string> {
+  const held = new Map<string, string>();
+  for (const sandbox of observed.sandboxes) {
+    const address = sandbox.links.find((link) => link.name === EGRESS_INTERFACE)?.addresses[0];
+    if (address !== undefined) held.set(sandbox.netns, address.slice(0, address.indexOf('/')));
+  }
+  return held;
 }

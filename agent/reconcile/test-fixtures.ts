@@ -7,12 +7,13 @@ export const local = {
   id: 'e1aaaaaaaaaaaa', networkId: 'n1', sandboxId: 's1', nodeId: 'A', vtep: '198.18.0.1',
   ip: '10.231.1.2', prefixLength: 24, mac: '02:42:0a:e7:01:02', interfaceName: 'eth0',
   hostname: '', extraHosts: [] as string[], dns: [] as string[],
+  publishedPorts: [] as { protocol: string; hostPort: number; port: number }[],
 };
 export const remote = { ...local, id: 'e2bbbbbbbbbbbb', sandboxId: 's9', nodeId: 'B', vtep: '198.18.0.2', ip: '10.231.1.3', mac: '02:42:0a:e7:01:03' };
 
 export function sampleView(parts: Partial<NodeView> = {}): NodeView {
   return {
     revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1',
-    networks: [network], sandboxes: [sandbox], endpoints: [local, remote], ...parts,
+    networks: [network], sandboxes: [sandbox], endpoints: [local, remote], overlaySubnets: [network.subnet], ...parts,
   };
 }

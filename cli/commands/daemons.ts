@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import pino, { type Logger } from 'pino';
 import { startAgent } from '../../agent/daemon';
+import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from '../../agent/reconcile';
 import { startManager } from '../../manager/daemon';
 import { parseListen } from '../../proto/runtime/metrics-http';
 import { BUILT_IN_ADDRESS_POOLS, Store, type AddressPoolRecord } from '../../manager/store';
@@ -122,6 +123,7 @@ export function addDaemonCommands(program: Command): void {
     .requiredOption('--node <name>', 'name of this node')
     .requiredOption('--advertise-addr <ip>', 'underlay IPv4 address other nodes reach this one at (VXLAN endpoint)')
     .option('--underlay-device <dev>', 'underlay interface VXLAN traffic leaves through', 'eth0')
+    .option('--gateway-subnet <cidr>', "subnet of the trellis_gw bridge, sandboxes' way out (masqueraded)", DEFAULT_GATEWAY_SUBNET)
     .option('--join-token <token>', 'the first time: the token `trellis cluster join-token worker` prints')
     .option('--state-dir <dir>', "where the agent keeps the node's certificate", '/var/lib/trellis/agent')
     .option('--resync-interval <duration>', 'period of the level-triggered repair pass', '30s')
@@ -133,6 +135,7 @@ export function addDaemonCommands(program: Command): void {
           node: string;
           advertiseAddr: string;
           underlayDevice: string;
+          gatewaySubnet: string;
           resyncInterval: string;
           metricsListen: string;
           logLevel: string;
@@ -142,6 +145,8 @@ export function addDaemonCommands(program: Command): void {
         command: Command,
       ) => {
         checkMetricsListen(options.metricsListen);
+        const gatewaySubnet = parseGatewaySubnet(options.gatewaySubnet);
+        if (typeof gatewaySubnet === 'string') throw new CommandError(gatewaySubnet);
         const logger = daemonLogger('trellis-agent', options.logLevel);
         const agent = await startAgent({
           managers: managerList(command),
@@ -150,6 +155,7 @@ export function addDaemonCommands(program: Command): void {
           nodeName: options.node,
           advertiseAddr: options.advertiseAddr,
           underlayDevice: options.underlayDevice,
+          gatewaySubnet: options.gatewaySubnet,
           resyncIntervalMs: parseDuration(options.resyncInterval),
           metricsListen: options.metricsListen,
           logger,

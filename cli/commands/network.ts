@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { collect, withControl } from '../context';
-import { integerOption, keyValues, networkAddressing } from '../option-parsers';
+import { integerOption, keyValues, networkAddressing, parseHostPublish } from '../option-parsers';
 import { print, shortId } from '../output';
 import { addInspectCommand, addListCommand, addRemoveCommand } from './object-commands';
 
@@ -25,6 +25,7 @@ interface ConnectOptions {
   addHost: string[];
   dns: string[];
   service?: string;
+  publish: string[];
 }
 
 export function addNetworkCommands(program: Command): void {
@@ -86,6 +87,7 @@ export function addNetworkCommands(program: Command): void {
     .option('--add-host <name:ip>', 'extra /etc/hosts entry (repeatable)', collect, [])
     .option('--dns <ip>', 'resolver address (repeatable)', collect, [])
     .option('--service <service>', 'make the endpoint a backend of this service')
+    .option('--publish <host:container>', "forward a port of the sandbox's node to it, like docker run -p: HOST:CONTAINER[/tcp|udp] (repeatable)", collect, [])
     .action((networkRef: string, sandboxRef: string, options: ConnectOptions, command: Command) =>
       withControl(command, async (control) => {
         await control.call((c) => c.connectNetwork, {
@@ -98,6 +100,7 @@ export function addNetworkCommands(program: Command): void {
           extraHosts: options.addHost,
           dns: options.dns,
           service: options.service ?? '',
+          publishedPorts: options.publish.map(parseHostPublish),
         });
       }),
     );

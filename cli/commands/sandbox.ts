@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { withControl } from '../context';
-import { print, shortId } from '../output';
+import { portMapping, print, shortId } from '../output';
 import { addInspectCommand, addListCommand, addRemoveCommand } from './object-commands';
 
 export function addSandboxCommands(program: Command): void {
@@ -22,11 +22,17 @@ export function addSandboxCommands(program: Command): void {
   addListCommand(sandbox, {
     description: 'list sandboxes',
     fetch: async (control) => (await control.call((c) => c.listSandboxes, {})).sandboxes,
-    header: ['SANDBOX ID', 'NAME', 'NODE', 'NETWORKS'],
-    row: (s) => [shortId(s.id), s.name, s.node, s.endpoints.map((e) => `${e.networkName}=${e.ip}`).join(',') || '-'],
+    header: ['SANDBOX ID', 'NAME', 'NODE', 'NETWORKS', 'PORTS'],
+    row: (s) => [
+      shortId(s.id),
+      s.name,
+      s.node,
+      s.endpoints.map((e) => `${e.networkName}=${e.ip}`).join(',') || '-',
+      s.endpoints.flatMap((e) => e.publishedPorts.map((p) => portMapping(p.hostPort, p.port, p.protocol))).join(',') || '-',
+    ],
   });
 
-  addInspectCommand(sandbox, 'sandbox', 'show a sandbox, its namespace path and its endpoints (JSON)', (control, reference) =>
+  addInspectCommand(sandbox, 'sandbox', 'show a sandbox, its namespace path and its endpoints with their published ports (JSON)', (control, reference) =>
     control.call((c) => c.getSandbox, { sandbox: reference }),
   );
   addRemoveCommand(sandbox, 'sandbox', 'remove a sandbox and its endpoints', (control, reference) =>

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { PortConfig } from '../../proto/gen/trellis/v1/types';
 import { collect, withControl } from '../context';
 import { keyValues, parsePublish } from '../option-parsers';
-import { print, shortId } from '../output';
+import { portMapping, print, shortId } from '../output';
 import { addInspectCommand, addListCommand, addRemoveCommand } from './object-commands';
 
 interface CreateOptions {
@@ -15,7 +15,7 @@ interface CreateOptions {
 /** Like `docker service ps`'s PORTS column: *:8080->80/tcp, or host:8080->80/tcp for host mode. */
 function portText(port: PortConfig): string {
   const where = port.publishMode === 'host' ? 'host' : '*';
-  return `${where}:${port.publishedPort}->${port.targetPort}/${port.protocol}`;
+  return `${where}:${portMapping(port.publishedPort, port.targetPort, port.protocol)}`;
 }
 
 export function addServiceCommands(program: Command): void {

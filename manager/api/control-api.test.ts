@@ -156,6 +156,18 @@ describe('Control API', () => {
     expect((await rpc((c) => c.listServices, {})).services).toEqual([]);
   });
 
+  it('publishes ports of the node through connect, one endpoint per host port; the restart below keeps them', async () => {
+    await rpc((c) => c.createSandbox, { name: 'proxy', node: 'n1', netns: '' });
+    await rpc((c) => c.createSandbox, { name: 'proxy-2', node: 'n1', netns: '' });
+    const endpoint = await rpc((c) => c.connectNetwork, connect({ network: 'blue', sandbox: 'proxy', publishedPorts: [{ protocol: '', hostPort: 8080, port: 80 }] }));
+    expect(endpoint.publishedPorts).toEqual([{ protocol: 'tcp', hostPort: 8080, port: 80 }]);
+    const clash = await refusal(rpc((c) => c.connectNetwork, connect({ network: 'blue', sandbox: 'proxy-2', publishedPorts: [{ protocol: 'tcp', hostPort: 8080, port: 8000 }] })));
+    expect(clash).toEqual({ code: 'ALREADY_EXISTS', field: 'published_ports', message: expect.stringContaining('sandbox "proxy"') });
+    const invalid = await refusal(rpc((c) => c.connectNetwork, connect({ network: 'blue', sandbox: 'proxy-2', publishedPorts: [{ protocol: 'tcp', hostPort: 70000, port: 80 }] })));
+    expect(invalid).toEqual({ code: 'INVALID_ARGUMENT', field: 'published_ports', message: expect.stringContaining('published_ports[0].host_port') });
+    expect((await rpc((c) => c.getSandbox, { sandbox: 'proxy-2' })).endpoints).toEqual([]);
+  });
+
   it('passes the namespace to adopt through; the restart below keeps it', async () => {
     const adopted = await rpc((c) => c.createSandbox, { name: 'runc-1', node: 'n1', netns: '/proc/4242/ns/net' });
     expect(adopted).toMatchObject({ netns: '/proc/4242/ns/net', adopted: true });

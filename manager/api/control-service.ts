@@ -113,6 +113,7 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
         extraHosts: request.extraHosts,
         dns: request.dns,
         service: request.service,
+        publishedPorts: request.publishedPorts,
       }),
     ),
     disconnectNetwork: unary((request) => removal({ type: 'disconnect', network: request.network, sandbox: request.sandbox })),

@@ -11,7 +11,7 @@ import { NodeStatus, type Node } from '../../proto/gen/trellis/v1/types';
 import { serviceError, fromStoreError } from '../api/status';
 import { unary } from '../api/unary';
 import type { ClusterState } from '../cluster/cluster-state';
-import type { NetworkEndpointsCache } from '../store';
+import { concernsNode, type NetworkEndpointsCache } from '../store';
 import { newId } from '../ids';
 import { heartbeatIntervalMs, nodeDownAfterMs } from '../../proto/runtime/heartbeat';
 import type { NodeIdentity } from '../../proto/runtime/tls';
@@ -246,7 +246,8 @@ export class Dispatcher {
   /**
    * Sends each connected node the changes since the last push that may concern it,
    * so a change costs in proportion to the nodes hosting what it touched, not to
-   * the cluster; the other sessions just move to the new revision (their view did not
+   * the cluster (save a network created or removed: every view lists every overlay
+   * subnet); the other sessions just move to the new revision (their view did not
    * change). When the store cannot say what changed (restored from a snapshot, or too
    * many revisions at once), every connected node gets its whole view.
    */
@@ -263,7 +264,7 @@ export class Dispatcher {
       }
       if (session.sentRevision >= store.revision) continue;
       if (!changes) this.resync(nodeId, session);
-      else if (changes.affectedNodes.has(nodeId)) {
+      else if (concernsNode(changes, nodeId)) {
         this.send(session, { $case: 'delta', value: store.viewDelta(nodeId, from, changes, cache) });
       }
       session.sentRevision = store.revision;

@@ -2,7 +2,7 @@ import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { HeldView } from '../../proto/runtime/held-view';
 import { viewChunks } from './view-chunks';
 
-function bigView(endpoints: number): NodeView {
+function bigView(endpoints: number, overlaySubnets = 0): NodeView {
   return {
     revision: 42,
     nodeId: 'n1',
@@ -23,13 +23,15 @@ function bigView(endpoints: number): NodeView {
       hostname: '',
       extraHosts: [],
       dns: [],
+      publishedPorts: i === 0 ? [{ protocol: 'tcp', hostPort: 8080, port: 80 }] : [],
     })),
+    overlaySubnets: Array.from({ length: overlaySubnets }, (_, i) => `10.${1 + (i >> 8)}.${i & 255}.0/24`),
   };
 }
 
 describe('viewChunks', () => {
   it('cuts a large view into bounded chunks that reassemble into the same view', () => {
-    const view = bigView(3500);
+    const view = bigView(3500, 300);
     const chunks = viewChunks(view, 1500);
     expect(chunks.map((chunk) => [chunk.first, chunk.last])).toEqual([
       [true, false],
@@ -38,7 +40,8 @@ describe('viewChunks', () => {
     ]);
     for (const chunk of chunks) {
       const part = chunk.part;
-      expect((part?.networks.length ?? 0) + (part?.sandboxes.length ?? 0) + (part?.endpoints.length ?? 0)).toBeLessThanOrEqual(1500);
+      const items = [part?.networks, part?.sandboxes, part?.endpoints, part?.overlaySubnets].reduce((sum, list) => sum + (list?.length ?? 0), 0);
+      expect(items).toBeLessThanOrEqual(1500);
     }
     const held = new HeldView();
     const assembled = chunks.map((chunk) => held.applyChunk(chunk));
@@ -48,7 +51,7 @@ describe('viewChunks', () => {
   });
 
   it('sends an empty view as one chunk that is both first and last', () => {
-    const view = { ...bigView(0), networks: [], sandboxes: [] };
+    const view = { ...bigView(0), networks: [], sandboxes: [], overlaySubnets: [] };
     expect(viewChunks(view)).toEqual([{ part: view, first: true, last: true }]);
   });
 });

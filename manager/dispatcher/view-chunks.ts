@@ -1,6 +1,6 @@
 import type { NodeView, ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
 
-/** Views, sandboxes and endpoints per chunk: about 30 KB of endpoints, so a thousand agents resyncing at once hold little in flight. */
+/** Networks, sandboxes, endpoints and overlay subnets per chunk: about 30 KB of endpoints, so a thousand agents resyncing at once hold little in flight. */
 export const itemsPerChunk = 256;
 
 /**
@@ -23,10 +23,11 @@ export function viewChunks(view: NodeView, limit = itemsPerChunk): ViewChunk[] {
   for (const network of view.networks) room().networks.push(network);
   for (const sandbox of view.sandboxes) room().sandboxes.push(sandbox);
   for (const endpoint of view.endpoints) room().endpoints.push(endpoint);
+  for (const subnet of view.overlaySubnets) room().overlaySubnets.push(subnet);
   parts.push(part);
   return parts.map((chunk, index) => ({ part: chunk, first: index === 0, last: index === parts.length - 1 }));
 }
 
 function emptyPart(view: NodeView): NodeView {
-  return { ...view, networks: [], sandboxes: [], endpoints: [] };
+  return { ...view, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [] };
 }

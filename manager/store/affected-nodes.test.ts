@@ -48,6 +48,18 @@ describe('Store.affectedNodesSince', () => {
     expect(store.affectedNodesSince(store.revision)).toEqual(new Set());
   });
 
+  it('names every node when a network is created or removed: each view lists every overlay subnet', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'registerNode', id: 'node-c-id', name: 'node-c', advertiseAddr: '192.168.0.3' });
+    const every = new Set(['node-a-id', 'node-b-id', 'node-c-id']);
+    let revision = store.revision;
+    must(store, { type: 'createNetwork', id: 'back-id', name: 'back', driver: '', subnet: '10.0.2.0/24' });
+    expect(store.affectedNodesSince(revision)).toEqual(every);
+    revision = store.revision;
+    must(store, { type: 'removeNetwork', network: 'back' });
+    expect(store.affectedNodesSince(revision)).toEqual(every);
+  });
+
   it('includes the nodes sharing a network with a node whose address changed', () => {
     const store = twoNodeStore();
     const revision = store.revision;

@@ -10,7 +10,8 @@ import type { StoreState, Touched } from './state';
  *   or removed (hosts of touched.networks, after the change);
  * - it stopped hosting a network: it lost its last endpoint there, whose sandbox
  *   is on it (touched.sandboxes → node, or the sandbox's own removal touched it);
- * - a node hosting endpoints on one of its networks changed address (touched.nodeRecords).
+ * - a node hosting endpoints on one of its networks changed address (touched.nodeRecords);
+ * - a network was created or removed anywhere: see `affectsEveryNode`.
  * Conservative: some of these nodes may see an identical view.
  */
 export function affectedNodes(state: StoreState, touched: Touched): Set<string> {
@@ -32,4 +33,13 @@ export function affectedNodes(state: StoreState, touched: Touched): Set<string> 
     }
   }
   return nodes;
+}
+
+/**
+ * Whether writes `touched` may change every node's view, hosts or not: each view lists
+ * every overlay subnet of the cluster (so agents can keep sandboxes off all of them), and
+ * a network record written (created or removed) changes that list.
+ */
+export function affectsEveryNode(touched: Touched): boolean {
+  return touched.networkRecords.size > 0;
 }

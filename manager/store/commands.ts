@@ -88,6 +88,16 @@ export interface Connect {
   dns?: readonly string[];
   /** A service (name or id) on this network that the endpoint becomes a backend of. */
   service?: string;
+  /** Ports of the sandbox's node to forward to the endpoint. Absent (so in log entries from before publishing) means none. */
+  publishedPorts?: readonly PublishedPortRequest[];
+}
+
+/** Like `docker run -p HOST:CONTAINER/PROTOCOL`. */
+export interface PublishedPortRequest {
+  /** Absent or '' means tcp. */
+  protocol?: string;
+  hostPort: number;
+  port: number;
 }
 
 export interface Disconnect {

@@ -5,6 +5,7 @@ import { checkExtraHosts, checkHostname, checkResolvers, parseMac } from './endp
 import { fail, notFound, ok, type Result } from './errors';
 import { checkAliases, checkNewId } from './fields';
 import { cidrContains, formatIpv4, macForIpv4, parseIpv4 } from './ipv4';
+import { checkPublishedPorts } from './published-ports';
 import { storedIpv4, type EndpointRecord, type NetworkRecord, type ServiceRecord, type StoreState } from './state';
 import { toEndpoint } from './views';
 
@@ -33,6 +34,8 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
   if (!dns.ok) return dns;
   const service = command.service ? serviceOn(state, network, command.service) : ok(undefined);
   if (!service.ok) return service;
+  const publishedPorts = checkPublishedPorts(state, network, sandbox, command.publishedPorts ?? []);
+  if (!publishedPorts.ok) return publishedPorts;
   const staticAddress = command.ip ? checkFreeAddress(state, network, 'ip', command.ip) : ok(undefined);
   if (!staticAddress.ok) return staticAddress;
   const staticMac = command.mac ? checkFreeMac(state, network, command.mac, staticAddress.value) : ok(undefined);
@@ -58,6 +61,8 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
     dns: dns.value,
     serviceId: service.value?.id ?? '',
     createdRevision: state.revision + 1,
+    // Left out when empty, so that records (and snapshots) of endpoints publishing nothing are as before.
+    ...(publishedPorts.value.length === 0 ? {} : { publishedPorts: publishedPorts.value }),
   };
   state.endpoints.set(record.id, record);
   return ok(toEndpoint(state, record));

@@ -1,6 +1,6 @@
 export { Store } from './store';
 export type { NetworkEndpointsCache } from './views';
-export type { Changes } from './journal';
+export { concernsNode, type Changes } from './journal';
 export type {
   AppliedValue,
   ApplyResult,
@@ -15,6 +15,7 @@ export type {
   InitSecurity,
   IpamRequest,
   PortRequest,
+  PublishedPortRequest,
   RegisterNode,
   RemoveNetwork,
   RemoveNode,

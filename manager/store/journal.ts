@@ -2,8 +2,13 @@ import type { Touched } from './state';
 
 /** The writes of a run of revisions, merged: what a view delta over that run must look at. */
 export interface Changes {
-  /** Nodes whose view may differ (a superset of those that do; see affected-nodes.ts). */
+  /** Nodes whose view may differ (a superset of those that do; see affected-nodes.ts), unless `everyNode`. */
   affectedNodes: Set<string>;
+  /**
+   * Some write may have changed every node's view (a network created or removed). A flag rather
+   * than every node's id in `affectedNodes`, so a journal entry stays as small as its write.
+   */
+  everyNode: boolean;
   /** Endpoint id → its network id, for endpoints added, replaced or removed. */
   endpoints: Map<string, string>;
   /** Sandbox id → its node id, for sandboxes added, replaced or removed. */
@@ -17,11 +22,17 @@ export interface Changes {
 interface Entry {
   revision: number;
   affectedNodes: Set<string>;
+  everyNode: boolean;
   touched: Touched;
 }
 
 function noChanges(): Changes {
-  return { affectedNodes: new Set(), endpoints: new Map(), sandboxes: new Map(), networks: new Set(), nodes: new Set() };
+  return { affectedNodes: new Set(), everyNode: false, endpoints: new Map(), sandboxes: new Map(), networks: new Set(), nodes: new Set() };
+}
+
+/** Whether `nodeId`'s view may differ over `changes`: whether it needs a delta. */
+export function concernsNode(changes: Changes, nodeId: string): boolean {
+  return changes.everyNode || changes.affectedNodes.has(nodeId);
 }
 
 /**
@@ -34,8 +45,8 @@ export class ChangeJournal {
 
   constructor(private readonly capacity: number) {}
 
-  record(revision: number, affectedNodes: Set<string>, touched: Touched): void {
-    this.entries.push({ revision, affectedNodes, touched });
+  record(revision: number, affectedNodes: Set<string>, everyNode: boolean, touched: Touched): void {
+    this.entries.push({ revision, affectedNodes, everyNode, touched });
     if (this.entries.length > this.capacity) this.entries.shift();
   }
 
@@ -56,6 +67,7 @@ export class ChangeJournal {
 
 function merge(into: Changes, entry: Entry): void {
   for (const node of entry.affectedNodes) into.affectedNodes.add(node);
+  into.everyNode ||= entry.everyNode;
   for (const [id, networkId] of entry.touched.endpointChanges) into.endpoints.set(id, networkId);
   for (const [id, nodeId] of entry.touched.sandboxChanges) into.sandboxes.set(id, nodeId);
   for (const id of entry.touched.networkRecords) into.networks.add(id);

@@ -28,6 +28,7 @@ describe('nodeView', () => {
           hostname: 'web',
           extraHosts: [],
           dns: [],
+          publishedPorts: [],
         },
         {
           id: 'ep-db-front',
@@ -42,8 +43,10 @@ describe('nodeView', () => {
           hostname: 'db',
           extraHosts: [],
           dns: [],
+          publishedPorts: [],
         },
       ],
+      overlaySubnets: ['10.0.1.0/24'],
     });
   });
 
@@ -73,7 +76,43 @@ describe('nodeView', () => {
       networks: [],
       sandboxes: [],
       endpoints: [],
+      overlaySubnets: [],
     });
+  });
+
+  it('lists every subnet of every network in the cluster, hosted or not, by address and each once', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'registerNode', id: 'node-c-id', name: 'node-c', advertiseAddr: '192.168.0.3' });
+    must(store, { type: 'createNetwork', id: 'wide-id', name: 'wide', driver: '', ipam: [{ subnet: '10.0.10.0/24' }, { subnet: '10.0.2.0/24' }] });
+    must(store, { type: 'createNetwork', id: 'inner-id', name: 'inner', driver: '', subnet: '10.0.9.0/28', internal: true });
+    must(store, { type: 'createNetwork', id: 'pooled-id', name: 'pooled', driver: '' });
+    must(store, { type: 'createNetwork', id: 'twin-id', name: 'twin', driver: '', subnet: '10.0.2.0/24' });
+    const everySubnet = ['10.0.0.0/24', '10.0.1.0/24', '10.0.2.0/24', '10.0.9.0/28', '10.0.10.0/24'];
+
+    for (const node of ['node-a-id', 'node-b-id', 'node-c-id']) expect(store.nodeView(node).overlaySubnets).toEqual(everySubnet);
+    // The twin still holds 10.0.2.0/24.
+    must(store, { type: 'removeNetwork', network: 'wide' });
+    expect(store.nodeView('node-c-id').overlaySubnets).toEqual(['10.0.0.0/24', '10.0.1.0/24', '10.0.2.0/24', '10.0.9.0/28']);
+  });
+
+  it('gives every endpoint its published ports, remote ones included', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'createSandbox', id: 'api-id-0123456789', name: 'api', node: 'node-b' });
+    must(store, {
+      type: 'connect',
+      endpointId: 'ep-api-front',
+      network: 'front',
+      sandbox: 'api',
+      aliases: [],
+      publishedPorts: [{ hostPort: 8080, port: 80 }, { protocol: 'udp', hostPort: 5353, port: 53 }],
+    });
+    const published = [
+      { protocol: 'tcp', hostPort: 8080, port: 80 },
+      { protocol: 'udp', hostPort: 5353, port: 53 },
+    ];
+    for (const node of ['node-a-id', 'node-b-id']) {
+      expect(store.nodeView(node).endpoints.find((endpoint) => endpoint.id === 'ep-api-front')?.publishedPorts).toEqual(published);
+    }
   });
 
   it('depends on the state only, not on the order it was reached in', () => {

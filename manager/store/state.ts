@@ -1,6 +1,6 @@
 import { AddressSpace } from './address-space';
 import { LowestFreeAllocator } from './allocator';
-import { parseCidr, parseIpv4, type Cidr } from './ipv4';
+import { formatCidr, parseCidr, parseIpv4, type Cidr } from './ipv4';
 import { ManyIndex, NamedMap, WatchedMap } from './watched-map';
 
 /*
@@ -77,12 +77,26 @@ export interface EndpointRecord {
   /** '' when the endpoint is no service's backend. */
   serviceId: string;
   createdRevision: number;
+  /**
+   * Ports of the sandbox's node forwarded to the endpoint. Absent (so in every record from
+   * before publishing, and in records that publish nothing) means none.
+   */
+  publishedPorts?: PublishedPortRecord[];
 }
+
+/** Like `docker run -p HOST:CONTAINER/PROTOCOL`: the node's hostPort is DNATed to the endpoint's port. */
+export interface PublishedPortRecord {
+  protocol: PortProtocol;
+  hostPort: number;
+  port: number;
+}
+
+export type PortProtocol = 'tcp' | 'udp';
 
 export type EndpointMode = 'vip' | 'dnsrr';
 
 export interface PortRecord {
-  protocol: 'tcp' | 'udp';
+  protocol: PortProtocol;
   targetPort: number;
   /** Never 0: the target port when none was asked for. */
   publishedPort: number;
@@ -201,6 +215,8 @@ export class StoreState {
   private readonly endpointsByNetwork = new ManyIndex();
   private readonly endpointsBySandbox = new ManyIndex();
   private readonly sandboxesByNode = new ManyIndex();
+  /** See `overlaySubnets`; undefined until asked for after a network write. */
+  private overlaySubnetList: readonly string[] | undefined;
   private touched = noneTouched();
 
   private constructor(
@@ -229,6 +245,7 @@ export class StoreState {
     networks.watch((network) => {
       this.touched.networks.add(network.id);
       this.touched.networkRecords.add(network.id);
+      this.overlaySubnetList = undefined;
     });
     nodes.watch((node) => this.touchNode(node.id));
     this.touched = noneTouched();
@@ -335,6 +352,21 @@ export class StoreState {
     const touched = this.touched;
     this.touched = noneTouched();
     return touched;
+  }
+
+  /**
+   * Every subnet of every network, by address (then prefix length), each once. Every node
+   * view and delta carries it, so it is built once per network write, not once per node.
+   */
+  overlaySubnets(): readonly string[] {
+    if (!this.overlaySubnetList) {
+      const subnets = new Set([...this.networks.values()].flatMap((network) => network.ipam.map((config) => config.subnet)));
+      this.overlaySubnetList = [...subnets]
+        .map(storedCidr)
+        .sort((a, b) => a.network - b.network || a.prefixLength - b.prefixLength)
+        .map(formatCidr);
+    }
+    return this.overlaySubnetList;
   }
 
   endpointsOfNetwork(networkId: string): EndpointRecord[] {

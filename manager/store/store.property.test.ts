@@ -29,6 +29,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     sandbox: sandboxName,
     ip: fc.constantFrom(undefined, '10.0.1.2', '10.0.3.9', '10.0.3.10'),
     aliases: fc.constantFrom([], ['x'], ['bad_alias']),
+    publishedPorts: fc.constantFrom(undefined, [{ hostPort: 8080, port: 80 }], [{ hostPort: 0, port: 80 }]),
   }),
   fc.record({ type: fc.constant('disconnect' as const), network: networkName, sandbox: sandboxName }),
 );

@@ -93,6 +93,7 @@ describe('connect and disconnect', () => {
       // Sixth write of the fixture; readiness is the API's to fill in.
       createdRevision: 6,
       ready: false,
+      publishedPorts: [],
     });
     expect(store.network('front')?.endpoints.map((endpoint) => [endpoint.sandboxName, endpoint.ip])).toEqual([
       ['web', '10.0.1.2'],

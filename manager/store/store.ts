@@ -10,7 +10,7 @@ import { registerNode, removeNode, updateNode } from './nodes';
 import { createSandbox, removeSandbox } from './sandboxes';
 import { createService, removeService } from './services';
 import { StoreState, type AddressPoolRecord, type ClusterSecurityRecord, type StoreSnapshot } from './state';
-import { affectedNodes } from './affected-nodes';
+import { affectedNodes, affectsEveryNode } from './affected-nodes';
 import { ChangeJournal, type Changes } from './journal';
 import { viewDelta } from './view-delta';
 import { nodeView, sortedByName, type NetworkEndpointsCache, toNetwork, toNode, toSandbox, toService } from './views';
@@ -66,7 +66,7 @@ export class Store {
     const touched = this.state.takeTouched();
     if (!result.ok) return result;
     this.state.revision += 1;
-    this.journal.record(this.state.revision, affectedNodes(this.state, touched), touched);
+    this.journal.record(this.state.revision, affectedNodes(this.state, touched), affectsEveryNode(touched), touched);
     return result;
   }
 
@@ -81,7 +81,9 @@ export class Store {
 
   /** The nodes whose view may differ between `revision` and now (a superset of those that do); see `changesSince`. */
   affectedNodesSince(revision: number): Set<string> | undefined {
-    return this.changesSince(revision)?.affectedNodes;
+    const changes = this.changesSince(revision);
+    if (!changes?.everyNode) return changes?.affectedNodes;
+    return new Set([...changes.affectedNodes, ...this.state.nodes.keys()]);
   }
 
   snapshot(): StoreSnapshot {

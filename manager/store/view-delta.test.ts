@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { HeldView } from '../../proto/runtime/held-view';
+import { concernsNode } from './journal';
 import { Store } from './store';
 import { viewCommand, withDistinctIds } from './test-commands';
 import { must, twoNodeStore } from './test-fixtures';
@@ -37,7 +38,7 @@ describe('Store.viewDelta', () => {
         const push = (): void => {
           const changes = store.changesSince(pushed);
           if (!changes) throw new Error('the journal lost revisions it should hold');
-          for (const [nodeId, view] of held) if (changes.affectedNodes.has(nodeId)) view.applyDelta(store.viewDelta(nodeId, pushed, changes));
+          for (const [nodeId, view] of held) if (concernsNode(changes, nodeId)) view.applyDelta(store.viewDelta(nodeId, pushed, changes));
           pushed = store.revision;
         };
         generated.map(withDistinctIds).forEach((next, index) => {
@@ -73,6 +74,36 @@ describe('Store.viewDelta', () => {
         }
       }),
     );
+  });
+
+  it('reaches every node when a network is created or removed, with the whole list of overlay subnets', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'registerNode', id: 'node-c-id', name: 'node-c', advertiseAddr: '192.168.0.3' });
+    for (const step of [
+      { type: 'createNetwork', id: 'back-id', name: 'back', driver: '', subnet: '10.0.2.0/24' },
+      { type: 'removeNetwork', network: 'back' },
+    ] as const) {
+      const from = store.revision;
+      must(store, step);
+      const changes = store.changesSince(from) ?? fail('journal too short');
+      for (const nodeId of ['node-a-id', 'node-b-id', 'node-c-id']) {
+        expect(concernsNode(changes, nodeId)).toBe(true);
+        expect(store.viewDelta(nodeId, from, changes).overlaySubnets).toEqual(store.nodeView(nodeId).overlaySubnets);
+      }
+    }
+    expect(store.nodeView('node-c-id').overlaySubnets).toEqual(['10.0.1.0/24']);
+  });
+
+  it('keeps other changes to the nodes they concern', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'registerNode', id: 'node-c-id', name: 'node-c', advertiseAddr: '192.168.0.3' });
+    must(store, { type: 'createSandbox', id: 'api-id-0123456789', name: 'api', node: 'node-b' });
+    const from = store.revision;
+    must(store, { type: 'connect', endpointId: 'ep-api', network: 'front', sandbox: 'api', aliases: [], publishedPorts: [{ hostPort: 8080, port: 80 }] });
+    const changes = store.changesSince(from) ?? fail('journal too short');
+    expect(['node-a-id', 'node-b-id', 'node-c-id'].filter((nodeId) => concernsNode(changes, nodeId))).toEqual(['node-a-id', 'node-b-id']);
+    const delta = store.viewDelta('node-b-id', from, changes);
+    expect(delta.endpoints.find((endpoint) => endpoint.id === 'ep-api')?.publishedPorts).toEqual([{ protocol: 'tcp', hostPort: 8080, port: 80 }]);
   });
 
   it('sends a remote attach as one endpoint, not the network again', () => {

@@ -4,6 +4,7 @@ import type { StoreState } from './state';
 import {
   hostedNetworkIds,
   networkEndpointViews,
+  overlaySubnetsFor,
   toEndpointView,
   toNetworkView,
   toSandboxView,
@@ -18,7 +19,8 @@ import {
  * - an endpoint or sandbox that changed is sent as it is now, or as removed;
  * - an endpoint whose node changed address is sent again (its vtep changed);
  * - networks it no longer hosts are absent from `networkIds`: the agent drops them
- *   with their endpoints.
+ *   with their endpoints;
+ * - the cluster's overlay subnets are sent whole, as they are now.
  */
 export function viewDelta(
   state: StoreState,
@@ -74,5 +76,7 @@ export function viewDelta(
     removedSandboxIds,
     endpoints: [...endpoints.values()],
     removedEndpointIds,
+    // Whole every time: it is small, and an agent then never has to know which networks it missed.
+    overlaySubnets: overlaySubnetsFor(state, node),
   };
 }

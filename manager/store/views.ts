@@ -64,6 +64,7 @@ export function toEndpoint(state: StoreState, endpoint: EndpointRecord): Endpoin
     serviceName: service?.name ?? '',
     ready: false,
     createdRevision: endpoint.createdRevision,
+    publishedPorts: (endpoint.publishedPorts ?? []).map((port) => ({ ...port })),
   };
 }
 
@@ -199,11 +200,17 @@ export function nodeView(state: StoreState, nodeId: string, cache: NetworkEndpoi
     networks: networks.map(toNetworkView),
     sandboxes: sortedByName(state.sandboxesOfNode(nodeId)).map(toSandboxView),
     endpoints: networks.flatMap((network) => networkEndpointViews(state, network.id, cache)),
+    overlaySubnets: overlaySubnetsFor(state, node),
   };
 }
 
+/** The cluster's overlay subnets, for a node's view or delta; none for an unknown node, which has nothing to program. */
+export function overlaySubnetsFor(state: StoreState, node: NodeRecord | undefined): string[] {
+  return node ? [...state.overlaySubnets()] : [];
+}
+
 export function toEndpointView(state: StoreState, record: EndpointRecord): EndpointView {
-  const { id, networkId, sandboxId, ip, prefixLength, mac, interfaceName, hostname, extraHosts, dns } = toEndpoint(state, record);
+  const { id, networkId, sandboxId, ip, prefixLength, mac, interfaceName, hostname, extraHosts, dns, publishedPorts } = toEndpoint(state, record);
   const node = state.node(state.sandbox(sandboxId).nodeId);
-  return { id, networkId, sandboxId, nodeId: node.id, vtep: node.advertiseAddr, ip, prefixLength, mac, interfaceName, hostname, extraHosts, dns };
+  return { id, networkId, sandboxId, nodeId: node.id, vtep: node.advertiseAddr, ip, prefixLength, mac, interfaceName, hostname, extraHosts, dns, publishedPorts };
 }

@@ -13,6 +13,7 @@ export class HeldView {
   private networks = new Map<string, NetworkView>();
   private sandboxes = new Map<string, SandboxView>();
   private endpoints = new Map<string, EndpointView>();
+  private overlaySubnets: string[] = [];
   /** The resync being received, until its last chunk. */
   private assembling: NodeView | undefined;
 
@@ -25,12 +26,13 @@ export class HeldView {
   applyChunk(chunk: ViewChunk): NodeView | undefined {
     const part = chunk.part;
     if (!part) throw new Error('resync chunk without a view part');
-    if (chunk.first) this.assembling = { ...part, networks: [], sandboxes: [], endpoints: [] };
+    if (chunk.first) this.assembling = { ...part, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [] };
     const view = this.assembling;
     if (!view) throw new Error('resync chunk arrived without its first chunk');
     view.networks.push(...part.networks);
     view.sandboxes.push(...part.sandboxes);
     view.endpoints.push(...part.endpoints);
+    view.overlaySubnets.push(...part.overlaySubnets);
     if (!chunk.last) return undefined;
     this.assembling = undefined;
     this.nodeId = view.nodeId;
@@ -40,6 +42,7 @@ export class HeldView {
     this.networks = new Map(view.networks.map((network) => [network.id, network]));
     this.sandboxes = new Map(view.sandboxes.map((sandbox) => [sandbox.id, sandbox]));
     this.endpoints = new Map(view.endpoints.map((endpoint) => [endpoint.id, endpoint]));
+    this.overlaySubnets = view.overlaySubnets;
     return this.view();
   }
 
@@ -55,6 +58,8 @@ export class HeldView {
     for (const id of delta.removedSandboxIds) this.sandboxes.delete(id);
     for (const endpoint of delta.endpoints) this.endpoints.set(endpoint.id, endpoint);
     for (const id of delta.removedEndpointIds) this.endpoints.delete(id);
+    // A delta carries the whole list, not changes to it.
+    this.overlaySubnets = [...delta.overlaySubnets];
     return this.view();
   }
 
@@ -67,6 +72,7 @@ export class HeldView {
       networks: [...this.networks.values()],
       sandboxes: [...this.sandboxes.values()],
       endpoints: [...this.endpoints.values()],
+      overlaySubnets: [...this.overlaySubnets],
     };
   }
 }

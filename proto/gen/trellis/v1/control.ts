@@ -18,7 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Endpoint, IpamConfig, Network, Node, PortConfig, Sandbox, Service } from "./types";
+import { Endpoint, IpamConfig, Network, Node, PortConfig, PublishedPort, Sandbox, Service } from "./types";
 
 export const protobufPackage = "trellis.v1";
 
@@ -124,6 +124,8 @@ export interface ConnectNetworkRequest {
   dns: string[];
   /** make this endpoint a backend of that service (name or id) */
   service: string;
+  /** node ports forwarded to the endpoint; not on internal networks */
+  publishedPorts: PublishedPort[];
 }
 
 export interface DisconnectNetworkRequest {
@@ -1516,7 +1518,18 @@ export const RemoveSandboxResponse: MessageFns<RemoveSandboxResponse> = {
 };
 
 function createBaseConnectNetworkRequest(): ConnectNetworkRequest {
-  return { network: "", sandbox: "", ip: "", aliases: [], mac: "", hostname: "", extraHosts: [], dns: [], service: "" };
+  return {
+    network: "",
+    sandbox: "",
+    ip: "",
+    aliases: [],
+    mac: "",
+    hostname: "",
+    extraHosts: [],
+    dns: [],
+    service: "",
+    publishedPorts: [],
+  };
 }
 
 export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
@@ -1547,6 +1560,9 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
     }
     if (message.service !== "") {
       writer.uint32(74).string(message.service);
+    }
+    for (const v of message.publishedPorts) {
+      PublishedPort.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -1636,6 +1652,14 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
             message.service = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.publishedPorts.push(PublishedPort.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1663,6 +1687,11 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
         : [],
       dns: globalThis.Array.isArray(object?.dns) ? object.dns.map((e: any) => globalThis.String(e)) : [],
       service: isSet(object.service) ? globalThis.String(object.service) : "",
+      publishedPorts: globalThis.Array.isArray(object?.publishedPorts)
+        ? object.publishedPorts.map((e: any) => PublishedPort.fromJSON(e))
+        : globalThis.Array.isArray(object?.published_ports)
+        ? object.published_ports.map((e: any) => PublishedPort.fromJSON(e))
+        : [],
     };
   },
 
@@ -1695,6 +1724,9 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
     if (message.service !== "") {
       obj.service = message.service;
     }
+    if (message.publishedPorts?.length) {
+      obj.publishedPorts = message.publishedPorts.map((e) => PublishedPort.toJSON(e));
+    }
     return obj;
   },
 
@@ -1712,6 +1744,7 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
     message.extraHosts = object.extraHosts?.map((e) => e) || [];
     message.dns = object.dns?.map((e) => e) || [];
     message.service = object.service ?? "";
+    message.publishedPorts = object.publishedPorts?.map((e) => PublishedPort.fromPartial(e)) || [];
     return message;
   },
 };

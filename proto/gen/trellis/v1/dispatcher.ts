@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { PublishedPort } from "./types";
 
 export const protobufPackage = "trellis.v1";
 
@@ -95,6 +96,8 @@ export interface ViewDelta {
   /** endpoints of hosted networks added or changed */
   endpoints: EndpointView[];
   removedEndpointIds: string[];
+  /** every overlay subnet of the cluster now, as in NodeView */
+  overlaySubnets: string[];
 }
 
 /** Everything one node must program, complete at one store revision. */
@@ -109,6 +112,12 @@ export interface NodeView {
   sandboxes: SandboxView[];
   /** every endpoint of those networks, local and remote */
   endpoints: EndpointView[];
+  /**
+   * Every subnet (CIDR) of every network in the cluster, hosted here or not, sorted by
+   * address, without duplicates: the agent keeps its sandboxes' gateway bridge from
+   * reaching any of them. In a resync it is a list like the others (split across chunks).
+   */
+  overlaySubnets: string[];
 }
 
 export interface NetworkView {
@@ -150,6 +159,8 @@ export interface EndpointView {
   /** "name:ip" */
   extraHosts: string[];
   dns: string[];
+  /** Node ports forwarded to this endpoint; only the agent of the endpoint's own node acts on them. */
+  publishedPorts: PublishedPort[];
 }
 
 function createBaseRegisterRequest(): RegisterRequest {
@@ -1001,6 +1012,7 @@ function createBaseViewDelta(): ViewDelta {
     removedSandboxIds: [],
     endpoints: [],
     removedEndpointIds: [],
+    overlaySubnets: [],
   };
 }
 
@@ -1035,6 +1047,9 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     }
     for (const v of message.removedEndpointIds) {
       writer.uint32(82).string(v!);
+    }
+    for (const v of message.overlaySubnets) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -1132,6 +1147,14 @@ export const ViewDelta: MessageFns<ViewDelta> = {
             message.removedEndpointIds.push(reader.string());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.overlaySubnets.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1186,6 +1209,11 @@ export const ViewDelta: MessageFns<ViewDelta> = {
         : globalThis.Array.isArray(object?.removed_endpoint_ids)
         ? object.removed_endpoint_ids.map((e: any) => globalThis.String(e))
         : [],
+      overlaySubnets: globalThis.Array.isArray(object?.overlaySubnets)
+        ? object.overlaySubnets.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.overlay_subnets)
+        ? object.overlay_subnets.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1221,6 +1249,9 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     if (message.removedEndpointIds?.length) {
       obj.removedEndpointIds = message.removedEndpointIds;
     }
+    if (message.overlaySubnets?.length) {
+      obj.overlaySubnets = message.overlaySubnets;
+    }
     return obj;
   },
 
@@ -1239,12 +1270,22 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     message.removedSandboxIds = object.removedSandboxIds?.map((e) => e) || [];
     message.endpoints = object.endpoints?.map((e) => EndpointView.fromPartial(e)) || [];
     message.removedEndpointIds = object.removedEndpointIds?.map((e) => e) || [];
+    message.overlaySubnets = object.overlaySubnets?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseNodeView(): NodeView {
-  return { revision: 0, nodeId: "", nodeName: "", advertiseAddr: "", networks: [], sandboxes: [], endpoints: [] };
+  return {
+    revision: 0,
+    nodeId: "",
+    nodeName: "",
+    advertiseAddr: "",
+    networks: [],
+    sandboxes: [],
+    endpoints: [],
+    overlaySubnets: [],
+  };
 }
 
 export const NodeView: MessageFns<NodeView> = {
@@ -1269,6 +1310,9 @@ export const NodeView: MessageFns<NodeView> = {
     }
     for (const v of message.endpoints) {
       EndpointView.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.overlaySubnets) {
+      writer.uint32(66).string(v!);
     }
     return writer;
   },
@@ -1342,6 +1386,14 @@ export const NodeView: MessageFns<NodeView> = {
             message.endpoints.push(EndpointView.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.overlaySubnets.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1381,6 +1433,11 @@ export const NodeView: MessageFns<NodeView> = {
       endpoints: globalThis.Array.isArray(object?.endpoints)
         ? object.endpoints.map((e: any) => EndpointView.fromJSON(e))
         : [],
+      overlaySubnets: globalThis.Array.isArray(object?.overlaySubnets)
+        ? object.overlaySubnets.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.overlay_subnets)
+        ? object.overlay_subnets.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1407,6 +1464,9 @@ export const NodeView: MessageFns<NodeView> = {
     if (message.endpoints?.length) {
       obj.endpoints = message.endpoints.map((e) => EndpointView.toJSON(e));
     }
+    if (message.overlaySubnets?.length) {
+      obj.overlaySubnets = message.overlaySubnets;
+    }
     return obj;
   },
 
@@ -1422,6 +1482,7 @@ export const NodeView: MessageFns<NodeView> = {
     message.networks = object.networks?.map((e) => NetworkView.fromPartial(e)) || [];
     message.sandboxes = object.sandboxes?.map((e) => SandboxView.fromPartial(e)) || [];
     message.endpoints = object.endpoints?.map((e) => EndpointView.fromPartial(e)) || [];
+    message.overlaySubnets = object.overlaySubnets?.map((e) => e) || [];
     return message;
   },
 };
@@ -1730,6 +1791,7 @@ function createBaseEndpointView(): EndpointView {
     hostname: "",
     extraHosts: [],
     dns: [],
+    publishedPorts: [],
   };
 }
 
@@ -1770,6 +1832,9 @@ export const EndpointView: MessageFns<EndpointView> = {
     }
     for (const v of message.dns) {
       writer.uint32(98).string(v!);
+    }
+    for (const v of message.publishedPorts) {
+      PublishedPort.encode(v!, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -1883,6 +1948,14 @@ export const EndpointView: MessageFns<EndpointView> = {
             message.dns.push(reader.string());
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.publishedPorts.push(PublishedPort.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1935,6 +2008,11 @@ export const EndpointView: MessageFns<EndpointView> = {
       dns: globalThis.Array.isArray(object?.dns)
         ? object.dns.map((e: any) => globalThis.String(e))
         : [],
+      publishedPorts: globalThis.Array.isArray(object?.publishedPorts)
+        ? object.publishedPorts.map((e: any) => PublishedPort.fromJSON(e))
+        : globalThis.Array.isArray(object?.published_ports)
+        ? object.published_ports.map((e: any) => PublishedPort.fromJSON(e))
+        : [],
     };
   },
 
@@ -1976,6 +2054,9 @@ export const EndpointView: MessageFns<EndpointView> = {
     if (message.dns?.length) {
       obj.dns = message.dns;
     }
+    if (message.publishedPorts?.length) {
+      obj.publishedPorts = message.publishedPorts.map((e) => PublishedPort.toJSON(e));
+    }
     return obj;
   },
 
@@ -1996,6 +2077,7 @@ export const EndpointView: MessageFns<EndpointView> = {
     message.hostname = object.hostname ?? "";
     message.extraHosts = object.extraHosts?.map((e) => e) || [];
     message.dns = object.dns?.map((e) => e) || [];
+    message.publishedPorts = object.publishedPorts?.map((e) => PublishedPort.fromPartial(e)) || [];
     return message;
   },
 };

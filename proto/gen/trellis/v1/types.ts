@@ -149,6 +149,21 @@ export interface Endpoint {
    */
   ready: boolean;
   createdRevision: number;
+  /** ports of the node forwarded to this endpoint's address */
+  publishedPorts: PublishedPort[];
+}
+
+/**
+ * A port of a sandbox's node forwarded to the sandbox, like `docker run -p HOST:CONTAINER/PROTOCOL`:
+ * the agent on that node DNATs host_port to the endpoint's address. One (protocol, host_port) per node.
+ */
+export interface PublishedPort {
+  /** "tcp" | "udp"; empty in a request = tcp */
+  protocol: string;
+  /** port on the node's own addresses */
+  hostPort: number;
+  /** port inside the sandbox */
+  port: number;
 }
 
 export interface Node {
@@ -1074,6 +1089,7 @@ function createBaseEndpoint(): Endpoint {
     serviceName: "",
     ready: false,
     createdRevision: 0,
+    publishedPorts: [],
   };
 }
 
@@ -1132,6 +1148,9 @@ export const Endpoint: MessageFns<Endpoint> = {
     }
     if (message.createdRevision !== 0) {
       writer.uint32(144).uint64(message.createdRevision);
+    }
+    for (const v of message.publishedPorts) {
+      PublishedPort.encode(v!, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -1293,6 +1312,14 @@ export const Endpoint: MessageFns<Endpoint> = {
             message.createdRevision = longToNumber(reader.uint64());
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.publishedPorts.push(PublishedPort.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1369,6 +1396,11 @@ export const Endpoint: MessageFns<Endpoint> = {
         : isSet(object.created_revision)
         ? globalThis.Number(object.created_revision)
         : 0,
+      publishedPorts: globalThis.Array.isArray(object?.publishedPorts)
+        ? object.publishedPorts.map((e: any) => PublishedPort.fromJSON(e))
+        : globalThis.Array.isArray(object?.published_ports)
+        ? object.published_ports.map((e: any) => PublishedPort.fromJSON(e))
+        : [],
     };
   },
 
@@ -1428,6 +1460,9 @@ export const Endpoint: MessageFns<Endpoint> = {
     if (message.createdRevision !== 0) {
       obj.createdRevision = Math.round(message.createdRevision);
     }
+    if (message.publishedPorts?.length) {
+      obj.publishedPorts = message.publishedPorts.map((e) => PublishedPort.toJSON(e));
+    }
     return obj;
   },
 
@@ -1454,6 +1489,112 @@ export const Endpoint: MessageFns<Endpoint> = {
     message.serviceName = object.serviceName ?? "";
     message.ready = object.ready ?? false;
     message.createdRevision = object.createdRevision ?? 0;
+    message.publishedPorts = object.publishedPorts?.map((e) => PublishedPort.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePublishedPort(): PublishedPort {
+  return { protocol: "", hostPort: 0, port: 0 };
+}
+
+export const PublishedPort: MessageFns<PublishedPort> = {
+  encode(message: PublishedPort, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.protocol !== "") {
+      writer.uint32(10).string(message.protocol);
+    }
+    if (message.hostPort !== 0) {
+      writer.uint32(16).uint32(message.hostPort);
+    }
+    if (message.port !== 0) {
+      writer.uint32(24).uint32(message.port);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PublishedPort {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePublishedPort();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hostPort = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PublishedPort {
+    return {
+      protocol: isSet(object.protocol) ? globalThis.String(object.protocol) : "",
+      hostPort: isSet(object.hostPort)
+        ? globalThis.Number(object.hostPort)
+        : isSet(object.host_port)
+        ? globalThis.Number(object.host_port)
+        : 0,
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+    };
+  },
+
+  toJSON(message: PublishedPort): unknown {
+    const obj: any = {};
+    if (message.protocol !== "") {
+      obj.protocol = message.protocol;
+    }
+    if (message.hostPort !== 0) {
+      obj.hostPort = Math.round(message.hostPort);
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PublishedPort>, I>>(base?: I): PublishedPort {
+    return PublishedPort.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PublishedPort>, I>>(object: I): PublishedPort {
+    const message = createBasePublishedPort();
+    message.protocol = object.protocol ?? "";
+    message.hostPort = object.hostPort ?? 0;
+    message.port = object.port ?? 0;
     return message;
   },
 };

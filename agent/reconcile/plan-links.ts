@@ -1,0 +1,148 @@
+import { DesiredVxlan, KernelAction, ObservedLink, Scope, ipAction } from '../kernel';
+
+/** Link-level building blocks of plan(): what a link must look like, and the writes that make it so. */
+
+export function isVethPeer(hostSide: ObservedLink, sandboxSide: ObservedLink): boolean {
+  return hostSide.peerIfindex === sandboxSide.ifindex && sandboxSide.peerIfindex === hostSide.ifindex;
+}
+
+/**
+ * Ifindexes are per namespace, so with host ends spread over many namespaces a pair of indexes
+ * alone could match the wrong pair: the sandbox end also carries its host end's name as alias.
+ */
+export function isPairedVeth(hostSide: ObservedLink, sandboxSide: ObservedLink): boolean {
+  return hostSide.kind === 'veth' && sandboxSide.kind === 'veth' && sandboxSide.alias === hostSide.name && isVethPeer(hostSide, sandboxSide);
+}
+
+/**
+ * VXLAN attributes cannot all be changed in place (the kernel refuses PROXY): recreate instead.
+ * The underlay is an ifindex of the namespace the device was created in (the host's); iproute2
+ * prints it as the name of whichever link of the reading namespace has that index, or `if<N>`
+ * when none has, so it is mapped back to an index through the links read alongside.
+ */
+export function vxlanMatches(
+  link: ObservedLink,
+  vxlan: DesiredVxlan,
+  underlayIfindex: number | undefined,
+  sameNamespace: readonly ObservedLink[],
+): boolean {
+  const current = link.vxlan;
+  return (
+    link.kind === 'vxlan' &&
+    current !== undefined &&
+    current.vni === vxlan.vni &&
+    current.local === vxlan.local &&
+    current.port === vxlan.port &&
+    underlayIfindex !== undefined &&
+    printedIfindex(current.underlayDevice, sameNamespace) === underlayIfindex &&
+    current.learning === vxlan.learning &&
+    current.proxy === vxlan.proxy
+  );
+}
+
+function printedIfindex(printed: string, sameNamespace: readonly ObservedLink[]): number | undefined {
+  const named = sameNamespace.find((candidate) => candidate.name === printed);
+  if (named !== undefined) return named.ifindex;
+  const unnamed = /^if([0-9]+)$/.exec(printed)?.[1];
+  return unnamed === undefined ? undefined : Number(unnamed);
+}
+
+export interface LinkSettings {
+  mtu: number;
+  master?: string;
+  mac?: string;
+  alias?: string;
+}
+
+/** One `link set` with every attribute that differs (and `up`), or nothing when all match. */
+export function linkFixes(scope: Scope, current: ObservedLink, wanted: LinkSettings): KernelAction[] {
+  const changes: string[] = [];
+  if (wanted.mac !== undefined && current.mac !== wanted.mac) changes.push('address', wanted.mac);
+  if (current.mtu !== wanted.mtu) changes.push('mtu', `${wanted.mtu}`);
+  if (wanted.master !== undefined && current.master !== wanted.master) changes.push('master', wanted.master);
+  if (wanted.alias !== undefined && current.alias !== wanted.alias) changes.push('alias', wanted.alias);
+  if (!current.up) changes.push('up');
+  return changes.length === 0 ? [] : [ipAction(scope, 'link', 'set', 'dev', current.name, ...changes)];
+}
+
+/**
+ * Created from the host namespace straight into the network's: the device's UDP socket belongs
+ * to the namespace it was created in, the underlay's. It arrives down and without a master.
+ */
+export function addVxlan(scope: Scope, vxlan: DesiredVxlan, netns: string): KernelAction {
+  return ipAction(
+    scope,
+    'link', 'add', 'name', vxlan.name, 'netns', netns, 'mtu', `${vxlan.mtu}`,
+    'type', 'vxlan', 'id', `${vxlan.vni}`, 'dstport', `${vxlan.port}`,
+    ...(vxlan.local ? ['local', vxlan.local] : []),
+    'dev', vxlan.underlayDevice,
+    vxlan.learning ? 'learning' : 'nolearning',
+    vxlan.proxy ? 'proxy' : 'noproxy',
+  );
+}
+
+export interface VethPair {
+  hostName: string;
+  master: string;
+  mtu: number;
+  /** The sandbox end. */
+  netns: string;
+  interfaceName: string;
+  /** undefined: the kernel picks one. */
+  mac: string | undefined;
+}
+
+/** Both ends in one netlink request: the peer is born inside the sandbox, never stranded here. */
+function addVethPair(scope: Scope, pair: VethPair): KernelAction {
+  return ipAction(
+    scope,
+    'link', 'add', 'name', pair.hostName, 'mtu', `${pair.mtu}`, 'master', pair.master, 'up',
+    'type', 'veth', 'peer', 'name', pair.interfaceName, 'netns', pair.netns,
+    ...(pair.mac === undefined ? [] : ['address', pair.mac]), 'mtu', `${pair.mtu}`,
+  );
+}
+
+/** Fixes a veth pair's host end in place, or creates the pair (noting its host end in `created`). */
+export function ensureVethPair(
+  scope: Scope,
+  current: ObservedLink | undefined,
+  pair: VethPair,
+  created: Set<string>,
+): KernelAction[] {
+  if (current !== undefined) return linkFixes(scope, current, { mtu: pair.mtu, master: pair.master });
+  created.add(pair.hostName);
+  return [addVethPair(scope, pair)];
+}
+
+/** Fixes a bridge in place or creates it; returns how it will look, for writes that follow. */
+export function ensureBridge(
+  scope: Scope,
+  current: ObservedLink | undefined,
+  wanted: { name: string; mtu: number },
+): { actions: KernelAction[]; bridge: ObservedLink } {
+  if (current !== undefined) return { actions: linkFixes(scope, current, { mtu: wanted.mtu }), bridge: current };
+  return {
+    actions: [ipAction(scope, 'link', 'add', 'name', wanted.name, 'mtu', `${wanted.mtu}`, 'up', 'type', 'bridge')],
+    bridge: newLink(wanted.name, 'bridge', { mtu: wanted.mtu, up: true }),
+  };
+}
+
+/** How a link created this pass looks before later batches configure it. */
+export function newLink(name: string, kind: string, fields: Partial<ObservedLink> = {}): ObservedLink {
+  return {
+    name, kind, ifindex: -1, peerIfindex: undefined, mtu: -1, up: false, mac: '', master: undefined,
+    alias: undefined, vxlan: undefined, addresses: [],
+    // Unknown until read back: the kernel default is whatever this host's sysctl says.
+    arpRetransMs: undefined,
+    ...fields,
+  };
+}
+
+/** Deletes every IPv4 address but `address`, and adds it when missing. */
+export function addressFixes(scope: Scope, current: ObservedLink, address: string): KernelAction[] {
+  const actions = current.addresses
+    .filter((present) => present !== address)
+    .map((present) => ipAction(scope, 'addr', 'del', present, 'dev', current.name));
+  if (!current.addresses.includes(address)) actions.push(ipAction(scope, 'addr', 'add', address, 'dev', current.name));
+  return actions;
+}

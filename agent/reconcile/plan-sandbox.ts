@@ -1,0 +1,141 @@
+import {
+  DefaultRoute,
+  DesiredKernel,
+  DesiredSandbox,
+  KernelAction,
+  ObservedLink,
+  ObservedSandbox,
+  inNetns,
+  ipAction,
+} from '../kernel';
+import { addressFixes, isPairedVeth, isVethPeer, linkFixes, newLink } from './plan-links';
+
+/** The sandbox half of plan(): which of its interfaces go, and how the rest are configured. */
+
+export const OWNER_TAG_PREFIX = 'trellis-owner=';
+
+export function ownerTagOf(sandbox: ObservedSandbox): string | undefined {
+  const alias = sandbox.links.find((link) => link.name === 'lo')?.alias;
+  return alias?.startsWith(OWNER_TAG_PREFIX) ? alias.slice(OWNER_TAG_PREFIX.length) : undefined;
+}
+
+/** An interface the agent puts into a sandbox: an endpoint's veth end, or the egress veth end. */
+export interface SandboxInterface {
+  interfaceName: string;
+  hostName: string;
+  mtu: number;
+  /** undefined: whatever the kernel gave it. */
+  mac: string | undefined;
+  address: string;
+  /** ARP retransmit interval to set, in ms; undefined: left as the kernel has it. */
+  arpRetransMs: number | undefined;
+}
+
+export function sandboxInterfaces(desired: DesiredKernel, sandbox: DesiredSandbox): SandboxInterface[] {
+  const interfaces: SandboxInterface[] = desired.endpoints
+    .filter((endpoint) => endpoint.netns === sandbox.netns)
+    .map(({ interfaceName, hostName, mtu, mac, address, arpRetransMs }) => ({ interfaceName, hostName, mtu, mac, address, arpRetransMs }));
+  if (sandbox.egress !== undefined) {
+    const { interfaceName, hostName, mtu, address } = sandbox.egress;
+    interfaces.push({ interfaceName, hostName, mtu, mac: undefined, address, arpRetransMs: undefined });
+  }
+  return interfaces;
+}
+
+/**
+ * Sandbox interfaces to delete: veths that are not a kept host end's peer, and anything sitting
+ * on a name one of ours needs. Peers of host ends deleted earlier in the pass are already gone
+ * with them: those are matched by ifindexes alone, since an alias follows the interface's name,
+ * not its pair. In an adopted namespace nothing else is deleted: every other interface there is
+ * its maker's (and checkAdoptedNamespaces keeps ours off names those hold).
+ */
+export function sandboxInterfaceDeletes(
+  wanted: readonly SandboxInterface[],
+  adopted: boolean,
+  sandbox: ObservedSandbox,
+  keptHostEnds: ReadonlyMap<string, ObservedLink>,
+  deletedHostEnds: readonly ObservedLink[],
+): { kept: ObservedLink[]; deletes: KernelAction[] } {
+  const byName = new Map(wanted.map((item) => [item.interfaceName, item]));
+  const kept: ObservedLink[] = [];
+  const deletes: KernelAction[] = [];
+  for (const link of sandbox.links) {
+    const item = byName.get(link.name);
+    const hostSide = item && keptHostEnds.get(item.hostName);
+    if (hostSide !== undefined && isPairedVeth(hostSide, link)) kept.push(link);
+    else if (deletedHostEnds.some((deleted) => isVethPeer(deleted, link))) continue;
+    else if (adopted || link.name === 'lo' || (item === undefined && link.kind !== 'veth')) kept.push(link);
+    else deletes.push(ipAction(inNetns(sandbox.netns), 'link', 'del', 'dev', link.name));
+  }
+  return { kept, deletes };
+}
+
+/** Addresses, MTU, alias and ARP timing of each of our interfaces in the sandbox, its loopback and its default route. */
+export function configureSandbox(
+  ownerTag: string,
+  sandbox: DesiredSandbox,
+  interfaces: readonly SandboxInterface[],
+  links: readonly ObservedLink[],
+  created: ReadonlySet<string>,
+  observedRoute: DefaultRoute | undefined,
+): KernelAction[] {
+  const scope = inNetns(sandbox.netns);
+  const actions: KernelAction[] = [...tagLoopback(ownerTag, sandbox, links)];
+
+  for (const item of interfaces) {
+    const fresh = newLink(item.interfaceName, 'veth', { mtu: item.mtu, mac: item.mac ?? '' });
+    const current = created.has(item.hostName) ? fresh : links.find((link) => link.name === item.interfaceName) ?? fresh;
+    actions.push(...linkFixes(scope, current, { mtu: item.mtu, mac: item.mac, alias: item.hostName }));
+    actions.push(...addressFixes(scope, current, item.address));
+    if (item.arpRetransMs !== undefined && current.arpRetransMs !== item.arpRetransMs) {
+      actions.push(ipAction(
+        scope, 'ntable', 'change', 'name', 'arp_cache', 'dev', item.interfaceName,
+        'retrans', `${item.arpRetransMs}`,
+      ));
+    }
+  }
+
+  const route = survivingRoute(observedRoute, links, interfaces, created);
+  const throughTheirs = route !== undefined && !interfaces.some((item) => item.interfaceName === route.device);
+  // An adopted namespace's own default route (its runtime's network) wins: never replaced, never deleted.
+  if (sandbox.origin.kind !== 'created' && throughTheirs) return actions;
+  if (sandbox.defaultRoute !== undefined && !sameRoute(route, sandbox.defaultRoute)) {
+    const { gateway, device } = sandbox.defaultRoute;
+    actions.push(ipAction(scope, 'route', 'replace', 'default', 'via', gateway, 'dev', device));
+  } else if (sandbox.defaultRoute === undefined && route !== undefined) {
+    actions.push(ipAction(scope, 'route', 'del', 'default'));
+  }
+  return actions;
+}
+
+/**
+ * The owner tag on lo is how every later pass (and another agent sharing /run/netns) tells whose a
+ * namespace name is. A namespace of our own also gets lo up; an attached process's namespace gets
+ * only the tag (its lo is its runtime's business); a named foreign one is never touched.
+ */
+function tagLoopback(ownerTag: string, sandbox: DesiredSandbox, links: readonly ObservedLink[]): KernelAction[] {
+  const scope = inNetns(sandbox.netns);
+  const alias = `${OWNER_TAG_PREFIX}${ownerTag}`;
+  const lo = links.find((link) => link.name === 'lo');
+  if (sandbox.origin.kind === 'named') return [];
+  if (sandbox.origin.kind === 'attached') {
+    return lo?.alias === alias ? [] : [ipAction(scope, 'link', 'set', 'dev', 'lo', 'alias', alias)];
+  }
+  return lo !== undefined && lo.up && lo.alias === alias ? [] : [ipAction(scope, 'link', 'set', 'dev', 'lo', 'up', 'alias', alias)];
+}
+
+/** A route disappears with the interface it goes through, when that is deleted or recreated. */
+function survivingRoute(
+  route: DefaultRoute | undefined,
+  keptLinks: readonly ObservedLink[],
+  interfaces: readonly SandboxInterface[],
+  created: ReadonlySet<string>,
+): DefaultRoute | undefined {
+  if (route === undefined) return undefined;
+  const recreated = interfaces.some((item) => item.interfaceName === route.device && created.has(item.hostName));
+  return keptLinks.some((link) => link.name === route.device) && !recreated ? route : undefined;
+}
+
+function sameRoute(a: DefaultRoute | undefined, b: DefaultRoute): boolean {
+  return a !== undefined && a.gateway === b.gateway && a.device === b.device;
+}
