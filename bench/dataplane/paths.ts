@@ -15,33 +15,37 @@ const HANDBUILT_VNI = 4001;
 const TRELLIS_VNI = 7001;
 
 /**
- * (b) VXLAN by hand with what the agent programs: per host a VXLAN device (nolearning proxy,
- * dstport 4789, local = the host's underlay address, MTU underlay − 50) on a bridge, a sandbox
- * namespace joined to the bridge by a veth, and a static FDB entry plus a permanent neighbour
- * entry for the other host's sandbox.
+ * (b) VXLAN by hand with what the agent programs: per host a namespace for the network holding a
+ * bridge and a VXLAN device created from the host namespace into it (nolearning proxy, dstport
+ * 4789, local = the host's underlay address, MTU underlay − 50), a sandbox namespace joined to the
+ * bridge by a veth, and a static FDB entry plus a permanent neighbour entry for the other host's
+ * sandbox.
  */
 export async function buildHandbuiltPath(hosts: readonly [BenchHost, BenchHost], tag: string, underlayMtu: number, teardown: Teardown): Promise<OverlayPath> {
   const mtu = `${underlayMtu - VXLAN_OVERHEAD}`;
   const sandboxes = hosts.map((host, index) => ({
     host,
     netns: `${BENCH_PREFIX}${tag}-hb${index + 1}`,
+    network: `${BENCH_PREFIX}${tag}-hn${index + 1}`,
     address: `10.127.0.${index + 2}`,
     mac: `02:42:0a:7f:00:0${index + 2}`,
   }));
-  for (const { host, netns, address, mac } of sandboxes) {
+  for (const { host, netns, network, address, mac } of sandboxes) {
     await createNetns(netns, teardown);
-    await ipIn(host.netns, 'link', 'add', 'name', 'trbn-br', 'mtu', mtu, 'up', 'type', 'bridge');
-    await ipIn(host.netns, 'link', 'add', 'name', 'trbn-vx', 'mtu', mtu, 'master', 'trbn-br', 'up',
+    await createNetns(network, teardown);
+    await ipIn(host.netns, 'link', 'add', 'name', 'trbn-vx', 'netns', network, 'mtu', mtu,
       'type', 'vxlan', 'id', `${HANDBUILT_VNI}`, 'dstport', `${VXLAN_PORT}`, 'local', host.address, 'dev', UPLINK, 'nolearning', 'proxy');
-    await ipIn(host.netns, 'link', 'add', 'name', 'trbn-ve', 'mtu', mtu, 'master', 'trbn-br', 'up',
+    await ipIn(network, 'link', 'add', 'name', 'trbn-br', 'mtu', mtu, 'up', 'type', 'bridge');
+    await ipIn(network, 'link', 'set', 'dev', 'trbn-vx', 'master', 'trbn-br', 'up');
+    await ipIn(network, 'link', 'add', 'name', 'trbn-ve', 'mtu', mtu, 'master', 'trbn-br', 'up',
       'type', 'veth', 'peer', 'name', SANDBOX_INTERFACE, 'netns', netns, 'address', mac, 'mtu', mtu);
     await ipIn(netns, 'addr', 'add', `${address}/24`, 'dev', SANDBOX_INTERFACE);
     await ipIn(netns, 'link', 'set', 'dev', SANDBOX_INTERFACE, 'up');
   }
-  for (const { host } of sandboxes) {
+  for (const { host, network } of sandboxes) {
     for (const other of sandboxes.filter((sandbox) => sandbox.host !== host)) {
-      await processRunner.run(['bridge', '-n', host.netns, 'fdb', 'replace', other.mac, 'dev', 'trbn-vx', 'dst', other.host.address, 'self', 'permanent']);
-      await ipIn(host.netns, 'neigh', 'replace', other.address, 'lladdr', other.mac, 'dev', 'trbn-vx', 'nud', 'permanent');
+      await processRunner.run(['bridge', '-n', network, 'fdb', 'replace', other.mac, 'dev', 'trbn-vx', 'dst', other.host.address, 'self', 'permanent']);
+      await ipIn(network, 'neigh', 'replace', other.address, 'lladdr', other.mac, 'dev', 'trbn-vx', 'nud', 'permanent');
     }
   }
   const [near, far] = sandboxes.map(({ netns, address }) => ({ netns, address }));

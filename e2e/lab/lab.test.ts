@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { networkNetnsName } from '../../agent/kernel/names';
 import { findRepoRoot, type LabContext } from './context';
 import { down, execInHost, startHost, status, stopHost, up } from './lab';
 import { deleteNamespace, listNamespaces } from './namespaces';
@@ -26,6 +27,20 @@ const quiet = (host: string, command: string[]) => execInHost(ctx, host, command
 
 async function labNamespaces(): Promise<string[]> {
   return (await listNamespaces()).filter(isLabNamespace).sort();
+}
+
+/** What the agent of a1 (owner tag: its address) names a network's namespace, and what another owner's agent does. */
+const a1Network = networkNetnsName('198.18.0.11', 4096);
+const foreignNetwork = networkNetnsName('192.0.2.1', 4096);
+
+/** Another owner's network namespace, there while `body` runs: down must leave it alone. */
+async function withForeignNetworkNamespace(body: () => Promise<void>): Promise<void> {
+  await run(['ip', 'netns', 'add', foreignNetwork]);
+  try {
+    await body();
+  } finally {
+    await deleteNamespace(foreignNetwork);
+  }
 }
 
 async function namespaceOf(pid: number): Promise<string> {
@@ -126,12 +141,17 @@ describeIfFree('a lab of one manager and two agents', () => {
     expect(environOf(plain.pid).filter((entry) => entry.startsWith('TRELLIS_LAB_TEST_HOOK='))).toEqual([]);
   });
 
-  it('tears everything down, sandboxes included, and can do it again', async () => {
+  it("tears everything down, sandboxes and the agents' network namespaces included, and can do it again", async () => {
     await run(['ip', 'netns', 'add', 'trsb-labtest']);
+    await run(['ip', 'netns', 'add', a1Network]);
     const daemons = status(ctx).hosts.filter((h) => h.pid !== null);
-    await down(ctx);
-    expect(await labNamespaces()).toEqual([]);
-    expect(await listNamespaces()).not.toContain('trsb-labtest');
+    await withForeignNetworkNamespace(async () => {
+      await down(ctx);
+      expect(await labNamespaces()).toEqual([]);
+      expect(await listNamespaces()).not.toContain('trsb-labtest');
+      expect(await listNamespaces()).not.toContain(a1Network);
+      expect(await listNamespaces()).toContain(foreignNetwork);
+    });
     expect(await run(['ip', '-br', 'link'])).not.toContain('trlab');
     for (const host of daemons) expect(isRunning(host)).toBe(false);
     expect(fs.existsSync(statePath(ctx.labDir))).toBe(false);
@@ -141,17 +161,20 @@ describeIfFree('a lab of one manager and two agents', () => {
 });
 
 describeIfFree('down after a crash that lost the state file', () => {
-  it('still removes every lab namespace', async () => {
+  it("still removes every lab namespace and the agents' network namespaces", async () => {
     const state = await up(ctx, { ...standInLab, agents: 1 });
+    await run(['ip', 'netns', 'add', a1Network]);
     removeState(ctx.labDir);
     try {
       await down(ctx);
       expect(await labNamespaces()).toEqual([]);
+      expect(await listNamespaces()).not.toContain(a1Network);
       expect(notes.some((n) => n.includes('still in trlab-m1'))).toBe(true);
     } finally {
       // Without the state file down cannot know our stand-ins; they are ours to stop.
       for (const host of state.hosts) if (isRunning(host)) process.kill(host.pid ?? 0, 'SIGKILL');
       for (const namespace of await labNamespaces()) await deleteNamespace(namespace);
+      if ((await listNamespaces()).includes(a1Network)) await deleteNamespace(a1Network);
     }
   });
 });

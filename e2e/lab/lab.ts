@@ -12,6 +12,7 @@ import {
   execEnvironment,
   inNamespace,
   isLabNamespace,
+  isLabNetworkNamespace,
   isSandboxNamespace,
   managerListCommand,
   nodeListCommand,
@@ -109,9 +110,10 @@ async function waitUntilReady(ctx: LabContext, state: LabState, timeoutMs: numbe
 
 /**
  * Stops the daemons recorded in the state file, then deletes every namespace named like a lab's
- * (`trlab-underlay`, `trlab-m<k>`, `trlab-a<k>`: works without a state file, after a crash) and every
- * `trsb-*` namespace: that is the agents' sandbox prefix, and on a dev or CI machine the lab's agents
- * are the only ones creating them. Safe to run again and again.
+ * (`trlab-underlay`, `trlab-m<k>`, `trlab-a<k>`: works without a state file, after a crash), the
+ * network namespaces (`trnw-…`) of every address the plan gives agents, and every `trsb-*`
+ * namespace: that is the agents' sandbox prefix, and on a dev or CI machine the lab's agents are the
+ * only ones creating them. Safe to run again and again.
  */
 export async function down(ctx: LabContext): Promise<void> {
   const state = readState(ctx.labDir);
@@ -122,7 +124,7 @@ export async function down(ctx: LabContext): Promise<void> {
       if (result.status === 'rejected') failures.push(messageOf(result.reason));
     }
   }
-  const doomed = (await listNamespaces()).filter((n) => isLabNamespace(n) || isSandboxNamespace(n));
+  const doomed = (await listNamespaces()).filter((n) => isLabNamespace(n) || isLabNetworkNamespace(n) || isSandboxNamespace(n));
   for (const namespace of doomed) {
     const pids = await namespacePids(namespace);
     if (pids.length > 0) {

@@ -1,4 +1,5 @@
-import { execEnvironment, inNamespace, isLabNamespace, isSandboxNamespace, nodeListCommand, planLab } from './plan';
+import { networkNetnsName } from '../../agent/kernel/names';
+import { execEnvironment, inNamespace, isLabNamespace, isLabNetworkNamespace, isSandboxNamespace, nodeListCommand, planLab } from './plan';
 
 const base = { repoRoot: '/repo', labDir: '/repo/.lab', nodePath: '/usr/bin/node' };
 
@@ -71,6 +72,17 @@ describe('namespace ownership', () => {
     }
     expect(isSandboxNamespace('trsb-abc')).toBe(true);
     expect(isSandboxNamespace('trlab-m1')).toBe(false);
+  });
+
+  it("claims the network namespaces of every address an agent can have, whatever the lab's size, and no other owner's", () => {
+    const largest = planLab({ ...base, managers: 10, agents: 244 });
+    for (const agent of largest.hosts.filter((h) => h.role === 'agent')) {
+      expect(isLabNetworkNamespace(networkNetnsName(agent.address, 4096))).toBe(true);
+    }
+    for (const owner of ['198.18.0.1', '198.18.0.10', '198.18.1.11', 'trfw123-h1']) {
+      expect(isLabNetworkNamespace(networkNetnsName(owner, 4096))).toBe(false);
+    }
+    expect(isLabNetworkNamespace('trnw-')).toBe(false);
   });
 });
 

@@ -3,6 +3,7 @@
  * number of managers and agents alone. No I/O here, so the whole layout is unit-tested.
  */
 import * as path from 'node:path';
+import { networkNetnsPrefix } from '../../agent/kernel/names';
 
 export type HostRole = 'manager' | 'agent';
 
@@ -93,6 +94,21 @@ export function isSandboxNamespace(name: string): boolean {
   return name.startsWith(SANDBOX_NAMESPACE_PREFIX);
 }
 
+function hostAddress(role: HostRole, index: number): string {
+  return `${SUBNET}.${(role === 'manager' ? FIRST_MANAGER_OCTET : FIRST_AGENT_OCTET) + index - 1}`;
+}
+
+/**
+ * An agent's network namespaces are named with a digest of its owner tag, in the lab its address.
+ * The plan gives agents the same addresses whatever the lab's size, so every name a lab agent can
+ * make is known without a state file, and no other owner's `trnw-` name ever matches.
+ */
+const LAB_NETWORK_NAMESPACE_PREFIXES: readonly string[] = range(MAX_AGENTS).map((i) => networkNetnsPrefix(hostAddress('agent', i)));
+
+export function isLabNetworkNamespace(name: string): boolean {
+  return LAB_NETWORK_NAMESPACE_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
 export function cliPath(repoRoot: string): string {
   return path.join(repoRoot, 'dist', 'cli', 'main.js');
 }
@@ -104,14 +120,13 @@ export function planLab(input: PlanInput): LabPlan {
   checkCount('agents', input.agents, 0, MAX_AGENTS);
   const labDir = path.resolve(input.labDir);
   const cli = cliPath(input.repoRoot);
-  const managerAddresses = range(input.managers).map((i) => `${SUBNET}.${FIRST_MANAGER_OCTET + i - 1}:${MANAGER_PORT}`);
+  const managerAddresses = range(input.managers).map((i) => `${hostAddress('manager', i)}:${MANAGER_PORT}`);
   const manager = managerAddresses.join(',');
   const firstManager = managerAddresses[0] ?? '';
 
   const host = (role: HostRole, index: number, daemonArgs: (name: string, address: string, dataDir: string) => string[]): HostPlan => {
     const name = `${role === 'manager' ? 'm' : 'a'}${index}`;
-    const octet = (role === 'manager' ? FIRST_MANAGER_OCTET : FIRST_AGENT_OCTET) + index - 1;
-    const address = `${SUBNET}.${octet}`;
+    const address = hostAddress(role, index);
     const hostDir = path.join(labDir, name);
     const daemon = [input.nodePath, cli, ...daemonArgs(name, address, dataDir(hostDir))];
     return {
