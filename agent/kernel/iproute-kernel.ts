@@ -1,4 +1,4 @@
-import { Batch, HOST, KernelAction, ROOT, Scope, inNetns, toBatches } from './actions';
+import { Batch, HOST, KernelAction, ROOT, Scope, toBatches } from './actions';
 import { CommandFailed, CommandRunner, processRunner } from './command-runner';
 import {
   parseArpRetransByDevice,
@@ -11,6 +11,7 @@ import {
 import { isMissingTableError, listTableArgv, normalizeListing } from '../firewall';
 import { Kernel, KernelApplyError } from './kernel';
 import { AdoptedNetnsQuery, ObserveQuery, ObservedKernel, ObservedNetwork, ObservedSandbox } from './model';
+import { readNamespaces } from './namespace-reads';
 import { readNetnsIds } from './netns-identity';
 import { VXLAN_PREFIX, isSandboxNetnsName, netnsRunPath, processNetnsPath } from './names';
 
@@ -48,10 +49,12 @@ export class IprouteKernel implements Kernel {
     const foreign = adopted.foreign.filter((name) => !isSandboxNetnsName(name) && present.has(name));
     const sandboxNames = [...listed.filter(isSandboxNetnsName), ...foreign];
     const networkNames = listed.filter((name) => name.startsWith(query.networkNetnsPrefix));
-    const [sandboxes, networks] = await Promise.all([
-      Promise.all(sandboxNames.map((netns) => this.observeSandbox(netns))),
-      Promise.all(networkNames.map((netns) => this.observeNetwork(netns))),
+    const [sandboxReads, networkReads] = await Promise.all([
+      readNamespaces(this.runner, 'sandbox', sandboxNames),
+      readNamespaces(this.runner, 'network', networkNames),
     ]);
+    const sandboxes = sandboxNames.map((netns) => sandboxFrom(netns, sandboxReads.get(netns)));
+    const networks = networkNames.map((netns) => networkFrom(netns, networkReads.get(netns)));
     return {
       hostLinks: parseLinks(links),
       networks: networks.filter((network): network is ObservedNetwork => network !== undefined),
@@ -88,41 +91,6 @@ export class IprouteKernel implements Kernel {
     return { netnsIds, agentNetnsIds };
   }
 
-  /** undefined when the namespace cannot be entered (vanished meanwhile, or a dangling name). */
-  private async observeSandbox(netns: string): Promise<ObservedSandbox | undefined> {
-    // One process per sandbox: the three reads share one batch. One ntable dump covers every
-    // device of the namespace. `route` defaults to IPv4; `-4` cannot be global here, as it would
-    // hide links that have no IPv4 address yet.
-    const output = await this.readIfPresent(inNetns(netns), 'ip', ['-j', '-d', '-batch', '-'], 'addr show\nroute show default\nntable show\n');
-    if (output === undefined) return undefined;
-    const [links = '', routes = '', neighbourTables = ''] = jsonLines(output);
-    const arpRetrans = parseArpRetransByDevice(neighbourTables);
-    return {
-      netns,
-      links: parseLinks(links).map((link) => ({ ...link, arpRetransMs: arpRetrans.get(link.name) })),
-      defaultRoute: parseDefaultRoute(routes),
-    };
-  }
-
-  /** undefined when the namespace cannot be entered. */
-  private async observeNetwork(netns: string): Promise<ObservedNetwork | undefined> {
-    const scope = inNetns(netns);
-    const [output, fdb] = await Promise.all([
-      this.readIfPresent(scope, 'ip', ['-j', '-d', '-batch', '-'], 'link show\nneigh show\n'),
-      this.readIfPresent(scope, 'bridge', ['-j', 'fdb', 'show']),
-    ]);
-    if (output === undefined || fdb === undefined) return undefined;
-    const [links = '', neighbours = ''] = jsonLines(output);
-    const onOurVxlan = (entry: { device: string }) => entry.device.startsWith(VXLAN_PREFIX);
-    return {
-      netns,
-      links: parseLinks(links),
-      fdb: parseFdb(fdb).filter(onOurVxlan),
-      // Batch lines take no options, so the IPv6 neighbours (link-local chatter) are dropped here.
-      neighbours: parseNeighbours(neighbours).filter((entry) => onOurVxlan(entry) && !entry.ip.includes(':')),
-    };
-  }
-
   private async readFirewall(table: string): Promise<string | undefined> {
     const [tool, ...args] = listTableArgv(table);
     if (tool !== 'nft') throw new Error(`unexpected firewall reader ${tool ?? ''}`);
@@ -130,16 +98,6 @@ export class IprouteKernel implements Kernel {
       return normalizeListing(await this.read(HOST, 'nft', ...args));
     } catch (error) {
       if (error instanceof CommandFailed && isMissingTableError(error.stderr)) return undefined;
-      throw error;
-    }
-  }
-
-  /** A failed read of a namespace means it cannot be entered (vanished meanwhile, or a dangling name). */
-  private async readIfPresent(scope: Scope, tool: ReadTool, args: string[], stdin?: string): Promise<string | undefined> {
-    try {
-      return await this.runner.run(this.argv(scope, tool, ...args), stdin);
-    } catch (error) {
-      if (error instanceof CommandFailed) return undefined;
       throw error;
     }
   }
@@ -170,7 +128,28 @@ export class IprouteKernel implements Kernel {
   }
 }
 
-/** Each command of an `ip -j -batch` prints its JSON on one line. */
-function jsonLines(output: string): string[] {
-  return output.split('\n').filter((line) => line.trim() !== '');
+/** undefined when the namespace could not be read. */
+function sandboxFrom(netns: string, lines: string[] | undefined): ObservedSandbox | undefined {
+  if (lines === undefined) return undefined;
+  const [links = '', routes = '', neighbourTables = ''] = lines;
+  const arpRetrans = parseArpRetransByDevice(neighbourTables);
+  return {
+    netns,
+    links: parseLinks(links).map((link) => ({ ...link, arpRetransMs: arpRetrans.get(link.name) })),
+    defaultRoute: parseDefaultRoute(routes),
+  };
+}
+
+/** undefined when the namespace could not be read. */
+function networkFrom(netns: string, lines: string[] | undefined): ObservedNetwork | undefined {
+  if (lines === undefined) return undefined;
+  const [links = '', neighbours = '', ...fdb] = lines;
+  const onOurVxlan = (entry: { device: string }) => entry.device.startsWith(VXLAN_PREFIX);
+  return {
+    netns,
+    links: parseLinks(links),
+    fdb: parseFdb(fdb.join('')).filter(onOurVxlan),
+    // Batch lines take no options, so the IPv6 neighbours (link-local chatter) are dropped here.
+    neighbours: parseNeighbours(neighbours).filter((entry) => onOurVxlan(entry) && !entry.ip.includes(':')),
+  };
 }

@@ -91,7 +91,13 @@ export function leaderHost(state: LabState, from = 'a1'): string {
   return host.name;
 }
 
-type LabHost = LabState['hosts'][number];
+export type LabHost = LabState['hosts'][number];
+
+export function labHost(state: LabState, name: string): LabHost {
+  const found = state.hosts.find((h) => h.name === name);
+  if (!found) throw new Error(`no lab host ${name}`);
+  return found;
+}
 
 /** The size of a host's daemon log now: a marker for logSince. */
 export function logSize(state: LabState, host: string): number {
@@ -126,15 +132,15 @@ export function kernelJson<T>(host: string, command: string[]): T {
 }
 
 /**
- * Polls `check` (a synchronous probe) until it returns true or the bound passes; a probe that
- * throws (a manager mid-election, say) counts as "not yet". No timing is asserted.
+ * Polls `check` until it returns (or resolves to) true or the bound passes; a probe that throws
+ * (a manager mid-election, say) counts as "not yet". No timing is asserted.
  */
-export async function eventually(check: () => boolean, what: string, boundMs = 20_000): Promise<void> {
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, boundMs = 20_000): Promise<void> {
   const deadline = Date.now() + boundMs;
   let lastError = '';
   while (Date.now() < deadline) {
     try {
-      if (check()) return;
+      if (await check()) return;
     } catch (error) {
       lastError = error instanceof Error ? error.message : String(error);
     }

@@ -1,9 +1,15 @@
-import type { Sandbox } from '../../proto/gen/trellis/v1/types';
-import { kernelJson, onHost, trellisJson } from './lab-driver';
+import * as fs from 'node:fs';
+import { FIREWALL_TABLE, isOwnedLinkName, netnsRunPath, networkNetnsName, networkNetnsPrefix } from '../../agent/kernel/names';
+import type { Network, Sandbox } from '../../proto/gen/trellis/v1/types';
+import { kernelJson, onHost, trellisJson, type LabHost } from './lab-driver';
 
 /** What scenario tests ask of sandboxes and the kernel objects Trellis makes, through the CLI and iproute2. */
 
 export interface KernelLink {
+  /** The namespace the link lives in: ifindexes repeat across namespaces. */
+  namespace: string;
+  /** The namespace's identity (its nsfs inode): a namespace deleted and made again has another. */
+  namespaceInode: number;
   ifname: string;
   ifindex: number;
 }
@@ -17,11 +23,58 @@ export function pingFromSandbox(host: string, sandbox: string, target: string, e
   return onHost(host, ['ip', 'netns', 'exec', sandboxNamespace(sandbox), 'ping', '-n', '-q', ...extra, target]).code === 0;
 }
 
-/** The host's links with Trellis's prefixes (VXLAN devices, bridges, host-side veths). */
-export function trellisLinks(host: string): KernelLink[] {
-  return kernelJson<KernelLink[]>(host, ['ip', 'link', 'show'])
-    .filter((link) => /^tr(vx|br|ve)-/.test(link.ifname))
-    .map(({ ifname, ifindex }) => ({ ifname, ifindex }));
+/** The namespaces the host's agent keeps its networks in (named with a digest of its owner tag, in the lab its address). */
+export function networkNamespaces(host: LabHost): string[] {
+  const prefix = networkNetnsPrefix(host.address);
+  return kernelJson<Array<{ name: string }>>(host.name, ['ip', 'netns', 'list'])
+    .map((namespace) => namespace.name)
+    .filter((name) => name.startsWith(prefix))
+    .sort();
+}
+
+/** The namespace holding a network's bridge, VXLAN device, endpoints' host ends, FDB and neighbour entries on a host. */
+export function networkNamespace(host: LabHost, network: string): string {
+  return networkNetnsName(host.address, trellisJson<Network>('m1', ['network', 'inspect', network]).vni);
+}
+
+/**
+ * Trellis's links on a host: those with its names in the host namespace (the gateway bridge, its
+ * veths, leftovers of the other kinds) and every link of its agent's network namespaces but lo.
+ */
+export function trellisLinks(host: LabHost): KernelLink[] {
+  const linksOf = (namespace: string, command: string[]): KernelLink[] => {
+    const namespaceInode = fs.statSync(netnsRunPath(namespace)).ino;
+    return kernelJson<Array<{ ifname: string; ifindex: number }>>(host.name, command).map(({ ifname, ifindex }) => ({
+      namespace,
+      namespaceInode,
+      ifname,
+      ifindex,
+    }));
+  };
+  const own = linksOf(host.namespace, ['ip', 'link', 'show']).filter((link) => isOwnedLinkName(link.ifname));
+  const inNetworks = networkNamespaces(host).flatMap((namespace) =>
+    linksOf(namespace, ['ip', '-n', namespace, 'link', 'show']).filter((link) => link.ifname !== 'lo'),
+  );
+  return [...own, ...inNetworks];
+}
+
+/** Whether the host namespace holds the nftables table the agent owns (masquerade, isolation, published ports). */
+export function hasFirewallTable(host: LabHost): boolean {
+  const listing = kernelJson<{ nftables: Array<{ table?: { family: string; name: string } }> }>(host.name, ['nft', 'list', 'tables']);
+  return listing.nftables.some(({ table }) => table?.family === 'ip' && table.name === FIREWALL_TABLE);
+}
+
+/** What is left of Trellis on a host once nothing there needs it. */
+export interface TrellisTrace {
+  links: KernelLink[];
+  networkNamespaces: string[];
+  firewallTable: boolean;
+}
+
+export const NO_TRACE: TrellisTrace = { links: [], networkNamespaces: [], firewallTable: false };
+
+export function trellisTrace(host: LabHost): TrellisTrace {
+  return { links: trellisLinks(host), networkNamespaces: networkNamespaces(host), firewallTable: hasFirewallTable(host) };
 }
 
 export function ipOf(sandbox: string, network: string): string {

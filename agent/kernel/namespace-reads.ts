@@ -1,0 +1,70 @@
+import { availableParallelism } from 'node:os';
+import type { CommandRunner } from './command-runner';
+import { NETNS_RUN_DIR } from './names';
+
+/**
+ * Reads many namespaces through a few shell loops instead of one process per namespace from the
+ * agent: a pass reads every sandbox and every network namespace, and at a thousand namespaces
+ * the agent's own spawns (a fork of a large process each) were the biggest part of a restart.
+ * A namespace is entered with `nsenter --net` (not `ip -n`, which also copies the whole mount
+ * table). Each namespace's output is framed by a line `@@ NAME`; `@@failed` says it could not be
+ * entered or read (vanished meanwhile, or a dangling name).
+ */
+
+export type NamespaceKind = 'sandbox' | 'network';
+
+/**
+ * Sandbox: addresses, the default route and the neighbour tables (ARP timing) in one `ip` batch;
+ * `-4` cannot be global there, as it would hide links without an IPv4 address yet.
+ * Network: links and neighbours in one `ip` batch, then the FDB.
+ */
+const LOOP = `kind=$1; shift
+for ns; do
+  echo "@@ $ns"
+  path="${NETNS_RUN_DIR}/$ns"
+  if [ "$kind" = sandbox ]; then
+    nsenter --net="$path" -- ip -j -d -batch - <<EOF || echo "@@failed"
+addr show
+route show default
+ntable show
+EOF
+  else
+    { nsenter --net="$path" -- ip -j -d -batch - <<EOF
+link show
+neigh show
+EOF
+    } && nsenter --net="$path" -- bridge -j fdb show || echo "@@failed"
+  fi
+done
+exit 0`;
+
+/**
+ * The JSON lines each namespace printed (one per command; see LOOP), by namespace; undefined for
+ * a namespace that could not be read.
+ */
+export async function readNamespaces(
+  runner: CommandRunner,
+  kind: NamespaceKind,
+  names: readonly string[],
+): Promise<Map<string, string[] | undefined>> {
+  const loops = Math.min(availableParallelism(), names.length);
+  const shares = Array.from({ length: loops }, (_, loop) => names.filter((_, index) => index % loops === loop));
+  const outputs = await Promise.all(shares.map((share) => runner.run(['sh', '-c', LOOP, 'trellis-read', kind, ...share])));
+  const read = new Map<string, string[] | undefined>();
+  for (const output of outputs) parseFramed(output, read);
+  return read;
+}
+
+function parseFramed(output: string, into: Map<string, string[] | undefined>): void {
+  let current: string | undefined;
+  for (const line of output.split('\n')) {
+    if (line.startsWith('@@ ')) {
+      current = line.slice(3);
+      into.set(current, []);
+    } else if (current !== undefined && line === '@@failed') {
+      into.set(current, undefined);
+    } else if (current !== undefined && line.trim() !== '') {
+      into.get(current)?.push(line);
+    }
+  }
+}
