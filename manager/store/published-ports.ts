@@ -17,6 +17,13 @@ export function checkPublishedPorts(
 ): Result<PublishedPortRecord[]> {
   const ports = checkPortList('published_ports', requests, checkPublishedPort, sameHostPort, describe);
   if (!ports.ok || ports.value.length === 0) return ports;
+  if (sandbox.adoptedNetns !== undefined) {
+    return fail(
+      'FAILED_PRECONDITION',
+      'published_ports',
+      `published_ports: sandbox "${sandbox.name}" uses the adopted namespace ${sandbox.adoptedNetns}, whose way out is its runtime's (Trellis gives it no gateway); publish through that runtime, or use a sandbox Trellis creates`,
+    );
+  }
   if (network.internal) {
     return fail(
       'FAILED_PRECONDITION',

@@ -218,6 +218,14 @@ const cases: RefusedCase[] = [
     says: ['"inner"', 'internal networks have no gateway; publish through a non-internal network'],
   },
   {
+    title: 'publishing from an adopted namespace',
+    given: [adopting('/run/netns/cni-7f3a')],
+    command: connect({ publishedPorts: [{ hostPort: 8080, port: 80 }] }),
+    code: 'FAILED_PRECONDITION',
+    field: 'published_ports',
+    says: ['"cache"', '/run/netns/cni-7f3a', 'publish through that runtime'],
+  },
+  {
     title: 'host port another sandbox on the node publishes',
     given: [network({}), connect({ endpointId: 'ep-web-back', network: 'back', sandbox: 'web', publishedPorts: [{ hostPort: 8080, port: 80 }] }), cacheSandbox],
     command: connect({ publishedPorts: [{ hostPort: 9090, port: 90 }, { hostPort: 8080, port: 8000 }] }),
