@@ -58,6 +58,7 @@ export function parseLink(entry: Json): ObservedLink {
     up: strings(entry['flags']).includes('UP'),
     mac: (str(entry['address']) ?? '').toLowerCase(),
     master: str(entry['master']),
+    isolated: isObject(linkinfo['info_slave_data']) ? linkinfo['info_slave_data']['isolated'] === true : undefined,
     alias: str(entry['ifalias']),
     vxlan: kind === 'vxlan' && infoData ? parseVxlan(infoData) : undefined,
     addresses: objects(entry['addr_info'])

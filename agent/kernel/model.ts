@@ -29,6 +29,8 @@ export interface ObservedLink {
   up: boolean;
   mac: string;
   master: string | undefined;
+  /** Bridge port isolation (`bridge_slave isolated`): isolated ports reach only non-isolated ones. */
+  isolated: boolean | undefined;
   alias: string | undefined;
   vxlan: VxlanAttributes | undefined;
   /** IPv4 addresses only; link-local IPv6 comes and goes by itself and is not ours to manage. */

@@ -24,7 +24,7 @@ export const NETWORK_NETNS = networkNetnsName(OWNER, 100);
 export function link(name: string, fields: Partial<ObservedLink> = {}): ObservedLink {
   return {
     name, kind: '', ifindex: -1, peerIfindex: undefined, mtu: 1450, up: true, mac: '02:00:00:00:00:01',
-    master: undefined, alias: undefined, vxlan: undefined, addresses: [], arpRetransMs: undefined, ...fields,
+    master: undefined, isolated: undefined, alias: undefined, vxlan: undefined, addresses: [], arpRetransMs: undefined, ...fields,
   };
 }
 
@@ -94,7 +94,7 @@ export function programmed(want: DesiredKernel, ownerTag = want.ownerTag): Obser
   }
   for (const { netns, egress } of want.sandboxes) {
     if (egress === undefined || gateway === undefined) continue;
-    const hostSide = link(egress.hostName, { ifindex: ifindexIn(''), mtu: egress.mtu, master: gateway.bridge });
+    const hostSide = link(egress.hostName, { ifindex: ifindexIn(''), mtu: egress.mtu, master: gateway.bridge, isolated: true });
     pair(hostSide, hostLinks, netns, { name: egress.interfaceName, mtu: egress.mtu, addresses: [egress.address] });
   }
   const firewall = firewallOf(want);

@@ -52,9 +52,10 @@ export interface LinkSettings {
   master?: string;
   mac?: string;
   alias?: string;
+  isolated?: boolean;
 }
 
-/** One `link set` with every attribute that differs (and `up`), or nothing when all match. */
+/** One `link set` with every attribute that differs (and `up`), then the port isolation if it differs; nothing when all match. */
 export function linkFixes(scope: Scope, current: ObservedLink, wanted: LinkSettings): KernelAction[] {
   const changes: string[] = [];
   if (wanted.mac !== undefined && current.mac !== wanted.mac) changes.push('address', wanted.mac);
@@ -62,7 +63,12 @@ export function linkFixes(scope: Scope, current: ObservedLink, wanted: LinkSetti
   if (wanted.master !== undefined && current.master !== wanted.master) changes.push('master', wanted.master);
   if (wanted.alias !== undefined && current.alias !== wanted.alias) changes.push('alias', wanted.alias);
   if (!current.up) changes.push('up');
-  return changes.length === 0 ? [] : [ipAction(scope, 'link', 'set', 'dev', current.name, ...changes)];
+  const fixes = changes.length === 0 ? [] : [ipAction(scope, 'link', 'set', 'dev', current.name, ...changes)];
+  // A port setting of its own: the kernel refuses it in the request that enslaves the link.
+  if (wanted.isolated !== undefined && current.isolated !== wanted.isolated) {
+    fixes.push(ipAction(scope, 'link', 'set', 'dev', current.name, 'type', 'bridge_slave', 'isolated', wanted.isolated ? 'on' : 'off'));
+  }
+  return fixes;
 }
 
 /**
@@ -102,16 +108,22 @@ function addVethPair(scope: Scope, pair: VethPair): KernelAction {
   );
 }
 
-/** Fixes a veth pair's host end in place, or creates the pair (noting its host end in `created`). */
+/**
+ * Fixes a veth pair's host end in place, or creates the pair (noting its host end in `created`).
+ * `isolated`: the host end is an isolated bridge port (a port setting `link add` cannot take).
+ */
 export function ensureVethPair(
   scope: Scope,
   current: ObservedLink | undefined,
   pair: VethPair,
   created: Set<string>,
+  isolated?: boolean,
 ): KernelAction[] {
-  if (current !== undefined) return linkFixes(scope, current, { mtu: pair.mtu, master: pair.master });
+  const wanted: LinkSettings = { mtu: pair.mtu, master: pair.master, isolated };
+  if (current !== undefined) return linkFixes(scope, current, wanted);
   created.add(pair.hostName);
-  return [addVethPair(scope, pair)];
+  const born = newLink(pair.hostName, 'veth', { mtu: pair.mtu, master: pair.master, up: true });
+  return [addVethPair(scope, pair), ...linkFixes(scope, born, wanted)];
 }
 
 /** Fixes a bridge in place or creates it; returns how it will look, for writes that follow. */
@@ -131,7 +143,7 @@ export function ensureBridge(
 export function newLink(name: string, kind: string, fields: Partial<ObservedLink> = {}): ObservedLink {
   return {
     name, kind, ifindex: -1, peerIfindex: undefined, mtu: -1, up: false, mac: '', master: undefined,
-    alias: undefined, vxlan: undefined, addresses: [],
+    isolated: undefined, alias: undefined, vxlan: undefined, addresses: [],
     // Unknown until read back: the kernel default is whatever this host's sysctl says.
     arpRetransMs: undefined,
     ...fields,

@@ -30,6 +30,7 @@ describe('plan', () => {
       'ip addr add 172.29.0.1/16 dev trellis_gw',
       `ip link add name trvx-100 netns ${NS} mtu 1450 type vxlan id 100 dstport 4789 local 198.18.0.1 dev uplink nolearning proxy`,
       'ip link add name trgw-s1 mtu 1500 master trellis_gw up type veth peer name gw0 netns trsb-web mtu 1500',
+      'ip link set dev trgw-s1 type bridge_slave isolated on',
       'sysctl -w net.ipv4.ip_forward=1',
       `ip -n ${NS} link add name trbr-100 mtu 1450 up type bridge`,
       `ip -n ${NS} link set dev trvx-100 master trbr-100 up`,

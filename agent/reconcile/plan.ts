@@ -203,7 +203,9 @@ function hostLinkChanges(
     actions.push(...ensureVethPair(HOST, hostLinks.get(egress.hostName), {
       hostName: egress.hostName, master: gateway.bridge, mtu: egress.mtu,
       netns: sandbox.netns, interfaceName: egress.interfaceName, mac: undefined,
-    }, created));
+      // Sandboxes never reach each other through the gateway bridge (Docker's icc=false on
+      // docker_gwbridge, which needs br_netfilter): only the host, which routes them out.
+    }, created, true));
   }
   // Routing between the gateway bridge and the underlay; never turned back off, as other things on the host may rely on it.
   if (gateway !== undefined && !observed.ipForwarding) actions.push({ scope: HOST, tool: 'sysctl', args: ['net.ipv4.ip_forward=1'] });

@@ -252,6 +252,12 @@ describe('reconciler on a real kernel', () => {
     expect(await answeredBy(sandboxA.netnsName)).toBe(endpointB.mac);
     expect(await answeredBy(sandboxC.netnsName)).toBe(endpointD.mac);
 
+    // Nor do the sandboxes of one host meet through the gateway bridge, whatever their networks.
+    const gatewayAddressOfC = (await run(['ip', '-n', sandboxC.netnsName, '-4', '-o', 'addr', 'show', 'dev', 'gw0'])).split(/\s+/)[3]?.split('/')[0] ?? '';
+    expect(gatewayAddressOfC).toMatch(/^172\.29\./);
+    expect(await pings(host1.ns, gatewayAddressOfC)).toBe(true);
+    expect(await pings(sandboxA.netnsName, gatewayAddressOfC)).toBe(false);
+
     const withoutC = viewOf(host1, { networks: [network, twin], sandboxes: [sandboxA, sandboxC], endpoints: [endpointA, endpointB, endpointD] });
     const disconnect = await reconciler1.reconcile(withoutC);
     // C loses its interface, and with its last endpoint its egress (and its published nothing): A is not touched.
