@@ -9,7 +9,7 @@ import { connect, startServer } from '../agent/firewall/kernel-test-traffic';
 import type { Sandbox } from '../proto/gen/trellis/v1/types';
 import { CreatedObjects } from './support/created-objects';
 import { eventually, kernelJson, labDown, labHost, labUp, mustSucceed, onHost, trellisJson, trellisOk, type LabState } from './support/lab-driver';
-import { NO_TRACE, ipOf, pingFromSandbox, sandboxNamespace, trellisTrace } from './support/overlay';
+import { endpointOf, expectNoTraceOn, ipOf, namespaceName, pingFromSandbox, sandboxNamespace } from './support/overlay';
 
 const FRONT_SUBNET = '10.240.1.0/24';
 const BACK_SUBNET = '10.240.2.0/24';
@@ -50,12 +50,6 @@ describe('data plane (1 manager, 3 agents)', () => {
   /** Runs `ip -j ARGS` inside a sandbox of `node`. */
   function inSandbox<T>(node: string, sandbox: string, args: string[]): T {
     return kernelJson<T>(node, ['ip', '-n', sandboxNamespace(sandbox), ...args]);
-  }
-
-  function endpointOf(sandbox: string, network: string): Sandbox['endpoints'][number] {
-    const endpoint = trellisJson<Sandbox>('m1', ['sandbox', 'inspect', sandbox]).endpoints.find((e) => e.networkName === network);
-    if (!endpoint) throw new Error(`${sandbox} has no endpoint on ${network}`);
-    return endpoint;
   }
 
   beforeAll(() => {
@@ -211,11 +205,9 @@ describe('data plane (1 manager, 3 agents)', () => {
 
   it('leaves nothing of Trellis on any host once every sandbox and network is removed', async () => {
     for (const server of servers.splice(0)) server.kill();
-    const namespaces = trellisJson<Sandbox[]>('m1', ['sandbox', 'ls', '--format', 'json']).map((s) => s.netns.replace('/run/netns/', ''));
+    const namespaces = trellisJson<Sandbox[]>('m1', ['sandbox', 'ls', '--format', 'json']).map(namespaceName);
     created.removeAll();
-    for (const agent of state.hosts.filter((h) => h.role === 'agent')) {
-      await eventually(() => JSON.stringify(trellisTrace(agent)) === JSON.stringify(NO_TRACE), `nothing of Trellis left on ${agent.name}`, BOUND_MS);
-    }
+    for (const agent of state.hosts.filter((h) => h.role === 'agent')) await expectNoTraceOn(agent, BOUND_MS);
     const left = kernelJson<Array<{ name: string }>>('a1', ['ip', 'netns', 'list']).map((n) => n.name);
     expect(left.filter((name) => namespaces.includes(name))).toEqual([]);
   });

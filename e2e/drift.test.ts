@@ -22,7 +22,7 @@ import {
   type LabHost,
   type LabState,
 } from './support/lab-driver';
-import { hasFirewallTable, ipOf, networkNamespace, networkNamespaces, pingFromSandbox, sandboxNamespace, trellisLinks } from './support/overlay';
+import { endpointOf, hasFirewallTable, ipOf, namespaceName, networkNamespace, networkNamespaces, pingFromSandbox, sandboxNamespace, trellisLinks } from './support/overlay';
 import { CRASH_AFTER_BATCHES_ENV as CRASH_HOOK } from '../agent/crash-after-batches';
 import {
   FIREWALL_TABLE,
@@ -90,11 +90,6 @@ describe('drift repair (1 manager, 2 agents resyncing every 2 s)', () => {
   const bridge = () => bridgeName(vni);
   /** The drift network's namespace on a1, where its bridge, VXLAN device, veth ends and entries live. */
   const a1Network = () => networkNetnsName(a1().address, vni);
-  const endpointOf = (sandbox: string) => {
-    const endpoint = trellisJson<Network>('m1', ['network', 'inspect', network]).endpoints.find((e) => e.sandboxName === sandbox);
-    if (!endpoint) throw new Error(`${sandbox} has no endpoint on ${network}`);
-    return endpoint;
-  };
   const addressOf = (node: string) => labHost(state, node).address;
 
   function driftCounts(): Record<Kind, number> {
@@ -164,7 +159,7 @@ describe('drift repair (1 manager, 2 agents resyncing every 2 s)', () => {
     }
     const external = new Set(networks.filter((n) => !n.internal).map((n) => n.name));
     const sandboxes = trellisJson<Sandbox[]>('m1', ['sandbox', 'ls', '--format', 'json']).filter((s) => s.node === host.name);
-    wanted.sandboxNamespaces = sandboxes.map((s) => s.netns.replace('/run/netns/', ''));
+    wanted.sandboxNamespaces = sandboxes.map(namespaceName);
     const withEgress = sandboxes.filter((s) => !s.adopted && s.endpoints.some((e) => external.has(e.networkName)));
     if (withEgress.length > 0) {
       wanted.links.push(`${host.namespace} ${GATEWAY_BRIDGE}`, ...withEgress.map((s) => `${host.namespace} ${gatewayVethName(s.id)}`));
@@ -220,7 +215,7 @@ describe('drift repair (1 manager, 2 agents resyncing every 2 s)', () => {
   });
 
   it("(a) puts back a deleted FDB entry of the remote endpoint, in the network's namespace", async () => {
-    const right = endpointOf('right');
+    const right = endpointOf('right', network);
     const entry = `${a1Network()} ${vxlan()} ${right.mac} ${addressOf('a2')}`;
     expect(present(a1()).fdb).toContain(entry);
     const delta = await breakAndRepair(
@@ -233,7 +228,7 @@ describe('drift repair (1 manager, 2 agents resyncing every 2 s)', () => {
   });
 
   it("(b) puts back a deleted neighbour entry, in the network's namespace", async () => {
-    const right = endpointOf('right');
+    const right = endpointOf('right', network);
     const entry = `${a1Network()} ${vxlan()} ${right.ip} ${right.mac}`;
     const permanent = () =>
       neighbours(a1Network()).some((n) => n.dev === vxlan() && n.dst === right.ip && n.lladdr === right.mac && n.state?.includes('PERMANENT'));
@@ -248,7 +243,7 @@ describe('drift repair (1 manager, 2 agents resyncing every 2 s)', () => {
   });
 
   it("(c) recreates a deleted host-side veth of the local sandbox, with the sandbox's address and route", async () => {
-    const veth = hostVethName(endpointOf('left').id);
+    const veth = hostVethName(endpointOf('left', network).id);
     const leftIp = ipOf('left', network);
     const inLeft = (command: string[]) => onHost('a1', ['ip', '-n', sandboxNamespace('left'), '-4', ...command]).stdout;
     const delta = await breakAndRepair(

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import { FIREWALL_TABLE, isOwnedLinkName, netnsRunPath, networkNetnsName, networkNetnsPrefix } from '../../agent/kernel/names';
-import type { Network, Sandbox } from '../../proto/gen/trellis/v1/types';
-import { kernelJson, onHost, trellisJson, type LabHost } from './lab-driver';
+import { FIREWALL_TABLE, NETNS_RUN_DIR, isOwnedLinkName, netnsRunPath, networkNetnsName, networkNetnsPrefix } from '../../agent/kernel/names';
+import type { Endpoint, Network, Sandbox } from '../../proto/gen/trellis/v1/types';
+import { eventually, kernelJson, onHost, trellisJson, type LabHost } from './lab-driver';
 
 /** What scenario tests ask of sandboxes and the kernel objects Trellis makes, through the CLI and iproute2. */
 
@@ -14,9 +14,14 @@ export interface KernelLink {
   ifindex: number;
 }
 
+/** The name `ip -n` takes for a sandbox's namespace, from its path under /run/netns. */
+export function namespaceName(sandbox: Sandbox): string {
+  return sandbox.netns.replace(`${NETNS_RUN_DIR}/`, '');
+}
+
 /** A sandbox's namespace name under /run/netns, as `sandbox inspect` reports it. */
 export function sandboxNamespace(name: string): string {
-  return trellisJson<Sandbox>('m1', ['sandbox', 'inspect', name]).netns.replace('/run/netns/', '');
+  return namespaceName(trellisJson<Sandbox>('m1', ['sandbox', 'inspect', name]));
 }
 
 export function pingFromSandbox(host: string, sandbox: string, target: string, extra: string[] = ['-c', '1', '-W', '1']): boolean {
@@ -71,14 +76,25 @@ export interface TrellisTrace {
   firewallTable: boolean;
 }
 
-export const NO_TRACE: TrellisTrace = { links: [], networkNamespaces: [], firewallTable: false };
+const NO_TRACE: TrellisTrace = { links: [], networkNamespaces: [], firewallTable: false };
 
 export function trellisTrace(host: LabHost): TrellisTrace {
   return { links: trellisLinks(host), networkNamespaces: networkNamespaces(host), firewallTable: hasFirewallTable(host) };
 }
 
-export function ipOf(sandbox: string, network: string): string {
+/** Waits for the host's agent to remove everything of Trellis's; when it does not, the failure shows what is left. */
+export async function expectNoTraceOn(host: LabHost, boundMs?: number): Promise<void> {
+  const clean = () => JSON.stringify(trellisTrace(host)) === JSON.stringify(NO_TRACE);
+  await eventually(clean, `nothing of Trellis left on ${host.name}`, boundMs).catch(() => undefined);
+  expect(trellisTrace(host)).toEqual(NO_TRACE);
+}
+
+export function endpointOf(sandbox: string, network: string): Endpoint {
   const endpoint = trellisJson<Sandbox>('m1', ['sandbox', 'inspect', sandbox]).endpoints.find((e) => e.networkName === network);
   if (!endpoint) throw new Error(`${sandbox} has no endpoint on ${network}`);
-  return endpoint.ip;
+  return endpoint;
+}
+
+export function ipOf(sandbox: string, network: string): string {
+  return endpointOf(sandbox, network).ip;
 }
