@@ -8,7 +8,7 @@ import {
   renewThroughManagers,
 } from '../proto/runtime/tls';
 import { serveMetrics, type MetricsServer } from '../proto/runtime/metrics-http';
-import { sandboxFiles, SandboxFileWriter } from './sandbox-files';
+import { SANDBOX_FILES_LEDGER, sandboxFiles, SandboxFileWriter } from './sandbox-files';
 import { ConvergeLoop, type ConvergeTarget } from './converge-loop';
 import { kernelRunner } from './crash-after-batches';
 import { IprouteKernel } from './kernel';
@@ -63,7 +63,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     onView: (view) => loop.offer(view),
   });
   // The sandboxes' /etc files follow each kernel pass that succeeded.
-  const files = new SandboxFileWriter(options.advertiseAddr);
+  const files = new SandboxFileWriter(join(options.stateDir, SANDBOX_FILES_LEDGER));
   const target: ConvergeTarget = {
     async reconcile(view) {
       const result = await reconciler.reconcile(view);

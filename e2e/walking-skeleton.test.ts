@@ -51,6 +51,8 @@ describe('walking skeleton: a two-host overlay through the CLI', () => {
     const namedNetns = sandboxNamespace('named');
     const read = (file: string) => onHost('a1', ['ip', 'netns', 'exec', namedNetns, 'cat', file]).stdout;
     await eventually(() => read('/etc/resolv.conf') === 'nameserver 198.18.0.53\n', 'resolv.conf written');
+    // Only files /etc has may sit in /etc/netns/NAME: ip netns exec complains about any other it cannot mount.
+    expect(onHost('a1', ['ip', 'netns', 'exec', namedNetns, 'true']).stderr).toBe('');
     expect(read('/etc/hosts')).toContain(`${ipOf('named', 'blue')}\tweb-named\n`);
     expect(read('/etc/hosts')).toContain('10.9.9.9\tdb.local\n');
     trellisOk('m1', ['sandbox', 'rm', 'named']);

@@ -1,2 +1,2 @@
 export { sandboxFiles, type SandboxFiles } from './render';
-export { ETC_NETNS_DIR, SandboxFileWriter } from './writer';
+export { ETC_NETNS_DIR, SANDBOX_FILES_LEDGER, SandboxFileWriter } from './writer';

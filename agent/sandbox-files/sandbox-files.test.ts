@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { local, remote, sampleView, sandbox } from '../reconcile/test-fixtures';
@@ -31,18 +31,28 @@ describe('sandbox files', () => {
     });
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('writes only what differs, and removes its own sandboxes that left, not another agent\'s', () => {
-      const mine = new SandboxFileWriter('198.18.0.11', dir);
-      const theirs = new SandboxFileWriter('198.18.0.12', dir);
+    it("writes only what differs, puts nothing else in the namespace's directory, and removes its own sandboxes that left, not another agent's", () => {
+      const mine = new SandboxFileWriter(join(dir, 'mine.ledger'), dir);
+      const theirs = new SandboxFileWriter(join(dir, 'theirs.ledger'), dir);
       const files = sandboxFiles(sampleView({ endpoints: [configured] }));
-      expect(mine.sync(files)).toHaveLength(3);
+      expect(mine.sync(files)).toHaveLength(2);
       expect(readFileSync(join(dir, 'trsb-web', 'resolv.conf'), 'utf8')).toBe('nameserver 198.18.0.53\nnameserver 198.18.0.54\n');
+      // `ip netns exec` mounts each file here over /etc: anything but hosts and resolv.conf would make it complain.
+      expect(readdirSync(join(dir, 'trsb-web')).sort()).toEqual(['hosts', 'resolv.conf']);
       expect(mine.sync(files)).toEqual([]);
       theirs.sync([{ netns: 'trsb-theirs', hosts: 'x\n', resolvConf: undefined }]);
 
       expect(mine.sync([])).toEqual([join(dir, 'trsb-web')]);
       expect(existsSync(join(dir, 'trsb-web'))).toBe(false);
       expect(existsSync(join(dir, 'trsb-theirs', 'hosts'))).toBe(true);
+    });
+
+    it('removes, after a restart, the directory of a sandbox that left while it was down', () => {
+      const files = sandboxFiles(sampleView({ endpoints: [configured] }));
+      new SandboxFileWriter(join(dir, 'state', 'ledger'), dir).sync(files);
+      const restarted = new SandboxFileWriter(join(dir, 'state', 'ledger'), dir);
+      expect(restarted.sync([])).toEqual([join(dir, 'trsb-web')]);
+      expect(restarted.sync([])).toEqual([]);
     });
   });
 });

@@ -1,66 +1,77 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { SANDBOX_NETNS_PREFIX } from '../kernel';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { SandboxFiles } from './render';
 
 /** Where `ip netns exec NAME` finds the files it mounts over /etc. */
 export const ETC_NETNS_DIR = '/etc/netns';
-/** Says which agent wrote a directory: agents sharing a machine (the lab) remove only their own. */
-const OWNER_FILE = '.trellis-owner';
+/** The ledger's file name in the agent's state directory. */
+export const SANDBOX_FILES_LEDGER = 'sandbox-files';
 
 /**
  * Keeps /etc/netns/<sandbox>/{hosts,resolv.conf} equal to what the view asks, level-triggered
  * like the kernel: a file is written only when its content differs, and directories of this
  * agent's sandboxes that left the view are removed.
+ *
+ * Which directories are this agent's is kept in a ledger in its state directory, not in a marker
+ * inside them: `ip netns exec` bind-mounts every file of /etc/netns/NAME over /etc and complains
+ * about any that /etc lacks. A name enters the ledger before its directory is made, so a crash
+ * never leaves a directory no agent would remove.
  */
 export class SandboxFileWriter {
   constructor(
-    private readonly ownerTag: string,
+    private readonly ledgerPath: string,
     private readonly dir: string = ETC_NETNS_DIR,
   ) {}
 
   /** Returns the paths written or removed; none when everything already matched. */
   sync(wanted: readonly SandboxFiles[]): string[] {
     const changed: string[] = [];
+    const recorded = this.recorded();
+    const kept = new Set(wanted.map((files) => files.netns));
+    this.record([...new Set([...recorded, ...kept])], recorded);
     for (const files of wanted) {
       const dir = join(this.dir, files.netns);
       mkdirSync(dir, { recursive: true });
-      this.put(join(dir, OWNER_FILE), `${this.ownerTag}\n`, changed);
-      this.put(join(dir, 'hosts'), files.hosts, changed);
+      put(join(dir, 'hosts'), files.hosts, changed);
       const resolv = join(dir, 'resolv.conf');
-      if (files.resolvConf !== undefined) this.put(resolv, files.resolvConf, changed);
+      if (files.resolvConf !== undefined) put(resolv, files.resolvConf, changed);
       else if (existsSync(resolv)) {
         rmSync(resolv);
         changed.push(resolv);
       }
     }
-    const kept = new Set(wanted.map((files) => files.netns));
-    for (const name of this.ownDirectories()) {
-      if (kept.has(name)) continue;
-      rmSync(join(this.dir, name), { recursive: true, force: true });
-      changed.push(join(this.dir, name));
+    for (const name of recorded.filter((name) => !kept.has(name))) {
+      const dir = join(this.dir, name);
+      if (!existsSync(dir)) continue;
+      rmSync(dir, { recursive: true, force: true });
+      changed.push(dir);
     }
+    this.record([...kept], this.recorded());
     return changed;
   }
 
-  private ownDirectories(): string[] {
-    if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir).filter((name) => name.startsWith(SANDBOX_NETNS_PREFIX) && this.ownerOf(name) === this.ownerTag);
+  private recorded(): string[] {
+    if (!existsSync(this.ledgerPath)) return [];
+    return readFileSync(this.ledgerPath, 'utf8').split('\n').filter((name) => name !== '' && isPlainName(name));
   }
 
-  private ownerOf(name: string): string | undefined {
-    try {
-      return readFileSync(join(this.dir, name, OWNER_FILE), 'utf8').trim();
-    } catch {
-      return undefined;
-    }
+  private record(names: string[], current: string[]): void {
+    const sorted = [...names].sort();
+    if (sorted.join('\n') === [...current].sort().join('\n')) return;
+    mkdirSync(dirname(this.ledgerPath), { recursive: true });
+    put(this.ledgerPath, sorted.map((name) => `${name}\n`).join(''), []);
   }
+}
 
-  /** Replaces the file in one rename, so the sandbox never reads half of it. */
-  private put(path: string, content: string, changed: string[]): void {
-    if (existsSync(path) && readFileSync(path, 'utf8') === content) return;
-    writeFileSync(`${path}.tmp`, content);
-    renameSync(`${path}.tmp`, path);
-    changed.push(path);
-  }
+/** A ledger line names a directory under /etc/netns, never a path that climbs out of it. */
+function isPlainName(name: string): boolean {
+  return !name.includes('/') && name !== '.' && name !== '..';
+}
+
+/** Replaces the file in one rename, so the sandbox never reads half of it. */
+function put(path: string, content: string, changed: string[]): void {
+  if (existsSync(path) && readFileSync(path, 'utf8') === content) return;
+  writeFileSync(`${path}.tmp`, content);
+  renameSync(`${path}.tmp`, path);
+  changed.push(path);
 }

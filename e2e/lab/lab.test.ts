@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { networkNetnsName } from '../../agent/kernel/names';
+import { OWNER_TAG_PREFIX } from '../../agent/reconcile';
 import { findRepoRoot, type LabContext } from './context';
 import { down, execInHost, startHost, status, stopHost, up } from './lab';
 import { deleteNamespace, listNamespaces } from './namespaces';
@@ -30,16 +31,26 @@ async function labNamespaces(): Promise<string[]> {
 }
 
 /** What the agent of a1 (owner tag: its address) names a network's namespace, and what another owner's agent does. */
-const a1Network = networkNetnsName('198.18.0.11', 4096);
+const a1Address = '198.18.0.11';
+const a1Network = networkNetnsName(a1Address, 4096);
 const foreignNetwork = networkNetnsName('192.0.2.1', 4096);
+const foreignSandbox = 'trsb-labtest-foreign';
 
-/** Another owner's network namespace, there while `body` runs: down must leave it alone. */
-async function withForeignNetworkNamespace(body: () => Promise<void>): Promise<void> {
+/** A sandbox namespace whose loopback carries an agent's owner tag, as agents make them. */
+async function tagSandbox(name: string, ownerAddress: string): Promise<void> {
+  await run(['ip', 'netns', 'add', name]);
+  await run(['ip', '-n', name, 'link', 'set', 'lo', 'alias', `${OWNER_TAG_PREFIX}${ownerAddress}`]);
+}
+
+/** Another owner's network and sandbox namespaces, there while `body` runs: down must leave them alone. */
+async function withForeignNamespaces(body: () => Promise<void>): Promise<void> {
   await run(['ip', 'netns', 'add', foreignNetwork]);
+  await tagSandbox(foreignSandbox, '192.0.2.1');
   try {
     await body();
   } finally {
     await deleteNamespace(foreignNetwork);
+    await deleteNamespace(foreignSandbox);
   }
 }
 
@@ -141,16 +152,16 @@ describeIfFree('a lab of one manager and two agents', () => {
     expect(environOf(plain.pid).filter((entry) => entry.startsWith('TRELLIS_LAB_TEST_HOOK='))).toEqual([]);
   });
 
-  it("tears everything down, sandboxes and the agents' network namespaces included, and can do it again", async () => {
-    await run(['ip', 'netns', 'add', 'trsb-labtest']);
+  it("tears everything down, the lab agents' sandboxes and network namespaces included, not another agent's, and can do it again", async () => {
+    await tagSandbox('trsb-labtest', a1Address);
     await run(['ip', 'netns', 'add', a1Network]);
     const daemons = status(ctx).hosts.filter((h) => h.pid !== null);
-    await withForeignNetworkNamespace(async () => {
+    await withForeignNamespaces(async () => {
       await down(ctx);
       expect(await labNamespaces()).toEqual([]);
       expect(await listNamespaces()).not.toContain('trsb-labtest');
       expect(await listNamespaces()).not.toContain(a1Network);
-      expect(await listNamespaces()).toContain(foreignNetwork);
+      expect(await listNamespaces()).toEqual(expect.arrayContaining([foreignNetwork, foreignSandbox]));
     });
     expect(await run(['ip', '-br', 'link'])).not.toContain('trlab');
     for (const host of daemons) expect(isRunning(host)).toBe(false);

@@ -3,8 +3,8 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { LabContext } from './context';
-import { createHost, createUnderlay, deleteNamespace, listNamespaces, namespacePids } from './namespaces';
-import { ETC_NETNS_DIR } from '../../agent/sandbox-files';
+import { createHost, createUnderlay, deleteNamespace, listNamespaces, loopbackAlias, namespacePids } from './namespaces';
+import { SandboxFileWriter } from '../../agent/sandbox-files';
 import { initCluster } from '../../manager/ca';
 import {
   adminDir,
@@ -13,7 +13,9 @@ import {
   inNamespace,
   isLabNamespace,
   isLabNetworkNamespace,
+  isLabSandboxLoopbackAlias,
   isSandboxNamespace,
+  labSandboxFileLedgers,
   managerListCommand,
   nodeListCommand,
   planLab,
@@ -111,9 +113,11 @@ async function waitUntilReady(ctx: LabContext, state: LabState, timeoutMs: numbe
 /**
  * Stops the daemons recorded in the state file, then deletes every namespace named like a lab's
  * (`trlab-underlay`, `trlab-m<k>`, `trlab-a<k>`: works without a state file, after a crash), the
- * network namespaces (`trnw-…`) of every address the plan gives agents, and every `trsb-*`
- * namespace: that is the agents' sandbox prefix, and on a dev or CI machine the lab's agents are the
- * only ones creating them. Safe to run again and again.
+ * network namespaces (`trnw-…`) of every address the plan gives agents, the sandbox namespaces
+ * (`trsb-…`) tagged with such an address, and the /etc/netns directories the lab's agents listed
+ * in their ledgers. Another agent's sandboxes on the same machine are left alone; an untagged
+ * `trsb-…` namespace (an agent killed between making it and tagging it) is reported, not deleted.
+ * Safe to run again and again.
  */
 export async function down(ctx: LabContext): Promise<void> {
   const state = readState(ctx.labDir);
@@ -124,7 +128,15 @@ export async function down(ctx: LabContext): Promise<void> {
       if (result.status === 'rejected') failures.push(messageOf(result.reason));
     }
   }
-  const doomed = (await listNamespaces()).filter((n) => isLabNamespace(n) || isLabNetworkNamespace(n) || isSandboxNamespace(n));
+  const doomed: string[] = [];
+  for (const namespace of await listNamespaces()) {
+    if (isLabNamespace(namespace) || isLabNetworkNamespace(namespace)) doomed.push(namespace);
+    else if (isSandboxNamespace(namespace)) {
+      const alias = await loopbackAlias(namespace);
+      if (isLabSandboxLoopbackAlias(alias)) doomed.push(namespace);
+      else if (alias === undefined) ctx.note(`${namespace} carries no owner tag: left in place; delete it with ip netns del if it is a lab's`);
+    }
+  }
   for (const namespace of doomed) {
     const pids = await namespacePids(namespace);
     if (pids.length > 0) {
@@ -132,10 +144,9 @@ export async function down(ctx: LabContext): Promise<void> {
     }
     await deleteNamespace(namespace);
   }
-  // The agents' /etc files of those sandboxes (`ip netns del` leaves them behind).
-  if (fs.existsSync(ETC_NETNS_DIR)) {
-    for (const name of fs.readdirSync(ETC_NETNS_DIR).filter(isSandboxNamespace)) fs.rmSync(`${ETC_NETNS_DIR}/${name}`, { recursive: true, force: true });
-  }
+  // The lab agents' /etc files of their sandboxes (`ip netns del` leaves them behind).
+  const entries = fs.existsSync(ctx.labDir) ? fs.readdirSync(ctx.labDir) : [];
+  for (const ledger of labSandboxFileLedgers(ctx.labDir, entries)) new SandboxFileWriter(ledger).sync([]);
   if (failures.length > 0) throw new Error(`${failures.join('\n')}\nstate kept in ${statePath(ctx.labDir)}`);
   removeState(ctx.labDir);
 }

@@ -47,7 +47,7 @@ function buildProgram(): Command {
 
   program
     .command('down')
-    .description("stop the daemons, delete the lab, sandbox (trsb-*) and lab agents' network (trnw-*) namespaces; safe to repeat")
+    .description("stop the daemons, delete the lab's namespaces and its agents' sandbox (trsb-*) and network (trnw-*) namespaces; safe to repeat")
     .action(() => down(ctx));
 
   program

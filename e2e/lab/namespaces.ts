@@ -29,6 +29,12 @@ export async function deleteNamespace(name: string): Promise<void> {
   await run(['ip', 'netns', 'delete', name]);
 }
 
+/** The alias of the namespace's loopback, where agents tag the sandbox namespaces they create with their owner. */
+export async function loopbackAlias(name: string): Promise<string | undefined> {
+  const [lo] = JSON.parse(await ipIn(name, '-j', 'link', 'show', 'dev', 'lo')) as Array<{ ifalias?: string }>;
+  return lo?.ifalias;
+}
+
 /** Processes still inside a namespace: deleting the namespace would leave them running, detached from any name. */
 export async function namespacePids(name: string): Promise<number[]> {
   const output = await run(['ip', 'netns', 'pids', name]);

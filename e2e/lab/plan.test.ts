@@ -1,5 +1,15 @@
 import { networkNetnsName } from '../../agent/kernel/names';
-import { execEnvironment, inNamespace, isLabNamespace, isLabNetworkNamespace, isSandboxNamespace, nodeListCommand, planLab } from './plan';
+import {
+  execEnvironment,
+  inNamespace,
+  isLabNamespace,
+  isLabNetworkNamespace,
+  isLabSandboxLoopbackAlias,
+  isSandboxNamespace,
+  labSandboxFileLedgers,
+  nodeListCommand,
+  planLab,
+} from './plan';
 
 const base = { repoRoot: '/repo', labDir: '/repo/.lab', nodePath: '/usr/bin/node' };
 
@@ -83,6 +93,20 @@ describe('namespace ownership', () => {
       expect(isLabNetworkNamespace(networkNetnsName(owner, 4096))).toBe(false);
     }
     expect(isLabNetworkNamespace('trnw-')).toBe(false);
+  });
+
+  it("claims the sandboxes tagged with an agent address of the plan, and no other owner's nor untagged ones", () => {
+    for (const address of ['198.18.0.11', '198.18.0.254']) expect(isLabSandboxLoopbackAlias(`trellis-owner=${address}`)).toBe(true);
+    for (const alias of [undefined, '', 'trellis-owner=198.18.0.1', 'trellis-owner=192.0.2.1', '198.18.0.11']) {
+      expect(isLabSandboxLoopbackAlias(alias)).toBe(false);
+    }
+  });
+
+  it("finds the agents' ledgers of /etc/netns directories in their state directories, without a state file", () => {
+    expect(labSandboxFileLedgers('/repo/.lab', ['a1', 'm1', 'a12', 'admin', 'state.json'])).toEqual([
+      '/repo/.lab/a1/data/sandbox-files',
+      '/repo/.lab/a12/data/sandbox-files',
+    ]);
   });
 });
 

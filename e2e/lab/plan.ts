@@ -4,6 +4,8 @@
  */
 import * as path from 'node:path';
 import { networkNetnsPrefix } from '../../agent/kernel/names';
+import { OWNER_TAG_PREFIX } from '../../agent/reconcile';
+import { SANDBOX_FILES_LEDGER } from '../../agent/sandbox-files';
 
 export type HostRole = 'manager' | 'agent';
 
@@ -73,7 +75,7 @@ export const MANAGER_PORT = 4240;
 export const MANAGER_METRICS_PORT = 4250;
 /** Each agent's Prometheus endpoint, on its own host address. */
 export const AGENT_METRICS_PORT = 4251;
-/** Sandbox namespaces made by agents; the lab's agents are their only creators on a dev or CI machine. */
+/** Sandbox namespaces made by agents: the lab's, or any other agent's on the machine. */
 export const SANDBOX_NAMESPACE_PREFIX = 'trsb-';
 
 const SUBNET = '198.18.0';
@@ -107,6 +109,21 @@ const LAB_NETWORK_NAMESPACE_PREFIXES: readonly string[] = range(MAX_AGENTS).map(
 
 export function isLabNetworkNamespace(name: string): boolean {
   return LAB_NETWORK_NAMESPACE_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+const LAB_OWNER_TAGS: ReadonlySet<string> = new Set(range(MAX_AGENTS).map((i) => `${OWNER_TAG_PREFIX}${hostAddress('agent', i)}`));
+
+/** A sandbox namespace is a lab agent's when its loopback carries the owner tag of an address the plan gives agents. */
+export function isLabSandboxLoopbackAlias(alias: string | undefined): boolean {
+  return alias !== undefined && LAB_OWNER_TAGS.has(alias);
+}
+
+/**
+ * The ledgers in which lab agents list the /etc/netns directories they wrote, one in each agent's
+ * state directory; `entries` are the names in the lab directory, so no state file is needed.
+ */
+export function labSandboxFileLedgers(labDir: string, entries: readonly string[]): string[] {
+  return entries.filter((name) => /^a[0-9]+$/.test(name)).map((name) => path.join(dataDir(path.join(path.resolve(labDir), name)), SANDBOX_FILES_LEDGER));
 }
 
 export function cliPath(repoRoot: string): string {
