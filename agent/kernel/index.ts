@@ -7,3 +7,4 @@ export { KernelApplyError } from './kernel';
 export type { Kernel } from './kernel';
 export * from './model';
 export * from './names';
+export { BRIDGE_NETFILTER_SYSCTLS } from './namespace-reads';

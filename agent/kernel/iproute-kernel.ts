@@ -11,7 +11,7 @@ import {
 import { isMissingTableError, listTableArgv, normalizeListing } from '../firewall';
 import { Kernel, KernelApplyError } from './kernel';
 import { AdoptedNetnsQuery, ObserveQuery, ObservedKernel, ObservedNetwork, ObservedSandbox } from './model';
-import { readNamespaces } from './namespace-reads';
+import { BRIDGE_NETFILTER_MARK, readNamespaces } from './namespace-reads';
 import { readNetnsIds } from './netns-identity';
 import { VXLAN_PREFIX, isSandboxNetnsName, netnsRunPath, processNetnsPath } from './names';
 
@@ -104,7 +104,8 @@ export class IprouteKernel implements Kernel {
 
   private runBatch(batch: Batch): Promise<string> {
     if (batch.tool === 'nft') return this.runner.run(this.argv(batch.scope, 'nft', '-f', '-'), batch.lines.map((line) => line.join('\n')).join('\n'));
-    if (batch.tool === 'sysctl') return this.runner.run(this.argv(batch.scope, 'sysctl', '-q', '-w', ...batch.lines.flat()));
+    // -e: a switch the kernel lacks (bridge netfilter without br_netfilter) is nothing to write.
+    if (batch.tool === 'sysctl') return this.runner.run(this.argv(batch.scope, 'sysctl', '-q', '-e', '-w', ...batch.lines.flat()));
     // -force: one failed line must not keep the independent lines after it from being applied.
     const argv = this.argv(batch.scope, batch.tool, '-force', '-batch', '-');
     const stdin = batch.lines.map((line) => line.join(' ')).join('\n') + '\n';
@@ -143,11 +144,14 @@ function sandboxFrom(netns: string, lines: string[] | undefined): ObservedSandbo
 /** undefined when the namespace could not be read. */
 function networkFrom(netns: string, lines: string[] | undefined): ObservedNetwork | undefined {
   if (lines === undefined) return undefined;
-  const [links = '', neighbours = '', ...fdb] = lines;
+  const [links = '', neighbours = '', ...rest] = lines;
+  const switches = rest.find((line) => line.startsWith(BRIDGE_NETFILTER_MARK))?.slice(BRIDGE_NETFILTER_MARK.length);
+  const fdb = rest.filter((line) => !line.startsWith(BRIDGE_NETFILTER_MARK));
   const onOurVxlan = (entry: { device: string }) => entry.device.startsWith(VXLAN_PREFIX);
   return {
     netns,
     links: parseLinks(links),
+    bridgeNetfilter: switches ? switches.includes('1') : undefined,
     fdb: parseFdb(fdb.join('')).filter(onOurVxlan),
     // Batch lines take no options, so the IPv6 neighbours (link-local chatter) are dropped here.
     neighbours: parseNeighbours(neighbours).filter((entry) => onOurVxlan(entry) && !entry.ip.includes(':')),

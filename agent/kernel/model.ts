@@ -89,6 +89,11 @@ export interface ObservedNetwork {
   fdb: FdbEntry[];
   /** IPv4 neighbour entries of the VXLAN devices. */
   neighbours: NeighbourEntry[];
+  /**
+   * Whether the bridge hands bridged packets to netfilter (any bridge-nf-call-* switch on);
+   * undefined when br_netfilter is not loaded.
+   */
+  bridgeNetfilter: boolean | undefined;
 }
 
 /** What observe() reads besides the agent's own sandboxes and host links. */

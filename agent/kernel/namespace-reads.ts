@@ -13,12 +13,32 @@ import { NETNS_RUN_DIR } from './names';
 
 export type NamespaceKind = 'sandbox' | 'network';
 
+/** Bridge netfilter's switches, in the order NETWORK_TAIL prints them: br_netfilter makes them per namespace. */
+export const BRIDGE_NETFILTER_SYSCTLS = ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables', 'net.bridge.bridge-nf-call-arptables'];
+/** Starts the last line of a network namespace's output: the switches' values run together ("111"), none without br_netfilter. */
+export const BRIDGE_NETFILTER_MARK = '@nf ';
+
+/**
+ * Inside a network namespace, after the `ip` batch: the FDB, then the bridge netfilter switches,
+ * read with the shell's own `read` so no process is spent on them. Its status is ignored: a sysctl
+ * file ends after the first one-byte read, before the newline `read` waits for.
+ */
+const NETWORK_TAIL = `bridge -j fdb show || exit 1
+nf=
+for key in ${BRIDGE_NETFILTER_SYSCTLS.map((key) => key.replace('net.bridge.', '')).join(' ')}; do
+  value=
+  read value 2>/dev/null < /proc/sys/net/bridge/$key
+  nf="$nf$value"
+done
+echo "${BRIDGE_NETFILTER_MARK}$nf"`;
+
 /**
  * Sandbox: addresses, the default route and the neighbour tables (ARP timing) in one `ip` batch;
  * `-4` cannot be global there, as it would hide links without an IPv4 address yet.
- * Network: links and neighbours in one `ip` batch, then the FDB.
+ * Network: links and neighbours in one `ip` batch, then NETWORK_TAIL.
  */
 const LOOP = `kind=$1; shift
+NETWORK_TAIL='${NETWORK_TAIL}'
 for ns; do
   echo "@@ $ns"
   path="${NETNS_RUN_DIR}/$ns"
@@ -33,7 +53,7 @@ EOF
 link show
 neigh show
 EOF
-    } && nsenter --net="$path" -- bridge -j fdb show || echo "@@failed"
+    } && nsenter --net="$path" -- sh -c "$NETWORK_TAIL" || echo "@@failed"
   fi
 done
 exit 0`;

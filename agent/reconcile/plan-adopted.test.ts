@@ -1,6 +1,6 @@
 import { ObservedKernel, ObservedSandbox } from '../kernel';
 import { OWNER_TAG_PREFIX, plan } from './plan';
-import { EMPTY, FOREIGN_VETH, NETWORK_NETNS, NOTHING_OBSERVED, OWNER, commands, link, programmed, view, want } from './plan-fixtures';
+import { BRIDGE_NETFILTER_OFF, EMPTY, FOREIGN_VETH, NETWORK_NETNS, NOTHING_OBSERVED, OWNER, commands, link, programmed, view, want } from './plan-fixtures';
 import { remote, sandbox } from './test-fixtures';
 
 const byName = view({ sandboxes: [{ ...sandbox, netnsPath: '/run/netns/cni-7f3a' }] });
@@ -29,6 +29,7 @@ describe('plan, for a namespace adopted by name', () => {
       OUR_VETH_INTO_CNI,
       `ip -n ${NS} neigh replace 10.231.1.3 lladdr 02:42:0a:e7:01:03 dev trvx-100 nud permanent`,
       `bridge -n ${NS} fdb replace 02:42:0a:e7:01:03 dev trvx-100 dst 198.18.0.2 self permanent`,
+      `ip netns exec ${NS} ${BRIDGE_NETFILTER_OFF}`,
       'ip -n cni-7f3a link set dev eth0 alias trve-e1aaaaaaaa up',
       'ip -n cni-7f3a addr add 10.231.1.2/24 dev eth0',
       'ip -n cni-7f3a ntable change name arp_cache dev eth0 retrans 20',

@@ -65,6 +65,7 @@ export function programmed(want: DesiredKernel, ownerTag = want.ownerTag): Obser
       ],
       fdb: fdb.map((entry) => ({ ...entry, permanent: true })),
       neighbours: neighbours.map((entry) => ({ ...entry, permanent: true })),
+      bridgeNetfilter: false,
     };
   });
   const sandboxes: ObservedSandbox[] = want.sandboxes.map((sandbox) => ({
@@ -110,6 +111,10 @@ export function programmed(want: DesiredKernel, ownerTag = want.ownerTag): Obser
     firewall: firewall && renderTable(firewall),
   };
 }
+
+/** The write that turns bridge netfilter off in a network's namespace, as commands() prints it after `ip netns exec NS`. */
+export const BRIDGE_NETFILTER_OFF =
+  'sysctl -w net.bridge.bridge-nf-call-iptables=0 net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0';
 
 export const NOTHING_OBSERVED: ObservedKernel = {
   hostLinks: [UNDERLAY], networks: [], brokenNetworks: [], sandboxes: [], brokenSandboxes: [],

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { ObservedNetwork, ObservedSandbox, networkNetnsName } from '../kernel';
 import { OWNER_TAG_PREFIX, plan } from './plan';
-import { EMPTY, NETWORK_NETNS, NOTHING_OBSERVED, OWNER, commands, link, programmed, view, want } from './plan-fixtures';
+import { BRIDGE_NETFILTER_OFF, EMPTY, NETWORK_NETNS, NOTHING_OBSERVED, OWNER, commands, link, programmed, view, want } from './plan-fixtures';
 import { local, network, remote } from './test-fixtures';
 
 const NS = NETWORK_NETNS;
@@ -37,6 +37,7 @@ describe('plan', () => {
       `ip -n ${NS} link add name trve-e1aaaaaaaa mtu 1450 master trbr-100 up type veth peer name eth0 netns trsb-web address 02:42:0a:e7:01:02 mtu 1450`,
       `ip -n ${NS} neigh replace 10.231.1.3 lladdr 02:42:0a:e7:01:03 dev trvx-100 nud permanent`,
       `bridge -n ${NS} fdb replace 02:42:0a:e7:01:03 dev trvx-100 dst 198.18.0.2 self permanent`,
+      `ip netns exec ${NS} ${BRIDGE_NETFILTER_OFF}`,
       `ip -n trsb-web link set dev lo up alias ${OWNER_TAG_PREFIX}${OWNER}`,
       'ip -n trsb-web link set dev eth0 alias trve-e1aaaaaaaa up',
       'ip -n trsb-web addr add 10.231.1.2/24 dev eth0',
@@ -52,10 +53,20 @@ describe('plan', () => {
     expect(plan(want(), programmed(want()))).toEqual([]);
   });
 
+  test("turns bridge netfilter back off in a network's namespace, and leaves it be where br_netfilter is not loaded", () => {
+    const on = programmed(want());
+    firstNetwork(on).bridgeNetfilter = true;
+    const absent = programmed(want());
+    firstNetwork(absent).bridgeNetfilter = undefined;
+
+    expect(commands(plan(want(), on))).toEqual([`ip netns exec ${NS} ${BRIDGE_NETFILTER_OFF}`]);
+    expect(plan(want(), absent)).toEqual([]);
+  });
+
   test('removing everything deletes owned links, our namespaces and the firewall once, and leaves the rest alone', () => {
     const observed = programmed(want());
     observed.hostLinks.push(link('docker0', { kind: 'bridge', ifindex: 99 }));
-    observed.networks.push({ netns: networkNetnsName('node-b', 100), links: [], fdb: [], neighbours: [] });
+    observed.networks.push({ netns: networkNetnsName('node-b', 100), links: [], fdb: [], neighbours: [], bridgeNetfilter: true });
 
     expect(commands(plan(EMPTY, observed))).toEqual([
       'ip link del dev trellis_gw',

@@ -4,6 +4,7 @@
  */
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { connect, startServer } from '../firewall/kernel-test-traffic';
 import { IprouteKernel, networkNetnsName, processRunner } from '../kernel';
 import { deleteNetnsIfPresent, netnsNames, pings, run } from './kernel-test-support';
@@ -206,6 +207,21 @@ describe('reconciler on a real kernel', () => {
     expect(await pings(sandboxA.netnsName, endpointB.ip)).toBe(true);
     expect(await pings(sandboxA.netnsName, host2.ip)).toBe(true);
     expect((await reconciler1.reconcile(fullView1)).writes).toBe(0);
+  });
+
+  // br_netfilter (built in or loaded) makes the switches exist in every namespace; without it there is nothing to turn off.
+  const withBridgeNetfilter = existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables') ? test : test.skip;
+  withBridgeNetfilter("bridged packets skip netfilter in the network's namespace; a switch turned back on is turned off again", async () => {
+    const switches = () => run(['ip', 'netns', 'exec', network1, 'cat', ...['iptables', 'ip6tables', 'arptables'].map((t) => `/proc/sys/net/bridge/bridge-nf-call-${t}`)]);
+    expect(await switches()).toBe('0\n0\n0\n');
+    await run(['ip', 'netns', 'exec', network1, 'sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-ip6tables=1']);
+
+    const repair = await reconciler1.reconcile(fullView1);
+
+    expect(repair.writes).toBe(1);
+    expect(await switches()).toBe('0\n0\n0\n');
+    // The host's own switches are not ours.
+    expect(await run(['ip', 'netns', 'exec', host1.ns, 'cat', '/proc/sys/net/bridge/bridge-nf-call-iptables'])).toBe('1\n');
   });
 
   test('removes stray FDB and neighbour entries on its VXLAN device', async () => {

@@ -1,4 +1,4 @@
-import { processRunner } from '../../agent/kernel';
+import { BRIDGE_NETFILTER_SYSCTLS, processRunner } from '../../agent/kernel';
 import { execIn, ipIn } from '../netns/hosts';
 import type { OverlayPath } from './paths';
 
@@ -80,8 +80,7 @@ function ethtoolMissing(): Promise<string | undefined> {
 
 const gro = (devices: Device[]) => devices.map((device) => ({ knob: feature(device, 'gro'), value: 'on' }));
 const everyVeth = (devices: PathDevices) => [...devices.uplinks, ...devices.veths];
-const BRIDGE_NETFILTER_IPV4 = 'net.bridge.bridge-nf-call-iptables';
-const BRIDGE_NETFILTER = [BRIDGE_NETFILTER_IPV4, 'net.bridge.bridge-nf-call-ip6tables', 'net.bridge.bridge-nf-call-arptables'];
+const [BRIDGE_NETFILTER_IPV4 = ''] = BRIDGE_NETFILTER_SYSCTLS;
 
 export const VARIANTS: Variant[] = [
   {
@@ -105,13 +104,14 @@ export const VARIANTS: Variant[] = [
     knobs: (devices) => [...gro(everyVeth(devices)), ...everyVeth(devices).map((device) => ({ knob: threadedNapi(device), value: '1' }))],
   },
   {
-    name: 'bridge netfilter off (bridge-nf-call-* = 0)',
+    // The agent turns these off in its network namespaces; this shows what that buys.
+    name: "bridge netfilter back on (br_netfilter's default)",
     async unavailable(devices) {
       const netns = devices.bridgeNetns[0];
       if (netns === undefined) return 'no bridge found';
       return sysctl(netns, BRIDGE_NETFILTER_IPV4).read().then(() => undefined, () => 'br_netfilter is not loaded');
     },
-    knobs: (devices) => devices.bridgeNetns.flatMap((netns) => BRIDGE_NETFILTER.map((key) => ({ knob: sysctl(netns, key), value: '0' }))),
+    knobs: (devices) => devices.bridgeNetns.flatMap((netns) => BRIDGE_NETFILTER_SYSCTLS.map((key) => ({ knob: sysctl(netns, key), value: '1' }))),
   },
 ];
 

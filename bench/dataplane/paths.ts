@@ -1,6 +1,6 @@
-import { processRunner } from '../../agent/kernel';
+import { BRIDGE_NETFILTER_SYSCTLS, processRunner } from '../../agent/kernel';
 import { VXLAN_OVERHEAD, VXLAN_PORT } from '../../agent/reconcile';
-import { BENCH_PREFIX, UPLINK, benchReconciler, createNetns, ipIn, type BenchHost } from '../netns/hosts';
+import { BENCH_PREFIX, UPLINK, benchReconciler, createNetns, execIn, ipIn, type BenchHost } from '../netns/hosts';
 import type { Teardown } from '../netns/teardown';
 import { SANDBOX_INTERFACE, clusterView, type ViewNode } from '../netns/views';
 import type { Endpoint } from './iperf';
@@ -17,7 +17,7 @@ const TRELLIS_VNI = 7001;
 /**
  * (b) VXLAN by hand with what the agent programs: per host a namespace for the network holding a
  * bridge and a VXLAN device created from the host namespace into it (nolearning proxy, dstport
- * 4789, local = the host's underlay address, MTU underlay − 50), a sandbox namespace joined to the
+ * 4789, local = the host's underlay address, MTU underlay − 50, bridge netfilter off), a sandbox namespace joined to the
  * bridge by a veth, and a static FDB entry plus a permanent neighbour entry for the other host's
  * sandbox.
  */
@@ -33,6 +33,7 @@ export async function buildHandbuiltPath(hosts: readonly [BenchHost, BenchHost],
   for (const { host, netns, network, address, mac } of sandboxes) {
     await createNetns(netns, teardown);
     await createNetns(network, teardown);
+    await execIn(network, ['sysctl', '-q', '-e', '-w', ...BRIDGE_NETFILTER_SYSCTLS.map((key) => `${key}=0`)]);
     await ipIn(host.netns, 'link', 'add', 'name', 'trbn-vx', 'netns', network, 'mtu', mtu,
       'type', 'vxlan', 'id', `${HANDBUILT_VNI}`, 'dstport', `${VXLAN_PORT}`, 'local', host.address, 'dev', UPLINK, 'nolearning', 'proxy');
     await ipIn(network, 'link', 'add', 'name', 'trbn-br', 'mtu', mtu, 'up', 'type', 'bridge');
