@@ -6,7 +6,7 @@ import { benchReconciler, type BenchHost } from '../netns/hosts';
 /** How one pass used the kernel, seen from the commands it ran. */
 export interface PassProfile {
   ms: number;
-  /** From the start until the last read (a command that is not a batch) came back. */
+  /** From the start until the last read (a command that writes nothing) came back. */
   readingMs: number;
   commands: number;
   writes: number;
@@ -26,13 +26,18 @@ export class CountingRunner implements CommandRunner {
     try {
       return await processRunner.run(argv, stdin);
     } finally {
-      if (!argv.includes('-batch')) this.lastReadAt = performance.now();
+      if (!isWrite(argv)) this.lastReadAt = performance.now();
     }
   }
 
   profile(writes: number): PassProfile {
     return { ms: performance.now() - this.start, readingMs: this.lastReadAt - this.start, commands: this.commands, writes };
   }
+}
+
+/** How IprouteKernel writes: ip and bridge batches, nft scripts, sysctl -w. */
+function isWrite(argv: readonly string[]): boolean {
+  return argv.includes('-batch') || (argv.includes('nft') && argv.includes('-f')) || (argv.includes('sysctl') && argv.includes('-w'));
 }
 
 /** One call on a fresh Reconciler (as after a restart) for `host`, profiled from its construction on. */
