@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { formatIpv4, lastAddress, parseIpv4 } from '../../manager/store/ipv4';
+import { formatIpv4, lastAddress, parseIpv4 } from '../../proto/runtime/ipv4';
 import { addressMatch, canonicalCidr, formatRange, mergedRanges } from './address-match';
 import { arbitrarySubnet } from './test-arbitraries';
 

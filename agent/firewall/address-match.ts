@@ -1,4 +1,4 @@
-import { Cidr, formatIpv4, lastAddress, parseCidr, parseIpv4 } from '../../manager/store/ipv4';
+import { Cidr, formatIpv4, lastAddress, parseCidr, parseIpv4 } from '../../proto/runtime/ipv4';
 
 /** Inclusive, as unsigned 32-bit numbers. */
 interface AddressRange {

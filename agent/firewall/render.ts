@@ -1,4 +1,4 @@
-import { formatCidr } from '../../manager/store/ipv4';
+import { formatCidr } from '../../proto/runtime/ipv4';
 import { addressMatch, canonicalCidr, ipv4Number } from './address-match';
 import { layOut } from './listing';
 import type { DesiredFirewall, PublishedPort } from './model';

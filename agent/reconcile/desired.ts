@@ -1,5 +1,5 @@
 import { EndpointView, NetworkView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
-import { Cidr, formatCidr, parseCidr } from '../../manager/store/ipv4';
+import { Cidr, formatCidr, parseCidr } from '../../proto/runtime/ipv4';
 import {
   DesiredEndpoint,
   DesiredKernel,

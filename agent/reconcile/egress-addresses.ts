@@ -1,4 +1,4 @@
-import { Cidr, formatIpv4, lastAddress, parseIpv4 } from '../../manager/store/ipv4';
+import { Cidr, formatIpv4, lastAddress, parseIpv4 } from '../../proto/runtime/ipv4';
 
 /**
  * Egress addresses are the agent's own to hand out: the gateway subnet is local to the host, as

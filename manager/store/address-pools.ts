@@ -1,7 +1,7 @@
 import type { SetDefaultAddressPools } from './commands';
 import { fail, ok, type Result } from './errors';
 import { MIN_SUBNET_PREFIX, parseCidrField } from './fields';
-import { cidrsOverlap, formatCidr, lastAddress, type Cidr } from './ipv4';
+import { cidrsOverlap, formatCidr, lastAddress, type Cidr } from '../../proto/runtime/ipv4';
 import { storedCidr, type AddressPoolRecord, type StoreState } from './state';
 
 /*

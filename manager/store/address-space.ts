@@ -1,5 +1,5 @@
 import { LowestFreeAllocator } from './allocator';
-import { cidrContains, lastAddress, type Cidr } from './ipv4';
+import { cidrContains, lastAddress, type Cidr } from '../../proto/runtime/ipv4';
 
 /** A subnet as the address space needs it: where dynamic addresses come from, and what is never handed out. */
 export interface AddressSubnet {

@@ -1,7 +1,7 @@
 import { fail, ok, type Result } from './errors';
 import { parseAddressInSubnets } from './fields';
 import { storedCidr, storedIpv4, type NetworkRecord, type StoreState } from './state';
-import type { Cidr } from './ipv4';
+import type { Cidr } from '../../proto/runtime/ipv4';
 
 /*
  * Addresses inside one network, shared by endpoints and service VIPs: both come

@@ -1,6 +1,6 @@
 import { fail, ok, type Result } from './errors';
 import { DNS_NAME } from './fields';
-import { formatIpv4, parseIpv4 } from './ipv4';
+import { formatIpv4, parseIpv4 } from '../../proto/runtime/ipv4';
 
 /*
  * Checks of the fields that describe one endpoint inside its sandbox: MAC,

@@ -4,7 +4,7 @@ import type { Connect, Disconnect } from './commands';
 import { checkExtraHosts, checkHostname, checkResolvers, parseMac } from './endpoint-fields';
 import { fail, notFound, ok, type Result } from './errors';
 import { checkAliases, checkNewId } from './fields';
-import { cidrContains, formatIpv4, macForIpv4, parseIpv4 } from './ipv4';
+import { cidrContains, formatIpv4, macForIpv4, parseIpv4 } from '../../proto/runtime/ipv4';
 import { checkPublishedPorts } from './published-ports';
 import { storedIpv4, type EndpointRecord, type NetworkRecord, type ServiceRecord, type StoreState } from './state';
 import { toEndpoint } from './views';

@@ -1,5 +1,5 @@
 import { fail, ok, type Result } from './errors';
-import { cidrContains, cidrContainsCidr, formatCidr, formatIpv4, lastAddress, parseCidr, parseIpv4, type Cidr } from './ipv4';
+import { cidrContains, cidrContainsCidr, formatCidr, formatIpv4, lastAddress, parseCidr, parseIpv4, type Cidr } from '../../proto/runtime/ipv4';
 
 /*
  * Checks of user-supplied fields. Each failure names the field, shows the bad

@@ -28,4 +28,4 @@ export type {
 export type { StoreError } from './errors';
 export { BUILT_IN_ADDRESS_POOLS, type AddressPoolRecord, type ClusterSecurityRecord, type JoinRole, type StoreSnapshot } from './state';
 // The CLI sorts --aux-address values into their --subnet the way the store reads them.
-export { cidrContains, parseCidr, parseIpv4 } from './ipv4';
+export { cidrContains, parseCidr, parseIpv4 } from '../../proto/runtime/ipv4';

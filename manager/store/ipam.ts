@@ -2,7 +2,7 @@ import { allocateDefaultSubnet } from './address-pools';
 import type { CreateNetwork, IpamRequest } from './commands';
 import { fail, inElement, ok, type Result } from './errors';
 import { parseHostAddress, parseIpRange, parseSubnet, sortedEntries } from './fields';
-import { cidrsOverlap, formatCidr, formatIpv4, type Cidr } from './ipv4';
+import { cidrsOverlap, formatCidr, formatIpv4, type Cidr } from '../../proto/runtime/ipv4';
 import { storedCidr, type IpamRecord, type StoreState } from './state';
 
 /*

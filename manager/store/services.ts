@@ -3,7 +3,7 @@ import { allocateAddress } from './addresses';
 import type { CreateService, RemoveService } from './commands';
 import { fail, notFound, ok, type Result } from './errors';
 import { checkLabels, checkName, checkNewId } from './fields';
-import { formatIpv4 } from './ipv4';
+import { formatIpv4 } from '../../proto/runtime/ipv4';
 import { checkPorts } from './ports';
 import { storedIpv4, type EndpointMode, type NetworkRecord, type ServiceRecord, type StoreState } from './state';
 import { toService } from './views';

@@ -1,6 +1,6 @@
 import { AddressSpace } from './address-space';
 import { LowestFreeAllocator } from './allocator';
-import { formatCidr, parseCidr, parseIpv4, type Cidr } from './ipv4';
+import { formatCidr, parseCidr, parseIpv4, type Cidr } from '../../proto/runtime/ipv4';
 import { ManyIndex, NamedMap, WatchedMap } from './watched-map';
 
 /*

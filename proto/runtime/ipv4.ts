@@ -1,4 +1,8 @@
-/** IPv4 addresses as unsigned 32-bit numbers, and the CIDR arithmetic on them. */
+/**
+ * IPv4 addresses as unsigned 32-bit numbers, and the CIDR arithmetic on them. Here, beside the
+ * other runtime pieces both sides share, because the manager (IPAM) and the agent (egress
+ * addresses, firewall matches) both need it and never import each other.
+ */
 
 export interface Cidr {
   /** The network address (host bits zero). */
