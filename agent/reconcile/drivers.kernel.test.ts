@@ -50,10 +50,11 @@ async function makeLab(): Promise<DriverLab> {
   const owner = `trdk${process.pid}-${labs}`;
   const hostNetns = `${owner}-h`;
   const vni = 4300 + labs;
+  const sandboxNetns = `trsb-${owner}-a`;
   const local = { id: `ep${owner}`, ip: `${SUBNET_PREFIX}.2`, mac: '02:42:0a:e7:09:02' };
   const lab: DriverLab = {
     hostNetns,
-    sandboxNetns: `trsb-${owner}-a`,
+    sandboxNetns,
     networkNetns: networkNetnsName(owner, vni),
     owner,
     vni,
@@ -62,7 +63,7 @@ async function makeLab(): Promise<DriverLab> {
     view: {
       revision: 1, nodeId: 'node-1', nodeName: hostNetns, advertiseAddr: HOST_ADDRESS, overlaySubnets: [`${SUBNET_PREFIX}.0/24`],
       networks: [{ id: 'net-1', name: 'front', vni, subnet: `${SUBNET_PREFIX}.0/24`, gateway: `${SUBNET_PREFIX}.1`, mtu: 0, internal: false }],
-      sandboxes: [{ id: 'sandbox-a', name: 'a', netnsName: `trsb-${owner}-a`, netnsPath: '' }],
+      sandboxes: [{ id: 'sandbox-a', name: 'a', netnsName: sandboxNetns, netnsPath: '' }],
       endpoints: [
         {
           ...local, networkId: 'net-1', sandboxId: 'sandbox-a', nodeId: 'node-1', vtep: HOST_ADDRESS, prefixLength: 24,

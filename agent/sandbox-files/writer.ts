@@ -28,7 +28,8 @@ export class SandboxFileWriter {
     const changed: string[] = [];
     const recorded = this.recorded();
     const kept = new Set(wanted.map((files) => files.netns));
-    this.record([...new Set([...recorded, ...kept])], recorded);
+    const recordedAndKept = [...new Set([...recorded, ...kept])];
+    this.record(recordedAndKept, recorded);
     for (const files of wanted) {
       const dir = join(this.dir, files.netns);
       mkdirSync(dir, { recursive: true });
@@ -46,7 +47,7 @@ export class SandboxFileWriter {
       rmSync(dir, { recursive: true, force: true });
       changed.push(dir);
     }
-    this.record([...kept], this.recorded());
+    this.record([...kept], recordedAndKept);
     return changed;
   }
 
