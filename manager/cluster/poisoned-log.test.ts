@@ -35,15 +35,13 @@ describe('a manager and poisoned commands', () => {
     manager = await startManager({ listen: '127.0.0.1:0', dataDir: join(root, 'm1'), adminDir: join(root, 'admin'), logger, onExit: () => (exits += 1) });
     return manager;
   }
-  function control(running: RunningManager): ControlClient {
+  /** Creates a network through the API, then lists them all: a manager that does both is alive and serving. */
+  async function writeThenList(running: RunningManager, name: string, subnet: string): Promise<string[]> {
     const client = adminControl(running.address, join(root, 'admin'));
     clients.push(client);
-    return client;
+    await callUnary(client, (c) => c.createNetwork, CreateNetworkRequest.fromPartial({ name, subnet }), timeoutMs);
+    return (await callUnary(client, (c) => c.listNetworks, {}, timeoutMs)).networks.map((n) => n.name).sort();
   }
-  const createNetwork = (running: RunningManager, name: string, subnet: string) =>
-    callUnary(control(running), (c) => c.createNetwork, CreateNetworkRequest.fromPartial({ name, subnet }), timeoutMs);
-  const networkNames = async (running: RunningManager) =>
-    (await callUnary(control(running), (c) => c.listNetworks, {}, timeoutMs)).networks.map((n) => n.name).sort();
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'trellis-poison-'));
@@ -58,7 +56,7 @@ describe('a manager and poisoned commands', () => {
 
   it('replays poisoned entries already committed in its log without dying, and goes on taking writes', async () => {
     const first = await start();
-    await createNetwork(first, 'before', '10.231.1.0/24');
+    await writeThenList(first, 'before', '10.231.1.0/24');
     await first.close();
     manager = undefined;
 
@@ -70,8 +68,7 @@ describe('a manager and poisoned commands', () => {
     await storage.close();
 
     const restarted = await start();
-    await createNetwork(restarted, 'after', '10.231.2.0/24');
-    expect(await networkNames(restarted)).toEqual(['after', 'before']);
+    expect(await writeThenList(restarted, 'after', '10.231.2.0/24')).toEqual(['after', 'before']);
     expect(restarted.cluster.status().applied).toBeGreaterThan(last + entries.length);
     expect(exits).toBe(0);
   });
@@ -81,7 +78,7 @@ describe('a manager and poisoned commands', () => {
     const raft = new RaftClient(running.address, await joinedNodeCredentials(running.address, join(root, 'admin'), 'manager'), managerChannelOptions);
     clients.push(raft);
     const propose = (command: Buffer) => callUnary(raft, (c) => c.propose, { command }, timeoutMs).catch((error: ServiceError) => error);
-    await createNetwork(running, 'before', '10.231.1.0/24');
+    await writeThenList(running, 'before', '10.231.1.0/24');
     const lastIndex = running.cluster.status().lastIndex;
 
     for (const [command, field] of [
@@ -95,8 +92,7 @@ describe('a manager and poisoned commands', () => {
       expect((refusal as ServiceError).metadata.get('trellis-field')).toEqual([field]);
     }
     expect(running.cluster.status().lastIndex).toBe(lastIndex);
-    await createNetwork(running, 'after', '10.231.2.0/24');
-    expect(await networkNames(running)).toEqual(['after', 'before']);
+    expect(await writeThenList(running, 'after', '10.231.2.0/24')).toEqual(['after', 'before']);
     expect(exits).toBe(0);
   });
 });
