@@ -114,7 +114,8 @@ const stringMap: Schema<Record<string, string>> = (value, path) => {
   const entries = isObject(value) ? Object.entries(value) : undefined;
   if (!entries || entries.length > MAX_ITEMS) return refuse(path, `give a map of at most ${MAX_ITEMS} entries; got ${describe(value)}`);
   for (const [key, entry] of entries) {
-    if (key === '__proto__' || key.length > MAX_SHORT) return refuse(path, `the key ${describe(key)} is not allowed; give keys of at most ${MAX_SHORT} characters, other than __proto__`);
+    if (key === '__proto__') return refuse(path, 'the key "__proto__" is not allowed; choose another key');
+    if (key.length > MAX_SHORT) return refuse(path, `a key of ${key.length} characters is too long; give keys of at most ${MAX_SHORT} characters`);
     if (typeof entry !== 'string' || entry.length > MAX_TEXT) {
       return refuse(path, `the value of ${describe(key)} must be a string of at most ${MAX_TEXT} characters; got ${describe(entry)}`);
     }
@@ -122,11 +123,17 @@ const stringMap: Schema<Record<string, string>> = (value, path) => {
   return ok(value as Record<string, string>);
 };
 
-/** Checks `value` against a table of field schemas; untyped, for `object` and for the command table. */
-function checkFields(fields: object, value: unknown, path: string): Result<unknown> {
+/** A table of field schemas, with each field's name in messages worked out once. */
+type FieldSpecs = { key: string; name: string; spec: Schema<unknown> | Optional<unknown> }[];
+
+function fieldSpecs(fields: object): FieldSpecs {
+  return (Object.entries(fields) as [string, Schema<unknown> | Optional<unknown>][]).map(([key, spec]) => ({ key, name: snakeCase(key), spec }));
+}
+
+function checkFields(specs: FieldSpecs, value: unknown, path: string): Result<unknown> {
   if (!isObject(value)) return refuse(path, `give an object; got ${describe(value)}`);
-  for (const [key, spec] of Object.entries(fields) as [string, Schema<unknown> | Optional<unknown>][]) {
-    const fieldPath = path === '' ? snakeCase(key) : `${path}.${snakeCase(key)}`;
+  for (const { key, name, spec } of specs) {
+    const fieldPath = path === '' ? name : `${path}.${name}`;
     const field = own(value, key);
     // A missing required field fails its own check, whose message says what to give.
     const checked = typeof spec === 'function' ? spec(field, fieldPath) : field === undefined ? ok(field) : spec.optional(field, fieldPath);
@@ -136,8 +143,9 @@ function checkFields(fields: object, value: unknown, path: string): Result<unkno
 }
 
 function object<T>(fields: Fields<T>): Schema<T> {
+  const specs = fieldSpecs(fields);
   return (value, path) => {
-    const checked = checkFields(fields, value, path);
+    const checked = checkFields(specs, value, path);
     return checked.ok ? ok(value as T) : checked;
   };
 }
@@ -222,9 +230,8 @@ const schemas: CommandSchemas = {
   setDefaultAddressPools: { pools: list(object<AddressPoolRecord>({ base: short, size: uint32 })) },
 };
 
-function isCommandType(type: unknown): type is Command['type'] {
-  return typeof type === 'string' && Object.hasOwn(schemas, type);
-}
+/** A Map, so that no key of Object.prototype passes for a command type. */
+const specsByType = new Map(Object.entries(schemas).map(([type, fields]) => [type, fieldSpecs(fields)]));
 
 /**
  * A decoded command, checked against its type's schema: the command itself, or
@@ -233,9 +240,10 @@ function isCommandType(type: unknown): type is Command['type'] {
 export function checkCommand(value: unknown): Result<Command> {
   if (!isObject(value)) return refuse('command', `give a JSON object with a "type", like {"type":"removeNetwork","network":"web"}; got ${describe(value)}`);
   const type = own(value, 'type');
-  if (!isCommandType(type)) {
+  const specs = typeof type === 'string' ? specsByType.get(type) : undefined;
+  if (!specs) {
     return refuse('type', `${describe(type)} is not a command this manager knows (${Object.keys(schemas).join(', ')}); a newer manager may have sent it: upgrade this one`);
   }
-  const checked = checkFields(schemas[type], value, '');
+  const checked = checkFields(specs, value, '');
   return checked.ok ? ok(checked.value as Command) : checked;
 }
