@@ -74,7 +74,9 @@ export class Store {
       result = handler(this.state, command);
     } catch (error) {
       // A bug, or a state no handler expected: refuse the command, and undo what it wrote before it threw.
-      // Handlers are deterministic, so every replica throws here alike and refuses it alike.
+      // Handlers do check before they write, but nothing proves that of every handler to come, so the
+      // state keeps an undo of each record write (a closure per write) and is rebuilt from the records
+      // only here. Handlers are deterministic, so every replica throws here alike and refuses it alike.
       this.state = this.state.rolledBack();
       const reason = error instanceof Error ? error.message : String(error);
       return fail('INTERNAL', 'type', `type: applying this ${command.type} failed (${reason}); nothing was changed. This is a bug: please report it`);
