@@ -17,7 +17,7 @@ import {
   type SoftState,
 } from '../raft/core';
 import { newId } from '../ids';
-import { Store, type ApplyResult, type Command } from '../store';
+import { checkCommand, Store, type ApplyResult, type Command } from '../store';
 import { ClusterUnavailableError, type ClusterState } from './cluster-state';
 import { decodeSnapshotPayload, encodeSnapshotPayload, withChange, type MemberAddresses } from './members';
 import { decodeProposal, encodeProposal } from './proposal';
@@ -181,19 +181,27 @@ export class RaftCluster implements ClusterState {
     return () => this.changes.off('leadership', listener);
   }
 
+  /** A command that fails its schema is refused here, before it reaches any log or leader. */
   async propose<C extends Command>(command: C): Promise<ApplyResult<C>> {
-    if (this.isLeader()) return this.proposeHere(command);
+    const checked = checkCommand(command);
+    if (!checked.ok) return checked;
+    if (this.isLeader()) return this.proposeChecked(command);
     const leader = await this.waitForLeaderAddress().catch((error: unknown) => {
       this.options.observer?.proposalFinished('failed');
       throw error;
     });
-    if (this.isLeader()) return this.proposeHere(command);
+    if (this.isLeader()) return this.proposeChecked(command);
     this.options.observer?.proposalFinished('forwarded');
     return (await this.options.forwarder.propose(leader, command)) as ApplyResult<C>;
   }
 
   /** Proposes on this manager, which must lead; the Propose RPC of followers lands here. */
-  proposeHere<C extends Command>(command: C): Promise<ApplyResult<C>> {
+  async proposeHere<C extends Command>(command: C): Promise<ApplyResult<C>> {
+    const checked = checkCommand(command);
+    return checked.ok ? this.proposeChecked(command) : checked;
+  }
+
+  private proposeChecked<C extends Command>(command: C): Promise<ApplyResult<C>> {
     const requestId = newId();
     const result = this.wait(this.writes, requestId, 'write not committed', this.options.requestTimeoutMs);
     try {
@@ -370,20 +378,34 @@ export class RaftCluster implements ClusterState {
     for (const entry of entries) {
       if (entry.index <= this.applied) continue;
       if (entry.type === 'confChange') this.applyConfChange(decodeConfChange(entry.data));
-      else if (entry.data.length > 0) {
-        const { requestId, command } = decodeProposal(entry.data);
-        const result = this.currentStore.apply(command);
-        changed ||= result.ok;
-        if (result.ok) this.options.observer?.applied(command, this.currentStore);
-        this.writes.get(requestId)?.resolve(result);
-        this.writes.delete(requestId);
-      }
+      else if (entry.data.length > 0) changed = this.applyProposal(entry) || changed;
       this.applied = entry.index;
     }
     const due = this.appliedWaiters.filter((waiter) => waiter.index <= this.applied);
     this.appliedWaiters = this.appliedWaiters.filter((waiter) => waiter.index > this.applied);
     for (const waiter of due) waiter.resolve();
     if (changed) this.changes.emit('change', this.currentStore.revision);
+  }
+
+  /** Whether the store took the entry's command. Whatever the entry holds, every replica gets past it alike. */
+  private applyProposal(entry: Entry): boolean {
+    const proposal = decodeProposal(entry.data);
+    if (!proposal) {
+      this.logger.error({ index: entry.index, term: entry.term, bytes: entry.data.length }, 'skipping a log entry that is not a proposal');
+      return false;
+    }
+    const { requestId, command } = proposal;
+    let result: ApplyResult;
+    if (command.ok) {
+      result = this.currentStore.apply(command.value);
+      if (result.ok) this.options.observer?.applied(command.value, this.currentStore);
+    } else {
+      result = command;
+      this.logger.warn({ index: entry.index, error: command.error }, 'refused a log entry whose command fails its schema');
+    }
+    this.writes.get(requestId)?.resolve(result);
+    this.writes.delete(requestId);
+    return result.ok;
   }
 
   private applyConfChange(change: ConfChange): void {

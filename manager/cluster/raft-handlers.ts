@@ -1,9 +1,9 @@
 import type { JoinRequest, JoinResponse, ProposeRequest, ProposeResponse } from '../../proto/gen/trellis/v1/raft';
-import { serviceError } from '../api/status';
+import { fromStoreError, serviceError } from '../api/status';
 import { unary } from '../api/unary';
-import type { Command } from '../store';
+import { checkCommand } from '../store';
 import { ClusterUnavailableError } from './cluster-state';
-import { fromJsonBytes, toJsonBytes } from './json-bytes';
+import { parseJsonBytes, toJsonBytes } from './json-bytes';
 import type { PeerClients } from './peer-clients';
 import type { RaftCluster } from './raft-cluster';
 
@@ -27,9 +27,14 @@ export function clusterHandlers(cluster: RaftCluster, peers: PeerClients) {
     };
   }
 
+  /** Checked before anything else, leader or not: a malformed command must never reach the log. */
   async function propose(request: ProposeRequest): Promise<ProposeResponse> {
+    const decoded = parseJsonBytes(request.command);
+    if (decoded === undefined) throw serviceError('INVALID_ARGUMENT', 'command', 'command: not JSON; send a store command as UTF-8 JSON');
+    const command = checkCommand(decoded);
+    if (!command.ok) throw fromStoreError(command.error);
     if (!cluster.isLeader()) throw new ClusterUnavailableError('this manager no longer leads; retry');
-    const result = await cluster.proposeHere(fromJsonBytes<Command>(request.command));
+    const result = await cluster.proposeHere(command.value);
     return { result: toJsonBytes(result) };
   }
 

@@ -62,7 +62,9 @@ export async function forceNewCluster(storage: DurableStorage, id: NodeId, addre
   const lastIndex = storage.lastIndex();
   const kept = lastIndex > state.applied ? storage.entries(state.applied + 1, lastIndex + 1) : [];
   for (const entry of kept) {
-    if (entry.type === 'normal' && entry.data.length > 0) state.store.apply(decodeProposal(entry.data).command);
+    // What the log holds is applied as the running cluster would: an entry that is no proposal, or no valid command, changes nothing.
+    const command = entry.type === 'normal' && entry.data.length > 0 ? decodeProposal(entry.data)?.command : undefined;
+    if (command?.ok) state.store.apply(command.value);
   }
   const index = Math.max(lastIndex, state.applied);
   const confState = { voters: [id], learners: [] };

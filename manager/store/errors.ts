@@ -1,6 +1,7 @@
 /** Why a command was refused. `field` uses the CLI/proto spelling (`subnet`, `ip_range`); `message` is for a human. */
 export interface StoreError {
-  code: 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'FAILED_PRECONDITION' | 'RESOURCE_EXHAUSTED';
+  /** INTERNAL: a handler threw (a bug); the command changed nothing. */
+  code: 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'FAILED_PRECONDITION' | 'RESOURCE_EXHAUSTED' | 'INTERNAL';
   field: string;
   message: string;
 }

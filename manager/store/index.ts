@@ -1,4 +1,5 @@
 export { Store } from './store';
+export { checkCommand } from './command-schema';
 export type { NetworkEndpointsCache } from './views';
 export { concernsNode, type Changes } from './journal';
 export type {
@@ -25,7 +26,7 @@ export type {
   SetDefaultAddressPools,
   UpdateNode,
 } from './commands';
-export type { StoreError } from './errors';
+export type { Result, StoreError } from './errors';
 export { BUILT_IN_ADDRESS_POOLS, type AddressPoolRecord, type ClusterSecurityRecord, type JoinRole, type StoreSnapshot } from './state';
 // The CLI sorts --aux-address values into their --subnet the way the store reads them.
 export { cidrContains, parseCidr, parseIpv4 } from '../../proto/runtime/ipv4';

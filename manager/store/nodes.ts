@@ -15,9 +15,9 @@ export function registerNode(state: StoreState, command: RegisterNode): Result<N
   if (!address.ok) return address;
   const existing = state.nodes.byName(command.name);
   if (existing) {
-    existing.advertiseAddr = command.advertiseAddr;
-    state.touchNode(existing.id);
-    return ok(toNode(existing));
+    const moved: NodeRecord = { ...existing, advertiseAddr: command.advertiseAddr };
+    state.nodes.set(moved.id, moved);
+    return ok(toNode(moved));
   }
   const id = checkNewId(state.nodes, 'node', command.id);
   if (!id.ok) return id;
@@ -50,11 +50,10 @@ export function updateNode(state: StoreState, command: UpdateNode): Result<Node>
   const labels = checkLabels('label_add', merged);
   if (!labels.ok) return labels;
 
-  node.availability = availability.value;
-  node.labels = labels.value;
-  // Neither field is in a node view today; touching costs one view and keeps a future field from going stale.
-  state.touchNode(node.id);
-  return ok(toNode(node));
+  // Neither field is in a node view today; the write touches the node all the same, which costs one view and keeps a future field from going stale.
+  const updated: NodeRecord = { ...node, availability: availability.value, labels: labels.value };
+  state.nodes.set(updated.id, updated);
+  return ok(toNode(updated));
 }
 
 /** The store only checks what it knows (hosted sandboxes); that the node is down is the API's to check. */

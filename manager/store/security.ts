@@ -14,6 +14,6 @@ export function initSecurity(state: StoreState, command: InitSecurity): Result<R
 export function rotateJoinSecret(state: StoreState, command: RotateJoinSecret): Result<Record<string, never>> {
   if (!state.security) return fail('FAILED_PRECONDITION', 'security', 'security: this cluster was created without a CA; it has no join tokens');
   if (!SECRET_PATTERN.test(command.secret)) return fail('INVALID_ARGUMENT', 'secret', 'secret: not a join secret (26 or more characters a-z, 2-7)');
-  state.security.joinSecrets[command.role] = command.secret;
+  state.security = { ...state.security, joinSecrets: { ...state.security.joinSecrets, [command.role]: command.secret } };
   return ok({});
 }

@@ -206,7 +206,11 @@ function noneTouched(): Touched {
   };
 }
 
-/** The records plus the allocators derived from them. Maps keep insertion order, so snapshots are stable. */
+/**
+ * The records plus the allocators derived from them. Maps keep insertion order, so snapshots are stable.
+ * Handlers replace records (and `defaultAddressPools`, `security`), never change them in place: that is
+ * what lets `rolledBack` put back the records a command wrote before it threw.
+ */
 export class StoreState {
   readonly vnis = new LowestFreeAllocator(FIRST_VNI, LAST_VNI);
   /** Per network: gateways, auxiliary addresses, endpoint addresses and service VIPs. */
@@ -218,6 +222,9 @@ export class StoreState {
   /** See `overlaySubnets`; undefined until asked for after a network write. */
   private overlaySubnetList: readonly string[] | undefined;
   private touched = noneTouched();
+  /** How to undo each record write since the last `takeTouched()`, in order. */
+  private undo: (() => void)[] = [];
+  private checkpoint: Pick<StoreState, 'defaultAddressPools' | 'security'>;
 
   private constructor(
     public revision: number,
@@ -248,7 +255,17 @@ export class StoreState {
       this.overlaySubnetList = undefined;
     });
     nodes.watch((node) => this.touchNode(node.id));
+    // Every record write, with the write that reverses it.
+    const undoable = <R extends { id: string }>(map: WatchedMap<R>): void =>
+      map.watch((record, present) => this.undo.push(present ? () => map.delete(record.id) : () => map.set(record.id, record)));
+    undoable(nodes);
+    undoable(networks);
+    undoable(sandboxes);
+    undoable(endpoints);
+    undoable(services);
     this.touched = noneTouched();
+    this.undo = [];
+    this.checkpoint = { defaultAddressPools, security };
     for (const network of networks.values()) {
       this.vnis.reserve(network.vni);
       this.addressSpaces.set(network.id, newAddressSpace(network));
@@ -341,17 +358,35 @@ export class StoreState {
     return required(this.services, id, 'service');
   }
 
-  /** A node record changed in place (records in the maps are mutable): views showing it must be recomputed. */
-  touchNode(nodeId: string): void {
+  /** A node record was written: views showing it must be recomputed. */
+  private touchNode(nodeId: string): void {
     this.touched.nodes.add(nodeId);
     this.touched.nodeRecords.add(nodeId);
   }
 
-  /** What was written since the last call; a refused command's writes (there should be none) are dropped the same way. */
+  /**
+   * What was written since the last call; a refused command's writes (there should be none) are dropped the same way.
+   * Also the point `rolledBack` goes back to: call it after every command.
+   */
   takeTouched(): Touched {
     const touched = this.touched;
     this.touched = noneTouched();
+    this.undo = [];
+    this.checkpoint = { defaultAddressPools: this.defaultAddressPools, security: this.security };
     return touched;
+  }
+
+  /**
+   * The state as it was at the last `takeTouched()`, for a command that threw halfway: its record
+   * writes undone, and everything derived (allocators, indexes) rebuilt from the records, since a
+   * handler takes addresses and VNIs directly. Costs a copy of the store, paid only on that rare path.
+   * This state is not to be used afterwards.
+   */
+  rolledBack(): StoreState {
+    for (const step of this.undo.splice(0).reverse()) step();
+    this.defaultAddressPools = this.checkpoint.defaultAddressPools;
+    this.security = this.checkpoint.security;
+    return StoreState.restore(this.liveSnapshot());
   }
 
   /**

@@ -4,7 +4,8 @@ import { setDefaultAddressPools } from './address-pools';
 import { initSecurity, rotateJoinSecret } from './security';
 import type { ApplyResult, Command, CommandOf, CommandValues } from './commands';
 import { connect, disconnect } from './endpoints';
-import type { Result } from './errors';
+import { checkCommand } from './command-schema';
+import { fail, type Result } from './errors';
 import { createNetwork, removeNetwork } from './networks';
 import { registerNode, removeNode, updateNode } from './nodes';
 import { createSandbox, removeSandbox } from './sandboxes';
@@ -43,7 +44,7 @@ const handlers: Handlers = {
  * every allocation. A refused command changes nothing, not even the revision.
  */
 export class Store {
-  private readonly state: StoreState;
+  private state: StoreState;
   private readonly journal = new ChangeJournal(journalLength);
 
   constructor(snapshot?: StoreSnapshot) {
@@ -59,10 +60,27 @@ export class Store {
     return this.state.revision;
   }
 
+  /**
+   * Total: whatever a log entry holds (a command from another version, one that slipped past
+   * the proposer's check) gives a result, the same on every replica, and never throws.
+   */
   apply<C extends Command>(command: C): ApplyResult<C> {
+    const checked = checkCommand(command);
+    if (!checked.ok) return checked;
     // TypeScript cannot relate handlers[command.type] to command's own type; the Handlers type guarantees it.
     const handler = handlers[command.type] as (state: StoreState, command: C) => ApplyResult<C>;
-    const result = handler(this.state, command);
+    let result: ApplyResult<C>;
+    try {
+      result = handler(this.state, command);
+    } catch (error) {
+      // A bug, or a state no handler expected: refuse the command, and undo what it wrote before it threw.
+      // Handlers do check before they write, but nothing proves that of every handler to come, so the
+      // state keeps an undo of each record write (a closure per write) and is rebuilt from the records
+      // only here. Handlers are deterministic, so every replica throws here alike and refuses it alike.
+      this.state = this.state.rolledBack();
+      const reason = error instanceof Error ? error.message : String(error);
+      return fail('INTERNAL', 'type', `type: applying this ${command.type} failed (${reason}); nothing was changed. This is a bug: please report it`);
+    }
     const touched = this.state.takeTouched();
     if (!result.ok) return result;
     this.state.revision += 1;

@@ -50,3 +50,96 @@ export function withDistinctIds(generated: Command, index: number): Command {
   return generated;
 }
 
+
+/*
+ * Commands of every type with every field, shaped as the API and the CLI send them
+ * (strings, uint32s, lists, maps; an optional field absent, undefined, or a default like ''
+ * or 0 as a proto message gives it), with values the handlers may still refuse.
+ */
+const text = fc.constantFrom('', 'a', 'web', 'node-a', 'front', 's1', '10.0.1.0/24', '10.0.1.5', 'toString', 'constructor');
+const uint32 = fc.oneof(fc.constantFrom(0, 1, 80, 1400, 4096, 65535, 2 ** 24), fc.integer({ min: 0, max: 2 ** 32 - 1 }));
+const names = fc.array(text, { maxLength: 4 });
+/** Label keys, aux names: anything but `__proto__`, which the schema refuses. */
+const labels = fc.dictionary(fc.string({ maxLength: 12 }).filter((key) => key !== '__proto__'), fc.string({ maxLength: 20 }), { maxKeys: 4 });
+const absentOrDefault = <T>(value: fc.Arbitrary<T>, empty: T): fc.Arbitrary<T | undefined> => fc.oneof(fc.constant(undefined), fc.constant(empty), value);
+
+/** Every field key present, some undefined: fc.record's optional keys give the absent ones. */
+function command<T extends Record<string, unknown>>(fields: { [K in keyof T]: fc.Arbitrary<T[K]> }, required: (keyof T)[]): fc.Arbitrary<T> {
+  return fc.record(fields, { requiredKeys: required });
+}
+
+export const validShapedCommand: fc.Arbitrary<Command> = fc.oneof(
+  viewCommand,
+  command(
+    {
+      type: fc.constant('createNetwork' as const),
+      id: text,
+      name: text,
+      driver: fc.constantFrom('', 'overlay', 'bridge'),
+      subnet: absentOrDefault(text, ''),
+      gateway: absentOrDefault(text, ''),
+      ipRange: absentOrDefault(text, ''),
+      ipam: absentOrDefault(
+        fc.array(fc.record({ subnet: text, gateway: absentOrDefault(text, ''), ipRange: absentOrDefault(text, ''), auxAddresses: absentOrDefault(labels, {}) }), { maxLength: 3 }),
+        [],
+      ),
+      internal: fc.boolean(),
+      attachable: fc.boolean(),
+      mtu: absentOrDefault(uint32, 0),
+      labels: absentOrDefault(labels, {}),
+      vni: absentOrDefault(uint32, 0),
+    },
+    ['type', 'id', 'name', 'driver'],
+  ),
+  command(
+    {
+      type: fc.constant('connect' as const),
+      endpointId: text,
+      network: text,
+      sandbox: text,
+      ip: absentOrDefault(text, ''),
+      aliases: names,
+      mac: absentOrDefault(fc.constantFrom('02:00:00:00:00:0a', 'zz'), ''),
+      hostname: absentOrDefault(text, ''),
+      extraHosts: absentOrDefault(fc.array(fc.constantFrom('db:10.0.0.5', 'x'), { maxLength: 3 }), []),
+      dns: absentOrDefault(names, []),
+      service: absentOrDefault(text, ''),
+      publishedPorts: absentOrDefault(fc.array(fc.record({ protocol: absentOrDefault(fc.constantFrom('tcp', 'udp', 'sctp'), ''), hostPort: uint32, port: uint32 }), { maxLength: 3 }), []),
+    },
+    ['type', 'endpointId', 'network', 'sandbox', 'aliases'],
+  ),
+  command(
+    { type: fc.constant('updateNode' as const), node: text, availability: absentOrDefault(fc.constantFrom('active', 'drain', 'pause'), ''), labelAdd: absentOrDefault(labels, {}), labelRm: absentOrDefault(names, []) },
+    ['type', 'node'],
+  ),
+  command(
+    {
+      type: fc.constant('createService' as const),
+      id: text,
+      name: text,
+      networks: names,
+      endpointMode: absentOrDefault(fc.constantFrom('vip', 'dnsrr', 'x'), ''),
+      ports: absentOrDefault(
+        fc.array(
+          fc.record({ protocol: absentOrDefault(fc.constantFrom('tcp', 'udp'), ''), targetPort: uint32, publishedPort: absentOrDefault(uint32, 0), publishMode: absentOrDefault(fc.constantFrom('ingress', 'host'), '') }),
+          { maxLength: 3 },
+        ),
+        [],
+      ),
+      labels: absentOrDefault(labels, {}),
+    },
+    ['type', 'id', 'name', 'networks'],
+  ),
+  fc.record({ type: fc.constant('rotateJoinSecret' as const), role: fc.constantFrom('worker' as const, 'manager' as const), secret: fc.constantFrom('', 'abcdefghijklmnopqrstuvwxyz234567') }),
+  fc.record({ type: fc.constant('setDefaultAddressPools' as const), pools: fc.array(fc.record({ base: text, size: uint32 }), { maxLength: 3 }) }),
+  fc.record({
+    type: fc.constant('initSecurity' as const),
+    security: fc.record({
+      clusterId: text,
+      caCertPem: fc.constant('-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n'),
+      caKeyPem: fc.constant('-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n'),
+      joinSecrets: fc.record({ worker: text, manager: text }),
+      certValiditySeconds: fc.nat(),
+    }),
+  }),
+);
