@@ -12,7 +12,7 @@ import {
   type GetSandboxRequest,
 } from '../../proto/gen/trellis/v1/control';
 import { NodeStatus, type Sandbox } from '../../proto/gen/trellis/v1/types';
-import { DispatcherClient } from '../../proto/gen/trellis/v1/dispatcher';
+import { DispatcherClient, RegisterRequest } from '../../proto/gen/trellis/v1/dispatcher';
 import { callUnary, type UnaryMethod } from '../../proto/runtime/unary-call';
 import { adminControl, joinedNodeCredentials } from '../cluster-clients';
 import { refused } from './refused';
@@ -56,7 +56,7 @@ describe('Control API', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'trellis-api-'));
     await start();
-    await call(dispatcher.register.bind(dispatcher), { nodeName: 'n1', advertiseAddr: '198.18.0.11' });
+    await call(dispatcher.register.bind(dispatcher), RegisterRequest.fromPartial({ nodeName: 'n1', advertiseAddr: '198.18.0.11' }));
     await call(control.createNetwork.bind(control), CreateNetworkRequest.fromPartial({ name: 'blue', driver: 'overlay', subnet: '10.231.0.0/24' }));
     await call(control.createSandbox.bind(control), { name: 'web', node: 'n1', netns: '' });
     await call(control.connectNetwork.bind(control), ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: 'web', aliases: ['www'] }));
@@ -114,7 +114,7 @@ describe('Control API', () => {
   });
 
   it('refuses to remove a ready node unless forced, naming force', async () => {
-    const { nodeId } = await callUnary(dispatcher, (d) => d.register, { nodeName: 'n2', advertiseAddr: '198.18.0.12' }, 10_000);
+    const { nodeId } = await callUnary(dispatcher, (d) => d.register, RegisterRequest.fromPartial({ nodeName: 'n2', advertiseAddr: '198.18.0.12' }), 10_000);
     const session = dispatcher.session();
     session.on('error', () => undefined);
     session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0 } } });

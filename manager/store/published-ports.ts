@@ -1,6 +1,9 @@
 import type { PublishedPortRequest } from './commands';
 import { fail, ok, type Result } from './errors';
+import { checkCount } from './fields';
+import { LIMITS } from './limits';
 import { checkPortList, checkPortNumber, checkProtocol } from './ports';
+import { refuseReserved, reservationsOn } from './reserved-ports';
 import type { NetworkRecord, PublishedPortRecord, SandboxRecord, StoreState } from './state';
 
 /*
@@ -15,8 +18,12 @@ export function checkPublishedPorts(
   sandbox: SandboxRecord,
   requests: readonly PublishedPortRequest[],
 ): Result<PublishedPortRecord[]> {
+  const count = checkCount('published_ports', requests.length, LIMITS.publishedPorts, 'endpoint');
+  if (!count.ok) return count;
   const ports = checkPortList('published_ports', requests, checkPublishedPort, sameHostPort, describe);
   if (!ports.ok || ports.value.length === 0) return ports;
+  const reserved = refuseReserved('published_ports', ports.value, hostSide, reservationsOn(state.node(sandbox.nodeId)));
+  if (!reserved.ok) return reserved;
   if (sandbox.adoptedNetns !== undefined) {
     return fail(
       'FAILED_PRECONDITION',
@@ -60,6 +67,10 @@ function refuseTakenOnNode(state: StoreState, sandbox: SandboxRecord, ports: Pub
     }
   }
   return ok(ports);
+}
+
+function hostSide(port: PublishedPortRecord): { protocol: PublishedPortRecord['protocol']; port: number } {
+  return { protocol: port.protocol, port: port.hostPort };
 }
 
 function sameHostPort(a: PublishedPortRecord, b: PublishedPortRecord): boolean {
