@@ -7,13 +7,14 @@ import {
   providerChannelCredentials,
   renewThroughManagers,
 } from '../proto/runtime/tls';
-import { serveMetrics, type MetricsServer } from '../proto/runtime/metrics-http';
+import type { ReservedPort } from '../proto/gen/trellis/v1/types';
+import { parseListen, serveMetrics, type MetricsServer } from '../proto/runtime/metrics-http';
 import { SANDBOX_FILES_LEDGER, sandboxFiles, SandboxFileWriter } from './sandbox-files';
 import { ConvergeLoop, type ConvergeTarget } from './converge-loop';
 import { kernelRunner } from './crash-after-batches';
 import { IprouteKernel } from './kernel';
 import { AgentMetrics } from './metrics/agent-metrics';
-import { Reconciler } from './reconcile';
+import { DEFAULT_GATEWAY_SUBNET, Reconciler } from './reconcile';
 import { ManagerSession } from './session/manager-session';
 
 export interface AgentOptions {
@@ -30,6 +31,8 @@ export interface AgentOptions {
   resyncIntervalMs: number;
   /** HOST:PORT to serve Prometheus metrics on (GET /metrics); absent or '' serves none. */
   metricsListen?: string;
+  /** Ports of this node no sandbox may publish, besides the metrics port (reserved by itself): --reserved-ports. */
+  reservedPorts?: ReservedPort[];
   logger: Logger;
 }
 
@@ -47,18 +50,27 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const tlsDir = join(options.stateDir, 'tls');
   const material = await ensureNodeCertificate(tlsDir, options.managers, options.joinToken, options.logger);
   const provider = new MutableCertificateProvider({ ...material, certChainPem: material.certPem });
-  const reconciler = new Reconciler(
-    { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr, gatewaySubnet: options.gatewaySubnet },
-    new IprouteKernel(kernelRunner(process.env, options.logger)),
-  );
   const metrics = options.metricsListen ? new AgentMetrics() : undefined;
   const metricsServer: MetricsServer | undefined =
     metrics && options.metricsListen ? await serveMetrics(options.metricsListen, metrics.registry, options.logger) : undefined;
+  // The bound port, so a metrics port of 0 (chosen by the kernel) is reserved as what it became.
+  const reservedPorts: ReservedPort[] = metricsServer ? [{ protocol: 'tcp', port: parseListen(metricsServer.address).port, reason: "the agent's metrics port" }] : [];
+  // Each port once: the managers refuse a list that names one twice.
+  for (const port of options.reservedPorts ?? []) {
+    if (!reservedPorts.some((taken) => taken.port === port.port && taken.protocol === port.protocol)) reservedPorts.push(port);
+  }
+  const gatewaySubnet = options.gatewaySubnet ?? DEFAULT_GATEWAY_SUBNET;
+  const reconciler = new Reconciler(
+    { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr, gatewaySubnet, reservedPorts },
+    new IprouteKernel(kernelRunner(process.env, options.logger)),
+  );
   const session: ManagerSession = new ManagerSession({
     managers: options.managers,
     credentials: providerChannelCredentials(provider),
     nodeName: options.nodeName,
     advertiseAddr: options.advertiseAddr,
+    gatewaySubnet,
+    reservedPorts,
     logger: options.logger,
     onView: (view) => loop.offer(view),
   });

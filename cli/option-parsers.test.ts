@@ -1,5 +1,6 @@
 import { CommandError } from './control-client';
-import { keyValues, networkAddressing, parseHostPublish, parsePublish } from './option-parsers';
+import { MTU_RANGE, VNI_RANGE } from '../manager/store';
+import { integerOption, keyValues, networkAddressing, parseHostPublish, parsePublish, parseReservedPorts } from './option-parsers';
 
 const none = { subnet: [], gateway: [], ipRange: [], auxAddress: [] };
 
@@ -68,5 +69,67 @@ describe('parseHostPublish', () => {
 describe('keyValues', () => {
   it('reads key=value, keeping "=" inside values, and a bare key as an empty value', () => {
     expect(keyValues('--label', ['a=1', 'b=x=y', 'c'])).toEqual({ a: '1', b: 'x=y', c: '' });
+  });
+
+  it('keeps a key named like an Object property as a key of its own', () => {
+    const labels = keyValues('--label', ['__proto__=x', 'toString=y']);
+    expect(Object.entries(labels)).toEqual([['__proto__', 'x'], ['toString', 'y']]);
+  });
+});
+
+/*
+ * Values a request field (uint32) cannot hold used to fail as "INTERNAL: Request message
+ * serialization failure", naming nothing: they are refused before sending, with the flag.
+ */
+describe('numbers out of range, refused before sending', () => {
+  it.each([
+    ['--vni', '4294967296', VNI_RANGE, '--vni: 4294967296 is out of range; give 4096 to 16777215'],
+    ['--vni', '16777216', VNI_RANGE, '--vni: 16777216 is out of range'],
+    ['--vni', '100', VNI_RANGE, '--vni: 100 is out of range'],
+    ['--mtu', '4294967296', MTU_RANGE, '--mtu: 4294967296 is out of range; give 576 to 9000'],
+    ['--mtu', '100000', MTU_RANGE, '--mtu: 100000 is out of range'],
+  ] as const)('%s %s', (flag, text, range, message) => {
+    expect(() => integerOption(flag, text, range)).toThrow(CommandError);
+    expect(() => integerOption(flag, text, range)).toThrow(message);
+  });
+
+  it('reads values inside the range', () => {
+    expect(integerOption('--vni', '16777215', VNI_RANGE)).toBe(16777215);
+    expect(integerOption('--mtu', '1400', MTU_RANGE)).toBe(1400);
+  });
+
+  it.each([
+    [() => parsePublish('4294967296:80'), '--publish: 4294967296 in "4294967296:80" is out of range; ports are 1 to 65535'],
+    [() => parsePublish('8080:70000/udp'), '--publish: 70000 in "8080:70000/udp" is out of range'],
+    [() => parsePublish('published=99999999999,target=80'), '--publish: 99999999999 in "published=99999999999,target=80" is out of range'],
+    [() => parsePublish('target=0'), '--publish: 0 in "target=0" is out of range'],
+    [() => parseHostPublish('65536:80'), '--publish: 65536 in "65536:80" is out of range'],
+    [() => parseHostPublish('8080:4294967296/udp'), '--publish: 4294967296 in "8080:4294967296/udp" is out of range'],
+  ])('a port: %#', (parse, message) => {
+    expect(parse).toThrow(CommandError);
+    expect(parse).toThrow(message);
+  });
+});
+
+describe('parseReservedPorts', () => {
+  it('reads comma-separated and repeated PORT[/tcp|udp], tcp by default', () => {
+    expect(parseReservedPorts(['9100,5353/udp', '8000/tcp'])).toEqual([
+      { protocol: 'tcp', port: 9100, reason: 'reserved with --reserved-ports' },
+      { protocol: 'udp', port: 5353, reason: 'reserved with --reserved-ports' },
+      { protocol: 'tcp', port: 8000, reason: 'reserved with --reserved-ports' },
+    ]);
+  });
+
+  it.each([
+    ['70000', '--reserved-ports: 70000 in "70000" is out of range'],
+    ['0', '--reserved-ports: 0 in "0" is out of range'],
+    ['9100/sctp', '--reserved-ports: "9100/sctp" is not PORT[/tcp|udp]'],
+    ['http', '--reserved-ports: "http" is not PORT[/tcp|udp]'],
+  ])('refuses %s, naming the flag', (spec, message) => {
+    expect(() => parseReservedPorts([spec])).toThrow(message);
+  });
+
+  it('refuses more than a node may report', () => {
+    expect(() => parseReservedPorts([Array.from({ length: 64 }, (_, i) => `${9000 + i}`).join(',')])).toThrow('--reserved-ports: 64 given; at most 63');
   });
 });

@@ -1,6 +1,6 @@
 import type { CreateNetworkRequest } from '../proto/gen/trellis/v1/control';
-import type { IpamConfig, PortConfig, PublishedPort } from '../proto/gen/trellis/v1/types';
-import { cidrContains, parseCidr, parseIpv4 } from '../manager/store';
+import type { IpamConfig, PortConfig, PublishedPort, ReservedPort } from '../proto/gen/trellis/v1/types';
+import { cidrContains, LIMITS, parseCidr, parseIpv4, PORT_RANGE } from '../manager/store';
 import { CommandError } from './control-client';
 
 /*
@@ -11,14 +11,15 @@ import { CommandError } from './control-client';
 
 /** `key=value` options (labels, aux addresses) as a map; a bare `key` means an empty value when `valueRequired` is false. */
 export function keyValues(flag: string, entries: readonly string[], valueRequired = false): Record<string, string> {
-  const map: Record<string, string> = {};
+  // A Map, then own properties: a key like "__proto__" must be a label, not the object's prototype.
+  const map = new Map<string, string>();
   for (const entry of entries) {
     const equals = entry.indexOf('=');
     if (equals < 0 && valueRequired) throw new CommandError(`${flag}: "${entry}" is not name=value`);
     const key = equals < 0 ? entry : entry.slice(0, equals);
-    map[key] = equals < 0 ? '' : entry.slice(equals + 1);
+    map.set(key, equals < 0 ? '' : entry.slice(equals + 1));
   }
-  return map;
+  return Object.fromEntries(map);
 }
 
 export interface AddressingOptions {
@@ -72,7 +73,11 @@ const SHORT_PUBLISH = /^(?:(\d+):)?(\d+)(?:\/(\w+))?$/;
 function shortPublish(spec: string): { published: number | undefined; target: number; protocol: string } | undefined {
   const match = SHORT_PUBLISH.exec(spec);
   if (!match) return undefined;
-  return { published: match[1] === undefined ? undefined : Number(match[1]), target: Number(match[2]), protocol: match[3] ?? '' };
+  return {
+    published: match[1] === undefined ? undefined : portNumber(spec, match[1]),
+    target: portNumber(spec, match[2] ?? ''),
+    protocol: match[3] ?? '',
+  };
 }
 
 /**
@@ -111,13 +116,41 @@ export function parseHostPublish(spec: string): PublishedPort {
   return { hostPort: short.published, port: short.target, protocol: short.protocol || 'tcp' };
 }
 
-function portNumber(spec: string, text: string): number {
-  if (!/^\d+$/.test(text)) throw new CommandError(`--publish: "${text}" in "${spec}" is not a port number`);
-  return Number(text);
+/** A port inside a --publish spec: out of range it would not even fit the request (uint32), so it is refused here. */
+function portNumber(spec: string, text: string, flag = '--publish'): number {
+  if (!/^\d+$/.test(text)) throw new CommandError(`${flag}: "${text}" in "${spec}" is not a port number`);
+  const port = Number(text);
+  if (port < PORT_RANGE.min || port > PORT_RANGE.max) {
+    throw new CommandError(`${flag}: ${text} in "${spec}" is out of range; ports are ${PORT_RANGE.min} to ${PORT_RANGE.max}`);
+  }
+  return port;
 }
 
-/** A whole number option, e.g. --mtu 1400. */
-export function integerOption(flag: string, text: string): number {
+/**
+ * A whole number option, e.g. --mtu 1400, inside `range` when given: a value the request field
+ * cannot hold would otherwise fail as a serialization error, without the flag's name.
+ */
+export function integerOption(flag: string, text: string, range?: { min: number; max: number }): number {
   if (!/^\d+$/.test(text)) throw new CommandError(`${flag}: "${text}" is not a whole number`);
-  return Number(text);
+  const value = Number(text);
+  if (range !== undefined && (value < range.min || value > range.max)) {
+    throw new CommandError(`${flag}: ${text} is out of range; give ${range.min} to ${range.max}`);
+  }
+  return value;
+}
+
+/**
+ * The agent's `--reserved-ports`: PORT[/tcp|udp] entries, comma-separated or repeated, that no
+ * sandbox of the node may publish (the managers refuse them, the agent never programs them).
+ */
+export function parseReservedPorts(entries: readonly string[]): ReservedPort[] {
+  const specs = entries.flatMap((entry) => entry.split(',')).filter((spec) => spec !== '');
+  if (specs.length > LIMITS.reservedPortsPerNode - 1) {
+    throw new CommandError(`--reserved-ports: ${specs.length} given; at most ${LIMITS.reservedPortsPerNode - 1} (the metrics port takes one more)`);
+  }
+  return specs.map((spec) => {
+    const match = /^(\d+)(?:\/(tcp|udp))?$/.exec(spec);
+    if (!match) throw new CommandError(`--reserved-ports: "${spec}" is not PORT[/tcp|udp]; give e.g. 9100,5353/udp`);
+    return { port: portNumber(spec, match[1] ?? '', '--reserved-ports'), protocol: match[2] ?? 'tcp', reason: 'reserved with --reserved-ports' };
+  });
 }

@@ -171,7 +171,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
 
   const dispatcher = new Dispatcher(cluster, logger, metrics?.dispatcherObserver);
   metrics?.bind({ cluster, dispatcher });
-  server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers)));
+  server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers, metricsServer?.address)));
   server.addService(dispatcher.serviceDefinition(), dispatcher.service());
   server.addService(RaftService, raftService(transport, clusterHandlers(cluster, peers)));
   server.addService(CertificateAuthorityService, certificateAuthorityService(cluster));

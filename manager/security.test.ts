@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { CertificateAuthorityClient } from '../proto/gen/trellis/v1/ca';
 import { ControlClient } from '../proto/gen/trellis/v1/control';
-import { DispatcherClient } from '../proto/gen/trellis/v1/dispatcher';
+import { DispatcherClient, RegisterRequest } from '../proto/gen/trellis/v1/dispatcher';
 import {
   CertificateRenewer,
   channelCredentials,
@@ -85,7 +85,7 @@ describe('a manager behind mutual TLS', () => {
     expect(refusal.code).toBe(status.PERMISSION_DENIED);
     expect(refusal.details).toMatch(/trellis-worker/);
     const dispatcher = track(new DispatcherClient(manager.address, worker, managerChannelOptions));
-    expect((await callUnary(dispatcher, (d) => d.register, { nodeName: 'w1', advertiseAddr: '198.18.0.21' }, timeoutMs)).nodeId).not.toBe('');
+    expect((await callUnary(dispatcher, (d) => d.register, RegisterRequest.fromPartial({ nodeName: 'w1', advertiseAddr: '198.18.0.21' }), timeoutMs)).nodeId).not.toBe('');
   });
 
   it("binds a worker to the node its certificate names: it registers as that node, and no other node's name or session is its", async () => {
@@ -95,7 +95,7 @@ describe('a manager behind mutual TLS', () => {
       return { nodeId: joined.nodeId, dispatcher };
     };
     const first = await join();
-    const register = (client: DispatcherClient, nodeName: string) => callUnary(client, (d) => d.register, { nodeName, advertiseAddr: '198.18.0.31' }, timeoutMs);
+    const register = (client: DispatcherClient, nodeName: string) => callUnary(client, (d) => d.register, RegisterRequest.fromPartial({ nodeName, advertiseAddr: '198.18.0.31' }), timeoutMs);
     expect((await register(first.dispatcher, 'bound-1')).nodeId).toBe(first.nodeId);
     // Again after a restart: same certificate, same node; but not under another name.
     expect((await register(first.dispatcher, 'bound-1')).nodeId).toBe(first.nodeId);
@@ -145,7 +145,7 @@ describe('a manager behind mutual TLS', () => {
       expect(renewed && validity(renewed.certPem).notAfter.getTime()).toBeGreaterThan(firstExpiry);
       // A new connection, with whatever the provider holds now; the manager's own certificate was renewed too.
       const dispatcher = track(new DispatcherClient(manager.address, providerChannelCredentials(provider), managerChannelOptions));
-      expect((await callUnary(dispatcher, (d) => d.register, { nodeName: 'w2', advertiseAddr: '198.18.0.22' }, timeoutMs)).nodeId).not.toBe('');
+      expect((await callUnary(dispatcher, (d) => d.register, RegisterRequest.fromPartial({ nodeName: 'w2', advertiseAddr: '198.18.0.22' }), timeoutMs)).nodeId).not.toBe('');
     } finally {
       renewer.stop();
     }

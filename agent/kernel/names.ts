@@ -3,13 +3,14 @@
  * leftovers (even from a crashed earlier run) from everything else, which it never touches.
  */
 import { createHash } from 'node:crypto';
+import { NETWORK_NETNS_PREFIX, SANDBOX_NETNS_PREFIX } from '../../proto/runtime/reserved';
+
+export { NETWORK_NETNS_PREFIX, SANDBOX_NETNS_PREFIX };
 
 export const VXLAN_PREFIX = 'trvx-';
 export const BRIDGE_PREFIX = 'trbr-';
 export const HOST_VETH_PREFIX = 'trve-';
 export const GATEWAY_VETH_PREFIX = 'trgw-';
-export const SANDBOX_NETNS_PREFIX = 'trsb-';
-export const NETWORK_NETNS_PREFIX = 'trnw-';
 /** Swarm's docker_gwbridge, by the name the issue gives it: users look for it. */
 export const GATEWAY_BRIDGE = 'trellis_gw';
 /** The sandbox end of the gateway veth. */

@@ -87,6 +87,22 @@ describe('desired', () => {
     expect(internal.skipped).toEqual(['sandbox s1: published port 53:53/udp needs a non-internal network (the gateway bridge)']);
   });
 
+  test("the VXLAN port and the node's reserved ports are never published, even when the view asks (defence in depth)", () => {
+    const ports = [
+      { protocol: 'udp', hostPort: 4789, port: 80 },
+      { protocol: 'tcp', hostPort: 9100, port: 80 },
+      { protocol: 'udp', hostPort: 9100, port: 53 },
+      { protocol: 'tcp', hostPort: 8080, port: 80 },
+    ];
+    const reservedPorts = [{ protocol: 'tcp', port: 9100, reason: "the agent's metrics port" }];
+    const { kernel, skipped } = desired(view({ endpoints: [{ ...local, publishedPorts: ports }] }), { ...options, reservedPorts });
+    expect(kernel.sandboxes[0]?.egress?.published).toEqual([{ protocol: 'udp', hostPort: 9100, port: 53 }, { protocol: 'tcp', hostPort: 8080, port: 80 }]);
+    expect(skipped).toEqual([
+      'sandbox s1: published port 4789:80/udp: host port 4789/udp is reserved on this node (the VXLAN port); never published',
+      "sandbox s1: published port 9100:80/tcp: host port 9100/tcp is reserved on this node (the agent's metrics port); never published",
+    ]);
+  });
+
   test('a gateway subnet too small or malformed is refused', () => {
     expect(() => desired(view(), { ...options, gatewaySubnet: '172.29.0.0/30' })).toThrow(/--gateway-subnet/);
     expect(() => desired(view(), { ...options, gatewaySubnet: 'gw' })).toThrow(/--gateway-subnet/);
@@ -110,7 +126,9 @@ describe('desired', () => {
     ['a duplicate IP in a network', view({ endpoints: [local, { ...remote, ip: local.ip }] }), /already used/],
     ['an adopted path of another shape', adopting('/var/run/docker/netns/1a2b'), /neither \/run\/netns\/NAME nor/],
     ['an adopted name under a subfolder', adopting('/run/netns/a/b'), /neither/],
-    ['an adopted name of our own', adopting('/run/netns/trsb-other'), /not starting with trsb-/],
+    ['an adopted name of our own', adopting('/run/netns/trsb-other'), /"\/run\/netns\/trsb-other" is an agent's own sandbox namespace \(trsb-…\), which is never adopted/],
+    ["an adopted agent's network namespace", adopting('/run/netns/trnw-1a2b3c4d-4096'), /is an agent's network namespace .*\(trnw-…\), which is never adopted/],
+    ["an adopted lab host", adopting('/run/netns/trlab-a1'), /is one of the lab's hosts \(trlab-…\), which is never adopted/],
     ['an adopted name that reads as an option', adopting('/run/netns/-force'), /plain namespace/],
     ['an adopted process 0', adopting('/proc/0/ns/net'), /neither/],
     ['a pid above the kernel limit', adopting('/proc/4194305/ns/net'), /neither/],

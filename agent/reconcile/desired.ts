@@ -1,5 +1,7 @@
 import { EndpointView, NetworkView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import type { ReservedPort } from '../../proto/gen/trellis/v1/types';
 import { Cidr, formatCidr, parseCidr } from '../../proto/runtime/ipv4';
+import { VXLAN_PORT } from '../../proto/runtime/reserved';
 import {
   DesiredEndpoint,
   DesiredKernel,
@@ -16,11 +18,11 @@ import {
   vxlanName,
 } from '../kernel';
 import { allocateEgress } from './egress-addresses';
-import { publishedPorts } from './published-ports';
+import { publishedPorts, reservedHostPorts } from './published-ports';
 import { placeSandbox } from './sandbox-placement';
 import { isInterfaceName, isIpv4, isMac, isPlainName, isPrefixLength, isVni } from './validate';
 
-export const VXLAN_PORT = 4789;
+export { VXLAN_PORT };
 /** Outer Ethernet is not counted in MTU: IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
 export const VXLAN_OVERHEAD = 50;
 /**
@@ -47,6 +49,8 @@ export interface DesiredOptions {
   gatewaySubnet: string;
   /** Egress addresses sandboxes hold now, by namespace: kept across passes and restarts. */
   heldEgressAddresses: ReadonlyMap<string, string>;
+  /** Ports of this node no sandbox may publish (besides the VXLAN port, always reserved). */
+  reservedPorts?: readonly ReservedPort[];
 }
 
 export interface DesiredResult {
@@ -172,13 +176,14 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
   const egress = allocateEgress(gatewaySubnet, egressWanted, options.heldEgressAddresses);
   const gatewayAddress = (ip: string) => `${ip}/${gatewaySubnet.prefixLength}`;
   const claimedHostPorts = new Set<string>();
+  const reservedPorts = reservedHostPorts(options.reservedPorts ?? []);
   for (const [sandboxId, { netns, origin }] of sandboxNetns) {
     const attachments = sandboxAttachments.get(sandboxId) ?? [];
     const address = egress.sandboxes.get(netns);
     if (egressWanted.includes(netns) && address === undefined) {
       skipped.push(`sandbox ${sandboxId}: gateway subnet ${options.gatewaySubnet} is full; it gets no egress`);
     }
-    const published = publishedPorts(attachments.map(({ endpoint }) => endpoint), address !== undefined, claimedHostPorts);
+    const published = publishedPorts(attachments.map(({ endpoint }) => endpoint), address !== undefined, claimedHostPorts, reservedPorts);
     skipped.push(...published.skipped.map((problem) => `sandbox ${sandboxId}: ${problem}`));
     const sandbox: DesiredSandbox = {
       netns,

@@ -1,4 +1,5 @@
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import type { ReservedPort } from '../../proto/gen/trellis/v1/types';
 import {
   AdoptedNetnsQuery,
   DesiredKernel,
@@ -30,6 +31,8 @@ export interface ReconcilerOptions {
   owner?: string;
   /** Where sandboxes' egress addresses come from (the gateway bridge's subnet); DEFAULT_GATEWAY_SUBNET when not given. */
   gatewaySubnet?: string;
+  /** Ports of this node no sandbox may publish (the agent's metrics port, --reserved-ports). */
+  reservedPorts?: readonly ReservedPort[];
 }
 
 export interface ReconcileResult {
@@ -63,6 +66,7 @@ export class Reconciler {
       ownerTag,
       gatewaySubnet: this.options.gatewaySubnet ?? DEFAULT_GATEWAY_SUBNET,
       heldEgressAddresses: heldEgressAddresses(observed),
+      reservedPorts: this.options.reservedPorts,
     });
     const programmable = checkAdoptedNamespaces(target.kernel, observed);
     return { ...(await this.converge(programmable.kernel, observed)), skipped: [...target.skipped, ...programmable.skipped] };

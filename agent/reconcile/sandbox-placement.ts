@@ -1,5 +1,6 @@
 import { NodeView, SandboxView } from '../../proto/gen/trellis/v1/dispatcher';
 import { AdoptedNetnsQuery, NetnsOrigin, SANDBOX_NETNS_PREFIX, isSandboxNetnsName } from '../kernel';
+import { netnsOwner } from '../../proto/runtime/reserved';
 import { isPlainName } from './validate';
 
 /*
@@ -21,9 +22,14 @@ export function placeSandbox(sandbox: SandboxView): SandboxPlacement {
   if (path === '') return ownName(sandbox, { kind: 'created' });
   const named = NAMED_PATH.exec(path)?.[1];
   if (named !== undefined) {
-    // A name of ours here would let the leftover cleanup, or another sandbox, delete what was adopted.
-    if (!isPlainName(named) || named.startsWith('-') || isSandboxNetnsName(named)) {
-      return { problem: `netns path "${path}" must name a plain namespace not starting with ${SANDBOX_NETNS_PREFIX}` };
+    // A name of ours (or the lab's) here would let the leftover cleanup, another sandbox or the
+    // network it belongs to fight over what was adopted, deleting and re-adding it every pass.
+    const owned = netnsOwner(named);
+    if (owned !== undefined) {
+      return { problem: `netns path "${path}" is ${owned.owner} (${owned.prefix}…), which is never adopted` };
+    }
+    if (!isPlainName(named) || named.startsWith('-')) {
+      return { problem: `netns path "${path}" must name a plain namespace` };
     }
     return { netns: named, origin: { kind: 'named' } };
   }

@@ -7,6 +7,7 @@ import {
   type NodeView,
   type RegisterResponse,
 } from '../../proto/gen/trellis/v1/dispatcher';
+import type { ReservedPort } from '../../proto/gen/trellis/v1/types';
 import { heartbeatIntervalMs } from '../../proto/runtime/heartbeat';
 import { HeldView } from '../../proto/runtime/held-view';
 import { managerChannelOptions } from '../../proto/runtime/tls';
@@ -19,6 +20,10 @@ export interface ManagerSessionOptions {
   credentials: ChannelCredentials;
   nodeName: string;
   advertiseAddr: string;
+  /** Reported at registration, so the managers keep networks out of it. */
+  gatewaySubnet: string;
+  /** Reported at registration, so the managers refuse publishing them. */
+  reservedPorts: ReservedPort[];
   logger: Logger;
   /** Called with the whole desired view after every resync or delta the manager sends, in order. */
   onView(view: NodeView): void;
@@ -89,9 +94,9 @@ export class ManagerSession {
   }
 
   private register(client: DispatcherClient): Promise<RegisterResponse> {
-    const { nodeName, advertiseAddr } = this.options;
+    const { nodeName, advertiseAddr, gatewaySubnet, reservedPorts } = this.options;
     return new Promise((resolve, reject) =>
-      client.register({ nodeName, advertiseAddr }, (error, response) => (error ? reject(error) : resolve(response))),
+      client.register({ nodeName, advertiseAddr, gatewaySubnet, reservedPorts }, (error, response) => (error ? reject(error) : resolve(response))),
     );
   }
 

@@ -1,6 +1,6 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { ControlClient, CreateNetworkRequest, CreateSandboxRequest, ConnectNetworkRequest } from '../../proto/gen/trellis/v1/control';
-import { DispatcherClient } from '../../proto/gen/trellis/v1/dispatcher';
+import { DispatcherClient, RegisterRequest } from '../../proto/gen/trellis/v1/dispatcher';
 import { managerChannelOptions } from '../../proto/runtime/tls';
 import { callUnary } from '../../proto/runtime/unary-call';
 import { inPool } from './pool';
@@ -61,9 +61,9 @@ export async function registerNodes(address: string, nodeCredentials: ChannelCre
   const ids: string[] = new Array<string>(layout.nodes).fill('');
   try {
     await inPool(layout.nodes, inFlight, async (index) => {
-      // Distinct loopback VTEPs: each node's endpoints then differ in their view entries, as on a real cluster.
-      const advertiseAddr = `127.1.${Math.floor(index / 250)}.${(index % 250) + 1}`;
-      const answer = await callUnary(dispatcher, (c) => c.register, { nodeName: nodeName(index), advertiseAddr }, callTimeoutMs);
+      // Distinct VTEPs (in the lab's 198.18.0.0/15; managers refuse loopback ones): each node's endpoints then differ in their view entries, as on a real cluster.
+      const advertiseAddr = `198.18.${Math.floor(index / 250)}.${(index % 250) + 1}`;
+      const answer = await callUnary(dispatcher, (c) => c.register, RegisterRequest.fromPartial({ nodeName: nodeName(index), advertiseAddr }), callTimeoutMs);
       ids[index] = answer.nodeId;
     });
   } finally {

@@ -1,5 +1,5 @@
 import { ConnectNetworkRequest, CreateNetworkRequest, CreateSandboxRequest } from '../../proto/gen/trellis/v1/control';
-import { DispatcherClient } from '../../proto/gen/trellis/v1/dispatcher';
+import { DispatcherClient, RegisterRequest } from '../../proto/gen/trellis/v1/dispatcher';
 import { joinedNodeCredentials } from '../../manager/cluster-clients';
 import { managerChannelOptions } from '../../proto/runtime/tls';
 import { callUnary } from '../../proto/runtime/unary-call';
@@ -49,7 +49,7 @@ export async function prepareTrellis(cluster: TrellisCluster, leader: string): P
   // Registering a node takes a node certificate: one got with the worker token, as an agent's.
   const dispatcher = new DispatcherClient(leader, await joinedNodeCredentials(leader, cluster.adminDir, 'worker'), managerChannelOptions);
   try {
-    await callUnary(dispatcher, (c) => c.register, { nodeName: 'bench-node', advertiseAddr: '127.0.0.1' }, callTimeoutMs);
+    await callUnary(dispatcher, (c) => c.register, RegisterRequest.fromPartial({ nodeName: 'bench-node', advertiseAddr: '198.18.0.1' }), callTimeoutMs);
   } finally {
     dispatcher.close();
   }

@@ -6,7 +6,7 @@ import { startManager } from '../../manager/daemon';
 import { parseListen } from '../../proto/runtime/metrics-http';
 import { BUILT_IN_ADDRESS_POOLS, Store, type AddressPoolRecord } from '../../manager/store';
 import { collect, CommandError, managerList, tlsDir } from '../context';
-import { integerOption } from '../option-parsers';
+import { integerOption, parseReservedPorts } from '../option-parsers';
 import { addManagerCommands } from './manager';
 
 function daemonLogger(name: string, level: string): Logger {
@@ -69,7 +69,7 @@ export function defaultAddressPools(flags: AddressPoolFlags): AddressPoolRecord[
   const size =
     flags.defaultAddrPoolMaskLength === undefined
       ? (builtIn?.size ?? 24)
-      : integerOption('--default-addr-pool-mask-length', flags.defaultAddrPoolMaskLength);
+      : integerOption('--default-addr-pool-mask-length', flags.defaultAddrPoolMaskLength, { min: 0, max: 32 });
   const bases = flags.defaultAddrPool.length > 0 ? flags.defaultAddrPool : BUILT_IN_ADDRESS_POOLS.map((pool) => pool.base);
   const pools = bases.map((base) => ({ base, size }));
   // The store checks them at bootstrap too; checking here turns a refusal into one line instead of a stack.
@@ -128,6 +128,7 @@ export function addDaemonCommands(program: Command): void {
     .option('--state-dir <dir>', "where the agent keeps the node's certificate", '/var/lib/trellis/agent')
     .option('--resync-interval <duration>', 'period of the level-triggered repair pass', '30s')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: off)', '')
+    .option('--reserved-ports <list>', "ports of this node no sandbox may publish, PORT[/tcp|udp] comma-separated (repeatable; the metrics port is reserved by itself)", collect, [])
     .option('--log-level <level>', 'pino log level', 'info')
     .action(
       async (
@@ -138,6 +139,7 @@ export function addDaemonCommands(program: Command): void {
           gatewaySubnet: string;
           resyncInterval: string;
           metricsListen: string;
+          reservedPorts: string[];
           logLevel: string;
           joinToken?: string;
           stateDir: string;
@@ -147,6 +149,7 @@ export function addDaemonCommands(program: Command): void {
         checkMetricsListen(options.metricsListen);
         const gatewaySubnet = parseGatewaySubnet(options.gatewaySubnet);
         if (typeof gatewaySubnet === 'string') throw new CommandError(gatewaySubnet);
+        const reservedPorts = parseReservedPorts(options.reservedPorts);
         const logger = daemonLogger('trellis-agent', options.logLevel);
         const agent = await startAgent({
           managers: managerList(command),
@@ -158,6 +161,7 @@ export function addDaemonCommands(program: Command): void {
           gatewaySubnet: options.gatewaySubnet,
           resyncIntervalMs: parseDuration(options.resyncInterval),
           metricsListen: options.metricsListen,
+          reservedPorts,
           logger,
         });
         stopOnSignal(logger, () => agent.stop());

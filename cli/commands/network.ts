@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { collect, withControl } from '../context';
 import { integerOption, keyValues, networkAddressing, parseHostPublish } from '../option-parsers';
 import { print, shortId } from '../output';
+import { MTU_RANGE, VNI_RANGE } from '../../manager/store';
 import { addInspectCommand, addListCommand, addRemoveCommand } from './object-commands';
 
 interface CreateOptions {
@@ -53,9 +54,9 @@ export function addNetworkCommands(program: Command): void {
           ...networkAddressing(options),
           internal: options.internal ?? false,
           attachable: options.attachable ?? false,
-          mtu: options.mtu === undefined ? 0 : integerOption('--mtu', options.mtu),
+          mtu: options.mtu === undefined ? 0 : integerOption('--mtu', options.mtu, MTU_RANGE),
           labels: keyValues('--label', options.label),
-          vni: options.vni === undefined ? 0 : integerOption('--vni', options.vni),
+          vni: options.vni === undefined ? 0 : integerOption('--vni', options.vni, VNI_RANGE),
         });
         print(created.id);
       }),

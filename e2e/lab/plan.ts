@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { networkNetnsPrefix } from '../../agent/kernel/names';
 import { OWNER_TAG_PREFIX } from '../../agent/reconcile';
 import { SANDBOX_FILES_LEDGER } from '../../agent/sandbox-files';
+import { LAB_NETNS_PREFIX, SANDBOX_NETNS_PREFIX } from '../../proto/runtime/reserved';
 
 export type HostRole = 'manager' | 'agent';
 
@@ -64,7 +65,7 @@ export function dataDir(hostDir: string): string {
   return path.join(hostDir, 'data');
 }
 
-export const NAMESPACE_PREFIX = 'trlab-';
+export const NAMESPACE_PREFIX = LAB_NETNS_PREFIX;
 export const UNDERLAY_NAMESPACE = `${NAMESPACE_PREFIX}underlay`;
 export const UNDERLAY_BRIDGE = 'br0';
 /** name of the host's underlay interface inside its namespace */
@@ -76,7 +77,7 @@ export const MANAGER_METRICS_PORT = 4250;
 /** Each agent's Prometheus endpoint, on its own host address. */
 export const AGENT_METRICS_PORT = 4251;
 /** Sandbox namespaces made by agents: the lab's, or any other agent's on the machine. */
-export const SANDBOX_NAMESPACE_PREFIX = 'trsb-';
+export const SANDBOX_NAMESPACE_PREFIX = SANDBOX_NETNS_PREFIX;
 
 const SUBNET = '198.18.0';
 const FIRST_MANAGER_OCTET = 1;

@@ -12,7 +12,7 @@ import {
   type GetSandboxRequest,
 } from '../../proto/gen/trellis/v1/control';
 import { NodeStatus, type Sandbox } from '../../proto/gen/trellis/v1/types';
-import { DispatcherClient } from '../../proto/gen/trellis/v1/dispatcher';
+import { DispatcherClient, RegisterRequest } from '../../proto/gen/trellis/v1/dispatcher';
 import { callUnary, type UnaryMethod } from '../../proto/runtime/unary-call';
 import { adminControl, joinedNodeCredentials } from '../cluster-clients';
 import { refused } from './refused';
@@ -42,7 +42,7 @@ describe('Control API', () => {
     callUnary(control, pick, request, 10_000);
 
   async function start(): Promise<void> {
-    manager = await startManager({ listen: '127.0.0.1:0', dataDir, logger: pino({ level: 'silent' }), adminDir: join(dataDir, 'admin') });
+    manager = await startManager({ listen: '127.0.0.1:0', dataDir, logger: pino({ level: 'silent' }), adminDir: join(dataDir, 'admin'), metricsListen: '127.0.0.1:0' });
     control = adminControl(manager.address, join(dataDir, 'admin'));
     // It stands in for several agents: a manager's certificate may act for any node, a worker's for its own only.
     dispatcher = new DispatcherClient(manager.address, await joinedNodeCredentials(manager.address, join(dataDir, 'admin'), 'manager'), managerChannelOptions);
@@ -56,7 +56,7 @@ describe('Control API', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'trellis-api-'));
     await start();
-    await call(dispatcher.register.bind(dispatcher), { nodeName: 'n1', advertiseAddr: '198.18.0.11' });
+    await call(dispatcher.register.bind(dispatcher), RegisterRequest.fromPartial({ nodeName: 'n1', advertiseAddr: '198.18.0.11' }));
     await call(control.createNetwork.bind(control), CreateNetworkRequest.fromPartial({ name: 'blue', driver: 'overlay', subnet: '10.231.0.0/24' }));
     await call(control.createSandbox.bind(control), { name: 'web', node: 'n1', netns: '' });
     await call(control.connectNetwork.bind(control), ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: 'web', aliases: ['www'] }));
@@ -114,7 +114,7 @@ describe('Control API', () => {
   });
 
   it('refuses to remove a ready node unless forced, naming force', async () => {
-    const { nodeId } = await callUnary(dispatcher, (d) => d.register, { nodeName: 'n2', advertiseAddr: '198.18.0.12' }, 10_000);
+    const { nodeId } = await callUnary(dispatcher, (d) => d.register, RegisterRequest.fromPartial({ nodeName: 'n2', advertiseAddr: '198.18.0.12' }), 10_000);
     const session = dispatcher.session();
     session.on('error', () => undefined);
     session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0 } } });
@@ -166,6 +166,71 @@ describe('Control API', () => {
     const invalid = await refusal(rpc((c) => c.connectNetwork, connect({ network: 'blue', sandbox: 'proxy-2', publishedPorts: [{ protocol: 'tcp', hostPort: 70000, port: 80 }] })));
     expect(invalid).toEqual({ code: 'INVALID_ARGUMENT', field: 'published_ports', message: expect.stringContaining('published_ports[0].host_port') });
     expect((await rpc((c) => c.getSandbox, { sandbox: 'proxy-2' })).endpoints).toEqual([]);
+  });
+
+  it("refuses publishing the VXLAN port, the managers' own ports and a node's reserved ports, naming what uses them", async () => {
+    await rpc((c) => c.createSandbox, { name: 'pub', node: 'n1', netns: '' });
+    const managerPort = Number(manager.address.split(':').pop());
+    const metricsPort = Number(manager.metricsAddress?.split(':').pop());
+    const publishing = (protocol: string, hostPort: number) =>
+      refusal(rpc((c) => c.connectNetwork, connect({ network: 'blue', sandbox: 'pub', publishedPorts: [{ protocol, hostPort, port: 80 }] })));
+    expect(await publishing('udp', 4789)).toEqual({
+      code: 'INVALID_ARGUMENT', field: 'published_ports', message: expect.stringContaining("4789/udp is the VXLAN port of this cluster (every node's overlay traffic arrives on it); publish another port"),
+    });
+    expect(await publishing('tcp', managerPort)).toEqual({
+      code: 'INVALID_ARGUMENT', field: 'published_ports', message: `published_ports: ${managerPort}/tcp is the port of manager ${manager.address} (its gRPC API and Raft); publish another port`,
+    });
+    expect(await publishing('', metricsPort)).toEqual({
+      code: 'INVALID_ARGUMENT', field: 'published_ports', message: expect.stringContaining(`${metricsPort}/tcp is the metrics port of manager`),
+    });
+    const servicePort = await refusal(rpc((c) => c.createService, service({ name: 'svc', networks: ['blue'], ports: [{ targetPort: 80, publishedPort: managerPort, publishMode: 'host' }] })));
+    expect(servicePort).toEqual({ code: 'INVALID_ARGUMENT', field: 'ports', message: expect.stringContaining(`ports: ${managerPort}/tcp is the port of manager`) });
+
+    // An agent reports its own reserved ports (and its gateway subnet) when it registers.
+    const reporting = RegisterRequest.fromPartial({
+      nodeName: 'n1', advertiseAddr: '198.18.0.11', gatewaySubnet: '172.29.0.0/16', reservedPorts: [{ protocol: 'tcp', port: 9100, reason: "the agent's metrics port" }],
+    });
+    await call(dispatcher.register.bind(dispatcher), reporting);
+    expect(await rpc((c) => c.getNode, { node: 'n1' })).toMatchObject({ gatewaySubnet: '172.29.0.0/16', reservedPorts: [{ protocol: 'tcp', port: 9100, reason: "the agent's metrics port" }] });
+    expect(await publishing('tcp', 9100)).toEqual({
+      code: 'INVALID_ARGUMENT', field: 'published_ports', message: expect.stringContaining('9100/tcp is reserved on node "n1" (the agent\'s metrics port)'),
+    });
+    const inGateway = await refusal(rpc((c) => c.createNetwork, network({ name: 'gw', subnet: '172.29.8.0/24' })));
+    expect(inGateway).toEqual({ code: 'INVALID_ARGUMENT', field: 'subnet', message: expect.stringContaining('gateway subnet of node "n1"') });
+    const overlapping = await refusal(call(dispatcher.register.bind(dispatcher), RegisterRequest.fromPartial({ nodeName: 'n7', advertiseAddr: '198.18.0.17', gatewaySubnet: '10.231.0.0/16' })));
+    expect(overlapping).toEqual({ code: 'FAILED_PRECONDITION', field: 'gateway_subnet', message: expect.stringContaining('network "blue"') });
+    expect((await rpc((c) => c.getSandbox, { sandbox: 'pub' })).endpoints).toEqual([]);
+    await rpc((c) => c.removeSandbox, { sandbox: 'pub' });
+  });
+
+  it.each([
+    ['127.0.0.1', 'loopback'],
+    ['0.0.0.0', '"this network"'],
+    ['239.0.0.1', 'multicast'],
+    ['255.255.255.255', 'limited broadcast'],
+  ])('refuses a node advertising %s, saying why', async (advertiseAddr, why) => {
+    const error = await refusal(call(dispatcher.register.bind(dispatcher), RegisterRequest.fromPartial({ nodeName: 'n9', advertiseAddr })));
+    expect(error).toEqual({ code: 'INVALID_ARGUMENT', field: 'advertise_addr', message: expect.stringContaining(why) });
+    expect((await refusal(rpc((c) => c.getNode, { node: 'n9' }))).code).toBe('NOT_FOUND');
+  });
+
+  it('refuses a 200,000-alias endpoint and values out of range the wire can carry, changing nothing', async () => {
+    await rpc((c) => c.createSandbox, { name: 'alias-hog', node: 'n1', netns: '' });
+    const aliases = Array.from({ length: 200_000 }, (_, i) => `a${i}`);
+    const hog = await refusal(rpc((c) => c.connectNetwork, connect({ network: 'blue', sandbox: 'alias-hog', aliases })));
+    expect(hog).toEqual({ code: 'INVALID_ARGUMENT', field: 'aliases', message: expect.stringContaining('aliases: at most 64 per endpoint, got 200000') });
+    expect((await rpc((c) => c.getSandbox, { sandbox: 'alias-hog' })).endpoints).toEqual([]);
+    const vni = await refusal(rpc((c) => c.createNetwork, network({ name: 'big', subnet: '10.240.0.0/24', vni: 2 ** 32 - 1 })));
+    expect(vni).toEqual({ code: 'INVALID_ARGUMENT', field: 'vni', message: expect.stringContaining('4294967295 is out of range') });
+    const mtu = await refusal(rpc((c) => c.createNetwork, network({ name: 'big', subnet: '10.240.0.0/24', mtu: 2 ** 32 - 1 })));
+    expect(mtu).toEqual({ code: 'INVALID_ARGUMENT', field: 'mtu', message: expect.stringContaining('4294967295 is out of range') });
+    expect((await rpc((c) => c.listNetworks, {})).networks.map((n) => n.name)).not.toContain('big');
+    await rpc((c) => c.removeSandbox, { sandbox: 'alias-hog' });
+  });
+
+  it('removes a label named like an Object property without mistaking it for an added one', async () => {
+    const updated = await rpc((c) => c.updateNode, UpdateNodeRequest.fromPartial({ node: 'n1', labelRm: ['toString', 'constructor'] }));
+    expect(updated.name).toBe('n1');
   });
 
   it('passes the namespace to adopt through; the restart below keeps it', async () => {

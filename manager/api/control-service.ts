@@ -5,7 +5,7 @@ import { joinToken } from '../ca/cluster-init';
 import { NodeStatus, type Endpoint, type Node } from '../../proto/gen/trellis/v1/types';
 import type { ClusterState } from '../cluster/cluster-state';
 import { newId } from '../ids';
-import type { AppliedValue, Command } from '../store';
+import { refuseReserved, type AppliedValue, type Command, type Reservation } from '../store';
 import { endpointReadiness } from './readiness';
 import { fromStoreError, notFound, serviceError } from './status';
 import { unary, type Outcome } from './unary';
@@ -20,6 +20,8 @@ export interface ManagerDirectory {
   list(): Promise<ListManagersResponse>;
   /** Removes a manager through the log; '' means the one answering. */
   remove(id: string): Promise<void>;
+  /** The managers' own ports, which no sandbox may publish (see manager-ports.ts). */
+  reservedPorts(): Reservation[];
 }
 
 export function controlService(state: ClusterState, nodes: NodeDirectory, managers: ManagerDirectory): ControlServer {
@@ -35,6 +37,11 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
   async function read<T>(query: () => Outcome<T>): Promise<Outcome<T>> {
     await state.readBarrier();
     return query();
+  }
+  /** The refusal of a port the managers use, in the store's words, or undefined. */
+  function unlessReserved(field: string, ports: readonly { protocol: string; port: number }[]): ServiceError | undefined {
+    const reserved = refuseReserved(field, ports, (port) => port, managers.reservedPorts());
+    return reserved.ok ? undefined : fromStoreError(reserved.error);
   }
   const found = <T>(value: T | undefined, missing: () => ServiceError): Outcome<T> => value ?? missing();
   /** An inspected object with its endpoints' `ready` filled in from the agents' reports (which the leader holds). */
@@ -101,7 +108,10 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     removeSandbox: unary((request) => removal({ type: 'removeSandbox', sandbox: request.sandbox })),
 
     connectNetwork: unary((request) =>
-      propose({
+      unlessReserved(
+        'published_ports',
+        request.publishedPorts.map((port) => ({ protocol: port.protocol || 'tcp', port: port.hostPort })),
+      ) ?? propose({
         type: 'connect',
         endpointId: newId(),
         network: request.network,
@@ -145,7 +155,10 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     }),
 
     createService: unary((request) =>
-      propose({
+      unlessReserved(
+        'ports',
+        request.ports.map((port) => ({ protocol: port.protocol || 'tcp', port: port.publishedPort || port.targetPort })),
+      ) ?? propose({
         type: 'createService',
         id: newId(),
         name: request.name,

@@ -3,6 +3,7 @@ import type { Node } from '../../proto/gen/trellis/v1/types';
 import { serviceError } from '../api/status';
 import type { ManagerDirectory, NodeDirectory } from '../api/control-service';
 import type { Dispatcher } from '../dispatcher/dispatcher-service';
+import { managerReservations } from '../api/manager-ports';
 import { ClusterUnavailableError } from './cluster-state';
 import type { PeerClients } from './peer-clients';
 import type { RaftCluster } from './raft-cluster';
@@ -24,8 +25,11 @@ export function nodeDirectory(cluster: RaftCluster, dispatcher: Dispatcher, peer
   };
 }
 
-export function managerDirectory(cluster: RaftCluster, selfId: string, peers: PeerClients): ManagerDirectory {
+/** `metricsAddress`: where this manager serves metrics, if it does. */
+export function managerDirectory(cluster: RaftCluster, selfId: string, peers: PeerClients, metricsAddress?: string): ManagerDirectory {
   return {
+    reservedPorts: () => managerReservations(Object.values(cluster.memberAddresses()), metricsAddress),
+
     async list(): Promise<ListManagersResponse> {
       const status = cluster.status();
       const { voters, learners } = cluster.membership();

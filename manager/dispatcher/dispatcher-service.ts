@@ -151,6 +151,8 @@ export class Dispatcher {
           id: worker?.nodeId ?? newId(),
           name: request.nodeName,
           advertiseAddr: request.advertiseAddr,
+          gatewaySubnet: request.gatewaySubnet,
+          reservedPorts: request.reservedPorts,
         });
         if (!result.ok) return fromStoreError(result.error);
         this.logger.info({ node: result.value.name, id: result.value.id }, 'node registered');

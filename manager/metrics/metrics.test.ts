@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { ConnectNetworkRequest, ControlClient, CreateNetworkRequest } from '../../proto/gen/trellis/v1/control';
-import { DispatcherClient, type ManagerMessage } from '../../proto/gen/trellis/v1/dispatcher';
+import { DispatcherClient, RegisterRequest, type ManagerMessage } from '../../proto/gen/trellis/v1/dispatcher';
 import { callUnary } from '../../proto/runtime/unary-call';
 import { adminControl, joinedNodeCredentials } from '../cluster-clients';
 import { startManager, type RunningManager } from '../daemon';
@@ -51,7 +51,7 @@ describe('manager metrics', () => {
   });
 
   it('reports raft state, proposals, sessions, nodes and attach→programmed convergence', async () => {
-    const { nodeId } = await callUnary(dispatcher, (d) => d.register, { nodeName: 'n1', advertiseAddr: '198.18.0.11' }, 10_000);
+    const { nodeId } = await callUnary(dispatcher, (d) => d.register, RegisterRequest.fromPartial({ nodeName: 'n1', advertiseAddr: '198.18.0.11' }), 10_000);
     // A stand-in agent: it "programs" every view at once and says so.
     const session = dispatcher.session();
     session.on('error', () => undefined);

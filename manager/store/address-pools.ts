@@ -1,7 +1,8 @@
 import type { SetDefaultAddressPools } from './commands';
 import { fail, ok, type Result } from './errors';
-import { MIN_SUBNET_PREFIX, parseCidrField } from './fields';
+import { checkUsableSubnet, MIN_SUBNET_PREFIX, parseCidrField } from './fields';
 import { cidrsOverlap, formatCidr, lastAddress, type Cidr } from '../../proto/runtime/ipv4';
+import { gatewaySubnets } from './gateway-subnets';
 import { storedCidr, type AddressPoolRecord, type StoreState } from './state';
 
 /*
@@ -31,6 +32,8 @@ export function setDefaultAddressPools(state: StoreState, command: SetDefaultAdd
 function checkPool(pool: AddressPoolRecord): Result<AddressPoolRecord> {
   const base = parseCidrField('default_addr_pool', pool.base, '10.0.0.0/8');
   if (!base.ok) return base;
+  const usable = checkUsableSubnet('default_addr_pool', base.value);
+  if (!usable.ok) return usable;
   const smallest = Math.max(base.value.prefixLength, MIN_SUBNET_PREFIX);
   if (!Number.isInteger(pool.size) || pool.size < smallest || pool.size > MAX_POOL_SUBNET_PREFIX) {
     return fail(
@@ -45,6 +48,7 @@ function checkPool(pool: AddressPoolRecord): Result<AddressPoolRecord> {
 /** The lowest block of the first pool with room that overlaps no subnet of any network. */
 export function allocateDefaultSubnet(state: StoreState): Result<Cidr> {
   const used = [...state.networks.values()].flatMap((network) => network.ipam.map((config) => storedCidr(config.subnet)));
+  used.push(...gatewaySubnets(state));
   for (const pool of state.defaultAddressPools) {
     const block = lowestFreeBlock(storedCidr(pool.base), pool.size, used);
     if (block) return ok(block);

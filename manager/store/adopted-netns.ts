@@ -1,3 +1,4 @@
+import { netnsOwner, SANDBOX_NETNS_PREFIX } from '../../proto/runtime/reserved';
 import { fail, ok, type Result } from './errors';
 import type { StoreState } from './state';
 
@@ -8,7 +9,7 @@ import type { StoreState } from './state';
  */
 
 /** The prefix of the namespaces the agents create (and of the names they attach adopted processes under). */
-export const AGENT_NETNS_PREFIX = 'trsb-';
+export const AGENT_NETNS_PREFIX = SANDBOX_NETNS_PREFIX;
 
 const NAMED = /^\/run\/netns\/([A-Za-z0-9_][A-Za-z0-9_.-]{0,254})$/;
 /** No leading zero: /proc does not know "/proc/01". */
@@ -25,12 +26,10 @@ export function checkAdoptedNetns(state: StoreState, path: string): Result<strin
   if (named === null && (processId === undefined || Number(processId) > MAX_PID)) {
     return fail('INVALID_ARGUMENT', 'netns', `netns: "${path}" is not a namespace path Trellis adopts; ${ACCEPTED_FORMS}`);
   }
-  if (named?.[1]?.startsWith(AGENT_NETNS_PREFIX)) {
-    return fail(
-      'INVALID_ARGUMENT',
-      'netns',
-      `netns: "${path}" is a namespace the agents make for their own sandboxes (${AGENT_NETNS_PREFIX}…); adopt a namespace made by something else`,
-    );
+  // Adopting a namespace Trellis owns makes its owner and the adopting sandbox fight over it on every pass.
+  const owned = named?.[1] === undefined ? undefined : netnsOwner(named[1]);
+  if (owned !== undefined) {
+    return fail('INVALID_ARGUMENT', 'netns', `netns: "${path}" is ${owned.owner} (${owned.prefix}…), never adopted; adopt a namespace made by something else`);
   }
   const holder = adopterOf(state, path);
   if (holder !== undefined) {

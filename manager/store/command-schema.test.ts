@@ -17,7 +17,8 @@ const refused: [string, unknown, string, string][] = [
   ['a string where a list goes', { type: 'updateNode', node: 'n', labelRm: 'toString' }, 'label_rm', 'label_rm: give a list'],
   ['a join role that is no role', { type: 'rotateJoinSecret', role: '__proto__', secret: 's' }, 'role', 'role: give one of worker, manager; got "__proto__"'],
   ['a huge string', { type: 'removeNetwork', network: 'x'.repeat(70_000) }, 'network', 'network: give a string of at most 1024 characters; got a string of 70000 characters'],
-  ['a huge list', { type: 'createService', id: 'i', name: 'n', networks: Array.from({ length: 5000 }, () => 'a') }, 'networks', 'networks: give a list of at most 4096 elements; got a list of 5000'],
+  ['a huge list', { type: 'updateNode', node: 'x', labelRm: Array.from({ length: 5000 }, () => 'a') }, 'label_rm', 'label_rm: give a list of at most 4096 elements; got a list of 5000'],
+  ['a list over its documented limit, in the limit\'s words', { type: 'createService', id: 'i', name: 'n', networks: Array.from({ length: 5000 }, () => 'a') }, 'networks', 'networks: at most 64 per service, got 5000'],
   ['null for an optional field', { type: 'createSandbox', id: 'i', name: 'n', node: 'x', netns: null }, 'netns', 'netns: give a string of at most 1024 characters; got null'],
   ['a nested record field of the wrong type', { type: 'initSecurity', security: { clusterId: 'c', caCertPem: 'C', caKeyPem: 5, joinSecrets: { worker: 'w', manager: 'm' }, certValiditySeconds: 60 } }, 'security', 'security.ca_key_pem: give a string'],
 ];

@@ -1,5 +1,7 @@
-import type { Command, CommandOf, IpamRequest, PortRequest, PublishedPortRequest } from './commands';
+import type { Command, CommandOf, IpamRequest, PortRequest, PublishedPortRequest, ReservedPortRequest } from './commands';
 import { fail, ok, type Result } from './errors';
+import { checkCount } from './fields';
+import { LIMITS } from './limits';
 import type { AddressPoolRecord, ClusterSecurityRecord } from './state';
 
 /*
@@ -109,6 +111,18 @@ function list<T>(element: Schema<T>): Schema<T[]> {
   };
 }
 
+/**
+ * A list with a documented limit per object (limits.ts): checked here, before its elements, so a
+ * list of 200,000 is refused at once and in the words users read in the README.
+ */
+function bounded<T>(element: Schema<T>, limit: number, per: string): Schema<T[]> {
+  const elements = list(element);
+  return (value, path) => {
+    const count = Array.isArray(value) ? checkCount(fieldOf(path), value.length, limit, per) : ok(undefined);
+    return count.ok ? elements(value, path) : count;
+  };
+}
+
 /** String → string maps (labels, aux addresses). `__proto__` is refused: assigned to an object, it would set its prototype instead. */
 const stringMap: Schema<Record<string, string>> = (value, path) => {
   const entries = isObject(value) ? Object.entries(value) : undefined;
@@ -163,6 +177,12 @@ const servicePort = object<PortRequest>({
   publishMode: optional(short),
 });
 
+const reservedPort = object<ReservedPortRequest>({
+  protocol: optional(short),
+  port: uint32,
+  reason: optional(short),
+});
+
 const ipamEntry = object<IpamRequest>({
   subnet: short,
   gateway: optional(short),
@@ -191,7 +211,7 @@ const schemas: CommandSchemas = {
     subnet: optional(short),
     gateway: optional(short),
     ipRange: optional(short),
-    ipam: optional(list(ipamEntry)),
+    ipam: optional(bounded(ipamEntry, LIMITS.subnetsPerNetwork, 'network')),
     internal: optional(flag),
     attachable: optional(flag),
     mtu: optional(uint32),
@@ -199,7 +219,13 @@ const schemas: CommandSchemas = {
     vni: optional(uint32),
   },
   removeNetwork: { network: short },
-  registerNode: { id: short, name: short, advertiseAddr: short },
+  registerNode: {
+    id: short,
+    name: short,
+    advertiseAddr: short,
+    gatewaySubnet: optional(short),
+    reservedPorts: optional(bounded(reservedPort, LIMITS.reservedPortsPerNode, 'node')),
+  },
   updateNode: { node: short, availability: optional(short), labelAdd: optional(stringMap), labelRm: optional(list(short)) },
   removeNode: { node: short },
   createSandbox: { id: short, name: short, node: short, netns: optional(short) },
@@ -209,21 +235,21 @@ const schemas: CommandSchemas = {
     network: short,
     sandbox: short,
     ip: optional(short),
-    aliases: list(short),
+    aliases: bounded(short, LIMITS.aliases, 'endpoint'),
     mac: optional(short),
     hostname: optional(short),
-    extraHosts: optional(list(short)),
-    dns: optional(list(short)),
+    extraHosts: optional(bounded(short, LIMITS.extraHosts, 'endpoint')),
+    dns: optional(bounded(short, LIMITS.dns, 'endpoint')),
     service: optional(short),
-    publishedPorts: optional(list(publishedPort)),
+    publishedPorts: optional(bounded(publishedPort, LIMITS.publishedPorts, 'endpoint')),
   },
   disconnect: { network: short, sandbox: short },
   createService: {
     id: short,
     name: short,
-    networks: list(short),
+    networks: bounded(short, LIMITS.networksPerService, 'service'),
     endpointMode: optional(short),
-    ports: optional(list(servicePort)),
+    ports: optional(bounded(servicePort, LIMITS.portsPerService, 'service')),
     labels: optional(stringMap),
   },
   removeService: { service: short },

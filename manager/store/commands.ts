@@ -48,12 +48,24 @@ export interface RemoveNetwork {
   network: string;
 }
 
-/** Registering a name that exists updates its address and keeps its id. */
+/** Registering a name that exists updates its address, gateway subnet and reserved ports, and keeps its id. */
 export interface RegisterNode {
   type: 'registerNode';
   id: string;
   name: string;
   advertiseAddr: string;
+  /** The agent's gateway bridge subnet (CIDR). Absent or '' means not reported (agents from before it). */
+  gatewaySubnet?: string;
+  /** Ports of the node no sandbox may publish. Absent means none. */
+  reservedPorts?: readonly ReservedPortRequest[];
+}
+
+export interface ReservedPortRequest {
+  /** Absent or '' means tcp. */
+  protocol?: string;
+  port: number;
+  /** What uses the port, for refusals. Absent or '' means "given with --reserved-ports". */
+  reason?: string;
 }
 
 export interface CreateSandbox {

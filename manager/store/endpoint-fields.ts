@@ -1,5 +1,6 @@
 import { fail, ok, type Result } from './errors';
-import { DNS_NAME } from './fields';
+import { DNS_NAME, shortened } from './fields';
+import { LIMITS } from './limits';
 import { formatIpv4, parseIpv4 } from '../../proto/runtime/ipv4';
 
 /*
@@ -31,7 +32,7 @@ export function checkHostname(hostname: string): Result<string> {
   return fail(
     'INVALID_ARGUMENT',
     'hostname',
-    `hostname: "${hostname}" is not a valid host name; use 1 to 63 letters, digits and inner "-", like web-1`,
+    `hostname: ${JSON.stringify(shortened(hostname))} is not a valid host name; use 1 to 63 letters, digits and inner "-", like web-1`,
   );
 }
 
@@ -42,11 +43,11 @@ export function checkExtraHosts(entries: readonly string[]): Result<string[]> {
     const colon = entry.lastIndexOf(':');
     const name = entry.slice(0, colon);
     const address = colon < 0 ? undefined : parseIpv4(entry.slice(colon + 1));
-    if (colon < 0 || !DNS_NAME.test(name) || address === undefined) {
+    if (colon < 0 || name.length > LIMITS.aliasLength || !DNS_NAME.test(name) || address === undefined) {
       return fail(
         'INVALID_ARGUMENT',
         'extra_hosts',
-        `extra_hosts: "${entry}" is not name:ip; give a DNS name and an IPv4 address, like db.local:10.0.0.5`,
+        `extra_hosts: ${JSON.stringify(shortened(entry))} is not name:ip; give a DNS name and an IPv4 address, like db.local:10.0.0.5`,
       );
     }
     normalised.push(`${name}:${formatIpv4(address)}`);
@@ -59,7 +60,7 @@ export function checkResolvers(resolvers: readonly string[]): Result<string[]> {
   for (const resolver of resolvers) {
     const address = parseIpv4(resolver);
     if (address === undefined) {
-      return fail('INVALID_ARGUMENT', 'dns', `dns: "${resolver}" is not an IPv4 address; give a resolver address, like 10.0.0.2`);
+      return fail('INVALID_ARGUMENT', 'dns', `dns: ${JSON.stringify(shortened(resolver))} is not an IPv4 address; give a resolver address, like 10.0.0.2`);
     }
     normalised.push(formatIpv4(address));
   }

@@ -4,6 +4,7 @@ import type { Connect, Disconnect } from './commands';
 import { checkExtraHosts, checkHostname, checkResolvers, parseMac } from './endpoint-fields';
 import { fail, notFound, ok, type Result } from './errors';
 import { checkAliases, checkNewId } from './fields';
+import { LIMITS } from './limits';
 import { cidrContains, formatIpv4, macForIpv4, parseIpv4 } from '../../proto/runtime/ipv4';
 import { checkPublishedPorts } from './published-ports';
 import { storedIpv4, type EndpointRecord, type NetworkRecord, type ServiceRecord, type StoreState } from './state';
@@ -24,6 +25,14 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
   }
   const id = checkNewId(state.endpoints, 'endpoint', command.endpointId);
   if (!id.ok) return id;
+  const connected = state.endpointsOfSandbox(sandbox.id).length;
+  if (connected >= LIMITS.endpointsPerSandbox) {
+    return fail(
+      'FAILED_PRECONDITION',
+      'sandbox',
+      `sandbox: "${sandbox.name}" is already on ${connected} networks, the most one sandbox may join (${LIMITS.endpointsPerSandbox}); disconnect it from one first`,
+    );
+  }
   const aliases = checkAliases(command.aliases);
   if (!aliases.ok) return aliases;
   const hostname = command.hostname ? checkHostname(command.hostname) : ok(sandbox.name);

@@ -1,5 +1,7 @@
 import { fail, ok, type Result } from './errors';
 import { cidrContains, cidrContainsCidr, formatCidr, formatIpv4, lastAddress, parseCidr, parseIpv4, type Cidr } from '../../proto/runtime/ipv4';
+import { unusableBlockHolding, unusableBlockOverlapping } from '../../proto/runtime/special-addresses';
+import { LIMITS } from './limits';
 
 /*
  * Checks of user-supplied fields. Each failure names the field, shows the bad
@@ -19,7 +21,7 @@ export function checkName(kind: string, name: string): Result<string> {
     return fail(
       'INVALID_ARGUMENT',
       'name',
-      `name: "${name}" is not a valid ${kind} name; use 1 to 63 letters, digits, "_", "." or "-", starting with a letter or digit`,
+      `name: ${JSON.stringify(shortened(name))} is not a valid ${kind} name; use 1 to 63 letters, digits, "_", "." or "-", starting with a letter or digit`,
     );
   }
   return ok(name);
@@ -32,13 +34,43 @@ export function checkNewId(existing: ReadonlyMap<string, unknown>, kind: string,
   return ok(id);
 }
 
+/** A list field bounded per object: "aliases: at most 64 per endpoint, got 200000; …". */
+export function checkCount(field: string, count: number, limit: number, per: string): Result<void> {
+  if (count <= limit) return ok(undefined);
+  return fail('INVALID_ARGUMENT', field, `${field}: at most ${limit} per ${per}, got ${count}; drop some`);
+}
+
+/** C0 and C1 controls, DEL, and the Unicode line and paragraph separators: they break lines in files, logs and tables. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** Free-form text (label keys and values, aux address names, reasons) without control characters. */
+export function checkText(field: string, what: string, value: string): Result<string> {
+  const control = CONTROL_CHARACTER.exec(value);
+  if (control === null) return ok(value);
+  const code = `U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return fail(
+    'INVALID_ARGUMENT',
+    field,
+    `${field}: ${what} ${JSON.stringify(shortened(value))} contains a control character (${code}); remove it`,
+  );
+}
+
+/** Enough of a value to recognise it in a message, not a copy of a huge one. */
+export function shortened(value: string): string {
+  return value.length <= 40 ? value : `${value.slice(0, 40)}…`;
+}
+
 export function checkAliases(aliases: readonly string[]): Result<readonly string[]> {
+  const long = aliases.find((alias) => alias.length > LIMITS.aliasLength);
+  if (long !== undefined) {
+    return fail('INVALID_ARGUMENT', 'aliases', `aliases: "${shortened(long)}" is ${long.length} characters; a DNS name has at most ${LIMITS.aliasLength}`);
+  }
   const bad = aliases.find((alias) => !DNS_NAME.test(alias));
   if (bad === undefined) return ok(aliases);
   return fail(
     'INVALID_ARGUMENT',
     'aliases',
-    `aliases: "${bad}" is not a valid DNS name; use dot-separated labels of letters, digits and inner "-", like web or web.front`,
+    `aliases: ${JSON.stringify(shortened(bad))} is not a valid DNS name; use dot-separated labels of letters, digits and inner "-", like web or web.front`,
   );
 }
 
@@ -67,7 +99,18 @@ export function parseSubnet(value: string): Result<Cidr> {
       `subnet: "${value}" is a /${prefix}; use a prefix between /${MIN_SUBNET_PREFIX} and /${MAX_SUBNET_PREFIX}, like ${SUBNET_EXAMPLE}`,
     );
   }
-  return subnet;
+  return checkUsableSubnet('subnet', subnet.value);
+}
+
+/** A block packets can reach hosts in: not loopback, multicast, 0/8 or 240/4. */
+export function checkUsableSubnet(field: string, subnet: Cidr): Result<Cidr> {
+  const special = unusableBlockOverlapping(subnet);
+  if (special === undefined) return ok(subnet);
+  return fail(
+    'INVALID_ARGUMENT',
+    field,
+    `${field}: ${formatCidr(subnet)} is not usable: ${special.reason}; give a private block like ${SUBNET_EXAMPLE}`,
+  );
 }
 
 export function parseIpRange(value: string, subnet: Cidr): Result<Cidr> {
@@ -103,6 +146,14 @@ export function parseHostAddress(field: string, value: string, subnet: Cidr): Re
 
 export function parseAdvertiseAddr(value: string): Result<number> {
   const address = parseIpv4(value);
+  const special = address === undefined ? undefined : unusableBlockHolding(address);
+  if (special !== undefined) {
+    return fail(
+      'INVALID_ARGUMENT',
+      'advertise_addr',
+      `advertise_addr: ${value} cannot be a node's underlay address: ${special.reason}; give the address other nodes reach this one at, like 192.168.1.10`,
+    );
+  }
   if (address !== undefined) return ok(address);
   return fail(
     'INVALID_ARGUMENT',
@@ -126,24 +177,29 @@ export function parseAddressInSubnets(field: string, value: string, subnets: rea
   );
 }
 
-const MAX_LABELS = 64;
-const MAX_LABEL_KEY = 128;
-const MAX_LABEL_VALUE = 4096;
-
 /** Labels are free-form metadata, but bounded: they live in every replica and every answer. Returns them sorted by key. */
 export function checkLabels(field: string, labels: Readonly<Record<string, string>>): Result<Record<string, string>> {
   const entries = sortedEntries(labels);
-  if (entries.length > MAX_LABELS) {
-    return fail('INVALID_ARGUMENT', field, `${field}: ${entries.length} labels given; at most ${MAX_LABELS} are allowed, drop some`);
+  if (entries.length > LIMITS.labels) {
+    return fail('INVALID_ARGUMENT', field, `${field}: ${entries.length} labels given; at most ${LIMITS.labels} are allowed, drop some`);
   }
+  let bytes = 0;
   for (const [key, value] of entries) {
     if (key === '') return fail('INVALID_ARGUMENT', field, `${field}: a label key is empty; give labels as key=value`);
-    if (key.length > MAX_LABEL_KEY) {
-      return fail('INVALID_ARGUMENT', field, `${field}: key "${key.slice(0, 20)}…" is ${key.length} characters; keys may have at most ${MAX_LABEL_KEY}`);
+    if (key.length > LIMITS.labelKeyLength) {
+      return fail('INVALID_ARGUMENT', field, `${field}: key "${key.slice(0, 20)}…" is ${key.length} characters; keys may have at most ${LIMITS.labelKeyLength}`);
     }
-    if (value.length > MAX_LABEL_VALUE) {
-      return fail('INVALID_ARGUMENT', field, `${field}: the value of "${key}" is ${value.length} characters; values may have at most ${MAX_LABEL_VALUE}`);
+    if (value.length > LIMITS.labelValueLength) {
+      return fail('INVALID_ARGUMENT', field, `${field}: the value of "${key}" is ${value.length} characters; values may have at most ${LIMITS.labelValueLength}`);
     }
+    const text = checkText(field, 'label key', key);
+    if (!text.ok) return text;
+    const valueText = checkText(field, `the value of ${JSON.stringify(key)}`, value);
+    if (!valueText.ok) return valueText;
+    bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
+  }
+  if (bytes > LIMITS.labelBytes) {
+    return fail('INVALID_ARGUMENT', field, `${field}: the labels take ${bytes} bytes (keys and values, UTF-8); at most ${LIMITS.labelBytes} per object, shorten or drop some`);
   }
   return ok(Object.fromEntries(entries));
 }

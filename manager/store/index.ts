@@ -18,6 +18,7 @@ export type {
   PortRequest,
   PublishedPortRequest,
   RegisterNode,
+  ReservedPortRequest,
   RemoveNetwork,
   RemoveNode,
   RemoveSandbox,
@@ -27,6 +28,9 @@ export type {
   UpdateNode,
 } from './commands';
 export type { Result, StoreError } from './errors';
+// The CLI refuses values out of these ranges before sending, naming its flag.
+export { LIMITS, MTU_RANGE, PORT_RANGE, VNI_RANGE } from './limits';
+export { refuseReserved, type Reservation } from './reserved-ports';
 export { BUILT_IN_ADDRESS_POOLS, type AddressPoolRecord, type ClusterSecurityRecord, type JoinRole, type StoreSnapshot } from './state';
 // The CLI sorts --aux-address values into their --subnet the way the store reads them.
 export { cidrContains, parseCidr, parseIpv4 } from '../../proto/runtime/ipv4';

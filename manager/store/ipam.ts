@@ -1,7 +1,8 @@
 import { allocateDefaultSubnet } from './address-pools';
 import type { CreateNetwork, IpamRequest } from './commands';
 import { fail, inElement, ok, type Result } from './errors';
-import { parseHostAddress, parseIpRange, parseSubnet, sortedEntries } from './fields';
+import { checkText, parseHostAddress, parseIpRange, parseSubnet, shortened, sortedEntries } from './fields';
+import { LIMITS } from './limits';
 import { cidrsOverlap, formatCidr, formatIpv4, type Cidr } from '../../proto/runtime/ipv4';
 import { storedCidr, type IpamRecord, type StoreState } from './state';
 
@@ -39,6 +40,10 @@ function singleEntry(entry: Result<IpamRecord>): Result<IpamRecord[]> {
 }
 
 function checkIpamList(list: readonly IpamRequest[]): Result<IpamRecord[]> {
+  const auxCount = list.reduce((sum, entry) => sum + Object.keys(entry.auxAddresses ?? {}).length, 0);
+  if (auxCount > LIMITS.auxAddressesPerNetwork) {
+    return fail('INVALID_ARGUMENT', 'ipam', `ipam: at most ${LIMITS.auxAddressesPerNetwork} aux addresses per network, got ${auxCount}; drop some`);
+  }
   const records: IpamRecord[] = [];
   const subnets: Cidr[] = [];
   for (const [index, entry] of list.entries()) {
@@ -83,6 +88,11 @@ function checkAuxAddresses(aux: Readonly<Record<string, string>>, subnet: Cidr, 
   const normalised: Record<string, string> = {};
   for (const [name, value] of sortedEntries(aux)) {
     if (name === '') return fail('INVALID_ARGUMENT', 'aux_addresses', `aux_addresses: the entry for ${value} has no name; give name=ip`);
+    if (name.length > LIMITS.auxNameLength) {
+      return fail('INVALID_ARGUMENT', 'aux_addresses', `aux_addresses: name "${shortened(name)}" is ${name.length} characters; at most ${LIMITS.auxNameLength}`);
+    }
+    const text = checkText('aux_addresses', 'name', name);
+    if (!text.ok) return text;
     const address = parseHostAddress('aux_addresses', value, subnet);
     if (!address.ok) return address;
     if (address.value === gateway) {

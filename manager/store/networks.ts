@@ -2,14 +2,14 @@ import type { Network } from '../../proto/gen/trellis/v1/types';
 import type { CreateNetwork, RemoveNetwork } from './commands';
 import { fail, notFound, ok, type Result } from './errors';
 import { checkLabels, checkName, checkNewId } from './fields';
+import { refuseGatewayOverlap } from './gateway-subnets';
+import { MTU_RANGE } from './limits';
 import { resolveIpam } from './ipam';
 import { FIRST_VNI, LAST_VNI, newAddressSpace, type NetworkRecord, type StoreState } from './state';
 import { toNetwork } from './views';
 
 const SUPPORTED_DRIVERS = ['overlay'];
-/** IPv4's minimum datagram size, and the largest jumbo frame NICs commonly take. */
-const MIN_MTU = 576;
-const MAX_MTU = 9000;
+const { min: MIN_MTU, max: MAX_MTU } = MTU_RANGE;
 
 export function createNetwork(state: StoreState, command: CreateNetwork): Result<Network> {
   const id = checkNewId(state.networks, 'network', command.id);
@@ -34,6 +34,8 @@ export function createNetwork(state: StoreState, command: CreateNetwork): Result
   if (!requestedVni.ok) return requestedVni;
   const ipam = resolveIpam(state, command);
   if (!ipam.ok) return ipam;
+  const apart = refuseGatewayOverlap(state, (command.ipam ?? []).length > 0 ? 'ipam' : 'subnet', ipam.value);
+  if (!apart.ok) return apart;
   // Taken last: nothing after it can fail, so a refused command never holds a VNI.
   const vni = requestedVni.value === 0 ? state.vnis.allocate() : requestedVni.value;
   if (vni === undefined) {

@@ -1,7 +1,10 @@
 import type { Node } from '../../proto/gen/trellis/v1/types';
 import type { RegisterNode, RemoveNode, UpdateNode } from './commands';
 import { fail, notFound, ok, type Result } from './errors';
-import { checkLabels, checkName, checkNewId, parseAdvertiseAddr } from './fields';
+import { checkLabels, checkName, checkNewId, checkUsableSubnet, parseAdvertiseAddr, parseCidrField } from './fields';
+import { formatCidr } from '../../proto/runtime/ipv4';
+import { networkOverlapping } from './gateway-subnets';
+import { checkReservedPorts } from './reserved-ports';
 import { type NodeAvailability, type NodeRecord, type StoreState } from './state';
 import { toNode } from './views';
 
@@ -13,9 +16,20 @@ export function registerNode(state: StoreState, command: RegisterNode): Result<N
   if (!name.ok) return name;
   const address = parseAdvertiseAddr(command.advertiseAddr);
   if (!address.ok) return address;
+  const gatewaySubnet = command.gatewaySubnet ? checkGatewaySubnet(state, command.name, command.gatewaySubnet) : ok(undefined);
+  if (!gatewaySubnet.ok) return gatewaySubnet;
+  const reservedPorts = checkReservedPorts(command.reservedPorts ?? []);
+  if (!reservedPorts.ok) return reservedPorts;
+  // Left out when not reported, so that records (and snapshots) of nodes whose agents report nothing are as before.
+  const reported = {
+    ...(gatewaySubnet.value === undefined ? {} : { gatewaySubnet: gatewaySubnet.value }),
+    ...(reservedPorts.value.length === 0 ? {} : { reservedPorts: reservedPorts.value }),
+  };
   const existing = state.nodes.byName(command.name);
   if (existing) {
-    const moved: NodeRecord = { ...existing, advertiseAddr: command.advertiseAddr };
+    // What an agent reports is what it runs with now: a restart with other flags replaces it.
+    const { gatewaySubnet: _oldSubnet, reservedPorts: _oldPorts, ...kept } = existing;
+    const moved: NodeRecord = { ...kept, advertiseAddr: command.advertiseAddr, ...reported };
     state.nodes.set(moved.id, moved);
     return ok(toNode(moved));
   }
@@ -29,6 +43,7 @@ export function registerNode(state: StoreState, command: RegisterNode): Result<N
     registeredRevision: state.revision + 1,
     availability: 'active',
     labels: {},
+    ...reported,
   };
   state.nodes.set(record.id, record);
   return ok(toNode(record));
@@ -41,7 +56,8 @@ export function updateNode(state: StoreState, command: UpdateNode): Result<Node>
   const availability = command.availability ? checkAvailability(command.availability) : ok(node.availability);
   if (!availability.ok) return availability;
   const labelRm = command.labelRm ?? [];
-  const both = labelRm.find((key) => command.labelAdd && key in command.labelAdd);
+  // Own keys only: "toString" is in every object's prototype, not in anyone's labels.
+  const both = labelRm.find((key) => command.labelAdd !== undefined && Object.hasOwn(command.labelAdd, key));
   if (both !== undefined) {
     return fail('INVALID_ARGUMENT', 'label_rm', `label_rm: "${both}" is also in label_add; give each key to one of them`);
   }
@@ -73,6 +89,26 @@ export function removeNode(state: StoreState, command: RemoveNode): Result<Node>
   const removed = toNode(node);
   state.nodes.delete(node.id);
   return ok(removed);
+}
+
+/**
+ * The node's gateway bridge sends its sandboxes' traffic out through the host: an overlay subnet
+ * inside it would be unreachable from that node's sandboxes, and the other way round.
+ */
+function checkGatewaySubnet(state: StoreState, nodeName: string, value: string): Result<string> {
+  const subnet = parseCidrField('gateway_subnet', value, '172.29.0.0/16');
+  if (!subnet.ok) return subnet;
+  const usable = checkUsableSubnet('gateway_subnet', subnet.value);
+  if (!usable.ok) return usable;
+  const clash = networkOverlapping(state, subnet.value);
+  if (clash !== undefined) {
+    return fail(
+      'FAILED_PRECONDITION',
+      'gateway_subnet',
+      `gateway_subnet: node "${nodeName}" has gateway subnet ${formatCidr(subnet.value)}, which overlaps subnet ${clash.subnet} of network "${clash.network}"; restart its agent with another --gateway-subnet, or remove the network`,
+    );
+  }
+  return ok(formatCidr(subnet.value));
 }
 
 function checkAvailability(value: string): Result<NodeAvailability> {

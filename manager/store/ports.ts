@@ -1,5 +1,6 @@
 import type { PortRequest } from './commands';
 import { fail, inElement, ok, type Result } from './errors';
+import { PORT_RANGE } from './limits';
 import type { EndpointMode, PortProtocol, PortRecord, ServiceRecord } from './state';
 
 /*
@@ -11,7 +12,7 @@ import type { EndpointMode, PortProtocol, PortRecord, ServiceRecord } from './st
 
 const PROTOCOLS: readonly PortProtocol[] = ['tcp', 'udp'];
 const PUBLISH_MODES: readonly PortRecord['publishMode'][] = ['ingress', 'host'];
-const LAST_PORT = 65535;
+const LAST_PORT = PORT_RANGE.max;
 
 export function checkPorts(requests: readonly PortRequest[], endpointMode: EndpointMode, others: Iterable<ServiceRecord>): Result<PortRecord[]> {
   const ports = checkPortList('ports', requests, checkPort, samePublished, describe);

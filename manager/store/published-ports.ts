@@ -1,6 +1,7 @@
 import type { PublishedPortRequest } from './commands';
 import { fail, ok, type Result } from './errors';
 import { checkPortList, checkPortNumber, checkProtocol } from './ports';
+import { refuseReserved, reservationsOn } from './reserved-ports';
 import type { NetworkRecord, PublishedPortRecord, SandboxRecord, StoreState } from './state';
 
 /*
@@ -17,6 +18,8 @@ export function checkPublishedPorts(
 ): Result<PublishedPortRecord[]> {
   const ports = checkPortList('published_ports', requests, checkPublishedPort, sameHostPort, describe);
   if (!ports.ok || ports.value.length === 0) return ports;
+  const reserved = refuseReserved('published_ports', ports.value, hostSide, reservationsOn(state.node(sandbox.nodeId)));
+  if (!reserved.ok) return reserved;
   if (sandbox.adoptedNetns !== undefined) {
     return fail(
       'FAILED_PRECONDITION',
@@ -60,6 +63,10 @@ function refuseTakenOnNode(state: StoreState, sandbox: SandboxRecord, ports: Pub
     }
   }
   return ok(ports);
+}
+
+function hostSide(port: PublishedPortRecord): { protocol: PublishedPortRecord['protocol']; port: number } {
+  return { protocol: port.protocol, port: port.hostPort };
 }
 
 function sameHostPort(a: PublishedPortRecord, b: PublishedPortRecord): boolean {

@@ -3,9 +3,10 @@ import { allocateAddress } from './addresses';
 import type { CreateService, RemoveService } from './commands';
 import { fail, notFound, ok, type Result } from './errors';
 import { checkLabels, checkName, checkNewId } from './fields';
+import { refuseReserved, reservationsOnAny } from './reserved-ports';
 import { formatIpv4 } from '../../proto/runtime/ipv4';
 import { checkPorts } from './ports';
-import { storedIpv4, type EndpointMode, type NetworkRecord, type ServiceRecord, type StoreState } from './state';
+import { storedIpv4, type EndpointMode, type NetworkRecord, type PortRecord, type ServiceRecord, type StoreState } from './state';
 import { toService } from './views';
 
 const ENDPOINT_MODES: readonly EndpointMode[] = ['vip', 'dnsrr'];
@@ -28,6 +29,8 @@ export function createService(state: StoreState, command: CreateService): Result
   if (!networks.ok) return networks;
   const ports = checkPorts(command.ports ?? [], endpointMode, state.services.values());
   if (!ports.ok) return ports;
+  const reserved = refuseReserved('ports', ports.value, publishedSide, reservationsOnAny(state.nodes.values()));
+  if (!reserved.ok) return reserved;
   const labels = checkLabels('labels', command.labels ?? {});
   if (!labels.ok) return labels;
   // Allocated last: nothing after it can fail, so a refused command never holds a VIP.
@@ -65,6 +68,10 @@ export function removeService(state: StoreState, command: RemoveService): Result
   for (const vip of service.vips) state.addressSpace(vip.networkId).release(storedIpv4(vip.ip));
   state.services.delete(service.id);
   return ok(removed);
+}
+
+function publishedSide(port: PortRecord): { protocol: PortRecord['protocol']; port: number } {
+  return { protocol: port.protocol, port: port.publishedPort };
 }
 
 /** Each network once, in the order given. */

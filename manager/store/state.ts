@@ -42,6 +42,17 @@ export interface NodeRecord {
   registeredRevision: number;
   availability: NodeAvailability;
   labels: Record<string, string>;
+  /** The agent's gateway bridge subnet, canonical. Absent (older agents, older snapshots) means not reported. */
+  gatewaySubnet?: string;
+  /** Ports of the node no sandbox may publish, as its agent reported them. Absent means none. */
+  reservedPorts?: ReservedPortRecord[];
+}
+
+/** A port of one node that no published port may take, and what uses it. */
+export interface ReservedPortRecord {
+  protocol: PortProtocol;
+  port: number;
+  reason: string;
 }
 
 export interface SandboxRecord {

@@ -1,4 +1,4 @@
-import type { Command, Connect, CreateNetwork, CreateSandbox, CreateService } from './commands';
+import type { Command, Connect, CreateNetwork, CreateSandbox, CreateService, RegisterNode } from './commands';
 import type { StoreError } from './errors';
 import type { Store } from './store';
 import { must, twoNodeStore } from './test-fixtures';
@@ -47,6 +47,23 @@ const twoSubnets = network({
   ipam: [{ subnet: '10.0.2.0/24', auxAddresses: { router: '10.0.2.254' } }, { subnet: '10.0.3.0/24', gateway: '10.0.3.254' }],
 });
 const onePool = (base: string, size: number): Command => ({ type: 'setDefaultAddressPools', pools: [{ base, size }] });
+/** node-a's agent registering again, now reporting its gateway subnet and reserved ports. */
+const nodeAReports: Command = {
+  type: 'registerNode',
+  id: 'node-a-id',
+  name: 'node-a',
+  advertiseAddr: '192.168.0.1',
+  gatewaySubnet: '172.29.0.0/16',
+  reservedPorts: [{ protocol: 'tcp', port: 9100, reason: "the agent's metrics port" }],
+};
+const registering = (fields: Partial<RegisterNode>): RegisterNode => ({ type: 'registerNode', id: 'node-c-id', name: 'node-c', advertiseAddr: '192.168.0.3', ...fields });
+const many = <T>(count: number, make: (index: number) => T): T[] => Array.from({ length: count }, (_, index) => make(index));
+/** 64 more networks, and "cache" connected to each: as many networks as one sandbox may join. */
+const cacheOn64Networks: Command[] = [
+  cacheSandbox,
+  ...many(64, (i): Command => network({ id: `net-${i}`, name: `net-${i}`, subnet: `10.100.${i}.0/24` })),
+  ...many(64, (i): Command => connect({ endpointId: `ep-${i}`, network: `net-${i}` })),
+];
 
 const cases: RefusedCase[] = [
   { title: 'network without a name', command: network({ name: '' }), code: 'INVALID_ARGUMENT', field: 'name', says: ['name', 'required'] },
@@ -298,6 +315,80 @@ const cases: RefusedCase[] = [
     field: 'sandbox',
     says: ['"web" is not connected to network "back"'],
   },
+
+  // Bounded lists: every one names the field, the limit and what was given.
+  { title: '200,000 aliases', given: [cacheSandbox], command: connect({ aliases: many(200_000, (i) => `a${i}`) }), code: 'INVALID_ARGUMENT', field: 'aliases', says: ['aliases: at most 64 per endpoint, got 200000'] },
+  { title: '65 aliases', given: [cacheSandbox], command: connect({ aliases: many(65, (i) => `a${i}`) }), code: 'INVALID_ARGUMENT', field: 'aliases', says: ['at most 64 per endpoint, got 65'] },
+  { title: 'an alias longer than a DNS name', given: [cacheSandbox], command: connect({ aliases: [`${'a'.repeat(60)}.`.repeat(4) + 'b'.repeat(10)] }), code: 'INVALID_ARGUMENT', field: 'aliases', says: ['is 254 characters', 'at most 253'] },
+  { title: '65 extra hosts', given: [cacheSandbox], command: connect({ extraHosts: many(65, (i) => `h${i}:10.0.0.${i + 1}`) }), code: 'INVALID_ARGUMENT', field: 'extra_hosts', says: ['extra_hosts: at most 64 per endpoint, got 65'] },
+  { title: '9 resolvers', given: [cacheSandbox], command: connect({ dns: many(9, (i) => `10.0.0.${i + 1}`) }), code: 'INVALID_ARGUMENT', field: 'dns', says: ['dns: at most 8 per endpoint, got 9'] },
+  { title: '129 published ports', given: [cacheSandbox], command: connect({ publishedPorts: many(129, (i) => ({ hostPort: 10_000 + i, port: 80 })) }), code: 'INVALID_ARGUMENT', field: 'published_ports', says: ['published_ports: at most 128 per endpoint, got 129'] },
+  { title: 'a 65th network for one sandbox', given: cacheOn64Networks, command: connect({}), code: 'FAILED_PRECONDITION', field: 'sandbox', says: ['"cache" is already on 64 networks', '(64)', 'disconnect it from one first'] },
+  { title: '17 subnets in one network', command: network({ subnet: undefined, ipam: many(17, (i) => ({ subnet: `10.9.${i}.0/24` })) }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['ipam: at most 16 per network, got 17'] },
+  { title: '65 aux addresses in one network', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24', auxAddresses: Object.fromEntries(many(65, (i) => [`r${i}`, `10.0.2.${i + 2}`])) }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['at most 64 aux addresses per network, got 65'] },
+  { title: 'an aux address name of 65 characters', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24', auxAddresses: { ['r'.repeat(65)]: '10.0.2.9' } }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['ipam[0].aux_addresses', '65 characters', 'at most 64'] },
+  { title: 'a service on 65 networks', command: service({ networks: many(65, () => 'front') }), code: 'INVALID_ARGUMENT', field: 'networks', says: ['networks: at most 64 per service, got 65'] },
+  { title: 'a service with 129 ports', command: service({ ports: many(129, (i) => ({ targetPort: 1000 + i })) }), code: 'INVALID_ARGUMENT', field: 'ports', says: ['ports: at most 128 per service, got 129'] },
+  { title: 'labels of more than 8 KB together', command: network({ labels: { a: 'x'.repeat(4000), b: 'y'.repeat(4000), c: 'z'.repeat(200) } }), code: 'INVALID_ARGUMENT', field: 'labels', says: ['8203 bytes', 'at most 8192 per object'] },
+  { title: 'labels of more than 8 KB in UTF-8', command: service({ labels: { a: 'é'.repeat(4096) } }), code: 'INVALID_ARGUMENT', field: 'labels', says: ['8193 bytes'] },
+  { title: 'node labels growing past 8 KB', given: [{ type: 'updateNode', node: 'node-a', labelAdd: { a: 'x'.repeat(4096) } }], command: { type: 'updateNode', node: 'node-a', labelAdd: { b: 'y'.repeat(4096) } }, code: 'INVALID_ARGUMENT', field: 'label_add', says: ['8194 bytes'] },
+  { title: 'a node reserving 65 ports', command: registering({ reservedPorts: many(65, (i) => ({ port: 9000 + i })) }), code: 'INVALID_ARGUMENT', field: 'reserved_ports', says: ['reserved_ports: at most 64 per node, got 65'] },
+
+  // Reserved ports: the VXLAN port everywhere, and what each node's agent reserves.
+  { title: 'publishing the VXLAN port', given: [cacheSandbox], command: connect({ publishedPorts: [{ protocol: 'udp', hostPort: 4789, port: 80 }] }), code: 'INVALID_ARGUMENT', field: 'published_ports', says: ['4789/udp is the VXLAN port of this cluster', 'publish another port'] },
+  { title: "publishing a port the node's agent reserves", given: [nodeAReports, cacheSandbox], command: connect({ publishedPorts: [{ hostPort: 8080, port: 80 }, { hostPort: 9100, port: 80 }] }), code: 'INVALID_ARGUMENT', field: 'published_ports', says: ['9100/tcp is reserved on node "node-a" (the agent\'s metrics port)'] },
+  { title: 'a service publishing the VXLAN port', command: service({ ports: [{ protocol: 'udp', targetPort: 4789 }] }), code: 'INVALID_ARGUMENT', field: 'ports', says: ['4789/udp is the VXLAN port'] },
+  { title: 'a host-mode service port a node reserves', given: [nodeAReports], command: service({ ports: [{ targetPort: 80, publishedPort: 9100, publishMode: 'host' }] }), code: 'INVALID_ARGUMENT', field: 'ports', says: ['9100/tcp is reserved on node "node-a"'] },
+  { title: 'a reserved port of an unknown protocol', command: registering({ reservedPorts: [{ protocol: 'sctp', port: 9100 }] }), code: 'INVALID_ARGUMENT', field: 'reserved_ports', says: ['reserved_ports[0].protocol', '"sctp"'] },
+  { title: 'a reserved port 0', command: registering({ reservedPorts: [{ port: 0 }] }), code: 'INVALID_ARGUMENT', field: 'reserved_ports', says: ['reserved_ports[0].port', '1 to 65535'] },
+  { title: 'a reserved port whose reason has a newline', command: registering({ reservedPorts: [{ port: 9100, reason: 'metrics\nport' }] }), code: 'INVALID_ARGUMENT', field: 'reserved_ports', says: ['reserved_ports[0].reason', 'control character (U+000A)'] },
+
+  // Namespaces Trellis owns.
+  { title: "adopting an agent's network namespace", command: adopting('/run/netns/trnw-1a2b3c4d-4096'), code: 'INVALID_ARGUMENT', field: 'netns', says: ['"/run/netns/trnw-1a2b3c4d-4096"', "an agent's network namespace", 'trnw-', 'never adopted'] },
+  { title: "adopting one of the lab's hosts", command: adopting('/run/netns/trlab-a1'), code: 'INVALID_ARGUMENT', field: 'netns', says: ["one of the lab's hosts", 'trlab-'] },
+
+  // Unusable addresses.
+  { title: 'a loopback subnet', command: network({ subnet: '127.0.0.0/8' }), code: 'INVALID_ARGUMENT', field: 'subnet', says: ['127.0.0.0/8 is not usable', 'loopback', 'like 10.0.1.0/24'] },
+  { title: 'a subnet in 0.0.0.0/8', command: network({ subnet: '0.1.0.0/16' }), code: 'INVALID_ARGUMENT', field: 'subnet', says: ['0.1.0.0/16 is not usable', '"this network"'] },
+  { title: 'a multicast subnet', command: network({ subnet: '224.1.0.0/16' }), code: 'INVALID_ARGUMENT', field: 'subnet', says: ['multicast'] },
+  { title: 'a reserved subnet', command: network({ subnet: '240.0.0.0/8' }), code: 'INVALID_ARGUMENT', field: 'subnet', says: ['240.0.0.0/4 is reserved'] },
+  { title: 'a subnet holding the broadcast address', command: network({ subnet: '255.255.255.0/24' }), code: 'INVALID_ARGUMENT', field: 'subnet', says: ['255.255.255.255'] },
+  { title: 'a multicast subnet in ipam', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24' }, { subnet: '239.1.0.0/16' }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['ipam[1].subnet: 239.1.0.0/16 is not usable'] },
+  { title: 'a loopback default address pool', command: onePool('127.0.0.0/8', 24), code: 'INVALID_ARGUMENT', field: 'default_addr_pool', says: ['127.0.0.0/8', 'loopback'] },
+  { title: "a subnet inside a node's gateway subnet", given: [nodeAReports], command: network({ subnet: '172.29.5.0/24' }), code: 'INVALID_ARGUMENT', field: 'subnet', says: ['172.29.5.0/24 overlaps 172.29.0.0/16', 'gateway subnet of node "node-a"', 'outside it'] },
+  { title: "a subnet holding a node's gateway subnet", given: [nodeAReports], command: network({ subnet: '172.16.0.0/12' }), code: 'INVALID_ARGUMENT', field: 'subnet', says: ['172.16.0.0/12 overlaps 172.29.0.0/16'] },
+  { title: "an ipam subnet in a node's gateway subnet", given: [nodeAReports], command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24' }, { subnet: '172.29.0.0/24' }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['172.29.0.0/24 overlaps'] },
+  { title: 'a node whose gateway subnet holds a network', command: registering({ gatewaySubnet: '10.0.0.0/16' }), code: 'FAILED_PRECONDITION', field: 'gateway_subnet', says: ['node "node-c"', '10.0.0.0/16', 'subnet 10.0.1.0/24 of network "front"', 'another --gateway-subnet'] },
+  { title: 'a node re-registering with a gateway subnet on a network', command: registering({ id: 'x', name: 'node-a', gatewaySubnet: '10.0.1.0/25' }), code: 'FAILED_PRECONDITION', field: 'gateway_subnet', says: ['node "node-a"'] },
+  { title: 'a gateway subnet that is not a CIDR', command: registering({ gatewaySubnet: 'gw' }), code: 'INVALID_ARGUMENT', field: 'gateway_subnet', says: ['"gw"', '172.29.0.0/16'] },
+  { title: 'a loopback gateway subnet', command: registering({ gatewaySubnet: '127.0.0.0/16' }), code: 'INVALID_ARGUMENT', field: 'gateway_subnet', says: ['loopback'] },
+  { title: 'a node advertising 0.0.0.0', command: registering({ advertiseAddr: '0.0.0.0' }), code: 'INVALID_ARGUMENT', field: 'advertise_addr', says: ["0.0.0.0 cannot be a node's underlay address", '"this network"'] },
+  { title: 'a node advertising loopback', command: registering({ advertiseAddr: '127.0.0.1' }), code: 'INVALID_ARGUMENT', field: 'advertise_addr', says: ['127.0.0.1', 'loopback'] },
+  { title: 'a node advertising multicast', command: registering({ advertiseAddr: '224.0.0.1' }), code: 'INVALID_ARGUMENT', field: 'advertise_addr', says: ['multicast'] },
+  { title: 'a node advertising 240/4', command: registering({ advertiseAddr: '240.0.0.1' }), code: 'INVALID_ARGUMENT', field: 'advertise_addr', says: ['reserved'] },
+  { title: 'a node advertising the broadcast address', command: registering({ advertiseAddr: '255.255.255.255' }), code: 'INVALID_ARGUMENT', field: 'advertise_addr', says: ['255.255.255.255 cannot be', 'limited broadcast'] },
+  { title: 'a node re-registering with a loopback address', command: registering({ id: 'x', name: 'node-a', advertiseAddr: '127.0.0.2' }), code: 'INVALID_ARGUMENT', field: 'advertise_addr', says: ['loopback'] },
+
+  // Numbers a request may carry (uint32) but no field takes.
+  { title: 'vni of 2^32 - 1', command: network({ vni: 2 ** 32 - 1 }), code: 'INVALID_ARGUMENT', field: 'vni', says: ['4294967295', '4096 to 16777215'] },
+  { title: 'mtu of 2^32 - 1', command: network({ mtu: 2 ** 32 - 1 }), code: 'INVALID_ARGUMENT', field: 'mtu', says: ['4294967295', '576 to 9000'] },
+  { title: 'published host port of 2^32 - 1', given: [cacheSandbox], command: connect({ publishedPorts: [{ hostPort: 2 ** 32 - 1, port: 80 }] }), code: 'INVALID_ARGUMENT', field: 'published_ports', says: ['published_ports[0].host_port', '4294967295'] },
+  { title: 'target port of 2^32 - 1', command: service({ ports: [{ targetPort: 2 ** 32 - 1 }] }), code: 'INVALID_ARGUMENT', field: 'ports', says: ['ports[0].target_port', '4294967295'] },
+
+  // Control characters in names and free-form text.
+  { title: 'a newline in a label key', command: network({ labels: { 'team\nowner': 'db' } }), code: 'INVALID_ARGUMENT', field: 'labels', says: ['label key "team\\nowner"', 'control character (U+000A)', 'remove it'] },
+  { title: 'a carriage return in a label value', command: service({ labels: { team: 'db\r' } }), code: 'INVALID_ARGUMENT', field: 'labels', says: ['the value of "team"', 'U+000D'] },
+  { title: 'a tab in a node label', command: { type: 'updateNode', node: 'node-a', labelAdd: { 'zo\tne': 'a' } }, code: 'INVALID_ARGUMENT', field: 'label_add', says: ['U+0009'] },
+  { title: 'a line separator in a label value', command: network({ labels: { a: 'x\u2028y' } }), code: 'INVALID_ARGUMENT', field: 'labels', says: ['U+2028'] },
+  { title: 'a newline in an aux address name', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24', auxAddresses: { 'router\n': '10.0.2.9' } }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['ipam[0].aux_addresses: name "router\\n"', 'control character'] },
+  { title: 'a DEL in an aux address name', command: network({ subnet: undefined, ipam: [{ subnet: '10.0.2.0/24', auxAddresses: { 'r\u007f': '10.0.2.9' } }] }), code: 'INVALID_ARGUMENT', field: 'ipam', says: ['U+007F'] },
+  { title: 'a newline in a network name', command: network({ name: 'back\n' }), code: 'INVALID_ARGUMENT', field: 'name', says: ['"back\\n" is not a valid network name'] },
+  { title: 'a newline in a node name', command: registering({ name: 'node-c\n' }), code: 'INVALID_ARGUMENT', field: 'name', says: ['"node-c\\n"'] },
+  { title: 'a newline in a sandbox name', command: { type: 'createSandbox', id: 'x-0123456789', name: 'cache\nx', node: 'node-a' }, code: 'INVALID_ARGUMENT', field: 'name', says: ['"cache\\nx"'] },
+  { title: 'a newline in a service name', command: service({ name: 'api\n' }), code: 'INVALID_ARGUMENT', field: 'name', says: ['"api\\n"'] },
+  { title: 'a newline in an alias', given: [cacheSandbox], command: connect({ aliases: ['www\n'] }), code: 'INVALID_ARGUMENT', field: 'aliases', says: ['"www\\n" is not a valid DNS name'] },
+  { title: 'a newline in a hostname', given: [cacheSandbox], command: connect({ hostname: 'web\n' }), code: 'INVALID_ARGUMENT', field: 'hostname', says: ['"web\\n"'] },
+  { title: 'a newline in an extra host', given: [cacheSandbox], command: connect({ extraHosts: ['db\n:10.0.0.5'] }), code: 'INVALID_ARGUMENT', field: 'extra_hosts', says: ['"db\\n:10.0.0.5" is not name:ip'] },
 ];
 
 function storeGiven(commands: Command[]): Store {

@@ -141,6 +141,8 @@ export function toNode(node: NodeRecord): Node {
     availability: node.availability,
     labels: { ...node.labels },
     programmedNetworks: {},
+    gatewaySubnet: node.gatewaySubnet ?? '',
+    reservedPorts: (node.reservedPorts ?? []).map((reserved) => ({ ...reserved })),
   };
 }
 

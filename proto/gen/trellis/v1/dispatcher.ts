@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { PublishedPort } from "./types";
+import { PublishedPort, ReservedPort } from "./types";
 
 export const protobufPackage = "trellis.v1";
 
@@ -30,6 +30,10 @@ export interface RegisterRequest {
   nodeName: string;
   /** underlay IPv4 address of the node */
   advertiseAddr: string;
+  /** the agent's --gateway-subnet (CIDR); empty = not reported (older agents) */
+  gatewaySubnet: string;
+  /** ports of the node no sandbox may publish */
+  reservedPorts: ReservedPort[];
 }
 
 export interface RegisterResponse {
@@ -164,7 +168,7 @@ export interface EndpointView {
 }
 
 function createBaseRegisterRequest(): RegisterRequest {
-  return { nodeName: "", advertiseAddr: "" };
+  return { nodeName: "", advertiseAddr: "", gatewaySubnet: "", reservedPorts: [] };
 }
 
 export const RegisterRequest: MessageFns<RegisterRequest> = {
@@ -174,6 +178,12 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
     }
     if (message.advertiseAddr !== "") {
       writer.uint32(18).string(message.advertiseAddr);
+    }
+    if (message.gatewaySubnet !== "") {
+      writer.uint32(26).string(message.gatewaySubnet);
+    }
+    for (const v of message.reservedPorts) {
+      ReservedPort.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -207,6 +217,22 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
             message.advertiseAddr = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.gatewaySubnet = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reservedPorts.push(ReservedPort.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -231,6 +257,16 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
         : isSet(object.advertise_addr)
         ? globalThis.String(object.advertise_addr)
         : "",
+      gatewaySubnet: isSet(object.gatewaySubnet)
+        ? globalThis.String(object.gatewaySubnet)
+        : isSet(object.gateway_subnet)
+        ? globalThis.String(object.gateway_subnet)
+        : "",
+      reservedPorts: globalThis.Array.isArray(object?.reservedPorts)
+        ? object.reservedPorts.map((e: any) => ReservedPort.fromJSON(e))
+        : globalThis.Array.isArray(object?.reserved_ports)
+        ? object.reserved_ports.map((e: any) => ReservedPort.fromJSON(e))
+        : [],
     };
   },
 
@@ -242,6 +278,12 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
     if (message.advertiseAddr !== "") {
       obj.advertiseAddr = message.advertiseAddr;
     }
+    if (message.gatewaySubnet !== "") {
+      obj.gatewaySubnet = message.gatewaySubnet;
+    }
+    if (message.reservedPorts?.length) {
+      obj.reservedPorts = message.reservedPorts.map((e) => ReservedPort.toJSON(e));
+    }
     return obj;
   },
 
@@ -252,6 +294,8 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
     const message = createBaseRegisterRequest();
     message.nodeName = object.nodeName ?? "";
     message.advertiseAddr = object.advertiseAddr ?? "";
+    message.gatewaySubnet = object.gatewaySubnet ?? "";
+    message.reservedPorts = object.reservedPorts?.map((e) => ReservedPort.fromPartial(e)) || [];
     return message;
   },
 };

@@ -180,6 +180,10 @@ export interface Node {
   labels: { [key: string]: string };
   /** per network id: the revision the agent programmed */
   programmedNetworks: { [key: string]: number };
+  /** What the node's agent reported when it registered; empty from agents that predate them. */
+  gatewaySubnet: string;
+  /** ports of the node no sandbox may publish */
+  reservedPorts: ReservedPort[];
 }
 
 export interface Node_LabelsEntry {
@@ -190,6 +194,18 @@ export interface Node_LabelsEntry {
 export interface Node_ProgrammedNetworksEntry {
   key: string;
   value: number;
+}
+
+/**
+ * A port of a node that no published port may take: the agent's metrics port, or one given with
+ * the agent's --reserved-ports. (The VXLAN port 4789/udp and the managers' ports are refused everywhere.)
+ */
+export interface ReservedPort {
+  /** "tcp" | "udp"; empty in a request = tcp */
+  protocol: string;
+  port: number;
+  /** what uses it, shown when a publish is refused, e.g. "the agent's metrics port" */
+  reason: string;
 }
 
 export interface PortConfig {
@@ -1610,6 +1626,8 @@ function createBaseNode(): Node {
     availability: "",
     labels: {},
     programmedNetworks: {},
+    gatewaySubnet: "",
+    reservedPorts: [],
   };
 }
 
@@ -1642,6 +1660,12 @@ export const Node: MessageFns<Node> = {
     globalThis.Object.entries(message.programmedNetworks).forEach(([key, value]: [string, number]) => {
       Node_ProgrammedNetworksEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
+    if (message.gatewaySubnet !== "") {
+      writer.uint32(82).string(message.gatewaySubnet);
+    }
+    for (const v of message.reservedPorts) {
+      ReservedPort.encode(v!, writer.uint32(90).fork()).join();
+    }
     return writer;
   },
 
@@ -1736,6 +1760,22 @@ export const Node: MessageFns<Node> = {
             }
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.gatewaySubnet = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.reservedPorts.push(ReservedPort.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1810,6 +1850,16 @@ export const Node: MessageFns<Node> = {
           {},
         )
         : {},
+      gatewaySubnet: isSet(object.gatewaySubnet)
+        ? globalThis.String(object.gatewaySubnet)
+        : isSet(object.gateway_subnet)
+        ? globalThis.String(object.gateway_subnet)
+        : "",
+      reservedPorts: globalThis.Array.isArray(object?.reservedPorts)
+        ? object.reservedPorts.map((e: any) => ReservedPort.fromJSON(e))
+        : globalThis.Array.isArray(object?.reserved_ports)
+        ? object.reserved_ports.map((e: any) => ReservedPort.fromJSON(e))
+        : [],
     };
   },
 
@@ -1854,6 +1904,12 @@ export const Node: MessageFns<Node> = {
         });
       }
     }
+    if (message.gatewaySubnet !== "") {
+      obj.gatewaySubnet = message.gatewaySubnet;
+    }
+    if (message.reservedPorts?.length) {
+      obj.reservedPorts = message.reservedPorts.map((e) => ReservedPort.toJSON(e));
+    }
     return obj;
   },
 
@@ -1885,6 +1941,8 @@ export const Node: MessageFns<Node> = {
         }
         return acc;
       }, {});
+    message.gatewaySubnet = object.gatewaySubnet ?? "";
+    message.reservedPorts = object.reservedPorts?.map((e) => ReservedPort.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2055,6 +2113,107 @@ export const Node_ProgrammedNetworksEntry: MessageFns<Node_ProgrammedNetworksEnt
     const message = createBaseNode_ProgrammedNetworksEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseReservedPort(): ReservedPort {
+  return { protocol: "", port: 0, reason: "" };
+}
+
+export const ReservedPort: MessageFns<ReservedPort> = {
+  encode(message: ReservedPort, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.protocol !== "") {
+      writer.uint32(10).string(message.protocol);
+    }
+    if (message.port !== 0) {
+      writer.uint32(16).uint32(message.port);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReservedPort {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReservedPort();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReservedPort {
+    return {
+      protocol: isSet(object.protocol) ? globalThis.String(object.protocol) : "",
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: ReservedPort): unknown {
+    const obj: any = {};
+    if (message.protocol !== "") {
+      obj.protocol = message.protocol;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReservedPort>, I>>(base?: I): ReservedPort {
+    return ReservedPort.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReservedPort>, I>>(object: I): ReservedPort {
+    const message = createBaseReservedPort();
+    message.protocol = object.protocol ?? "";
+    message.port = object.port ?? 0;
+    message.reason = object.reason ?? "";
     return message;
   },
 };
