@@ -14,11 +14,12 @@ import type { HostState } from './state';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trlab-processes-'));
 const command = ['sleep', 'infinity'];
 const started: ChildProcess[] = [];
-const extraPids: number[] = [];
+/** Processes of ours that are not our children, with their start times: killed only while the pid is still theirs. */
+const forks: Array<{ pid: number; startTime?: number }> = [];
 
 afterAll(() => {
-  for (const pid of extraPids) kill(pid);
-  for (const child of started) if (child.pid !== undefined) kill(child.pid);
+  for (const fork of forks) if (viewProcess(fork.pid)?.startTime === fork.startTime) kill(fork.pid);
+  for (const child of started) if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) kill(child.pid);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -46,7 +47,7 @@ async function heldFork(then: readonly string[]): Promise<{ shellPid: number; pi
   const shell = spawn('sh', ['-c', '( read go < "$0"; exec "$@" ) & echo $!; wait', fifo, ...then], { stdio: ['ignore', 'pipe', 'ignore'] });
   started.push(shell);
   const pid = await new Promise<number>((resolve) => shell.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
-  extraPids.push(pid);
+  forks.push({ pid, startTime: viewProcess(pid)?.startTime });
   return { shellPid: shell.pid ?? 0, pid, release: () => fs.writeFileSync(fifo, 'go\n') };
 }
 
@@ -88,7 +89,7 @@ describe('isRunning', () => {
     // Without a namespace to enter the launcher fails at once; the record is made before that shows.
     const daemon = host({});
     const record = startDaemon(daemon);
-    extraPids.push(record.pid);
+    forks.push(record);
     expect(record.startTime).toEqual(expect.any(Number));
     expect(record.spawner).toEqual(viewProcess(process.pid)?.argv);
     await until('the failed launcher to exit', () => !isRunning({ ...daemon, ...record }));
