@@ -62,7 +62,7 @@ export async function up(ctx: LabContext, options: UpOptions): Promise<LabState>
     await createUnderlay();
     for (const host of plan.hosts) await createHost(host);
     for (const host of state.hosts) {
-      host.pid = startDaemon(host);
+      Object.assign(host, startDaemon(host));
       writeState(state);
     }
   } catch (error) {
@@ -174,7 +174,7 @@ export async function stopHost(ctx: LabContext, hostName: string, signal: 'SIGTE
   return updateHost(ctx, hostName, async (host) => {
     if (!isRunning(host)) ctx.note(`${host.name} was not running`);
     await stopDaemon(host, signal, STOP_GRACE_MS);
-    host.pid = null;
+    Object.assign(host, { pid: null, startTime: undefined, spawner: undefined });
   });
 }
 
@@ -185,7 +185,7 @@ export async function stopHost(ctx: LabContext, hostName: string, signal: 'SIGTE
 export async function startHost(ctx: LabContext, hostName: string, env: Record<string, string> = {}): Promise<HostState> {
   return updateHost(ctx, hostName, async (host) => {
     if (isRunning(host)) throw new Error(`${host.name} is already running (pid ${host.pid}); stop it first`);
-    host.pid = startDaemon(host, env);
+    Object.assign(host, startDaemon(host, env));
   });
 }
 

@@ -4,16 +4,24 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inNamespace } from './plan';
+import { daemonStatus, parseCmdline, parseStat, type DaemonRecord, type ProcessView } from './daemon-identity';
 import type { HostState } from './state';
 
 const POLL_MS = 100;
+
+/** The pid of a daemon we started and how to recognise that very process later (see daemon-identity). */
+export interface StartedDaemon {
+  pid: number;
+  startTime?: number;
+  spawner: string[];
+}
 
 /**
  * Starts the host's daemon in its own session (so `up` can return and a Ctrl-C in the user's
  * terminal does not reach it), appending stdout and stderr to the host's log. nsenter execs the
  * command, so the pid returned is the daemon's own.
  */
-export function startDaemon(host: HostState, env: Record<string, string> = {}): number {
+export function startDaemon(host: HostState, env: Record<string, string> = {}): StartedDaemon {
   fs.mkdirSync(path.dirname(host.log), { recursive: true });
   const log = fs.openSync(host.log, 'a');
   try {
@@ -24,31 +32,35 @@ export function startDaemon(host: HostState, env: Record<string, string> = {}): 
     child.on('error', () => undefined); // a failed spawn shows as a missing pid, reported below
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start ${file} for host ${host.name}`);
-    return child.pid;
+    // Not yet reaped (that needs the event loop), so even a child that failed at once is still readable.
+    return { pid: child.pid, startTime: viewProcess(child.pid)?.startTime, spawner: viewProcess(process.pid)?.argv ?? [] };
   } finally {
     fs.closeSync(log);
   }
 }
 
-/**
- * Whether pid still is the daemon we started for this host, not a process that got the pid after
- * ours ended: its argv must be the host's command (or, in the instant before nsenter execs, the
- * nsenter launcher). A zombie has an empty argv, so it counts as gone.
- */
-export function isHostDaemon(pid: number, host: HostState): boolean {
-  let argv: string[];
+/** What /proc shows of pid now; undefined when there is no such process. */
+export function viewProcess(pid: number): ProcessView | undefined {
   try {
-    argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
-  } catch {
-    return false;
+    const stat = parseStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return { ...stat, argv: parseCmdline(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')) };
+  } catch (error) {
+    if (['ENOENT', 'ESRCH'].includes((error as NodeJS.ErrnoException).code ?? '')) return undefined;
+    throw error;
   }
-  const same = (expected: readonly string[]): boolean =>
-    argv.length === expected.length && argv.every((arg, i) => arg === expected[i]);
-  return same(host.command) || same(inNamespace(host.namespace, host.command));
 }
 
+/**
+ * Whether the host's daemon is still the process we started, running or on its way to running its
+ * command: not a process that got the pid after ours ended, and not counted dead while the kernel is
+ * still exec'ing it (its argv reads empty then).
+ */
 export function isRunning(host: HostState): boolean {
-  return host.pid !== null && isHostDaemon(host.pid, host);
+  return host.pid !== null && daemonStatus(viewProcess(host.pid), daemonRecord(host)) !== 'exited';
+}
+
+function daemonRecord(host: HostState): DaemonRecord {
+  return { command: host.command, launcher: inNamespace(host.namespace, host.command), startTime: host.startTime, spawner: host.spawner };
 }
 
 /**
@@ -57,18 +69,18 @@ export function isRunning(host: HostState): boolean {
  */
 export async function stopDaemon(host: HostState, signal: NodeJS.Signals, graceMs: number): Promise<void> {
   const pid = host.pid;
-  if (pid === null || !isHostDaemon(pid, host)) return;
+  if (pid === null || !isRunning(host)) return;
   sendSignal(pid, signal);
-  if (await waitUntilGone(pid, host, graceMs)) return;
+  if (await waitUntilGone(host, graceMs)) return;
   sendSignal(pid, 'SIGKILL');
-  if (!(await waitUntilGone(pid, host, graceMs))) {
+  if (!(await waitUntilGone(host, graceMs))) {
     throw new Error(`host ${host.name}: process ${pid} survived SIGKILL`);
   }
 }
 
-async function waitUntilGone(pid: number, host: HostState, timeoutMs: number): Promise<boolean> {
+async function waitUntilGone(host: HostState, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (isHostDaemon(pid, host)) {
+  while (isRunning(host)) {
     if (Date.now() >= deadline) return false;
     await sleep(POLL_MS);
   }

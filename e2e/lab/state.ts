@@ -16,6 +16,13 @@ export interface HostState {
   log: string;
   /** argv of the daemon, as /proc/<pid>/cmdline shows it: how we recognise our process and restart it */
   command: string[];
+  /**
+   * start time of pid (/proc/<pid>/stat field 22) and argv of the lab process that spawned it,
+   * recorded at start: with them a daemon caught mid-exec is not taken for dead. Absent in state
+   * files of older labs, which are then recognised by argv alone.
+   */
+  startTime?: number;
+  spawner?: string[];
 }
 
 export interface LabState {

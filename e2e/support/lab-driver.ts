@@ -30,11 +30,16 @@ export function mustSucceed(what: string, result: CommandResult): CommandResult 
 export interface LabUpOptions {
   /** the agents' --resync-interval, e.g. "2s" */
   resyncInterval?: string;
+  /** lab up's --ready-timeout (default: the lab's own) */
+  readyTimeoutSeconds?: number;
 }
 
 export function labUp(managers: number, agents: number, options: LabUpOptions = {}): LabState {
   runLab(['down']);
-  const extra = options.resyncInterval === undefined ? [] : ['--resync-interval', options.resyncInterval];
+  const extra = [
+    ...(options.resyncInterval === undefined ? [] : ['--resync-interval', options.resyncInterval]),
+    ...(options.readyTimeoutSeconds === undefined ? [] : ['--ready-timeout', String(options.readyTimeoutSeconds)]),
+  ];
   const result = mustSucceed('lab up', runLab(['up', '--managers', String(managers), '--agents', String(agents), ...extra]));
   return JSON.parse(result.stdout) as LabState;
 }
