@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { joinedNodeCredentials } from '../manager/cluster-clients';
 import { ControlService, type ControlClient } from '../proto/gen/trellis/v1/control';
-import { DispatcherClient } from '../proto/gen/trellis/v1/dispatcher';
+import { DispatcherClient, RegisterRequest } from '../proto/gen/trellis/v1/dispatcher';
 import { managerChannelOptions } from '../proto/runtime/tls';
 import { callUnary } from '../proto/runtime/unary-call';
 import { anyCall, fuzzedRpcs, type FuzzCall } from './api-fuzz/requests';
@@ -79,7 +79,7 @@ describe('the Control API under 10,000 random requests', () => {
     const tally = new Tally();
     const ensureNodes = async (current: StoreSnapshot): Promise<StoreSnapshot> => {
       const missing = NODES.filter((node) => !current.known.nodes.some((known) => known.name === node.nodeName));
-      for (const node of missing) await callUnary(dispatcher, (d) => d.register, node, CALL_TIMEOUT_MS);
+      for (const node of missing) await callUnary(dispatcher, (d) => d.register, RegisterRequest.fromPartial(node), CALL_TIMEOUT_MS);
       return missing.length > 0 ? snapshot(observer, CALL_TIMEOUT_MS) : current;
     };
     const began = Date.now();
