@@ -67,6 +67,7 @@ export interface ManagerOptions {
   /** Raft tick (default 50 ms); elections time out after 10–20 ticks without a leader. */
   tickMs?: number;
   snapshotEvery?: number;
+  snapshotEveryBytes?: number;
   /** Called when this manager leaves the cluster or cannot go on; the process should exit. */
   onExit?: () => void;
   /** Where networks without a subnet get one; used only when this manager creates a new cluster itself (default 10.0.0.0/8 in /24s). */
@@ -86,7 +87,7 @@ export interface RunningManager {
 }
 
 // 50 ms ticks: heartbeats every 50 ms, elections after 0.5–1 s of silence, so writes resume within about a second of losing the leader.
-const defaults = { tickMs: 50, snapshotEvery: 10_000, requestTimeoutMs: 5_000 };
+const defaults = { tickMs: 50, snapshotEvery: 10_000, snapshotEveryBytes: 64 * 1024 * 1024, requestTimeoutMs: 5_000 };
 
 /**
  * A manager: the Raft member, the replicated store, and the Control,
@@ -164,6 +165,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     logger,
     tickMs: options.tickMs ?? defaults.tickMs,
     snapshotEvery: options.snapshotEvery ?? defaults.snapshotEvery,
+    snapshotEveryBytes: options.snapshotEveryBytes ?? defaults.snapshotEveryBytes,
     requestTimeoutMs: defaults.requestTimeoutMs,
     onRemoved: () => options.onExit?.(),
     observer: metrics?.clusterObserver,

@@ -57,8 +57,14 @@ export interface RaftClusterOptions {
   recovered: { store: Store; members: MemberAddresses; confState: ConfState; applied: number };
   logger: Logger;
   tickMs: number;
-  /** Take a snapshot (and compact the log) after this many applied entries. */
+  /** Take a snapshot (and compact the log) after this many applied entries... */
   snapshotEvery: number;
+  /**
+   * ...or after this many bytes of them, whichever comes first: the log since the last snapshot is
+   * held in memory, and entries are up to megabytes (refused commands too), so a count alone does
+   * not bound it.
+   */
+  snapshotEveryBytes: number;
   /** How long a write or read may wait for a leader and for commitment. */
   requestTimeoutMs: number;
   /** This manager was removed from the cluster. */
@@ -83,6 +89,7 @@ export class RaftCluster implements ClusterState {
   private confState: ConfState;
   private applied: number;
   private snapshotIndex: number;
+  private bytesSinceSnapshot = 0;
   private softState: SoftState = { leader: None, role: 'follower' };
   /** The term and vote last made durable: a Ready that keeps them lets a leader send before its sync. */
   private durableTermVote: { term: number; vote: NodeId };
@@ -369,6 +376,7 @@ export class RaftCluster implements ClusterState {
     this.confState = snapshot.metadata.confState;
     this.applied = snapshot.metadata.index;
     this.snapshotIndex = snapshot.metadata.index;
+    this.bytesSinceSnapshot = 0;
     this.logger.info({ index: snapshot.metadata.index }, 'installed snapshot from the leader');
     this.changes.emit('change', this.currentStore.revision);
   }
@@ -379,6 +387,7 @@ export class RaftCluster implements ClusterState {
       if (entry.index <= this.applied) continue;
       if (entry.type === 'confChange') this.applyConfChange(decodeConfChange(entry.data));
       else if (entry.data.length > 0) changed = this.applyProposal(entry) || changed;
+      this.bytesSinceSnapshot += entry.data.length;
       this.applied = entry.index;
     }
     const due = this.appliedWaiters.filter((waiter) => waiter.index <= this.applied);
@@ -428,10 +437,12 @@ export class RaftCluster implements ClusterState {
   }
 
   private async snapshotIfDue(): Promise<void> {
-    if (this.applied - this.snapshotIndex < this.options.snapshotEvery) return;
+    const due = this.applied - this.snapshotIndex >= this.options.snapshotEvery || this.bytesSinceSnapshot >= this.options.snapshotEveryBytes;
+    if (!due || this.applied === this.snapshotIndex) return;
     const payload = encodeSnapshotPayload({ store: this.currentStore.liveSnapshot(), members: this.members });
     await this.options.storage.createSnapshot(this.applied, this.confState, payload);
     this.snapshotIndex = this.applied;
+    this.bytesSinceSnapshot = 0;
   }
 
   /** The leader promotes a learner once its log matches the leader's commit. */
