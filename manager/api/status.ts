@@ -1,7 +1,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { StoreError } from '../store';
 
-type StatusName = StoreError['code'] | 'UNAVAILABLE' | 'UNAUTHENTICATED' | 'PERMISSION_DENIED';
+type StatusName = StoreError['code'] | 'UNAVAILABLE' | 'UNAUTHENTICATED' | 'PERMISSION_DENIED' | 'DEADLINE_EXCEEDED';
 
 /** The gRPC error a client sees; `trellis-field` names the request field at fault. */
 export function serviceError(code: StatusName, field: string, message: string): ServiceError {

@@ -50,7 +50,7 @@ describe('manager membership', () => {
   const createNetwork = (via: RunningManager, name: string, subnet: string) =>
     callUnary(control(via), (c) => c.createNetwork, CreateNetworkRequest.fromPartial({ name, subnet }), timeoutMs);
   const networkNames = async (via: RunningManager) =>
-    (await callUnary(control(via), (c) => c.listNetworks, {}, timeoutMs)).networks.map((n) => n.name).sort();
+    (await callUnary(control(via), (c) => c.listNetworks, { pageSize: 0, pageToken: '' }, timeoutMs)).networks.map((n) => n.name).sort();
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'trellis-membership-'));

@@ -51,6 +51,12 @@ export interface SessionHello {
   nodeId: string;
   /** revision of the view the agent holds; 0 = none */
   lastAppliedRevision: number;
+  /**
+   * The agent assembles a ViewDelta sent in parts (see ViewDelta.more). A manager
+   * sends an agent that does not say so a resync in chunks instead of a delta too
+   * large for one message.
+   */
+  assemblesDeltaParts: boolean;
 }
 
 export interface ProgrammedReport {
@@ -73,6 +79,7 @@ export interface ManagerMessage {
  * One part of a full view. The parts of one resync arrive in order; the first has
  * first = true and carries the node's fields, the last has last = true. Every list
  * in a part adds to those before it; the assembled view replaces what the agent held.
+ * Parts are cut by size: each message stays well under gRPC's 4 MiB limit.
  */
 export interface ViewChunk {
   part: NodeView | undefined;
@@ -80,7 +87,13 @@ export interface ViewChunk {
   last: boolean;
 }
 
-/** What changed in a node's view from from_revision to revision. */
+/**
+ * What changed in a node's view from from_revision to revision. A delta too large
+ * for one message comes in parts (to agents that said assembles_delta_parts): each
+ * part carries the same revisions and node fields, every list in a part adds to those
+ * before it, and every part but the last has more = true. The agent applies the
+ * assembled delta when the last part arrives, never a part alone.
+ */
 export interface ViewDelta {
   fromRevision: number;
   revision: number;
@@ -98,6 +111,8 @@ export interface ViewDelta {
   removedEndpointIds: string[];
   /** every overlay subnet of the cluster now, as in NodeView */
   overlaySubnets: string[];
+  /** more parts of this delta follow */
+  more: boolean;
 }
 
 /** Everything one node must program, complete at one store revision. */
@@ -504,7 +519,7 @@ export const Heartbeat: MessageFns<Heartbeat> = {
 };
 
 function createBaseSessionHello(): SessionHello {
-  return { nodeId: "", lastAppliedRevision: 0 };
+  return { nodeId: "", lastAppliedRevision: 0, assemblesDeltaParts: false };
 }
 
 export const SessionHello: MessageFns<SessionHello> = {
@@ -514,6 +529,9 @@ export const SessionHello: MessageFns<SessionHello> = {
     }
     if (message.lastAppliedRevision !== 0) {
       writer.uint32(16).uint64(message.lastAppliedRevision);
+    }
+    if (message.assemblesDeltaParts !== false) {
+      writer.uint32(24).bool(message.assemblesDeltaParts);
     }
     return writer;
   },
@@ -547,6 +565,14 @@ export const SessionHello: MessageFns<SessionHello> = {
             message.lastAppliedRevision = longToNumber(reader.uint64());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.assemblesDeltaParts = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -571,6 +597,11 @@ export const SessionHello: MessageFns<SessionHello> = {
         : isSet(object.last_applied_revision)
         ? globalThis.Number(object.last_applied_revision)
         : 0,
+      assemblesDeltaParts: isSet(object.assemblesDeltaParts)
+        ? globalThis.Boolean(object.assemblesDeltaParts)
+        : isSet(object.assembles_delta_parts)
+        ? globalThis.Boolean(object.assembles_delta_parts)
+        : false,
     };
   },
 
@@ -582,6 +613,9 @@ export const SessionHello: MessageFns<SessionHello> = {
     if (message.lastAppliedRevision !== 0) {
       obj.lastAppliedRevision = Math.round(message.lastAppliedRevision);
     }
+    if (message.assemblesDeltaParts !== false) {
+      obj.assemblesDeltaParts = message.assemblesDeltaParts;
+    }
     return obj;
   },
 
@@ -592,6 +626,7 @@ export const SessionHello: MessageFns<SessionHello> = {
     const message = createBaseSessionHello();
     message.nodeId = object.nodeId ?? "";
     message.lastAppliedRevision = object.lastAppliedRevision ?? 0;
+    message.assemblesDeltaParts = object.assemblesDeltaParts ?? false;
     return message;
   },
 };
@@ -1013,6 +1048,7 @@ function createBaseViewDelta(): ViewDelta {
     endpoints: [],
     removedEndpointIds: [],
     overlaySubnets: [],
+    more: false,
   };
 }
 
@@ -1050,6 +1086,9 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     }
     for (const v of message.overlaySubnets) {
       writer.uint32(90).string(v!);
+    }
+    if (message.more !== false) {
+      writer.uint32(96).bool(message.more);
     }
     return writer;
   },
@@ -1155,6 +1194,14 @@ export const ViewDelta: MessageFns<ViewDelta> = {
             message.overlaySubnets.push(reader.string());
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.more = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1214,6 +1261,7 @@ export const ViewDelta: MessageFns<ViewDelta> = {
         : globalThis.Array.isArray(object?.overlay_subnets)
         ? object.overlay_subnets.map((e: any) => globalThis.String(e))
         : [],
+      more: isSet(object.more) ? globalThis.Boolean(object.more) : false,
     };
   },
 
@@ -1252,6 +1300,9 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     if (message.overlaySubnets?.length) {
       obj.overlaySubnets = message.overlaySubnets;
     }
+    if (message.more !== false) {
+      obj.more = message.more;
+    }
     return obj;
   },
 
@@ -1271,6 +1322,7 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     message.endpoints = object.endpoints?.map((e) => EndpointView.fromPartial(e)) || [];
     message.removedEndpointIds = object.removedEndpointIds?.map((e) => e) || [];
     message.overlaySubnets = object.overlaySubnets?.map((e) => e) || [];
+    message.more = object.more ?? false;
     return message;
   },
 };
