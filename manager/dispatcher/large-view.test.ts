@@ -5,7 +5,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import pino from 'pino';
 import { ConnectNetworkRequest, CreateNetworkRequest, type ControlClient } from '../../proto/gen/trellis/v1/control';
-import { ManagerMessage, type NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import { DispatcherClient, ManagerMessage, type NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import { HeldView } from '../../proto/runtime/held-view';
+import { managerChannelOptions } from '../../proto/runtime/tls';
 import { callUnary } from '../../proto/runtime/unary-call';
 import { ManagerSession } from '../../agent/session/manager-session';
 import { adminControl, joinedNodeCredentials } from '../cluster-clients';
@@ -68,23 +70,44 @@ describe('a node whose view is larger than a gRPC message', () => {
     return session;
   }
 
+  /**
+   * A session of node "big" over a bare Dispatcher client (gRPC's default 4 MiB receive
+   * limit) that says it holds `heldRevision`: the messages up to the first complete update.
+   */
+  async function bareSession(heldRevision: number, assemblesDeltaParts: boolean): Promise<ManagerMessage[]> {
+    const client = new DispatcherClient(manager.address, credentials ?? fail('no agent has joined yet'), managerChannelOptions);
+    const stream = client.session();
+    try {
+      const { nodeId } = await callUnary(client, (d) => d.register, { nodeName: 'big', advertiseAddr: '198.18.0.77' }, timeoutMs);
+      const messages: ManagerMessage[] = [];
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (message: ManagerMessage) => {
+          messages.push(message);
+          const body = message.body;
+          if ((body?.$case === 'delta' && !body.value.more) || (body?.$case === 'resync' && body.value.last)) resolve();
+        });
+        stream.on('error', reject);
+        stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: heldRevision, assemblesDeltaParts } } });
+      });
+      return messages;
+    } finally {
+      stream.cancel();
+      client.close();
+    }
+  }
+
+  /** The live session's views, from its first (empty) one while the node is built up. */
+  const views: NodeView[] = [];
+  let live: ManagerSession;
+
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'trellis-large-view-'));
     manager = await startManager({ listen: '127.0.0.1:0', dataDir: join(root, 'm1'), adminDir: adminDir(), logger: pino({ level: 'silent' }) });
     control = adminControl(manager.address, adminDir());
-  });
-  afterAll(async () => {
-    for (const session of sessions) session.stop();
-    control.close();
-    await manager.close();
-    rmSync(root, { recursive: true, force: true });
-  });
 
-  it('still syncs: a live session through deltas, and a new agent through a resync', async () => {
-    const views: NodeView[] = [];
     let registered = (): void => {};
     const first = new Promise<void>((resolve) => (registered = resolve));
-    const live = await agentSession((view) => {
+    live = await agentSession((view) => {
       views.push(view);
       registered();
     });
@@ -103,7 +126,15 @@ describe('a node whose view is larger than a gRPC message', () => {
         timeoutMs,
       ),
     );
+  });
+  afterAll(async () => {
+    for (const session of sessions) session.stop();
+    control.close();
+    await manager.close();
+    rmSync(root, { recursive: true, force: true });
+  });
 
+  it('still syncs: a live session through deltas, and a new agent through a resync', async () => {
     const store = manager.cluster.store;
     const nodeId = store.node('big')?.id ?? '';
     const expected = store.nodeView(nodeId);
@@ -123,7 +154,36 @@ describe('a node whose view is larger than a gRPC message', () => {
     // Registering again is a write of its own: the view is the store's as of then.
     expect(sameView(resynced[0], store.nodeView(nodeId))).toBe(true);
   });
+
+  it('sends an agent far behind the changes in delta parts of at most 256 KiB, applied whole at the last; one that cannot assemble parts, a resync', async () => {
+    // The node's other sessions would take its session over when they reconnect.
+    for (const session of sessions) session.stop();
+    const before = views[0] ?? fail('the live session saw no view');
+    const store = manager.cluster.store;
+    const nodeId = store.node('big')?.id ?? '';
+    const bytes = (message: ManagerMessage): number => ManagerMessage.encode(message).finish().length;
+
+    const parts = await bareSession(before.revision, true);
+    expect(parts.length).toBeGreaterThan(10);
+    for (const message of parts) expect(bytes(message)).toBeLessThanOrEqual(256 * 1024);
+    const held = new HeldView();
+    held.applyChunk({ part: before, first: true, last: true });
+    const applied = parts.map((message) => (message.body?.$case === 'delta' ? held.applyDelta(message.body.value) : fail('a resync chunk')));
+    expect(applied.slice(0, -1).every((view) => view === undefined)).toBe(true);
+    expect(sameView(applied[applied.length - 1], store.nodeView(nodeId))).toBe(true);
+
+    const chunks = await bareSession(before.revision, false);
+    expect(chunks.every((message) => message.body?.$case === 'resync')).toBe(true);
+    for (const message of chunks) expect(bytes(message)).toBeLessThanOrEqual(256 * 1024);
+    const resynced = new HeldView();
+    const assembled = chunks.map((message) => (message.body?.$case === 'resync' ? resynced.applyChunk(message.body.value) : undefined));
+    expect(sameView(assembled[assembled.length - 1], store.nodeView(nodeId))).toBe(true);
+  });
 });
+
+function fail(why: string): never {
+  throw new Error(why);
+}
 
 /**
  * Whether the agent holds exactly the store's view, lists compared in id order (a held
