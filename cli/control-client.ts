@@ -1,6 +1,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { ControlClient } from '../proto/gen/trellis/v1/control';
 import { channelCredentials, managerChannelOptions, type ChannelMaterial } from '../proto/runtime/tls';
+import { allPages } from '../proto/runtime/pages';
 import { callUnary, type UnaryMethod } from '../proto/runtime/unary-call';
 
 const callTimeoutMs = 15_000;
@@ -31,6 +32,20 @@ export class Control {
       }
     }
     throw new CommandError(this.describe(lastError));
+  }
+
+  /**
+   * Every object of a List call, following its pages (the server's default size each),
+   * so the command shows the whole list whatever its size.
+   */
+  listAll<Res extends { nextPageToken: string }, T>(
+    pick: (client: ControlClient) => UnaryMethod<{ pageSize: number; pageToken: string }, Res>,
+    items: (response: Res) => T[],
+  ): Promise<T[]> {
+    return allPages(async (pageToken) => {
+      const response = await this.call(pick, { pageSize: 0, pageToken });
+      return { items: items(response), nextPageToken: response.nextPageToken };
+    });
   }
 
   close(): void {

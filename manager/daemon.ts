@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { ControlService } from '../proto/gen/trellis/v1/control';
 import { CertificateAuthorityService } from '../proto/gen/trellis/v1/ca';
 import { RaftService } from '../proto/gen/trellis/v1/raft';
+import { maxMessageBytes } from '../proto/runtime/message-limits';
 import { protoFiles, protoRoot } from '../proto/runtime/proto-files';
 import { repairedForReflection } from '../proto/runtime/reflection-descriptors';
 import {
@@ -102,7 +103,12 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   const provider = new MutableCertificateProvider({ ...material, certChainPem: certificateChainPem(material.certPem, material.caPem) });
   const peerCredentials = providerChannelCredentials(provider);
 
-  const server = new Server({ interceptors: [authorizationInterceptor(managerAccessRules)] });
+  const server = new Server({
+    interceptors: [authorizationInterceptor(managerAccessRules)],
+    // grpc-js sends replies of any size by default; no client would accept one over its own 4 MiB limit anyway.
+    'grpc.max_send_message_length': maxMessageBytes,
+    'grpc.max_receive_message_length': maxMessageBytes,
+  });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.listen, serverCredentials(provider), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
   );

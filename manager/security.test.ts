@@ -37,7 +37,7 @@ describe('a manager behind mutual TLS', () => {
     clients.push(client);
     return client;
   };
-  const listNetworks = (client: ControlClient) => callUnary(client, (c) => c.listNetworks, {}, timeoutMs);
+  const listNetworks = (client: ControlClient) => callUnary(client, (c) => c.listNetworks, { pageSize: 0, pageToken: '' }, timeoutMs);
   const tokens = () => callUnary(track(adminControl(manager.address, adminDir())), (c) => c.getJoinTokens, {}, timeoutMs);
 
   beforeAll(async () => {
@@ -108,7 +108,7 @@ describe('a manager behind mutual TLS', () => {
 
     const session = second.dispatcher.session();
     const refusal = new Promise<ServiceError>((resolve) => session.on('error', resolve));
-    session.write({ body: { $case: 'hello', value: { nodeId: first.nodeId, lastAppliedRevision: 0 } } });
+    session.write({ body: { $case: 'hello', value: { nodeId: first.nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false } } });
     expect((await refusal).code).toBe(status.PERMISSION_DENIED);
   });
 

@@ -106,7 +106,10 @@ export class ManagerSession {
     stream.on('data', (message: ManagerMessage) => {
       this.retryMs = firstRetryMs;
       const body = message.body;
-      if (body?.$case === 'delta') this.options.onView(this.held.applyDelta(body.value));
+      if (body?.$case === 'delta') {
+        const view = this.held.applyDelta(body.value);
+        if (view) this.options.onView(view);
+      }
       if (body?.$case === 'resync') {
         const view = this.held.applyChunk(body.value);
         if (view) this.options.logger.info({ revision: view.revision }, 'whole view received (resync)');
@@ -115,7 +118,8 @@ export class ManagerSession {
     });
     stream.on('error', (error: ServiceError) => this.onStreamClosed(stream, error));
     stream.on('end', () => this.onStreamClosed(stream, new Error('manager ended the session')));
-    stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: this.held.revision } } });
+    this.held.discardPartial();
+    stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: this.held.revision, assemblesDeltaParts: true } } });
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => stream.write({ body: { $case: 'heartbeat', value: {} } }), heartbeatIntervalMs);
     this.options.logger.info({ manager: this.rotation.current(), nodeId }, 'session opened');

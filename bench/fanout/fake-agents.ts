@@ -80,7 +80,8 @@ export class FakeAgents {
     session.on('error', () => {
       this.sessionErrors += 1;
     });
-    session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0 } } });
+    // Each delta counts as a whole view here, so deltas too large for one message come as resyncs.
+    session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false } } });
   }
 
   private onUpdate(nodeId: string, update: ViewUpdate): void {

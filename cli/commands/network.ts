@@ -64,7 +64,7 @@ export function addNetworkCommands(program: Command): void {
 
   addListCommand(network, {
     description: 'list networks',
-    fetch: async (control) => (await control.call((c) => c.listNetworks, {})).networks,
+    fetch: (control) => control.listAll((c) => c.listNetworks, (page) => page.networks),
     header: ['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'GATEWAY', 'VNI', 'ENDPOINTS'],
     row: (n) => [shortId(n.id), n.name, n.driver, n.subnet, n.gateway, String(n.vni), String(n.endpoints.length)],
   });

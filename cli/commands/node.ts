@@ -16,7 +16,7 @@ export function addNodeCommands(program: Command): void {
 
   addListCommand(node, {
     description: 'list nodes',
-    fetch: async (control) => (await control.call((c) => c.listNodes, {})).nodes,
+    fetch: (control) => control.listAll((c) => c.listNodes, (page) => page.nodes),
     header: ['NODE ID', 'NAME', 'ADDRESS', 'STATUS', 'AVAILABILITY', 'APPLIED REVISION'],
     row: (n) => [
       shortId(n.id),

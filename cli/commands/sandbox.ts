@@ -21,7 +21,7 @@ export function addSandboxCommands(program: Command): void {
 
   addListCommand(sandbox, {
     description: 'list sandboxes',
-    fetch: async (control) => (await control.call((c) => c.listSandboxes, {})).sandboxes,
+    fetch: (control) => control.listAll((c) => c.listSandboxes, (page) => page.sandboxes),
     header: ['SANDBOX ID', 'NAME', 'NODE', 'NETWORKS', 'PORTS'],
     row: (s) => [
       shortId(s.id),

@@ -44,7 +44,7 @@ export function addServiceCommands(program: Command): void {
 
   addListCommand(service, {
     description: 'list services',
-    fetch: async (control) => (await control.call((c) => c.listServices, {})).services,
+    fetch: (control) => control.listAll((c) => c.listServices, (page) => page.services),
     header: ['SERVICE ID', 'NAME', 'MODE', 'NETWORKS', 'VIPS', 'BACKENDS', 'PORTS'],
     row: (s) => [
       shortId(s.id),

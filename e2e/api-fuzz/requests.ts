@@ -83,6 +83,8 @@ function plausibleOrWild<T>(plausible: Gen<T>, wild: Gen<T>): Gen<T> {
 }
 
 const none = <T>(value: T): Gen<T> => fixed(fc.constant(value));
+/** A list call's page: the first, a later one (base64url of "v1:net-1"), or anything. */
+const page = record({ pageSize: uint32, pageToken: field(fc.constantFrom('', 'djE6bmV0LTE')) });
 const smallLabels = fixed(fc.dictionary(fc.constantFrom('env', 'team', 'tier'), fc.constantFrom('prod', 'blue', ''), { maxKeys: 3 }));
 const validPort = fc.integer({ min: 1024, max: 65_535 });
 
@@ -183,21 +185,21 @@ const createService = plausibleOrWild(
 
 const calls: Array<{ weight: number; rpc: string; arbitrary: fc.Arbitrary<FuzzCall> }> = [
   { weight: 14, ...rpc('CreateNetwork', (c) => c.createNetwork, createNetwork, true) },
-  { weight: 3, ...rpc('ListNetworks', (c) => c.listNetworks, none({}), false) },
+  { weight: 3, ...rpc('ListNetworks', (c) => c.listNetworks, page, false) },
   { weight: 4, ...rpc('GetNetwork', (c) => c.getNetwork, record({ network }), false) },
   { weight: 4, ...rpc('RemoveNetwork', (c) => c.removeNetwork, record({ network }), true) },
   { weight: 12, ...rpc('CreateSandbox', (c) => c.createSandbox, createSandbox, true) },
-  { weight: 3, ...rpc('ListSandboxes', (c) => c.listSandboxes, none({}), false) },
+  { weight: 3, ...rpc('ListSandboxes', (c) => c.listSandboxes, page, false) },
   { weight: 4, ...rpc('GetSandbox', (c) => c.getSandbox, record({ sandbox }), false) },
   { weight: 4, ...rpc('RemoveSandbox', (c) => c.removeSandbox, record({ sandbox }), true) },
   { weight: 16, ...rpc('ConnectNetwork', (c) => c.connectNetwork, connectNetwork, true) },
   { weight: 5, ...rpc('DisconnectNetwork', (c) => c.disconnectNetwork, plausibleOrWild(connection, record({ network, sandbox })), true) },
-  { weight: 2, ...rpc('ListNodes', (c) => c.listNodes, none({}), false) },
+  { weight: 2, ...rpc('ListNodes', (c) => c.listNodes, page, false) },
   { weight: 3, ...rpc('GetNode', (c) => c.getNode, record({ node }), false) },
   { weight: 6, ...rpc('UpdateNode', (c) => c.updateNode, updateNode, true) },
   { weight: 2, ...rpc('RemoveNode', (c) => c.removeNode, record({ node, force: bool }), true) },
   { weight: 8, ...rpc('CreateService', (c) => c.createService, createService, true) },
-  { weight: 2, ...rpc('ListServices', (c) => c.listServices, none({}), false) },
+  { weight: 2, ...rpc('ListServices', (c) => c.listServices, page, false) },
   { weight: 3, ...rpc('GetService', (c) => c.getService, record({ service }), false) },
   { weight: 3, ...rpc('RemoveService', (c) => c.removeService, record({ service }), true) },
   { weight: 2, ...rpc('ListManagers', (c) => c.listManagers, none({}), false) },

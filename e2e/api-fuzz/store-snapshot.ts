@@ -12,12 +12,15 @@ export interface StoreSnapshot {
   bytes: number;
 }
 
+/** The fuzzed store stays far below one page (500 objects). */
+const FIRST_PAGE = { pageSize: 0, pageToken: '' };
+
 export async function snapshot(client: ControlClient, timeoutMs: number): Promise<StoreSnapshot> {
   const [networks, sandboxes, services, nodes, tokens, managers] = await Promise.all([
-    callUnary(client, (c) => c.listNetworks, {}, timeoutMs),
-    callUnary(client, (c) => c.listSandboxes, {}, timeoutMs),
-    callUnary(client, (c) => c.listServices, {}, timeoutMs),
-    callUnary(client, (c) => c.listNodes, {}, timeoutMs),
+    callUnary(client, (c) => c.listNetworks, FIRST_PAGE, timeoutMs),
+    callUnary(client, (c) => c.listSandboxes, FIRST_PAGE, timeoutMs),
+    callUnary(client, (c) => c.listServices, FIRST_PAGE, timeoutMs),
+    callUnary(client, (c) => c.listNodes, FIRST_PAGE, timeoutMs),
     callUnary(client, (c) => c.getJoinTokens, {}, timeoutMs),
     callUnary(client, (c) => c.listManagers, {}, timeoutMs),
   ]);

@@ -8,6 +8,7 @@ import {
   ControlClient,
   CreateNetworkRequest,
   CreateServiceRequest,
+  ListNetworksRequest,
   UpdateNodeRequest,
   type GetSandboxRequest,
 } from '../../proto/gen/trellis/v1/control';
@@ -25,6 +26,8 @@ type Call<Req, Res> = (request: Req, metadata: Metadata, callback: (error: Servi
 function call<Req, Res>(method: Call<Req, Res>, request: Req): Promise<Res> {
   return new Promise((resolve, reject) => method(request, new Metadata(), (error, response) => (error ? reject(error) : resolve(response))));
 }
+
+const firstPage = { pageSize: 0, pageToken: '' };
 
 async function refusal(promise: Promise<unknown>): Promise<{ code: string; field: string; message: string }> {
   const error = await refused(promise);
@@ -97,12 +100,16 @@ describe('Control API', () => {
     ['createService', service({ name: 'api', networks: ['blue'], endpointMode: 'dnsrr', ports: [{ targetPort: 80 }] }), 'INVALID_ARGUMENT', 'ports'],
     ['getService', { service: 'nope' }, 'NOT_FOUND', 'service'],
     ['removeService', { service: 'nope' }, 'NOT_FOUND', 'service'],
+    ['listNetworks', { pageSize: 0, pageToken: 'not-a-token' }, 'INVALID_ARGUMENT', 'page_token'],
+    ['listSandboxes', { pageSize: 0, pageToken: Buffer.from('blue').toString('base64url') }, 'INVALID_ARGUMENT', 'page_token'],
+    ['listNodes', { pageSize: 501, pageToken: '' }, 'INVALID_ARGUMENT', 'page_size'],
+    ['listServices', { pageSize: 4294967295, pageToken: '' }, 'INVALID_ARGUMENT', 'page_size'],
   ] as const)('%s refuses bad input with %s naming %s, and changes nothing', async (method, request, code, field) => {
-    const before = await call(control.listNetworks.bind(control), {});
+    const before = await call(control.listNetworks.bind(control), firstPage);
     const handler = (control[method] as unknown as Call<typeof request, unknown>).bind(control);
     const error = await refusal(call(handler, request));
     expect(error).toEqual({ code, field, message: expect.stringContaining(field) });
-    expect(await call(control.listNetworks.bind(control), {})).toEqual(before);
+    expect(await call(control.listNetworks.bind(control), firstPage)).toEqual(before);
   });
 
   it('creates a network from the default address pool with its options', async () => {
@@ -117,7 +124,7 @@ describe('Control API', () => {
     const { nodeId } = await callUnary(dispatcher, (d) => d.register, RegisterRequest.fromPartial({ nodeName: 'n2', advertiseAddr: '198.18.0.12' }), 10_000);
     const session = dispatcher.session();
     session.on('error', () => undefined);
-    session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0 } } });
+    session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false } } });
     try {
       for (let tries = 0; (await rpc((c) => c.getNode, { node: 'n2' })).status !== NodeStatus.NODE_STATUS_READY; tries++) {
         if (tries > 50) throw new Error('n2 never became ready');
@@ -153,7 +160,7 @@ describe('Control API', () => {
     expect(await refusal(rpc((c) => c.removeService, { service: 'api' }))).toMatchObject({ code: 'FAILED_PRECONDITION', field: 'service' });
     await rpc((c) => c.removeSandbox, { sandbox: 'api-1' });
     await rpc((c) => c.removeService, { service: 'api' });
-    expect((await rpc((c) => c.listServices, {})).services).toEqual([]);
+    expect((await rpc((c) => c.listServices, { pageSize: 0, pageToken: '' })).services).toEqual([]);
   });
 
   it('publishes ports of the node through connect, one endpoint per host port; the restart below keeps them', async () => {
@@ -224,7 +231,7 @@ describe('Control API', () => {
     expect(vni).toEqual({ code: 'INVALID_ARGUMENT', field: 'vni', message: expect.stringContaining('4294967295 is out of range') });
     const mtu = await refusal(rpc((c) => c.createNetwork, network({ name: 'big', subnet: '10.240.0.0/24', mtu: 2 ** 32 - 1 })));
     expect(mtu).toEqual({ code: 'INVALID_ARGUMENT', field: 'mtu', message: expect.stringContaining('4294967295 is out of range') });
-    expect((await rpc((c) => c.listNetworks, {})).networks.map((n) => n.name)).not.toContain('big');
+    expect((await rpc((c) => c.listNetworks, ListNetworksRequest.fromPartial({}))).networks.map((n) => n.name)).not.toContain('big');
     await rpc((c) => c.removeSandbox, { sandbox: 'alias-hog' });
   });
 
@@ -239,11 +246,11 @@ describe('Control API', () => {
   });
 
   it('keeps every acknowledged write across a restart', async () => {
-    const before = await call(control.listNetworks.bind(control), {});
-    const sandboxes = await call(control.listSandboxes.bind(control), {});
+    const before = await call(control.listNetworks.bind(control), firstPage);
+    const sandboxes = await call(control.listSandboxes.bind(control), firstPage);
     await stop();
     await start();
-    expect(await call(control.listNetworks.bind(control), {})).toEqual(before);
-    expect(await call(control.listSandboxes.bind(control), {})).toEqual(sandboxes);
+    expect(await call(control.listNetworks.bind(control), firstPage)).toEqual(before);
+    expect(await call(control.listSandboxes.bind(control), firstPage)).toEqual(sandboxes);
   });
 });

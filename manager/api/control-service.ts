@@ -1,11 +1,13 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import type { ControlServer, JoinTokens, ListManagersResponse } from '../../proto/gen/trellis/v1/control';
+import type { ControlServer, JoinTokens, ListManagersResponse, ListNodesRequest, ListNodesResponse } from '../../proto/gen/trellis/v1/control';
 import { newJoinSecret } from '../../proto/runtime/tls';
 import { joinToken } from '../ca/cluster-init';
-import { NodeStatus, type Endpoint, type Node } from '../../proto/gen/trellis/v1/types';
+import { Network, NodeStatus, Sandbox, Service, type Endpoint, type Node } from '../../proto/gen/trellis/v1/types';
+import type { Encoder } from '../../proto/runtime/wire-size';
 import type { ClusterState } from '../cluster/cluster-state';
 import { newId } from '../ids';
 import { refuseReserved, type AppliedValue, type Command, type Reservation } from '../store';
+import { pageQuery, takePage, type Page, type PageRequest } from './pages';
 import { endpointReadiness } from './readiness';
 import { fromStoreError, notFound, serviceError } from './status';
 import { unary, type Outcome } from './unary';
@@ -13,6 +15,8 @@ import { unary, type Outcome } from './unary';
 /** Nodes with their liveness, which only the leader's dispatcher knows. */
 export interface NodeDirectory {
   list(): Promise<Node[]>;
+  /** One page of ListNodes. */
+  page(request: ListNodesRequest): Promise<Outcome<ListNodesResponse>>;
 }
 
 /** The managers themselves: Raft membership as this manager sees it. */
@@ -42,6 +46,17 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
   function unlessReserved(field: string, ports: readonly { protocol: string; port: number }[]): ServiceError | undefined {
     const reserved = refuseReserved(field, ports, (port) => port, managers.reservedPorts());
     return reserved.ok ? undefined : fromStoreError(reserved.error);
+  }
+  /** One page of a list call, read from this replica like `read`. */
+  async function listed<T extends { name: string }>(
+    request: PageRequest,
+    items: (after: string) => Iterable<T>,
+    codec: Encoder<T>,
+    kind: string,
+  ): Promise<Outcome<Page<T>>> {
+    const query = pageQuery(request);
+    if (query instanceof Error) return query;
+    return read(() => takePage(items(query.after), query, codec, kind));
   }
   const found = <T>(value: T | undefined, missing: () => ServiceError): Outcome<T> => value ?? missing();
   /** An inspected object with its endpoints' `ready` filled in from the agents' reports (which the leader holds). */
@@ -86,7 +101,9 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
         vni: request.vni,
       }),
     ),
-    listNetworks: unary(() => read(() => ({ networks: state.store.networks() }))),
+    listNetworks: unary(async (request) =>
+      paged(await listed(request, (after) => state.store.networksAfter(after), Network, 'network'), (networks) => ({ networks })),
+    ),
     getNetwork: unary(async (request) =>
       withReadiness(
         await read(() => found(state.store.network(request.network), () => notFound('network', 'network', request.network))),
@@ -98,7 +115,9 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     createSandbox: unary((request) =>
       propose({ type: 'createSandbox', id: newId(), name: request.name, node: request.node, netns: request.netns }),
     ),
-    listSandboxes: unary(() => read(() => ({ sandboxes: state.store.sandboxes() }))),
+    listSandboxes: unary(async (request) =>
+      paged(await listed(request, (after) => state.store.sandboxesAfter(after), Sandbox, 'sandbox'), (sandboxes) => ({ sandboxes })),
+    ),
     getSandbox: unary(async (request) =>
       withReadiness(
         await read(() => found(state.store.sandbox(request.sandbox), () => notFound('sandbox', 'sandbox', request.sandbox))),
@@ -128,7 +147,7 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     ),
     disconnectNetwork: unary((request) => removal({ type: 'disconnect', network: request.network, sandbox: request.sandbox })),
 
-    listNodes: unary(async () => ({ nodes: await nodes.list() })),
+    listNodes: unary((request) => nodes.page(request)),
     getNode: unary(async (request) => found(await nodeWithLiveness(request.node), () => notFound('node', 'node', request.node))),
     updateNode: unary(async (request) => {
       const outcome = await propose({
@@ -168,7 +187,9 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
         labels: request.labels,
       }),
     ),
-    listServices: unary(() => read(() => ({ services: state.store.services() }))),
+    listServices: unary(async (request) =>
+      paged(await listed(request, (after) => state.store.servicesAfter(after), Service, 'service'), (services) => ({ services })),
+    ),
     getService: unary(async (request) =>
       withReadiness(
         await read(() => found(state.store.service(request.service), () => notFound('service', 'service', request.service))),
@@ -198,4 +219,9 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     if (!security) return serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA; it has no join tokens');
     return { worker: joinToken(security, 'worker'), manager: joinToken(security, 'manager') };
   }
+}
+
+/** A page as a List response: its objects under the response's own field name, and the token. */
+export function paged<T, R>(page: Outcome<Page<T>>, response: (items: T[]) => R): Outcome<R & { nextPageToken: string }> {
+  return page instanceof Error ? page : { ...response(page.items), nextPageToken: page.nextPageToken };
 }

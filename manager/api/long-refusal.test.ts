@@ -28,7 +28,7 @@ describe('a refusal that quotes a huge value', () => {
 
   it('reaches the client, its message cut short (a 300 KB name echoed back used to leave the call unanswered until its deadline)', async () => {
     const name = 'x'.repeat(300_000);
-    const error = await refused(callUnary(control, (c) => c.removeNetwork, { network: name }, 10_000));
+    const error = await refused(callUnary(control, (c) => c.getNetwork, { network: name }, 10_000));
     expect(status[error.code]).toBe('NOT_FOUND');
     expect(error.details).toMatch(/^network: no network named or with id "x+… \(message cut at 1024 of 300039 characters\)$/);
   });

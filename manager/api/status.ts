@@ -1,7 +1,7 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { StoreError } from '../store';
 
-type StatusName = StoreError['code'] | 'UNAVAILABLE' | 'UNAUTHENTICATED' | 'PERMISSION_DENIED';
+type StatusName = StoreError['code'] | 'UNAVAILABLE' | 'UNAUTHENTICATED' | 'PERMISSION_DENIED' | 'DEADLINE_EXCEEDED';
 
 /**
  * Longest status message sent. Messages quote the offending value, and a message of ~100 KB (a

@@ -1,7 +1,9 @@
-import type { ListManagersResponse } from '../../proto/gen/trellis/v1/control';
-import type { Node } from '../../proto/gen/trellis/v1/types';
+import type { ListManagersResponse, ListNodesRequest, ListNodesResponse } from '../../proto/gen/trellis/v1/control';
+import { Node } from '../../proto/gen/trellis/v1/types';
+import { pageQuery, takePage } from '../api/pages';
 import { serviceError } from '../api/status';
-import type { ManagerDirectory, NodeDirectory } from '../api/control-service';
+import { paged, type ManagerDirectory, type NodeDirectory } from '../api/control-service';
+import type { Outcome } from '../api/unary';
 import type { Dispatcher } from '../dispatcher/dispatcher-service';
 import { managerReservations } from '../api/manager-ports';
 import { ClusterUnavailableError } from './cluster-state';
@@ -21,6 +23,16 @@ export function nodeDirectory(cluster: RaftCluster, dispatcher: Dispatcher, peer
       if (!cluster.isLeader()) return peers.listNodes(leaderOrUnavailable(cluster));
       await cluster.readBarrier();
       return cluster.store.nodes().map((node) => dispatcher.withLiveness(node));
+    },
+    async page(request: ListNodesRequest): Promise<Outcome<ListNodesResponse>> {
+      if (!cluster.isLeader()) return peers.listNodesPage(leaderOrUnavailable(cluster), request);
+      const query = pageQuery(request);
+      if (query instanceof Error) return query;
+      await cluster.readBarrier();
+      const withLiveness = function* (after: string): Generator<Node> {
+        for (const node of cluster.store.nodesAfter(after)) yield dispatcher.withLiveness(node);
+      };
+      return paged(takePage(withLiveness(query.after), query, Node, 'node'), (nodes) => ({ nodes }));
     },
   };
 }

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { ControlClient, CreateNetworkRequest, type ListManagersResponse } from '../../proto/gen/trellis/v1/control';
 import { callUnary } from '../../proto/runtime/unary-call';
-import { adminControl } from '../cluster-clients';
+import { DispatcherClient, RegisterRequest } from '../../proto/gen/trellis/v1/dispatcher';
+import { managerChannelOptions } from '../../proto/runtime/tls';
+import { adminControl, joinedNodeCredentials } from '../cluster-clients';
 import { startManager, type RunningManager } from '../daemon';
 
 /** Managers on loopback with real gRPC between them and their Raft logs on a real disk. */
@@ -50,7 +52,7 @@ describe('manager membership', () => {
   const createNetwork = (via: RunningManager, name: string, subnet: string) =>
     callUnary(control(via), (c) => c.createNetwork, CreateNetworkRequest.fromPartial({ name, subnet }), timeoutMs);
   const networkNames = async (via: RunningManager) =>
-    (await callUnary(control(via), (c) => c.listNetworks, {}, timeoutMs)).networks.map((n) => n.name).sort();
+    (await callUnary(control(via), (c) => c.listNetworks, { pageSize: 0, pageToken: '' }, timeoutMs)).networks.map((n) => n.name).sort();
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'trellis-membership-'));
@@ -72,6 +74,30 @@ describe('manager membership', () => {
     await createNetwork(second, 'another', '10.231.2.0/24');
     expect(await networkNames(first)).toEqual(['another', 'through-a-follower']);
     expect(await networkNames(third)).toEqual(['another', 'through-a-follower']);
+  });
+
+  it('lists nodes page by page through a follower (which asks the leader), and through the leader alike', async () => {
+    const first = await start('m1');
+    const second = await start('m2', first.address);
+    await eventually(async () => (voters(await managers(first)).length === 2 ? true : undefined), 'two voters');
+    // A manager's certificate may register any node, as the agents' own would.
+    const dispatcher = new DispatcherClient(first.address, await joinedNodeCredentials(first.address, `${root}/admin`, 'manager'), managerChannelOptions);
+    try {
+      for (const node of ['n3', 'n1', 'n5', 'n2', 'n4']) await callUnary(dispatcher, (d) => d.register, RegisterRequest.fromPartial({ nodeName: node, advertiseAddr: '198.18.0.10' }), timeoutMs);
+    } finally {
+      dispatcher.close();
+    }
+    const follower = first.cluster.isLeader() ? second : first;
+    for (const via of [follower, first.cluster.isLeader() ? first : second]) {
+      const pages: string[][] = [];
+      let pageToken = '';
+      do {
+        const page = await callUnary(control(via), (c) => c.listNodes, { pageSize: 2, pageToken }, timeoutMs);
+        pages.push(page.nodes.map((node) => node.name));
+        pageToken = page.nextPageToken;
+      } while (pageToken !== '');
+      expect(pages).toEqual([['n1', 'n2'], ['n3', 'n4'], ['n5']]);
+    }
   });
 
   it('removes a manager that leaves; the rest keep a quorum and keep serving', async () => {

@@ -1,8 +1,9 @@
 import { status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { managerChannelOptions } from '../../proto/runtime/tls';
-import { ControlClient } from '../../proto/gen/trellis/v1/control';
+import { ControlClient, type ListNodesRequest, type ListNodesResponse } from '../../proto/gen/trellis/v1/control';
 import { RaftClient, type JoinRequest, type JoinResponse } from '../../proto/gen/trellis/v1/raft';
 import type { Node } from '../../proto/gen/trellis/v1/types';
+import { allPages } from '../../proto/runtime/pages';
 import { callUnary } from '../../proto/runtime/unary-call';
 import type { ApplyResult, Command } from '../store';
 import { ClusterUnavailableError } from './cluster-state';
@@ -28,8 +29,16 @@ export class PeerClients implements LeaderForwarder {
     return toLeader(address, callUnary(this.raft(address), (c) => c.join, request, forwardTimeoutMs));
   }
 
-  async listNodes(leaderAddress: string): Promise<Node[]> {
-    return (await toLeader(leaderAddress, callUnary(this.control(leaderAddress), (c) => c.listNodes, {}, forwardTimeoutMs))).nodes;
+  /** Every node, page after page. */
+  listNodes(leaderAddress: string): Promise<Node[]> {
+    return allPages(async (pageToken) => {
+      const page = await this.listNodesPage(leaderAddress, { pageSize: 0, pageToken });
+      return { items: page.nodes, nextPageToken: page.nextPageToken };
+    });
+  }
+
+  listNodesPage(leaderAddress: string, request: ListNodesRequest): Promise<ListNodesResponse> {
+    return toLeader(leaderAddress, callUnary(this.control(leaderAddress), (c) => c.listNodes, request, forwardTimeoutMs));
   }
 
   async removeManager(leaderAddress: string, id: string): Promise<void> {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { ControlClient, CreateNetworkRequest } from '../../proto/gen/trellis/v1/control';
+import { ControlClient, CreateNetworkRequest, ListNetworksRequest } from '../../proto/gen/trellis/v1/control';
 import { RaftClient } from '../../proto/gen/trellis/v1/raft';
 import { managerChannelOptions } from '../../proto/runtime/tls';
 import { callUnary } from '../../proto/runtime/unary-call';
@@ -40,7 +40,7 @@ describe('a manager and poisoned commands', () => {
     const client = adminControl(running.address, join(root, 'admin'));
     clients.push(client);
     await callUnary(client, (c) => c.createNetwork, CreateNetworkRequest.fromPartial({ name, subnet }), timeoutMs);
-    return (await callUnary(client, (c) => c.listNetworks, {}, timeoutMs)).networks.map((n) => n.name).sort();
+    return (await callUnary(client, (c) => c.listNetworks, ListNetworksRequest.fromPartial({}), timeoutMs)).networks.map((n) => n.name).sort();
   }
 
   beforeEach(() => {

@@ -6,6 +6,7 @@ import {
   type ManagerMessage,
   type DispatcherServer,
   type ProgrammedReport,
+  type ViewDelta,
 } from '../../proto/gen/trellis/v1/dispatcher';
 import { NodeStatus, type Node } from '../../proto/gen/trellis/v1/types';
 import { serviceError, fromStoreError } from '../api/status';
@@ -16,7 +17,7 @@ import { newId } from '../ids';
 import { heartbeatIntervalMs, nodeDownAfterMs } from '../../proto/runtime/heartbeat';
 import type { NodeIdentity } from '../../proto/runtime/tls';
 import { callerIdentity } from '../ca/authorization';
-import { viewChunks } from './view-chunks';
+import { deltaParts, viewChunks } from './view-chunks';
 
 type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
 
@@ -31,6 +32,8 @@ interface AgentSession {
    */
   sentRevision: number | undefined;
   resumeAt: number;
+  /** The agent takes a delta in parts (else a delta too large for one message becomes a resync). */
+  assemblesDeltaParts: boolean;
   /** Messages not yet handed to the stream: one is written at a time (see `pump`). */
   outbox: ManagerMessage[];
   writing: boolean;
@@ -192,7 +195,15 @@ export class Dispatcher {
         }
         this.sessions.get(nodeId)?.stream.end();
         const held = body.value.lastAppliedRevision;
-        const session: AgentSession = { stream, lastHeardAt: Date.now(), sentRevision: undefined, resumeAt: held, outbox: [], writing: false };
+        const session: AgentSession = {
+          stream,
+          lastHeardAt: Date.now(),
+          sentRevision: undefined,
+          resumeAt: held,
+          assemblesDeltaParts: body.value.assemblesDeltaParts,
+          outbox: [],
+          writing: false,
+        };
         this.sessions.set(nodeId, session);
         this.logger.info({ nodeId, heldRevision: held }, 'agent session opened');
         if (held <= this.state.store.revision) this.resume(nodeId, session);
@@ -231,7 +242,7 @@ export class Dispatcher {
     const store = this.state.store;
     const changes = session.resumeAt === 0 ? undefined : store.changesSince(session.resumeAt);
     if (changes) {
-      this.send(session, { $case: 'delta', value: store.viewDelta(nodeId, session.resumeAt, changes, this.endpointViews()) });
+      this.sendDelta(nodeId, session, store.viewDelta(nodeId, session.resumeAt, changes, this.endpointViews()));
       this.logger.info({ nodeId, from: session.resumeAt, to: store.revision }, 'agent session resumed with the changes since its revision');
     } else {
       this.resync(nodeId, session);
@@ -241,8 +252,37 @@ export class Dispatcher {
 
   private resync(nodeId: string, session: AgentSession): void {
     const view = this.state.store.nodeView(nodeId, this.endpointViews());
-    for (const chunk of viewChunks(view)) this.send(session, { $case: 'resync', value: chunk });
-    this.logger.info({ nodeId, revision: view.revision, from: session.resumeAt }, 'agent sent its whole view');
+    const { parts, dropped } = viewChunks(view);
+    this.reportDropped(nodeId, view.revision, dropped);
+    for (const chunk of parts) this.send(session, { $case: 'resync', value: chunk });
+    this.logger.info({ nodeId, revision: view.revision, from: session.resumeAt, messages: parts.length }, 'agent sent its whole view');
+  }
+
+  /**
+   * A delta in as many messages as its size needs; to an agent that cannot assemble
+   * parts, one that needs several goes as a resync instead (chunks it does assemble).
+   */
+  private sendDelta(nodeId: string, session: AgentSession, delta: ViewDelta): void {
+    const { parts, dropped } = deltaParts(delta);
+    if (parts.length > 1 && !session.assemblesDeltaParts) {
+      this.resync(nodeId, session);
+      return;
+    }
+    this.reportDropped(nodeId, delta.revision, dropped);
+    for (const part of parts) this.send(session, { $case: 'delta', value: part });
+  }
+
+  /**
+   * Items too large for any message (which the store's per-field limits prevent) are
+   * left out rather than sent: one would end the agent's session on every resync, and
+   * the node would never sync again. The node then lacks them, so say which.
+   */
+  private reportDropped(nodeId: string, revision: number, dropped: string[]): void {
+    if (dropped.length === 0) return;
+    this.logger.error(
+      { nodeId, revision, dropped },
+      'left out of the node\'s view: each is larger than a gRPC message may be; the node does not program them until they shrink',
+    );
   }
 
   /**
@@ -267,7 +307,7 @@ export class Dispatcher {
       if (session.sentRevision >= store.revision) continue;
       if (!changes) this.resync(nodeId, session);
       else if (concernsNode(changes, nodeId)) {
-        this.send(session, { $case: 'delta', value: store.viewDelta(nodeId, from, changes, cache) });
+        this.sendDelta(nodeId, session, store.viewDelta(nodeId, from, changes, cache));
       }
       session.sentRevision = store.revision;
     }

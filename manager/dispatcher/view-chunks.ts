@@ -1,33 +1,92 @@
-import type { NodeView, ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
-
-/** Networks, sandboxes, endpoints and overlay subnets per chunk: about 30 KB of endpoints, so a thousand agents resyncing at once hold little in flight. */
-export const itemsPerChunk = 256;
+import { EndpointView, NetworkView, NodeView, SandboxView, ViewDelta, type ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
+import { maxMessageBytes } from '../../proto/runtime/message-limits';
+import { messageFieldBytes, stringFieldBytes } from '../../proto/runtime/wire-size';
+import { packBySize, type PackLimits, type Piece } from './size-packing';
 
 /**
- * Cuts a view into chunks of at most `limit` list items, so that no message grows
- * with the cluster. Every chunk carries the node's fields; the first and last are marked.
+ * At most 256 KiB per view message (1/16 of gRPC's limit), and at most 256 items per
+ * resync chunk (about 30 KB of ordinary endpoints), so a thousand agents resyncing
+ * at once hold little in flight. An item over the budget (an endpoint with thousands
+ * of extra hosts) goes alone; one over gRPC's limit is left out and logged.
  */
-export function viewChunks(view: NodeView, limit = itemsPerChunk): ViewChunk[] {
-  const parts: NodeView[] = [];
-  let part = emptyPart(view);
-  let items = 0;
-  const room = (): NodeView => {
-    if (items === limit) {
-      parts.push(part);
-      part = emptyPart(view);
-      items = 0;
-    }
-    items += 1;
-    return part;
-  };
-  for (const network of view.networks) room().networks.push(network);
-  for (const sandbox of view.sandboxes) room().sandboxes.push(sandbox);
-  for (const endpoint of view.endpoints) room().endpoints.push(endpoint);
-  for (const subnet of view.overlaySubnets) room().overlaySubnets.push(subnet);
-  parts.push(part);
-  return parts.map((chunk, index) => ({ part: chunk, first: index === 0, last: index === parts.length - 1 }));
+export const viewLimits: PackLimits = { budgetBytes: 256 * 1024, maxMessageBytes, maxItems: 256 };
+
+/** Deltas are cut by bytes only: an ordinary delta, however many items, stays one message. */
+const deltaLimits = (limits: PackLimits): PackLimits => ({ ...limits, maxItems: undefined });
+
+/** ManagerMessage and ViewChunk around a part: tags, lengths up to 4 MiB, and the flags. */
+const envelopeBytes = 16;
+
+export interface Split<T> {
+  parts: T[];
+  /** Items left out because they do not fit in any message (see `packBySize`). */
+  dropped: string[];
 }
 
-function emptyPart(view: NodeView): NodeView {
-  return { ...view, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [] };
+function pieces<P, T>(items: readonly T[], bytes: (item: T) => number, list: (part: P) => T[], name: (item: T) => string): Piece<P>[] {
+  return items.map((item) => ({ bytes: bytes(item), add: (part) => list(part).push(item), describe: () => name(item) }));
+}
+
+const networkBytes = (network: NetworkView): number => messageFieldBytes(NetworkView, network);
+const sandboxBytes = (sandbox: SandboxView): number => messageFieldBytes(SandboxView, sandbox);
+const endpointBytes = (endpoint: EndpointView): number => messageFieldBytes(EndpointView, endpoint);
+const networkName = (network: NetworkView): string => `network ${network.name} (${network.id})`;
+const sandboxName = (sandbox: SandboxView): string => `sandbox ${sandbox.name} (${sandbox.id})`;
+const endpointName = (endpoint: EndpointView): string => `endpoint ${endpoint.id} (${endpoint.ip} in network ${endpoint.networkId})`;
+const named = (kind: string) => (value: string): string => `${kind} ${value}`;
+
+/**
+ * Cuts a view into chunks under `limits`. Every chunk carries the node's fields; the
+ * first and last are marked; their lists, concatenated, are the view's.
+ */
+export function viewChunks(view: NodeView, limits: PackLimits = viewLimits): Split<ViewChunk> {
+  const empty = (): NodeView => ({ ...view, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [] });
+  const headerBytes = NodeView.encode(empty()).finish().length + envelopeBytes;
+  const { parts, dropped } = packBySize(
+    [
+      ...pieces(view.networks, networkBytes, (part: NodeView) => part.networks, networkName),
+      ...pieces(view.sandboxes, sandboxBytes, (part: NodeView) => part.sandboxes, sandboxName),
+      ...pieces(view.endpoints, endpointBytes, (part: NodeView) => part.endpoints, endpointName),
+      ...pieces(view.overlaySubnets, stringFieldBytes, (part: NodeView) => part.overlaySubnets, named('overlay subnet')),
+    ],
+    empty,
+    headerBytes,
+    limits,
+  );
+  return { parts: parts.map((part, index) => ({ part, first: index === 0, last: index === parts.length - 1 })), dropped };
+}
+
+/**
+ * Cuts a delta into parts under `limits` (by bytes only): each carries the revisions
+ * and node fields, every part but the last has `more` set, and their lists,
+ * concatenated, are the delta's. A delta that fits is returned whole, as one part.
+ */
+export function deltaParts(delta: ViewDelta, limits: PackLimits = viewLimits): Split<ViewDelta> {
+  const empty = (): ViewDelta => ({
+    ...delta,
+    networkIds: [],
+    networks: [],
+    sandboxes: [],
+    removedSandboxIds: [],
+    endpoints: [],
+    removedEndpointIds: [],
+    overlaySubnets: [],
+    more: false,
+  });
+  const headerBytes = ViewDelta.encode({ ...empty(), more: true }).finish().length + envelopeBytes;
+  const { parts, dropped } = packBySize(
+    [
+      ...pieces(delta.networkIds, stringFieldBytes, (part: ViewDelta) => part.networkIds, named('hosted network id')),
+      ...pieces(delta.networks, networkBytes, (part: ViewDelta) => part.networks, networkName),
+      ...pieces(delta.sandboxes, sandboxBytes, (part: ViewDelta) => part.sandboxes, sandboxName),
+      ...pieces(delta.removedSandboxIds, stringFieldBytes, (part: ViewDelta) => part.removedSandboxIds, named('removed sandbox')),
+      ...pieces(delta.endpoints, endpointBytes, (part: ViewDelta) => part.endpoints, endpointName),
+      ...pieces(delta.removedEndpointIds, stringFieldBytes, (part: ViewDelta) => part.removedEndpointIds, named('removed endpoint')),
+      ...pieces(delta.overlaySubnets, stringFieldBytes, (part: ViewDelta) => part.overlaySubnets, named('overlay subnet')),
+    ],
+    empty,
+    headerBytes,
+    deltaLimits(limits),
+  );
+  return { parts: parts.map((part, index) => ({ ...part, more: index < parts.length - 1 })), dropped };
 }

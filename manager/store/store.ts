@@ -14,7 +14,7 @@ import { StoreState, type AddressPoolRecord, type ClusterSecurityRecord, type St
 import { affectedNodes, affectsEveryNode } from './affected-nodes';
 import { ChangeJournal, type Changes } from './journal';
 import { viewDelta } from './view-delta';
-import { nodeView, sortedByName, type NetworkEndpointsCache, toNetwork, toNode, toSandbox, toService } from './views';
+import { builtAfter, nodeView, type NetworkEndpointsCache, toNetwork, toNode, toSandbox, toService } from './views';
 
 /** Revisions the change journal reaches back; an agent further behind gets its whole view again. */
 const journalLength = 4096;
@@ -117,7 +117,16 @@ export class Store {
   }
 
   networks(): Network[] {
-    return sortedByName(this.state.networks.values()).map((network) => toNetwork(this.state, network));
+    return [...this.networksAfter('')];
+  }
+
+  /**
+   * Networks in name order after the name `after` ('' = from the first), each built
+   * only when reached: a list page reads a few of them, not the whole store. Likewise
+   * sandboxesAfter, nodesAfter and servicesAfter. Read them before the next apply.
+   */
+  networksAfter(after: string): Iterable<Network> {
+    return builtAfter(this.state.networks.values(), after, (network) => toNetwork(this.state, network));
   }
 
   /** By exact id first, then by name. */
@@ -127,7 +136,11 @@ export class Store {
   }
 
   sandboxes(): Sandbox[] {
-    return sortedByName(this.state.sandboxes.values()).map((sandbox) => toSandbox(this.state, sandbox));
+    return [...this.sandboxesAfter('')];
+  }
+
+  sandboxesAfter(after: string): Iterable<Sandbox> {
+    return builtAfter(this.state.sandboxes.values(), after, (sandbox) => toSandbox(this.state, sandbox));
   }
 
   sandbox(reference: string): Sandbox | undefined {
@@ -137,7 +150,11 @@ export class Store {
 
   /** Status NODE_STATUS_UNSPECIFIED: liveness is the dispatcher's to add. */
   nodes(): Node[] {
-    return sortedByName(this.state.nodes.values()).map(toNode);
+    return [...this.nodesAfter('')];
+  }
+
+  nodesAfter(after: string): Iterable<Node> {
+    return builtAfter(this.state.nodes.values(), after, toNode);
   }
 
   node(reference: string): Node | undefined {
@@ -146,7 +163,11 @@ export class Store {
   }
 
   services(): Service[] {
-    return sortedByName(this.state.services.values()).map((service) => toService(this.state, service));
+    return [...this.servicesAfter('')];
+  }
+
+  servicesAfter(after: string): Iterable<Service> {
+    return builtAfter(this.state.services.values(), after, (service) => toService(this.state, service));
   }
 
   service(reference: string): Service | undefined {

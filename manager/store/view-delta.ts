@@ -78,5 +78,6 @@ export function viewDelta(
     removedEndpointIds,
     // Whole every time: it is small, and an agent then never has to know which networks it missed.
     overlaySubnets: overlaySubnetsFor(state, node),
+    more: false,
   };
 }

@@ -150,6 +150,11 @@ export function sortedByName<R extends { name: string }>(records: Iterable<R>): 
   return [...records].sort(byName);
 }
 
+/** The records named after `after` (in `sortedByName`'s order), built one at a time as they are read. */
+export function* builtAfter<R extends { name: string }, T>(records: Iterable<R>, after: string, build: (record: R) => T): Generator<T> {
+  for (const record of sortedByName(records)) if (compareText(record.name, after) > 0) yield build(record);
+}
+
 /**
  * Endpoint views of each network, built once and shared by every node view
  * computed at one revision: a network's list is the same in all of them.

@@ -16,6 +16,8 @@ export class HeldView {
   private overlaySubnets: string[] = [];
   /** The resync being received, until its last chunk. */
   private assembling: NodeView | undefined;
+  /** The parts of a delta received so far, until its last part. */
+  private deltaParts: ViewDelta[] = [];
 
   /** The revision of the view held; 0 before the first one arrives. */
   get revision(): number {
@@ -46,7 +48,33 @@ export class HeldView {
     return this.view();
   }
 
-  applyDelta(delta: ViewDelta): NodeView {
+  /**
+   * A new session: whatever the last one left half-received is dropped (the manager
+   * starts afresh from the revision held).
+   */
+  discardPartial(): void {
+    this.assembling = undefined;
+    this.deltaParts = [];
+  }
+
+  /**
+   * Adds a delta part; on the last one (`more` unset) the assembled delta updates the
+   * held view, which is returned. Until then nothing changes: a revision is applied
+   * whole or not at all.
+   */
+  applyDelta(part: ViewDelta): NodeView | undefined {
+    const [first] = this.deltaParts;
+    if (first && (first.revision !== part.revision || first.fromRevision !== part.fromRevision)) {
+      throw new Error(`delta part for revisions ${part.fromRevision}→${part.revision} arrived amid the parts of ${first.fromRevision}→${first.revision}`);
+    }
+    this.deltaParts.push(part);
+    if (part.more) return undefined;
+    const parts = this.deltaParts;
+    this.deltaParts = [];
+    return this.applyWhole(parts.length === 1 ? part : joinedDelta(parts));
+  }
+
+  private applyWhole(delta: ViewDelta): NodeView {
     this.heldRevision = delta.revision;
     this.nodeName = delta.nodeName;
     this.advertiseAddr = delta.advertiseAddr;
@@ -75,4 +103,19 @@ export class HeldView {
       overlaySubnets: [...this.overlaySubnets],
     };
   }
+}
+
+function joinedDelta(parts: readonly ViewDelta[]): ViewDelta {
+  const last = parts[parts.length - 1];
+  if (!last) throw new Error('a delta of no parts');
+  return {
+    ...last,
+    networkIds: parts.flatMap((part) => part.networkIds),
+    networks: parts.flatMap((part) => part.networks),
+    sandboxes: parts.flatMap((part) => part.sandboxes),
+    removedSandboxIds: parts.flatMap((part) => part.removedSandboxIds),
+    endpoints: parts.flatMap((part) => part.endpoints),
+    removedEndpointIds: parts.flatMap((part) => part.removedEndpointIds),
+    overlaySubnets: parts.flatMap((part) => part.overlaySubnets),
+  };
 }

@@ -64,10 +64,21 @@ export interface CreateNetworkRequest_LabelsEntry {
 }
 
 export interface ListNetworksRequest {
+  /**
+   * Pagination: objects come sorted by name, at most page_size of them (0 = the
+   * server's default, 500, which is also the most it accepts), and a page ends early
+   * once it holds about 1 MiB. page_token = the previous page's next_page_token
+   * (opaque; '' = from the start); the next page starts after the last name returned,
+   * so objects added or removed meanwhile neither repeat nor shift the pages.
+   */
+  pageSize: number;
+  pageToken: string;
 }
 
 export interface ListNetworksResponse {
   networks: Network[];
+  /** '' = this was the last page */
+  nextPageToken: string;
 }
 
 export interface GetNetworkRequest {
@@ -93,10 +104,15 @@ export interface CreateSandboxRequest {
 }
 
 export interface ListSandboxesRequest {
+  /** Pagination as in ListNetworksRequest. */
+  pageSize: number;
+  pageToken: string;
 }
 
 export interface ListSandboxesResponse {
   sandboxes: Sandbox[];
+  /** '' = this was the last page */
+  nextPageToken: string;
 }
 
 export interface GetSandboxRequest {
@@ -137,10 +153,15 @@ export interface DisconnectNetworkResponse {
 }
 
 export interface ListNodesRequest {
+  /** Pagination as in ListNetworksRequest. */
+  pageSize: number;
+  pageToken: string;
 }
 
 export interface ListNodesResponse {
   nodes: Node[];
+  /** '' = this was the last page */
+  nextPageToken: string;
 }
 
 export interface GetNodeRequest {
@@ -185,10 +206,15 @@ export interface CreateServiceRequest_LabelsEntry {
 }
 
 export interface ListServicesRequest {
+  /** Pagination as in ListNetworksRequest. */
+  pageSize: number;
+  pageToken: string;
 }
 
 export interface ListServicesResponse {
   services: Service[];
+  /** '' = this was the last page */
+  nextPageToken: string;
 }
 
 export interface GetServiceRequest {
@@ -801,11 +827,17 @@ export const CreateNetworkRequest_LabelsEntry: MessageFns<CreateNetworkRequest_L
 };
 
 function createBaseListNetworksRequest(): ListNetworksRequest {
-  return {};
+  return { pageSize: 0, pageToken: "" };
 }
 
 export const ListNetworksRequest: MessageFns<ListNetworksRequest> = {
-  encode(_: ListNetworksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListNetworksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
     return writer;
   },
 
@@ -822,6 +854,22 @@ export const ListNetworksRequest: MessageFns<ListNetworksRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -834,32 +882,54 @@ export const ListNetworksRequest: MessageFns<ListNetworksRequest> = {
     }
   },
 
-  fromJSON(_: any): ListNetworksRequest {
-    return {};
+  fromJSON(object: any): ListNetworksRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
-  toJSON(_: ListNetworksRequest): unknown {
+  toJSON(message: ListNetworksRequest): unknown {
     const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListNetworksRequest>, I>>(base?: I): ListNetworksRequest {
     return ListNetworksRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListNetworksRequest>, I>>(_: I): ListNetworksRequest {
+  fromPartial<I extends Exact<DeepPartial<ListNetworksRequest>, I>>(object: I): ListNetworksRequest {
     const message = createBaseListNetworksRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListNetworksResponse(): ListNetworksResponse {
-  return { networks: [] };
+  return { networks: [], nextPageToken: "" };
 }
 
 export const ListNetworksResponse: MessageFns<ListNetworksResponse> = {
   encode(message: ListNetworksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.networks) {
       Network.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -885,6 +955,14 @@ export const ListNetworksResponse: MessageFns<ListNetworksResponse> = {
             message.networks.push(Network.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -900,6 +978,11 @@ export const ListNetworksResponse: MessageFns<ListNetworksResponse> = {
   fromJSON(object: any): ListNetworksResponse {
     return {
       networks: globalThis.Array.isArray(object?.networks) ? object.networks.map((e: any) => Network.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -907,6 +990,9 @@ export const ListNetworksResponse: MessageFns<ListNetworksResponse> = {
     const obj: any = {};
     if (message.networks?.length) {
       obj.networks = message.networks.map((e) => Network.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -917,6 +1003,7 @@ export const ListNetworksResponse: MessageFns<ListNetworksResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListNetworksResponse>, I>>(object: I): ListNetworksResponse {
     const message = createBaseListNetworksResponse();
     message.networks = object.networks?.map((e) => Network.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -1209,11 +1296,17 @@ export const CreateSandboxRequest: MessageFns<CreateSandboxRequest> = {
 };
 
 function createBaseListSandboxesRequest(): ListSandboxesRequest {
-  return {};
+  return { pageSize: 0, pageToken: "" };
 }
 
 export const ListSandboxesRequest: MessageFns<ListSandboxesRequest> = {
-  encode(_: ListSandboxesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListSandboxesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
     return writer;
   },
 
@@ -1230,6 +1323,22 @@ export const ListSandboxesRequest: MessageFns<ListSandboxesRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1242,32 +1351,54 @@ export const ListSandboxesRequest: MessageFns<ListSandboxesRequest> = {
     }
   },
 
-  fromJSON(_: any): ListSandboxesRequest {
-    return {};
+  fromJSON(object: any): ListSandboxesRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
-  toJSON(_: ListSandboxesRequest): unknown {
+  toJSON(message: ListSandboxesRequest): unknown {
     const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListSandboxesRequest>, I>>(base?: I): ListSandboxesRequest {
     return ListSandboxesRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListSandboxesRequest>, I>>(_: I): ListSandboxesRequest {
+  fromPartial<I extends Exact<DeepPartial<ListSandboxesRequest>, I>>(object: I): ListSandboxesRequest {
     const message = createBaseListSandboxesRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListSandboxesResponse(): ListSandboxesResponse {
-  return { sandboxes: [] };
+  return { sandboxes: [], nextPageToken: "" };
 }
 
 export const ListSandboxesResponse: MessageFns<ListSandboxesResponse> = {
   encode(message: ListSandboxesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.sandboxes) {
       Sandbox.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -1293,6 +1424,14 @@ export const ListSandboxesResponse: MessageFns<ListSandboxesResponse> = {
             message.sandboxes.push(Sandbox.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1310,6 +1449,11 @@ export const ListSandboxesResponse: MessageFns<ListSandboxesResponse> = {
       sandboxes: globalThis.Array.isArray(object?.sandboxes)
         ? object.sandboxes.map((e: any) => Sandbox.fromJSON(e))
         : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -1317,6 +1461,9 @@ export const ListSandboxesResponse: MessageFns<ListSandboxesResponse> = {
     const obj: any = {};
     if (message.sandboxes?.length) {
       obj.sandboxes = message.sandboxes.map((e) => Sandbox.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -1327,6 +1474,7 @@ export const ListSandboxesResponse: MessageFns<ListSandboxesResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListSandboxesResponse>, I>>(object: I): ListSandboxesResponse {
     const message = createBaseListSandboxesResponse();
     message.sandboxes = object.sandboxes?.map((e) => Sandbox.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -1887,11 +2035,17 @@ export const DisconnectNetworkResponse: MessageFns<DisconnectNetworkResponse> = 
 };
 
 function createBaseListNodesRequest(): ListNodesRequest {
-  return {};
+  return { pageSize: 0, pageToken: "" };
 }
 
 export const ListNodesRequest: MessageFns<ListNodesRequest> = {
-  encode(_: ListNodesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListNodesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
     return writer;
   },
 
@@ -1908,6 +2062,22 @@ export const ListNodesRequest: MessageFns<ListNodesRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1920,32 +2090,54 @@ export const ListNodesRequest: MessageFns<ListNodesRequest> = {
     }
   },
 
-  fromJSON(_: any): ListNodesRequest {
-    return {};
+  fromJSON(object: any): ListNodesRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
-  toJSON(_: ListNodesRequest): unknown {
+  toJSON(message: ListNodesRequest): unknown {
     const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListNodesRequest>, I>>(base?: I): ListNodesRequest {
     return ListNodesRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListNodesRequest>, I>>(_: I): ListNodesRequest {
+  fromPartial<I extends Exact<DeepPartial<ListNodesRequest>, I>>(object: I): ListNodesRequest {
     const message = createBaseListNodesRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListNodesResponse(): ListNodesResponse {
-  return { nodes: [] };
+  return { nodes: [], nextPageToken: "" };
 }
 
 export const ListNodesResponse: MessageFns<ListNodesResponse> = {
   encode(message: ListNodesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.nodes) {
       Node.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -1971,6 +2163,14 @@ export const ListNodesResponse: MessageFns<ListNodesResponse> = {
             message.nodes.push(Node.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1984,13 +2184,23 @@ export const ListNodesResponse: MessageFns<ListNodesResponse> = {
   },
 
   fromJSON(object: any): ListNodesResponse {
-    return { nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => Node.fromJSON(e)) : [] };
+    return {
+      nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => Node.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
   },
 
   toJSON(message: ListNodesResponse): unknown {
     const obj: any = {};
     if (message.nodes?.length) {
       obj.nodes = message.nodes.map((e) => Node.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -2001,6 +2211,7 @@ export const ListNodesResponse: MessageFns<ListNodesResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListNodesResponse>, I>>(object: I): ListNodesResponse {
     const message = createBaseListNodesResponse();
     message.nodes = object.nodes?.map((e) => Node.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -2717,11 +2928,17 @@ export const CreateServiceRequest_LabelsEntry: MessageFns<CreateServiceRequest_L
 };
 
 function createBaseListServicesRequest(): ListServicesRequest {
-  return {};
+  return { pageSize: 0, pageToken: "" };
 }
 
 export const ListServicesRequest: MessageFns<ListServicesRequest> = {
-  encode(_: ListServicesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListServicesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
     return writer;
   },
 
@@ -2738,6 +2955,22 @@ export const ListServicesRequest: MessageFns<ListServicesRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2750,32 +2983,54 @@ export const ListServicesRequest: MessageFns<ListServicesRequest> = {
     }
   },
 
-  fromJSON(_: any): ListServicesRequest {
-    return {};
+  fromJSON(object: any): ListServicesRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
-  toJSON(_: ListServicesRequest): unknown {
+  toJSON(message: ListServicesRequest): unknown {
     const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListServicesRequest>, I>>(base?: I): ListServicesRequest {
     return ListServicesRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListServicesRequest>, I>>(_: I): ListServicesRequest {
+  fromPartial<I extends Exact<DeepPartial<ListServicesRequest>, I>>(object: I): ListServicesRequest {
     const message = createBaseListServicesRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListServicesResponse(): ListServicesResponse {
-  return { services: [] };
+  return { services: [], nextPageToken: "" };
 }
 
 export const ListServicesResponse: MessageFns<ListServicesResponse> = {
   encode(message: ListServicesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.services) {
       Service.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -2801,6 +3056,14 @@ export const ListServicesResponse: MessageFns<ListServicesResponse> = {
             message.services.push(Service.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2816,6 +3079,11 @@ export const ListServicesResponse: MessageFns<ListServicesResponse> = {
   fromJSON(object: any): ListServicesResponse {
     return {
       services: globalThis.Array.isArray(object?.services) ? object.services.map((e: any) => Service.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -2823,6 +3091,9 @@ export const ListServicesResponse: MessageFns<ListServicesResponse> = {
     const obj: any = {};
     if (message.services?.length) {
       obj.services = message.services.map((e) => Service.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -2833,6 +3104,7 @@ export const ListServicesResponse: MessageFns<ListServicesResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListServicesResponse>, I>>(object: I): ListServicesResponse {
     const message = createBaseListServicesResponse();
     message.services = object.services?.map((e) => Service.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };

@@ -55,6 +55,12 @@ export interface SessionHello {
   nodeId: string;
   /** revision of the view the agent holds; 0 = none */
   lastAppliedRevision: number;
+  /**
+   * The agent assembles a ViewDelta sent in parts (see ViewDelta.more). A manager
+   * sends an agent that does not say so a resync in chunks instead of a delta too
+   * large for one message.
+   */
+  assemblesDeltaParts: boolean;
 }
 
 export interface ProgrammedReport {
@@ -77,6 +83,7 @@ export interface ManagerMessage {
  * One part of a full view. The parts of one resync arrive in order; the first has
  * first = true and carries the node's fields, the last has last = true. Every list
  * in a part adds to those before it; the assembled view replaces what the agent held.
+ * Parts are cut by size: each message stays well under gRPC's 4 MiB limit.
  */
 export interface ViewChunk {
   part: NodeView | undefined;
@@ -84,7 +91,13 @@ export interface ViewChunk {
   last: boolean;
 }
 
-/** What changed in a node's view from from_revision to revision. */
+/**
+ * What changed in a node's view from from_revision to revision. A delta too large
+ * for one message comes in parts (to agents that said assembles_delta_parts): each
+ * part carries the same revisions and node fields, every list in a part adds to those
+ * before it, and every part but the last has more = true. The agent applies the
+ * assembled delta when the last part arrives, never a part alone.
+ */
 export interface ViewDelta {
   fromRevision: number;
   revision: number;
@@ -102,6 +115,8 @@ export interface ViewDelta {
   removedEndpointIds: string[];
   /** every overlay subnet of the cluster now, as in NodeView */
   overlaySubnets: string[];
+  /** more parts of this delta follow */
+  more: boolean;
 }
 
 /** Everything one node must program, complete at one store revision. */
@@ -548,7 +563,7 @@ export const Heartbeat: MessageFns<Heartbeat> = {
 };
 
 function createBaseSessionHello(): SessionHello {
-  return { nodeId: "", lastAppliedRevision: 0 };
+  return { nodeId: "", lastAppliedRevision: 0, assemblesDeltaParts: false };
 }
 
 export const SessionHello: MessageFns<SessionHello> = {
@@ -558,6 +573,9 @@ export const SessionHello: MessageFns<SessionHello> = {
     }
     if (message.lastAppliedRevision !== 0) {
       writer.uint32(16).uint64(message.lastAppliedRevision);
+    }
+    if (message.assemblesDeltaParts !== false) {
+      writer.uint32(24).bool(message.assemblesDeltaParts);
     }
     return writer;
   },
@@ -591,6 +609,14 @@ export const SessionHello: MessageFns<SessionHello> = {
             message.lastAppliedRevision = longToNumber(reader.uint64());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.assemblesDeltaParts = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -615,6 +641,11 @@ export const SessionHello: MessageFns<SessionHello> = {
         : isSet(object.last_applied_revision)
         ? globalThis.Number(object.last_applied_revision)
         : 0,
+      assemblesDeltaParts: isSet(object.assemblesDeltaParts)
+        ? globalThis.Boolean(object.assemblesDeltaParts)
+        : isSet(object.assembles_delta_parts)
+        ? globalThis.Boolean(object.assembles_delta_parts)
+        : false,
     };
   },
 
@@ -626,6 +657,9 @@ export const SessionHello: MessageFns<SessionHello> = {
     if (message.lastAppliedRevision !== 0) {
       obj.lastAppliedRevision = Math.round(message.lastAppliedRevision);
     }
+    if (message.assemblesDeltaParts !== false) {
+      obj.assemblesDeltaParts = message.assemblesDeltaParts;
+    }
     return obj;
   },
 
@@ -636,6 +670,7 @@ export const SessionHello: MessageFns<SessionHello> = {
     const message = createBaseSessionHello();
     message.nodeId = object.nodeId ?? "";
     message.lastAppliedRevision = object.lastAppliedRevision ?? 0;
+    message.assemblesDeltaParts = object.assemblesDeltaParts ?? false;
     return message;
   },
 };
@@ -1057,6 +1092,7 @@ function createBaseViewDelta(): ViewDelta {
     endpoints: [],
     removedEndpointIds: [],
     overlaySubnets: [],
+    more: false,
   };
 }
 
@@ -1094,6 +1130,9 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     }
     for (const v of message.overlaySubnets) {
       writer.uint32(90).string(v!);
+    }
+    if (message.more !== false) {
+      writer.uint32(96).bool(message.more);
     }
     return writer;
   },
@@ -1199,6 +1238,14 @@ export const ViewDelta: MessageFns<ViewDelta> = {
             message.overlaySubnets.push(reader.string());
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.more = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1258,6 +1305,7 @@ export const ViewDelta: MessageFns<ViewDelta> = {
         : globalThis.Array.isArray(object?.overlay_subnets)
         ? object.overlay_subnets.map((e: any) => globalThis.String(e))
         : [],
+      more: isSet(object.more) ? globalThis.Boolean(object.more) : false,
     };
   },
 
@@ -1296,6 +1344,9 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     if (message.overlaySubnets?.length) {
       obj.overlaySubnets = message.overlaySubnets;
     }
+    if (message.more !== false) {
+      obj.more = message.more;
+    }
     return obj;
   },
 
@@ -1315,6 +1366,7 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     message.endpoints = object.endpoints?.map((e) => EndpointView.fromPartial(e)) || [];
     message.removedEndpointIds = object.removedEndpointIds?.map((e) => e) || [];
     message.overlaySubnets = object.overlaySubnets?.map((e) => e) || [];
+    message.more = object.more ?? false;
     return message;
   },
 };
