@@ -30,7 +30,7 @@ import {
   managerAccessRules,
   MANAGER_TLS_DIR,
   removeBootstrap,
-  signNodeCertificate,
+  signAndRecord,
 } from './ca';
 import { controlService } from './api/control-service';
 import { managerDirectory, nodeDirectory } from './cluster/directories';
@@ -41,6 +41,7 @@ import { RaftCluster } from './cluster/raft-cluster';
 import { clusterHandlers } from './cluster/raft-handlers';
 import { bootstrapNewCluster, forceNewCluster, fromSnapshot, isEmpty } from './cluster/recover';
 import { Dispatcher } from './dispatcher/dispatcher-service';
+import { managerRevocationCheck } from './ca/revoked';
 import { serveMetrics, type MetricsServer } from '../proto/runtime/metrics-http';
 import { ManagerMetrics } from './metrics/manager-metrics';
 import { createRaftNode } from './raft/core';
@@ -73,6 +74,8 @@ export interface ManagerOptions {
   defaultAddressPools?: AddressPoolRecord[];
   /** HOST:PORT to serve Prometheus metrics on (GET /metrics); absent or '' serves none. */
   metricsListen?: string;
+  /** Certificates one join token may get from this manager per minute (DEFAULT_JOINS_PER_MINUTE when not given). */
+  joinsPerMinute?: number;
 }
 
 export interface RunningManager {
@@ -94,14 +97,15 @@ const defaults = { tickMs: 50, snapshotEvery: 10_000, requestTimeoutMs: 5_000 };
  */
 export async function startManager(options: ManagerOptions): Promise<RunningManager> {
   const logger = options.logger;
-  const id = await memberId(options.dataDir);
   const raftDir = join(options.dataDir, 'raft');
   const material = await managerCertificate(options, !existsSync(raftDir));
+  const id = await memberId(options.dataDir, identityFromPem(material.certPem).nodeId);
   const storage = await DiskStorage.open(raftDir, { onWarning: (message) => logger.warn(message) });
   const provider = new MutableCertificateProvider({ ...material, certChainPem: certificateChainPem(material.certPem, material.caPem) });
   const peerCredentials = providerChannelCredentials(provider);
 
-  const server = new Server({ interceptors: [authorizationInterceptor(managerAccessRules)] });
+  let cluster: RaftCluster | undefined;
+  const server = new Server({ interceptors: [authorizationInterceptor(managerAccessRules, managerRevocationCheck(() => cluster))] });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.listen, serverCredentials(provider), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
   );
@@ -134,7 +138,6 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
       throw error;
     }
   }
-  let cluster: RaftCluster | undefined;
   const transport = new Transport({
     self: id,
     logger,
@@ -174,7 +177,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers)));
   server.addService(dispatcher.serviceDefinition(), dispatcher.service());
   server.addService(RaftService, raftService(transport, clusterHandlers(cluster, peers)));
-  server.addService(CertificateAuthorityService, certificateAuthorityService(cluster));
+  server.addService(CertificateAuthorityService, certificateAuthorityService(cluster, options.joinsPerMinute));
   const health = new HealthImplementation({ '': 'SERVING', 'trellis.v1.Control': 'SERVING', 'trellis.v1.Dispatcher': 'SERVING' });
   health.addToServer(server);
   const healthProtoRoot = join(dirname(healthProtoPath), '..', '..');
@@ -240,7 +243,7 @@ function renewWithOwnCa(cluster: RaftCluster, current: TlsMaterial): RenewCertif
   return async (csrPem) => {
     const security = cluster.store.security();
     if (!security) throw new Error('this cluster has no CA to renew with');
-    const issued = await signNodeCertificate(security, csrPem, identity);
+    const issued = await signAndRecord(cluster, security, csrPem, identity, 'renewal by the manager itself');
     if (issued instanceof Error) throw issued;
     return issued;
   };

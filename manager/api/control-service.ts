@@ -2,6 +2,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import type { ControlServer, JoinTokens, ListManagersResponse } from '../../proto/gen/trellis/v1/control';
 import { newJoinSecret } from '../../proto/runtime/tls';
 import { joinToken } from '../ca/cluster-init';
+import { revocationNow } from '../ca/revoked';
 import { NodeStatus, type Endpoint, type Node } from '../../proto/gen/trellis/v1/types';
 import type { ClusterState } from '../cluster/cluster-state';
 import { newId } from '../ids';
@@ -119,7 +120,15 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     disconnectNetwork: unary((request) => removal({ type: 'disconnect', network: request.network, sandbox: request.sandbox })),
 
     listNodes: unary(async () => ({ nodes: await nodes.list() })),
-    getNode: unary(async (request) => found(await nodeWithLiveness(request.node), () => notFound('node', 'node', request.node))),
+    getNode: unary(async (request) => {
+      const node = await nodeWithLiveness(request.node);
+      if (!node) return notFound('node', 'node', request.node);
+      await state.readBarrier();
+      const issued = state.store.issuedCertificate(node.id);
+      if (!issued) return node;
+      const certificateNotAfter = new Date(issued.notAfter).toISOString();
+      return { ...node, certificateSerial: issued.serial, certificateNotAfter, certificateRequestedBy: issued.requestedBy };
+    }),
     updateNode: unary(async (request) => {
       const outcome = await propose({
         type: 'updateNode',
@@ -141,7 +150,8 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
           `force: node "${node.name}" is ready (its agent holds a session); stop its agent or pass --force`,
         );
       }
-      return removal({ type: 'removeNode', node: node.id });
+      // Revoked in the same entry: a removed node's certificate renews, registers and holds sessions no more.
+      return removal({ type: 'removeNode', node: node.id, revoke: revocationNow(state.store, 'removed by trellis node rm') });
     }),
 
     createService: unary((request) =>

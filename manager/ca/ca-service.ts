@@ -1,12 +1,15 @@
 import type { CertificateAuthorityServer, NodeCertificate } from '../../proto/gen/trellis/v1/ca';
 import { JoinTokenError, roleForToken, type NodeIdentity } from '../../proto/runtime/tls';
-import { serviceError } from '../api/status';
+import { fromStoreError, serviceError } from '../api/status';
 import { unary, type Outcome } from '../api/unary';
 import type { ClusterState } from '../cluster/cluster-state';
 import type { ClusterSecurityRecord } from '../store';
 import { newId } from '../ids';
 import { callerIdentity } from './authorization';
 import { issueCertificate } from './issue';
+import { IssueRateLimiter } from './issue-rate';
+import { issuedRecord } from './issued-record';
+import { revokedError } from './revoked';
 
 /** Signs `csrPem` for `identity` with the cluster CA; a request that does not verify is the caller's error. */
 export async function signNodeCertificate(security: ClusterSecurityRecord, csrPem: string, identity: NodeIdentity): Promise<Outcome<NodeCertificate>> {
@@ -25,10 +28,31 @@ export async function signNodeCertificate(security: ClusterSecurityRecord, csrPe
 }
 
 /**
+ * Signs, then records the certificate in the store before handing it out: a certificate
+ * the cluster cannot account for (no quorum to record it) is not issued.
+ */
+export async function signAndRecord(
+  state: Pick<ClusterState, 'propose'>,
+  security: ClusterSecurityRecord,
+  csrPem: string,
+  identity: NodeIdentity,
+  requestedBy: string,
+): Promise<Outcome<NodeCertificate>> {
+  const issued = await signNodeCertificate(security, csrPem, identity);
+  if (issued instanceof Error) return issued;
+  const recorded = await state.propose({ type: 'recordCertificate', certificate: issuedRecord(issued.certificatePem, requestedBy) });
+  return recorded.ok ? issued : fromStoreError(recorded.error);
+}
+
+/** Certificates one join token may get from one manager per minute (a burst of as many, then evenly). */
+export const DEFAULT_JOINS_PER_MINUTE = 300;
+
+/**
  * The CA service. Tokens are checked against the replicated secrets after a read
  * barrier, so a token rotated through any manager is refused by every one.
  */
-export function certificateAuthorityService(state: ClusterState): CertificateAuthorityServer {
+export function certificateAuthorityService(state: ClusterState, joinsPerMinute = DEFAULT_JOINS_PER_MINUTE): CertificateAuthorityServer {
+  const joins = new IssueRateLimiter(joinsPerMinute);
   async function security(): Promise<Outcome<ClusterSecurityRecord>> {
     await state.readBarrier();
     return state.store.security() ?? serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA');
@@ -48,14 +72,27 @@ export function certificateAuthorityService(state: ClusterState): CertificateAut
         if (error instanceof JoinTokenError) return serviceError('UNAUTHENTICATED', 'join_token', `join_token: ${error.message}`);
         throw error;
       }
-      return signNodeCertificate(secured, request.csrPem, { nodeId: newId(), role, clusterId: secured.clusterId });
+      const kind = role === 'trellis-worker' ? 'worker' : 'manager';
+      // Keyed by the secret too, so a rotated token starts afresh.
+      const waitMs = joins.take(`${kind}:${secured.joinSecrets[kind]}`, Date.now());
+      if (waitMs !== undefined) {
+        return serviceError(
+          'RESOURCE_EXHAUSTED',
+          'join_token',
+          `join_token: this manager issues at most ${joinsPerMinute} certificates a minute per join token; retry in ${Math.ceil(waitMs / 1000)} s`,
+        );
+      }
+      return signAndRecord(state, secured, request.csrPem, { nodeId: newId(), role, clusterId: secured.clusterId }, `${kind} join token`);
     }),
     renewNodeCertificate: unary(async (request, call) => {
       const identity = callerIdentity(call);
       if (!identity) return serviceError('UNAUTHENTICATED', '', 'renewal needs the certificate being renewed');
       const secured = await security();
       if (secured instanceof Error) return secured;
-      return signNodeCertificate(secured, request.csrPem, identity);
+      // After the read barrier: a node removed through any manager is refused by every one.
+      const revoked = revokedError(state.store, identity.nodeId);
+      if (revoked) return revoked;
+      return signAndRecord(state, secured, request.csrPem, identity, 'renewal by its own certificate');
     }),
   };
 }

@@ -5,7 +5,8 @@ import { createKeyAndCsr, formatJoinToken, newJoinSecret, writeTlsDir, type Node
 import { memberId } from '../cluster/member-id';
 import { initialStore } from '../cluster/recover';
 import { newId } from '../ids';
-import type { AddressPoolRecord, ClusterSecurityRecord, JoinRole, Store } from '../store';
+import type { AddressPoolRecord, ClusterSecurityRecord, IssuedCertificateRecord, JoinRole, Store } from '../store';
+import { issuedRecord } from './issued-record';
 import { signNodeCertificate } from './ca-service';
 import { createRootCa } from './root-ca';
 
@@ -33,6 +34,8 @@ export interface ClusterInitResult {
 
 interface Bootstrap {
   security: ClusterSecurityRecord;
+  /** The first manager's certificate and the CLI's; absent in files from before issuing was recorded. */
+  issued?: IssuedCertificateRecord[];
   defaultAddressPools?: AddressPoolRecord[];
 }
 
@@ -41,11 +44,12 @@ export function joinToken(security: ClusterSecurityRecord, role: JoinRole): stri
   return formatJoinToken(security.caCertPem, security.joinSecrets[role]);
 }
 
-async function issueTo(dir: string, name: string, security: ClusterSecurityRecord, identity: NodeIdentity): Promise<void> {
+async function issueTo(dir: string, name: string, security: ClusterSecurityRecord, identity: NodeIdentity): Promise<IssuedCertificateRecord> {
   const { keyPem, csrPem } = await createKeyAndCsr();
   const issued = await signNodeCertificate(security, csrPem, identity);
   if (issued instanceof Error) throw issued;
   writeTlsDir(dir, name, { caPem: security.caCertPem, certPem: issued.certificatePem, keyPem });
+  return issuedRecord(issued.certificatePem, 'cluster init');
 }
 
 /**
@@ -69,9 +73,11 @@ export async function initCluster(options: ClusterInitOptions): Promise<ClusterI
     joinSecrets: { worker: newJoinSecret(), manager: newJoinSecret() },
     certValiditySeconds: options.certValiditySeconds ?? DEFAULT_CERT_VALIDITY_SECONDS,
   };
-  await issueTo(tlsDir, 'node', security, { nodeId: await memberId(options.dataDir), role: 'trellis-manager', clusterId });
-  await issueTo(options.adminDir, 'admin', { ...security, certValiditySeconds: ADMIN_CERT_VALIDITY_SECONDS }, { nodeId: `admin-${newId().slice(0, 8)}`, role: 'trellis-admin', clusterId });
-  const bootstrap: Bootstrap = { security, ...(options.defaultAddressPools ? { defaultAddressPools: options.defaultAddressPools } : {}) };
+  const issued = [
+    await issueTo(tlsDir, 'node', security, { nodeId: await memberId(options.dataDir), role: 'trellis-manager', clusterId }),
+    await issueTo(options.adminDir, 'admin', { ...security, certValiditySeconds: ADMIN_CERT_VALIDITY_SECONDS }, { nodeId: `admin-${newId().slice(0, 8)}`, role: 'trellis-admin', clusterId }),
+  ];
+  const bootstrap: Bootstrap = { security, issued, ...(options.defaultAddressPools ? { defaultAddressPools: options.defaultAddressPools } : {}) };
   await writeFile(join(options.dataDir, BOOTSTRAP_FILE), JSON.stringify(bootstrap), { mode: 0o600 });
   return { clusterId, tokens: { worker: joinToken(security, 'worker'), manager: joinToken(security, 'manager') } };
 }
@@ -89,6 +95,10 @@ export async function bootstrapStore(dataDir: string): Promise<Store | undefined
   const store = initialStore(bootstrap.defaultAddressPools);
   const secured = store.apply({ type: 'initSecurity', security: bootstrap.security });
   if (!secured.ok) throw new Error(secured.error.message);
+  for (const certificate of bootstrap.issued ?? []) {
+    const recorded = store.apply({ type: 'recordCertificate', certificate });
+    if (!recorded.ok) throw new Error(recorded.error.message);
+  }
   return store;
 }
 

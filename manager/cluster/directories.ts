@@ -1,6 +1,7 @@
 import type { ListManagersResponse } from '../../proto/gen/trellis/v1/control';
 import type { Node } from '../../proto/gen/trellis/v1/types';
-import { serviceError } from '../api/status';
+import { fromStoreError, serviceError } from '../api/status';
+import { revocationNow } from '../ca/revoked';
 import type { ManagerDirectory, NodeDirectory } from '../api/control-service';
 import type { Dispatcher } from '../dispatcher/dispatcher-service';
 import { ClusterUnavailableError } from './cluster-state';
@@ -53,6 +54,11 @@ export function managerDirectory(cluster: RaftCluster, selfId: string, peers: Pe
       if (voters.length === 1 && voters[0] === target) {
         throw serviceError('FAILED_PRECONDITION', 'id', `id: "${target}" is the last voting manager; removing it would end the cluster`);
       }
+      // A manager's certificate names its member id (see memberId): revoked, it can neither rejoin nor call any manager.
+      // Revoked first, because a leader removing itself exits once the removal applies; a revoked manager's
+      // calls are refused only once it is no member (see managerRevocationCheck), so the removal can still commit.
+      const revoked = await cluster.propose({ type: 'revokeNode', nodeId: target, ...revocationNow(cluster.store, 'removed by trellis manager leave') });
+      if (!revoked.ok) throw fromStoreError(revoked.error);
       await cluster.changeMembership({ type: 'removeNode', nodeId: target, context: '' });
     },
   };

@@ -16,6 +16,7 @@ import { newId } from '../ids';
 import { heartbeatIntervalMs, nodeDownAfterMs } from '../../proto/runtime/heartbeat';
 import type { NodeIdentity } from '../../proto/runtime/tls';
 import { callerIdentity } from '../ca/authorization';
+import { revokedError } from '../ca/revoked';
 import { viewChunks } from './view-chunks';
 
 type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
@@ -130,6 +131,9 @@ export class Dispatcher {
       register: unary(async (request, call) => {
         // A worker's certificate names its node: that node, and no other, is what it may register.
         const worker = workerIdentity(call);
+        await this.state.readBarrier();
+        const revoked = worker && revokedError(this.state.store, worker.nodeId);
+        if (revoked) return revoked;
         const existing = this.state.store.node(request.nodeName);
         const own = worker && this.state.store.node(worker.nodeId);
         if (own && own.id === worker.nodeId && own.name !== request.nodeName) {
@@ -179,6 +183,11 @@ export class Dispatcher {
       if (session?.stream === stream) session.lastHeardAt = Date.now();
       if (body?.$case === 'hello') {
         nodeId = body.value.nodeId;
+        const revoked = revokedError(this.state.store, nodeId);
+        if (revoked) {
+          stream.emit('error', revoked);
+          return;
+        }
         const worker = workerIdentity(stream);
         if (worker && worker.nodeId !== nodeId) {
           stream.emit('error', serviceError('PERMISSION_DENIED', 'node_id', `node_id: this certificate is node ${worker.nodeId}'s, not node ${nodeId}'s`));
@@ -258,6 +267,13 @@ export class Dispatcher {
     this.pushedRevision = store.revision;
     const cache = this.endpointViews();
     for (const [nodeId, session] of this.sessions) {
+      const revoked = revokedError(store, nodeId);
+      if (revoked) {
+        this.logger.warn({ nodeId }, 'agent session cut: its node was revoked');
+        this.sessions.delete(nodeId);
+        session.stream.emit('error', revoked);
+        continue;
+      }
       if (session.sentRevision === undefined) {
         if (session.resumeAt <= store.revision) this.resume(nodeId, session);
         continue;

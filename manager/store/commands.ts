@@ -1,6 +1,6 @@
 import type { Endpoint, Network, Node, Sandbox, Service } from '../../proto/gen/trellis/v1/types';
 import type { Result } from './errors';
-import type { AddressPoolRecord, ClusterSecurityRecord, JoinRole } from './state';
+import type { AddressPoolRecord, ClusterSecurityRecord, IssuedCertificateRecord, JoinRole, RevokedNodeRecord } from './state';
 
 /*
  * Commands carry every id and choice the store cannot make itself, so applying
@@ -119,6 +119,24 @@ export interface UpdateNode {
 export interface RemoveNode {
   type: 'removeNode';
   node: string;
+  /** Revokes the node's certificates in the same step. Absent (so in log entries from before revocation) revokes nothing. */
+  revoke?: Revocation;
+}
+
+/** Times the proposer chose (apply has no clock), in milliseconds since the epoch. */
+export interface Revocation {
+  /** Why, as refused callers are told. */
+  reason: string;
+  /** Now, on the proposer; entries whose `until` has passed by then are dropped. */
+  at: number;
+  /** The latest expiry of a certificate the node may hold. */
+  until: number;
+}
+
+/** Revokes the certificates of a node that has no node record (a removed manager). */
+export interface RevokeNode extends Revocation {
+  type: 'revokeNode';
+  nodeId: string;
 }
 
 export interface PortRequest {
@@ -167,6 +185,12 @@ export interface RotateJoinSecret {
   secret: string;
 }
 
+/** Records a certificate the CA just issued, before it is handed out. */
+export interface RecordCertificate {
+  type: 'recordCertificate';
+  certificate: IssuedCertificateRecord;
+}
+
 export type Command =
   | InitSecurity
   | RotateJoinSecret
@@ -175,6 +199,8 @@ export type Command =
   | RegisterNode
   | UpdateNode
   | RemoveNode
+  | RevokeNode
+  | RecordCertificate
   | CreateSandbox
   | RemoveSandbox
   | Connect
@@ -192,6 +218,8 @@ export interface CommandValues {
   registerNode: Node;
   updateNode: Node;
   removeNode: Node;
+  revokeNode: RevokedNodeRecord;
+  recordCertificate: IssuedCertificateRecord;
   createSandbox: Sandbox;
   removeSandbox: Sandbox;
   connect: Endpoint;

@@ -16,16 +16,19 @@ export type {
   IpamRequest,
   PortRequest,
   PublishedPortRequest,
+  RecordCertificate,
   RegisterNode,
   RemoveNetwork,
   RemoveNode,
   RemoveSandbox,
   RemoveService,
+  Revocation,
+  RevokeNode,
   RotateJoinSecret,
   SetDefaultAddressPools,
   UpdateNode,
 } from './commands';
 export type { StoreError } from './errors';
-export { BUILT_IN_ADDRESS_POOLS, type AddressPoolRecord, type ClusterSecurityRecord, type JoinRole, type StoreSnapshot } from './state';
+export { BUILT_IN_ADDRESS_POOLS, type AddressPoolRecord, type ClusterSecurityRecord, type IssuedCertificateRecord, type JoinRole, type RevokedNodeRecord, type StoreSnapshot } from './state';
 // The CLI sorts --aux-address values into their --subnet the way the store reads them.
 export { cidrContains, parseCidr, parseIpv4 } from '../../proto/runtime/ipv4';

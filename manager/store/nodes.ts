@@ -4,6 +4,7 @@ import { fail, notFound, ok, type Result } from './errors';
 import { checkLabels, checkName, checkNewId, parseAdvertiseAddr } from './fields';
 import { type NodeAvailability, type NodeRecord, type StoreState } from './state';
 import { toNode } from './views';
+import { checkRevocation, revoke } from './revocations';
 
 const AVAILABILITIES: readonly NodeAvailability[] = ['active', 'drain'];
 
@@ -57,10 +58,15 @@ export function updateNode(state: StoreState, command: UpdateNode): Result<Node>
   return ok(toNode(node));
 }
 
-/** The store only checks what it knows (hosted sandboxes); that the node is down is the API's to check. */
+/**
+ * The store only checks what it knows (hosted sandboxes); that the node is down is the API's to check.
+ * With `revoke`, the node's certificates are refused from then on: a removed node cannot come back under another name.
+ */
 export function removeNode(state: StoreState, command: RemoveNode): Result<Node> {
   const node = state.findNode(command.node);
   if (!node) return notFound('node', command.node);
+  const revocation = command.revoke && checkRevocation(command.revoke);
+  if (revocation && !revocation.ok) return revocation;
   const hosted = state.sandboxesOfNode(node.id);
   if (hosted.length > 0) {
     const names = hosted.map((sandbox) => `"${sandbox.name}"`).join(', ');
@@ -73,6 +79,7 @@ export function removeNode(state: StoreState, command: RemoveNode): Result<Node>
 
   const removed = toNode(node);
   state.nodes.delete(node.id);
+  if (revocation) revoke(state, node.id, revocation.value);
   return ok(removed);
 }
 

@@ -7,9 +7,11 @@ import { connect, disconnect } from './endpoints';
 import type { Result } from './errors';
 import { createNetwork, removeNetwork } from './networks';
 import { registerNode, removeNode, updateNode } from './nodes';
+import { revokeNode } from './revocations';
+import { recordCertificate } from './certificates';
 import { createSandbox, removeSandbox } from './sandboxes';
 import { createService, removeService } from './services';
-import { StoreState, type AddressPoolRecord, type ClusterSecurityRecord, type StoreSnapshot } from './state';
+import { StoreState, type AddressPoolRecord, type ClusterSecurityRecord, type IssuedCertificateRecord, type RevokedNodeRecord, type StoreSnapshot } from './state';
 import { affectedNodes, affectsEveryNode } from './affected-nodes';
 import { ChangeJournal, type Changes } from './journal';
 import { viewDelta } from './view-delta';
@@ -28,6 +30,8 @@ const handlers: Handlers = {
   registerNode,
   updateNode,
   removeNode,
+  revokeNode,
+  recordCertificate,
   createSandbox,
   removeSandbox,
   connect,
@@ -139,6 +143,18 @@ export class Store {
   /** The cluster's CA and join secrets; undefined in a store made without them (tests). */
   security(): ClusterSecurityRecord | undefined {
     return structuredClone(this.state.security);
+  }
+
+  /** Why `nodeId`'s certificates are refused, or undefined when they are not revoked. */
+  revocation(nodeId: string): RevokedNodeRecord | undefined {
+    const revoked = this.state.revokedNodes.get(nodeId);
+    return revoked && { ...revoked };
+  }
+
+  /** The latest certificate issued to `nodeId`, if one was recorded. */
+  issuedCertificate(nodeId: string): IssuedCertificateRecord | undefined {
+    const issued = this.state.issuedCertificates.get(nodeId);
+    return issued && { ...issued };
   }
 
   /** Names of the nodes with an endpoint on the network (none for an unknown one). */

@@ -141,6 +141,10 @@ export function toNode(node: NodeRecord): Node {
     availability: node.availability,
     labels: { ...node.labels },
     programmedNetworks: {},
+    // Filled in by GetNode only, from the CA's record.
+    certificateSerial: '',
+    certificateNotAfter: '',
+    certificateRequestedBy: '',
   };
 }
 

@@ -180,6 +180,12 @@ export interface Node {
   labels: { [key: string]: string };
   /** per network id: the revision the agent programmed */
   programmedNetworks: { [key: string]: number };
+  /** The latest certificate the cluster CA issued to this node (GetNode only; '' when none is recorded). */
+  certificateSerial: string;
+  /** RFC 3339, UTC */
+  certificateNotAfter: string;
+  /** "worker join token", "renewal by its own certificate", ... */
+  certificateRequestedBy: string;
 }
 
 export interface Node_LabelsEntry {
@@ -1610,6 +1616,9 @@ function createBaseNode(): Node {
     availability: "",
     labels: {},
     programmedNetworks: {},
+    certificateSerial: "",
+    certificateNotAfter: "",
+    certificateRequestedBy: "",
   };
 }
 
@@ -1642,6 +1651,15 @@ export const Node: MessageFns<Node> = {
     globalThis.Object.entries(message.programmedNetworks).forEach(([key, value]: [string, number]) => {
       Node_ProgrammedNetworksEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
+    if (message.certificateSerial !== "") {
+      writer.uint32(82).string(message.certificateSerial);
+    }
+    if (message.certificateNotAfter !== "") {
+      writer.uint32(90).string(message.certificateNotAfter);
+    }
+    if (message.certificateRequestedBy !== "") {
+      writer.uint32(98).string(message.certificateRequestedBy);
+    }
     return writer;
   },
 
@@ -1736,6 +1754,30 @@ export const Node: MessageFns<Node> = {
             }
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.certificateSerial = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.certificateNotAfter = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.certificateRequestedBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1810,6 +1852,21 @@ export const Node: MessageFns<Node> = {
           {},
         )
         : {},
+      certificateSerial: isSet(object.certificateSerial)
+        ? globalThis.String(object.certificateSerial)
+        : isSet(object.certificate_serial)
+        ? globalThis.String(object.certificate_serial)
+        : "",
+      certificateNotAfter: isSet(object.certificateNotAfter)
+        ? globalThis.String(object.certificateNotAfter)
+        : isSet(object.certificate_not_after)
+        ? globalThis.String(object.certificate_not_after)
+        : "",
+      certificateRequestedBy: isSet(object.certificateRequestedBy)
+        ? globalThis.String(object.certificateRequestedBy)
+        : isSet(object.certificate_requested_by)
+        ? globalThis.String(object.certificate_requested_by)
+        : "",
     };
   },
 
@@ -1854,6 +1911,15 @@ export const Node: MessageFns<Node> = {
         });
       }
     }
+    if (message.certificateSerial !== "") {
+      obj.certificateSerial = message.certificateSerial;
+    }
+    if (message.certificateNotAfter !== "") {
+      obj.certificateNotAfter = message.certificateNotAfter;
+    }
+    if (message.certificateRequestedBy !== "") {
+      obj.certificateRequestedBy = message.certificateRequestedBy;
+    }
     return obj;
   },
 
@@ -1885,6 +1951,9 @@ export const Node: MessageFns<Node> = {
         }
         return acc;
       }, {});
+    message.certificateSerial = object.certificateSerial ?? "";
+    message.certificateNotAfter = object.certificateNotAfter ?? "";
+    message.certificateRequestedBy = object.certificateRequestedBy ?? "";
     return message;
   },
 };

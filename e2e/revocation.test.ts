@@ -1,0 +1,30 @@
+import { eventually, labDown, labUp, logSince, logSize, trellisJson, trellisOk, type LabState } from './support/lab-driver';
+
+interface NodeRow {
+  name: string;
+  status: string;
+}
+
+const revoked = /is revoked \(removed by trellis node rm\)/g;
+
+describe('a removed node loses its identity (1 manager, 2 agents)', () => {
+  let state: LabState;
+
+  beforeAll(() => {
+    state = labUp(1, 2);
+  });
+  afterAll(() => labDown());
+
+  it("`node rm --force` of a running agent cuts its session, and its certificate registers it under no name again", async () => {
+    const marker = logSize(state, 'a2');
+    trellisOk('a1', ['node', 'rm', '--force', 'a2']);
+    // The agent keeps retrying (it does not know why it is refused, nor that it will stay refused):
+    // its session cut, then at least two attempts to register again, each refused with the reason.
+    await eventually(() => (logSince(state, 'a2', marker).match(revoked) ?? []).length >= 3, "a2's agent refused three times");
+    const log = logSince(state, 'a2', marker);
+    expect(log).toMatch(/"msg":"manager session lost; retrying"/);
+    expect(log).toMatch(/UNAUTHENTICATED/);
+    const nodes = trellisJson<NodeRow[]>('a1', ['node', 'ls', '--format', 'json']);
+    expect(nodes.map((node) => [node.name, node.status])).toEqual([['a1', 'NODE_STATUS_READY']]);
+  });
+});
