@@ -1,3 +1,6 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { adminDir } from './lab/plan';
 import { eventually, labDown, labUp, logSince, logSize, trellisJson, trellisOk, type LabState } from './support/lab-driver';
 
 interface NodeRow {
@@ -7,7 +10,7 @@ interface NodeRow {
 
 const revoked = /is revoked \(removed by trellis node rm\)/g;
 
-describe('a removed node loses its identity (1 manager, 2 agents)', () => {
+describe('certificates in a lab cluster (1 manager, 2 agents)', () => {
   let state: LabState;
 
   beforeAll(() => {
@@ -26,5 +29,16 @@ describe('a removed node loses its identity (1 manager, 2 agents)', () => {
     expect(log).toMatch(/UNAUTHENTICATED/);
     const nodes = trellisJson<NodeRow[]>('a1', ['node', 'ls', '--format', 'json']);
     expect(nodes.map((node) => [node.name, node.status])).toEqual([['a1', 'NODE_STATUS_READY']]);
+  });
+
+  it("renews the CLI's admin certificate: a new key and serial, the key readable by its owner only, and the CLI still served", () => {
+    interface Shown { serial: string; notAfter: string; renewed: boolean }
+    const before = trellisJson<Shown>('a1', ['cluster', 'admin-cert', '--format', 'json']);
+    const after = trellisJson<Shown>('a1', ['cluster', 'admin-cert', '--renew', '--format', 'json']);
+    expect(after.renewed).toBe(true);
+    expect(after.serial).not.toBe(before.serial);
+    expect(trellisJson<Shown>('a1', ['cluster', 'admin-cert', '--format', 'json']).serial).toBe(after.serial);
+    expect(statSync(join(adminDir(state.labDir), 'admin.key')).mode & 0o777).toBe(0o600);
+    expect(trellisOk('a1', ['network', 'ls'])).toMatch(/NAME/);
   });
 });

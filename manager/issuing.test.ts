@@ -2,7 +2,17 @@ import { status } from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
 import { CertificateAuthorityClient } from '../proto/gen/trellis/v1/ca';
 import { DispatcherClient } from '../proto/gen/trellis/v1/dispatcher';
-import { channelCredentials, createKeyAndCsr, joinWithToken, managerChannelOptions, type TlsMaterial } from '../proto/runtime/tls';
+import { ControlClient } from '../proto/gen/trellis/v1/control';
+import {
+  channelCredentials,
+  createKeyAndCsr,
+  identityFromPem,
+  joinWithToken,
+  managerChannelOptions,
+  readTlsDir,
+  validity,
+  type TlsMaterial,
+} from '../proto/runtime/tls';
 import { callUnary } from '../proto/runtime/unary-call';
 import { refused } from './api/refused';
 import { TestManager } from './test-manager';
@@ -52,5 +62,20 @@ describe('issuing certificates: recorded, and rate-limited per join token', () =
     expect(refusal.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(refusal.details).toMatch(/^join_token: this manager issues at most 2 certificates a minute per join token; retry in \d+ s$/);
     expect(refusal.metadata.get('trellis-field')).toEqual(['join_token']);
+  });
+
+  it("renews the CLI's admin certificate for a year, same identity, while the old one keeps working", async () => {
+    const old = readTlsDir(cluster.adminDir, 'admin');
+    if (!old) throw new Error('no admin certificate');
+    const { keyPem, csrPem } = await createKeyAndCsr();
+    const ca = track(new CertificateAuthorityClient(manager().address, channelCredentials(old), managerChannelOptions));
+    const renewed = await callUnary(ca, (c) => c.renewNodeCertificate, { csrPem }, timeoutMs);
+    expect(identityFromPem(renewed.certificatePem)).toEqual(identityFromPem(old.certPem));
+    const { notBefore, notAfter } = validity(renewed.certificatePem);
+    expect(Math.round((notAfter.getTime() - notBefore.getTime()) / 86_400_000)).toBe(365);
+    for (const material of [old, { caPem: renewed.caCertificatePem, certPem: renewed.certificatePem, keyPem }]) {
+      const control = track(new ControlClient(manager().address, channelCredentials(material), managerChannelOptions));
+      expect((await callUnary(control, (c) => c.listNetworks, {}, timeoutMs)).networks).toEqual([]);
+    }
   });
 });

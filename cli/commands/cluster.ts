@@ -3,6 +3,7 @@ import { initCluster } from '../../manager/ca';
 import { CommandError, collect, formatOption, tlsDir, withControl, type OutputFormat } from '../context';
 import { json, print } from '../output';
 import { defaultAddressPools, type AddressPoolFlags } from './daemons';
+import { addAdminCertCommand } from './admin-cert';
 
 interface InitFlags extends AddressPoolFlags {
   dataDir: string;
@@ -74,4 +75,6 @@ export function addClusterCommands(program: Command): void {
         print(`To add a ${kind}, run:\n    ${join} --manager ${command.optsWithGlobals<{ manager: string }>().manager} --join-token ${token}`);
       }),
     );
+
+  addAdminCertCommand(cluster);
 }

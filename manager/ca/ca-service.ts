@@ -44,6 +44,9 @@ export async function signAndRecord(
   return recorded.ok ? issued : fromStoreError(recorded.error);
 }
 
+/** The CLI's certificate is renewed only when asked (`trellis cluster admin-cert --renew`), so it lives a year. */
+export const ADMIN_CERT_VALIDITY_SECONDS = 365 * 24 * 3600;
+
 /** Certificates one join token may get from one manager per minute (a burst of as many, then evenly). */
 export const DEFAULT_JOINS_PER_MINUTE = 300;
 
@@ -92,6 +95,11 @@ export function certificateAuthorityService(state: ClusterState, joinsPerMinute 
       // After the read barrier: a node removed through any manager is refused by every one.
       const revoked = revokedError(state.store, identity.nodeId);
       if (revoked) return revoked;
+      // The same identity, so the old certificate stays valid until it expires (nothing revokes it).
+      if (identity.role === 'trellis-admin') {
+        const admin = { ...secured, certValiditySeconds: ADMIN_CERT_VALIDITY_SECONDS };
+        return signAndRecord(state, admin, request.csrPem, identity, 'trellis cluster admin-cert --renew');
+      }
       return signAndRecord(state, secured, request.csrPem, identity, 'renewal by its own certificate');
     }),
   };

@@ -7,13 +7,11 @@ import { initialStore } from '../cluster/recover';
 import { newId } from '../ids';
 import type { AddressPoolRecord, ClusterSecurityRecord, IssuedCertificateRecord, JoinRole, Store } from '../store';
 import { issuedRecord } from './issued-record';
-import { signNodeCertificate } from './ca-service';
+import { ADMIN_CERT_VALIDITY_SECONDS, signNodeCertificate } from './ca-service';
 import { createRootCa } from './root-ca';
 
 /** Node certificates live 90 days (Swarm's default) and are renewed after 60. */
 const DEFAULT_CERT_VALIDITY_SECONDS = 90 * 24 * 3600;
-/** The CLI's certificate is not renewed automatically, so it lives a year. */
-const ADMIN_CERT_VALIDITY_SECONDS = 365 * 24 * 3600;
 /** What the first manager starts the cluster from; removed once the cluster holds it. */
 const BOOTSTRAP_FILE = 'cluster-init.json';
 /** The node certificate of a manager, under its data directory. */
