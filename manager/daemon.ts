@@ -42,6 +42,7 @@ import { clusterHandlers } from './cluster/raft-handlers';
 import { bootstrapNewCluster, forceNewCluster, fromSnapshot, isEmpty } from './cluster/recover';
 import { Dispatcher } from './dispatcher/dispatcher-service';
 import { managerRevocationCheck } from './ca/revoked';
+import { finishRotationsWhenDone, trustBundlePem } from './ca/root-rotation';
 import { serveMetrics, type MetricsServer } from '../proto/runtime/metrics-http';
 import { ManagerMetrics } from './metrics/manager-metrics';
 import { createRaftNode } from './raft/core';
@@ -194,6 +195,14 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   logger.info({ address, id }, 'manager serving');
   const renewer = new CertificateRenewer(join(options.dataDir, MANAGER_TLS_DIR), provider, renewWithOwnCa(running, material), logger);
   renewer.start(material);
+  // A root rotation reaches this manager through the log: it trusts both roots and renews onto the new one.
+  const followTrust = () => {
+    const root = running.store.rootCa();
+    if (root) renewer.trust(trustBundlePem(root));
+  };
+  const stopFollowingTrust = running.onChange(followTrust);
+  followTrust();
+  const stopFinishing = finishRotationsWhenDone(running, logger);
 
   return {
     address,
@@ -201,6 +210,8 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     cluster: running,
     metricsAddress: metricsServer?.address,
     async close() {
+      stopFollowingTrust();
+      stopFinishing();
       renewer.stop();
       await metricsServer?.close();
       await running.stop();

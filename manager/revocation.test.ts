@@ -37,7 +37,9 @@ describe('revocation: a removed node loses its identity', () => {
   function openSession(material: TlsMaterial, nodeId: string) {
     const stream = dispatcherOf(material).session();
     const ended = new Promise<ServiceError>((resolve) => stream.on('error', resolve));
-    const firstView = new Promise<ManagerMessage>((resolve) => stream.once('data', resolve));
+    const firstView = new Promise<ManagerMessage>((resolve) =>
+      stream.on('data', (message: ManagerMessage) => message.body?.$case === 'resync' && resolve(message)),
+    );
     stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0 } } });
     return { stream, ended, firstView: Promise.race([firstView, ended]) };
   }

@@ -22,6 +22,8 @@ export interface ManagerSessionOptions {
   logger: Logger;
   /** Called with the whole desired view after every resync or delta the manager sends, in order. */
   onView(view: NodeView): void;
+  /** Called with the roots the cluster trusts, signing root first: on every session, and after a root CA rotation. */
+  onTrust(caBundlePem: string): void;
 }
 
 const firstRetryMs = 200;
@@ -101,6 +103,7 @@ export class ManagerSession {
     stream.on('data', (message: ManagerMessage) => {
       this.retryMs = firstRetryMs;
       const body = message.body;
+      if (body?.$case === 'trust') this.options.onTrust(body.value.caBundlePem);
       if (body?.$case === 'delta') this.options.onView(this.held.applyDelta(body.value));
       if (body?.$case === 'resync') {
         const view = this.held.applyChunk(body.value);

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { X509Certificate } from 'node:crypto';
-import { createKeyAndCsr, readTlsDir, tlsFiles, writeTlsDir } from '../../proto/runtime/tls';
+import { createKeyAndCsr, readTlsDir, tlsFiles, withChain, writeTlsDir } from '../../proto/runtime/tls';
+import type { Control } from '../control-client';
+import type { NodeCertificate } from '../../proto/gen/trellis/v1/ca';
 import { CommandError, formatOption, tlsDir, withControl, type OutputFormat } from '../context';
 import { json, print } from '../output';
 
@@ -14,6 +16,22 @@ function describe(certPem: string, file: string) {
     notBefore: new Date(cert.validFrom).toISOString(),
     notAfter: new Date(cert.validTo).toISOString(),
   };
+}
+
+/**
+ * A new key and certificate for the CLI in `dir`, the same identity, signed by the signing
+ * root (with the cross-signed root after it during a rotation); the trust bundle with it.
+ */
+export async function renewAdminCertificate(control: Control, dir: string): Promise<string> {
+  return renewAdminWith(dir, (csrPem) => control.callCa((c) => c.renewNodeCertificate, { csrPem }));
+}
+
+/** Makes a new key and CSR, has `sign` sign it, and writes the result to `dir`; returns the certificate. */
+export async function renewAdminWith(dir: string, sign: (csrPem: string) => Promise<NodeCertificate>): Promise<string> {
+  const { keyPem, csrPem } = await createKeyAndCsr();
+  const issued = await sign(csrPem);
+  writeTlsDir(dir, 'admin', { caPem: issued.caCertificatePem, certPem: withChain(issued.certificatePem, issued.chainPem), keyPem });
+  return issued.certificatePem;
 }
 
 /**
@@ -37,11 +55,6 @@ export function addAdminCertCommand(cluster: Command): void {
         print(`${renewed ? 'Renewed: ' : ''}${shown.subject}\nserial ${shown.serial}\nvalid ${shown.notBefore} to ${shown.notAfter}\nin ${shown.file}`);
       };
       if (!options.renew) return show(held.certPem, false);
-      return withControl(command, async (control) => {
-        const { keyPem, csrPem } = await createKeyAndCsr();
-        const issued = await control.callCa((c) => c.renewNodeCertificate, { csrPem });
-        writeTlsDir(dir, 'admin', { caPem: issued.caCertificatePem, certPem: issued.certificatePem, keyPem });
-        show(issued.certificatePem, true);
-      });
+      return withControl(command, async (control) => show(await renewAdminCertificate(control, dir), true));
     });
 }

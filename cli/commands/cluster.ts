@@ -4,6 +4,7 @@ import { CommandError, collect, formatOption, tlsDir, withControl, type OutputFo
 import { json, print } from '../output';
 import { defaultAddressPools, type AddressPoolFlags } from './daemons';
 import { addAdminCertCommand } from './admin-cert';
+import { addRootCaCommand } from './root-ca';
 
 interface InitFlags extends AddressPoolFlags {
   dataDir: string;
@@ -77,4 +78,5 @@ export function addClusterCommands(program: Command): void {
     );
 
   addAdminCertCommand(cluster);
+  addRootCaCommand(cluster);
 }

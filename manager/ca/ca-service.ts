@@ -10,6 +10,7 @@ import { issueCertificate } from './issue';
 import { IssueRateLimiter } from './issue-rate';
 import { issuedRecord } from './issued-record';
 import { revokedError } from './revoked';
+import { chainPemOf, trustBundlePem } from './root-rotation';
 
 /** Signs `csrPem` for `identity` with the cluster CA; a request that does not verify is the caller's error. */
 export async function signNodeCertificate(security: ClusterSecurityRecord, csrPem: string, identity: NodeIdentity): Promise<Outcome<NodeCertificate>> {
@@ -21,7 +22,7 @@ export async function signNodeCertificate(security: ClusterSecurityRecord, csrPe
       validitySeconds: security.certValiditySeconds,
       now: new Date(),
     });
-    return { certificatePem, caCertificatePem: security.caCertPem, nodeId: identity.nodeId, role: identity.role };
+    return { certificatePem, caCertificatePem: trustBundlePem(security), chainPem: chainPemOf(security), nodeId: identity.nodeId, role: identity.role };
   } catch (error) {
     return serviceError('INVALID_ARGUMENT', 'csr_pem', `csr_pem: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -40,7 +41,7 @@ export async function signAndRecord(
 ): Promise<Outcome<NodeCertificate>> {
   const issued = await signNodeCertificate(security, csrPem, identity);
   if (issued instanceof Error) return issued;
-  const recorded = await state.propose({ type: 'recordCertificate', certificate: issuedRecord(issued.certificatePem, requestedBy) });
+  const recorded = await state.propose({ type: 'recordCertificate', certificate: issuedRecord(issued.certificatePem, requestedBy, security.caCertPem) });
   return recorded.ok ? issued : fromStoreError(recorded.error);
 }
 

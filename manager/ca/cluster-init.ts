@@ -47,7 +47,7 @@ async function issueTo(dir: string, name: string, security: ClusterSecurityRecor
   const issued = await signNodeCertificate(security, csrPem, identity);
   if (issued instanceof Error) throw issued;
   writeTlsDir(dir, name, { caPem: security.caCertPem, certPem: issued.certificatePem, keyPem });
-  return issuedRecord(issued.certificatePem, 'cluster init');
+  return issuedRecord(issued.certificatePem, 'cluster init', security.caCertPem);
 }
 
 /**

@@ -17,6 +17,7 @@ import { heartbeatIntervalMs, nodeDownAfterMs } from '../../proto/runtime/heartb
 import type { NodeIdentity } from '../../proto/runtime/tls';
 import { callerIdentity } from '../ca/authorization';
 import { revokedError } from '../ca/revoked';
+import { trustBundlePem } from '../ca/root-rotation';
 import { viewChunks } from './view-chunks';
 
 type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
@@ -67,6 +68,8 @@ export class Dispatcher {
   /** The store revision views were last pushed for; the store says which nodes changed since. */
   private pushedRevision: number;
   private viewCache: { revision: number; views: NetworkEndpointsCache } = { revision: -1, views: new Map() };
+  /** The roots agents were last told to trust; a root CA rotation changes them. */
+  private trustBundle: string | undefined;
   private readonly sweeper: NodeJS.Timeout;
   private lastSweepAt = Date.now();
 
@@ -202,6 +205,8 @@ export class Dispatcher {
         const session: AgentSession = { stream, lastHeardAt: Date.now(), sentRevision: undefined, resumeAt: held, outbox: [], writing: false };
         this.sessions.set(nodeId, session);
         this.logger.info({ nodeId, heldRevision: held }, 'agent session opened');
+        const trust = this.currentTrustBundle();
+        if (trust) this.send(session, { $case: 'trust', value: { caBundlePem: trust } });
         if (held <= this.state.store.revision) this.resume(nodeId, session);
       } else if (body?.$case === 'programmed' && nodeId !== undefined) {
         this.programmed.set(nodeId, body.value);
@@ -221,6 +226,11 @@ export class Dispatcher {
     stream.on('error', close);
     stream.on('cancelled', close);
     stream.on('close', close);
+  }
+
+  private currentTrustBundle(): string | undefined {
+    const root = this.state.store.rootCa();
+    return root && trustBundlePem(root);
   }
 
   /** Leadership moved: agents must follow it, so their sessions here end with a pointer to the new leader. */
@@ -262,6 +272,11 @@ export class Dispatcher {
    */
   private pushViews(): void {
     const store = this.state.store;
+    const trust = this.currentTrustBundle();
+    if (trust !== this.trustBundle) {
+      this.trustBundle = trust;
+      for (const session of this.sessions.values()) if (trust) this.send(session, { $case: 'trust', value: { caBundlePem: trust } });
+    }
     const from = this.pushedRevision;
     const changes = store.changesSince(from);
     this.pushedRevision = store.revision;
@@ -332,7 +347,7 @@ export class Dispatcher {
         ...session,
         responseSerialize: (message: ManagerMessage): Buffer => {
           const bytes = session.responseSerialize(message);
-          if (message.body) observer.sent(message.body.$case, bytes.length);
+          if (message.body && message.body.$case !== 'trust') observer.sent(message.body.$case, bytes.length);
           return bytes;
         },
       },

@@ -21,8 +21,9 @@ function checkRecord(record: IssuedCertificateRecord | undefined): Result<Issued
   if (!isTime(record.issuedAt)) return field('issued_at', 'not a time in milliseconds since the epoch');
   if (!isTime(record.notAfter) || record.notAfter <= record.issuedAt) return field('not_after', 'not a time after issued_at');
   if (!isText(record.requestedBy, 256)) return field('requested_by', 'say who asked for the certificate');
-  const { nodeId, role, serial, issuedAt, notAfter, requestedBy } = record;
-  return ok({ nodeId, role, serial, issuedAt, notAfter, requestedBy });
+  if (record.caDigest !== undefined && !/^[0-9a-f]{64}$/.test(record.caDigest)) return field('ca_digest', 'not a SHA-256 digest in hex');
+  const { nodeId, role, serial, issuedAt, notAfter, requestedBy, caDigest } = record;
+  return ok({ nodeId, role, serial, issuedAt, notAfter, requestedBy, ...(caDigest === undefined ? {} : { caDigest }) });
 }
 
 export function recordCertificate(state: StoreState, command: RecordCertificate): Result<IssuedCertificateRecord> {

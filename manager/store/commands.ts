@@ -191,9 +191,26 @@ export interface RecordCertificate {
   certificate: IssuedCertificateRecord;
 }
 
+/** Starts a root rotation: the new root signs from now on; the old one stays trusted until finishRootRotation. */
+export interface RotateRootCa {
+  type: 'rotateRootCa';
+  caCertPem: string;
+  caKeyPem: string;
+  /** The new root cross-signed by the old key (made by the proposer, who holds both). */
+  crossSignedCaPem: string;
+}
+
+/** Ends the rotation to `caCertPem` (a stale one, to another root, is refused): the old root is trusted no more. */
+export interface FinishRootRotation {
+  type: 'finishRootRotation';
+  caCertPem: string;
+}
+
 export type Command =
   | InitSecurity
   | RotateJoinSecret
+  | RotateRootCa
+  | FinishRootRotation
   | CreateNetwork
   | RemoveNetwork
   | RegisterNode
@@ -213,6 +230,8 @@ export type Command =
 export interface CommandValues {
   initSecurity: Record<string, never>;
   rotateJoinSecret: Record<string, never>;
+  rotateRootCa: Record<string, never>;
+  finishRootRotation: Record<string, never>;
   createNetwork: Network;
   removeNetwork: Network;
   registerNode: Node;

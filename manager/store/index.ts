@@ -12,6 +12,7 @@ export type {
   CreateSandbox,
   CreateService,
   Disconnect,
+  FinishRootRotation,
   InitSecurity,
   IpamRequest,
   PortRequest,
@@ -25,10 +26,11 @@ export type {
   Revocation,
   RevokeNode,
   RotateJoinSecret,
+  RotateRootCa,
   SetDefaultAddressPools,
   UpdateNode,
 } from './commands';
 export type { StoreError } from './errors';
-export { BUILT_IN_ADDRESS_POOLS, type AddressPoolRecord, type ClusterSecurityRecord, type IssuedCertificateRecord, type JoinRole, type RevokedNodeRecord, type StoreSnapshot } from './state';
+export { BUILT_IN_ADDRESS_POOLS, type AddressPoolRecord, type ClusterSecurityRecord, type IssuedCertificateRecord, type JoinRole, type RevokedNodeRecord, type RootRotationRecord, type StoreSnapshot } from './state';
 // The CLI sorts --aux-address values into their --subnet the way the store reads them.
 export { cidrContains, parseCidr, parseIpv4 } from '../../proto/runtime/ipv4';

@@ -135,6 +135,17 @@ export interface ClusterSecurityRecord {
   joinSecrets: Record<JoinRole, string>;
   /** Lifetime of the node certificates the cluster issues. */
   certValiditySeconds: number;
+  /**
+   * During a root rotation (caCertPem/caKeyPem already the new root's): the old root, still
+   * trusted, and the new root cross-signed by the old key, presented after every certificate
+   * the new root signs. Absent when no rotation is under way.
+   */
+  rotation?: RootRotationRecord;
+}
+
+export interface RootRotationRecord {
+  previousCaCertPem: string;
+  crossSignedCaPem: string;
 }
 
 /**
@@ -161,6 +172,8 @@ export interface IssuedCertificateRecord {
   notAfter: number;
   /** Who asked: "worker join token", "manager join token", "renewal by its own certificate", "cluster init", … */
   requestedBy: string;
+  /** SHA-256 of the signing root's DER (as in join tokens); absent in records from before root rotation. */
+  caDigest?: string;
 }
 
 export interface StoreSnapshot {

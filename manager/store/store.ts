@@ -1,7 +1,7 @@
 import type { NodeView, ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
 import type { Network, Node, Sandbox, Service } from '../../proto/gen/trellis/v1/types';
 import { setDefaultAddressPools } from './address-pools';
-import { initSecurity, rotateJoinSecret } from './security';
+import { finishRootRotation, initSecurity, rotateJoinSecret, rotateRootCa } from './security';
 import type { ApplyResult, Command, CommandOf, CommandValues } from './commands';
 import { connect, disconnect } from './endpoints';
 import type { Result } from './errors';
@@ -25,6 +25,8 @@ type Handlers = { [T in Command['type']]: (state: StoreState, command: CommandOf
 const handlers: Handlers = {
   initSecurity,
   rotateJoinSecret,
+  rotateRootCa,
+  finishRootRotation,
   createNetwork,
   removeNetwork,
   registerNode,
@@ -143,6 +145,15 @@ export class Store {
   /** The cluster's CA and join secrets; undefined in a store made without them (tests). */
   security(): ClusterSecurityRecord | undefined {
     return structuredClone(this.state.security);
+  }
+
+  /**
+   * The root CA fields of `security()` without copying the CA key: read after every apply
+   * (a rotation changes what every node trusts), so it must cost nothing.
+   */
+  rootCa(): Pick<ClusterSecurityRecord, 'caCertPem' | 'rotation'> | undefined {
+    const security = this.state.security;
+    return security && { caCertPem: security.caCertPem, ...(security.rotation ? { rotation: { ...security.rotation } } : {}) };
   }
 
   /** Why `nodeId`'s certificates are refused, or undefined when they are not revoked. */

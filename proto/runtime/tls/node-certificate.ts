@@ -9,6 +9,7 @@ import { JoinTokenError, parseJoinToken } from './join-token';
 import { createKeyAndCsr } from './node-key';
 import { renewalDelayMs } from './renewal';
 import { certificateChainPem, readTlsDir, writeTlsDir, type TlsMaterial } from './tls-dir';
+import { certificatesOf, signedBy, withChain } from './trust';
 
 /** The DNS name every manager certificate carries, whatever the manager's address. */
 export const MANAGER_SERVER_NAME = 'trellis-manager';
@@ -43,7 +44,7 @@ export async function joinWithToken(managers: readonly string[], token: string):
       const client = new CertificateAuthorityClient(address, channelCredentials({ caPem }), managerChannelOptions);
       try {
         const issued = await callUnary(client, (c) => c.issueNodeCertificate, { joinToken: token, csrPem }, callTimeoutMs);
-        return { caPem: issued.caCertificatePem, certPem: issued.certificatePem, keyPem, nodeId: issued.nodeId, role: issued.role };
+        return { ...issuedMaterial(issued, keyPem), nodeId: issued.nodeId, role: issued.role };
       } finally {
         client.close();
       }
@@ -54,6 +55,11 @@ export async function joinWithToken(managers: readonly string[], token: string):
     }
   }
   throw new Error(`could not join through any manager:\n  ${failures.join('\n  ')}`);
+}
+
+/** What a node keeps of a certificate the CA issued: the trust bundle, the certificate with its chain, the key. */
+export function issuedMaterial(issued: NodeCertificate, keyPem: string): TlsMaterial {
+  return { caPem: issued.caCertificatePem, certPem: withChain(issued.certificatePem, issued.chainPem), keyPem };
 }
 
 /**
@@ -107,10 +113,14 @@ const retryMs = 30_000;
 /**
  * Renews the node's certificate at two thirds of its lifetime, writes it to `dir`
  * and hands it to `provider`, so new connections use it; retries every 30 s on failure.
+ * It also follows the cluster's trust bundle (`trust`): a root CA rotation changes the
+ * roots to verify peers with, and makes the node renew at once onto the new root.
  */
 export class CertificateRenewer {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private renewing = false;
+  private current: TlsMaterial | undefined;
 
   constructor(
     private readonly dir: string,
@@ -120,8 +130,31 @@ export class CertificateRenewer {
   ) {}
 
   start(current: TlsMaterial): void {
+    this.current = current;
     const { notBefore, notAfter } = validity(current.certPem);
+    clearTimeout(this.timer);
     this.schedule(renewalDelayMs({ notBefore, notAfter, now: new Date() }));
+  }
+
+  /**
+   * The roots the cluster trusts now, signing root first (from the store on a manager, from
+   * the session on an agent): new connections verify peers with them, and a certificate the
+   * signing root did not sign is renewed at once.
+   */
+  trust(bundlePem: string): void {
+    const current = this.current;
+    if (!current || this.stopped) return;
+    if (bundlePem !== current.caPem) {
+      this.current = { ...current, caPem: bundlePem };
+      writeTlsDir(this.dir, 'node', this.current);
+      this.provider.setCa(bundlePem);
+      this.logger.info({ roots: certificatesOf(bundlePem).length }, 'cluster trust bundle changed');
+    }
+    if (!this.renewing && !signedBy(current.certPem, bundlePem)) {
+      this.logger.info('certificate not signed by the signing root CA; renewing now');
+      clearTimeout(this.timer);
+      void this.renewNow();
+    }
   }
 
   stop(): void {
@@ -138,17 +171,22 @@ export class CertificateRenewer {
   }
 
   private async renewNow(): Promise<void> {
+    this.renewing = true;
     try {
       const { keyPem, csrPem } = await createKeyAndCsr();
       const issued = await this.renew(csrPem);
-      const material = { caPem: issued.caCertificatePem, certPem: issued.certificatePem, keyPem };
+      if (this.stopped) return;
+      const material = issuedMaterial(issued, keyPem);
       writeTlsDir(this.dir, 'node', material);
-      this.provider.setIdentity(keyPem, certificateChainPem(issued.certificatePem, issued.caCertificatePem));
+      if (material.caPem !== this.current?.caPem) this.provider.setCa(material.caPem);
+      this.provider.setIdentity(keyPem, certificateChainPem(material.certPem, material.caPem));
       this.logger.info({ notAfter: validity(issued.certificatePem).notAfter }, 'node certificate renewed');
       this.start(material);
     } catch (error) {
       this.logger.warn({ err: error, retryMs }, 'node certificate renewal failed; retrying');
       this.schedule(retryMs);
+    } finally {
+      this.renewing = false;
     }
   }
 }
