@@ -193,7 +193,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   }
   const running = cluster;
   logger.info({ address, id }, 'manager serving');
-  const renewer = new CertificateRenewer(join(options.dataDir, MANAGER_TLS_DIR), provider, renewWithOwnCa(running, material), logger);
+  const renewer = new CertificateRenewer(join(options.dataDir, MANAGER_TLS_DIR), provider, renewWithOwnCa(running, material, id), logger);
   renewer.start(material);
   // A root rotation reaches this manager through the log: it trusts both roots and renews onto the new one.
   const followTrust = () => {
@@ -249,12 +249,12 @@ async function managerCertificate(options: ManagerOptions, fresh: boolean): Prom
 }
 
 /** A manager holds the CA: it renews its own certificate itself, keeping its identity. */
-function renewWithOwnCa(cluster: RaftCluster, current: TlsMaterial): RenewCertificate {
+function renewWithOwnCa(cluster: RaftCluster, current: TlsMaterial, memberId: string): RenewCertificate {
   const identity = identityFromPem(current.certPem);
   return async (csrPem) => {
     const security = cluster.store.security();
     if (!security) throw new Error('this cluster has no CA to renew with');
-    const issued = await signAndRecord(cluster, security, csrPem, identity, 'renewal by the manager itself');
+    const issued = await signAndRecord(cluster, security, csrPem, identity, 'renewal by the manager itself', memberId);
     if (issued instanceof Error) throw issued;
     return issued;
   };

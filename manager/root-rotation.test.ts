@@ -1,8 +1,9 @@
 import { status } from '@grpc/grpc-js';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { ManagerSession } from '../agent/session/manager-session';
-import { ControlClient } from '../proto/gen/trellis/v1/control';
+import { ControlClient, CreateNetworkRequest } from '../proto/gen/trellis/v1/control';
 import { DispatcherClient } from '../proto/gen/trellis/v1/dispatcher';
 import {
   caDigest,
@@ -24,6 +25,8 @@ import { callUnary } from '../proto/runtime/unary-call';
 import { MANAGER_TLS_DIR } from './ca';
 import { refused } from './api/refused';
 import { TestManager } from './test-manager';
+import { adminControl as adminControlAt } from './cluster-clients';
+import { startManager } from './daemon';
 
 const logger = pino({ level: 'silent' });
 const timeoutMs = 10_000;
@@ -100,11 +103,39 @@ describe('root CA rotation', () => {
       // New connections: the agent's renewed certificate is served; the old root's admin certificate is not.
       const dispatcher = cluster.track(new DispatcherClient(address, providerChannelCredentials(provider), managerChannelOptions));
       expect((await callUnary(dispatcher, (d) => d.register, { nodeName: 'rotor', advertiseAddr: '198.18.0.61' }, timeoutMs)).nodeId).toBe(joined.nodeId);
-      const stale = cluster.track(new ControlClient(address, channelCredentials(oldAdmin), managerChannelOptions));
+      const stale = cluster.track(new ControlClient(address, channelCredentials({ ...oldAdmin, caPem: newAdmin.caCertificatePem }), managerChannelOptions));
       expect((await refused(callUnary(stale, (c) => c.listNetworks, {}, timeoutMs))).code).toBe(status.UNAUTHENTICATED);
     } finally {
       session.stop();
       renewer.stop();
+    }
+    // Its agent gone, the node would hold up the next rotation until removed.
+    await callUnary(cluster.admin(), (c) => c.removeNode, { node: 'rotor', force: true }, timeoutMs);
+  });
+
+  it('counts a manager that joined before member ids were certificate ids by what its own renewals record', async () => {
+    const address = cluster.manager.address;
+    const tokens = await callUnary(cluster.admin(), (c) => c.getJoinTokens, {}, timeoutMs);
+    const dataDir = join(cluster.root, 'legacy');
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, 'member-id'), 'legacy-member-id\n');
+    const legacy = await startManager({ listen: '127.0.0.1:0', dataDir, join: address, joinToken: tokens.manager, logger });
+    try {
+      expect(legacy.id).toBe('legacy-member-id');
+      const adminKey = await createKeyAndCsr();
+      const started = await callUnary(cluster.admin(), (c) => c.rotateRootCa, { adminCsrPem: adminKey.csrPem }, timeoutMs);
+      const newAdmin = started.adminCertificate;
+      if (!newAdmin) throw new Error('no admin certificate signed with the rotation');
+      writeTlsDir(cluster.adminDir, 'admin', { caPem: newAdmin.caCertificatePem, certPem: withChain(newAdmin.certificatePem, newAdmin.chainPem), keyPem: adminKey.keyPem });
+      await eventually(async () => !(await callUnary(cluster.admin(), (c) => c.getRootCa, {}, timeoutMs)).rotating, 'the rotation finishes');
+      const after = await callUnary(cluster.admin(), (c) => c.getRootCa, {}, timeoutMs);
+      const holders = after.holders.map((holder) => [holder.id, holder.onCurrentRoot]);
+      expect(holders).toEqual([...[cluster.manager.id, legacy.id].sort().map((id) => [id, true])]);
+      // Both managers still replicate: a write through the joined one commits.
+      const viaLegacy = cluster.track(adminControlAt(legacy.address, cluster.adminDir));
+      await callUnary(viaLegacy, (c) => c.createNetwork, CreateNetworkRequest.fromPartial({ name: 'after-rotation', subnet: '10.77.0.0/24' }), timeoutMs);
+    } finally {
+      await legacy.close();
     }
   });
 });

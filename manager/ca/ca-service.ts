@@ -30,7 +30,8 @@ export async function signNodeCertificate(security: ClusterSecurityRecord, csrPe
 
 /**
  * Signs, then records the certificate in the store before handing it out: a certificate
- * the cluster cannot account for (no quorum to record it) is not issued.
+ * the cluster cannot account for (no quorum to record it) is not issued. A manager renewing
+ * its own names its Raft `memberId`, when that is not its certificate's node id.
  */
 export async function signAndRecord(
   state: Pick<ClusterState, 'propose'>,
@@ -38,10 +39,13 @@ export async function signAndRecord(
   csrPem: string,
   identity: NodeIdentity,
   requestedBy: string,
+  memberId?: string,
 ): Promise<Outcome<NodeCertificate>> {
   const issued = await signNodeCertificate(security, csrPem, identity);
   if (issued instanceof Error) return issued;
-  const recorded = await state.propose({ type: 'recordCertificate', certificate: issuedRecord(issued.certificatePem, requestedBy, security.caCertPem) });
+  const record = issuedRecord(issued.certificatePem, requestedBy, security.caCertPem);
+  const certificate = memberId === undefined || memberId === identity.nodeId ? record : { ...record, memberId };
+  const recorded = await state.propose({ type: 'recordCertificate', certificate });
   return recorded.ok ? issued : fromStoreError(recorded.error);
 }
 
@@ -68,7 +72,7 @@ export function certificateAuthorityService(state: ClusterState, joinsPerMinute 
       let role;
       try {
         role = roleForToken(request.joinToken, {
-          caCertPem: secured.caCertPem,
+          caCertPem: trustBundlePem(secured),
           workerSecret: secured.joinSecrets.worker,
           managerSecret: secured.joinSecrets.manager,
         });

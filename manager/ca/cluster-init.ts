@@ -37,9 +37,13 @@ interface Bootstrap {
   defaultAddressPools?: AddressPoolRecord[];
 }
 
-/** The join token of `role`, as printed for users. */
+/**
+ * The join token of `role`, as printed for users. It pins the root a joining node finds in
+ * the chain a manager presents: during a root rotation that is the old root (the new one is
+ * reached through its cross-signed copy), so tokens change when the rotation ends.
+ */
 export function joinToken(security: ClusterSecurityRecord, role: JoinRole): string {
-  return formatJoinToken(security.caCertPem, security.joinSecrets[role]);
+  return formatJoinToken(security.rotation?.previousCaCertPem ?? security.caCertPem, security.joinSecrets[role]);
 }
 
 async function issueTo(dir: string, name: string, security: ClusterSecurityRecord, identity: NodeIdentity): Promise<IssuedCertificateRecord> {

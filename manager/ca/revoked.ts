@@ -36,8 +36,8 @@ export interface RevocationSource {
  */
 export function managerRevocationCheck(source: () => RevocationSource | undefined): RevocationCheck {
   return (nodeId) => {
-    const replica = source();
-    if (!replica || nodeId in replica.memberAddresses()) return undefined;
-    return replica.store.revocation(nodeId);
+    const revoked = source()?.store.revocation(nodeId);
+    if (!revoked || nodeId in (source()?.memberAddresses() ?? {})) return undefined;
+    return revoked;
   };
 }

@@ -36,7 +36,7 @@ export async function newRootRotation(security: ClusterSecurityRecord): Promise<
 export function rootCaStatus(store: Store, security: ClusterSecurityRecord, managerIds: readonly string[]): RootCaStatus {
   const digest = caDigest(security.caCertPem);
   const holder = (id: string, name: string, kind: 'node' | 'manager'): RootCaHolder => {
-    const issued = store.issuedCertificate(id);
+    const issued = kind === 'manager' ? store.managerCertificate(id) : store.issuedCertificate(id);
     return { id, name, kind, onCurrentRoot: issued?.caDigest === digest, certificateSerial: issued?.serial ?? '' };
   };
   return {

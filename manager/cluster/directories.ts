@@ -57,9 +57,16 @@ export function managerDirectory(cluster: RaftCluster, selfId: string, peers: Pe
       // A manager's certificate names its member id (see memberId): revoked, it can neither rejoin nor call any manager.
       // Revoked first, because a leader removing itself exits once the removal applies; a revoked manager's
       // calls are refused only once it is no member (see managerRevocationCheck), so the removal can still commit.
-      const revoked = await cluster.propose({ type: 'revokeNode', nodeId: target, ...revocationNow(cluster.store, 'removed by trellis manager leave') });
-      if (!revoked.ok) throw fromStoreError(revoked.error);
+      const revoke = async (nodeId: string) => {
+        const revoked = await cluster.propose({ type: 'revokeNode', nodeId, ...revocationNow(cluster.store, 'removed by trellis manager leave') });
+        if (!revoked.ok) throw fromStoreError(revoked.error);
+      };
+      await revoke(target);
+      // A manager that joined before then holds a certificate of another id (its renewals recorded which): that
+      // id is no member id, so it is revoked only once the removal committed (this leader, removing itself, exits first).
+      const certificateId = cluster.store.managerCertificate(target)?.nodeId;
       await cluster.changeMembership({ type: 'removeNode', nodeId: target, context: '' });
+      if (certificateId !== undefined && certificateId !== target && target !== selfId) await revoke(certificateId);
     },
   };
 }

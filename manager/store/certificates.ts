@@ -22,8 +22,18 @@ function checkRecord(record: IssuedCertificateRecord | undefined): Result<Issued
   if (!isTime(record.notAfter) || record.notAfter <= record.issuedAt) return field('not_after', 'not a time after issued_at');
   if (!isText(record.requestedBy, 256)) return field('requested_by', 'say who asked for the certificate');
   if (record.caDigest !== undefined && !/^[0-9a-f]{64}$/.test(record.caDigest)) return field('ca_digest', 'not a SHA-256 digest in hex');
-  const { nodeId, role, serial, issuedAt, notAfter, requestedBy, caDigest } = record;
-  return ok({ nodeId, role, serial, issuedAt, notAfter, requestedBy, ...(caDigest === undefined ? {} : { caDigest }) });
+  if (record.memberId !== undefined && !isText(record.memberId, 256)) return field('member_id', 'give the manager\'s member id, or none');
+  const { nodeId, role, serial, issuedAt, notAfter, requestedBy, caDigest, memberId } = record;
+  return ok({
+    nodeId,
+    role,
+    serial,
+    issuedAt,
+    notAfter,
+    requestedBy,
+    ...(caDigest === undefined ? {} : { caDigest }),
+    ...(memberId === undefined ? {} : { memberId }),
+  });
 }
 
 export function recordCertificate(state: StoreState, command: RecordCertificate): Result<IssuedCertificateRecord> {

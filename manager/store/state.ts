@@ -174,6 +174,11 @@ export interface IssuedCertificateRecord {
   requestedBy: string;
   /** SHA-256 of the signing root's DER (as in join tokens); absent in records from before root rotation. */
   caDigest?: string;
+  /**
+   * The Raft member id of the manager that holds the certificate, when it differs from the
+   * certificate's node id (managers that joined before member ids were their certificates').
+   */
+  memberId?: string;
 }
 
 export interface StoreSnapshot {

@@ -168,6 +168,15 @@ export class Store {
     return issued && { ...issued };
   }
 
+  /** The latest certificate the manager with Raft id `memberId` holds: under its own id, or recorded with it. */
+  managerCertificate(memberId: string): IssuedCertificateRecord | undefined {
+    const own = this.issuedCertificate(memberId);
+    if (own) return own;
+    let latest: IssuedCertificateRecord | undefined;
+    for (const issued of this.state.issuedCertificates.values()) if (issued.memberId === memberId) latest = issued;
+    return latest && { ...latest };
+  }
+
   /** Names of the nodes with an endpoint on the network (none for an unknown one). */
   networkHosts(networkId: string): Set<string> {
     return new Set(this.state.endpointsOfNetwork(networkId).map((endpoint) => this.state.node(this.state.sandbox(endpoint.sandboxId).nodeId).name));

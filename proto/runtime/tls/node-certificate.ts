@@ -121,6 +121,8 @@ export class CertificateRenewer {
   private stopped = false;
   private renewing = false;
   private current: TlsMaterial | undefined;
+  /** A bundle `trust` was given while a renewal was under way: checked again once that renewal is done. */
+  private deferred: string | undefined;
 
   constructor(
     private readonly dir: string,
@@ -145,16 +147,24 @@ export class CertificateRenewer {
     const current = this.current;
     if (!current || this.stopped) return;
     if (bundlePem !== current.caPem) {
-      this.current = { ...current, caPem: bundlePem };
+      // With one root there is no rotation: the cross-signed root kept after the certificate is
+      // dropped, for a joining node finds the root its token pins only in a chain without it.
+      const certPem = certificatesOf(bundlePem).length > 1 ? current.certPem : (certificatesOf(current.certPem)[0] ?? current.certPem);
+      this.current = { ...current, caPem: bundlePem, certPem };
       writeTlsDir(this.dir, 'node', this.current);
       this.provider.setCa(bundlePem);
+      this.provider.setIdentity(current.keyPem, certificateChainPem(certPem, bundlePem));
       this.logger.info({ roots: certificatesOf(bundlePem).length }, 'cluster trust bundle changed');
     }
-    if (!this.renewing && !signedBy(current.certPem, bundlePem)) {
-      this.logger.info('certificate not signed by the signing root CA; renewing now');
-      clearTimeout(this.timer);
-      void this.renewNow();
+    if (signedBy(current.certPem, bundlePem)) return;
+    if (this.renewing) {
+      // That renewal may have been signed before the root changed.
+      this.deferred = bundlePem;
+      return;
     }
+    this.logger.info('certificate not signed by the signing root CA; renewing now');
+    clearTimeout(this.timer);
+    void this.renewNow();
   }
 
   stop(): void {
@@ -182,6 +192,10 @@ export class CertificateRenewer {
       this.provider.setIdentity(keyPem, certificateChainPem(material.certPem, material.caPem));
       this.logger.info({ notAfter: validity(issued.certificatePem).notAfter }, 'node certificate renewed');
       this.start(material);
+      this.renewing = false;
+      const deferred = this.deferred;
+      this.deferred = undefined;
+      if (deferred !== undefined) this.trust(deferred);
     } catch (error) {
       this.logger.warn({ err: error, retryMs }, 'node certificate renewal failed; retrying');
       this.schedule(retryMs);
