@@ -123,6 +123,8 @@ export class CertificateRenewer {
   private current: TlsMaterial | undefined;
   /** A bundle `trust` was given while a renewal was under way: checked again once that renewal is done. */
   private deferred: string | undefined;
+  /** The bundle whose signing root the current certificate is known to come from: managers call `trust` after every write. */
+  private signedUnder: string | undefined;
 
   constructor(
     private readonly dir: string,
@@ -133,6 +135,7 @@ export class CertificateRenewer {
 
   start(current: TlsMaterial): void {
     this.current = current;
+    this.signedUnder = undefined;
     const { notBefore, notAfter } = validity(current.certPem);
     clearTimeout(this.timer);
     this.schedule(renewalDelayMs({ notBefore, notAfter, now: new Date() }));
@@ -145,7 +148,7 @@ export class CertificateRenewer {
    */
   trust(bundlePem: string): void {
     const current = this.current;
-    if (!current || this.stopped) return;
+    if (!current || this.stopped || bundlePem === this.signedUnder) return;
     if (bundlePem !== current.caPem) {
       // With one root there is no rotation: the cross-signed root kept after the certificate is
       // dropped, for a joining node finds the root its token pins only in a chain without it.
@@ -156,7 +159,10 @@ export class CertificateRenewer {
       this.provider.setIdentity(current.keyPem, certificateChainPem(certPem, bundlePem));
       this.logger.info({ roots: certificatesOf(bundlePem).length }, 'cluster trust bundle changed');
     }
-    if (signedBy(current.certPem, bundlePem)) return;
+    if (signedBy(current.certPem, bundlePem)) {
+      this.signedUnder = bundlePem;
+      return;
+    }
     if (this.renewing) {
       // That renewal may have been signed before the root changed.
       this.deferred = bundlePem;
