@@ -31,14 +31,14 @@ describe('certificates in a lab cluster (1 manager, 2 agents)', () => {
     expect(nodes.map((node) => [node.name, node.status])).toEqual([['a1', 'NODE_STATUS_READY']]);
   });
 
-  it("renews the CLI's admin certificate: a new key and serial, the key readable by its owner only, and the CLI still served", () => {
+  it("renews the CLI's admin certificate: a new key and serial, its files readable by their owner only, and the CLI still served", () => {
     interface Shown { serial: string; notAfter: string; renewed: boolean }
     const before = trellisJson<Shown>('a1', ['cluster', 'admin-cert', '--format', 'json']);
     const after = trellisJson<Shown>('a1', ['cluster', 'admin-cert', '--renew', '--format', 'json']);
     expect(after.renewed).toBe(true);
     expect(after.serial).not.toBe(before.serial);
     expect(trellisJson<Shown>('a1', ['cluster', 'admin-cert', '--format', 'json']).serial).toBe(after.serial);
-    expect(statSync(join(adminDir(state.labDir), 'admin.key')).mode & 0o777).toBe(0o600);
+    for (const file of ['admin.key', 'admin.crt', 'ca.crt']) expect(statSync(join(adminDir(state.labDir), file)).mode & 0o777).toBe(0o600);
     expect(trellisOk('a1', ['network', 'ls'])).toMatch(/NAME/);
   });
 });

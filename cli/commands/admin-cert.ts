@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { X509Certificate } from 'node:crypto';
+import { chmodSync } from 'node:fs';
 import { createKeyAndCsr, readTlsDir, tlsFiles, withChain, writeTlsDir } from '../../proto/runtime/tls';
 import type { Control } from '../control-client';
 import type { NodeCertificate } from '../../proto/gen/trellis/v1/ca';
@@ -31,6 +32,8 @@ export async function renewAdminWith(dir: string, sign: (csrPem: string) => Prom
   const { keyPem, csrPem } = await createKeyAndCsr();
   const issued = await sign(csrPem);
   writeTlsDir(dir, 'admin', { caPem: issued.caCertificatePem, certPem: withChain(issued.certificatePem, issued.chainPem), keyPem });
+  // The CLI's directory is its user's alone: no file in it need be readable by anyone else.
+  for (const file of Object.values(tlsFiles(dir, 'admin'))) chmodSync(file, 0o600);
   return issued.certificatePem;
 }
 
@@ -43,7 +46,7 @@ export function addAdminCertCommand(cluster: Command): void {
   cluster
     .command('admin-cert')
     .description("show the CLI's admin certificate (in --tls-dir); with --renew, replace it with a new one valid for a year")
-    .option('--renew', 'get a new certificate for a new key, signed by the cluster CA; written to --tls-dir (the key readable by its owner only)')
+    .option('--renew', 'get a new certificate for a new key, signed by the cluster CA; written to --tls-dir (files readable by their owner only)')
     .addOption(formatOption())
     .action((options: { renew?: boolean; format: OutputFormat }, command: Command) => {
       const dir = tlsDir(command);
