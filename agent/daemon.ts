@@ -73,6 +73,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     reservedPorts,
     logger: options.logger,
     onView: (view) => loop.offer(view),
+    onTrust: (caBundlePem) => renewer.trust(caBundlePem),
   });
   // The sandboxes' /etc files follow each kernel pass that succeeded.
   const files = new SandboxFileWriter(join(options.stateDir, SANDBOX_FILES_LEDGER));
@@ -91,10 +92,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     options.resyncIntervalMs,
     metrics,
   );
-  const renewer = new CertificateRenewer(tlsDir, provider, renewThroughManagers(() => session.currentManager(), provider), options.logger);
+  const renewer: CertificateRenewer = new CertificateRenewer(tlsDir, provider, renewThroughManagers(() => session.currentManager(), provider), options.logger);
+  renewer.start(material);
   loop.start();
   session.start();
-  renewer.start(material);
   return {
     metricsAddress: metricsServer?.address,
     async stop() {

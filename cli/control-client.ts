@@ -1,4 +1,5 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
+import { CertificateAuthorityClient } from '../proto/gen/trellis/v1/ca';
 import { ControlClient } from '../proto/gen/trellis/v1/control';
 import { channelCredentials, managerChannelOptions, type ChannelMaterial } from '../proto/runtime/tls';
 import { allPages } from '../proto/runtime/pages';
@@ -13,6 +14,7 @@ const callTimeoutMs = 15_000;
  */
 export class Control {
   private readonly clients = new Map<string, ControlClient>();
+  private readonly caClients = new Map<string, CertificateAuthorityClient>();
 
   constructor(
     private readonly addresses: string[],
@@ -21,11 +23,20 @@ export class Control {
     if (addresses.length === 0) throw new CommandError('--manager: give at least one HOST:PORT');
   }
 
-  async call<Req, Res>(pick: (client: ControlClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+  call<Req, Res>(pick: (client: ControlClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+    return this.onAnyManager((address) => callUnary(this.client(this.clients, ControlClient, address), pick, request, callTimeoutMs));
+  }
+
+  /** A call to the managers' CA service, with the same credentials (the admin certificate). */
+  callCa<Req, Res>(pick: (client: CertificateAuthorityClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+    return this.onAnyManager((address) => callUnary(this.client(this.caClients, CertificateAuthorityClient, address), pick, request, callTimeoutMs));
+  }
+
+  private async onAnyManager<Res>(attempt: (address: string) => Promise<Res>): Promise<Res> {
     let lastError: ServiceError | undefined;
     for (const address of this.addresses) {
       try {
-        return await callUnary(this.client(address), pick, request, callTimeoutMs);
+        return await attempt(address);
       } catch (error) {
         lastError = error as ServiceError;
         if (lastError.code !== status.UNAVAILABLE) break;
@@ -49,14 +60,14 @@ export class Control {
   }
 
   close(): void {
-    for (const client of this.clients.values()) client.close();
+    for (const client of [...this.clients.values(), ...this.caClients.values()]) client.close();
   }
 
-  private client(address: string): ControlClient {
-    let client = this.clients.get(address);
+  private client<C>(clients: Map<string, C>, Client: new (...args: ConstructorParameters<typeof ControlClient>) => C, address: string): C {
+    let client = clients.get(address);
     if (!client) {
-      client = new ControlClient(address, channelCredentials(this.material), managerChannelOptions);
-      this.clients.set(address, client);
+      client = new Client(address, channelCredentials(this.material), managerChannelOptions);
+      clients.set(address, client);
     }
     return client;
   }

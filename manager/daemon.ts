@@ -31,7 +31,7 @@ import {
   managerAccessRules,
   MANAGER_TLS_DIR,
   removeBootstrap,
-  signNodeCertificate,
+  signAndRecord,
 } from './ca';
 import { controlService } from './api/control-service';
 import { managerDirectory, nodeDirectory } from './cluster/directories';
@@ -42,6 +42,8 @@ import { RaftCluster } from './cluster/raft-cluster';
 import { clusterHandlers } from './cluster/raft-handlers';
 import { bootstrapNewCluster, forceNewCluster, fromSnapshot, isEmpty } from './cluster/recover';
 import { Dispatcher } from './dispatcher/dispatcher-service';
+import { managerRevocationCheck } from './ca/revoked';
+import { finishRotationsWhenDone, trustBundlePem } from './ca/root-rotation';
 import { serveMetrics, type MetricsServer } from '../proto/runtime/metrics-http';
 import { ManagerMetrics } from './metrics/manager-metrics';
 import { createRaftNode } from './raft/core';
@@ -75,6 +77,8 @@ export interface ManagerOptions {
   defaultAddressPools?: AddressPoolRecord[];
   /** HOST:PORT to serve Prometheus metrics on (GET /metrics); absent or '' serves none. */
   metricsListen?: string;
+  /** Certificates one join token may get from this manager per minute (DEFAULT_JOINS_PER_MINUTE when not given). */
+  joinsPerMinute?: number;
 }
 
 export interface RunningManager {
@@ -96,15 +100,16 @@ const defaults = { tickMs: 50, snapshotEvery: 10_000, snapshotEveryBytes: 64 * 1
  */
 export async function startManager(options: ManagerOptions): Promise<RunningManager> {
   const logger = options.logger;
-  const id = await memberId(options.dataDir);
   const raftDir = join(options.dataDir, 'raft');
   const material = await managerCertificate(options, !existsSync(raftDir));
+  const id = await memberId(options.dataDir, identityFromPem(material.certPem).nodeId);
   const storage = await DiskStorage.open(raftDir, { onWarning: (message) => logger.warn(message) });
   const provider = new MutableCertificateProvider({ ...material, certChainPem: certificateChainPem(material.certPem, material.caPem) });
   const peerCredentials = providerChannelCredentials(provider);
 
+  let cluster: RaftCluster | undefined;
   const server = new Server({
-    interceptors: [authorizationInterceptor(managerAccessRules)],
+    interceptors: [authorizationInterceptor(managerAccessRules, managerRevocationCheck(() => cluster))],
     // grpc-js sends replies of any size by default; no client would accept one over its own 4 MiB limit anyway.
     'grpc.max_send_message_length': maxMessageBytes,
     'grpc.max_receive_message_length': maxMessageBytes,
@@ -141,7 +146,6 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
       throw error;
     }
   }
-  let cluster: RaftCluster | undefined;
   const transport = new Transport({
     self: id,
     logger,
@@ -182,7 +186,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers, metricsServer?.address)));
   server.addService(dispatcher.serviceDefinition(), dispatcher.service());
   server.addService(RaftService, raftService(transport, clusterHandlers(cluster, peers)));
-  server.addService(CertificateAuthorityService, certificateAuthorityService(cluster));
+  server.addService(CertificateAuthorityService, certificateAuthorityService(cluster, options.joinsPerMinute));
   const health = new HealthImplementation({ '': 'SERVING', 'trellis.v1.Control': 'SERVING', 'trellis.v1.Dispatcher': 'SERVING' });
   health.addToServer(server);
   const healthProtoRoot = join(dirname(healthProtoPath), '..', '..');
@@ -197,8 +201,16 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   }
   const running = cluster;
   logger.info({ address, id }, 'manager serving');
-  const renewer = new CertificateRenewer(join(options.dataDir, MANAGER_TLS_DIR), provider, renewWithOwnCa(running, material), logger);
+  const renewer = new CertificateRenewer(join(options.dataDir, MANAGER_TLS_DIR), provider, renewWithOwnCa(running, material, id), logger);
   renewer.start(material);
+  // A root rotation reaches this manager through the log: it trusts both roots and renews onto the new one.
+  const followTrust = () => {
+    const root = running.store.rootCa();
+    if (root) renewer.trust(trustBundlePem(root));
+  };
+  const stopFollowingTrust = running.onChange(followTrust);
+  followTrust();
+  const stopFinishing = finishRotationsWhenDone(running, logger);
 
   return {
     address,
@@ -206,6 +218,8 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     cluster: running,
     metricsAddress: metricsServer?.address,
     async close() {
+      stopFollowingTrust();
+      stopFinishing();
       renewer.stop();
       await metricsServer?.close();
       await running.stop();
@@ -243,12 +257,12 @@ async function managerCertificate(options: ManagerOptions, fresh: boolean): Prom
 }
 
 /** A manager holds the CA: it renews its own certificate itself, keeping its identity. */
-function renewWithOwnCa(cluster: RaftCluster, current: TlsMaterial): RenewCertificate {
+function renewWithOwnCa(cluster: RaftCluster, current: TlsMaterial, memberId: string): RenewCertificate {
   const identity = identityFromPem(current.certPem);
   return async (csrPem) => {
     const security = cluster.store.security();
     if (!security) throw new Error('this cluster has no CA to renew with');
-    const issued = await signNodeCertificate(security, csrPem, identity);
+    const issued = await signAndRecord(cluster, security, csrPem, identity, 'renewal by the manager itself', memberId);
     if (issued instanceof Error) throw issued;
     return issued;
   };

@@ -27,6 +27,8 @@ export interface ManagerSessionOptions {
   logger: Logger;
   /** Called with the whole desired view after every resync or delta the manager sends, in order. */
   onView(view: NodeView): void;
+  /** Called with the roots the cluster trusts, signing root first: on every session, and after a root CA rotation. */
+  onTrust(caBundlePem: string): void;
 }
 
 const firstRetryMs = 200;
@@ -106,6 +108,7 @@ export class ManagerSession {
     stream.on('data', (message: ManagerMessage) => {
       this.retryMs = firstRetryMs;
       const body = message.body;
+      if (body?.$case === 'trust') this.options.onTrust(body.value.caBundlePem);
       if (body?.$case === 'delta') {
         const view = this.held.applyDelta(body.value);
         if (view) this.options.onView(view);

@@ -66,6 +66,7 @@ export class FakeAgents {
     this.sessions.push(session);
     session.on('data', (message: ManagerMessage) => {
       const body = message.body;
+      if (body?.$case === 'trust') return;
       const update = body?.$case === 'delta' ? body.value : body?.value.part;
       if (!update) return;
       this.messagesReceived[body?.$case ?? 'delta'] += 1;

@@ -3,6 +3,8 @@ import { initCluster } from '../../manager/ca';
 import { CommandError, collect, formatOption, tlsDir, withControl, type OutputFormat } from '../context';
 import { json, print } from '../output';
 import { defaultAddressPools, type AddressPoolFlags } from './daemons';
+import { addAdminCertCommand } from './admin-cert';
+import { addRootCaCommand } from './root-ca';
 
 interface InitFlags extends AddressPoolFlags {
   dataDir: string;
@@ -74,4 +76,7 @@ export function addClusterCommands(program: Command): void {
         print(`To add a ${kind}, run:\n    ${join} --manager ${command.optsWithGlobals<{ manager: string }>().manager} --join-token ${token}`);
       }),
     );
+
+  addAdminCertCommand(cluster);
+  addRootCaCommand(cluster);
 }

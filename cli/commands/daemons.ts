@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import { startAgent } from '../../agent/daemon';
 import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from '../../agent/reconcile';
 import { startManager } from '../../manager/daemon';
+import { DEFAULT_JOINS_PER_MINUTE } from '../../manager/ca';
 import { parseListen } from '../../proto/runtime/metrics-http';
 import { BUILT_IN_ADDRESS_POOLS, Store, type AddressPoolRecord } from '../../manager/store';
 import { collect, CommandError, managerList, tlsDir } from '../context';
@@ -60,6 +61,7 @@ interface ManagerFlags extends AddressPoolFlags {
   forceNewCluster?: boolean;
   logLevel: string;
   metricsListen: string;
+  maxJoinsPerMinute?: string;
 }
 
 /** Like `docker swarm init --default-addr-pool`: a mask length alone cuts the built-in pool differently. */
@@ -91,12 +93,15 @@ export function addDaemonCommands(program: Command): void {
     .option('--default-addr-pool <cidr>', 'pool networks without --subnet get theirs from (repeatable; new clusters only; default 10.0.0.0/8)', collect, [])
     .option('--default-addr-pool-mask-length <n>', 'prefix length of the subnets cut from the pools (new clusters only; default 24)')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: off)', '')
+    .option('--max-joins-per-minute <n>', `certificates one join token may get from this manager per minute (default ${DEFAULT_JOINS_PER_MINUTE})`)
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (options: ManagerFlags, command: Command) => {
       if (/^(0\.0\.0\.0|\[::\]):/.test(options.listen)) {
         throw new CommandError(`--listen: "${options.listen}" is not an address other managers can reach; give this host's address, e.g. 198.18.0.1:4240`);
       }
       checkMetricsListen(options.metricsListen);
+      const joinsPerMinute = options.maxJoinsPerMinute === undefined ? undefined : integerOption('--max-joins-per-minute', options.maxJoinsPerMinute);
+      if (joinsPerMinute === 0) throw new CommandError('--max-joins-per-minute: 0 would let no node join; give 1 or more');
       const logger = daemonLogger('trellis-manager', options.logLevel);
       const running = await startManager({
         listen: options.listen,
@@ -107,6 +112,7 @@ export function addDaemonCommands(program: Command): void {
         forceNewCluster: options.forceNewCluster,
         defaultAddressPools: defaultAddressPools(options),
         metricsListen: options.metricsListen,
+        joinsPerMinute,
         logger,
         onExit: () => {
           logger.warn('this manager left the cluster; exiting');

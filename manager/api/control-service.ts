@@ -1,7 +1,11 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import type { ControlServer, JoinTokens, ListManagersResponse, ListNodesRequest, ListNodesResponse } from '../../proto/gen/trellis/v1/control';
+import type { ControlServer, JoinTokens, ListManagersResponse, ListNodesRequest, ListNodesResponse, RootCaStatus } from '../../proto/gen/trellis/v1/control';
 import { newJoinSecret } from '../../proto/runtime/tls';
 import { joinToken } from '../ca/cluster-init';
+import { revocationNow } from '../ca/revoked';
+import { newRootRotation, rootCaStatus } from '../ca/root-rotation';
+import { callerIdentity } from '../ca/authorization';
+import { ADMIN_CERT_VALIDITY_SECONDS, signAndRecord } from '../ca/ca-service';
 import { Network, NodeStatus, Sandbox, Service, type Endpoint, type Node } from '../../proto/gen/trellis/v1/types';
 import type { Encoder } from '../../proto/runtime/wire-size';
 import type { ClusterState } from '../cluster/cluster-state';
@@ -148,7 +152,15 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     disconnectNetwork: unary((request) => removal({ type: 'disconnect', network: request.network, sandbox: request.sandbox })),
 
     listNodes: unary((request) => nodes.page(request)),
-    getNode: unary(async (request) => found(await nodeWithLiveness(request.node), () => notFound('node', 'node', request.node))),
+    getNode: unary(async (request) => {
+      const node = await nodeWithLiveness(request.node);
+      if (!node) return notFound('node', 'node', request.node);
+      await state.readBarrier();
+      const issued = state.store.issuedCertificate(node.id);
+      if (!issued) return node;
+      const certificateNotAfter = new Date(issued.notAfter).toISOString();
+      return { ...node, certificateSerial: issued.serial, certificateNotAfter, certificateRequestedBy: issued.requestedBy };
+    }),
     updateNode: unary(async (request) => {
       const outcome = await propose({
         type: 'updateNode',
@@ -170,7 +182,8 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
           `force: node "${node.name}" is ready (its agent holds a session); stop its agent or pass --force`,
         );
       }
-      return removal({ type: 'removeNode', node: node.id });
+      // Revoked in the same entry: a removed node's certificate renews, registers and holds sessions no more.
+      return removal({ type: 'removeNode', node: node.id, revoke: revocationNow(state.store, 'removed by trellis node rm') });
     }),
 
     createService: unary((request) =>
@@ -212,7 +225,33 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
       const outcome = await propose({ type: 'rotateJoinSecret', role: request.role, secret: newJoinSecret() });
       return outcome instanceof Error ? outcome : joinTokens();
     }),
+
+    getRootCa: unary(() => rootCa()),
+    rotateRootCa: unary(async (request, call) => {
+      await state.readBarrier();
+      const security = state.store.security();
+      if (!security) return serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA; it has no root to rotate');
+      const outcome = await propose(await newRootRotation(security));
+      if (outcome instanceof Error) return outcome;
+      const status = await rootCa();
+      if (status instanceof Error || !request.adminCsrPem) return status;
+      const admin = callerIdentity(call);
+      const rotated = state.store.security();
+      if (admin?.role !== 'trellis-admin' || !rotated) {
+        return serviceError('PERMISSION_DENIED', 'admin_csr_pem', 'admin_csr_pem: only an admin certificate is renewed with the rotation; the rotation has started');
+      }
+      const adminCertificate = await signAndRecord(state, { ...rotated, certValiditySeconds: ADMIN_CERT_VALIDITY_SECONDS }, request.adminCsrPem, admin, 'trellis cluster ca --rotate');
+      return adminCertificate instanceof Error ? adminCertificate : { ...status, adminCertificate };
+    }),
   };
+
+  async function rootCa(): Promise<Outcome<RootCaStatus>> {
+    const managerIds = (await managers.list()).managers.map((manager) => manager.id);
+    await state.readBarrier();
+    const security = state.store.security();
+    if (!security) return serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA');
+    return rootCaStatus(state.store, security, managerIds);
+  }
 
   function joinTokens(): Outcome<JoinTokens> {
     const security = state.store.security();

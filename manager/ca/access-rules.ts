@@ -12,7 +12,7 @@ export const managerAccessRules: AuthorizationRules = {
   '/trellis.v1.Dispatcher/': ['trellis-worker', 'trellis-manager'],
   '/trellis.v1.Raft/': ['trellis-manager'],
   '/trellis.v1.CertificateAuthority/IssueNodeCertificate': 'anyone',
-  '/trellis.v1.CertificateAuthority/RenewNodeCertificate': ['trellis-worker', 'trellis-manager'],
+  '/trellis.v1.CertificateAuthority/RenewNodeCertificate': ['trellis-worker', 'trellis-manager', 'trellis-admin'],
   '/grpc.health.v1.Health/': 'anyone',
   '/grpc.reflection.': ['trellis-admin', 'trellis-manager', 'trellis-worker'],
 };

@@ -47,4 +47,15 @@ describe('authorization rules', () => {
       details: 'no authorization rule covers /trellis.v1.Raft/Append',
     });
   });
+
+  it('refuses a revoked certificate on every path that needs one, naming the reason, and ignores it on an open path', () => {
+    const revoked = (nodeId: string) => (nodeId === 'n1' ? { reason: 'removed by trellis node rm' } : undefined);
+    expect(decideAccess(rules, '/trellis.v1.Control/GetNode', as('trellis-worker'), revoked)).toEqual({
+      code: status.UNAUTHENTICATED,
+      details: "this certificate's node n1 is revoked (removed by trellis node rm); a node joins again only with a join token and an empty state directory",
+    });
+    expect(decideAccess(rules, '/trellis.v1.Control/CreateNetwork', as('trellis-admin'), revoked)?.code).toBe(status.UNAUTHENTICATED);
+    expect(decideAccess(rules, '/trellis.v1.Control/Join', as('trellis-worker'), revoked)).toBeUndefined();
+    expect(decideAccess(rules, '/trellis.v1.Control/GetNode', { ...as('trellis-worker'), nodeId: 'n2' }, revoked)).toBeUndefined();
+  });
 });

@@ -1,12 +1,16 @@
 import type { CertificateAuthorityServer, NodeCertificate } from '../../proto/gen/trellis/v1/ca';
 import { JoinTokenError, roleForToken, type NodeIdentity } from '../../proto/runtime/tls';
-import { serviceError } from '../api/status';
+import { fromStoreError, serviceError } from '../api/status';
 import { unary, type Outcome } from '../api/unary';
 import type { ClusterState } from '../cluster/cluster-state';
 import type { ClusterSecurityRecord } from '../store';
 import { newId } from '../ids';
 import { callerIdentity } from './authorization';
 import { issueCertificate } from './issue';
+import { IssueRateLimiter } from './issue-rate';
+import { issuedRecord } from './issued-record';
+import { revokedError } from './revoked';
+import { chainPemOf, trustBundlePem } from './root-rotation';
 
 /** Signs `csrPem` for `identity` with the cluster CA; a request that does not verify is the caller's error. */
 export async function signNodeCertificate(security: ClusterSecurityRecord, csrPem: string, identity: NodeIdentity): Promise<Outcome<NodeCertificate>> {
@@ -18,17 +22,45 @@ export async function signNodeCertificate(security: ClusterSecurityRecord, csrPe
       validitySeconds: security.certValiditySeconds,
       now: new Date(),
     });
-    return { certificatePem, caCertificatePem: security.caCertPem, nodeId: identity.nodeId, role: identity.role };
+    return { certificatePem, caCertificatePem: trustBundlePem(security), chainPem: chainPemOf(security), nodeId: identity.nodeId, role: identity.role };
   } catch (error) {
     return serviceError('INVALID_ARGUMENT', 'csr_pem', `csr_pem: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
 /**
+ * Signs, then records the certificate in the store before handing it out: a certificate
+ * the cluster cannot account for (no quorum to record it) is not issued. A manager renewing
+ * its own names its Raft `memberId`, when that is not its certificate's node id.
+ */
+export async function signAndRecord(
+  state: Pick<ClusterState, 'propose'>,
+  security: ClusterSecurityRecord,
+  csrPem: string,
+  identity: NodeIdentity,
+  requestedBy: string,
+  memberId?: string,
+): Promise<Outcome<NodeCertificate>> {
+  const issued = await signNodeCertificate(security, csrPem, identity);
+  if (issued instanceof Error) return issued;
+  const record = issuedRecord(issued.certificatePem, requestedBy, security.caCertPem);
+  const certificate = memberId === undefined || memberId === identity.nodeId ? record : { ...record, memberId };
+  const recorded = await state.propose({ type: 'recordCertificate', certificate });
+  return recorded.ok ? issued : fromStoreError(recorded.error);
+}
+
+/** The CLI's certificate is renewed only when asked (`trellis cluster admin-cert --renew`), so it lives a year. */
+export const ADMIN_CERT_VALIDITY_SECONDS = 365 * 24 * 3600;
+
+/** Certificates one join token may get from one manager per minute (a burst of as many, then evenly). */
+export const DEFAULT_JOINS_PER_MINUTE = 300;
+
+/**
  * The CA service. Tokens are checked against the replicated secrets after a read
  * barrier, so a token rotated through any manager is refused by every one.
  */
-export function certificateAuthorityService(state: ClusterState): CertificateAuthorityServer {
+export function certificateAuthorityService(state: ClusterState, joinsPerMinute = DEFAULT_JOINS_PER_MINUTE): CertificateAuthorityServer {
+  const joins = new IssueRateLimiter(joinsPerMinute);
   async function security(): Promise<Outcome<ClusterSecurityRecord>> {
     await state.readBarrier();
     return state.store.security() ?? serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA');
@@ -40,7 +72,7 @@ export function certificateAuthorityService(state: ClusterState): CertificateAut
       let role;
       try {
         role = roleForToken(request.joinToken, {
-          caCertPem: secured.caCertPem,
+          caCertPem: trustBundlePem(secured),
           workerSecret: secured.joinSecrets.worker,
           managerSecret: secured.joinSecrets.manager,
         });
@@ -48,14 +80,32 @@ export function certificateAuthorityService(state: ClusterState): CertificateAut
         if (error instanceof JoinTokenError) return serviceError('UNAUTHENTICATED', 'join_token', `join_token: ${error.message}`);
         throw error;
       }
-      return signNodeCertificate(secured, request.csrPem, { nodeId: newId(), role, clusterId: secured.clusterId });
+      const kind = role === 'trellis-worker' ? 'worker' : 'manager';
+      // Keyed by the secret too, so a rotated token starts afresh.
+      const waitMs = joins.take(`${kind}:${secured.joinSecrets[kind]}`, Date.now());
+      if (waitMs !== undefined) {
+        return serviceError(
+          'RESOURCE_EXHAUSTED',
+          'join_token',
+          `join_token: this manager issues at most ${joinsPerMinute} certificates a minute per join token; retry in ${Math.ceil(waitMs / 1000)} s`,
+        );
+      }
+      return signAndRecord(state, secured, request.csrPem, { nodeId: newId(), role, clusterId: secured.clusterId }, `${kind} join token`);
     }),
     renewNodeCertificate: unary(async (request, call) => {
       const identity = callerIdentity(call);
       if (!identity) return serviceError('UNAUTHENTICATED', '', 'renewal needs the certificate being renewed');
       const secured = await security();
       if (secured instanceof Error) return secured;
-      return signNodeCertificate(secured, request.csrPem, identity);
+      // After the read barrier: a node removed through any manager is refused by every one.
+      const revoked = revokedError(state.store, identity.nodeId);
+      if (revoked) return revoked;
+      // The same identity, so the old certificate stays valid until it expires (nothing revokes it).
+      if (identity.role === 'trellis-admin') {
+        const admin = { ...secured, certValiditySeconds: ADMIN_CERT_VALIDITY_SECONDS };
+        return signAndRecord(state, admin, request.csrPem, identity, 'trellis cluster admin-cert --renew');
+      }
+      return signAndRecord(state, secured, request.csrPem, identity, 'renewal by its own certificate');
     }),
   };
 }

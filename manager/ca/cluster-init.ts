@@ -5,14 +5,13 @@ import { createKeyAndCsr, formatJoinToken, newJoinSecret, writeTlsDir, type Node
 import { memberId } from '../cluster/member-id';
 import { initialStore } from '../cluster/recover';
 import { newId } from '../ids';
-import type { AddressPoolRecord, ClusterSecurityRecord, JoinRole, Store } from '../store';
-import { signNodeCertificate } from './ca-service';
+import type { AddressPoolRecord, ClusterSecurityRecord, IssuedCertificateRecord, JoinRole, Store } from '../store';
+import { issuedRecord } from './issued-record';
+import { ADMIN_CERT_VALIDITY_SECONDS, signNodeCertificate } from './ca-service';
 import { createRootCa } from './root-ca';
 
 /** Node certificates live 90 days (Swarm's default) and are renewed after 60. */
 const DEFAULT_CERT_VALIDITY_SECONDS = 90 * 24 * 3600;
-/** The CLI's certificate is not renewed automatically, so it lives a year. */
-const ADMIN_CERT_VALIDITY_SECONDS = 365 * 24 * 3600;
 /** What the first manager starts the cluster from; removed once the cluster holds it. */
 const BOOTSTRAP_FILE = 'cluster-init.json';
 /** The node certificate of a manager, under its data directory. */
@@ -33,19 +32,26 @@ export interface ClusterInitResult {
 
 interface Bootstrap {
   security: ClusterSecurityRecord;
+  /** The first manager's certificate and the CLI's; absent in files from before issuing was recorded. */
+  issued?: IssuedCertificateRecord[];
   defaultAddressPools?: AddressPoolRecord[];
 }
 
-/** The join token of `role`, as printed for users. */
+/**
+ * The join token of `role`, as printed for users. It pins the root a joining node finds in
+ * the chain a manager presents: during a root rotation that is the old root (the new one is
+ * reached through its cross-signed copy), so tokens change when the rotation ends.
+ */
 export function joinToken(security: ClusterSecurityRecord, role: JoinRole): string {
-  return formatJoinToken(security.caCertPem, security.joinSecrets[role]);
+  return formatJoinToken(security.rotation?.previousCaCertPem ?? security.caCertPem, security.joinSecrets[role]);
 }
 
-async function issueTo(dir: string, name: string, security: ClusterSecurityRecord, identity: NodeIdentity): Promise<void> {
+async function issueTo(dir: string, name: string, security: ClusterSecurityRecord, identity: NodeIdentity): Promise<IssuedCertificateRecord> {
   const { keyPem, csrPem } = await createKeyAndCsr();
   const issued = await signNodeCertificate(security, csrPem, identity);
   if (issued instanceof Error) throw issued;
   writeTlsDir(dir, name, { caPem: security.caCertPem, certPem: issued.certificatePem, keyPem });
+  return issuedRecord(issued.certificatePem, 'cluster init', security.caCertPem);
 }
 
 /**
@@ -69,9 +75,11 @@ export async function initCluster(options: ClusterInitOptions): Promise<ClusterI
     joinSecrets: { worker: newJoinSecret(), manager: newJoinSecret() },
     certValiditySeconds: options.certValiditySeconds ?? DEFAULT_CERT_VALIDITY_SECONDS,
   };
-  await issueTo(tlsDir, 'node', security, { nodeId: await memberId(options.dataDir), role: 'trellis-manager', clusterId });
-  await issueTo(options.adminDir, 'admin', { ...security, certValiditySeconds: ADMIN_CERT_VALIDITY_SECONDS }, { nodeId: `admin-${newId().slice(0, 8)}`, role: 'trellis-admin', clusterId });
-  const bootstrap: Bootstrap = { security, ...(options.defaultAddressPools ? { defaultAddressPools: options.defaultAddressPools } : {}) };
+  const issued = [
+    await issueTo(tlsDir, 'node', security, { nodeId: await memberId(options.dataDir), role: 'trellis-manager', clusterId }),
+    await issueTo(options.adminDir, 'admin', { ...security, certValiditySeconds: ADMIN_CERT_VALIDITY_SECONDS }, { nodeId: `admin-${newId().slice(0, 8)}`, role: 'trellis-admin', clusterId }),
+  ];
+  const bootstrap: Bootstrap = { security, issued, ...(options.defaultAddressPools ? { defaultAddressPools: options.defaultAddressPools } : {}) };
   await writeFile(join(options.dataDir, BOOTSTRAP_FILE), JSON.stringify(bootstrap), { mode: 0o600 });
   return { clusterId, tokens: { worker: joinToken(security, 'worker'), manager: joinToken(security, 'manager') } };
 }
@@ -89,6 +97,10 @@ export async function bootstrapStore(dataDir: string): Promise<Store | undefined
   const store = initialStore(bootstrap.defaultAddressPools);
   const secured = store.apply({ type: 'initSecurity', security: bootstrap.security });
   if (!secured.ok) throw new Error(secured.error.message);
+  for (const certificate of bootstrap.issued ?? []) {
+    const recorded = store.apply({ type: 'recordCertificate', certificate });
+    if (!recorded.ok) throw new Error(recorded.error.message);
+  }
   return store;
 }
 

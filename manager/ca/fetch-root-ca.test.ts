@@ -4,7 +4,8 @@ import { createServer as createTlsServer } from 'node:tls';
 import { fetchPinnedRootCa } from '../../proto/runtime/tls/fetch-root-ca';
 import { certificateChainPem } from '../../proto/runtime/tls/tls-dir';
 import { caDigest } from '../../proto/runtime/tls/join-token';
-import type { PemKeyPair } from './root-ca';
+import { createRootCa, crossSign, type PemKeyPair } from './root-ca';
+import { withChain } from '../../proto/runtime/tls/trust';
 import { nodeMaterial, testCa, type NodeMaterial } from './test-pki';
 
 async function listen(server: Server): Promise<number> {
@@ -67,6 +68,15 @@ describe('fetching the pinned root CA', () => {
     await expect(fetchPinnedRootCa({ host: '127.0.0.1', port, caDigest: caDigest(ca.certPem), timeoutMs: 5000 })).rejects.toThrow(
       'does not present the CA this join token pins',
     );
+  });
+
+  it("finds the old root behind the new root's cross-signed copy during a root rotation", async () => {
+    const newRoot = await createRootCa({ clusterId: 'cluster-test', commonName: 'trellis-root-ca-2' });
+    const rotated = await nodeMaterial(newRoot, 'trellis-manager');
+    const chain = certificateChainPem(withChain(rotated.certPem, await crossSign(newRoot.certPem, ca)), `${newRoot.certPem.trim()}\n${ca.certPem}`);
+    const port = await tlsServer(rotated.keyPem, chain);
+    const caPem = await fetchPinnedRootCa({ host: '127.0.0.1', port, caDigest: caDigest(ca.certPem), timeoutMs: 5000 });
+    expect(new X509Certificate(caPem).raw).toEqual(new X509Certificate(ca.certPem).raw);
   });
 
   it('names the address when nothing listens there', async () => {

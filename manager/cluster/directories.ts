@@ -1,7 +1,8 @@
 import type { ListManagersResponse, ListNodesRequest, ListNodesResponse } from '../../proto/gen/trellis/v1/control';
 import { Node } from '../../proto/gen/trellis/v1/types';
 import { pageQuery, takePage } from '../api/pages';
-import { serviceError } from '../api/status';
+import { fromStoreError, serviceError } from '../api/status';
+import { revocationNow } from '../ca/revoked';
 import { paged, type ManagerDirectory, type NodeDirectory } from '../api/control-service';
 import type { Outcome } from '../api/unary';
 import type { Dispatcher } from '../dispatcher/dispatcher-service';
@@ -69,7 +70,19 @@ export function managerDirectory(cluster: RaftCluster, selfId: string, peers: Pe
       if (voters.length === 1 && voters[0] === target) {
         throw serviceError('FAILED_PRECONDITION', 'id', `id: "${target}" is the last voting manager; removing it would end the cluster`);
       }
+      // A manager's certificate names its member id (see memberId): revoked, it can neither rejoin nor call any manager.
+      // Revoked first, because a leader removing itself exits once the removal applies; a revoked manager's
+      // calls are refused only once it is no member (see managerRevocationCheck), so the removal can still commit.
+      const revoke = async (nodeId: string) => {
+        const revoked = await cluster.propose({ type: 'revokeNode', nodeId, ...revocationNow(cluster.store, 'removed by trellis manager leave') });
+        if (!revoked.ok) throw fromStoreError(revoked.error);
+      };
+      await revoke(target);
+      // A manager that joined before then holds a certificate of another id (its renewals recorded which): that
+      // id is no member id, so it is revoked only once the removal committed (this leader, removing itself, exits first).
+      const certificateId = cluster.store.managerCertificate(target)?.nodeId;
       await cluster.changeMembership({ type: 'removeNode', nodeId: target, context: '' });
+      if (certificateId !== undefined && certificateId !== target && target !== selfId) await revoke(certificateId);
     },
   };
 }

@@ -4,8 +4,12 @@ import { newId } from '../ids';
 
 const fileName = 'member-id';
 
-/** This manager's Raft id: made once for a data directory and kept with it. */
-export async function memberId(dataDir: string): Promise<string> {
+/**
+ * This manager's Raft id: made once for a data directory and kept with it. A manager
+ * that joined passes its certificate's node id, so that removing the member by its id
+ * revokes the certificate it holds (managers made before that have ids of their own).
+ */
+export async function memberId(dataDir: string, certificateNodeId?: string): Promise<string> {
   const path = join(dataDir, fileName);
   try {
     return (await readFile(path, 'utf8')).trim();
@@ -13,7 +17,7 @@ export async function memberId(dataDir: string): Promise<string> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   await mkdir(dataDir, { recursive: true });
-  const id = newId();
+  const id = certificateNodeId ?? newId();
   const file = await open(path, 'wx');
   try {
     await file.writeFile(id + '\n');

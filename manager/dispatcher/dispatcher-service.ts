@@ -17,6 +17,8 @@ import { newId } from '../ids';
 import { heartbeatIntervalMs, nodeDownAfterMs } from '../../proto/runtime/heartbeat';
 import type { NodeIdentity } from '../../proto/runtime/tls';
 import { callerIdentity } from '../ca/authorization';
+import { revokedError } from '../ca/revoked';
+import { trustBundlePem } from '../ca/root-rotation';
 import { deltaParts, viewChunks } from './view-chunks';
 
 type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
@@ -69,6 +71,8 @@ export class Dispatcher {
   /** The store revision views were last pushed for; the store says which nodes changed since. */
   private pushedRevision: number;
   private viewCache: { revision: number; views: NetworkEndpointsCache } = { revision: -1, views: new Map() };
+  /** The roots agents were last told to trust; a root CA rotation changes them. */
+  private trustBundle: string | undefined;
   private readonly sweeper: NodeJS.Timeout;
   private lastSweepAt = Date.now();
 
@@ -133,6 +137,9 @@ export class Dispatcher {
       register: unary(async (request, call) => {
         // A worker's certificate names its node: that node, and no other, is what it may register.
         const worker = workerIdentity(call);
+        await this.state.readBarrier();
+        const revoked = worker && revokedError(this.state.store, worker.nodeId);
+        if (revoked) return revoked;
         const existing = this.state.store.node(request.nodeName);
         const own = worker && this.state.store.node(worker.nodeId);
         if (own && own.id === worker.nodeId && own.name !== request.nodeName) {
@@ -184,6 +191,11 @@ export class Dispatcher {
       if (session?.stream === stream) session.lastHeardAt = Date.now();
       if (body?.$case === 'hello') {
         nodeId = body.value.nodeId;
+        const revoked = revokedError(this.state.store, nodeId);
+        if (revoked) {
+          stream.emit('error', revoked);
+          return;
+        }
         const worker = workerIdentity(stream);
         if (worker && worker.nodeId !== nodeId) {
           stream.emit('error', serviceError('PERMISSION_DENIED', 'node_id', `node_id: this certificate is node ${worker.nodeId}'s, not node ${nodeId}'s`));
@@ -206,6 +218,8 @@ export class Dispatcher {
         };
         this.sessions.set(nodeId, session);
         this.logger.info({ nodeId, heldRevision: held }, 'agent session opened');
+        const trust = this.currentTrustBundle();
+        if (trust) this.send(session, { $case: 'trust', value: { caBundlePem: trust } });
         if (held <= this.state.store.revision) this.resume(nodeId, session);
       } else if (body?.$case === 'programmed' && nodeId !== undefined) {
         this.programmed.set(nodeId, body.value);
@@ -225,6 +239,11 @@ export class Dispatcher {
     stream.on('error', close);
     stream.on('cancelled', close);
     stream.on('close', close);
+  }
+
+  private currentTrustBundle(): string | undefined {
+    const root = this.state.store.rootCa();
+    return root && trustBundlePem(root);
   }
 
   /** Leadership moved: agents must follow it, so their sessions here end with a pointer to the new leader. */
@@ -295,11 +314,23 @@ export class Dispatcher {
    */
   private pushViews(): void {
     const store = this.state.store;
+    const trust = this.currentTrustBundle();
+    if (trust !== this.trustBundle) {
+      this.trustBundle = trust;
+      for (const session of this.sessions.values()) if (trust) this.send(session, { $case: 'trust', value: { caBundlePem: trust } });
+    }
     const from = this.pushedRevision;
     const changes = store.changesSince(from);
     this.pushedRevision = store.revision;
     const cache = this.endpointViews();
     for (const [nodeId, session] of this.sessions) {
+      const revoked = revokedError(store, nodeId);
+      if (revoked) {
+        this.logger.warn({ nodeId }, 'agent session cut: its node was revoked');
+        this.sessions.delete(nodeId);
+        session.stream.emit('error', revoked);
+        continue;
+      }
       if (session.sentRevision === undefined) {
         if (session.resumeAt <= store.revision) this.resume(nodeId, session);
         continue;
@@ -358,7 +389,7 @@ export class Dispatcher {
         ...session,
         responseSerialize: (message: ManagerMessage): Buffer => {
           const bytes = session.responseSerialize(message);
-          if (message.body) observer.sent(message.body.$case, bytes.length);
+          if (message.body && message.body.$case !== 'trust') observer.sent(message.body.$case, bytes.length);
           return bytes;
         },
       },

@@ -1,8 +1,8 @@
-import type { Command, CommandOf, IpamRequest, PortRequest, PublishedPortRequest, ReservedPortRequest } from './commands';
+import type { Command, CommandOf, IpamRequest, PortRequest, PublishedPortRequest, ReservedPortRequest, Revocation } from './commands';
 import { fail, ok, type Result } from './errors';
 import { checkCount } from './fields';
 import { LIMITS } from './limits';
-import type { AddressPoolRecord, ClusterSecurityRecord } from './state';
+import type { AddressPoolRecord, ClusterSecurityRecord, IssuedCertificateRecord, RootRotationRecord } from './state';
 
 /*
  * The shape of every command, checked on decoded JSON before a command is proposed and
@@ -190,6 +190,22 @@ const ipamEntry = object<IpamRequest>({
   auxAddresses: optional(stringMap),
 });
 
+/** Milliseconds since the epoch, chosen by the proposer. */
+const epochMs = integer(0, Number.MAX_SAFE_INTEGER);
+
+const revocation = { reason: short, at: epochMs, until: epochMs } satisfies Fields<Revocation>;
+
+const issuedCertificate = object<IssuedCertificateRecord>({
+  nodeId: short,
+  role: short,
+  serial: short,
+  issuedAt: epochMs,
+  notAfter: epochMs,
+  requestedBy: short,
+  caDigest: optional(short),
+  memberId: optional(short),
+});
+
 type CommandSchemas = { [T in Command['type']]: Fields<Omit<CommandOf<T>, 'type'>> };
 
 /** One per command type: a command type without a schema does not type-check. */
@@ -201,6 +217,7 @@ const schemas: CommandSchemas = {
       caKeyPem: text(MAX_TEXT),
       joinSecrets: object<ClusterSecurityRecord['joinSecrets']>({ worker: short, manager: short }),
       certValiditySeconds: integer(0, Number.MAX_SAFE_INTEGER),
+      rotation: optional(object<RootRotationRecord>({ previousCaCertPem: text(MAX_TEXT), crossSignedCaPem: text(MAX_TEXT) })),
     }),
   },
   rotateJoinSecret: { role: oneOf('worker', 'manager'), secret: short },
@@ -227,7 +244,11 @@ const schemas: CommandSchemas = {
     reservedPorts: optional(bounded(reservedPort, LIMITS.reservedPortsPerNode, 'node')),
   },
   updateNode: { node: short, availability: optional(short), labelAdd: optional(stringMap), labelRm: optional(list(short)) },
-  removeNode: { node: short },
+  removeNode: { node: short, revoke: optional(object<Revocation>(revocation)) },
+  revokeNode: { nodeId: short, ...revocation },
+  recordCertificate: { certificate: issuedCertificate },
+  rotateRootCa: { caCertPem: text(MAX_TEXT), caKeyPem: text(MAX_TEXT), crossSignedCaPem: text(MAX_TEXT) },
+  finishRootRotation: { caCertPem: text(MAX_TEXT) },
   createSandbox: { id: short, name: short, node: short, netns: optional(short) },
   removeSandbox: { sandbox: short },
   connect: {

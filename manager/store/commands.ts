@@ -1,6 +1,6 @@
 import type { Endpoint, Network, Node, Sandbox, Service } from '../../proto/gen/trellis/v1/types';
 import type { Result } from './errors';
-import type { AddressPoolRecord, ClusterSecurityRecord, JoinRole } from './state';
+import type { AddressPoolRecord, ClusterSecurityRecord, IssuedCertificateRecord, JoinRole, RevokedNodeRecord } from './state';
 
 /*
  * Commands carry every id and choice the store cannot make itself, so applying
@@ -131,6 +131,24 @@ export interface UpdateNode {
 export interface RemoveNode {
   type: 'removeNode';
   node: string;
+  /** Revokes the node's certificates in the same step. Absent (so in log entries from before revocation) revokes nothing. */
+  revoke?: Revocation;
+}
+
+/** Times the proposer chose (apply has no clock), in milliseconds since the epoch. */
+export interface Revocation {
+  /** Why, as refused callers are told. */
+  reason: string;
+  /** Now, on the proposer; entries whose `until` has passed by then are dropped. */
+  at: number;
+  /** The latest expiry of a certificate the node may hold. */
+  until: number;
+}
+
+/** Revokes the certificates of a node that has no node record (a removed manager). */
+export interface RevokeNode extends Revocation {
+  type: 'revokeNode';
+  nodeId: string;
 }
 
 export interface PortRequest {
@@ -179,14 +197,39 @@ export interface RotateJoinSecret {
   secret: string;
 }
 
+/** Records a certificate the CA just issued, before it is handed out. */
+export interface RecordCertificate {
+  type: 'recordCertificate';
+  certificate: IssuedCertificateRecord;
+}
+
+/** Starts a root rotation: the new root signs from now on; the old one stays trusted until finishRootRotation. */
+export interface RotateRootCa {
+  type: 'rotateRootCa';
+  caCertPem: string;
+  caKeyPem: string;
+  /** The new root cross-signed by the old key (made by the proposer, who holds both). */
+  crossSignedCaPem: string;
+}
+
+/** Ends the rotation to `caCertPem` (a stale one, to another root, is refused): the old root is trusted no more. */
+export interface FinishRootRotation {
+  type: 'finishRootRotation';
+  caCertPem: string;
+}
+
 export type Command =
   | InitSecurity
   | RotateJoinSecret
+  | RotateRootCa
+  | FinishRootRotation
   | CreateNetwork
   | RemoveNetwork
   | RegisterNode
   | UpdateNode
   | RemoveNode
+  | RevokeNode
+  | RecordCertificate
   | CreateSandbox
   | RemoveSandbox
   | Connect
@@ -199,11 +242,15 @@ export type Command =
 export interface CommandValues {
   initSecurity: Record<string, never>;
   rotateJoinSecret: Record<string, never>;
+  rotateRootCa: Record<string, never>;
+  finishRootRotation: Record<string, never>;
   createNetwork: Network;
   removeNetwork: Network;
   registerNode: Node;
   updateNode: Node;
   removeNode: Node;
+  revokeNode: RevokedNodeRecord;
+  recordCertificate: IssuedCertificateRecord;
   createSandbox: Sandbox;
   removeSandbox: Sandbox;
   connect: Endpoint;

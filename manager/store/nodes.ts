@@ -7,6 +7,7 @@ import { networkOverlapping } from './gateway-subnets';
 import { checkReservedPorts } from './reserved-ports';
 import { type NodeAvailability, type NodeRecord, type StoreState } from './state';
 import { toNode } from './views';
+import { checkRevocation, revoke } from './revocations';
 
 const AVAILABILITIES: readonly NodeAvailability[] = ['active', 'drain'];
 
@@ -72,10 +73,15 @@ export function updateNode(state: StoreState, command: UpdateNode): Result<Node>
   return ok(toNode(updated));
 }
 
-/** The store only checks what it knows (hosted sandboxes); that the node is down is the API's to check. */
+/**
+ * The store only checks what it knows (hosted sandboxes); that the node is down is the API's to check.
+ * With `revoke`, the node's certificates are refused from then on: a removed node cannot come back under another name.
+ */
 export function removeNode(state: StoreState, command: RemoveNode): Result<Node> {
   const node = state.findNode(command.node);
   if (!node) return notFound('node', command.node);
+  const revocation = command.revoke && checkRevocation(command.revoke);
+  if (revocation && !revocation.ok) return revocation;
   const hosted = state.sandboxesOfNode(node.id);
   if (hosted.length > 0) {
     const names = hosted.map((sandbox) => `"${sandbox.name}"`).join(', ');
@@ -88,6 +94,7 @@ export function removeNode(state: StoreState, command: RemoveNode): Result<Node>
 
   const removed = toNode(node);
   state.nodes.delete(node.id);
+  if (revocation) revoke(state, node.id, revocation.value);
   return ok(removed);
 }
 

@@ -146,6 +146,50 @@ export interface ClusterSecurityRecord {
   joinSecrets: Record<JoinRole, string>;
   /** Lifetime of the node certificates the cluster issues. */
   certValiditySeconds: number;
+  /**
+   * During a root rotation (caCertPem/caKeyPem already the new root's): the old root, still
+   * trusted, and the new root cross-signed by the old key, presented after every certificate
+   * the new root signs. Absent when no rotation is under way.
+   */
+  rotation?: RootRotationRecord;
+}
+
+export interface RootRotationRecord {
+  previousCaCertPem: string;
+  crossSignedCaPem: string;
+}
+
+/**
+ * A node whose certificates must no longer be accepted: removed (`trellis node rm`,
+ * `trellis manager leave`). Node ids are never reused, so the id is the whole key.
+ * Times are milliseconds since the epoch, chosen by the proposer.
+ */
+export interface RevokedNodeRecord {
+  nodeId: string;
+  /** Why, as refused callers are told (e.g. "removed by trellis node rm"). */
+  reason: string;
+  revokedAt: number;
+  /** The latest expiry of any certificate issued to the node: after it, the entry may go. */
+  until: number;
+}
+
+/** A certificate the cluster CA issued: the latest per node is kept (see certificates.ts). Times in ms since the epoch. */
+export interface IssuedCertificateRecord {
+  nodeId: string;
+  role: string;
+  /** Hex, as `openssl x509 -serial` prints it. */
+  serial: string;
+  issuedAt: number;
+  notAfter: number;
+  /** Who asked: "worker join token", "manager join token", "renewal by its own certificate", "cluster init", … */
+  requestedBy: string;
+  /** SHA-256 of the signing root's DER (as in join tokens); absent in records from before root rotation. */
+  caDigest?: string;
+  /**
+   * The Raft member id of the manager that holds the certificate, when it differs from the
+   * certificate's node id (managers that joined before member ids were their certificates').
+   */
+  memberId?: string;
 }
 
 export interface StoreSnapshot {
@@ -158,6 +202,10 @@ export interface StoreSnapshot {
   endpoints: EndpointRecord[];
   services: ServiceRecord[];
   defaultAddressPools: AddressPoolRecord[];
+  /** Absent in snapshots from before revocation: none revoked. */
+  revokedNodes?: RevokedNodeRecord[];
+  /** Absent in snapshots from before issuing was recorded: none recorded. */
+  issuedCertificates?: IssuedCertificateRecord[];
 }
 
 /** Like Swarm's: 10.0.0.0/8 cut into /24s. */
@@ -246,6 +294,9 @@ export class StoreState {
     readonly services: NamedMap<ServiceRecord>,
     public defaultAddressPools: AddressPoolRecord[],
     public security: ClusterSecurityRecord | undefined,
+    readonly revokedNodes: Map<string, RevokedNodeRecord>,
+    /** By node id, in the order issued (oldest first). */
+    readonly issuedCertificates: Map<string, IssuedCertificateRecord>,
   ) {
     endpoints.watch((endpoint, present) => {
       const index = present ? 'add' : 'remove';
@@ -309,6 +360,8 @@ export class StoreState {
       byId(snapshot.services, new NamedMap<ServiceRecord>()),
       structuredClone(snapshot.defaultAddressPools),
       structuredClone(snapshot.security),
+      new Map((snapshot.revokedNodes ?? []).map((revoked) => [revoked.nodeId, structuredClone(revoked)])),
+      new Map((snapshot.issuedCertificates ?? []).map((issued) => [issued.nodeId, structuredClone(issued)])),
     );
   }
 
@@ -327,6 +380,8 @@ export class StoreState {
       services: [...this.services.values()],
       defaultAddressPools: this.defaultAddressPools,
       ...(this.security ? { security: this.security } : {}),
+      ...(this.revokedNodes.size > 0 ? { revokedNodes: [...this.revokedNodes.values()] } : {}),
+      ...(this.issuedCertificates.size > 0 ? { issuedCertificates: [...this.issuedCertificates.values()] } : {}),
     };
   }
 

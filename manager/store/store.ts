@@ -1,16 +1,18 @@
 import type { NodeView, ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
 import type { Network, Node, Sandbox, Service } from '../../proto/gen/trellis/v1/types';
 import { setDefaultAddressPools } from './address-pools';
-import { initSecurity, rotateJoinSecret } from './security';
+import { finishRootRotation, initSecurity, rotateJoinSecret, rotateRootCa } from './security';
 import type { ApplyResult, Command, CommandOf, CommandValues } from './commands';
 import { connect, disconnect } from './endpoints';
 import { checkCommand } from './command-schema';
 import { fail, type Result } from './errors';
 import { createNetwork, removeNetwork } from './networks';
 import { registerNode, removeNode, updateNode } from './nodes';
+import { revokeNode } from './revocations';
+import { recordCertificate } from './certificates';
 import { createSandbox, removeSandbox } from './sandboxes';
 import { createService, removeService } from './services';
-import { StoreState, type AddressPoolRecord, type ClusterSecurityRecord, type StoreSnapshot } from './state';
+import { StoreState, type AddressPoolRecord, type ClusterSecurityRecord, type IssuedCertificateRecord, type RevokedNodeRecord, type StoreSnapshot } from './state';
 import { affectedNodes, affectsEveryNode } from './affected-nodes';
 import { ChangeJournal, type Changes } from './journal';
 import { viewDelta } from './view-delta';
@@ -24,11 +26,15 @@ type Handlers = { [T in Command['type']]: (state: StoreState, command: CommandOf
 const handlers: Handlers = {
   initSecurity,
   rotateJoinSecret,
+  rotateRootCa,
+  finishRootRotation,
   createNetwork,
   removeNetwork,
   registerNode,
   updateNode,
   removeNode,
+  revokeNode,
+  recordCertificate,
   createSandbox,
   removeSandbox,
   connect,
@@ -178,6 +184,36 @@ export class Store {
   /** The cluster's CA and join secrets; undefined in a store made without them (tests). */
   security(): ClusterSecurityRecord | undefined {
     return structuredClone(this.state.security);
+  }
+
+  /**
+   * The root CA fields of `security()` without copying the CA key: read after every apply
+   * (a rotation changes what every node trusts), so it must cost nothing.
+   */
+  rootCa(): Pick<ClusterSecurityRecord, 'caCertPem' | 'rotation'> | undefined {
+    const security = this.state.security;
+    return security && { caCertPem: security.caCertPem, ...(security.rotation ? { rotation: { ...security.rotation } } : {}) };
+  }
+
+  /** Why `nodeId`'s certificates are refused, or undefined when they are not revoked. */
+  revocation(nodeId: string): RevokedNodeRecord | undefined {
+    const revoked = this.state.revokedNodes.get(nodeId);
+    return revoked && { ...revoked };
+  }
+
+  /** The latest certificate issued to `nodeId`, if one was recorded. */
+  issuedCertificate(nodeId: string): IssuedCertificateRecord | undefined {
+    const issued = this.state.issuedCertificates.get(nodeId);
+    return issued && { ...issued };
+  }
+
+  /** The latest certificate the manager with Raft id `memberId` holds: under its own id, or recorded with it. */
+  managerCertificate(memberId: string): IssuedCertificateRecord | undefined {
+    const own = this.issuedCertificate(memberId);
+    if (own) return own;
+    let latest: IssuedCertificateRecord | undefined;
+    for (const issued of this.state.issuedCertificates.values()) if (issued.memberId === memberId) latest = issued;
+    return latest && { ...latest };
   }
 
   /** Names of the nodes with an endpoint on the network (none for an unknown one). */

@@ -143,6 +143,10 @@ export function toNode(node: NodeRecord): Node {
     programmedNetworks: {},
     gatewaySubnet: node.gatewaySubnet ?? '',
     reservedPorts: (node.reservedPorts ?? []).map((reserved) => ({ ...reserved })),
+    // Filled in by GetNode only, from the CA's record.
+    certificateSerial: '',
+    certificateNotAfter: '',
+    certificateRequestedBy: '',
   };
 }
 

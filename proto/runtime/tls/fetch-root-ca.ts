@@ -18,14 +18,19 @@ function presentedChain(leaf: DetailedPeerCertificate): DetailedPeerCertificate[
   return chain;
 }
 
-/** The pinned CA as PEM, if the chain holds it and it signed the leaf. */
+/**
+ * The pinned CA as PEM, if the chain holds it and every certificate from the leaf up to it
+ * was signed by the next (during a root rotation: leaf, the new root cross-signed, the old root).
+ */
 function pinnedCa(leaf: DetailedPeerCertificate, digest: string): string | undefined {
-  const chain = presentedChain(leaf);
-  const ca = chain.find((cert) => createHash('sha256').update(cert.raw).digest('hex') === digest);
-  if (!ca) return undefined;
-  const caCert = new X509Certificate(ca.raw);
-  const leafCert = new X509Certificate(chain[0].raw);
-  return leafCert.checkIssued(caCert) && leafCert.verify(caCert.publicKey) ? caCert.toString() : undefined;
+  const chain = presentedChain(leaf).map((cert) => ({ cert: new X509Certificate(cert.raw), digest: createHash('sha256').update(cert.raw).digest('hex') }));
+  const pinned = chain.findIndex((cert) => cert.digest === digest);
+  if (pinned < 0) return undefined;
+  for (let i = 0; i < pinned; i += 1) {
+    const [child, parent] = [chain[i].cert, chain[i + 1].cert];
+    if (!child.checkIssued(parent) || !child.verify(parent.publicKey)) return undefined;
+  }
+  return chain[pinned].cert.toString();
 }
 
 /*

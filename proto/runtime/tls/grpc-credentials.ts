@@ -11,7 +11,7 @@ type IdentityListener = experimental.IdentityCertificateUpdateListener;
  * so new connections get the new certificate without a restart.
  */
 export class MutableCertificateProvider implements experimental.CertificateProvider {
-  private readonly caUpdate: experimental.CaCertificateUpdate;
+  private caUpdate: experimental.CaCertificateUpdate;
   private identityUpdate: experimental.IdentityCertificateUpdate;
   private readonly caListeners = new Set<CaListener>();
   private readonly identityListeners = new Set<IdentityListener>();
@@ -19,6 +19,12 @@ export class MutableCertificateProvider implements experimental.CertificateProvi
   constructor(material: { caPem: string; keyPem: string; certChainPem: string }) {
     this.caUpdate = { caCertificate: Buffer.from(material.caPem) };
     this.identityUpdate = { privateKey: Buffer.from(material.keyPem), certificate: Buffer.from(material.certChainPem) };
+  }
+
+  /** The roots to verify peers with, for connections made from now on (a root CA rotation). */
+  setCa(caPem: string): void {
+    this.caUpdate = { caCertificate: Buffer.from(caPem) };
+    for (const listener of this.caListeners) listener(this.caUpdate);
   }
 
   setIdentity(keyPem: string, certChainPem: string): void {

@@ -8,3 +8,4 @@ export { MutableCertificateProvider, serverCredentials, channelCredentials, type
 export { providerChannelCredentials } from './grpc-credentials';
 export { certificateChainPem, readCaCertificate, readTlsDir, tlsFiles, writeTlsDir, type TlsMaterial } from './tls-dir';
 export { CertificateRenewer, ensureNodeCertificate, joinWithToken, managerChannelOptions, renewThroughManagers, type RenewCertificate } from './node-certificate';
+export { certificatesOf, signedBy, withChain } from './trust';

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
+import { certificatesOf } from './trust';
 
 /*
  * TRLS-1-<ca digest>-<secret>. The digest lets a new node recognise the real
@@ -20,6 +21,7 @@ export class JoinTokenError extends Error {
 export type JoinRole = 'trellis-worker' | 'trellis-manager';
 
 export interface JoinSecrets {
+  /** The roots a token may pin: one, or during a root rotation (a bundle) the new root and the old. */
   caCertPem: string;
   workerSecret: string;
   managerSecret: string;
@@ -58,7 +60,7 @@ function sameSecret(presented: string, expected: string): boolean {
 /** The role a join token admits its holder as, on the cluster that owns these secrets. */
 export function roleForToken(token: string, secrets: JoinSecrets): JoinRole {
   const parsed = parseJoinToken(token);
-  if (parsed.caDigest === caDigest(secrets.caCertPem)) {
+  if (certificatesOf(secrets.caCertPem).some((root) => caDigest(root) === parsed.caDigest)) {
     if (sameSecret(parsed.secret, secrets.workerSecret)) return 'trellis-worker';
     if (sameSecret(parsed.secret, secrets.managerSecret)) return 'trellis-manager';
   }

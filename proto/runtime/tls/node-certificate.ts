@@ -9,6 +9,7 @@ import { JoinTokenError, parseJoinToken } from './join-token';
 import { createKeyAndCsr } from './node-key';
 import { renewalDelayMs } from './renewal';
 import { certificateChainPem, readTlsDir, writeTlsDir, type TlsMaterial } from './tls-dir';
+import { certificatesOf, signedBy, withChain } from './trust';
 
 /** The DNS name every manager certificate carries, whatever the manager's address. */
 export const MANAGER_SERVER_NAME = 'trellis-manager';
@@ -43,7 +44,7 @@ export async function joinWithToken(managers: readonly string[], token: string):
       const client = new CertificateAuthorityClient(address, channelCredentials({ caPem }), managerChannelOptions);
       try {
         const issued = await callUnary(client, (c) => c.issueNodeCertificate, { joinToken: token, csrPem }, callTimeoutMs);
-        return { caPem: issued.caCertificatePem, certPem: issued.certificatePem, keyPem, nodeId: issued.nodeId, role: issued.role };
+        return { ...issuedMaterial(issued, keyPem), nodeId: issued.nodeId, role: issued.role };
       } finally {
         client.close();
       }
@@ -54,6 +55,11 @@ export async function joinWithToken(managers: readonly string[], token: string):
     }
   }
   throw new Error(`could not join through any manager:\n  ${failures.join('\n  ')}`);
+}
+
+/** What a node keeps of a certificate the CA issued: the trust bundle, the certificate with its chain, the key. */
+export function issuedMaterial(issued: NodeCertificate, keyPem: string): TlsMaterial {
+  return { caPem: issued.caCertificatePem, certPem: withChain(issued.certificatePem, issued.chainPem), keyPem };
 }
 
 /**
@@ -107,10 +113,18 @@ const retryMs = 30_000;
 /**
  * Renews the node's certificate at two thirds of its lifetime, writes it to `dir`
  * and hands it to `provider`, so new connections use it; retries every 30 s on failure.
+ * It also follows the cluster's trust bundle (`trust`): a root CA rotation changes the
+ * roots to verify peers with, and makes the node renew at once onto the new root.
  */
 export class CertificateRenewer {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private renewing = false;
+  private current: TlsMaterial | undefined;
+  /** A bundle `trust` was given while a renewal was under way: checked again once that renewal is done. */
+  private deferred: string | undefined;
+  /** The bundle whose signing root the current certificate is known to come from: managers call `trust` after every write. */
+  private signedUnder: string | undefined;
 
   constructor(
     private readonly dir: string,
@@ -120,8 +134,43 @@ export class CertificateRenewer {
   ) {}
 
   start(current: TlsMaterial): void {
+    this.current = current;
+    this.signedUnder = undefined;
     const { notBefore, notAfter } = validity(current.certPem);
+    clearTimeout(this.timer);
     this.schedule(renewalDelayMs({ notBefore, notAfter, now: new Date() }));
+  }
+
+  /**
+   * The roots the cluster trusts now, signing root first (from the store on a manager, from
+   * the session on an agent): new connections verify peers with them, and a certificate the
+   * signing root did not sign is renewed at once.
+   */
+  trust(bundlePem: string): void {
+    const current = this.current;
+    if (!current || this.stopped || bundlePem === this.signedUnder) return;
+    if (bundlePem !== current.caPem) {
+      // With one root there is no rotation: the cross-signed root kept after the certificate is
+      // dropped, for a joining node finds the root its token pins only in a chain without it.
+      const certPem = certificatesOf(bundlePem).length > 1 ? current.certPem : (certificatesOf(current.certPem)[0] ?? current.certPem);
+      this.current = { ...current, caPem: bundlePem, certPem };
+      writeTlsDir(this.dir, 'node', this.current);
+      this.provider.setCa(bundlePem);
+      this.provider.setIdentity(current.keyPem, certificateChainPem(certPem, bundlePem));
+      this.logger.info({ roots: certificatesOf(bundlePem).length }, 'cluster trust bundle changed');
+    }
+    if (signedBy(current.certPem, bundlePem)) {
+      this.signedUnder = bundlePem;
+      return;
+    }
+    if (this.renewing) {
+      // That renewal may have been signed before the root changed.
+      this.deferred = bundlePem;
+      return;
+    }
+    this.logger.info('certificate not signed by the signing root CA; renewing now');
+    clearTimeout(this.timer);
+    void this.renewNow();
   }
 
   stop(): void {
@@ -138,17 +187,26 @@ export class CertificateRenewer {
   }
 
   private async renewNow(): Promise<void> {
+    this.renewing = true;
     try {
       const { keyPem, csrPem } = await createKeyAndCsr();
       const issued = await this.renew(csrPem);
-      const material = { caPem: issued.caCertificatePem, certPem: issued.certificatePem, keyPem };
+      if (this.stopped) return;
+      const material = issuedMaterial(issued, keyPem);
       writeTlsDir(this.dir, 'node', material);
-      this.provider.setIdentity(keyPem, certificateChainPem(issued.certificatePem, issued.caCertificatePem));
+      if (material.caPem !== this.current?.caPem) this.provider.setCa(material.caPem);
+      this.provider.setIdentity(keyPem, certificateChainPem(material.certPem, material.caPem));
       this.logger.info({ notAfter: validity(issued.certificatePem).notAfter }, 'node certificate renewed');
       this.start(material);
+      this.renewing = false;
+      const deferred = this.deferred;
+      this.deferred = undefined;
+      if (deferred !== undefined) this.trust(deferred);
     } catch (error) {
       this.logger.warn({ err: error, retryMs }, 'node certificate renewal failed; retrying');
       this.schedule(retryMs);
+    } finally {
+      this.renewing = false;
     }
   }
 }

@@ -35,11 +35,20 @@ export interface RenewNodeCertificateRequest {
 
 export interface NodeCertificate {
   certificatePem: string;
+  /**
+   * The roots to trust: the cluster's root CA, and during a root rotation (`trellis cluster ca
+   * --rotate`) the new root first, then the old one.
+   */
   caCertificatePem: string;
   /** the certificate's common name */
   nodeId: string;
-  /** "trellis-worker" | "trellis-manager" */
+  /** "trellis-worker" | "trellis-manager" | "trellis-admin" */
   role: string;
+  /**
+   * Certificates to present after certificate_pem: during a root rotation, the new root
+   * cross-signed by the old one, so peers that trust only the old root accept it. '' = none.
+   */
+  chainPem: string;
 }
 
 function createBaseIssueNodeCertificateRequest(): IssueNodeCertificateRequest {
@@ -209,7 +218,7 @@ export const RenewNodeCertificateRequest: MessageFns<RenewNodeCertificateRequest
 };
 
 function createBaseNodeCertificate(): NodeCertificate {
-  return { certificatePem: "", caCertificatePem: "", nodeId: "", role: "" };
+  return { certificatePem: "", caCertificatePem: "", nodeId: "", role: "", chainPem: "" };
 }
 
 export const NodeCertificate: MessageFns<NodeCertificate> = {
@@ -225,6 +234,9 @@ export const NodeCertificate: MessageFns<NodeCertificate> = {
     }
     if (message.role !== "") {
       writer.uint32(34).string(message.role);
+    }
+    if (message.chainPem !== "") {
+      writer.uint32(42).string(message.chainPem);
     }
     return writer;
   },
@@ -274,6 +286,14 @@ export const NodeCertificate: MessageFns<NodeCertificate> = {
             message.role = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.chainPem = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -304,6 +324,11 @@ export const NodeCertificate: MessageFns<NodeCertificate> = {
         ? globalThis.String(object.node_id)
         : "",
       role: isSet(object.role) ? globalThis.String(object.role) : "",
+      chainPem: isSet(object.chainPem)
+        ? globalThis.String(object.chainPem)
+        : isSet(object.chain_pem)
+        ? globalThis.String(object.chain_pem)
+        : "",
     };
   },
 
@@ -321,6 +346,9 @@ export const NodeCertificate: MessageFns<NodeCertificate> = {
     if (message.role !== "") {
       obj.role = message.role;
     }
+    if (message.chainPem !== "") {
+      obj.chainPem = message.chainPem;
+    }
     return obj;
   },
 
@@ -333,6 +361,7 @@ export const NodeCertificate: MessageFns<NodeCertificate> = {
     message.caCertificatePem = object.caCertificatePem ?? "";
     message.nodeId = object.nodeId ?? "";
     message.role = object.role ?? "";
+    message.chainPem = object.chainPem ?? "";
     return message;
   },
 };

@@ -18,11 +18,49 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { NodeCertificate } from "./ca";
 import { Endpoint, IpamConfig, Network, Node, PortConfig, PublishedPort, Sandbox, Service } from "./types";
 
 export const protobufPackage = "trellis.v1";
 
 export const protobufFileName = "trellis/v1/control.proto";
+
+export interface GetRootCaRequest {
+}
+
+export interface RotateRootCaRequest {
+  /**
+   * A CSR for the calling admin's new certificate, signed by the new root in the same call:
+   * the rotation may end (and the old root lose trust) before the CLI could ask separately.
+   */
+  adminCsrPem: string;
+}
+
+export interface RootCaStatus {
+  /** SHA-256 of the signing root's DER, as in join tokens */
+  caDigest: string;
+  /** RFC 3339 */
+  notAfter: string;
+  /** the previous root is still trusted */
+  rotating: boolean;
+  /** '' unless rotating */
+  previousCaDigest: string;
+  holders: RootCaHolder[];
+  /** RotateRootCa with admin_csr_pem only */
+  adminCertificate: NodeCertificate | undefined;
+}
+
+/** A node or manager, and whether its latest certificate comes from the signing root. */
+export interface RootCaHolder {
+  id: string;
+  /** the node name; '' for a manager */
+  name: string;
+  /** "node" | "manager" */
+  kind: string;
+  onCurrentRoot: boolean;
+  /** '' when none is recorded */
+  certificateSerial: string;
+}
 
 export interface GetJoinTokensRequest {
 }
@@ -257,6 +295,448 @@ export interface RemoveManagerRequest {
 
 export interface RemoveManagerResponse {
 }
+
+function createBaseGetRootCaRequest(): GetRootCaRequest {
+  return {};
+}
+
+export const GetRootCaRequest: MessageFns<GetRootCaRequest> = {
+  encode(_: GetRootCaRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRootCaRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRootCaRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetRootCaRequest {
+    return {};
+  },
+
+  toJSON(_: GetRootCaRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetRootCaRequest>, I>>(base?: I): GetRootCaRequest {
+    return GetRootCaRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetRootCaRequest>, I>>(_: I): GetRootCaRequest {
+    const message = createBaseGetRootCaRequest();
+    return message;
+  },
+};
+
+function createBaseRotateRootCaRequest(): RotateRootCaRequest {
+  return { adminCsrPem: "" };
+}
+
+export const RotateRootCaRequest: MessageFns<RotateRootCaRequest> = {
+  encode(message: RotateRootCaRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.adminCsrPem !== "") {
+      writer.uint32(10).string(message.adminCsrPem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateRootCaRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateRootCaRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.adminCsrPem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateRootCaRequest {
+    return {
+      adminCsrPem: isSet(object.adminCsrPem)
+        ? globalThis.String(object.adminCsrPem)
+        : isSet(object.admin_csr_pem)
+        ? globalThis.String(object.admin_csr_pem)
+        : "",
+    };
+  },
+
+  toJSON(message: RotateRootCaRequest): unknown {
+    const obj: any = {};
+    if (message.adminCsrPem !== "") {
+      obj.adminCsrPem = message.adminCsrPem;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateRootCaRequest>, I>>(base?: I): RotateRootCaRequest {
+    return RotateRootCaRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateRootCaRequest>, I>>(object: I): RotateRootCaRequest {
+    const message = createBaseRotateRootCaRequest();
+    message.adminCsrPem = object.adminCsrPem ?? "";
+    return message;
+  },
+};
+
+function createBaseRootCaStatus(): RootCaStatus {
+  return {
+    caDigest: "",
+    notAfter: "",
+    rotating: false,
+    previousCaDigest: "",
+    holders: [],
+    adminCertificate: undefined,
+  };
+}
+
+export const RootCaStatus: MessageFns<RootCaStatus> = {
+  encode(message: RootCaStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caDigest !== "") {
+      writer.uint32(10).string(message.caDigest);
+    }
+    if (message.notAfter !== "") {
+      writer.uint32(18).string(message.notAfter);
+    }
+    if (message.rotating !== false) {
+      writer.uint32(24).bool(message.rotating);
+    }
+    if (message.previousCaDigest !== "") {
+      writer.uint32(34).string(message.previousCaDigest);
+    }
+    for (const v of message.holders) {
+      RootCaHolder.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.adminCertificate !== undefined) {
+      NodeCertificate.encode(message.adminCertificate, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RootCaStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRootCaStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caDigest = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.notAfter = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.rotating = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.previousCaDigest = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.holders.push(RootCaHolder.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.adminCertificate = NodeCertificate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RootCaStatus {
+    return {
+      caDigest: isSet(object.caDigest)
+        ? globalThis.String(object.caDigest)
+        : isSet(object.ca_digest)
+        ? globalThis.String(object.ca_digest)
+        : "",
+      notAfter: isSet(object.notAfter)
+        ? globalThis.String(object.notAfter)
+        : isSet(object.not_after)
+        ? globalThis.String(object.not_after)
+        : "",
+      rotating: isSet(object.rotating) ? globalThis.Boolean(object.rotating) : false,
+      previousCaDigest: isSet(object.previousCaDigest)
+        ? globalThis.String(object.previousCaDigest)
+        : isSet(object.previous_ca_digest)
+        ? globalThis.String(object.previous_ca_digest)
+        : "",
+      holders: globalThis.Array.isArray(object?.holders)
+        ? object.holders.map((e: any) => RootCaHolder.fromJSON(e))
+        : [],
+      adminCertificate: isSet(object.adminCertificate)
+        ? NodeCertificate.fromJSON(object.adminCertificate)
+        : isSet(object.admin_certificate)
+        ? NodeCertificate.fromJSON(object.admin_certificate)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RootCaStatus): unknown {
+    const obj: any = {};
+    if (message.caDigest !== "") {
+      obj.caDigest = message.caDigest;
+    }
+    if (message.notAfter !== "") {
+      obj.notAfter = message.notAfter;
+    }
+    if (message.rotating !== false) {
+      obj.rotating = message.rotating;
+    }
+    if (message.previousCaDigest !== "") {
+      obj.previousCaDigest = message.previousCaDigest;
+    }
+    if (message.holders?.length) {
+      obj.holders = message.holders.map((e) => RootCaHolder.toJSON(e));
+    }
+    if (message.adminCertificate !== undefined) {
+      obj.adminCertificate = NodeCertificate.toJSON(message.adminCertificate);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RootCaStatus>, I>>(base?: I): RootCaStatus {
+    return RootCaStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RootCaStatus>, I>>(object: I): RootCaStatus {
+    const message = createBaseRootCaStatus();
+    message.caDigest = object.caDigest ?? "";
+    message.notAfter = object.notAfter ?? "";
+    message.rotating = object.rotating ?? false;
+    message.previousCaDigest = object.previousCaDigest ?? "";
+    message.holders = object.holders?.map((e) => RootCaHolder.fromPartial(e)) || [];
+    message.adminCertificate = (object.adminCertificate !== undefined && object.adminCertificate !== null)
+      ? NodeCertificate.fromPartial(object.adminCertificate)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRootCaHolder(): RootCaHolder {
+  return { id: "", name: "", kind: "", onCurrentRoot: false, certificateSerial: "" };
+}
+
+export const RootCaHolder: MessageFns<RootCaHolder> = {
+  encode(message: RootCaHolder, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.kind !== "") {
+      writer.uint32(26).string(message.kind);
+    }
+    if (message.onCurrentRoot !== false) {
+      writer.uint32(32).bool(message.onCurrentRoot);
+    }
+    if (message.certificateSerial !== "") {
+      writer.uint32(42).string(message.certificateSerial);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RootCaHolder {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRootCaHolder();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.onCurrentRoot = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.certificateSerial = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RootCaHolder {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      onCurrentRoot: isSet(object.onCurrentRoot)
+        ? globalThis.Boolean(object.onCurrentRoot)
+        : isSet(object.on_current_root)
+        ? globalThis.Boolean(object.on_current_root)
+        : false,
+      certificateSerial: isSet(object.certificateSerial)
+        ? globalThis.String(object.certificateSerial)
+        : isSet(object.certificate_serial)
+        ? globalThis.String(object.certificate_serial)
+        : "",
+    };
+  },
+
+  toJSON(message: RootCaHolder): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.onCurrentRoot !== false) {
+      obj.onCurrentRoot = message.onCurrentRoot;
+    }
+    if (message.certificateSerial !== "") {
+      obj.certificateSerial = message.certificateSerial;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RootCaHolder>, I>>(base?: I): RootCaHolder {
+    return RootCaHolder.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RootCaHolder>, I>>(object: I): RootCaHolder {
+    const message = createBaseRootCaHolder();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.kind = object.kind ?? "";
+    message.onCurrentRoot = object.onCurrentRoot ?? false;
+    message.certificateSerial = object.certificateSerial ?? "";
+    return message;
+  },
+};
 
 function createBaseGetJoinTokensRequest(): GetJoinTokensRequest {
   return {};
@@ -3965,6 +4445,33 @@ export const ControlService = {
     responseSerialize: (value: JoinTokens): Buffer => Buffer.from(JoinTokens.encode(value).finish()),
     responseDeserialize: (value: Buffer): JoinTokens => JoinTokens.decode(value),
   },
+  /**
+   * The cluster's root CA and, during a rotation, which nodes and managers hold a
+   * certificate from the new root yet.
+   */
+  getRootCa: {
+    path: "/trellis.v1.Control/GetRootCa" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRootCaRequest): Buffer => Buffer.from(GetRootCaRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRootCaRequest => GetRootCaRequest.decode(value),
+    responseSerialize: (value: RootCaStatus): Buffer => Buffer.from(RootCaStatus.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RootCaStatus => RootCaStatus.decode(value),
+  },
+  /**
+   * Starts a root CA rotation: a new root, cross-signed by the old one; every node renews
+   * onto it, and once all have, the old root is no longer trusted. The join tokens change
+   * (they pin the root).
+   */
+  rotateRootCa: {
+    path: "/trellis.v1.Control/RotateRootCa" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateRootCaRequest): Buffer => Buffer.from(RotateRootCaRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateRootCaRequest => RotateRootCaRequest.decode(value),
+    responseSerialize: (value: RootCaStatus): Buffer => Buffer.from(RootCaStatus.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RootCaStatus => RootCaStatus.decode(value),
+  },
 } as const;
 
 export interface ControlServer extends UntypedServiceImplementation {
@@ -3994,6 +4501,17 @@ export interface ControlServer extends UntypedServiceImplementation {
   getJoinTokens: handleUnaryCall<GetJoinTokensRequest, JoinTokens>;
   /** Replaces one role's token; the old one stops working. Nodes already joined keep their certificates. */
   rotateJoinToken: handleUnaryCall<RotateJoinTokenRequest, JoinTokens>;
+  /**
+   * The cluster's root CA and, during a rotation, which nodes and managers hold a
+   * certificate from the new root yet.
+   */
+  getRootCa: handleUnaryCall<GetRootCaRequest, RootCaStatus>;
+  /**
+   * Starts a root CA rotation: a new root, cross-signed by the old one; every node renews
+   * onto it, and once all have, the old root is no longer trusted. The join tokens change
+   * (they pin the root).
+   */
+  rotateRootCa: handleUnaryCall<RotateRootCaRequest, RootCaStatus>;
 }
 
 export interface ControlClient extends Client {
@@ -4327,6 +4845,45 @@ export interface ControlClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: JoinTokens) => void,
+  ): ClientUnaryCall;
+  /**
+   * The cluster's root CA and, during a rotation, which nodes and managers hold a
+   * certificate from the new root yet.
+   */
+  getRootCa(
+    request: GetRootCaRequest,
+    callback: (error: ServiceError | null, response: RootCaStatus) => void,
+  ): ClientUnaryCall;
+  getRootCa(
+    request: GetRootCaRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RootCaStatus) => void,
+  ): ClientUnaryCall;
+  getRootCa(
+    request: GetRootCaRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RootCaStatus) => void,
+  ): ClientUnaryCall;
+  /**
+   * Starts a root CA rotation: a new root, cross-signed by the old one; every node renews
+   * onto it, and once all have, the old root is no longer trusted. The join tokens change
+   * (they pin the root).
+   */
+  rotateRootCa(
+    request: RotateRootCaRequest,
+    callback: (error: ServiceError | null, response: RootCaStatus) => void,
+  ): ClientUnaryCall;
+  rotateRootCa(
+    request: RotateRootCaRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RootCaStatus) => void,
+  ): ClientUnaryCall;
+  rotateRootCa(
+    request: RotateRootCaRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RootCaStatus) => void,
   ): ClientUnaryCall;
 }
 

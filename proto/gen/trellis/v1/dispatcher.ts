@@ -76,7 +76,19 @@ export interface ProgrammedReport_NetworksEntry {
 }
 
 export interface ManagerMessage {
-  body: { $case: "resync"; value: ViewChunk } | { $case: "delta"; value: ViewDelta } | undefined;
+  body: { $case: "resync"; value: ViewChunk } | { $case: "delta"; value: ViewDelta } | {
+    $case: "trust";
+    value: TrustBundle;
+  } | undefined;
+}
+
+/**
+ * The roots the agent must trust, sent when the session opens and whenever they change
+ * (a root CA rotation): the signing root first. An agent whose certificate the first root
+ * did not sign renews it at once.
+ */
+export interface TrustBundle {
+  caBundlePem: string;
 }
 
 /**
@@ -890,6 +902,9 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
       case "delta":
         ViewDelta.encode(message.body.value, writer.uint32(26).fork()).join();
         break;
+      case "trust":
+        TrustBundle.encode(message.body.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -923,6 +938,14 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
             message.body = { $case: "delta", value: ViewDelta.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.body = { $case: "trust", value: TrustBundle.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -941,6 +964,8 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
         ? { $case: "resync", value: ViewChunk.fromJSON(object.resync) }
         : isSet(object.delta)
         ? { $case: "delta", value: ViewDelta.fromJSON(object.delta) }
+        : isSet(object.trust)
+        ? { $case: "trust", value: TrustBundle.fromJSON(object.trust) }
         : undefined,
     };
   },
@@ -951,6 +976,8 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
       obj.resync = ViewChunk.toJSON(message.body.value);
     } else if (message.body?.$case === "delta") {
       obj.delta = ViewDelta.toJSON(message.body.value);
+    } else if (message.body?.$case === "trust") {
+      obj.trust = TrustBundle.toJSON(message.body.value);
     }
     return obj;
   },
@@ -973,7 +1000,86 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
         }
         break;
       }
+      case "trust": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "trust", value: TrustBundle.fromPartial(object.body.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseTrustBundle(): TrustBundle {
+  return { caBundlePem: "" };
+}
+
+export const TrustBundle: MessageFns<TrustBundle> = {
+  encode(message: TrustBundle, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.caBundlePem !== "") {
+      writer.uint32(10).string(message.caBundlePem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrustBundle {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrustBundle();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.caBundlePem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrustBundle {
+    return {
+      caBundlePem: isSet(object.caBundlePem)
+        ? globalThis.String(object.caBundlePem)
+        : isSet(object.ca_bundle_pem)
+        ? globalThis.String(object.ca_bundle_pem)
+        : "",
+    };
+  },
+
+  toJSON(message: TrustBundle): unknown {
+    const obj: any = {};
+    if (message.caBundlePem !== "") {
+      obj.caBundlePem = message.caBundlePem;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TrustBundle>, I>>(base?: I): TrustBundle {
+    return TrustBundle.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TrustBundle>, I>>(object: I): TrustBundle {
+    const message = createBaseTrustBundle();
+    message.caBundlePem = object.caBundlePem ?? "";
     return message;
   },
 };

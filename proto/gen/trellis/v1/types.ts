@@ -184,6 +184,12 @@ export interface Node {
   gatewaySubnet: string;
   /** ports of the node no sandbox may publish */
   reservedPorts: ReservedPort[];
+  /** The latest certificate the cluster CA issued to this node (GetNode only; '' when none is recorded). */
+  certificateSerial: string;
+  /** RFC 3339, UTC */
+  certificateNotAfter: string;
+  /** "worker join token", "renewal by its own certificate", ... */
+  certificateRequestedBy: string;
 }
 
 export interface Node_LabelsEntry {
@@ -1628,6 +1634,9 @@ function createBaseNode(): Node {
     programmedNetworks: {},
     gatewaySubnet: "",
     reservedPorts: [],
+    certificateSerial: "",
+    certificateNotAfter: "",
+    certificateRequestedBy: "",
   };
 }
 
@@ -1665,6 +1674,15 @@ export const Node: MessageFns<Node> = {
     }
     for (const v of message.reservedPorts) {
       ReservedPort.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.certificateSerial !== "") {
+      writer.uint32(98).string(message.certificateSerial);
+    }
+    if (message.certificateNotAfter !== "") {
+      writer.uint32(106).string(message.certificateNotAfter);
+    }
+    if (message.certificateRequestedBy !== "") {
+      writer.uint32(114).string(message.certificateRequestedBy);
     }
     return writer;
   },
@@ -1776,6 +1794,30 @@ export const Node: MessageFns<Node> = {
             message.reservedPorts.push(ReservedPort.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.certificateSerial = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.certificateNotAfter = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.certificateRequestedBy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1860,6 +1902,21 @@ export const Node: MessageFns<Node> = {
         : globalThis.Array.isArray(object?.reserved_ports)
         ? object.reserved_ports.map((e: any) => ReservedPort.fromJSON(e))
         : [],
+      certificateSerial: isSet(object.certificateSerial)
+        ? globalThis.String(object.certificateSerial)
+        : isSet(object.certificate_serial)
+        ? globalThis.String(object.certificate_serial)
+        : "",
+      certificateNotAfter: isSet(object.certificateNotAfter)
+        ? globalThis.String(object.certificateNotAfter)
+        : isSet(object.certificate_not_after)
+        ? globalThis.String(object.certificate_not_after)
+        : "",
+      certificateRequestedBy: isSet(object.certificateRequestedBy)
+        ? globalThis.String(object.certificateRequestedBy)
+        : isSet(object.certificate_requested_by)
+        ? globalThis.String(object.certificate_requested_by)
+        : "",
     };
   },
 
@@ -1910,6 +1967,15 @@ export const Node: MessageFns<Node> = {
     if (message.reservedPorts?.length) {
       obj.reservedPorts = message.reservedPorts.map((e) => ReservedPort.toJSON(e));
     }
+    if (message.certificateSerial !== "") {
+      obj.certificateSerial = message.certificateSerial;
+    }
+    if (message.certificateNotAfter !== "") {
+      obj.certificateNotAfter = message.certificateNotAfter;
+    }
+    if (message.certificateRequestedBy !== "") {
+      obj.certificateRequestedBy = message.certificateRequestedBy;
+    }
     return obj;
   },
 
@@ -1943,6 +2009,9 @@ export const Node: MessageFns<Node> = {
       }, {});
     message.gatewaySubnet = object.gatewaySubnet ?? "";
     message.reservedPorts = object.reservedPorts?.map((e) => ReservedPort.fromPartial(e)) || [];
+    message.certificateSerial = object.certificateSerial ?? "";
+    message.certificateNotAfter = object.certificateNotAfter ?? "";
+    message.certificateRequestedBy = object.certificateRequestedBy ?? "";
     return message;
   },
 };
