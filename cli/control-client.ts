@@ -33,6 +33,16 @@ export class Control {
     throw new CommandError(this.describe(lastError));
   }
 
+  /** The managers this client was given, in order. */
+  managers(): readonly string[] {
+    return this.addresses;
+  }
+
+  /** One call to one manager, without trying the others (e.g. unlocking each of them). */
+  callAt<Req, Res>(address: string, pick: (client: ControlClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+    return callUnary(this.client(address), pick, request, callTimeoutMs);
+  }
+
   close(): void {
     for (const client of this.clients.values()) client.close();
   }

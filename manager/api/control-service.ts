@@ -5,7 +5,9 @@ import { joinToken } from '../ca/cluster-init';
 import { NodeStatus, type Endpoint, type Node } from '../../proto/gen/trellis/v1/types';
 import type { ClusterState } from '../cluster/cluster-state';
 import { newId } from '../ids';
+import type { ClusterKey } from '../secrets/cluster-key';
 import type { AppliedValue, Command } from '../store';
+import { autolockService } from './autolock-service';
 import { endpointReadiness } from './readiness';
 import { fromStoreError, notFound, serviceError } from './status';
 import { unary, type Outcome } from './unary';
@@ -22,7 +24,7 @@ export interface ManagerDirectory {
   remove(id: string): Promise<void>;
 }
 
-export function controlService(state: ClusterState, nodes: NodeDirectory, managers: ManagerDirectory): ControlServer {
+export function controlService(state: ClusterState, nodes: NodeDirectory, managers: ManagerDirectory, clusterKey: ClusterKey): ControlServer {
   async function propose<C extends Command>(command: C): Promise<Outcome<AppliedValue<C>>> {
     const result = await state.propose(command);
     return result.ok ? result.value : fromStoreError(result.error);
@@ -175,14 +177,23 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
       if (request.role !== 'worker' && request.role !== 'manager') {
         return serviceError('INVALID_ARGUMENT', 'role', `role: "${request.role}" is no join role; give worker or manager`);
       }
-      const outcome = await propose({ type: 'rotateJoinSecret', role: request.role, secret: newJoinSecret() });
+      const sealed = state.store.security();
+      if (!sealed) return noJoinTokens();
+      const outcome = await propose({ type: 'rotateJoinSecret', role: request.role, sealedSecret: clusterKey.sealJoinSecret(sealed.clusterId, request.role, newJoinSecret()) });
       return outcome instanceof Error ? outcome : joinTokens();
     }),
+
+    ...autolockService(state, clusterKey),
   };
 
+  function noJoinTokens(): ServiceError {
+    return serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA; it has no join tokens');
+  }
+
   function joinTokens(): Outcome<JoinTokens> {
-    const security = state.store.security();
-    if (!security) return serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA; it has no join tokens');
+    const sealed = state.store.security();
+    if (!sealed) return noJoinTokens();
+    const security = clusterKey.openSecrets(sealed);
     return { worker: joinToken(security, 'worker'), manager: joinToken(security, 'manager') };
   }
 }

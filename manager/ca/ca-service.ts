@@ -3,13 +3,13 @@ import { JoinTokenError, roleForToken, type NodeIdentity } from '../../proto/run
 import { serviceError } from '../api/status';
 import { unary, type Outcome } from '../api/unary';
 import type { ClusterState } from '../cluster/cluster-state';
-import type { ClusterSecurityRecord } from '../store';
+import type { ClusterKey, ClusterSecrets } from '../secrets/cluster-key';
 import { newId } from '../ids';
 import { callerIdentity } from './authorization';
 import { issueCertificate } from './issue';
 
 /** Signs `csrPem` for `identity` with the cluster CA; a request that does not verify is the caller's error. */
-export async function signNodeCertificate(security: ClusterSecurityRecord, csrPem: string, identity: NodeIdentity): Promise<Outcome<NodeCertificate>> {
+export async function signNodeCertificate(security: ClusterSecrets, csrPem: string, identity: NodeIdentity): Promise<Outcome<NodeCertificate>> {
   try {
     const certificatePem = await issueCertificate({
       ca: { certPem: security.caCertPem, keyPem: security.caKeyPem },
@@ -28,10 +28,11 @@ export async function signNodeCertificate(security: ClusterSecurityRecord, csrPe
  * The CA service. Tokens are checked against the replicated secrets after a read
  * barrier, so a token rotated through any manager is refused by every one.
  */
-export function certificateAuthorityService(state: ClusterState): CertificateAuthorityServer {
-  async function security(): Promise<Outcome<ClusterSecurityRecord>> {
+export function certificateAuthorityService(state: ClusterState, clusterKey: ClusterKey): CertificateAuthorityServer {
+  async function security(): Promise<Outcome<ClusterSecrets>> {
     await state.readBarrier();
-    return state.store.security() ?? serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA');
+    const sealed = state.store.security();
+    return sealed ? clusterKey.openSecrets(sealed) : serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA');
   }
   return {
     issueNodeCertificate: unary(async (request) => {

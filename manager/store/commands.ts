@@ -153,7 +153,7 @@ export interface SetDefaultAddressPools {
   pools: readonly AddressPoolRecord[];
 }
 
-/** Set once, when the cluster is created: its CA and join secrets. */
+/** Set once, when the cluster is created: its CA and join secrets, sealed. */
 export interface InitSecurity {
   type: 'initSecurity';
   security: ClusterSecurityRecord;
@@ -163,13 +163,20 @@ export interface InitSecurity {
 export interface RotateJoinSecret {
   type: 'rotateJoinSecret';
   role: JoinRole;
-  /** Chosen by the proposer (randomness stays out of apply). */
-  secret: string;
+  /** The new secret, chosen and sealed under the data key by the proposer (randomness and keys stay out of apply). */
+  sealedSecret: string;
+}
+
+/** Turns autolock on (with this unlock key, sealed under the data key, by the proposer) or off (absent). */
+export interface SetAutolock {
+  type: 'setAutolock';
+  unlockKeySealed?: string;
 }
 
 export type Command =
   | InitSecurity
   | RotateJoinSecret
+  | SetAutolock
   | CreateNetwork
   | RemoveNetwork
   | RegisterNode
@@ -187,6 +194,7 @@ export type Command =
 export interface CommandValues {
   initSecurity: Record<string, never>;
   rotateJoinSecret: Record<string, never>;
+  setAutolock: Record<string, never>;
   createNetwork: Network;
   removeNetwork: Network;
   registerNode: Node;

@@ -1,7 +1,7 @@
 import type { NodeView, ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
 import type { Network, Node, Sandbox, Service } from '../../proto/gen/trellis/v1/types';
 import { setDefaultAddressPools } from './address-pools';
-import { initSecurity, rotateJoinSecret } from './security';
+import { initSecurity, rotateJoinSecret, setAutolock } from './security';
 import type { ApplyResult, Command, CommandOf, CommandValues } from './commands';
 import { connect, disconnect } from './endpoints';
 import type { Result } from './errors';
@@ -23,6 +23,7 @@ type Handlers = { [T in Command['type']]: (state: StoreState, command: CommandOf
 const handlers: Handlers = {
   initSecurity,
   rotateJoinSecret,
+  setAutolock,
   createNetwork,
   removeNetwork,
   registerNode,
@@ -136,7 +137,7 @@ export class Store {
     return service && toService(this.state, service);
   }
 
-  /** The cluster's CA and join secrets; undefined in a store made without them (tests). */
+  /** The cluster's CA and join secrets (sealed); undefined in a store made without them (tests). */
   security(): ClusterSecurityRecord | undefined {
     return structuredClone(this.state.security);
   }

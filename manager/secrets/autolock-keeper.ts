@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import type { ClusterSecurityRecord } from '../store';
+import type { ClusterKey } from './cluster-key';
+import { writeKeyFile } from './key-file';
+
+/**
+ * Keeps this manager's data key file wrapped the way the replicated store says: under the unlock
+ * key while autolock is on (rotations included), under a key beside it while it is off. Every
+ * manager rewraps its own file when it applies the change, so all of them lock and unlock with
+ * the same key, and after a rotation the old key opens none of them.
+ */
+export class AutolockKeeper {
+  /** The sealed unlock key last looked at (undefined: autolock off); null before the first look. */
+  private lastSealed: string | undefined | null = null;
+  private work: Promise<void> = Promise.resolve();
+
+  /** `wrappedUnder`: the unlock key the file is wrapped under now, undefined when it is not. */
+  constructor(
+    private readonly dataDir: string,
+    private readonly clusterKey: ClusterKey,
+    private wrappedUnder: string | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Called with the store's security record after it changed; rewrites the file when its wrapping no longer fits. */
+  follow(record: ClusterSecurityRecord | undefined): void {
+    if (!record || record.unlockKeySealed === this.lastSealed) return;
+    this.lastSealed = record.unlockKeySealed;
+    const wanted = this.clusterKey.unlockKey(record);
+    this.work = this.work.then(() => this.rewrap(wanted));
+  }
+
+  /** Resolves once every rewrap asked for so far is on disk (tests, shutdown). */
+  settled(): Promise<void> {
+    return this.work;
+  }
+
+  private async rewrap(unlockKey: string | undefined): Promise<void> {
+    if (unlockKey === this.wrappedUnder) return;
+    try {
+      await writeKeyFile(this.dataDir, this.clusterKey.bytes(), unlockKey === undefined ? { kind: 'none' } : { kind: 'unlock-key', unlockKey });
+      this.wrappedUnder = unlockKey;
+      this.logger.info(
+        unlockKey === undefined
+          ? 'autolock off: data key file rewrapped with a key kept beside it; a restart needs no unlock key'
+          : 'autolock on: data key file rewrapped under the current unlock key; a restart needs `trellis cluster unlock`',
+      );
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not rewrap the data key file; it keeps its previous wrapping');
+    }
+  }
+}
