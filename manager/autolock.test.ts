@@ -13,6 +13,7 @@ import { refused } from './api/refused';
 import { initCluster } from './ca';
 import { adminControl, adminCredentials, joinedNodeCredentials } from './cluster-clients';
 import { startManager, type RunningManager } from './daemon';
+import { readKeyFile } from './secrets/key-file';
 
 const timeoutMs = 10_000;
 const logger = pino({ level: 'silent' });
@@ -163,5 +164,23 @@ describe('autolock (one manager, real disk, real gRPC)', () => {
     manager = await start();
     expect((await listNetworks()).networks).toEqual([]);
     expect((await refused(callUnary(control(), (c) => c.getUnlockKey, {}, timeoutMs))).code).toBe(status.FAILED_PRECONDITION);
+  });
+
+  it('a manager that joins while autolock is on gets the data key over its mTLS join and wraps it under the unlock key', async () => {
+    const key = (await callUnary(control(), (c) => c.updateCluster, { autolock: true }, timeoutMs)).unlockKey;
+    const joinToken = (await callUnary(control(), (c) => c.getJoinTokens, {}, timeoutMs)).manager;
+    const joiner = await startManager({ listen: '127.0.0.1:0', dataDir: join(root, 'm2'), join: address, joinToken, logger });
+    try {
+      const file = await readKeyFile(join(root, 'm2'));
+      expect(file?.locked).toBe(true);
+      const m1File = await readKeyFile(dataDir());
+      expect(file?.open(key)).toEqual(m1File?.open(key));
+      // It serves the sealed secrets it can now open: the join tokens, through its own API.
+      const viaJoiner = adminControl(joiner.address, adminDir());
+      clients.push(viaJoiner);
+      expect((await callUnary(viaJoiner, (c) => c.getJoinTokens, {}, timeoutMs)).manager).toBe(joinToken);
+    } finally {
+      await joiner.close();
+    }
   });
 });
