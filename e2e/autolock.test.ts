@@ -118,7 +118,7 @@ describe('secrets at rest in a lab cluster (3 managers, 1 agent)', () => {
     }, 'm2 votes and has caught up with the leader');
   });
 
-  it("holds the CA key in no manager's data dir in plaintext: not in the WAL, snapshots or key files", async () => {
+  it("holds the CA key in no manager's data dir in plaintext (not in the WAL, snapshots or key files), nor in any log", async () => {
     const m1Data = hostData('m1');
     const keyFile = await readKeyFile(m1Data);
     if (!keyFile) throw new Error('m1 has no data key file');
@@ -134,6 +134,11 @@ describe('secrets at rest in a lab cluster (3 managers, 1 agent)', () => {
     const scalar = Buffer.from(key.export({ format: 'jwk' }).d ?? '', 'base64url');
     const pemBody = caKeyPem.split('\n').filter((line) => line && !line.startsWith('-----')).join('');
     expect(scalar.length).toBeGreaterThanOrEqual(32);
+    // Nor in any daemon's log, with the unlock key.
+    for (const host of state.hosts) {
+      const log = readFileSync(host.log, 'utf8');
+      for (const secret of [pemBody.slice(0, 48), 'PRIVATE KEY', unlockKey]) expect([host.log, secret, log.includes(secret)]).toEqual([host.log, secret, false]);
+    }
     for (const host of state.hosts.filter((h) => h.role === 'manager')) {
       // The node's own TLS key is a private key in PEM by design (it is not the CA's); everything else is searched.
       for (const path of filesUnder(hostData(host.name)).filter((p) => !p.endsWith('/tls/node.key'))) {

@@ -1,4 +1,4 @@
-import { makeGenericClientConstructor, status, type ServiceDefinition } from '@grpc/grpc-js';
+import { makeGenericClientConstructor, status, type ChannelCredentials, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,8 @@ import pino from 'pino';
 import { service as healthService } from 'grpc-health-check';
 import { CertificateAuthorityClient } from '../proto/gen/trellis/v1/ca';
 import { ControlClient } from '../proto/gen/trellis/v1/control';
+import { DispatcherClient } from '../proto/gen/trellis/v1/dispatcher';
+import { RaftClient } from '../proto/gen/trellis/v1/raft';
 import { managerChannelOptions } from '../proto/runtime/tls';
 import { callUnary } from '../proto/runtime/unary-call';
 import { refused } from './api/refused';
@@ -93,8 +95,10 @@ describe('autolock (one manager, real disk, real gRPC)', () => {
     expect(error.details).toMatch(/autolock is off.*trellis cluster update --autolock true/);
   });
 
+  let managerCredentials: ChannelCredentials;
   it("is the administrators' alone: a manager's certificate is refused", async () => {
-    const asManager = new ControlClient(address, await joinedNodeCredentials(address, adminDir(), 'manager'), managerChannelOptions);
+    managerCredentials = await joinedNodeCredentials(address, adminDir(), 'manager');
+    const asManager = new ControlClient(address, managerCredentials, managerChannelOptions);
     clients.push(asManager);
     for (const error of [
       await refused(callUnary(asManager, (c) => c.updateCluster, { autolock: true }, timeoutMs)),
@@ -129,6 +133,15 @@ describe('autolock (one manager, real disk, real gRPC)', () => {
     const ca = new CertificateAuthorityClient(address, adminCredentials(adminDir()), managerChannelOptions);
     clients.push(ca);
     expect((await refused(callUnary(ca, (c) => c.issueNodeCertificate, { joinToken: 'x', csrPem: 'y' }, timeoutMs))).code).toBe(status.FAILED_PRECONDITION);
+    // Streams too: an agent's session (both ways) and a peer's Raft stream (client to server).
+    const dispatcher = new DispatcherClient(address, managerCredentials, managerChannelOptions);
+    const raft = new RaftClient(address, managerCredentials, managerChannelOptions);
+    clients.push(dispatcher, raft);
+    const session = dispatcher.session();
+    const sessionEnd = new Promise<number>((resolve) => session.on('error', (error: ServiceError) => resolve(error.code)));
+    expect(await sessionEnd).toBe(status.FAILED_PRECONDITION);
+    const raftEnd = new Promise<number>((resolve) => raft.stream((error) => resolve(error?.code ?? status.OK)).end());
+    expect(await raftEnd).toBe(status.FAILED_PRECONDITION);
   });
 
   it('refuses a malformed key and a wrong key, naming the field, and stays locked', async () => {
