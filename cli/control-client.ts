@@ -1,4 +1,5 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
+import { LOCKED_MESSAGE } from '../manager/api/locked-service';
 import { ControlClient } from '../proto/gen/trellis/v1/control';
 import { channelCredentials, managerChannelOptions, type ChannelMaterial } from '../proto/runtime/tls';
 import { callUnary, type UnaryMethod } from '../proto/runtime/unary-call';
@@ -7,8 +8,8 @@ const callTimeoutMs = 15_000;
 
 /**
  * The Control API as promises, for one command-line invocation. Given several
- * managers, a call that finds one unavailable is tried on the next; any manager
- * serves any call (followers forward writes to the leader).
+ * managers, a call that finds one unavailable (or locked, under autolock) is tried
+ * on the next; any manager serves any call (followers forward writes to the leader).
  */
 export class Control {
   private readonly clients = new Map<string, ControlClient>();
@@ -27,7 +28,7 @@ export class Control {
         return await callUnary(this.client(address), pick, request, callTimeoutMs);
       } catch (error) {
         lastError = error as ServiceError;
-        if (lastError.code !== status.UNAVAILABLE) break;
+        if (lastError.code !== status.UNAVAILABLE && !isLocked(lastError)) break;
       }
     }
     throw new CommandError(this.describe(lastError));
@@ -64,6 +65,11 @@ export class Control {
     }
     return `${error.details} (${status[error.code]})`;
   }
+}
+
+/** A manager restarted under autolock and not yet unlocked: it serves nothing, another may. */
+function isLocked(error: ServiceError): boolean {
+  return error.code === status.FAILED_PRECONDITION && error.details === LOCKED_MESSAGE;
 }
 
 /** A failure to report to the user as one line, without a stack. */

@@ -112,7 +112,11 @@ export class KeyFile {
     try {
       return openSealed(kekFromUnlockKey(unlockKey, Buffer.from(this.json.salt ?? '', 'base64url')), this.json.dataKey, DATA_KEY_PURPOSE);
     } catch (error) {
-      if (error instanceof SealError) throw new SealError('key: this unlock key does not open this manager (rotated since? `trellis cluster unlock-key` prints the current one)');
+      if (error instanceof SealError) {
+        throw new SealError(
+          'unlock_key: this key does not open this manager; give the unlock key that was current when it stopped (`trellis cluster unlock-key` prints the current one)',
+        );
+      }
       throw error;
     }
   }

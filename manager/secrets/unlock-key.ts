@@ -52,7 +52,7 @@ export function newUnlockKey(): string {
 export function unlockKeyBytes(key: string): Buffer {
   const trimmed = key.trim();
   if (!PATTERN.test(trimmed)) {
-    throw new UnlockKeyError('key: not an unlock key; expected TRLSKEY-1-<52 characters A-Z, 2-7>, as `trellis cluster unlock-key` prints');
+    throw new UnlockKeyError('unlock_key: not an unlock key; expected TRLSKEY-1-<52 characters A-Z, 2-7>, as `trellis cluster unlock-key` prints');
   }
   return fromBase32(trimmed.slice(PREFIX.length)).subarray(0, KEY_BYTES);
 }
