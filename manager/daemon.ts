@@ -217,9 +217,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   }
   const running = cluster;
   const keeper = new AutolockKeeper(options.dataDir, clusterKey, wrappedUnder, logger);
-  const stopFollowing = running.onChange(() => keeper.follow(running.store.security()));
-  // Also once caught up: a restart may find the file behind the log (a crash before its rewrap).
-  void running.readBarrier().then(() => keeper.follow(running.store.security()), () => undefined);
+  const stopFollowing = keeper.followCaughtUp(running);
   logger.info({ address, id }, 'manager serving');
   const renewer = new CertificateRenewer(join(options.dataDir, MANAGER_TLS_DIR), provider, renewWithOwnCa(running, clusterKey, material), logger);
   renewer.start(material);

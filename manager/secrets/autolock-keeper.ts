@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ClusterState } from '../cluster/cluster-state';
 import type { ClusterSecurityRecord } from '../store';
 import type { ClusterKey } from './cluster-key';
 import { writeKeyFile } from './key-file';
@@ -21,6 +22,34 @@ export class AutolockKeeper {
     private wrappedUnder: string | undefined,
     private readonly logger: Logger,
   ) {}
+
+  /**
+   * Follows the store once this replica has caught up with the cluster (a read barrier), not
+   * before: replaying the log after a restart passes through older states (autolock off, an old
+   * key), and rewrapping for those would put a key that opens the data key back on disk. Returns
+   * the way to stop.
+   */
+  followCaughtUp(cluster: ClusterState): () => void {
+    let stopped = false;
+    let unsubscribe = (): void => undefined;
+    void (async () => {
+      for (;;) {
+        try {
+          await cluster.readBarrier();
+          break;
+        } catch {
+          if (stopped) return;
+        }
+      }
+      if (stopped) return;
+      this.follow(cluster.store.security());
+      unsubscribe = cluster.onChange(() => this.follow(cluster.store.security()));
+    })();
+    return () => {
+      stopped = true;
+      unsubscribe();
+    };
+  }
 
   /** Called with the store's security record after it changed; rewrites the file when its wrapping no longer fits. */
   follow(record: ClusterSecurityRecord | undefined): void {
