@@ -7,6 +7,7 @@ const NOT_SEALED = 'is not sealed under the cluster data key (sealed:v1:…); pl
 
 /** Why a security record cannot enter the store, or undefined: every secret in it must be sealed. */
 function unsealedField(security: ClusterSecurityRecord): string | undefined {
+  if (typeof security !== 'object' || security === null) return 'security';
   if (!isSealed(security.caKeySealed)) return 'security.caKeySealed';
   for (const role of ['worker', 'manager'] as const) if (!isSealed(security.joinSecretsSealed?.[role])) return `security.joinSecretsSealed.${role}`;
   if (security.unlockKeySealed !== undefined && !isSealed(security.unlockKeySealed)) return 'security.unlockKeySealed';
