@@ -206,6 +206,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   server.addService(CertificateAuthorityService, certificateAuthorityService(cluster, clusterKey));
   for (const service of ['', 'trellis.v1.Control', 'trellis.v1.Dispatcher']) health.setStatus(service, 'SERVING');
 
+  const lastIndexAtStart = storage.lastIndex();
   cluster.start();
   let wrappedUnder = keys?.unlockKey;
   if (isEmpty(storage) && options.join) {
@@ -217,7 +218,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   }
   const running = cluster;
   const keeper = new AutolockKeeper(options.dataDir, clusterKey, wrappedUnder, logger);
-  const stopFollowing = keeper.followCaughtUp(running);
+  const stopFollowing = keeper.followCaughtUp(running, lastIndexAtStart);
   logger.info({ address, id }, 'manager serving');
   const renewer = new CertificateRenewer(join(options.dataDir, MANAGER_TLS_DIR), provider, renewWithOwnCa(running, clusterKey, material), logger);
   renewer.start(material);

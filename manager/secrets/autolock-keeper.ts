@@ -1,6 +1,11 @@
 import type { Logger } from 'pino';
 import type { ClusterState } from '../cluster/cluster-state';
 import type { ClusterSecurityRecord } from '../store';
+
+const RETRY_MS = 200;
+
+/** What the keeper watches: the replicated store, and how far this replica has applied it. */
+export type FollowedCluster = Pick<ClusterState, 'store' | 'readBarrier' | 'onChange'> & { status(): { applied: number } };
 import type { ClusterKey } from './cluster-key';
 import { writeKeyFile } from './key-file';
 
@@ -24,26 +29,34 @@ export class AutolockKeeper {
   ) {}
 
   /**
-   * Follows the store once this replica has caught up with the cluster (a read barrier), not
-   * before: replaying the log after a restart passes through older states (autolock off, an old
-   * key), and rewrapping for those would put a key that opens the data key back on disk. Returns
-   * the way to stop.
+   * Follows the store once this replica has caught up, not before: replaying its own log after a
+   * restart passes through older states (autolock off, an old key), and rewrapping for those would
+   * put a key that opens the data key back on disk. Caught up means it has applied past every entry
+   * its log held at start (`lastIndexAtStart`), or a read barrier has confirmed it is current,
+   * whichever comes first. Returns the way to stop.
    */
-  followCaughtUp(cluster: ClusterState): () => void {
+  followCaughtUp(cluster: FollowedCluster, lastIndexAtStart: number): () => void {
+    let caughtUp = false;
     let stopped = false;
-    let unsubscribe = (): void => undefined;
+    const catchUp = (): void => {
+      if (caughtUp || stopped) return;
+      caughtUp = true;
+      this.follow(cluster.store.security());
+    };
+    const unsubscribe = cluster.onChange(() => {
+      if (caughtUp) this.follow(cluster.store.security());
+      else if (cluster.status().applied > lastIndexAtStart) catchUp();
+    });
     void (async () => {
-      for (;;) {
+      while (!caughtUp && !stopped) {
         try {
           await cluster.readBarrier();
-          break;
+          catchUp();
         } catch {
-          if (stopped) return;
+          // No leader yet: asked again, until caught up or stopped (after a pause: a stopped cluster refuses at once).
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
         }
       }
-      if (stopped) return;
-      this.follow(cluster.store.security());
-      unsubscribe = cluster.onChange(() => this.follow(cluster.store.security()));
     })();
     return () => {
       stopped = true;
