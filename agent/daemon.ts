@@ -1,5 +1,7 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { PRIVATE_DIR_MODE, repairPrivateTreeWarning } from '../proto/runtime/private-files';
 import {
   CertificateRenewer,
   ensureNodeCertificate,
@@ -47,6 +49,8 @@ export interface RunningAgent {
  * restart with the managers unreachable leaves the data plane exactly as it was.
  */
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  mkdirSync(options.stateDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  repairPrivateTreeWarning(options.stateDir, (repaired, message) => options.logger.warn(repaired, message));
   const tlsDir = join(options.stateDir, 'tls');
   const material = await ensureNodeCertificate(tlsDir, options.managers, options.joinToken, options.logger);
   const provider = new MutableCertificateProvider({ ...material, certChainPem: material.certPem });

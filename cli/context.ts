@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { repairPrivateTreeWarning } from '../proto/runtime/private-files';
 import { readCaCertificate, readTlsDir, type ChannelMaterial } from '../proto/runtime/tls';
 import { Control, CommandError } from './control-client';
 
@@ -22,6 +23,11 @@ export function tlsDir(command: Command): string {
  */
 function adminMaterial(command: Command): ChannelMaterial {
   const dir = tlsDir(command);
+  try {
+    repairPrivateTreeWarning(dir, (_repaired, message) => process.stderr.write(`Warning: ${message}\n`));
+  } catch {
+    // Not ours to fix (another user's directory, read-only): the certificate is still usable.
+  }
   const admin = readTlsDir(dir, 'admin');
   if (admin) return admin;
   const caPem = readCaCertificate(dir);

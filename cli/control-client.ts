@@ -1,5 +1,6 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { CertificateAuthorityClient } from '../proto/gen/trellis/v1/ca';
+import { LOCKED_MESSAGE } from '../manager/api/locked-service';
 import { ControlClient } from '../proto/gen/trellis/v1/control';
 import { channelCredentials, managerChannelOptions, type ChannelMaterial } from '../proto/runtime/tls';
 import { allPages } from '../proto/runtime/pages';
@@ -9,8 +10,8 @@ const callTimeoutMs = 15_000;
 
 /**
  * The Control API as promises, for one command-line invocation. Given several
- * managers, a call that finds one unavailable is tried on the next; any manager
- * serves any call (followers forward writes to the leader).
+ * managers, a call that finds one unavailable (or locked, under autolock) is tried
+ * on the next; any manager serves any call (followers forward writes to the leader).
  */
 export class Control {
   private readonly clients = new Map<string, ControlClient>();
@@ -39,7 +40,7 @@ export class Control {
         return await attempt(address);
       } catch (error) {
         lastError = error as ServiceError;
-        if (lastError.code !== status.UNAVAILABLE) break;
+        if (lastError.code !== status.UNAVAILABLE && !isLocked(lastError)) break;
       }
     }
     throw new CommandError(this.describe(lastError));
@@ -57,6 +58,16 @@ export class Control {
       const response = await this.call(pick, { pageSize: 0, pageToken });
       return { items: items(response), nextPageToken: response.nextPageToken };
     });
+  }
+
+  /** The managers this client was given, in order. */
+  managers(): readonly string[] {
+    return this.addresses;
+  }
+
+  /** One call to one manager, without trying the others (e.g. unlocking each of them). */
+  callAt<Req, Res>(address: string, pick: (client: ControlClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+    return callUnary(this.client(this.clients, ControlClient, address), pick, request, callTimeoutMs);
   }
 
   close(): void {
@@ -80,6 +91,11 @@ export class Control {
     }
     return `${error.details} (${status[error.code]})`;
   }
+}
+
+/** A manager restarted under autolock and not yet unlocked: it serves nothing, another may. */
+function isLocked(error: ServiceError): boolean {
+  return error.code === status.FAILED_PRECONDITION && error.details === LOCKED_MESSAGE;
 }
 
 /** A failure to report to the user as one line, without a stack. */

@@ -3,12 +3,14 @@ import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { ControlService } from '../proto/gen/trellis/v1/control';
 import { CertificateAuthorityService } from '../proto/gen/trellis/v1/ca';
-import { RaftService } from '../proto/gen/trellis/v1/raft';
+import { RaftService, type JoinResponse } from '../proto/gen/trellis/v1/raft';
 import { maxMessageBytes } from '../proto/runtime/message-limits';
+import { PRIVATE_DIR_MODE, repairPrivateTreeWarning } from '../proto/runtime/private-files';
 import { protoFiles, protoRoot } from '../proto/runtime/proto-files';
 import { repairedForReflection } from '../proto/runtime/reflection-descriptors';
 import {
@@ -34,6 +36,7 @@ import {
   signAndRecord,
 } from './ca';
 import { controlService } from './api/control-service';
+import { serveLocked } from './api/locked-service';
 import { managerDirectory, nodeDirectory } from './cluster/directories';
 import { joinCluster } from './cluster/join';
 import { memberId } from './cluster/member-id';
@@ -48,6 +51,9 @@ import { serveMetrics, type MetricsServer } from '../proto/runtime/metrics-http'
 import { ManagerMetrics } from './metrics/manager-metrics';
 import { createRaftNode } from './raft/core';
 import { DiskStorage } from './raft/storage';
+import { AutolockKeeper } from './secrets/autolock-keeper';
+import { ClusterKey, holdsPlaintextSecrets } from './secrets/cluster-key';
+import { KEY_FILE, readKeyFile, writeKeyFile } from './secrets/key-file';
 import { raftService, Transport } from './raft/transport';
 import type { AddressPoolRecord } from './store';
 
@@ -100,10 +106,11 @@ const defaults = { tickMs: 50, snapshotEvery: 10_000, snapshotEveryBytes: 64 * 1
  */
 export async function startManager(options: ManagerOptions): Promise<RunningManager> {
   const logger = options.logger;
+  await mkdir(options.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  repairPrivateTreeWarning(options.dataDir, (repaired, message) => logger.warn(repaired, message));
   const raftDir = join(options.dataDir, 'raft');
   const material = await managerCertificate(options, !existsSync(raftDir));
   const id = await memberId(options.dataDir, identityFromPem(material.certPem).nodeId);
-  const storage = await DiskStorage.open(raftDir, { onWarning: (message) => logger.warn(message) });
   const provider = new MutableCertificateProvider({ ...material, certChainPem: certificateChainPem(material.certPem, material.caPem) });
   const peerCredentials = providerChannelCredentials(provider);
 
@@ -118,22 +125,46 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     server.bindAsync(options.listen, serverCredentials(provider), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
   );
   const address = options.listen.replace(/:\d+$/, `:${port}`);
+  // NOT_SERVING until Raft runs: a locked manager stays so until it is unlocked.
+  const health = new HealthImplementation({ '': 'NOT_SERVING', 'trellis.v1.Control': 'NOT_SERVING', 'trellis.v1.Dispatcher': 'NOT_SERVING' });
+  health.addToServer(server);
+  const healthProtoRoot = join(dirname(healthProtoPath), '..', '..');
+  const reflected = loadSync([...protoFiles, relative(healthProtoRoot, healthProtoPath)], { includeDirs: [protoRoot(), healthProtoRoot] });
+  // Reflection also while locked: it shows the schema only, and lets grpcurl find UnlockManager.
+  new ReflectionService(repairedForReflection(reflected)).addToServer(server);
+
+  const keys = await dataKeyOf(options.dataDir, server, logger);
+  const clusterKey = new ClusterKey(keys?.dataKey);
+  const storage = await DiskStorage.open(raftDir, { onWarning: (message) => logger.warn(message) });
   const peers = new PeerClients(peerCredentials);
+  const refuse = async (message: string): Promise<never> => {
+    server.forceShutdown();
+    await storage.close();
+    throw new Error(message);
+  };
 
   if (options.forceNewCluster) {
-    if (isEmpty(storage)) throw new Error(`--force-new-cluster: ${options.dataDir} holds no state to recover`);
+    if (isEmpty(storage)) return refuse(`--force-new-cluster: ${options.dataDir} holds no state to recover`);
     await forceNewCluster(storage, id, address);
     logger.warn({ id }, 'forced a new one-member cluster from this manager\'s committed state');
   } else if (isEmpty(storage) && options.join) {
     logger.info({ via: options.join }, 'joining the cluster as a learner');
   } else if (isEmpty(storage)) {
     const initial = await bootstrapStore(options.dataDir);
-    if (!initial) throw new Error(`${options.dataDir} has a certificate but no cluster to start; run \`trellis cluster init\` on an empty --data-dir`);
+    if (!initial) return refuse(`${options.dataDir} has a certificate but no cluster to start; run \`trellis cluster init\` on an empty --data-dir`);
     await bootstrapNewCluster(storage, id, address, initial);
     logger.info({ id, defaultAddressPools: initial.defaultAddressPools() }, 'started a new cluster');
   }
   await removeBootstrap(options.dataDir);
   const recovered = fromSnapshot(storage);
+  if (holdsPlaintextSecrets(recovered.store.security())) {
+    return refuse(
+      `${options.dataDir} holds a cluster created before its secrets were encrypted at rest: its CA key is in plaintext in the Raft log and snapshots (and in any backup of them), so it must be taken as exposed; create a new cluster (\`trellis cluster init\`) and join the nodes to it`,
+    );
+  }
+  if (!clusterKey.known && !(isEmpty(storage) && options.join)) {
+    return refuse(`${join(options.dataDir, KEY_FILE)} is missing: this manager cannot open the cluster's secrets; remove ${options.dataDir} and join the cluster again`);
+  }
   const metrics = options.metricsListen ? new ManagerMetrics() : undefined;
   // Bound before anything else starts, so a taken port leaves only the gRPC port and the log to release.
   let metricsServer: MetricsServer | undefined;
@@ -141,9 +172,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     try {
       metricsServer = await serveMetrics(options.metricsListen, metrics.registry, logger);
     } catch (error) {
-      server.forceShutdown();
-      await storage.close();
-      throw error;
+      return refuse(error instanceof Error ? error.message : String(error));
     }
   }
   const transport = new Transport({
@@ -183,25 +212,27 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
 
   const dispatcher = new Dispatcher(cluster, logger, metrics?.dispatcherObserver);
   metrics?.bind({ cluster, dispatcher });
-  server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers, metricsServer?.address)));
+  server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers, metricsServer?.address), clusterKey));
   server.addService(dispatcher.serviceDefinition(), dispatcher.service());
-  server.addService(RaftService, raftService(transport, clusterHandlers(cluster, peers)));
-  server.addService(CertificateAuthorityService, certificateAuthorityService(cluster, options.joinsPerMinute));
-  const health = new HealthImplementation({ '': 'SERVING', 'trellis.v1.Control': 'SERVING', 'trellis.v1.Dispatcher': 'SERVING' });
-  health.addToServer(server);
-  const healthProtoRoot = join(dirname(healthProtoPath), '..', '..');
-  const reflected = loadSync([...protoFiles, relative(healthProtoRoot, healthProtoPath)], { includeDirs: [protoRoot(), healthProtoRoot] });
-  new ReflectionService(repairedForReflection(reflected)).addToServer(server);
+  server.addService(RaftService, raftService(transport, clusterHandlers(cluster, peers, clusterKey)));
+  server.addService(CertificateAuthorityService, certificateAuthorityService(cluster, clusterKey, options.joinsPerMinute));
+  for (const service of ['', 'trellis.v1.Control', 'trellis.v1.Dispatcher']) health.setStatus(service, 'SERVING');
 
+  const lastIndexAtStart = storage.lastIndex();
   cluster.start();
+  let wrappedUnder = keys?.unlockKey;
   if (isEmpty(storage) && options.join) {
-    for (const member of (await joinCluster(peers, options.join, { memberId: id, address }, logger)).members) {
+    const joined = await joinCluster(peers, options.join, { memberId: id, address }, logger);
+    for (const member of joined.members) {
       if (member.id !== id) transport.setPeer(member.id, member.address);
     }
+    wrappedUnder = await keepJoinedDataKey(options.dataDir, clusterKey, joined);
   }
   const running = cluster;
+  const keeper = new AutolockKeeper(options.dataDir, clusterKey, wrappedUnder, logger);
+  const stopFollowing = keeper.followCaughtUp(running, lastIndexAtStart);
   logger.info({ address, id }, 'manager serving');
-  const renewer = new CertificateRenewer(join(options.dataDir, MANAGER_TLS_DIR), provider, renewWithOwnCa(running, material, id), logger);
+  const renewer = new CertificateRenewer(join(options.dataDir, MANAGER_TLS_DIR), provider, renewWithOwnCa(running, clusterKey, material, id), logger);
   renewer.start(material);
   // A root rotation reaches this manager through the log: it trusts both roots and renews onto the new one.
   const followTrust = () => {
@@ -221,6 +252,8 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
       stopFollowingTrust();
       stopFinishing();
       renewer.stop();
+      stopFollowing();
+      await keeper.settled();
       await metricsServer?.close();
       await running.stop();
       dispatcher.close();
@@ -234,6 +267,29 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
 }
 
 /**
+ * The data key from this manager's key file: at once when it is not locked; under autolock only
+ * once `trellis cluster unlock` gives the key, meanwhile serving nothing but that call (and
+ * health). Undefined for a manager that has no file yet (joining: it gets the key in the Join reply).
+ */
+async function dataKeyOf(dataDir: string, server: Server, logger: Logger): Promise<{ dataKey: Buffer; unlockKey?: string } | undefined> {
+  const keyFile = await readKeyFile(dataDir);
+  if (!keyFile) return undefined;
+  if (!keyFile.locked) return { dataKey: keyFile.open() };
+  return serveLocked(server, keyFile, logger);
+}
+
+/** A joined manager's copy of the data key, wrapped like every other manager's; returns the unlock key it is wrapped under, if any. */
+async function keepJoinedDataKey(dataDir: string, clusterKey: ClusterKey, joined: JoinResponse): Promise<string | undefined> {
+  if (clusterKey.known) return undefined;
+  if (joined.dataKey.length === 0) throw new Error('the cluster joined through sent no data key: it runs a version without encrypted secrets');
+  const dataKey = Buffer.from(joined.dataKey);
+  const unlockKey = joined.unlockKey || undefined;
+  await writeKeyFile(dataDir, dataKey, unlockKey === undefined ? { kind: 'none' } : { kind: 'unlock-key', unlockKey });
+  clusterKey.set(dataKey);
+  return unlockKey;
+}
+
+/**
  * This manager's certificate: from its data dir; or, joining, got with the
  * manager join token; or, creating a new cluster on an empty dir, made with the
  * cluster's CA by the same steps as `trellis cluster init`.
@@ -244,7 +300,11 @@ async function managerCertificate(options: ManagerOptions, fresh: boolean): Prom
     const adminDir = options.adminDir;
     if (!adminDir) throw new Error('--admin-dir: a manager that creates a new cluster needs a place for the CLI\'s admin certificate');
     const created = await initCluster({ dataDir: options.dataDir, adminDir, defaultAddressPools: options.defaultAddressPools });
-    options.logger.info({ clusterId: created.clusterId, adminDir, workerToken: created.tokens.worker, managerToken: created.tokens.manager }, 'created a new cluster: join tokens');
+    // Never the tokens themselves: logs are kept, shipped and read by more people than the tokens should be.
+    options.logger.info(
+      { clusterId: created.clusterId, adminDir },
+      'created a new cluster; print its join tokens with `trellis cluster join-token worker|manager`',
+    );
   } else if (options.defaultAddressPools) {
     options.logger.warn('default address pools are chosen when a cluster is created; ignoring them for the cluster this manager joins or already holds');
   }
@@ -257,12 +317,12 @@ async function managerCertificate(options: ManagerOptions, fresh: boolean): Prom
 }
 
 /** A manager holds the CA: it renews its own certificate itself, keeping its identity. */
-function renewWithOwnCa(cluster: RaftCluster, current: TlsMaterial, memberId: string): RenewCertificate {
+function renewWithOwnCa(cluster: RaftCluster, clusterKey: ClusterKey, current: TlsMaterial, memberId: string): RenewCertificate {
   const identity = identityFromPem(current.certPem);
   return async (csrPem) => {
     const security = cluster.store.security();
     if (!security) throw new Error('this cluster has no CA to renew with');
-    const issued = await signAndRecord(cluster, security, csrPem, identity, 'renewal by the manager itself', memberId);
+    const issued = await signAndRecord(cluster, clusterKey.openSecrets(security), csrPem, identity, 'renewal by the manager itself', memberId);
     if (issued instanceof Error) throw issued;
     return issued;
   };

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { local, remote, sampleView, sandbox } from '../reconcile/test-fixtures';
@@ -50,6 +50,9 @@ describe('sandbox files', () => {
     it('removes, after a restart, the directory of a sandbox that left while it was down', () => {
       const files = sandboxFiles(sampleView({ endpoints: [configured] }));
       new SandboxFileWriter(join(dir, 'state', 'ledger'), dir).sync(files);
+      // The ledger is the agent's own: 0600 in a 0700 state dir.
+      expect((statSync(join(dir, 'state', 'ledger')).mode & 0o777).toString(8)).toBe('600');
+      expect((statSync(join(dir, 'state')).mode & 0o777).toString(8)).toBe('700');
       const restarted = new SandboxFileWriter(join(dir, 'state', 'ledger'), dir);
       expect(restarted.sync([])).toEqual([join(dir, 'trsb-web')]);
       expect(restarted.sync([])).toEqual([]);

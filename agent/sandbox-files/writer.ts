@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../proto/runtime/private-files';
 import type { SandboxFiles } from './render';
 
 /** Where `ip netns exec NAME` finds the files it mounts over /etc. */
@@ -59,8 +60,9 @@ export class SandboxFileWriter {
   private record(names: string[], current: string[]): void {
     const sorted = [...names].sort();
     if (sorted.join('\n') === [...current].sort().join('\n')) return;
-    mkdirSync(dirname(this.ledgerPath), { recursive: true });
-    put(this.ledgerPath, sorted.map((name) => `${name}\n`).join(''), []);
+    // The ledger lives in the agent's state directory, its owner's alone; the sandboxes' files are read inside them.
+    mkdirSync(dirname(this.ledgerPath), { recursive: true, mode: PRIVATE_DIR_MODE });
+    put(this.ledgerPath, sorted.map((name) => `${name}\n`).join(''), [], PRIVATE_FILE_MODE);
   }
 }
 
@@ -69,10 +71,11 @@ function isPlainName(name: string): boolean {
   return !name.includes('/') && name !== '.' && name !== '..';
 }
 
-/** Replaces the file in one rename, so the sandbox never reads half of it. */
-function put(path: string, content: string, changed: string[]): void {
+/** Replaces the file in one rename, so the sandbox never reads half of it; a new file gets `mode`. */
+function put(path: string, content: string, changed: string[], mode = 0o644): void {
   if (existsSync(path) && readFileSync(path, 'utf8') === content) return;
-  writeFileSync(`${path}.tmp`, content);
+  rmSync(`${path}.tmp`, { force: true });
+  writeFileSync(`${path}.tmp`, content, { mode });
   renameSync(`${path}.tmp`, path);
   changed.push(path);
 }

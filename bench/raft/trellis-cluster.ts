@@ -34,9 +34,11 @@ export class TrellisCluster {
     for (const [index, address] of addresses.entries()) {
       const dataDir = join(dir, `m${index}`);
       mkdirSync(dataDir, { recursive: true });
-      const join_ = index === 0 ? ['--admin-dir', adminDir] : ['--join', addresses[0] ?? '', '--join-token', managerToken];
+      const join_ = index === 0 ? ['--admin-dir', adminDir] : ['--join', addresses[0] ?? ''];
       const args = [...extraNodeArgs, main, 'manager', '--listen', address, '--data-dir', dataDir, ...join_];
-      const manager = startProcess(`trellis m${index}`, process.execPath, args, join(dir, `m${index}.log`));
+      // The token through the environment, as users are told to: argv is visible in `ps`.
+      const env = index === 0 ? process.env : { ...process.env, TRELLIS_JOIN_TOKEN: managerToken };
+      const manager = startProcess(`trellis m${index}`, process.execPath, args, join(dir, `m${index}.log`), env);
       processes.push(manager);
       started.push(manager);
       // Join one at a time: a manager joins as a learner and is promoted once caught up.

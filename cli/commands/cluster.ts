@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { initCluster } from '../../manager/ca';
 import { CommandError, collect, formatOption, tlsDir, withControl, type OutputFormat } from '../context';
 import { json, print } from '../output';
+import { addAutolockCommands } from './autolock';
 import { defaultAddressPools, type AddressPoolFlags } from './daemons';
 import { addAdminCertCommand } from './admin-cert';
 import { addRootCaCommand } from './root-ca';
@@ -29,7 +30,7 @@ function joinRole(role: string): 'worker' | 'manager' {
 
 /** `trellis cluster init` and `trellis cluster join-token`, after `docker swarm init` and `docker swarm join-token`. */
 export function addClusterCommands(program: Command): void {
-  const cluster = program.command('cluster').description('create a cluster and manage its join tokens');
+  const cluster = program.command('cluster').description('create a cluster, manage its join tokens and autolock');
 
   cluster
     .command('init')
@@ -57,8 +58,9 @@ export function addClusterCommands(program: Command): void {
       if (options.format === 'json') return print(json({ clusterId: created.clusterId, adminDir, joinTokens: created.tokens }));
       print(`Cluster ${created.clusterId} created. Admin certificate: ${adminDir}`);
       print(`Start its first manager:\n    trellis manager --data-dir ${options.dataDir} --listen HOST:PORT`);
-      print(`Add an agent:\n    trellis agent --manager HOST:PORT --join-token ${created.tokens.worker} --node NAME --advertise-addr IP`);
-      print(`Add a manager:\n    trellis manager --join HOST:PORT --join-token ${created.tokens.manager} --data-dir DIR --listen HOST:PORT`);
+      // The token goes in the environment, not argv: `ps` shows every argument to every local user.
+      print(`Add an agent:\n    TRELLIS_JOIN_TOKEN=${created.tokens.worker} trellis agent --manager HOST:PORT --node NAME --advertise-addr IP`);
+      print(`Add a manager:\n    TRELLIS_JOIN_TOKEN=${created.tokens.manager} trellis manager --join HOST:PORT --data-dir DIR --listen HOST:PORT`);
     });
 
   cluster
@@ -73,10 +75,11 @@ export function addClusterCommands(program: Command): void {
         const token = tokens[kind];
         if (options.quiet) return print(token);
         const join = kind === 'worker' ? 'trellis agent --node NAME --advertise-addr IP' : 'trellis manager --join HOST:PORT --data-dir DIR --listen HOST:PORT';
-        print(`To add a ${kind}, run:\n    ${join} --manager ${command.optsWithGlobals<{ manager: string }>().manager} --join-token ${token}`);
+        print(`To add a ${kind}, run:\n    TRELLIS_JOIN_TOKEN=${token} ${join} --manager ${command.optsWithGlobals<{ manager: string }>().manager}`);
       }),
     );
 
   addAdminCertCommand(cluster);
   addRootCaCommand(cluster);
+  addAutolockCommands(cluster);
 }

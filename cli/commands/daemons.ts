@@ -7,6 +7,7 @@ import { DEFAULT_JOINS_PER_MINUTE } from '../../manager/ca';
 import { parseListen } from '../../proto/runtime/metrics-http';
 import { BUILT_IN_ADDRESS_POOLS, Store, type AddressPoolRecord } from '../../manager/store';
 import { collect, CommandError, managerList, tlsDir } from '../context';
+import { JOIN_TOKEN_ENV, joinTokenFrom, type JoinTokenFlags } from '../join-token-source';
 import { integerOption, parseReservedPorts } from '../option-parsers';
 import { addManagerCommands } from './manager';
 
@@ -52,11 +53,10 @@ export interface AddressPoolFlags {
   defaultAddrPoolMaskLength?: string;
 }
 
-interface ManagerFlags extends AddressPoolFlags {
+interface ManagerFlags extends AddressPoolFlags, JoinTokenFlags {
   listen: string;
   dataDir: string;
   join?: string;
-  joinToken?: string;
   adminDir?: string;
   forceNewCluster?: boolean;
   logLevel: string;
@@ -87,7 +87,8 @@ export function addDaemonCommands(program: Command): void {
     .option('--listen <host:port>', 'address to serve gRPC on; other managers and agents reach this one there', '127.0.0.1:4240')
     .option('--data-dir <dir>', 'where the Raft log and snapshots live', '/var/lib/trellis/manager')
     .option('--join <host:port>', 'join the cluster of this manager (as a learner, promoted once caught up)')
-    .option('--join-token <token>', 'with --join, the first time: the token `trellis cluster join-token manager` prints')
+    .option('--join-token-file <path>', `with --join, the first time: a file holding the token \`trellis cluster join-token manager\` prints (or set ${JOIN_TOKEN_ENV})`)
+    .option('--join-token <token>', `the same token on the command line, where \`ps\` shows it to every local user (prefer --join-token-file or ${JOIN_TOKEN_ENV})`)
     .option('--admin-dir <dir>', 'when this manager creates a new cluster itself: where the CLI\'s admin certificate goes (default: --tls-dir)')
     .option('--force-new-cluster', "recover this manager's committed state into a new one-member cluster")
     .option('--default-addr-pool <cidr>', 'pool networks without --subnet get theirs from (repeatable; new clusters only; default 10.0.0.0/8)', collect, [])
@@ -107,7 +108,7 @@ export function addDaemonCommands(program: Command): void {
         listen: options.listen,
         dataDir: options.dataDir,
         join: options.join,
-        joinToken: options.joinToken,
+        joinToken: joinTokenFrom(options, process.env, (message) => logger.warn(message)),
         adminDir: options.adminDir ?? tlsDir(command),
         forceNewCluster: options.forceNewCluster,
         defaultAddressPools: defaultAddressPools(options),
@@ -130,7 +131,8 @@ export function addDaemonCommands(program: Command): void {
     .requiredOption('--advertise-addr <ip>', 'underlay IPv4 address other nodes reach this one at (VXLAN endpoint)')
     .option('--underlay-device <dev>', 'underlay interface VXLAN traffic leaves through', 'eth0')
     .option('--gateway-subnet <cidr>', "subnet of the trellis_gw bridge, sandboxes' way out (masqueraded)", DEFAULT_GATEWAY_SUBNET)
-    .option('--join-token <token>', 'the first time: the token `trellis cluster join-token worker` prints')
+    .option('--join-token-file <path>', `the first time: a file holding the token \`trellis cluster join-token worker\` prints (or set ${JOIN_TOKEN_ENV})`)
+    .option('--join-token <token>', `the same token on the command line, where \`ps\` shows it to every local user (prefer --join-token-file or ${JOIN_TOKEN_ENV})`)
     .option('--state-dir <dir>', "where the agent keeps the node's certificate", '/var/lib/trellis/agent')
     .option('--resync-interval <duration>', 'period of the level-triggered repair pass', '30s')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: off)', '')
@@ -138,7 +140,7 @@ export function addDaemonCommands(program: Command): void {
     .option('--log-level <level>', 'pino log level', 'info')
     .action(
       async (
-        options: {
+        options: JoinTokenFlags & {
           node: string;
           advertiseAddr: string;
           underlayDevice: string;
@@ -147,7 +149,6 @@ export function addDaemonCommands(program: Command): void {
           metricsListen: string;
           reservedPorts: string[];
           logLevel: string;
-          joinToken?: string;
           stateDir: string;
         },
         command: Command,
@@ -160,7 +161,7 @@ export function addDaemonCommands(program: Command): void {
         const agent = await startAgent({
           managers: managerList(command),
           stateDir: options.stateDir,
-          joinToken: options.joinToken,
+          joinToken: joinTokenFrom(options, process.env, (message) => logger.warn(message)),
           nodeName: options.node,
           advertiseAddr: options.advertiseAddr,
           underlayDevice: options.underlayDevice,

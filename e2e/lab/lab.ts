@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import type { LabContext } from './context';
 import { createHost, createUnderlay, deleteNamespace, listNamespaces, loopbackAlias, namespacePids } from './namespaces';
 import { SandboxFileWriter } from '../../agent/sandbox-files';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../proto/runtime/private-files';
 import { initCluster } from '../../manager/ca';
 import {
   adminDir,
@@ -54,7 +55,8 @@ export async function up(ctx: LabContext, options: UpOptions): Promise<LabState>
   const layout = planLab(input);
   for (const host of layout.hosts) fs.rmSync(host.dir, { recursive: true, force: true });
   fs.rmSync(adminDir(ctx.labDir), { recursive: true, force: true });
-  const plan = options.standIn ? layout : planLab({ ...input, joinTokens: await initLabCluster(ctx, layout) });
+  const plan = layout;
+  if (!options.standIn) writeJoinTokens(plan, await initLabCluster(ctx, layout));
   // Recorded before anything exists, so `down` can clean up after a crash at any later point.
   const state = stateFromPlan(plan);
   writeState(state);
@@ -81,6 +83,15 @@ async function initLabCluster(ctx: LabContext, layout: LabPlan): Promise<LabJoin
   if (!first) throw new Error('a lab needs a manager');
   const created = await initCluster({ dataDir: dataDir(first.dir), adminDir: adminDir(ctx.labDir) });
   return created.tokens;
+}
+
+/** Each joining host's token, in a file only its owner reads: the daemons' argv name the file, not the token. */
+function writeJoinTokens(plan: LabPlan, tokens: LabJoinTokens): void {
+  for (const host of plan.hosts) {
+    if (!host.joinToken) continue;
+    fs.mkdirSync(host.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    fs.writeFileSync(host.joinToken.file, `${tokens[host.joinToken.role]}\n`, { mode: PRIVATE_FILE_MODE });
+  }
 }
 
 async function waitUntilReady(ctx: LabContext, state: LabState, timeoutMs: number): Promise<void> {

@@ -14,7 +14,7 @@ import {
 const base = { repoRoot: '/repo', labDir: '/repo/.lab', nodePath: '/usr/bin/node' };
 
 describe('planLab', () => {
-  const plan = planLab({ ...base, managers: 2, agents: 3, joinTokens: { worker: 'TRLS-1-w', manager: 'TRLS-1-m' } });
+  const plan = planLab({ ...base, managers: 2, agents: 3 });
 
   it('names managers m1..mN from 198.18.0.1 and agents a1..aM from 198.18.0.11', () => {
     expect(plan.hosts.map((h) => [h.name, h.role, h.namespace, h.address])).toEqual([
@@ -33,7 +33,7 @@ describe('planLab', () => {
     expect(largest.hosts.at(-1)?.address).toBe('198.18.0.254');
   });
 
-  it('starts the cluster on the first manager; the others listen on their own address and join it with the manager token', () => {
+  it('starts the cluster on the first manager; the others listen on their own address and join it with the manager token from a file', () => {
     expect(plan.hosts[0].command).toEqual([
       '/usr/bin/node', '/repo/dist/cli/main.js',
       'manager', '--listen', '198.18.0.1:4240', '--data-dir', '/repo/.lab/m1/data', '--metrics-listen', '198.18.0.1:4250',
@@ -41,15 +41,17 @@ describe('planLab', () => {
     expect(plan.hosts[1].command).toEqual([
       '/usr/bin/node', '/repo/dist/cli/main.js',
       'manager', '--listen', '198.18.0.2:4240', '--data-dir', '/repo/.lab/m2/data', '--metrics-listen', '198.18.0.2:4250',
-      '--join', '198.18.0.1:4240', '--join-token', 'TRLS-1-m',
+      '--join', '198.18.0.1:4240', '--join-token-file', '/repo/.lab/m2/join-token',
     ]);
     expect(plan.hosts[1].log).toBe('/repo/.lab/m2/trellis.log');
+    expect(plan.hosts.map((h) => h.joinToken?.role)).toEqual([undefined, 'manager', 'worker', 'worker', 'worker']);
+    expect(plan.hosts[3].joinToken?.file).toBe('/repo/.lab/a2/join-token');
   });
 
-  it('gives every agent all the managers, the worker token, a state dir, its eth0 as underlay and a metrics address', () => {
+  it('gives every agent all the managers, the worker token file, a state dir, its eth0 as underlay and a metrics address', () => {
     expect(plan.hosts[3].command).toEqual([
       '/usr/bin/node', '/repo/dist/cli/main.js',
-      'agent', '--manager', '198.18.0.1:4240,198.18.0.2:4240', '--join-token', 'TRLS-1-w', '--state-dir', '/repo/.lab/a2/data',
+      'agent', '--manager', '198.18.0.1:4240,198.18.0.2:4240', '--join-token-file', '/repo/.lab/a2/join-token', '--state-dir', '/repo/.lab/a2/data',
       '--node', 'a2', '--advertise-addr', '198.18.0.12',
       '--underlay-device', 'eth0', '--metrics-listen', '198.18.0.12:4251',
     ]);

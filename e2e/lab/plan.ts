@@ -25,6 +25,8 @@ export interface HostPlan {
   log: string;
   /** the daemon's argv, run inside the namespace */
   command: string[];
+  /** A joining daemon reads its token from this file (0600), never from argv, which `ps` shows to everyone. */
+  joinToken?: { file: string; role: keyof LabJoinTokens };
 }
 
 export interface LabPlan {
@@ -49,8 +51,6 @@ export interface PlanInput {
   nodePath: string;
   /** run a sleeping stand-in instead of the trellis daemons (to test the lab itself) */
   standIn?: boolean;
-  /** Given once the cluster is initialized; the joining daemons' commands carry them. */
-  joinTokens?: LabJoinTokens;
   /** The agents' `--resync-interval` (e.g. "2s"); absent: the agent's default. */
   resyncInterval?: string;
 }
@@ -63,6 +63,11 @@ export function adminDir(labDir: string): string {
 /** The first manager's data directory: `trellis cluster init` prepares it before the lab starts. */
 export function dataDir(hostDir: string): string {
   return path.join(hostDir, 'data');
+}
+
+/** Where `up` puts the join token of a host that joins (beside its data dir, not in it: the daemon owns that). */
+export function joinTokenFile(hostDir: string): string {
+  return path.join(hostDir, 'join-token');
 }
 
 export const NAMESPACE_PREFIX = LAB_NETNS_PREFIX;
@@ -142,11 +147,17 @@ export function planLab(input: PlanInput): LabPlan {
   const manager = managerAddresses.join(',');
   const firstManager = managerAddresses[0] ?? '';
 
-  const host = (role: HostRole, index: number, daemonArgs: (name: string, address: string, dataDir: string) => string[]): HostPlan => {
+  const host = (
+    role: HostRole,
+    index: number,
+    daemonArgs: (name: string, address: string, dataDir: string, tokenFile: string) => string[],
+  ): HostPlan => {
     const name = `${role === 'manager' ? 'm' : 'a'}${index}`;
     const address = hostAddress(role, index);
     const hostDir = path.join(labDir, name);
-    const daemon = [input.nodePath, cli, ...daemonArgs(name, address, dataDir(hostDir))];
+    const tokenFile = joinTokenFile(hostDir);
+    const daemon = [input.nodePath, cli, ...daemonArgs(name, address, dataDir(hostDir), tokenFile)];
+    const joins = role === 'agent' || index > 1;
     return {
       name,
       role,
@@ -156,11 +167,12 @@ export function planLab(input: PlanInput): LabPlan {
       dir: hostDir,
       log: path.join(hostDir, 'trellis.log'),
       command: input.standIn ? [...STAND_IN_COMMAND] : daemon,
+      ...(joins ? { joinToken: { file: tokenFile, role: role === 'agent' ? 'worker' : 'manager' } } : {}),
     };
   };
 
   const managers = range(input.managers).map((i) =>
-    host('manager', i, (_name, address, dataDir) => [
+    host('manager', i, (_name, address, dataDir, tokenFile) => [
       'manager',
       '--listen',
       `${address}:${MANAGER_PORT}`,
@@ -170,16 +182,16 @@ export function planLab(input: PlanInput): LabPlan {
       `${address}:${MANAGER_METRICS_PORT}`,
       // The first manager starts the cluster `cluster init` prepared; the others join it
       // (a no-op once their data dir holds state).
-      ...(i === 1 ? [] : ['--join', firstManager, '--join-token', input.joinTokens?.manager ?? '']),
+      ...(i === 1 ? [] : ['--join', firstManager, '--join-token-file', tokenFile]),
     ]),
   );
   const agents = range(input.agents).map((i) =>
-    host('agent', i, (name, address, stateDir) => [
+    host('agent', i, (name, address, stateDir, tokenFile) => [
       'agent',
       '--manager',
       manager,
-      '--join-token',
-      input.joinTokens?.worker ?? '',
+      '--join-token-file',
+      tokenFile,
       '--state-dir',
       stateDir,
       '--node',

@@ -10,7 +10,9 @@ import { Network, NodeStatus, Sandbox, Service, type Endpoint, type Node } from 
 import type { Encoder } from '../../proto/runtime/wire-size';
 import type { ClusterState } from '../cluster/cluster-state';
 import { newId } from '../ids';
+import type { ClusterKey } from '../secrets/cluster-key';
 import { refuseReserved, type AppliedValue, type Command, type Reservation } from '../store';
+import { autolockService } from './autolock-service';
 import { pageQuery, takePage, type Page, type PageRequest } from './pages';
 import { endpointReadiness } from './readiness';
 import { fromStoreError, notFound, serviceError } from './status';
@@ -32,7 +34,7 @@ export interface ManagerDirectory {
   reservedPorts(): Reservation[];
 }
 
-export function controlService(state: ClusterState, nodes: NodeDirectory, managers: ManagerDirectory): ControlServer {
+export function controlService(state: ClusterState, nodes: NodeDirectory, managers: ManagerDirectory, clusterKey: ClusterKey): ControlServer {
   async function propose<C extends Command>(command: C): Promise<Outcome<AppliedValue<C>>> {
     const result = await state.propose(command);
     return result.ok ? result.value : fromStoreError(result.error);
@@ -222,7 +224,9 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
       if (request.role !== 'worker' && request.role !== 'manager') {
         return serviceError('INVALID_ARGUMENT', 'role', `role: "${request.role}" is no join role; give worker or manager`);
       }
-      const outcome = await propose({ type: 'rotateJoinSecret', role: request.role, secret: newJoinSecret() });
+      const sealed = state.store.security();
+      if (!sealed) return noJoinTokens();
+      const outcome = await propose({ type: 'rotateJoinSecret', role: request.role, sealedSecret: clusterKey.sealJoinSecret(sealed.clusterId, request.role, newJoinSecret()) });
       return outcome instanceof Error ? outcome : joinTokens();
     }),
 
@@ -231,7 +235,7 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
       await state.readBarrier();
       const security = state.store.security();
       if (!security) return serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA; it has no root to rotate');
-      const outcome = await propose(await newRootRotation(security));
+      const outcome = await propose(await newRootRotation(clusterKey.openSecrets(security), clusterKey));
       if (outcome instanceof Error) return outcome;
       const status = await rootCa();
       if (status instanceof Error || !request.adminCsrPem) return status;
@@ -240,9 +244,12 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
       if (admin?.role !== 'trellis-admin' || !rotated) {
         return serviceError('PERMISSION_DENIED', 'admin_csr_pem', 'admin_csr_pem: only an admin certificate is renewed with the rotation; the rotation has started');
       }
-      const adminCertificate = await signAndRecord(state, { ...rotated, certValiditySeconds: ADMIN_CERT_VALIDITY_SECONDS }, request.adminCsrPem, admin, 'trellis cluster ca --rotate');
+      const adminSecrets = { ...clusterKey.openSecrets(rotated), certValiditySeconds: ADMIN_CERT_VALIDITY_SECONDS };
+      const adminCertificate = await signAndRecord(state, adminSecrets, request.adminCsrPem, admin, 'trellis cluster ca --rotate');
       return adminCertificate instanceof Error ? adminCertificate : { ...status, adminCertificate };
     }),
+
+    ...autolockService(state, clusterKey),
   };
 
   async function rootCa(): Promise<Outcome<RootCaStatus>> {
@@ -253,9 +260,14 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     return rootCaStatus(state.store, security, managerIds);
   }
 
+  function noJoinTokens(): ServiceError {
+    return serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA; it has no join tokens');
+  }
+
   function joinTokens(): Outcome<JoinTokens> {
-    const security = state.store.security();
-    if (!security) return serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA; it has no join tokens');
+    const sealed = state.store.security();
+    if (!sealed) return noJoinTokens();
+    const security = clusterKey.openSecrets(sealed);
     return { worker: joinToken(security, 'worker'), manager: joinToken(security, 'manager') };
   }
 }

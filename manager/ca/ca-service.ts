@@ -3,7 +3,7 @@ import { JoinTokenError, roleForToken, type NodeIdentity } from '../../proto/run
 import { fromStoreError, serviceError } from '../api/status';
 import { unary, type Outcome } from '../api/unary';
 import type { ClusterState } from '../cluster/cluster-state';
-import type { ClusterSecurityRecord } from '../store';
+import type { ClusterKey, ClusterSecrets } from '../secrets/cluster-key';
 import { newId } from '../ids';
 import { callerIdentity } from './authorization';
 import { issueCertificate } from './issue';
@@ -13,7 +13,7 @@ import { revokedError } from './revoked';
 import { chainPemOf, trustBundlePem } from './root-rotation';
 
 /** Signs `csrPem` for `identity` with the cluster CA; a request that does not verify is the caller's error. */
-export async function signNodeCertificate(security: ClusterSecurityRecord, csrPem: string, identity: NodeIdentity): Promise<Outcome<NodeCertificate>> {
+export async function signNodeCertificate(security: ClusterSecrets, csrPem: string, identity: NodeIdentity): Promise<Outcome<NodeCertificate>> {
   try {
     const certificatePem = await issueCertificate({
       ca: { certPem: security.caCertPem, keyPem: security.caKeyPem },
@@ -35,7 +35,7 @@ export async function signNodeCertificate(security: ClusterSecurityRecord, csrPe
  */
 export async function signAndRecord(
   state: Pick<ClusterState, 'propose'>,
-  security: ClusterSecurityRecord,
+  security: ClusterSecrets,
   csrPem: string,
   identity: NodeIdentity,
   requestedBy: string,
@@ -59,11 +59,12 @@ export const DEFAULT_JOINS_PER_MINUTE = 300;
  * The CA service. Tokens are checked against the replicated secrets after a read
  * barrier, so a token rotated through any manager is refused by every one.
  */
-export function certificateAuthorityService(state: ClusterState, joinsPerMinute = DEFAULT_JOINS_PER_MINUTE): CertificateAuthorityServer {
+export function certificateAuthorityService(state: ClusterState, clusterKey: ClusterKey, joinsPerMinute = DEFAULT_JOINS_PER_MINUTE): CertificateAuthorityServer {
   const joins = new IssueRateLimiter(joinsPerMinute);
-  async function security(): Promise<Outcome<ClusterSecurityRecord>> {
+  async function security(): Promise<Outcome<ClusterSecrets>> {
     await state.readBarrier();
-    return state.store.security() ?? serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA');
+    const sealed = state.store.security();
+    return sealed ? clusterKey.openSecrets(sealed) : serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA');
   }
   return {
     issueNodeCertificate: unary(async (request) => {

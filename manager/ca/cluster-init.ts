@@ -1,10 +1,14 @@
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readOptionalText } from '../../proto/runtime/optional-file';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../proto/runtime/private-files';
 import { createKeyAndCsr, formatJoinToken, newJoinSecret, writeTlsDir, type NodeIdentity } from '../../proto/runtime/tls';
 import { memberId } from '../cluster/member-id';
 import { initialStore } from '../cluster/recover';
 import { newId } from '../ids';
+import { ClusterKey, type ClusterSecrets } from '../secrets/cluster-key';
+import { KEY_FILE, newDataKey, writeKeyFile } from '../secrets/key-file';
 import type { AddressPoolRecord, ClusterSecurityRecord, IssuedCertificateRecord, JoinRole, Store } from '../store';
 import { issuedRecord } from './issued-record';
 import { ADMIN_CERT_VALIDITY_SECONDS, signNodeCertificate } from './ca-service';
@@ -30,6 +34,7 @@ export interface ClusterInitResult {
   tokens: Record<JoinRole, string>;
 }
 
+/** Holds the security record sealed, like the store: the data key is in data-key.json beside it. */
 interface Bootstrap {
   security: ClusterSecurityRecord;
   /** The first manager's certificate and the CLI's; absent in files from before issuing was recorded. */
@@ -42,11 +47,11 @@ interface Bootstrap {
  * the chain a manager presents: during a root rotation that is the old root (the new one is
  * reached through its cross-signed copy), so tokens change when the rotation ends.
  */
-export function joinToken(security: ClusterSecurityRecord, role: JoinRole): string {
+export function joinToken(security: ClusterSecrets, role: JoinRole): string {
   return formatJoinToken(security.rotation?.previousCaCertPem ?? security.caCertPem, security.joinSecrets[role]);
 }
 
-async function issueTo(dir: string, name: string, security: ClusterSecurityRecord, identity: NodeIdentity): Promise<IssuedCertificateRecord> {
+async function issueTo(dir: string, name: string, security: ClusterSecrets, identity: NodeIdentity): Promise<IssuedCertificateRecord> {
   const { keyPem, csrPem } = await createKeyAndCsr();
   const issued = await signNodeCertificate(security, csrPem, identity);
   if (issued instanceof Error) throw issued;
@@ -55,44 +60,44 @@ async function issueTo(dir: string, name: string, security: ClusterSecurityRecor
 }
 
 /**
- * `trellis cluster init`: a new cluster's root CA and join secrets, the first
- * manager's certificate in its data directory, and an admin certificate for the
- * CLI. The manager started on that directory creates the cluster from them.
+ * `trellis cluster init`: a new cluster's root CA and join secrets, its data key
+ * (data-key.json), the first manager's certificate in its data directory, and an
+ * admin certificate for the CLI. The manager started on that directory creates the
+ * cluster from them.
  */
 export async function initCluster(options: ClusterInitOptions): Promise<ClusterInitResult> {
   const tlsDir = join(options.dataDir, MANAGER_TLS_DIR);
-  if (existsSync(join(options.dataDir, 'raft')) || existsSync(tlsDir)) {
+  if (existsSync(join(options.dataDir, 'raft')) || existsSync(tlsDir) || existsSync(join(options.dataDir, KEY_FILE))) {
     throw new Error(`--data-dir: ${options.dataDir} already belongs to a cluster; give an empty directory`);
   }
   // Checked before anything is written, so bad pools leave nothing behind.
   initialStore(options.defaultAddressPools);
   const clusterId = newId();
   const ca = await createRootCa({ clusterId });
-  const security: ClusterSecurityRecord = {
+  const security: ClusterSecrets = {
     clusterId,
     caCertPem: ca.certPem,
     caKeyPem: ca.keyPem,
     joinSecrets: { worker: newJoinSecret(), manager: newJoinSecret() },
     certValiditySeconds: options.certValiditySeconds ?? DEFAULT_CERT_VALIDITY_SECONDS,
   };
+  await mkdir(options.dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const dataKey = newDataKey();
+  await writeKeyFile(options.dataDir, dataKey, { kind: 'none' });
   const issued = [
     await issueTo(tlsDir, 'node', security, { nodeId: await memberId(options.dataDir), role: 'trellis-manager', clusterId }),
     await issueTo(options.adminDir, 'admin', { ...security, certValiditySeconds: ADMIN_CERT_VALIDITY_SECONDS }, { nodeId: `admin-${newId().slice(0, 8)}`, role: 'trellis-admin', clusterId }),
   ];
-  const bootstrap: Bootstrap = { security, issued, ...(options.defaultAddressPools ? { defaultAddressPools: options.defaultAddressPools } : {}) };
-  await writeFile(join(options.dataDir, BOOTSTRAP_FILE), JSON.stringify(bootstrap), { mode: 0o600 });
+  const sealed = new ClusterKey(dataKey).sealSecrets(security);
+  const bootstrap: Bootstrap = { security: sealed, issued, ...(options.defaultAddressPools ? { defaultAddressPools: options.defaultAddressPools } : {}) };
+  await writeFile(join(options.dataDir, BOOTSTRAP_FILE), JSON.stringify(bootstrap), { mode: PRIVATE_FILE_MODE });
   return { clusterId, tokens: { worker: joinToken(security, 'worker'), manager: joinToken(security, 'manager') } };
 }
 
 /** The store a new cluster starts from, as `initCluster` left it; undefined when the directory was not initialized. */
 export async function bootstrapStore(dataDir: string): Promise<Store | undefined> {
-  let text: string;
-  try {
-    text = await readFile(join(dataDir, BOOTSTRAP_FILE), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = await readOptionalText(join(dataDir, BOOTSTRAP_FILE));
+  if (text === undefined) return undefined;
   const bootstrap = JSON.parse(text) as Bootstrap;
   const store = initialStore(bootstrap.defaultAddressPools);
   const secured = store.apply({ type: 'initSecurity', security: bootstrap.security });
@@ -104,7 +109,7 @@ export async function bootstrapStore(dataDir: string): Promise<Store | undefined
   return store;
 }
 
-/** Once the cluster's log holds it, the bootstrap file (with the CA key) has no reason to stay. */
+/** Once the cluster's log holds it, the bootstrap file has no reason to stay. */
 export async function removeBootstrap(dataDir: string): Promise<void> {
   await rm(join(dataDir, BOOTSTRAP_FILE), { force: true });
 }

@@ -3,6 +3,7 @@ import { caDigest } from '../../proto/runtime/tls/join-token';
 import { validity } from '../../proto/runtime/tls/identity';
 import { newId } from '../ids';
 import type { Logger } from 'pino';
+import type { ClusterKey, ClusterSecrets } from '../secrets/cluster-key';
 import type { ApplyResult, ClusterSecurityRecord, FinishRootRotation, RotateRootCa, Store } from '../store';
 import { createRootCa, crossSign } from './root-ca';
 
@@ -26,10 +27,10 @@ export function chainPemOf(security: Pick<ClusterSecurityRecord, 'rotation'>): s
 }
 
 /** The command that starts a rotation away from `security`'s root (the proposer holds the old key, which cross-signs). */
-export async function newRootRotation(security: ClusterSecurityRecord): Promise<RotateRootCa> {
+export async function newRootRotation(security: ClusterSecrets, clusterKey: ClusterKey): Promise<RotateRootCa> {
   const root = await createRootCa({ clusterId: security.clusterId, commonName: `trellis-root-ca-${newId().slice(0, 8)}` });
   const crossSignedCaPem = await crossSign(root.certPem, { certPem: security.caCertPem, keyPem: security.caKeyPem });
-  return { type: 'rotateRootCa', caCertPem: root.certPem, caKeyPem: root.keyPem, crossSignedCaPem };
+  return { type: 'rotateRootCa', caCertPem: root.certPem, caKeySealed: clusterKey.sealCaKey(security.clusterId, root.keyPem), crossSignedCaPem };
 }
 
 /** Every node and manager, and whether its latest recorded certificate comes from the signing root. */

@@ -1,5 +1,6 @@
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../proto/runtime/private-files';
 import { newId } from '../ids';
 
 const fileName = 'member-id';
@@ -16,9 +17,9 @@ export async function memberId(dataDir: string, certificateNodeId?: string): Pro
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const id = certificateNodeId ?? newId();
-  const file = await open(path, 'wx');
+  const file = await open(path, 'wx', PRIVATE_FILE_MODE);
   try {
     await file.writeFile(id + '\n');
     await file.sync();

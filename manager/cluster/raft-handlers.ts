@@ -1,6 +1,7 @@
 import type { JoinRequest, JoinResponse, ProposeRequest, ProposeResponse } from '../../proto/gen/trellis/v1/raft';
 import { fromStoreError, serviceError } from '../api/status';
 import { unary } from '../api/unary';
+import type { ClusterKey } from '../secrets/cluster-key';
 import { checkCommand } from '../store';
 import { ClusterUnavailableError } from './cluster-state';
 import { parseJsonBytes, toJsonBytes } from './json-bytes';
@@ -8,7 +9,7 @@ import type { PeerClients } from './peer-clients';
 import type { RaftCluster } from './raft-cluster';
 
 /** The manager-to-manager calls that are not Raft messages: joining, and writes forwarded by followers. */
-export function clusterHandlers(cluster: RaftCluster, peers: PeerClients) {
+export function clusterHandlers(cluster: RaftCluster, peers: PeerClients, clusterKey: ClusterKey) {
   async function join(request: JoinRequest): Promise<JoinResponse> {
     if (!request.memberId || !request.address) {
       throw serviceError('INVALID_ARGUMENT', request.memberId ? 'address' : 'member_id', 'member_id and address are required to join');
@@ -22,8 +23,13 @@ export function clusterHandlers(cluster: RaftCluster, peers: PeerClients) {
       await cluster.changeMembership({ type: 'addLearner', nodeId: request.memberId, context: request.address });
     }
     const { learners } = cluster.membership();
+    // Raft is open to manager certificates only: the joiner gets the data key (and the unlock key under autolock) to keep its own file.
+    await cluster.readBarrier();
+    const security = cluster.store.security();
     return {
       members: Object.entries(cluster.memberAddresses()).map(([id, address]) => ({ id, address, learner: learners.includes(id) })),
+      dataKey: clusterKey.bytes(),
+      unlockKey: (security && clusterKey.unlockKey(security)) ?? '',
     };
   }
 

@@ -183,7 +183,7 @@ export interface SetDefaultAddressPools {
   pools: readonly AddressPoolRecord[];
 }
 
-/** Set once, when the cluster is created: its CA and join secrets. */
+/** Set once, when the cluster is created: its CA and join secrets, sealed. */
 export interface InitSecurity {
   type: 'initSecurity';
   security: ClusterSecurityRecord;
@@ -193,8 +193,14 @@ export interface InitSecurity {
 export interface RotateJoinSecret {
   type: 'rotateJoinSecret';
   role: JoinRole;
-  /** Chosen by the proposer (randomness stays out of apply). */
-  secret: string;
+  /** The new secret, chosen and sealed under the data key by the proposer (randomness and keys stay out of apply). */
+  sealedSecret: string;
+}
+
+/** Turns autolock on (with this unlock key, sealed under the data key, by the proposer) or off (absent). */
+export interface SetAutolock {
+  type: 'setAutolock';
+  unlockKeySealed?: string;
 }
 
 /** Records a certificate the CA just issued, before it is handed out. */
@@ -207,7 +213,8 @@ export interface RecordCertificate {
 export interface RotateRootCa {
   type: 'rotateRootCa';
   caCertPem: string;
-  caKeyPem: string;
+  /** The new root's private key, sealed under the data key by the proposer, like initSecurity's. */
+  caKeySealed: string;
   /** The new root cross-signed by the old key (made by the proposer, who holds both). */
   crossSignedCaPem: string;
 }
@@ -223,6 +230,7 @@ export type Command =
   | RotateJoinSecret
   | RotateRootCa
   | FinishRootRotation
+  | SetAutolock
   | CreateNetwork
   | RemoveNetwork
   | RegisterNode
@@ -244,6 +252,7 @@ export interface CommandValues {
   rotateJoinSecret: Record<string, never>;
   rotateRootCa: Record<string, never>;
   finishRootRotation: Record<string, never>;
+  setAutolock: Record<string, never>;
   createNetwork: Network;
   removeNetwork: Network;
   registerNode: Node;

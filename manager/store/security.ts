@@ -1,20 +1,44 @@
-import type { FinishRootRotation, InitSecurity, RotateJoinSecret, RotateRootCa } from './commands';
+import { isSealed } from '../secrets/sealed-format';
+import type { FinishRootRotation, InitSecurity, RotateJoinSecret, RotateRootCa, SetAutolock } from './commands';
 import { fail, ok, type Result } from './errors';
-import type { StoreState } from './state';
+import type { ClusterSecurityRecord, StoreState } from './state';
 
-/** At least 128 bits of a lowercase base-32 secret: what the CA's join-token module makes. */
-const SECRET_PATTERN = /^[a-z2-7]{26,}$/;
+const NOT_SEALED = 'is not sealed under the cluster data key (sealed:v1:…); plaintext secrets never enter the log';
+
+/** Why a security record cannot enter the store, or undefined: every secret in it must be sealed. */
+function unsealedField(security: ClusterSecurityRecord): string | undefined {
+  if (typeof security !== 'object' || security === null) return 'security';
+  if (!isSealed(security.caKeySealed)) return 'security.caKeySealed';
+  for (const role of ['worker', 'manager'] as const) if (!isSealed(security.joinSecretsSealed?.[role])) return `security.joinSecretsSealed.${role}`;
+  if (security.unlockKeySealed !== undefined && !isSealed(security.unlockKeySealed)) return 'security.unlockKeySealed';
+  return undefined;
+}
 
 export function initSecurity(state: StoreState, command: InitSecurity): Result<Record<string, never>> {
   if (state.security) return fail('FAILED_PRECONDITION', 'security', 'security: this cluster already has its CA; it is set once, at init');
+  const unsealed = unsealedField(command.security);
+  if (unsealed) return fail('INVALID_ARGUMENT', unsealed, `${unsealed}: ${NOT_SEALED}`);
   state.security = structuredClone(command.security);
   return ok({});
 }
 
 export function rotateJoinSecret(state: StoreState, command: RotateJoinSecret): Result<Record<string, never>> {
   if (!state.security) return fail('FAILED_PRECONDITION', 'security', 'security: this cluster was created without a CA; it has no join tokens');
-  if (!SECRET_PATTERN.test(command.secret)) return fail('INVALID_ARGUMENT', 'secret', 'secret: not a join secret (26 or more characters a-z, 2-7)');
-  state.security = { ...state.security, joinSecrets: { ...state.security.joinSecrets, [command.role]: command.secret } };
+  if (command.role !== 'worker' && command.role !== 'manager') return fail('INVALID_ARGUMENT', 'role', 'role: give worker or manager');
+  if (!isSealed(command.sealedSecret)) return fail('INVALID_ARGUMENT', 'sealedSecret', `sealedSecret: ${NOT_SEALED}`);
+  state.security = { ...state.security, joinSecretsSealed: { ...state.security.joinSecretsSealed, [command.role]: command.sealedSecret } };
+  return ok({});
+}
+
+export function setAutolock(state: StoreState, command: SetAutolock): Result<Record<string, never>> {
+  if (!state.security) return fail('FAILED_PRECONDITION', 'security', 'security: this cluster was created without a CA; it has nothing to lock');
+  const { unlockKeySealed: _previous, ...unlocked } = state.security;
+  if (command.unlockKeySealed === undefined) {
+    state.security = unlocked;
+    return ok({});
+  }
+  if (!isSealed(command.unlockKeySealed)) return fail('INVALID_ARGUMENT', 'unlockKeySealed', `unlockKeySealed: ${NOT_SEALED}`);
+  state.security = { ...unlocked, unlockKeySealed: command.unlockKeySealed };
   return ok({});
 }
 
@@ -27,12 +51,16 @@ export function rotateRootCa(state: StoreState, command: RotateRootCa): Result<R
   if (security.rotation) {
     return fail('FAILED_PRECONDITION', 'rotation', 'rotation: a root rotation is under way; wait until every node is on the new root (trellis cluster ca)');
   }
-  for (const [field, label] of [['caCertPem', 'CERTIFICATE'], ['caKeyPem', 'PRIVATE KEY'], ['crossSignedCaPem', 'CERTIFICATE']] as const) {
+  for (const [field, label] of [['caCertPem', 'CERTIFICATE'], ['crossSignedCaPem', 'CERTIFICATE']] as const) {
     if (!isPem(command[field], label)) return fail('INVALID_ARGUMENT', field, `${field}: not a PEM ${label.toLowerCase()}`);
   }
-  security.rotation = { previousCaCertPem: security.caCertPem, crossSignedCaPem: command.crossSignedCaPem };
-  security.caCertPem = command.caCertPem;
-  security.caKeyPem = command.caKeyPem;
+  if (!isSealed(command.caKeySealed)) return fail('INVALID_ARGUMENT', 'caKeySealed', `caKeySealed: ${NOT_SEALED}`);
+  state.security = {
+    ...security,
+    caCertPem: command.caCertPem,
+    caKeySealed: command.caKeySealed,
+    rotation: { previousCaCertPem: security.caCertPem, crossSignedCaPem: command.crossSignedCaPem },
+  };
   return ok({});
 }
 
@@ -41,6 +69,7 @@ export function finishRootRotation(state: StoreState, command: FinishRootRotatio
   if (!security?.rotation || security.caCertPem !== command.caCertPem) {
     return fail('FAILED_PRECONDITION', 'ca_cert_pem', 'ca_cert_pem: no rotation to this root is under way');
   }
-  delete security.rotation;
+  const { rotation: _finished, ...rest } = security;
+  state.security = rest;
   return ok({});
 }

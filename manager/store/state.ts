@@ -137,21 +137,26 @@ export type JoinRole = 'worker' | 'manager';
 /**
  * The cluster's root of trust, replicated so that any manager can sign the
  * certificates of joining nodes. Like Swarm's, the CA key sits in the managers'
- * Raft state (their data directories are theirs alone).
+ * Raft state, but only sealed (AES-256-GCM) under the cluster's data key, which
+ * the log never holds: see manager/secrets/key-file.ts.
  */
 export interface ClusterSecurityRecord {
   clusterId: string;
   caCertPem: string;
-  caKeyPem: string;
-  joinSecrets: Record<JoinRole, string>;
+  /** The CA's private key (PEM), sealed under the data key. */
+  caKeySealed: string;
+  /** Each role's join secret, sealed under the data key. */
+  joinSecretsSealed: Record<JoinRole, string>;
   /** Lifetime of the node certificates the cluster issues. */
   certValiditySeconds: number;
   /**
-   * During a root rotation (caCertPem/caKeyPem already the new root's): the old root, still
+   * During a root rotation (caCertPem/caKeySealed already the new root's): the old root, still
    * trusted, and the new root cross-signed by the old key, presented after every certificate
    * the new root signs. Absent when no rotation is under way.
    */
   rotation?: RootRotationRecord;
+  /** Present while autolock is on: the unlock key, sealed under the data key, so every manager can rewrap its own key file. */
+  unlockKeySealed?: string;
 }
 
 export interface RootRotationRecord {

@@ -19,8 +19,8 @@ function storeWithState(): Store {
     security: {
       clusterId: 'cluster-1',
       caCertPem: 'CERT',
-      caKeyPem: 'KEY',
-      joinSecrets: { worker: 'a'.repeat(26), manager: 'b'.repeat(26) },
+      caKeySealed: `sealed:v1:${'K'.repeat(48)}`,
+      joinSecretsSealed: { worker: `sealed:v1:${'W'.repeat(48)}`, manager: `sealed:v1:${'M'.repeat(48)}` },
       certValiditySeconds: 3600,
     },
   });

@@ -1,7 +1,7 @@
 import type { NodeView, ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
 import type { Network, Node, Sandbox, Service } from '../../proto/gen/trellis/v1/types';
 import { setDefaultAddressPools } from './address-pools';
-import { finishRootRotation, initSecurity, rotateJoinSecret, rotateRootCa } from './security';
+import { finishRootRotation, initSecurity, rotateJoinSecret, rotateRootCa, setAutolock } from './security';
 import type { ApplyResult, Command, CommandOf, CommandValues } from './commands';
 import { connect, disconnect } from './endpoints';
 import { checkCommand } from './command-schema';
@@ -28,6 +28,7 @@ const handlers: Handlers = {
   rotateJoinSecret,
   rotateRootCa,
   finishRootRotation,
+  setAutolock,
   createNetwork,
   removeNetwork,
   registerNode,
@@ -181,7 +182,7 @@ export class Store {
     return service && toService(this.state, service);
   }
 
-  /** The cluster's CA and join secrets; undefined in a store made without them (tests). */
+  /** The cluster's CA and join secrets (sealed); undefined in a store made without them (tests). */
   security(): ClusterSecurityRecord | undefined {
     return structuredClone(this.state.security);
   }

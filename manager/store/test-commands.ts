@@ -68,6 +68,9 @@ function command<T extends Record<string, unknown>>(fields: { [K in keyof T]: fc
   return fc.record(fields, { requiredKeys: required });
 }
 
+/** Has the shape of a sealed value (the store checks no more than that). */
+const SEALED_EXAMPLE = `sealed:v1:${'A'.repeat(48)}`;
+
 export const validShapedCommand: fc.Arbitrary<Command> = fc.oneof(
   viewCommand,
   command(
@@ -130,15 +133,16 @@ export const validShapedCommand: fc.Arbitrary<Command> = fc.oneof(
     },
     ['type', 'id', 'name', 'networks'],
   ),
-  fc.record({ type: fc.constant('rotateJoinSecret' as const), role: fc.constantFrom('worker' as const, 'manager' as const), secret: fc.constantFrom('', 'abcdefghijklmnopqrstuvwxyz234567') }),
+  fc.record({ type: fc.constant('rotateJoinSecret' as const), role: fc.constantFrom('worker' as const, 'manager' as const), sealedSecret: fc.constantFrom('', SEALED_EXAMPLE) }),
+  fc.record({ type: fc.constant('setAutolock' as const), unlockKeySealed: fc.constantFrom(undefined, '', SEALED_EXAMPLE) }),
   fc.record({ type: fc.constant('setDefaultAddressPools' as const), pools: fc.array(fc.record({ base: text, size: uint32 }), { maxLength: 3 }) }),
   fc.record({
     type: fc.constant('initSecurity' as const),
     security: fc.record({
       clusterId: text,
       caCertPem: fc.constant('-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n'),
-      caKeyPem: fc.constant('-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n'),
-      joinSecrets: fc.record({ worker: text, manager: text }),
+      caKeySealed: fc.constantFrom('-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n', SEALED_EXAMPLE),
+      joinSecretsSealed: fc.record({ worker: text, manager: fc.constantFrom('', SEALED_EXAMPLE) }),
       certValiditySeconds: fc.nat(),
     }),
   }),

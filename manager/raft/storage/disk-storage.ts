@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { PRIVATE_DIR_MODE } from '../../../proto/runtime/private-files';
 import { MemoryStorage } from '../core/memory-storage';
 import type { ConfState, DurableStorage, Entry, HardState, Snapshot } from '../core/types';
 import { newestMarkedSnapshot, replay } from './replay';
@@ -55,7 +56,7 @@ export class DiskStorage implements DurableStorage {
    */
   static async open(dir: string, options: DiskStorageOptions = {}): Promise<DiskStorage> {
     const onWarning = options.onWarning ?? (() => {});
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const { wal, records } = await Wal.open(dir, { segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES, onWarning });
     try {
       const { files, newest } = await SnapshotFiles.open(dir, newestMarkedSnapshot(records), onWarning);

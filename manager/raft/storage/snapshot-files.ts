@@ -1,5 +1,6 @@
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PRIVATE_FILE_MODE } from '../../../proto/runtime/private-files';
 import { encodeRecord, scanRecords } from '../../log';
 import type { Snapshot } from '../core/types';
 import { DAMAGED_SUFFIX, snapshotFileName, snapshotIndexOf, TEMPORARY_SUFFIX } from './file-names';
@@ -66,7 +67,9 @@ export class SnapshotFiles {
     const { index } = snapshot.metadata;
     const path = join(this.dir, snapshotFileName(index));
     const temporary = path + TEMPORARY_SUFFIX;
-    const handle = await open(temporary, 'w');
+    // 'wx' after removing a leftover: a file written over keeps the mode it had.
+    await rm(temporary, { force: true });
+    const handle = await open(temporary, 'wx', PRIVATE_FILE_MODE);
     try {
       await writeFully(handle, encodeRecord(encodeSnapshot(snapshot)), 0);
       await handle.sync();

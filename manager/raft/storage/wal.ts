@@ -1,5 +1,6 @@
 import { open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PRIVATE_FILE_MODE } from '../../../proto/runtime/private-files';
 import { encodeRecord, HEADER_BYTES, scanRecords } from '../../log';
 import type { HardState } from '../core/types';
 import { damageError } from './damage';
@@ -147,7 +148,7 @@ async function segmentSequences(dir: string): Promise<number[]> {
 }
 
 async function createSegment(dir: string, path: string): Promise<FileHandle> {
-  const handle = await open(path, 'wx+');
+  const handle = await open(path, 'wx+', PRIVATE_FILE_MODE);
   await syncDirectory(dir);
   return handle;
 }

@@ -70,7 +70,9 @@ export async function ensureNodeCertificate(dir: string, managers: readonly stri
   const held = readTlsDir(dir, 'node');
   if (held) return held;
   if (!token) {
-    throw new JoinTokenError(`--join-token: this node has no certificate in ${dir} yet; give the token \`trellis cluster join-token worker\` prints`);
+    throw new JoinTokenError(
+      `--join-token-file: this node has no certificate in ${dir} yet; give the token \`trellis cluster join-token worker\` prints (--join-token-file PATH or TRELLIS_JOIN_TOKEN)`,
+    );
   }
   const joined = await untilJoined(managers, token, logger);
   writeTlsDir(dir, 'node', joined);

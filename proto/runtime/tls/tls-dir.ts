@@ -1,5 +1,6 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files';
 
 /** What a node needs for mTLS: the cluster CA's certificate, its own certificate and its key. */
 export interface TlsMaterial {
@@ -28,20 +29,22 @@ export function readCaCertificate(dir: string): string | undefined {
 
 /**
  * Writes the material so that a crash leaves either the old files or the new ones:
- * each file goes to a temporary name first; the key is readable by its owner only.
+ * each file goes to a temporary name first, created readable by its owner only (a leftover
+ * temporary file is removed first, since writing over it would keep its mode).
  * The certificate is renamed last, since its presence says the directory is complete.
  */
 export function writeTlsDir(dir: string, name: string, material: TlsMaterial): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  chmodSync(dir, PRIVATE_DIR_MODE);
   const files = tlsFiles(dir, name);
-  const put = (path: string, text: string, mode: number): void => {
-    writeFileSync(`${path}.tmp`, text.endsWith('\n') ? text : `${text}\n`, { mode });
+  const put = (path: string, text: string): void => {
+    rmSync(`${path}.tmp`, { force: true });
+    writeFileSync(`${path}.tmp`, text.endsWith('\n') ? text : `${text}\n`, { mode: PRIVATE_FILE_MODE });
     renameSync(`${path}.tmp`, path);
   };
-  put(files.ca, material.caPem, 0o644);
-  put(files.key, material.keyPem, 0o600);
-  put(files.cert, material.certPem, 0o644);
+  put(files.ca, material.caPem);
+  put(files.key, material.keyPem);
+  put(files.cert, material.certPem);
 }
 
 /** What a TLS server sends: its own certificate, then the CA that vouches for it. */

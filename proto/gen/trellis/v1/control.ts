@@ -62,6 +62,40 @@ export interface RootCaHolder {
   certificateSerial: string;
 }
 
+export interface UpdateClusterRequest {
+  /**
+   * Absent: unchanged. True: each manager's data key file is wrapped by a key derived from an
+   * unlock key, which a restarted manager must be given (`trellis cluster unlock`).
+   */
+  autolock?: boolean | undefined;
+}
+
+export interface UpdateClusterResponse {
+  autolock: boolean;
+  /** Set when this call turned autolock on: the key to keep. */
+  unlockKey: string;
+}
+
+export interface GetUnlockKeyRequest {
+}
+
+export interface RotateUnlockKeyRequest {
+}
+
+export interface UnlockKey {
+  /** TRLSKEY-1-... */
+  unlockKey: string;
+}
+
+export interface UnlockManagerRequest {
+  unlockKey: string;
+}
+
+export interface UnlockManagerResponse {
+  /** False when the manager was not locked (nothing was done). */
+  wasLocked: boolean;
+}
+
 export interface GetJoinTokensRequest {
 }
 
@@ -734,6 +768,485 @@ export const RootCaHolder: MessageFns<RootCaHolder> = {
     message.kind = object.kind ?? "";
     message.onCurrentRoot = object.onCurrentRoot ?? false;
     message.certificateSerial = object.certificateSerial ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateClusterRequest(): UpdateClusterRequest {
+  return { autolock: undefined };
+}
+
+export const UpdateClusterRequest: MessageFns<UpdateClusterRequest> = {
+  encode(message: UpdateClusterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.autolock !== undefined) {
+      writer.uint32(8).bool(message.autolock);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateClusterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateClusterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.autolock = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateClusterRequest {
+    return { autolock: isSet(object.autolock) ? globalThis.Boolean(object.autolock) : undefined };
+  },
+
+  toJSON(message: UpdateClusterRequest): unknown {
+    const obj: any = {};
+    if (message.autolock !== undefined) {
+      obj.autolock = message.autolock;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateClusterRequest>, I>>(base?: I): UpdateClusterRequest {
+    return UpdateClusterRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateClusterRequest>, I>>(object: I): UpdateClusterRequest {
+    const message = createBaseUpdateClusterRequest();
+    message.autolock = object.autolock ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateClusterResponse(): UpdateClusterResponse {
+  return { autolock: false, unlockKey: "" };
+}
+
+export const UpdateClusterResponse: MessageFns<UpdateClusterResponse> = {
+  encode(message: UpdateClusterResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.autolock !== false) {
+      writer.uint32(8).bool(message.autolock);
+    }
+    if (message.unlockKey !== "") {
+      writer.uint32(18).string(message.unlockKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateClusterResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateClusterResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.autolock = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.unlockKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateClusterResponse {
+    return {
+      autolock: isSet(object.autolock) ? globalThis.Boolean(object.autolock) : false,
+      unlockKey: isSet(object.unlockKey)
+        ? globalThis.String(object.unlockKey)
+        : isSet(object.unlock_key)
+        ? globalThis.String(object.unlock_key)
+        : "",
+    };
+  },
+
+  toJSON(message: UpdateClusterResponse): unknown {
+    const obj: any = {};
+    if (message.autolock !== false) {
+      obj.autolock = message.autolock;
+    }
+    if (message.unlockKey !== "") {
+      obj.unlockKey = message.unlockKey;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateClusterResponse>, I>>(base?: I): UpdateClusterResponse {
+    return UpdateClusterResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateClusterResponse>, I>>(object: I): UpdateClusterResponse {
+    const message = createBaseUpdateClusterResponse();
+    message.autolock = object.autolock ?? false;
+    message.unlockKey = object.unlockKey ?? "";
+    return message;
+  },
+};
+
+function createBaseGetUnlockKeyRequest(): GetUnlockKeyRequest {
+  return {};
+}
+
+export const GetUnlockKeyRequest: MessageFns<GetUnlockKeyRequest> = {
+  encode(_: GetUnlockKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUnlockKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUnlockKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetUnlockKeyRequest {
+    return {};
+  },
+
+  toJSON(_: GetUnlockKeyRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetUnlockKeyRequest>, I>>(base?: I): GetUnlockKeyRequest {
+    return GetUnlockKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetUnlockKeyRequest>, I>>(_: I): GetUnlockKeyRequest {
+    const message = createBaseGetUnlockKeyRequest();
+    return message;
+  },
+};
+
+function createBaseRotateUnlockKeyRequest(): RotateUnlockKeyRequest {
+  return {};
+}
+
+export const RotateUnlockKeyRequest: MessageFns<RotateUnlockKeyRequest> = {
+  encode(_: RotateUnlockKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateUnlockKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateUnlockKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RotateUnlockKeyRequest {
+    return {};
+  },
+
+  toJSON(_: RotateUnlockKeyRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateUnlockKeyRequest>, I>>(base?: I): RotateUnlockKeyRequest {
+    return RotateUnlockKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateUnlockKeyRequest>, I>>(_: I): RotateUnlockKeyRequest {
+    const message = createBaseRotateUnlockKeyRequest();
+    return message;
+  },
+};
+
+function createBaseUnlockKey(): UnlockKey {
+  return { unlockKey: "" };
+}
+
+export const UnlockKey: MessageFns<UnlockKey> = {
+  encode(message: UnlockKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.unlockKey !== "") {
+      writer.uint32(10).string(message.unlockKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnlockKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnlockKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.unlockKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnlockKey {
+    return {
+      unlockKey: isSet(object.unlockKey)
+        ? globalThis.String(object.unlockKey)
+        : isSet(object.unlock_key)
+        ? globalThis.String(object.unlock_key)
+        : "",
+    };
+  },
+
+  toJSON(message: UnlockKey): unknown {
+    const obj: any = {};
+    if (message.unlockKey !== "") {
+      obj.unlockKey = message.unlockKey;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnlockKey>, I>>(base?: I): UnlockKey {
+    return UnlockKey.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnlockKey>, I>>(object: I): UnlockKey {
+    const message = createBaseUnlockKey();
+    message.unlockKey = object.unlockKey ?? "";
+    return message;
+  },
+};
+
+function createBaseUnlockManagerRequest(): UnlockManagerRequest {
+  return { unlockKey: "" };
+}
+
+export const UnlockManagerRequest: MessageFns<UnlockManagerRequest> = {
+  encode(message: UnlockManagerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.unlockKey !== "") {
+      writer.uint32(10).string(message.unlockKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnlockManagerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnlockManagerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.unlockKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnlockManagerRequest {
+    return {
+      unlockKey: isSet(object.unlockKey)
+        ? globalThis.String(object.unlockKey)
+        : isSet(object.unlock_key)
+        ? globalThis.String(object.unlock_key)
+        : "",
+    };
+  },
+
+  toJSON(message: UnlockManagerRequest): unknown {
+    const obj: any = {};
+    if (message.unlockKey !== "") {
+      obj.unlockKey = message.unlockKey;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnlockManagerRequest>, I>>(base?: I): UnlockManagerRequest {
+    return UnlockManagerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnlockManagerRequest>, I>>(object: I): UnlockManagerRequest {
+    const message = createBaseUnlockManagerRequest();
+    message.unlockKey = object.unlockKey ?? "";
+    return message;
+  },
+};
+
+function createBaseUnlockManagerResponse(): UnlockManagerResponse {
+  return { wasLocked: false };
+}
+
+export const UnlockManagerResponse: MessageFns<UnlockManagerResponse> = {
+  encode(message: UnlockManagerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.wasLocked !== false) {
+      writer.uint32(8).bool(message.wasLocked);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnlockManagerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnlockManagerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.wasLocked = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnlockManagerResponse {
+    return {
+      wasLocked: isSet(object.wasLocked)
+        ? globalThis.Boolean(object.wasLocked)
+        : isSet(object.was_locked)
+        ? globalThis.Boolean(object.was_locked)
+        : false,
+    };
+  },
+
+  toJSON(message: UnlockManagerResponse): unknown {
+    const obj: any = {};
+    if (message.wasLocked !== false) {
+      obj.wasLocked = message.wasLocked;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnlockManagerResponse>, I>>(base?: I): UnlockManagerResponse {
+    return UnlockManagerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnlockManagerResponse>, I>>(object: I): UnlockManagerResponse {
+    const message = createBaseUnlockManagerResponse();
+    message.wasLocked = object.wasLocked ?? false;
     return message;
   },
 };
@@ -4472,6 +4985,52 @@ export const ControlService = {
     responseSerialize: (value: RootCaStatus): Buffer => Buffer.from(RootCaStatus.encode(value).finish()),
     responseDeserialize: (value: Buffer): RootCaStatus => RootCaStatus.decode(value),
   },
+  /** Cluster-wide settings, like `docker swarm update`: autolock. Admin certificates only. */
+  updateCluster: {
+    path: "/trellis.v1.Control/UpdateCluster" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateClusterRequest): Buffer => Buffer.from(UpdateClusterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateClusterRequest => UpdateClusterRequest.decode(value),
+    responseSerialize: (value: UpdateClusterResponse): Buffer =>
+      Buffer.from(UpdateClusterResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateClusterResponse => UpdateClusterResponse.decode(value),
+  },
+  /** The key that unlocks a locked manager; FAILED_PRECONDITION while autolock is off. Admin only. */
+  getUnlockKey: {
+    path: "/trellis.v1.Control/GetUnlockKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetUnlockKeyRequest): Buffer => Buffer.from(GetUnlockKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetUnlockKeyRequest => GetUnlockKeyRequest.decode(value),
+    responseSerialize: (value: UnlockKey): Buffer => Buffer.from(UnlockKey.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnlockKey => UnlockKey.decode(value),
+  },
+  /** Replaces the unlock key: every manager rewraps its key file, the old key stops working. Admin only. */
+  rotateUnlockKey: {
+    path: "/trellis.v1.Control/RotateUnlockKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateUnlockKeyRequest): Buffer =>
+      Buffer.from(RotateUnlockKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateUnlockKeyRequest => RotateUnlockKeyRequest.decode(value),
+    responseSerialize: (value: UnlockKey): Buffer => Buffer.from(UnlockKey.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnlockKey => UnlockKey.decode(value),
+  },
+  /**
+   * Gives a locked manager (autolock, restarted) its unlock key; the only call a locked manager
+   * serves besides health. Admin only.
+   */
+  unlockManager: {
+    path: "/trellis.v1.Control/UnlockManager" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnlockManagerRequest): Buffer => Buffer.from(UnlockManagerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnlockManagerRequest => UnlockManagerRequest.decode(value),
+    responseSerialize: (value: UnlockManagerResponse): Buffer =>
+      Buffer.from(UnlockManagerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnlockManagerResponse => UnlockManagerResponse.decode(value),
+  },
 } as const;
 
 export interface ControlServer extends UntypedServiceImplementation {
@@ -4512,6 +5071,17 @@ export interface ControlServer extends UntypedServiceImplementation {
    * (they pin the root).
    */
   rotateRootCa: handleUnaryCall<RotateRootCaRequest, RootCaStatus>;
+  /** Cluster-wide settings, like `docker swarm update`: autolock. Admin certificates only. */
+  updateCluster: handleUnaryCall<UpdateClusterRequest, UpdateClusterResponse>;
+  /** The key that unlocks a locked manager; FAILED_PRECONDITION while autolock is off. Admin only. */
+  getUnlockKey: handleUnaryCall<GetUnlockKeyRequest, UnlockKey>;
+  /** Replaces the unlock key: every manager rewraps its key file, the old key stops working. Admin only. */
+  rotateUnlockKey: handleUnaryCall<RotateUnlockKeyRequest, UnlockKey>;
+  /**
+   * Gives a locked manager (autolock, restarted) its unlock key; the only call a locked manager
+   * serves besides health. Admin only.
+   */
+  unlockManager: handleUnaryCall<UnlockManagerRequest, UnlockManagerResponse>;
 }
 
 export interface ControlClient extends Client {
@@ -4884,6 +5454,73 @@ export interface ControlClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RootCaStatus) => void,
+  ): ClientUnaryCall;
+  /** Cluster-wide settings, like `docker swarm update`: autolock. Admin certificates only. */
+  updateCluster(
+    request: UpdateClusterRequest,
+    callback: (error: ServiceError | null, response: UpdateClusterResponse) => void,
+  ): ClientUnaryCall;
+  updateCluster(
+    request: UpdateClusterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateClusterResponse) => void,
+  ): ClientUnaryCall;
+  updateCluster(
+    request: UpdateClusterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateClusterResponse) => void,
+  ): ClientUnaryCall;
+  /** The key that unlocks a locked manager; FAILED_PRECONDITION while autolock is off. Admin only. */
+  getUnlockKey(
+    request: GetUnlockKeyRequest,
+    callback: (error: ServiceError | null, response: UnlockKey) => void,
+  ): ClientUnaryCall;
+  getUnlockKey(
+    request: GetUnlockKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnlockKey) => void,
+  ): ClientUnaryCall;
+  getUnlockKey(
+    request: GetUnlockKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnlockKey) => void,
+  ): ClientUnaryCall;
+  /** Replaces the unlock key: every manager rewraps its key file, the old key stops working. Admin only. */
+  rotateUnlockKey(
+    request: RotateUnlockKeyRequest,
+    callback: (error: ServiceError | null, response: UnlockKey) => void,
+  ): ClientUnaryCall;
+  rotateUnlockKey(
+    request: RotateUnlockKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnlockKey) => void,
+  ): ClientUnaryCall;
+  rotateUnlockKey(
+    request: RotateUnlockKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnlockKey) => void,
+  ): ClientUnaryCall;
+  /**
+   * Gives a locked manager (autolock, restarted) its unlock key; the only call a locked manager
+   * serves besides health. Admin only.
+   */
+  unlockManager(
+    request: UnlockManagerRequest,
+    callback: (error: ServiceError | null, response: UnlockManagerResponse) => void,
+  ): ClientUnaryCall;
+  unlockManager(
+    request: UnlockManagerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnlockManagerResponse) => void,
+  ): ClientUnaryCall;
+  unlockManager(
+    request: UnlockManagerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnlockManagerResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -86,6 +86,13 @@ export interface JoinRequest {
 export interface JoinResponse {
   /** Every current member, so the joiner can reach them. */
   members: Member[];
+  /**
+   * The cluster's data key (256 bits), which opens the sealed secrets in the store; the caller
+   * holds a manager certificate (Raft is open to managers only) and the channel is mTLS.
+   */
+  dataKey: Buffer;
+  /** The unlock key while autolock is on, so the joiner wraps its key file under it; else empty. */
+  unlockKey: string;
 }
 
 export interface Member {
@@ -1028,13 +1035,19 @@ export const JoinRequest: MessageFns<JoinRequest> = {
 };
 
 function createBaseJoinResponse(): JoinResponse {
-  return { members: [] };
+  return { members: [], dataKey: Buffer.alloc(0), unlockKey: "" };
 }
 
 export const JoinResponse: MessageFns<JoinResponse> = {
   encode(message: JoinResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.members) {
       Member.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.dataKey.length !== 0) {
+      writer.uint32(18).bytes(message.dataKey);
+    }
+    if (message.unlockKey !== "") {
+      writer.uint32(26).string(message.unlockKey);
     }
     return writer;
   },
@@ -1060,6 +1073,22 @@ export const JoinResponse: MessageFns<JoinResponse> = {
             message.members.push(Member.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.dataKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.unlockKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1075,6 +1104,16 @@ export const JoinResponse: MessageFns<JoinResponse> = {
   fromJSON(object: any): JoinResponse {
     return {
       members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => Member.fromJSON(e)) : [],
+      dataKey: isSet(object.dataKey)
+        ? Buffer.from(bytesFromBase64(object.dataKey))
+        : isSet(object.data_key)
+        ? Buffer.from(bytesFromBase64(object.data_key))
+        : Buffer.alloc(0),
+      unlockKey: isSet(object.unlockKey)
+        ? globalThis.String(object.unlockKey)
+        : isSet(object.unlock_key)
+        ? globalThis.String(object.unlock_key)
+        : "",
     };
   },
 
@@ -1082,6 +1121,12 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     const obj: any = {};
     if (message.members?.length) {
       obj.members = message.members.map((e) => Member.toJSON(e));
+    }
+    if (message.dataKey.length !== 0) {
+      obj.dataKey = base64FromBytes(message.dataKey);
+    }
+    if (message.unlockKey !== "") {
+      obj.unlockKey = message.unlockKey;
     }
     return obj;
   },
@@ -1092,6 +1137,8 @@ export const JoinResponse: MessageFns<JoinResponse> = {
   fromPartial<I extends Exact<DeepPartial<JoinResponse>, I>>(object: I): JoinResponse {
     const message = createBaseJoinResponse();
     message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
+    message.dataKey = object.dataKey ?? Buffer.alloc(0);
+    message.unlockKey = object.unlockKey ?? "";
     return message;
   },
 };
