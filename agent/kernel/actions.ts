@@ -59,13 +59,17 @@ export function describeAction(action: KernelAction): string {
   return [...enter, ...command].join(' ');
 }
 
+/** `ip` and `bridge` take many lines in one `-batch` run, and report each failed line by its number. */
+export function isLineBatch(tool: Tool): boolean {
+  return tool === 'ip' || tool === 'bridge';
+}
+
 /** Groups consecutive actions that can share one batch invocation, keeping their order. */
 export function toBatches(actions: readonly KernelAction[]): Batch[] {
   const batches: Batch[] = [];
   for (const action of actions) {
     const last = batches[batches.length - 1];
-    const batchable = action.tool === 'ip' || action.tool === 'bridge';
-    if (batchable && last && last.tool === action.tool && scopeKey(last.scope) === scopeKey(action.scope)) {
+    if (isLineBatch(action.tool) && last && last.tool === action.tool && scopeKey(last.scope) === scopeKey(action.scope)) {
       last.lines.push(action.args);
     } else {
       batches.push({ scope: action.scope, tool: action.tool, lines: [action.args] });

@@ -1,4 +1,5 @@
-import { Batch, HOST, KernelAction, ROOT, Scope, toBatches } from './actions';
+import { Batch, HOST, KernelAction, ROOT, Scope, isLineBatch, toBatches } from './actions';
+import { onlyAlreadyGone } from './batch-failures';
 import { CommandFailed, CommandRunner, processRunner } from './command-runner';
 import {
   parseArpRetransByDevice,
@@ -74,6 +75,7 @@ export class IprouteKernel implements Kernel {
         await this.runBatch(batch);
       } catch (error) {
         if (!(error instanceof CommandFailed)) throw error;
+        if (isLineBatch(batch.tool) && onlyAlreadyGone(batch.lines, error.stderr)) continue;
         failures.push(`${error.argv.join(' ')}: ${error.stderr.trim()}`);
       }
     }
