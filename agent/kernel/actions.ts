@@ -77,3 +77,24 @@ export function toBatches(actions: readonly KernelAction[]): Batch[] {
   }
   return batches;
 }
+
+/**
+ * Runs of consecutive batches that may run at once: each only deletes, and in a namespace of its
+ * own. A device's delete costs the kernel ≈ 15–25 ms, most of it waiting for RCU after the
+ * netlink lock is released, so deletes in different namespaces overlap those waits (20 VXLAN
+ * devices: 0.37 s one after another, 0.08 s at once). The plan orders deletes by phase (host,
+ * networks, sandboxes), never within one, and never deletes the two ends of a pair. Every other
+ * batch is a group of its own.
+ */
+export function concurrentGroups(batches: readonly Batch[]): Batch[][] {
+  const groups: Batch[][] = [];
+  for (const batch of batches) {
+    const last = groups[groups.length - 1];
+    const deletesInNetns = (candidate: Batch) => candidate.scope.kind === 'netns' && candidate.lines.every((line) => line[1] === 'del');
+    const overlaps = last !== undefined && last.every(deletesInNetns) && deletesInNetns(batch)
+      && !last.some((other) => scopeKey(other.scope) === scopeKey(batch.scope));
+    if (overlaps) last.push(batch);
+    else groups.push([batch]);
+  }
+  return groups;
+}
