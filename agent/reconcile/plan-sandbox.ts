@@ -18,7 +18,9 @@ export const OWNER_TAG_PREFIX = 'trellis-owner=';
  * The tag on lo of a process's namespace the agent attached a name to: deleting that name leaves
  * the namespace (and anything in it) to the process, so its interfaces are deleted one by one.
  * Agents before this tag wrote OWNER_TAG_PREFIX here too; a pass that still wants the namespace
- * rewrites it.
+ * rewrites it. One so tagged that is no longer wanted when the agent is upgraded passes for
+ * created: its name goes, and our veth in it only with the next pass, which finds its host end
+ * unpaired.
  */
 export const ATTACHED_TAG_PREFIX = 'trellis-attached=';
 

@@ -51,7 +51,7 @@ export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAc
       sortLinks(linksOf(network.netns), networkLinkKeeper(desired, network, observed.hostLinks, linksOf(network.netns), peerIn)),
     ]),
   );
-  const deletedNetworks = staleNetworks(desired, observed);
+  const deletedNetworks = new Set(staleNetworks(desired, observed));
   for (const netns of deletedNetworks) networkLinks.set(netns, sortLinks(linksOf(netns), () => false));
   const keptHostEnds = new Map([...host.kept, ...[...networkLinks.values()].flatMap((sorted) => [...sorted.kept])]);
   const deletedHostEnds = [...host.deleted, ...[...networkLinks.values()].flatMap((sorted) => sorted.deleted)];
@@ -59,7 +59,7 @@ export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAc
   const actions: KernelAction[] = [];
   for (const link of host.deleted.filter((deleted) => !takenAlong(deleted))) actions.push(ipAction(HOST, 'link', 'del', 'dev', link.name));
   for (const [netns, sorted] of networkLinks) {
-    const explicit = sorted.deleted.filter((link) => !takenAlong(link) && (!deletedNetworks.includes(netns) || outlivesTeardown(link)));
+    const explicit = sorted.deleted.filter((link) => !takenAlong(link) && (!deletedNetworks.has(netns) || outlivesTeardown(link)));
     for (const link of explicit) actions.push(ipAction(inNetns(netns), 'link', 'del', 'dev', link.name));
   }
 
