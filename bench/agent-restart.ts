@@ -9,7 +9,8 @@ import { deleteOneFdbEntry, hostReads, sandboxReads } from './agent-restart/kern
 import { profiled, type PassProfile } from './agent-restart/counting-runner';
 import type { PassJob, PassResult } from './agent-restart/pass';
 import { numberFlags } from './flags';
-import { benchReconciler, createHostPair, type BenchHost } from './netns/hosts';
+import { GATEWAY_VETH_PREFIX, networkNetnsName, processRunner } from '../agent/kernel';
+import { benchReconciler, createHostPair, ipIn, type BenchHost } from './netns/hosts';
 import { withPrivateNetnsDir } from './netns/private-netns-dir';
 import { withTeardown, type Teardown } from './netns/teardown';
 import { clusterView, type ViewNode } from './netns/views';
@@ -37,7 +38,8 @@ const FLOOR_REPEATS = 3;
  * same number of endpoints on each of `remote-nodes` other nodes (FDB and neighbour entries):
  * programmed cold by the agent's Reconciler, then reconciled again by a fresh process per simulated
  * restart (time to converge, kernel writes: the goal is none), after one hand-made drift, and
- * removed. Baseline in the same run: the reads alone that any level-triggered pass must make.
+ * removed. Baselines in the same run: the reads alone that any level-triggered pass must make, and
+ * `ip netns del` alone of the same namespaces (programmed again), the floor of a removal.
  */
 export async function run(args: string[]): Promise<void> {
   const options: Options = numberFlags('agent-restart', args, { networks: 100, endpoints: 1000, 'remote-nodes': 2, restarts: 3 });
@@ -90,6 +92,8 @@ async function measure(options: Options, teardown: Teardown): Promise<void> {
   progress('removeAll');
   const removal = await profiled(host, owner, (reconciler) => reconciler.removeAll());
   pass('removeAll: delete everything the bench programmed', removal.profile);
+  const netnsDelMs = await measureNetnsDelFloor(host, owner, view);
+  rows.push({ label: `floor: ip netns del of the same ${view.sandboxes.length + view.networks.length} namespaces, programmed again`, ms: netnsDelMs });
 
   const seconds = (ms: number) => round(ms / 1000, 3);
   report(options, view, host, rows, {
@@ -112,6 +116,8 @@ async function measure(options: Options, teardown: Teardown): Promise<void> {
     floor_sandbox_reads_nsenter_s: seconds(floors.nsenterMs),
     remove_all_s: seconds(removal.profile.ms),
     remove_all_writes: removal.profile.writes,
+    remove_all_commands: removal.profile.commands,
+    ip_netns_del_floor_s: seconds(netnsDelMs),
   });
 }
 
@@ -144,6 +150,35 @@ async function measureFloors(host: BenchHost, sandboxes: string[]): Promise<{ ho
     ipNetnsMs: await median(FLOOR_REPEATS, () => Promise.all([hostReads(host.netns), sandboxReads(sandboxes, 'ip -n')])),
     nsenterMs: await median(FLOOR_REPEATS, () => Promise.all([hostReads(host.netns), sandboxReads(sandboxes, 'nsenter')])),
   };
+}
+
+/**
+ * The least a removal can cost: the same namespaces programmed again, then their names deleted in
+ * one `ip -batch` and nothing else (the kernel tears them down in the background, as it does after
+ * removeAll). Waits first for the teardown of removeAll's namespaces, whose gateway veths hold
+ * names the view wants again; the bench's teardown removes what the floor leaves (the host's links).
+ */
+async function measureNetnsDelFloor(host: BenchHost, owner: string, view: NodeView): Promise<number> {
+  progress('floor: waiting for the kernel to finish tearing down, then programming the same view again');
+  await gatewayVethsGone(host);
+  await benchReconciler(host, owner).reconcile(view);
+  const namespaces = [...view.sandboxes.map((sandbox) => sandbox.netnsName), ...view.networks.map((network) => networkNetnsName(owner, network.vni))];
+  progress(`floor: ip netns del of the same ${namespaces.length} namespaces`);
+  const start = performance.now();
+  await processRunner.run(['ip', '-batch', '-'], namespaces.map((netns) => `netns del ${netns}\n`).join(''));
+  const ms = performance.now() - start;
+  await gatewayVethsGone(host);
+  return ms;
+}
+
+/** Polls until the host namespace holds no gateway veth (they go with their sandboxes' namespaces, in the background). */
+async function gatewayVethsGone(host: BenchHost): Promise<void> {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    const links = JSON.parse(await ipIn(host.netns, '-j', 'link', 'show')) as { ifname: string }[];
+    if (!links.some((link) => link.ifname.startsWith(GATEWAY_VETH_PREFIX))) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gateway veths still in ${host.netns} after 60 s`);
 }
 
 async function median(repeats: number, body: () => Promise<unknown>): Promise<number> {

@@ -1,4 +1,4 @@
-import { HOST, ROOT, bridgeAction, describeAction, inNetns, ipAction, toBatches } from './actions';
+import { HOST, ROOT, bridgeAction, concurrentGroups, describeAction, inNetns, ipAction, toBatches } from './actions';
 
 describe('batches', () => {
   test('consecutive actions of one tool and namespace share a batch, in order', () => {
@@ -33,4 +33,26 @@ describe('batches', () => {
     const script = { scope: HOST, tool: 'nft' as const, args: ['table ip trellis'] };
     expect(toBatches([script, script]).map((batch) => batch.lines.length)).toEqual([1, 1]);
   });
+
+  test('deletes in namespaces of their own may run at once; anything else, or a second batch in one namespace, waits its turn', () => {
+    const batches = toBatches([
+      ipAction(HOST, 'link', 'del', 'dev', 'trgw-a'),
+      ipAction(inNetns('trnw-1'), 'link', 'del', 'dev', 'trvx-1'),
+      ipAction(inNetns('trnw-2'), 'link', 'del', 'dev', 'trvx-2'),
+      bridgeAction(inNetns('trnw-2'), 'fdb', 'del', 'm', 'dev', 'trvx-2', 'self'),
+      ipAction(inNetns('trnw-3'), 'link', 'del', 'dev', 'trvx-3'),
+      ipAction(ROOT, 'netns', 'del', 'trnw-1'),
+      ipAction(inNetns('trnw-4'), 'link', 'del', 'dev', 'trvx-4'),
+      ipAction(inNetns('trnw-5'), 'link', 'set', 'dev', 'trvx-5', 'up'),
+    ]);
+    expect(concurrentGroups(batches).map((group) => group.map((batch) => batch.lines[0]?.join(' ')))).toEqual([
+      ['link del dev trgw-a'],
+      ['link del dev trvx-1', 'link del dev trvx-2'],
+      ['fdb del m dev trvx-2 self', 'link del dev trvx-3'],
+      ['netns del trnw-1'],
+      ['link del dev trvx-4'],
+      ['link set dev trvx-5 up'],
+    ]);
+  });
 });
+

@@ -1,4 +1,5 @@
-import { Batch, HOST, KernelAction, ROOT, Scope, toBatches } from './actions';
+import { Batch, HOST, KernelAction, ROOT, Scope, concurrentGroups, isLineBatch, toBatches } from './actions';
+import { onlyAlreadyGone } from './batch-failures';
 import { CommandFailed, CommandRunner, processRunner } from './command-runner';
 import {
   parseArpRetransByDevice,
@@ -16,6 +17,9 @@ import { readNetnsIds } from './netns-identity';
 import { VXLAN_PREFIX, isSandboxNetnsName, netnsRunPath, processNetnsPath } from './names';
 
 type ReadTool = 'ip' | 'bridge' | 'nft' | 'sysctl';
+
+/** Batches of one concurrent group run at most this many at a time: enough to overlap the kernel's waits, few processes. */
+const CONCURRENT_BATCHES = 16;
 
 export interface IprouteKernelOptions {
   /**
@@ -69,15 +73,23 @@ export class IprouteKernel implements Kernel {
 
   async apply(actions: readonly KernelAction[]): Promise<void> {
     const failures: string[] = [];
-    for (const batch of toBatches(actions)) {
-      try {
-        await this.runBatch(batch);
-      } catch (error) {
-        if (!(error instanceof CommandFailed)) throw error;
-        failures.push(`${error.argv.join(' ')}: ${error.stderr.trim()}`);
-      }
+    for (const group of concurrentGroups(toBatches(actions))) {
+      const outcomes = await atMostAtOnce(CONCURRENT_BATCHES, group, (batch) => this.failureOf(batch));
+      failures.push(...outcomes.filter((failure): failure is string => failure !== undefined));
     }
     if (failures.length > 0) throw new KernelApplyError(failures);
+  }
+
+  /** undefined when the batch was applied, or when all it failed at was deleting what the kernel had removed already. */
+  private async failureOf(batch: Batch): Promise<string | undefined> {
+    try {
+      await this.runBatch(batch);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof CommandFailed)) throw error;
+      if (isLineBatch(batch.tool) && onlyAlreadyGone(batch.lines, error.stderr)) return undefined;
+      return `${error.argv.join(' ')}: ${error.stderr.trim()}`;
+    }
   }
 
   /** Identities of the adopted namespaces and of the agent's own, which must never be adopted; none read when nothing is adopted. */
@@ -127,6 +139,17 @@ export class IprouteKernel implements Kernel {
     if (netns !== undefined) return ['nsenter', `--net=${netnsRunPath(netns)}`, '--', tool, ...args];
     return [tool, ...args];
   }
+}
+
+/** `work` over every item, at most `limit` at a time; the results in the items' order. */
+async function atMostAtOnce<T, R>(limit: number, items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < items.length; index = next++) results[index] = await work(items[index] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 /** undefined when the namespace could not be read. */

@@ -5,7 +5,11 @@ import { ObserveQuery, ObservedKernel } from './model';
 export interface Kernel {
   /** Reads everything the agent owns, plus the adopted namespaces asked for. */
   observe(query: ObserveQuery): Promise<ObservedKernel>;
-  /** Applies every action in order; throws KernelApplyError after trying all of them if any failed. */
+  /**
+   * Applies every action in order (deletes in namespaces of their own may overlap: see
+   * concurrentGroups); throws KernelApplyError after trying all of them if any failed. A delete of
+   * what the kernel had removed already is no failure.
+   */
   apply(actions: readonly KernelAction[]): Promise<void>;
 }
 

@@ -2,4 +2,5 @@ export { Reconciler } from './reconciler';
 export type { ReconcileResult, ReconcilerOptions } from './reconciler';
 export { DEFAULT_GATEWAY_SUBNET, desired, parseGatewaySubnet, VXLAN_OVERHEAD, VXLAN_PORT } from './desired';
 export type { DesiredOptions, DesiredResult } from './desired';
-export { plan, OWNER_TAG_PREFIX } from './plan';
+export { plan, ATTACHED_TAG_PREFIX, OWNER_TAG_PREFIX } from './plan';
+export { parseOwnerTag } from './plan-sandbox';

@@ -26,3 +26,11 @@ export async function netnsNames(): Promise<string[]> {
 export async function deleteNetnsIfPresent(name: string): Promise<void> {
   if ((await netnsNames()).includes(name)) await run(['ip', 'netns', 'del', name]);
 }
+
+/** A "host": a namespace of its own with an up veth `uplink` (the underlay device) holding `address`/24. */
+export async function createTestHost(netns: string, address: string): Promise<void> {
+  await run(['ip', 'netns', 'add', netns]);
+  await run(['ip', '-n', netns, 'link', 'add', 'uplink', 'up', 'type', 'veth', 'peer', 'name', 'uplink-peer']);
+  await run(['ip', '-n', netns, 'link', 'set', 'dev', 'uplink-peer', 'up']);
+  await run(['ip', '-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'uplink']);
+}

@@ -1,5 +1,5 @@
 import { ObservedKernel, ObservedSandbox } from '../kernel';
-import { OWNER_TAG_PREFIX, plan } from './plan';
+import { ATTACHED_TAG_PREFIX, OWNER_TAG_PREFIX, plan } from './plan';
 import { BRIDGE_NETFILTER_OFF, EMPTY, FOREIGN_VETH, NETWORK_NETNS, NOTHING_OBSERVED, OWNER, commands, link, programmed, view, want } from './plan-fixtures';
 import { remote, sandbox } from './test-fixtures';
 
@@ -53,7 +53,6 @@ describe('plan, for a namespace adopted by name', () => {
       `ip -n ${NS} link del dev trve-e1aaaaaaaa`,
     ]);
     expect(commands(plan(EMPTY, observed))).toEqual([
-      `ip -n ${NS} link del dev trbr-100`,
       `ip -n ${NS} link del dev trvx-100`,
       `ip -n ${NS} link del dev trve-e1aaaaaaaa`,
       `ip netns del ${NS}`,
@@ -84,7 +83,7 @@ describe('plan, for a namespace adopted from a process', () => {
     const planned = commands(plan(want(byProcess), NOTHING_OBSERVED));
 
     expect(planned[0]).toBe('ip netns attach trsb-web 4242');
-    expect(planned).toContain(`ip -n trsb-web link set dev lo alias ${OWNER_TAG_PREFIX}${OWNER}`);
+    expect(planned).toContain(`ip -n trsb-web link set dev lo alias ${ATTACHED_TAG_PREFIX}${OWNER}`);
     expect(planned.join('\n')).not.toContain('netns add trsb-web');
   });
 
@@ -97,11 +96,20 @@ describe('plan, for a namespace adopted from a process', () => {
     expect(plan(want(byProcess), observed)).toEqual([]);
   });
 
-  test('removing the sandbox deletes our veth and only unmounts the name', () => {
+  test('removing the sandbox deletes our veth and only unmounts the name: the namespace outlives it, with whatever is left in it', () => {
     expect(commands(plan(want(view({ sandboxes: [], endpoints: [remote] })), programmed(want(byProcess))))).toEqual([
       `ip -n ${NS} link del dev trve-e1aaaaaaaa`,
       'ip netns del trsb-web',
     ]);
+  });
+
+  test('an attach tagged the way older agents tagged it (as if created) is retagged as attached', () => {
+    const observed = programmed(want(byProcess));
+    const lo = observed.sandboxes[0]?.links.find((l) => l.name === 'lo');
+    if (!lo) throw new Error('fixture');
+    lo.alias = `${OWNER_TAG_PREFIX}${OWNER}`;
+
+    expect(commands(plan(want(byProcess), observed))).toEqual([`ip -n trsb-web link set dev lo alias ${ATTACHED_TAG_PREFIX}${OWNER}`]);
   });
 
   test('a dangling attach name is replaced by a fresh attach', () => {

@@ -11,7 +11,7 @@ import {
   networkNetnsName,
 } from '../kernel';
 import { DEFAULT_GATEWAY_SUBNET, desired } from './desired';
-import { OWNER_TAG_PREFIX } from './plan';
+import { ATTACHED_TAG_PREFIX, OWNER_TAG_PREFIX } from './plan';
 import { firewallOf } from './plan-firewall';
 import { sampleView } from './test-fixtures';
 
@@ -73,7 +73,7 @@ export function programmed(want: DesiredKernel, ownerTag = want.ownerTag): Obser
     // A namespace someone else named keeps its untagged lo and its maker's own interface.
     links: sandbox.origin.kind === 'named'
       ? [LOOPBACK, FOREIGN_VETH]
-      : [link('lo', { ifindex: 1, mtu: 65536, alias: `${OWNER_TAG_PREFIX}${ownerTag}` })],
+      : [link('lo', { ifindex: 1, mtu: 65536, alias: `${sandbox.origin.kind === 'attached' ? ATTACHED_TAG_PREFIX : OWNER_TAG_PREFIX}${ownerTag}` })],
     defaultRoute: sandbox.defaultRoute,
   }));
   const pair = (hostSide: ObservedLink, hostLinksOfNetns: ObservedLink[], netns: string, sandboxSide: Partial<ObservedLink> & { name: string }) => {

@@ -12,11 +12,32 @@ import { addressFixes, isPairedVeth, isVethPeer, linkFixes, newLink } from './pl
 
 /** The sandbox half of plan(): which of its interfaces go, and how the rest are configured. */
 
+/** The tag on lo of a namespace the agent made with `ip netns add`. */
 export const OWNER_TAG_PREFIX = 'trellis-owner=';
+/**
+ * The tag on lo of a process's namespace the agent attached a name to: deleting that name leaves
+ * the namespace (and anything in it) to the process, so its interfaces are deleted one by one.
+ * Agents before this tag wrote OWNER_TAG_PREFIX here too; a pass that still wants the namespace
+ * rewrites it. One so tagged that is no longer wanted when the agent is upgraded passes for
+ * created: its name goes, and our veth in it only with the next pass, which finds its host end
+ * unpaired.
+ */
+export const ATTACHED_TAG_PREFIX = 'trellis-attached=';
 
-export function ownerTagOf(sandbox: ObservedSandbox): string | undefined {
-  const alias = sandbox.links.find((link) => link.name === 'lo')?.alias;
-  return alias?.startsWith(OWNER_TAG_PREFIX) ? alias.slice(OWNER_TAG_PREFIX.length) : undefined;
+export interface OwnerTag {
+  owner: string;
+  origin: 'created' | 'attached';
+}
+
+/** undefined: not a tag of any owner's (untagged, or a foreign namespace's own alias). */
+export function parseOwnerTag(alias: string | undefined): OwnerTag | undefined {
+  if (alias?.startsWith(OWNER_TAG_PREFIX)) return { owner: alias.slice(OWNER_TAG_PREFIX.length), origin: 'created' };
+  if (alias?.startsWith(ATTACHED_TAG_PREFIX)) return { owner: alias.slice(ATTACHED_TAG_PREFIX.length), origin: 'attached' };
+  return undefined;
+}
+
+export function ownerTagOf(sandbox: ObservedSandbox): OwnerTag | undefined {
+  return parseOwnerTag(sandbox.links.find((link) => link.name === 'lo')?.alias);
 }
 
 /** An interface the agent puts into a sandbox: an endpoint's veth end, or the egress veth end. */
@@ -110,17 +131,19 @@ export function configureSandbox(
 
 /**
  * The owner tag on lo is how every later pass (and another agent sharing /run/netns) tells whose a
- * namespace name is. A namespace of our own also gets lo up; an attached process's namespace gets
- * only the tag (its lo is its runtime's business); a named foreign one is never touched.
+ * namespace name is, and what deleting the name does. A namespace of our own also gets lo up; an
+ * attached process's namespace gets only its own tag (its lo is its runtime's business); a named
+ * foreign one is never touched.
  */
 function tagLoopback(ownerTag: string, sandbox: DesiredSandbox, links: readonly ObservedLink[]): KernelAction[] {
   const scope = inNetns(sandbox.netns);
-  const alias = `${OWNER_TAG_PREFIX}${ownerTag}`;
   const lo = links.find((link) => link.name === 'lo');
   if (sandbox.origin.kind === 'named') return [];
   if (sandbox.origin.kind === 'attached') {
+    const alias = `${ATTACHED_TAG_PREFIX}${ownerTag}`;
     return lo?.alias === alias ? [] : [ipAction(scope, 'link', 'set', 'dev', 'lo', 'alias', alias)];
   }
+  const alias = `${OWNER_TAG_PREFIX}${ownerTag}`;
   return lo !== undefined && lo.up && lo.alias === alias ? [] : [ipAction(scope, 'link', 'set', 'dev', 'lo', 'up', 'alias', alias)];
 }
 

@@ -68,15 +68,38 @@ describe('plan', () => {
     observed.hostLinks.push(link('docker0', { kind: 'bridge', ifindex: 99 }));
     observed.networks.push({ netns: networkNetnsName('node-b', 100), links: [], fdb: [], neighbours: [], bridgeNetfilter: true });
 
+    // The sandbox's veths (both ends) and the network's bridge and entries go with their namespaces.
     expect(commands(plan(EMPTY, observed))).toEqual([
       'ip link del dev trellis_gw',
-      'ip link del dev trgw-s1',
-      `ip -n ${NS} link del dev trbr-100`,
       `ip -n ${NS} link del dev trvx-100`,
-      `ip -n ${NS} link del dev trve-e1aaaaaaaa`,
       'ip netns del trsb-web',
       `ip netns del ${NS}`,
       DELETE_FIREWALL,
+    ]);
+  });
+
+  test('removing a sandbox of ours deletes its namespace and none of its veths: the kernel takes both ends of each along', () => {
+    const planned = commands(plan(want(view({ sandboxes: [], endpoints: [remote] })), programmed(want())));
+
+    expect(planned).toContain('ip netns del trsb-web');
+    expect(planned.filter((c) => /link del dev (trve|trgw)-/.test(c))).toEqual([]);
+  });
+
+  test('a veth whose other end is not in the deleted namespace is still deleted: only true pairs go along', () => {
+    const observed = programmed(want());
+    const hostEnd = linkIn(firstNetwork(observed).links, 'trve-e1aaaaaaaa');
+    hostEnd.peerIfindex = 999;
+
+    expect(commands(plan(want(view({ sandboxes: [], endpoints: [remote] })), observed))).toContain(`ip -n ${NS} link del dev trve-e1aaaaaaaa`);
+  });
+
+  test("removing a network whose sandbox stays deletes its VXLAN device and the sandbox's veth first, not its bridge", () => {
+    const observed = programmed(want());
+
+    expect(commands(plan(want(view({ networks: [], endpoints: [] })), observed)).filter((c) => c.includes(NS))).toEqual([
+      `ip -n ${NS} link del dev trvx-100`,
+      `ip -n ${NS} link del dev trve-e1aaaaaaaa`,
+      `ip netns del ${NS}`,
     ]);
   });
 
@@ -379,15 +402,20 @@ describe('plan properties', () => {
     );
   });
 
-  test('removing everything from any programmed view deletes each owned link and sandbox name exactly once', () => {
+  test('removing everything from any programmed view deletes each owned link its namespace does not take along, and each name, exactly once', () => {
     fc.assert(
       fc.property(arbitraryView, (nodeView) => {
         const observed = programmed(want(nodeView));
-        const owned = observed.hostLinks.filter((l) => l.name.startsWith('tr')).map((l) => `ip link del dev ${l.name}`);
+        // Veths into a namespace we created go with it; those into an adopted one are deleted, as is each VXLAN device.
+        const created = new Set(want(nodeView).sandboxes.filter((s) => s.origin.kind === 'created').map((s) => s.netns));
+        const goesAlong = new Set(observed.sandboxes.filter((s) => created.has(s.netns)).flatMap((s) => s.links.map((l) => l.alias)));
+        const owned = observed.hostLinks.filter((l) => l.name.startsWith('tr') && !goesAlong.has(l.name)).map((l) => `ip link del dev ${l.name}`);
         const sandboxes = observed.sandboxes.filter((s) => s.netns.startsWith('trsb-')).map((s) => `ip netns del ${s.netns}`);
         const networks = observed.networks.flatMap((n) => [
           `ip netns del ${n.netns}`,
-          ...n.links.filter((l) => l.name !== 'lo').map((l) => `ip -n ${n.netns} link del dev ${l.name}`),
+          ...n.links
+            .filter((l) => l.kind === 'vxlan' || (l.kind === 'veth' && !goesAlong.has(l.name)))
+            .map((l) => `ip -n ${n.netns} link del dev ${l.name}`),
         ]);
         const firewall = observed.firewall === undefined ? [] : [DELETE_FIREWALL];
         expect(commands(plan(EMPTY, observed)).sort()).toEqual([...owned, ...sandboxes, ...networks, ...firewall].sort());

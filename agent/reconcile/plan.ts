@@ -19,9 +19,9 @@ import {
 import { planFirewall } from './plan-firewall';
 import { planFdb, planNeighbours } from './plan-forwarding';
 import { addVxlan, addressFixes, ensureBridge, ensureVethPair, isPairedVeth, linkFixes, newLink, vxlanMatches } from './plan-links';
-import { OWNER_TAG_PREFIX, configureSandbox, ownerTagOf, sandboxInterfaceDeletes, sandboxInterfaces } from './plan-sandbox';
+import { ATTACHED_TAG_PREFIX, OWNER_TAG_PREFIX, configureSandbox, ownerTagOf, sandboxInterfaceDeletes, sandboxInterfaces } from './plan-sandbox';
 
-export { OWNER_TAG_PREFIX };
+export { ATTACHED_TAG_PREFIX, OWNER_TAG_PREFIX };
 
 /**
  * The writes that turn `observed` into `desired`, in an order the kernel accepts. Pure.
@@ -31,14 +31,17 @@ export { OWNER_TAG_PREFIX };
  * namespaces; add or fix the host's links (gateway bridge, VXLAN devices born into their network
  * namespace, gateway veths); add or fix each network's links, neighbours and FDB; configure each
  * sandbox; the firewall last, once what it points at exists. Objects that a delete takes with it
- * (a veth's peer, a bridge's port membership, a VXLAN device's entries) are treated as gone from
- * then on, so nothing is deleted twice and nothing is assumed to survive that does not. In an
- * adopted namespace only the agent's own interfaces, addresses and routes are ever written.
+ * (a veth's peer, a bridge's port membership, a VXLAN device's entries, a created namespace's
+ * veths) are treated as gone from then on and never deleted on their own, so nothing is deleted
+ * twice and nothing is assumed to survive that does not. In an adopted namespace only the agent's
+ * own interfaces, addresses and routes are ever written.
  */
 export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAction[] {
   const sandboxes = new Map(observed.sandboxes.map((sandbox) => [sandbox.netns, sandbox]));
   const networks = new Map(observed.networks.map((network) => [network.netns, network]));
   const peerIn = (netns: string, interfaceName: string) => sandboxes.get(netns)?.links.find((link) => link.name === interfaceName);
+  const stale = staleSandboxes(desired, observed);
+  const takenAlong = takenWithNamespaces(desired, stale);
 
   const host = sortLinks(observed.hostLinks.filter((link) => isOwnedLinkName(link.name)), hostLinkKeeper(desired, peerIn));
   const linksOf = (netns: string) => networks.get(netns)?.links.filter((link) => link.name !== 'lo') ?? [];
@@ -48,17 +51,16 @@ export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAc
       sortLinks(linksOf(network.netns), networkLinkKeeper(desired, network, observed.hostLinks, linksOf(network.netns), peerIn)),
     ]),
   );
-  // A namespace's devices outlive `ip netns del` for a while (the kernel tears it down in the
-  // background), long enough for its VXLAN device to keep its VNI and its veths their sandbox
-  // names from a network coming straight back: they are deleted first, synchronously.
-  for (const netns of staleNetworks(desired, observed)) networkLinks.set(netns, sortLinks(linksOf(netns), () => false));
+  const deletedNetworks = new Set(staleNetworks(desired, observed));
+  for (const netns of deletedNetworks) networkLinks.set(netns, sortLinks(linksOf(netns), () => false));
   const keptHostEnds = new Map([...host.kept, ...[...networkLinks.values()].flatMap((sorted) => [...sorted.kept])]);
   const deletedHostEnds = [...host.deleted, ...[...networkLinks.values()].flatMap((sorted) => sorted.deleted)];
 
   const actions: KernelAction[] = [];
-  for (const link of host.deleted) actions.push(ipAction(HOST, 'link', 'del', 'dev', link.name));
+  for (const link of host.deleted.filter((deleted) => !takenAlong(deleted))) actions.push(ipAction(HOST, 'link', 'del', 'dev', link.name));
   for (const [netns, sorted] of networkLinks) {
-    for (const link of sorted.deleted) actions.push(ipAction(inNetns(netns), 'link', 'del', 'dev', link.name));
+    const explicit = sorted.deleted.filter((link) => !takenAlong(link) && (!deletedNetworks.has(netns) || outlivesTeardown(link)));
+    for (const link of explicit) actions.push(ipAction(inNetns(netns), 'link', 'del', 'dev', link.name));
   }
 
   const sandboxLinks = new Map<string, ObservedLink[]>();
@@ -71,7 +73,7 @@ export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAc
     actions.push(...deletes);
   }
 
-  actions.push(...namespaceChanges(desired, observed, sandboxes, networks));
+  actions.push(...namespaceChanges(desired, observed, stale, sandboxes, networks));
 
   const created = new Set<string>();
   actions.push(...hostLinkChanges(desired, observed, withoutDeletedMasters(host.kept, host.deleted), networkLinks, created));
@@ -138,20 +140,60 @@ function networkLinkKeeper(
   };
 }
 
+/** Sandbox namespaces of ours that are not wanted: their names are deleted this pass. */
+function staleSandboxes(desired: DesiredKernel, observed: ObservedKernel): ObservedSandbox[] {
+  const desiredSandboxes = new Set(desired.sandboxes.map((sandbox) => sandbox.netns));
+  // Only names with our prefix are ever deleted: an adopted foreign namespace is never ours to remove.
+  return observed.sandboxes
+    .filter((sandbox) => isSandboxNetnsName(sandbox.netns) && !desiredSandboxes.has(sandbox.netns))
+    .filter((sandbox) => ownerTagOf(sandbox)?.owner === desired.ownerTag);
+}
+
+/**
+ * Whether a link is one end of a veth pair whose other end is in a namespace the agent created
+ * and deletes this pass. Deleting a created namespace's name destroys the namespace, and the
+ * kernel takes each veth pair in it along, both ends (≈ 16 ms of the kernel's apiece when deleted
+ * one by one, next to nothing in its teardown): such host ends are not deleted on their own. An
+ * attached process's namespace outlives its name, so its veths are deleted explicitly, as are
+ * those of a namespace that could not be read (nothing says what is in it). So is a link on a
+ * name this pass adds again: the kernel's teardown runs in the background, after this pass's adds.
+ */
+function takenWithNamespaces(desired: DesiredKernel, stale: readonly ObservedSandbox[]): (link: ObservedLink) => boolean {
+  const wanted = new Set([
+    ...desired.endpoints.map((endpoint) => endpoint.hostName),
+    ...desired.sandboxes.flatMap((sandbox) => (sandbox.egress ? [sandbox.egress.hostName] : [])),
+  ]);
+  const doomedEnds = new Map<string, ObservedLink[]>();
+  for (const sandbox of stale.filter((candidate) => ownerTagOf(candidate)?.origin === 'created')) {
+    for (const end of sandbox.links) {
+      if (end.alias !== undefined) doomedEnds.set(end.alias, [...(doomedEnds.get(end.alias) ?? []), end]);
+    }
+  }
+  return (link) => !wanted.has(link.name) && (doomedEnds.get(link.name)?.some((end) => isPairedVeth(link, end)) ?? false);
+}
+
+/**
+ * Of a network namespace deleted whole, what is deleted first, synchronously: its VXLAN device
+ * and the veths whose sandbox ends stay (the rest, its bridge, the FDB and neighbour entries, die
+ * with it). The kernel tears a namespace down in the background, and until it has, a VXLAN device
+ * there keeps its VNI from the same network coming straight back (measured: "A VXLAN device with
+ * the specified VNI already exists" on re-adding it right after `ip netns del`), and a veth keeps
+ * its sandbox end's name in a sandbox that may need that name for another network.
+ */
+function outlivesTeardown(link: ObservedLink): boolean {
+  return link.kind === 'vxlan' || link.kind === 'veth';
+}
+
 /** Namespaces: stale and unreadable ones deleted, missing ones added (or, for an adopted process, attached). */
 function namespaceChanges(
   desired: DesiredKernel,
   observed: ObservedKernel,
+  stale: readonly ObservedSandbox[],
   sandboxes: ReadonlyMap<string, ObservedSandbox>,
   networks: ReadonlyMap<string, ObservedNetwork>,
 ): KernelAction[] {
-  const desiredSandboxes = new Set(desired.sandboxes.map((sandbox) => sandbox.netns));
   const ours = (netns: string) => netns.startsWith(desired.networkNetnsPrefix);
-  // Only names with our prefix are ever deleted: an adopted foreign namespace is never ours to remove.
-  const staleSandboxes = observed.sandboxes
-    .filter((sandbox) => isSandboxNetnsName(sandbox.netns) && !desiredSandboxes.has(sandbox.netns))
-    .filter((sandbox) => ownerTagOf(sandbox) === desired.ownerTag)
-    .map((sandbox) => sandbox.netns);
+  const staleSandboxes = stale.map((sandbox) => sandbox.netns);
   const sandboxesToMake = desired.sandboxes.filter(
     (sandbox) => sandbox.origin.kind !== 'named' && !sandboxes.has(sandbox.netns),
   );

@@ -8,7 +8,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { NodeView, SandboxView } from '../../proto/gen/trellis/v1/dispatcher';
 import { IprouteKernel, processRunner } from '../kernel';
-import { deleteNetnsIfPresent, netnsNames, pings, run } from './kernel-test-support';
+import { createTestHost, deleteNetnsIfPresent, netnsNames, pings, run } from './kernel-test-support';
 import { Reconciler } from './reconciler';
 
 const tag = `trka${process.pid}`;
@@ -53,10 +53,7 @@ async function linksIn(enter: string[]): Promise<unknown[]> {
 const inNetns = (name: string) => ['ip', 'netns', 'exec', name];
 
 beforeAll(async () => {
-  await run(['ip', 'netns', 'add', hostNs]);
-  await run(['ip', '-n', hostNs, 'link', 'add', 'uplink', 'up', 'type', 'veth', 'peer', 'name', 'uplink-peer']);
-  await run(['ip', '-n', hostNs, 'link', 'set', 'dev', 'uplink-peer', 'up']);
-  await run(['ip', '-n', hostNs, 'addr', 'add', '198.18.9.1/24', 'dev', 'uplink']);
+  await createTestHost(hostNs, '198.18.9.1');
 });
 
 afterAll(async () => {

@@ -97,9 +97,12 @@ describe('namespace ownership', () => {
     expect(isLabNetworkNamespace('trnw-')).toBe(false);
   });
 
-  it("claims the sandboxes tagged with an agent address of the plan, and no other owner's nor untagged ones", () => {
-    for (const address of ['198.18.0.11', '198.18.0.254']) expect(isLabSandboxLoopbackAlias(`trellis-owner=${address}`)).toBe(true);
-    for (const alias of [undefined, '', 'trellis-owner=198.18.0.1', 'trellis-owner=192.0.2.1', '198.18.0.11']) {
+  it("claims the sandboxes tagged with an agent address of the plan, created or attached, and no other owner's nor untagged ones", () => {
+    for (const address of ['198.18.0.11', '198.18.0.254']) {
+      expect(isLabSandboxLoopbackAlias(`trellis-owner=${address}`)).toBe(true);
+      expect(isLabSandboxLoopbackAlias(`trellis-attached=${address}`)).toBe(true);
+    }
+    for (const alias of [undefined, '', 'trellis-owner=198.18.0.1', 'trellis-attached=192.0.2.1', '198.18.0.11']) {
       expect(isLabSandboxLoopbackAlias(alias)).toBe(false);
     }
   });

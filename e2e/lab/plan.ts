@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { networkNetnsPrefix } from '../../agent/kernel/names';
-import { OWNER_TAG_PREFIX } from '../../agent/reconcile';
+import { parseOwnerTag } from '../../agent/reconcile';
 import { SANDBOX_FILES_LEDGER } from '../../agent/sandbox-files';
 import { LAB_NETNS_PREFIX, SANDBOX_NETNS_PREFIX } from '../../proto/runtime/reserved';
 
@@ -117,11 +117,15 @@ export function isLabNetworkNamespace(name: string): boolean {
   return LAB_NETWORK_NAMESPACE_PREFIXES.some((prefix) => name.startsWith(prefix));
 }
 
-const LAB_OWNER_TAGS: ReadonlySet<string> = new Set(range(MAX_AGENTS).map((i) => `${OWNER_TAG_PREFIX}${hostAddress('agent', i)}`));
+const LAB_OWNERS: ReadonlySet<string> = new Set(range(MAX_AGENTS).map((i) => hostAddress('agent', i)));
 
-/** A sandbox namespace is a lab agent's when its loopback carries the owner tag of an address the plan gives agents. */
+/**
+ * A sandbox namespace is a lab agent's when its loopback carries the owner tag (of a namespace
+ * the agent created, or one it attached) of an address the plan gives agents.
+ */
 export function isLabSandboxLoopbackAlias(alias: string | undefined): boolean {
-  return alias !== undefined && LAB_OWNER_TAGS.has(alias);
+  const tag = parseOwnerTag(alias);
+  return tag !== undefined && LAB_OWNERS.has(tag.owner);
 }
 
 /**
