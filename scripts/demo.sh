@@ -37,8 +37,9 @@ cat <<'NEXT'
 The lab is running. Try next:
   npm run lab -- exec m1 -- trellis node ls
   npm run lab -- exec m1 -- trellis sandbox ls
-  npm run lab -- exec a1 -- ip -d link show          # the VXLAN device and bridge on host a1
-  npm run lab -- exec a1 -- bridge fdb show | grep trvx   # static FDB entries for remote endpoints
+  ip netns list | grep trnw-                          # a namespace per network and node: trnw-<node digest>-<VNI>
+  ip -n trnw-… -d link show                           # its VXLAN device (trvx-…) and bridge (trbr-…)
+  bridge -n trnw-… fdb show | grep trvx               # static FDB entries for remote endpoints
   npm run lab -- exec m1 -- trellis network disconnect demo-net web-a2
   npm run lab -- status                               # hosts, addresses, log files
   npm run lab -- down                                 # remove every namespace, link and process of the lab
