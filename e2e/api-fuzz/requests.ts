@@ -218,6 +218,14 @@ const calls: Array<{ weight: number; rpc: string; arbitrary: fc.Arbitrary<FuzzCa
   },
   { weight: 1, ...rpc('GetJoinTokens', (c) => c.getJoinTokens, none({}), false) },
   { weight: 2, ...rpc('RotateJoinToken', (c) => c.rotateJoinToken, record({ role: field(fc.constantFrom('worker', 'manager')) }), true) },
+  { weight: 1, ...rpc('GetRootCa', (c) => c.getRootCa, none({}), false) },
+  // Requests that are not CSRs: refused before a rotation starts. The first rotation without one is
+  // accepted, and the later ones refused while it waits for nodes that have no agent to renew.
+  { weight: 1, ...rpc('RotateRootCa', (c) => c.rotateRootCa, record({ adminCsrPem: field(fc.constantFrom('', '-----BEGIN CERTIFICATE REQUEST-----\nAA==\n-----END CERTIFICATE REQUEST-----\n')) }), true) },
+  { weight: 1, ...rpc('UpdateCluster', (c) => c.updateCluster, record({ autolock: fc.constantFrom(undefined, true, false).map((value) => () => value) }), true) },
+  { weight: 1, ...rpc('GetUnlockKey', (c) => c.getUnlockKey, none({}), false) },
+  { weight: 1, ...rpc('RotateUnlockKey', (c) => c.rotateUnlockKey, none({}), true) },
+  { weight: 1, ...rpc('UnlockManager', (c) => c.unlockManager, record({ unlockKey: field(fc.constantFrom('', 'TRLSKEY-1-aaaa')) }), false) },
 ];
 
 export const anyCall: fc.Arbitrary<FuzzCall> = fc.oneof(...calls);

@@ -6,6 +6,7 @@ import { revocationNow } from '../ca/revoked';
 import { newRootRotation, rootCaStatus } from '../ca/root-rotation';
 import { callerIdentity } from '../ca/authorization';
 import { ADMIN_CERT_VALIDITY_SECONDS, signAndRecord } from '../ca/ca-service';
+import { certificateRequestProblem } from '../ca/issue';
 import { Network, NodeStatus, Sandbox, Service, type Endpoint, type Node } from '../../proto/gen/trellis/v1/types';
 import type { Encoder } from '../../proto/runtime/wire-size';
 import type { ClusterState } from '../cluster/cluster-state';
@@ -232,18 +233,24 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
 
     getRootCa: unary(() => rootCa()),
     rotateRootCa: unary(async (request, call) => {
+      // The admin's request is checked first: a refused call must not have started a rotation.
+      const admin = callerIdentity(call);
+      if (request.adminCsrPem) {
+        if (admin?.role !== 'trellis-admin') {
+          return serviceError('PERMISSION_DENIED', 'admin_csr_pem', 'admin_csr_pem: only an admin certificate is renewed with the rotation; call without it');
+        }
+        const problem = await certificateRequestProblem(request.adminCsrPem);
+        if (problem) return serviceError('INVALID_ARGUMENT', 'admin_csr_pem', `admin_csr_pem: ${problem}`);
+      }
       await state.readBarrier();
       const security = state.store.security();
       if (!security) return serviceError('FAILED_PRECONDITION', '', 'this cluster was created without a CA; it has no root to rotate');
       const outcome = await propose(await newRootRotation(clusterKey.openSecrets(security), clusterKey));
       if (outcome instanceof Error) return outcome;
       const status = await rootCa();
-      if (status instanceof Error || !request.adminCsrPem) return status;
-      const admin = callerIdentity(call);
+      if (status instanceof Error || !request.adminCsrPem || !admin) return status;
       const rotated = state.store.security();
-      if (admin?.role !== 'trellis-admin' || !rotated) {
-        return serviceError('PERMISSION_DENIED', 'admin_csr_pem', 'admin_csr_pem: only an admin certificate is renewed with the rotation; the rotation has started');
-      }
+      if (!rotated) return status;
       const adminSecrets = { ...clusterKey.openSecrets(rotated), certValiditySeconds: ADMIN_CERT_VALIDITY_SECONDS };
       const adminCertificate = await signAndRecord(state, adminSecrets, request.adminCsrPem, admin, 'trellis cluster ca --rotate');
       return adminCertificate instanceof Error ? adminCertificate : { ...status, adminCertificate };

@@ -26,6 +26,16 @@ async function verifiedRequest(csrPem: string): Promise<x509.Pkcs10CertificateRe
   return csr;
 }
 
+/** Why `csrPem` could not be signed (not a PKCS#10 request, or its signature fails), or undefined: for checks before anything changes. */
+export async function certificateRequestProblem(csrPem: string): Promise<string | undefined> {
+  try {
+    await verifiedRequest(csrPem);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
 /** Signs a node's request, putting the identity the CA decided into the subject. */
 export async function issueCertificate(request: IssueRequest): Promise<string> {
   const csr = await verifiedRequest(request.csrPem);
