@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import type { ClusterState } from '../cluster/cluster-state';
 import type { ClusterSecurityRecord } from '../store';
+import type { ClusterKey } from './cluster-key';
+import { writeKeyFile } from './key-file';
 
 const RETRY_MS = 200;
 
 /** What the keeper watches: the replicated store, and how far this replica has applied it. */
-export type FollowedCluster = Pick<ClusterState, 'store' | 'readBarrier' | 'onChange'> & { status(): { applied: number } };
-import type { ClusterKey } from './cluster-key';
-import { writeKeyFile } from './key-file';
+export type FollowedCluster = Pick<ClusterState, 'store' | 'readBarrier' | 'onChange' | 'isLeader'> & { status(): { applied: number } };
 
 /**
  * Keeps this manager's data key file wrapped the way the replicated store says: under the unlock
@@ -29,31 +29,30 @@ export class AutolockKeeper {
   ) {}
 
   /**
-   * Follows the store once this replica has caught up, not before: replaying its own log after a
-   * restart passes through older states (autolock off, an old key), and rewrapping for those would
-   * put a key that opens the data key back on disk. Caught up means it has applied past every entry
-   * its log held at start (`lastIndexAtStart`), or a read barrier has confirmed it is current,
-   * whichever comes first. Returns the way to stop.
+   * Follows the store's autolock setting. Replaying the log after a restart, or catching up with
+   * the leader, passes through older states; rewrapping for an "autolock off" among them would put
+   * a key that opens the data key on disk while the cluster is locked. So until a read barrier has
+   * confirmed this replica is current, only changes past the entries its log held at start
+   * (`lastIndexAtStart`) are followed, and only towards a locked file (on, or a rotated key); once
+   * confirmed, every change is. A leader past those entries is current by definition (it holds
+   * every committed entry). Returns the way to stop.
    */
   followCaughtUp(cluster: FollowedCluster, lastIndexAtStart: number): () => void {
-    let caughtUp = false;
+    let confirmed = false;
     let stopped = false;
-    const catchUp = (): void => {
-      if (caughtUp || stopped) return;
-      caughtUp = true;
-      this.follow(cluster.store.security());
-    };
     const unsubscribe = cluster.onChange(() => {
-      if (caughtUp) this.follow(cluster.store.security());
-      else if (cluster.status().applied > lastIndexAtStart) catchUp();
+      const pastStart = cluster.status().applied > lastIndexAtStart;
+      confirmed ||= pastStart && cluster.isLeader();
+      if (confirmed || pastStart) this.follow(cluster.store.security(), confirmed);
     });
     void (async () => {
-      while (!caughtUp && !stopped) {
+      while (!confirmed && !stopped) {
         try {
           await cluster.readBarrier();
-          catchUp();
+          confirmed = true;
+          if (!stopped) this.follow(cluster.store.security(), true);
         } catch {
-          // No leader yet: asked again, until caught up or stopped (after a pause: a stopped cluster refuses at once).
+          // No leader yet: asked again, until confirmed or stopped (after a pause: a stopped cluster refuses at once).
           await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
         }
       }
@@ -64,9 +63,13 @@ export class AutolockKeeper {
     };
   }
 
-  /** Called with the store's security record after it changed; rewrites the file when its wrapping no longer fits. */
-  follow(record: ClusterSecurityRecord | undefined): void {
+  /**
+   * Rewrites the file when its wrapping no longer fits the store's security record;
+   * `mayUnlock`: whether "autolock off" may be followed yet (see followCaughtUp).
+   */
+  follow(record: ClusterSecurityRecord | undefined, mayUnlock: boolean): void {
     if (!record || record.unlockKeySealed === this.lastSealed) return;
+    if (record.unlockKeySealed === undefined && !mayUnlock) return;
     this.lastSealed = record.unlockKeySealed;
     const wanted = this.clusterKey.unlockKey(record);
     this.work = this.work.then(() => this.rewrap(wanted));
