@@ -1,6 +1,6 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { CertificateAuthorityClient } from '../proto/gen/trellis/v1/ca';
-import { LOCKED_MESSAGE } from '../manager/api/locked-service';
+import { LOCKED_MESSAGE } from '../proto/runtime/locked';
 import { ControlClient } from '../proto/gen/trellis/v1/control';
 import { channelCredentials, managerChannelOptions, type ChannelMaterial } from '../proto/runtime/tls';
 import { allPages } from '../proto/runtime/pages';

@@ -12,13 +12,12 @@ import { ControlService, type UnlockManagerRequest, type UnlockManagerResponse }
 import { CertificateAuthorityService } from '../../proto/gen/trellis/v1/ca';
 import { DispatcherService } from '../../proto/gen/trellis/v1/dispatcher';
 import { RaftService } from '../../proto/gen/trellis/v1/raft';
+import { LOCKED_MESSAGE } from '../../proto/runtime/locked';
 import type { KeyFile } from '../secrets/key-file';
 import { SealError } from '../secrets/sealed';
 import { UnlockKeyError } from '../secrets/unlock-key';
 import { serviceError } from './status';
 import { unary } from './unary';
-
-export const LOCKED_MESSAGE = 'manager is locked: run `trellis cluster unlock`';
 
 /** The services a serving manager has; a locked one answers every call of them with LOCKED_MESSAGE. */
 const LOCKABLE_SERVICES: readonly ServiceDefinition[] = [ControlService, DispatcherService, RaftService, CertificateAuthorityService];
