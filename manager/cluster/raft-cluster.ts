@@ -192,23 +192,22 @@ export class RaftCluster implements ClusterState {
   async propose<C extends Command>(command: C): Promise<ApplyResult<C>> {
     const checked = checkCommand(command);
     if (!checked.ok) return checked;
-    if (this.isLeader()) return this.proposeChecked(command);
+    if (this.isLeader()) return this.proposeHere(command);
     const leader = await this.waitForLeaderAddress().catch((error: unknown) => {
       this.options.observer?.proposalFinished('failed');
       throw error;
     });
-    if (this.isLeader()) return this.proposeChecked(command);
+    if (this.isLeader()) return this.proposeHere(command);
     this.options.observer?.proposalFinished('forwarded');
     return (await this.options.forwarder.propose(leader, command)) as ApplyResult<C>;
   }
 
-  /** Proposes on this manager, which must lead; the Propose RPC of followers lands here. */
-  async proposeHere<C extends Command>(command: C): Promise<ApplyResult<C>> {
-    const checked = checkCommand(command);
-    return checked.ok ? this.proposeChecked(command) : checked;
-  }
-
-  private proposeChecked<C extends Command>(command: C): Promise<ApplyResult<C>> {
+  /**
+   * Proposes a command already checked against its schema on this manager, which must lead: `propose`
+   * and the Propose RPC of followers (which refuses with a status of its own) check first, and `apply`
+   * checks again whatever reaches the log.
+   */
+  proposeHere<C extends Command>(command: C): Promise<ApplyResult<C>> {
     const requestId = newId();
     const result = this.wait(this.writes, requestId, 'write not committed', this.options.requestTimeoutMs);
     try {
