@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 
 results=$(mktemp /tmp/trellis-jest-XXXXXX.json)
-npx jest --runInBand --json --outputFile="$results" "$@"
+# --forceExit: once every suite has finished, a handle some test left open (a socket, a timer)
+# must not keep CI waiting: on one CI machine jest passed every test and then never exited.
+npx jest --runInBand --forceExit --json --outputFile="$results" "$@"
 status=$?
 node scripts/jest-summary.js "$results" || status=1
 rm -f "$results"
