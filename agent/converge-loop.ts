@@ -1,15 +1,34 @@
 import type { Logger } from 'pino';
 import type { NodeView } from '../proto/gen/trellis/v1/dispatcher';
-import type { KernelAction } from './kernel';
+import { countingProcesses, type KernelAction } from './kernel';
 
-export interface ConvergeTarget {
-  /** `applied`: the writes `actions` describes; `skipped`: parts of the view that could not be programmed this pass, and why. */
-  reconcile(view: NodeView): Promise<{ writes: number; actions: string[]; applied: readonly KernelAction[]; skipped: string[] }>;
+export interface PassOutcome {
+  writes: number;
+  actions: string[];
+  /** The writes `actions` describes. */
+  applied: readonly KernelAction[];
+  /** Parts of the view that could not be programmed this pass, and why. */
+  skipped: string[];
+  pass: PassKind;
+}
+
+export type PassKind = 'full' | 'scoped';
+
+/** What the loop drives: the Reconciler (plus, in the agent, the sandboxes' files). */
+export interface ConvergeTarget<Survey> {
+  /** A pass over what changed since the last pass that succeeded (a full one when it must be). */
+  reconcileChange(view: NodeView): Promise<PassOutcome>;
+  /** The reading half of a full pass: writes nothing, so it runs while changes are written. */
+  survey(view: NodeView): Promise<Survey>;
+  /** The writing half of a full pass, for the newest view, over a survey that may be older. */
+  reconcileSurveyed(view: NodeView, survey: Survey): Promise<PassOutcome>;
 }
 
 /** What one pass did. */
 export interface PassReport {
   ok: boolean;
+  /** A failed pass that was to be scoped counts as scoped, whatever it fell back to. */
+  pass: PassKind;
   seconds: number;
   /** The kernel writes of a pass that succeeded; none for one that failed. */
   writes: readonly KernelAction[];
@@ -18,6 +37,10 @@ export interface PassReport {
    * successful pass, so something changed the kernel behind the agent's back.
    */
   drift: readonly KernelAction[];
+  /** Processes the pass spawned (reads and writes). */
+  processes: number;
+  /** How long the oldest view this pass took had waited for a pass to start writing it; 0 for none. */
+  waitedSeconds: number;
 }
 
 export interface ConvergeObserver {
@@ -27,22 +50,36 @@ export interface ConvergeObserver {
 const NO_OBSERVER: ConvergeObserver = { passFinished: () => undefined };
 
 /**
- * Runs one reconcile pass at a time against the newest view: views that arrive
- * during a pass collapse into the next one, and a timer re-runs the last view so
- * that drift made behind the agent's back is repaired (level-triggered).
+ * Runs reconcile passes against the newest view, in two lanes that share one write lock.
+ *
+ * - Changes: each view that arrives is written by a scoped pass (views that arrive meanwhile
+ *   collapse into the next one).
+ * - Drift: a timer runs a full pass, level-triggered, so whatever changed behind the agent's back is
+ *   repaired. Its reading half (a process per namespace, seconds on a busy node) holds no lock:
+ *   scoped passes run meanwhile, and its writing half reads again what they touched. So a change
+ *   never waits behind a full pass's reads, only behind its writes, which on a converged node are
+ *   none. This rather than slices of a full pass: a slice would read each network namespace again
+ *   for every slice of sandboxes on it, and a pass made of slices is not one consistent reading.
+ *
+ * Until a pass has succeeded (after a start or a failure) every pass is a full one, taken by the
+ * change lane; the timer then retries there.
  */
-export class ConvergeLoop {
+export class ConvergeLoop<Survey> {
   private latest: NodeView | undefined;
-  private pending = false;
-  private running: Promise<void> | undefined;
+  /** When the oldest view no pass has taken yet arrived. */
+  private waitingSince: number | undefined;
+  private changePending = false;
+  private changeLane: Promise<void> | undefined;
+  private fullLane: Promise<void> | undefined;
+  private writeLock: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private passes = 0;
   private lastSkipped = '';
-  /** The view revision the last successful pass made the kernel match. */
+  /** The view revision the last successful pass made the kernel match; undefined after a failure. */
   private convergedRevision: number | undefined;
 
   constructor(
-    private readonly target: ConvergeTarget,
+    private readonly target: ConvergeTarget<Survey>,
     private readonly logger: Logger,
     private readonly onConverged: (view: NodeView) => void,
     private readonly resyncIntervalMs: number,
@@ -51,48 +88,95 @@ export class ConvergeLoop {
 
   offer(view: NodeView): void {
     this.latest = view;
-    this.kick();
+    this.waitingSince ??= performance.now();
+    this.kickChange();
   }
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.resyncIntervalMs);
+    this.timer = setInterval(() => this.kickFull(), this.resyncIntervalMs);
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.running;
+    await Promise.all([this.changeLane, this.fullLane]);
   }
 
-  private kick(): void {
+  private kickChange(): void {
     if (!this.latest) return;
-    this.pending = true;
-    this.running ??= this.drain().finally(() => (this.running = undefined));
+    this.changePending = true;
+    this.changeLane ??= this.drainChanges().finally(() => (this.changeLane = undefined));
   }
 
-  private async drain(): Promise<void> {
-    while (this.pending && this.latest) {
-      this.pending = false;
-      const view = this.latest;
-      const started = performance.now();
-      const seconds = () => (performance.now() - started) / 1000;
-      try {
-        const { writes, actions, applied, skipped } = await this.target.reconcile(view);
-        const drift = view.revision === this.convergedRevision ? applied : [];
-        this.convergedRevision = view.revision;
-        this.observer.passFinished({ ok: true, seconds: seconds(), writes: applied, drift });
-        this.passes += 1;
-        this.reportSkipped(view, skipped);
-        if (drift.length > 0) this.logger.warn({ revision: view.revision, writes, actions }, 'kernel drift repaired');
-        else if (writes > 0) this.logger.info({ revision: view.revision, writes, actions }, 'kernel reconciled');
-        // The first pass is always reported: after a restart it shows whether anything was rewritten.
-        else if (this.passes === 1) this.logger.info({ revision: view.revision }, 'kernel already converged');
-        else this.logger.debug({ revision: view.revision }, 'kernel already converged');
-        this.onConverged(view);
-      } catch (error) {
-        this.observer.passFinished({ ok: false, seconds: seconds(), writes: [], drift: [] });
-        this.logger.error({ err: error, revision: view.revision }, 'reconcile pass failed; the next pass retries');
-      }
+  private kickFull(): void {
+    if (!this.latest) return;
+    if (this.convergedRevision === undefined) return this.kickChange();
+    this.fullLane ??= this.fullPass().finally(() => (this.fullLane = undefined));
+  }
+
+  private async drainChanges(): Promise<void> {
+    while (this.changePending) {
+      this.changePending = false;
+      await this.measured('scoped', async () => this.locked((view) => this.target.reconcileChange(view)));
     }
+  }
+
+  private async fullPass(): Promise<void> {
+    const surveyed = this.latest;
+    if (surveyed === undefined) return;
+    await this.measured('full', async () => {
+      const survey = await this.target.survey(surveyed);
+      return this.locked((view) => this.target.reconcileSurveyed(view, survey));
+    });
+  }
+
+  /** Runs a writing pass for the newest view once no other pass writes. */
+  private locked(write: (view: NodeView) => Promise<PassOutcome>): Promise<{ view: NodeView; outcome: PassOutcome; waitedSeconds: number }> {
+    const run = this.writeLock.then(async () => {
+      const view = this.latest as NodeView;
+      // Whichever lane takes the newest view takes every change that came before it.
+      this.changePending = false;
+      const waitedSeconds = this.waitingSince === undefined ? 0 : (performance.now() - this.waitingSince) / 1000;
+      this.waitingSince = undefined;
+      return { view, outcome: await write(view), waitedSeconds };
+    });
+    this.writeLock = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  private async measured(
+    kind: PassKind,
+    pass: () => Promise<{ view: NodeView; outcome: PassOutcome; waitedSeconds: number }>,
+  ): Promise<void> {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    const counted = await countingProcesses(async () => {
+      try {
+        return { done: await pass() };
+      } catch (error) {
+        return { error };
+      }
+    });
+    const { processes } = counted;
+    if ('error' in counted.result) {
+      this.convergedRevision = undefined;
+      this.observer.passFinished({ ok: false, pass: kind, seconds: seconds(), writes: [], drift: [], processes, waitedSeconds: 0 });
+      this.logger.error({ err: counted.result.error, pass: kind }, 'reconcile pass failed; the next pass retries');
+      return;
+    }
+    const { view, outcome, waitedSeconds } = counted.result.done;
+    const { writes, actions, applied, skipped } = outcome;
+    const drift = view.revision === this.convergedRevision ? applied : [];
+    this.convergedRevision = view.revision;
+    this.observer.passFinished({ ok: true, pass: outcome.pass, seconds: seconds(), writes: applied, drift, processes, waitedSeconds });
+    this.passes += 1;
+    this.reportSkipped(view, skipped);
+    const facts = { revision: view.revision, pass: outcome.pass };
+    if (drift.length > 0) this.logger.warn({ ...facts, writes, actions }, 'kernel drift repaired');
+    else if (writes > 0) this.logger.info({ ...facts, writes, actions }, 'kernel reconciled');
+    // The first pass is always reported: after a restart it shows whether anything was rewritten.
+    else if (this.passes === 1) this.logger.info(facts, 'kernel already converged');
+    else this.logger.debug(facts, 'kernel already converged');
+    this.onConverged(view);
   }
 
   /** Once per change, not every pass: an adopted namespace can stay missing for a long time. */

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 
 /** Runs one external command; the only way kernel code reaches the kernel. */
@@ -17,10 +18,24 @@ export class CommandFailed extends Error {
   }
 }
 
+const tally = new AsyncLocalStorage<{ processes: number }>();
+
+/**
+ * Runs `work`, counting the processes processRunner spawns for it: only for it, though other work
+ * spawns meanwhile (the count follows `work`'s own async calls).
+ */
+export async function countingProcesses<T>(work: () => Promise<T>): Promise<{ result: T; processes: number }> {
+  const count = { processes: 0 };
+  const result = await tally.run(count, work);
+  return { result, processes: count.processes };
+}
+
 export const processRunner: CommandRunner = {
   run(argv, stdin) {
     const [command, ...args] = argv;
     if (command === undefined) return Promise.reject(new Error('empty command'));
+    const count = tally.getStore();
+    if (count !== undefined) count.processes += 1;
     return new Promise((resolve, reject) => {
       const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
       const stdout: Buffer[] = [];

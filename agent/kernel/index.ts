@@ -1,5 +1,5 @@
 export * from './actions';
-export { CommandFailed, processRunner } from './command-runner';
+export { CommandFailed, countingProcesses, processRunner } from './command-runner';
 export type { CommandRunner } from './command-runner';
 export { IprouteKernel } from './iproute-kernel';
 export type { IprouteKernelOptions } from './iproute-kernel';

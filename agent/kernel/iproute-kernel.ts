@@ -11,7 +11,7 @@ import {
 } from './iproute-json';
 import { isMissingTableError, listTableArgv, normalizeListing } from '../firewall';
 import { Kernel, KernelApplyError } from './kernel';
-import { AdoptedNetnsQuery, ObserveQuery, ObservedKernel, ObservedNetwork, ObservedSandbox } from './model';
+import { AdoptedNetnsQuery, NamespaceSelection, ObserveQuery, ObservedKernel, ObservedNetwork, ObservedSandbox } from './model';
 import { BRIDGE_NETFILTER_MARK, readNamespaces } from './namespace-reads';
 import { readNetnsIds } from './netns-identity';
 import { VXLAN_PREFIX, isSandboxNetnsName, netnsRunPath, processNetnsPath } from './names';
@@ -51,8 +51,9 @@ export class IprouteKernel implements Kernel {
     const present = new Set(listed);
     // Namespaces someone else named are read only when a sandbox adopts them: the rest are none of ours.
     const foreign = adopted.foreign.filter((name) => !isSandboxNetnsName(name) && present.has(name));
-    const sandboxNames = [...listed.filter(isSandboxNetnsName), ...foreign];
-    const networkNames = listed.filter((name) => name.startsWith(query.networkNetnsPrefix));
+    const selected = (kind: keyof NamespaceSelection) => (name: string) => query.only?.[kind].has(name) ?? true;
+    const sandboxNames = [...listed.filter(isSandboxNetnsName), ...foreign].filter(selected('sandboxes'));
+    const networkNames = listed.filter((name) => name.startsWith(query.networkNetnsPrefix)).filter(selected('networks'));
     const [sandboxReads, networkReads] = await Promise.all([
       readNamespaces(this.runner, 'sandbox', sandboxNames),
       readNamespaces(this.runner, 'network', networkNames),

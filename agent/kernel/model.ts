@@ -1,3 +1,5 @@
+import type { DesiredFirewall } from '../firewall/model';
+
 /**
  * The kernel objects the data plane is made of, in the shape both the desired state and the
  * observed state are expressed in, so that plan() can compare them field by field.
@@ -103,6 +105,17 @@ export interface ObserveQuery {
   /** The host firewall table the agent owns. */
   firewallTable: string;
   adopted: AdoptedNetnsQuery;
+  /**
+   * Read only these sandbox and network namespaces (those that exist), not every one of ours: a
+   * scoped pass. The host's links, the namespace list, ip_forward and the firewall are always read.
+   */
+  only?: NamespaceSelection;
+}
+
+/** Namespaces by name under /run/netns. */
+export interface NamespaceSelection {
+  sandboxes: ReadonlySet<string>;
+  networks: ReadonlySet<string>;
 }
 
 export interface ObservedKernel {
@@ -237,4 +250,9 @@ export interface DesiredKernel {
   gateway: DesiredGateway | undefined;
   /** Every overlay subnet of the cluster: the firewall keeps the gateway bridge from reaching them. */
   isolatedSubnets: string[];
+  /**
+   * The host's firewall table, made of the parts above and every sandbox's published ports; kept
+   * whole when a scoped pass narrows the sandboxes down. undefined: no table wanted.
+   */
+  firewall: DesiredFirewall | undefined;
 }

@@ -27,27 +27,33 @@ describe('agent metrics', () => {
     expect(sampleValue(text, 'trellis_reconcile_passes_total', 'result="ok"')).toBe(0);
     expect(sampleValue(text, 'trellis_reconcile_passes_total', 'result="failed"')).toBe(0);
     expect(sampleValue(text, 'trellis_kernel_writes_total')).toBe(0);
-    expect(sampleValue(text, 'trellis_reconcile_pass_seconds_count')).toBe(0);
+    expect(sampleValue(text, 'trellis_reconcile_change_wait_seconds_count')).toBe(0);
     for (const kind of ACTION_KINDS) expect(sampleValue(text, 'trellis_drift_repaired_total', `kind="${kind}"`)).toBe(0);
     expect(sampleValue(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
   });
 
-  it('counts passes, their writes and durations, and drift repairs by kind', async () => {
+  it('counts passes, their writes, durations and processes by kind of pass, changes\' waits, and drift repairs by kind', async () => {
     const staleFdb = bridgeAction(HOST, 'fdb', 'del', '02:00:5e:00:53:01', 'dev', 'trvx-100', 'dst', '198.18.0.99', 'self');
     const veth = ipAction(HOST, 'link', 'add', 'name', 'trve-e1aaaaaaaa', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', 'trsb-web');
     const address = ipAction(inNetns('trsb-web'), 'addr', 'add', '10.231.1.2/24', 'dev', 'eth0');
-    metrics.passFinished({ ok: true, seconds: 0.02, writes: [veth, address, staleFdb], drift: [] });
-    metrics.passFinished({ ok: true, seconds: 0.003, writes: [], drift: [] });
-    metrics.passFinished({ ok: true, seconds: 0.04, writes: [staleFdb, veth, address], drift: [staleFdb, veth, address] });
-    metrics.passFinished({ ok: false, seconds: 0.7, writes: [], drift: [] });
+    const pass = { processes: 0, waitedSeconds: 0 };
+    metrics.passFinished({ ...pass, ok: true, pass: 'scoped', seconds: 0.02, writes: [veth, address, staleFdb], drift: [], processes: 9, waitedSeconds: 0.002 });
+    metrics.passFinished({ ...pass, ok: true, pass: 'scoped', seconds: 0.003, writes: [], drift: [] });
+    metrics.passFinished({ ...pass, ok: true, pass: 'full', seconds: 0.04, writes: [staleFdb, veth, address], drift: [staleFdb, veth, address], processes: 1200 });
+    metrics.passFinished({ ...pass, ok: false, pass: 'full', seconds: 0.7, writes: [], drift: [] });
 
     const text = await scrape();
     expect(sampleValue(text, 'trellis_reconcile_passes_total', 'result="ok"')).toBe(3);
     expect(sampleValue(text, 'trellis_reconcile_passes_total', 'result="failed"')).toBe(1);
     expect(sampleValue(text, 'trellis_kernel_writes_total')).toBe(6);
-    expect(sampleValue(text, 'trellis_reconcile_pass_seconds_count')).toBe(4);
-    expect(sampleValue(text, 'trellis_reconcile_pass_seconds_bucket', 'le="0.005"')).toBe(1);
-    expect(sampleValue(text, 'trellis_reconcile_pass_seconds_bucket', 'le="0.05"')).toBe(3);
+    expect(sampleValue(text, 'trellis_reconcile_pass_seconds_count', 'pass="scoped"')).toBe(2);
+    expect(sampleValue(text, 'trellis_reconcile_pass_seconds_count', 'pass="full"')).toBe(2);
+    expect(sampleValue(text, 'trellis_reconcile_pass_seconds_bucket', 'le="0.005",pass="scoped"')).toBe(1);
+    expect(sampleValue(text, 'trellis_reconcile_pass_seconds_bucket', 'le="0.05",pass="full"')).toBe(1);
+    expect(sampleValue(text, 'trellis_reconcile_pass_processes_bucket', 'le="10",pass="scoped"')).toBe(2);
+    expect(sampleValue(text, 'trellis_reconcile_pass_processes_bucket', 'le="1000",pass="full"')).toBe(1);
+    expect(sampleValue(text, 'trellis_reconcile_pass_processes_sum', 'pass="full"')).toBe(1200);
+    expect(sampleValue(text, 'trellis_reconcile_change_wait_seconds_count')).toBe(1);
     const drift = Object.fromEntries(ACTION_KINDS.map((kind) => [kind, sampleValue(text, 'trellis_drift_repaired_total', `kind="${kind}"`)]));
     expect(drift).toEqual({ fdb: 1, neighbour: 0, veth: 1, vxlan: 0, bridge: 0, address: 1, route: 0, netns: 0, sysctl: 0, firewall: 0, other: 0 });
   });

@@ -9,7 +9,9 @@ import { ACTION_KINDS, actionKind } from '../reconcile/action-kind';
 export class AgentMetrics implements ConvergeObserver {
   readonly registry = new Registry();
   private readonly passes: Counter<'result'>;
-  private readonly passSeconds: Histogram;
+  private readonly passSeconds: Histogram<'pass'>;
+  private readonly passProcesses: Histogram<'pass'>;
+  private readonly changeWait: Histogram;
   private readonly kernelWrites: Counter;
   private readonly driftRepaired: Counter<'kind'>;
 
@@ -24,8 +26,22 @@ export class AgentMetrics implements ConvergeObserver {
     });
     this.passSeconds = new Histogram({
       name: 'trellis_reconcile_pass_seconds',
-      help: 'Duration of a reconcile pass: read the kernel, plan, apply.',
+      help: 'Duration of a reconcile pass: read the kernel, plan, apply; scoped passes read only what a change touched, full ones everything.',
+      labelNames: ['pass'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.passProcesses = new Histogram({
+      name: 'trellis_reconcile_pass_processes',
+      help: 'Processes a reconcile pass spawned to read and write the kernel.',
+      labelNames: ['pass'],
+      buckets: [0, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+      registers,
+    });
+    this.changeWait = new Histogram({
+      name: 'trellis_reconcile_change_wait_seconds',
+      help: 'How long a new view waited for a pass to start writing it (behind another pass\'s writes).',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
     this.kernelWrites = new Counter({
@@ -46,7 +62,9 @@ export class AgentMetrics implements ConvergeObserver {
 
   passFinished(report: PassReport): void {
     this.passes.inc({ result: report.ok ? 'ok' : 'failed' });
-    this.passSeconds.observe(report.seconds);
+    this.passSeconds.observe({ pass: report.pass }, report.seconds);
+    this.passProcesses.observe({ pass: report.pass }, report.processes);
+    if (report.waitedSeconds > 0) this.changeWait.observe(report.waitedSeconds);
     this.kernelWrites.inc(report.writes.length);
     for (const action of report.drift) this.driftRepaired.inc({ kind: actionKind(action) });
   }

@@ -18,6 +18,7 @@ import {
   vxlanName,
 } from '../kernel';
 import { allocateEgress } from './egress-addresses';
+import { firewallOf } from './plan-firewall';
 import { publishedPorts, reservedHostPorts } from './published-ports';
 import { placeSandbox } from './sandbox-placement';
 import { isInterfaceName, isIpv4, isMac, isPlainName, isPrefixLength, isVni } from './validate';
@@ -208,6 +209,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
     };
   }
   kernel.isolatedSubnets = isolatedSubnets(view, skipped);
+  kernel.firewall = firewallOf(kernel);
   return { kernel, skipped };
 }
 
@@ -262,5 +264,6 @@ export function emptyKernel(ownerTag: string): DesiredKernel {
     endpoints: [],
     gateway: undefined,
     isolatedSubnets: [],
+    firewall: undefined,
   };
 }

@@ -34,3 +34,20 @@ export async function createTestHost(netns: string, address: string): Promise<vo
   await run(['ip', '-n', netns, 'link', 'set', 'dev', 'uplink-peer', 'up']);
   await run(['ip', '-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'uplink']);
 }
+
+/**
+ * Hosts (namespaces of their own) on one underlay bridge, in a namespace of its own: each host's
+ * underlay device is `uplink`, holding its `ip`/24.
+ */
+export async function createUnderlay(underlayNs: string, hosts: readonly { ns: string; ip: string }[]): Promise<void> {
+  await run(['ip', 'netns', 'add', underlayNs]);
+  await run(['ip', '-n', underlayNs, 'link', 'add', 'underlay', 'up', 'type', 'bridge']);
+  for (const [index, host] of hosts.entries()) {
+    await run(['ip', 'netns', 'add', host.ns]);
+    const port = `port${index}`;
+    await run(['ip', '-n', underlayNs, 'link', 'add', port, 'master', 'underlay', 'up', 'type', 'veth', 'peer', 'name', 'uplink', 'netns', host.ns]);
+    await run(['ip', '-n', host.ns, 'addr', 'add', `${host.ip}/24`, 'dev', 'uplink']);
+    await run(['ip', '-n', host.ns, 'link', 'set', 'dev', 'uplink', 'up']);
+    await run(['ip', '-n', host.ns, 'link', 'set', 'dev', 'lo', 'up']);
+  }
+}

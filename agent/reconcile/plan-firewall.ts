@@ -1,8 +1,8 @@
 import { DesiredFirewall, deleteScript, renderTable, replaceScript } from '../firewall';
 import { DesiredKernel, FIREWALL_TABLE, HOST, KernelAction } from '../kernel';
 
-/** The host firewall the desired kernel asks for: none without a gateway bridge. Pure. */
-export function firewallOf(desired: DesiredKernel): DesiredFirewall | undefined {
+/** The host firewall the desired kernel's parts ask for: none without a gateway bridge. Pure. */
+export function firewallOf(desired: Omit<DesiredKernel, 'firewall'>): DesiredFirewall | undefined {
   const { gateway } = desired;
   if (gateway === undefined) return undefined;
   return {
@@ -18,7 +18,7 @@ export function firewallOf(desired: DesiredKernel): DesiredFirewall | undefined 
 
 /** One atomic replace of the whole table when it differs from what it should be; its deletion when not wanted. */
 export function planFirewall(desired: DesiredKernel, observed: string | undefined): KernelAction[] {
-  const wanted = firewallOf(desired);
+  const wanted = desired.firewall;
   if (wanted === undefined) return observed === undefined ? [] : [nft(deleteScript(FIREWALL_TABLE))];
   return observed === renderTable(wanted) ? [] : [nft(replaceScript(wanted))];
 }

@@ -12,7 +12,6 @@ import {
 } from '../kernel';
 import { DEFAULT_GATEWAY_SUBNET, desired } from './desired';
 import { ATTACHED_TAG_PREFIX, OWNER_TAG_PREFIX } from './plan';
-import { firewallOf } from './plan-firewall';
 import { sampleView } from './test-fixtures';
 
 /** Builders for plan() tests: observed kernels and desired states made from node views. */
@@ -98,7 +97,7 @@ export function programmed(want: DesiredKernel, ownerTag = want.ownerTag): Obser
     const hostSide = link(egress.hostName, { ifindex: ifindexIn(''), mtu: egress.mtu, master: gateway.bridge, isolated: true });
     pair(hostSide, hostLinks, netns, { name: egress.interfaceName, mtu: egress.mtu, addresses: [egress.address] });
   }
-  const firewall = firewallOf(want);
+  const { firewall } = want;
   return {
     hostLinks,
     networks,

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, startServer } from '../firewall/kernel-test-traffic';
 import { IprouteKernel, networkNetnsName, processRunner } from '../kernel';
-import { deleteNetnsIfPresent, netnsNames, pings, run } from './kernel-test-support';
+import { createUnderlay, deleteNetnsIfPresent, netnsNames, pings, run } from './kernel-test-support';
 import { Reconciler } from './reconciler';
 
 const tag = `trkt${process.pid}`;
@@ -77,20 +77,7 @@ async function converge(): Promise<void> {
   await reconciler2.reconcile(fullView2);
 }
 
-async function buildUnderlay(): Promise<void> {
-  await run(['ip', 'netns', 'add', underlayNs]);
-  await run(['ip', '-n', underlayNs, 'link', 'add', 'underlay', 'up', 'type', 'bridge']);
-  for (const [index, host] of [host1, host2].entries()) {
-    await run(['ip', 'netns', 'add', host.ns]);
-    const port = `port${index}`;
-    await run(['ip', '-n', underlayNs, 'link', 'add', port, 'master', 'underlay', 'up', 'type', 'veth', 'peer', 'name', 'uplink', 'netns', host.ns]);
-    await run(['ip', '-n', host.ns, 'addr', 'add', `${host.ip}/24`, 'dev', 'uplink']);
-    await run(['ip', '-n', host.ns, 'link', 'set', 'dev', 'uplink', 'up']);
-    await run(['ip', '-n', host.ns, 'link', 'set', 'dev', 'lo', 'up']);
-  }
-}
-
-beforeAll(buildUnderlay);
+beforeAll(() => createUnderlay(underlayNs, [host1, host2]));
 
 afterAll(async () => {
   for (const reconciler of [reconciler1, reconciler2]) await reconciler.removeAll().catch(() => undefined);
@@ -120,7 +107,7 @@ describe('reconciler on a real kernel', () => {
   });
 
   test('a second pass, and a freshly started reconciler, write nothing', async () => {
-    expect(await reconciler1.reconcile(fullView1)).toEqual({ writes: 0, actions: [], applied: [], skipped: [] });
+    expect(await reconciler1.reconcile(fullView1)).toEqual({ writes: 0, actions: [], applied: [], skipped: [], pass: 'full' });
     expect((await reconciler2.reconcile(fullView2)).writes).toBe(0);
     expect((await reconcilerFor(host1).reconcile(fullView1)).writes).toBe(0);
   });

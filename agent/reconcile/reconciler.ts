@@ -3,6 +3,7 @@ import type { ReservedPort } from '../../proto/gen/trellis/v1/types';
 import {
   AdoptedNetnsQuery,
   DesiredKernel,
+  DesiredSandbox,
   EGRESS_INTERFACE,
   FIREWALL_TABLE,
   IprouteKernel,
@@ -10,11 +11,24 @@ import {
   KernelAction,
   NO_ADOPTED_NETNS,
   ObservedKernel,
+  ObservedLink,
+  ObservedSandbox,
   describeAction,
   networkNetnsPrefix,
 } from '../kernel';
 import { checkAdoptedNamespaces } from './adopted-check';
-import { DEFAULT_GATEWAY_SUBNET, desired, emptyKernel } from './desired';
+import { DEFAULT_GATEWAY_SUBNET, DesiredResult, desired, emptyKernel } from './desired';
+import {
+  PassScope,
+  changedScope,
+  desiredWithin,
+  isEmptyScope,
+  isWithin,
+  observedWithin,
+  refreshed,
+  sameGlobals,
+  unionOf,
+} from './pass-scope';
 import { plan } from './plan';
 import { adoptedNetnsQuery } from './sandbox-placement';
 
@@ -44,32 +58,108 @@ export interface ReconcileResult {
   applied: KernelAction[];
   /** Parts of the view that could not be programmed, and why. */
   skipped: string[];
+  /** Whether the pass read and planned every namespace of the node, or only those a change touched. */
+  pass: 'full' | 'scoped';
 }
 
-/** Makes the kernel match a node view, level-triggered: every pass reads everything and diffs. */
+/** What scoped passes did while a survey was being read. */
+interface SurveyWindow {
+  touched: PassScope[];
+  /** A full pass wrote meanwhile: nothing the survey read can be trusted. */
+  stale: boolean;
+}
+
+/**
+ * A full pass's reading of the whole kernel, made without writing: the slow half of a full pass,
+ * which scoped passes may overtake (see ConvergeLoop); reconcileSurveyed() reads again what they
+ * touched meanwhile.
+ */
+export interface Survey {
+  readonly observed: ObservedKernel;
+  readonly window: SurveyWindow;
+}
+
+const SCOPED = 'scoped' as const;
+const FULL = 'full' as const;
+
+/**
+ * Makes the kernel match a node view. A full pass reads everything and diffs (level-triggered:
+ * drift is found and repaired); a scoped pass reads and diffs only what changed since the last
+ * pass that succeeded (pass-scope.ts says why both leave the same kernel).
+ */
 export class Reconciler {
+  /** The desired kernel the last successful pass made the kernel match; undefined before one, and after a failure. */
+  private basis: DesiredKernel | undefined;
+  /** What checkAdoptedNamespaces skipped in the last pass that looked at every adopted sandbox. */
+  private adoptedSkipped: string[] = [];
+  /** The underlay's MTU as the last full pass read it. */
+  private underlayMtu = 0;
+  private readonly windows = new Set<SurveyWindow>();
+
   constructor(
     private readonly options: ReconcilerOptions,
     private readonly kernel: Kernel = new IprouteKernel(),
   ) {}
 
-  /** Throws (KernelApplyError, or an Error when the underlay is missing) if the kernel may not match. */
+  /** A full pass. Throws (KernelApplyError, or an Error when the underlay is missing) if the kernel may not match. */
   async reconcile(view: NodeView): Promise<ReconcileResult> {
-    const ownerTag = this.options.owner ?? this.options.localAddress ?? view.advertiseAddr;
-    const observed = await this.observe(ownerTag, adoptedNetnsQuery(view));
-    const underlay = observed.hostLinks.find((link) => link.name === this.options.underlayDevice);
-    if (underlay === undefined) throw new Error(`underlay device ${this.options.underlayDevice} not found`);
-    const target = desired(view, {
-      underlayDevice: this.options.underlayDevice,
-      underlayMtu: underlay.mtu,
-      localAddress: this.options.localAddress,
-      ownerTag,
-      gatewaySubnet: this.options.gatewaySubnet ?? DEFAULT_GATEWAY_SUBNET,
-      heldEgressAddresses: heldEgressAddresses(observed),
-      reservedPorts: this.options.reservedPorts,
+    return this.fullPass(view, await this.observe(view, adoptedNetnsQuery(view)));
+  }
+
+  /**
+   * A scoped pass over what differs from the last successful pass; a full pass when there was
+   * none, or when the change reaches beyond what its scope read.
+   */
+  async reconcileChange(view: NodeView): Promise<ReconcileResult> {
+    const basis = this.basis;
+    if (basis === undefined) return this.reconcile(view);
+    const first = this.desiredFor(view, this.underlayMtu, heldEgressAddresses(basis.sandboxes, []));
+    const scope = changedScope(basis, first.kernel);
+    if (isEmptyScope(scope) && sameGlobals(basis, first.kernel)) {
+      return { writes: 0, actions: [], applied: [], skipped: [...first.skipped, ...this.adoptedSkipped], pass: SCOPED };
+    }
+    const scoped = await this.writing(scope, async () => {
+      const observed = await this.observe(view, adoptedWithin(adoptedNetnsQuery(view), scope), scope);
+      const underlayMtu = underlayOf(observed, this.options).mtu;
+      const target = this.desiredFor(view, underlayMtu, heldEgressAddresses(basis.sandboxes, observed.sandboxes));
+      if (underlayMtu !== this.underlayMtu || !isWithin(changedScope(basis, target.kernel), scope)) return undefined;
+      const visible = observedWithin(observed, target.kernel, scope);
+      const programmable = checkAdoptedNamespaces(desiredWithin(target.kernel, scope), visible);
+      // Every adopted sandbox is in a scope that has any sandbox (pass-scope.ts, point 2).
+      if (scope.sandboxes.size > 0) this.adoptedSkipped = programmable.skipped;
+      const result = await this.converge(programmable.kernel, visible);
+      this.basis = target.kernel;
+      return { ...result, skipped: [...target.skipped, ...this.adoptedSkipped], pass: SCOPED };
     });
-    const programmable = checkAdoptedNamespaces(target.kernel, observed);
-    return { ...(await this.converge(programmable.kernel, observed)), skipped: [...target.skipped, ...programmable.skipped] };
+    return scoped ?? this.reconcile(view);
+  }
+
+  /** Reads the whole kernel for a full pass, writing nothing. */
+  async survey(view: NodeView): Promise<Survey> {
+    const window: SurveyWindow = { touched: [], stale: false };
+    this.windows.add(window);
+    try {
+      return { observed: await this.observe(view, adoptedNetnsQuery(view)), window };
+    } catch (error) {
+      this.windows.delete(window);
+      throw error;
+    }
+  }
+
+  /**
+   * The writing half of a full pass over `survey`, for `view` (which may be newer than the one
+   * surveyed): the namespaces scoped passes wrote since the survey began, and those `view`
+   * changes, are read again first.
+   */
+  async reconcileSurveyed(view: NodeView, survey: Survey): Promise<ReconcileResult> {
+    const { observed, window } = survey;
+    this.windows.delete(window);
+    const basis = this.basis;
+    if (window.stale || basis === undefined) return this.reconcile(view);
+    const latest = this.desiredFor(view, underlayOf(observed, this.options).mtu, heldEgressAddresses(basis.sandboxes, observed.sandboxes));
+    const reread = unionOf([...window.touched, changedScope(basis, latest.kernel)]);
+    const fresh = await this.observe(view, adoptedWithin(adoptedNetnsQuery(view), reread), reread);
+    return this.fullPass(view, refreshed(observed, fresh, reread));
   }
 
   /**
@@ -80,29 +170,100 @@ export class Reconciler {
    */
   async removeAll(): Promise<ReconcileResult> {
     const nothing = emptyKernel(this.options.owner ?? this.options.localAddress ?? '');
-    return { ...(await this.converge(nothing, await this.observe(nothing.ownerTag, NO_ADOPTED_NETNS))), skipped: [] };
+    const query = { networkNetnsPrefix: nothing.networkNetnsPrefix, firewallTable: FIREWALL_TABLE, adopted: NO_ADOPTED_NETNS };
+    const observed = await this.kernel.observe(query);
+    this.basis = undefined;
+    const result = await this.writing(undefined, () => this.converge(nothing, observed));
+    this.basis = undefined;
+    return { ...result, skipped: [], pass: FULL };
   }
 
-  private observe(ownerTag: string, adopted: AdoptedNetnsQuery): Promise<ObservedKernel> {
-    return this.kernel.observe({ networkNetnsPrefix: networkNetnsPrefix(ownerTag), firewallTable: FIREWALL_TABLE, adopted });
+  private async fullPass(view: NodeView, observed: ObservedKernel): Promise<ReconcileResult> {
+    const underlay = underlayOf(observed, this.options);
+    const target = this.desiredFor(view, underlay.mtu, heldEgressAddresses([], observed.sandboxes));
+    const programmable = checkAdoptedNamespaces(target.kernel, observed);
+    return this.writing(undefined, async () => {
+      const result = await this.converge(programmable.kernel, observed);
+      this.basis = target.kernel;
+      this.underlayMtu = underlay.mtu;
+      this.adoptedSkipped = programmable.skipped;
+      return { ...result, skipped: [...target.skipped, ...programmable.skipped], pass: FULL };
+    });
   }
 
-  private async converge(
-    target: DesiredKernel,
-    observed: ObservedKernel,
-  ): Promise<Omit<ReconcileResult, 'skipped'>> {
+  /**
+   * Runs writes over `scope` (undefined: anything), telling open surveys what they can no longer
+   * trust. A failure leaves no basis, so the next pass is a full one.
+   */
+  private async writing<T>(scope: PassScope | undefined, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      this.basis = undefined;
+      throw error;
+    } finally {
+      for (const window of this.windows) {
+        if (scope === undefined) window.stale = true;
+        else window.touched.push(scope);
+      }
+    }
+  }
+
+  private desiredFor(view: NodeView, underlayMtu: number, heldEgress: ReadonlyMap<string, string>): DesiredResult {
+    return desired(view, {
+      underlayDevice: this.options.underlayDevice,
+      underlayMtu,
+      localAddress: this.options.localAddress,
+      ownerTag: this.ownerTag(view),
+      gatewaySubnet: this.options.gatewaySubnet ?? DEFAULT_GATEWAY_SUBNET,
+      heldEgressAddresses: heldEgress,
+      reservedPorts: this.options.reservedPorts,
+    });
+  }
+
+  private ownerTag(view: NodeView): string {
+    return this.options.owner ?? this.options.localAddress ?? view.advertiseAddr;
+  }
+
+  private observe(view: NodeView, adopted: AdoptedNetnsQuery, only?: PassScope): Promise<ObservedKernel> {
+    const query = { networkNetnsPrefix: networkNetnsPrefix(this.ownerTag(view)), firewallTable: FIREWALL_TABLE, adopted };
+    return this.kernel.observe(only === undefined ? query : { ...query, only });
+  }
+
+  private async converge(target: DesiredKernel, observed: ObservedKernel): Promise<Omit<ReconcileResult, 'skipped' | 'pass'>> {
     const actions = plan(target, observed);
     await this.kernel.apply(actions);
     return { writes: actions.length, actions: actions.map(describeAction), applied: actions };
   }
 }
 
-/** The egress address each sandbox holds now, to keep it. */
-function heldEgressAddresses(observed: ObservedKernel): Map<string, string> {
+function underlayOf(observed: ObservedKernel, options: ReconcilerOptions): ObservedLink {
+  const underlay = observed.hostLinks.find((link) => link.name === options.underlayDevice);
+  if (underlay === undefined) throw new Error(`underlay device ${options.underlayDevice} not found`);
+  return underlay;
+}
+
+/** The adopted namespaces of the scope's sandboxes. */
+function adoptedWithin(query: AdoptedNetnsQuery, scope: PassScope): AdoptedNetnsQuery {
+  const attached = query.attached.map((netns, index) => ({ netns, pid: query.pids[index] ?? 0 })).filter(({ netns }) => scope.sandboxes.has(netns));
+  return {
+    foreign: query.foreign.filter((netns) => scope.sandboxes.has(netns)),
+    attached: attached.map(({ netns }) => netns),
+    pids: attached.map(({ pid }) => pid),
+  };
+}
+
+/**
+ * The egress address each sandbox holds, to keep it: as the last pass left it (`basis`), or as
+ * read now, which wins.
+ */
+function heldEgressAddresses(basis: readonly DesiredSandbox[], observed: readonly ObservedSandbox[]): Map<string, string> {
   const held = new Map<string, string>();
-  for (const sandbox of observed.sandboxes) {
+  const addressOnly = (cidr: string) => cidr.slice(0, cidr.indexOf('/'));
+  for (const sandbox of basis) if (sandbox.egress !== undefined) held.set(sandbox.netns, addressOnly(sandbox.egress.address));
+  for (const sandbox of observed) {
     const address = sandbox.links.find((link) => link.name === EGRESS_INTERFACE)?.addresses[0];
-    if (address !== undefined) held.set(sandbox.netns, address.slice(0, address.indexOf('/')));
+    if (address !== undefined) held.set(sandbox.netns, addressOnly(address));
   }
   return held;
 }
