@@ -84,7 +84,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const files = new SandboxFileWriter(join(options.stateDir, SANDBOX_FILES_LEDGER));
   const withFiles = async (view: NodeView, pass: Promise<ReconcileResult>): Promise<ReconcileResult> => {
     const result = await pass;
-    const written = files.sync(sandboxFiles(view));
+    const written = files.sync(sandboxFiles(view), result.pass);
     if (written.length > 0) options.logger.info({ files: written }, 'sandbox files written');
     return result;
   };

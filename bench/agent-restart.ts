@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { table } from '../cli/output';
 import { NodeView } from '../proto/gen/trellis/v1/dispatcher';
 import { deleteOneFdbEntry, hostReads, sandboxReads } from './agent-restart/kernel-reads';
+import { attachDuringTimerPasses } from './agent-restart/attach-during-timer';
 import { profiled, type PassProfile } from './agent-restart/counting-runner';
 import type { PassJob, PassResult } from './agent-restart/pass';
 import { numberFlags } from './flags';
@@ -32,6 +33,8 @@ interface Row {
 
 const FIRST_VNI = 10_000;
 const FLOOR_REPEATS = 3;
+/** Attaches made while timer passes run. */
+const ATTACHES = 10;
 
 /**
  * One node with `networks` networks and `endpoints` local endpoints (one sandbox each), and the
@@ -81,6 +84,13 @@ async function measure(options: Options, teardown: Teardown): Promise<void> {
   const drift = await profiled(host, owner, (reconciler) => reconciler.reconcile(view));
   pass(`drift: one FDB entry deleted by hand (${drifted})`, drift.profile);
 
+  progress(`attaches during timer passes: ${ATTACHES} new sandboxes, one at a time, while full passes run back to back`);
+  const attaching = await attachDuringTimerPasses(benchReconciler(host, owner), view, local.sandboxPrefix, ATTACHES);
+  rows.push(
+    { label: `attach during timer passes: its scoped pass (median of ${ATTACHES}; ${attaching.scoped} scoped)`, ms: percentile(attaching.passMs, 50) },
+    { label: '  the longest an attach waited behind a timer pass', ms: Math.max(...attaching.waitedMs) },
+  );
+
   progress('baseline: the reads alone');
   const floors = await measureFloors(host, view.sandboxes.map((sandbox) => sandbox.netnsName));
   rows.push(
@@ -114,6 +124,12 @@ async function measure(options: Options, teardown: Teardown): Promise<void> {
     floor_host_reads_s: seconds(floors.hostMs),
     floor_sandbox_reads_s: seconds(floors.ipNetnsMs),
     floor_sandbox_reads_nsenter_s: seconds(floors.nsenterMs),
+    timer_pass_blocks_attach_ms: round(Math.max(...attaching.waitedMs), 1),
+    attach_pass_ms: round(percentile(attaching.passMs, 50), 1),
+    attach_pass_processes: percentile(attaching.processes, 50),
+    attaches_scoped: attaching.scoped,
+    attaches: attaching.attaches,
+    full_pass_processes: percentile(attaching.fullPassProcesses, 50),
     remove_all_s: seconds(removal.profile.ms),
     remove_all_writes: removal.profile.writes,
     remove_all_commands: removal.profile.commands,

@@ -33,7 +33,7 @@ export class AgentMetrics implements ConvergeObserver {
     });
     this.passProcesses = new Histogram({
       name: 'trellis_reconcile_pass_processes',
-      help: 'Processes a reconcile pass spawned to read and write the kernel.',
+      help: 'Processes the agent spawned for a reconcile pass to read and write the kernel (a shell loop that reads many namespaces counts once).',
       labelNames: ['pass'],
       buckets: [0, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
       registers,

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { local, remote, sampleView, sandbox } from '../reconcile/test-fixtures';
@@ -45,6 +45,20 @@ describe('sandbox files', () => {
       expect(mine.sync([])).toEqual([join(dir, 'trsb-web')]);
       expect(existsSync(join(dir, 'trsb-web'))).toBe(false);
       expect(existsSync(join(dir, 'trsb-theirs', 'hosts'))).toBe(true);
+    });
+
+    it('touches in a scoped sync only sandboxes whose files changed; a full sync repairs a hand edit', () => {
+      const writer = new SandboxFileWriter(join(dir, 'ledger'), dir);
+      const files = sandboxFiles(sampleView({ endpoints: [configured] }));
+      writer.sync(files, 'scoped');
+      const hosts = join(dir, 'trsb-web', 'hosts');
+      writeFileSync(hosts, 'edited by hand\n');
+
+      expect(writer.sync(files, 'scoped')).toEqual([]);
+      expect(readFileSync(hosts, 'utf8')).toBe('edited by hand\n');
+      expect(writer.sync(files, 'full')).toEqual([hosts]);
+      const renamed = files.map((entry) => ({ ...entry, hosts: `${entry.hosts}198.18.0.9 extra\n` }));
+      expect(writer.sync(renamed, 'scoped')).toEqual([hosts]);
     });
 
     it('removes, after a restart, the directory of a sandbox that left while it was down', () => {

@@ -17,21 +17,29 @@ export const SANDBOX_FILES_LEDGER = 'sandbox-files';
  * inside them: `ip netns exec` bind-mounts every file of /etc/netns/NAME over /etc and complains
  * about any that /etc lacks. A name enters the ledger before its directory is made, so a crash
  * never leaves a directory no agent would remove.
+ *
+ * Like the kernel's passes, a scoped sync touches only sandboxes whose files changed since this
+ * writer last made them match; a full sync reads every file back, to repair what was edited by hand.
  */
 export class SandboxFileWriter {
+  /** By namespace: the files this writer last made (or found) match on disk. */
+  private readonly known = new Map<string, SandboxFiles>();
+
   constructor(
     private readonly ledgerPath: string,
     private readonly dir: string = ETC_NETNS_DIR,
   ) {}
 
   /** Returns the paths written or removed; none when everything already matched. */
-  sync(wanted: readonly SandboxFiles[]): string[] {
+  sync(wanted: readonly SandboxFiles[], scope: 'full' | 'scoped' = 'full'): string[] {
     const changed: string[] = [];
     const recorded = this.recorded();
     const kept = new Set(wanted.map((files) => files.netns));
     const recordedAndKept = [...new Set([...recorded, ...kept])];
     this.record(recordedAndKept, recorded);
     for (const files of wanted) {
+      const known = this.known.get(files.netns);
+      if (scope === 'scoped' && known?.hosts === files.hosts && known.resolvConf === files.resolvConf) continue;
       const dir = join(this.dir, files.netns);
       mkdirSync(dir, { recursive: true });
       put(join(dir, 'hosts'), files.hosts, changed);
@@ -41,8 +49,10 @@ export class SandboxFileWriter {
         rmSync(resolv);
         changed.push(resolv);
       }
+      this.known.set(files.netns, files);
     }
     for (const name of recorded.filter((name) => !kept.has(name))) {
+      this.known.delete(name);
       const dir = join(this.dir, name);
       if (!existsSync(dir)) continue;
       rmSync(dir, { recursive: true, force: true });

@@ -53,6 +53,6 @@ export function clusterView(self: ViewNode, nodes: readonly ViewNode[], layout: 
 }
 
 /** Docker's scheme: 02:42 and the IPv4 address. */
-function macOf(ip: string): string {
+export function macOf(ip: string): string {
   return ['02', '42', ...ip.split('.').map((octet) => Number(octet).toString(16).padStart(2, '0'))].join(':');
 }
