@@ -16,13 +16,24 @@ export function parseConfig(path: string, text: string, worldReadable = false): 
   const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const lineOf = (offset: number) => lines.linePos(offset).line;
   const top = isMap(document.contents) ? document.contents : undefined;
-  const keyAt = (offset: number) => top?.items.find((pair) => isScalar(pair.key) && pair.key.range && pair.key.range[0] <= offset && offset < pair.key.range[1]);
+  // The top-level pair an error is in: a value's error may be reported at its very end.
+  const pairAt = (offset: number) =>
+    top?.items.find((pair) => {
+      const key = (pair.key as Node | null)?.range;
+      const end = (pair.value as Node | null)?.range?.[1] ?? key?.[1];
+      return key != null && end !== undefined && key[0] <= offset && offset <= end;
+    });
 
   const errors = document.errors.map((error) => {
-    const pair = keyAt(error.pos[0]);
-    const key = isScalar(pair?.key) ? `key "${String(pair.key.value)}": ` : '';
+    const [offset] = error.pos;
+    const pair = pairAt(offset);
+    const keyNode = pair?.key as Node | null | undefined;
+    const valueEnd = (pair?.value as Node | null | undefined)?.range?.[1];
+    // A value never closed (a quote, a bracket) is reported where the text ends; its key's line is the one to fix.
+    const line = keyNode?.range && valueEnd !== undefined && offset >= valueEnd ? lineOf(keyNode.range[0]) : lineOf(Math.min(offset, Math.max(0, text.trimEnd().length - 1)));
+    const key = isScalar(keyNode) ? `key "${String(keyNode.value)}": ` : '';
     const fix = SYNTAX_FIXES[error.code] ?? 'fix the YAML there';
-    return `${path}:${lineOf(error.pos[0])}: ${key}${error.message}; ${fix}`;
+    return `${path}:${line}: ${key}${error.message}; ${fix}`;
   });
   if (errors.length > 0) return { path, entries: [], errors, worldReadable };
   if (document.contents === null) return { path, entries: [], errors: [], worldReadable };

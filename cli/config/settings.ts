@@ -180,10 +180,13 @@ function settleGroups(definitions: readonly SettingDefinition[], winners: Map<st
     const top = Math.max(...members.map((member) => RANK[winners.get(member.key)?.source ?? 'file']));
     const kept = members.filter((member) => RANK[winners.get(member.key)?.source ?? 'file'] === top);
     for (const member of members) if (!kept.includes(member)) winners.delete(member.key);
-    const [first, second] = kept;
+    // The later line of a file is the one to name: the earlier one already gave the setting.
+    const [first, second] = kept
+      .map((member) => ({ key: member.key, winner: winners.get(member.key) }))
+      .sort((a, b) => (a.winner?.line ?? 0) - (b.winner?.line ?? 0));
     if (first && second) {
-      const winner = winners.get(second.key);
-      const label = winner?.source === 'file' ? `${path}:${winner.line}: key "${second.key}"` : winner?.source === 'env' ? envName(second.key) : `--${second.key}`;
+      const { source, line } = second.winner ?? {};
+      const label = source === 'file' ? `${path}:${line}: key "${second.key}"` : source === 'env' ? envName(second.key) : `--${second.key}`;
       errors.push(`${label}: give ${first.key} or ${second.key}, not both: they are two ways to give one setting`);
     }
   }
