@@ -34,7 +34,7 @@ function owner(command: Command, definition: SettingDefinition): Command {
 }
 
 /** The command's settings from its flags, `env` and its config file (--config, else the role's default file when there is one). */
-export function resolveCommandSettings(command: Command, role: DaemonRole, env: NodeJS.ProcessEnv, configPath?: string): Resolution & { file?: string } {
+export function resolveCommandSettings(command: Command, role: DaemonRole, env: NodeJS.ProcessEnv, configPath?: string): Resolution {
   const { definitions, defaultFile } = DAEMON_SETTINGS[role];
   const named = configPath ?? command.opts<{ config?: string }>().config;
   const file = readConfig(named ?? defaultFile, named !== undefined);
@@ -44,7 +44,7 @@ export function resolveCommandSettings(command: Command, role: DaemonRole, env: 
     const name = attributeName(definition.key);
     if (at.getOptionValueSource(name) === 'cli') flags.set(definition.key, at.getOptionValue(name) as SettingValue);
   }
-  return { ...resolveSettings(definitions, { flags, env, file }), ...(file ? { file: file.path } : {}) };
+  return resolveSettings(definitions, { flags, env, file, defaultFile });
 }
 
 /**

@@ -68,6 +68,8 @@ export interface Layers {
   readonly flags: ReadonlyMap<string, SettingValue>;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly file?: ConfigFile;
+  /** The file the role reads when it exists, named in messages when there was none. */
+  readonly defaultFile?: string;
 }
 
 export interface ResolvedSetting {
@@ -158,7 +160,7 @@ export function resolveSettings(definitions: readonly SettingDefinition[], layer
     const winner = winners.get(definition.key);
     if (winner) return { definition, value: winner.value, source: winner.source, ...(winner.line === undefined ? {} : { line: winner.line }) };
     // A file that did not parse may well hold it: its own errors say what to fix first.
-    if (definition.required && !file?.errors.length) errors.push(missing(definition, file?.path));
+    if (definition.required && !file?.errors.length) errors.push(missing(definition, file?.path ?? layers.defaultFile));
     return { definition, value: definition.kind === 'boolean' ? undefined : definition.default, source: 'default' };
   });
   return { settings, errors, warnings };
