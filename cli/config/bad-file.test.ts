@@ -84,6 +84,10 @@ describe('the other places a setting comes from', () => {
     expect(problems('node: n1\n', AGENT_SETTINGS).errors).toEqual([
       '--advertise-addr: required; give --advertise-addr <ip>, set TRELLIS_ADVERTISE_ADDR, or put "advertise-addr:" in /etc/trellis/manager.yaml',
     ]);
+    // Given, but refused: the refusal alone is the news.
+    expect(problems('node: 7\nadvertise-addr: 198.18.0.9\n', AGENT_SETTINGS).errors).toEqual([
+      '/etc/trellis/manager.yaml:1: key "node": number 7 is not a string; write node: <name> (quote it if YAML reads it as something else)',
+    ]);
   });
 });
 

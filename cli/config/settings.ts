@@ -107,9 +107,15 @@ export function resolveSettings(definitions: readonly SettingDefinition[], layer
   const errors: string[] = [...(layers.file?.errors ?? [])];
   const warnings: string[] = [];
   const candidates = new Map<string, Candidate[]>(definitions.map((definition) => [definition.key, []]));
+  /** Keys given somewhere with a value that was refused: saying they are missing too would be noise. */
+  const refused = new Set<string>();
+  const refuse = (key: string, message: string) => {
+    errors.push(message);
+    refused.add(key);
+  };
   const offer = (definition: SettingDefinition, candidate: Candidate, label: string) => {
     const problem = checkValue(definition, candidate.value);
-    if (problem !== undefined) errors.push(`${label}: ${problem}`);
+    if (problem !== undefined) refuse(definition.key, `${label}: ${problem}`);
     else candidates.get(definition.key)?.push(candidate);
   };
 
@@ -125,7 +131,7 @@ export function resolveSettings(definitions: readonly SettingDefinition[], layer
       }
       const read = fileValue(definition, entry);
       if ('problem' in read) {
-        errors.push(`${file.path}:${read.line}: key "${entry.key}": ${read.problem}`);
+        refuse(entry.key, `${file.path}:${read.line}: key "${entry.key}": ${read.problem}`);
         continue;
       }
       offer(definition, { value: read.value, source: 'file', line: entry.line }, label);
@@ -142,7 +148,7 @@ export function resolveSettings(definitions: readonly SettingDefinition[], layer
     // An empty variable is an unset one, as `VAR= trellis …` means to most users.
     if (text) {
       const read = envValue(definition, text);
-      if (typeof read === 'string') errors.push(`${name}: ${read}`);
+      if (typeof read === 'string') refuse(definition.key, `${name}: ${read}`);
       else offer(definition, { value: read.value, source: 'env' }, name);
     }
     const flag = layers.flags.get(definition.key);
@@ -160,7 +166,7 @@ export function resolveSettings(definitions: readonly SettingDefinition[], layer
     const winner = winners.get(definition.key);
     if (winner) return { definition, value: winner.value, source: winner.source, ...(winner.line === undefined ? {} : { line: winner.line }) };
     // A file that did not parse may well hold it: its own errors say what to fix first.
-    if (definition.required && !file?.errors.length) errors.push(missing(definition, file?.path ?? layers.defaultFile));
+    if (definition.required && !refused.has(definition.key) && !file?.errors.length) errors.push(missing(definition, file?.path ?? layers.defaultFile));
     return { definition, value: definition.kind === 'boolean' ? undefined : definition.default, source: 'default' };
   });
   return { settings, errors, warnings };
