@@ -58,7 +58,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The value a daemon's action would read for `key`, and where commander says it came from. */
-function effective(role: DaemonRole, key: string, flagArgs: string[], env: NodeJS.ProcessEnv, fileText?: string) {
+function effective(role: DaemonRole, key: string, flagArgs: string[], env: NodeJS.ProcessEnv, fileText?: string, beforeVerb = false) {
   const program = new Command('trellis').option('--manager <host:port,...>', 'managers', defaultManager).exitOverride();
   let seen: { value: unknown; source: string | undefined } | undefined;
   addSettingOptions(program.command(role), role)
@@ -72,9 +72,9 @@ function effective(role: DaemonRole, key: string, flagArgs: string[], env: NodeJ
   if (fileText !== undefined) writeFileSync(path, fileText);
   const configArgs = fileText === undefined ? [] : ['--config', path];
   const roleArgs = role === 'agent' ? AGENT_REQUIRED : [];
-  // --manager is the program's flag, so it goes before the verb.
-  const [globalArgs, commandArgs] = key === 'manager' ? [flagArgs, []] : [[], flagArgs];
-  program.parse([...globalArgs, role, ...roleArgs, ...configArgs, ...commandArgs], { from: 'user' });
+  // After the verb, as the lab and `trellis cluster join-token` write them, even --manager (the program's flag).
+  const args = beforeVerb ? [...flagArgs, role, ...roleArgs, ...configArgs] : [role, ...roleArgs, ...configArgs, ...flagArgs];
+  program.parse(args, { from: 'user' });
   return seen;
 }
 
@@ -96,6 +96,10 @@ describe('a setting given in a file, the environment and as a flag', () => {
       if (expected !== undefined) expect(seen?.source).toBe(COMMANDER_SOURCE[winner]);
     },
   );
+});
+
+it('takes --manager before the verb too, as the program flag it is', () => {
+  expect(effective('agent', 'manager', ['--manager', '10.9.0.4:4240'], {}, 'manager: [10.9.0.1:4240]\n', true)).toEqual({ value: '10.9.0.4:4240', source: 'cli' });
 });
 
 describe('the join token, given as a token or as a file holding it', () => {
