@@ -6,7 +6,7 @@ import { defaultAddressPools, type AddressPoolFlags } from '../address-pools';
 import { applySettings, addSettingOptions } from '../config/command-settings';
 import { parseDuration, type DaemonRole } from '../config/daemon-settings';
 import { managerList, tlsDir } from '../context';
-import { joinTokenFrom, type JoinTokenFlags } from '../join-token-source';
+import { commandJoinToken, type JoinTokenFlags } from '../join-token-source';
 import { integerOption, parseReservedPorts } from '../option-parsers';
 import { addManagerCommands } from './manager';
 
@@ -65,14 +65,6 @@ function daemonSettings<Flags extends { logLevel: string }>(command: Command, ro
   return { options, logger };
 }
 
-/** Only a token typed on the command line shows in `ps`; one from the environment or a config file does not. */
-function daemonJoinToken(command: Command, logger: Logger): string | undefined {
-  const typed = command.getOptionValueSource('joinToken') === 'cli';
-  return joinTokenFrom(command.opts<JoinTokenFlags>(), process.env, (message) => {
-    if (typed) logger.warn(message);
-  });
-}
-
 export function addDaemonCommands(program: Command): void {
   const manager = program
     .command('manager')
@@ -84,7 +76,7 @@ export function addDaemonCommands(program: Command): void {
       listen: options.listen,
       dataDir: options.dataDir,
       join: options.join,
-      joinToken: daemonJoinToken(command, logger),
+      joinToken: commandJoinToken(command, process.env, (message) => logger.warn(message)),
       adminDir: options.adminDir ?? tlsDir(command),
       forceNewCluster: options.forceNewCluster,
       defaultAddressPools: defaultAddressPools(options),
@@ -106,7 +98,7 @@ export function addDaemonCommands(program: Command): void {
     const running = await startAgent({
       managers: managerList(command),
       stateDir: options.stateDir,
-      joinToken: daemonJoinToken(command, logger),
+      joinToken: commandJoinToken(command, process.env, (message) => logger.warn(message)),
       nodeName: options.node,
       advertiseAddr: options.advertiseAddr,
       underlayDevice: options.underlayDevice,
