@@ -1,8 +1,8 @@
+import { Command } from 'commander';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandError } from './control-client';
-import { Command } from 'commander';
 import { addSettingOptions, applySettings } from './config/command-settings';
 import { commandJoinToken, joinTokenFrom, VISIBLE_TOKEN_WARNING } from './join-token-source';
 
