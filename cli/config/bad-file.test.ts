@@ -52,6 +52,9 @@ describe('a bad config file', () => {
     ]);
     expect(problems('log-level: info\n\tlisten: x\n').errors[0]).toMatch(/^\/etc\/trellis\/manager\.yaml:2: Tabs are not allowed as indentation; indent with spaces, not tabs$/);
     expect(problems('listen: 10.0.0.1:4240\nlog-level: "info\n').errors).toEqual(['/etc/trellis/manager.yaml:2: key "log-level": Missing closing "quote; fix the YAML there']);
+    expect(problems('log-level: info\n---\nlisten: 10.0.0.1:4240\n').errors).toEqual([
+      '/etc/trellis/manager.yaml:2: the file holds more than one YAML document; keep one: remove the `---` line',
+    ]);
     expect(problems('- listen: x\n').errors).toEqual(['/etc/trellis/manager.yaml:1: the file must be a mapping of settings, one "key: value" a line, e.g. "log-level: info"']);
   });
 

@@ -7,7 +7,12 @@ import type { ConfigFile, FileEntry } from './settings';
 const SYNTAX_FIXES: Readonly<Record<string, string>> = {
   DUPLICATE_KEY: 'set each key once',
   TAB_AS_INDENT: 'indent with spaces, not tabs',
-  MULTIPLE_DOCS: 'keep one document: remove the second `---`',
+  MULTIPLE_DOCS: 'keep one: remove the `---` line',
+};
+
+/** The parser's words where they would send a user to the parser's API. */
+const SYNTAX_MESSAGES: Readonly<Record<string, string>> = {
+  MULTIPLE_DOCS: 'the file holds more than one YAML document',
 };
 
 /** A config file's top-level `key: value` pairs with their lines, and its syntax errors as `PATH:LINE: …`. */
@@ -33,7 +38,7 @@ export function parseConfig(path: string, text: string, worldReadable = false): 
     const line = keyNode?.range && valueEnd !== undefined && offset >= valueEnd ? lineOf(keyNode.range[0]) : lineOf(Math.min(offset, Math.max(0, text.trimEnd().length - 1)));
     const key = isScalar(keyNode) ? `key "${String(keyNode.value)}": ` : '';
     const fix = SYNTAX_FIXES[error.code] ?? 'fix the YAML there';
-    return `${path}:${line}: ${key}${error.message}; ${fix}`;
+    return `${path}:${line}: ${key}${SYNTAX_MESSAGES[error.code] ?? error.message}; ${fix}`;
   });
   if (errors.length > 0) return { path, entries: [], errors, worldReadable };
   if (document.contents === null) return { path, entries: [], errors: [], worldReadable };
