@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CommandError } from './control-client';
 
@@ -35,4 +36,15 @@ export function joinTokenFrom(flags: JoinTokenFlags, env: NodeJS.ProcessEnv, war
   }
   const fromEnv = env[JOIN_TOKEN_ENV]?.trim();
   return fromEnv ? fromEnv : undefined;
+}
+
+/**
+ * The join token of a daemon's command, its options already holding what the environment and the
+ * config file gave: only a token typed on the command line shows in `ps`, so only that one is warned about.
+ */
+export function commandJoinToken(command: Command, env: NodeJS.ProcessEnv, warn: (message: string) => void): string | undefined {
+  const typed = command.getOptionValueSource('joinToken') === 'cli';
+  return joinTokenFrom(command.opts<JoinTokenFlags>(), env, (message) => {
+    if (typed) warn(message);
+  });
 }

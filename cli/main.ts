@@ -6,6 +6,7 @@ import { addNodeCommands } from './commands/node';
 import { addSandboxCommands } from './commands/sandbox';
 import { addServiceCommands } from './commands/service';
 import { addClusterCommands } from './commands/cluster';
+import { addConfigCommands } from './commands/config';
 import { CommandError, defaultManager, defaultTlsDir } from './context';
 import { JoinTokenError } from '../proto/runtime/tls';
 
@@ -21,6 +22,7 @@ addServiceCommands(program);
 addNodeCommands(program);
 addClusterCommands(program);
 addDaemonCommands(program);
+addConfigCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // A refused join token is the user's to fix, like any other bad flag: one line, no stack.

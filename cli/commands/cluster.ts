@@ -3,7 +3,7 @@ import { initCluster } from '../../manager/ca';
 import { CommandError, collect, formatOption, tlsDir, withControl, type OutputFormat } from '../context';
 import { json, print } from '../output';
 import { addAutolockCommands } from './autolock';
-import { defaultAddressPools, type AddressPoolFlags } from './daemons';
+import { defaultAddressPools, type AddressPoolFlags } from '../address-pools';
 import { addAdminCertCommand } from './admin-cert';
 import { addRootCaCommand } from './root-ca';
 

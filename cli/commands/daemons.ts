@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import pino, { type Logger } from 'pino';
 import { startAgent } from '../../agent/daemon';
-import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from '../../agent/reconcile';
 import { startManager } from '../../manager/daemon';
-import { DEFAULT_JOINS_PER_MINUTE } from '../../manager/ca';
-import { parseListen } from '../../proto/runtime/metrics-http';
-import { BUILT_IN_ADDRESS_POOLS, Store, type AddressPoolRecord } from '../../manager/store';
-import { collect, CommandError, managerList, tlsDir } from '../context';
-import { JOIN_TOKEN_ENV, joinTokenFrom, type JoinTokenFlags } from '../join-token-source';
+import { defaultAddressPools, type AddressPoolFlags } from '../address-pools';
+import { applySettings, addSettingOptions } from '../config/command-settings';
+import { parseDuration, type DaemonRole } from '../config/daemon-settings';
+import { managerList, tlsDir } from '../context';
+import { commandJoinToken, type JoinTokenFlags } from '../join-token-source';
 import { integerOption, parseReservedPorts } from '../option-parsers';
 import { addManagerCommands } from './manager';
 
@@ -31,28 +30,6 @@ function stopOnSignal(logger: Logger, stop: () => Promise<void>): void {
   process.once('SIGINT', handler);
 }
 
-function parseDuration(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text);
-  if (!match) throw new CommandError(`--resync-interval: "${text}" is not a duration; use e.g. 30s or 500ms`);
-  const unit = { ms: 1, s: 1000, m: 60_000 }[match[2] ?? 's'] ?? 1000;
-  return Number(match[1]) * unit;
-}
-
-/** Checked before the daemon starts, so a typo is one line, not a stack. */
-function checkMetricsListen(listen: string): void {
-  if (!listen) return;
-  try {
-    parseListen(listen);
-  } catch (error) {
-    throw new CommandError(error instanceof Error ? error.message : String(error));
-  }
-}
-
-export interface AddressPoolFlags {
-  defaultAddrPool: string[];
-  defaultAddrPoolMaskLength?: string;
-}
-
 interface ManagerFlags extends AddressPoolFlags, JoinTokenFlags {
   listen: string;
   dataDir: string;
@@ -64,114 +41,73 @@ interface ManagerFlags extends AddressPoolFlags, JoinTokenFlags {
   maxJoinsPerMinute?: string;
 }
 
-/** Like `docker swarm init --default-addr-pool`: a mask length alone cuts the built-in pool differently. */
-export function defaultAddressPools(flags: AddressPoolFlags): AddressPoolRecord[] | undefined {
-  if (flags.defaultAddrPool.length === 0 && flags.defaultAddrPoolMaskLength === undefined) return undefined;
-  const [builtIn] = BUILT_IN_ADDRESS_POOLS;
-  const size =
-    flags.defaultAddrPoolMaskLength === undefined
-      ? (builtIn?.size ?? 24)
-      : integerOption('--default-addr-pool-mask-length', flags.defaultAddrPoolMaskLength, { min: 0, max: 32 });
-  const bases = flags.defaultAddrPool.length > 0 ? flags.defaultAddrPool : BUILT_IN_ADDRESS_POOLS.map((pool) => pool.base);
-  const pools = bases.map((base) => ({ base, size }));
-  // The store checks them at bootstrap too; checking here turns a refusal into one line instead of a stack.
-  const checked = new Store().apply({ type: 'setDefaultAddressPools', pools });
-  if (!checked.ok) throw new CommandError(checked.error.message);
-  return pools;
+interface AgentFlags extends JoinTokenFlags {
+  node: string;
+  advertiseAddr: string;
+  underlayDevice: string;
+  gatewaySubnet: string;
+  resyncInterval: string;
+  metricsListen: string;
+  reservedPorts: string[];
+  logLevel: string;
+  stateDir: string;
+}
+
+/**
+ * The daemon's flags with its environment and config file folded in (see ../config), and a
+ * logger that has already said what was worth a warning there.
+ */
+function daemonSettings<Flags extends { logLevel: string }>(command: Command, role: DaemonRole): { options: Flags; logger: Logger } {
+  const warnings = applySettings(command, role, process.env);
+  const options = command.opts<Flags>();
+  const logger = daemonLogger(`trellis-${role}`, options.logLevel);
+  for (const warning of warnings) logger.warn(warning);
+  return { options, logger };
 }
 
 export function addDaemonCommands(program: Command): void {
   const manager = program
     .command('manager')
-    .description('run a manager: a Raft member serving the Control, Dispatcher and Raft APIs (see also: manager ls, manager leave)')
-    .option('--listen <host:port>', 'address to serve gRPC on; other managers and agents reach this one there', '127.0.0.1:4240')
-    .option('--data-dir <dir>', 'where the Raft log and snapshots live', '/var/lib/trellis/manager')
-    .option('--join <host:port>', 'join the cluster of this manager (as a learner, promoted once caught up)')
-    .option('--join-token-file <path>', `with --join, the first time: a file holding the token \`trellis cluster join-token manager\` prints (or set ${JOIN_TOKEN_ENV})`)
-    .option('--join-token <token>', `the same token on the command line, where \`ps\` shows it to every local user (prefer --join-token-file or ${JOIN_TOKEN_ENV})`)
-    .option('--admin-dir <dir>', 'when this manager creates a new cluster itself: where the CLI\'s admin certificate goes (default: --tls-dir)')
-    .option('--force-new-cluster', "recover this manager's committed state into a new one-member cluster")
-    .option('--default-addr-pool <cidr>', 'pool networks without --subnet get theirs from (repeatable; new clusters only; default 10.0.0.0/8)', collect, [])
-    .option('--default-addr-pool-mask-length <n>', 'prefix length of the subnets cut from the pools (new clusters only; default 24)')
-    .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: off)', '')
-    .option('--max-joins-per-minute <n>', `certificates one join token may get from this manager per minute (default ${DEFAULT_JOINS_PER_MINUTE})`)
-    .option('--log-level <level>', 'pino log level', 'info')
-    .action(async (options: ManagerFlags, command: Command) => {
-      if (/^(0\.0\.0\.0|\[::\]):/.test(options.listen)) {
-        throw new CommandError(`--listen: "${options.listen}" is not an address other managers can reach; give this host's address, e.g. 198.18.0.1:4240`);
-      }
-      checkMetricsListen(options.metricsListen);
-      const joinsPerMinute = options.maxJoinsPerMinute === undefined ? undefined : integerOption('--max-joins-per-minute', options.maxJoinsPerMinute);
-      if (joinsPerMinute === 0) throw new CommandError('--max-joins-per-minute: 0 would let no node join; give 1 or more');
-      const logger = daemonLogger('trellis-manager', options.logLevel);
-      const running = await startManager({
-        listen: options.listen,
-        dataDir: options.dataDir,
-        join: options.join,
-        joinToken: joinTokenFrom(options, process.env, (message) => logger.warn(message)),
-        adminDir: options.adminDir ?? tlsDir(command),
-        forceNewCluster: options.forceNewCluster,
-        defaultAddressPools: defaultAddressPools(options),
-        metricsListen: options.metricsListen,
-        joinsPerMinute,
-        logger,
-        onExit: () => {
-          logger.warn('this manager left the cluster; exiting');
-          void running.close().finally(() => process.exit());
-        },
-      });
-      stopOnSignal(logger, () => running.close());
+    .description('run a manager: a Raft member serving the Control, Dispatcher and Raft APIs (see also: manager ls, manager leave)');
+  addSettingOptions(manager, 'manager').action(async (_flags: unknown, command: Command) => {
+    const { options, logger } = daemonSettings<ManagerFlags>(command, 'manager');
+    const joinsPerMinute = options.maxJoinsPerMinute === undefined ? undefined : integerOption('--max-joins-per-minute', options.maxJoinsPerMinute);
+    const running = await startManager({
+      listen: options.listen,
+      dataDir: options.dataDir,
+      join: options.join,
+      joinToken: commandJoinToken(command, process.env, (message) => logger.warn(message)),
+      adminDir: options.adminDir ?? tlsDir(command),
+      forceNewCluster: options.forceNewCluster,
+      defaultAddressPools: defaultAddressPools(options),
+      metricsListen: options.metricsListen,
+      joinsPerMinute,
+      logger,
+      onExit: () => {
+        logger.warn('this manager left the cluster; exiting');
+        void running.close().finally(() => process.exit());
+      },
     });
+    stopOnSignal(logger, () => running.close());
+  });
   addManagerCommands(manager);
 
-  program
-    .command('agent')
-    .description("run an agent: keeps this node's kernel equal to the desired state")
-    .requiredOption('--node <name>', 'name of this node')
-    .requiredOption('--advertise-addr <ip>', 'underlay IPv4 address other nodes reach this one at (VXLAN endpoint)')
-    .option('--underlay-device <dev>', 'underlay interface VXLAN traffic leaves through', 'eth0')
-    .option('--gateway-subnet <cidr>', "subnet of the trellis_gw bridge, sandboxes' way out (masqueraded)", DEFAULT_GATEWAY_SUBNET)
-    .option('--join-token-file <path>', `the first time: a file holding the token \`trellis cluster join-token worker\` prints (or set ${JOIN_TOKEN_ENV})`)
-    .option('--join-token <token>', `the same token on the command line, where \`ps\` shows it to every local user (prefer --join-token-file or ${JOIN_TOKEN_ENV})`)
-    .option('--state-dir <dir>', "where the agent keeps the node's certificate", '/var/lib/trellis/agent')
-    .option('--resync-interval <duration>', 'period of the level-triggered repair pass', '30s')
-    .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: off)', '')
-    .option('--reserved-ports <list>', "ports of this node no sandbox may publish, PORT[/tcp|udp] comma-separated (repeatable; the metrics port is reserved by itself)", collect, [])
-    .option('--log-level <level>', 'pino log level', 'info')
-    .action(
-      async (
-        options: JoinTokenFlags & {
-          node: string;
-          advertiseAddr: string;
-          underlayDevice: string;
-          gatewaySubnet: string;
-          resyncInterval: string;
-          metricsListen: string;
-          reservedPorts: string[];
-          logLevel: string;
-          stateDir: string;
-        },
-        command: Command,
-      ) => {
-        checkMetricsListen(options.metricsListen);
-        const gatewaySubnet = parseGatewaySubnet(options.gatewaySubnet);
-        if (typeof gatewaySubnet === 'string') throw new CommandError(gatewaySubnet);
-        const reservedPorts = parseReservedPorts(options.reservedPorts);
-        const logger = daemonLogger('trellis-agent', options.logLevel);
-        const agent = await startAgent({
-          managers: managerList(command),
-          stateDir: options.stateDir,
-          joinToken: joinTokenFrom(options, process.env, (message) => logger.warn(message)),
-          nodeName: options.node,
-          advertiseAddr: options.advertiseAddr,
-          underlayDevice: options.underlayDevice,
-          gatewaySubnet: options.gatewaySubnet,
-          resyncIntervalMs: parseDuration(options.resyncInterval),
-          metricsListen: options.metricsListen,
-          reservedPorts,
-          logger,
-        });
-        stopOnSignal(logger, () => agent.stop());
-      },
-    );
+  const agent = program.command('agent').description("run an agent: keeps this node's kernel equal to the desired state");
+  addSettingOptions(agent, 'agent').action(async (_flags: unknown, command: Command) => {
+    const { options, logger } = daemonSettings<AgentFlags>(command, 'agent');
+    const running = await startAgent({
+      managers: managerList(command),
+      stateDir: options.stateDir,
+      joinToken: commandJoinToken(command, process.env, (message) => logger.warn(message)),
+      nodeName: options.node,
+      advertiseAddr: options.advertiseAddr,
+      underlayDevice: options.underlayDevice,
+      gatewaySubnet: options.gatewaySubnet,
+      resyncIntervalMs: parseDuration(options.resyncInterval),
+      metricsListen: options.metricsListen,
+      reservedPorts: parseReservedPorts(options.reservedPorts),
+      logger,
+    });
+    stopOnSignal(logger, () => running.stop());
+  });
 }
