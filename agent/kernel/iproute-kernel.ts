@@ -11,12 +11,12 @@ import {
 } from './iproute-json';
 import { isMissingTableError, listTableArgv, normalizeListing } from '../firewall';
 import { Kernel, KernelApplyError } from './kernel';
-import { AdoptedNetnsQuery, NamespaceSelection, ObserveQuery, ObservedKernel, ObservedNetwork, ObservedSandbox } from './model';
+import { AdoptedNetnsQuery, ObserveQuery, ObservedKernel, ObservedNetwork, ObservedSandbox } from './model';
 import { BRIDGE_NETFILTER_MARK, readNamespaces } from './namespace-reads';
 import { readNetnsIds } from './netns-identity';
 import { VXLAN_PREFIX, isSandboxNetnsName, netnsRunPath, processNetnsPath } from './names';
 
-type ReadTool = 'ip' | 'bridge' | 'nft' | 'sysctl';
+type ReadTool = 'ip' | 'bridge' | 'nft' | 'sysctl' | 'sh';
 
 /** Batches of one concurrent group run at most this many at a time: enough to overlap the kernel's waits, few processes. */
 const CONCURRENT_BATCHES = 16;
@@ -39,37 +39,49 @@ export class IprouteKernel implements Kernel {
   ) {}
 
   async observe(query: ObserveQuery): Promise<ObservedKernel> {
-    const { adopted } = query;
-    const [links, netnsNames, identities, ipForwarding, firewall] = await Promise.all([
-      this.read(HOST, 'ip', '-j', '-d', 'addr', 'show'),
-      this.read(ROOT, 'ip', '-j', 'netns', 'list'),
+    const { adopted, only } = query;
+    const [links, names, identities, ipForwarding, firewall] = await Promise.all([
+      only === undefined ? this.read(HOST, 'ip', '-j', '-d', 'addr', 'show') : this.readHostLinks(only.hostLinks),
+      only === undefined ? this.listNamespaces() : { sandboxes: [...only.sandboxes], networks: [...only.networks] },
       this.identify(adopted),
       this.read(HOST, 'sysctl', '-n', 'net.ipv4.ip_forward'),
       this.readFirewall(query.firewallTable),
     ]);
-    const listed = parseNetnsNames(netnsNames);
-    const present = new Set(listed);
     // Namespaces someone else named are read only when a sandbox adopts them: the rest are none of ours.
-    const foreign = adopted.foreign.filter((name) => !isSandboxNetnsName(name) && present.has(name));
-    const selected = (kind: keyof NamespaceSelection) => (name: string) => query.only?.[kind].has(name) ?? true;
-    const sandboxNames = [...listed.filter(isSandboxNetnsName), ...foreign].filter(selected('sandboxes'));
-    const networkNames = listed.filter((name) => name.startsWith(query.networkNetnsPrefix)).filter(selected('networks'));
+    const foreign = adopted.foreign.filter((name) => !isSandboxNetnsName(name) && (only?.sandboxes.has(name) ?? true));
+    const sandboxNames = [...new Set([...names.sandboxes.filter(isSandboxNetnsName), ...foreign])];
+    const networkNames = names.networks.filter((name) => name.startsWith(query.networkNetnsPrefix));
     const [sandboxReads, networkReads] = await Promise.all([
       readNamespaces(this.runner, 'sandbox', sandboxNames),
       readNamespaces(this.runner, 'network', networkNames),
     ]);
-    const sandboxes = sandboxNames.map((netns) => sandboxFrom(netns, sandboxReads.get(netns)));
-    const networks = networkNames.map((netns) => networkFrom(netns, networkReads.get(netns)));
+    // A name that does not exist was not read (see readNamespaces); one that exists but could not be read is broken.
+    const presentSandboxes = sandboxNames.filter((netns) => sandboxReads.has(netns));
+    const presentNetworks = networkNames.filter((netns) => networkReads.has(netns));
+    const sandboxes = presentSandboxes.map((netns) => sandboxFrom(netns, sandboxReads.get(netns)));
+    const networks = presentNetworks.map((netns) => networkFrom(netns, networkReads.get(netns)));
     return {
-      hostLinks: parseLinks(links),
+      hostLinks: links.split('\n').filter((line) => line.trim() !== '').flatMap(parseLinks),
       networks: networks.filter((network): network is ObservedNetwork => network !== undefined),
-      brokenNetworks: networkNames.filter((_, index) => networks[index] === undefined),
+      brokenNetworks: presentNetworks.filter((_, index) => networks[index] === undefined),
       sandboxes: sandboxes.filter((sandbox): sandbox is ObservedSandbox => sandbox !== undefined),
-      brokenSandboxes: sandboxNames.filter((_, index) => sandboxes[index] === undefined),
+      brokenSandboxes: presentSandboxes.filter((_, index) => sandboxes[index] === undefined),
       ...identities,
       ipForwarding: ipForwarding.trim() === '1',
       firewall,
     };
+  }
+
+  /** Every named namespace, as sandbox and network candidates. */
+  private async listNamespaces(): Promise<{ sandboxes: string[]; networks: string[] }> {
+    const listed = parseNetnsNames(await this.read(ROOT, 'ip', '-j', 'netns', 'list'));
+    return { sandboxes: listed, networks: listed };
+  }
+
+  /** The named host links that exist, in one process: a missing one prints nothing. */
+  private readHostLinks(names: ReadonlySet<string>): Promise<string> {
+    const lines = [...names].map((name) => `addr show dev ${name}\n`).join('');
+    return this.runner.run(this.argv(HOST, 'sh', '-c', 'ip -j -d -force -batch - 2>/dev/null; exit 0'), lines);
   }
 
   async apply(actions: readonly KernelAction[]): Promise<void> {

@@ -106,16 +106,21 @@ export interface ObserveQuery {
   firewallTable: string;
   adopted: AdoptedNetnsQuery;
   /**
-   * Read only these sandbox and network namespaces (those that exist), not every one of ours: a
-   * scoped pass. The host's links, the namespace list, ip_forward and the firewall are always read.
+   * Read only these sandbox and network namespaces and host links (those that exist), not every
+   * one of ours: a scoped pass. ip_forward and the firewall are always read.
    */
-  only?: NamespaceSelection;
+  only?: ScopedRead;
 }
 
 /** Namespaces by name under /run/netns. */
 export interface NamespaceSelection {
   sandboxes: ReadonlySet<string>;
   networks: ReadonlySet<string>;
+}
+
+export interface ScopedRead extends NamespaceSelection {
+  /** Links of the host namespace, by name. */
+  hostLinks: ReadonlySet<string>;
 }
 
 export interface ObservedKernel {

@@ -8,7 +8,8 @@ import { NETNS_RUN_DIR } from './names';
  * the agent's own spawns (a fork of a large process each) were the biggest part of a restart.
  * A namespace is entered with `nsenter --net` (not `ip -n`, which also copies the whole mount
  * table). Each namespace's output is framed by a line `@@ NAME`; `@@failed` says it could not be
- * entered or read (vanished meanwhile, or a dangling name).
+ * entered or read (vanished meanwhile, or a dangling name). A name with nothing under it is
+ * skipped: a scoped pass asks for names without listing them first.
  */
 
 export type NamespaceKind = 'sandbox' | 'network';
@@ -40,8 +41,9 @@ echo "${BRIDGE_NETFILTER_MARK}$nf"`;
 const LOOP = `kind=$1; shift
 NETWORK_TAIL='${NETWORK_TAIL}'
 for ns; do
-  echo "@@ $ns"
   path="${NETNS_RUN_DIR}/$ns"
+  [ -e "$path" ] || continue
+  echo "@@ $ns"
   if [ "$kind" = sandbox ]; then
     nsenter --net="$path" -- ip -j -d -batch - <<EOF || echo "@@failed"
 addr show
@@ -60,7 +62,7 @@ exit 0`;
 
 /**
  * The JSON lines each namespace printed (one per command; see LOOP), by namespace; undefined for
- * a namespace that could not be read.
+ * a namespace that could not be read, and no entry for a name that does not exist.
  */
 export async function readNamespaces(
   runner: CommandRunner,

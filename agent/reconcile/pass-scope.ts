@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { DesiredEndpoint, DesiredKernel, NamespaceSelection, ObservedKernel } from '../kernel';
+import type { DesiredEndpoint, DesiredKernel, NamespaceSelection, ObservedKernel, ScopedRead } from '../kernel';
 
 /*
  * Scoped passes: a change costs the change, not the node.
@@ -67,10 +67,11 @@ export function isWithin(inner: PassScope, outer: PassScope): boolean {
   return within(inner.sandboxes, outer.sandboxes) && within(inner.networks, outer.networks);
 }
 
-export function unionOf(scopes: readonly PassScope[]): PassScope {
+export function unionOf(reads: readonly ScopedRead[]): ScopedRead {
   return {
-    sandboxes: new Set(scopes.flatMap((scope) => [...scope.sandboxes])),
-    networks: new Set(scopes.flatMap((scope) => [...scope.networks])),
+    sandboxes: new Set(reads.flatMap((read) => [...read.sandboxes])),
+    networks: new Set(reads.flatMap((read) => [...read.networks])),
+    hostLinks: new Set(reads.flatMap((read) => [...read.hostLinks])),
   };
 }
 
@@ -108,15 +109,16 @@ export function observedWithin(observed: ObservedKernel, desired: DesiredKernel,
 }
 
 /**
- * A whole observation from an older one whose `reread` namespaces were read again since (along
- * with the host's global objects): how a full pass takes in what scoped passes changed while it
- * read the rest. Pure.
+ * A whole observation from an older one whose `reread` namespaces and host links were read again
+ * since (along with the host's global objects): how a full pass takes in what scoped passes
+ * changed while it read the rest. Pure.
  */
-export function refreshed(older: ObservedKernel, newer: ObservedKernel, reread: PassScope): ObservedKernel {
+export function refreshed(older: ObservedKernel, newer: ObservedKernel, reread: ScopedRead): ObservedKernel {
   const keepSandbox = (netns: string) => !reread.sandboxes.has(netns);
   const keepNetwork = (netns: string) => !reread.networks.has(netns);
   return {
     ...newer,
+    hostLinks: [...older.hostLinks.filter((link) => !reread.hostLinks.has(link.name)), ...newer.hostLinks],
     networks: [...older.networks.filter((network) => keepNetwork(network.netns)), ...newer.networks],
     brokenNetworks: [...older.brokenNetworks.filter(keepNetwork), ...newer.brokenNetworks],
     sandboxes: [...older.sandboxes.filter((sandbox) => keepSandbox(sandbox.netns)), ...newer.sandboxes],

@@ -37,10 +37,12 @@ export { ATTACHED_TAG_PREFIX, OWNER_TAG_PREFIX };
  * own interfaces, addresses and routes are ever written.
  */
 export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAction[] {
-  const sandboxes = new Map(observed.sandboxes.map((sandbox) => [sandbox.netns, sandbox]));
+  const stale = staleSandboxes(desired, observed);
+  // A stale namespace under a wanted name is made again after its name is deleted: never reused.
+  const replaced = new Set(stale.map((sandbox) => sandbox.netns));
+  const sandboxes = new Map(observed.sandboxes.filter((sandbox) => !replaced.has(sandbox.netns)).map((sandbox) => [sandbox.netns, sandbox]));
   const networks = new Map(observed.networks.map((network) => [network.netns, network]));
   const peerIn = (netns: string, interfaceName: string) => sandboxes.get(netns)?.links.find((link) => link.name === interfaceName);
-  const stale = staleSandboxes(desired, observed);
   const takenAlong = takenWithNamespaces(desired, stale);
 
   const host = sortLinks(observed.hostLinks.filter((link) => isOwnedLinkName(link.name)), hostLinkKeeper(desired, peerIn));
@@ -140,13 +142,23 @@ function networkLinkKeeper(
   };
 }
 
-/** Sandbox namespaces of ours that are not wanted: their names are deleted this pass. */
+/**
+ * Sandbox namespaces of ours that are not wanted as they are: their names are deleted this pass.
+ * That is those no sandbox wants, and a process's namespace still attached under a name that a
+ * created sandbox now wants (a removed sandbox's name handed to a new one, both seen in one view):
+ * the created sandbox must get a namespace of its own, never move into the process's.
+ */
 function staleSandboxes(desired: DesiredKernel, observed: ObservedKernel): ObservedSandbox[] {
-  const desiredSandboxes = new Set(desired.sandboxes.map((sandbox) => sandbox.netns));
+  const desiredSandboxes = new Map(desired.sandboxes.map((sandbox) => [sandbox.netns, sandbox]));
   // Only names with our prefix are ever deleted: an adopted foreign namespace is never ours to remove.
   return observed.sandboxes
-    .filter((sandbox) => isSandboxNetnsName(sandbox.netns) && !desiredSandboxes.has(sandbox.netns))
-    .filter((sandbox) => ownerTagOf(sandbox)?.owner === desired.ownerTag);
+    .filter((sandbox) => isSandboxNetnsName(sandbox.netns))
+    .filter((sandbox) => {
+      const tag = ownerTagOf(sandbox);
+      if (tag?.owner !== desired.ownerTag) return false;
+      const wanted = desiredSandboxes.get(sandbox.netns);
+      return wanted === undefined || (wanted.origin.kind === 'created' && tag.origin === 'attached');
+    });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import type { ReservedPort } from '../../proto/gen/trellis/v1/types';
 import {
@@ -6,6 +7,7 @@ import {
   DesiredSandbox,
   EGRESS_INTERFACE,
   FIREWALL_TABLE,
+  GATEWAY_BRIDGE,
   IprouteKernel,
   Kernel,
   KernelAction,
@@ -13,6 +15,7 @@ import {
   ObservedKernel,
   ObservedLink,
   ObservedSandbox,
+  ScopedRead,
   describeAction,
   networkNetnsPrefix,
 } from '../kernel';
@@ -64,7 +67,7 @@ export interface ReconcileResult {
 
 /** What scoped passes did while a survey was being read. */
 interface SurveyWindow {
-  touched: PassScope[];
+  touched: ScopedRead[];
   /** A full pass wrote meanwhile: nothing the survey read can be trusted. */
   stale: boolean;
 }
@@ -113,16 +116,20 @@ export class Reconciler {
   async reconcileChange(view: NodeView): Promise<ReconcileResult> {
     const basis = this.basis;
     if (basis === undefined) return this.reconcile(view);
-    const first = this.desiredFor(view, this.underlayMtu, heldEgressAddresses(basis.sandboxes, []));
+    const basisEgress = heldEgressAddresses(basis.sandboxes, []);
+    const first = this.desiredFor(view, this.underlayMtu, basisEgress);
     const scope = changedScope(basis, first.kernel);
     if (isEmptyScope(scope) && sameGlobals(basis, first.kernel)) {
       return { writes: 0, actions: [], applied: [], skipped: [...first.skipped, ...this.adoptedSkipped], pass: SCOPED };
     }
-    const scoped = await this.writing(scope, async () => {
-      const observed = await this.observe(view, adoptedWithin(adoptedNetnsQuery(view), scope), scope);
-      const underlayMtu = underlayOf(observed, this.options).mtu;
-      const target = this.desiredFor(view, underlayMtu, heldEgressAddresses(basis.sandboxes, observed.sandboxes));
-      if (underlayMtu !== this.underlayMtu || !isWithin(changedScope(basis, target.kernel), scope)) return undefined;
+    const read = this.scopedRead(scope, [basis, first.kernel]);
+    const scoped = await this.writing(read, async () => {
+      const observed = await this.observe(view, adoptedWithin(adoptedNetnsQuery(view), scope), read);
+      if (underlayOf(observed, this.options).mtu !== this.underlayMtu) return undefined;
+      // The desired state again only when the kernel holds other egress addresses than the last pass left.
+      const held = heldEgressAddresses(basis.sandboxes, observed.sandboxes);
+      const target = isDeepStrictEqual(held, basisEgress) ? first : this.desiredFor(view, this.underlayMtu, held);
+      if (target !== first && !isWithin(changedScope(basis, target.kernel), scope)) return undefined;
       const visible = observedWithin(observed, target.kernel, scope);
       const programmable = checkAdoptedNamespaces(desiredWithin(target.kernel, scope), visible);
       // Every adopted sandbox is in a scope that has any sandbox (pass-scope.ts, point 2).
@@ -157,7 +164,7 @@ export class Reconciler {
     const basis = this.basis;
     if (window.stale || basis === undefined) return this.reconcile(view);
     const latest = this.desiredFor(view, underlayOf(observed, this.options).mtu, heldEgressAddresses(basis.sandboxes, observed.sandboxes));
-    const reread = unionOf([...window.touched, changedScope(basis, latest.kernel)]);
+    const reread = unionOf([...window.touched, this.scopedRead(changedScope(basis, latest.kernel), [basis, latest.kernel])]);
     const fresh = await this.observe(view, adoptedWithin(adoptedNetnsQuery(view), reread), reread);
     return this.fullPass(view, refreshed(observed, fresh, reread));
   }
@@ -195,7 +202,7 @@ export class Reconciler {
    * Runs writes over `scope` (undefined: anything), telling open surveys what they can no longer
    * trust. A failure leaves no basis, so the next pass is a full one.
    */
-  private async writing<T>(scope: PassScope | undefined, work: () => Promise<T>): Promise<T> {
+  private async writing<T>(scope: ScopedRead | undefined, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
@@ -225,9 +232,17 @@ export class Reconciler {
     return this.options.owner ?? this.options.localAddress ?? view.advertiseAddr;
   }
 
-  private observe(view: NodeView, adopted: AdoptedNetnsQuery, only?: PassScope): Promise<ObservedKernel> {
+  private observe(view: NodeView, adopted: AdoptedNetnsQuery, only?: ScopedRead): Promise<ObservedKernel> {
     const query = { networkNetnsPrefix: networkNetnsPrefix(this.ownerTag(view)), firewallTable: FIREWALL_TABLE, adopted };
     return this.kernel.observe(only === undefined ? query : { ...query, only });
+  }
+
+  /** What a scoped pass reads: the scope's namespaces, and the host links it may write (its sandboxes' egress ends). */
+  private scopedRead(scope: PassScope, wanted: readonly DesiredKernel[]): ScopedRead {
+    const egressEnds = wanted.flatMap((kernel) => kernel.sandboxes)
+      .filter((sandbox) => scope.sandboxes.has(sandbox.netns))
+      .flatMap((sandbox) => sandbox.egress?.hostName ?? []);
+    return { ...scope, hostLinks: new Set([this.options.underlayDevice, GATEWAY_BRIDGE, ...egressEnds]) };
   }
 
   private async converge(target: DesiredKernel, observed: ObservedKernel): Promise<Omit<ReconcileResult, 'skipped' | 'pass'>> {
