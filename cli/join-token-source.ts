@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CommandError } from './control-client';
+import { CommandError } from './command-error';
 
 export const JOIN_TOKEN_ENV = 'TRELLIS_JOIN_TOKEN';
 

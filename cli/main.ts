@@ -6,8 +6,10 @@ import { addNodeCommands } from './commands/node';
 import { addSandboxCommands } from './commands/sandbox';
 import { addServiceCommands } from './commands/service';
 import { addClusterCommands } from './commands/cluster';
+import { addVersionCommand } from './commands/version';
+import { addCompletionCommand } from './commands/completion';
 import { CommandError, defaultManager, defaultTlsDir } from './context';
-import { JoinTokenError } from '../proto/runtime/tls';
+import { JoinTokenError } from '../proto/runtime/tls/join-token';
 
 const program = new Command('trellis')
   .description('Trellis: multi-host overlay networks')
@@ -21,6 +23,8 @@ addServiceCommands(program);
 addNodeCommands(program);
 addClusterCommands(program);
 addDaemonCommands(program);
+addVersionCommand(program);
+addCompletionCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // A refused join token is the user's to fix, like any other bad flag: one line, no stack.

@@ -1,17 +1,20 @@
 import type { Command } from 'commander';
-import pino, { type Logger } from 'pino';
-import { startAgent } from '../../agent/daemon';
-import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from '../../agent/reconcile';
-import { startManager } from '../../manager/daemon';
-import { DEFAULT_JOINS_PER_MINUTE } from '../../manager/ca';
+import type { Logger } from 'pino';
+import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from '../../agent/reconcile/desired';
+import { DEFAULT_JOINS_PER_MINUTE } from '../../manager/ca/issue-rate';
 import { parseListen } from '../../proto/runtime/metrics-http';
-import { BUILT_IN_ADDRESS_POOLS, Store, type AddressPoolRecord } from '../../manager/store';
+import type { AddressPoolRecord } from '../../manager/store';
 import { collect, CommandError, managerList, tlsDir } from '../context';
 import { JOIN_TOKEN_ENV, joinTokenFrom, type JoinTokenFlags } from '../join-token-source';
 import { integerOption, parseReservedPorts } from '../option-parsers';
 import { addManagerCommands } from './manager';
 
+/*
+ * The daemons' code (and pino, the store, the kernel drivers) is loaded by the action that runs
+ * it: every other command of the same program starts without it.
+ */
 function daemonLogger(name: string, level: string): Logger {
+  const pino = require('pino') as typeof import('pino');
   return pino({ name, level });
 }
 
@@ -67,6 +70,7 @@ interface ManagerFlags extends AddressPoolFlags, JoinTokenFlags {
 /** Like `docker swarm init --default-addr-pool`: a mask length alone cuts the built-in pool differently. */
 export function defaultAddressPools(flags: AddressPoolFlags): AddressPoolRecord[] | undefined {
   if (flags.defaultAddrPool.length === 0 && flags.defaultAddrPoolMaskLength === undefined) return undefined;
+  const { BUILT_IN_ADDRESS_POOLS, Store } = require('../../manager/store') as typeof import('../../manager/store');
   const [builtIn] = BUILT_IN_ADDRESS_POOLS;
   const size =
     flags.defaultAddrPoolMaskLength === undefined
@@ -104,6 +108,7 @@ export function addDaemonCommands(program: Command): void {
       const joinsPerMinute = options.maxJoinsPerMinute === undefined ? undefined : integerOption('--max-joins-per-minute', options.maxJoinsPerMinute);
       if (joinsPerMinute === 0) throw new CommandError('--max-joins-per-minute: 0 would let no node join; give 1 or more');
       const logger = daemonLogger('trellis-manager', options.logLevel);
+      const { startManager } = require('../../manager/daemon') as typeof import('../../manager/daemon');
       const running = await startManager({
         listen: options.listen,
         dataDir: options.dataDir,
@@ -158,6 +163,7 @@ export function addDaemonCommands(program: Command): void {
         if (typeof gatewaySubnet === 'string') throw new CommandError(gatewaySubnet);
         const reservedPorts = parseReservedPorts(options.reservedPorts);
         const logger = daemonLogger('trellis-agent', options.logLevel);
+        const { startAgent } = require('../../agent/daemon') as typeof import('../../agent/daemon');
         const agent = await startAgent({
           managers: managerList(command),
           stateDir: options.stateDir,
