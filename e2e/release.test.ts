@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,8 +25,10 @@ describe('the release artifact (npm run release)', () => {
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  // The artifact's code cache goes to the test's directory, not the user's ~/.cache.
+  const cacheDir = () => join(dir, 'cache', 'trellis');
   const trellis = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    run(release.artifact, args, { env: { ...process.env, ...env }, cwd: dir, timeout: 30_000 }).then((result) => result.stdout);
+    run(release.artifact, args, { env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache'), ...env }, cwd: dir, timeout: 30_000 }).then((result) => result.stdout);
 
   it('is one executable file with a checksum file sha256sum accepts', () => {
     expect(readFileSync(release.checksumFile, 'utf8')).toBe(`${release.sha256}  trellis\n`);
@@ -48,6 +50,16 @@ describe('the release artifact (npm run release)', () => {
   it('prints its help, every command group in it', async () => {
     const help = await trellis(['--help']);
     for (const group of ['network', 'sandbox', 'service', 'node', 'cluster', 'manager', 'agent', 'version', 'completion']) expect(help).toMatch(new RegExp(`^  ${group}\\b`, 'm'));
+  });
+
+  it('keeps a code cache of its own for later calls, and works on whatever is in its place', async () => {
+    const help = await trellis(['--help']);
+    const [cache] = readdirSync(cacheDir());
+    expect(cache).toMatch(/^[0-9a-f]{16}-v\d+\.\d+\.\d+-\w+\.v8cache$/);
+    expect(statSync(cacheDir()).mode & 0o777).toBe(0o700);
+    writeFileSync(join(cacheDir(), cache ?? ''), 'not a code cache');
+    expect(await trellis(['--help'])).toBe(help);
+    expect(readFileSync(join(cacheDir(), cache ?? '')).length).toBeGreaterThan(100_000);
   });
 
   describe('a manager run from it', () => {

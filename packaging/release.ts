@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { sha256Of } from '../proto/runtime/build-info';
 import { reflectionFiles } from '../proto/runtime/proto-files';
+import { withCodeCache } from './code-cache';
 import { embeddedProtoLoader } from './embedded-protos';
 
 /** Where `npm run release` puts the artifact, and the checksum file beside it (`sha256sum -c` reads it). */
@@ -37,7 +38,7 @@ export async function buildRelease(repoRoot: string, outDir = join(repoRoot, 'di
   mkdirSync(dirname(artifact), { recursive: true });
   const result = await build({
     entryPoints: [join(repoRoot, 'cli', 'main.ts')],
-    outfile: artifact,
+    write: false,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -52,7 +53,9 @@ export async function buildRelease(repoRoot: string, outDir = join(repoRoot, 'di
     plugins: [embeddedProtoLoader()],
     logLevel: 'warning',
   });
-  if (result.errors.length > 0) throw new Error(`release: esbuild failed: ${result.errors.map((error) => error.text).join('; ')}`);
+  const [bundle] = result.outputFiles;
+  if (result.errors.length > 0 || !bundle) throw new Error(`release: esbuild failed: ${result.errors.map((error) => error.text).join('; ')}`);
+  writeFileSync(artifact, withCodeCache(bundle.text), { mode: 0o755 });
   chmodSync(artifact, 0o755);
   const sha256 = sha256Of(artifact);
   const checksumFile = `${artifact}.sha256`;
