@@ -3,9 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildRelease, type Release } from '../packaging/release';
-import { ManagerProcess } from './support/manager-process';
-import { findRepoRoot } from './lab/context';
+import { buildRelease, type Release } from './release';
+import { ManagerProcess } from '../e2e/support/manager-process';
+import { findRepoRoot } from '../e2e/lab/context';
 
 const run = promisify(execFile);
 const repoRoot = findRepoRoot(__dirname);
