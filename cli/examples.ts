@@ -5,6 +5,12 @@ import type { Command } from 'commander';
  * Keyed by the command's path after `trellis`; every runnable command has some (a test checks).
  */
 export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  '': [
+    'trellis cluster init --data-dir /var/lib/trellis/manager',
+    'trellis network create --attachable web',
+    'trellis --manager 10.0.0.1:4240,10.0.0.2:4240 network ls',
+    'trellis network connect --help',
+  ],
   'network create': [
     'trellis network create web',
     'trellis network create --subnet 10.1.0.0/24 --gateway 10.1.0.254 --attachable backend',
