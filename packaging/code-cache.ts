@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
  * call); Node 22's module.enableCompileCache is not there yet. So the artifact is a short loader
  * and the bundle as a string literal (which V8 scans, not parses); the loader compiles it with V8's
  * code cache, kept per user in $XDG_CACHE_HOME/trellis (~/.cache/trellis, mode 0700) and written at
- * the end of the first run. A missing, unwritable or rejected cache only means a normal compile.
+ * the end of the first run (replacing other builds' caches). A missing, unwritable or rejected cache
+ * only means a normal compile.
  * The daemons (`trellis manager`, `trellis agent`) neither read nor write it: their start-up cost
  * does not matter, and their home directory is not a place to leave files in.
  */
@@ -31,6 +32,8 @@ const BUNDLE = ${JSON.stringify(body)};
         const temporary = file + '.' + process.pid;
         fs.writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
         fs.renameSync(temporary, file);
+        // Caches of other builds (an upgraded trellis) would only take room.
+        for (const old of fs.readdirSync(dir)) if (old.endsWith('.v8cache') && old !== path.basename(file)) fs.rmSync(path.join(dir, old), { force: true });
       } catch {}
     });
   }

@@ -52,14 +52,16 @@ describe('the release artifact (npm run release)', () => {
     for (const group of ['network', 'sandbox', 'service', 'node', 'cluster', 'manager', 'agent', 'version', 'completion']) expect(help).toMatch(new RegExp(`^  ${group}\\b`, 'm'));
   });
 
-  it('keeps a code cache of its own for later calls, and works on whatever is in its place', async () => {
+  it('keeps a code cache of its own for later calls, works on whatever is in its place, and drops older builds\' caches', async () => {
     const help = await trellis(['--help']);
     const [cache] = readdirSync(cacheDir());
     expect(cache).toMatch(/^[0-9a-f]{16}-v\d+\.\d+\.\d+-\w+\.v8cache$/);
     expect(statSync(cacheDir()).mode & 0o777).toBe(0o700);
+    writeFileSync(join(cacheDir(), 'an-older-build.v8cache'), 'left by an older trellis');
     writeFileSync(join(cacheDir(), cache ?? ''), 'not a code cache');
     expect(await trellis(['--help'])).toBe(help);
     expect(readFileSync(join(cacheDir(), cache ?? '')).length).toBeGreaterThan(100_000);
+    expect(readdirSync(cacheDir())).toEqual([cache]);
   });
 
   describe('a manager run from it', () => {
