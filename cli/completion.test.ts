@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Argument, Command } from 'commander';
 import { bashCompletion } from './completion';
 
 /** A program shaped like trellis: a global flag with a value, groups, verbs, a choice and a directory. */
@@ -14,6 +14,7 @@ function program(): Command {
   network.command('ls').option('--format <format>', 'output format');
   network.commands[2]?.options[0]?.choices(['table', 'json']);
   root.command('cluster').command('init').option('--data-dir <dir>', 'data');
+  root.command('completion').addArgument(new Argument('<shell>').choices(['bash', 'zsh']));
   return root;
 }
 
@@ -32,8 +33,12 @@ describe('bash completion', () => {
   }
 
   it('offers the command groups, then their verbs by prefix', () => {
-    expect(complete('trellis', '')).toEqual(['network', 'cluster']);
+    expect(complete('trellis', '')).toEqual(['network', 'cluster', 'completion']);
     expect(complete('trellis', 'network', 'c')).toEqual(['create', 'connect']);
+  });
+
+  it("offers a command's argument choices", () => {
+    expect(complete('trellis', 'completion', '')).toEqual(['bash', 'zsh']);
   });
 
   it('skips flag values on the way, so they are not taken for commands', () => {

@@ -32,7 +32,10 @@ function flagOf(option: Command['options'][number]): Flag | undefined {
 function levels(command: Command, path: string[] = []): Level[] {
   const visible = command.commands.filter((sub) => !(sub as Command & { _hidden?: boolean })._hidden);
   const flags = [...command.options.map(flagOf).filter((flag): flag is Flag => flag !== undefined), { name: '--help', description: 'show help' }];
-  const here: Level = { path: path.join(' '), commands: visible.map((sub) => ({ name: sub.name(), description: sub.description() })), flags };
+  // A first argument with fixed choices (`completion bash|zsh`) completes like subcommands.
+  const argument = command.registeredArguments[0];
+  const choices = (argument?.argChoices ?? []).map((choice) => ({ name: choice, description: argument?.description ?? '' }));
+  const here: Level = { path: path.join(' '), commands: [...visible.map((sub) => ({ name: sub.name(), description: sub.description() })), ...choices], flags };
   return [here, ...visible.flatMap((sub) => levels(sub, [...path, sub.name()]))];
 }
 
