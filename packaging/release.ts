@@ -26,8 +26,8 @@ function gitCommit(repoRoot: string): string {
  * by esbuild into CommonJS for the system's `node` (20 or later). Modules the CLI loads with
  * require() at the point of use stay lazy in the bundle (esbuild evaluates them on first require),
  * so a CLI call evaluates only what it uses. The .proto files reflection serves, and those
- * dependencies parse at run time, are built in;
- * the hashbang line comes from cli/main.ts.
+ * dependencies parse at run time, are built in. The file written is a loader and the bundle
+ * (see code-cache.ts); the dependencies' license notices are kept at the bundle's end.
  */
 export async function buildRelease(repoRoot: string, outDir = join(repoRoot, 'dist', 'release')): Promise<Release> {
   const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
@@ -45,7 +45,7 @@ export async function buildRelease(repoRoot: string, outDir = join(repoRoot, 'di
     format: 'cjs',
     minifyWhitespace: true,
     minifySyntax: true,
-    legalComments: 'none',
+    legalComments: 'eof',
     define: {
       TRELLIS_RELEASE: JSON.stringify(stamp),
       TRELLIS_REFLECTION_FILES: JSON.stringify(files.map((file) => file.toString('base64'))),
