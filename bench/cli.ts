@@ -37,7 +37,8 @@ async function sequential(times: number, run: () => Promise<number>): Promise<nu
  * What a user waits for at the command line: `trellis network ls` against a live
  * one-manager cluster on loopback (30 calls one after the other), beside the floor
  * of any Node program (`node -e 0`) measured in the same run, and 30 `network connect`
- * calls started at once, as a script attaching 30 containers would. The CLI measured is
+ * calls started at once, as a script attaching 30 containers would, beside 30 `node -e 0` at once.
+ * The CLI measured is
  * the release artifact, built first (`npm run release`: dist/release/trellis), with its code
  * cache in the bench's own directory (written by the first call); the checkout's bin/trellis
  * (dist/, no bundle) is measured beside it.
@@ -62,9 +63,14 @@ export async function run(args: string[]): Promise<void> {
     const floor = await sequential(options.calls, () => timed(process.execPath, ['-e', '0'], env));
     const ls = await sequential(options.calls, () => trellis('network', 'ls'));
     const checkoutLs = await sequential(options.calls, () => timed(checkout, ['network', 'ls'], env));
-    const start = performance.now();
-    await Promise.all(Array.from({ length: options.parallel }, (_, i) => trellis('network', 'connect', 'bench-cli', `bench-sb-${i}`)));
-    const parallelMs = performance.now() - start;
+    const atOnce = async (run: (i: number) => Promise<number>): Promise<number> => {
+      const start = performance.now();
+      await Promise.all(Array.from({ length: options.parallel }, (_, i) => run(i)));
+      return performance.now() - start;
+    };
+    // The floor of as many processes at once on this machine's cores, in the same run.
+    const parallelFloorMs = await atOnce(() => timed(process.execPath, ['-e', '0'], env));
+    const parallelMs = await atOnce((i) => trellis('network', 'connect', 'bench-cli', `bench-sb-${i}`));
 
     const figures = {
       bench: 'cli',
@@ -74,6 +80,7 @@ export async function run(args: string[]): Promise<void> {
       node_floor_ms: round(percentile(floor, 50)),
       node_floor_p90_ms: round(percentile(floor, 90)),
       [`parallel_connect_${options.parallel}_ms`]: round(parallelMs),
+      [`parallel_node_floor_${options.parallel}_ms`]: round(parallelFloorMs),
       checkout_network_ls_ms: round(percentile(checkoutLs, 50)),
       checkout_network_ls_p90_ms: round(percentile(checkoutLs, 90)),
       goal_network_ls_ms: goals.networkLsMs,
@@ -86,6 +93,7 @@ export async function run(args: string[]): Promise<void> {
           [`trellis network ls (release artifact), ${options.calls} calls`, String(figures.network_ls_ms), String(figures.network_ls_p90_ms), `≤ ${goals.networkLsMs} ms median`],
           [`node -e 0 (the floor), ${options.calls} calls`, String(figures.node_floor_ms), String(figures.node_floor_p90_ms), ''],
           [`${options.parallel} × trellis network connect at once`, String(round(parallelMs)), '', `≤ ${goals.parallelConnectMs} ms`],
+          [`${options.parallel} × node -e 0 at once (the floor)`, String(round(parallelFloorMs)), '', ''],
           [`bin/trellis network ls (checkout, dist/), ${options.calls} calls`, String(figures.checkout_network_ls_ms), String(figures.checkout_network_ls_p90_ms), ''],
         ],
       ) + '\n',
