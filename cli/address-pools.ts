@@ -1,5 +1,5 @@
-import { BUILT_IN_ADDRESS_POOLS, Store, type AddressPoolRecord } from '../manager/store';
-import { CommandError } from './control-client';
+import type { AddressPoolRecord } from '../manager/store';
+import { CommandError } from './command-error';
 import { integerOption } from './option-parsers';
 
 export interface AddressPoolFlags {
@@ -10,6 +10,8 @@ export interface AddressPoolFlags {
 /** Like `docker swarm init --default-addr-pool`: a mask length alone cuts the built-in pool differently. */
 export function defaultAddressPools(flags: AddressPoolFlags): AddressPoolRecord[] | undefined {
   if (flags.defaultAddrPool.length === 0 && flags.defaultAddrPoolMaskLength === undefined) return undefined;
+  // The store is loaded only here, when pools are given: a CLI call must not pay for it.
+  const { BUILT_IN_ADDRESS_POOLS, Store } = require('../manager/store') as typeof import('../manager/store');
   const [builtIn] = BUILT_IN_ADDRESS_POOLS;
   const size =
     flags.defaultAddrPoolMaskLength === undefined

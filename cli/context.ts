@@ -2,8 +2,10 @@ import { Command, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { repairPrivateTreeWarning } from '../proto/runtime/private-files';
-import { readCaCertificate, readTlsDir, type ChannelMaterial } from '../proto/runtime/tls';
-import { Control, CommandError } from './control-client';
+import type { ChannelMaterial } from '../proto/runtime/tls/grpc-credentials';
+import { readCaCertificate, readTlsDir } from '../proto/runtime/tls/tls-dir';
+import { CommandError } from './command-error';
+import type { Control } from './control-client';
 
 export const defaultManager = '127.0.0.1:4240';
 
@@ -48,6 +50,8 @@ export function managerList(command: Command): string[] {
 
 /** Runs `action` with a Control client for the --manager the user chose. */
 export function withControl(command: Command, action: (control: Control) => Promise<void>): Promise<void> {
+  // Loaded here, not above: gRPC and the generated messages are for commands that call a manager.
+  const { Control } = require('./control-client') as typeof import('./control-client');
   const control = new Control(managerList(command), adminMaterial(command));
   return action(control).finally(() => control.close());
 }

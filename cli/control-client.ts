@@ -2,7 +2,9 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { CertificateAuthorityClient } from '../proto/gen/trellis/v1/ca';
 import { LOCKED_MESSAGE } from '../proto/runtime/locked';
 import { ControlClient } from '../proto/gen/trellis/v1/control';
-import { channelCredentials, managerChannelOptions, type ChannelMaterial } from '../proto/runtime/tls';
+import { channelCredentials, type ChannelMaterial } from '../proto/runtime/tls/grpc-credentials';
+import { managerChannelOptions } from '../proto/runtime/tls/channel-options';
+import { CommandError } from './command-error';
 import { allPages } from '../proto/runtime/pages';
 import { callUnary, type UnaryMethod } from '../proto/runtime/unary-call';
 
@@ -98,5 +100,4 @@ function isLocked(error: ServiceError): boolean {
   return error.code === status.FAILED_PRECONDITION && error.details === LOCKED_MESSAGE;
 }
 
-/** A failure to report to the user as one line, without a stack. */
-export class CommandError extends Error {}
+export { CommandError };

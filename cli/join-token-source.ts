@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { CommandError } from './control-client';
+import { CommandError } from './command-error';
 
 export const JOIN_TOKEN_ENV = 'TRELLIS_JOIN_TOKEN';
 

@@ -1,7 +1,8 @@
 import type { CreateNetworkRequest } from '../proto/gen/trellis/v1/control';
 import type { IpamConfig, PortConfig, PublishedPort, ReservedPort } from '../proto/gen/trellis/v1/types';
-import { cidrContains, LIMITS, parseCidr, parseIpv4, PORT_RANGE } from '../manager/store';
-import { CommandError } from './control-client';
+import { LIMITS, PORT_RANGE } from '../manager/store/limits';
+import { cidrContains, parseCidr, parseIpv4 } from '../proto/runtime/ipv4';
+import { CommandError } from './command-error';
 
 /*
  * Turns repeatable command-line options into request fields, the way docker

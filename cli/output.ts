@@ -1,4 +1,4 @@
-import { nodeStatusToJSON, type Node } from '../proto/gen/trellis/v1/types';
+import type { Node, NodeStatus } from '../proto/gen/trellis/v1/types';
 
 /** Aligned columns with a header, like `docker network ls`. */
 export function table(header: string[], rows: string[][]): string {
@@ -17,7 +17,13 @@ export function json(value: unknown): string {
 
 /** Enums as their names, so scripts compare strings rather than numbers. */
 export function nodeJson(node: Node): Record<string, unknown> {
-  return { ...node, status: nodeStatusToJSON(node.status) };
+  return { ...node, status: nodeStatusName(node.status) };
+}
+
+/** NODE_STATUS_READY and its kin; the generated messages are loaded only by the commands that show a node. */
+export function nodeStatusName(status: NodeStatus): string {
+  const { nodeStatusToJSON } = require('../proto/gen/trellis/v1/types') as typeof import('../proto/gen/trellis/v1/types');
+  return nodeStatusToJSON(status);
 }
 
 /** One published port as docker's PORTS column shows it: 8080->80/tcp. */

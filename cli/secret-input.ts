@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CommandError } from './control-client';
+import { CommandError } from './command-error';
 
 /** Reads one line from a terminal without echoing it (the unlock key must not land in scrollback). */
 function promptHidden(prompt: string): Promise<string> {

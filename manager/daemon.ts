@@ -1,18 +1,16 @@
 import { Server } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ControlService } from '../proto/gen/trellis/v1/control';
 import { CertificateAuthorityService } from '../proto/gen/trellis/v1/ca';
 import { RaftService, type JoinResponse } from '../proto/gen/trellis/v1/raft';
 import { maxMessageBytes } from '../proto/runtime/message-limits';
 import { PRIVATE_DIR_MODE, repairPrivateTreeWarning } from '../proto/runtime/private-files';
-import { protoFiles, protoRoot } from '../proto/runtime/proto-files';
-import { repairedForReflection } from '../proto/runtime/reflection-descriptors';
+import { reflectionDefinition, reflectionFiles } from '../proto/runtime/proto-files';
 import {
   CertificateRenewer,
   certificateChainPem,
@@ -128,10 +126,8 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   // NOT_SERVING until Raft runs: a locked manager stays so until it is unlocked.
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'trellis.v1.Control': 'NOT_SERVING', 'trellis.v1.Dispatcher': 'NOT_SERVING' });
   health.addToServer(server);
-  const healthProtoRoot = join(dirname(healthProtoPath), '..', '..');
-  const reflected = loadSync([...protoFiles, relative(healthProtoRoot, healthProtoPath)], { includeDirs: [protoRoot(), healthProtoRoot] });
   // Reflection also while locked: it shows the schema only, and lets grpcurl find UnlockManager.
-  new ReflectionService(repairedForReflection(reflected)).addToServer(server);
+  new ReflectionService(reflectionDefinition(reflectionFiles())).addToServer(server);
 
   const keys = await dataKeyOf(options.dataDir, server, logger);
   const clusterKey = new ClusterKey(keys?.dataKey);

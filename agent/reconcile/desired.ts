@@ -1,6 +1,6 @@
 import { EndpointView, NetworkView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import type { ReservedPort } from '../../proto/gen/trellis/v1/types';
-import { Cidr, formatCidr, parseCidr } from '../../proto/runtime/ipv4';
+import { formatCidr, parseCidr } from '../../proto/runtime/ipv4';
 import { VXLAN_PORT } from '../../proto/runtime/reserved';
 import {
   DesiredEndpoint,
@@ -18,12 +18,13 @@ import {
   vxlanName,
 } from '../kernel';
 import { allocateEgress } from './egress-addresses';
+import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from './gateway-subnet';
 import { firewallOf } from './plan-firewall';
 import { publishedPorts, reservedHostPorts } from './published-ports';
 import { placeSandbox } from './sandbox-placement';
 import { isInterfaceName, isIpv4, isMac, isPlainName, isPrefixLength, isVni } from './validate';
 
-export { VXLAN_PORT };
+export { DEFAULT_GATEWAY_SUBNET, VXLAN_PORT, parseGatewaySubnet };
 /** Outer Ethernet is not counted in MTU: IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
 export const VXLAN_OVERHEAD = 50;
 /**
@@ -37,8 +38,6 @@ export const VXLAN_OVERHEAD = 50;
  * pass writes nothing.
  */
 export const SANDBOX_ARP_RETRANS_MS = 20;
-/** Docker's docker_gwbridge takes the first free 172.x.0.0/16; Trellis has a fixed default, overridable per agent. */
-export const DEFAULT_GATEWAY_SUBNET = '172.29.0.0/16';
 
 export interface DesiredOptions {
   underlayDevice: string;
@@ -211,13 +210,6 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
   kernel.isolatedSubnets = isolatedSubnets(view, skipped);
   kernel.firewall = firewallOf(kernel);
   return { kernel, skipped };
-}
-
-/** The subnet, or what is wrong with it (the message names the flag and the fix). */
-export function parseGatewaySubnet(text: string): Cidr | string {
-  const parsed = parseCidr(text);
-  if (parsed.ok && parsed.cidr.prefixLength <= 29) return parsed.cidr;
-  return `--gateway-subnet: "${text}" is not an IPv4 network of /29 or larger (host bits zero); give e.g. ${DEFAULT_GATEWAY_SUBNET}`;
 }
 
 /** Every overlay subnet of the cluster: nothing from the gateway bridge may reach one. */

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync } from 'node:fs';
-import { createKeyAndCsr, readTlsDir, tlsFiles, withChain, writeTlsDir } from '../../proto/runtime/tls';
+import { readTlsDir, tlsFiles, writeTlsDir } from '../../proto/runtime/tls/tls-dir';
+import { withChain } from '../../proto/runtime/tls/trust';
 import type { Control } from '../control-client';
 import type { NodeCertificate } from '../../proto/gen/trellis/v1/ca';
 import { CommandError, formatOption, tlsDir, withControl, type OutputFormat } from '../context';
@@ -29,6 +30,8 @@ export async function renewAdminCertificate(control: Control, dir: string): Prom
 
 /** Makes a new key and CSR, has `sign` sign it, and writes the result to `dir`; returns the certificate. */
 export async function renewAdminWith(dir: string, sign: (csrPem: string) => Promise<NodeCertificate>): Promise<string> {
+  // The certificate library is loaded for this, the only command that makes a key.
+  const { createKeyAndCsr } = require('../../proto/runtime/tls/node-key') as typeof import('../../proto/runtime/tls/node-key');
   const { keyPem, csrPem } = await createKeyAndCsr();
   const issued = await sign(csrPem);
   writeTlsDir(dir, 'admin', { caPem: issued.caCertificatePem, certPem: withChain(issued.certificatePem, issued.chainPem), keyPem });

@@ -1,4 +1,4 @@
-import { status, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { CommandError, formatOption, withControl, type OutputFormat } from '../context';
 import { json, print } from '../output';
@@ -19,6 +19,7 @@ async function unlockOne(address: string, unlock: () => Promise<{ wasLocked: boo
     const { wasLocked } = await unlock();
     return { line: `${address}: ${wasLocked ? 'unlocked' : 'not locked'}`, refused: false, reached: true };
   } catch (error) {
+    const { status } = require('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
     const failure = error as ServiceError;
     if (failure.code === status.UNAVAILABLE || failure.code === status.DEADLINE_EXCEEDED) {
       return { line: `${address}: not reachable (${failure.details})`, refused: false, reached: false };

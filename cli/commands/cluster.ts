@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { initCluster } from '../../manager/ca';
 import { CommandError, collect, formatOption, tlsDir, withControl, type OutputFormat } from '../context';
 import { json, print } from '../output';
 import { addAutolockCommands } from './autolock';
@@ -45,6 +44,7 @@ export function addClusterCommands(program: Command): void {
       const adminDir = options.adminDir ?? tlsDir(command);
       let created;
       try {
+        const { initCluster } = require('../../manager/ca/cluster-init') as typeof import('../../manager/ca/cluster-init');
         created = await initCluster({
           dataDir: options.dataDir,
           adminDir,

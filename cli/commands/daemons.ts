@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import pino, { type Logger } from 'pino';
-import { startAgent } from '../../agent/daemon';
-import { startManager } from '../../manager/daemon';
+import type { Logger } from 'pino';
 import { defaultAddressPools, type AddressPoolFlags } from '../address-pools';
 import { applySettings, addSettingOptions } from '../config/command-settings';
 import { parseDuration, type DaemonRole } from '../config/daemon-settings';
@@ -10,7 +8,9 @@ import { commandJoinToken, type JoinTokenFlags } from '../join-token-source';
 import { integerOption, parseReservedPorts } from '../option-parsers';
 import { addManagerCommands } from './manager';
 
+/** Loaded only when a daemon runs: a CLI call needs no logger (see cli/startup.test.ts). */
 function daemonLogger(name: string, level: string): Logger {
+  const pino = require('pino') as typeof import('pino');
   return pino({ name, level });
 }
 
@@ -72,6 +72,7 @@ export function addDaemonCommands(program: Command): void {
   addSettingOptions(manager, 'manager').action(async (_flags: unknown, command: Command) => {
     const { options, logger } = daemonSettings<ManagerFlags>(command, 'manager');
     const joinsPerMinute = options.maxJoinsPerMinute === undefined ? undefined : integerOption('--max-joins-per-minute', options.maxJoinsPerMinute);
+    const { startManager } = require('../../manager/daemon') as typeof import('../../manager/daemon');
     const running = await startManager({
       listen: options.listen,
       dataDir: options.dataDir,
@@ -95,6 +96,7 @@ export function addDaemonCommands(program: Command): void {
   const agent = program.command('agent').description("run an agent: keeps this node's kernel equal to the desired state");
   addSettingOptions(agent, 'agent').action(async (_flags: unknown, command: Command) => {
     const { options, logger } = daemonSettings<AgentFlags>(command, 'agent');
+    const { startAgent } = require('../../agent/daemon') as typeof import('../../agent/daemon');
     const running = await startAgent({
       managers: managerList(command),
       stateDir: options.stateDir,

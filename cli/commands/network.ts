@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { collect, withControl } from '../context';
 import { integerOption, keyValues, networkAddressing, parseHostPublish } from '../option-parsers';
 import { print, shortId } from '../output';
-import { MTU_RANGE, VNI_RANGE } from '../../manager/store';
+import { MTU_RANGE, VNI_RANGE } from '../../manager/store/limits';
 import { addInspectCommand, addListCommand, addRemoveCommand } from './object-commands';
 
 interface CreateOptions {

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { nodeStatusToJSON } from '../../proto/gen/trellis/v1/types';
 import { collect, withControl } from '../context';
 import { keyValues } from '../option-parsers';
-import { nodeJson, print, shortId } from '../output';
+import { nodeJson, nodeStatusName, print, shortId } from '../output';
 import { addInspectCommand, addListCommand, addRemoveCommand } from './object-commands';
 
 interface UpdateOptions {
@@ -22,7 +21,7 @@ export function addNodeCommands(program: Command): void {
       shortId(n.id),
       n.name,
       n.advertiseAddr,
-      nodeStatusToJSON(n.status).replace('NODE_STATUS_', ''),
+      nodeStatusName(n.status).replace('NODE_STATUS_', ''),
       n.availability,
       String(n.appliedRevision),
     ],

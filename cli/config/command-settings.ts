@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
 import { collect, CommandError } from '../context';
-import { readConfig } from './config-file';
 import { DAEMON_SETTINGS, type DaemonRole } from './daemon-settings';
 import { attributeName, envName, resolveSettings, type Resolution, type SettingDefinition, type SettingValue } from './settings';
 
@@ -37,6 +36,8 @@ function owner(command: Command, definition: SettingDefinition): Command {
 export function resolveCommandSettings(command: Command, role: DaemonRole, env: NodeJS.ProcessEnv, configPath?: string): Resolution {
   const { definitions, defaultFile } = DAEMON_SETTINGS[role];
   const named = configPath ?? command.opts<{ config?: string }>().config;
+  // The YAML parser is loaded only when a daemon starts or a file is checked, never for a CLI call.
+  const { readConfig } = require('./config-file') as typeof import('./config-file');
   const file = readConfig(named ?? defaultFile, named !== undefined);
   const flags = new Map<string, SettingValue>();
   for (const definition of definitions) {

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { CommandError } from '../control-client';
+import { CommandError } from '../command-error';
 import type { ConfigFile, FileEntry } from './settings';
 
 /** What to do about the YAML errors a user most often makes; anything else gets the parser's words alone. */

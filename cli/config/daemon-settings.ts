@@ -1,5 +1,5 @@
-import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from '../../agent/reconcile';
-import { DEFAULT_JOINS_PER_MINUTE } from '../../manager/ca';
+import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from '../../agent/reconcile/gateway-subnet';
+import { DEFAULT_JOINS_PER_MINUTE } from '../../manager/ca/issue-rate';
 import { parseListen } from '../../proto/runtime/metrics-http';
 import { defaultAddressPools } from '../address-pools';
 import { CommandError, defaultManager } from '../context';

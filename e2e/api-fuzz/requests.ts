@@ -226,6 +226,7 @@ const calls: Array<{ weight: number; rpc: string; arbitrary: fc.Arbitrary<FuzzCa
   { weight: 1, ...rpc('GetUnlockKey', (c) => c.getUnlockKey, none({}), false) },
   { weight: 1, ...rpc('RotateUnlockKey', (c) => c.rotateUnlockKey, none({}), true) },
   { weight: 1, ...rpc('UnlockManager', (c) => c.unlockManager, record({ unlockKey: field(fc.constantFrom('', 'TRLSKEY-1-aaaa')) }), false) },
+  { weight: 1, ...rpc('GetVersion', (c) => c.getVersion, none({}), false) },
 ];
 
 export const anyCall: fc.Arbitrary<FuzzCall> = fc.oneof(...calls);

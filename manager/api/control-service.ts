@@ -11,6 +11,7 @@ import { Network, NodeStatus, Sandbox, Service, type Endpoint, type Node } from 
 import type { Encoder } from '../../proto/runtime/wire-size';
 import type { ClusterState } from '../cluster/cluster-state';
 import { newId } from '../ids';
+import { buildInfo } from '../../proto/runtime/build-info';
 import type { ClusterKey } from '../secrets/cluster-key';
 import { refuseReserved, type AppliedValue, type Command, type Reservation } from '../store';
 import { autolockService } from './autolock-service';
@@ -257,6 +258,8 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     }),
 
     ...autolockService(state, clusterKey),
+    // This manager's own software, not the cluster's: during a rolling upgrade managers differ.
+    getVersion: unary(() => buildInfo()),
   };
 
   async function rootCa(): Promise<Outcome<RootCaStatus>> {

@@ -7,7 +7,9 @@ import type { ClusterKey, ClusterSecrets } from '../secrets/cluster-key';
 import { newId } from '../ids';
 import { callerIdentity } from './authorization';
 import { issueCertificate } from './issue';
-import { IssueRateLimiter } from './issue-rate';
+import { DEFAULT_JOINS_PER_MINUTE, IssueRateLimiter } from './issue-rate';
+
+export { DEFAULT_JOINS_PER_MINUTE };
 import { issuedRecord } from './issued-record';
 import { revokedError } from './revoked';
 import { chainPemOf, trustBundlePem } from './root-rotation';
@@ -51,9 +53,6 @@ export async function signAndRecord(
 
 /** The CLI's certificate is renewed only when asked (`trellis cluster admin-cert --renew`), so it lives a year. */
 export const ADMIN_CERT_VALIDITY_SECONDS = 365 * 24 * 3600;
-
-/** Certificates one join token may get from one manager per minute (a burst of as many, then evenly). */
-export const DEFAULT_JOINS_PER_MINUTE = 300;
 
 /**
  * The CA service. Tokens are checked against the replicated secrets after a read

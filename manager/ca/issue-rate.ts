@@ -1,3 +1,6 @@
+/** Certificates one join token may get from one manager per minute (a burst of as many, then evenly). */
+export const DEFAULT_JOINS_PER_MINUTE = 300;
+
 /**
  * How many certificates one join token may get from one manager: a token bucket per
  * token, refilled continuously. In memory on the serving manager: replicating it would

@@ -25,7 +25,7 @@ function repair(message: DescriptorProto): void {
   for (const range of message.reservedRange) range.end += 1;
 }
 
-function isTypeDefinition(entry: AnyDefinition): entry is MessageTypeDefinition<object, object> | EnumTypeDefinition {
+export function isTypeDefinition(entry: AnyDefinition): entry is MessageTypeDefinition<object, object> | EnumTypeDefinition {
   return 'format' in entry && Array.isArray(entry.fileDescriptorProtos);
 }
 

@@ -1,6 +1,6 @@
 import { type ChannelCredentials, credentials, experimental, type ServerCredentials } from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
-import { identityFromPeerCertificate, type NodeRole } from './identity';
+import { identityFromPeerCertificate, type NodeRole } from './peer-identity';
 
 type CaListener = experimental.CaCertificateUpdateListener;
 type IdentityListener = experimental.IdentityCertificateUpdateListener;

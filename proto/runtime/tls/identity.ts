@@ -1,19 +1,7 @@
-import type { PeerCertificate } from 'node:tls';
 import { x509 } from './x509';
+import { isNodeRole, NODE_ROLES, type NodeIdentity } from './peer-identity';
 
-export const NODE_ROLES = ['trellis-manager', 'trellis-worker', 'trellis-admin'] as const;
-export type NodeRole = (typeof NODE_ROLES)[number];
-
-/** Who a certificate speaks for: CN=nodeId, OU=role, O=clusterId. */
-export interface NodeIdentity {
-  nodeId: string;
-  role: NodeRole;
-  clusterId: string;
-}
-
-export function isNodeRole(value: string): value is NodeRole {
-  return (NODE_ROLES as readonly string[]).includes(value);
-}
+export { identityFromPeerCertificate, isNodeRole, NODE_ROLES, type NodeIdentity, type NodeRole } from './peer-identity';
 
 export function identityFromPem(certPem: string): NodeIdentity {
   const subject = new x509.X509Certificate(certPem).subjectName;
@@ -21,24 +9,6 @@ export function identityFromPem(certPem: string): NodeIdentity {
   if (!isNodeRole(role)) {
     throw new Error(`certificate OU ${JSON.stringify(role)} is not a Trellis role (one of ${NODE_ROLES.join(', ')})`);
   }
-  return { nodeId, role, clusterId };
-}
-
-/** Node gives a repeated subject field as an array; a Trellis certificate has each once. */
-function single(field: string | string[] | undefined): string | undefined {
-  return Array.isArray(field) ? (field.length === 1 ? field[0] : undefined) : field;
-}
-
-/**
- * The identity in a TLS peer's certificate, or undefined when it names none.
- * The subject is optional because Node hands over `{}` when the peer sent no certificate.
- */
-export function identityFromPeerCertificate(cert: { subject?: PeerCertificate['subject'] } | undefined): NodeIdentity | undefined {
-  const subject = cert?.subject;
-  const nodeId = single(subject?.CN);
-  const role = single(subject?.OU);
-  const clusterId = single(subject?.O);
-  if (!nodeId || !clusterId || role === undefined || !isNodeRole(role)) return undefined;
   return { nodeId, role, clusterId };
 }
 

@@ -10,16 +10,9 @@ import { createKeyAndCsr } from './node-key';
 import { renewalDelayMs } from './renewal';
 import { certificateChainPem, readTlsDir, writeTlsDir, type TlsMaterial } from './tls-dir';
 import { certificatesOf, signedBy, withChain } from './trust';
+import { managerChannelOptions } from './channel-options';
 
-/** The DNS name every manager certificate carries, whatever the manager's address. */
-export const MANAGER_SERVER_NAME = 'trellis-manager';
-
-/**
- * Channel options for every client of a manager. Certificates name nodes, not
- * addresses, so the TLS server name is a fixed word: Node refuses an IP address
- * there (DEP0123), and the role check replaces the host-name check.
- */
-export const managerChannelOptions = { 'grpc.ssl_target_name_override': MANAGER_SERVER_NAME } as const;
+export { MANAGER_SERVER_NAME, managerChannelOptions } from './channel-options';
 
 const callTimeoutMs = 10_000;
 

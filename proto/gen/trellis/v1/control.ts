@@ -25,6 +25,20 @@ export const protobufPackage = "trellis.v1";
 
 export const protobufFileName = "trellis/v1/control.proto";
 
+export interface GetVersionRequest {
+}
+
+export interface VersionInfo {
+  /** the release, e.g. "0.1.0" (package.json's version) */
+  version: string;
+  /** the git commit it was built from; '' when unknown */
+  commit: string;
+  /** RFC 3339 time of the release build; '' when run from a checkout (dist/) */
+  built: string;
+  /** "sha256:HEX" of the release artifact running; '' when run from a checkout */
+  checksum: string;
+}
+
 export interface GetRootCaRequest {
 }
 
@@ -329,6 +343,175 @@ export interface RemoveManagerRequest {
 
 export interface RemoveManagerResponse {
 }
+
+function createBaseGetVersionRequest(): GetVersionRequest {
+  return {};
+}
+
+export const GetVersionRequest: MessageFns<GetVersionRequest> = {
+  encode(_: GetVersionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetVersionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetVersionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetVersionRequest {
+    return {};
+  },
+
+  toJSON(_: GetVersionRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetVersionRequest>, I>>(base?: I): GetVersionRequest {
+    return GetVersionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetVersionRequest>, I>>(_: I): GetVersionRequest {
+    const message = createBaseGetVersionRequest();
+    return message;
+  },
+};
+
+function createBaseVersionInfo(): VersionInfo {
+  return { version: "", commit: "", built: "", checksum: "" };
+}
+
+export const VersionInfo: MessageFns<VersionInfo> = {
+  encode(message: VersionInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== "") {
+      writer.uint32(10).string(message.version);
+    }
+    if (message.commit !== "") {
+      writer.uint32(18).string(message.commit);
+    }
+    if (message.built !== "") {
+      writer.uint32(26).string(message.built);
+    }
+    if (message.checksum !== "") {
+      writer.uint32(34).string(message.checksum);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VersionInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVersionInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.commit = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.built = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.checksum = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VersionInfo {
+    return {
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      commit: isSet(object.commit) ? globalThis.String(object.commit) : "",
+      built: isSet(object.built) ? globalThis.String(object.built) : "",
+      checksum: isSet(object.checksum) ? globalThis.String(object.checksum) : "",
+    };
+  },
+
+  toJSON(message: VersionInfo): unknown {
+    const obj: any = {};
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.commit !== "") {
+      obj.commit = message.commit;
+    }
+    if (message.built !== "") {
+      obj.built = message.built;
+    }
+    if (message.checksum !== "") {
+      obj.checksum = message.checksum;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VersionInfo>, I>>(base?: I): VersionInfo {
+    return VersionInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VersionInfo>, I>>(object: I): VersionInfo {
+    const message = createBaseVersionInfo();
+    message.version = object.version ?? "";
+    message.commit = object.commit ?? "";
+    message.built = object.built ?? "";
+    message.checksum = object.checksum ?? "";
+    return message;
+  },
+};
 
 function createBaseGetRootCaRequest(): GetRootCaRequest {
   return {};
@@ -5031,6 +5214,16 @@ export const ControlService = {
       Buffer.from(UnlockManagerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UnlockManagerResponse => UnlockManagerResponse.decode(value),
   },
+  /** The software of the answering manager (`trellis version` shows it beside the CLI's own). */
+  getVersion: {
+    path: "/trellis.v1.Control/GetVersion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetVersionRequest): Buffer => Buffer.from(GetVersionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetVersionRequest => GetVersionRequest.decode(value),
+    responseSerialize: (value: VersionInfo): Buffer => Buffer.from(VersionInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VersionInfo => VersionInfo.decode(value),
+  },
 } as const;
 
 export interface ControlServer extends UntypedServiceImplementation {
@@ -5082,6 +5275,8 @@ export interface ControlServer extends UntypedServiceImplementation {
    * serves besides health. Admin only.
    */
   unlockManager: handleUnaryCall<UnlockManagerRequest, UnlockManagerResponse>;
+  /** The software of the answering manager (`trellis version` shows it beside the CLI's own). */
+  getVersion: handleUnaryCall<GetVersionRequest, VersionInfo>;
 }
 
 export interface ControlClient extends Client {
@@ -5521,6 +5716,22 @@ export interface ControlClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UnlockManagerResponse) => void,
+  ): ClientUnaryCall;
+  /** The software of the answering manager (`trellis version` shows it beside the CLI's own). */
+  getVersion(
+    request: GetVersionRequest,
+    callback: (error: ServiceError | null, response: VersionInfo) => void,
+  ): ClientUnaryCall;
+  getVersion(
+    request: GetVersionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VersionInfo) => void,
+  ): ClientUnaryCall;
+  getVersion(
+    request: GetVersionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VersionInfo) => void,
   ): ClientUnaryCall;
 }
 

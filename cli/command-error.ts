@@ -1,0 +1,2 @@
+/** A failure to report to the user as one line, without a stack. */
+export class CommandError extends Error {}
