@@ -14,7 +14,7 @@ function viewAt(revision: number): NodeView {
  * A kernel stand-in: each pass makes the writes (or fails as) the test queued, then none. A full
  * pass's survey waits for `releaseSurvey` when `holdSurveys` is set.
  */
-class FakeTarget implements ConvergeTarget<number> {
+class FakeTarget implements ConvergeTarget<number, number> {
   readonly queued: Array<KernelAction[] | Error> = [];
   readonly calls: string[] = [];
   holdSurveys = false;
@@ -29,6 +29,16 @@ class FakeTarget implements ConvergeTarget<number> {
     this.calls.push(`survey ${view.revision}`);
     if (this.holdSurveys) await new Promise<void>((resolve) => this.surveysHeld.push(resolve));
     return view.revision;
+  }
+
+  async planSurveyed(view: NodeView, surveyed: number): Promise<number> {
+    this.calls.push(`plan ${view.revision} over survey ${surveyed}`);
+    return view.revision;
+  }
+
+  async applyPlanned(_view: NodeView, planned: number): Promise<PassOutcome | undefined> {
+    this.calls.push(`apply plan ${planned}`);
+    return this.next('full');
   }
 
   async reconcileSurveyed(view: NodeView, surveyed: number): Promise<PassOutcome> {
@@ -50,7 +60,7 @@ class FakeTarget implements ConvergeTarget<number> {
 const RESYNC_MS = 1000;
 let target: FakeTarget;
 let reports: PassReport[];
-let loop: ConvergeLoop<number>;
+let loop: ConvergeLoop<number, number>;
 
 beforeEach(() => {
   jest.useFakeTimers();
@@ -128,7 +138,7 @@ describe('ConvergeLoop lanes', () => {
 
     target.releaseSurveys();
     await jest.advanceTimersByTimeAsync(0);
-    expect(target.calls).toEqual(['change 1', 'survey 1', 'change 2', 'full 2 over survey 1']);
+    expect(target.calls).toEqual(['change 1', 'survey 1', 'change 2', 'plan 2 over survey 1', 'apply plan 2']);
     expect(reports.map((report) => report.pass)).toEqual(['scoped', 'scoped', 'full']);
   });
 
@@ -140,7 +150,7 @@ describe('ConvergeLoop lanes', () => {
     expect(target.calls).toEqual(['change 1', 'change 1']);
     expect(reports.map((report) => report.ok)).toEqual([false, true]);
     await jest.advanceTimersByTimeAsync(RESYNC_MS);
-    expect(target.calls).toEqual(['change 1', 'change 1', 'survey 1', 'full 1 over survey 1']);
+    expect(target.calls).toEqual(['change 1', 'change 1', 'survey 1', 'plan 1 over survey 1', 'apply plan 1']);
   });
 
   it('collapses views that arrive while a pass writes into one pass for the newest', async () => {

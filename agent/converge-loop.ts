@@ -15,13 +15,26 @@ export interface PassOutcome {
 export type PassKind = 'full' | 'scoped';
 
 /** What the loop drives: the Reconciler (plus, in the agent, the sandboxes' files). */
-export interface ConvergeTarget<Survey> {
+export interface ConvergeTarget<Survey, Planned> {
   /** A pass over what changed since the last pass that succeeded (a full one when it must be). */
   reconcileChange(view: NodeView): Promise<PassOutcome>;
   /** The reading half of a full pass: writes nothing, so it runs while changes are written. */
   survey(view: NodeView): Promise<Survey>;
-  /** The writing half of a full pass, for the newest view, over a survey that may be older. */
+  /** The planning half of a full pass, for the newest view, over a survey that may be older: writes nothing either. */
+  planSurveyed(view: NodeView, survey: Survey): Promise<Planned>;
+  /** The writing half, while no other pass writes: undefined when a change was written since it was planned. */
+  applyPlanned(view: NodeView, planned: Planned): Promise<PassOutcome | undefined>;
+  /** A full pass over a survey in one go, while no other pass writes. */
   reconcileSurveyed(view: NodeView, survey: Survey): Promise<PassOutcome>;
+}
+
+/** Plans a full pass makes before it plans and writes in one go regardless (each lost to a change written meanwhile). */
+const PLANS_BEFORE_WRITING_REGARDLESS = 3;
+
+interface LockedPass {
+  view: NodeView;
+  outcome: PassOutcome;
+  waitedSeconds: number;
 }
 
 /** What one pass did. */
@@ -55,16 +68,17 @@ const NO_OBSERVER: ConvergeObserver = { passFinished: () => undefined };
  * - Changes: each view that arrives is written by a scoped pass (views that arrive meanwhile
  *   collapse into the next one).
  * - Drift: a timer runs a full pass, level-triggered, so whatever changed behind the agent's back is
- *   repaired. Its reading half (a process per namespace, seconds on a busy node) holds no lock:
- *   scoped passes run meanwhile, and its writing half reads again what they touched. So a change
- *   never waits behind a full pass's reads, only behind its writes, which on a converged node are
- *   none. This rather than slices of a full pass: a slice would read each network namespace again
- *   for every slice of sandboxes on it, and a pass made of slices is not one consistent reading.
+ *   repaired. Its reading half (a process per namespace, seconds on a busy node) and its planning
+ *   half hold no lock: scoped passes run meanwhile, the planning half reads again what they
+ *   touched, and a plan that a change overtook is made again. So a change never waits behind a
+ *   full pass's reads or planning, only behind its writes, which on a converged node are none.
+ *   This rather than slices of a full pass: a slice would read each network namespace again for
+ *   every slice of sandboxes on it, and a pass made of slices is not one consistent reading.
  *
  * Until a pass has succeeded (after a start or a failure) every pass is a full one, taken by the
  * change lane; the timer then retries there.
  */
-export class ConvergeLoop<Survey> {
+export class ConvergeLoop<Survey, Planned> {
   private latest: NodeView | undefined;
   /** When the oldest view no pass has taken yet arrived. */
   private waitingSince: number | undefined;
@@ -79,7 +93,7 @@ export class ConvergeLoop<Survey> {
   private convergedRevision: number | undefined;
 
   constructor(
-    private readonly target: ConvergeTarget<Survey>,
+    private readonly target: ConvergeTarget<Survey, Planned>,
     private readonly logger: Logger,
     private readonly onConverged: (view: NodeView) => void,
     private readonly resyncIntervalMs: number,
@@ -125,28 +139,41 @@ export class ConvergeLoop<Survey> {
     if (surveyed === undefined) return;
     await this.measured('full', async () => {
       const survey = await this.target.survey(surveyed);
+      for (let plans = 1; plans < PLANS_BEFORE_WRITING_REGARDLESS; plans++) {
+        const planned = this.latest as NodeView;
+        const plan = await this.target.planSurveyed(planned, survey);
+        const applied = await this.locked((view) => (view === planned ? this.target.applyPlanned(view, plan) : Promise.resolve(undefined)));
+        if (applied !== undefined) return applied;
+      }
       return this.locked((view) => this.target.reconcileSurveyed(view, survey));
     });
   }
 
-  /** Runs a writing pass for the newest view once no other pass writes. */
-  private locked(write: (view: NodeView) => Promise<PassOutcome>): Promise<{ view: NodeView; outcome: PassOutcome; waitedSeconds: number }> {
+  /**
+   * Runs a writing pass for the newest view once no other pass writes; undefined when `write`
+   * declined, which leaves that view and the changes before it to the next pass.
+   */
+  private locked(write: (view: NodeView) => Promise<PassOutcome | undefined>): Promise<LockedPass | undefined> {
     const run = this.writeLock.then(async () => {
       const view = this.latest as NodeView;
+      const since = this.waitingSince;
+      const pending = this.changePending;
+      const waitedSeconds = since === undefined ? 0 : (performance.now() - since) / 1000;
       // Whichever lane takes the newest view takes every change that came before it.
       this.changePending = false;
-      const waitedSeconds = this.waitingSince === undefined ? 0 : (performance.now() - this.waitingSince) / 1000;
       this.waitingSince = undefined;
-      return { view, outcome: await write(view), waitedSeconds };
+      const outcome = await write(view);
+      if (outcome !== undefined) return { view, outcome, waitedSeconds };
+      this.waitingSince = since ?? this.waitingSince;
+      if (pending) this.kickChange();
+      return undefined;
     });
     this.writeLock = run.then(() => undefined, () => undefined);
     return run;
   }
 
-  private async measured(
-    kind: PassKind,
-    pass: () => Promise<{ view: NodeView; outcome: PassOutcome; waitedSeconds: number }>,
-  ): Promise<void> {
+  /** Runs and reports a pass; one that `pass` gives up on (undefined) is no pass at all. */
+  private async measured(kind: PassKind, pass: () => Promise<LockedPass | undefined>): Promise<void> {
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     const counted = await countingProcesses(async () => {
@@ -163,6 +190,7 @@ export class ConvergeLoop<Survey> {
       this.logger.error({ err: counted.result.error, pass: kind }, 'reconcile pass failed; the next pass retries');
       return;
     }
+    if (counted.result.done === undefined) return;
     const { view, outcome, waitedSeconds } = counted.result.done;
     const { writes, actions, applied, skipped } = outcome;
     const drift = view.revision === this.convergedRevision ? applied : [];

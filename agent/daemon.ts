@@ -9,15 +9,15 @@ import {
   providerChannelCredentials,
   renewThroughManagers,
 } from '../proto/runtime/tls';
-import type { NodeView } from '../proto/gen/trellis/v1/dispatcher';
 import type { ReservedPort } from '../proto/gen/trellis/v1/types';
 import { parseListen, serveMetrics, type MetricsServer } from '../proto/runtime/metrics-http';
 import { SANDBOX_FILES_LEDGER, sandboxFiles, SandboxFileWriter } from './sandbox-files';
-import { ConvergeLoop, type ConvergeTarget } from './converge-loop';
+import { ConvergeLoop } from './converge-loop';
+import { reconcilerTarget } from './converge-target';
 import { kernelRunner } from './crash-after-batches';
 import { IprouteKernel } from './kernel';
 import { AgentMetrics } from './metrics/agent-metrics';
-import { DEFAULT_GATEWAY_SUBNET, Reconciler, type ReconcileResult, type Survey } from './reconcile';
+import { DEFAULT_GATEWAY_SUBNET, Reconciler } from './reconcile';
 import { ManagerSession } from './session/manager-session';
 
 export interface AgentOptions {
@@ -82,17 +82,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   });
   // The sandboxes' /etc files follow each kernel pass that succeeded.
   const files = new SandboxFileWriter(join(options.stateDir, SANDBOX_FILES_LEDGER));
-  const withFiles = async (view: NodeView, pass: Promise<ReconcileResult>): Promise<ReconcileResult> => {
-    const result = await pass;
+  const target = reconcilerTarget(reconciler, (view, result) => {
     const written = files.sync(sandboxFiles(view), result.pass);
     if (written.length > 0) options.logger.info({ files: written }, 'sandbox files written');
     return result;
-  };
-  const target: ConvergeTarget<Survey> = {
-    reconcileChange: (view) => withFiles(view, reconciler.reconcileChange(view)),
-    survey: (view) => reconciler.survey(view),
-    reconcileSurveyed: (view, survey) => withFiles(view, reconciler.reconcileSurveyed(view, survey)),
-  };
+  });
   const loop = new ConvergeLoop(
     target,
     options.logger,

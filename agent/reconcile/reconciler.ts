@@ -82,6 +82,21 @@ export interface Survey {
   readonly window: SurveyWindow;
 }
 
+/** A full pass, planned: what applying it writes, and what the kernel then matches. */
+interface FullPlan {
+  target: DesiredResult;
+  programmable: DesiredResult;
+  underlayMtu: number;
+  actions: KernelAction[];
+}
+
+/** A full pass planned over a survey, while scoped passes may still write. */
+export interface PlannedPass extends FullPlan {
+  readonly window: SurveyWindow;
+  /** How many scoped passes had written during the survey when the plan's reading began. */
+  readonly touchedBefore: number;
+}
+
 const SCOPED = 'scoped' as const;
 const FULL = 'full' as const;
 
@@ -155,20 +170,40 @@ export class Reconciler {
 
   /**
    * The writing half of a full pass over `survey`, for `view` (which may be newer than the one
-   * surveyed): the namespaces scoped passes wrote since the survey began, and those `view`
-   * changes, are read again first.
+   * surveyed), in one go: planSurveyed then applyPlanned.
    */
   async reconcileSurveyed(view: NodeView, survey: Survey): Promise<ReconcileResult> {
+    const done = await this.applyPlanned(await this.planSurveyed(view, survey));
+    this.windows.delete(survey.window);
+    return done ?? this.reconcile(view);
+  }
+
+  /**
+   * Plans a full pass over `survey` for `view`, writing nothing: the namespaces scoped passes
+   * wrote since the survey began, and those `view` changes, are read again first. The plan holds
+   * only while no scoped pass writes (see applyPlanned); undefined when the survey cannot be
+   * trusted at all (a full pass wrote meanwhile, or no pass has succeeded).
+   */
+  async planSurveyed(view: NodeView, survey: Survey): Promise<PlannedPass | undefined> {
     const { observed, window } = survey;
-    this.windows.delete(window);
     const basis = this.basis;
-    if (window.stale || basis === undefined) return this.reconcile(view);
+    if (window.stale || basis === undefined) return undefined;
+    const touchedBefore = window.touched.length;
     const latest = this.desiredFor(view, underlayOf(observed, this.options).mtu, heldEgressAddresses(basis.sandboxes, observed.sandboxes));
     const reread = unionOf([...window.touched, this.scopedRead(changedScope(basis, latest.kernel), [basis, latest.kernel])]);
     const fresh = await this.observe(view, adoptedWithin(adoptedNetnsQuery(view), reread), reread);
-    return this.fullPass(view, refreshed(observed, fresh, reread));
+    return { ...this.planFull(view, refreshed(observed, fresh, reread)), window, touchedBefore };
   }
 
+  /**
+   * Applies a planned full pass, unless a scoped pass wrote since it was planned (undefined: plan
+   * again). The caller makes sure no pass writes meanwhile and that the view is still the newest.
+   */
+  async applyPlanned(planned: PlannedPass | undefined): Promise<ReconcileResult | undefined> {
+    if (planned === undefined || planned.window.stale || planned.window.touched.length !== planned.touchedBefore) return undefined;
+    this.windows.delete(planned.window);
+    return this.applyFull(planned);
+  }
   /**
    * Deletes every link with our prefixes in the host namespace, our network namespaces (so our
    * veths leave adopted namespaces too), the firewall table, and every sandbox namespace tagged
@@ -186,13 +221,21 @@ export class Reconciler {
   }
 
   private async fullPass(view: NodeView, observed: ObservedKernel): Promise<ReconcileResult> {
-    const underlay = underlayOf(observed, this.options);
-    const target = this.desiredFor(view, underlay.mtu, heldEgressAddresses([], observed.sandboxes));
+    return this.applyFull(this.planFull(view, observed));
+  }
+
+  private planFull(view: NodeView, observed: ObservedKernel): FullPlan {
+    const underlayMtu = underlayOf(observed, this.options).mtu;
+    const target = this.desiredFor(view, underlayMtu, heldEgressAddresses([], observed.sandboxes));
     const programmable = checkAdoptedNamespaces(target.kernel, observed);
+    return { target, programmable, underlayMtu, actions: plan(programmable.kernel, observed) };
+  }
+
+  private applyFull({ target, programmable, underlayMtu, actions }: FullPlan): Promise<ReconcileResult> {
     return this.writing(undefined, async () => {
-      const result = await this.converge(programmable.kernel, observed);
+      const result = await this.apply(actions);
       this.basis = target.kernel;
-      this.underlayMtu = underlay.mtu;
+      this.underlayMtu = underlayMtu;
       this.adoptedSkipped = programmable.skipped;
       return { ...result, skipped: [...target.skipped, ...programmable.skipped], pass: FULL };
     });
@@ -245,8 +288,11 @@ export class Reconciler {
     return { ...scope, hostLinks: new Set([this.options.underlayDevice, GATEWAY_BRIDGE, ...egressEnds]) };
   }
 
-  private async converge(target: DesiredKernel, observed: ObservedKernel): Promise<Omit<ReconcileResult, 'skipped' | 'pass'>> {
-    const actions = plan(target, observed);
+  private converge(target: DesiredKernel, observed: ObservedKernel): Promise<Omit<ReconcileResult, 'skipped' | 'pass'>> {
+    return this.apply(plan(target, observed));
+  }
+
+  private async apply(actions: KernelAction[]): Promise<Omit<ReconcileResult, 'skipped' | 'pass'>> {
     await this.kernel.apply(actions);
     return { writes: actions.length, actions: actions.map(describeAction), applied: actions };
   }

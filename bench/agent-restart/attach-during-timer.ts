@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { ConvergeLoop, type PassReport } from '../../agent/converge-loop';
-import type { Reconciler, Survey } from '../../agent/reconcile';
+import { reconcilerTarget } from '../../agent/converge-target';
+import type { Reconciler } from '../../agent/reconcile';
 import type { EndpointView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { SANDBOX_INTERFACE, macOf } from '../netns/views';
 
@@ -31,12 +32,8 @@ const RESYNC_MS = 20;
 export async function attachDuringTimerPasses(reconciler: Reconciler, view: NodeView, sandboxPrefix: string, attaches: number): Promise<AttachFigures> {
   const reports: PassReport[] = [];
   const converged = new Map<number, () => void>();
-  const loop = new ConvergeLoop<Survey>(
-    {
-      reconcileChange: (next) => reconciler.reconcileChange(next),
-      survey: (next) => reconciler.survey(next),
-      reconcileSurveyed: (next, survey) => reconciler.reconcileSurveyed(next, survey),
-    },
+  const loop = new ConvergeLoop(
+    reconcilerTarget(reconciler),
     pino({ level: 'silent' }),
     (done) => converged.get(done.revision)?.(),
     RESYNC_MS,
