@@ -11,6 +11,8 @@ import { VXLAN_PREFIX, isSandboxNetnsName, netnsRunPath, processNetnsPath } from
 export interface MemoryKernelOptions {
   /** Whether br_netfilter is loaded: its switches exist (on) in every namespace. Default true. */
   brNetfilter?: boolean;
+  /** net.ipv4.ip_forward of the host namespace at the start. Default false. */
+  ipForwarding?: boolean;
 }
 
 /** The host namespace, where a drift or setup call names a namespace. */
@@ -37,6 +39,7 @@ export class MemoryKernel implements Kernel {
 
   constructor(options: MemoryKernelOptions = {}) {
     this.world = new MemoryWorld(options.brNetfilter ?? true);
+    this.world.host.ipForwarding = options.ipForwarding ?? false;
     this.drift = new KernelDrift(this.world);
   }
 
@@ -90,7 +93,8 @@ export class MemoryKernel implements Kernel {
   observe(query: ObserveQuery): Promise<ObservedKernel> {
     const { world } = this;
     const { adopted } = query;
-    const listed = [...world.names.keys()].sort();
+    // In the order `ip netns list` printed them where measured (iproute2 6.1, Linux 6.18): by name, descending.
+    const listed = [...world.names.keys()].sort().reverse();
     const present = new Set(listed);
     const foreign = adopted.foreign.filter((name) => !isSandboxNetnsName(name) && present.has(name));
     const sandboxNames = [...listed.filter(isSandboxNetnsName), ...foreign];
@@ -128,10 +132,12 @@ export class MemoryKernel implements Kernel {
     }));
   }
 
-  apply(actions: readonly KernelAction[]): Promise<void> {
+  /** Throws UnsupportedAction, at the first write it does not model, rather than reject with a KernelApplyError. */
+  async apply(actions: readonly KernelAction[]): Promise<void> {
     this.applied.push(...actions);
     const failures = toBatches(actions).map((batch) => this.failureOf(batch)).filter((failure): failure is string => failure !== undefined);
-    return failures.length > 0 ? Promise.reject(new KernelApplyError(failures)) : Promise.resolve();
+    if (failures.length > 0) throw new KernelApplyError(failures);
+    return Promise.resolve();
   }
 
   /** As IprouteKernel: a batch fails unless all it failed at was deleting what was gone already. */

@@ -153,7 +153,7 @@ export function setUp(link: MemLink, up: boolean): void {
 /** A device's last IPv4 address going disables IPv4 on it, routes through it included (fib_disable_ip). */
 export function removeAddress(link: MemLink, address: string): void {
   const at = link.addresses.indexOf(address);
-  if (at < 0) throw new KernelRefusal('RTNETLINK answers: Cannot assign requested address');
+  if (at < 0) throw new KernelRefusal('Error: ipv4: Address not found.');
   link.addresses.splice(at, 1);
   if (link.addresses.length === 0) flushRoutesVia(link.ns, link.name);
 }

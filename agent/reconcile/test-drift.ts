@@ -118,10 +118,12 @@ export function applyDrift(kernel: MemoryKernel, observed: ObservedKernel, drift
     case 'ipForwardingOff':
       change.setIpForwarding(false);
       return drift.kind;
-    case 'deleteFirewallRule':
-      if (observed.firewall === undefined) return undefined;
-      change.deleteFirewallRule(FIREWALL_TABLE, pick % 2 === 0 ? 'masquerade' : 'drop');
+    case 'deleteFirewallRule': {
+      const fragment = pick % 2 === 0 ? 'masquerade' : 'drop';
+      if (!observed.firewall?.includes(fragment)) return undefined;
+      change.deleteFirewallRule(FIREWALL_TABLE, fragment);
       return drift.kind;
+    }
     case 'deleteFirewall':
       change.setFirewall(FIREWALL_TABLE, undefined);
       return drift.kind;
