@@ -87,3 +87,29 @@ describe('the reconciler over MemoryKernel', () => {
     );
   });
 });
+
+/*
+ * Planner finding, left skipped for the lead (the planner is not this change's): a sandbox name
+ * the kernel still has as an attached process's namespace, wanted now by a created sandbox (the
+ * store hands a removed sandbox's netns name to a new one whose id shares its first 10 characters,
+ * and an agent that was away sees both changes as one view), is taken for the created sandbox's
+ * own namespace: its interfaces go into the process's namespace, and removing it later only
+ * unmounts the name, leaving them there until a later pass.
+ */
+test.skip('a created sandbox never moves into a process namespace left under its name', async () => {
+  const { kernel, reconciler } = node();
+  const network = { id: 'n0', name: 'net0', vni: 100, subnet: '10.231.0.0/24', gateway: '10.231.0.1', mtu: 0, internal: false };
+  const endpoint = {
+    id: 'ep0xxxxxxxxxxxx', networkId: 'n0', sandboxId: 's0', nodeId: 'A', vtep: '198.18.0.1', ip: '10.231.0.2', prefixLength: 24,
+    mac: '02:42:00:00:00:02', interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [], publishedPorts: [],
+  };
+  const viewWith = (netnsPath: string): NodeView => ({
+    revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1', networks: [network],
+    sandboxes: [{ id: 's0', name: 's0', netnsName: 'trsb-s0', netnsPath }], endpoints: [endpoint], overlaySubnets: [network.subnet],
+  });
+  await convergesInOnePass(reconciler, viewWith(`/proc/${FIRST_PID}/ns/net`));
+
+  await convergesInOnePass(reconciler, viewWith(''));
+
+  expect(kernel.processNamespace(FIRST_PID)?.links.map((link) => link.name)).toEqual(['lo']);
+});
