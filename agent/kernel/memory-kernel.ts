@@ -15,6 +15,12 @@ export interface MemoryKernelOptions {
   ipForwarding?: boolean;
 }
 
+/**
+ * ObserveQuery with the `only` of scoped passes, as main's model.ts has it (ObserveQuery.only,
+ * NamespaceSelection): spelled out here until this branch meets main, where it is ObserveQuery.
+ */
+export type ScopedObserveQuery = ObserveQuery & { only?: { sandboxes: ReadonlySet<string>; networks: ReadonlySet<string> } };
+
 /** The host namespace, where a drift or setup call names a namespace. */
 export const HOST_NETNS = '';
 
@@ -90,15 +96,17 @@ export class MemoryKernel implements Kernel {
     return this.world.namespaces().flatMap((ns) => sortedLinks(ns).map((link) => ({ namespace: ns.id, link: observedLink(link, true, false) })));
   }
 
-  observe(query: ObserveQuery): Promise<ObservedKernel> {
+  /** `query.only`: read only those sandbox and network namespaces (a scoped pass), as IprouteKernel does. */
+  observe(query: ScopedObserveQuery): Promise<ObservedKernel> {
     const { world } = this;
     const { adopted } = query;
     // In the order `ip netns list` printed them where measured (iproute2 6.1, Linux 6.18): by name, descending.
     const listed = [...world.names.keys()].sort().reverse();
     const present = new Set(listed);
     const foreign = adopted.foreign.filter((name) => !isSandboxNetnsName(name) && present.has(name));
-    const sandboxNames = [...listed.filter(isSandboxNetnsName), ...foreign];
-    const networkNames = listed.filter((name) => name.startsWith(query.networkNetnsPrefix));
+    const selected = (kind: 'sandboxes' | 'networks') => (name: string) => query.only?.[kind].has(name) ?? true;
+    const sandboxNames = [...listed.filter(isSandboxNetnsName), ...foreign].filter(selected('sandboxes'));
+    const networkNames = listed.filter((name) => name.startsWith(query.networkNetnsPrefix)).filter(selected('networks'));
     const enterable = (name: string) => {
       const named = world.names.get(name);
       return named !== undefined && 'ns' in named ? named.ns : undefined;
