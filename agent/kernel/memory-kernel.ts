@@ -5,7 +5,7 @@ import { runLine } from './memory-commands';
 import { KernelDrift } from './memory-drift';
 import { KernelRefusal, MemLink, MemNamespace, addLink, setUp } from './memory-state';
 import { MemoryWorld } from './memory-world';
-import { ObserveQuery, ObservedKernel, ObservedLink, ObservedNetwork, ObservedSandbox } from './model';
+import { AdoptedNetnsQuery, ObserveQuery, ObservedKernel, ObservedLink, ObservedNetwork, ObservedSandbox } from './model';
 import { VXLAN_PREFIX, isSandboxNetnsName, netnsRunPath, processNetnsPath } from './names';
 
 export interface MemoryKernelOptions {
@@ -111,17 +111,9 @@ export class MemoryKernel implements Kernel {
       const named = world.names.get(name);
       return named !== undefined && 'ns' in named ? named.ns : undefined;
     };
-    const paths = [...adopted.foreign, ...adopted.attached].map(netnsRunPath).concat(adopted.pids.map(processNetnsPath));
-    const netnsIds: Record<string, string> = {};
-    const agentPath = processNetnsPath('self');
-    if (paths.length > 0) {
-      for (const path of [agentPath, ...paths]) {
-        const id = world.identity(path);
-        if (id !== undefined) netnsIds[path] = id;
-      }
-    }
     const firewall = world.host.firewall.get(query.firewallTable);
-    return Promise.resolve(structuredClone({
+    // Every part is a copy: what a caller does with it never reaches the kernel.
+    return Promise.resolve({
       hostLinks: sortedLinks(world.host).map((link) => observedLink(link, true, false)),
       networks: networkNames.flatMap((name) => {
         const ns = enterable(name);
@@ -133,11 +125,10 @@ export class MemoryKernel implements Kernel {
         return ns === undefined ? [] : [readSandbox(name, ns)];
       }),
       brokenSandboxes: sandboxNames.filter((name) => enterable(name) === undefined),
-      netnsIds,
-      agentNetnsIds: paths.length > 0 ? [netnsIds[agentPath] ?? ''] : [],
+      ...identities(world, adopted),
       ipForwarding: world.host.ipForwarding,
       firewall,
-    }));
+    });
   }
 
   /** Throws UnsupportedAction, at the first write it does not model, rather than reject with a KernelApplyError. */
@@ -145,7 +136,6 @@ export class MemoryKernel implements Kernel {
     this.applied.push(...actions);
     const failures = toBatches(actions).map((batch) => this.failureOf(batch)).filter((failure): failure is string => failure !== undefined);
     if (failures.length > 0) throw new KernelApplyError(failures);
-    return Promise.resolve();
   }
 
   /** As IprouteKernel: a batch fails unless all it failed at was deleting what was gone already. */
@@ -171,6 +161,19 @@ export class MemoryKernel implements Kernel {
     if (isLineBatch(batch.tool) && onlyAlreadyGone(batch.lines, stderr.join('\n'))) return undefined;
     return `${described}: ${stderr.join('\n')}`;
   }
+}
+
+/** As IprouteKernel identifies the adopted namespaces' paths and its own; nothing when nothing is adopted. */
+function identities(world: MemoryWorld, adopted: AdoptedNetnsQuery): Pick<ObservedKernel, 'netnsIds' | 'agentNetnsIds'> {
+  const paths = [...adopted.foreign, ...adopted.attached].map(netnsRunPath).concat(adopted.pids.map(processNetnsPath));
+  if (paths.length === 0) return { netnsIds: {}, agentNetnsIds: [] };
+  const agentPath = processNetnsPath('self');
+  const netnsIds: Record<string, string> = {};
+  for (const path of [agentPath, ...paths]) {
+    const id = world.identity(path);
+    if (id !== undefined) netnsIds[path] = id;
+  }
+  return { netnsIds, agentNetnsIds: [netnsIds[agentPath] ?? ''] };
 }
 
 function sortedLinks(ns: MemNamespace): MemLink[] {
