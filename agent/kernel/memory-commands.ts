@@ -78,7 +78,7 @@ export function runLine(world: MemoryWorld, scope: Scope, ns: MemNamespace, acti
       const set = options(2, { name: 1, dev: 1, retrans: 1 });
       if (set.get('name') !== 'arp_cache') fail('only arp_cache is modelled');
       const link = ns.links.get(set.get('dev') ?? fail('no dev'));
-      if (link === undefined) throw new KernelRefusal(`Error: argument "${set.get('dev') ?? ''}" is wrong: "DEV" is invalid`);
+      if (link === undefined) throw new KernelRefusal(`Error: argument "${set.get('dev') ?? ''}" is wrong: "DEV" is invalid`, true);
       link.arpRetransMs = Number(set.get('retrans') ?? fail('no retrans'));
       return;
     }
@@ -183,7 +183,7 @@ function addVxlan(
 
 function bridgeIn(ns: MemNamespace, name: string): MemLink {
   const bridge = ns.links.get(name);
-  if (bridge === undefined) throw new KernelRefusal(`Error: argument "${name}" is wrong: Device does not exist`);
+  if (bridge === undefined) throw new KernelRefusal(`Error: argument "${name}" is wrong: Device does not exist`, true);
   if (bridge.kind !== 'bridge') throw new KernelRefusal('RTNETLINK answers: Operation not supported');
   return bridge;
 }
@@ -258,7 +258,7 @@ function neighLine(ns: MemNamespace, words: readonly string[], options: (from: n
   const device = linkIn(ns, set.get('dev') ?? fail('no dev')).name;
   const others = ns.neighbours.filter((entry) => entry.device !== device || entry.ip !== ip);
   if (words[1] === 'del') {
-    if (others.length === ns.neighbours.length) throw new KernelRefusal('RTNETLINK answers: No such file or directory');
+    if (others.length === ns.neighbours.length) throw new KernelRefusal('RTNETLINK answers: No such file or directory', true);
   } else {
     if (set.get('nud') !== 'permanent' || !set.has('lladdr')) fail('only permanent entries with an lladdr are modelled');
     others.push({ device, ip, mac: set.get('lladdr')?.toLowerCase(), permanent: true });

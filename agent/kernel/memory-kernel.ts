@@ -149,14 +149,16 @@ export class MemoryKernel implements Kernel {
       throw error;
     }
     const stderr: string[] = [];
-    batch.lines.forEach((args, index) => {
+    for (const [index, args] of batch.lines.entries()) {
       try {
         runLine(this.world, batch.scope, ns, { tool: batch.tool, args: [...args] });
       } catch (error) {
         if (!(error instanceof KernelRefusal)) throw error;
-        stderr.push(error.message, ...(isLineBatch(batch.tool) ? [`Command failed -:${index + 1}`] : []));
+        stderr.push(error.message);
+        if (error.endsBatch) break;
+        if (isLineBatch(batch.tool)) stderr.push(`Command failed -:${index + 1}`);
       }
-    });
+    }
     if (stderr.length === 0) return undefined;
     if (isLineBatch(batch.tool) && onlyAlreadyGone(batch.lines, stderr.join('\n'))) return undefined;
     return `${described}: ${stderr.join('\n')}`;

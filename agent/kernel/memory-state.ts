@@ -8,7 +8,15 @@ import { DefaultRoute, FdbEntry, NeighbourEntry } from './model';
  */
 
 /** A failure as the kernel (through iproute2) reports it: the text is what stderr would say. */
-export class KernelRefusal extends Error {}
+export class KernelRefusal extends Error {
+  /**
+   * `endsBatch`: iproute2 exits there instead of going on to the next line, without naming the
+   * line (`ip neigh` and `ip ntable` on any failure, every command on an argument it cannot resolve).
+   */
+  constructor(message: string, readonly endsBatch = false) {
+    super(message);
+  }
+}
 
 export interface MemVxlan {
   vni: number;

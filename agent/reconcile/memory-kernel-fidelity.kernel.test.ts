@@ -6,22 +6,25 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import fc from 'fast-check';
 import { NodeView, SandboxView } from '../../proto/gen/trellis/v1/dispatcher';
 import { FIREWALL_TABLE, IprouteKernel, Kernel, ObservedKernel, ObservedLink, networkNetnsName, networkNetnsPrefix, processRunner } from '../kernel';
 import { MemoryKernel } from '../kernel/memory-kernel';
 import { createTestHost, deleteNetnsIfPresent, run } from './kernel-test-support';
 import { Reconciler } from './reconciler';
 import { adoptedNetnsQuery } from './sandbox-placement';
+import { MAX_SANDBOXES, SandboxPlaces, arbitraryViewSequence } from './test-arbitraries';
 
 const tag = `trmk${process.pid}`;
 const hostNs = `${tag}-h`;
-const runtimeNs = `${tag}-ext`;
+/** Namespaces a runtime named, and processes in namespaces of their own: the first for the fixed steps, all for random views. */
+const runtimeNs = (index: number) => `${tag}-ext${index}`;
 const owner = tag;
 const front = { id: 'net-f', name: 'front', vni: 4601, subnet: '10.231.61.0/24', gateway: '10.231.61.1', mtu: 0, internal: false };
 const back = { id: 'net-b', name: 'back', vni: 4602, subnet: '10.231.62.0/24', gateway: '10.231.62.1', mtu: 1400, internal: true };
 const created = { id: 'sandbox-a', name: 'a', netnsName: `trsb-${tag}-a`, netnsPath: '' };
 const createdToo = { id: 'sandbox-b', name: 'b', netnsName: `trsb-${tag}-b`, netnsPath: '' };
-const named = { id: 'sandbox-c', name: 'c', netnsName: `trsb-${tag}-c`, netnsPath: `/run/netns/${runtimeNs}` };
+const named = { id: 'sandbox-c', name: 'c', netnsName: `trsb-${tag}-c`, netnsPath: `/run/netns/${runtimeNs(0)}` };
 const attached = (pid: number) => ({ id: 'sandbox-d', name: 'd', netnsName: `trsb-${tag}-d`, netnsPath: `/proc/${pid}/ns/net` });
 
 function endpoint(id: string, network: typeof front, sandbox: SandboxView, host: number, parts: { nodeId?: string; vtep?: string; publish?: boolean } = {}) {
@@ -74,9 +77,9 @@ const steps: { name: string; view: (pid: number) => NodeView }[] = [
 
 const realKernel = new IprouteKernel(processRunner, { hostNetns: hostNs });
 let memoryKernel: MemoryKernel;
-let sleeper: ChildProcess;
-let realPid = 0;
-let memoryPid = 0;
+const sleepers: ChildProcess[] = [];
+const realPids: number[] = [];
+const memoryPids: number[] = [];
 
 /** The same write on both sides, by hand: what an operator would do. */
 interface DriftStep {
@@ -86,36 +89,66 @@ interface DriftStep {
 
 const frontNetns = networkNetnsName(owner, front.vni);
 
-beforeAll(async () => {
-  await createTestHost(hostNs, '198.18.0.1');
-  await run(['ip', 'netns', 'add', runtimeNs]);
-  await run(['ip', '-n', runtimeNs, 'link', 'add', 'ext0', 'type', 'veth', 'peer', 'name', 'ext1']);
-  await run(['ip', '-n', runtimeNs, 'addr', 'add', '192.0.2.1/24', 'dev', 'ext0']);
-  sleeper = spawn('unshare', ['--net', 'sleep', '600'], { stdio: 'ignore' });
-  realPid = sleeper.pid ?? 0;
+/** A process in a network namespace of its own, as a container runtime makes one. */
+async function startSleeper(): Promise<number> {
+  const sleeper = spawn('unshare', ['--net', 'sleep', '900'], { stdio: 'ignore' });
+  sleepers.push(sleeper);
+  const pid = sleeper.pid ?? 0;
   const ours = (await run(['stat', '-L', '-c', '%d:%i', '/proc/self/ns/net'])).trim();
-  for (let tries = 0; (await run(['stat', '-L', '-c', '%d:%i', `/proc/${realPid}/ns/net`])).trim() === ours; tries += 1) {
+  // unshare execs sleep in the same process; until it has unshared, the PID is still in our namespace.
+  for (let tries = 0; (await run(['stat', '-L', '-c', '%d:%i', `/proc/${pid}/ns/net`])).trim() === ours; tries += 1) {
     if (tries > 100) throw new Error('unshare --net never took effect');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  return pid;
+}
 
+beforeAll(async () => {
+  await createTestHost(hostNs, '198.18.0.1');
   const ipForwarding = (await run(['ip', 'netns', 'exec', hostNs, 'sysctl', '-n', 'net.ipv4.ip_forward'])).trim() === '1';
   memoryKernel = new MemoryKernel({ brNetfilter: existsSync('/proc/sys/net/bridge'), ipForwarding });
   memoryKernel.addUnderlay('uplink', 1500, '198.18.0.1/24');
-  memoryKernel.addForeignNamespace(runtimeNs);
-  memoryPid = memoryKernel.startProcess();
+  for (let index = 0; index < MAX_SANDBOXES; index += 1) {
+    // What MemoryKernel.addForeignNamespace makes.
+    await run(['ip', 'netns', 'add', runtimeNs(index)]);
+    await run(['ip', '-n', runtimeNs(index), 'link', 'add', 'ext0', 'type', 'veth', 'peer', 'name', 'ext1']);
+    await run(['ip', '-n', runtimeNs(index), 'addr', 'add', '192.0.2.1/24', 'dev', 'ext0']);
+    memoryKernel.addForeignNamespace(runtimeNs(index));
+    realPids.push(await startSleeper());
+    memoryPids.push(memoryKernel.startProcess());
+  }
 });
 
 afterAll(async () => {
   await new Reconciler({ underlayDevice: 'uplink', owner }, realKernel).removeAll().catch(() => undefined);
-  if (sleeper.exitCode === null && sleeper.signalCode === null) sleeper.kill('SIGKILL');
-  for (const name of [created, createdToo, named, attached(0)].map((sandbox) => sandbox.netnsName).concat(runtimeNs, hostNs)) {
-    await deleteNetnsIfPresent(name).catch(() => undefined);
-  }
+  for (const sleeper of sleepers) if (sleeper.exitCode === null && sleeper.signalCode === null) sleeper.kill('SIGKILL');
+  const sandboxNames = [created, createdToo, named, attached(0)].map((sandbox) => sandbox.netnsName)
+    .concat(Array.from({ length: MAX_SANDBOXES }, (_, index) => randomPlaces.netnsName(index)));
+  const runtimeNames = Array.from({ length: MAX_SANDBOXES }, (_, index) => runtimeNs(index));
+  for (const name of [...sandboxNames, ...runtimeNames, hostNs]) await deleteNetnsIfPresent(name).catch(() => undefined);
 });
 
+/** The real PIDs in a text as PID0, PID1, ...; MemoryKernel's too. */
+function withoutPids(pids: readonly number[]): (text: string) => string {
+  return (text) => pids.reduce((done, pid, index) => done.replace(new RegExp(`\\b${pid}\\b`, 'g'), `PID${index}`), text);
+}
+
+/** The view with each adopted process's PID mapped. */
+function mapPids(view: NodeView, map: (pid: number) => number): NodeView {
+  const sandboxes = view.sandboxes.map((sandbox) => ({
+    ...sandbox,
+    netnsPath: sandbox.netnsPath.replace(/^\/proc\/(\d+)\//, (_, pid: string) => `/proc/${map(Number(pid))}/`),
+  }));
+  return { ...view, sandboxes };
+}
+
+/** The view as MemoryKernel must see it: its own processes in place of the real ones. */
+function forMemory(view: NodeView): NodeView {
+  return mapPids(view, (pid) => memoryPids[realPids.indexOf(pid)] ?? 0);
+}
+
 /** Of what is machine-wide, only this test's; MACs the kernel picked and namespace identities reduced to which paths share one. */
-function comparable(observed: ObservedKernel, pid: number): unknown {
+function comparable(observed: ObservedKernel, pids: readonly number[]): unknown {
   const mine = (netns: string) => netns.includes(tag) || netns.startsWith(networkNetnsPrefix(owner));
   const mac = (link: ObservedLink) => (link.mac.startsWith('02:42:') || link.mac === '00:00:00:00:00:00' ? link.mac : 'kernel-chosen');
   const links = (all: ObservedLink[]) => all.map((link) => ({ ...link, mac: mac(link), addresses: [...link.addresses].sort() }));
@@ -124,7 +157,7 @@ function comparable(observed: ObservedKernel, pid: number): unknown {
   const netnsIds = Object.entries(observed.netnsIds)
     // The test's agent runs in the root namespace and its host links live in another; MemoryKernel's are one.
     .filter(([path]) => path !== '/proc/self/ns/net' && path !== `/run/netns/${hostNs}`)
-    .map(([path, id]) => [path.replace(`/proc/${pid}/`, '/proc/PID/'), id] as const)
+    .map(([path, id]) => [withoutPids(pids)(path), id] as const)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([path, id]) => {
       if (!ids.has(id)) ids.set(id, `namespace ${ids.size}`);
@@ -161,26 +194,25 @@ async function settledReal(view: NodeView): Promise<ObservedKernel> {
   for (let reads = 0; reads < 100; reads += 1) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const next = await observeFor(realKernel, view);
-    if (JSON.stringify(comparable(next, realPid)) === JSON.stringify(comparable(last, realPid))) return next;
+    if (JSON.stringify(comparable(next, realPids)) === JSON.stringify(comparable(last, realPids))) return next;
     last = next;
   }
   throw new Error('the real kernel never settled');
 }
 
-async function bothReadAlike(realView: NodeView, memoryView: NodeView): Promise<void> {
-  const [real, memory] = [await settledReal(realView), await observeFor(memoryKernel, memoryView)];
-  expect(comparable(memory, memoryPid)).toEqual(comparable(real, realPid));
+async function bothReadAlike(view: NodeView): Promise<void> {
+  const [real, memory] = [await settledReal(view), await observeFor(memoryKernel, forMemory(view))];
+  expect(comparable(memory, memoryPids)).toEqual(comparable(real, realPids));
 }
 
-/** Both reconcile; the writes must be the same (but for the PID), and so must what both read back. */
-async function passOnBoth(view: (pid: number) => NodeView): Promise<{ writes: number }> {
-  await settledReal(view(realPid));
-  const realResult = await new Reconciler({ underlayDevice: 'uplink', owner }, realKernel).reconcile(view(realPid));
-  const memoryResult = await new Reconciler({ underlayDevice: 'uplink', owner }, memoryKernel).reconcile(view(memoryPid));
-  const withoutPid = (pid: number) => (text: string) => text.replaceAll(`${pid}`, 'PID');
-  expect(memoryResult.actions.map(withoutPid(memoryPid))).toEqual(realResult.actions.map(withoutPid(realPid)));
-  expect(memoryResult.skipped.map(withoutPid(memoryPid))).toEqual(realResult.skipped.map(withoutPid(realPid)));
-  await bothReadAlike(view(realPid), view(memoryPid));
+/** Both reconcile; the writes must be the same (but for the PIDs), and so must what both read back. */
+async function passOnBoth(view: NodeView): Promise<{ writes: number }> {
+  await settledReal(view);
+  const realResult = await new Reconciler({ underlayDevice: 'uplink', owner }, realKernel).reconcile(view);
+  const memoryResult = await new Reconciler({ underlayDevice: 'uplink', owner }, memoryKernel).reconcile(forMemory(view));
+  expect(memoryResult.actions.map(withoutPids(memoryPids))).toEqual(realResult.actions.map(withoutPids(realPids)));
+  expect(memoryResult.skipped.map(withoutPids(memoryPids))).toEqual(realResult.skipped.map(withoutPids(realPids)));
+  await bothReadAlike(view);
   return { writes: realResult.writes };
 }
 
@@ -189,24 +221,41 @@ async function driftBoth(drift: DriftStep): Promise<void> {
   drift.memory(memoryKernel);
 }
 
+/**
+ * Sandboxes of random views, named for this test; their adopted namespaces are this test's. The
+ * views are drawn before the processes exist, so they name stand-in PIDs until withRealPids().
+ */
+const STAND_IN_PID = 4_100_000;
+const randomPlaces: SandboxPlaces = {
+  netnsName: (index) => `trsb-${tag}-r${index}`,
+  foreignNetns: runtimeNs,
+  pid: (index) => STAND_IN_PID + index,
+};
+
+function withRealPids(view: NodeView): NodeView {
+  return mapPids(view, (pid) => realPids[pid - STAND_IN_PID] ?? 0);
+}
+
 describe('MemoryKernel against the real kernel', () => {
   test('before anything, both read the same host', async () => {
     const view = steps[0]?.view;
     if (view === undefined) throw new Error('no steps');
-    await bothReadAlike(view(realPid), view(memoryPid));
+    await bothReadAlike(view(realPids[0] ?? 0));
   });
 
   test.each(steps.map((step, index) => [index, step.name] as const))('step %d (%s): the same writes, the same state, then no writes', async (index) => {
     const step = steps[index];
     if (step === undefined) throw new Error('no such step');
-    expect((await passOnBoth(step.view)).writes).toBeGreaterThan(0);
-    expect(await passOnBoth(step.view)).toEqual({ writes: 0 });
+    const view = step.view(realPids[0] ?? 0);
+    expect((await passOnBoth(view)).writes).toBeGreaterThan(0);
+    expect(await passOnBoth(view)).toEqual({ writes: 0 });
   });
 
   test('drift by hand is read alike and repaired alike', async () => {
     const step = steps[0];
     if (step === undefined) throw new Error('no steps');
-    await passOnBoth(step.view);
+    const view = step.view(realPids[0] ?? 0);
+    await passOnBoth(view);
     const vethA = 'trve-epa0000000';
     const driftSteps: DriftStep[] = [
       { real: [['ip', '-n', frontNetns, 'link', 'set', 'dev', vethA, 'mtu', '1300']], memory: (k) => k.drift.setMtu(frontNetns, vethA, 1300) },
@@ -217,8 +266,23 @@ describe('MemoryKernel against the real kernel', () => {
       { real: [['ip', 'netns', 'del', createdToo.netnsName]], memory: (k) => k.drift.deleteNamespace(createdToo.netnsName) },
     ];
     for (const drift of driftSteps) await driftBoth(drift);
-    await bothReadAlike(step.view(realPid), step.view(memoryPid));
-    expect((await passOnBoth(step.view)).writes).toBeGreaterThan(0);
-    expect(await passOnBoth(step.view)).toEqual({ writes: 0 });
+    await bothReadAlike(view);
+    expect((await passOnBoth(view)).writes).toBeGreaterThan(0);
+    expect(await passOnBoth(view)).toEqual({ writes: 0 });
   });
+
+  /*
+   * Views drawn as the property tests draw them (reconciler-memory.test.ts), each from the state
+   * the one before left: a fixed seed, so a failure names the view to replay.
+   */
+  const SEED = 20261206;
+  test.each(fc.sample(arbitraryViewSequence(randomPlaces, 3), { numRuns: 4, seed: SEED }).map((views, index) => [index, views] as const))(
+    `random sequence %d (seed ${SEED}): the same writes, the same state, then no writes`,
+    async (_index, views) => {
+      for (const view of views.map(withRealPids)) {
+        await passOnBoth(view);
+        expect(await passOnBoth(view)).toEqual({ writes: 0 });
+      }
+    },
+  );
 });

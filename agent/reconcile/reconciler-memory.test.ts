@@ -39,7 +39,7 @@ function observeAll(kernel: MemoryKernel) {
 describe('the reconciler over MemoryKernel', () => {
   test('any view converges in one pass from an empty node', async () => {
     await fc.assert(
-      fc.asyncProperty(arbitraryNodeView, async (view) => {
+      fc.asyncProperty(arbitraryNodeView(), async (view) => {
         const { reconciler } = node();
         await convergesInOnePass(reconciler, view);
       }),
@@ -49,7 +49,7 @@ describe('the reconciler over MemoryKernel', () => {
 
   test('each view of a sequence converges in one pass from the one before', async () => {
     await fc.assert(
-      fc.asyncProperty(arbitraryViewSequence, async (views) => {
+      fc.asyncProperty(arbitraryViewSequence(), async (views) => {
         const { reconciler } = node();
         for (const view of views) await convergesInOnePass(reconciler, view);
       }),
@@ -59,7 +59,7 @@ describe('the reconciler over MemoryKernel', () => {
 
   test('drift after convergence is repaired in one pass', async () => {
     await fc.assert(
-      fc.asyncProperty(arbitraryNodeView, fc.array(arbitraryDrift, { minLength: 1, maxLength: 4 }), async (view, drifts) => {
+      fc.asyncProperty(arbitraryNodeView(), fc.array(arbitraryDrift, { minLength: 1, maxLength: 4 }), async (view, drifts) => {
         const { kernel, reconciler } = node();
         await convergesInOnePass(reconciler, view);
         for (const drift of drifts) applyDrift(kernel, await observeAll(kernel), drift);
@@ -71,7 +71,7 @@ describe('the reconciler over MemoryKernel', () => {
 
   test('removeAll leaves nothing of the agent behind, and the runtime\'s namespaces as they were', async () => {
     await fc.assert(
-      fc.asyncProperty(arbitraryViewSequence, async (views) => {
+      fc.asyncProperty(arbitraryViewSequence(), async (views) => {
         const { kernel, reconciler } = node();
         const untouched = (await observeAll(kernel)).sandboxes;
         for (const view of views) await reconciler.reconcile(view);

@@ -12,13 +12,24 @@ export const MAX_NETWORKS = 3;
 export const MAX_SANDBOXES = 5;
 const MAX_ENDPOINTS = 9;
 
-/** Sandbox i adopted by name lives in FOREIGN_NETNS(i), which the test's kernel must have made. */
+/** Where sandbox i lives by each origin: the test's kernel must have made the foreign namespaces and started the processes. */
+export interface SandboxPlaces {
+  /** Its own name, with the sandbox prefix (created, or attached). */
+  netnsName(index: number): string;
+  /** The runtime's name it adopts. */
+  foreignNetns(index: number): string;
+  /** The process whose namespace it adopts. */
+  pid(index: number): number;
+}
+
+/** The PIDs MemoryKernel.startProcess() hands out, from the first. */
+export const FIRST_PID = 4001;
+
 export function foreignNetns(index: number): string {
   return `ext-s${index}`;
 }
 
-/** Sandbox i adopted as a process's namespace is process FIRST_PID + i, which the test's kernel must have started. */
-export const FIRST_PID = 4001;
+export const MEMORY_PLACES: SandboxPlaces = { netnsName: (index) => `trsb-s${index}`, foreignNetns, pid: (index) => FIRST_PID + index };
 
 const arbitraryNetwork = (index: number): fc.Arbitrary<NetworkView> =>
   fc.record({ vni: fc.constantFrom(100, 101, 200, 300), internal: fc.boolean(), mtu: fc.constantFrom(0, 0, 1400) }).map(
@@ -29,9 +40,9 @@ const arbitraryNetwork = (index: number): fc.Arbitrary<NetworkView> =>
 
 export type SandboxKind = 'created' | 'named' | 'attached';
 
-function sandboxView(index: number, kind: SandboxKind): SandboxView {
-  const netnsPath = { created: '', named: `/run/netns/${foreignNetns(index)}`, attached: `/proc/${FIRST_PID + index}/ns/net` }[kind];
-  return { id: `s${index}`, name: `s${index}`, netnsName: `trsb-s${index}`, netnsPath };
+function sandboxView(index: number, kind: SandboxKind, places: SandboxPlaces): SandboxView {
+  const netnsPath = { created: '', named: `/run/netns/${places.foreignNetns(index)}`, attached: `/proc/${places.pid(index)}/ns/net` }[kind];
+  return { id: `s${index}`, name: `s${index}`, netnsName: places.netnsName(index), netnsPath };
 }
 
 const arbitraryPublished = fc.record({
@@ -74,11 +85,11 @@ function some<T>(count: number, of: (index: number) => fc.Arbitrary<T>): fc.Arbi
  * Sandbox i is of kinds[i] in every view drawn with the same kinds: the store never changes a
  * sandbox's namespace path (a name reused with another origin: see reconciler-memory.test.ts).
  */
-function arbitraryNodeViewOf(kinds: readonly SandboxKind[]): fc.Arbitrary<NodeView> {
+function arbitraryNodeViewOf(kinds: readonly SandboxKind[], places: SandboxPlaces): fc.Arbitrary<NodeView> {
   return fc
     .record({
       networks: some(MAX_NETWORKS, arbitraryNetwork),
-      sandboxes: some(MAX_SANDBOXES, (index) => fc.constant(sandboxView(index, kinds[index] ?? 'created'))),
+      sandboxes: some(MAX_SANDBOXES, (index) => fc.constant(sandboxView(index, kinds[index] ?? 'created', places))),
       endpoints: some(MAX_ENDPOINTS, arbitraryEndpoint),
       extraOverlay: fc.boolean(),
     })
@@ -93,8 +104,11 @@ const arbitraryKinds: fc.Arbitrary<SandboxKind[]> = fc.array(fc.constantFrom<San
   minLength: MAX_SANDBOXES, maxLength: MAX_SANDBOXES,
 });
 
-export const arbitraryNodeView: fc.Arbitrary<NodeView> = arbitraryKinds.chain(arbitraryNodeViewOf);
+export function arbitraryNodeView(places: SandboxPlaces = MEMORY_PLACES): fc.Arbitrary<NodeView> {
+  return arbitraryKinds.chain((kinds) => arbitraryNodeViewOf(kinds, places));
+}
 
 /** 2 to 4 views in a row, each a fresh draw over the same ids: everything may be added, removed or changed. */
-export const arbitraryViewSequence: fc.Arbitrary<NodeView[]> = arbitraryKinds.chain((kinds) =>
-  fc.array(arbitraryNodeViewOf(kinds), { minLength: 2, maxLength: 4 }));
+export function arbitraryViewSequence(places: SandboxPlaces = MEMORY_PLACES, maxLength = 4): fc.Arbitrary<NodeView[]> {
+  return arbitraryKinds.chain((kinds) => fc.array(arbitraryNodeViewOf(kinds, places), { minLength: 2, maxLength }));
+}
