@@ -65,6 +65,11 @@ export class MemoryKernel implements Kernel {
     return this.world.startProcess();
   }
 
+  /** The processes running, by PID. */
+  processIds(): number[] {
+    return [...this.world.processes.keys()];
+  }
+
   /** The process ends; its namespace with it, unless a name still holds it. */
   killProcess(pid: number): void {
     this.world.killProcess(pid);

@@ -69,6 +69,29 @@ describe('the reconciler over MemoryKernel', () => {
     );
   });
 
+  test('a pass killed anywhere in its writes is healed by the next pass, in one', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbitraryViewSequence(), fc.nat(), async (views, cut) => {
+        const { kernel, reconciler } = node();
+        const [first, ...rest] = views;
+        if (first !== undefined) await convergesInOnePass(reconciler, first);
+        for (const view of rest) {
+          // What a kill -9 leaves: the writes up to some point applied, none after.
+          const killed = new Reconciler({ underlayDevice: 'uplink', owner: OWNER }, {
+            observe: (query) => kernel.observe(query),
+            apply: async (actions) => {
+              await kernel.apply(actions.slice(0, cut % (actions.length + 1)));
+              throw new Error('killed');
+            },
+          });
+          await expect(killed.reconcile(view)).rejects.toThrow('killed');
+          await convergesInOnePass(reconciler, view);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   test('removeAll leaves nothing of the agent behind, and the runtime\'s namespaces as they were', async () => {
     await fc.assert(
       fc.asyncProperty(arbitraryViewSequence(), async (views) => {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { FIREWALL_TABLE, ObservedKernel, ObservedLink, ObservedNetwork, isOwnedLinkName } from '../kernel';
+import { FIREWALL_TABLE, NETWORK_NETNS_PREFIX, ObservedKernel, ObservedLink, ObservedNetwork, isOwnedLinkName } from '../kernel';
 import { HOST_NETNS, MemoryKernel } from '../kernel/memory-kernel';
 
 /**
@@ -12,6 +12,7 @@ const DRIFT_KINDS = [
   'deleteLink', 'setMtu', 'setDown', 'setMac', 'setAlias', 'nomaster', 'unisolate', 'detachAddress', 'strayAddress',
   'deleteDefaultRoute', 'removeFdb', 'strayFdb', 'removeNeighbour', 'strayNeighbour', 'deleteNamespace',
   'breakNamespace', 'bridgeNetfilterOn', 'ipForwardingOff', 'deleteFirewallRule', 'deleteFirewall', 'arpRetrans', 'strayLink',
+  'processExits',
 ] as const;
 
 export interface Drift {
@@ -63,7 +64,8 @@ export function applyDrift(kernel: MemoryKernel, observed: ObservedKernel, drift
     act(network, vxlan.name, pickFrom(entries(network), pick));
     return `${kind} ${network.netns}`;
   };
-  const namespaces = [...observed.sandboxes.map((sandbox) => sandbox.netns).filter((netns) => netns.startsWith('trsb-')), ...networks.map((network) => network.netns)];
+  // Every name read: ours, and the runtime's that sandboxes adopt (a container that went away).
+  const namespaces = [...observed.sandboxes.map((sandbox) => sandbox.netns), ...networks.map((network) => network.netns)];
   switch (drift.kind) {
     case 'deleteLink':
       return on(({ link }) => link.name !== 'lo', ({ netns, link }) => change.deleteLink(netns, link.name));
@@ -127,10 +129,15 @@ export function applyDrift(kernel: MemoryKernel, observed: ObservedKernel, drift
     case 'deleteFirewall':
       change.setFirewall(FIREWALL_TABLE, undefined);
       return drift.kind;
+    case 'processExits': {
+      const pid = pickFrom(kernel.processIds(), pick);
+      pid === undefined || kernel.killProcess(pid);
+      return pid === undefined ? undefined : `${drift.kind} ${pid}`;
+    }
     case 'strayLink': {
       const targets = [HOST_NETNS, ...namespaces];
       const netns = pickFrom(targets, pick) ?? HOST_NETNS;
-      const name = netns === HOST_NETNS ? 'trvx-999' : netns.startsWith('trsb-') ? 'eth7' : 'trve-stray';
+      const name = netns === HOST_NETNS ? 'trvx-999' : netns.startsWith(NETWORK_NETNS_PREFIX) ? 'trve-stray' : 'eth7';
       if (placedLinks(observed).some((placed) => placed.netns === netns && placed.link.name === name)) return undefined;
       change.addLink(netns, name, netns === HOST_NETNS ? 'dummy' : 'veth');
       return `${drift.kind} ${netns || 'host'}/${name}`;
