@@ -5,6 +5,7 @@ import {
   MemLink,
   MemNamespace,
   addLink,
+  addVethPair,
   adjustBridgeMtu,
   deleteLink,
   linkIn,
@@ -138,12 +139,10 @@ function linkAdd(world: MemoryWorld, ns: MemNamespace, words: readonly string[],
     const peerName = peer.get('name') ?? fail('no peer name');
     const peerNetns = peer.get('netns');
     const peerHome = peerNetns === undefined ? home : world.named(peerNetns);
-    if (home.links.has(name) || peerHome.links.has(peerName)) throw new KernelRefusal('RTNETLINK answers: File exists');
-    // The kernel registers the peer first.
-    const other = addLink(peerHome, { name: peerName, kind, mtu: Number(peer.get('mtu') ?? 1500), mac: peer.get('address') ?? world.newMac() });
-    link = addLink(home, { name, kind, mtu: Number(mtu ?? 1500), mac: own.get('address') ?? world.newMac() });
-    link.peer = other;
-    other.peer = link;
+    link = addVethPair(
+      home, { name, mtu: Number(mtu ?? 1500), mac: own.get('address') ?? world.newMac() },
+      peerHome, { name: peerName, mtu: Number(peer.get('mtu') ?? 1500), mac: peer.get('address') ?? world.newMac() },
+    );
   } else {
     return fail(`link type ${kind} is not modelled`);
   }

@@ -1,5 +1,5 @@
 import { setMtu } from './memory-commands';
-import { MemLink, MemNamespace, addLink, deleteLink, linkIn, removeAddress, setMaster, setUp } from './memory-state';
+import { MemLink, MemNamespace, addLink, addVethPair, deleteLink, linkIn, removeAddress, setMaster, setUp } from './memory-state';
 import { MemoryWorld } from './memory-world';
 import { FdbEntry, NeighbourEntry } from './model';
 
@@ -52,10 +52,7 @@ export class KernelDrift {
       addLink(ns, { name, kind, mtu: 1500, mac: this.world.newMac() });
       return;
     }
-    const peer = addLink(ns, { name: `${name.slice(0, 14)}p`, kind, mtu: 1500, mac: this.world.newMac() });
-    const link = addLink(ns, { name, kind, mtu: 1500, mac: this.world.newMac() });
-    link.peer = peer;
-    peer.peer = link;
+    addVethPair(ns, { name, mtu: 1500, mac: this.world.newMac() }, ns, { name: `${name.slice(0, 14)}p`, mtu: 1500, mac: this.world.newMac() });
   }
 
   addAddress(netns: string, name: string, address: string): void {

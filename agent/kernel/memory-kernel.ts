@@ -3,7 +3,7 @@ import { onlyAlreadyGone } from './batch-failures';
 import { Kernel, KernelApplyError } from './kernel';
 import { runLine } from './memory-commands';
 import { KernelDrift } from './memory-drift';
-import { KernelRefusal, MemLink, MemNamespace, addLink, setUp } from './memory-state';
+import { KernelRefusal, MemLink, MemNamespace, addVethPair, setUp } from './memory-state';
 import { MemoryWorld } from './memory-world';
 import { AdoptedNetnsQuery, ObserveQuery, ObservedKernel, ObservedLink, ObservedNetwork, ObservedSandbox } from './model';
 import { VXLAN_PREFIX, isSandboxNetnsName, netnsRunPath, processNetnsPath } from './names';
@@ -29,7 +29,7 @@ export const HOST_NETNS = '';
  * IprouteKernel: apply() interprets every write the planner makes (memory-commands.ts), with the
  * kernel's side effects and refusals, and observe() reads back exactly what IprouteKernel would.
  * `drift` changes it behind the agent's back. See memory-kernel.test.ts for the semantics and
- * memory-kernel.kernel.test.ts for the comparison against the real kernel.
+ * reconcile/memory-kernel-fidelity.kernel.test.ts for the comparison against the real kernel.
  *
  * Simplified: namespaces end at once (the kernel's teardown is asynchronous); VXLAN devices
  * never learn, links never lose carrier, nothing but the agent and `drift` writes; only the
@@ -51,11 +51,9 @@ export class MemoryKernel implements Kernel {
 
   /** An underlay as the kernel tests make one: an up veth `name` holding `address`, its peer up beside it. */
   addUnderlay(name: string, mtu: number, address: string): void {
-    const peer = addLink(this.world.host, { name: `${name}-peer`, kind: 'veth', mtu, mac: this.world.newMac() });
-    const link = addLink(this.world.host, { name, kind: 'veth', mtu, mac: this.world.newMac() });
-    link.peer = peer;
-    peer.peer = link;
-    setUp(peer, true);
+    const { host } = this.world;
+    const link = addVethPair(host, { name, mtu, mac: this.world.newMac() }, host, { name: `${name}-peer`, mtu, mac: this.world.newMac() });
+    if (link.peer !== undefined) setUp(link.peer, true);
     setUp(link, true);
     link.addresses.push(address);
   }
@@ -78,10 +76,7 @@ export class MemoryKernel implements Kernel {
   /** A namespace a container runtime named: its own veth `ext0` (peer `ext1` beside it) with an address, lo down. */
   addForeignNamespace(name: string): void {
     const ns = this.world.addName(name);
-    const peer = addLink(ns, { name: 'ext1', kind: 'veth', mtu: 1500, mac: this.world.newMac() });
-    const link = addLink(ns, { name: 'ext0', kind: 'veth', mtu: 1500, mac: this.world.newMac() });
-    link.peer = peer;
-    peer.peer = link;
+    const link = addVethPair(ns, { name: 'ext0', mtu: 1500, mac: this.world.newMac() }, ns, { name: 'ext1', mtu: 1500, mac: this.world.newMac() });
     link.addresses.push('192.0.2.1/24');
   }
 

@@ -99,6 +99,16 @@ export function addLink(ns: MemNamespace, fields: NewLink): MemLink {
   return link;
 }
 
+/** Both ends of a veth, or neither. Returns the first end; the kernel registers (and numbers) the peer first. */
+export function addVethPair(home: MemNamespace, end: Omit<NewLink, 'kind'>, peerHome: MemNamespace, peerEnd: Omit<NewLink, 'kind'>): MemLink {
+  if (home.links.has(end.name) || peerHome.links.has(peerEnd.name)) throw new KernelRefusal('RTNETLINK answers: File exists');
+  const peer = addLink(peerHome, { ...peerEnd, kind: 'veth' });
+  const link = addLink(home, { ...end, kind: 'veth' });
+  link.peer = peer;
+  peer.peer = link;
+  return link;
+}
+
 export function linkIn(ns: MemNamespace, name: string): MemLink {
   const link = ns.links.get(name);
   if (link === undefined) throw new KernelRefusal(`Cannot find device "${name}"`);
