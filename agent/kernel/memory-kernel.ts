@@ -100,8 +100,8 @@ export class MemoryKernel implements Kernel {
   observe(query: ScopedObserveQuery): Promise<ObservedKernel> {
     const { world } = this;
     const { adopted } = query;
-    // In the order `ip netns list` printed them where measured (iproute2 6.1, Linux 6.18): by name, descending.
-    const listed = [...world.names.keys()].sort().reverse();
+    // `ip netns list` prints them in /run/netns's directory order, which follows no rule a test could rely on: sorted here.
+    const listed = [...world.names.keys()].sort();
     const present = new Set(listed);
     const foreign = adopted.foreign.filter((name) => !isSandboxNetnsName(name) && present.has(name));
     const selected = (kind: 'sandboxes' | 'networks') => (name: string) => query.only?.[kind].has(name) ?? true;
