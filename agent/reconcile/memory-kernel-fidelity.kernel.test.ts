@@ -292,7 +292,7 @@ describe('MemoryKernel against the real kernel', () => {
    * the one before left: a fixed seed, so a failure names the view to replay.
    */
   const SEED = 20261206;
-  test.each(fc.sample(arbitraryViewSequence(randomPlaces, 3), { numRuns: 4, seed: SEED }).map((views, index) => [index, views] as const))(
+  test.each(fc.sample(arbitraryViewSequence(randomPlaces, 3), { numRuns: 10, seed: SEED }).map((views, index) => [index, views] as const))(
     `random sequence %d (seed ${SEED}): the same writes, the same state, then no writes`,
     async (_index, views) => {
       for (const view of views.map(withRealPids)) {
