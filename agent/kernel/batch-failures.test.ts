@@ -2,6 +2,8 @@ import { onlyAlreadyGone, parseBatchFailures } from './batch-failures';
 
 /** stderr of `ip -force -batch -` as iproute2 6.1 writes it. */
 const LINK_GONE = 'Cannot find device "trve-e1aaaaaaaa"\nCommand failed -:2\n';
+/** Linux 6.18's words for an address that is not there. */
+const ADDRESS_GONE = 'Error: ipv4: Address not found.\nCommand failed -:1\n';
 const NETNS_GONE = 'Cannot remove namespace file "/run/netns/trsb-web": No such file or directory\nCommand failed -:1\n';
 
 describe('a failed batch', () => {
@@ -17,6 +19,7 @@ describe('a failed batch', () => {
 
     expect(onlyAlreadyGone(lines, LINK_GONE)).toBe(true);
     expect(onlyAlreadyGone([['netns', 'del', 'trsb-web']], NETNS_GONE)).toBe(true);
+    expect(onlyAlreadyGone([['addr', 'del', '172.29.0.2/16', 'dev', 'gw0']], ADDRESS_GONE)).toBe(true);
   });
 
   test('still fails for a delete that failed otherwise, for anything but a delete, and for a failure no line owns', () => {

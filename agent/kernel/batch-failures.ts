@@ -29,9 +29,10 @@ export function parseBatchFailures(stderr: string): BatchFailures {
 
 /**
  * What iproute2 says when the object a delete names is not there: no such link (a name or
- * `dev`), no such entry, address or route, no such /run/netns file.
+ * `dev`), no such entry, address or route, no such /run/netns file. A missing address is
+ * EADDRNOTAVAIL on older kernels, and an extack message on newer ones (measured on 6.18).
  */
-const NOT_THERE = /Cannot find device|No such device|No such file or directory|No such process|Cannot assign requested address/;
+const NOT_THERE = /Cannot find device|No such device|No such file or directory|No such process|Cannot assign requested address|Error: ipv4: Address not found\./;
 
 /**
  * A delete of something the kernel has removed already counts as done: a namespace's teardown
