@@ -101,17 +101,17 @@ describe('MemoryKernel reads back what it was told, as IprouteKernel would', () 
     expect(observed.agentNetnsIds).toEqual([observed.netnsIds['/proc/self/ns/net']]);
   });
 
-  test('a scoped read reads only the namespaces asked for, among those that exist, broken ones included', async () => {
+  test('a scoped read reads only the namespaces and host links asked for, among those that exist, broken ones included', async () => {
     const memory = await built();
     await memory.apply([ipAction(ROOT, 'netns', 'add', 'trsb-two'), ipAction(ROOT, 'netns', 'add', `${PREFIX}200`)]);
     memory.drift.breakNamespace('trsb-two');
 
-    const observed = await memory.observe({ ...QUERY, only: { sandboxes: new Set(['trsb-two', 'trsb-none']), networks: new Set([`${PREFIX}200`]) } });
+    const observed = await memory.observe({ ...QUERY, only: { sandboxes: new Set(['trsb-two', 'trsb-none']), networks: new Set([`${PREFIX}200`]), hostLinks: new Set(['uplink', 'nothere']) } });
 
     expect(observed.sandboxes).toEqual([]);
     expect(observed.brokenSandboxes).toEqual(['trsb-two']);
     expect(observed.networks.map((candidate) => candidate.netns)).toEqual([`${PREFIX}200`]);
-    expect(observed.hostLinks.map((link) => link.name)).toEqual(['lo', 'uplink-peer', 'uplink']);
+    expect(observed.hostLinks.map((link) => link.name)).toEqual(['uplink']);
   });
 
   test('an attached name and its process are one namespace', async () => {

@@ -15,12 +15,6 @@ export interface MemoryKernelOptions {
   ipForwarding?: boolean;
 }
 
-/**
- * ObserveQuery with the `only` of scoped passes, as main's model.ts has it (ObserveQuery.only,
- * NamespaceSelection): spelled out here until this branch meets main, where it is ObserveQuery.
- */
-export type ScopedObserveQuery = ObserveQuery & { only?: { sandboxes: ReadonlySet<string>; networks: ReadonlySet<string> } };
-
 /** The host namespace, where a drift or setup call names a namespace. */
 export const HOST_NETNS = '';
 
@@ -96,8 +90,8 @@ export class MemoryKernel implements Kernel {
     return this.world.namespaces().flatMap((ns) => sortedLinks(ns).map((link) => ({ namespace: ns.id, link: observedLink(link, true, false) })));
   }
 
-  /** `query.only`: read only those sandbox and network namespaces (a scoped pass), as IprouteKernel does. */
-  observe(query: ScopedObserveQuery): Promise<ObservedKernel> {
+  /** `query.only`: read only those sandbox and network namespaces and host links (a scoped pass), as IprouteKernel does. */
+  observe(query: ObserveQuery): Promise<ObservedKernel> {
     const { world } = this;
     const { adopted } = query;
     // `ip netns list` prints them in /run/netns's directory order, which follows no rule a test could rely on: sorted here.
@@ -114,7 +108,9 @@ export class MemoryKernel implements Kernel {
     const firewall = world.host.firewall.get(query.firewallTable);
     // Every part is a copy: what a caller does with it never reaches the kernel.
     return Promise.resolve({
-      hostLinks: sortedLinks(world.host).map((link) => observedLink(link, true, false)),
+      hostLinks: sortedLinks(world.host)
+        .filter((link) => query.only?.hostLinks.has(link.name) ?? true)
+        .map((link) => observedLink(link, true, false)),
       networks: networkNames.flatMap((name) => {
         const ns = enterable(name);
         return ns === undefined ? [] : [readNetwork(name, ns)];
