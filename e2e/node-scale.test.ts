@@ -52,7 +52,7 @@ function ping(fromNamespace: string, target: string): boolean {
   return spawnSync('ip', ['netns', 'exec', fromNamespace, 'ping', '-n', '-q', '-c', '1', '-W', '1', target]).status === 0;
 }
 
-// 900 CLI processes (≈ 0.45 s of CPU each) and the agents' passes: minutes on 2 idle cores, 23 on 2 cores shared with other work.
+// 900 CLI processes (≈ 0.45 s of CPU each) and the agents' passes: 8 min (agent with scoped passes) to 23 min (before) on 2 cores shared with other work.
 jest.setTimeout(1_800_000);
 
 describe('a node with 300 sandboxes (1 manager, 3 agents, timer pass every 5 s)', () => {
