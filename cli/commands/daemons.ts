@@ -10,6 +10,8 @@ import { collect, CommandError, managerList, tlsDir } from '../context';
 import { JOIN_TOKEN_ENV, joinTokenFrom, type JoinTokenFlags } from '../join-token-source';
 import { integerOption, parseReservedPorts } from '../option-parsers';
 import { addManagerCommands } from './manager';
+import { addAgentRemoveAll } from './agent-remove-all';
+import { notifyReady } from '../../proto/runtime/systemd-ready';
 
 function daemonLogger(name: string, level: string): Logger {
   return pino({ name, level });
@@ -29,6 +31,11 @@ function stopOnSignal(logger: Logger, stop: () => Promise<void>): void {
   };
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);
+}
+
+/** The units are Type=notify: they count as started once the manager serves (joined) or the agent's session is up. */
+function readyForSystemd(logger: Logger, status: string): void {
+  notifyReady(status).catch((error: unknown) => logger.warn({ err: error }, 'could not tell systemd this daemon is ready'));
 }
 
 function parseDuration(text: string): number {
@@ -121,10 +128,11 @@ export function addDaemonCommands(program: Command): void {
         },
       });
       stopOnSignal(logger, () => running.close());
+      readyForSystemd(logger, `manager ${running.id} serving at ${running.address}`);
     });
   addManagerCommands(manager);
 
-  program
+  const agent = program
     .command('agent')
     .description("run an agent: keeps this node's kernel equal to the desired state")
     .requiredOption('--node <name>', 'name of this node')
@@ -158,7 +166,7 @@ export function addDaemonCommands(program: Command): void {
         if (typeof gatewaySubnet === 'string') throw new CommandError(gatewaySubnet);
         const reservedPorts = parseReservedPorts(options.reservedPorts);
         const logger = daemonLogger('trellis-agent', options.logLevel);
-        const agent = await startAgent({
+        const running = await startAgent({
           managers: managerList(command),
           stateDir: options.stateDir,
           joinToken: joinTokenFrom(options, process.env, (message) => logger.warn(message)),
@@ -170,8 +178,10 @@ export function addDaemonCommands(program: Command): void {
           metricsListen: options.metricsListen,
           reservedPorts,
           logger,
+          onSessionUp: () => readyForSystemd(logger, `agent ${options.node}: session with a manager up`),
         });
-        stopOnSignal(logger, () => agent.stop());
+        stopOnSignal(logger, () => running.stop());
       },
     );
+  addAgentRemoveAll(agent);
 }
