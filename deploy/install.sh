@@ -15,7 +15,7 @@
 # config files stay, and running daemons restart on the new artifact.
 #
 # --uninstall stops and disables the units, removes every kernel object this node's agent made
-# (`trellis agent remove-all` with the advertise-addr of agent.yaml), then every file and
+# (`trellis agent --remove-all` with the node and advertise-addr of agent.yaml), then every file and
 # directory above, and the user.
 #
 # --root DIR installs into DIR as if it were / (a chroot, an image, a test's throwaway tree):
@@ -239,7 +239,8 @@ config_value() {
 }
 
 remove_kernel_objects_of_agent() {
-  local config=$root$etc/agent.yaml address state_dir node
+  local config=$root$etc/agent.yaml address state_dir node name
+  name=$(config_value "$config" node)
   address=$(config_value "$config" advertise-addr)
   state_dir=$(config_value "$config" state-dir)
   state_dir=${state_dir:-$state/agent}
@@ -247,19 +248,19 @@ remove_kernel_objects_of_agent() {
     say "no artifact at $libdir/trellis: no agent of this install ever ran, nothing of it in the kernel"
     return
   fi
-  if [ -z "$address" ]; then
-    say "$etc/agent.yaml gives no advertise-addr: this node's agent never ran, nothing of it in the kernel"
+  if [ -z "$address" ] || [ -z "$name" ]; then
+    say "$etc/agent.yaml gives no node and advertise-addr: this node's agent never ran, nothing of it in the kernel"
     return
   fi
-  local command=(agent remove-all --advertise-addr "$address" --state-dir "$root$state_dir")
+  local command=(agent --remove-all --node "$name" --advertise-addr "$address" --state-dir "$root$state_dir")
   if ! on_system && [ "$remove_kernel_objects" = 0 ]; then
     skipped "removing the agent's kernel objects: trellis ${command[*]} (--remove-kernel-objects to run it)"
     return
   fi
-  node=$(command -v node) || fail "node is not installed: cannot run trellis agent remove-all; nothing was removed"
+  node=$(command -v node) || fail "node is not installed: cannot run trellis agent --remove-all; nothing was removed"
   say "removing the kernel objects of the agent advertising $address"
   "$node" "$root$libdir/trellis" "${command[@]}" ||
-    fail "trellis agent remove-all failed: kernel objects may be left; nothing else was removed, so run --uninstall again"
+    fail "trellis agent --remove-all failed: kernel objects may be left; nothing else was removed, so run --uninstall again"
 }
 
 do_uninstall() {

@@ -107,20 +107,20 @@ describe('deploy/install.sh into a throwaway root', () => {
 
     // --root alone is another machine's tree: its kernel is not this one's.
     const skipped = runScript(INSTALL_SH, ['--root', root, '--uninstall'], { ...process.env, TRELLIS_STANDIN_LOG: log, TRELLIS_STANDIN_FAIL: '' });
-    expect(skipped.stdout).toMatch(/skipped \(--root .*\): removing the agent's kernel objects: trellis agent remove-all --advertise-addr 198\.18\.9\.9/);
+    expect(skipped.stdout).toMatch(/skipped \(--root .*\): removing the agent's kernel objects: trellis agent --remove-all --node w1 --advertise-addr 198\.18\.9\.9/);
     expect(existsSync(log)).toBe(false);
 
     install('--artifact', standInArtifact(join(work, 'a'), 'installed-copy'), '--agent-config', config);
     const failing = runScript(INSTALL_SH, ['--root', root, '--uninstall', '--remove-kernel-objects'], { ...process.env, TRELLIS_STANDIN_LOG: log, TRELLIS_STANDIN_FAIL: '1' });
     expect(failing.status).toBe(1);
-    expect(failing.stderr).toContain('remove-all failed');
+    expect(failing.stderr).toContain('--remove-all failed');
     // Nothing removed, so running --uninstall again can finish the job.
     expect(existsSync(join(root, 'usr/local/lib/trellis/trellis'))).toBe(true);
 
     const removed = runScript(INSTALL_SH, ['--root', root, '--uninstall', '--remove-kernel-objects'], { ...process.env, TRELLIS_STANDIN_LOG: log, TRELLIS_STANDIN_FAIL: '' });
     expect(removed.status).toBe(0);
     expect(readFileSync(log, 'utf8').trim().split('\n').at(-1)).toBe(
-      `installed-copy agent remove-all --advertise-addr 198.18.9.9 --state-dir ${root}/var/lib/trellis/agent`,
+      `installed-copy agent --remove-all --node w1 --advertise-addr 198.18.9.9 --state-dir ${root}/var/lib/trellis/agent`,
     );
     expect(readdirSync(root)).toEqual([]);
   });

@@ -10,7 +10,7 @@ import { collect, CommandError, managerList, tlsDir } from '../context';
 import { JOIN_TOKEN_ENV, joinTokenFrom, type JoinTokenFlags } from '../join-token-source';
 import { integerOption, parseReservedPorts } from '../option-parsers';
 import { addManagerCommands } from './manager';
-import { addAgentRemoveAll } from './agent-remove-all';
+import { REMOVE_ALL_HELP, removeAgentObjects } from './agent-remove-all';
 import { notifyReady } from '../../proto/runtime/systemd-ready';
 
 function daemonLogger(name: string, level: string): Logger {
@@ -132,7 +132,7 @@ export function addDaemonCommands(program: Command): void {
     });
   addManagerCommands(manager);
 
-  const agent = program
+  program
     .command('agent')
     .description("run an agent: keeps this node's kernel equal to the desired state")
     .requiredOption('--node <name>', 'name of this node')
@@ -146,9 +146,11 @@ export function addDaemonCommands(program: Command): void {
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: off)', '')
     .option('--reserved-ports <list>', "ports of this node no sandbox may publish, PORT[/tcp|udp] comma-separated (repeatable; the metrics port is reserved by itself)", collect, [])
     .option('--log-level <level>', 'pino log level', 'info')
+    .option('--remove-all', REMOVE_ALL_HELP)
     .action(
       async (
         options: JoinTokenFlags & {
+          removeAll?: boolean;
           node: string;
           advertiseAddr: string;
           underlayDevice: string;
@@ -161,12 +163,13 @@ export function addDaemonCommands(program: Command): void {
         },
         command: Command,
       ) => {
+        if (options.removeAll) return removeAgentObjects(options);
         checkMetricsListen(options.metricsListen);
         const gatewaySubnet = parseGatewaySubnet(options.gatewaySubnet);
         if (typeof gatewaySubnet === 'string') throw new CommandError(gatewaySubnet);
         const reservedPorts = parseReservedPorts(options.reservedPorts);
         const logger = daemonLogger('trellis-agent', options.logLevel);
-        const running = await startAgent({
+        const agent = await startAgent({
           managers: managerList(command),
           stateDir: options.stateDir,
           joinToken: joinTokenFrom(options, process.env, (message) => logger.warn(message)),
@@ -180,8 +183,7 @@ export function addDaemonCommands(program: Command): void {
           logger,
           onSessionUp: () => readyForSystemd(logger, `agent ${options.node}: session with a manager up`),
         });
-        stopOnSignal(logger, () => running.stop());
+        stopOnSignal(logger, () => agent.stop());
       },
     );
-  addAgentRemoveAll(agent);
 }
