@@ -1,6 +1,4 @@
 import { join } from 'node:path';
-import { Reconciler } from '../../agent/reconcile';
-import { SANDBOX_FILES_LEDGER, SandboxFileWriter } from '../../agent/sandbox-files';
 import { print } from '../output';
 
 /** `trellis agent --remove-all`: what it does instead of running the agent. */
@@ -14,6 +12,9 @@ export const REMOVE_ALL_HELP =
  * keeps its own.
  */
 export async function removeAgentObjects(options: { advertiseAddr: string; stateDir: string }): Promise<void> {
+  // Loaded here, not with the CLI: every other command starts without the agent's code.
+  const { Reconciler } = require('../../agent/reconcile') as typeof import('../../agent/reconcile');
+  const { SANDBOX_FILES_LEDGER, SandboxFileWriter } = require('../../agent/sandbox-files') as typeof import('../../agent/sandbox-files');
   const removed = await new Reconciler({ underlayDevice: '', localAddress: options.advertiseAddr }).removeAll();
   const files = new SandboxFileWriter(join(options.stateDir, SANDBOX_FILES_LEDGER)).sync([]);
   for (const line of [...removed.actions, ...files.map((path) => `rm -r ${path}`)]) print(line);
