@@ -120,6 +120,7 @@ publish_tokens() {
     mv -f "$shared/.$kind-join-token.tmp" "$shared/$kind-join-token"
   done
   say "published the join tokens to $shared"
+  say "try: vagrant ssh $name -c 'sudo trellis --manager $ip:$port node ls'"
 }
 
 ensure_node
