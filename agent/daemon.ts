@@ -37,6 +37,8 @@ export interface AgentOptions {
   /** Ports of this node no sandbox may publish, besides the metrics port (reserved by itself): --reserved-ports. */
   reservedPorts?: ReservedPort[];
   logger: Logger;
+  /** Called once, when the first view arrives: the session with a manager is up. */
+  onSessionUp?: () => void;
 }
 
 export interface RunningAgent {
@@ -69,6 +71,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr, gatewaySubnet, reservedPorts },
     new IprouteKernel(kernelRunner(process.env, options.logger)),
   );
+  let sessionUp = options.onSessionUp;
   const session: ManagerSession = new ManagerSession({
     managers: options.managers,
     credentials: providerChannelCredentials(provider),
@@ -77,7 +80,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     gatewaySubnet,
     reservedPorts,
     logger: options.logger,
-    onView: (view) => loop.offer(view),
+    onView: (view) => {
+      loop.offer(view);
+      sessionUp?.();
+      sessionUp = undefined;
+    },
     onTrust: (caBundlePem) => renewer.trust(caBundlePem),
   });
   // The sandboxes' /etc files follow each kernel pass that succeeded.

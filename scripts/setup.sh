@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian 12 machine (Node 20, root) ready to build, test and run Trellis.
 # With --bench it also installs the baselines the benchmarks run against (etcd) and ethtool
-# (bench/dataplane's offload variants).
+# (bench/dataplane's offload variants); with --test (what scripts/test.sh runs) vagrant, for
+# vagrant/vagrantfile.test.ts's `vagrant validate`, and systemd and python3 for the readiness tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ fi
 
 packages=(iproute2 nftables iputils-ping iperf3 util-linux procps)
 if [ "${1:-}" = "--bench" ]; then packages+=(etcd-server etcd-client ethtool); fi
+if [ "${1:-}" = "--test" ]; then packages+=(vagrant systemd python3); fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -3,7 +3,7 @@
 # (unit, kernel, lab scenarios), serially because lab scenarios share one lab.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh || exit 1
+bash scripts/setup.sh --test || exit 1
 
 results=$(mktemp /tmp/trellis-jest-XXXXXX.json)
 # --forceExit: once every suite has finished, a handle some test left open (a socket, a timer)

@@ -7,6 +7,8 @@ import { managerList, tlsDir } from '../context';
 import { commandJoinToken, type JoinTokenFlags } from '../join-token-source';
 import { integerOption, parseReservedPorts } from '../option-parsers';
 import { addManagerCommands } from './manager';
+import { REMOVE_ALL_HELP, removeAgentObjects } from './agent-remove-all';
+import { notifyReady } from '../../proto/runtime/systemd-ready';
 
 /** Loaded only when a daemon runs: a CLI call needs no logger (see cli/startup.test.ts). */
 function daemonLogger(name: string, level: string): Logger {
@@ -28,6 +30,11 @@ function stopOnSignal(logger: Logger, stop: () => Promise<void>): void {
   };
   process.once('SIGTERM', handler);
   process.once('SIGINT', handler);
+}
+
+/** The units are Type=notify: they count as started once the manager serves (joined) or the agent's session is up. */
+function readyForSystemd(logger: Logger, status: string): void {
+  notifyReady(status).catch((error: unknown) => logger.warn({ err: error }, 'could not tell systemd this daemon is ready'));
 }
 
 interface ManagerFlags extends AddressPoolFlags, JoinTokenFlags {
@@ -90,12 +97,16 @@ export function addDaemonCommands(program: Command): void {
       },
     });
     stopOnSignal(logger, () => running.close());
+    readyForSystemd(logger, `manager ${running.id} serving at ${running.address}`);
   });
   addManagerCommands(manager);
 
   const agent = program.command('agent').description("run an agent: keeps this node's kernel equal to the desired state");
+  // An action of its own rather than a setting: it has no config key and no TRELLIS_ variable.
+  agent.option('--remove-all', REMOVE_ALL_HELP);
   addSettingOptions(agent, 'agent').action(async (_flags: unknown, command: Command) => {
-    const { options, logger } = daemonSettings<AgentFlags>(command, 'agent');
+    const { options, logger } = daemonSettings<AgentFlags & { removeAll?: boolean }>(command, 'agent');
+    if (options.removeAll) return removeAgentObjects(options);
     const { startAgent } = require('../../agent/daemon') as typeof import('../../agent/daemon');
     const running = await startAgent({
       managers: managerList(command),
@@ -109,6 +120,7 @@ export function addDaemonCommands(program: Command): void {
       metricsListen: options.metricsListen,
       reservedPorts: parseReservedPorts(options.reservedPorts),
       logger,
+      onSessionUp: () => readyForSystemd(logger, `agent ${options.node}: session with a manager up`),
     });
     stopOnSignal(logger, () => running.stop());
   });

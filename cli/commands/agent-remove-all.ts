@@ -1,0 +1,22 @@
+import { join } from 'node:path';
+import { print } from '../output';
+
+/** `trellis agent --remove-all`: what it does instead of running the agent. */
+export const REMOVE_ALL_HELP =
+  "instead of running: delete every kernel object the agent of --advertise-addr made (its links, network and sandbox namespaces, the nftables table trellis) and the /etc/netns files --state-dir lists, then exit; stop the agent first, or it programs them again";
+
+/**
+ * What `deploy/install.sh --uninstall` runs, so that removing Trellis leaves no kernel object of
+ * it behind. The agent's objects are tagged with its advertise address (sandbox namespaces,
+ * network namespace names), so only that agent's go: a lab or another agent sharing the machine
+ * keeps its own.
+ */
+export async function removeAgentObjects(options: { advertiseAddr: string; stateDir: string }): Promise<void> {
+  // Loaded here, not with the CLI: every other command starts without the agent's code.
+  const { Reconciler } = require('../../agent/reconcile') as typeof import('../../agent/reconcile');
+  const { SANDBOX_FILES_LEDGER, SandboxFileWriter } = require('../../agent/sandbox-files') as typeof import('../../agent/sandbox-files');
+  const removed = await new Reconciler({ underlayDevice: '', localAddress: options.advertiseAddr }).removeAll();
+  const files = new SandboxFileWriter(join(options.stateDir, SANDBOX_FILES_LEDGER)).sync([]);
+  for (const line of [...removed.actions, ...files.map((path) => `rm -r ${path}`)]) print(line);
+  print(`removed ${removed.writes} kernel objects and ${files.length} sandbox file paths`);
+}
