@@ -174,13 +174,14 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
     .map(([, { netns }]) => netns)
     .sort();
   const egress = allocateEgress(gatewaySubnet, egressWanted, options.heldEgressAddresses);
+  const wantsEgress = new Set(egressWanted);
   const gatewayAddress = (ip: string) => `${ip}/${gatewaySubnet.prefixLength}`;
   const claimedHostPorts = new Set<string>();
   const reservedPorts = reservedHostPorts(options.reservedPorts ?? []);
   for (const [sandboxId, { netns, origin }] of sandboxNetns) {
     const attachments = sandboxAttachments.get(sandboxId) ?? [];
     const address = egress.sandboxes.get(netns);
-    if (egressWanted.includes(netns) && address === undefined) {
+    if (wantsEgress.has(netns) && address === undefined) {
       skipped.push(`sandbox ${sandboxId}: gateway subnet ${options.gatewaySubnet} is full; it gets no egress`);
     }
     const published = publishedPorts(attachments.map(({ endpoint }) => endpoint), address !== undefined, claimedHostPorts, reservedPorts);

@@ -20,10 +20,15 @@ function unique(values: Iterable<string>): string[] {
  * name; every endpoint address resolves to it; `--add-host` entries follow.
  */
 export function sandboxFiles(view: NodeView): SandboxFiles[] {
+  // Grouped once: a node's view holds every endpoint of its networks, thousands on a busy node.
+  const local = new Map<string, EndpointView[]>();
+  for (const endpoint of view.endpoints) {
+    if (endpoint.nodeId === view.nodeId) local.set(endpoint.sandboxId, [...(local.get(endpoint.sandboxId) ?? []), endpoint]);
+  }
   return view.sandboxes
     .filter((sandbox) => sandbox.netnsPath === '')
     .map((sandbox) => {
-      const endpoints = view.endpoints.filter((endpoint) => endpoint.sandboxId === sandbox.id && endpoint.nodeId === view.nodeId).sort(byInterface);
+      const endpoints = [...(local.get(sandbox.id) ?? [])].sort(byInterface);
       const hostname = endpoints.find((endpoint) => endpoint.hostname !== '')?.hostname ?? sandbox.name;
       const extraHosts = unique(endpoints.flatMap((endpoint) => endpoint.extraHosts)).map((entry) => {
         const colon = entry.lastIndexOf(':');
