@@ -141,15 +141,23 @@ describeIfFree('a lab of one manager and two agents', () => {
   });
 
   it('adds environment to one start only', async () => {
-    const environOf = (pid: number | null) => fs.readFileSync(`/proc/${pid ?? 0}/environ`, 'utf8').split('\0');
+    // Read once the daemon has exec'd: a process caught mid-exec shows an empty environment.
+    const environOf = async (pid: number | null): Promise<string[]> => {
+      for (let attempt = 0; attempt < 100; attempt += 1) {
+        const environ = fs.readFileSync(`/proc/${pid ?? 0}/environ`, 'utf8');
+        if (environ !== '') return environ.split('\0');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return [];
+    };
     await stopHost(ctx, 'a2', 'SIGKILL');
     const hooked = await startHost(ctx, 'a2', { TRELLIS_LAB_TEST_HOOK: '2' });
-    expect(environOf(hooked.pid)).toContain('TRELLIS_LAB_TEST_HOOK=2');
+    expect(await environOf(hooked.pid)).toContain('TRELLIS_LAB_TEST_HOOK=2');
     expect(fs.readFileSync(hooked.log, 'utf8')).toContain('starting: TRELLIS_LAB_TEST_HOOK=2 sleep infinity');
 
     await stopHost(ctx, 'a2', 'SIGKILL');
     const plain = await startHost(ctx, 'a2');
-    expect(environOf(plain.pid).filter((entry) => entry.startsWith('TRELLIS_LAB_TEST_HOOK='))).toEqual([]);
+    expect((await environOf(plain.pid)).filter((entry) => entry.startsWith('TRELLIS_LAB_TEST_HOOK='))).toEqual([]);
   });
 
   it("tears everything down, the lab agents' sandboxes and network namespaces included, not another agent's, and can do it again", async () => {
