@@ -1,3 +1,4 @@
+import { addressOnly } from '../../proto/runtime/ipv4';
 import { DesiredFirewall, deleteScript, renderTable, replaceScript } from '../firewall';
 import { DesiredKernel, FIREWALL_TABLE, HOST, KernelAction } from '../kernel';
 
@@ -25,8 +26,4 @@ export function planFirewall(desired: DesiredKernel, observed: string | undefine
 
 function nft(script: string): KernelAction {
   return { scope: HOST, tool: 'nft', args: [script] };
-}
-
-function addressOnly(cidr: string): string {
-  return cidr.slice(0, cidr.indexOf('/'));
 }

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import { addressOnly } from '../../proto/runtime/ipv4';
 import type { ReservedPort } from '../../proto/gen/trellis/v1/types';
 import {
   AdoptedNetnsQuery,
@@ -212,10 +213,9 @@ export class Reconciler {
    */
   async removeAll(): Promise<ReconcileResult> {
     const nothing = emptyKernel(this.options.owner ?? this.options.localAddress ?? '');
-    const query = { networkNetnsPrefix: nothing.networkNetnsPrefix, firewallTable: FIREWALL_TABLE, adopted: NO_ADOPTED_NETNS };
-    const observed = await this.kernel.observe(query);
-    this.basis = undefined;
+    const observed = await this.read(nothing.ownerTag, NO_ADOPTED_NETNS);
     const result = await this.writing(undefined, () => this.converge(nothing, observed));
+    // What the kernel matches now is nothing, not the last view: the next pass is a full one.
     this.basis = undefined;
     return { ...result, skipped: [], pass: FULL };
   }
@@ -276,7 +276,11 @@ export class Reconciler {
   }
 
   private observe(view: NodeView, adopted: AdoptedNetnsQuery, only?: ScopedRead): Promise<ObservedKernel> {
-    const query = { networkNetnsPrefix: networkNetnsPrefix(this.ownerTag(view)), firewallTable: FIREWALL_TABLE, adopted };
+    return this.read(this.ownerTag(view), adopted, only);
+  }
+
+  private read(ownerTag: string, adopted: AdoptedNetnsQuery, only?: ScopedRead): Promise<ObservedKernel> {
+    const query = { networkNetnsPrefix: networkNetnsPrefix(ownerTag), firewallTable: FIREWALL_TABLE, adopted };
     return this.kernel.observe(only === undefined ? query : { ...query, only });
   }
 
@@ -320,7 +324,6 @@ function adoptedWithin(query: AdoptedNetnsQuery, scope: PassScope): AdoptedNetns
  */
 function heldEgressAddresses(basis: readonly DesiredSandbox[], observed: readonly ObservedSandbox[]): Map<string, string> {
   const held = new Map<string, string>();
-  const addressOnly = (cidr: string) => cidr.slice(0, cidr.indexOf('/'));
   for (const sandbox of basis) if (sandbox.egress !== undefined) held.set(sandbox.netns, addressOnly(sandbox.egress.address));
   for (const sandbox of observed) {
     const address = sandbox.links.find((link) => link.name === EGRESS_INTERFACE)?.addresses[0];

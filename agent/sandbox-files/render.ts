@@ -23,12 +23,15 @@ export function sandboxFiles(view: NodeView): SandboxFiles[] {
   // Grouped once: a node's view holds every endpoint of its networks, thousands on a busy node.
   const local = new Map<string, EndpointView[]>();
   for (const endpoint of view.endpoints) {
-    if (endpoint.nodeId === view.nodeId) local.set(endpoint.sandboxId, [...(local.get(endpoint.sandboxId) ?? []), endpoint]);
+    if (endpoint.nodeId !== view.nodeId) continue;
+    const list = local.get(endpoint.sandboxId) ?? [];
+    list.push(endpoint);
+    local.set(endpoint.sandboxId, list);
   }
   return view.sandboxes
     .filter((sandbox) => sandbox.netnsPath === '')
     .map((sandbox) => {
-      const endpoints = [...(local.get(sandbox.id) ?? [])].sort(byInterface);
+      const endpoints = (local.get(sandbox.id) ?? []).sort(byInterface);
       const hostname = endpoints.find((endpoint) => endpoint.hostname !== '')?.hostname ?? sandbox.name;
       const extraHosts = unique(endpoints.flatMap((endpoint) => endpoint.extraHosts)).map((entry) => {
         const colon = entry.lastIndexOf(':');

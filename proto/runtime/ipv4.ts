@@ -57,6 +57,12 @@ export function parseCidr(text: string): CidrParse {
   return { ok: true, cidr: { network, prefixLength } };
 }
 
+/** "a.b.c.d" of an interface address written "a.b.c.d/len" (as the kernel lists it and the agent writes it). */
+export function addressOnly(interfaceAddress: string): string {
+  const slash = interfaceAddress.indexOf('/');
+  return slash === -1 ? interfaceAddress : interfaceAddress.slice(0, slash);
+}
+
 export function formatCidr(cidr: Cidr): string {
   return `${formatIpv4(cidr.network)}/${cidr.prefixLength}`;
 }
