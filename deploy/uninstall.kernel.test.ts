@@ -24,10 +24,10 @@ const sandboxes = [0, 1].map((i) => ({ id: `sb${i}`, name: `s${i}`, netnsName: `
 const network = { id: 'net-0', name: 'n0', vni: 4370, subnet: '10.232.0.0/24', gateway: '10.232.0.1', mtu: 0, internal: false };
 const endpoints: EndpointView[] = sandboxes.map((sandbox, i) => ({
   id: `ep${i}`.padEnd(15, '0'), networkId: network.id, sandboxId: sandbox.id, nodeId: 'node-a', vtep: address,
-  ip: `10.232.0.${i + 2}`, prefixLength: 24, mac: `02:42:0a:e8:00:0${i + 2}`, interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [], publishedPorts: [],
+  ip: `10.232.0.${i + 2}`, prefixLength: 24, mac: `02:42:0a:e8:00:0${i + 2}`, interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [], publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: '',
 }));
 const view: NodeView = {
-  revision: 1, nodeId: 'node-a', nodeName: hostNs, advertiseAddr: address, networks: [network], sandboxes, endpoints, overlaySubnets: [network.subnet],
+  revision: 1, nodeId: 'node-a', nodeName: hostNs, advertiseAddr: address, networks: [network], sandboxes, endpoints, overlaySubnets: [network.subnet], services: [],
 };
 // The agent's own view of ownership: tagged with its advertise address, as `trellis agent` does.
 const reconciler = new Reconciler({ underlayDevice: 'uplink', localAddress: address }, new IprouteKernel(processRunner, { hostNetns: hostNs }));

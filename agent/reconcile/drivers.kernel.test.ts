@@ -17,6 +17,7 @@ import {
 } from '../kernel';
 import { deleteNetnsIfPresent, netnsNames, run } from './kernel-test-support';
 import { Reconciler } from './reconciler';
+import { PLAIN_ENDPOINT } from './test-fixtures';
 
 const HOST_ADDRESS = '198.18.0.1';
 const REMOTE_VTEP = '198.18.0.2';
@@ -61,17 +62,18 @@ async function makeLab(): Promise<DriverLab> {
     hostVeth: hostVethName(local.id),
     reconciler: new Reconciler({ underlayDevice: 'uplink', owner }, new IprouteKernel(processRunner, { hostNetns })),
     view: {
-      revision: 1, nodeId: 'node-1', nodeName: hostNetns, advertiseAddr: HOST_ADDRESS, overlaySubnets: [`${SUBNET_PREFIX}.0/24`],
+      revision: 1, nodeId: 'node-1', nodeName: hostNetns, advertiseAddr: HOST_ADDRESS, overlaySubnets: [`${SUBNET_PREFIX}.0/24`], services: [],
       networks: [{ id: 'net-1', name: 'front', vni, subnet: `${SUBNET_PREFIX}.0/24`, gateway: `${SUBNET_PREFIX}.1`, mtu: 0, internal: false }],
       sandboxes: [{ id: 'sandbox-a', name: 'a', netnsName: sandboxNetns, netnsPath: '' }],
       endpoints: [
         {
           ...local, networkId: 'net-1', sandboxId: 'sandbox-a', nodeId: 'node-1', vtep: HOST_ADDRESS, prefixLength: 24,
           interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [], publishedPorts: [{ protocol: 'tcp', hostPort: 8080, port: 80 }],
+          ...PLAIN_ENDPOINT,
         },
         {
           id: 'epremote', ip: `${SUBNET_PREFIX}.3`, mac: '02:42:0a:e7:09:03', networkId: 'net-1', sandboxId: 'sandbox-b', nodeId: 'node-2',
-          vtep: REMOTE_VTEP, prefixLength: 24, interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [], publishedPorts: [],
+          vtep: REMOTE_VTEP, prefixLength: 24, interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [], publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: '',
         },
       ],
     },

@@ -14,6 +14,7 @@ import { createTestHost, deleteNetnsIfPresent, run } from './kernel-test-support
 import { Reconciler } from './reconciler';
 import { adoptedNetnsQuery } from './sandbox-placement';
 import { MAX_SANDBOXES, SandboxPlaces, arbitraryViewSequence } from './test-arbitraries';
+import { PLAIN_ENDPOINT } from './test-fixtures';
 
 const tag = `trmk${process.pid}`;
 const hostNs = `${tag}-h`;
@@ -33,13 +34,14 @@ function endpoint(id: string, network: typeof front, sandbox: SandboxView, host:
     ip: `${network.subnet.slice(0, -4)}${host}`, prefixLength: 24, mac: `02:42:0a:e7:${(network.vni % 100).toString(16).padStart(2, '0')}:${host.toString(16).padStart(2, '0')}`,
     interfaceName: network === front ? 'eth0' : 'eth1', hostname: '', extraHosts: [], dns: [],
     publishedPorts: parts.publish ? [{ protocol: 'tcp', hostPort: 8080, port: 80 }] : [],
+    ...PLAIN_ENDPOINT,
   };
 }
 
 function viewOf(parts: Pick<NodeView, 'networks' | 'sandboxes' | 'endpoints'>): NodeView {
   return {
     revision: 1, nodeId: 'node-a', nodeName: 'a', advertiseAddr: '198.18.0.1',
-    overlaySubnets: parts.networks.map((network) => network.subnet), ...parts,
+    overlaySubnets: parts.networks.map((network) => network.subnet), services: [], ...parts,
   };
 }
 

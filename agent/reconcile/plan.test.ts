@@ -372,7 +372,7 @@ const arbitraryView: fc.Arbitrary<NodeView> = fc
         return [{
           id: `ep${i}xxxxxxxxxxxx`, networkId: `n${net}`, sandboxId: sandboxCount > 0 ? `s${e.sandbox % sandboxCount}` : 'none',
           nodeId: e.remoteNode === undefined ? 'A' : `node${e.remoteNode}`, vtep: `198.18.0.${e.remoteNode ?? 1}`,
-          ip: `10.231.${net}.${e.host}`, prefixLength: 24, mac: `02:42:00:00:00:${hex}`, interfaceName: `eth${i}`, hostname: '', extraHosts: [], dns: [], publishedPorts: [],
+          ip: `10.231.${net}.${e.host}`, prefixLength: 24, mac: `02:42:00:00:00:${hex}`, interfaceName: `eth${i}`, hostname: '', extraHosts: [], dns: [], publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: '',
         }];
       }),
     });

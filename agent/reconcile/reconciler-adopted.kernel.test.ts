@@ -25,7 +25,7 @@ function endpointIn(sandbox: SandboxView, id: string, host: number) {
   return {
     id, networkId: network.id, sandboxId: sandbox.id, nodeId: 'node-a', vtep: '198.18.9.1',
     ip: `10.231.9.${host}`, prefixLength: 24, mac: `02:42:0a:e7:09:0${host}`, interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [],
-    publishedPorts: [],
+    publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: '',
   };
 }
 const ownEndpoint = endpointIn(own, 'epown0000000000', 2);
@@ -34,7 +34,7 @@ function viewOf(...sandboxes: { sandbox: SandboxView; endpoint: ReturnType<typeo
   const all = [{ sandbox: own, endpoint: ownEndpoint }, ...sandboxes];
   return {
     revision: 1, nodeId: 'node-a', nodeName: hostNs, advertiseAddr: '198.18.9.1', networks: [network],
-    sandboxes: all.map((s) => s.sandbox), endpoints: all.map((s) => s.endpoint), overlaySubnets: [network.subnet],
+    sandboxes: all.map((s) => s.sandbox), endpoints: all.map((s) => s.endpoint), overlaySubnets: [network.subnet], services: [],
   };
 }
 const ownOnly = viewOf();

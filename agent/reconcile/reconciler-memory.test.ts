@@ -188,11 +188,11 @@ test('a created sandbox never moves into a process namespace left under its name
   const network = { id: 'n0', name: 'net0', vni: 100, subnet: '10.231.0.0/24', gateway: '10.231.0.1', mtu: 0, internal: false };
   const endpoint = {
     id: 'ep0xxxxxxxxxxxx', networkId: 'n0', sandboxId: 's0', nodeId: 'A', vtep: '198.18.0.1', ip: '10.231.0.2', prefixLength: 24,
-    mac: '02:42:00:00:00:02', interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [], publishedPorts: [],
+    mac: '02:42:00:00:00:02', interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [], publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: '',
   };
   const viewWith = (netnsPath: string): NodeView => ({
     revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1', networks: [network],
-    sandboxes: [{ id: 's0', name: 's0', netnsName: 'trsb-s0', netnsPath }], endpoints: [endpoint], overlaySubnets: [network.subnet],
+    sandboxes: [{ id: 's0', name: 's0', netnsName: 'trsb-s0', netnsPath }], endpoints: [endpoint], overlaySubnets: [network.subnet], services: [],
   });
   await convergesInOnePass(reconciler, viewWith(`/proc/${FIRST_PID}/ns/net`));
 

@@ -9,6 +9,7 @@ import { connect, startServer } from '../firewall/kernel-test-traffic';
 import { IprouteKernel, networkNetnsName, processRunner } from '../kernel';
 import { createUnderlay, deleteNetnsIfPresent, netnsNames, pings, run } from './kernel-test-support';
 import { Reconciler } from './reconciler';
+import { PLAIN_ENDPOINT } from './test-fixtures';
 
 const tag = `trkt${process.pid}`;
 const underlayNs = `${tag}-u`;
@@ -25,11 +26,12 @@ const endpointA = {
   id: 'epaaaaaaaaaaaa', networkId: network.id, sandboxId: sandboxA.id, nodeId: host1.nodeId, vtep: host1.ip,
   ip: '10.231.7.2', prefixLength: 24, mac: '02:42:0a:e7:07:02', interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [],
   publishedPorts: [{ protocol: 'tcp', hostPort: 8080, port: 80 }],
+  ...PLAIN_ENDPOINT,
 };
 const endpointB = {
   id: 'epbbbbbbbbbbbb', networkId: network.id, sandboxId: sandboxB.id, nodeId: host2.nodeId, vtep: host2.ip,
   ip: '10.231.7.3', prefixLength: 24, mac: '02:42:0a:e7:07:03', interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [],
-  publishedPorts: [],
+  publishedPorts: [], ...PLAIN_ENDPOINT,
 };
 // On the twin network, with the same addresses as A and B but other MACs.
 const endpointC = { ...endpointA, id: 'epcccccccccccc', networkId: twin.id, sandboxId: sandboxC.id, mac: '02:42:0a:e7:07:12', publishedPorts: [] };
@@ -45,7 +47,7 @@ const network1 = networkNetnsName(host1.owner, network.vni);
 function viewOf(host: typeof host1, parts: Partial<NodeView>): NodeView {
   return {
     revision: 1, nodeId: host.nodeId, nodeName: host.ns, advertiseAddr: host.ip,
-    networks: [], sandboxes: [], endpoints: [], overlaySubnets: [network.subnet, elsewhereSubnet], ...parts,
+    networks: [], sandboxes: [], endpoints: [], overlaySubnets: [network.subnet, elsewhereSubnet], services: [], ...parts,
   };
 }
 const fullView1 = viewOf(host1, { networks: [network], sandboxes: [sandboxA], endpoints: [endpointA, endpointB] });

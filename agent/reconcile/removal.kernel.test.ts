@@ -26,7 +26,7 @@ function endpoint(sandboxId: string, network: number, host: number, nodeId = 'no
   return {
     id: `ep${network}h${String(host).padStart(3, '0')}`.padEnd(15, '0'), networkId: `net-${network}`, sandboxId, nodeId, vtep,
     ip: `10.231.${20 + network}.${host}`, prefixLength: 24, mac: `02:42:0a:e7:${20 + network}:${host.toString(16).padStart(2, '0')}`,
-    interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [], publishedPorts: [],
+    interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [], publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: '',
   };
 }
 const localEndpoints = created.map((sandbox, index) => endpoint(sandbox.id, Math.floor(index / SANDBOXES_PER_NETWORK), (index % SANDBOXES_PER_NETWORK) + 2));
@@ -35,7 +35,7 @@ const remoteEndpoints = networks.map((_, n) => endpoint(`remote${n}`, n, 200, 'n
 function viewOf(sandboxes: SandboxView[], endpoints: EndpointView[]): NodeView {
   return {
     revision: 1, nodeId: 'node-a', nodeName: hostNs, advertiseAddr: '198.18.9.1', networks,
-    sandboxes, endpoints: [...endpoints, ...remoteEndpoints], overlaySubnets: networks.map((network) => network.subnet),
+    sandboxes, endpoints: [...endpoints, ...remoteEndpoints], overlaySubnets: networks.map((network) => network.subnet), services: [],
   };
 }
 const everything = viewOf(created, localEndpoints);

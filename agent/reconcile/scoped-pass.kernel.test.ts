@@ -7,6 +7,7 @@ import { EndpointView, NodeView, SandboxView } from '../../proto/gen/trellis/v1/
 import { CommandRunner, IprouteKernel, networkNetnsName, processRunner } from '../kernel';
 import { createUnderlay, deleteNetnsIfPresent, netnsNames, pings, run } from './kernel-test-support';
 import { Reconciler } from './reconciler';
+import { PLAIN_ENDPOINT } from './test-fixtures';
 
 const tag = `trsp${process.pid}`;
 const underlayNs = `${tag}-u`;
@@ -26,6 +27,7 @@ function endpoint(id: string, on: typeof front, box: SandboxView, host: typeof h
     ip: on.subnet.replace(/0\/24$/, `${last}`), prefixLength: 24, mac: `02:42:0a:e7:${on.vni % 100}:${hex}`, interfaceName: 'eth0',
     hostname: '', extraHosts: [], dns: [],
     publishedPorts: hostPort === 0 ? [] : [{ protocol: 'tcp', hostPort, port: 80 }],
+    ...PLAIN_ENDPOINT,
   };
 }
 
@@ -48,7 +50,7 @@ const dWithPort = { ...endpoints.d, publishedPorts: [{ protocol: 'tcp', hostPort
 function viewOf(host: typeof host1, sandboxes: SandboxView[], endpointList: EndpointView[], revision: number): NodeView {
   return {
     revision, nodeId: host.nodeId, nodeName: host.ns, advertiseAddr: host.ip, networks: [front, back],
-    sandboxes, endpoints: endpointList, overlaySubnets: [front.subnet, back.subnet],
+    sandboxes, endpoints: endpointList, overlaySubnets: [front.subnet, back.subnet], services: [],
   };
 }
 

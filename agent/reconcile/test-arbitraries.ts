@@ -73,6 +73,7 @@ const arbitraryEndpoint = (index: number): fc.Arbitrary<EndpointView> =>
     interfaceName: `eth${e.interfaceIndex}`,
     hostname: '', extraHosts: [], dns: [],
     publishedPorts: e.published,
+    serviceId: '', draining: false, aliases: [], sandboxName: '',
   }));
 
 /** Picks a subset of the indexes below `count` (each in it two times in three), each with its own arbitrary. */
@@ -97,6 +98,7 @@ function arbitraryNodeViewOf(kinds: readonly SandboxKind[], places: SandboxPlace
       revision: 1, nodeId: LOCAL_NODE.nodeId, nodeName: 'a', advertiseAddr: LOCAL_NODE.advertiseAddr,
       networks, sandboxes, endpoints,
       overlaySubnets: [...networks.map((network) => network.subnet), ...(extraOverlay ? ['10.231.9.0/24'] : [])],
+      services: [],
     }));
 }
 

@@ -77,7 +77,7 @@ export class ManagerSession {
   /** Tells the manager the kernel now holds `view`. */
   reportProgrammed(view: NodeView): void {
     const networks = Object.fromEntries(view.networks.map((network) => [network.id, view.revision]));
-    this.stream?.write({ body: { $case: 'programmed', value: { revision: view.revision, networks } } });
+    this.stream?.write({ body: { $case: 'programmed', value: { revision: view.revision, networks, unprogrammedEndpointIds: [], services: {} } } });
   }
 
   private async connect(): Promise<void> {

@@ -87,7 +87,7 @@ function withAttachedSandbox(view: NodeView, sandboxPrefix: string, index: numbe
   const endpoint: EndpointView = {
     id: `epattach${String(index).padStart(4, '0')}`, networkId: network.id, sandboxId, nodeId: view.nodeId, vtep: view.advertiseAddr,
     ip, prefixLength: 24, mac: macOf(ip),
-    interfaceName: SANDBOX_INTERFACE, hostname: '', extraHosts: [], dns: [], publishedPorts: [],
+    interfaceName: SANDBOX_INTERFACE, hostname: '', extraHosts: [], dns: [], publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: '',
   };
   return {
     ...view,

@@ -66,16 +66,16 @@ export class FakeAgents {
     this.sessions.push(session);
     session.on('data', (message: ManagerMessage) => {
       const body = message.body;
-      if (body?.$case === 'trust') return;
-      const update = body?.$case === 'delta' ? body.value : body?.value.part;
+      if (body?.$case !== 'delta' && body?.$case !== 'resync') return;
+      const update = body.$case === 'delta' ? body.value : body.value.part;
       if (!update) return;
-      this.messagesReceived[body?.$case ?? 'delta'] += 1;
+      this.messagesReceived[body.$case] += 1;
       this.onUpdate(nodeId, update);
-      if (body?.$case === 'delta' || body?.value.last) {
+      if (body.$case === 'delta' || body.value.last) {
         this.viewsReceived += 1;
         this.firstViews.get(nodeId)?.();
         this.firstViews.delete(nodeId);
-        session.write({ body: { $case: 'programmed', value: { revision: update.revision, networks: {} } } });
+        session.write({ body: { $case: 'programmed', value: { revision: update.revision, networks: {}, unprogrammedEndpointIds: [], services: {} } } });
       }
     });
     session.on('error', () => {

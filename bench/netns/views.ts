@@ -42,14 +42,14 @@ export function clusterView(self: ViewNode, nodes: readonly ViewNode[], layout: 
         endpoints.push({
           id: `ep${String(seq).padStart(8, '0')}`, networkId: network.id, sandboxId, nodeId: node.id, vtep: node.address,
           ip, prefixLength: 24, mac: macOf(ip), interfaceName: SANDBOX_INTERFACE,
-          hostname: '', extraHosts: [], dns: [], publishedPorts: [],
+          hostname: '', extraHosts: [], dns: [], publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: '',
         });
         if (node.id === self.id) sandboxes.push({ id: sandboxId, name: sandboxId, netnsName: `${node.sandboxPrefix}-${seq}`, netnsPath: '' });
       }
     });
   }
   const overlaySubnets = networks.map((network) => network.subnet);
-  return { revision: 1, nodeId: self.id, nodeName: self.id, advertiseAddr: self.address, networks, sandboxes, endpoints, overlaySubnets };
+  return { revision: 1, nodeId: self.id, nodeName: self.id, advertiseAddr: self.address, networks, sandboxes, endpoints, overlaySubnets, services: [] };
 }
 
 /** Docker's scheme: 02:42 and the IPv4 address. */

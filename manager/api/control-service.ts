@@ -1,5 +1,5 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import type { ControlServer, JoinTokens, ListManagersResponse, ListNodesRequest, ListNodesResponse, RootCaStatus } from '../../proto/gen/trellis/v1/control';
+import type { ControlServer, JoinTokens, ListManagersResponse, ListNodesRequest, ListNodesResponse, RootCaStatus, UpdateServiceRequest } from '../../proto/gen/trellis/v1/control';
 import { newJoinSecret } from '../../proto/runtime/tls';
 import { joinToken } from '../ca/cluster-init';
 import { revocationNow } from '../ca/revoked';
@@ -214,6 +214,8 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
       ),
     ),
     removeService: unary((request) => removal({ type: 'removeService', service: request.service })),
+    // Being built (issue 14): refused until the store has the command.
+    updateService: unary<UpdateServiceRequest, Service>(async () => serviceError('FAILED_PRECONDITION', 'service', 'service update is not available in this version yet')),
 
     listManagers: unary(() => managers.list()),
     removeManager: unary(async (request) => {

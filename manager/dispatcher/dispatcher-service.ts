@@ -389,7 +389,8 @@ export class Dispatcher {
         ...session,
         responseSerialize: (message: ManagerMessage): Buffer => {
           const bytes = session.responseSerialize(message);
-          if (message.body && message.body.$case !== 'trust') observer.sent(message.body.$case, bytes.length);
+          const kind = message.body?.$case;
+          if (kind === 'resync' || kind === 'delta') observer.sent(kind, bytes.length);
           return bytes;
         },
       },

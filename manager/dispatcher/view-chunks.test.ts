@@ -25,6 +25,10 @@ function endpoint(i: number, extraHosts: string[] = [], dns: string[] = []): End
     extraHosts,
     dns,
     publishedPorts: i === 0 ? [{ protocol: 'tcp', hostPort: 8080, port: 80 }] : [],
+    serviceId: '',
+    draining: false,
+    aliases: [],
+    sandboxName: '',
   };
 }
 
@@ -38,6 +42,7 @@ function bigView(endpoints: EndpointView[], overlaySubnets = 0): NodeView {
     sandboxes: [{ id: 'sb', name: 'web', netnsName: 'trsb-web', netnsPath: '' }],
     endpoints,
     overlaySubnets: Array.from({ length: overlaySubnets }, (_, i) => `10.${1 + (i >> 8)}.${i & 255}.0/24`),
+    services: [],
   };
 }
 
@@ -54,6 +59,8 @@ const deltaOf = (endpoints: EndpointView[]): ViewDelta => ({
   endpoints,
   removedEndpointIds: [],
   overlaySubnets: [],
+  services: [],
+  removedServiceIds: [],
   more: false,
 });
 
@@ -125,6 +132,10 @@ const endpointArb = fc.record({
   extraHosts: fc.array(text(300), { maxLength: 40 }),
   dns: fc.array(text(15), { maxLength: 3 }),
   publishedPorts: fc.array(fc.record({ protocol: fc.constantFrom('tcp', 'udp'), hostPort: fc.nat(65535), port: fc.nat(65535) }), { maxLength: 3 }),
+  serviceId: text(36),
+  draining: fc.boolean(),
+  aliases: fc.array(text(63), { maxLength: 4 }),
+  sandboxName: text(63),
 });
 const networkArb = fc.record({
   id: fc.uuid(),
@@ -143,6 +154,7 @@ const viewArb: fc.Arbitrary<NodeView> = fc.record({
   sandboxes: fc.array(sandboxArb, { maxLength: 20 }),
   endpoints: fc.array(endpointArb, { maxLength: 60 }),
   overlaySubnets: fc.array(text(18), { maxLength: 60 }),
+  services: fc.constant([]),
 });
 const deltaArb: fc.Arbitrary<ViewDelta> = fc.record({
   fromRevision: fc.nat(),
@@ -156,6 +168,8 @@ const deltaArb: fc.Arbitrary<ViewDelta> = fc.record({
   endpoints: fc.array(endpointArb, { maxLength: 60 }),
   removedEndpointIds: fc.array(fc.uuid(), { maxLength: 40 }),
   overlaySubnets: fc.array(text(18), { maxLength: 60 }),
+  services: fc.constant([]),
+  removedServiceIds: fc.constant([]),
   more: fc.constant(false),
 });
 const limitsArb: fc.Arbitrary<PackLimits> = fc.record({

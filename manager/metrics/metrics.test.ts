@@ -58,7 +58,7 @@ describe('manager metrics', () => {
     session.on('data', (message: ManagerMessage) => {
       const body = message.body;
       const revision = body?.$case === 'delta' ? body.value.revision : body?.$case === 'resync' && body.value.last ? body.value.part?.revision : undefined;
-      if (revision !== undefined) session.write({ body: { $case: 'programmed', value: { revision, networks: {} } } });
+      if (revision !== undefined) session.write({ body: { $case: 'programmed', value: { revision, networks: {}, unprogrammedEndpointIds: [], services: {} } } });
     });
     session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false } } });
     try {

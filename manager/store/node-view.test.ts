@@ -29,6 +29,10 @@ describe('nodeView', () => {
           extraHosts: [],
           dns: [],
           publishedPorts: [],
+          serviceId: '',
+          draining: false,
+          aliases: ['www'],
+          sandboxName: 'web',
         },
         {
           id: 'ep-db-front',
@@ -44,9 +48,14 @@ describe('nodeView', () => {
           extraHosts: [],
           dns: [],
           publishedPorts: [],
+          serviceId: '',
+          draining: false,
+          aliases: [],
+          sandboxName: 'db',
         },
       ],
       overlaySubnets: ['10.0.1.0/24'],
+      services: [],
     });
   });
 
@@ -77,6 +86,7 @@ describe('nodeView', () => {
       sandboxes: [],
       endpoints: [],
       overlaySubnets: [],
+      services: [],
     });
   });
 

@@ -78,6 +78,8 @@ export function viewDelta(
     removedEndpointIds,
     // Whole every time: it is small, and an agent then never has to know which networks it missed.
     overlaySubnets: overlaySubnetsFor(state, node),
+    services: [],
+    removedServiceIds: [],
     more: false,
   };
 }

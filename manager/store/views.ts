@@ -65,6 +65,8 @@ export function toEndpoint(state: StoreState, endpoint: EndpointRecord): Endpoin
     ready: false,
     createdRevision: endpoint.createdRevision,
     publishedPorts: (endpoint.publishedPorts ?? []).map((port) => ({ ...port })),
+    draining: false,
+    drainEndsAt: '',
   };
 }
 
@@ -114,6 +116,12 @@ export function toService(state: StoreState, service: ServiceRecord): Service {
       .map((endpoint) => toEndpoint(state, endpoint)),
     labels: { ...service.labels },
     createdRevision: service.createdRevision,
+    drainTimeoutSeconds: 30,
+    tcpIdleTimeoutSeconds: 0,
+    udpIdleTimeoutSeconds: 0,
+    programming: [],
+    readyBackends: 0,
+    updatedRevision: service.createdRevision,
   };
 }
 
@@ -212,6 +220,7 @@ export function nodeView(state: StoreState, nodeId: string, cache: NetworkEndpoi
     sandboxes: sortedByName(state.sandboxesOfNode(nodeId)).map(toSandboxView),
     endpoints: networks.flatMap((network) => networkEndpointViews(state, network.id, cache)),
     overlaySubnets: overlaySubnetsFor(state, node),
+    services: [],
   };
 }
 
@@ -221,7 +230,12 @@ export function overlaySubnetsFor(state: StoreState, node: NodeRecord | undefine
 }
 
 export function toEndpointView(state: StoreState, record: EndpointRecord): EndpointView {
-  const { id, networkId, sandboxId, ip, prefixLength, mac, interfaceName, hostname, extraHosts, dns, publishedPorts } = toEndpoint(state, record);
+  const endpoint = toEndpoint(state, record);
+  const { id, networkId, sandboxId, ip, prefixLength, mac, interfaceName, hostname, extraHosts, dns, publishedPorts } = endpoint;
+  const { serviceId, draining, aliases, sandboxName } = endpoint;
   const node = state.node(state.sandbox(sandboxId).nodeId);
-  return { id, networkId, sandboxId, nodeId: node.id, vtep: node.advertiseAddr, ip, prefixLength, mac, interfaceName, hostname, extraHosts, dns, publishedPorts };
+  return {
+    ...{ id, networkId, sandboxId, nodeId: node.id, vtep: node.advertiseAddr, ip, prefixLength, mac, interfaceName, hostname, extraHosts, dns, publishedPorts },
+    ...{ serviceId, draining, aliases, sandboxName },
+  };
 }

@@ -1,4 +1,4 @@
-import type { EndpointView, NetworkView, NodeView, SandboxView, ViewChunk, ViewDelta } from '../gen/trellis/v1/dispatcher';
+import type { EndpointView, NetworkView, NodeView, SandboxView, ServiceView, ViewChunk, ViewDelta } from '../gen/trellis/v1/dispatcher';
 
 /**
  * A node's desired view as the session stream builds it: a resync's chunks replace
@@ -13,6 +13,7 @@ export class HeldView {
   private networks = new Map<string, NetworkView>();
   private sandboxes = new Map<string, SandboxView>();
   private endpoints = new Map<string, EndpointView>();
+  private services = new Map<string, ServiceView>();
   private overlaySubnets: string[] = [];
   /** The resync being received, until its last chunk. */
   private assembling: NodeView | undefined;
@@ -28,13 +29,14 @@ export class HeldView {
   applyChunk(chunk: ViewChunk): NodeView | undefined {
     const part = chunk.part;
     if (!part) throw new Error('resync chunk without a view part');
-    if (chunk.first) this.assembling = { ...part, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [] };
+    if (chunk.first) this.assembling = { ...part, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [], services: [] };
     const view = this.assembling;
     if (!view) throw new Error('resync chunk arrived without its first chunk');
     view.networks.push(...part.networks);
     view.sandboxes.push(...part.sandboxes);
     view.endpoints.push(...part.endpoints);
     view.overlaySubnets.push(...part.overlaySubnets);
+    view.services.push(...part.services);
     if (!chunk.last) return undefined;
     this.assembling = undefined;
     this.nodeId = view.nodeId;
@@ -45,6 +47,7 @@ export class HeldView {
     this.sandboxes = new Map(view.sandboxes.map((sandbox) => [sandbox.id, sandbox]));
     this.endpoints = new Map(view.endpoints.map((endpoint) => [endpoint.id, endpoint]));
     this.overlaySubnets = view.overlaySubnets;
+    this.services = new Map(view.services.map((service) => [service.id, service]));
     return this.view();
   }
 
@@ -86,6 +89,8 @@ export class HeldView {
     for (const id of delta.removedSandboxIds) this.sandboxes.delete(id);
     for (const endpoint of delta.endpoints) this.endpoints.set(endpoint.id, endpoint);
     for (const id of delta.removedEndpointIds) this.endpoints.delete(id);
+    for (const service of delta.services) this.services.set(service.id, service);
+    for (const id of delta.removedServiceIds) this.services.delete(id);
     // A delta carries the whole list, not changes to it.
     this.overlaySubnets = [...delta.overlaySubnets];
     return this.view();
@@ -101,6 +106,7 @@ export class HeldView {
       sandboxes: [...this.sandboxes.values()],
       endpoints: [...this.endpoints.values()],
       overlaySubnets: [...this.overlaySubnets],
+      services: [...this.services.values()],
     };
   }
 }
@@ -117,5 +123,7 @@ function joinedDelta(parts: readonly ViewDelta[]): ViewDelta {
     endpoints: parts.flatMap((part) => part.endpoints),
     removedEndpointIds: parts.flatMap((part) => part.removedEndpointIds),
     overlaySubnets: parts.flatMap((part) => part.overlaySubnets),
+    services: parts.flatMap((part) => part.services),
+    removedServiceIds: parts.flatMap((part) => part.removedServiceIds),
   };
 }

@@ -284,11 +284,31 @@ export interface CreateServiceRequest {
   endpointMode: string;
   ports: PortConfig[];
   labels: { [key: string]: string };
+  /** unset = 30; 0 = no drain */
+  drainTimeoutSeconds?:
+    | number
+    | undefined;
+  /** unset = the default (see Service) */
+  tcpIdleTimeoutSeconds?: number | undefined;
+  udpIdleTimeoutSeconds?: number | undefined;
 }
 
 export interface CreateServiceRequest_LabelsEntry {
   key: string;
   value: string;
+}
+
+export interface UpdateServiceRequest {
+  /** name or id */
+  service: string;
+  /** like CreateServiceRequest.ports */
+  publishAdd: PortConfig[];
+  /** matched by protocol and published_port (0 = target_port) */
+  publishRm: PortConfig[];
+  /** unset = unchanged */
+  drainTimeoutSeconds?: number | undefined;
+  tcpIdleTimeoutSeconds?: number | undefined;
+  udpIdleTimeoutSeconds?: number | undefined;
 }
 
 export interface ListServicesRequest {
@@ -3848,7 +3868,16 @@ export const RemoveNodeResponse: MessageFns<RemoveNodeResponse> = {
 };
 
 function createBaseCreateServiceRequest(): CreateServiceRequest {
-  return { name: "", networks: [], endpointMode: "", ports: [], labels: {} };
+  return {
+    name: "",
+    networks: [],
+    endpointMode: "",
+    ports: [],
+    labels: {},
+    drainTimeoutSeconds: undefined,
+    tcpIdleTimeoutSeconds: undefined,
+    udpIdleTimeoutSeconds: undefined,
+  };
 }
 
 export const CreateServiceRequest: MessageFns<CreateServiceRequest> = {
@@ -3868,6 +3897,15 @@ export const CreateServiceRequest: MessageFns<CreateServiceRequest> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       CreateServiceRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
     });
+    if (message.drainTimeoutSeconds !== undefined) {
+      writer.uint32(48).uint32(message.drainTimeoutSeconds);
+    }
+    if (message.tcpIdleTimeoutSeconds !== undefined) {
+      writer.uint32(56).uint32(message.tcpIdleTimeoutSeconds);
+    }
+    if (message.udpIdleTimeoutSeconds !== undefined) {
+      writer.uint32(64).uint32(message.udpIdleTimeoutSeconds);
+    }
     return writer;
   },
 
@@ -3927,6 +3965,30 @@ export const CreateServiceRequest: MessageFns<CreateServiceRequest> = {
             }
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.drainTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.tcpIdleTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.udpIdleTimeoutSeconds = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3963,6 +4025,21 @@ export const CreateServiceRequest: MessageFns<CreateServiceRequest> = {
           {},
         )
         : {},
+      drainTimeoutSeconds: isSet(object.drainTimeoutSeconds)
+        ? globalThis.Number(object.drainTimeoutSeconds)
+        : isSet(object.drain_timeout_seconds)
+        ? globalThis.Number(object.drain_timeout_seconds)
+        : undefined,
+      tcpIdleTimeoutSeconds: isSet(object.tcpIdleTimeoutSeconds)
+        ? globalThis.Number(object.tcpIdleTimeoutSeconds)
+        : isSet(object.tcp_idle_timeout_seconds)
+        ? globalThis.Number(object.tcp_idle_timeout_seconds)
+        : undefined,
+      udpIdleTimeoutSeconds: isSet(object.udpIdleTimeoutSeconds)
+        ? globalThis.Number(object.udpIdleTimeoutSeconds)
+        : isSet(object.udp_idle_timeout_seconds)
+        ? globalThis.Number(object.udp_idle_timeout_seconds)
+        : undefined,
     };
   },
 
@@ -3989,6 +4066,15 @@ export const CreateServiceRequest: MessageFns<CreateServiceRequest> = {
         });
       }
     }
+    if (message.drainTimeoutSeconds !== undefined) {
+      obj.drainTimeoutSeconds = Math.round(message.drainTimeoutSeconds);
+    }
+    if (message.tcpIdleTimeoutSeconds !== undefined) {
+      obj.tcpIdleTimeoutSeconds = Math.round(message.tcpIdleTimeoutSeconds);
+    }
+    if (message.udpIdleTimeoutSeconds !== undefined) {
+      obj.udpIdleTimeoutSeconds = Math.round(message.udpIdleTimeoutSeconds);
+    }
     return obj;
   },
 
@@ -4010,6 +4096,9 @@ export const CreateServiceRequest: MessageFns<CreateServiceRequest> = {
       },
       {},
     );
+    message.drainTimeoutSeconds = object.drainTimeoutSeconds ?? undefined;
+    message.tcpIdleTimeoutSeconds = object.tcpIdleTimeoutSeconds ?? undefined;
+    message.udpIdleTimeoutSeconds = object.udpIdleTimeoutSeconds ?? undefined;
     return message;
   },
 };
@@ -4099,6 +4188,182 @@ export const CreateServiceRequest_LabelsEntry: MessageFns<CreateServiceRequest_L
     const message = createBaseCreateServiceRequest_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseUpdateServiceRequest(): UpdateServiceRequest {
+  return {
+    service: "",
+    publishAdd: [],
+    publishRm: [],
+    drainTimeoutSeconds: undefined,
+    tcpIdleTimeoutSeconds: undefined,
+    udpIdleTimeoutSeconds: undefined,
+  };
+}
+
+export const UpdateServiceRequest: MessageFns<UpdateServiceRequest> = {
+  encode(message: UpdateServiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== "") {
+      writer.uint32(10).string(message.service);
+    }
+    for (const v of message.publishAdd) {
+      PortConfig.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.publishRm) {
+      PortConfig.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.drainTimeoutSeconds !== undefined) {
+      writer.uint32(32).uint32(message.drainTimeoutSeconds);
+    }
+    if (message.tcpIdleTimeoutSeconds !== undefined) {
+      writer.uint32(40).uint32(message.tcpIdleTimeoutSeconds);
+    }
+    if (message.udpIdleTimeoutSeconds !== undefined) {
+      writer.uint32(48).uint32(message.udpIdleTimeoutSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateServiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateServiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.publishAdd.push(PortConfig.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.publishRm.push(PortConfig.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.drainTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.tcpIdleTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.udpIdleTimeoutSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateServiceRequest {
+    return {
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      publishAdd: globalThis.Array.isArray(object?.publishAdd)
+        ? object.publishAdd.map((e: any) => PortConfig.fromJSON(e))
+        : globalThis.Array.isArray(object?.publish_add)
+        ? object.publish_add.map((e: any) => PortConfig.fromJSON(e))
+        : [],
+      publishRm: globalThis.Array.isArray(object?.publishRm)
+        ? object.publishRm.map((e: any) => PortConfig.fromJSON(e))
+        : globalThis.Array.isArray(object?.publish_rm)
+        ? object.publish_rm.map((e: any) => PortConfig.fromJSON(e))
+        : [],
+      drainTimeoutSeconds: isSet(object.drainTimeoutSeconds)
+        ? globalThis.Number(object.drainTimeoutSeconds)
+        : isSet(object.drain_timeout_seconds)
+        ? globalThis.Number(object.drain_timeout_seconds)
+        : undefined,
+      tcpIdleTimeoutSeconds: isSet(object.tcpIdleTimeoutSeconds)
+        ? globalThis.Number(object.tcpIdleTimeoutSeconds)
+        : isSet(object.tcp_idle_timeout_seconds)
+        ? globalThis.Number(object.tcp_idle_timeout_seconds)
+        : undefined,
+      udpIdleTimeoutSeconds: isSet(object.udpIdleTimeoutSeconds)
+        ? globalThis.Number(object.udpIdleTimeoutSeconds)
+        : isSet(object.udp_idle_timeout_seconds)
+        ? globalThis.Number(object.udp_idle_timeout_seconds)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateServiceRequest): unknown {
+    const obj: any = {};
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    if (message.publishAdd?.length) {
+      obj.publishAdd = message.publishAdd.map((e) => PortConfig.toJSON(e));
+    }
+    if (message.publishRm?.length) {
+      obj.publishRm = message.publishRm.map((e) => PortConfig.toJSON(e));
+    }
+    if (message.drainTimeoutSeconds !== undefined) {
+      obj.drainTimeoutSeconds = Math.round(message.drainTimeoutSeconds);
+    }
+    if (message.tcpIdleTimeoutSeconds !== undefined) {
+      obj.tcpIdleTimeoutSeconds = Math.round(message.tcpIdleTimeoutSeconds);
+    }
+    if (message.udpIdleTimeoutSeconds !== undefined) {
+      obj.udpIdleTimeoutSeconds = Math.round(message.udpIdleTimeoutSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateServiceRequest>, I>>(base?: I): UpdateServiceRequest {
+    return UpdateServiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateServiceRequest>, I>>(object: I): UpdateServiceRequest {
+    const message = createBaseUpdateServiceRequest();
+    message.service = object.service ?? "";
+    message.publishAdd = object.publishAdd?.map((e) => PortConfig.fromPartial(e)) || [];
+    message.publishRm = object.publishRm?.map((e) => PortConfig.fromPartial(e)) || [];
+    message.drainTimeoutSeconds = object.drainTimeoutSeconds ?? undefined;
+    message.tcpIdleTimeoutSeconds = object.tcpIdleTimeoutSeconds ?? undefined;
+    message.udpIdleTimeoutSeconds = object.udpIdleTimeoutSeconds ?? undefined;
     return message;
   },
 };
@@ -5098,6 +5363,16 @@ export const ControlService = {
       Buffer.from(RemoveServiceResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveServiceResponse => RemoveServiceResponse.decode(value),
   },
+  /** Published ports added or removed, drain and idle timeouts; the VIPs and backends stay. */
+  updateService: {
+    path: "/trellis.v1.Control/UpdateService" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateServiceRequest): Buffer => Buffer.from(UpdateServiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateServiceRequest => UpdateServiceRequest.decode(value),
+    responseSerialize: (value: Service): Buffer => Buffer.from(Service.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Service => Service.decode(value),
+  },
   /** Managers: the Raft members, as the answering manager sees them. */
   listManagers: {
     path: "/trellis.v1.Control/ListManagers" as const,
@@ -5245,6 +5520,8 @@ export interface ControlServer extends UntypedServiceImplementation {
   listServices: handleUnaryCall<ListServicesRequest, ListServicesResponse>;
   getService: handleUnaryCall<GetServiceRequest, Service>;
   removeService: handleUnaryCall<RemoveServiceRequest, RemoveServiceResponse>;
+  /** Published ports added or removed, drain and idle timeouts; the VIPs and backends stay. */
+  updateService: handleUnaryCall<UpdateServiceRequest, Service>;
   /** Managers: the Raft members, as the answering manager sees them. */
   listManagers: handleUnaryCall<ListManagersRequest, ListManagersResponse>;
   /** Removes a manager from the cluster (through the log); empty id = the answering manager. */
@@ -5546,6 +5823,22 @@ export interface ControlClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveServiceResponse) => void,
+  ): ClientUnaryCall;
+  /** Published ports added or removed, drain and idle timeouts; the VIPs and backends stay. */
+  updateService(
+    request: UpdateServiceRequest,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  updateService(
+    request: UpdateServiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Service) => void,
+  ): ClientUnaryCall;
+  updateService(
+    request: UpdateServiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Service) => void,
   ): ClientUnaryCall;
   /** Managers: the Raft members, as the answering manager sees them. */
   listManagers(

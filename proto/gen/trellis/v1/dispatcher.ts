@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { PublishedPort, ReservedPort } from "./types";
+import { PortConfig, PublishedPort, ReservedPort, ServiceVip } from "./types";
 
 export const protobufPackage = "trellis.v1";
 
@@ -68,6 +68,13 @@ export interface ProgrammedReport {
   revision: number;
   /** per network id: the revision programmed for it */
   networks: { [key: string]: number };
+  /**
+   * Endpoints of the view the agent could not program (a skipped part): not programmed,
+   * whatever their network's revision says.
+   */
+  unprogrammedEndpointIds: string[];
+  /** per service id: the service revision whose rules are in the kernel */
+  services: { [key: string]: number };
 }
 
 export interface ProgrammedReport_NetworksEntry {
@@ -75,11 +82,31 @@ export interface ProgrammedReport_NetworksEntry {
   value: number;
 }
 
+export interface ProgrammedReport_ServicesEntry {
+  key: string;
+  value: number;
+}
+
 export interface ManagerMessage {
-  body: { $case: "resync"; value: ViewChunk } | { $case: "delta"; value: ViewDelta } | {
-    $case: "trust";
-    value: TrustBundle;
-  } | undefined;
+  body:
+    | { $case: "resync"; value: ViewChunk }
+    | { $case: "delta"; value: ViewDelta }
+    | { $case: "trust"; value: TrustBundle }
+    | { $case: "readiness"; value: EndpointReadiness }
+    | undefined;
+}
+
+/**
+ * Which endpoints of the node's view can carry traffic now (the Endpoint.ready rule). Not part of
+ * the view's revisions: it follows the agents' reports and node liveness, which the leader holds
+ * in memory. Sent whole (replace = true) when a session opens and after a leader change, then as
+ * changes. Service balancing and DNS use only ready (or draining) endpoints.
+ */
+export interface EndpointReadiness {
+  /** true: ready_endpoint_ids is the whole ready set */
+  replace: boolean;
+  readyEndpointIds: string[];
+  unreadyEndpointIds: string[];
 }
 
 /**
@@ -129,6 +156,9 @@ export interface ViewDelta {
   overlaySubnets: string[];
   /** more parts of this delta follow */
   more: boolean;
+  /** services of hosted networks added or changed */
+  services: ServiceView[];
+  removedServiceIds: string[];
 }
 
 /** Everything one node must program, complete at one store revision. */
@@ -149,6 +179,27 @@ export interface NodeView {
    * reaching any of them. In a resync it is a list like the others (split across chunks).
    */
   overlaySubnets: string[];
+  /**
+   * Every service with a VIP (or dnsrr) on a network in networks; its backends are the
+   * endpoints whose service_id names it.
+   */
+  services: ServiceView[];
+}
+
+/** A service as one node needs it: its VIPs on the networks the node hosts, its ports, timeouts. */
+export interface ServiceView {
+  id: string;
+  name: string;
+  /** "vip" | "dnsrr" */
+  endpointMode: string;
+  ports: PortConfig[];
+  /** only on networks of this view */
+  vips: ServiceVip[];
+  drainTimeoutSeconds: number;
+  tcpIdleTimeoutSeconds: number;
+  udpIdleTimeoutSeconds: number;
+  /** Service.updated_revision: what ProgrammedReport.services reports back */
+  revision: number;
 }
 
 export interface NetworkView {
@@ -192,6 +243,14 @@ export interface EndpointView {
   dns: string[];
   /** Node ports forwarded to this endpoint; only the agent of the endpoint's own node acts on them. */
   publishedPorts: PublishedPort[];
+  /** '' unless a backend of that service */
+  serviceId: string;
+  /** a leaving backend: no new flows, established ones kept (Endpoint.draining) */
+  draining: boolean;
+  /** per network, for DNS */
+  aliases: string[];
+  /** for DNS */
+  sandboxName: string;
 }
 
 function createBaseRegisterRequest(): RegisterRequest {
@@ -688,7 +747,7 @@ export const SessionHello: MessageFns<SessionHello> = {
 };
 
 function createBaseProgrammedReport(): ProgrammedReport {
-  return { revision: 0, networks: {} };
+  return { revision: 0, networks: {}, unprogrammedEndpointIds: [], services: {} };
 }
 
 export const ProgrammedReport: MessageFns<ProgrammedReport> = {
@@ -698,6 +757,12 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
     }
     globalThis.Object.entries(message.networks).forEach(([key, value]: [string, number]) => {
       ProgrammedReport_NetworksEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    for (const v of message.unprogrammedEndpointIds) {
+      writer.uint32(26).string(v!);
+    }
+    globalThis.Object.entries(message.services).forEach(([key, value]: [string, number]) => {
+      ProgrammedReport_ServicesEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
     });
     return writer;
   },
@@ -734,6 +799,25 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
             }
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.unprogrammedEndpointIds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = ProgrammedReport_ServicesEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.services[entry4.key] = entry4.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -763,6 +847,25 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
           {},
         )
         : {},
+      unprogrammedEndpointIds: globalThis.Array.isArray(object?.unprogrammedEndpointIds)
+        ? object.unprogrammedEndpointIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.unprogrammed_endpoint_ids)
+        ? object.unprogrammed_endpoint_ids.map((e: any) => globalThis.String(e))
+        : [],
+      services: isObject(object.services)
+        ? (globalThis.Object.entries(object.services) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -780,6 +883,18 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
         });
       }
     }
+    if (message.unprogrammedEndpointIds?.length) {
+      obj.unprogrammedEndpointIds = message.unprogrammedEndpointIds;
+    }
+    if (message.services) {
+      const entries = globalThis.Object.entries(message.services) as [string, number][];
+      if (entries.length > 0) {
+        obj.services = {};
+        entries.forEach(([k, v]) => {
+          obj.services[k] = Math.round(v);
+        });
+      }
+    }
     return obj;
   },
 
@@ -790,6 +905,16 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
     const message = createBaseProgrammedReport();
     message.revision = object.revision ?? 0;
     message.networks = (globalThis.Object.entries(object.networks ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.unprogrammedEndpointIds = object.unprogrammedEndpointIds?.map((e) => e) || [];
+    message.services = (globalThis.Object.entries(object.services ?? {}) as [string, number][]).reduce(
       (acc: { [key: string]: number }, [key, value]: [string, number]) => {
         if (value !== undefined) {
           acc[key] = globalThis.Number(value);
@@ -889,6 +1014,93 @@ export const ProgrammedReport_NetworksEntry: MessageFns<ProgrammedReport_Network
   },
 };
 
+function createBaseProgrammedReport_ServicesEntry(): ProgrammedReport_ServicesEntry {
+  return { key: "", value: 0 };
+}
+
+export const ProgrammedReport_ServicesEntry: MessageFns<ProgrammedReport_ServicesEntry> = {
+  encode(message: ProgrammedReport_ServicesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProgrammedReport_ServicesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProgrammedReport_ServicesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProgrammedReport_ServicesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: ProgrammedReport_ServicesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProgrammedReport_ServicesEntry>, I>>(base?: I): ProgrammedReport_ServicesEntry {
+    return ProgrammedReport_ServicesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProgrammedReport_ServicesEntry>, I>>(
+    object: I,
+  ): ProgrammedReport_ServicesEntry {
+    const message = createBaseProgrammedReport_ServicesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
 function createBaseManagerMessage(): ManagerMessage {
   return { body: undefined };
 }
@@ -904,6 +1116,9 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
         break;
       case "trust":
         TrustBundle.encode(message.body.value, writer.uint32(34).fork()).join();
+        break;
+      case "readiness":
+        EndpointReadiness.encode(message.body.value, writer.uint32(42).fork()).join();
         break;
     }
     return writer;
@@ -946,6 +1161,14 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
             message.body = { $case: "trust", value: TrustBundle.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.body = { $case: "readiness", value: EndpointReadiness.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -966,6 +1189,8 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
         ? { $case: "delta", value: ViewDelta.fromJSON(object.delta) }
         : isSet(object.trust)
         ? { $case: "trust", value: TrustBundle.fromJSON(object.trust) }
+        : isSet(object.readiness)
+        ? { $case: "readiness", value: EndpointReadiness.fromJSON(object.readiness) }
         : undefined,
     };
   },
@@ -978,6 +1203,8 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
       obj.delta = ViewDelta.toJSON(message.body.value);
     } else if (message.body?.$case === "trust") {
       obj.trust = TrustBundle.toJSON(message.body.value);
+    } else if (message.body?.$case === "readiness") {
+      obj.readiness = EndpointReadiness.toJSON(message.body.value);
     }
     return obj;
   },
@@ -1006,7 +1233,122 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
         }
         break;
       }
+      case "readiness": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "readiness", value: EndpointReadiness.fromPartial(object.body.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseEndpointReadiness(): EndpointReadiness {
+  return { replace: false, readyEndpointIds: [], unreadyEndpointIds: [] };
+}
+
+export const EndpointReadiness: MessageFns<EndpointReadiness> = {
+  encode(message: EndpointReadiness, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.replace !== false) {
+      writer.uint32(8).bool(message.replace);
+    }
+    for (const v of message.readyEndpointIds) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.unreadyEndpointIds) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndpointReadiness {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndpointReadiness();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.replace = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.readyEndpointIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.unreadyEndpointIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EndpointReadiness {
+    return {
+      replace: isSet(object.replace) ? globalThis.Boolean(object.replace) : false,
+      readyEndpointIds: globalThis.Array.isArray(object?.readyEndpointIds)
+        ? object.readyEndpointIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.ready_endpoint_ids)
+        ? object.ready_endpoint_ids.map((e: any) => globalThis.String(e))
+        : [],
+      unreadyEndpointIds: globalThis.Array.isArray(object?.unreadyEndpointIds)
+        ? object.unreadyEndpointIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.unready_endpoint_ids)
+        ? object.unready_endpoint_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EndpointReadiness): unknown {
+    const obj: any = {};
+    if (message.replace !== false) {
+      obj.replace = message.replace;
+    }
+    if (message.readyEndpointIds?.length) {
+      obj.readyEndpointIds = message.readyEndpointIds;
+    }
+    if (message.unreadyEndpointIds?.length) {
+      obj.unreadyEndpointIds = message.unreadyEndpointIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EndpointReadiness>, I>>(base?: I): EndpointReadiness {
+    return EndpointReadiness.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EndpointReadiness>, I>>(object: I): EndpointReadiness {
+    const message = createBaseEndpointReadiness();
+    message.replace = object.replace ?? false;
+    message.readyEndpointIds = object.readyEndpointIds?.map((e) => e) || [];
+    message.unreadyEndpointIds = object.unreadyEndpointIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -1199,6 +1541,8 @@ function createBaseViewDelta(): ViewDelta {
     removedEndpointIds: [],
     overlaySubnets: [],
     more: false,
+    services: [],
+    removedServiceIds: [],
   };
 }
 
@@ -1239,6 +1583,12 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     }
     if (message.more !== false) {
       writer.uint32(96).bool(message.more);
+    }
+    for (const v of message.services) {
+      ServiceView.encode(v!, writer.uint32(106).fork()).join();
+    }
+    for (const v of message.removedServiceIds) {
+      writer.uint32(114).string(v!);
     }
     return writer;
   },
@@ -1352,6 +1702,22 @@ export const ViewDelta: MessageFns<ViewDelta> = {
             message.more = reader.bool();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.services.push(ServiceView.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.removedServiceIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1412,6 +1778,14 @@ export const ViewDelta: MessageFns<ViewDelta> = {
         ? object.overlay_subnets.map((e: any) => globalThis.String(e))
         : [],
       more: isSet(object.more) ? globalThis.Boolean(object.more) : false,
+      services: globalThis.Array.isArray(object?.services)
+        ? object.services.map((e: any) => ServiceView.fromJSON(e))
+        : [],
+      removedServiceIds: globalThis.Array.isArray(object?.removedServiceIds)
+        ? object.removedServiceIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.removed_service_ids)
+        ? object.removed_service_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1453,6 +1827,12 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     if (message.more !== false) {
       obj.more = message.more;
     }
+    if (message.services?.length) {
+      obj.services = message.services.map((e) => ServiceView.toJSON(e));
+    }
+    if (message.removedServiceIds?.length) {
+      obj.removedServiceIds = message.removedServiceIds;
+    }
     return obj;
   },
 
@@ -1473,6 +1853,8 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     message.removedEndpointIds = object.removedEndpointIds?.map((e) => e) || [];
     message.overlaySubnets = object.overlaySubnets?.map((e) => e) || [];
     message.more = object.more ?? false;
+    message.services = object.services?.map((e) => ServiceView.fromPartial(e)) || [];
+    message.removedServiceIds = object.removedServiceIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -1487,6 +1869,7 @@ function createBaseNodeView(): NodeView {
     sandboxes: [],
     endpoints: [],
     overlaySubnets: [],
+    services: [],
   };
 }
 
@@ -1515,6 +1898,9 @@ export const NodeView: MessageFns<NodeView> = {
     }
     for (const v of message.overlaySubnets) {
       writer.uint32(66).string(v!);
+    }
+    for (const v of message.services) {
+      ServiceView.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1596,6 +1982,14 @@ export const NodeView: MessageFns<NodeView> = {
             message.overlaySubnets.push(reader.string());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.services.push(ServiceView.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1640,6 +2034,9 @@ export const NodeView: MessageFns<NodeView> = {
         : globalThis.Array.isArray(object?.overlay_subnets)
         ? object.overlay_subnets.map((e: any) => globalThis.String(e))
         : [],
+      services: globalThis.Array.isArray(object?.services)
+        ? object.services.map((e: any) => ServiceView.fromJSON(e))
+        : [],
     };
   },
 
@@ -1669,6 +2066,9 @@ export const NodeView: MessageFns<NodeView> = {
     if (message.overlaySubnets?.length) {
       obj.overlaySubnets = message.overlaySubnets;
     }
+    if (message.services?.length) {
+      obj.services = message.services.map((e) => ServiceView.toJSON(e));
+    }
     return obj;
   },
 
@@ -1685,6 +2085,230 @@ export const NodeView: MessageFns<NodeView> = {
     message.sandboxes = object.sandboxes?.map((e) => SandboxView.fromPartial(e)) || [];
     message.endpoints = object.endpoints?.map((e) => EndpointView.fromPartial(e)) || [];
     message.overlaySubnets = object.overlaySubnets?.map((e) => e) || [];
+    message.services = object.services?.map((e) => ServiceView.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseServiceView(): ServiceView {
+  return {
+    id: "",
+    name: "",
+    endpointMode: "",
+    ports: [],
+    vips: [],
+    drainTimeoutSeconds: 0,
+    tcpIdleTimeoutSeconds: 0,
+    udpIdleTimeoutSeconds: 0,
+    revision: 0,
+  };
+}
+
+export const ServiceView: MessageFns<ServiceView> = {
+  encode(message: ServiceView, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.endpointMode !== "") {
+      writer.uint32(26).string(message.endpointMode);
+    }
+    for (const v of message.ports) {
+      PortConfig.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.vips) {
+      ServiceVip.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.drainTimeoutSeconds !== 0) {
+      writer.uint32(48).uint32(message.drainTimeoutSeconds);
+    }
+    if (message.tcpIdleTimeoutSeconds !== 0) {
+      writer.uint32(56).uint32(message.tcpIdleTimeoutSeconds);
+    }
+    if (message.udpIdleTimeoutSeconds !== 0) {
+      writer.uint32(64).uint32(message.udpIdleTimeoutSeconds);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(72).uint64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceView {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceView();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.endpointMode = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ports.push(PortConfig.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.vips.push(ServiceVip.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.drainTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.tcpIdleTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.udpIdleTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServiceView {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      endpointMode: isSet(object.endpointMode)
+        ? globalThis.String(object.endpointMode)
+        : isSet(object.endpoint_mode)
+        ? globalThis.String(object.endpoint_mode)
+        : "",
+      ports: globalThis.Array.isArray(object?.ports) ? object.ports.map((e: any) => PortConfig.fromJSON(e)) : [],
+      vips: globalThis.Array.isArray(object?.vips) ? object.vips.map((e: any) => ServiceVip.fromJSON(e)) : [],
+      drainTimeoutSeconds: isSet(object.drainTimeoutSeconds)
+        ? globalThis.Number(object.drainTimeoutSeconds)
+        : isSet(object.drain_timeout_seconds)
+        ? globalThis.Number(object.drain_timeout_seconds)
+        : 0,
+      tcpIdleTimeoutSeconds: isSet(object.tcpIdleTimeoutSeconds)
+        ? globalThis.Number(object.tcpIdleTimeoutSeconds)
+        : isSet(object.tcp_idle_timeout_seconds)
+        ? globalThis.Number(object.tcp_idle_timeout_seconds)
+        : 0,
+      udpIdleTimeoutSeconds: isSet(object.udpIdleTimeoutSeconds)
+        ? globalThis.Number(object.udpIdleTimeoutSeconds)
+        : isSet(object.udp_idle_timeout_seconds)
+        ? globalThis.Number(object.udp_idle_timeout_seconds)
+        : 0,
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: ServiceView): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.endpointMode !== "") {
+      obj.endpointMode = message.endpointMode;
+    }
+    if (message.ports?.length) {
+      obj.ports = message.ports.map((e) => PortConfig.toJSON(e));
+    }
+    if (message.vips?.length) {
+      obj.vips = message.vips.map((e) => ServiceVip.toJSON(e));
+    }
+    if (message.drainTimeoutSeconds !== 0) {
+      obj.drainTimeoutSeconds = Math.round(message.drainTimeoutSeconds);
+    }
+    if (message.tcpIdleTimeoutSeconds !== 0) {
+      obj.tcpIdleTimeoutSeconds = Math.round(message.tcpIdleTimeoutSeconds);
+    }
+    if (message.udpIdleTimeoutSeconds !== 0) {
+      obj.udpIdleTimeoutSeconds = Math.round(message.udpIdleTimeoutSeconds);
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ServiceView>, I>>(base?: I): ServiceView {
+    return ServiceView.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServiceView>, I>>(object: I): ServiceView {
+    const message = createBaseServiceView();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.endpointMode = object.endpointMode ?? "";
+    message.ports = object.ports?.map((e) => PortConfig.fromPartial(e)) || [];
+    message.vips = object.vips?.map((e) => ServiceVip.fromPartial(e)) || [];
+    message.drainTimeoutSeconds = object.drainTimeoutSeconds ?? 0;
+    message.tcpIdleTimeoutSeconds = object.tcpIdleTimeoutSeconds ?? 0;
+    message.udpIdleTimeoutSeconds = object.udpIdleTimeoutSeconds ?? 0;
+    message.revision = object.revision ?? 0;
     return message;
   },
 };
@@ -1994,6 +2618,10 @@ function createBaseEndpointView(): EndpointView {
     extraHosts: [],
     dns: [],
     publishedPorts: [],
+    serviceId: "",
+    draining: false,
+    aliases: [],
+    sandboxName: "",
   };
 }
 
@@ -2037,6 +2665,18 @@ export const EndpointView: MessageFns<EndpointView> = {
     }
     for (const v of message.publishedPorts) {
       PublishedPort.encode(v!, writer.uint32(106).fork()).join();
+    }
+    if (message.serviceId !== "") {
+      writer.uint32(114).string(message.serviceId);
+    }
+    if (message.draining !== false) {
+      writer.uint32(120).bool(message.draining);
+    }
+    for (const v of message.aliases) {
+      writer.uint32(130).string(v!);
+    }
+    if (message.sandboxName !== "") {
+      writer.uint32(138).string(message.sandboxName);
     }
     return writer;
   },
@@ -2158,6 +2798,38 @@ export const EndpointView: MessageFns<EndpointView> = {
             message.publishedPorts.push(PublishedPort.decode(reader, reader.uint32()));
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.draining = reader.bool();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.aliases.push(reader.string());
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.sandboxName = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2215,6 +2887,20 @@ export const EndpointView: MessageFns<EndpointView> = {
         : globalThis.Array.isArray(object?.published_ports)
         ? object.published_ports.map((e: any) => PublishedPort.fromJSON(e))
         : [],
+      serviceId: isSet(object.serviceId)
+        ? globalThis.String(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.String(object.service_id)
+        : "",
+      draining: isSet(object.draining) ? globalThis.Boolean(object.draining) : false,
+      aliases: globalThis.Array.isArray(object?.aliases)
+        ? object.aliases.map((e: any) => globalThis.String(e))
+        : [],
+      sandboxName: isSet(object.sandboxName)
+        ? globalThis.String(object.sandboxName)
+        : isSet(object.sandbox_name)
+        ? globalThis.String(object.sandbox_name)
+        : "",
     };
   },
 
@@ -2259,6 +2945,18 @@ export const EndpointView: MessageFns<EndpointView> = {
     if (message.publishedPorts?.length) {
       obj.publishedPorts = message.publishedPorts.map((e) => PublishedPort.toJSON(e));
     }
+    if (message.serviceId !== "") {
+      obj.serviceId = message.serviceId;
+    }
+    if (message.draining !== false) {
+      obj.draining = message.draining;
+    }
+    if (message.aliases?.length) {
+      obj.aliases = message.aliases;
+    }
+    if (message.sandboxName !== "") {
+      obj.sandboxName = message.sandboxName;
+    }
     return obj;
   },
 
@@ -2280,6 +2978,10 @@ export const EndpointView: MessageFns<EndpointView> = {
     message.extraHosts = object.extraHosts?.map((e) => e) || [];
     message.dns = object.dns?.map((e) => e) || [];
     message.publishedPorts = object.publishedPorts?.map((e) => PublishedPort.fromPartial(e)) || [];
+    message.serviceId = object.serviceId ?? "";
+    message.draining = object.draining ?? false;
+    message.aliases = object.aliases?.map((e) => e) || [];
+    message.sandboxName = object.sandboxName ?? "";
     return message;
   },
 };

@@ -151,6 +151,14 @@ export interface Endpoint {
   createdRevision: number;
   /** ports of the node forwarded to this endpoint's address */
   publishedPorts: PublishedPort[];
+  /**
+   * A service backend being disconnected (or its sandbox removed): it gets no new flows through
+   * its service's VIPs, its established flows keep working, and it is removed for good when the
+   * drain ends (the service's drain timeout after the disconnect).
+   */
+  draining: boolean;
+  /** RFC 3339, UTC; '' unless draining */
+  drainEndsAt: string;
 }
 
 /**
@@ -245,11 +253,39 @@ export interface Service {
   backends: Endpoint[];
   labels: { [key: string]: string };
   createdRevision: number;
+  /**
+   * How long a leaving backend keeps its established flows (new ones go elsewhere at once);
+   * 0 = cut at once. Default 30.
+   */
+  drainTimeoutSeconds: number;
+  /** Idle timeouts of the flows through the service's VIPs (longer than IPVS's 900 s by default). */
+  tcpIdleTimeoutSeconds: number;
+  udpIdleTimeoutSeconds: number;
+  /**
+   * Per node hosting one of the service's networks: whether its agent has programmed the service.
+   * Filled in by GetService only.
+   */
+  programming: ServiceProgramming[];
+  /** backends with ready = true (ls shows ready_backends/len(backends)) */
+  readyBackends: number;
+  /** revision of the last change to the service's own fields */
+  updatedRevision: number;
 }
 
 export interface Service_LabelsEntry {
   key: string;
   value: string;
+}
+
+/** One node's state for one service (see Service.programming). */
+export interface ServiceProgramming {
+  node: string;
+  /** its agent holds a session */
+  live: boolean;
+  /** it has programmed the service's current VIPs, ports and backends */
+  programmed: boolean;
+  /** the service revision its agent reported as programmed */
+  programmedRevision: number;
 }
 
 function createBaseNetwork(): Network {
@@ -1112,6 +1148,8 @@ function createBaseEndpoint(): Endpoint {
     ready: false,
     createdRevision: 0,
     publishedPorts: [],
+    draining: false,
+    drainEndsAt: "",
   };
 }
 
@@ -1173,6 +1211,12 @@ export const Endpoint: MessageFns<Endpoint> = {
     }
     for (const v of message.publishedPorts) {
       PublishedPort.encode(v!, writer.uint32(154).fork()).join();
+    }
+    if (message.draining !== false) {
+      writer.uint32(160).bool(message.draining);
+    }
+    if (message.drainEndsAt !== "") {
+      writer.uint32(170).string(message.drainEndsAt);
     }
     return writer;
   },
@@ -1342,6 +1386,22 @@ export const Endpoint: MessageFns<Endpoint> = {
             message.publishedPorts.push(PublishedPort.decode(reader, reader.uint32()));
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.draining = reader.bool();
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.drainEndsAt = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1423,6 +1483,12 @@ export const Endpoint: MessageFns<Endpoint> = {
         : globalThis.Array.isArray(object?.published_ports)
         ? object.published_ports.map((e: any) => PublishedPort.fromJSON(e))
         : [],
+      draining: isSet(object.draining) ? globalThis.Boolean(object.draining) : false,
+      drainEndsAt: isSet(object.drainEndsAt)
+        ? globalThis.String(object.drainEndsAt)
+        : isSet(object.drain_ends_at)
+        ? globalThis.String(object.drain_ends_at)
+        : "",
     };
   },
 
@@ -1485,6 +1551,12 @@ export const Endpoint: MessageFns<Endpoint> = {
     if (message.publishedPorts?.length) {
       obj.publishedPorts = message.publishedPorts.map((e) => PublishedPort.toJSON(e));
     }
+    if (message.draining !== false) {
+      obj.draining = message.draining;
+    }
+    if (message.drainEndsAt !== "") {
+      obj.drainEndsAt = message.drainEndsAt;
+    }
     return obj;
   },
 
@@ -1512,6 +1584,8 @@ export const Endpoint: MessageFns<Endpoint> = {
     message.ready = object.ready ?? false;
     message.createdRevision = object.createdRevision ?? 0;
     message.publishedPorts = object.publishedPorts?.map((e) => PublishedPort.fromPartial(e)) || [];
+    message.draining = object.draining ?? false;
+    message.drainEndsAt = object.drainEndsAt ?? "";
     return message;
   },
 };
@@ -2536,6 +2610,12 @@ function createBaseService(): Service {
     backends: [],
     labels: {},
     createdRevision: 0,
+    drainTimeoutSeconds: 0,
+    tcpIdleTimeoutSeconds: 0,
+    udpIdleTimeoutSeconds: 0,
+    programming: [],
+    readyBackends: 0,
+    updatedRevision: 0,
   };
 }
 
@@ -2567,6 +2647,24 @@ export const Service: MessageFns<Service> = {
     });
     if (message.createdRevision !== 0) {
       writer.uint32(72).uint64(message.createdRevision);
+    }
+    if (message.drainTimeoutSeconds !== 0) {
+      writer.uint32(80).uint32(message.drainTimeoutSeconds);
+    }
+    if (message.tcpIdleTimeoutSeconds !== 0) {
+      writer.uint32(88).uint32(message.tcpIdleTimeoutSeconds);
+    }
+    if (message.udpIdleTimeoutSeconds !== 0) {
+      writer.uint32(96).uint32(message.udpIdleTimeoutSeconds);
+    }
+    for (const v of message.programming) {
+      ServiceProgramming.encode(v!, writer.uint32(106).fork()).join();
+    }
+    if (message.readyBackends !== 0) {
+      writer.uint32(112).uint32(message.readyBackends);
+    }
+    if (message.updatedRevision !== 0) {
+      writer.uint32(120).uint64(message.updatedRevision);
     }
     return writer;
   },
@@ -2659,6 +2757,54 @@ export const Service: MessageFns<Service> = {
             message.createdRevision = longToNumber(reader.uint64());
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.drainTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.tcpIdleTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.udpIdleTimeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.programming.push(ServiceProgramming.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.readyBackends = reader.uint32();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.updatedRevision = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2703,6 +2849,34 @@ export const Service: MessageFns<Service> = {
         : isSet(object.created_revision)
         ? globalThis.Number(object.created_revision)
         : 0,
+      drainTimeoutSeconds: isSet(object.drainTimeoutSeconds)
+        ? globalThis.Number(object.drainTimeoutSeconds)
+        : isSet(object.drain_timeout_seconds)
+        ? globalThis.Number(object.drain_timeout_seconds)
+        : 0,
+      tcpIdleTimeoutSeconds: isSet(object.tcpIdleTimeoutSeconds)
+        ? globalThis.Number(object.tcpIdleTimeoutSeconds)
+        : isSet(object.tcp_idle_timeout_seconds)
+        ? globalThis.Number(object.tcp_idle_timeout_seconds)
+        : 0,
+      udpIdleTimeoutSeconds: isSet(object.udpIdleTimeoutSeconds)
+        ? globalThis.Number(object.udpIdleTimeoutSeconds)
+        : isSet(object.udp_idle_timeout_seconds)
+        ? globalThis.Number(object.udp_idle_timeout_seconds)
+        : 0,
+      programming: globalThis.Array.isArray(object?.programming)
+        ? object.programming.map((e: any) => ServiceProgramming.fromJSON(e))
+        : [],
+      readyBackends: isSet(object.readyBackends)
+        ? globalThis.Number(object.readyBackends)
+        : isSet(object.ready_backends)
+        ? globalThis.Number(object.ready_backends)
+        : 0,
+      updatedRevision: isSet(object.updatedRevision)
+        ? globalThis.Number(object.updatedRevision)
+        : isSet(object.updated_revision)
+        ? globalThis.Number(object.updated_revision)
+        : 0,
     };
   },
 
@@ -2741,6 +2915,24 @@ export const Service: MessageFns<Service> = {
     if (message.createdRevision !== 0) {
       obj.createdRevision = Math.round(message.createdRevision);
     }
+    if (message.drainTimeoutSeconds !== 0) {
+      obj.drainTimeoutSeconds = Math.round(message.drainTimeoutSeconds);
+    }
+    if (message.tcpIdleTimeoutSeconds !== 0) {
+      obj.tcpIdleTimeoutSeconds = Math.round(message.tcpIdleTimeoutSeconds);
+    }
+    if (message.udpIdleTimeoutSeconds !== 0) {
+      obj.udpIdleTimeoutSeconds = Math.round(message.udpIdleTimeoutSeconds);
+    }
+    if (message.programming?.length) {
+      obj.programming = message.programming.map((e) => ServiceProgramming.toJSON(e));
+    }
+    if (message.readyBackends !== 0) {
+      obj.readyBackends = Math.round(message.readyBackends);
+    }
+    if (message.updatedRevision !== 0) {
+      obj.updatedRevision = Math.round(message.updatedRevision);
+    }
     return obj;
   },
 
@@ -2766,6 +2958,12 @@ export const Service: MessageFns<Service> = {
       {},
     );
     message.createdRevision = object.createdRevision ?? 0;
+    message.drainTimeoutSeconds = object.drainTimeoutSeconds ?? 0;
+    message.tcpIdleTimeoutSeconds = object.tcpIdleTimeoutSeconds ?? 0;
+    message.udpIdleTimeoutSeconds = object.udpIdleTimeoutSeconds ?? 0;
+    message.programming = object.programming?.map((e) => ServiceProgramming.fromPartial(e)) || [];
+    message.readyBackends = object.readyBackends ?? 0;
+    message.updatedRevision = object.updatedRevision ?? 0;
     return message;
   },
 };
@@ -2851,6 +3049,127 @@ export const Service_LabelsEntry: MessageFns<Service_LabelsEntry> = {
     const message = createBaseService_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseServiceProgramming(): ServiceProgramming {
+  return { node: "", live: false, programmed: false, programmedRevision: 0 };
+}
+
+export const ServiceProgramming: MessageFns<ServiceProgramming> = {
+  encode(message: ServiceProgramming, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    if (message.live !== false) {
+      writer.uint32(16).bool(message.live);
+    }
+    if (message.programmed !== false) {
+      writer.uint32(24).bool(message.programmed);
+    }
+    if (message.programmedRevision !== 0) {
+      writer.uint32(32).uint64(message.programmedRevision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceProgramming {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceProgramming();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.live = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.programmed = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.programmedRevision = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServiceProgramming {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      live: isSet(object.live) ? globalThis.Boolean(object.live) : false,
+      programmed: isSet(object.programmed) ? globalThis.Boolean(object.programmed) : false,
+      programmedRevision: isSet(object.programmedRevision)
+        ? globalThis.Number(object.programmedRevision)
+        : isSet(object.programmed_revision)
+        ? globalThis.Number(object.programmed_revision)
+        : 0,
+    };
+  },
+
+  toJSON(message: ServiceProgramming): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.live !== false) {
+      obj.live = message.live;
+    }
+    if (message.programmed !== false) {
+      obj.programmed = message.programmed;
+    }
+    if (message.programmedRevision !== 0) {
+      obj.programmedRevision = Math.round(message.programmedRevision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ServiceProgramming>, I>>(base?: I): ServiceProgramming {
+    return ServiceProgramming.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServiceProgramming>, I>>(object: I): ServiceProgramming {
+    const message = createBaseServiceProgramming();
+    message.node = object.node ?? "";
+    message.live = object.live ?? false;
+    message.programmed = object.programmed ?? false;
+    message.programmedRevision = object.programmedRevision ?? 0;
     return message;
   },
 };
