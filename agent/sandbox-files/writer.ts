@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../proto/runtime/private-files';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { NameLedger, replaceFile } from '../name-ledger';
 import type { SandboxFiles } from './render';
 
 /** Where `ip netns exec NAME` finds the files it mounts over /etc. */
@@ -24,19 +24,21 @@ export const SANDBOX_FILES_LEDGER = 'sandbox-files';
 export class SandboxFileWriter {
   /** By namespace: the files this writer last made (or found) match on disk. */
   private readonly known = new Map<string, SandboxFiles>();
+  private readonly ledger: NameLedger;
 
   constructor(
-    private readonly ledgerPath: string,
+    ledgerPath: string,
     private readonly dir: string = ETC_NETNS_DIR,
-  ) {}
+  ) {
+    this.ledger = new NameLedger(ledgerPath);
+  }
 
   /** Returns the paths written or removed; none when everything already matched. */
   sync(wanted: readonly SandboxFiles[], scope: 'full' | 'scoped' = 'full'): string[] {
     const changed: string[] = [];
-    const recorded = this.recorded();
+    const recorded = this.ledger.names();
     const kept = new Set(wanted.map((files) => files.netns));
-    const recordedAndKept = [...new Set([...recorded, ...kept])];
-    this.record(recordedAndKept, recorded);
+    this.ledger.record([...recorded, ...kept]);
     for (const files of wanted) {
       const known = this.known.get(files.netns);
       if (scope === 'scoped' && known?.hosts === files.hosts && known.resolvConf === files.resolvConf) continue;
@@ -58,34 +60,11 @@ export class SandboxFileWriter {
       rmSync(dir, { recursive: true, force: true });
       changed.push(dir);
     }
-    this.record([...kept], recordedAndKept);
+    this.ledger.record(kept);
     return changed;
   }
-
-  private recorded(): string[] {
-    if (!existsSync(this.ledgerPath)) return [];
-    return readFileSync(this.ledgerPath, 'utf8').split('\n').filter((name) => name !== '' && isPlainName(name));
-  }
-
-  private record(names: string[], current: string[]): void {
-    const sorted = [...names].sort();
-    if (sorted.join('\n') === [...current].sort().join('\n')) return;
-    // The ledger lives in the agent's state directory, its owner's alone; the sandboxes' files are read inside them.
-    mkdirSync(dirname(this.ledgerPath), { recursive: true, mode: PRIVATE_DIR_MODE });
-    put(this.ledgerPath, sorted.map((name) => `${name}\n`).join(''), [], PRIVATE_FILE_MODE);
-  }
 }
 
-/** A ledger line names a directory under /etc/netns, never a path that climbs out of it. */
-function isPlainName(name: string): boolean {
-  return !name.includes('/') && name !== '.' && name !== '..';
-}
-
-/** Replaces the file in one rename, so the sandbox never reads half of it; a new file gets `mode`. */
-function put(path: string, content: string, changed: string[], mode = 0o644): void {
-  if (existsSync(path) && readFileSync(path, 'utf8') === content) return;
-  rmSync(`${path}.tmp`, { force: true });
-  writeFileSync(`${path}.tmp`, content, { mode });
-  renameSync(`${path}.tmp`, path);
-  changed.push(path);
+function put(path: string, content: string, changed: string[]): void {
+  if (replaceFile(path, content)) changed.push(path);
 }
