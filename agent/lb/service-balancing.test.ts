@@ -64,6 +64,11 @@ describe('service balancing', () => {
     expect(after.failures).toEqual([]);
     expect(engine.held).toEqual(new Map([['a', ['web/n1']]]));
     expect(readFileSync(join(dir, 'ledger'), 'utf8')).toBe('a\n');
+
+    // Someone removed a's rules by hand: the next full sync puts them back and counts it as drift.
+    engine.held.delete('a');
+    expect(await balancing.sync([{ netns: 'a', services: [moved] }], 'full')).toMatchObject({ changes: 1, drift: 1 });
+    expect(engine.held.get('a')).toEqual(['web/n1']);
   });
 
   it('finds a crashed run’s namespaces through the ledger, and reports a service programmed only where every namespace holds it', async () => {

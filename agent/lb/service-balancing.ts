@@ -7,6 +7,8 @@ export const BALANCING_LEDGER = 'balancing-namespaces';
 export interface BalancingOutcome {
   /** Engine changes applied (0 on a pass that found everything in place). */
   changes: number;
+  /** Of those, changes that repaired drift: in namespaces this object had brought in line with what they still want. */
+  drift: number;
   /** Namespaces read this pass. */
   read: number;
   /** Keys of the services every namespace that wants them now holds (see LbService.key). */
@@ -54,12 +56,17 @@ export class ServiceBalancing<Observed, Change> {
     const desired = toRead.map((netns) => wantedByNetns.get(netns) ?? emptyBalancing(netns));
     const failures: string[] = [];
     let changes = 0;
+    let drift = 0;
     if (desired.length > 0) {
       const holding = desired.filter((balancing) => balancing.services.length > 0).map((balancing) => balancing.netns);
       this.ledger.record([...recorded, ...holding]);
       try {
-        const planned = this.engine.plan(desired, await this.engine.observe(toRead));
+        const observed = await this.engine.observe(toRead);
+        const unchanged = (balancing: NamespaceBalancing): boolean => sameBalancing(this.applied.get(balancing.netns), balancing);
+        const repairs = this.engine.plan(desired.filter(unchanged), observed);
+        const planned = [...repairs, ...this.engine.plan(desired.filter((balancing) => !unchanged(balancing)), observed)];
         changes = planned.length;
+        drift = repairs.length;
         if (planned.length > 0) await this.engine.apply(planned);
         for (const balancing of desired) this.bringInLine(balancing, wantedByNetns.has(balancing.netns));
         this.ledger.record([...[...recorded].filter((netns) => wantedByNetns.get(netns)?.services.length), ...holding]);
@@ -69,7 +76,7 @@ export class ServiceBalancing<Observed, Change> {
         failures.push(error instanceof Error ? error.message : String(error));
       }
     }
-    return { changes, read: toRead.length, programmed: this.programmedKeys(wanted), failures };
+    return { changes, drift, read: toRead.length, programmed: this.programmedKeys(wanted), failures };
   }
 
   private bringInLine(balancing: NamespaceBalancing, stillWanted: boolean): void {

@@ -1,12 +1,15 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConvergeObserver, PassReport } from '../converge-loop';
+import type { BalancingObserver } from '../lb/balancing-step';
+import type { NamespaceBalancing } from '../lb/model';
+import type { BalancingOutcome } from '../lb/service-balancing';
 import { ACTION_KINDS, actionKind } from '../reconcile/action-kind';
 
 /**
  * One agent's Prometheus metrics, in a registry of its own (several agents share a process in
  * tests). Fed by the converge loop after every reconcile pass.
  */
-export class AgentMetrics implements ConvergeObserver {
+export class AgentMetrics implements ConvergeObserver, BalancingObserver {
   readonly registry = new Registry();
   private readonly passes: Counter<'result'>;
   private readonly passSeconds: Histogram<'pass'>;
@@ -14,6 +17,11 @@ export class AgentMetrics implements ConvergeObserver {
   private readonly changeWait: Histogram;
   private readonly kernelWrites: Counter;
   private readonly driftRepaired: Counter<'kind'>;
+  private readonly lbServices: Gauge<'engine'>;
+  private readonly lbBackends: Gauge<'engine'>;
+  private readonly lbChanges: Counter<'engine'>;
+  private readonly lbDrift: Counter<'engine'>;
+  private readonly lbReadyToRules: Histogram;
 
   constructor() {
     const registers = [this.registry];
@@ -55,6 +63,36 @@ export class AgentMetrics implements ConvergeObserver {
       labelNames: ['kind'],
       registers,
     });
+    this.lbServices = new Gauge({
+      name: 'trellis_lb_services',
+      help: "Service VIPs (one per service and network) that every sandbox here that should balance them holds in its rules.",
+      labelNames: ['engine'],
+      registers,
+    });
+    this.lbBackends = new Gauge({
+      name: 'trellis_lb_backends',
+      help: 'Backends of those VIPs (accepting and draining), each counted once per VIP.',
+      labelNames: ['engine'],
+      registers,
+    });
+    this.lbChanges = new Counter({
+      name: 'trellis_lb_changes_total',
+      help: "Changes the load-balancing engine applied (a VIP's backends, a service added or removed, in one namespace each).",
+      labelNames: ['engine'],
+      registers,
+    });
+    this.lbDrift = new Counter({
+      name: 'trellis_lb_drift_repaired_total',
+      help: 'Of those, changes that repaired balancing rules altered behind the agent\'s back.',
+      labelNames: ['engine'],
+      registers,
+    });
+    this.lbReadyToRules = new Histogram({
+      name: 'trellis_lb_backend_ready_to_rules_seconds',
+      help: 'From the news that a backend is ready reaching this agent to the backend being in the rules of every sandbox here that calls its service.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
     // Every series exists from the start, so a scrape shows 0 rather than nothing.
     for (const result of ['ok', 'failed']) this.passes.inc({ result }, 0);
     for (const kind of ACTION_KINDS) this.driftRepaired.inc({ kind }, 0);
@@ -67,5 +105,17 @@ export class AgentMetrics implements ConvergeObserver {
     if (report.waitedSeconds > 0) this.changeWait.observe(report.waitedSeconds);
     this.kernelWrites.inc(report.writes.length);
     for (const action of report.drift) this.driftRepaired.inc({ kind: actionKind(action) });
+  }
+
+  balanced(engine: string, outcome: BalancingOutcome, wanted: readonly NamespaceBalancing[], readySeconds: readonly number[]): void {
+    const backends = new Map<string, number>();
+    for (const balancing of wanted) {
+      for (const service of balancing.services) if (outcome.programmed.has(service.key)) backends.set(service.key, service.backends.length);
+    }
+    this.lbServices.set({ engine }, backends.size);
+    this.lbBackends.set({ engine }, [...backends.values()].reduce((sum, count) => sum + count, 0));
+    this.lbChanges.inc({ engine }, outcome.changes);
+    this.lbDrift.inc({ engine }, outcome.drift);
+    for (const seconds of readySeconds) this.lbReadyToRules.observe(seconds);
   }
 }
