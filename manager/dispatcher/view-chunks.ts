@@ -1,4 +1,4 @@
-import { EndpointView, NetworkView, NodeView, SandboxView, ServiceView, ViewDelta, type ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
+import { EndpointReadiness, EndpointView, NetworkView, NodeView, SandboxView, ServiceView, ViewDelta, type ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
 import { maxMessageBytes } from '../../proto/runtime/message-limits';
 import { messageFieldBytes, stringFieldBytes } from '../../proto/runtime/wire-size';
 import { packBySize, type PackLimits, type Piece } from './size-packing';
@@ -96,4 +96,25 @@ export function deltaParts(delta: ViewDelta, limits: PackLimits = viewLimits): S
     deltaLimits(limits),
   );
   return { parts: parts.map((part, index) => ({ ...part, more: index < parts.length - 1 })), dropped };
+}
+
+/**
+ * Readiness in as many messages as its size needs (by bytes only, like a delta): the first keeps
+ * `replace`, the others add to it. Ids are small: none is ever too large for a message.
+ */
+export function readinessMessages(readiness: EndpointReadiness, limits: PackLimits = viewLimits): EndpointReadiness[] {
+  const empty = (): EndpointReadiness => ({ replace: false, readyEndpointIds: [], unreadyEndpointIds: [] });
+  const headerBytes = EndpointReadiness.encode({ ...empty(), replace: true }).finish().length + envelopeBytes;
+  const { parts } = packBySize(
+    [
+      ...pieces(readiness.readyEndpointIds, stringFieldBytes, (part: EndpointReadiness) => part.readyEndpointIds, named('ready endpoint')),
+      ...pieces(readiness.unreadyEndpointIds, stringFieldBytes, (part: EndpointReadiness) => part.unreadyEndpointIds, named('unready endpoint')),
+    ],
+    empty,
+    headerBytes,
+    deltaLimits(limits),
+  );
+  const [first] = parts;
+  if (first) first.replace = readiness.replace;
+  return parts;
 }

@@ -149,6 +149,8 @@ export function toNode(node: NodeRecord): Node {
     availability: node.availability,
     labels: { ...node.labels },
     programmedNetworks: {},
+    unprogrammedEndpointIds: [],
+    programmedServices: {},
     gatewaySubnet: node.gatewaySubnet ?? '',
     reservedPorts: (node.reservedPorts ?? []).map((reserved) => ({ ...reserved })),
     // Filled in by GetNode only, from the CA's record.
