@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { EndpointView, ManagerMessage, type NodeView, type ViewChunk, type ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
 import { HeldView } from '../../proto/runtime/held-view';
 import type { PackLimits } from './size-packing';
-import { deltaParts, viewChunks, viewLimits } from './view-chunks';
+import { deltaParts, readinessMessages, viewChunks, viewLimits } from './view-chunks';
 
 const wireBytes = (body: ManagerMessage['body']): number => ManagerMessage.encode({ body }).finish().length;
 const chunkBytes = (chunk: ViewChunk): number => wireBytes({ $case: 'resync', value: chunk });
@@ -248,6 +248,22 @@ describe('views and deltas cut by size (property)', () => {
   it('a delta that fits is sent whole, as it came', () => {
     const delta = deltaOf(manyEndpoints(1000));
     expect(deltaParts(delta).parts).toEqual([delta]);
+  });
+});
+
+describe('readinessMessages', () => {
+  it('splits a whole ready set of 20,000 endpoints into messages of at most 256 KiB: the first replaces, the rest add', () => {
+    const ids = Array.from({ length: 20_000 }, (_, i) => `0000000${i}-aaaa-bbbb-cccc-${String(i).padStart(12, '0')}`);
+    const messages = readinessMessages({ replace: true, readyEndpointIds: ids, unreadyEndpointIds: [] });
+    expect(messages.length).toBeGreaterThan(1);
+    for (const readiness of messages) expect(wireBytes({ $case: 'readiness', value: readiness })).toBeLessThanOrEqual(viewLimits.budgetBytes);
+    expect(messages.map((readiness) => readiness.replace)).toEqual(messages.map((_, index) => index === 0));
+    expect(messages.flatMap((readiness) => readiness.readyEndpointIds)).toEqual(ids);
+  });
+
+  it('sends a small change as it came, in one message', () => {
+    const change = { replace: false, readyEndpointIds: ['e1'], unreadyEndpointIds: ['e2'] };
+    expect(readinessMessages(change)).toEqual([change]);
   });
 });
 

@@ -142,6 +142,39 @@ describe('Store.viewDelta', () => {
   });
 });
 
+describe('Store.viewDelta with services', () => {
+  it('sends a service when it is created, drops it when its node stops hosting its networks, and trims the VIPs it shows', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'createNetwork', id: 'back-id', name: 'back', driver: '', subnet: '10.0.2.0/24' });
+    must(store, { type: 'connect', endpointId: 'ep-web-back', network: 'back', sandbox: 'web', aliases: [] });
+    let from = store.revision;
+    must(store, { type: 'createService', id: 'api-svc', name: 'api', networks: ['front', 'back'] });
+    must(store, { type: 'createService', id: 'jobs-svc', name: 'jobs', networks: ['back'] });
+    let changes = store.changesSince(from) ?? fail('journal too short');
+    // node-b hosts front only: it sees api with front's VIP, and not jobs.
+    expect(concernsNode(changes, 'node-b-id')).toBe(true);
+    const toB = store.viewDelta('node-b-id', from, changes);
+    expect(toB.services.map((service) => [service.id, service.vips.map((vip) => vip.networkName)])).toEqual([['api-svc', ['front']]]);
+    expect(toB.removedServiceIds).toEqual(['jobs-svc']);
+    expect(store.viewDelta('node-a-id', from, changes).services.map((service) => [service.id, service.vips.length]).sort()).toEqual([
+      ['api-svc', 2],
+      ['jobs-svc', 1],
+    ]);
+
+    from = store.revision;
+    must(store, { type: 'disconnect', network: 'back', sandbox: 'web' });
+    changes = store.changesSince(from) ?? fail('journal too short');
+    const toA = store.viewDelta('node-a-id', from, changes);
+    expect(toA.removedServiceIds).toEqual(['jobs-svc']);
+    expect(toA.services.map((service) => [service.id, service.vips.map((vip) => vip.networkName)])).toEqual([['api-svc', ['front']]]);
+
+    from = store.revision;
+    must(store, { type: 'removeService', service: 'api' });
+    changes = store.changesSince(from) ?? fail('journal too short');
+    expect(store.viewDelta('node-b-id', from, changes).removedServiceIds).toEqual(['api-svc']);
+  });
+});
+
 function fail(message: string): never {
   throw new Error(message);
 }
