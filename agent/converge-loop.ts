@@ -9,6 +9,8 @@ export interface PassOutcome {
   applied: readonly KernelAction[];
   /** Parts of the view that could not be programmed this pass, and why. */
   skipped: string[];
+  /** Endpoints of the view those parts leave unprogrammed (none when not given). */
+  unprogrammedEndpointIds?: readonly string[];
   pass: PassKind;
 }
 
@@ -95,7 +97,7 @@ export class ConvergeLoop<Survey, Planned> {
   constructor(
     private readonly target: ConvergeTarget<Survey, Planned>,
     private readonly logger: Logger,
-    private readonly onConverged: (view: NodeView) => void,
+    private readonly onConverged: (view: NodeView, outcome: PassOutcome) => void,
     private readonly resyncIntervalMs: number,
     private readonly observer: ConvergeObserver = NO_OBSERVER,
   ) {}
@@ -204,7 +206,7 @@ export class ConvergeLoop<Survey, Planned> {
     // The first pass is always reported: after a restart it shows whether anything was rewritten.
     else if (this.passes === 1) this.logger.info(facts, 'kernel already converged');
     else this.logger.debug(facts, 'kernel already converged');
-    this.onConverged(view);
+    this.onConverged(view, outcome);
   }
 
   /** Once per change, not every pass: an adopted namespace can stay missing for a long time. */

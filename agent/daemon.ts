@@ -97,7 +97,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const loop = new ConvergeLoop(
     target,
     options.logger,
-    (view) => session.reportProgrammed(view),
+    (view, outcome) => session.reportProgrammed(view, outcome.unprogrammedEndpointIds),
     options.resyncIntervalMs,
     metrics,
   );

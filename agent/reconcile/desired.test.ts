@@ -138,6 +138,16 @@ describe('desired', () => {
     expect(skipped[0]).toMatch(reason);
     expect(kernel.networks.length + kernel.endpoints.length).toBeGreaterThan(0);
   });
+
+  test.each([
+    ['nothing of a clean view', view(), []],
+    ['a remote endpoint with a bad VTEP', view({ endpoints: [local, { ...remote, vtep: 'host-b' }] }), [remote.id]],
+    ['every endpoint of a network whose VNI is out of range', view({ networks: [{ ...network, vni: 2 ** 24 }, back] }), [local.id, remote.id]],
+    ['a local endpoint whose sandbox is skipped', view({ sandboxes: [{ ...sandbox, netnsName: 'web' }] }), [local.id]],
+    ['the second owner of an address', view({ endpoints: [local, { ...remote, ip: local.ip }] }), [remote.id]],
+  ])('names the endpoints it leaves unprogrammed: %s', (_what, nodeView, ids) => {
+    expect(desired(nodeView, options).skippedEndpointIds).toEqual(ids);
+  });
 });
 
 test('a local address that is not IPv4 is left out rather than written into a command', () => {

@@ -59,18 +59,28 @@ export interface DesiredResult {
   skipped: string[];
 }
 
+/** What desired() gives: also the endpoints of the view that a skipped part leaves unprogrammed. */
+export interface DesiredViewResult extends DesiredResult {
+  skippedEndpointIds: string[];
+}
+
 interface Attachment {
   endpoint: EndpointView;
   network: NetworkView;
 }
 
 /** The kernel state a node view asks for. Pure. */
-export function desired(view: NodeView, options: DesiredOptions): DesiredResult {
+export function desired(view: NodeView, options: DesiredOptions): DesiredViewResult {
   if (!isInterfaceName(options.underlayDevice)) throw new Error(`invalid underlay device name "${options.underlayDevice}"`);
   if (!isPlainName(options.ownerTag)) throw new Error(`invalid owner tag "${options.ownerTag}"`);
   const gatewaySubnet = parseGatewaySubnet(options.gatewaySubnet);
   if (typeof gatewaySubnet === 'string') throw new Error(gatewaySubnet);
   const skipped: string[] = [];
+  const skippedEndpointIds: string[] = [];
+  const skipEndpoint = (endpoint: EndpointView, why: string): void => {
+    skipped.push(`endpoint ${endpoint.id}: ${why}`);
+    skippedEndpointIds.push(endpoint.id);
+  };
   const defaultMtu = options.underlayMtu - VXLAN_OVERHEAD;
   // A network's own MTU is the user's explicit choice (e.g. to match jumbo frames end to end), so it wins over the default.
   const mtuOf = (network: NetworkView): number => network.mtu || defaultMtu;
@@ -125,23 +135,27 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
   const sandboxAttachments = new Map<string, Attachment[]>();
   for (const endpoint of view.endpoints) {
     const network = networks.get(endpoint.networkId);
-    if (network === undefined) continue;
+    if (network === undefined) {
+      // Its network was skipped (and said so) or is not in the view: not programmed either way.
+      skippedEndpointIds.push(endpoint.id);
+      continue;
+    }
     const problem = endpointProblem(endpoint);
     if (problem !== undefined) {
-      skipped.push(`endpoint ${endpoint.id}: ${problem}`);
+      skipEndpoint(endpoint, problem);
       continue;
     }
     const mac = endpoint.mac.toLowerCase();
     // Two owners of one IP or MAC in a network would make FDB and neighbour entries flap every pass.
     const addressKeys = [`${network.view.vni} ${endpoint.ip}`, `${network.view.vni} ${mac}`];
     if (addressKeys.some((key) => claimedAddresses.has(key))) {
-      skipped.push(`endpoint ${endpoint.id}: IP ${endpoint.ip} or MAC ${mac} is already used in network ${network.view.id}`);
+      skipEndpoint(endpoint, `IP ${endpoint.ip} or MAC ${mac} is already used in network ${network.view.id}`);
       continue;
     }
     addressKeys.forEach((key) => claimedAddresses.add(key));
     if (endpoint.nodeId !== view.nodeId) {
       if (!isIpv4(endpoint.vtep)) {
-        skipped.push(`endpoint ${endpoint.id}: VTEP "${endpoint.vtep}" is not an IPv4 address`);
+        skipEndpoint(endpoint, `VTEP "${endpoint.vtep}" is not an IPv4 address`);
         continue;
       }
       const device = network.desired.vxlan.name;
@@ -153,9 +167,9 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
     const hostName = hostVethName(endpoint.id);
     const interfaceKey = `${netns}/${endpoint.interfaceName}`;
     if (netns === undefined) {
-      skipped.push(`endpoint ${endpoint.id}: sandbox ${endpoint.sandboxId} is not hosted here`);
+      skipEndpoint(endpoint, `sandbox ${endpoint.sandboxId} is not hosted here`);
     } else if (hostNames.has(hostName) || sandboxInterfaces.has(interfaceKey) || endpoint.interfaceName === EGRESS_INTERFACE) {
-      skipped.push(`endpoint ${endpoint.id}: ${hostName} or ${interfaceKey} is already taken`);
+      skipEndpoint(endpoint, `${hostName} or ${interfaceKey} is already taken`);
     } else {
       hostNames.add(hostName);
       sandboxInterfaces.add(interfaceKey);
@@ -210,7 +224,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredResult 
   }
   kernel.isolatedSubnets = isolatedSubnets(view, skipped);
   kernel.firewall = firewallOf(kernel);
-  return { kernel, skipped };
+  return { kernel, skipped, skippedEndpointIds };
 }
 
 /** Every overlay subnet of the cluster: nothing from the gateway bridge may reach one. */

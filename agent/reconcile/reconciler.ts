@@ -21,7 +21,8 @@ import {
   networkNetnsPrefix,
 } from '../kernel';
 import { checkAdoptedNamespaces } from './adopted-check';
-import { DEFAULT_GATEWAY_SUBNET, DesiredResult, desired, emptyKernel } from './desired';
+import { DEFAULT_GATEWAY_SUBNET, DesiredResult, DesiredViewResult, desired, emptyKernel } from './desired';
+import { droppedEndpointIds } from './unprogrammed';
 import {
   PassScope,
   changedScope,
@@ -62,6 +63,8 @@ export interface ReconcileResult {
   applied: KernelAction[];
   /** Parts of the view that could not be programmed, and why. */
   skipped: string[];
+  /** Endpoints of the view those parts leave unprogrammed: the manager must not count them ready. */
+  unprogrammedEndpointIds: string[];
   /** Whether the pass read and planned every namespace of the node, or only those a change touched. */
   pass: 'full' | 'scoped';
 }
@@ -85,7 +88,8 @@ export interface Survey {
 
 /** A full pass, planned: what applying it writes, and what the kernel then matches. */
 interface FullPlan {
-  target: DesiredResult;
+  view: NodeView;
+  target: DesiredViewResult;
   programmable: DesiredResult;
   underlayMtu: number;
   actions: KernelAction[];
@@ -111,6 +115,8 @@ export class Reconciler {
   private basis: DesiredKernel | undefined;
   /** What checkAdoptedNamespaces skipped in the last pass that looked at every adopted sandbox. */
   private adoptedSkipped: string[] = [];
+  /** The endpoints it dropped then. */
+  private adoptedDropped: string[] = [];
   /** The underlay's MTU as the last full pass read it. */
   private underlayMtu = 0;
   private readonly windows = new Set<SurveyWindow>();
@@ -136,7 +142,7 @@ export class Reconciler {
     const first = this.desiredFor(view, this.underlayMtu, basisEgress);
     const scope = changedScope(basis, first.kernel);
     if (isEmptyScope(scope) && sameGlobals(basis, first.kernel)) {
-      return { writes: 0, actions: [], applied: [], skipped: [...first.skipped, ...this.adoptedSkipped], pass: SCOPED };
+      return { writes: 0, actions: [], applied: [], ...this.skippedOf(first), pass: SCOPED };
     }
     const read = this.scopedRead(scope, [basis, first.kernel]);
     const scoped = await this.writing(read, async () => {
@@ -149,10 +155,10 @@ export class Reconciler {
       const visible = observedWithin(observed, target.kernel, scope);
       const programmable = checkAdoptedNamespaces(desiredWithin(target.kernel, scope), visible);
       // Every adopted sandbox is in a scope that has any sandbox (pass-scope.ts, point 2).
-      if (scope.sandboxes.size > 0) this.adoptedSkipped = programmable.skipped;
+      if (scope.sandboxes.size > 0) this.adopted(view, desiredWithin(target.kernel, scope), programmable);
       const result = await this.converge(programmable.kernel, visible);
       this.basis = target.kernel;
-      return { ...result, skipped: [...target.skipped, ...this.adoptedSkipped], pass: SCOPED };
+      return { ...result, ...this.skippedOf(target), pass: SCOPED };
     });
     return scoped ?? this.reconcile(view);
   }
@@ -217,7 +223,7 @@ export class Reconciler {
     const result = await this.writing(undefined, () => this.converge(nothing, observed));
     // What the kernel matches now is nothing, not the last view: the next pass is a full one.
     this.basis = undefined;
-    return { ...result, skipped: [], pass: FULL };
+    return { ...result, skipped: [], unprogrammedEndpointIds: [], pass: FULL };
   }
 
   private async fullPass(view: NodeView, observed: ObservedKernel): Promise<ReconcileResult> {
@@ -228,17 +234,31 @@ export class Reconciler {
     const underlayMtu = underlayOf(observed, this.options).mtu;
     const target = this.desiredFor(view, underlayMtu, heldEgressAddresses([], observed.sandboxes));
     const programmable = checkAdoptedNamespaces(target.kernel, observed);
-    return { target, programmable, underlayMtu, actions: plan(programmable.kernel, observed) };
+    return { view, target, programmable, underlayMtu, actions: plan(programmable.kernel, observed) };
   }
 
-  private applyFull({ target, programmable, underlayMtu, actions }: FullPlan): Promise<ReconcileResult> {
+  private applyFull({ view, target, programmable, underlayMtu, actions }: FullPlan): Promise<ReconcileResult> {
     return this.writing(undefined, async () => {
       const result = await this.apply(actions);
       this.basis = target.kernel;
       this.underlayMtu = underlayMtu;
-      this.adoptedSkipped = programmable.skipped;
-      return { ...result, skipped: [...target.skipped, ...programmable.skipped], pass: FULL };
+      this.adopted(view, target.kernel, programmable);
+      return { ...result, ...this.skippedOf(target), pass: FULL };
     });
+  }
+
+  /** Keeps what checkAdoptedNamespaces skipped of `wanted` (every adopted sandbox in it) for the passes to come. */
+  private adopted(view: NodeView, wanted: DesiredKernel, programmable: DesiredResult): void {
+    this.adoptedSkipped = programmable.skipped;
+    this.adoptedDropped = droppedEndpointIds(view, wanted, programmable.kernel);
+  }
+
+  /** What a pass over `target` leaves unprogrammed: what desired() skipped, and what adopted namespaces did. */
+  private skippedOf(target: DesiredViewResult): Pick<ReconcileResult, 'skipped' | 'unprogrammedEndpointIds'> {
+    return {
+      skipped: [...target.skipped, ...this.adoptedSkipped],
+      unprogrammedEndpointIds: [...new Set([...target.skippedEndpointIds, ...this.adoptedDropped])],
+    };
   }
 
   /**
@@ -259,7 +279,7 @@ export class Reconciler {
     }
   }
 
-  private desiredFor(view: NodeView, underlayMtu: number, heldEgress: ReadonlyMap<string, string>): DesiredResult {
+  private desiredFor(view: NodeView, underlayMtu: number, heldEgress: ReadonlyMap<string, string>): DesiredViewResult {
     return desired(view, {
       underlayDevice: this.options.underlayDevice,
       underlayMtu,
@@ -292,11 +312,11 @@ export class Reconciler {
     return { ...scope, hostLinks: new Set([this.options.underlayDevice, GATEWAY_BRIDGE, ...egressEnds]) };
   }
 
-  private converge(target: DesiredKernel, observed: ObservedKernel): Promise<Omit<ReconcileResult, 'skipped' | 'pass'>> {
+  private converge(target: DesiredKernel, observed: ObservedKernel): Promise<Omit<ReconcileResult, 'skipped' | 'unprogrammedEndpointIds' | 'pass'>> {
     return this.apply(plan(target, observed));
   }
 
-  private async apply(actions: KernelAction[]): Promise<Omit<ReconcileResult, 'skipped' | 'pass'>> {
+  private async apply(actions: KernelAction[]): Promise<Omit<ReconcileResult, 'skipped' | 'unprogrammedEndpointIds' | 'pass'>> {
     await this.kernel.apply(actions);
     return { writes: actions.length, actions: actions.map(describeAction), applied: actions };
   }

@@ -5,6 +5,7 @@ import {
   type AgentMessage,
   type ManagerMessage,
   type NodeView,
+  type ProgrammedReport,
   type RegisterResponse,
 } from '../../proto/gen/trellis/v1/dispatcher';
 import type { ReservedPort } from '../../proto/gen/trellis/v1/types';
@@ -29,6 +30,13 @@ export interface ManagerSessionOptions {
   onView(view: NodeView): void;
   /** Called with the roots the cluster trusts, signing root first: on every session, and after a root CA rotation. */
   onTrust(caBundlePem: string): void;
+  /** Called whenever the set of ready endpoints (see `readyEndpoints`) changes. */
+  onReadiness?(ready: ReadonlySet<string>): void;
+}
+
+/** Every service of the view at its revision: what a node programs once its load balancer holds the whole view. */
+export function everyServiceOf(view: NodeView): Record<string, number> {
+  return Object.fromEntries(view.services.map((service) => [service.id, service.revision]));
 }
 
 const firstRetryMs = 200;
@@ -52,6 +60,8 @@ export class ManagerSession {
   private stopped = false;
   /** Kept across sessions: a new session resumes from its revision with the changes since. */
   private readonly held = new HeldView();
+  /** The last report, told again to each new session: a new leader then knows at once what this node programmed. */
+  private lastReport: ProgrammedReport | undefined;
 
   constructor(private readonly options: ManagerSessionOptions) {
     this.rotation = new ManagerRotation(options.managers);
@@ -74,10 +84,19 @@ export class ManagerSession {
     this.client?.close();
   }
 
-  /** Tells the manager the kernel now holds `view`. */
-  reportProgrammed(view: NodeView): void {
+  /**
+   * Tells the manager the kernel now holds `view`, but for the endpoints of the view the pass could
+   * not program, and that it holds the rules of `services` (service id → revision).
+   */
+  reportProgrammed(view: NodeView, unprogrammedEndpointIds: readonly string[] = [], services: Record<string, number> = everyServiceOf(view)): void {
     const networks = Object.fromEntries(view.networks.map((network) => [network.id, view.revision]));
-    this.stream?.write({ body: { $case: 'programmed', value: { revision: view.revision, networks, unprogrammedEndpointIds: [], services: {} } } });
+    this.lastReport = { revision: view.revision, networks, unprogrammedEndpointIds: [...unprogrammedEndpointIds], services: { ...services } };
+    this.stream?.write({ body: { $case: 'programmed', value: this.lastReport } });
+  }
+
+  /** The endpoints the manager says are ready: only those may take new flows through a service. */
+  readyEndpoints(): ReadonlySet<string> {
+    return this.held.readyEndpoints();
   }
 
   private async connect(): Promise<void> {
@@ -118,11 +137,13 @@ export class ManagerSession {
         if (view) this.options.logger.info({ revision: view.revision }, 'whole view received (resync)');
         if (view) this.options.onView(view);
       }
+      if (body?.$case === 'readiness' && this.held.applyReadiness(body.value)) this.options.onReadiness?.(this.held.readyEndpoints());
     });
     stream.on('error', (error: ServiceError) => this.onStreamClosed(stream, error));
     stream.on('end', () => this.onStreamClosed(stream, new Error('manager ended the session')));
     this.held.discardPartial();
     stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: this.held.revision, assemblesDeltaParts: true } } });
+    if (this.lastReport) stream.write({ body: { $case: 'programmed', value: this.lastReport } });
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => stream.write({ body: { $case: 'heartbeat', value: {} } }), heartbeatIntervalMs);
     this.options.logger.info({ manager: this.rotation.current(), nodeId }, 'session opened');

@@ -1,8 +1,8 @@
 import { Endpoint, Node, NodeStatus } from '../../proto/gen/trellis/v1/types';
-import { endpointReadiness } from './readiness';
+import { endpointReadiness, readyOnNetwork } from './readiness';
 
-function node(name: string, status: NodeStatus, programmed: Record<string, number>): Node {
-  return Node.fromPartial({ id: `${name}-id`, name, status, programmedNetworks: programmed });
+function node(name: string, status: NodeStatus, programmed: Record<string, number>, unprogrammedEndpointIds: string[] = []): Node {
+  return Node.fromPartial({ id: `${name}-id`, name, status, programmedNetworks: programmed, unprogrammedEndpointIds });
 }
 
 const endpoint = Endpoint.fromPartial({ id: 'ep', networkId: 'blue', node: 'a', createdRevision: 10 });
@@ -25,5 +25,33 @@ describe('endpointReadiness', () => {
   it('is never ready while its own node is down or has not programmed it', () => {
     expect(endpointReadiness([node('a', DOWN, { blue: 10 }), node('b', READY, { blue: 10 })], hosts)(endpoint)).toBe(false);
     expect(endpointReadiness([node('a', READY, { green: 10 }), node('b', READY, { blue: 10 })], hosts)(endpoint)).toBe(false);
+  });
+
+  it('is not ready while a live host of its network, or its own node, reports it unprogrammed; a down host is not waited for', () => {
+    const programmed = { blue: 10 };
+    const isReady = (nodes: Node[]) => endpointReadiness(nodes, hosts)(endpoint);
+    expect(isReady([node('a', READY, programmed), node('b', READY, programmed, ['ep']), node('c', READY, programmed)])).toBe(false);
+    expect(isReady([node('a', READY, programmed, ['ep']), node('b', READY, programmed), node('c', READY, programmed)])).toBe(false);
+    expect(isReady([node('a', READY, programmed), node('b', DOWN, programmed, ['ep']), node('c', READY, programmed, ['other'])])).toBe(true);
+  });
+});
+
+describe('readyOnNetwork', () => {
+  it('reads each host once for a whole network: the down host\'s own endpoints are not ready, the others are', () => {
+    const programming = new Map([
+      ['a', { live: true, networks: { blue: 7 }, unprogrammed: new Set<string>() }],
+      ['b', { live: false, networks: { blue: 1 }, unprogrammed: new Set(['ep-a2']) }],
+      ['c', { live: true, networks: { blue: 9 }, unprogrammed: new Set(['ep-c1']) }],
+    ]);
+    const endpoints = [
+      { id: 'ep-a1', host: 'a', createdRevision: 5 },
+      { id: 'ep-a2', host: 'a', createdRevision: 7 },
+      { id: 'ep-a3', host: 'a', createdRevision: 8 },
+      { id: 'ep-b1', host: 'b', createdRevision: 1 },
+      { id: 'ep-c1', host: 'c', createdRevision: 2 },
+    ];
+    const ready = readyOnNetwork('blue', endpoints, ['a', 'b', 'c'], (host) => programming.get(host));
+    // ep-a3 is newer than what a programmed; ep-b1's node is down; c could not program ep-c1.
+    expect([...ready].sort()).toEqual(['ep-a1', 'ep-a2']);
   });
 });

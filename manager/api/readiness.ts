@@ -3,24 +3,59 @@ import { NodeStatus, type Endpoint, type Node } from '../../proto/gen/trellis/v1
 /** The node names hosting a network (those with an endpoint on it). */
 export type NetworkHosts = (networkId: string) => Iterable<string>;
 
+/** What a node's agent last reported programmed, and whether the node is live. */
+export interface HostProgramming {
+  live: boolean;
+  /** Per network id: the revision programmed. */
+  networks: Readonly<Record<string, number>>;
+  /** Endpoints of its view it could not program, whatever their network's revision says. */
+  unprogrammed: ReadonlySet<string>;
+}
+
+/** An endpoint as readiness sees it: `host` names its node as the caller's `programmingOf` keys them (id or name). */
+export interface ReadinessEndpoint {
+  id: string;
+  host: string;
+  createdRevision: number;
+}
+
 /**
- * Whether peers can reach an endpoint: its own agent is live and has programmed it,
- * and so has every other live agent hosting its network. An agent that is down is
- * not waited for (it gets the endpoint when it comes back), else one dead node would
- * hold every endpoint of its networks unready.
+ * The ready ones among `endpoints` of network `networkId`, whose hosts are `hosts`. An endpoint is
+ * ready when peers can reach it: its own node is live, and every live host of the network (its own
+ * included) has programmed the network at least up to the endpoint's creation and does not list it
+ * as unprogrammed. A host that is down is not waited for (it gets the endpoint when it comes
+ * back), else one dead node would hold every endpoint of its networks unready.
  */
+export function readyOnNetwork(
+  networkId: string,
+  endpoints: Iterable<ReadinessEndpoint>,
+  hosts: Iterable<string>,
+  programmingOf: (host: string) => HostProgramming | undefined,
+): Set<string> {
+  let programmedByAll = Infinity;
+  const unprogrammed = new Set<string>();
+  for (const host of hosts) {
+    const programming = programmingOf(host);
+    if (!programming?.live) continue;
+    programmedByAll = Math.min(programmedByAll, programming.networks[networkId] ?? 0);
+    for (const id of programming.unprogrammed) unprogrammed.add(id);
+  }
+  const ready = new Set<string>();
+  for (const endpoint of endpoints) {
+    if (programmingOf(endpoint.host)?.live && programmedByAll >= endpoint.createdRevision && !unprogrammed.has(endpoint.id)) ready.add(endpoint.id);
+  }
+  return ready;
+}
+
+/** `readyOnNetwork` for endpoints as the API shows them, from nodes as listed with their liveness. */
 export function endpointReadiness(nodes: readonly Node[], hostsOf: NetworkHosts): (endpoint: Endpoint) => boolean {
-  const byName = new Map(nodes.map((node) => [node.name, node]));
-  const programmed = (node: Node, endpoint: Endpoint): boolean =>
-    (node.programmedNetworks[endpoint.networkId] ?? 0) >= endpoint.createdRevision;
-  const live = (node: Node | undefined): node is Node => node?.status === NodeStatus.NODE_STATUS_READY;
-  return (endpoint) => {
-    const own = byName.get(endpoint.node);
-    if (!live(own) || !programmed(own, endpoint)) return false;
-    for (const host of hostsOf(endpoint.networkId)) {
-      const node = byName.get(host);
-      if (live(node) && !programmed(node, endpoint)) return false;
-    }
-    return true;
-  };
+  const byName = new Map(
+    nodes.map((node): [string, HostProgramming] => [
+      node.name,
+      { live: node.status === NodeStatus.NODE_STATUS_READY, networks: node.programmedNetworks, unprogrammed: new Set(node.unprogrammedEndpointIds) },
+    ]),
+  );
+  const programmingOf = (name: string): HostProgramming | undefined => byName.get(name);
+  return (endpoint) =>
+    readyOnNetwork(endpoint.networkId, [{ id: endpoint.id, host: endpoint.node, createdRevision: endpoint.createdRevision }], hostsOf(endpoint.networkId), programmingOf).has(endpoint.id);
 }

@@ -5,6 +5,7 @@ import {
   type AgentMessage,
   type ManagerMessage,
   type DispatcherServer,
+  type EndpointReadiness,
   type ProgrammedReport,
   type ViewDelta,
 } from '../../proto/gen/trellis/v1/dispatcher';
@@ -19,7 +20,9 @@ import type { NodeIdentity } from '../../proto/runtime/tls';
 import { callerIdentity } from '../ca/authorization';
 import { revokedError } from '../ca/revoked';
 import { trustBundlePem } from '../ca/root-rotation';
-import { deltaParts, viewChunks } from './view-chunks';
+import type { HostProgramming } from '../api/readiness';
+import { ReadinessTracker, type ReadinessChanges } from './readiness-tracker';
+import { deltaParts, readinessMessages, viewChunks } from './view-chunks';
 
 type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
 
@@ -36,6 +39,8 @@ interface AgentSession {
   resumeAt: number;
   /** The agent takes a delta in parts (else a delta too large for one message becomes a resync). */
   assemblesDeltaParts: boolean;
+  /** The session was given its whole ready set (after its first view): readiness changes follow it. */
+  readinessOpened: boolean;
   /** Messages not yet handed to the stream: one is written at a time (see `pump`). */
   outbox: ManagerMessage[];
   writing: boolean;
@@ -67,7 +72,9 @@ export const leaderMetadataKey = 'trellis-leader';
 export class Dispatcher {
   private readonly sessions = new Map<string, AgentSession>();
   /** What each node's agent last reported as programmed; kept after its session ends. */
-  private readonly programmed = new Map<string, ProgrammedReport>();
+  private readonly programmed = new Map<string, { report: ProgrammedReport; unprogrammed: ReadonlySet<string> }>();
+  /** Which endpoints are ready, told to every session (see ReadinessTracker). */
+  private readonly readiness: ReadinessTracker;
   /** The store revision views were last pushed for; the store says which nodes changed since. */
   private pushedRevision: number;
   private viewCache: { revision: number; views: NetworkEndpointsCache } = { revision: -1, views: new Map() };
@@ -82,6 +89,13 @@ export class Dispatcher {
     private readonly observer?: DispatcherObserver,
   ) {
     this.pushedRevision = state.store.revision;
+    this.readiness = new ReadinessTracker(
+      {
+        networkEndpointNodes: (networkId) => this.state.store.networkEndpointNodes(networkId),
+        programmingOf: (nodeId) => this.programmingOf(nodeId),
+      },
+      (changes) => this.sendReadinessChanges(changes),
+    );
     state.onChange(() => this.pushViews());
     state.onLeadershipChange((leading) => {
       if (!leading) this.closeAll();
@@ -100,12 +114,46 @@ export class Dispatcher {
   }
 
   withLiveness(node: Node): Node {
+    const report = this.programmed.get(node.id)?.report;
     return {
       ...node,
       status: this.isHeard(node.id) ? NodeStatus.NODE_STATUS_READY : NodeStatus.NODE_STATUS_DOWN,
-      appliedRevision: this.programmed.get(node.id)?.revision ?? 0,
-      programmedNetworks: { ...this.programmed.get(node.id)?.networks },
+      appliedRevision: report?.revision ?? 0,
+      programmedNetworks: { ...report?.networks },
+      unprogrammedEndpointIds: [...(report?.unprogrammedEndpointIds ?? [])],
+      programmedServices: { ...report?.services },
     };
+  }
+
+  /** Readiness counts a node live while its agent holds a session (a silent one is cut within a heartbeat interval). */
+  private programmingOf(nodeId: string): HostProgramming | undefined {
+    const programmed = this.programmed.get(nodeId);
+    const live = this.sessions.has(nodeId);
+    if (!programmed && !live) return undefined;
+    return { live, networks: programmed?.report.networks ?? {}, unprogrammed: programmed?.unprogrammed ?? new Set() };
+  }
+
+  /** A node's session opened or ended: its endpoints, and what its networks wait for, change. */
+  private livenessChanged(nodeId: string): void {
+    this.readiness.touch(this.state.store.hostedNetworks(nodeId));
+  }
+
+  /** Touches the networks whose readiness a new report from `nodeId` may change. */
+  private reported(nodeId: string, report: ProgrammedReport): void {
+    const before = this.programmed.get(nodeId);
+    const unprogrammed = new Set(report.unprogrammedEndpointIds);
+    this.programmed.set(nodeId, { report, unprogrammed });
+    const touched = new Set<string>();
+    const networks = before?.report.networks ?? {};
+    for (const networkId of new Set([...Object.keys(networks), ...Object.keys(report.networks)])) {
+      if (networks[networkId] !== report.networks[networkId]) touched.add(networkId);
+    }
+    const unprogrammedBefore = before?.unprogrammed ?? new Set<string>();
+    for (const id of [...unprogrammed].filter((id) => !unprogrammedBefore.has(id)).concat([...unprogrammedBefore].filter((id) => !unprogrammed.has(id)))) {
+      const networkId = this.state.store.endpointNetwork(id);
+      if (networkId !== undefined) touched.add(networkId);
+    }
+    this.readiness.touch(touched);
   }
 
   private isHeard(nodeId: string): boolean {
@@ -128,6 +176,7 @@ export class Dispatcher {
       if (this.isHeard(nodeId)) continue;
       this.logger.warn({ nodeId, silentMs: Date.now() - session.lastHeardAt }, 'node down: three heartbeats missed');
       this.sessions.delete(nodeId);
+      this.livenessChanged(nodeId);
       session.stream.emit('error', serviceError('UNAVAILABLE', '', 'no heartbeat for three intervals; reconnect'));
     }
   }
@@ -213,22 +262,25 @@ export class Dispatcher {
           sentRevision: undefined,
           resumeAt: held,
           assemblesDeltaParts: body.value.assemblesDeltaParts,
+          readinessOpened: false,
           outbox: [],
           writing: false,
         };
         this.sessions.set(nodeId, session);
+        this.livenessChanged(nodeId);
         this.logger.info({ nodeId, heldRevision: held }, 'agent session opened');
         const trust = this.currentTrustBundle();
         if (trust) this.send(session, { $case: 'trust', value: { caBundlePem: trust } });
         if (held <= this.state.store.revision) this.resume(nodeId, session);
       } else if (body?.$case === 'programmed' && nodeId !== undefined) {
-        this.programmed.set(nodeId, body.value);
+        this.reported(nodeId, body.value);
         this.observer?.programmed(nodeId, body.value.revision);
       }
     });
     const close = () => {
       if (nodeId !== undefined && this.sessions.get(nodeId)?.stream === stream) {
         this.sessions.delete(nodeId);
+        this.livenessChanged(nodeId);
         this.logger.info({ nodeId }, 'agent session closed');
       }
     };
@@ -250,6 +302,7 @@ export class Dispatcher {
   private closeAll(): void {
     for (const session of this.sessions.values()) session.stream.emit('error', this.notLeader());
     this.sessions.clear();
+    this.readiness.reset();
   }
 
   /**
@@ -267,6 +320,25 @@ export class Dispatcher {
       this.resync(nodeId, session);
     }
     session.sentRevision = store.revision;
+    this.sendWholeReadiness(nodeId, session);
+  }
+
+  /** The node's whole ready set, which changes then follow: once a session has its first view. */
+  private sendWholeReadiness(nodeId: string, session: AgentSession): void {
+    const ready = this.readiness.readyOn(this.state.store.hostedNetworks(nodeId));
+    session.readinessOpened = true;
+    this.sendReadiness(session, { replace: true, readyEndpointIds: ready, unreadyEndpointIds: [] });
+  }
+
+  private sendReadinessChanges(changes: ReadinessChanges): void {
+    for (const [nodeId, change] of changes) {
+      const session = this.sessions.get(nodeId);
+      if (session?.readinessOpened) this.sendReadiness(session, { replace: false, readyEndpointIds: change.ready, unreadyEndpointIds: change.unready });
+    }
+  }
+
+  private sendReadiness(session: AgentSession, readiness: EndpointReadiness): void {
+    for (const part of readinessMessages(readiness)) this.send(session, { $case: 'readiness', value: part });
   }
 
   private resync(nodeId: string, session: AgentSession): void {
@@ -285,10 +357,15 @@ export class Dispatcher {
     const { parts, dropped } = deltaParts(delta);
     if (parts.length > 1 && !session.assemblesDeltaParts) {
       this.resync(nodeId, session);
-      return;
+    } else {
+      this.reportDropped(nodeId, delta.revision, dropped);
+      for (const part of parts) this.send(session, { $case: 'delta', value: part });
     }
-    this.reportDropped(nodeId, delta.revision, dropped);
-    for (const part of parts) this.send(session, { $case: 'delta', value: part });
+    // Networks sent whole may be newly hosted: their ready endpoints, which the node was not told.
+    if (session.readinessOpened && delta.networks.length > 0) {
+      const ready = this.readiness.readyOn(delta.networks.map((network) => network.id));
+      if (ready.length > 0) this.sendReadiness(session, { replace: false, readyEndpointIds: ready, unreadyEndpointIds: [] });
+    }
   }
 
   /**
@@ -322,12 +399,16 @@ export class Dispatcher {
     const from = this.pushedRevision;
     const changes = store.changesSince(from);
     this.pushedRevision = store.revision;
+    // Endpoints added or removed change readiness on their networks (and who hosts them).
+    if (changes) this.readiness.touch(new Set(changes.endpoints.values()));
+    else this.readiness.touchAll();
     const cache = this.endpointViews();
     for (const [nodeId, session] of this.sessions) {
       const revoked = revokedError(store, nodeId);
       if (revoked) {
         this.logger.warn({ nodeId }, 'agent session cut: its node was revoked');
         this.sessions.delete(nodeId);
+        this.livenessChanged(nodeId);
         session.stream.emit('error', revoked);
         continue;
       }
@@ -336,8 +417,10 @@ export class Dispatcher {
         continue;
       }
       if (session.sentRevision >= store.revision) continue;
-      if (!changes) this.resync(nodeId, session);
-      else if (concernsNode(changes, nodeId)) {
+      if (!changes) {
+        this.resync(nodeId, session);
+        this.sendWholeReadiness(nodeId, session);
+      } else if (concernsNode(changes, nodeId)) {
         this.sendDelta(nodeId, session, store.viewDelta(nodeId, from, changes, cache));
       }
       session.sentRevision = store.revision;

@@ -2,13 +2,13 @@ import fc from 'fast-check';
 import { EndpointView, ManagerMessage, type NodeView, type ViewChunk, type ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
 import { HeldView } from '../../proto/runtime/held-view';
 import type { PackLimits } from './size-packing';
-import { deltaParts, viewChunks, viewLimits } from './view-chunks';
+import { deltaParts, readinessMessages, viewChunks, viewLimits } from './view-chunks';
 
 const wireBytes = (body: ManagerMessage['body']): number => ManagerMessage.encode({ body }).finish().length;
 const chunkBytes = (chunk: ViewChunk): number => wireBytes({ $case: 'resync', value: chunk });
 const deltaBytes = (delta: ViewDelta): number => wireBytes({ $case: 'delta', value: delta });
 const itemsIn = (part: NodeView | undefined): number =>
-  (part?.networks.length ?? 0) + (part?.sandboxes.length ?? 0) + (part?.endpoints.length ?? 0) + (part?.overlaySubnets.length ?? 0);
+  (part?.networks.length ?? 0) + (part?.sandboxes.length ?? 0) + (part?.endpoints.length ?? 0) + (part?.overlaySubnets.length ?? 0) + (part?.services.length ?? 0);
 
 function endpoint(i: number, extraHosts: string[] = [], dns: string[] = []): EndpointView {
   return {
@@ -146,6 +146,20 @@ const networkArb = fc.record({
   mtu: fc.nat(9000),
   internal: fc.boolean(),
 });
+const serviceArb = fc.record({
+  id: fc.uuid(),
+  name: text(63),
+  endpointMode: fc.constantFrom('vip', 'dnsrr'),
+  ports: fc.array(
+    fc.record({ protocol: fc.constantFrom('tcp', 'udp'), targetPort: fc.nat(65535), publishedPort: fc.nat(65535), publishMode: fc.constantFrom('ingress', 'host') }),
+    { maxLength: 5 },
+  ),
+  vips: fc.array(fc.record({ networkId: fc.uuid(), networkName: text(63), ip: text(15) }), { maxLength: 4 }),
+  drainTimeoutSeconds: fc.nat(),
+  tcpIdleTimeoutSeconds: fc.nat(),
+  udpIdleTimeoutSeconds: fc.nat(),
+  revision: fc.nat(),
+});
 const sandboxArb = fc.record({ id: fc.uuid(), name: text(63), netnsName: text(20), netnsPath: text(40) });
 const header = { revision: fc.nat(), nodeId: text(20), nodeName: text(63), advertiseAddr: text(15) };
 const viewArb: fc.Arbitrary<NodeView> = fc.record({
@@ -154,7 +168,7 @@ const viewArb: fc.Arbitrary<NodeView> = fc.record({
   sandboxes: fc.array(sandboxArb, { maxLength: 20 }),
   endpoints: fc.array(endpointArb, { maxLength: 60 }),
   overlaySubnets: fc.array(text(18), { maxLength: 60 }),
-  services: fc.constant([]),
+  services: fc.array(serviceArb, { maxLength: 30 }),
 });
 const deltaArb: fc.Arbitrary<ViewDelta> = fc.record({
   fromRevision: fc.nat(),
@@ -168,8 +182,8 @@ const deltaArb: fc.Arbitrary<ViewDelta> = fc.record({
   endpoints: fc.array(endpointArb, { maxLength: 60 }),
   removedEndpointIds: fc.array(fc.uuid(), { maxLength: 40 }),
   overlaySubnets: fc.array(text(18), { maxLength: 60 }),
-  services: fc.constant([]),
-  removedServiceIds: fc.constant([]),
+  services: fc.array(serviceArb, { maxLength: 30 }),
+  removedServiceIds: fc.array(fc.uuid(), { maxLength: 40 }),
   more: fc.constant(false),
 });
 const limitsArb: fc.Arbitrary<PackLimits> = fc.record({
@@ -211,7 +225,7 @@ describe('views and deltas cut by size (property)', () => {
         expect(parts.map((part) => part.more)).toEqual(parts.map((_, index) => index < parts.length - 1));
         for (const part of parts) {
           const items = part.networkIds.length + part.networks.length + part.sandboxes.length + part.removedSandboxIds.length
-            + part.endpoints.length + part.removedEndpointIds.length + part.overlaySubnets.length;
+            + part.endpoints.length + part.removedEndpointIds.length + part.overlaySubnets.length + part.services.length + part.removedServiceIds.length;
           expect(deltaBytes(part)).toBeLessThanOrEqual(items > 1 ? limits.budgetBytes : limits.maxMessageBytes);
         }
         const byParts = new HeldView();
@@ -234,6 +248,22 @@ describe('views and deltas cut by size (property)', () => {
   it('a delta that fits is sent whole, as it came', () => {
     const delta = deltaOf(manyEndpoints(1000));
     expect(deltaParts(delta).parts).toEqual([delta]);
+  });
+});
+
+describe('readinessMessages', () => {
+  it('splits a whole ready set of 20,000 endpoints into messages of at most 256 KiB: the first replaces, the rest add', () => {
+    const ids = Array.from({ length: 20_000 }, (_, i) => `0000000${i}-aaaa-bbbb-cccc-${String(i).padStart(12, '0')}`);
+    const messages = readinessMessages({ replace: true, readyEndpointIds: ids, unreadyEndpointIds: [] });
+    expect(messages.length).toBeGreaterThan(1);
+    for (const readiness of messages) expect(wireBytes({ $case: 'readiness', value: readiness })).toBeLessThanOrEqual(viewLimits.budgetBytes);
+    expect(messages.map((readiness) => readiness.replace)).toEqual(messages.map((_, index) => index === 0));
+    expect(messages.flatMap((readiness) => readiness.readyEndpointIds)).toEqual(ids);
+  });
+
+  it('sends a small change as it came, in one message', () => {
+    const change = { replace: false, readyEndpointIds: ['e1'], unreadyEndpointIds: ['e2'] };
+    expect(readinessMessages(change)).toEqual([change]);
   });
 });
 

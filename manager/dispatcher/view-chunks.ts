@@ -1,4 +1,4 @@
-import { EndpointView, NetworkView, NodeView, SandboxView, ViewDelta, type ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
+import { EndpointReadiness, EndpointView, NetworkView, NodeView, SandboxView, ServiceView, ViewDelta, type ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
 import { maxMessageBytes } from '../../proto/runtime/message-limits';
 import { messageFieldBytes, stringFieldBytes } from '../../proto/runtime/wire-size';
 import { packBySize, type PackLimits, type Piece } from './size-packing';
@@ -30,9 +30,11 @@ function pieces<P, T>(items: readonly T[], bytes: (item: T) => number, list: (pa
 const networkBytes = (network: NetworkView): number => messageFieldBytes(NetworkView, network);
 const sandboxBytes = (sandbox: SandboxView): number => messageFieldBytes(SandboxView, sandbox);
 const endpointBytes = (endpoint: EndpointView): number => messageFieldBytes(EndpointView, endpoint);
+const serviceBytes = (service: ServiceView): number => messageFieldBytes(ServiceView, service);
 const networkName = (network: NetworkView): string => `network ${network.name} (${network.id})`;
 const sandboxName = (sandbox: SandboxView): string => `sandbox ${sandbox.name} (${sandbox.id})`;
 const endpointName = (endpoint: EndpointView): string => `endpoint ${endpoint.id} (${endpoint.ip} in network ${endpoint.networkId})`;
+const serviceName = (service: ServiceView): string => `service ${service.name} (${service.id})`;
 const named = (kind: string) => (value: string): string => `${kind} ${value}`;
 
 /**
@@ -40,7 +42,7 @@ const named = (kind: string) => (value: string): string => `${kind} ${value}`;
  * first and last are marked; their lists, concatenated, are the view's.
  */
 export function viewChunks(view: NodeView, limits: PackLimits = viewLimits): Split<ViewChunk> {
-  const empty = (): NodeView => ({ ...view, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [] });
+  const empty = (): NodeView => ({ ...view, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [], services: [] });
   const headerBytes = NodeView.encode(empty()).finish().length + envelopeBytes;
   const { parts, dropped } = packBySize(
     [
@@ -48,6 +50,7 @@ export function viewChunks(view: NodeView, limits: PackLimits = viewLimits): Spl
       ...pieces(view.sandboxes, sandboxBytes, (part: NodeView) => part.sandboxes, sandboxName),
       ...pieces(view.endpoints, endpointBytes, (part: NodeView) => part.endpoints, endpointName),
       ...pieces(view.overlaySubnets, stringFieldBytes, (part: NodeView) => part.overlaySubnets, named('overlay subnet')),
+      ...pieces(view.services, serviceBytes, (part: NodeView) => part.services, serviceName),
     ],
     empty,
     headerBytes,
@@ -71,6 +74,8 @@ export function deltaParts(delta: ViewDelta, limits: PackLimits = viewLimits): S
     endpoints: [],
     removedEndpointIds: [],
     overlaySubnets: [],
+    services: [],
+    removedServiceIds: [],
     more: false,
   });
   const headerBytes = ViewDelta.encode({ ...empty(), more: true }).finish().length + envelopeBytes;
@@ -83,10 +88,33 @@ export function deltaParts(delta: ViewDelta, limits: PackLimits = viewLimits): S
       ...pieces(delta.endpoints, endpointBytes, (part: ViewDelta) => part.endpoints, endpointName),
       ...pieces(delta.removedEndpointIds, stringFieldBytes, (part: ViewDelta) => part.removedEndpointIds, named('removed endpoint')),
       ...pieces(delta.overlaySubnets, stringFieldBytes, (part: ViewDelta) => part.overlaySubnets, named('overlay subnet')),
+      ...pieces(delta.services, serviceBytes, (part: ViewDelta) => part.services, serviceName),
+      ...pieces(delta.removedServiceIds, stringFieldBytes, (part: ViewDelta) => part.removedServiceIds, named('removed service')),
     ],
     empty,
     headerBytes,
     deltaLimits(limits),
   );
   return { parts: parts.map((part, index) => ({ ...part, more: index < parts.length - 1 })), dropped };
+}
+
+/**
+ * Readiness in as many messages as its size needs (by bytes only, like a delta): the first keeps
+ * `replace`, the others add to it. Ids are small: none is ever too large for a message.
+ */
+export function readinessMessages(readiness: EndpointReadiness, limits: PackLimits = viewLimits): EndpointReadiness[] {
+  const empty = (): EndpointReadiness => ({ replace: false, readyEndpointIds: [], unreadyEndpointIds: [] });
+  const headerBytes = EndpointReadiness.encode({ ...empty(), replace: true }).finish().length + envelopeBytes;
+  const { parts } = packBySize(
+    [
+      ...pieces(readiness.readyEndpointIds, stringFieldBytes, (part: EndpointReadiness) => part.readyEndpointIds, named('ready endpoint')),
+      ...pieces(readiness.unreadyEndpointIds, stringFieldBytes, (part: EndpointReadiness) => part.unreadyEndpointIds, named('unready endpoint')),
+    ],
+    empty,
+    headerBytes,
+    deltaLimits(limits),
+  );
+  const [first] = parts;
+  if (first) first.replace = readiness.replace;
+  return parts;
 }

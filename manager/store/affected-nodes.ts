@@ -11,12 +11,14 @@ import type { StoreState, Touched } from './state';
  * - it stopped hosting a network: it lost its last endpoint there, whose sandbox
  *   is on it (touched.sandboxes → node, or the sandbox's own removal touched it);
  * - a node hosting endpoints on one of its networks changed address (touched.nodeRecords);
+ * - a service on one of its networks was created, changed or removed (touched.serviceChanges);
  * - a network was created or removed anywhere: see `affectsEveryNode`.
  * Conservative: some of these nodes may see an identical view.
  */
 export function affectedNodes(state: StoreState, touched: Touched): Set<string> {
   const nodes = new Set(touched.nodes);
   const networks = new Set(touched.networks);
+  for (const serviceNetworks of touched.serviceChanges.values()) for (const networkId of serviceNetworks) networks.add(networkId);
   for (const sandboxId of touched.sandboxes) {
     const sandbox = state.sandboxes.get(sandboxId);
     if (sandbox) nodes.add(sandbox.nodeId);

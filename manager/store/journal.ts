@@ -17,6 +17,8 @@ export interface Changes {
   networks: Set<string>;
   /** Node records changed (their address shows in every endpoint view of their sandboxes). */
   nodes: Set<string>;
+  /** Service records added, replaced or removed. */
+  services: Set<string>;
 }
 
 interface Entry {
@@ -27,7 +29,7 @@ interface Entry {
 }
 
 function noChanges(): Changes {
-  return { affectedNodes: new Set(), everyNode: false, endpoints: new Map(), sandboxes: new Map(), networks: new Set(), nodes: new Set() };
+  return { affectedNodes: new Set(), everyNode: false, endpoints: new Map(), sandboxes: new Map(), networks: new Set(), nodes: new Set(), services: new Set() };
 }
 
 /** Whether `nodeId`'s view may differ over `changes`: whether it needs a delta. */
@@ -72,4 +74,5 @@ function merge(into: Changes, entry: Entry): void {
   for (const [id, nodeId] of entry.touched.sandboxChanges) into.sandboxes.set(id, nodeId);
   for (const id of entry.touched.networkRecords) into.networks.add(id);
   for (const id of entry.touched.nodeRecords) into.nodes.add(id);
+  for (const id of entry.touched.serviceChanges.keys()) into.services.add(id);
 }

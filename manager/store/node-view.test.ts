@@ -140,4 +140,36 @@ describe('nodeView', () => {
     };
     expect(build(['web', 'db']).nodeView('node-a-id')).toEqual(build(['db', 'web']).nodeView('node-a-id'));
   });
+
+  it('carries the services of hosted networks, each with only the VIPs of those networks, and their backends', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'createNetwork', id: 'back-id', name: 'back', driver: '', subnet: '10.0.2.0/24' });
+    must(store, { type: 'createNetwork', id: 'side-id', name: 'side', driver: '', subnet: '10.0.3.0/24' });
+    must(store, { type: 'createService', id: 'api-svc', name: 'api', networks: ['front', 'back'], ports: [{ protocol: 'tcp', targetPort: 80 }] });
+    must(store, { type: 'createService', id: 'names-svc', name: 'names', networks: ['front'], endpointMode: 'dnsrr' });
+    must(store, { type: 'createService', id: 'side-svc', name: 'elsewhere', networks: ['side'] });
+    must(store, { type: 'createSandbox', id: 'api-id-0123456789', name: 'api-1', node: 'node-b' });
+    must(store, { type: 'connect', endpointId: 'ep-api-back', network: 'back', sandbox: 'api-1', aliases: [], service: 'api' });
+
+    const onlyFront = store.nodeView('node-a-id');
+    expect(onlyFront.services).toEqual([
+      {
+        id: 'api-svc',
+        name: 'api',
+        endpointMode: 'vip',
+        ports: [{ protocol: 'tcp', targetPort: 80, publishedPort: 80, publishMode: 'ingress' }],
+        vips: [{ networkId: 'front-id', networkName: 'front', ip: '10.0.1.4' }],
+        drainTimeoutSeconds: 30,
+        tcpIdleTimeoutSeconds: 86_400,
+        udpIdleTimeoutSeconds: 900,
+        revision: 10,
+      },
+      expect.objectContaining({ id: 'names-svc', endpointMode: 'dnsrr', vips: [] }),
+    ]);
+    // node-b hosts back too: both VIPs, and the backend names its service.
+    const frontAndBack = store.nodeView('node-b-id');
+    expect(frontAndBack.services.find((service) => service.id === 'api-svc')?.vips.map((vip) => vip.networkName)).toEqual(['front', 'back']);
+    expect(frontAndBack.endpoints.find((endpoint) => endpoint.id === 'ep-api-back')).toMatchObject({ serviceId: 'api-svc', draining: false, sandboxName: 'api-1' });
+    expect(frontAndBack.services.map((service) => service.id)).not.toContain('side-svc');
+  });
 });

@@ -256,6 +256,8 @@ export interface Touched {
   sandboxChanges: Map<string, string>;
   /** Network records added, replaced or removed. */
   networkRecords: Set<string>;
+  /** Service records added, replaced or removed, each with the networks it is (or was) on. */
+  serviceChanges: Map<string, Set<string>>;
 }
 
 function noneTouched(): Touched {
@@ -267,6 +269,7 @@ function noneTouched(): Touched {
     endpointChanges: new Map(),
     sandboxChanges: new Map(),
     networkRecords: new Set(),
+    serviceChanges: new Map(),
   };
 }
 
@@ -283,6 +286,7 @@ export class StoreState {
   private readonly endpointsByNetwork = new ManyIndex();
   private readonly endpointsBySandbox = new ManyIndex();
   private readonly sandboxesByNode = new ManyIndex();
+  private readonly servicesByNetwork = new ManyIndex();
   /** See `overlaySubnets`; undefined until asked for after a network write. */
   private overlaySubnetList: readonly string[] | undefined;
   private touched = noneTouched();
@@ -322,6 +326,12 @@ export class StoreState {
       this.overlaySubnetList = undefined;
     });
     nodes.watch((node) => this.touchNode(node.id));
+    services.watch((service, present) => {
+      for (const networkId of service.networkIds) this.servicesByNetwork[present ? 'add' : 'remove'](networkId, service.id);
+      const networks = this.touched.serviceChanges.get(service.id) ?? new Set<string>();
+      for (const networkId of service.networkIds) networks.add(networkId);
+      this.touched.serviceChanges.set(service.id, networks);
+    });
     // Every record write, with the write that reverses it.
     const undoable = <R extends { id: string }>(map: WatchedMap<R>): void =>
       map.watch((record, present) => this.undo.push(present ? () => map.delete(record.id) : () => map.set(record.id, record)));
@@ -492,7 +502,7 @@ export class StoreState {
   }
 
   servicesOnNetwork(networkId: string): ServiceRecord[] {
-    return [...this.services.values()].filter((service) => service.networkIds.includes(networkId));
+    return [...this.servicesByNetwork.get(networkId)].map((id) => required(this.services, id, 'service'));
   }
 }
 

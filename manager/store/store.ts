@@ -16,7 +16,7 @@ import { StoreState, type AddressPoolRecord, type ClusterSecurityRecord, type Is
 import { affectedNodes, affectsEveryNode } from './affected-nodes';
 import { ChangeJournal, type Changes } from './journal';
 import { viewDelta } from './view-delta';
-import { builtAfter, nodeView, type NetworkEndpointsCache, toNetwork, toNode, toSandbox, toService } from './views';
+import { builtAfter, hostedNetworkIds, nodeView, type NetworkEndpointsCache, toNetwork, toNode, toSandbox, toService } from './views';
 
 /** Revisions the change journal reaches back; an agent further behind gets its whole view again. */
 const journalLength = 4096;
@@ -220,6 +220,30 @@ export class Store {
   /** Names of the nodes with an endpoint on the network (none for an unknown one). */
   networkHosts(networkId: string): Set<string> {
     return new Set(this.state.endpointsOfNetwork(networkId).map((endpoint) => this.state.node(this.state.sandbox(endpoint.sandboxId).nodeId).name));
+  }
+
+  /** Ids of the networks `nodeId` hosts (has an endpoint on). */
+  hostedNetworks(nodeId: string): Set<string> {
+    return hostedNetworkIds(this.state, nodeId);
+  }
+
+  /** Every endpoint of a network with its node's id and its creation revision: what readiness reads (none for an unknown network). */
+  networkEndpointNodes(networkId: string): { id: string; nodeId: string; createdRevision: number }[] {
+    return this.state.endpointsOfNetwork(networkId).map((endpoint) => ({
+      id: endpoint.id,
+      nodeId: this.state.sandbox(endpoint.sandboxId).nodeId,
+      createdRevision: endpoint.createdRevision,
+    }));
+  }
+
+  /** The network of an endpoint, if it exists. */
+  endpointNetwork(endpointId: string): string | undefined {
+    return this.state.endpoints.get(endpointId)?.networkId;
+  }
+
+  /** Ids of every network. */
+  networkIds(): string[] {
+    return [...this.state.networks.keys()];
   }
 
   /** Where networks created without a subnet get one. */

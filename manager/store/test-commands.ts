@@ -35,10 +35,18 @@ export const viewCommand: fc.Arbitrary<Command> = fc.oneof(
     aliases: fc.constant([]),
     // Few host ports, so that some clash on a node and are refused.
     publishedPorts: fc.constantFrom([], [{ hostPort: 8080, port: 80 }], [{ protocol: 'udp', hostPort: 8080, port: 53 }, { hostPort: 9090, port: 90 }]),
+    service: fc.constantFrom('', 'v1', 'v2', 'v3'),
   }),
   fc.record({ type: fc.constant('disconnect' as const), network: networkName, sandbox: sandboxName }),
-  fc.record({ type: fc.constant('createService' as const), id: fc.constant(''), name: fc.constantFrom('v1', 'v2'), networks: fc.constantFrom(['a'], ['a', 'b']) }),
-  fc.record({ type: fc.constant('removeService' as const), service: fc.constantFrom('v1', 'v2') }),
+  fc.record({
+    type: fc.constant('createService' as const),
+    id: fc.constant(''),
+    name: fc.constantFrom('v1', 'v2', 'v3'),
+    networks: fc.constantFrom(['a'], ['a', 'b'], ['b', 'c'], ['c']),
+    endpointMode: fc.constantFrom('vip', 'dnsrr'),
+    ports: fc.constantFrom([], [{ protocol: 'tcp', targetPort: 80, publishedPort: 0, publishMode: '' }]),
+  }),
+  fc.record({ type: fc.constant('removeService' as const), service: fc.constantFrom('v1', 'v2', 'v3') }),
 );
 
 /** Gives generated commands distinct ids (sandbox namespaces take the first 10 characters of theirs). */

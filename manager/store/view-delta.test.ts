@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import type { Command } from './commands';
 import { HeldView } from '../../proto/runtime/held-view';
 import { concernsNode } from './journal';
 import { Store } from './store';
@@ -18,8 +19,20 @@ function content(view: NodeView): unknown {
     networks: [...view.networks].sort(byId),
     sandboxes: [...view.sandboxes].sort(byId),
     endpoints: [...view.endpoints].sort(byId),
+    services: [...view.services].sort(byId),
   };
 }
+
+/** Every network, node and sandbox name the generated commands use exists, with services on every network. */
+const servicesCluster: readonly Command[] = [
+  ...['a', 'b', 'c'].map((name, index): Command => ({ type: 'createNetwork', id: `net-${name}`, name, driver: '', subnet: `10.1.${index}.0/24` })),
+  ...['n1', 'n2', 'n3'].map((name, index): Command => ({ type: 'registerNode', id: `node-${name}`, name, advertiseAddr: `192.168.0.${index + 1}` })),
+  ...['s1', 's2', 's3', 's4', 's5'].map((name, index): Command => ({ type: 'createSandbox', id: `box-${name}-0123`, name, node: `n${(index % 3) + 1}` })),
+  { type: 'createService', id: 'svc-v1', name: 'v1', networks: ['a', 'b'] },
+  { type: 'createService', id: 'svc-v2', name: 'v2', networks: ['c'], endpointMode: 'dnsrr' },
+  { type: 'connect', endpointId: 'ep-s1-a', network: 'a', sandbox: 's1', aliases: [], service: 'v1' },
+  { type: 'connect', endpointId: 'ep-s2-c', network: 'c', sandbox: 's2', aliases: [], service: 'v2' },
+];
 
 function heldFrom(view: NodeView): HeldView {
   const held = new HeldView();
@@ -28,20 +41,23 @@ function heldFrom(view: NodeView): HeldView {
 }
 
 describe('Store.viewDelta', () => {
-  it('rebuilds every node view exactly when pushed as the dispatcher does, for random command sequences', () => {
+  /** Like the dispatcher: views pushed as deltas after random runs of commands must equal the store's views. */
+  function rebuildsExactly(opening: readonly Command[], numRuns: number): void {
     fc.assert(
       fc.property(fc.array(viewCommand, { maxLength: 60 }), fc.array(fc.boolean(), { maxLength: 60 }), (generated, pushAfter) => {
         const store = new Store();
+        for (const command of opening) must(store, command);
         const held = new Map<string, HeldView>();
-        let pushed = 0;
-        /** Like the dispatcher: affected nodes get a delta, the rest move to the new revision unchanged. */
+        let pushed = store.revision;
+        /** Affected nodes get a delta, the rest move to the new revision unchanged. */
         const push = (): void => {
           const changes = store.changesSince(pushed);
           if (!changes) throw new Error('the journal lost revisions it should hold');
           for (const [nodeId, view] of held) if (concernsNode(changes, nodeId)) view.applyDelta(store.viewDelta(nodeId, pushed, changes));
           pushed = store.revision;
         };
-        generated.map(withDistinctIds).forEach((next, index) => {
+        for (const node of store.nodes()) held.set(node.id, heldFrom(store.nodeView(node.id)));
+        generated.map((command, index) => withDistinctIds(command, index + opening.length)).forEach((next, index) => {
           store.apply(next);
           for (const node of store.nodes()) if (!held.has(node.id)) held.set(node.id, heldFrom(store.nodeView(node.id)));
           if (pushAfter[index]) push();
@@ -49,8 +65,16 @@ describe('Store.viewDelta', () => {
         push();
         for (const [nodeId, view] of held) expect(content(view.view())).toEqual(content(store.nodeView(nodeId)));
       }),
-      { numRuns: 300 },
+      { numRuns },
     );
+  }
+
+  it('rebuilds every node view exactly when pushed as the dispatcher does, for random command sequences', () => {
+    rebuildsExactly([], 300);
+  });
+
+  it('rebuilds every node view exactly, services included, from a cluster with networks, sandboxes and services', () => {
+    rebuildsExactly(servicesCluster, 300);
   });
 
   it('brings a view held at any earlier revision up to date in one delta', () => {
@@ -115,6 +139,39 @@ describe('Store.viewDelta', () => {
     expect(delta.endpoints.map((endpoint) => endpoint.id)).toEqual(['ep-api']);
     expect(delta.networks).toEqual([]);
     expect(delta.removedEndpointIds).toEqual([]);
+  });
+});
+
+describe('Store.viewDelta with services', () => {
+  it('sends a service when it is created, drops it when its node stops hosting its networks, and trims the VIPs it shows', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'createNetwork', id: 'back-id', name: 'back', driver: '', subnet: '10.0.2.0/24' });
+    must(store, { type: 'connect', endpointId: 'ep-web-back', network: 'back', sandbox: 'web', aliases: [] });
+    let from = store.revision;
+    must(store, { type: 'createService', id: 'api-svc', name: 'api', networks: ['front', 'back'] });
+    must(store, { type: 'createService', id: 'jobs-svc', name: 'jobs', networks: ['back'] });
+    let changes = store.changesSince(from) ?? fail('journal too short');
+    // node-b hosts front only: it sees api with front's VIP, and not jobs.
+    expect(concernsNode(changes, 'node-b-id')).toBe(true);
+    const toB = store.viewDelta('node-b-id', from, changes);
+    expect(toB.services.map((service) => [service.id, service.vips.map((vip) => vip.networkName)])).toEqual([['api-svc', ['front']]]);
+    expect(toB.removedServiceIds).toEqual(['jobs-svc']);
+    expect(store.viewDelta('node-a-id', from, changes).services.map((service) => [service.id, service.vips.length]).sort()).toEqual([
+      ['api-svc', 2],
+      ['jobs-svc', 1],
+    ]);
+
+    from = store.revision;
+    must(store, { type: 'disconnect', network: 'back', sandbox: 'web' });
+    changes = store.changesSince(from) ?? fail('journal too short');
+    const toA = store.viewDelta('node-a-id', from, changes);
+    expect(toA.removedServiceIds).toEqual(['jobs-svc']);
+    expect(toA.services.map((service) => [service.id, service.vips.map((vip) => vip.networkName)])).toEqual([['api-svc', ['front']]]);
+
+    from = store.revision;
+    must(store, { type: 'removeService', service: 'api' });
+    changes = store.changesSince(from) ?? fail('journal too short');
+    expect(store.viewDelta('node-b-id', from, changes).removedServiceIds).toEqual(['api-svc']);
   });
 });
 

@@ -1,13 +1,15 @@
-import type { EndpointView, ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
+import type { EndpointView, ServiceView, ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
 import type { Changes } from './journal';
 import type { StoreState } from './state';
 import {
   hostedNetworkIds,
+  isServiceVisible,
   networkEndpointViews,
   overlaySubnetsFor,
   toEndpointView,
   toNetworkView,
   toSandboxView,
+  toServiceView,
   type NetworkEndpointsCache,
 } from './views';
 
@@ -20,7 +22,10 @@ import {
  * - an endpoint whose node changed address is sent again (its vtep changed);
  * - networks it no longer hosts are absent from `networkIds`: the agent drops them
  *   with their endpoints;
- * - the cluster's overlay subnets are sent whole, as they are now.
+ * - the cluster's overlay subnets are sent whole, as they are now;
+ * - a service is sent as it is now when it changed, or it is on a network sent whole, or on one
+ *   the node may have stopped hosting (its VIPs shown are only those of hosted networks); as
+ *   removed when it is gone or on no hosted network any more.
  */
 export function viewDelta(
   state: StoreState,
@@ -41,10 +46,11 @@ export function viewDelta(
   const removedEndpointIds: string[] = [];
   for (const networkId of whole) for (const view of networkEndpointViews(state, networkId, cache)) endpoints.set(view.id, view);
   for (const [endpointId, networkId] of changes.endpoints) {
-    if (!hosted.has(networkId) || whole.has(networkId)) continue;
+    if (!hosted.has(networkId)) continue;
     const endpoint = state.endpoints.get(endpointId);
-    if (endpoint) endpoints.set(endpointId, toEndpointView(state, endpoint));
-    else removedEndpointIds.push(endpointId);
+    // A network sent whole still names its removed endpoints: the agent keeps what it held of it.
+    if (!endpoint) removedEndpointIds.push(endpointId);
+    else if (!whole.has(networkId)) endpoints.set(endpointId, toEndpointView(state, endpoint));
   }
   for (const changedNodeId of changes.nodes) {
     for (const sandbox of state.sandboxesOfNode(changedNodeId)) {
@@ -53,6 +59,8 @@ export function viewDelta(
       }
     }
   }
+
+  const { services, removedServiceIds } = serviceChanges(state, hosted, whole, changes);
 
   const sandboxes = [];
   const removedSandboxIds: string[] = [];
@@ -78,8 +86,30 @@ export function viewDelta(
     removedEndpointIds,
     // Whole every time: it is small, and an agent then never has to know which networks it missed.
     overlaySubnets: overlaySubnetsFor(state, node),
-    services: [],
-    removedServiceIds: [],
+    services,
+    removedServiceIds,
     more: false,
   };
+}
+
+function serviceChanges(
+  state: StoreState,
+  hosted: ReadonlySet<string>,
+  whole: ReadonlySet<string>,
+  changes: Changes,
+): { services: ServiceView[]; removedServiceIds: string[] } {
+  const candidates = new Set(changes.services);
+  for (const networkId of whole) for (const service of state.servicesOnNetwork(networkId)) candidates.add(service.id);
+  // A network that gained or lost an endpoint and is not hosted now may have been hosted before.
+  for (const networkId of new Set(changes.endpoints.values())) {
+    if (!hosted.has(networkId)) for (const service of state.servicesOnNetwork(networkId)) candidates.add(service.id);
+  }
+  const services: ServiceView[] = [];
+  const removedServiceIds: string[] = [];
+  for (const serviceId of candidates) {
+    const service = state.services.get(serviceId);
+    if (service && isServiceVisible(service, hosted)) services.push(toServiceView(state, service, hosted));
+    else removedServiceIds.push(serviceId);
+  }
+  return { services, removedServiceIds };
 }

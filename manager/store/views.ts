@@ -1,4 +1,5 @@
-import type { EndpointView, NetworkView, NodeView, SandboxView } from '../../proto/gen/trellis/v1/dispatcher';
+import type { EndpointView, NetworkView, NodeView, SandboxView, ServiceView } from '../../proto/gen/trellis/v1/dispatcher';
+import { drainEndsAtMs, serviceRevision, serviceTimeouts } from './service-record-fields';
 import {
   NodeStatus,
   type Endpoint,
@@ -45,6 +46,7 @@ export function toEndpoint(state: StoreState, endpoint: EndpointRecord): Endpoin
   const subnet = state.addressSpace(network.id).subnetOf(storedIpv4(endpoint.ip));
   if (!subnet) throw new Error(`store invariant broken: endpoint ${endpoint.id} is outside its network's subnets`);
   const service = endpoint.serviceId ? state.service(endpoint.serviceId) : undefined;
+  const drainEnds = drainEndsAtMs(endpoint);
   return {
     id: endpoint.id,
     networkId: network.id,
@@ -65,8 +67,8 @@ export function toEndpoint(state: StoreState, endpoint: EndpointRecord): Endpoin
     ready: false,
     createdRevision: endpoint.createdRevision,
     publishedPorts: (endpoint.publishedPorts ?? []).map((port) => ({ ...port })),
-    draining: false,
-    drainEndsAt: '',
+    draining: drainEnds !== undefined,
+    drainEndsAt: drainEnds === undefined ? '' : new Date(drainEnds).toISOString(),
   };
 }
 
@@ -116,12 +118,10 @@ export function toService(state: StoreState, service: ServiceRecord): Service {
       .map((endpoint) => toEndpoint(state, endpoint)),
     labels: { ...service.labels },
     createdRevision: service.createdRevision,
-    drainTimeoutSeconds: 30,
-    tcpIdleTimeoutSeconds: 0,
-    udpIdleTimeoutSeconds: 0,
+    ...serviceTimeouts(service),
     programming: [],
     readyBackends: 0,
-    updatedRevision: service.createdRevision,
+    updatedRevision: serviceRevision(service),
   };
 }
 
@@ -149,6 +149,8 @@ export function toNode(node: NodeRecord): Node {
     availability: node.availability,
     labels: { ...node.labels },
     programmedNetworks: {},
+    unprogrammedEndpointIds: [],
+    programmedServices: {},
     gatewaySubnet: node.gatewaySubnet ?? '',
     reservedPorts: (node.reservedPorts ?? []).map((reserved) => ({ ...reserved })),
     // Filled in by GetNode only, from the CA's record.
@@ -220,7 +222,36 @@ export function nodeView(state: StoreState, nodeId: string, cache: NetworkEndpoi
     sandboxes: sortedByName(state.sandboxesOfNode(nodeId)).map(toSandboxView),
     endpoints: networks.flatMap((network) => networkEndpointViews(state, network.id, cache)),
     overlaySubnets: overlaySubnetsFor(state, node),
-    services: [],
+    services: serviceViews(state, networks.map((network) => network.id), new Set(networks.map((network) => network.id))),
+  };
+}
+
+/**
+ * The services on networks `networkIds` (each once, by name), as a node hosting `hosted` sees them:
+ * with only the VIPs of hosted networks.
+ */
+export function serviceViews(state: StoreState, networkIds: Iterable<string>, hosted: ReadonlySet<string>): ServiceView[] {
+  const services = new Map<string, ServiceRecord>();
+  for (const networkId of networkIds) for (const service of state.servicesOnNetwork(networkId)) services.set(service.id, service);
+  return sortedByName(services.values()).map((service) => toServiceView(state, service, hosted));
+}
+
+/** Whether a node hosting `hosted` sees the service: it is on one of those networks. */
+export function isServiceVisible(service: ServiceRecord, hosted: ReadonlySet<string>): boolean {
+  return service.networkIds.some((networkId) => hosted.has(networkId));
+}
+
+export function toServiceView(state: StoreState, service: ServiceRecord, hosted: ReadonlySet<string>): ServiceView {
+  return {
+    id: service.id,
+    name: service.name,
+    endpointMode: service.endpointMode,
+    ports: service.ports.map((port) => ({ ...port })),
+    vips: service.vips
+      .filter((vip) => hosted.has(vip.networkId))
+      .map(({ networkId, ip }) => ({ networkId, networkName: state.network(networkId).name, ip })),
+    ...serviceTimeouts(service),
+    revision: serviceRevision(service),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { EndpointView, NetworkView, NodeView, SandboxView, ServiceView, ViewChunk, ViewDelta } from '../gen/trellis/v1/dispatcher';
+import type { EndpointReadiness, EndpointView, NetworkView, NodeView, SandboxView, ServiceView, ViewChunk, ViewDelta } from '../gen/trellis/v1/dispatcher';
 
 /**
  * A node's desired view as the session stream builds it: a resync's chunks replace
@@ -19,6 +19,11 @@ export class HeldView {
   private assembling: NodeView | undefined;
   /** The parts of a delta received so far, until its last part. */
   private deltaParts: ViewDelta[] = [];
+  /**
+   * Endpoints of the view the manager says are ready. Kept across sessions (each new session
+   * starts with a whole set that replaces it); an endpoint leaving the view leaves it too.
+   */
+  private ready = new Set<string>();
 
   /** The revision of the view held; 0 before the first one arrives. */
   get revision(): number {
@@ -48,7 +53,34 @@ export class HeldView {
     this.endpoints = new Map(view.endpoints.map((endpoint) => [endpoint.id, endpoint]));
     this.overlaySubnets = view.overlaySubnets;
     this.services = new Map(view.services.map((service) => [service.id, service]));
+    this.keepReadyInView();
     return this.view();
+  }
+
+  /** Applies a readiness message; whether the ready set changed. */
+  applyReadiness(readiness: EndpointReadiness): boolean {
+    let changed = false;
+    if (readiness.replace) {
+      const next = new Set(readiness.readyEndpointIds);
+      changed = next.size !== this.ready.size || [...next].some((id) => !this.ready.has(id));
+      this.ready = next;
+    } else {
+      for (const id of readiness.readyEndpointIds) {
+        changed ||= !this.ready.has(id);
+        this.ready.add(id);
+      }
+    }
+    for (const id of readiness.unreadyEndpointIds) changed = this.ready.delete(id) || changed;
+    return changed;
+  }
+
+  /** The ready endpoints (the set itself, which later messages change: copy it to keep it). */
+  readyEndpoints(): ReadonlySet<string> {
+    return this.ready;
+  }
+
+  private keepReadyInView(): void {
+    for (const id of this.ready) if (!this.endpoints.has(id)) this.ready.delete(id);
   }
 
   /**
@@ -93,6 +125,7 @@ export class HeldView {
     for (const id of delta.removedServiceIds) this.services.delete(id);
     // A delta carries the whole list, not changes to it.
     this.overlaySubnets = [...delta.overlaySubnets];
+    this.keepReadyInView();
     return this.view();
   }
 

@@ -198,6 +198,13 @@ export interface Node {
   certificateNotAfter: string;
   /** "worker join token", "renewal by its own certificate", ... */
   certificateRequestedBy: string;
+  /**
+   * From the agent's last report, like programmed_networks: endpoints of its view it could not
+   * program (no endpoint is ready while a live host lists it), and per service id the service
+   * revision whose rules it programmed.
+   */
+  unprogrammedEndpointIds: string[];
+  programmedServices: { [key: string]: number };
 }
 
 export interface Node_LabelsEntry {
@@ -206,6 +213,11 @@ export interface Node_LabelsEntry {
 }
 
 export interface Node_ProgrammedNetworksEntry {
+  key: string;
+  value: number;
+}
+
+export interface Node_ProgrammedServicesEntry {
   key: string;
   value: number;
 }
@@ -1711,6 +1723,8 @@ function createBaseNode(): Node {
     certificateSerial: "",
     certificateNotAfter: "",
     certificateRequestedBy: "",
+    unprogrammedEndpointIds: [],
+    programmedServices: {},
   };
 }
 
@@ -1758,6 +1772,12 @@ export const Node: MessageFns<Node> = {
     if (message.certificateRequestedBy !== "") {
       writer.uint32(114).string(message.certificateRequestedBy);
     }
+    for (const v of message.unprogrammedEndpointIds) {
+      writer.uint32(122).string(v!);
+    }
+    globalThis.Object.entries(message.programmedServices).forEach(([key, value]: [string, number]) => {
+      Node_ProgrammedServicesEntry.encode({ key: key as any, value }, writer.uint32(130).fork()).join();
+    });
     return writer;
   },
 
@@ -1892,6 +1912,25 @@ export const Node: MessageFns<Node> = {
             message.certificateRequestedBy = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.unprogrammedEndpointIds.push(reader.string());
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            const entry16 = Node_ProgrammedServicesEntry.decode(reader, reader.uint32());
+            if (entry16.value !== undefined) {
+              message.programmedServices[entry16.key] = entry16.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1991,6 +2030,38 @@ export const Node: MessageFns<Node> = {
         : isSet(object.certificate_requested_by)
         ? globalThis.String(object.certificate_requested_by)
         : "",
+      unprogrammedEndpointIds: globalThis.Array.isArray(object?.unprogrammedEndpointIds)
+        ? object.unprogrammedEndpointIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.unprogrammed_endpoint_ids)
+        ? object.unprogrammed_endpoint_ids.map((e: any) => globalThis.String(e))
+        : [],
+      programmedServices: isObject(object.programmedServices)
+        ? (globalThis.Object.entries(object.programmedServices) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.programmed_services)
+        ? (globalThis.Object.entries(object.programmed_services) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -2050,6 +2121,18 @@ export const Node: MessageFns<Node> = {
     if (message.certificateRequestedBy !== "") {
       obj.certificateRequestedBy = message.certificateRequestedBy;
     }
+    if (message.unprogrammedEndpointIds?.length) {
+      obj.unprogrammedEndpointIds = message.unprogrammedEndpointIds;
+    }
+    if (message.programmedServices) {
+      const entries = globalThis.Object.entries(message.programmedServices) as [string, number][];
+      if (entries.length > 0) {
+        obj.programmedServices = {};
+        entries.forEach(([k, v]) => {
+          obj.programmedServices[k] = Math.round(v);
+        });
+      }
+    }
     return obj;
   },
 
@@ -2086,6 +2169,14 @@ export const Node: MessageFns<Node> = {
     message.certificateSerial = object.certificateSerial ?? "";
     message.certificateNotAfter = object.certificateNotAfter ?? "";
     message.certificateRequestedBy = object.certificateRequestedBy ?? "";
+    message.unprogrammedEndpointIds = object.unprogrammedEndpointIds?.map((e) => e) || [];
+    message.programmedServices = (globalThis.Object.entries(object.programmedServices ?? {}) as [string, number][])
+      .reduce((acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      }, {});
     return message;
   },
 };
@@ -2254,6 +2345,91 @@ export const Node_ProgrammedNetworksEntry: MessageFns<Node_ProgrammedNetworksEnt
   },
   fromPartial<I extends Exact<DeepPartial<Node_ProgrammedNetworksEntry>, I>>(object: I): Node_ProgrammedNetworksEntry {
     const message = createBaseNode_ProgrammedNetworksEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseNode_ProgrammedServicesEntry(): Node_ProgrammedServicesEntry {
+  return { key: "", value: 0 };
+}
+
+export const Node_ProgrammedServicesEntry: MessageFns<Node_ProgrammedServicesEntry> = {
+  encode(message: Node_ProgrammedServicesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Node_ProgrammedServicesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNode_ProgrammedServicesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Node_ProgrammedServicesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: Node_ProgrammedServicesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Node_ProgrammedServicesEntry>, I>>(base?: I): Node_ProgrammedServicesEntry {
+    return Node_ProgrammedServicesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Node_ProgrammedServicesEntry>, I>>(object: I): Node_ProgrammedServicesEntry {
+    const message = createBaseNode_ProgrammedServicesEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? 0;
     return message;

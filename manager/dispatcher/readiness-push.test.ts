@@ -1,0 +1,178 @@
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { ConnectNetworkRequest, CreateNetworkRequest, type ControlClient } from '../../proto/gen/trellis/v1/control';
+import { DispatcherClient, RegisterRequest, type EndpointReadiness, type ManagerMessage, type NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import { managerChannelOptions } from '../../proto/runtime/tls';
+import { callUnary } from '../../proto/runtime/unary-call';
+import { ManagerSession } from '../../agent/session/manager-session';
+import { adminControl, joinedNodeCredentials } from '../cluster-clients';
+import { startManager, type RunningManager } from '../daemon';
+
+/*
+ * Readiness as agents receive it, over real gRPC from a real manager: nodes b and c run the agent's
+ * own session (taking each view as programmed at once, like a converged agent); node a is a bare
+ * Dispatcher session whose every message the test reads. One network, one endpoint per node.
+ */
+const timeoutMs = 10_000;
+
+/** An agent session for `node` that reports each view programmed at once, but for the endpoints `unprogrammed()` names. */
+function fakeAgent(address: string, credentials: ChannelCredentials, node: string, unprogrammed: () => string[]): { session: ManagerSession; views: NodeView[] } {
+  const views: NodeView[] = [];
+  const session: ManagerSession = new ManagerSession({
+    managers: [address],
+    credentials,
+    nodeName: node,
+    advertiseAddr: `198.18.0.${node.charCodeAt(0)}`,
+    gatewaySubnet: '',
+    reservedPorts: [],
+    logger: pino({ level: 'silent' }),
+    onView: (view) => {
+      views.push(view);
+      session.reportProgrammed(view, unprogrammed());
+    },
+    onTrust: () => undefined,
+  });
+  session.start();
+  return { session, views };
+}
+
+/** A bare session of node a: every message it receives, and a way to wait for the next readiness ones. */
+class BareSession {
+  readonly readiness: EndpointReadiness[] = [];
+  readonly views: NodeView[] = [];
+  /** The kind of every message, in order. */
+  readonly kinds: string[] = [];
+  private readonly waiters: (() => void)[] = [];
+  private readonly client: DispatcherClient;
+  private readonly stream;
+
+  constructor(address: string, credentials: ChannelCredentials, nodeId: string) {
+    this.client = new DispatcherClient(address, credentials, managerChannelOptions);
+    this.stream = this.client.session();
+    this.stream.on('data', (message: ManagerMessage) => {
+      const body = message.body;
+      this.kinds.push(body?.$case ?? '');
+      if (body?.$case === 'readiness') this.readiness.push(body.value);
+      if (body?.$case === 'resync' && body.value.last && body.value.part) this.views.push(body.value.part);
+      if (body?.$case === 'delta') this.views.push({ ...body.value, nodeId, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [], services: [] });
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    this.stream.on('error', () => undefined);
+    this.stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: true } } });
+  }
+
+  report(revision: number, networks: Record<string, number>): void {
+    this.stream.write({ body: { $case: 'programmed', value: { revision, networks, unprogrammedEndpointIds: [], services: {} } } });
+  }
+
+  /** Resolves once `condition` holds over the messages received. */
+  async until(condition: () => boolean): Promise<void> {
+    while (!condition()) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  close(): void {
+    this.stream.cancel();
+    this.client.close();
+  }
+}
+
+/** The ready set an agent holds after these messages, in order. */
+function readySet(messages: readonly EndpointReadiness[]): Set<string> {
+  const ready = new Set<string>();
+  for (const message of messages) {
+    if (message.replace) ready.clear();
+    for (const id of message.readyEndpointIds) ready.add(id);
+    for (const id of message.unreadyEndpointIds) ready.delete(id);
+  }
+  return ready;
+}
+
+const sorted = (ids: Iterable<string>): string[] => [...ids].sort();
+
+async function eventually(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('readiness pushed to agent sessions', () => {
+  let root: string;
+  let manager: RunningManager;
+  let control: ControlClient;
+  let bare: BareSession | undefined;
+  const agents: ManagerSession[] = [];
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'trellis-readiness-'));
+    manager = await startManager({ listen: '127.0.0.1:0', dataDir: join(root, 'm1'), adminDir: join(root, 'admin'), logger: pino({ level: 'silent' }) });
+    control = adminControl(manager.address, join(root, 'admin'));
+  });
+  afterAll(async () => {
+    bare?.close();
+    for (const agent of agents) agent.stop();
+    control.close();
+    await manager.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('sends the whole ready set when a session opens, then each change: another agent reporting, an unprogrammed endpoint, a node going down', async () => {
+    // A manager's certificate may act for any node.
+    const credentials = await joinedNodeCredentials(manager.address, join(root, 'admin'), 'manager');
+    let cUnprogrammed: string[] = [];
+    const b = fakeAgent(manager.address, credentials, 'b', () => []);
+    const c = fakeAgent(manager.address, credentials, 'c', () => cUnprogrammed);
+    agents.push(b.session, c.session);
+    await eventually(() => b.views.length > 0 && c.views.length > 0, 'b and c have registered');
+    const dispatcher = new DispatcherClient(manager.address, credentials, managerChannelOptions);
+    const { nodeId: aId } = await callUnary(dispatcher, (d) => d.register, RegisterRequest.fromPartial({ nodeName: 'a', advertiseAddr: '198.18.0.97' }), timeoutMs);
+    dispatcher.close();
+
+    await callUnary(control, (api) => api.createNetwork, CreateNetworkRequest.fromPartial({ name: 'blue', subnet: '10.30.0.0/24' }), timeoutMs);
+    const endpoint: Record<string, string> = {};
+    for (const node of ['a', 'b', 'c']) {
+      await callUnary(control, (api) => api.createSandbox, { name: `s-${node}`, node, netns: '' }, timeoutMs);
+      const connected = await callUnary(control, (api) => api.connectNetwork, ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: `s-${node}` }), timeoutMs);
+      endpoint[node] = connected.id;
+    }
+    const [epA, epB, epC] = [endpoint.a ?? '', endpoint.b ?? '', endpoint.c ?? ''];
+    // Node a has no session: it is down, so its endpoint is not ready and it is not waited for.
+    await eventually(() => sorted(b.session.readyEndpoints()).join() === sorted([epB, epC]).join(), "b's agent holds b's and c's endpoints ready");
+
+    const a = new BareSession(manager.address, credentials, aId);
+    bare = a;
+    await a.until(() => a.readiness.length > 0 && a.views.length > 0);
+    // Whole set first, after the view: a is live now but has programmed nothing, so nothing on blue is ready.
+    expect(a.readiness[0]).toEqual({ replace: true, readyEndpointIds: [], unreadyEndpointIds: [] });
+    expect(a.kinds.indexOf('readiness')).toBeGreaterThan(a.kinds.lastIndexOf('resync'));
+    const view = a.views[0] ?? fail('no view');
+    expect(sorted(view.endpoints.map((e) => e.id))).toEqual(sorted([epA, epB, epC]));
+    await eventually(() => b.session.readyEndpoints().size === 0, "b's agent is told blue waits for a");
+
+    a.report(view.revision, Object.fromEntries(view.networks.map((network) => [network.id, view.revision])));
+    await a.until(() => readySet(a.readiness).size === 3);
+    expect(a.readiness.slice(1).every((message) => !message.replace)).toBe(true);
+    expect(sorted(readySet(a.readiness))).toEqual(sorted([epA, epB, epC]));
+
+    // c cannot program b's endpoint: it is not ready anywhere while c is live.
+    cUnprogrammed = [epB];
+    c.session.reportProgrammed(c.views[c.views.length - 1] ?? fail('c has no view'), cUnprogrammed);
+    await a.until(() => !readySet(a.readiness).has(epB));
+    expect(sorted(readySet(a.readiness))).toEqual(sorted([epA, epC]));
+    expect(a.readiness[a.readiness.length - 1]).toEqual({ replace: false, readyEndpointIds: [], unreadyEndpointIds: [epB] });
+
+    // c goes down: its own endpoint is no longer ready, and b's no longer waits for it.
+    c.session.stop();
+    await a.until(() => readySet(a.readiness).has(epB));
+    expect(sorted(readySet(a.readiness))).toEqual(sorted([epA, epB]));
+    await eventually(() => sorted(b.session.readyEndpoints()).join() === sorted([epA, epB]).join(), "b's agent holds the same set");
+  }, 60_000);
+});
+
+function fail(why: string): never {
+  throw new Error(why);
+}

@@ -1,0 +1,96 @@
+import { readyOnNetwork, type HostProgramming } from '../api/readiness';
+
+/** What readiness is computed from: the store's endpoints and the agents' reports with their liveness. */
+export interface ReadinessSource {
+  /** Every endpoint of a network with its node's id (none for a network that is gone). */
+  networkEndpointNodes(networkId: string): { id: string; nodeId: string; createdRevision: number }[];
+  /** What a node's agent last reported, and whether it is live; undefined for a node never heard from. */
+  programmingOf(nodeId: string): HostProgramming | undefined;
+}
+
+/** Per node: endpoints of its networks that became ready, and those that no longer are. */
+export type ReadinessChanges = Map<string, { ready: string[]; unready: string[] }>;
+
+/**
+ * The leader's ready endpoints, kept per network: every node hosting a network sees the same ready
+ * set of it, so a change is computed once per network and the same changes go to each of its hosts.
+ * Only networks a change touched are computed again, and the changes of one turn of the event loop
+ * (a burst of agents' reports) together. A network's set is kept from the first time a node is given
+ * it, so that every later change to it is one the nodes hosting it are told.
+ */
+export class ReadinessTracker {
+  private readonly ready = new Map<string, Set<string>>();
+  private readonly dirty = new Set<string>();
+  private pending: NodeJS.Immediate | undefined;
+
+  constructor(
+    private readonly source: ReadinessSource,
+    private readonly notify: (changes: ReadinessChanges) => void,
+  ) {}
+
+  /** Readiness on these networks may have changed: computed again soon, and the changes told. */
+  touch(networkIds: Iterable<string>): void {
+    for (const networkId of networkIds) if (this.ready.has(networkId)) this.dirty.add(networkId);
+    if (this.dirty.size > 0) this.pending ??= setImmediate(() => this.flush());
+  }
+
+  /** Anything may have changed (the store cannot say what). */
+  touchAll(): void {
+    this.touch([...this.ready.keys()]);
+  }
+
+  /** The ready endpoints of these networks, current (pending changes are told first). */
+  readyOn(networkIds: Iterable<string>): string[] {
+    this.flush();
+    const ids: string[] = [];
+    for (const networkId of networkIds) {
+      let ready = this.ready.get(networkId);
+      if (ready === undefined) {
+        ready = this.compute(networkId, this.source.networkEndpointNodes(networkId));
+        this.ready.set(networkId, ready);
+      }
+      ids.push(...ready);
+    }
+    return ids;
+  }
+
+  /** Forgets everything (leadership lost: the next leader's agents start with a whole set). */
+  reset(): void {
+    clearImmediate(this.pending);
+    this.pending = undefined;
+    this.ready.clear();
+    this.dirty.clear();
+  }
+
+  /** Computes the touched networks again and tells their hosts what changed. */
+  flush(): void {
+    clearImmediate(this.pending);
+    this.pending = undefined;
+    if (this.dirty.size === 0) return;
+    const changes: ReadinessChanges = new Map();
+    for (const networkId of this.dirty) {
+      const before = this.ready.get(networkId) ?? new Set<string>();
+      const endpoints = this.source.networkEndpointNodes(networkId);
+      const after = this.compute(networkId, endpoints);
+      if (endpoints.length === 0) this.ready.delete(networkId);
+      else this.ready.set(networkId, after);
+      const ready = [...after].filter((id) => !before.has(id));
+      const unready = [...before].filter((id) => !after.has(id));
+      if (ready.length === 0 && unready.length === 0) continue;
+      for (const nodeId of new Set(endpoints.map((endpoint) => endpoint.nodeId))) {
+        let change = changes.get(nodeId);
+        if (!change) changes.set(nodeId, (change = { ready: [], unready: [] }));
+        change.ready.push(...ready);
+        change.unready.push(...unready);
+      }
+    }
+    this.dirty.clear();
+    if (changes.size > 0) this.notify(changes);
+  }
+
+  private compute(networkId: string, endpoints: { id: string; nodeId: string; createdRevision: number }[]): Set<string> {
+    const hosts = new Set(endpoints.map((endpoint) => endpoint.nodeId));
+    const asReadiness = endpoints.map(({ id, nodeId, createdRevision }) => ({ id, host: nodeId, createdRevision }));
+    return readyOnNetwork(networkId, asReadiness, hosts, (nodeId) => this.source.programmingOf(nodeId));
+  }
+}
