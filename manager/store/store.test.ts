@@ -94,6 +94,8 @@ describe('connect and disconnect', () => {
       createdRevision: 6,
       ready: false,
       publishedPorts: [],
+      draining: false,
+      drainEndsAt: '',
     });
     expect(store.network('front')?.endpoints.map((endpoint) => [endpoint.sandboxName, endpoint.ip])).toEqual([
       ['web', '10.0.1.2'],

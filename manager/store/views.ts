@@ -65,8 +65,8 @@ export function toEndpoint(state: StoreState, endpoint: EndpointRecord): Endpoin
     ready: false,
     createdRevision: endpoint.createdRevision,
     publishedPorts: (endpoint.publishedPorts ?? []).map((port) => ({ ...port })),
-    draining: false,
-    drainEndsAt: '',
+    draining: endpoint.drainEndsAtMs !== undefined,
+    drainEndsAt: endpoint.drainEndsAtMs === undefined ? '' : new Date(endpoint.drainEndsAtMs).toISOString(),
   };
 }
 
@@ -116,12 +116,13 @@ export function toService(state: StoreState, service: ServiceRecord): Service {
       .map((endpoint) => toEndpoint(state, endpoint)),
     labels: { ...service.labels },
     createdRevision: service.createdRevision,
-    drainTimeoutSeconds: 30,
-    tcpIdleTimeoutSeconds: 0,
-    udpIdleTimeoutSeconds: 0,
+    drainTimeoutSeconds: service.drainTimeoutSeconds,
+    tcpIdleTimeoutSeconds: service.tcpIdleTimeoutSeconds,
+    udpIdleTimeoutSeconds: service.udpIdleTimeoutSeconds,
+    // Both follow the agents' reports, which the leader holds: the API fills them in.
     programming: [],
     readyBackends: 0,
-    updatedRevision: service.createdRevision,
+    updatedRevision: service.updatedRevision,
   };
 }
 
@@ -134,6 +135,7 @@ export function toSandbox(state: StoreState, sandbox: SandboxRecord): Sandbox {
     endpoints: state.endpointsOfSandbox(sandbox.id).sort(byInterface).map((endpoint) => toEndpoint(state, endpoint)),
     createdRevision: sandbox.createdRevision,
     adopted: Boolean(sandbox.adoptedNetns),
+    removing: sandbox.removing === true,
   };
 }
 

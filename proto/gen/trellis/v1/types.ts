@@ -115,6 +115,11 @@ export interface Sandbox {
   createdRevision: number;
   /** the namespace was made by someone else; the agent never creates or deletes it */
   adopted: boolean;
+  /**
+   * Being removed: RemoveSandbox was called while some of its endpoints were service backends,
+   * which drain first (Endpoint.draining); the sandbox goes when the last drain ends.
+   */
+  removing: boolean;
 }
 
 /** One sandbox's attachment to one network. */
@@ -957,7 +962,7 @@ export const IpamConfig_AuxAddressesEntry: MessageFns<IpamConfig_AuxAddressesEnt
 };
 
 function createBaseSandbox(): Sandbox {
-  return { id: "", name: "", node: "", netns: "", endpoints: [], createdRevision: 0, adopted: false };
+  return { id: "", name: "", node: "", netns: "", endpoints: [], createdRevision: 0, adopted: false, removing: false };
 }
 
 export const Sandbox: MessageFns<Sandbox> = {
@@ -982,6 +987,9 @@ export const Sandbox: MessageFns<Sandbox> = {
     }
     if (message.adopted !== false) {
       writer.uint32(56).bool(message.adopted);
+    }
+    if (message.removing !== false) {
+      writer.uint32(64).bool(message.removing);
     }
     return writer;
   },
@@ -1055,6 +1063,14 @@ export const Sandbox: MessageFns<Sandbox> = {
             message.adopted = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.removing = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1082,6 +1098,7 @@ export const Sandbox: MessageFns<Sandbox> = {
         ? globalThis.Number(object.created_revision)
         : 0,
       adopted: isSet(object.adopted) ? globalThis.Boolean(object.adopted) : false,
+      removing: isSet(object.removing) ? globalThis.Boolean(object.removing) : false,
     };
   },
 
@@ -1108,6 +1125,9 @@ export const Sandbox: MessageFns<Sandbox> = {
     if (message.adopted !== false) {
       obj.adopted = message.adopted;
     }
+    if (message.removing !== false) {
+      obj.removing = message.removing;
+    }
     return obj;
   },
 
@@ -1123,6 +1143,7 @@ export const Sandbox: MessageFns<Sandbox> = {
     message.endpoints = object.endpoints?.map((e) => Endpoint.fromPartial(e)) || [];
     message.createdRevision = object.createdRevision ?? 0;
     message.adopted = object.adopted ?? false;
+    message.removing = object.removing ?? false;
     return message;
   },
 };
