@@ -79,7 +79,7 @@ export async function trellisWrites(cluster: TrellisCluster, target: string, run
       const request = ConnectNetworkRequest.fromPartial({ network: networkName, sandbox, aliases: aliases[client] ?? [] });
       await callUnary(control, (c) => c.connectNetwork, request, callTimeoutMs);
     } else {
-      await callUnary(control, (c) => c.disconnectNetwork, { network: networkName, sandbox }, callTimeoutMs);
+      await callUnary(control, (c) => c.disconnectNetwork, { network: networkName, sandbox, force: false }, callTimeoutMs);
     }
   };
 }

@@ -108,12 +108,13 @@ export function addNetworkCommands(program: Command): void {
 
   network
     .command('disconnect')
-    .description('detach a sandbox from a network')
+    .description("detach a sandbox from a network; a service's backend drains first (no new flows, established ones kept for the service's drain timeout)")
     .argument('<network>')
     .argument('<sandbox>')
-    .action((networkRef: string, sandboxRef: string, _options: unknown, command: Command) =>
+    .option('--force', 'remove at once, without draining (also ends a drain under way)')
+    .action((networkRef: string, sandboxRef: string, options: { force?: boolean }, command: Command) =>
       withControl(command, async (control) => {
-        await control.call((c) => c.disconnectNetwork, { network: networkRef, sandbox: sandboxRef });
+        await control.call((c) => c.disconnectNetwork, { network: networkRef, sandbox: sandboxRef, force: options.force === true });
       }),
     );
 }

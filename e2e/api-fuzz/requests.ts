@@ -183,6 +183,26 @@ const createService = plausibleOrWild(
   }),
 );
 
+const timeout = fc.oneof(none(undefined), uint32);
+const updateService = plausibleOrWild(
+  record({
+    service: existing('services'),
+    publishAdd: fixed(fc.array(validPort.map((port) => ({ protocol: 'tcp', targetPort: port, publishedPort: 0, publishMode: 'ingress' })), { maxLength: 1 })),
+    publishRm: none([]),
+    drainTimeoutSeconds: fixed(fc.constantFrom(undefined, 0, 5, 30)),
+    tcpIdleTimeoutSeconds: none(undefined),
+    udpIdleTimeoutSeconds: none(undefined),
+  }),
+  record({
+    service,
+    publishAdd: list(portConfig, hugePortConfig),
+    publishRm: list(portConfig, hugePortConfig),
+    drainTimeoutSeconds: timeout,
+    tcpIdleTimeoutSeconds: timeout,
+    udpIdleTimeoutSeconds: timeout,
+  }),
+);
+
 const calls: Array<{ weight: number; rpc: string; arbitrary: fc.Arbitrary<FuzzCall> }> = [
   { weight: 14, ...rpc('CreateNetwork', (c) => c.createNetwork, createNetwork, true) },
   { weight: 3, ...rpc('ListNetworks', (c) => c.listNetworks, page, false) },
@@ -193,7 +213,10 @@ const calls: Array<{ weight: number; rpc: string; arbitrary: fc.Arbitrary<FuzzCa
   { weight: 4, ...rpc('GetSandbox', (c) => c.getSandbox, record({ sandbox }), false) },
   { weight: 4, ...rpc('RemoveSandbox', (c) => c.removeSandbox, record({ sandbox }), true) },
   { weight: 16, ...rpc('ConnectNetwork', (c) => c.connectNetwork, connectNetwork, true) },
-  { weight: 5, ...rpc('DisconnectNetwork', (c) => c.disconnectNetwork, plausibleOrWild(connection, record({ network, sandbox })), true) },
+  {
+    weight: 5,
+    ...rpc('DisconnectNetwork', (c) => c.disconnectNetwork, plausibleOrWild(connection.map((make) => (known: Known) => ({ ...make(known), force: false })), record({ network, sandbox, force: bool })), true),
+  },
   { weight: 2, ...rpc('ListNodes', (c) => c.listNodes, page, false) },
   { weight: 3, ...rpc('GetNode', (c) => c.getNode, record({ node }), false) },
   { weight: 6, ...rpc('UpdateNode', (c) => c.updateNode, updateNode, true) },
@@ -202,6 +225,7 @@ const calls: Array<{ weight: number; rpc: string; arbitrary: fc.Arbitrary<FuzzCa
   { weight: 2, ...rpc('ListServices', (c) => c.listServices, page, false) },
   { weight: 3, ...rpc('GetService', (c) => c.getService, record({ service }), false) },
   { weight: 3, ...rpc('RemoveService', (c) => c.removeService, record({ service }), true) },
+  { weight: 4, ...rpc('UpdateService', (c) => c.updateService, updateService, true) },
   { weight: 2, ...rpc('ListManagers', (c) => c.listManagers, none({}), false) },
   {
     weight: 1,

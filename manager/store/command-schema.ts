@@ -1,4 +1,4 @@
-import type { Command, CommandOf, IpamRequest, PortRequest, PublishedPortRequest, ReservedPortRequest, Revocation } from './commands';
+import type { Command, CommandOf, CreateService, IpamRequest, PortRequest, PublishedPortRequest, ReservedPortRequest, Revocation } from './commands';
 import { fail, ok, type Result } from './errors';
 import { checkCount } from './fields';
 import { LIMITS } from './limits';
@@ -206,6 +206,12 @@ const issuedCertificate = object<IssuedCertificateRecord>({
   memberId: optional(short),
 });
 
+const serviceTimeouts = {
+  drainTimeoutSeconds: optional(uint32),
+  tcpIdleTimeoutSeconds: optional(uint32),
+  udpIdleTimeoutSeconds: optional(uint32),
+} satisfies Fields<Pick<CreateService, 'drainTimeoutSeconds' | 'tcpIdleTimeoutSeconds' | 'udpIdleTimeoutSeconds'>>;
+
 type CommandSchemas = { [T in Command['type']]: Fields<Omit<CommandOf<T>, 'type'>> };
 
 /** One per command type: a command type without a schema does not type-check. */
@@ -252,7 +258,7 @@ const schemas: CommandSchemas = {
   rotateRootCa: { caCertPem: text(MAX_TEXT), caKeySealed: text(MAX_TEXT), crossSignedCaPem: text(MAX_TEXT) },
   finishRootRotation: { caCertPem: text(MAX_TEXT) },
   createSandbox: { id: short, name: short, node: short, netns: optional(short) },
-  removeSandbox: { sandbox: short },
+  removeSandbox: { sandbox: short, at: optional(epochMs) },
   connect: {
     endpointId: short,
     network: short,
@@ -266,7 +272,8 @@ const schemas: CommandSchemas = {
     service: optional(short),
     publishedPorts: optional(bounded(publishedPort, LIMITS.publishedPorts, 'endpoint')),
   },
-  disconnect: { network: short, sandbox: short },
+  disconnect: { network: short, sandbox: short, force: optional(flag), at: optional(epochMs) },
+  finishDrain: { endpointIds: list(short), at: epochMs },
   createService: {
     id: short,
     name: short,
@@ -274,6 +281,13 @@ const schemas: CommandSchemas = {
     endpointMode: optional(short),
     ports: optional(bounded(servicePort, LIMITS.portsPerService, 'service')),
     labels: optional(stringMap),
+    ...serviceTimeouts,
+  },
+  updateService: {
+    service: short,
+    publishAdd: optional(bounded(servicePort, LIMITS.portsPerService, 'service')),
+    publishRm: optional(bounded(servicePort, LIMITS.portsPerService, 'service')),
+    ...serviceTimeouts,
   },
   removeService: { service: short },
   setDefaultAddressPools: { pools: list(object<AddressPoolRecord>({ base: short, size: uint32 })) },

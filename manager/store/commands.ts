@@ -77,10 +77,16 @@ export interface CreateSandbox {
   netns?: string;
 }
 
-/** Also disconnects the sandbox from every network. */
+/**
+ * Also disconnects the sandbox from every network. With `at`, its endpoints that are backends of a
+ * service with a drain timeout drain first (like `disconnect`), and the sandbox is marked removing
+ * and goes with the last of them.
+ */
 export interface RemoveSandbox {
   type: 'removeSandbox';
   sandbox: string;
+  /** The proposer's clock, ms since the epoch, that drains end after. Absent (log entries from before drain) removes at once. */
+  at?: number;
 }
 
 export interface Connect {
@@ -112,10 +118,26 @@ export interface PublishedPortRequest {
   port: number;
 }
 
+/**
+ * A service backend (of a service with a drain timeout) drains rather than goes: it takes no new flows
+ * and is removed when the drain ends (finishDrain). A draining one disconnected again stays as it is.
+ */
 export interface Disconnect {
   type: 'disconnect';
   network: string;
   sandbox: string;
+  /** Removes at once, draining or not. */
+  force?: boolean;
+  /** The proposer's clock, ms since the epoch, that the drain ends after. Absent (log entries from before drain) removes at once. */
+  at?: number;
+}
+
+/** Proposed by the leader: removes the endpoints whose drain ended by `at` (a draining sandbox's last one takes the sandbox along). */
+export interface FinishDrain {
+  type: 'finishDrain';
+  endpointIds: readonly string[];
+  /** The leader's clock, ms since the epoch; endpoints still draining then are left alone. */
+  at: number;
 }
 
 export interface UpdateNode {
@@ -170,6 +192,23 @@ export interface CreateService {
   endpointMode?: string;
   ports?: readonly PortRequest[];
   labels?: Record<string, string>;
+  /** Absent means the default (SERVICE_DEFAULTS), here and in the idle timeouts. */
+  drainTimeoutSeconds?: number;
+  tcpIdleTimeoutSeconds?: number;
+  udpIdleTimeoutSeconds?: number;
+}
+
+/** The VIPs and backends stay; what is absent stays as it is. */
+export interface UpdateService {
+  type: 'updateService';
+  service: string;
+  /** Published like createService's ports, after publishRm is taken away. */
+  publishAdd?: readonly PortRequest[];
+  /** Matched by protocol and published port (absent or 0: the target port), and by mode when one is given. */
+  publishRm?: readonly PortRequest[];
+  drainTimeoutSeconds?: number;
+  tcpIdleTimeoutSeconds?: number;
+  udpIdleTimeoutSeconds?: number;
 }
 
 export interface RemoveService {
@@ -242,7 +281,9 @@ export type Command =
   | RemoveSandbox
   | Connect
   | Disconnect
+  | FinishDrain
   | CreateService
+  | UpdateService
   | RemoveService
   | SetDefaultAddressPools;
 
@@ -264,7 +305,10 @@ export interface CommandValues {
   removeSandbox: Sandbox;
   connect: Endpoint;
   disconnect: Endpoint;
+  /** The endpoints removed, as they were. */
+  finishDrain: Endpoint[];
   createService: Service;
+  updateService: Service;
   removeService: Service;
   setDefaultAddressPools: AddressPoolRecord[];
 }

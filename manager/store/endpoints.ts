@@ -7,7 +7,8 @@ import { checkAliases, checkNewId } from './fields';
 import { LIMITS } from './limits';
 import { cidrContains, formatIpv4, macForIpv4, parseIpv4 } from '../../proto/runtime/ipv4';
 import { checkPublishedPorts } from './published-ports';
-import { storedIpv4, type EndpointRecord, type NetworkRecord, type ServiceRecord, type StoreState } from './state';
+import { drainingNote, leave, removeIfDone } from './drains';
+import { type EndpointRecord, type NetworkRecord, type ServiceRecord, type StoreState } from './state';
 import { toEndpoint } from './views';
 
 export function connect(state: StoreState, command: Connect): Result<Endpoint> {
@@ -15,7 +16,17 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
   if (!network) return notFound('network', command.network);
   const sandbox = state.findSandbox(command.sandbox);
   if (!sandbox) return notFound('sandbox', command.sandbox);
+  if (sandbox.removing) {
+    return fail('FAILED_PRECONDITION', 'sandbox', `sandbox: "${sandbox.name}" is being removed (its backends drain); create another sandbox`);
+  }
   const existing = endpointOn(state, network.id, sandbox.id);
+  if (existing?.drainEndsAtMs !== undefined) {
+    return fail(
+      'FAILED_PRECONDITION',
+      'sandbox',
+      `sandbox: "${sandbox.name}" is leaving network "${network.name}"${drainingNote(existing)}; connect it again once the drain ends, or end it now (trellis network disconnect --force ${network.name} ${sandbox.name})`,
+    );
+  }
   if (existing) {
     return fail(
       'ALREADY_EXISTS',
@@ -86,14 +97,12 @@ export function disconnect(state: StoreState, command: Disconnect): Result<Endpo
   if (!endpoint) return fail('NOT_FOUND', 'sandbox', `sandbox: "${sandbox.name}" is not connected to network "${network.name}"`);
 
   const removed = toEndpoint(state, endpoint);
-  releaseEndpoint(state, endpoint);
+  leave(state, endpoint, command.at, command.force === true);
+  // A draining endpoint is returned as it is now; a removed one as it was.
+  const draining = state.endpoints.get(endpoint.id);
+  if (draining) return ok(toEndpoint(state, draining));
+  removeIfDone(state, sandbox.id);
   return ok(removed);
-}
-
-/** Deletes the endpoint and frees its address. */
-export function releaseEndpoint(state: StoreState, endpoint: EndpointRecord): void {
-  state.addressSpace(endpoint.networkId).release(storedIpv4(endpoint.ip));
-  state.endpoints.delete(endpoint.id);
 }
 
 function endpointOn(state: StoreState, networkId: string, sandboxId: string): EndpointRecord | undefined {

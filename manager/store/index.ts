@@ -13,6 +13,7 @@ export type {
   CreateSandbox,
   CreateService,
   Disconnect,
+  FinishDrain,
   FinishRootRotation,
   InitSecurity,
   IpamRequest,
@@ -30,6 +31,7 @@ export type {
   RotateJoinSecret,
   RotateRootCa,
   SetDefaultAddressPools,
+  UpdateService,
   UpdateNode,
 } from './commands';
 export type { Result, StoreError } from './errors';

@@ -46,3 +46,14 @@ export const VNI_RANGE = { min: FIRST_VNI, max: LAST_VNI } as const;
 /** IPv4's minimum datagram size, and the largest jumbo frame NICs commonly take. */
 export const MTU_RANGE = { min: 576, max: 9000 } as const;
 export const PORT_RANGE = { min: 1, max: 65535 } as const;
+
+/**
+ * A service's drain timeout, in seconds (0 = a leaving backend is cut at once). A day is far longer than
+ * any graceful shutdown; a longer one would keep a removed sandbox around for days.
+ */
+export const DRAIN_TIMEOUT_RANGE = { min: 0, max: 86_400 } as const;
+/**
+ * Idle timeouts of flows through a service's VIPs, in seconds. At least 1 (the kernel takes 0 for "unchanged"),
+ * at most a week: conntrack keeps timeouts in jiffies in 32 bits, which a much longer one would overflow.
+ */
+export const IDLE_TIMEOUT_RANGE = { min: 1, max: 604_800 } as const;

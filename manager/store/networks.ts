@@ -7,6 +7,7 @@ import { MTU_RANGE } from './limits';
 import { resolveIpam } from './ipam';
 import { FIRST_VNI, LAST_VNI, newAddressSpace, type NetworkRecord, type StoreState } from './state';
 import { toNetwork } from './views';
+import { drainingAdvice, drainingNote } from './drains';
 
 const SUPPORTED_DRIVERS = ['overlay'];
 const { min: MIN_MTU, max: MAX_MTU } = MTU_RANGE;
@@ -76,11 +77,11 @@ export function removeNetwork(state: StoreState, command: RemoveNetwork): Result
   if (!network) return notFound('network', command.network);
   const endpoints = state.endpointsOfNetwork(network.id);
   if (endpoints.length > 0) {
-    const sandboxNames = endpoints.map((endpoint) => `"${state.sandbox(endpoint.sandboxId).name}"`).join(', ');
+    const sandboxNames = endpoints.map((endpoint) => `"${state.sandbox(endpoint.sandboxId).name}"${drainingNote(endpoint)}`).join(', ');
     return fail(
       'FAILED_PRECONDITION',
       'network',
-      `network: "${network.name}" still has ${endpoints.length} endpoint(s) (sandboxes ${sandboxNames}); disconnect them first`,
+      `network: "${network.name}" still has ${endpoints.length} endpoint(s) (sandboxes ${sandboxNames}); disconnect them first${drainingAdvice(endpoints)}`,
     );
   }
   const services = state.servicesOnNetwork(network.id);

@@ -14,21 +14,22 @@ const PROTOCOLS: readonly PortProtocol[] = ['tcp', 'udp'];
 const PUBLISH_MODES: readonly PortRecord['publishMode'][] = ['ingress', 'host'];
 const LAST_PORT = PORT_RANGE.max;
 
-export function checkPorts(requests: readonly PortRequest[], endpointMode: EndpointMode, others: Iterable<ServiceRecord>): Result<PortRecord[]> {
-  const ports = checkPortList('ports', requests, checkPort, samePublished, describe);
+/** `field`: the request field the ports came in (`ports` of a new service, `publish_add` of an update). */
+export function checkPorts(requests: readonly PortRequest[], endpointMode: EndpointMode, others: Iterable<ServiceRecord>, field = 'ports'): Result<PortRecord[]> {
+  const ports = checkPortList(field, requests, checkPort, samePublished, describePort);
   if (!ports.ok) return ports;
   const ingress = endpointMode === 'dnsrr' ? ports.value.find((port) => port.publishMode === 'ingress') : undefined;
   if (ingress) {
     return fail(
       'INVALID_ARGUMENT',
-      'ports',
-      `ports: ${describe(ingress)} uses ingress mode, which needs a VIP; publish it with mode host, or use endpoint mode vip`,
+      field,
+      `${field}: ${describePort(ingress)} uses ingress mode, which needs a VIP; publish it with mode host, or use endpoint mode vip`,
     );
   }
   for (const other of others) {
     const clash = ports.value.find((port) => port.publishMode === 'ingress' && other.ports.some((taken) => samePublished(taken, port)));
     if (clash) {
-      return fail('ALREADY_EXISTS', 'ports', `ports: ${describe(clash)} is already published by service "${other.name}"; choose another published port`);
+      return fail('ALREADY_EXISTS', field, `${field}: ${describePort(clash)} is already published by service "${other.name}"; choose another published port`);
     }
   }
   return ports;
@@ -88,10 +89,10 @@ function isPort(value: number, lowest: number): boolean {
   return Number.isInteger(value) && value >= lowest && value <= LAST_PORT;
 }
 
-function samePublished(a: PortRecord, b: PortRecord): boolean {
+export function samePublished(a: PortRecord, b: PortRecord): boolean {
   return a.publishedPort === b.publishedPort && a.protocol === b.protocol && a.publishMode === b.publishMode;
 }
 
-function describe(port: PortRecord): string {
+export function describePort(port: PortRecord): string {
   return `${port.publishedPort}/${port.protocol}`;
 }

@@ -5,7 +5,7 @@ import { fail, notFound, ok, type Result } from './errors';
 import { checkName, checkNewId } from './fields';
 import { type SandboxRecord, type StoreState } from './state';
 import { toSandbox } from './views';
-import { releaseEndpoint } from './endpoints';
+import { leave } from './drains';
 
 const NETNS_ID_CHARS = 10;
 
@@ -49,14 +49,19 @@ export function createSandbox(state: StoreState, command: CreateSandbox): Result
   return ok(toSandbox(state, record));
 }
 
-/** Like `docker rm`: the sandbox leaves every network it was on. */
+/**
+ * Like `docker rm`: the sandbox leaves every network it was on; service backends among its endpoints
+ * drain first (see drains.ts). Removing one that is being removed again changes nothing.
+ */
 export function removeSandbox(state: StoreState, command: RemoveSandbox): Result<Sandbox> {
   const sandbox = state.findSandbox(command.sandbox);
   if (!sandbox) return notFound('sandbox', command.sandbox);
 
   const removed = toSandbox(state, sandbox);
-  for (const endpoint of state.endpointsOfSandbox(sandbox.id)) releaseEndpoint(state, endpoint);
-  state.sandboxes.delete(sandbox.id);
+  for (const endpoint of state.endpointsOfSandbox(sandbox.id)) leave(state, endpoint, command.at, false);
+  // Its draining backends keep it (its namespace serves their flows) until the last drain ends.
+  if (state.endpointsOfSandbox(sandbox.id).length === 0) state.sandboxes.delete(sandbox.id);
+  else if (!sandbox.removing) state.sandboxes.set(sandbox.id, { ...sandbox, removing: true });
   return ok(removed);
 }
 

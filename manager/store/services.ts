@@ -6,8 +6,10 @@ import { checkLabels, checkName, checkNewId } from './fields';
 import { refuseReserved, reservationsOnAny } from './reserved-ports';
 import { formatIpv4 } from '../../proto/runtime/ipv4';
 import { checkPorts } from './ports';
-import { storedIpv4, type EndpointMode, type NetworkRecord, type PortRecord, type ServiceRecord, type StoreState } from './state';
+import { checkTimeouts } from './service-timeouts';
+import { SERVICE_DEFAULTS, storedIpv4, type EndpointMode, type NetworkRecord, type PortRecord, type ServiceRecord, type StoreState } from './state';
 import { toService } from './views';
+import { drainingAdvice, drainingNote } from './drains';
 
 const ENDPOINT_MODES: readonly EndpointMode[] = ['vip', 'dnsrr'];
 
@@ -33,6 +35,8 @@ export function createService(state: StoreState, command: CreateService): Result
   if (!reserved.ok) return reserved;
   const labels = checkLabels('labels', command.labels ?? {});
   if (!labels.ok) return labels;
+  const timeouts = checkTimeouts(command, SERVICE_DEFAULTS);
+  if (!timeouts.ok) return timeouts;
   // Allocated last: nothing after it can fail, so a refused command never holds a VIP.
   const vips = endpointMode === 'vip' ? allocateVips(state, networks.value) : ok([]);
   if (!vips.ok) return vips;
@@ -46,6 +50,8 @@ export function createService(state: StoreState, command: CreateService): Result
     vips: vips.value,
     labels: labels.value,
     createdRevision: state.revision + 1,
+    ...timeouts.value,
+    updatedRevision: state.revision + 1,
   };
   state.services.set(record.id, record);
   return ok(toService(state, record));
@@ -56,11 +62,11 @@ export function removeService(state: StoreState, command: RemoveService): Result
   if (!service) return notFound('service', command.service);
   const backends = state.endpointsOfService(service.id);
   if (backends.length > 0) {
-    const names = backends.map((endpoint) => `"${state.sandbox(endpoint.sandboxId).name}" on "${state.network(endpoint.networkId).name}"`);
+    const names = backends.map((endpoint) => `"${state.sandbox(endpoint.sandboxId).name}" on "${state.network(endpoint.networkId).name}"${drainingNote(endpoint)}`);
     return fail(
       'FAILED_PRECONDITION',
       'service',
-      `service: "${service.name}" still has ${backends.length} backend(s) (${names.join(', ')}); disconnect them first (trellis network disconnect)`,
+      `service: "${service.name}" still has ${backends.length} backend(s) (${names.join(', ')}); disconnect them first (trellis network disconnect)${drainingAdvice(backends)}`,
     );
   }
 
@@ -70,7 +76,7 @@ export function removeService(state: StoreState, command: RemoveService): Result
   return ok(removed);
 }
 
-function publishedSide(port: PortRecord): { protocol: PortRecord['protocol']; port: number } {
+export function publishedSide(port: PortRecord): { protocol: PortRecord['protocol']; port: number } {
   return { protocol: port.protocol, port: port.publishedPort };
 }
 

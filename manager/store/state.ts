@@ -70,6 +70,11 @@ export interface SandboxRecord {
    */
   adoptedNetns?: string;
   createdRevision: number;
+  /**
+   * True once removeSandbox was applied while some of its endpoints drain: it goes with the last
+   * of them (see drains.ts). Absent (so in every record from before drain) means not being removed.
+   */
+  removing?: boolean;
 }
 
 export interface EndpointRecord {
@@ -93,6 +98,13 @@ export interface EndpointRecord {
    * before publishing, and in records that publish nothing) means none.
    */
   publishedPorts?: PublishedPortRecord[];
+  /**
+   * Present while the endpoint drains: a service backend being disconnected (or its sandbox removed)
+   * that takes no new flows through the VIPs and keeps everything else (address, interface) until this
+   * time, in ms since the epoch, when the leader removes it (finishDrain). Computed in apply from the
+   * proposer's `at`, so every replica stamps the same.
+   */
+  drainEndsAtMs?: number;
 }
 
 /** Like `docker run -p HOST:CONTAINER/PROTOCOL`: the node's hostPort is DNATed to the endpoint's port. */
@@ -124,6 +136,27 @@ export interface ServiceRecord {
   vips: { networkId: string; ip: string }[];
   labels: Record<string, string>;
   createdRevision: number;
+  /** How long a leaving backend keeps its established flows; 0 = cut at once. */
+  drainTimeoutSeconds: number;
+  tcpIdleTimeoutSeconds: number;
+  udpIdleTimeoutSeconds: number;
+  /** The revision of the last change to the service's own fields (create, update): what agents report programming. */
+  updatedRevision: number;
+}
+
+/** A service record as older versions wrote it, before drain and idle timeouts. */
+type StoredServiceRecord = Omit<ServiceRecord, keyof typeof SERVICE_DEFAULTS | 'updatedRevision'> & Partial<ServiceRecord>;
+
+/**
+ * The timeouts a service gets when its creator gives none. Idle flows last longer than under IPVS
+ * (900 s TCP, 300 s UDP), whose defaults are Swarm's and cut idle database connections and long
+ * polls that the applications on both ends still consider open: a day for TCP, 15 minutes for UDP.
+ */
+export const SERVICE_DEFAULTS = { drainTimeoutSeconds: 30, tcpIdleTimeoutSeconds: 86_400, udpIdleTimeoutSeconds: 900 } as const;
+
+/** Records and snapshots from before drain and idle timeouts read as if created with the defaults. */
+function withServiceDefaults(record: StoredServiceRecord): ServiceRecord {
+  return { ...SERVICE_DEFAULTS, updatedRevision: record.createdRevision, ...record };
 }
 
 /** Where subnets for networks created without one come from: consecutive /size blocks of base. */
@@ -205,7 +238,8 @@ export interface StoreSnapshot {
   networks: NetworkRecord[];
   sandboxes: SandboxRecord[];
   endpoints: EndpointRecord[];
-  services: ServiceRecord[];
+  /** Those written before drain and idle timeouts lack them (see withServiceDefaults). */
+  services: StoredServiceRecord[];
   defaultAddressPools: AddressPoolRecord[];
   /** Absent in snapshots from before revocation: none revoked. */
   revokedNodes?: RevokedNodeRecord[];
@@ -287,6 +321,8 @@ export class StoreState {
   private readonly endpointsBySandbox = new ManyIndex();
   private readonly sandboxesByNode = new ManyIndex();
   private readonly servicesByNetwork = new ManyIndex();
+  /** Ids of the endpoints that drain (have drainEndsAtMs), for the leader's drain loop. */
+  readonly drainingEndpointIds = new Set<string>();
   /** See `overlaySubnets`; undefined until asked for after a network write. */
   private overlaySubnetList: readonly string[] | undefined;
   private touched = noneTouched();
@@ -314,6 +350,8 @@ export class StoreState {
       this.touched.networks.add(endpoint.networkId);
       this.touched.sandboxes.add(endpoint.sandboxId);
       this.touched.endpointChanges.set(endpoint.id, endpoint.networkId);
+      if (present && endpoint.drainEndsAtMs !== undefined) this.drainingEndpointIds.add(endpoint.id);
+      else this.drainingEndpointIds.delete(endpoint.id);
     });
     sandboxes.watch((sandbox, present) => {
       this.sandboxesByNode[present ? 'add' : 'remove'](sandbox.nodeId, sandbox.id);
@@ -372,7 +410,7 @@ export class StoreState {
       byId(snapshot.networks, new NamedMap<NetworkRecord>()),
       byId(snapshot.sandboxes, new NamedMap<SandboxRecord>()),
       byId(snapshot.endpoints, new WatchedMap<EndpointRecord>()),
-      byId(snapshot.services, new NamedMap<ServiceRecord>()),
+      byId(snapshot.services.map(withServiceDefaults), new NamedMap<ServiceRecord>()),
       structuredClone(snapshot.defaultAddressPools),
       structuredClone(snapshot.security),
       new Map((snapshot.revokedNodes ?? []).map((revoked) => [revoked.nodeId, structuredClone(revoked)])),

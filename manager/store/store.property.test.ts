@@ -81,7 +81,9 @@ describe('Store addresses under random interleavings', () => {
     },
     { weight: 1, arbitrary: fc.record({ type: fc.constant('removeNetwork' as const), network: nets }) },
     { weight: 3, arbitrary: fc.record({ type: fc.constant('createSandbox' as const), id: fc.constant(''), name: boxes, node: fc.constant('n1') }) },
-    { weight: 1, arbitrary: fc.record({ type: fc.constant('removeSandbox' as const), sandbox: boxes }) },
+    // Drains: `at` makes a backend of a service with a drain timeout drain; finishDrain's ids are filled in when it runs.
+    { weight: 1, arbitrary: fc.record({ type: fc.constant('removeSandbox' as const), sandbox: boxes, at: fc.constantFrom(undefined, 1_000) }) },
+    { weight: 1, arbitrary: fc.record({ type: fc.constant('finishDrain' as const), endpointIds: fc.constant([]), at: fc.constantFrom(3_000, 10_000) }) },
     {
       weight: 8,
       arbitrary: fc.record({
@@ -94,7 +96,10 @@ describe('Store addresses under random interleavings', () => {
         service: fc.constantFrom(undefined, undefined, undefined, 'v1', 'v2'),
       }),
     },
-    { weight: 2, arbitrary: fc.record({ type: fc.constant('disconnect' as const), network: nets, sandbox: boxes }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ type: fc.constant('disconnect' as const), network: nets, sandbox: boxes, at: fc.constantFrom(undefined, 1_000), force: fc.constantFrom(undefined, true) }),
+    },
     {
       weight: 2,
       arbitrary: fc.record({
@@ -103,6 +108,7 @@ describe('Store addresses under random interleavings', () => {
         name: services,
         networks: fc.subarray(['a', 'b', 'c']),
         endpointMode: fc.constantFrom('vip', 'dnsrr'),
+        drainTimeoutSeconds: fc.constantFrom(undefined, 0, 5),
       }),
     },
     { weight: 1, arbitrary: fc.record({ type: fc.constant('removeService' as const), service: services }) },
@@ -139,6 +145,10 @@ describe('Store addresses under random interleavings', () => {
     }).flat();
   }
 
+  /** A finishDrain names the endpoints draining when it runs, as the leader's loop does. */
+  const withDrainingIds = (store: Store, command: Command): Command =>
+    command.type === 'finishDrain' ? { ...command, endpointIds: store.drains().map((drain) => drain.endpointId) } : command;
+
   /** Everything's result apart from the revision it happened at. */
   function withoutRevisions(value: unknown): unknown {
     return JSON.parse(JSON.stringify(value, (key, inner: unknown) => (key === 'createdRevision' || key === 'updatedRevision' ? undefined : inner)));
@@ -153,7 +163,8 @@ describe('Store addresses under random interleavings', () => {
           ...['a', 'b', 'c'].map((name, index): Command => ({ type: 'createNetwork', id: '', name, driver: '', ...initial[index] })),
           ...['s1', 's2', 's3', 's4', 's5'].map((name): Command => ({ type: 'createSandbox', id: '', name, node: 'n1' })),
         ];
-        [...opening, ...generated].map(withDistinctIds).forEach((next) => {
+        [...opening, ...generated].map(withDistinctIds).forEach((drawn) => {
+          const next = withDrainingIds(store, drawn);
           const before = store.snapshot();
           if (!store.apply(next).ok) expect(store.snapshot()).toEqual(before);
           for (const network of store.networks()) {
@@ -166,6 +177,8 @@ describe('Store addresses under random interleavings', () => {
         const rebuilt = Store.restore(store.snapshot());
         for (const command of fillEveryNetwork(store)) expect(rebuilt.apply(command)).toEqual(store.apply(command));
 
+        const drains = store.drains().map((drain) => drain.endpointId);
+        if (drains.length > 0) expect(store.apply({ type: 'finishDrain', endpointIds: drains, at: Number.MAX_SAFE_INTEGER }).ok).toBe(true);
         for (const sandbox of store.sandboxes()) expect(store.apply({ type: 'removeSandbox', sandbox: sandbox.id }).ok).toBe(true);
         for (const service of store.services()) expect(store.apply({ type: 'removeService', service: service.id }).ok).toBe(true);
         for (const network of store.networks()) expect(store.apply({ type: 'removeNetwork', network: network.id }).ok).toBe(true);

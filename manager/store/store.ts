@@ -12,6 +12,8 @@ import { revokeNode } from './revocations';
 import { recordCertificate } from './certificates';
 import { createSandbox, removeSandbox } from './sandboxes';
 import { createService, removeService } from './services';
+import { updateService } from './service-update';
+import { finishDrain } from './drains';
 import { StoreState, type AddressPoolRecord, type ClusterSecurityRecord, type IssuedCertificateRecord, type RevokedNodeRecord, type StoreSnapshot } from './state';
 import { affectedNodes, affectsEveryNode } from './affected-nodes';
 import { ChangeJournal, type Changes } from './journal';
@@ -40,7 +42,9 @@ const handlers: Handlers = {
   removeSandbox,
   connect,
   disconnect,
+  finishDrain,
   createService,
+  updateService,
   removeService,
   setDefaultAddressPools,
 };
@@ -215,6 +219,14 @@ export class Store {
     let latest: IssuedCertificateRecord | undefined;
     for (const issued of this.state.issuedCertificates.values()) if (issued.memberId === memberId) latest = issued;
     return latest && { ...latest };
+  }
+
+  /** Every endpoint that drains, with when its drain ends (ms since the epoch): what the leader's drain loop finishes. */
+  drains(): { endpointId: string; drainEndsAtMs: number }[] {
+    return [...this.state.drainingEndpointIds].flatMap((endpointId) => {
+      const drainEndsAtMs = this.state.endpoints.get(endpointId)?.drainEndsAtMs;
+      return drainEndsAtMs === undefined ? [] : [{ endpointId, drainEndsAtMs }];
+    });
   }
 
   /** Names of the nodes with an endpoint on the network (none for an unknown one). */

@@ -1,5 +1,4 @@
 import type { EndpointView, NetworkView, NodeView, SandboxView, ServiceView } from '../../proto/gen/trellis/v1/dispatcher';
-import { drainEndsAtMs, serviceRevision, serviceTimeouts } from './service-record-fields';
 import {
   NodeStatus,
   type Endpoint,
@@ -46,7 +45,6 @@ export function toEndpoint(state: StoreState, endpoint: EndpointRecord): Endpoin
   const subnet = state.addressSpace(network.id).subnetOf(storedIpv4(endpoint.ip));
   if (!subnet) throw new Error(`store invariant broken: endpoint ${endpoint.id} is outside its network's subnets`);
   const service = endpoint.serviceId ? state.service(endpoint.serviceId) : undefined;
-  const drainEnds = drainEndsAtMs(endpoint);
   return {
     id: endpoint.id,
     networkId: network.id,
@@ -67,8 +65,8 @@ export function toEndpoint(state: StoreState, endpoint: EndpointRecord): Endpoin
     ready: false,
     createdRevision: endpoint.createdRevision,
     publishedPorts: (endpoint.publishedPorts ?? []).map((port) => ({ ...port })),
-    draining: drainEnds !== undefined,
-    drainEndsAt: drainEnds === undefined ? '' : new Date(drainEnds).toISOString(),
+    draining: endpoint.drainEndsAtMs !== undefined,
+    drainEndsAt: endpoint.drainEndsAtMs === undefined ? '' : new Date(endpoint.drainEndsAtMs).toISOString(),
   };
 }
 
@@ -118,10 +116,13 @@ export function toService(state: StoreState, service: ServiceRecord): Service {
       .map((endpoint) => toEndpoint(state, endpoint)),
     labels: { ...service.labels },
     createdRevision: service.createdRevision,
-    ...serviceTimeouts(service),
+    drainTimeoutSeconds: service.drainTimeoutSeconds,
+    tcpIdleTimeoutSeconds: service.tcpIdleTimeoutSeconds,
+    udpIdleTimeoutSeconds: service.udpIdleTimeoutSeconds,
+    // Both follow the agents' reports, which the leader holds: the API fills them in.
     programming: [],
     readyBackends: 0,
-    updatedRevision: serviceRevision(service),
+    updatedRevision: service.updatedRevision,
   };
 }
 
@@ -134,6 +135,7 @@ export function toSandbox(state: StoreState, sandbox: SandboxRecord): Sandbox {
     endpoints: state.endpointsOfSandbox(sandbox.id).sort(byInterface).map((endpoint) => toEndpoint(state, endpoint)),
     createdRevision: sandbox.createdRevision,
     adopted: Boolean(sandbox.adoptedNetns),
+    removing: sandbox.removing === true,
   };
 }
 
@@ -250,8 +252,10 @@ export function toServiceView(state: StoreState, service: ServiceRecord, hosted:
     vips: service.vips
       .filter((vip) => hosted.has(vip.networkId))
       .map(({ networkId, ip }) => ({ networkId, networkName: state.network(networkId).name, ip })),
-    ...serviceTimeouts(service),
-    revision: serviceRevision(service),
+    drainTimeoutSeconds: service.drainTimeoutSeconds,
+    tcpIdleTimeoutSeconds: service.tcpIdleTimeoutSeconds,
+    udpIdleTimeoutSeconds: service.udpIdleTimeoutSeconds,
+    revision: service.updatedRevision,
   };
 }
 

@@ -233,6 +233,8 @@ export interface ConnectNetworkRequest {
 export interface DisconnectNetworkRequest {
   network: string;
   sandbox: string;
+  /** A service backend is removed at once instead of draining (also one that is draining already). */
+  force: boolean;
 }
 
 export interface DisconnectNetworkResponse {
@@ -3094,7 +3096,7 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
 };
 
 function createBaseDisconnectNetworkRequest(): DisconnectNetworkRequest {
-  return { network: "", sandbox: "" };
+  return { network: "", sandbox: "", force: false };
 }
 
 export const DisconnectNetworkRequest: MessageFns<DisconnectNetworkRequest> = {
@@ -3104,6 +3106,9 @@ export const DisconnectNetworkRequest: MessageFns<DisconnectNetworkRequest> = {
     }
     if (message.sandbox !== "") {
       writer.uint32(18).string(message.sandbox);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
     }
     return writer;
   },
@@ -3137,6 +3142,14 @@ export const DisconnectNetworkRequest: MessageFns<DisconnectNetworkRequest> = {
             message.sandbox = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3153,6 +3166,7 @@ export const DisconnectNetworkRequest: MessageFns<DisconnectNetworkRequest> = {
     return {
       network: isSet(object.network) ? globalThis.String(object.network) : "",
       sandbox: isSet(object.sandbox) ? globalThis.String(object.sandbox) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -3164,6 +3178,9 @@ export const DisconnectNetworkRequest: MessageFns<DisconnectNetworkRequest> = {
     if (message.sandbox !== "") {
       obj.sandbox = message.sandbox;
     }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -3174,6 +3191,7 @@ export const DisconnectNetworkRequest: MessageFns<DisconnectNetworkRequest> = {
     const message = createBaseDisconnectNetworkRequest();
     message.network = object.network ?? "";
     message.sandbox = object.sandbox ?? "";
+    message.force = object.force ?? false;
     return message;
   },
 };

@@ -115,6 +115,11 @@ export interface Sandbox {
   createdRevision: number;
   /** the namespace was made by someone else; the agent never creates or deletes it */
   adopted: boolean;
+  /**
+   * Being removed: RemoveSandbox was called while some of its endpoints were service backends,
+   * which drain first (Endpoint.draining); the sandbox goes when the last drain ends.
+   */
+  removing: boolean;
 }
 
 /** One sandbox's attachment to one network. */
@@ -969,7 +974,7 @@ export const IpamConfig_AuxAddressesEntry: MessageFns<IpamConfig_AuxAddressesEnt
 };
 
 function createBaseSandbox(): Sandbox {
-  return { id: "", name: "", node: "", netns: "", endpoints: [], createdRevision: 0, adopted: false };
+  return { id: "", name: "", node: "", netns: "", endpoints: [], createdRevision: 0, adopted: false, removing: false };
 }
 
 export const Sandbox: MessageFns<Sandbox> = {
@@ -994,6 +999,9 @@ export const Sandbox: MessageFns<Sandbox> = {
     }
     if (message.adopted !== false) {
       writer.uint32(56).bool(message.adopted);
+    }
+    if (message.removing !== false) {
+      writer.uint32(64).bool(message.removing);
     }
     return writer;
   },
@@ -1067,6 +1075,14 @@ export const Sandbox: MessageFns<Sandbox> = {
             message.adopted = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.removing = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1094,6 +1110,7 @@ export const Sandbox: MessageFns<Sandbox> = {
         ? globalThis.Number(object.created_revision)
         : 0,
       adopted: isSet(object.adopted) ? globalThis.Boolean(object.adopted) : false,
+      removing: isSet(object.removing) ? globalThis.Boolean(object.removing) : false,
     };
   },
 
@@ -1120,6 +1137,9 @@ export const Sandbox: MessageFns<Sandbox> = {
     if (message.adopted !== false) {
       obj.adopted = message.adopted;
     }
+    if (message.removing !== false) {
+      obj.removing = message.removing;
+    }
     return obj;
   },
 
@@ -1135,6 +1155,7 @@ export const Sandbox: MessageFns<Sandbox> = {
     message.endpoints = object.endpoints?.map((e) => Endpoint.fromPartial(e)) || [];
     message.createdRevision = object.createdRevision ?? 0;
     message.adopted = object.adopted ?? false;
+    message.removing = object.removing ?? false;
     return message;
   },
 };
