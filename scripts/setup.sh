@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=(iproute2 nftables iputils-ping iperf3 util-linux procps)
+packages=(iproute2 nftables conntrack iputils-ping iperf3 util-linux procps)
 if [ "${1:-}" = "--bench" ]; then packages+=(etcd-server etcd-client ethtool); fi
 if [ "${1:-}" = "--test" ]; then packages+=(vagrant systemd python3); fi
 missing=()

@@ -64,14 +64,37 @@ exit 0`;
  * The JSON lines each namespace printed (one per command; see LOOP), by namespace; undefined for
  * a namespace that could not be read, and no entry for a name that does not exist.
  */
-export async function readNamespaces(
+export function readNamespaces(runner: CommandRunner, kind: NamespaceKind, names: readonly string[]): Promise<Map<string, string[] | undefined>> {
+  return readFramed(runner, LOOP, [kind], names);
+}
+
+/**
+ * A loop over its arguments (namespace names) that runs `body` with $ns and $path set, in the
+ * framing readFramed parses; `body` prints `@@failed` when the namespace could not be read.
+ */
+export function eachNamespaceLoop(body: string): string {
+  return `for ns; do
+  path="${NETNS_RUN_DIR}/$ns"
+  [ -e "$path" ] || continue
+  echo "@@ $ns"
+${body}
+done
+exit 0`;
+}
+
+/**
+ * Runs `script` (a loop like eachNamespaceLoop's, given `leading` arguments then names) in one
+ * shell per core, each over a share of the names; what each namespace printed, line by line.
+ */
+export async function readFramed(
   runner: CommandRunner,
-  kind: NamespaceKind,
+  script: string,
+  leading: readonly string[],
   names: readonly string[],
 ): Promise<Map<string, string[] | undefined>> {
   const loops = Math.min(availableParallelism(), names.length);
   const shares = Array.from({ length: loops }, (_, loop) => names.filter((_, index) => index % loops === loop));
-  const outputs = await Promise.all(shares.map((share) => runner.run(['sh', '-c', LOOP, 'trellis-read', kind, ...share])));
+  const outputs = await Promise.all(shares.map((share) => runner.run(['sh', '-c', script, 'trellis-read', ...leading, ...share])));
   const read = new Map<string, string[] | undefined>();
   for (const output of outputs) parseFramed(output, read);
   return read;

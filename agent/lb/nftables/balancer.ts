@@ -1,0 +1,43 @@
+import { CommandRunner, processRunner } from '../../kernel';
+import type { LoadBalancer, NamespaceBalancing } from '../model';
+import { applyChanges, readTables } from './kernel-io';
+import { NftLbChange, planBalancing } from './plan';
+import type { ObservedLb } from './table';
+
+/** Some namespaces' changes failed; the others were applied. */
+export class LbApplyError extends Error {
+  constructor(readonly failures: ReadonlyMap<string, string>) {
+    super(`load balancing not applied in ${failures.size} namespace(s): ${[...failures].map(([netns, why]) => `${netns}: ${why.trim()}`).join('; ')}`);
+    this.name = 'LbApplyError';
+  }
+}
+
+/**
+ * Client-side service balancing with nftables, in the style of kube-proxy's nftables mode: in each
+ * sandbox namespace a table `ip trellis_lb` whose nat output chain looks up VIP . protocol . port
+ * in a verdict map and jumps to that VIP-port's chain, which DNATs to
+ * `numgen random mod N map @<service>-backends` (the accepting backends). A backend change is a
+ * few map elements and that chain's one rule; the rest of the table is never rewritten.
+ */
+export class NftablesBalancer implements LoadBalancer<ObservedLb, NftLbChange> {
+  readonly engine = 'nftables';
+
+  constructor(private readonly runner: CommandRunner) {}
+
+  observe(netns: readonly string[]): Promise<Map<string, ObservedLb>> {
+    return readTables(this.runner, netns);
+  }
+
+  plan(desired: readonly NamespaceBalancing[], observed: ReadonlyMap<string, ObservedLb>): NftLbChange[] {
+    return planBalancing(desired, observed);
+  }
+
+  async apply(changes: readonly NftLbChange[]): Promise<void> {
+    const failures = await applyChanges(this.runner, changes);
+    if (failures.size > 0) throw new LbApplyError(failures);
+  }
+}
+
+export function createNftablesBalancer(runner: CommandRunner = processRunner): NftablesBalancer {
+  return new NftablesBalancer(runner);
+}

@@ -1,0 +1,52 @@
+import { ipv4Number } from '../../firewall/address-match';
+import type { LbPort, LbService } from '../model';
+import { backendsMap, drainingSet, portChain, serviceBase, timeoutName } from './names';
+import { DISPATCH_RULE, REFUSE_RULE, dnatRule, timeoutRule } from './rules';
+import { DEFAULT_TIMEOUT_SECONDS, DesiredTable, serviceElement, timeoutPolicy } from './table';
+
+const byAddress = (a: string, b: string): number => ipv4Number(a) - ipv4Number(b);
+
+/** The timeout object a port's flows get, or undefined for conntrack's default. */
+function portTimeout(service: LbService, port: LbPort): { name: string; policy: string } | undefined {
+  const seconds = port.protocol === 'tcp' ? service.tcpIdleTimeoutSeconds : service.udpIdleTimeoutSeconds;
+  if (seconds <= 0 || seconds === DEFAULT_TIMEOUT_SECONDS[port.protocol]) return undefined;
+  return { name: timeoutName(port.protocol, seconds), policy: timeoutPolicy(port.protocol, seconds) };
+}
+
+/**
+ * The table a namespace balancing `services` must hold. A VIP-port that two services claim goes to
+ * the first by key (the map cannot hold both); so does a port listed twice.
+ */
+export function desiredTable(services: readonly LbService[]): DesiredTable {
+  const table = {
+    outputRules: [DISPATCH_RULE],
+    services: new Map<string, string>(),
+    backendMaps: new Map<string, string[]>(),
+    drainingSets: new Map<string, Set<string>>(),
+    chains: new Map<string, string[]>(),
+    timeouts: new Map<string, string>(),
+  };
+  for (const service of [...services].sort((a, b) => a.key.localeCompare(b.key))) {
+    const base = serviceBase(service.key);
+    const accepting = [...new Set(service.backends.filter((backend) => backend.accepting).map((backend) => backend.ip))].sort(byAddress);
+    const isAccepting = new Set(accepting);
+    const draining = service.backends.filter((backend) => !isAccepting.has(backend.ip)).map((backend) => backend.ip);
+    table.backendMaps.set(backendsMap(base), accepting);
+    table.drainingSets.set(drainingSet(base), new Set(draining));
+    for (const port of service.ports) {
+      const element = serviceElement(service.vip, port.protocol, port.port);
+      if (table.services.has(element)) continue;
+      const chain = portChain(base, port.protocol, port.port);
+      const timeout = portTimeout(service, port);
+      if (timeout !== undefined && accepting.length > 0) table.timeouts.set(timeout.name, timeout.policy);
+      table.services.set(element, chain);
+      table.chains.set(
+        chain,
+        accepting.length === 0
+          ? [REFUSE_RULE]
+          : [...(timeout === undefined ? [] : [timeoutRule(timeout.name)]), dnatRule(port.protocol, accepting.length, backendsMap(base), port.targetPort)],
+      );
+    }
+  }
+  return table;
+}

@@ -1,0 +1,90 @@
+import { CommandRunner, NETNS_RUN_DIR } from '../../kernel';
+import { eachNamespaceLoop, readFramed } from '../../kernel/namespace-reads';
+import { isMissingTableError } from '../../firewall';
+import { parseListing } from './listing';
+import { LB_TABLE } from './names';
+import type { NftLbChange } from './plan';
+import type { ObservedLb } from './table';
+
+const NFT_ERROR = '@@nft-error';
+
+/** Each namespace's table as JSON, or nft's complaint after a marker line; one nft process per namespace. */
+const READ_BODY = `if out=$(nsenter --net="$path" -- nft -j list table ip ${LB_TABLE} 2>&1); then
+  printf '%s\\n' "$out"
+else
+  echo "${NFT_ERROR}"; printf '%s\\n' "$out"
+fi`;
+
+/**
+ * The tables of `netns`, read by a shell loop per core (never a process per namespace from the
+ * agent). No entry: no table, or no such namespace.
+ */
+export async function readTables(runner: CommandRunner, netns: readonly string[]): Promise<Map<string, ObservedLb>> {
+  const read = await readFramed(runner, eachNamespaceLoop(READ_BODY), [], netns);
+  const tables = new Map<string, ObservedLb>();
+  for (const [name, lines] of read) {
+    if (lines === undefined) {
+      tables.set(name, { kind: 'unreadable', reason: 'the namespace could not be entered' });
+    } else if (lines[0] === NFT_ERROR) {
+      const complaint = lines.slice(1).join('\n');
+      if (!isMissingTableError(complaint)) tables.set(name, { kind: 'unreadable', reason: complaint.trim() });
+    } else {
+      try {
+        tables.set(name, { kind: 'table', table: parseListing(lines.join('\n')) });
+      } catch (error) {
+        tables.set(name, { kind: 'unreadable', reason: `unreadable listing: ${error instanceof Error ? error.message : String(error)}` });
+      }
+    }
+  }
+  return tables;
+}
+
+/** A word the shell passes through untouched. */
+const quote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
+const END = 'TRELLIS_LB_END';
+
+function job(change: NftLbChange): string {
+  const path = quote(`${NETNS_RUN_DIR}/${change.netns}`);
+  const name = quote(change.netns);
+  const enter = `nsenter --net=${path} --`;
+  const clear =
+    change.clearFlows === ''
+      ? ''
+      : `elif ! out=$(${enter} conntrack -R - 2>&1 <<'${END}'
+${change.clearFlows}${END}
+); then printf '@@failed %s conntrack: %.2000s\\n' ${name} "$out"
+`;
+  return `(
+if ! out=$(${enter} nft -f - 2>&1 <<'${END}'
+${change.transaction}${END}
+); then printf '@@failed %s nft: %.2000s\\n' ${name} "$out"
+${clear}fi
+) &
+`;
+}
+
+/** Namespaces written at once: their transactions wait on the kernel (RCU) more than they compute. */
+export const APPLY_CONCURRENCY = 16;
+
+/**
+ * Runs every change from one shell process, APPLY_CONCURRENCY namespaces at a time, each an nft
+ * transaction and then (only if it succeeded) the conntrack deletions. Resolves with the failures
+ * by namespace; every namespace is tried.
+ */
+export async function applyChanges(runner: CommandRunner, changes: readonly NftLbChange[]): Promise<Map<string, string>> {
+  if (changes.length === 0) return new Map();
+  const jobs = changes.map((change, index) => job(change) + ((index + 1) % APPLY_CONCURRENCY === 0 ? 'wait\n' : ''));
+  const output = await runner.run(['sh', '-s'], `${jobs.join('')}wait\n`);
+  const failures = new Map<string, string>();
+  let current: string | undefined;
+  for (const line of output.split('\n')) {
+    const failed = /^@@failed (\S+) (.*)$/.exec(line);
+    if (failed !== null) {
+      current = failed[1] ?? '';
+      failures.set(current, failed[2] ?? '');
+    } else if (current !== undefined && line.trim() !== '') {
+      failures.set(current, `${failures.get(current) ?? ''}\n${line}`);
+    }
+  }
+  return failures;
+}

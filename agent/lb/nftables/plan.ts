@@ -1,0 +1,153 @@
+import { deleteScript } from '../../firewall';
+import type { NamespaceBalancing } from '../model';
+import { desiredTable } from './desired';
+import { emptyTable } from './listing';
+import { LB_TABLE, OUTPUT_CHAIN, SERVICES_MAP, backendsMap, baseOfSetName, drainingSet } from './names';
+import * as nft from './statements';
+import type { DesiredTable, ObservedLb, ObservedTable } from './table';
+
+/** What one namespace needs: at most one nft transaction, then the flows of backends that left cleared. */
+export interface NftLbChange {
+  netns: string;
+  /** Input for `nft -f`: one transaction, so a client never meets a half-written service. */
+  transaction: string;
+  /** Input for `conntrack -R` run after the transaction ('' for none): `-D` lines for flows to backends that left. */
+  clearFlows: string;
+  /** 'rebuild': the table was (re)written whole, because it was missing, or misshapen so that only that repairs it. */
+  kind: 'update' | 'rebuild' | 'delete';
+}
+
+const EMPTY: ObservedTable = emptyTable();
+
+const sameList = (a: readonly string[] | undefined, b: readonly string[]): boolean => a !== undefined && a.length === b.length && a.every((item, index) => item === b[index]);
+
+/**
+ * Places the accepting backends at indices 0..N-1 of the map, keeping every backend that is
+ * already inside that range where it is: one backend joining or leaving moves at most one
+ * other, so the change is a few elements and not a rewrite of a thousand.
+ */
+function backendSlots(observed: ReadonlyMap<number, string>, accepting: readonly string[]): { remove: number[]; add: [number, string][] } {
+  const wanted = new Set(accepting);
+  const kept = new Set<string>();
+  const free: number[] = [];
+  const remove: number[] = [];
+  for (let index = 0; index < accepting.length; index += 1) {
+    const address = observed.get(index);
+    if (address !== undefined && wanted.has(address) && !kept.has(address)) {
+      kept.add(address);
+      continue;
+    }
+    free.push(index);
+    if (address !== undefined) remove.push(index);
+  }
+  for (const index of observed.keys()) if (index >= accepting.length) remove.push(index);
+  const placed = accepting.filter((address) => !kept.has(address));
+  return { remove, add: placed.map((address, at) => [free[at] ?? NaN, address]) };
+}
+
+/** Statements taking `observed` to `desired`, in an order nft accepts in one transaction: what is referenced exists first, and goes last. */
+function statements(desired: DesiredTable, observed: ObservedTable): string[] {
+  const lines: string[] = [];
+  if (observed.services === undefined) lines.push(nft.addServicesMap());
+  if (observed.outputRules === undefined) lines.push(nft.addOutputChain());
+  if (!sameList(observed.outputRules, desired.outputRules)) {
+    if (observed.outputRules !== undefined) lines.push(nft.flushChain(OUTPUT_CHAIN));
+    lines.push(...desired.outputRules.map((rule) => nft.addRule(OUTPUT_CHAIN, rule)));
+  }
+  // One with another policy makes plan rebuild the table instead (see misshapenTimeouts).
+  for (const [name, policy] of desired.timeouts) if (!observed.timeouts.has(name)) lines.push(nft.addTimeout(name, policy));
+  for (const [name, accepting] of desired.backendMaps) {
+    const present = observed.backendMaps.get(name);
+    if (present === undefined) lines.push(nft.addBackendsMap(name));
+    const { remove, add } = backendSlots(present ?? new Map(), accepting);
+    lines.push(...nft.deleteElements(name, remove.map(String)), ...nft.addElements(name, add.map(([index, address]) => `${index} : ${address}`)));
+  }
+  for (const [name, draining] of desired.drainingSets) {
+    const present = observed.drainingSets.get(name);
+    if (present === undefined) lines.push(nft.addDrainingSet(name));
+    lines.push(...nft.deleteElements(name, [...(present ?? [])].filter((address) => !draining.has(address))));
+    lines.push(...nft.addElements(name, [...draining].filter((address) => !present?.has(address))));
+  }
+  for (const [name, rules] of desired.chains) {
+    const present = observed.chains.get(name);
+    if (sameList(present, rules)) continue;
+    lines.push(present === undefined ? nft.addChain(name) : nft.flushChain(name), ...rules.map((rule) => nft.addRule(name, rule)));
+  }
+  const services = observed.services ?? new Map<string, string>();
+  const stale = [...services].filter(([element, chain]) => desired.services.get(element) !== chain).map(([element]) => element);
+  const fresh = [...desired.services].filter(([element, chain]) => services.get(element) !== chain).map(([element, chain]) => `${element} : goto ${chain}`);
+  lines.push(...nft.deleteElements(SERVICES_MAP, stale), ...nft.addElements(SERVICES_MAP, fresh));
+  for (const name of observed.chains.keys()) if (!desired.chains.has(name)) lines.push(nft.flushChain(name), nft.deleteObject('chain', name));
+  for (const name of observed.backendMaps.keys()) if (!desired.backendMaps.has(name)) lines.push(nft.deleteObject('map', name));
+  for (const name of observed.drainingSets.keys()) if (!desired.drainingSets.has(name)) lines.push(nft.deleteObject('set', name));
+  for (const name of observed.timeouts.keys()) if (!desired.timeouts.has(name)) lines.push(nft.deleteObject('ct timeout', name));
+  return lines;
+}
+
+/**
+ * `conntrack -R` lines clearing the flows of every backend the table held (accepting or draining)
+ * that is in neither list now. Flows are found by the VIP they were sent to and the backend that
+ * answers them; a service gone altogether is cleared by its VIP alone (one line, not one per
+ * backend), unless that VIP is still balanced (taken over by another service).
+ */
+function flowsToClear(desired: DesiredTable, observed: ObservedTable): string[] {
+  const vipsOf = (base: string): Set<string> =>
+    new Set([...(observed.services ?? [])].filter(([, chain]) => chain.startsWith(`${base}-`)).map(([element]) => element.split(' . ')[0] ?? ''));
+  const desiredVips = new Set([...desired.services.keys()].map((element) => element.split(' . ')[0] ?? ''));
+  const lines = new Set<string>();
+  const bases = new Set([...observed.backendMaps.keys(), ...observed.drainingSets.keys()].map(baseOfSetName));
+  for (const base of bases) {
+    if (base === undefined) continue;
+    const held = [...(observed.backendMaps.get(backendsMap(base))?.values() ?? []), ...(observed.drainingSets.get(drainingSet(base)) ?? [])];
+    const kept = new Set([...(desired.backendMaps.get(backendsMap(base)) ?? []), ...(desired.drainingSets.get(drainingSet(base)) ?? [])]);
+    const serviceGone = !desired.backendMaps.has(backendsMap(base));
+    for (const vip of vipsOf(base)) {
+      if (serviceGone && !desiredVips.has(vip)) lines.add(`-D -d ${vip}`);
+      else for (const backend of held) if (!kept.has(backend)) lines.add(`-D -d ${vip} -r ${backend}`);
+    }
+  }
+  return [...lines];
+}
+
+/** The timeout objects that exist with another policy: ct timeouts cannot be changed in place while rules use them. */
+function misshapenTimeouts(desired: DesiredTable, observed: ObservedTable): boolean {
+  return [...desired.timeouts].some(([name, policy]) => observed.timeouts.has(name) && observed.timeouts.get(name) !== policy);
+}
+
+function planNamespace(balancing: NamespaceBalancing, observed: ObservedLb | undefined): NftLbChange | undefined {
+  if (observed?.kind === 'unreadable') return undefined;
+  const desired = desiredTable(balancing.services);
+  const table = observed?.table;
+  const clearFlows = (lines: string[]): string => lines.map((line) => `${line}\n`).join('');
+  if (balancing.services.length === 0) {
+    if (table === undefined) return undefined;
+    return { netns: balancing.netns, transaction: deleteScript(LB_TABLE), clearFlows: clearFlows(flowsToClear(desired, table)), kind: 'delete' };
+  }
+  if (table === undefined || table.misshapen.length > 0 || misshapenTimeouts(desired, table)) {
+    const rebuild = rebuildScript(desired, table !== undefined);
+    return { netns: balancing.netns, transaction: rebuild, clearFlows: clearFlows(table === undefined ? [] : flowsToClear(desired, table)), kind: 'rebuild' };
+  }
+  const lines = statements(desired, table);
+  if (lines.length === 0) return undefined;
+  return { netns: balancing.netns, transaction: lines.map((line) => `${line}\n`).join(''), clearFlows: clearFlows(flowsToClear(desired, table)), kind: 'update' };
+}
+
+/** The whole table written from nothing, replacing any table there in the same transaction. */
+function rebuildScript(desired: DesiredTable, replacing: boolean): string {
+  const lines = [nft.addTable(), ...statements(desired, EMPTY)].map((line) => `${line}\n`).join('');
+  return (replacing ? deleteScript(LB_TABLE) : '') + lines;
+}
+
+/**
+ * The changes that make each desired namespace's table what it must be; none where it already is.
+ * Acts on the namespaces in `desired` only (one that must be cleaned lists no services), and
+ * leaves one it could not read alone.
+ */
+export function planBalancing(desired: readonly NamespaceBalancing[], observed: ReadonlyMap<string, ObservedLb>): NftLbChange[] {
+  return desired.map((balancing) => planNamespace(balancing, observed.get(balancing.netns))).filter((change): change is NftLbChange => change !== undefined);
+}
+
+/** The table of `services` written whole, as a rebuild would: what the bench compares an update against. */
+export function rebuildTransaction(services: NamespaceBalancing['services']): string {
+  return rebuildScript(desiredTable(services), true);
+}
