@@ -17,7 +17,7 @@ import { connect, type Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { countingProcesses, processRunner } from '../kernel/command-runner';
 import type { LbService, NamespaceBalancing } from './model';
-import { IpvsBalancer } from './ipvs-balancer';
+import { detectIpvs, IpvsBalancer } from './ipvs-balancer';
 import { restoreLines } from './ipvs-render';
 
 const VIP = '10.77.0.100';
@@ -246,6 +246,7 @@ async function main(): Promise<Record<string, unknown>> {
   const afterCleanup = await balancer.observe(NAMESPACES);
 
   return {
+    detectIpvs: await detectIpvs(processRunner),
     firstPass,
     secondPass: { changes: secondChanges.length, applyProcesses: secondApply.processes },
     observedClient: observed.get(CLIENT),

@@ -23,6 +23,7 @@ interface Spread {
 }
 
 interface Report {
+  detectIpvs: boolean;
   firstPass: string[];
   secondPass: { changes: number; applyProcesses: number };
   observedClient: { services: { protocol: string; realServers: { ip: string; weight: number; forwarding: string }[] }[]; timeouts: { tcp: number; udp: number }; expireNodestConn: boolean };
@@ -91,6 +92,10 @@ lane('IPVS engine inside user-mode-linux', () => {
     expect(report.firstPass.every((line) => line.startsWith('lbt-client: '))).toBe(true);
     expect(report.observedClient.timeouts).toEqual({ tcp: 3600, tcpFin: 120, udp: 600 });
     expect(report.observedClient.expireNodestConn).toBe(true);
+  });
+
+  test('detectIpvs finds the guest kernel\'s IPVS', () => {
+    expect(report.detectIpvs).toBe(true);
   });
 
   test('a second pass plans nothing and writes nothing', () => {
