@@ -126,11 +126,17 @@ EOF
 chmod +x "$W/init"
 : >"$W/stdout"; : >"$W/stderr"
 
+# Guest memory lives in a file under TMPDIR: /dev/shm keeps it in RAM, when it has room for it
+# (a guest whose memory file runs out of room dies of SIGBUS).
+bytes() { local n=${1%[KMG]}; case $1 in *K) echo $((n << 10)) ;; *M) echo $((n << 20)) ;; *G) echo $((n << 30)) ;; *) echo "$n" ;; esac; }
+MEMDIR=/dev/shm
+shm_free=$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 * 1024 }')
+[[ $shm_free =~ ^[0-9]+$ ]] && ((shm_free > $(bytes "$MEM") + (64 << 20))) || MEMDIR=/tmp
+
 T0=$EPOCHREALTIME
 (
   cd "$W" || exit 1
-  # Guest memory lives in a file under TMPDIR; /dev/shm keeps it in RAM.
-  export TMPDIR=/dev/shm
+  export TMPDIR=$MEMDIR
   [[ -n $PRELOAD ]] && export LD_PRELOAD=$PRELOAD
   exec setsid "$KERNEL" mem="$MEM" root=/dev/root rootfstype=hostfs rootflags=/ rw init="$W/init" \
     umid="trellis-$$" uml_dir="$W/uml" con=null ssl=null con0=null,fd:5 quiet \
