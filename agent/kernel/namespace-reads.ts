@@ -100,7 +100,8 @@ export async function readFramed(
   return read;
 }
 
-function parseFramed(output: string, into: Map<string, string[] | undefined>): void {
+/** Adds each namespace's lines of one loop's output (`@@ NAME` frames, `@@failed`) to `into`. */
+export function parseFramed(output: string, into: Map<string, string[] | undefined>): void {
   let current: string | undefined;
   for (const line of output.split('\n')) {
     if (line.startsWith('@@ ')) {

@@ -1,0 +1,89 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { CommandRunner } from '../kernel/command-runner';
+import { NETNS_RUN_DIR } from '../kernel/names';
+import { parseFramed } from '../kernel/namespace-reads';
+import type { LoadBalancer, NamespaceBalancing } from './model';
+import type { IpvsChange, IpvsObserved } from './ipvs-model';
+import { parseIpvsNamespace } from './ipvs-parse';
+import { planIpvs } from './ipvs-plan';
+import { applyScript } from './ipvs-render';
+
+/**
+ * Reads each namespace's table, timeouts and expire_nodest_conn through one shell loop; a
+ * namespace costs one nsenter'd shell and two ipvsadm (netlink) processes, none from the agent.
+ */
+const OBSERVE_LOOP = `for ns; do
+  path="$0/$ns"
+  [ -e "$path" ] || continue
+  echo "@@ $ns"
+  nsenter --net="$path" -- sh -c 'ipvsadm -Sn && ipvsadm -L --timeout && { read v < /proc/sys/net/ipv4/vs/expire_nodest_conn; echo "@expire $v"; }' || echo "@@failed"
+done`;
+
+/**
+ * Service load balancing with IPVS in each client sandbox's own namespace, as Docker Swarm does
+ * it: one virtual service per VIP port (a plain TCP/UDP service on VIP:port: the sandbox routes
+ * the VIP's subnet, and IPVS takes a locally generated connection at LOCAL_OUT, so neither a
+ * firewall mark nor the VIP as a local address is needed), real servers in NAT mode (-m: only
+ * the destination is rewritten, the backend sees the client's address), scheduler rr. Draining is
+ * weight 0; a backend that leaves is deleted, and expire_nodest_conn=1 ends its connections.
+ */
+export class IpvsBalancer implements LoadBalancer<IpvsObserved, IpvsChange> {
+  readonly engine = 'ipvs';
+
+  constructor(
+    private readonly runner: CommandRunner,
+    private readonly netnsDir: string = NETNS_RUN_DIR,
+  ) {}
+
+  /** Throws, after reading them all, if a namespace that exists could not be read. */
+  async observe(netns: readonly string[]): Promise<Map<string, IpvsObserved>> {
+    const read = new Map<string, string[] | undefined>();
+    for (const output of await Promise.all(shares(netns).map((share) => this.runner.run(['sh', '-c', OBSERVE_LOOP, this.netnsDir, ...share])))) {
+      parseFramed(output, read);
+    }
+    const observed = new Map<string, IpvsObserved>();
+    const failed: string[] = [];
+    for (const [name, lines] of read) {
+      if (lines === undefined) failed.push(name);
+      else observed.set(name, parseIpvsNamespace(lines));
+    }
+    if (failed.length > 0) throw new Error(`ipvs: could not read the IPVS table of namespace(s) ${failed.join(', ')}`);
+    return observed;
+  }
+
+  plan(desired: readonly NamespaceBalancing[], observed: ReadonlyMap<string, IpvsObserved>): IpvsChange[] {
+    return planIpvs(desired, observed);
+  }
+
+  async apply(changes: readonly IpvsChange[]): Promise<void> {
+    const outputs = await Promise.all(shares(changes).map((share) => this.runner.run(['sh', '-s'], applyScript(share, this.netnsDir))));
+    const failures = new Map<string, string[] | undefined>();
+    for (const output of outputs) parseFramed(output, failures);
+    if (failures.size > 0) {
+      const detail = [...failures].map(([name, lines]) => `${name}: ${(lines ?? []).join('; ') || 'nsenter or ipvsadm failed'}`);
+      throw new Error(`ipvs: applying failed in ${failures.size} namespace(s): ${detail.join(' | ')}`);
+    }
+  }
+}
+
+/** Splits the namespaces over one shell per CPU: each namespace's ipvsadm runs are sequential. */
+function shares<T>(items: readonly T[]): T[][] {
+  const loops = Math.min(availableParallelism(), items.length);
+  return Array.from({ length: loops }, (_, loop) => items.filter((_, index) => index % loops === loop));
+}
+
+/**
+ * Whether this kernel has IPVS, for choosing the engine when `--lb` does not say: the table is in
+ * /proc once ip_vs is loaded; otherwise `ipvsadm -Ln` asks the kernel (which loads the module
+ * when it has one). False when ipvsadm is missing too.
+ */
+export async function detectIpvs(runner: CommandRunner, procFile = '/proc/net/ip_vs'): Promise<boolean> {
+  if (existsSync(procFile)) return true;
+  try {
+    await runner.run(['ipvsadm', '-Ln']);
+    return true;
+  } catch {
+    return false;
+  }
+}

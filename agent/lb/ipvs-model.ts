@@ -1,0 +1,72 @@
+import type { LbProtocol } from './model';
+
+/**
+ * What the IPVS engine reads from, and writes to, one sandbox namespace. IPVS tables are per
+ * network namespace: each client sandbox is its own director (as Docker Swarm does it), in NAT
+ * mode, so only the destination is rewritten and the backend sees the client's own address.
+ */
+
+/** One virtual service: IPVS names it by protocol, address and port (the VIP's port). */
+export interface IpvsServiceId {
+  protocol: LbProtocol;
+  vip: string;
+  port: number;
+}
+
+/** A real server (backend) of a virtual service; weight 0 = draining (no new connections). */
+export interface IpvsRealServer {
+  ip: string;
+  port: number;
+  weight: number;
+  /** ipvsadm's forwarding flag: '-m' (masquerading, NAT) is the only one the engine writes. */
+  forwarding: string;
+}
+
+export interface IpvsVirtualService extends IpvsServiceId {
+  scheduler: string;
+  /** Options ipvsadm prints beyond the scheduler (persistence, flags...), '' when none. */
+  options: string;
+  /** Sorted by ip, then port. */
+  realServers: IpvsRealServer[];
+}
+
+/** Idle timeouts, in seconds; IPVS has one set per namespace, not per service. */
+export interface IpvsTimeouts {
+  tcp: number;
+  tcpFin: number;
+  udp: number;
+}
+
+export interface IpvsObserved {
+  /** Sorted by protocol, vip, port. Includes services Trellis did not write (drift, removed). */
+  services: IpvsVirtualService[];
+  /** Services whose key ipvsadm prints that the engine never writes (fwmark services): removed. */
+  foreign: string[];
+  timeouts: IpvsTimeouts;
+  /** net.ipv4.vs.expire_nodest_conn: a deleted backend's connections end at their next packet. */
+  expireNodestConn: boolean;
+}
+
+/** One change to one namespace's IPVS table; a backend change is one real-server op. */
+export type IpvsOp =
+  | { op: 'add-service' | 'edit-service'; service: IpvsServiceId; scheduler: string }
+  | { op: 'delete-service'; service: IpvsServiceId }
+  /** A service ipvsadm names in a form the engine does not write (`-f MARK`): deleted by that key. */
+  | { op: 'delete-foreign'; key: string }
+  | { op: 'add-real' | 'edit-real'; service: IpvsServiceId; real: IpvsRealServer }
+  | { op: 'delete-real'; service: IpvsServiceId; ip: string; port: number }
+  | { op: 'set-timeouts'; timeouts: IpvsTimeouts }
+  | { op: 'expire-nodest-conn' };
+
+/** All the changes to one namespace, written by one `ipvsadm -R` there. */
+export interface IpvsChange {
+  netns: string;
+  ops: IpvsOp[];
+}
+
+/** rr: an even spread without state to drift, and it skips weight-0 (draining) servers. Swarm uses rr too. */
+export const IPVS_SCHEDULER = 'rr';
+/** NAT: only the destination is rewritten; replies come back through the client's own namespace. */
+export const IPVS_MASQUERADE = '-m';
+/** IPVS's own defaults (tcp tcpfin udp), kept where no service asks for longer. */
+export const IPVS_DEFAULT_TIMEOUTS: IpvsTimeouts = { tcp: 900, tcpFin: 120, udp: 300 };

@@ -1,0 +1,108 @@
+import type { LbService, NamespaceBalancing } from './model';
+import {
+  IPVS_DEFAULT_TIMEOUTS,
+  IPVS_MASQUERADE,
+  IPVS_SCHEDULER,
+  type IpvsChange,
+  type IpvsObserved,
+  type IpvsOp,
+  type IpvsRealServer,
+  type IpvsServiceId,
+  type IpvsTimeouts,
+  type IpvsVirtualService,
+} from './ipvs-model';
+import { compareReal, compareServices, serviceKey } from './ipvs-parse';
+
+const EMPTY: IpvsObserved = { services: [], foreign: [], timeouts: IPVS_DEFAULT_TIMEOUTS, expireNodestConn: false };
+
+/**
+ * The changes that make each namespace's IPVS table what `desired` says; none for a namespace
+ * that already is. A namespace observed but not desired is emptied. Pure.
+ */
+export function planIpvs(desired: readonly NamespaceBalancing[], observed: ReadonlyMap<string, IpvsObserved>): IpvsChange[] {
+  const wanted = new Map(desired.map((namespace) => [namespace.netns, namespace.services] as const));
+  for (const netns of observed.keys()) if (!wanted.has(netns)) wanted.set(netns, []);
+  const changes: IpvsChange[] = [];
+  for (const [netns, services] of wanted) {
+    const ops = planNamespace(services, observed.get(netns) ?? EMPTY);
+    if (ops.length > 0) changes.push({ netns, ops });
+  }
+  return changes;
+}
+
+/** The virtual services one namespace must hold for these VIPs: one per VIP port. */
+export function ipvsServicesOf(services: readonly LbService[]): IpvsVirtualService[] {
+  return services
+    .flatMap((service) =>
+      service.ports.map((port) => ({
+        protocol: port.protocol,
+        vip: service.vip,
+        port: port.port,
+        scheduler: IPVS_SCHEDULER,
+        options: '',
+        realServers: service.backends
+          .map((backend) => ({ ip: backend.ip, port: port.targetPort, weight: backend.accepting ? 1 : 0, forwarding: IPVS_MASQUERADE }))
+          .sort(compareReal),
+      })),
+    )
+    .sort(compareServices);
+}
+
+/**
+ * IPVS keeps one set of idle timeouts per namespace, so the longest any of its services asks for
+ * applies to all of them; a protocol no service sets keeps IPVS's default.
+ */
+export function ipvsTimeoutsOf(services: readonly LbService[]): IpvsTimeouts {
+  const longest = (pick: (service: LbService) => number, fallback: number): number =>
+    services.reduce((max, service) => Math.max(max, pick(service)), 0) || fallback;
+  return {
+    tcp: longest((service) => service.tcpIdleTimeoutSeconds, IPVS_DEFAULT_TIMEOUTS.tcp),
+    tcpFin: IPVS_DEFAULT_TIMEOUTS.tcpFin,
+    udp: longest((service) => service.udpIdleTimeoutSeconds, IPVS_DEFAULT_TIMEOUTS.udp),
+  };
+}
+
+function planNamespace(services: readonly LbService[], observed: IpvsObserved): IpvsOp[] {
+  const ops: IpvsOp[] = observed.foreign.map((key) => ({ op: 'delete-foreign', key }));
+  const want = ipvsServicesOf(services);
+  const wantKeys = new Set(want.map(serviceKey));
+  for (const service of observed.services) {
+    if (!wantKeys.has(serviceKey(service))) ops.push({ op: 'delete-service', service: idOf(service) });
+  }
+  const have = new Map(observed.services.map((service) => [serviceKey(service), service] as const));
+  for (const service of want) ops.push(...planService(service, have.get(serviceKey(service))));
+  if (services.length === 0) return ops;
+  const timeouts = ipvsTimeoutsOf(services);
+  const now = observed.timeouts;
+  if (now.tcp !== timeouts.tcp || now.tcpFin !== timeouts.tcpFin || now.udp !== timeouts.udp) ops.push({ op: 'set-timeouts', timeouts });
+  if (!observed.expireNodestConn) ops.push({ op: 'expire-nodest-conn' });
+  return ops;
+}
+
+function planService(want: IpvsVirtualService, have: IpvsVirtualService | undefined): IpvsOp[] {
+  const service = idOf(want);
+  if (have === undefined) {
+    return [{ op: 'add-service', service, scheduler: want.scheduler }, ...want.realServers.map((real): IpvsOp => ({ op: 'add-real', service, real }))];
+  }
+  const ops: IpvsOp[] = [];
+  if (have.scheduler !== want.scheduler || have.options !== want.options) ops.push({ op: 'edit-service', service, scheduler: want.scheduler });
+  const wanted = new Map(want.realServers.map((real) => [endpointKey(real), real] as const));
+  for (const real of have.realServers) {
+    if (!wanted.has(endpointKey(real))) ops.push({ op: 'delete-real', service, ip: real.ip, port: real.port });
+  }
+  const existing = new Map(have.realServers.map((real) => [endpointKey(real), real] as const));
+  for (const real of want.realServers) {
+    const current = existing.get(endpointKey(real));
+    if (current === undefined) ops.push({ op: 'add-real', service, real });
+    else if (current.weight !== real.weight || current.forwarding !== real.forwarding) ops.push({ op: 'edit-real', service, real });
+  }
+  return ops;
+}
+
+function idOf(service: IpvsServiceId): IpvsServiceId {
+  return { protocol: service.protocol, vip: service.vip, port: service.port };
+}
+
+function endpointKey(real: IpvsRealServer): string {
+  return `${real.ip}:${real.port}`;
+}

@@ -1,0 +1,152 @@
+/**
+ * The IPVS test lane: this host's kernel may have no IPVS, so the engine runs against the IPVS of
+ * a user-mode-linux guest (scripts/uml/run-in-uml.sh). One boot runs every check of
+ * ipvs-uml-lab.ts; the assertions are here. Needs root (the guest's root is the host's
+ * filesystem, and the packages scripts/setup.sh --test installs): without root it is skipped,
+ * saying so; as root a guest that cannot boot fails the test with the runner's output.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+
+const ROOT = join(__dirname, '..', '..');
+const isRoot = process.getuid?.() === 0;
+const lane = isRoot ? describe : describe.skip;
+if (!isRoot) console.warn('ipvs.uml.test.ts skipped: the IPVS lane boots user-mode-linux, which needs root (CI runs it as root)');
+
+interface Spread {
+  perBackend: Record<string, number>;
+  clientAddresses: string[];
+  failed: number;
+}
+
+interface Report {
+  detectIpvs: boolean;
+  firstPass: string[];
+  secondPass: { changes: number; applyProcesses: number };
+  observedClient: { services: { protocol: string; realServers: { ip: string; weight: number; forwarding: string }[] }[]; timeouts: { tcp: number; udp: number }; expireNodestConn: boolean };
+  observedOther: { services: unknown[] };
+  tcp: Spread;
+  udp: Spread;
+  driftRepair: string[];
+  afterDrift: string[];
+  drained: string;
+  drain: string[];
+  echoWhileDraining: string | null;
+  duringDrain: Spread;
+  removal: string[];
+  echoAfterRemoval: string | null;
+  connectionsToRemoved: number;
+  afterRemoval: Spread;
+  otherReach: string;
+  cleanup: string[];
+  servicesAfterCleanup: number;
+}
+
+function runInUml(bundle: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [join(ROOT, 'scripts/uml/run-in-uml.sh'), '--timeout', '600', '--timing', '--', process.execPath, bundle], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const BACKEND_IPS: Record<string, string> = { 'lbt-be1': '10.77.0.11', 'lbt-be2': '10.77.0.12', 'lbt-be3': '10.77.0.13' };
+
+lane('IPVS engine inside user-mode-linux', () => {
+  let report: Report;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-ipvs-lane-'));
+    try {
+      const bundle = join(dir, 'ipvs-uml-lab.js');
+      buildSync({ entryPoints: [join(__dirname, 'ipvs-uml-lab.ts')], bundle: true, platform: 'node', target: 'node20', outfile: bundle, logLevel: 'error' });
+      const run = await runInUml(bundle);
+      const line = run.stdout.split('\n').find((text) => text.startsWith('@@report '));
+      if (run.status !== 0 || line === undefined) {
+        throw new Error(`the IPVS lane failed in user-mode-linux (exit ${run.status}):\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
+      }
+      process.stderr.write(`${run.stderr.split('\n').filter((text) => text.startsWith('run-in-uml:')).join('\n')}\n`);
+      report = JSON.parse(line.slice('@@report '.length)) as Report;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 660_000);
+
+  test('the first pass programs one virtual service per VIP port, the backends in NAT mode, the timeouts and expire_nodest_conn, in the client sandbox only', () => {
+    expect(report.firstPass).toEqual(
+      expect.arrayContaining([
+        'lbt-client: -A -t 10.77.0.100:80 -s rr',
+        'lbt-client: -a -t 10.77.0.100:80 -r 10.77.0.12:8080 -m -w 1',
+        'lbt-client: -A -u 10.77.0.100:53 -s rr',
+        'lbt-client: --set 3600 120 600',
+        'lbt-client: expire-nodest-conn',
+      ]),
+    );
+    expect(report.firstPass.every((line) => line.startsWith('lbt-client: '))).toBe(true);
+    expect(report.observedClient.timeouts).toEqual({ tcp: 3600, tcpFin: 120, udp: 600 });
+    expect(report.observedClient.expireNodestConn).toBe(true);
+  });
+
+  test('detectIpvs finds the guest kernel\'s IPVS', () => {
+    expect(report.detectIpvs).toBe(true);
+  });
+
+  test('a second pass plans nothing and writes nothing', () => {
+    expect(report.secondPass).toEqual({ changes: 0, applyProcesses: 0 });
+  });
+
+  test('300 TCP connections to the VIP spread over the 3 backends (20%-47% each), which see the client its own address', () => {
+    expect(report.tcp.failed).toBe(0);
+    for (const count of Object.values(report.tcp.perBackend)) {
+      expect(count).toBeGreaterThanOrEqual(60);
+      expect(count).toBeLessThanOrEqual(141);
+    }
+    expect(report.tcp.clientAddresses).toEqual(['10.77.0.2']);
+  });
+
+  test('UDP through the VIP reaches every backend, which see the client its own address', () => {
+    expect(report.udp.failed).toBe(0);
+    expect(Object.values(report.udp.perBackend).every((count) => count > 0)).toBe(true);
+    expect(report.udp.clientAddresses).toEqual(['10.77.0.2']);
+  });
+
+  test('drift is repaired by the next pass, op by op: a real server deleted by hand, a service edited by hand', () => {
+    expect(report.driftRepair).toEqual(['lbt-client: -a -t 10.77.0.100:80 -r 10.77.0.12:8080 -m -w 1', 'lbt-client: -E -u 10.77.0.100:53 -s rr']);
+    expect(report.afterDrift).toEqual([]);
+  });
+
+  test('drain is weight 0: the established connection keeps working, new connections avoid the backend', () => {
+    const ip = BACKEND_IPS[report.drained];
+    expect(report.drain).toEqual([`lbt-client: -e -t 10.77.0.100:80 -r ${ip}:8080 -m -w 0`, `lbt-client: -e -u 10.77.0.100:53 -r ${ip}:5353 -m -w 0`]);
+    expect(report.echoWhileDraining).toBe('still-there');
+    expect(report.duringDrain.failed).toBe(0);
+    expect(report.duringDrain.perBackend[report.drained]).toBe(0);
+    expect(Object.values(report.duringDrain.perBackend).reduce((sum, count) => sum + count, 0)).toBe(30);
+  });
+
+  test('a backend that leaves is deleted and its connections end', () => {
+    const ip = BACKEND_IPS[report.drained];
+    expect(report.removal).toEqual([`lbt-client: -d -t 10.77.0.100:80 -r ${ip}:8080`, `lbt-client: -d -u 10.77.0.100:53 -r ${ip}:5353`]);
+    expect(report.echoAfterRemoval).toBeNull();
+    expect(report.connectionsToRemoved).toBe(0);
+    expect(report.afterRemoval.failed).toBe(0);
+    expect(report.afterRemoval.perBackend[report.drained]).toBe(0);
+  });
+
+  test('a sandbox with no service of the network holds no virtual service and cannot reach the VIP', () => {
+    expect(report.observedOther.services).toEqual([]);
+    expect(report.otherReach).toBe('refused-or-timed-out');
+  });
+
+  test('with no services left the namespace holds none of the engine\'s virtual services', () => {
+    expect(report.cleanup).toEqual(['lbt-client: -D -t 10.77.0.100:80', 'lbt-client: -D -u 10.77.0.100:53']);
+    expect(report.servicesAfterCleanup).toBe(0);
+  });
+});
