@@ -108,6 +108,11 @@ export class ConvergeLoop<Survey, Planned> {
     this.kickChange();
   }
 
+  /** Runs a change pass over the view held now: something besides the view changed (which endpoints are ready). */
+  offerAgain(): void {
+    if (this.latest) this.offer(this.latest);
+  }
+
   start(): void {
     this.timer = setInterval(() => this.kickFull(), this.resyncIntervalMs);
   }

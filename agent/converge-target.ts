@@ -8,7 +8,7 @@ import type { PlannedPass, ReconcileResult, Reconciler, Survey } from './reconci
  */
 export function reconcilerTarget(
   reconciler: Reconciler,
-  afterPass: (view: NodeView, result: ReconcileResult) => ReconcileResult = (_view, result) => result,
+  afterPass: (view: NodeView, result: ReconcileResult) => ReconcileResult | Promise<ReconcileResult> = (_view, result) => result,
 ): ConvergeTarget<Survey, PlannedPass | undefined> {
   return {
     reconcileChange: async (view) => afterPass(view, await reconciler.reconcileChange(view)),

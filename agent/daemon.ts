@@ -16,6 +16,9 @@ import { ConvergeLoop } from './converge-loop';
 import { reconcilerTarget } from './converge-target';
 import { kernelRunner } from './crash-after-batches';
 import { IprouteKernel } from './kernel';
+import { BalancingStep } from './lb/balancing-step';
+import { chooseBalancer, type LbEngineChoice } from './lb/engine-choice';
+import { BALANCING_LEDGER, ServiceBalancing } from './lb/service-balancing';
 import { AgentMetrics } from './metrics/agent-metrics';
 import { DEFAULT_GATEWAY_SUBNET, Reconciler } from './reconcile';
 import { ManagerSession } from './session/manager-session';
@@ -36,6 +39,8 @@ export interface AgentOptions {
   metricsListen?: string;
   /** Ports of this node no sandbox may publish, besides the metrics port (reserved by itself): --reserved-ports. */
   reservedPorts?: ReservedPort[];
+  /** --lb: the engine of services' VIP balancing; auto when not given. */
+  lb?: LbEngineChoice;
   logger: Logger;
   /** Called once, when the first view arrives: the session with a manager is up. */
   onSessionUp?: () => void;
@@ -67,10 +72,21 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (!reservedPorts.some((taken) => taken.port === port.port && taken.protocol === port.protocol)) reservedPorts.push(port);
   }
   const gatewaySubnet = options.gatewaySubnet ?? DEFAULT_GATEWAY_SUBNET;
+  const runner = kernelRunner(process.env, options.logger);
   const reconciler = new Reconciler(
     { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr, gatewaySubnet, reservedPorts },
-    new IprouteKernel(kernelRunner(process.env, options.logger)),
+    new IprouteKernel(runner),
   );
+  const balancer = await chooseBalancer(options.lb ?? 'auto', runner);
+  options.logger.info({ engine: balancer.engine, asked: options.lb ?? 'auto' }, 'service load balancing engine');
+  const balancing = new BalancingStep(
+    new ServiceBalancing(balancer, join(options.stateDir, BALANCING_LEDGER)),
+    () => session.readyEndpoints(),
+    options.logger,
+    metrics,
+  );
+  /** Per service, the revision whose rules every sandbox here holds, from the last pass: what the agent reports. */
+  let programmedServices: Record<string, number> = {};
   let sessionUp = options.onSessionUp;
   const session: ManagerSession = new ManagerSession({
     managers: options.managers,
@@ -86,18 +102,24 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       sessionUp = undefined;
     },
     onTrust: (caBundlePem) => renewer.trust(caBundlePem),
+    // Readiness is not part of the view: a change of it alone still needs a pass (a backend whose node went down leaves the rules).
+    onReadiness: (ready) => {
+      balancing.becameReady(ready);
+      loop.offerAgain();
+    },
   });
-  // The sandboxes' /etc files follow each kernel pass that succeeded.
+  // The sandboxes' /etc files and their services' balancing follow each kernel pass that succeeded.
   const files = new SandboxFileWriter(join(options.stateDir, SANDBOX_FILES_LEDGER));
-  const target = reconcilerTarget(reconciler, (view, result) => {
+  const target = reconcilerTarget(reconciler, async (view, result) => {
     const written = files.sync(sandboxFiles(view), result.pass);
     if (written.length > 0) options.logger.info({ files: written }, 'sandbox files written');
+    programmedServices = await balancing.sync(view, result.pass, result.unprogrammedEndpointIds);
     return result;
   });
   const loop = new ConvergeLoop(
     target,
     options.logger,
-    (view, outcome) => session.reportProgrammed(view, outcome.unprogrammedEndpointIds),
+    (view, outcome) => session.reportProgrammed(view, outcome.unprogrammedEndpointIds, programmedServices),
     options.resyncIntervalMs,
     metrics,
   );

@@ -18,6 +18,7 @@ export interface BalancingObserver {
 export class BalancingStep {
   /** When each backend that is not in this node's rules yet was reported ready: for the latency metric. */
   private readonly readySince = new Map<string, number>();
+  private knownReady: ReadonlySet<string> = new Set();
   private lastFailures = '';
 
   constructor(
@@ -27,15 +28,16 @@ export class BalancingStep {
     private readonly observer?: BalancingObserver,
   ) {}
 
-  /** Notes endpoints the managers now call ready (for the time-to-rules metric). */
-  becameReady(endpointIds: Iterable<string>, at = performance.now()): void {
-    for (const id of endpointIds) if (!this.readySince.has(id)) this.readySince.set(id, at);
+  /** Notes which endpoints the managers call ready now, timing those that just became ready (for the time-to-rules metric). */
+  becameReady(ready: ReadonlySet<string>, at = performance.now()): void {
+    for (const id of ready) if (!this.knownReady.has(id) && !this.readySince.has(id)) this.readySince.set(id, at);
+    this.knownReady = new Set(ready);
   }
 
   /** Brings the namespaces in line; returns, per service of the view, the revision whose rules this node holds. */
-  async sync(view: NodeView, scope: 'full' | 'scoped'): Promise<Record<string, number>> {
+  async sync(view: NodeView, scope: 'full' | 'scoped', unprogrammed: readonly string[] = []): Promise<Record<string, number>> {
     const ready = this.readyEndpoints();
-    const wanted = desiredBalancing(view, ready);
+    const wanted = desiredBalancing(view, ready, new Set(unprogrammed));
     const outcome = await this.balancing.sync(wanted, scope);
     this.reportFailures(view, outcome.failures);
     const wantedKeys = new Set(wanted.flatMap((balancing) => balancing.services.map((service) => service.key)));

@@ -16,12 +16,16 @@ import type { LbBackend, LbPort, LbProtocol, LbService, NamespaceBalancing } fro
  *   ready (its node down, or a node of its network has not programmed it yet) is left out, so a
  *   VIP never sends a flow where the network cannot carry it yet.
  * - dnsrr services have no VIP and get nothing here (DNS answers with their backends).
+ * - A sandbox with an endpoint the kernel pass could not program (`unprogrammed`) is left as it
+ *   is: its namespace may not even exist.
  */
-export function desiredBalancing(view: NodeView, ready: ReadonlySet<string>): NamespaceBalancing[] {
+export function desiredBalancing(view: NodeView, ready: ReadonlySet<string>, unprogrammed: ReadonlySet<string> = new Set()): NamespaceBalancing[] {
   const servicesOfNetwork = vipServicesByNetwork(view, ready);
   const networksOfSandbox = new Map<string, string[]>();
+  const incomplete = new Set<string>();
   for (const endpoint of view.endpoints) {
     if (endpoint.nodeId !== view.nodeId) continue;
+    if (unprogrammed.has(endpoint.id)) incomplete.add(endpoint.sandboxId);
     const networks = networksOfSandbox.get(endpoint.sandboxId) ?? [];
     networks.push(endpoint.networkId);
     networksOfSandbox.set(endpoint.sandboxId, networks);
@@ -29,7 +33,7 @@ export function desiredBalancing(view: NodeView, ready: ReadonlySet<string>): Na
   const balancing: NamespaceBalancing[] = [];
   for (const sandbox of view.sandboxes) {
     const placement = placeSandbox(sandbox);
-    if ('problem' in placement) continue;
+    if ('problem' in placement || incomplete.has(sandbox.id)) continue;
     const services = (networksOfSandbox.get(sandbox.id) ?? []).flatMap((networkId) => servicesOfNetwork.get(networkId) ?? []);
     balancing.push({ netns: placement.netns, services: services.sort((a, b) => compareText(a.key, b.key)) });
   }

@@ -3,7 +3,7 @@ import { print } from '../output';
 
 /** `trellis agent --remove-all`: what it does instead of running the agent. */
 export const REMOVE_ALL_HELP =
-  "instead of running: delete every kernel object the agent of --advertise-addr made (its links, network and sandbox namespaces, the nftables table trellis) and the /etc/netns files --state-dir lists, then exit; stop the agent first, or it programs them again";
+  "instead of running: delete every kernel object the agent of --advertise-addr made (its links, network and sandbox namespaces, the nftables table trellis, service balancing in the namespaces --state-dir lists) and the /etc/netns files --state-dir lists, then exit; stop the agent first, or it programs them again";
 
 /**
  * What `deploy/install.sh --uninstall` runs, so that removing Trellis leaves no kernel object of
@@ -15,8 +15,15 @@ export async function removeAgentObjects(options: { advertiseAddr: string; state
   // Loaded here, not with the CLI: every other command starts without the agent's code.
   const { Reconciler } = require('../../agent/reconcile') as typeof import('../../agent/reconcile');
   const { SANDBOX_FILES_LEDGER, SandboxFileWriter } = require('../../agent/sandbox-files') as typeof import('../../agent/sandbox-files');
+  const { processRunner } = require('../../agent/kernel') as typeof import('../../agent/kernel');
+  const { chooseBalancer } = require('../../agent/lb/engine-choice') as typeof import('../../agent/lb/engine-choice');
+  const { BALANCING_LEDGER, ServiceBalancing } = require('../../agent/lb/service-balancing') as typeof import('../../agent/lb/service-balancing');
+  // First, while the namespaces still exist: adopted ones outlive the agent, and so would their rules.
+  const engine = await chooseBalancer('auto', processRunner);
+  const balancing = await new ServiceBalancing(engine, join(options.stateDir, BALANCING_LEDGER)).sync([], 'full');
+  if (balancing.failures.length > 0) print(`service balancing not removed everywhere: ${balancing.failures.join('; ')}`);
   const removed = await new Reconciler({ underlayDevice: '', localAddress: options.advertiseAddr }).removeAll();
   const files = new SandboxFileWriter(join(options.stateDir, SANDBOX_FILES_LEDGER)).sync([]);
   for (const line of [...removed.actions, ...files.map((path) => `rm -r ${path}`)]) print(line);
-  print(`removed ${removed.writes} kernel objects and ${files.length} sandbox file paths`);
+  print(`removed ${removed.writes} kernel objects, the balancing of ${balancing.read} namespaces and ${files.length} sandbox file paths`);
 }

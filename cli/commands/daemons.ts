@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { defaultAddressPools, type AddressPoolFlags } from '../address-pools';
 import { applySettings, addSettingOptions } from '../config/command-settings';
-import { parseDuration, type DaemonRole } from '../config/daemon-settings';
+import { parseDuration, parseLbEngine, type DaemonRole } from '../config/daemon-settings';
 import { managerList, tlsDir } from '../context';
 import { commandJoinToken, type JoinTokenFlags } from '../join-token-source';
 import { integerOption, parseReservedPorts } from '../option-parsers';
@@ -56,6 +56,7 @@ interface AgentFlags extends JoinTokenFlags {
   resyncInterval: string;
   metricsListen: string;
   reservedPorts: string[];
+  lb: string;
   logLevel: string;
   stateDir: string;
 }
@@ -119,6 +120,7 @@ export function addDaemonCommands(program: Command): void {
       resyncIntervalMs: parseDuration(options.resyncInterval),
       metricsListen: options.metricsListen,
       reservedPorts: parseReservedPorts(options.reservedPorts),
+      lb: parseLbEngine(options.lb),
       logger,
       onSessionUp: () => readyForSystemd(logger, `agent ${options.node}: session with a manager up`),
     });

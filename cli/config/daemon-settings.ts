@@ -6,6 +6,7 @@ import { CommandError, defaultManager } from '../context';
 import { JOIN_TOKEN_ENV } from '../join-token-source';
 import { integerOption, parseReservedPorts } from '../option-parsers';
 import type { SettingDefinition } from './settings';
+import type { LbEngineChoice } from '../../agent/lb/engine-choice';
 
 /*
  * Every setting of `trellis manager` and `trellis agent`: their flags, TRELLIS_* variables and
@@ -34,6 +35,15 @@ function checkMetricsListen(listen: string): void {
 
 function checkJoinsPerMinute(text: string): void {
   if (integerOption('--max-joins-per-minute', text) === 0) throw new CommandError('--max-joins-per-minute: 0 would let no node join; give 1 or more');
+}
+
+/** The agent's service load-balancing engines; auto picks IPVS where the kernel has it. */
+const LB_ENGINES: readonly LbEngineChoice[] = ['auto', 'ipvs', 'nftables'];
+
+export function parseLbEngine(text: string): LbEngineChoice {
+  const engine = LB_ENGINES.find((name) => name === text);
+  if (!engine) throw new CommandError(`--lb: "${text}" is not one of ${LB_ENGINES.join(', ')}; leave it out for auto`);
+  return engine;
 }
 
 function checkGatewaySubnet(text: string): void {
@@ -121,6 +131,14 @@ export const AGENT_SETTINGS: readonly SettingDefinition[] = [
   ...joinTokenSettings('worker', 'the first time'),
   { key: 'state-dir', kind: 'string', placeholder: 'dir', default: '/var/lib/trellis/agent', help: "where the agent keeps the node's certificate" },
   { key: 'resync-interval', kind: 'string', placeholder: 'duration', default: '30s', check: (text) => void parseDuration(text), help: 'period of the level-triggered repair pass' },
+  {
+    key: 'lb',
+    kind: 'string',
+    placeholder: LB_ENGINES.join('|'),
+    default: 'auto',
+    check: (text) => void parseLbEngine(text),
+    help: "engine of services' VIP load balancing: IPVS where the kernel has it (auto), else nftables",
+  },
   METRICS_LISTEN,
   {
     key: 'reserved-ports',
