@@ -35,6 +35,10 @@ describe('services (1 manager, 4 agents)', () => {
   async function backend(sandbox: string, node: string, service: string): Promise<void> {
     created.sandbox(sandbox, node);
     trellisOk('m1', ['network', 'connect', 'svc-net', sandbox, '--service', service]);
+    await serve(sandbox);
+  }
+
+  async function serve(sandbox: string): Promise<void> {
     servers.push(await startNamedServer(sandboxNamespace(sandbox), sandbox, PORT));
   }
 
@@ -93,14 +97,18 @@ describe('services (1 manager, 4 agents)', () => {
     await eventually(() => nodeStatus('a3') === 'NODE_STATUS_DOWN', 'a3 marked down', BOUND_MS);
     // b3 still runs and the overlay still reaches it: only the rules keep calls away.
     await eventually(() => spread(30).counts.b3 === undefined, 'b3 out of the rules', BOUND_MS);
-    // A new backend on the node that is down: its agent has programmed nothing, so it is never ready.
-    await backend('b4', 'a3', 'web');
+    // A new backend on the node that is down: its agent has made nothing yet (not even its
+    // namespace), so it is not ready and no rule anywhere sends a call to it.
+    created.sandbox('b4', 'a3');
+    trellisOk('m1', ['network', 'connect', 'svc-net', 'b4', '--service', 'web']);
     const calls = spread(60);
     expect(Object.keys(calls.counts).sort()).toEqual(['b1', 'b2']);
     expect(calls.failures).toBe(0);
     expect(trellisJson<Service>('m1', ['service', 'inspect', 'web']).backends.filter((b) => b.ready).map((b) => b.sandboxName).sort()).toEqual(['b1', 'b2']);
 
     lab(['start', 'a3']);
+    await eventually(() => trellisJson<Service>('m1', ['service', 'inspect', 'web']).backends.every((b) => b.ready), 'every backend ready', BOUND_MS);
+    await serve('b4');
     await eventually(() => Object.keys(spread(60).counts).length === 4, 'b3 and b4 back in the rules', BOUND_MS);
   });
 
