@@ -37,6 +37,22 @@ export interface IpvsTimeouts {
   udp: number;
 }
 
+/**
+ * The route that sends a VIP to IPVS: `VIP/32 dev lo src CLIENT proto 211`. IPVS takes a locally
+ * made connection at LOCAL_OUT, and when the backend it picks is the client itself (a task
+ * calling its own service) it keeps the packet's first route: through the sandbox's interface
+ * that packet would go looking for its own address and time out; through lo it is delivered.
+ * `src` is the sandbox's own address on the VIP's network: the backend sees it, as in NAT mode
+ * it must, whichever interface the kernel would otherwise pick it from.
+ */
+export interface IpvsVipRoute {
+  vip: string;
+  src: string;
+}
+
+/** Marks the engine's VIP routes (iproute2's `proto`), so it never touches another route. */
+export const VIP_ROUTE_PROTOCOL = 211;
+
 export interface IpvsObserved {
   /** Sorted by protocol, vip, port. Includes services Trellis did not write (drift, removed). */
   services: IpvsVirtualService[];
@@ -45,6 +61,10 @@ export interface IpvsObserved {
   timeouts: IpvsTimeouts;
   /** net.ipv4.vs.expire_nodest_conn: a deleted backend's connections end at their next packet. */
   expireNodestConn: boolean;
+  /** The namespace's IPv4 interface addresses, "a.b.c.d/len": where each VIP's route takes its src. */
+  addresses: string[];
+  /** Sorted by vip. */
+  vipRoutes: IpvsVipRoute[];
 }
 
 /** One change to one namespace's IPVS table; a backend change is one real-server op. */
@@ -55,10 +75,12 @@ export type IpvsOp =
   | { op: 'delete-foreign'; key: string }
   | { op: 'add-real' | 'edit-real'; service: IpvsServiceId; real: IpvsRealServer }
   | { op: 'delete-real'; service: IpvsServiceId; ip: string; port: number }
+  | { op: 'route-vip'; route: IpvsVipRoute }
+  | { op: 'unroute-vip'; vip: string }
   | { op: 'set-timeouts'; timeouts: IpvsTimeouts }
   | { op: 'expire-nodest-conn' };
 
-/** All the changes to one namespace, written by one `ipvsadm -R` there. */
+/** All the changes to one namespace: one `ipvsadm -R` there, and one `ip -batch` if routes change. */
 export interface IpvsChange {
   netns: string;
   ops: IpvsOp[];

@@ -1,3 +1,4 @@
+import { addressOnly, cidrContains, parseCidr, parseIpv4 } from '../../proto/runtime/ipv4';
 import type { LbService, NamespaceBalancing } from './model';
 import {
   IPVS_DEFAULT_TIMEOUTS,
@@ -9,11 +10,12 @@ import {
   type IpvsRealServer,
   type IpvsServiceId,
   type IpvsTimeouts,
+  type IpvsVipRoute,
   type IpvsVirtualService,
 } from './ipvs-model';
-import { compareReal, compareServices, serviceKey } from './ipvs-parse';
+import { compareIpv4, compareReal, compareServices, serviceKey } from './ipvs-parse';
 
-const EMPTY: IpvsObserved = { services: [], foreign: [], timeouts: IPVS_DEFAULT_TIMEOUTS, expireNodestConn: false };
+const EMPTY: IpvsObserved = { services: [], foreign: [], timeouts: IPVS_DEFAULT_TIMEOUTS, expireNodestConn: false, addresses: [], vipRoutes: [] };
 
 /**
  * The changes that make each namespace's IPVS table what `desired` says; none for a namespace
@@ -71,12 +73,41 @@ function planNamespace(services: readonly LbService[], observed: IpvsObserved): 
   }
   const have = new Map(observed.services.map((service) => [serviceKey(service), service] as const));
   for (const service of want) ops.push(...planService(service, have.get(serviceKey(service))));
+  ops.push(...planRoutes(vipRoutesOf(services, observed.addresses), observed.vipRoutes));
   if (services.length === 0) return ops;
   const timeouts = ipvsTimeoutsOf(services);
   const now = observed.timeouts;
   if (now.tcp !== timeouts.tcp || now.tcpFin !== timeouts.tcpFin || now.udp !== timeouts.udp) ops.push({ op: 'set-timeouts', timeouts });
   if (!observed.expireNodestConn) ops.push({ op: 'expire-nodest-conn' });
   return ops;
+}
+
+/**
+ * Each VIP's route, its src the namespace's own address in the VIP's subnet; none yet for a VIP
+ * no interface address covers (the sandbox's address on that network is not there yet).
+ */
+export function vipRoutesOf(services: readonly LbService[], addresses: readonly string[]): IpvsVipRoute[] {
+  const subnets = addresses.flatMap((address) => {
+    const parsed = parseCidr(address);
+    const cidr = parsed.ok ? parsed.cidr : parsed.reason === 'host-bits' ? parsed.network : undefined;
+    return cidr === undefined ? [] : [{ ip: addressOnly(address), cidr }];
+  });
+  const routes = new Map<string, IpvsVipRoute>();
+  for (const { vip } of services) {
+    const vipNumber = parseIpv4(vip);
+    const own = vipNumber === undefined ? undefined : subnets.find((subnet) => subnet.cidr.prefixLength < 32 && cidrContains(subnet.cidr, vipNumber));
+    if (own !== undefined) routes.set(vip, { vip, src: own.ip });
+  }
+  return [...routes.values()].sort((a, b) => compareIpv4(a.vip, b.vip));
+}
+
+function planRoutes(want: readonly IpvsVipRoute[], have: readonly IpvsVipRoute[]): IpvsOp[] {
+  const wanted = new Set(want.map((route) => route.vip));
+  const existing = new Map(have.map((route) => [route.vip, route.src] as const));
+  return [
+    ...have.filter((route) => !wanted.has(route.vip)).map((route): IpvsOp => ({ op: 'unroute-vip', vip: route.vip })),
+    ...want.filter((route) => existing.get(route.vip) !== route.src).map((route): IpvsOp => ({ op: 'route-vip', route })),
+  ];
 }
 
 function planService(want: IpvsVirtualService, have: IpvsVirtualService | undefined): IpvsOp[] {
