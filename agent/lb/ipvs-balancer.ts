@@ -37,11 +37,12 @@ done`;
 
 /**
  * Service load balancing with IPVS in each client sandbox's own namespace, as Docker Swarm does
- * it: one virtual service per VIP port (a plain TCP/UDP service on VIP:port: the sandbox routes
- * the VIP's subnet, and IPVS takes a locally generated connection at LOCAL_OUT, so neither a
- * firewall mark nor the VIP as a local address is needed), real servers in NAT mode (-m: only
- * the destination is rewritten, the backend sees the client's address), scheduler rr. Draining is
- * weight 0; a backend that leaves is deleted, and expire_nodest_conn=1 ends its connections.
+ * it: one plain TCP/UDP virtual service per VIP port (IPVS takes a locally made connection at
+ * LOCAL_OUT: no firewall mark, no VIP address), real servers in NAT mode (-m: only the
+ * destination is rewritten, the backend sees the client's address), scheduler rr, and a route
+ * for the VIP through lo with the sandbox's own address as src (see IpvsVipRoute: a task calling
+ * its own service). Draining is weight 0; a backend that leaves is deleted, and
+ * expire_nodest_conn=1 ends its connections at their next packet.
  */
 export class IpvsBalancer implements LoadBalancer<IpvsObserved, IpvsChange> {
   readonly engine = 'ipvs';

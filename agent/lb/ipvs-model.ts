@@ -44,6 +44,10 @@ export interface IpvsTimeouts {
  * that packet would go looking for its own address and time out; through lo it is delivered.
  * `src` is the sandbox's own address on the VIP's network: the backend sees it, as in NAT mode
  * it must, whichever interface the kernel would otherwise pick it from.
+ * The route is also what makes a VIP the engine's: IPVS services carry no owner, and the engine
+ * touches only the services of VIPs it routes (or is asked to balance), so a runtime's own IPVS
+ * services in an adopted namespace are left alone. It is added before the VIP's services and
+ * removed after them, so no crash leaves services of the engine's that it would not recognise.
  */
 export interface IpvsVipRoute {
   vip: string;
@@ -54,10 +58,12 @@ export interface IpvsVipRoute {
 export const VIP_ROUTE_PROTOCOL = 211;
 
 export interface IpvsObserved {
-  /** Sorted by protocol, vip, port. Includes services Trellis did not write (drift, removed). */
+  /**
+   * The namespace's TCP and UDP IPv4 services, sorted by protocol, vip, port: the engine's and
+   * any other (an adopted namespace's runtime may have its own). Fwmark and IPv6 services, which
+   * the engine never writes, are not listed.
+   */
   services: IpvsVirtualService[];
-  /** Services whose key ipvsadm prints that the engine never writes (fwmark services): removed. */
-  foreign: string[];
   timeouts: IpvsTimeouts;
   /** net.ipv4.vs.expire_nodest_conn: a deleted backend's connections end at their next packet. */
   expireNodestConn: boolean;
@@ -71,8 +77,6 @@ export interface IpvsObserved {
 export type IpvsOp =
   | { op: 'add-service' | 'edit-service'; service: IpvsServiceId; scheduler: string }
   | { op: 'delete-service'; service: IpvsServiceId }
-  /** A service ipvsadm names in a form the engine does not write (`-f MARK`): deleted by that key. */
-  | { op: 'delete-foreign'; key: string }
   | { op: 'add-real' | 'edit-real'; service: IpvsServiceId; real: IpvsRealServer }
   | { op: 'delete-real'; service: IpvsServiceId; ip: string; port: number }
   | { op: 'route-vip'; route: IpvsVipRoute }

@@ -14,7 +14,6 @@ export const OBSERVED_MARKS = { expire: '@expire ', addresses: '@addr ', routes:
  */
 export function parseIpvsNamespace(lines: readonly string[]): IpvsObserved {
   const services = new Map<string, IpvsVirtualService>();
-  const foreign: string[] = [];
   let timeouts: IpvsTimeouts = IPVS_DEFAULT_TIMEOUTS;
   let expireNodestConn = false;
   let addresses: string[] = [];
@@ -32,8 +31,7 @@ export function parseIpvsNamespace(lines: readonly string[]): IpvsObserved {
     const [command, kind, address] = words;
     if (command === '-A' && kind !== undefined && address !== undefined) {
       const id = serviceId(kind, address);
-      if (id === undefined) foreign.push(`${kind} ${address}`);
-      else services.set(serviceKey(id), { ...id, ...schedulerAndOptions(words.slice(3)), realServers: [] });
+      if (id !== undefined) services.set(serviceKey(id), { ...id, ...schedulerAndOptions(words.slice(3)), realServers: [] });
     } else if (command === '-a' && kind !== undefined && address !== undefined) {
       const id = serviceId(kind, address);
       const real = realServer(words.slice(3));
@@ -46,7 +44,7 @@ export function parseIpvsNamespace(lines: readonly string[]): IpvsObserved {
     }
   }
   for (const service of services.values()) service.realServers.sort(compareReal);
-  return { services: [...services.values()].sort(compareServices), foreign, timeouts, expireNodestConn, addresses, vipRoutes };
+  return { services: [...services.values()].sort(compareServices), timeouts, expireNodestConn, addresses, vipRoutes };
 }
 
 /** `ip -4 -j route show proto 211`: the engine's VIP routes (a route without a src is listed with src ''). */

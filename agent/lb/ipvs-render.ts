@@ -2,7 +2,10 @@ import { VIP_ROUTE_PROTOCOL, type IpvsChange, type IpvsOp, type IpvsServiceId } 
 import { serviceKey } from './ipvs-parse';
 
 /** Which program writes an op, and its line in that program's batch input. */
-export type IpvsCommand = { tool: 'ipvsadm' | 'ip'; line: string } | { tool: 'sysctl'; line: string };
+export interface IpvsCommand {
+  tool: 'ipvsadm' | 'ip' | 'sysctl';
+  line: string;
+}
 
 const EXPIRE_NODEST_CONN = 'net.ipv4.vs.expire_nodest_conn=1';
 
@@ -14,8 +17,6 @@ export function commandOf(op: IpvsOp): IpvsCommand {
       return { tool: 'ipvsadm', line: `-E ${serviceKey(op.service)} -s ${op.scheduler}` };
     case 'delete-service':
       return { tool: 'ipvsadm', line: `-D ${serviceKey(op.service)}` };
-    case 'delete-foreign':
-      return { tool: 'ipvsadm', line: `-D ${op.key}` };
     case 'add-real':
     case 'edit-real':
       return { tool: 'ipvsadm', line: `${op.op === 'add-real' ? '-a' : '-e'} ${real(op.service, op.real.ip, op.real.port)} ${op.real.forwarding} -w ${op.real.weight}` };
@@ -38,9 +39,15 @@ export function describeOp(op: IpvsOp): string {
   return `${command.tool} ${command.line}`;
 }
 
-/** The input of one batch run (`ipvsadm -R`, `ip -batch -`) for these ops. */
-export function batchLines(ops: readonly IpvsOp[], tool: 'ipvsadm' | 'ip'): string[] {
-  return ops.map(commandOf).flatMap((command) => (command.tool === tool ? [command.line] : []));
+/** The ops as runs of one program each, in order: each run is one batch (`ipvsadm -R`, `ip -batch -`). */
+export function batches(ops: readonly IpvsOp[]): IpvsCommand[][] {
+  const runs: IpvsCommand[][] = [];
+  for (const command of ops.map(commandOf)) {
+    const last = runs.at(-1);
+    if (last?.[0]?.tool === command.tool) last.push(command);
+    else runs.push([command]);
+  }
+  return runs;
 }
 
 function real(service: IpvsServiceId, ip: string, port: number): string {
@@ -59,30 +66,34 @@ export function applyScript(changes: readonly IpvsChange[], netnsDir: string): s
 }
 
 /**
- * In the namespace: the IPVS table first (so a VIP's route never leads to a missing service),
- * then the routes, then the sysctl (its file exists once ip_vs is loaded). A change that is only
- * ipvsadm lines, the usual one (a backend change), runs ipvsadm alone: no shell in between.
+ * In the namespace, each run of ops in the plan's order (routes are added before a VIP's services
+ * and removed after them). A change that is one ipvsadm run, the usual one (a backend change),
+ * runs ipvsadm alone: no shell in between; otherwise one shell stops at the first failing run.
  */
 function namespaceBlock(change: IpvsChange, netnsDir: string): string {
-  const ipvsadm = batchLines(change.ops, 'ipvsadm');
-  const ip = batchLines(change.ops, 'ip');
-  const sysctl = change.ops.map(commandOf).filter((command) => command.tool === 'sysctl');
+  const runs = batches(change.ops);
   const enter = `out=$(nsenter --net=${quote(netnsDir)}/"$ns" --`;
-  let run: string;
-  if (ip.length === 0 && sysctl.length === 0) {
-    run = `${enter} ipvsadm -R 2>&1 <<'${END}'\n${ipvsadm.join('\n')}\n${END}\n)`;
-  } else {
-    const steps = [
-      ...(ipvsadm.length > 0 ? [`ipvsadm -R <<'${END}'\n${ipvsadm.join('\n')}\n${END}`] : []),
-      ...(ip.length > 0 ? [`ip -batch - <<'${END}'\n${ip.join('\n')}\n${END}`] : []),
-      ...sysctl.map((command) => writeSysctl(command.line)),
-    ];
-    run = `${enter} sh -c ${quote(`set -e\n${steps.join('\n')}`)} 2>&1)`;
-  }
+  const only = runs.length === 1 ? runs[0] : undefined;
+  const run =
+    only?.[0]?.tool === 'ipvsadm'
+      ? `${enter} ipvsadm -R 2>&1 <<'${END}'\n${only.map((command) => command.line).join('\n')}\n${END}\n)`
+      : `${enter} sh -c ${quote(`set -e\n${runs.map(shellRun).join('\n')}`)} 2>&1)`;
   return `ns=${quote(change.netns)}
 ${run}
 if [ $? -ne 0 ] || [ -n "$out" ]; then printf '@@ %s\\n%s\\n' "$ns" "$out"; fi
 `;
+}
+
+function shellRun(run: readonly IpvsCommand[]): string {
+  const lines = run.map((command) => command.line);
+  switch (run[0]?.tool) {
+    case 'ipvsadm':
+      return `ipvsadm -R <<'${END}'\n${lines.join('\n')}\n${END}`;
+    case 'ip':
+      return `ip -batch - <<'${END}'\n${lines.join('\n')}\n${END}`;
+    default:
+      return lines.map(writeSysctl).join('\n');
+  }
 }
 
 /** `key=value` as a shell builtin's write to /proc/sys: no sysctl process. */

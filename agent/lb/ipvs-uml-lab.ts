@@ -21,6 +21,8 @@ import { detectIpvs, IpvsBalancer } from './ipvs-balancer';
 import { describeOp } from './ipvs-render';
 
 const VIP = '10.77.0.100';
+/** A VIP of another owner's service in the client's namespace. */
+const THEIR_VIP = '10.77.9.9';
 const CLIENT = 'lbt-client';
 const OTHER = 'lbt-other';
 const BACKENDS = [
@@ -206,6 +208,8 @@ async function main(): Promise<Record<string, unknown>> {
   await processRunner.run(['sh', '-c', topologyScript()]);
   await waitForBackends();
   const all = BACKENDS.map((backend) => ({ ip: backend.ip, accepting: true }));
+  // Services of another owner (an adopted namespace's runtime, as Docker's fwmark services): never touched.
+  await processRunner.run(['sh', '-c', `ipvsadm -A -t ${THEIR_VIP}:80 -s wlc && ipvsadm -A -f 7 -s rr`]);
 
   const firstPass = await pass(desired(all));
   // The second pass finds nothing to do and starts no process to write.
@@ -262,9 +266,10 @@ for _ in range(6):
     .trim()
     .split('\n');
 
-  // No services left: the engine removes its virtual services and routes.
+  // No services left: the engine removes its virtual services and routes, and only its own.
   const cleanup = await pass(desired(undefined));
   const afterCleanup = await balancer.observe(NAMESPACES);
+  const tableAfterCleanup = (await processRunner.run(['ipvsadm', '-Sn'])).trim().split('\n');
 
   return {
     detectIpvs: await detectIpvs(processRunner),
@@ -288,7 +293,9 @@ for _ in range(6):
     hairpin,
     hairpinReplies,
     cleanup,
-    leftAfterCleanup: NAMESPACES.map((name) => afterCleanup.get(name)).map((left) => (left?.services.length ?? 0) + (left?.vipRoutes.length ?? 0)),
+    routesAfterCleanup: NAMESPACES.map((name) => afterCleanup.get(name)?.vipRoutes.length ?? 0),
+    servicesAfterCleanup: NAMESPACES.map((name) => afterCleanup.get(name)?.services.length ?? 0),
+    tableAfterCleanup,
   };
 }
 

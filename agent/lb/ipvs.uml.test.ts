@@ -44,7 +44,9 @@ interface Report {
   hairpin: string[];
   hairpinReplies: string[];
   cleanup: string[];
-  leftAfterCleanup: number[];
+  routesAfterCleanup: number[];
+  servicesAfterCleanup: number[];
+  tableAfterCleanup: string[];
 }
 
 function runInUml(bundle: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -81,8 +83,9 @@ lane('IPVS engine inside user-mode-linux', () => {
     }
   }, 660_000);
 
-  test('the first pass programs one virtual service per VIP port, the backends in NAT mode, the VIP route, the timeouts and expire_nodest_conn, in the client sandbox only', () => {
+  test('the first pass programs one virtual service per VIP port, the VIP route, the backends in NAT mode, the timeouts and expire_nodest_conn, in the client sandbox only', () => {
     expect(report.firstPass).toEqual([
+      'lbt-client: ip route replace 10.77.0.100/32 dev lo proto 211 src 10.77.0.2',
       'lbt-client: ipvsadm -A -t 10.77.0.100:80 -s rr',
       'lbt-client: ipvsadm -a -t 10.77.0.100:80 -r 10.77.0.11:8080 -m -w 1',
       'lbt-client: ipvsadm -a -t 10.77.0.100:80 -r 10.77.0.12:8080 -m -w 1',
@@ -91,7 +94,6 @@ lane('IPVS engine inside user-mode-linux', () => {
       'lbt-client: ipvsadm -a -u 10.77.0.100:53 -r 10.77.0.11:5353 -m -w 1',
       'lbt-client: ipvsadm -a -u 10.77.0.100:53 -r 10.77.0.12:5353 -m -w 1',
       'lbt-client: ipvsadm -a -u 10.77.0.100:53 -r 10.77.0.13:5353 -m -w 1',
-      'lbt-client: ip route replace 10.77.0.100/32 dev lo proto 211 src 10.77.0.2',
       'lbt-client: ipvsadm --set 3600 120 600',
       'lbt-client: sysctl net.ipv4.vs.expire_nodest_conn=1',
     ]);
@@ -108,7 +110,7 @@ lane('IPVS engine inside user-mode-linux', () => {
     expect(report.secondPass).toEqual({ changes: 0, applyProcesses: 0 });
   });
 
-  test('300 TCP connections to the VIP spread over the 3 backends (20%-47% each), which see the client its own address', () => {
+  test('300 TCP connections to the VIP spread over the 3 backends (20%-47% each), and each backend sees the client\'s own address', () => {
     expect(report.tcp.failed).toBe(0);
     for (const count of Object.values(report.tcp.perBackend)) {
       expect(count).toBeGreaterThanOrEqual(60);
@@ -117,7 +119,7 @@ lane('IPVS engine inside user-mode-linux', () => {
     expect(report.tcp.clientAddresses).toEqual(['10.77.0.2']);
   });
 
-  test('UDP through the VIP reaches every backend, which see the client its own address', () => {
+  test('UDP through the VIP reaches every backend, and each sees the client\'s own address', () => {
     expect(report.udp.failed).toBe(0);
     expect(Object.values(report.udp.perBackend).every((count) => count > 0)).toBe(true);
     expect(report.udp.clientAddresses).toEqual(['10.77.0.2']);
@@ -162,6 +164,12 @@ lane('IPVS engine inside user-mode-linux', () => {
     expect(report.cleanup).toEqual(
       expect.arrayContaining(['lbt-client: ipvsadm -D -t 10.77.0.100:80', 'lbt-client: ipvsadm -D -u 10.77.0.100:53', 'lbt-client: ip route del 10.77.0.100/32 dev lo proto 211', 'lbt-be1: ip route del 10.77.0.100/32 dev lo proto 211']),
     );
-    expect(report.leftAfterCleanup).toEqual([0, 0, 0]);
+    expect(report.routesAfterCleanup).toEqual([0, 0, 0]);
+    expect(report.servicesAfterCleanup).toEqual([1, 0, 0]);
+  });
+
+  test('services of another owner in a sandbox (an adopted namespace\'s own runtime) are never touched', () => {
+    expect([...report.firstPass, ...report.driftRepair, ...report.cleanup].filter((line) => line.includes('10.77.9.9') || line.includes('-f 7'))).toEqual([]);
+    expect(report.tableAfterCleanup).toEqual(['-A -t 10.77.9.9:80 -s wlc', '-A -f 7 -s rr']);
   });
 });
