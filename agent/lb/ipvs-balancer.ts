@@ -4,29 +4,45 @@ import type { CommandRunner } from '../kernel/command-runner';
 import { NETNS_RUN_DIR } from '../kernel/names';
 import { parseFramed } from '../kernel/namespace-reads';
 import type { LoadBalancer, NamespaceBalancing } from './model';
-import type { IpvsChange, IpvsObserved } from './ipvs-model';
-import { parseIpvsNamespace } from './ipvs-parse';
+import { VIP_ROUTE_PROTOCOL, type IpvsChange, type IpvsObserved } from './ipvs-model';
+import { OBSERVED_MARKS, parseIpvsNamespace } from './ipvs-parse';
 import { planIpvs } from './ipvs-plan';
 import { applyScript } from './ipvs-render';
 
 /**
- * Reads each namespace's table, timeouts and expire_nodest_conn through one shell loop; a
- * namespace costs one nsenter'd shell and two ipvsadm (netlink) processes, none from the agent.
+ * In one namespace: the IPVS table, its timeouts, expire_nodest_conn, then the addresses and the
+ * VIP routes in one `ip` batch (`ip -j` prints one JSON line per command; lo always has an
+ * address, so the first line is the addresses). Three processes, ipvsadm's over netlink.
  */
-const OBSERVE_LOOP = `for ns; do
-  path="$0/$ns"
+const OBSERVE_NAMESPACE = `ipvsadm -Sn && ipvsadm -L --timeout || exit 1
+read v < /proc/sys/net/ipv4/vs/expire_nodest_conn
+echo "${OBSERVED_MARKS.expire}$v"
+ip=$(printf 'addr show\\nroute show proto ${VIP_ROUTE_PROTOCOL}\\n' | ip -4 -j -batch -) || exit 1
+nl='
+'
+routes=
+case $ip in *"$nl"*) routes=\${ip#*"$nl"} ;; esac
+echo "${OBSERVED_MARKS.addresses}\${ip%%"$nl"*}"
+echo "${OBSERVED_MARKS.routes}$routes"`;
+
+/** Reads many namespaces through one shell loop: the agent spawns one process per CPU, not per namespace. */
+const OBSERVE_LOOP = `dir=$1 script=$2
+shift 2
+for ns; do
+  path="$dir/$ns"
   [ -e "$path" ] || continue
   echo "@@ $ns"
-  nsenter --net="$path" -- sh -c 'ipvsadm -Sn && ipvsadm -L --timeout && { read v < /proc/sys/net/ipv4/vs/expire_nodest_conn; echo "@expire $v"; }' || echo "@@failed"
+  nsenter --net="$path" -- sh -c "$script" || echo "@@failed"
 done`;
 
 /**
  * Service load balancing with IPVS in each client sandbox's own namespace, as Docker Swarm does
- * it: one virtual service per VIP port (a plain TCP/UDP service on VIP:port: the sandbox routes
- * the VIP's subnet, and IPVS takes a locally generated connection at LOCAL_OUT, so neither a
- * firewall mark nor the VIP as a local address is needed), real servers in NAT mode (-m: only
- * the destination is rewritten, the backend sees the client's address), scheduler rr. Draining is
- * weight 0; a backend that leaves is deleted, and expire_nodest_conn=1 ends its connections.
+ * it: one plain TCP/UDP virtual service per VIP port (IPVS takes a locally made connection at
+ * LOCAL_OUT: no firewall mark, no VIP address), real servers in NAT mode (-m: only the
+ * destination is rewritten, the backend sees the client's address), scheduler rr, and a route
+ * for the VIP through lo with the sandbox's own address as src (see IpvsVipRoute: a task calling
+ * its own service). Draining is weight 0; a backend that leaves is deleted, and
+ * expire_nodest_conn=1 ends its connections at their next packet.
  */
 export class IpvsBalancer implements LoadBalancer<IpvsObserved, IpvsChange> {
   readonly engine = 'ipvs';
@@ -39,7 +55,7 @@ export class IpvsBalancer implements LoadBalancer<IpvsObserved, IpvsChange> {
   /** Throws, after reading them all, if a namespace that exists could not be read. */
   async observe(netns: readonly string[]): Promise<Map<string, IpvsObserved>> {
     const read = new Map<string, string[] | undefined>();
-    for (const output of await Promise.all(shares(netns).map((share) => this.runner.run(['sh', '-c', OBSERVE_LOOP, this.netnsDir, ...share])))) {
+    for (const output of await Promise.all(shares(netns).map((share) => this.runner.run(['sh', '-c', OBSERVE_LOOP, 'trellis-ipvs-observe', this.netnsDir, OBSERVE_NAMESPACE, ...share])))) {
       parseFramed(output, read);
     }
     const observed = new Map<string, IpvsObserved>();

@@ -37,28 +37,54 @@ export interface IpvsTimeouts {
   udp: number;
 }
 
+/**
+ * The route that sends a VIP to IPVS: `VIP/32 dev lo src CLIENT proto 211`. IPVS takes a locally
+ * made connection at LOCAL_OUT, and when the backend it picks is the client itself (a task
+ * calling its own service) it keeps the packet's first route: through the sandbox's interface
+ * that packet would go looking for its own address and time out; through lo it is delivered.
+ * `src` is the sandbox's own address on the VIP's network: the backend sees it, as in NAT mode
+ * it must, whichever interface the kernel would otherwise pick it from.
+ * The route is also what makes a VIP the engine's: IPVS services carry no owner, and the engine
+ * touches only the services of VIPs it routes (or is asked to balance), so a runtime's own IPVS
+ * services in an adopted namespace are left alone. It is added before the VIP's services and
+ * removed after them, so no crash leaves services of the engine's that it would not recognise.
+ */
+export interface IpvsVipRoute {
+  vip: string;
+  src: string;
+}
+
+/** Marks the engine's VIP routes (iproute2's `proto`), so it never touches another route. */
+export const VIP_ROUTE_PROTOCOL = 211;
+
 export interface IpvsObserved {
-  /** Sorted by protocol, vip, port. Includes services Trellis did not write (drift, removed). */
+  /**
+   * The namespace's TCP and UDP IPv4 services, sorted by protocol, vip, port: the engine's and
+   * any other (an adopted namespace's runtime may have its own). Fwmark and IPv6 services, which
+   * the engine never writes, are not listed.
+   */
   services: IpvsVirtualService[];
-  /** Services whose key ipvsadm prints that the engine never writes (fwmark services): removed. */
-  foreign: string[];
   timeouts: IpvsTimeouts;
   /** net.ipv4.vs.expire_nodest_conn: a deleted backend's connections end at their next packet. */
   expireNodestConn: boolean;
+  /** The namespace's IPv4 interface addresses, "a.b.c.d/len": where each VIP's route takes its src. */
+  addresses: string[];
+  /** Sorted by vip. */
+  vipRoutes: IpvsVipRoute[];
 }
 
 /** One change to one namespace's IPVS table; a backend change is one real-server op. */
 export type IpvsOp =
   | { op: 'add-service' | 'edit-service'; service: IpvsServiceId; scheduler: string }
   | { op: 'delete-service'; service: IpvsServiceId }
-  /** A service ipvsadm names in a form the engine does not write (`-f MARK`): deleted by that key. */
-  | { op: 'delete-foreign'; key: string }
   | { op: 'add-real' | 'edit-real'; service: IpvsServiceId; real: IpvsRealServer }
   | { op: 'delete-real'; service: IpvsServiceId; ip: string; port: number }
+  | { op: 'route-vip'; route: IpvsVipRoute }
+  | { op: 'unroute-vip'; vip: string }
   | { op: 'set-timeouts'; timeouts: IpvsTimeouts }
   | { op: 'expire-nodest-conn' };
 
-/** All the changes to one namespace, written by one `ipvsadm -R` there. */
+/** All the changes to one namespace: one `ipvsadm -R` there, and one `ip -batch` if routes change. */
 export interface IpvsChange {
   netns: string;
   ops: IpvsOp[];

@@ -1,22 +1,37 @@
+import { parseIpv4 } from '../../proto/runtime/ipv4';
+import { parseJsonArray, parseLinks } from '../kernel/iproute-json';
 import type { LbProtocol } from './model';
-import { IPVS_DEFAULT_TIMEOUTS, type IpvsObserved, type IpvsRealServer, type IpvsServiceId, type IpvsTimeouts, type IpvsVirtualService } from './ipvs-model';
+import { IPVS_DEFAULT_TIMEOUTS } from './ipvs-model';
+import type { IpvsObserved, IpvsRealServer, IpvsServiceId, IpvsTimeouts, IpvsVipRoute, IpvsVirtualService } from './ipvs-model';
+
+/** Prefixes of the observe loop's lines that are not ipvsadm's. */
+export const OBSERVED_MARKS = { expire: '@expire ', addresses: '@addr ', routes: '@routes ' } as const;
 
 /**
  * Parses what the observe loop prints for one namespace: `ipvsadm -Sn` (the table as restore
- * commands), `ipvsadm -L --timeout`, and `@expire V` (net.ipv4.vs.expire_nodest_conn).
+ * commands), `ipvsadm -L --timeout`, `@expire V` (net.ipv4.vs.expire_nodest_conn), and
+ * `@addr JSON` / `@routes JSON` (`ip -4 -j addr show`, `ip -4 -j route show proto 211`).
  */
 export function parseIpvsNamespace(lines: readonly string[]): IpvsObserved {
   const services = new Map<string, IpvsVirtualService>();
-  const foreign: string[] = [];
   let timeouts: IpvsTimeouts = IPVS_DEFAULT_TIMEOUTS;
   let expireNodestConn = false;
+  let addresses: string[] = [];
+  let vipRoutes: IpvsVipRoute[] = [];
   for (const line of lines) {
+    if (line.startsWith(OBSERVED_MARKS.addresses)) {
+      addresses = parseLinks(line.slice(OBSERVED_MARKS.addresses.length)).flatMap((link) => link.addresses);
+      continue;
+    }
+    if (line.startsWith(OBSERVED_MARKS.routes)) {
+      vipRoutes = parseVipRoutes(line.slice(OBSERVED_MARKS.routes.length));
+      continue;
+    }
     const words = line.trim().split(/\s+/);
     const [command, kind, address] = words;
     if (command === '-A' && kind !== undefined && address !== undefined) {
       const id = serviceId(kind, address);
-      if (id === undefined) foreign.push(`${kind} ${address}`);
-      else services.set(serviceKey(id), { ...id, ...schedulerAndOptions(words.slice(3)), realServers: [] });
+      if (id !== undefined) services.set(serviceKey(id), { ...id, ...schedulerAndOptions(words.slice(3)), realServers: [] });
     } else if (command === '-a' && kind !== undefined && address !== undefined) {
       const id = serviceId(kind, address);
       const real = realServer(words.slice(3));
@@ -24,12 +39,20 @@ export function parseIpvsNamespace(lines: readonly string[]): IpvsObserved {
     } else if (line.startsWith('Timeout (tcp tcpfin udp):')) {
       const [tcp, tcpFin, udp] = line.slice(line.indexOf(':') + 1).trim().split(/\s+/).map(Number);
       if (tcp !== undefined && tcpFin !== undefined && udp !== undefined) timeouts = { tcp, tcpFin, udp };
-    } else if (line.startsWith('@expire ')) {
-      expireNodestConn = line.slice('@expire '.length).trim() === '1';
+    } else if (line.startsWith(OBSERVED_MARKS.expire)) {
+      expireNodestConn = line.slice(OBSERVED_MARKS.expire.length).trim() === '1';
     }
   }
   for (const service of services.values()) service.realServers.sort(compareReal);
-  return { services: [...services.values()].sort(compareServices), foreign, timeouts, expireNodestConn };
+  return { services: [...services.values()].sort(compareServices), timeouts, expireNodestConn, addresses, vipRoutes };
+}
+
+/** `ip -4 -j route show proto 211`: the engine's VIP routes (a route without a src is listed with src ''). */
+function parseVipRoutes(text: string): IpvsVipRoute[] {
+  return parseJsonArray(text)
+    .map((route) => ({ vip: typeof route['dst'] === 'string' ? route['dst'] : '', src: typeof route['prefsrc'] === 'string' ? route['prefsrc'] : '' }))
+    .filter((route) => parseIpv4(route.vip) !== undefined)
+    .sort((a, b) => compareIpv4(a.vip, b.vip));
 }
 
 /** How ipvsadm names a service on its command line: `-t 10.0.0.5:80`. */
@@ -45,14 +68,8 @@ export function compareReal(a: { ip: string; port: number }, b: { ip: string; po
   return compareIpv4(a.ip, b.ip) || a.port - b.port;
 }
 
-function compareIpv4(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 4; i += 1) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
+export function compareIpv4(a: string, b: string): number {
+  return (parseIpv4(a) ?? 0) - (parseIpv4(b) ?? 0);
 }
 
 const PROTOCOLS: Record<string, LbProtocol> = { '-t': 'tcp', '-u': 'udp' };

@@ -1,3 +1,4 @@
+import { addressOnly, cidrContains, parseCidr, parseIpv4 } from '../../proto/runtime/ipv4';
 import type { LbService, NamespaceBalancing } from './model';
 import {
   IPVS_DEFAULT_TIMEOUTS,
@@ -9,15 +10,16 @@ import {
   type IpvsRealServer,
   type IpvsServiceId,
   type IpvsTimeouts,
+  type IpvsVipRoute,
   type IpvsVirtualService,
 } from './ipvs-model';
-import { compareReal, compareServices, serviceKey } from './ipvs-parse';
+import { compareIpv4, compareReal, compareServices, serviceKey } from './ipvs-parse';
 
-const EMPTY: IpvsObserved = { services: [], foreign: [], timeouts: IPVS_DEFAULT_TIMEOUTS, expireNodestConn: false };
+const EMPTY: IpvsObserved = { services: [], timeouts: IPVS_DEFAULT_TIMEOUTS, expireNodestConn: false, addresses: [], vipRoutes: [] };
 
 /**
  * The changes that make each namespace's IPVS table what `desired` says; none for a namespace
- * that already is. A namespace observed but not desired is emptied. Pure.
+ * that already is. A namespace observed but not desired is emptied of the engine's services. Pure.
  */
 export function planIpvs(desired: readonly NamespaceBalancing[], observed: ReadonlyMap<string, IpvsObserved>): IpvsChange[] {
   const wanted = new Map(desired.map((namespace) => [namespace.netns, namespace.services] as const));
@@ -62,21 +64,51 @@ export function ipvsTimeoutsOf(services: readonly LbService[]): IpvsTimeouts {
   };
 }
 
+/**
+ * A VIP is balanced in a namespace once the namespace has its own address on the VIP's network
+ * (its route's src). Only the services of VIPs the engine balances or still routes are its own
+ * to change or delete (see IpvsVipRoute). Order: new routes, the table, routes of VIPs gone.
+ */
 function planNamespace(services: readonly LbService[], observed: IpvsObserved): IpvsOp[] {
-  const ops: IpvsOp[] = observed.foreign.map((key) => ({ op: 'delete-foreign', key }));
-  const want = ipvsServicesOf(services);
+  const routes = vipRoutesOf(services, observed.addresses);
+  const balanced = new Set(routes.map((route) => route.vip));
+  const owned = new Set([...balanced, ...observed.vipRoutes.map((route) => route.vip)]);
+  const balancedServices = services.filter((service) => balanced.has(service.vip));
+  const want = ipvsServicesOf(balancedServices);
   const wantKeys = new Set(want.map(serviceKey));
+  const routed = new Map(observed.vipRoutes.map((route) => [route.vip, route.src] as const));
+  const ops: IpvsOp[] = routes.filter((route) => routed.get(route.vip) !== route.src).map((route) => ({ op: 'route-vip', route }));
   for (const service of observed.services) {
-    if (!wantKeys.has(serviceKey(service))) ops.push({ op: 'delete-service', service: idOf(service) });
+    if (owned.has(service.vip) && !wantKeys.has(serviceKey(service))) ops.push({ op: 'delete-service', service: idOf(service) });
   }
   const have = new Map(observed.services.map((service) => [serviceKey(service), service] as const));
   for (const service of want) ops.push(...planService(service, have.get(serviceKey(service))));
-  if (services.length === 0) return ops;
-  const timeouts = ipvsTimeoutsOf(services);
+  for (const route of observed.vipRoutes) if (!balanced.has(route.vip)) ops.push({ op: 'unroute-vip', vip: route.vip });
+  if (balancedServices.length === 0) return ops;
+  const timeouts = ipvsTimeoutsOf(balancedServices);
   const now = observed.timeouts;
   if (now.tcp !== timeouts.tcp || now.tcpFin !== timeouts.tcpFin || now.udp !== timeouts.udp) ops.push({ op: 'set-timeouts', timeouts });
   if (!observed.expireNodestConn) ops.push({ op: 'expire-nodest-conn' });
   return ops;
+}
+
+/**
+ * Each VIP's route, its src the namespace's own address in the VIP's subnet; none yet for a VIP
+ * no interface address covers (the sandbox's address on that network is not there yet).
+ */
+export function vipRoutesOf(services: readonly LbService[], addresses: readonly string[]): IpvsVipRoute[] {
+  const subnets = addresses.flatMap((address) => {
+    const parsed = parseCidr(address);
+    const cidr = parsed.ok ? parsed.cidr : parsed.reason === 'host-bits' ? parsed.network : undefined;
+    return cidr === undefined ? [] : [{ ip: addressOnly(address), cidr }];
+  });
+  const routes = new Map<string, IpvsVipRoute>();
+  for (const { vip } of services) {
+    const vipNumber = parseIpv4(vip);
+    const own = vipNumber === undefined ? undefined : subnets.find((subnet) => subnet.cidr.prefixLength < 32 && cidrContains(subnet.cidr, vipNumber));
+    if (own !== undefined) routes.set(vip, { vip, src: own.ip });
+  }
+  return [...routes.values()].sort((a, b) => compareIpv4(a.vip, b.vip));
 }
 
 function planService(want: IpvsVirtualService, have: IpvsVirtualService | undefined): IpvsOp[] {

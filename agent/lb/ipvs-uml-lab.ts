@@ -18,9 +18,11 @@ import { createSocket } from 'node:dgram';
 import { countingProcesses, processRunner } from '../kernel/command-runner';
 import type { LbService, NamespaceBalancing } from './model';
 import { detectIpvs, IpvsBalancer } from './ipvs-balancer';
-import { restoreLines } from './ipvs-render';
+import { describeOp } from './ipvs-render';
 
 const VIP = '10.77.0.100';
+/** A VIP of another owner's service in the client's namespace. */
+const THEIR_VIP = '10.77.9.9';
 const CLIENT = 'lbt-client';
 const OTHER = 'lbt-other';
 const BACKENDS = [
@@ -29,6 +31,8 @@ const BACKENDS = [
   { name: 'lbt-be3', ip: '10.77.0.13' },
 ];
 const PYTHON = '/usr/bin/python3';
+/** A backend that also calls the service. */
+const SELF = 'lbt-be1';
 
 const SERVER = `
 import socketserver, sys, threading
@@ -87,21 +91,23 @@ function service(backends: { ip: string; accepting: boolean }[]): LbService {
   };
 }
 
-function desired(backends: { ip: string; accepting: boolean }[] | undefined): NamespaceBalancing[] {
+/** The client balances the service; so does the first backend once `hairpin` (a task calling its own service). */
+function desired(backends: { ip: string; accepting: boolean }[] | undefined, hairpin = false): NamespaceBalancing[] {
   return [
     { netns: CLIENT, services: backends === undefined ? [] : [service(backends)] },
     { netns: OTHER, services: [] },
+    { netns: SELF, services: hairpin && backends !== undefined ? [service(backends)] : [] },
   ];
 }
 
 const balancer = new IpvsBalancer(processRunner);
-const NAMESPACES = [CLIENT, OTHER];
+const NAMESPACES = [CLIENT, OTHER, SELF];
 
-/** One level-triggered pass: observe, plan, apply. Returns what it wrote, as `NETNS: ipvsadm line`. */
+/** One level-triggered pass: observe, plan, apply. Returns what it wrote, as `NETNS: PROGRAM LINE`. */
 async function pass(want: NamespaceBalancing[]): Promise<string[]> {
   const changes = balancer.plan(want, await balancer.observe(NAMESPACES));
   await balancer.apply(changes);
-  return changes.flatMap((change) => change.ops.map((op) => `${change.netns}: ${restoreLines([op])[0] ?? op.op}`));
+  return changes.flatMap((change) => change.ops.map((op) => `${change.netns}: ${describeOp(op)}`));
 }
 
 /** A TCP connection whose lines can be awaited one at a time. */
@@ -202,6 +208,8 @@ async function main(): Promise<Record<string, unknown>> {
   await processRunner.run(['sh', '-c', topologyScript()]);
   await waitForBackends();
   const all = BACKENDS.map((backend) => ({ ip: backend.ip, accepting: true }));
+  // Services of another owner (an adopted namespace's runtime, as Docker's fwmark services): never touched.
+  await processRunner.run(['sh', '-c', `ipvsadm -A -t ${THEIR_VIP}:80 -s wlc && ipvsadm -A -f 7 -s rr`]);
 
   const firstPass = await pass(desired(all));
   // The second pass finds nothing to do and starts no process to write.
@@ -241,9 +249,27 @@ async function main(): Promise<Record<string, unknown>> {
     .then((out) => out.trim())
     .catch(() => 'refused-or-timed-out');
 
-  // No services left: the engine removes its virtual services.
+  // A backend calling its own service: the connections IPVS sends back to itself work too.
+  const hairpin = await pass(desired(all, true));
+  const hairpinReplies = (
+    await processRunner.run(['nsenter', `--net=/run/netns/${SELF}`, PYTHON, '-c', `
+import socket
+for _ in range(6):
+    try:
+        s = socket.create_connection(("${VIP}", 80), timeout=3)
+        print(s.makefile().readline().strip())
+        s.close()
+    except Exception as e:
+        print("failed", e)
+`])
+  )
+    .trim()
+    .split('\n');
+
+  // No services left: the engine removes its virtual services and routes, and only its own.
   const cleanup = await pass(desired(undefined));
   const afterCleanup = await balancer.observe(NAMESPACES);
+  const tableAfterCleanup = (await processRunner.run(['ipvsadm', '-Sn'])).trim().split('\n');
 
   return {
     detectIpvs: await detectIpvs(processRunner),
@@ -264,8 +290,12 @@ async function main(): Promise<Record<string, unknown>> {
     connectionsToRemoved,
     afterRemoval,
     otherReach,
+    hairpin,
+    hairpinReplies,
     cleanup,
-    servicesAfterCleanup: afterCleanup.get(CLIENT)?.services.length,
+    routesAfterCleanup: NAMESPACES.map((name) => afterCleanup.get(name)?.vipRoutes.length ?? 0),
+    servicesAfterCleanup: NAMESPACES.map((name) => afterCleanup.get(name)?.services.length ?? 0),
+    tableAfterCleanup,
   };
 }
 

@@ -58,13 +58,15 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# On a CPU with AMX the host's XSAVE area is larger than this UML kernel's buffer and every
+# Where the host's XSAVE area is larger than this UML kernel's buffer (CPUs with AMX), every
 # process in the guest dies at once; the shim widens UML's ptrace writes (see xstate-shim.c).
+# It changes nothing where the sizes agree, so it is used wherever it can be built.
 PRELOAD=
-if grep -qw amx_tile /proc/cpuinfo; then
-  command -v cc >/dev/null || die "this CPU has AMX: UML needs scripts/uml/xstate-shim.c compiled, and there is no C compiler (apt-get install gcc libc6-dev)"
+if command -v cc >/dev/null; then
   cc -O2 -shared -fPIC -o "$W/xstate-shim.so" "$HERE/xstate-shim.c" -ldl 2>"$W/cc.log" || { cat "$W/cc.log" >&2; die "could not compile xstate-shim.c"; }
   PRELOAD=$W/xstate-shim.so
+elif grep -qw amx_tile /proc/cpuinfo; then
+  die "this CPU has AMX: UML needs scripts/uml/xstate-shim.c compiled, and there is no C compiler (apt-get install gcc libc6-dev)"
 fi
 
 # Modules to load at boot, dependencies first; the kernel's own autoload (an ipvsadm scheduler
