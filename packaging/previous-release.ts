@@ -13,7 +13,7 @@ export type PreviousRelease = { artifact: string; commit: string } | { unavailab
 
 /** The file naming the previous release's commit (its last non-comment line). */
 export function previousReleaseFile(repoRoot: string): string {
-  return join(repoRoot, 'packaging', 'previous-release');
+  return join(repoRoot, 'packaging', 'previous-release-commit');
 }
 
 function git(repoRoot: string, args: string[]): { ok: boolean; out: string } {
