@@ -24,7 +24,10 @@ process.env[LAB_FROM_RELEASE_ENV] = join(buildDir, 'trellis');
 beforeAll(async () => {
   release = await buildRelease(repoRoot, buildDir);
 }, 180_000);
-afterAll(() => rmSync(buildDir, { recursive: true, force: true }));
+afterAll(() => {
+  delete process.env[LAB_FROM_RELEASE_ENV];
+  rmSync(buildDir, { recursive: true, force: true });
+});
 
 interface Versions {
   client: { commit: string; checksum: string };
