@@ -1,5 +1,11 @@
-import { readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync, statSync, existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync, statSync, existsSync, symlinkSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ManagerProcess } from '../e2e/support/manager-process';
+import { findRepoRoot } from '../e2e/lab/context';
+import { previousRelease, previousReleaseCommit } from '../packaging/previous-release';
+import { buildRelease } from '../packaging/release';
 import { INSTALL_SH, listTree, runScript, standInArtifact, tempDir } from './throwaway-root';
 
 let work: string;
@@ -133,4 +139,51 @@ describe('deploy/install.sh into a throwaway root', () => {
     expect(install('--uninstall', '--prefix', '/opt/trellis').status).toBe(0);
     expect(readdirSync(root)).toEqual([]);
   });
+});
+
+const repoRoot = findRepoRoot(__dirname);
+const history = previousReleaseCommit(repoRoot);
+const describeWithHistory = 'commit' in history ? describe : describe.skip;
+
+describeWithHistory(`install.sh of this release over the previous one (${'commit' in history ? history.commit.slice(0, 12) : history.unavailable})`, () => {
+  const exec = promisify(execFile);
+  /** The installed artifact run by node, as the wrapper runs it, its code cache kept in the test's directory. */
+  const installed = (args: string[]) =>
+    exec(process.execPath, [join(root, 'usr/local/lib/trellis/trellis'), ...args], { env: { ...process.env, XDG_CACHE_HOME: join(work, 'cache') }, timeout: 30_000 }).then((r) => r.stdout);
+
+  test('keeps the data and certificates the previous release made, and the new release runs on them', async () => {
+    const previous = previousRelease(repoRoot);
+    if ('unavailable' in previous) throw new Error(previous.unavailable);
+    const next = await buildRelease(repoRoot, join(work, 'next'));
+    expect(install('--artifact', previous.artifact).status).toBe(0);
+
+    // The previous release's manager makes a cluster and a network; its state and certificates go where install.sh made room for them.
+    const made = await ManagerProcess.start(join(work, 'n'), join(root, 'usr/local/lib/trellis/trellis'));
+    const cli = (manager: ManagerProcess, args: string[]) => installed(['--manager', manager.address, '--tls-dir', manager.adminDir, ...args]);
+    await cli(made, ['network', 'create', '--subnet', '10.77.0.0/24', 'made-by-n']);
+    await made.stop();
+    cpSync(join(work, 'n', 'data'), join(root, 'var/lib/trellis/manager'), { recursive: true });
+    cpSync(join(work, 'n', 'admin'), join(root, 'var/lib/trellis/admin'), { recursive: true });
+    const state = listTree(join(root, 'var/lib/trellis'));
+    expect(state.some((entry) => entry.startsWith('manager/tls/'))).toBe(true);
+
+    const upgrade = install('--artifact', next.artifact);
+    expect(upgrade.status).toBe(0);
+    expect(upgrade.stdout).toMatch(/upgraded \/usr\/local\/lib\/trellis\/trellis .*data, certificates and config kept/);
+    expect(listTree(join(root, 'var/lib/trellis'))).toEqual(state);
+
+    // The new artifact, started on what was kept (seen through links named as ManagerProcess wants), answers with the old cluster's network.
+    mkdirSync(join(work, 'n1'));
+    symlinkSync(join(root, 'var/lib/trellis/manager'), join(work, 'n1', 'data'));
+    symlinkSync(join(root, 'var/lib/trellis/admin'), join(work, 'n1', 'admin'));
+    const upgraded = await ManagerProcess.start(join(work, 'n1'), join(root, 'usr/local/lib/trellis/trellis'));
+    try {
+      const versions = JSON.parse(await cli(upgraded, ['version', '--format', 'json'])) as { client: { checksum: string }; manager: { checksum: string; commit: string } };
+      expect(versions.manager.checksum).toBe(`sha256:${next.sha256}`);
+      expect(versions.manager.commit).not.toBe(previous.commit);
+      expect((JSON.parse(await cli(upgraded, ['network', 'ls', '--format', 'json'])) as Array<{ name: string }>).map((n) => n.name)).toEqual(['made-by-n']);
+    } finally {
+      await upgraded.stop();
+    }
+  }, 600_000);
 });

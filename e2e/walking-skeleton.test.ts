@@ -1,6 +1,7 @@
 import type { Network } from '../proto/gen/trellis/v1/types';
 import {
   eventually,
+  itOnTheBuild,
   lab,
   labDown,
   labHost,
@@ -81,7 +82,7 @@ describe('walking skeleton: a two-host overlay through the CLI', () => {
     expect(logSince(state, 'a1', marker)).not.toContain('kernel reconciled');
   });
 
-  it('keeps the data plane whole while every manager is down for 60 s: not one of a ping every 10 ms is lost', async () => {
+  itOnTheBuild()('keeps the data plane whole while every manager is down for 60 s: not one of a ping every 10 ms is lost', async () => {
     const leftIp = ipOf('left', 'blue');
     const pings = onHostInBackground('a2', ['ip', 'netns', 'exec', sandboxNamespace('right'), 'ping', '-n', '-q', '-i', '0.01', '-w', '60', leftIp]);
     lab(['stop', 'm1']);
@@ -105,7 +106,7 @@ describe('walking skeleton: a two-host overlay through the CLI', () => {
     expect(trellisJson<Network[]>('m1', ['network', 'ls', '--format', 'json'])).toEqual(before);
   });
 
-  it.each([
+  itOnTheBuild().each([
     ['an invalid CIDR', 'INVALID_ARGUMENT', 'subnet', ['network', 'create', '--subnet', '10.0.0.0/33', 'bad1']],
     ['a gateway outside the subnet', 'INVALID_ARGUMENT', 'gateway', ['network', 'create', '--subnet', '10.232.0.0/24', '--gateway', '10.9.9.1', 'bad2']],
     ['a duplicate network name', 'ALREADY_EXISTS', 'name', ['network', 'create', '--subnet', '10.233.0.0/24', 'blue']],

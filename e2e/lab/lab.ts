@@ -9,6 +9,9 @@ import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../proto/runtime/private
 import { initCluster } from '../../manager/ca';
 import {
   adminDir,
+  cliCommand,
+  cliDir,
+  daemonCommand,
   dataDir,
   execEnvironment,
   inNamespace,
@@ -16,17 +19,20 @@ import {
   isLabNetworkNamespace,
   isLabSandboxLoopbackAlias,
   isSandboxNamespace,
+  labBinDir,
   labSandboxFileLedgers,
   managerListCommand,
   nodeListCommand,
   planLab,
+  releasesDir,
   type LabJoinTokens,
   type LabPlan,
 } from './plan';
 import { isRunning, startDaemon, stopDaemon } from './processes';
 import { waitForAgentsReady } from './readiness';
+import { initClusterFromRelease, takeRelease, writeCliWrapper, writeConfig } from './release';
 import { run } from './run';
-import { findHost, readState, removeState, stateFromPlan, statePath, writeState, type HostState, type LabState } from './state';
+import { findHost, readState, removeState, stateFromPlan, statePath, writeState, type HostState, type LabRelease, type LabState } from './state';
 
 export interface UpOptions {
   managers: number;
@@ -36,6 +42,11 @@ export interface UpOptions {
   standIn: boolean;
   /** the agents' `--resync-interval`; absent: the agent's default */
   resyncInterval?: string;
+  /**
+   * Run the daemons and the CLI from a release artifact, each daemon with a config file written
+   * from deploy/'s templates; `path` absent: dist/release/trellis. Absent: the build in dist/.
+   */
+  fromRelease?: { path?: string };
 }
 
 /** How long a daemon gets to exit on SIGTERM before SIGKILL. */
@@ -51,14 +62,18 @@ export async function up(ctx: LabContext, options: UpOptions): Promise<LabState>
   if (leftovers.length > 0) {
     throw new Error(`lab namespaces already exist (${leftovers.join(', ')}); run ${DOWN_COMMAND} first`);
   }
-  const input = { ...options, repoRoot: ctx.repoRoot, labDir: ctx.labDir, nodePath: ctx.nodePath };
-  const layout = planLab(input);
-  for (const host of layout.hosts) fs.rmSync(host.dir, { recursive: true, force: true });
-  fs.rmSync(adminDir(ctx.labDir), { recursive: true, force: true });
-  const plan = layout;
-  if (!options.standIn) writeJoinTokens(plan, await initLabCluster(ctx, layout));
+  for (const leftover of [adminDir(ctx.labDir), labBinDir(ctx.labDir), releasesDir(ctx.labDir)]) {
+    fs.rmSync(leftover, { recursive: true, force: true });
+  }
+  const release = options.fromRelease && takeRelease(ctx.repoRoot, ctx.labDir, options.fromRelease.path);
+  const input = { ...options, repoRoot: ctx.repoRoot, labDir: ctx.labDir, nodePath: ctx.nodePath, release: release ? release.artifact : undefined };
+  const plan = planLab(input);
+  for (const host of plan.hosts) fs.rmSync(host.dir, { recursive: true, force: true });
+  if (release) writeCliWrapper(ctx.repoRoot, ctx.labDir, ctx.nodePath, release);
+  if (!options.standIn) writeJoinTokens(plan, await initLabCluster(ctx, plan, release));
+  for (const host of plan.hosts) if (host.config) await writeConfig(ctx.repoRoot, host.config);
   // Recorded before anything exists, so `down` can clean up after a crash at any later point.
-  const state = stateFromPlan(plan);
+  const state = stateFromPlan(plan, release);
   writeState(state);
   try {
     await createUnderlay();
@@ -78,9 +93,11 @@ export async function up(ctx: LabContext, options: UpOptions): Promise<LabState>
  * `trellis cluster init` for the first manager's data directory: the cluster's CA,
  * the admin certificate the lab's CLI uses, and the tokens the other hosts join with.
  */
-async function initLabCluster(ctx: LabContext, layout: LabPlan): Promise<LabJoinTokens> {
+async function initLabCluster(ctx: LabContext, layout: LabPlan, release: LabRelease | undefined): Promise<LabJoinTokens> {
   const first = layout.hosts.find((host) => host.role === 'manager');
   if (!first) throw new Error('a lab needs a manager');
+  // From a release, its own `cluster init` writes the data dir its managers will read.
+  if (release) return initClusterFromRelease(ctx.nodePath, release, dataDir(first.dir), adminDir(ctx.labDir));
   const created = await initCluster({ dataDir: dataDir(first.dir), adminDir: adminDir(ctx.labDir) });
   return created.tokens;
 }
@@ -96,6 +113,7 @@ function writeJoinTokens(plan: LabPlan, tokens: LabJoinTokens): void {
 
 async function waitUntilReady(ctx: LabContext, state: LabState, timeoutMs: number): Promise<void> {
   const queryHost = state.hosts[0];
+  const cli = cliCommand(ctx.nodePath, ctx.repoRoot, state.release?.artifact);
   ctx.note(`waiting up to ${Math.round(timeoutMs / 1000)} s for every manager to vote and every agent to be ready`);
   try {
     await waitForAgentsReady({
@@ -103,11 +121,11 @@ async function waitUntilReady(ctx: LabContext, state: LabState, timeoutMs: numbe
       managerCount: state.hosts.filter((h) => h.role === 'manager').length,
       timeoutMs,
       listNodes: () =>
-        run(inNamespace(queryHost.namespace, nodeListCommand(ctx.nodePath, ctx.repoRoot, state.manager, ctx.labDir)), {
+        run(inNamespace(queryHost.namespace, nodeListCommand(cli, state.manager, ctx.labDir)), {
           timeoutMs: NODE_LIST_TIMEOUT_MS,
         }),
       listManagers: () =>
-        run(inNamespace(queryHost.namespace, managerListCommand(ctx.nodePath, ctx.repoRoot, state.manager, ctx.labDir)), {
+        run(inNamespace(queryHost.namespace, managerListCommand(cli, state.manager, ctx.labDir)), {
           timeoutMs: NODE_LIST_TIMEOUT_MS,
         }),
       fatalProblem: () => {
@@ -162,7 +180,7 @@ export async function down(ctx: LabContext): Promise<void> {
   removeState(ctx.labDir);
 }
 
-/** Runs command inside a host, with `trellis` on PATH and TRELLIS_MANAGER set; resolves to its exit code. */
+/** Runs command inside a host, with `trellis` (the lab's artifact, when it runs one) on PATH and TRELLIS_MANAGER set; resolves to its exit code. */
 export async function execInHost(
   ctx: LabContext,
   hostName: string,
@@ -173,7 +191,7 @@ export async function execInHost(
   const state = requireState(ctx);
   const host = findHost(state, hostName);
   const [file, ...args] = inNamespace(host.namespace, command);
-  const child = spawn(file, args, { stdio, env: execEnvironment(ctx.repoRoot, state.manager, ctx.labDir, process.env) });
+  const child = spawn(file, args, { stdio, env: execEnvironment(cliDir(ctx.repoRoot, ctx.labDir, state.release?.artifact), state.manager, ctx.labDir, process.env) });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
@@ -192,10 +210,18 @@ export async function stopHost(ctx: LabContext, hostName: string, signal: 'SIGTE
 /**
  * Starts the host's daemon again with the very command `up` used; its log is appended to.
  * `env` is added to the daemon's environment for this start only (e.g. a test hook).
+ * `fromRelease`, in a lab from a release: the artifact this host runs from now on, with the same
+ * config file (one step of a rolling upgrade).
  */
-export async function startHost(ctx: LabContext, hostName: string, env: Record<string, string> = {}): Promise<HostState> {
+export async function startHost(ctx: LabContext, hostName: string, env: Record<string, string> = {}, fromRelease?: string): Promise<HostState> {
   return updateHost(ctx, hostName, async (host) => {
     if (isRunning(host)) throw new Error(`${host.name} is already running (pid ${host.pid}); stop it first`);
+    if (fromRelease !== undefined) {
+      if (!host.config) throw new Error(`start --from-release: ${host.name} runs the build in dist/ with flags; bring the lab up with \`up --from-release\` to run artifacts`);
+      const release = takeRelease(ctx.repoRoot, ctx.labDir, fromRelease);
+      host.command = daemonCommand(ctx.nodePath, release.artifact, host.role, [], host.config.file);
+      ctx.note(`${host.name} runs ${release.source} (sha256 ${release.sha256.slice(0, 16)}) from now on`);
+    }
     Object.assign(host, startDaemon(host, env));
   });
 }

@@ -15,6 +15,12 @@ function environmentEntry(value: string, previous: Record<string, string>): Reco
   return { ...previous, [match[1] ?? '']: match[2] ?? '' };
 }
 
+/** `--from-release` alone means the default artifact. */
+function releaseOption(value: string | true | undefined): { path?: string } | undefined {
+  if (value === undefined) return undefined;
+  return value === true ? {} : { path: value };
+}
+
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -33,7 +39,11 @@ function buildProgram(): Command {
     .option('--ready-timeout <seconds>', 'how long to wait for the agents to be ready', wholeNumber, 30)
     .option('--stand-in', 'run `sleep infinity` instead of the trellis daemons and skip the readiness wait (tests the lab itself)', false)
     .option('--resync-interval <duration>', "the agents' --resync-interval, e.g. 2s (default: the agent's own)")
-    .action(async (options: { managers: number; agents: number; readyTimeout: number; standIn: boolean; resyncInterval?: string }) => {
+    .option(
+      '--from-release [path]',
+      'run every daemon and the CLI from the release artifact (default dist/release/trellis, made by `npm run release`), each daemon with a config file written from deploy/config',
+    )
+    .action(async (options: { managers: number; agents: number; readyTimeout: number; standIn: boolean; resyncInterval?: string; fromRelease?: string | true }) => {
       printJson(
         await up(ctx, {
           managers: options.managers,
@@ -41,6 +51,7 @@ function buildProgram(): Command {
           readyTimeoutMs: options.readyTimeout * 1000,
           standIn: options.standIn,
           resyncInterval: options.resyncInterval,
+          fromRelease: releaseOption(options.fromRelease),
         }),
       );
     });
@@ -82,7 +93,10 @@ function buildProgram(): Command {
     .description('start the host\'s daemon again with the command `up` used')
     .argument('<host>')
     .option('--env <name=value>', 'add to the daemon\'s environment for this start only (repeatable), e.g. a test hook', environmentEntry, {})
-    .action(async (host: string, options: { env: Record<string, string> }) => printJson(await startHost(ctx, host, options.env)));
+    .option('--from-release <path>', 'in a lab from a release: run this artifact from now on, with the same config file (a step of a rolling upgrade)')
+    .action(async (host: string, options: { env: Record<string, string>; fromRelease?: string }) =>
+      printJson(await startHost(ctx, host, options.env, options.fromRelease)),
+    );
 
   program
     .command('status')

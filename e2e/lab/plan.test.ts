@@ -1,5 +1,7 @@
 import { networkNetnsName } from '../../agent/kernel/names';
 import {
+  cliCommand,
+  cliDir,
   execEnvironment,
   inNamespace,
   isLabNamespace,
@@ -9,6 +11,7 @@ import {
   labSandboxFileLedgers,
   nodeListCommand,
   planLab,
+  releaseWrapper,
 } from './plan';
 
 const base = { repoRoot: '/repo', labDir: '/repo/.lab', nodePath: '/usr/bin/node' };
@@ -68,6 +71,32 @@ describe('planLab', () => {
     expect(standIn.hosts.map((h) => h.command)).toEqual([['sleep', 'infinity'], ['sleep', 'infinity']]);
   });
 
+  it('from a release, gives each daemon a config file of its settings instead of flags, the templates\' system paths included', () => {
+    const artifact = '/repo/.lab/releases/0123456789abcdef/trellis';
+    const fromRelease = planLab({ ...base, managers: 2, agents: 1, resyncInterval: '2s', release: artifact });
+    expect(fromRelease.hosts.map((h) => h.command)).toEqual([
+      ['/usr/bin/node', artifact, 'manager', '--config', '/repo/.lab/m1/manager.yaml'],
+      ['/usr/bin/node', artifact, 'manager', '--config', '/repo/.lab/m2/manager.yaml'],
+      ['/usr/bin/node', artifact, 'agent', '--config', '/repo/.lab/a1/agent.yaml'],
+    ]);
+    const [m1, m2, a1] = fromRelease.hosts;
+    expect(m2?.config).toEqual({
+      file: '/repo/.lab/m2/manager.yaml',
+      template: '/repo/deploy/config/manager.yaml',
+      settings: [
+        ['listen', '198.18.0.2:4240'], ['data-dir', '/repo/.lab/m2/data'], ['metrics-listen', '198.18.0.2:4250'],
+        ['join', '198.18.0.1:4240'], ['join-token-file', '/repo/.lab/m2/join-token'],
+        ['admin-dir', '/repo/.lab/admin'],
+      ],
+    });
+    expect(m1?.config?.settings.map(([key]) => key)).toEqual(['listen', 'data-dir', 'metrics-listen', 'admin-dir']);
+    // The same settings as the flags of a lab from the build.
+    const fromBuild = planLab({ ...base, managers: 2, agents: 1, resyncInterval: '2s' });
+    expect(a1?.config?.settings.flatMap(([key, value]) => [`--${key}`, value])).toEqual(fromBuild.hosts[2]?.command.slice(3));
+    expect(a1?.config?.template).toBe('/repo/deploy/config/agent.yaml');
+    expect(fromBuild.hosts.every((h) => h.config === undefined)).toBe(true);
+  });
+
   it('refuses sizes that do not fit the address plan', () => {
     expect(() => planLab({ ...base, managers: 0, agents: 1 })).toThrow('--managers must be a whole number from 1 to 10');
     expect(() => planLab({ ...base, managers: 11, agents: 1 })).toThrow('--managers');
@@ -123,13 +152,21 @@ describe('commands run inside hosts', () => {
   });
 
   it('asks the manager for its nodes as JSON, with the lab\'s admin certificate', () => {
-    expect(nodeListCommand('/usr/bin/node', '/repo', '198.18.0.1:4240', '/repo/.lab')).toEqual([
+    expect(nodeListCommand(cliCommand('/usr/bin/node', '/repo'), '198.18.0.1:4240', '/repo/.lab')).toEqual([
       '/usr/bin/node', '/repo/dist/cli/main.js', '--manager', '198.18.0.1:4240', '--tls-dir', '/repo/.lab/admin', 'node', 'ls', '--format', 'json',
     ]);
   });
 
+  it("runs the lab's release artifact as its CLI, through a wrapper in the lab's bin/ for exec", () => {
+    const artifact = '/repo/.lab/releases/0123456789abcdef/trellis';
+    expect(nodeListCommand(cliCommand('/usr/bin/node', '/repo', artifact), '198.18.0.1:4240', '/repo/.lab').slice(0, 3)).toEqual(['/usr/bin/node', artifact, '--manager']);
+    expect(cliDir('/repo', '/repo/.lab', artifact)).toBe('/repo/.lab/bin');
+    expect(releaseWrapper('/usr/bin/node', artifact)).toBe(`#!/bin/sh\n# The lab's trellis: its release artifact, run by node.\nexec /usr/bin/node ${artifact} "$@"\n`);
+    expect(releaseWrapper('/opt/my node/node', "/it's/trellis")).toContain(`exec '/opt/my node/node' '/it'\\''s/trellis' "$@"`);
+  });
+
   it('puts the trellis wrapper first on PATH and presets the manager and the admin certificate for exec', () => {
-    const env = execEnvironment('/repo', '198.18.0.1:4240', '/repo/.lab', { PATH: '/usr/bin', HOME: '/root' });
+    const env = execEnvironment(cliDir('/repo', '/repo/.lab'), '198.18.0.1:4240', '/repo/.lab', { PATH: '/usr/bin', HOME: '/root' });
     expect(env).toEqual({ PATH: '/repo/bin:/usr/bin', HOME: '/root', TRELLIS_MANAGER: '198.18.0.1:4240', TRELLIS_TLS_DIR: '/repo/.lab/admin' });
   });
 });

@@ -25,6 +25,8 @@ export interface HostPlan {
   log: string;
   /** the daemon's argv, run inside the namespace */
   command: string[];
+  /** From a release artifact: the config file the daemon is given, written from deploy/'s template before it starts. */
+  config?: HostConfig;
   /** A joining daemon reads its token from this file (0600), never from argv, which `ps` shows to everyone. */
   joinToken?: { file: string; role: keyof LabJoinTokens };
 }
@@ -34,6 +36,16 @@ export interface LabPlan {
   /** host:port of every manager, comma-separated: what agents and the CLI are given */
   manager: string;
   labDir: string;
+}
+
+/** A daemon's setting: its long flag without `--`, which is also its key in a config file, and its value. */
+export type Setting = readonly [key: string, value: string];
+
+/** A daemon's config file, as deploy/ writes one: its role's template filled with these settings. */
+export interface HostConfig {
+  file: string;
+  template: string;
+  settings: Setting[];
 }
 
 /** The join tokens `trellis cluster init` made for the lab's cluster. */
@@ -53,6 +65,11 @@ export interface PlanInput {
   standIn?: boolean;
   /** The agents' `--resync-interval` (e.g. "2s"); absent: the agent's default. */
   resyncInterval?: string;
+  /**
+   * The release artifact every daemon runs (absolute path), each given a config file written from
+   * deploy/config's template of its role instead of flags; absent: the build in dist/, with flags.
+   */
+  release?: string;
 }
 
 /** Where the lab's cluster CA gives the CLI its admin certificate (TRELLIS_TLS_DIR inside the lab). */
@@ -140,13 +157,57 @@ export function cliPath(repoRoot: string): string {
   return path.join(repoRoot, 'dist', 'cli', 'main.js');
 }
 
+/** How the lab runs `trellis`: the release artifact when it has one, else the build in dist/. */
+export function cliCommand(nodePath: string, repoRoot: string, release?: string): string[] {
+  return [nodePath, release ?? cliPath(repoRoot)];
+}
+
+/** The directory whose `trellis` `lab exec` puts first on PATH: bin/ of the repository, or the lab's wrapper of its artifact. */
+export function cliDir(repoRoot: string, labDir: string, release?: string): string {
+  return release === undefined ? path.join(repoRoot, 'bin') : labBinDir(labDir);
+}
+
+/** The lab's own directories for a release: the wrapper `lab exec` runs, and its copies of artifacts. */
+export function labBinDir(labDir: string): string {
+  return path.join(path.resolve(labDir), 'bin');
+}
+
+export function releasesDir(labDir: string): string {
+  return path.join(path.resolve(labDir), 'releases');
+}
+
+/** The lab's `trellis` on PATH when it runs from a release artifact. */
+export function releaseWrapper(nodePath: string, artifact: string): string {
+  return `#!/bin/sh\n# The lab's trellis: its release artifact, run by node.\nexec ${shellWord(nodePath)} ${shellWord(artifact)} "$@"\n`;
+}
+
+/** Where the lab keeps its copy of an artifact, by checksum: a rebuild meanwhile changes nothing a restart runs. */
+export function releaseCopy(labDir: string, sha256: string): string {
+  return path.join(releasesDir(labDir), sha256.slice(0, 16), 'trellis');
+}
+
+/** deploy/'s tools: the template of a role's config file and the script that fills it in. */
+export function configTemplate(repoRoot: string, role: HostRole): string {
+  return path.join(repoRoot, 'deploy', 'config', `${role}.yaml`);
+}
+
+export function renderConfigScript(repoRoot: string): string {
+  return path.join(repoRoot, 'deploy', 'render-config.sh');
+}
+
+/** A daemon's argv: its settings as flags of the build, or a config file for the release artifact. */
+export function daemonCommand(nodePath: string, program: string, role: HostRole, settings: readonly Setting[], config?: string): string[] {
+  const given = config === undefined ? settings.flatMap(([key, value]) => [`--${key}`, value]) : ['--config', config];
+  return [nodePath, program, role, ...given];
+}
+
 export const STAND_IN_COMMAND: readonly string[] = ['sleep', 'infinity'];
 
 export function planLab(input: PlanInput): LabPlan {
   checkCount('managers', input.managers, 1, MAX_MANAGERS);
   checkCount('agents', input.agents, 0, MAX_AGENTS);
   const labDir = path.resolve(input.labDir);
-  const cli = cliPath(input.repoRoot);
+  const [, program = ''] = cliCommand(input.nodePath, input.repoRoot, input.release);
   const managerAddresses = range(input.managers).map((i) => `${hostAddress('manager', i)}:${MANAGER_PORT}`);
   const manager = managerAddresses.join(',');
   const firstManager = managerAddresses[0] ?? '';
@@ -154,13 +215,18 @@ export function planLab(input: PlanInput): LabPlan {
   const host = (
     role: HostRole,
     index: number,
-    daemonArgs: (name: string, address: string, dataDir: string, tokenFile: string) => string[],
+    daemonSettings: (name: string, address: string, dataDir: string, tokenFile: string) => Setting[],
   ): HostPlan => {
     const name = `${role === 'manager' ? 'm' : 'a'}${index}`;
     const address = hostAddress(role, index);
     const hostDir = path.join(labDir, name);
     const tokenFile = joinTokenFile(hostDir);
-    const daemon = [input.nodePath, cli, ...daemonArgs(name, address, dataDir(hostDir), tokenFile)];
+    const settings = daemonSettings(name, address, dataDir(hostDir), tokenFile);
+    const config: HostConfig | undefined =
+      input.release === undefined
+        ? undefined
+        : // The templates name system paths (/var/lib/trellis/admin): the lab keeps even those it does not use in its own directory.
+          { file: path.join(hostDir, `${role}.yaml`), template: configTemplate(input.repoRoot, role), settings: role === 'manager' ? [...settings, ['admin-dir', adminDir(labDir)]] : settings };
     const joins = role === 'agent' || index > 1;
     return {
       name,
@@ -170,61 +236,54 @@ export function planLab(input: PlanInput): LabPlan {
       underlayLink: `${NAMESPACE_PREFIX}${name}`,
       dir: hostDir,
       log: path.join(hostDir, 'trellis.log'),
-      command: input.standIn ? [...STAND_IN_COMMAND] : daemon,
+      command: input.standIn ? [...STAND_IN_COMMAND] : daemonCommand(input.nodePath, program, role, settings, config?.file),
+      ...(config && !input.standIn ? { config } : {}),
       ...(joins ? { joinToken: { file: tokenFile, role: role === 'agent' ? 'worker' : 'manager' } } : {}),
     };
   };
 
   const managers = range(input.managers).map((i) =>
-    host('manager', i, (_name, address, dataDir, tokenFile) => [
-      'manager',
-      '--listen',
-      `${address}:${MANAGER_PORT}`,
-      '--data-dir',
-      dataDir,
-      '--metrics-listen',
-      `${address}:${MANAGER_METRICS_PORT}`,
+    host('manager', i, (_name, address, dataDir, tokenFile): Setting[] => [
+      ['listen', `${address}:${MANAGER_PORT}`],
+      ['data-dir', dataDir],
+      ['metrics-listen', `${address}:${MANAGER_METRICS_PORT}`],
       // The first manager starts the cluster `cluster init` prepared; the others join it
       // (a no-op once their data dir holds state).
-      ...(i === 1 ? [] : ['--join', firstManager, '--join-token-file', tokenFile]),
+      ...(i === 1
+        ? []
+        : ([
+            ['join', firstManager],
+            ['join-token-file', tokenFile],
+          ] as const)),
     ]),
   );
   const agents = range(input.agents).map((i) =>
-    host('agent', i, (name, address, stateDir, tokenFile) => [
-      'agent',
-      '--manager',
-      manager,
-      '--join-token-file',
-      tokenFile,
-      '--state-dir',
-      stateDir,
-      '--node',
-      name,
-      '--advertise-addr',
-      address,
-      '--underlay-device',
-      HOST_DEVICE,
-      '--metrics-listen',
-      `${address}:${AGENT_METRICS_PORT}`,
-      ...(input.resyncInterval === undefined ? [] : ['--resync-interval', input.resyncInterval]),
+    host('agent', i, (name, address, stateDir, tokenFile): Setting[] => [
+      ['manager', manager],
+      ['join-token-file', tokenFile],
+      ['state-dir', stateDir],
+      ['node', name],
+      ['advertise-addr', address],
+      ['underlay-device', HOST_DEVICE],
+      ['metrics-listen', `${address}:${AGENT_METRICS_PORT}`],
+      ...(input.resyncInterval === undefined ? [] : ([['resync-interval', input.resyncInterval]] as const)),
     ]),
   );
   return { hosts: [...managers, ...agents], manager, labDir };
 }
 
 /** The CLI call whose answer tells whether every agent holds a session. */
-export function nodeListCommand(nodePath: string, repoRoot: string, manager: string, labDir: string): string[] {
-  return [nodePath, cliPath(repoRoot), '--manager', manager, '--tls-dir', adminDir(labDir), 'node', 'ls', '--format', 'json'];
+export function nodeListCommand(cli: readonly string[], manager: string, labDir: string): string[] {
+  return [...cli, '--manager', manager, '--tls-dir', adminDir(labDir), 'node', 'ls', '--format', 'json'];
 }
 
 /** The CLI call whose answer tells whether every manager has become a voting member. */
-export function managerListCommand(nodePath: string, repoRoot: string, manager: string, labDir: string): string[] {
-  return [nodePath, cliPath(repoRoot), '--manager', manager, '--tls-dir', adminDir(labDir), 'manager', 'ls', '--format', 'json'];
+export function managerListCommand(cli: readonly string[], manager: string, labDir: string): string[] {
+  return [...cli, '--manager', manager, '--tls-dir', adminDir(labDir), 'manager', 'ls', '--format', 'json'];
 }
 
-/** Environment for `lab exec`: the `trellis` wrapper on PATH and the manager preset. */
-export function execEnvironment(repoRoot: string, manager: string, labDir: string, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const binDir = path.join(repoRoot, 'bin');
+/** Environment for `lab exec`: the `trellis` of binDir (see cliDir) on PATH and the manager preset. */
+export function execEnvironment(binDir: string, manager: string, labDir: string, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return {
     ...base,
     PATH: base.PATH ? `${binDir}:${base.PATH}` : binDir,
@@ -242,6 +301,11 @@ function checkCount(what: string, value: number, min: number, max: number): void
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new Error(`--${what} must be a whole number from ${min} to ${max}, got ${value}`);
   }
+}
+
+/** A word for sh, quoted when it needs to be. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 function range(count: number): number[] {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isRunning, startDaemon, viewProcess } from './processes';
+import { inheritedEnvironment, isRunning, startDaemon, viewProcess } from './processes';
 import type { HostState } from './state';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trlab-processes-'));
@@ -94,5 +94,15 @@ describe('isRunning', () => {
     expect(record.spawner).toEqual(viewProcess(process.pid)?.argv);
     await until('the failed launcher to exit', () => !isRunning({ ...daemon, ...record }));
     expect(fs.readFileSync(daemon.log, 'utf8')).toContain('starting: sleep infinity');
+  });
+});
+
+describe("a daemon's environment", () => {
+  it("leaves out the TRELLIS_* variables of the settings its config file sets, so that the file is what it runs on, and keeps the others", () => {
+    const caller = { PATH: '/usr/bin', TRELLIS_MANAGER: '127.0.0.1:4240', TRELLIS_STATE_DIR: '/var/lib/trellis/agent', TRELLIS_LOG_LEVEL: 'debug' };
+    const config = { file: '/lab/a1/agent.yaml', template: '/repo/deploy/config/agent.yaml', settings: [['manager', '198.18.0.1:4240'], ['state-dir', '/lab/a1/data']] as const };
+    expect(inheritedEnvironment({ config: { ...config, settings: [...config.settings] } }, caller)).toEqual({ PATH: '/usr/bin', TRELLIS_LOG_LEVEL: 'debug' });
+    // Flags beat the environment: a lab from the build passes it all on.
+    expect(inheritedEnvironment({}, caller)).toEqual(caller);
   });
 });

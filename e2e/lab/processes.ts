@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { envName } from '../../cli/config/settings';
 import { inNamespace } from './plan';
 import { daemonStatus, parseCmdline, parseStat, type DaemonRecord, type ProcessView } from './daemon-identity';
 import type { HostState } from './state';
@@ -28,7 +29,7 @@ export function startDaemon(host: HostState, env: Record<string, string> = {}): 
     const extra = Object.entries(env).map(([name, value]) => `${name}=${value} `).join('');
     fs.writeSync(log, `--- lab: ${new Date().toISOString()} starting: ${extra}${host.command.join(' ')}\n`);
     const [file, ...args] = inNamespace(host.namespace, host.command);
-    const child = spawn(file, args, { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...env } });
+    const child = spawn(file, args, { detached: true, stdio: ['ignore', log, log], env: { ...inheritedEnvironment(host), ...env } });
     child.on('error', () => undefined); // a failed spawn shows as a missing pid, reported below
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start ${file} for host ${host.name}`);
@@ -37,6 +38,16 @@ export function startDaemon(host: HostState, env: Record<string, string> = {}): 
   } finally {
     fs.closeSync(log);
   }
+}
+
+/**
+ * The lab's own environment, but for the TRELLIS_* variables of the settings the host's config
+ * file sets: they would win over the file (as flags win over them), and the file is what a lab
+ * from a release runs on. A variable of any other setting (TRELLIS_LOG_LEVEL, say) still applies.
+ */
+export function inheritedEnvironment(host: Pick<HostState, 'config'>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const overridden = new Set((host.config?.settings ?? []).map(([key]) => envName(key)));
+  return Object.fromEntries(Object.entries(base).filter(([name]) => !overridden.has(name)));
 }
 
 /** What /proc shows of pid now; undefined when there is no such process. */

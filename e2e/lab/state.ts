@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { HostRole, LabPlan } from './plan';
+import type { HostConfig, HostRole, LabPlan } from './plan';
 
 export interface HostState {
   name: string;
@@ -23,17 +23,30 @@ export interface HostState {
    */
   startTime?: number;
   spawner?: string[];
+  /** The config file the daemon reads (a lab from a release artifact); absent: every setting is a flag. */
+  config?: HostConfig;
+}
+
+/** The release artifact a lab runs: the mode `up --from-release` records, kept by every restart. */
+export interface LabRelease {
+  /** the path `up` was given */
+  source: string;
+  sha256: string;
+  /** the lab's copy, which its daemons and its CLI run */
+  artifact: string;
 }
 
 export interface LabState {
   hosts: HostState[];
   manager: string;
   labDir: string;
+  /** Absent: the daemons and the CLI run from the build in dist/. */
+  release?: LabRelease;
 }
 
-export function stateFromPlan(plan: LabPlan): LabState {
+export function stateFromPlan(plan: LabPlan, release?: LabRelease): LabState {
   return {
-    hosts: plan.hosts.map(({ name, role, namespace, address, log, command }) => ({
+    hosts: plan.hosts.map(({ name, role, namespace, address, log, command, config }) => ({
       name,
       role,
       namespace,
@@ -41,9 +54,11 @@ export function stateFromPlan(plan: LabPlan): LabState {
       pid: null,
       log,
       command,
+      ...(config ? { config } : {}),
     })),
     manager: plan.manager,
     labDir: plan.labDir,
+    ...(release ? { release } : {}),
   };
 }
 

@@ -32,11 +32,34 @@ export interface LabUpOptions {
   resyncInterval?: string;
   /** lab up's --ready-timeout (default: the lab's own) */
   readyTimeoutSeconds?: number;
+  /** lab up's --from-release: the release artifact the lab runs (default: $TRELLIS_LAB_FROM_RELEASE, else the build in dist/) */
+  fromRelease?: string;
+}
+
+/**
+ * A release artifact's path: every scenario's lab then runs from it, with config files
+ * (`lab up --from-release`). e2e/from-release.test.ts sets it and runs the scenarios.
+ */
+export const LAB_FROM_RELEASE_ENV = 'TRELLIS_LAB_FROM_RELEASE';
+
+export function labFromRelease(): string | undefined {
+  return process.env[LAB_FROM_RELEASE_ENV] || undefined;
+}
+
+/**
+ * `it` for a test of the daemons' behaviour that the scenario's run on the build covers, and that
+ * its run on the release artifact (the same code, bundled) skips to keep CI short: a long wait, or
+ * a table of input checks. A function, so the variable is read when the scenario is defined.
+ */
+export function itOnTheBuild(): jest.It {
+  return labFromRelease() === undefined ? it : it.skip;
 }
 
 export function labUp(managers: number, agents: number, options: LabUpOptions = {}): LabState {
   runLab(['down']);
+  const release = options.fromRelease ?? labFromRelease();
   const extra = [
+    ...(release === undefined ? [] : ['--from-release', release]),
     ...(options.resyncInterval === undefined ? [] : ['--resync-interval', options.resyncInterval]),
     ...(options.readyTimeoutSeconds === undefined ? [] : ['--ready-timeout', String(options.readyTimeoutSeconds)]),
   ];
