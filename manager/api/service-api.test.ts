@@ -7,7 +7,9 @@ import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { ManagerMessage } from '../../proto/gen/trellis/v1/dispatcher';
 import { status } from '@grpc/grpc-js';
 import { callUnary, type UnaryMethod } from '../../proto/runtime/unary-call';
-import type { RunningManager } from '../daemon';
+import { startManager, type RunningManager } from '../daemon';
+import pino from 'pino';
+import { adminControl } from '../cluster-clients';
 import { startApiManager, stopApiManager } from './test-api-manager';
 import { refused } from './refused';
 
@@ -141,20 +143,6 @@ describe('services through the Control API', () => {
     expect((await rpc((c) => c.getService, { service: 'quick' })).backends).toEqual([]);
   });
 
-  it('removes a sandbox whose backends drain once the last drain ends, showing it as removing meanwhile; also across a restart', async () => {
-    await rpc((c) => c.createService, service({ name: 'slow', networks: ['blue'], drainTimeoutSeconds: 2 }));
-    await backend('slow-1', 'slow');
-    await rpc((c) => c.connectNetwork, connect({ network: 'green', sandbox: 'slow-1' }));
-    await rpc((c) => c.removeSandbox, { sandbox: 'slow-1' });
-    const removing = await rpc((c) => c.getSandbox, { sandbox: 'slow-1' });
-    expect(removing).toMatchObject({ removing: true, endpoints: [expect.objectContaining({ networkName: 'blue', draining: true })] });
-    expect(await refusal(rpc((c) => c.removeNetwork, { network: 'blue' }))).toEqual({ code: 'FAILED_PRECONDITION', field: 'network', message: expect.stringContaining('"slow-1" (draining until') });
-    // The manager restarts (a new leader): the drain is in the records, and ends all the same.
-    await stop();
-    await start();
-    await eventually('the removal of slow-1', async () => (await refusal(rpc((c) => c.getSandbox, { sandbox: 'slow-1' })).catch(() => ({ code: 'FOUND' }))).code === 'NOT_FOUND');
-  });
-
   it('counts ready backends and shows which nodes programmed the service, from the agents\' reports', async () => {
     await rpc((c) => c.createService, service({ name: 'shown', networks: ['blue'], drainTimeoutSeconds: 0 }));
     await backend('shown-1', 'shown');
@@ -183,5 +171,40 @@ describe('services through the Control API', () => {
     } finally {
       session.cancel();
     }
+  });
+
+  it('answers the same programming through a follower, which asks the leader for it', async () => {
+    const joinToken = (await rpc((c) => c.getJoinTokens, {})).manager;
+    const follower = await startManager({ listen: '127.0.0.1:0', dataDir: join(dataDir, 'm2'), join: manager.address, joinToken, adminDir: join(dataDir, 'admin'), logger: pino({ level: 'silent' }) });
+    const viaFollower = adminControl(follower.address, join(dataDir, 'admin'));
+    try {
+      const fromLeader = await rpc((c) => c.getService, { service: 'shown' });
+      expect(fromLeader.programming[0]?.programmedRevision).toBeGreaterThan(0);
+      let fromFollower: typeof fromLeader | undefined;
+      await eventually('the follower to answer', async () => {
+        fromFollower = await callUnary(viaFollower, (c) => c.getService, { service: 'shown' }, 10_000).catch(() => undefined);
+        return fromFollower !== undefined;
+      });
+      expect(fromFollower?.programming).toEqual(fromLeader.programming);
+    } finally {
+      viaFollower.close();
+      // Out of the membership again, so that the one manager left keeps its quorum.
+      await rpc((c) => c.removeManager, { id: follower.id });
+      await follower.close();
+    }
+  });
+
+  it('removes a sandbox whose backends drain once the last drain ends, showing it as removing meanwhile; also across a restart', async () => {
+    await rpc((c) => c.createService, service({ name: 'slow', networks: ['blue'], drainTimeoutSeconds: 2 }));
+    await backend('slow-1', 'slow');
+    await rpc((c) => c.connectNetwork, connect({ network: 'green', sandbox: 'slow-1' }));
+    await rpc((c) => c.removeSandbox, { sandbox: 'slow-1' });
+    const removing = await rpc((c) => c.getSandbox, { sandbox: 'slow-1' });
+    expect(removing).toMatchObject({ removing: true, endpoints: [expect.objectContaining({ networkName: 'blue', draining: true })] });
+    expect(await refusal(rpc((c) => c.removeNetwork, { network: 'blue' }))).toEqual({ code: 'FAILED_PRECONDITION', field: 'network', message: expect.stringContaining('"slow-1" (draining until') });
+    // The manager restarts (a new leader): the drain is in the records, and ends all the same.
+    await stop();
+    await start();
+    await eventually('the removal of slow-1', async () => (await refusal(rpc((c) => c.getSandbox, { sandbox: 'slow-1' })).catch(() => ({ code: 'FOUND' }))).code === 'NOT_FOUND');
   });
 });
