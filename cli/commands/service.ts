@@ -37,12 +37,13 @@ function readyText(service: Service): string {
 
 const PUBLISH_SPEC = '[published:]target[/tcp|udp] or published=P,target=T,protocol=udp,mode=host';
 
-/** The timeout flags both create and update take; given ones only (an update leaves the others as they are). */
-function addTimeoutOptions(command: Command, defaults: string): Command {
+/** The timeout flags both create and update take; an update leaves those not given as they are, a new service takes the defaults. */
+function addTimeoutOptions(command: Command, withDefaults: boolean): Command {
+  const limits = (fallback: string, most: string) => (withDefaults ? `default ${fallback}, at most ${most}` : `at most ${most}`);
   return command
-    .option('--drain-timeout <duration>', `how long a leaving backend keeps its established flows (0 = cut at once; ${defaults}30s, at most 24h)`)
-    .option('--idle-timeout-tcp <duration>', `idle timeout of TCP flows through the VIPs (${defaults}24h, at most 168h)`)
-    .option('--idle-timeout-udp <duration>', `idle timeout of UDP flows through the VIPs (${defaults}15m, at most 168h)`);
+    .option('--drain-timeout <duration>', `how long a leaving backend keeps its established flows (0 = cut at once; ${limits('30s', '24h')})`)
+    .option('--idle-timeout-tcp <duration>', `idle timeout of TCP flows through the VIPs (${limits('24h', '168h')})`)
+    .option('--idle-timeout-udp <duration>', `idle timeout of UDP flows through the VIPs (${limits('15m', '168h')})`);
 }
 
 function timeouts(options: TimeoutOptions): { drainTimeoutSeconds?: number; tcpIdleTimeoutSeconds?: number; udpIdleTimeoutSeconds?: number } {
@@ -66,7 +67,7 @@ export function addServiceCommands(program: Command): void {
       .option('--endpoint-mode <mode>', 'vip (a virtual IP per network) or dnsrr (DNS round robin)', 'vip')
       .option('--publish <port>', `publish a port: ${PUBLISH_SPEC} (repeatable)`, collect, [])
       .option('--label <key=value>', 'label of the service (repeatable)', collect, []),
-    'default ',
+    true,
   ).action((name: string, options: CreateOptions, command: Command) =>
     withControl(command, async (control) => {
       const created = await control.call((c) => c.createService, {
@@ -88,7 +89,7 @@ export function addServiceCommands(program: Command): void {
       .argument('<service>')
       .option('--publish-add <port>', `publish a port: ${PUBLISH_SPEC} (repeatable)`, collect, [])
       .option('--publish-rm <port>', 'stop publishing a port, named by its published port: 8080, 8080:80, 53/udp (repeatable; removals come before additions)', collect, []),
-    '',
+    false,
   ).action((reference: string, options: UpdateOptions, command: Command) => {
     const timeoutFields = timeouts(options);
     const request = { service: reference, publishAdd: options.publishAdd.map(parsePublish), publishRm: options.publishRm.map(parsePublish), ...timeoutFields };
