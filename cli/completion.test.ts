@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Argument, Command } from 'commander';
 import { bashCompletion } from './completion';
+import { buildProgram } from './program';
 
 /** A program shaped like trellis: a global flag with a value, groups, verbs, a choice and a directory. */
 function program(): Command {
@@ -18,19 +19,23 @@ function program(): Command {
   return root;
 }
 
-describe('bash completion', () => {
+/** Writes `root`'s bash completion to a temporary file; `complete` says what bash offers after typing `words` (the last one being completed). */
+function bashCompleter(root: Command): { dir: string; complete: (...words: string[]) => string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-completion-'));
   const script = join(dir, 'trellis.bash');
-  writeFileSync(script, bashCompletion(program()));
+  writeFileSync(script, bashCompletion(root));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  /** What bash offers after typing `words` (the last one being completed). */
-  function complete(...words: string[]): string[] {
+  const complete = (...words: string[]): string[] => {
     const shell = `source ${script}; COMP_WORDS=(${words.map((word) => `'${word}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _trellis; printf '%s\\n' "\${COMPREPLY[@]}"`;
     const result = spawnSync('bash', ['-c', shell], { encoding: 'utf8' });
     expect(result.stderr).toBe('');
     return result.stdout.split('\n').filter((line) => line !== '');
-  }
+  };
+  return { dir, complete };
+}
+
+describe('bash completion', () => {
+  const { dir, complete } = bashCompleter(program());
 
   it('offers the command groups, then their verbs by prefix', () => {
     expect(complete('trellis', '')).toEqual(['network', 'cluster', 'completion']);
@@ -49,5 +54,19 @@ describe('bash completion', () => {
   it("completes a flag's value: its choices, or directories", () => {
     expect(complete('trellis', 'network', 'ls', '--format', '')).toEqual(['table', 'json']);
     expect(complete('trellis', 'cluster', 'init', '--data-dir', dir)).toEqual([dir]);
+  });
+});
+
+describe("bash completion of trellis's own commands", () => {
+  const { complete } = bashCompleter(buildProgram());
+
+  it('knows service update and its flags, the timeouts of service create, and network disconnect --force', () => {
+    expect(complete('trellis', 'service', 'u')).toEqual(['update']);
+    expect(complete('trellis', 'service', 'update', '--publish-add', '8080:80', '--')).toEqual(
+      expect.arrayContaining(['--publish-add', '--publish-rm', '--drain-timeout', '--idle-timeout-tcp', '--idle-timeout-udp']),
+    );
+    expect(complete('trellis', 'service', 'create', '--i')).toEqual(['--idle-timeout-tcp', '--idle-timeout-udp']);
+    expect(complete('trellis', 'service', 'create', '--d')).toEqual(['--drain-timeout']);
+    expect(complete('trellis', 'network', 'disconnect', '--f')).toEqual(['--force']);
   });
 });

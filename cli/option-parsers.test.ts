@@ -1,6 +1,6 @@
 import { CommandError } from './control-client';
 import { MTU_RANGE, VNI_RANGE } from '../manager/store';
-import { integerOption, keyValues, networkAddressing, parseHostPublish, parsePublish, parseReservedPorts } from './option-parsers';
+import { durationSeconds, integerOption, keyValues, networkAddressing, parseHostPublish, parsePublish, parseReservedPorts } from './option-parsers';
 
 const none = { subnet: [], gateway: [], ipRange: [], auxAddress: [] };
 
@@ -131,5 +131,29 @@ describe('parseReservedPorts', () => {
 
   it('refuses more than a node may report', () => {
     expect(() => parseReservedPorts([Array.from({ length: 64 }, (_, i) => `${9000 + i}`).join(',')])).toThrow('--reserved-ports: 64 given; at most 63');
+  });
+});
+
+describe('durationSeconds', () => {
+  const range = { min: 0, max: 86_400 };
+  it.each([
+    ['0', 0],
+    ['0s', 0],
+    ['45s', 45],
+    ['2m', 120],
+    ['1h30m', 5_400],
+    ['1d', 86_400],
+  ])('reads %s as %i seconds', (text, seconds) => {
+    expect(durationSeconds('--drain-timeout', text, range)).toBe(seconds);
+  });
+
+  it.each([
+    ['30', '--drain-timeout: "30" is not a duration; give one like 30s, 5m, 1h30m or 2d'],
+    ['1.5s', 'is not a duration'],
+    ['-1s', 'is not a duration'],
+    ['25h', '--drain-timeout: 25h is out of range; give 0s to 24h'],
+  ])('refuses %s, naming the flag', (text, message) => {
+    expect(() => durationSeconds('--drain-timeout', text, range)).toThrow(CommandError);
+    expect(() => durationSeconds('--drain-timeout', text, range)).toThrow(message);
   });
 });

@@ -155,3 +155,26 @@ export function parseReservedPorts(entries: readonly string[]): ReservedPort[] {
     return { port: portNumber(spec, match[1] ?? '', '--reserved-ports'), protocol: match[2] ?? 'tcp', reason: 'reserved with --reserved-ports' };
   });
 }
+
+const DURATION = /^(?:\d+[dhms])+$/;
+const DURATION_PART = /(\d+)([dhms])/g;
+const UNIT_SECONDS: Readonly<Record<string, number>> = { d: 86_400, h: 3_600, m: 60, s: 1 };
+
+/**
+ * A duration flag in whole seconds, written like docker's: 30s, 5m, 1h30m, 2d; or 0. Checked against
+ * `range` (seconds) here, so a typo or an out-of-range value is named with the flag.
+ */
+export function durationSeconds(flag: string, text: string, range: { min: number; max: number }): number {
+  if (text !== '0' && !DURATION.test(text)) throw new CommandError(`${flag}: "${text}" is not a duration; give one like 30s, 5m, 1h30m or 2d`);
+  let seconds = 0;
+  for (const [, count, unit] of text.matchAll(DURATION_PART)) seconds += Number(count) * (UNIT_SECONDS[unit ?? 's'] ?? 1);
+  if (seconds < range.min || seconds > range.max) {
+    throw new CommandError(`${flag}: ${text} is out of range; give ${describeSeconds(range.min)} to ${describeSeconds(range.max)}`);
+  }
+  return seconds;
+}
+
+function describeSeconds(seconds: number): string {
+  if (seconds >= 3_600 && seconds % 3_600 === 0) return `${seconds / 3_600}h`;
+  return `${seconds}s`;
+}

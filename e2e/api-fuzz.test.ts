@@ -15,7 +15,7 @@ import { DispatcherClient, RegisterRequest } from '../proto/gen/trellis/v1/dispa
 import { managerChannelOptions } from '../proto/runtime/tls';
 import { callUnary } from '../proto/runtime/unary-call';
 import { anyCall, fuzzedRpcs, type FuzzCall } from './api-fuzz/requests';
-import { changes, snapshot, type StoreSnapshot } from './api-fuzz/store-snapshot';
+import { ANCHOR_NODE, changes, snapshot, type StoreSnapshot } from './api-fuzz/store-snapshot';
 import { summary, Tally } from './api-fuzz/tally';
 import { ManagerProcess } from './support/manager-process';
 
@@ -62,6 +62,7 @@ describe('the Control API under 10,000 random requests', () => {
     // The observer reads whole lists whatever their size: the 4 MB reply limit is the API's problem, not the check's.
     observer = manager.control(1024 ** 3);
     dispatcher = new DispatcherClient(manager.address, await joinedNodeCredentials(manager.address, manager.adminDir, 'manager'), managerChannelOptions);
+    await callUnary(dispatcher, (d) => d.register, RegisterRequest.fromPartial(ANCHOR_NODE), CALL_TIMEOUT_MS);
   }, 60_000);
 
   afterAll(async () => {

@@ -43,6 +43,7 @@ import { RaftCluster } from './cluster/raft-cluster';
 import { clusterHandlers } from './cluster/raft-handlers';
 import { bootstrapNewCluster, forceNewCluster, fromSnapshot, isEmpty } from './cluster/recover';
 import { Dispatcher } from './dispatcher/dispatcher-service';
+import { finishDrainsWhenDue } from './cluster/drain-finisher';
 import { managerRevocationCheck } from './ca/revoked';
 import { finishRotationsWhenDone, trustBundlePem } from './ca/root-rotation';
 import { serveMetrics, type MetricsServer } from '../proto/runtime/metrics-http';
@@ -238,6 +239,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
   const stopFollowingTrust = running.onChange(followTrust);
   followTrust();
   const stopFinishing = finishRotationsWhenDone(running, logger);
+  const stopDrains = finishDrainsWhenDue(running, logger);
 
   return {
     address,
@@ -247,6 +249,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     async close() {
       stopFollowingTrust();
       stopFinishing();
+      stopDrains();
       renewer.stop();
       stopFollowing();
       await keeper.settled();

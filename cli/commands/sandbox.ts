@@ -35,7 +35,7 @@ export function addSandboxCommands(program: Command): void {
   addInspectCommand(sandbox, 'sandbox', 'show a sandbox, its namespace path and its endpoints with their published ports (JSON)', (control, reference) =>
     control.call((c) => c.getSandbox, { sandbox: reference }),
   );
-  addRemoveCommand(sandbox, 'sandbox', 'remove a sandbox and its endpoints', (control, reference) =>
+  addRemoveCommand(sandbox, 'sandbox', "remove a sandbox and its endpoints; service backends among them drain first, and the sandbox goes when they have (inspect shows it removing)", (control, reference) =>
     control.call((c) => c.removeSandbox, { sandbox: reference }),
   );
 }

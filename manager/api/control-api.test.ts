@@ -2,7 +2,6 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import {
   ConnectNetworkRequest,
   ControlClient,
@@ -15,10 +14,9 @@ import {
 import { NodeStatus, type Sandbox } from '../../proto/gen/trellis/v1/types';
 import { DispatcherClient, RegisterRequest } from '../../proto/gen/trellis/v1/dispatcher';
 import { callUnary, type UnaryMethod } from '../../proto/runtime/unary-call';
-import { adminControl, joinedNodeCredentials } from '../cluster-clients';
 import { refused } from './refused';
-import { startManager, type RunningManager } from '../daemon';
-import { managerChannelOptions } from '../../proto/runtime/tls';
+import type { RunningManager } from '../daemon';
+import { startApiManager, stopApiManager } from './test-api-manager';
 
 /** The Control API over real gRPC on loopback, with the log on a real disk. */
 type Call<Req, Res> = (request: Req, metadata: Metadata, callback: (error: ServiceError | null, response: Res) => void) => unknown;
@@ -45,16 +43,9 @@ describe('Control API', () => {
     callUnary(control, pick, request, 10_000);
 
   async function start(): Promise<void> {
-    manager = await startManager({ listen: '127.0.0.1:0', dataDir, logger: pino({ level: 'silent' }), adminDir: join(dataDir, 'admin'), metricsListen: '127.0.0.1:0' });
-    control = adminControl(manager.address, join(dataDir, 'admin'));
-    // It stands in for several agents: a manager's certificate may act for any node, a worker's for its own only.
-    dispatcher = new DispatcherClient(manager.address, await joinedNodeCredentials(manager.address, join(dataDir, 'admin'), 'manager'), managerChannelOptions);
+    ({ manager, control, dispatcher } = await startApiManager(dataDir, { metricsListen: '127.0.0.1:0' }));
   }
-  async function stop(): Promise<void> {
-    control.close();
-    dispatcher.close();
-    await manager.close();
-  }
+  const stop = () => stopApiManager({ manager, control, dispatcher });
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'trellis-api-'));
@@ -158,7 +149,11 @@ describe('Control API', () => {
     expect(backend).toMatchObject({ ip: '10.231.0.4', serviceName: 'api', hostname: 'api-1' });
     expect((await rpc((c) => c.getService, { service: 'api' })).backends.map((endpoint) => endpoint.sandboxName)).toEqual(['api-1']);
     expect(await refusal(rpc((c) => c.removeService, { service: 'api' }))).toMatchObject({ code: 'FAILED_PRECONDITION', field: 'service' });
+    // Its backend drains first (30 s by default): the sandbox stays, being removed, until the drain ends or is cut short.
     await rpc((c) => c.removeSandbox, { sandbox: 'api-1' });
+    expect(await rpc((c) => c.getSandbox, { sandbox: 'api-1' })).toMatchObject({ removing: true, endpoints: [expect.objectContaining({ draining: true })] });
+    await rpc((c) => c.disconnectNetwork, { network: 'blue', sandbox: 'api-1', force: true });
+    expect((await refusal(rpc((c) => c.getSandbox, { sandbox: 'api-1' }))).code).toBe('NOT_FOUND');
     await rpc((c) => c.removeService, { service: 'api' });
     expect((await rpc((c) => c.listServices, { pageSize: 0, pageToken: '' })).services).toEqual([]);
   });

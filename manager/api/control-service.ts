@@ -1,5 +1,5 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import type { ControlServer, JoinTokens, ListManagersResponse, ListNodesRequest, ListNodesResponse, RootCaStatus, UpdateServiceRequest } from '../../proto/gen/trellis/v1/control';
+import type { ControlServer, JoinTokens, ListManagersResponse, ListNodesRequest, ListNodesResponse, RootCaStatus } from '../../proto/gen/trellis/v1/control';
 import { newJoinSecret } from '../../proto/runtime/tls';
 import { joinToken } from '../ca/cluster-init';
 import { revocationNow } from '../ca/revoked';
@@ -16,7 +16,7 @@ import type { ClusterKey } from '../secrets/cluster-key';
 import { refuseReserved, type AppliedValue, type Command, type Reservation } from '../store';
 import { autolockService } from './autolock-service';
 import { pageQuery, takePage, type Page, type PageRequest } from './pages';
-import { endpointReadiness } from './readiness';
+import { endpointReadiness, readyBackendCount, serviceProgramming } from './readiness';
 import { fromStoreError, notFound, serviceError } from './status';
 import { unary, type Outcome } from './unary';
 
@@ -25,6 +25,11 @@ export interface NodeDirectory {
   list(): Promise<Node[]>;
   /** One page of ListNodes. */
   page(request: ListNodesRequest): Promise<Outcome<ListNodesResponse>>;
+  /**
+   * Per node name, the revision of the service `serviceId` its agent last reported as programmed
+   * (ProgrammedReport.services); nodes that reported none are left out.
+   */
+  programmedService(serviceId: string): Promise<Map<string, number>>;
 }
 
 /** The managers themselves: Raft membership as this manager sees it. */
@@ -67,13 +72,10 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     return read(() => takePage(items(query.after), query, codec, kind));
   }
   const found = <T>(value: T | undefined, missing: () => ServiceError): Outcome<T> => value ?? missing();
-  /** An inspected object with its endpoints' `ready` filled in from the agents' reports (which the leader holds). */
-  async function withReadiness<T>(outcome: Outcome<T>, endpointsOf: (value: T) => Endpoint[]): Promise<Outcome<T>> {
-    if (outcome instanceof Error) return outcome;
-    const endpoints = endpointsOf(outcome);
-    if (endpoints.length === 0) return outcome;
+  /** The node names hosting each network, each read from the store once per answer. */
+  function networkHosts(): (networkId: string) => Set<string> {
     const hosts = new Map<string, Set<string>>();
-    const hostsOf = (networkId: string): Set<string> => {
+    return (networkId) => {
       let names = hosts.get(networkId);
       if (!names) {
         names = state.store.networkHosts(networkId);
@@ -81,8 +83,37 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
       }
       return names;
     };
-    const isReady = endpointReadiness(await nodes.list(), hostsOf);
+  }
+  /** An inspected object with its endpoints' `ready` filled in from the agents' reports (which the leader holds). */
+  async function withReadiness<T>(outcome: Outcome<T>, endpointsOf: (value: T) => Endpoint[]): Promise<Outcome<T>> {
+    if (outcome instanceof Error) return outcome;
+    const endpoints = endpointsOf(outcome);
+    if (endpoints.length === 0) return outcome;
+    const isReady = endpointReadiness(await nodes.list(), networkHosts());
     for (const endpoint of endpoints) endpoint.ready = isReady(endpoint);
+    return outcome;
+  }
+  /**
+   * Services with what follows the agents' reports: their backends' `ready` and the count of ready
+   * ones, and with `programming` (inspect, update) each hosting node's programming state.
+   */
+  async function withServiceState<T>(outcome: Outcome<T>, servicesOf: (value: T) => Service[], programming: boolean): Promise<Outcome<T>> {
+    if (outcome instanceof Error) return outcome;
+    const services = servicesOf(outcome);
+    if (services.length === 0) return outcome;
+    const listed = await nodes.list();
+    const hostsOf = networkHosts();
+    const isReady = endpointReadiness(listed, hostsOf);
+    for (const service of services) {
+      for (const backend of service.backends) backend.ready = isReady(backend);
+      service.readyBackends = readyBackendCount(service);
+      if (!programming) continue;
+      const hosts = service.networks.flatMap((name) => {
+        const network = state.store.network(name);
+        return network ? [...hostsOf(network.id)] : [];
+      });
+      service.programming = serviceProgramming(service, listed, hosts, await nodes.programmedService(service.id));
+    }
     return outcome;
   }
   /** A node as listed with its liveness (by exact id first, then name, like every reference). */
@@ -132,7 +163,8 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
         (sandbox) => sandbox.endpoints,
       ),
     ),
-    removeSandbox: unary((request) => removal({ type: 'removeSandbox', sandbox: request.sandbox })),
+    // Service backends among its endpoints drain first (the time is this manager's: apply has no clock).
+    removeSandbox: unary((request) => removal({ type: 'removeSandbox', sandbox: request.sandbox, at: Date.now() })),
 
     connectNetwork: unary((request) =>
       unlessReserved(
@@ -153,7 +185,9 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
         publishedPorts: request.publishedPorts,
       }),
     ),
-    disconnectNetwork: unary((request) => removal({ type: 'disconnect', network: request.network, sandbox: request.sandbox })),
+    disconnectNetwork: unary((request) =>
+      removal({ type: 'disconnect', network: request.network, sandbox: request.sandbox, force: request.force, at: Date.now() }),
+    ),
 
     listNodes: unary((request) => nodes.page(request)),
     getNode: unary(async (request) => {
@@ -202,20 +236,41 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
         endpointMode: request.endpointMode,
         ports: request.ports,
         labels: request.labels,
+        drainTimeoutSeconds: request.drainTimeoutSeconds,
+        tcpIdleTimeoutSeconds: request.tcpIdleTimeoutSeconds,
+        udpIdleTimeoutSeconds: request.udpIdleTimeoutSeconds,
       }),
     ),
     listServices: unary(async (request) =>
-      paged(await listed(request, (after) => state.store.servicesAfter(after), Service, 'service'), (services) => ({ services })),
+      paged(
+        await withServiceState(await listed(request, (after) => state.store.servicesAfter(after), Service, 'service'), (page) => page.items, false),
+        (services) => ({ services }),
+      ),
     ),
     getService: unary(async (request) =>
-      withReadiness(
+      withServiceState(
         await read(() => found(state.store.service(request.service), () => notFound('service', 'service', request.service))),
-        (service) => service.backends,
+        (service) => [service],
+        true,
       ),
     ),
     removeService: unary((request) => removal({ type: 'removeService', service: request.service })),
-    // Being built (issue 14): refused until the store has the command.
-    updateService: unary<UpdateServiceRequest, Service>(async () => serviceError('FAILED_PRECONDITION', 'service', 'service update is not available in this version yet')),
+    updateService: unary(async (request) =>
+      withServiceState(
+        unlessReserved('publish_add', request.publishAdd.map((port) => ({ protocol: port.protocol || 'tcp', port: port.publishedPort || port.targetPort }))) ??
+          (await propose({
+            type: 'updateService',
+            service: request.service,
+            publishAdd: request.publishAdd,
+            publishRm: request.publishRm,
+            drainTimeoutSeconds: request.drainTimeoutSeconds,
+            tcpIdleTimeoutSeconds: request.tcpIdleTimeoutSeconds,
+            udpIdleTimeoutSeconds: request.udpIdleTimeoutSeconds,
+          })),
+        (service) => [service],
+        true,
+      ),
+    ),
 
     listManagers: unary(() => managers.list()),
     removeManager: unary(async (request) => {

@@ -1,4 +1,4 @@
-import { NodeStatus, type Endpoint, type Node } from '../../proto/gen/trellis/v1/types';
+import { NodeStatus, type Endpoint, type Node, type Service, type ServiceProgramming } from '../../proto/gen/trellis/v1/types';
 
 /** The node names hosting a network (those with an endpoint on it). */
 export type NetworkHosts = (networkId: string) => Iterable<string>;
@@ -58,4 +58,28 @@ export function endpointReadiness(nodes: readonly Node[], hostsOf: NetworkHosts)
   const programmingOf = (name: string): HostProgramming | undefined => byName.get(name);
   return (endpoint) =>
     readyOnNetwork(endpoint.networkId, [{ id: endpoint.id, host: endpoint.node, createdRevision: endpoint.createdRevision }], hostsOf(endpoint.networkId), programmingOf).has(endpoint.id);
+}
+
+/** Backends that take new flows: ready, and not draining (a draining one keeps only its established flows). */
+export function readyBackendCount(service: Service): number {
+  return service.backends.filter((endpoint) => endpoint.ready && !endpoint.draining).length;
+}
+
+/**
+ * Each node hosting one of the service's networks (`hosts`, by name), in name order: whether its agent
+ * holds a session, and whether it reported the service's current revision (its VIPs, ports and
+ * timeouts) as programmed. `programmed` maps node names to the revision their agent reported. Whether
+ * each backend is in the rules everywhere is that backend's `ready`.
+ */
+export function serviceProgramming(service: Service, nodes: readonly Node[], hosts: Iterable<string>, programmed: ReadonlyMap<string, number>): ServiceProgramming[] {
+  const byName = new Map(nodes.map((node) => [node.name, node]));
+  return [...new Set(hosts)].sort().map((name) => {
+    const programmedRevision = programmed.get(name) ?? 0;
+    return {
+      node: name,
+      live: byName.get(name)?.status === NodeStatus.NODE_STATUS_READY,
+      programmed: programmedRevision >= service.updatedRevision,
+      programmedRevision,
+    };
+  });
 }

@@ -35,6 +35,18 @@ export function nodeDirectory(cluster: RaftCluster, dispatcher: Dispatcher, peer
       };
       return paged(takePage(withLiveness(query.after), query, Node, 'node'), (nodes) => ({ nodes }));
     },
+    async programmedService(serviceId: string): Promise<Map<string, number>> {
+      if (!cluster.isLeader()) {
+        const service = await peers.getService(leaderOrUnavailable(cluster), serviceId);
+        return new Map(service.programming.filter((node) => node.programmedRevision > 0).map((node) => [node.node, node.programmedRevision]));
+      }
+      return new Map(
+        cluster.store.nodes().flatMap((node) => {
+          const revision = dispatcher.programmedServices(node.id)[serviceId];
+          return revision === undefined ? [] : [[node.name, revision] as const];
+        }),
+      );
+    },
   };
 }
 

@@ -2,7 +2,7 @@ import { status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-j
 import { managerChannelOptions } from '../../proto/runtime/tls';
 import { ControlClient, type ListNodesRequest, type ListNodesResponse } from '../../proto/gen/trellis/v1/control';
 import { RaftClient, type JoinRequest, type JoinResponse } from '../../proto/gen/trellis/v1/raft';
-import type { Node } from '../../proto/gen/trellis/v1/types';
+import type { Node, Service } from '../../proto/gen/trellis/v1/types';
 import { allPages } from '../../proto/runtime/pages';
 import { callUnary } from '../../proto/runtime/unary-call';
 import type { ApplyResult, Command } from '../store';
@@ -39,6 +39,11 @@ export class PeerClients implements LeaderForwarder {
 
   listNodesPage(leaderAddress: string, request: ListNodesRequest): Promise<ListNodesResponse> {
     return toLeader(leaderAddress, callUnary(this.control(leaderAddress), (c) => c.listNodes, request, forwardTimeoutMs));
+  }
+
+  /** GetService as the leader answers it: only the leader knows what the agents programmed. */
+  getService(leaderAddress: string, serviceId: string): Promise<Service> {
+    return toLeader(leaderAddress, callUnary(this.control(leaderAddress), (c) => c.getService, { service: serviceId }, forwardTimeoutMs));
   }
 
   async removeManager(leaderAddress: string, id: string): Promise<void> {

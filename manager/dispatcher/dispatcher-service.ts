@@ -156,6 +156,11 @@ export class Dispatcher {
     this.readiness.touch(touched);
   }
 
+  /** Per service id, the service revision `nodeId`'s agent last reported as programmed (ProgrammedReport.services). */
+  programmedServices(nodeId: string): Record<string, number> {
+    return { ...this.programmed.get(nodeId)?.report.services };
+  }
+
   private isHeard(nodeId: string): boolean {
     const session = this.sessions.get(nodeId);
     return session !== undefined && Date.now() - session.lastHeardAt < nodeDownAfterMs;

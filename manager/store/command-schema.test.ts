@@ -20,6 +20,7 @@ const refused: [string, unknown, string, string][] = [
   ['a huge list', { type: 'updateNode', node: 'x', labelRm: Array.from({ length: 5000 }, () => 'a') }, 'label_rm', 'label_rm: give a list of at most 4096 elements; got a list of 5000'],
   ['a list over its documented limit, in the limit\'s words', { type: 'createService', id: 'i', name: 'n', networks: Array.from({ length: 5000 }, () => 'a') }, 'networks', 'networks: at most 64 per service, got 5000'],
   ['null for an optional field', { type: 'createSandbox', id: 'i', name: 'n', node: 'x', netns: null }, 'netns', 'netns: give a string of at most 1024 characters; got null'],
+  ['a drain starting where its end would be no date', { type: 'disconnect', network: 'n', sandbox: 's', at: Number.MAX_SAFE_INTEGER }, 'at', 'at: give a whole number from 0 to 8639999913600000'],
   ['a nested record field of the wrong type', { type: 'initSecurity', security: { clusterId: 'c', caCertPem: 'C', caKeySealed: 5, joinSecretsSealed: { worker: 'w', manager: 'm' }, certValiditySeconds: 60 } }, 'security', 'security.ca_key_sealed: give a string'],
 ];
 

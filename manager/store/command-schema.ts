@@ -1,7 +1,7 @@
 import type { Command, CommandOf, CreateService, IpamRequest, PortRequest, PublishedPortRequest, ReservedPortRequest, Revocation } from './commands';
 import { fail, ok, type Result } from './errors';
 import { checkCount } from './fields';
-import { LIMITS } from './limits';
+import { DRAIN_TIMEOUT_RANGE, LIMITS } from './limits';
 import type { AddressPoolRecord, ClusterSecurityRecord, IssuedCertificateRecord, RootRotationRecord } from './state';
 
 /*
@@ -195,6 +195,11 @@ const epochMs = integer(0, Number.MAX_SAFE_INTEGER);
 
 const revocation = { reason: short, at: epochMs, until: epochMs } satisfies Fields<Revocation>;
 
+/** The latest time a Date holds (ECMAScript's limit), in ms since the epoch. */
+const MAX_DATE_MS = 8_640_000_000_000_000;
+/** A drain's start: early enough that its end (at most the longest drain timeout later) is still a date. */
+const drainStart = integer(0, MAX_DATE_MS - DRAIN_TIMEOUT_RANGE.max * 1000);
+
 const issuedCertificate = object<IssuedCertificateRecord>({
   nodeId: short,
   role: short,
@@ -258,7 +263,7 @@ const schemas: CommandSchemas = {
   rotateRootCa: { caCertPem: text(MAX_TEXT), caKeySealed: text(MAX_TEXT), crossSignedCaPem: text(MAX_TEXT) },
   finishRootRotation: { caCertPem: text(MAX_TEXT) },
   createSandbox: { id: short, name: short, node: short, netns: optional(short) },
-  removeSandbox: { sandbox: short, at: optional(epochMs) },
+  removeSandbox: { sandbox: short, at: optional(drainStart) },
   connect: {
     endpointId: short,
     network: short,
@@ -272,7 +277,7 @@ const schemas: CommandSchemas = {
     service: optional(short),
     publishedPorts: optional(bounded(publishedPort, LIMITS.publishedPorts, 'endpoint')),
   },
-  disconnect: { network: short, sandbox: short, force: optional(flag), at: optional(epochMs) },
+  disconnect: { network: short, sandbox: short, force: optional(flag), at: optional(drainStart) },
   finishDrain: { endpointIds: list(short), at: epochMs },
   createService: {
     id: short,
