@@ -66,7 +66,7 @@ ${clear}fi
  * something keeps its nft process waiting on the kernel (about 10 ms, closing its netlink socket)
  * without using a CPU, so lanes overlap those waits; more lanes than this only add processes at once.
  */
-export const APPLY_LANES = 16;
+const APPLY_LANES = 16;
 
 /**
  * Runs every change from one shell process, in APPLY_LANES lanes, each change an nft transaction
