@@ -4,7 +4,13 @@ import { backendsMap, drainingSet, portChain, serviceBase, timeoutName } from '.
 import { DISPATCH_RULE, REFUSE_RULE, dnatRule, timeoutRule } from './rules';
 import { DEFAULT_TIMEOUT_SECONDS, DesiredTable, serviceElement, timeoutPolicy } from './table';
 
-const byAddress = (a: string, b: string): number => ipv4Number(a) - ipv4Number(b);
+/** Sorted by address, each parsed once: a thousand backends in fifty sandboxes made the comparisons' parsing most of a plan. */
+function sortedAddresses(addresses: Iterable<string>): string[] {
+  return [...new Set(addresses)]
+    .map((address) => ({ address, number: ipv4Number(address) }))
+    .sort((a, b) => a.number - b.number)
+    .map(({ address }) => address);
+}
 
 /** The timeout object a port's flows get, or undefined for conntrack's default. */
 function portTimeout(service: LbService, port: LbPort): { name: string; policy: string } | undefined {
@@ -28,7 +34,7 @@ export function desiredTable(services: readonly LbService[]): DesiredTable {
   };
   for (const service of [...services].sort((a, b) => a.key.localeCompare(b.key))) {
     const base = serviceBase(service.key);
-    const accepting = [...new Set(service.backends.filter((backend) => backend.accepting).map((backend) => backend.ip))].sort(byAddress);
+    const accepting = sortedAddresses(service.backends.filter((backend) => backend.accepting).map((backend) => backend.ip));
     const isAccepting = new Set(accepting);
     const draining = service.backends.filter((backend) => !isAccepting.has(backend.ip)).map((backend) => backend.ip);
     table.backendMaps.set(backendsMap(base), accepting);

@@ -54,27 +54,30 @@ function job(change: NftLbChange): string {
 ${change.clearFlows}${END}
 ); then printf '@@failed %s conntrack: %.2000s\\n' ${name} "$out"
 `;
-  return `(
-if ! out=$(${enter} nft -f - 2>&1 <<'${END}'
+  return `if ! out=$(${enter} nft -f - 2>&1 <<'${END}'
 ${change.transaction}${END}
 ); then printf '@@failed %s nft: %.2000s\\n' ${name} "$out"
 ${clear}fi
-) &
 `;
 }
 
-/** Namespaces written at once: their transactions wait on the kernel (RCU) more than they compute. */
-export const APPLY_CONCURRENCY = 16;
+/**
+ * Namespaces written side by side, each lane one after another: a transaction that deletes
+ * something keeps its nft process waiting on the kernel (about 10 ms, closing its netlink socket)
+ * without using a CPU, so lanes overlap those waits; more lanes than this only add processes at once.
+ */
+const APPLY_LANES = 16;
 
 /**
- * Runs every change from one shell process, APPLY_CONCURRENCY namespaces at a time, each an nft
- * transaction and then (only if it succeeded) the conntrack deletions. Resolves with the failures
- * by namespace; every namespace is tried.
+ * Runs every change from one shell process, in APPLY_LANES lanes, each change an nft transaction
+ * and then (only if it succeeded) the conntrack deletions. Resolves with the failures by
+ * namespace; every namespace is tried.
  */
 export async function applyChanges(runner: CommandRunner, changes: readonly NftLbChange[]): Promise<Map<string, string>> {
   if (changes.length === 0) return new Map();
-  const jobs = changes.map((change, index) => job(change) + ((index + 1) % APPLY_CONCURRENCY === 0 ? 'wait\n' : ''));
-  const output = await runner.run(['sh', '-s'], `${jobs.join('')}wait\n`);
+  const lanes = Array.from({ length: Math.min(APPLY_LANES, changes.length) }, (_, lane) => changes.filter((_, index) => index % APPLY_LANES === lane));
+  const script = lanes.map((lane) => `(\n${lane.map(job).join('')}) &\n`).join('') + 'wait\n';
+  const output = await runner.run(['sh', '-s'], script);
   const failures = new Map<string, string>();
   let current: string | undefined;
   for (const line of output.split('\n')) {

@@ -26,9 +26,9 @@ export const backendsMap = (base: string): string => `${base}-backends`;
 export const drainingSet = (base: string): string => `${base}-draining`;
 export const portChain = (base: string, protocol: LbProtocol, port: number): string => `${base}-${protocol}-${port}`;
 
-/** The base of a backends map or draining set name; undefined for any other name. */
-export function baseOfSetName(name: string): string | undefined {
-  return /^(svc-[0-9a-f]{10}-[A-Za-z0-9_.]*)-(backends|draining)$/.exec(name)?.[1];
+/** The base of a VIP-port chain's name; undefined for any other name. */
+export function baseOfChainName(name: string): string | undefined {
+  return /^(svc-[0-9a-f]{10}-[A-Za-z0-9_.]*)-(tcp|udp)-\d+$/.exec(name)?.[1];
 }
 
 /** Timeout objects are shared by every service with the same idle timeout: the name says it all. */

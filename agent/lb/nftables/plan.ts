@@ -2,7 +2,7 @@ import { deleteScript } from '../../firewall';
 import type { NamespaceBalancing } from '../model';
 import { desiredTable } from './desired';
 import { emptyTable } from './listing';
-import { LB_TABLE, OUTPUT_CHAIN, SERVICES_MAP, backendsMap, baseOfSetName, drainingSet } from './names';
+import { LB_TABLE, OUTPUT_CHAIN, SERVICES_MAP, backendsMap, baseOfChainName, drainingSet } from './names';
 import * as nft from './statements';
 import type { DesiredTable, ObservedLb, ObservedTable } from './table';
 
@@ -86,27 +86,38 @@ function statements(desired: DesiredTable, observed: ObservedTable): string[] {
 
 /**
  * `conntrack -R` lines clearing the flows of every backend the table held (accepting or draining)
- * that is in neither list now. Flows are found by the VIP they were sent to and the backend that
- * answers them; a service gone altogether is cleared by its VIP alone (one line, not one per
- * backend), unless that VIP is still balanced (taken over by another service).
+ * that no longer stands behind the VIP its flows went to. Flows are found by that VIP and the
+ * backend that answers them; a VIP gone altogether is cleared by the VIP alone (one line, not one
+ * per backend).
  */
 function flowsToClear(desired: DesiredTable, observed: ObservedTable): string[] {
-  const vipsOf = (base: string): Set<string> =>
-    new Set([...(observed.services ?? [])].filter(([, chain]) => chain.startsWith(`${base}-`)).map(([element]) => element.split(' . ')[0] ?? ''));
-  const desiredVips = new Set([...desired.services.keys()].map((element) => element.split(' . ')[0] ?? ''));
-  const lines = new Set<string>();
-  const bases = new Set([...observed.backendMaps.keys(), ...observed.drainingSets.keys()].map(baseOfSetName));
-  for (const base of bases) {
-    if (base === undefined) continue;
-    const held = [...(observed.backendMaps.get(backendsMap(base))?.values() ?? []), ...(observed.drainingSets.get(drainingSet(base)) ?? [])];
-    const kept = new Set([...(desired.backendMaps.get(backendsMap(base)) ?? []), ...(desired.drainingSets.get(drainingSet(base)) ?? [])]);
-    const serviceGone = !desired.backendMaps.has(backendsMap(base));
-    for (const vip of vipsOf(base)) {
-      if (serviceGone && !desiredVips.has(vip)) lines.add(`-D -d ${vip}`);
-      else for (const backend of held) if (!kept.has(backend)) lines.add(`-D -d ${vip} -r ${backend}`);
+  const desiredBackends = (base: string): string[] => [...(desired.backendMaps.get(backendsMap(base)) ?? []), ...(desired.drainingSets.get(drainingSet(base)) ?? [])];
+  const heldBackends = (base: string): string[] => [
+    ...(observed.backendMaps.get(backendsMap(base))?.values() ?? []),
+    ...(observed.drainingSets.get(drainingSet(base)) ?? []),
+  ];
+  const byVip = (services: ReadonlyMap<string, string>): Map<string, Set<string>> => {
+    const bases = new Map<string, Set<string>>();
+    for (const [element, chain] of services) {
+      const vip = element.split(' . ')[0] ?? '';
+      const base = baseOfChainName(chain);
+      if (base !== undefined) bases.set(vip, (bases.get(vip) ?? new Set()).add(base));
     }
+    return bases;
+  };
+  const desiredVips = byVip(desired.services);
+  const lines: string[] = [];
+  for (const [vip, bases] of byVip(observed.services ?? new Map())) {
+    const stillBehind = desiredVips.get(vip);
+    if (stillBehind === undefined) {
+      lines.push(`-D -d ${vip}`);
+      continue;
+    }
+    const kept = new Set([...stillBehind].flatMap(desiredBackends));
+    const held = new Set([...bases].flatMap(heldBackends));
+    for (const backend of held) if (!kept.has(backend)) lines.push(`-D -d ${vip} -r ${backend}`);
   }
-  return [...lines];
+  return lines;
 }
 
 /** The timeout objects that exist with another policy: ct timeouts cannot be changed in place while rules use them. */

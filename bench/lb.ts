@@ -1,0 +1,113 @@
+import { release } from 'node:os';
+import { table } from '../cli/output';
+import { iperfVersion } from './dataplane/iperf';
+import { numberFlags } from './flags';
+import { connectMs, createPair, gbps, programServices, type Pair } from './lb/connect';
+import { measureUpdate, type UpdateFigures } from './lb/update';
+import { withPrivateNetnsDir } from './netns/private-netns-dir';
+import { withTeardown, type Teardown } from './netns/teardown';
+import { percentile, round } from './stats';
+
+interface Options {
+  sandboxes: number;
+  backends: number;
+  rounds: number;
+  services: number;
+  connects: number;
+  seconds: number;
+  runs: number;
+}
+
+interface PathFigures {
+  connectFew: number[];
+  connectMany: number[];
+  connectDirect: number[];
+  vipGbps: number[];
+  directGbps: number[];
+}
+
+/**
+ * The nftables balancer: (1) one backend change on a node whose `sandboxes` namespaces all balance
+ * a service of `backends` backends, applied as the planned update and as a rebuild of every table,
+ * beside the floor of spawning the same processes; (2) TCP connect time through a VIP with 10 and
+ * with `services` services programmed, and straight to the backend; (3) one iperf3 stream through
+ * a VIP and straight to the backend. (2) and (3) interleave their runs; medians are reported.
+ */
+export async function run(args: string[]): Promise<void> {
+  const options: Options = numberFlags('lb', args, { sandboxes: 50, backends: 1000, rounds: 6, services: 5000, connects: 400, seconds: 3, runs: 3 });
+  if (Object.values(options).some((value) => !Number.isInteger(value) || value < 1)) throw new Error('lb bench: every flag takes a whole number ≥ 1');
+  const iperf = await iperfVersion();
+  if (iperf === undefined) throw new Error('lb bench: iperf3 is not installed (apt-get install iperf3; scripts/setup.sh does)');
+  await withPrivateNetnsDir(() => withTeardown((teardown) => measure(options, iperf, teardown)));
+}
+
+async function measure(options: Options, iperf: string, teardown: Teardown): Promise<void> {
+  const tag = `lb${process.pid}`;
+  const update = await measureUpdate(tag, options.sandboxes, options.backends, options.rounds, teardown, progress);
+  const pair = await createPair(tag, teardown);
+  const paths: PathFigures = { connectFew: [], connectMany: [], connectDirect: [], vipGbps: [], directGbps: [] };
+  for (let pass = 1; pass <= options.runs; pass += 1) {
+    progress(`run ${pass}/${options.runs}: 10 services`);
+    const few = await programServices(pair, 10);
+    paths.connectFew.push(await connectMs(pair, few, options.connects));
+    paths.connectDirect.push(await connectMs(pair, pair.backend.address, options.connects));
+    progress(`run ${pass}/${options.runs}: ${options.services} services`);
+    const many = await programServices(pair, options.services);
+    paths.connectMany.push(await connectMs(pair, many, options.connects));
+    paths.vipGbps.push(await gbps(pair, many, options.seconds));
+    paths.directGbps.push(await gbps(pair, pair.backend.address, options.seconds));
+  }
+  report(options, iperf, update, pair, paths);
+}
+
+function progress(what: string): void {
+  process.stderr.write(`lb: ${what}\n`);
+}
+
+const median = (sample: number[]): number => percentile(sample, 50);
+const ms = (value: number): string => round(value, 1).toFixed(1);
+
+function report(options: Options, iperf: string, update: UpdateFigures, pair: Pair, paths: PathFigures): void {
+  const [few, many, direct, vip, straight] = [paths.connectFew, paths.connectMany, paths.connectDirect, paths.vipGbps, paths.directGbps].map(median) as [number, number, number, number, number];
+  const kb = (bytes: number): string => `${round(bytes / 1024, 1)} KiB`;
+  const rows = [
+    [`program ${update.sandboxes} sandboxes × ${update.backends} backends (cold)`, `${ms(update.programMs)} ms`, ''],
+    [`observe: nft -j list in ${update.sandboxes} sandboxes`, `${ms(update.observeMs)} ms`, 'a full pass reads this'],
+    ['plan (pure)', `${ms(update.planMs)} ms`, ''],
+    ['update: one backend change applied', `${ms(update.updateMs)} ms`, `${update.updateProcesses} process from the agent (a shell running ${update.sandboxes} nsenter→nft), ${kb(update.updateBytes)} of nft input`],
+    ['rebuild: the same change, every table rewritten', `${ms(update.rebuildMs)} ms`, `${update.rebuildProcesses} process from the agent, ${kb(update.rebuildBytes)} of nft input`],
+    [`floor: the same ${update.sandboxes} nsenter+nft processes, empty transaction`, `${ms(update.floorMs)} ms`, 'what spawning alone costs'],
+    ['TCP connect via VIP, 10 services', `${round(few, 3)} ms`, ''],
+    [`TCP connect via VIP, ${options.services} services`, `${round(many, 3)} ms`, `÷ 10 services: ${round(many / few, 3)}`],
+    ['floor: TCP connect straight to the backend', `${round(direct, 3)} ms`, ''],
+    [`iperf3 via VIP (${options.services} services)`, `${round(vip, 2)} Gbit/s`, `runs ${paths.vipGbps.map((value) => round(value, 2)).join(' ')}`],
+    ['iperf3 straight to the backend', `${round(straight, 2)} Gbit/s`, `runs ${paths.directGbps.map((value) => round(value, 2)).join(' ')}`],
+  ];
+  process.stdout.write(
+    `nftables balancer; kernel ${release()}; ${options.rounds} update rounds, ${options.runs} interleaved path runs (${options.connects} connects, ${options.seconds} s iperf3 ${iperf} each), medians; client ${pair.client.netns} → backend ${pair.backend.address} over a veth\n` +
+      table(['what', 'time', 'note'], rows) +
+      '\n',
+  );
+  const figures = {
+    bench: 'lb',
+    kernel: release(),
+    sandboxes: update.sandboxes,
+    backends: update.backends,
+    update_ms: round(update.updateMs, 1),
+    update_processes: update.updateProcesses,
+    rebuild_ms: round(update.rebuildMs, 1),
+    spawn_floor_ms: round(update.floorMs, 1),
+    observe_ms: round(update.observeMs, 1),
+    plan_ms: round(update.planMs, 2),
+    program_ms: round(update.programMs, 1),
+    services: options.services,
+    connect_ms_10: round(few, 3),
+    connect_ms_many: round(many, 3),
+    connect_ms_direct: round(direct, 3),
+    connect_latency_ratio_5000_vs_10: round(many / few, 3),
+    vip_gbps: round(vip, 2),
+    direct_gbps: round(straight, 2),
+    ratio_vip_vs_direct: round(vip / straight, 3),
+  };
+  process.stdout.write(JSON.stringify(figures) + '\n');
+}
