@@ -113,7 +113,7 @@ describe('services (1 manager, 4 agents)', () => {
   });
 
   it('drains a disconnected backend: its open connection works until the drain timeout, new ones go elsewhere', async () => {
-    trellisOk('m1', ['service', 'create', 'slow', '--network', 'svc-net', '--publish', `${PORT}`, '--drain-timeout', `${DRAIN_SECONDS}s`]);
+    trellisOk('m1', ['service', 'create', 'slow', '--network', 'svc-net', '--publish', `${PORT + 1}:${PORT}`, '--drain-timeout', `${DRAIN_SECONDS}s`]);
     const slowVip = trellisJson<Service>('m1', ['service', 'inspect', 'slow']).vips[0]?.ip ?? '';
     await backend('d1', 'a1', 'slow');
     await backend('d2', 'a2', 'slow');
