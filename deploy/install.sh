@@ -72,7 +72,8 @@ unitdir=/etc/systemd/system
 units=(trellis-manager.service trellis-agent.service)
 # Directories install.sh made, so that --uninstall removes them and only them.
 created_list=$libdir/created-dirs
-packages=(iproute2 nftables util-linux procps)
+# conntrack clears a drained backend's flows; ipvsadm drives IPVS where the kernel has it (--lb).
+packages=(iproute2 nftables conntrack ipvsadm util-linux procps)
 wrapper_mark='# Installed by Trellis deploy/install.sh'
 
 on_system() { [ -z "$root" ]; }
@@ -141,7 +142,7 @@ install_packages() {
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
   done
   if [ ${#missing[@]} -eq 0 ]; then return; fi
-  command -v apt-get >/dev/null || fail "install ${missing[*]} (the agent runs ip, bridge, nft, nsenter and sysctl); this is not a Debian system, so install.sh cannot"
+  command -v apt-get >/dev/null || fail "install ${missing[*]} (the agent runs ip, bridge, nft, conntrack, ipvsadm, nsenter and sysctl); this is not a Debian system, so install.sh cannot"
   say "installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -31,7 +31,7 @@ describe('deploy/install.sh into a throwaway root', () => {
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     // What a --root run leaves to the machine it is for, it says it skipped.
-    expect(first.stdout).toMatch(/skipped \(--root .*\): apt-get install iproute2 nftables util-linux procps/);
+    expect(first.stdout).toMatch(/skipped \(--root .*\): apt-get install iproute2 nftables conntrack ipvsadm util-linux procps/);
     expect(first.stdout).toMatch(/skipped \(--root .*\): useradd --system trellis/);
     expect(first.stdout).toMatch(/skipped \(--root .*\): systemctl daemon-reload/);
 
