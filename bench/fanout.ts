@@ -133,6 +133,7 @@ async function runScale(repoRoot: string, nodes: number, changes: number, log: (
       wide.push(await timeChange(admin, agents, nodeIds, wideNetwork, everyNode, `probe-w-${i}`));
       log(`${nodes} agents: wide change ${i}: ${JSON.stringify(wide.at(-1))}`);
     }
+    log(`${nodes} agents: readiness messages received ${agents.readinessReceived}`);
     const pid = manager.child.pid ?? 0;
     const metrics = await (await fetch(`http://${metricsAddress}/metrics`)).text();
     for (const name of ['nodejs_heap_size_total_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_external_memory_bytes', 'process_resident_memory_bytes']) {

@@ -35,6 +35,8 @@ export class FakeAgents {
   viewsReceived = 0;
   readonly messagesReceived = { resync: 0, delta: 0 };
   sessionErrors = 0;
+  /** EndpointReadiness messages: a whole set per session, then changes. */
+  readinessReceived = 0;
 
   /** `nodeCredentials`: a node certificate (worker or manager) the Dispatcher accepts, shared by every session. */
   constructor(address: string, nodeCredentials: ChannelCredentials) {
@@ -64,18 +66,27 @@ export class FakeAgents {
   private openOne(nodeId: string, client: DispatcherClient): void {
     const session = client.session();
     this.sessions.push(session);
+    // The networks of the view, reported programmed like a real agent's (which the leader's readiness follows).
+    let hosted = new Set<string>();
     session.on('data', (message: ManagerMessage) => {
       const body = message.body;
+      if (body?.$case === 'readiness') this.readinessReceived += 1;
       if (body?.$case !== 'delta' && body?.$case !== 'resync') return;
       const update = body.$case === 'delta' ? body.value : body.value.part;
       if (!update) return;
+      if (body.$case === 'delta') hosted = new Set(body.value.networkIds);
+      else {
+        if (body.value.first) hosted = new Set();
+        for (const network of body.value.part?.networks ?? []) hosted.add(network.id);
+      }
       this.messagesReceived[body.$case] += 1;
       this.onUpdate(nodeId, update);
       if (body.$case === 'delta' || body.value.last) {
         this.viewsReceived += 1;
         this.firstViews.get(nodeId)?.();
         this.firstViews.delete(nodeId);
-        session.write({ body: { $case: 'programmed', value: { revision: update.revision, networks: {}, unprogrammedEndpointIds: [], services: {} } } });
+        const networks = Object.fromEntries([...hosted].map((id) => [id, update.revision]));
+        session.write({ body: { $case: 'programmed', value: { revision: update.revision, networks, unprogrammedEndpointIds: [], services: {} } } });
       }
     });
     session.on('error', () => {

@@ -27,6 +27,11 @@ describe('endpointReadiness', () => {
     expect(endpointReadiness([node('a', READY, { green: 10 }), node('b', READY, { blue: 10 })], hosts)(endpoint)).toBe(false);
   });
 
+  it('does not wait for a live host that has not reported the network at all (it is joining it)', () => {
+    const nodes = [node('a', READY, { blue: 10 }), node('b', READY, { blue: 10 }), node('c', READY, { red: 30 })];
+    expect(endpointReadiness(nodes, hosts)(endpoint)).toBe(true);
+  });
+
   it('is not ready while a live host of its network, or its own node, reports it unprogrammed; a down host is not waited for', () => {
     const programmed = { blue: 10 };
     const isReady = (nodes: Node[]) => endpointReadiness(nodes, hosts)(endpoint);

@@ -21,10 +21,15 @@ export interface ReadinessEndpoint {
 
 /**
  * The ready ones among `endpoints` of network `networkId`, whose hosts are `hosts`. An endpoint is
- * ready when peers can reach it: its own node is live, and every live host of the network (its own
- * included) has programmed the network at least up to the endpoint's creation and does not list it
- * as unprogrammed. A host that is down is not waited for (it gets the endpoint when it comes
- * back), else one dead node would hold every endpoint of its networks unready.
+ * ready when peers can reach it: its own node is live and has programmed the network at least up to
+ * the endpoint's creation, and so has every other live host of the network that has reported it;
+ * and no live host lists the endpoint as unprogrammed.
+ * - A host that is down is not waited for (it gets the endpoint when it comes back), else one dead
+ *   node would hold every endpoint of its networks unready.
+ * - Nor is a host that has not reported the network at all: it is joining it (its first sandbox
+ *   there was just attached, or a new leader has not heard from it yet), its own endpoints are not
+ *   ready until it has, and its sandboxes reach nothing on the network before then anyway; else
+ *   every attach on a new node would take every backend of the network out of service meanwhile.
  */
 export function readyOnNetwork(
   networkId: string,
@@ -32,17 +37,21 @@ export function readyOnNetwork(
   hosts: Iterable<string>,
   programmingOf: (host: string) => HostProgramming | undefined,
 ): Set<string> {
+  const programmedOn = (programming: HostProgramming | undefined): number | undefined =>
+    programming?.live && Object.hasOwn(programming.networks, networkId) ? programming.networks[networkId] : undefined;
   let programmedByAll = Infinity;
   const unprogrammed = new Set<string>();
   for (const host of hosts) {
     const programming = programmingOf(host);
     if (!programming?.live) continue;
-    programmedByAll = Math.min(programmedByAll, programming.networks[networkId] ?? 0);
     for (const id of programming.unprogrammed) unprogrammed.add(id);
+    programmedByAll = Math.min(programmedByAll, programmedOn(programming) ?? Infinity);
   }
   const ready = new Set<string>();
   for (const endpoint of endpoints) {
-    if (programmingOf(endpoint.host)?.live && programmedByAll >= endpoint.createdRevision && !unprogrammed.has(endpoint.id)) ready.add(endpoint.id);
+    const own = programmedOn(programmingOf(endpoint.host));
+    const programmed = own !== undefined && Math.min(own, programmedByAll) >= endpoint.createdRevision;
+    if (programmed && !unprogrammed.has(endpoint.id)) ready.add(endpoint.id);
   }
   return ready;
 }

@@ -143,11 +143,11 @@ export class Dispatcher {
     const before = this.programmed.get(nodeId);
     const unprogrammed = new Set(report.unprogrammedEndpointIds);
     this.programmed.set(nodeId, { report, unprogrammed });
-    const touched = new Set<string>();
     const networks = before?.report.networks ?? {};
     for (const networkId of new Set([...Object.keys(networks), ...Object.keys(report.networks)])) {
-      if (networks[networkId] !== report.networks[networkId]) touched.add(networkId);
+      this.readiness.reported(networkId, networks[networkId] ?? 0, report.networks[networkId] ?? 0);
     }
+    const touched = new Set<string>();
     const unprogrammedBefore = before?.unprogrammed ?? new Set<string>();
     for (const id of [...unprogrammed].filter((id) => !unprogrammedBefore.has(id)).concat([...unprogrammedBefore].filter((id) => !unprogrammed.has(id)))) {
       const networkId = this.state.store.endpointNetwork(id);

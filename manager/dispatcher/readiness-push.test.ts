@@ -146,17 +146,18 @@ describe('readiness pushed to agent sessions', () => {
     const a = new BareSession(manager.address, credentials, aId);
     bare = a;
     await a.until(() => a.readiness.length > 0 && a.views.length > 0);
-    // Whole set first, after the view: a is live now but has programmed nothing, so nothing on blue is ready.
-    expect(a.readiness[0]).toEqual({ replace: true, readyEndpointIds: [], unreadyEndpointIds: [] });
+    // Whole set first, after the view. a is live but has reported nothing: its own endpoint is not
+    // ready, and the others do not wait for it (it is joining blue).
     expect(a.kinds.indexOf('readiness')).toBeGreaterThan(a.kinds.lastIndexOf('resync'));
+    expect(a.readiness[0]?.replace).toBe(true);
+    expect(sorted(a.readiness[0]?.readyEndpointIds ?? [])).toEqual(sorted([epB, epC]));
     const view = a.views[0] ?? fail('no view');
     expect(sorted(view.endpoints.map((e) => e.id))).toEqual(sorted([epA, epB, epC]));
-    await eventually(() => b.session.readyEndpoints().size === 0, "b's agent is told blue waits for a");
 
     a.report(view.revision, Object.fromEntries(view.networks.map((network) => [network.id, view.revision])));
     await a.until(() => readySet(a.readiness).size === 3);
-    expect(a.readiness.slice(1).every((message) => !message.replace)).toBe(true);
-    expect(sorted(readySet(a.readiness))).toEqual(sorted([epA, epB, epC]));
+    expect(a.readiness.slice(1)).toEqual([{ replace: false, readyEndpointIds: [epA], unreadyEndpointIds: [] }]);
+    await eventually(() => b.session.readyEndpoints().size === 3, "b's agent holds a's endpoint ready too");
 
     // c cannot program b's endpoint: it is not ready anywhere while c is live.
     cUnprogrammed = [epB];

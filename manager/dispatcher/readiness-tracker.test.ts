@@ -67,6 +67,27 @@ describe('ReadinessTracker', () => {
     expect(told).toEqual([new Map([['b', { ready: [], unready: ['red-b'] }], ['c', { ready: [], unready: ['red-b'] }]])]);
   });
 
+  it('computes a network again for a report only when the report crosses the creation of one of its endpoints', async () => {
+    const { endpoints, computed, tracker } = cluster();
+    tracker.readyOn(['blue']);
+    computed.length = 0;
+    // Every endpoint of blue was created at 5: from 10 to 12 changes nothing, from 4 to 10 may.
+    tracker.reported('blue', 10, 12);
+    await afterThisTurn();
+    expect(computed).toEqual([]);
+    tracker.reported('blue', 4, 10);
+    await afterThisTurn();
+    expect(computed).toEqual(['blue']);
+    // A newer endpoint moves the bar once blue is computed again.
+    endpoints.blue?.push({ id: 'blue-new', nodeId: 'a', createdRevision: 11 });
+    tracker.touch(['blue']);
+    await afterThisTurn();
+    computed.length = 0;
+    tracker.reported('blue', 10, 12);
+    await afterThisTurn();
+    expect(computed).toEqual(['blue']);
+  });
+
   it('forgets a network whose last endpoint left', async () => {
     const { endpoints, computed, tracker } = cluster();
     tracker.readyOn(['blue']);

@@ -20,6 +20,8 @@ export type ReadinessChanges = Map<string, { ready: string[]; unready: string[] 
  */
 export class ReadinessTracker {
   private readonly ready = new Map<string, Set<string>>();
+  /** Per network kept: the newest creation revision of its endpoints when it was last computed. */
+  private readonly newest = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private pending: NodeJS.Immediate | undefined;
 
@@ -32,6 +34,15 @@ export class ReadinessTracker {
   touch(networkIds: Iterable<string>): void {
     for (const networkId of networkIds) if (this.ready.has(networkId)) this.dirty.add(networkId);
     if (this.dirty.size > 0) this.pending ??= setImmediate(() => this.flush());
+  }
+
+  /**
+   * A node now reports network `networkId` programmed at revision `after` instead of `before`: that
+   * changes nothing while both are past every endpoint of the network (the usual report, after a
+   * change elsewhere), so only a report that crosses an endpoint's creation touches the network.
+   */
+  reported(networkId: string, before: number, after: number): void {
+    if (Math.min(before, after) < (this.newest.get(networkId) ?? Infinity)) this.touch([networkId]);
   }
 
   /** Anything may have changed (the store cannot say what). */
@@ -49,6 +60,7 @@ export class ReadinessTracker {
         ready = this.compute(networkId, this.source.networkEndpointNodes(networkId));
         this.ready.set(networkId, ready);
       }
+      if (ready.size === 0) continue;
       ids.push(...ready);
     }
     return ids;
@@ -59,6 +71,7 @@ export class ReadinessTracker {
     clearImmediate(this.pending);
     this.pending = undefined;
     this.ready.clear();
+    this.newest.clear();
     this.dirty.clear();
   }
 
@@ -72,8 +85,12 @@ export class ReadinessTracker {
       const before = this.ready.get(networkId) ?? new Set<string>();
       const endpoints = this.source.networkEndpointNodes(networkId);
       const after = this.compute(networkId, endpoints);
-      if (endpoints.length === 0) this.ready.delete(networkId);
-      else this.ready.set(networkId, after);
+      if (endpoints.length === 0) {
+        this.ready.delete(networkId);
+        this.newest.delete(networkId);
+      } else {
+        this.ready.set(networkId, after);
+      }
       const ready = [...after].filter((id) => !before.has(id));
       const unready = [...before].filter((id) => !after.has(id));
       if (ready.length === 0 && unready.length === 0) continue;
@@ -89,6 +106,7 @@ export class ReadinessTracker {
   }
 
   private compute(networkId: string, endpoints: { id: string; nodeId: string; createdRevision: number }[]): Set<string> {
+    this.newest.set(networkId, endpoints.reduce((newest, endpoint) => Math.max(newest, endpoint.createdRevision), 0));
     const hosts = new Set(endpoints.map((endpoint) => endpoint.nodeId));
     const asReadiness = endpoints.map(({ id, nodeId, createdRevision }) => ({ id, host: nodeId, createdRevision }));
     return readyOnNetwork(networkId, asReadiness, hosts, (nodeId) => this.source.programmingOf(nodeId));

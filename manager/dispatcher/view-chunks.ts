@@ -105,6 +105,11 @@ export function deltaParts(delta: ViewDelta, limits: PackLimits = viewLimits): S
 export function readinessMessages(readiness: EndpointReadiness, limits: PackLimits = viewLimits): EndpointReadiness[] {
   const empty = (): EndpointReadiness => ({ replace: false, readyEndpointIds: [], unreadyEndpointIds: [] });
   const headerBytes = EndpointReadiness.encode({ ...empty(), replace: true }).finish().length + envelopeBytes;
+  // The usual case, a whole set of a few thousand ids or a change of a few, without a piece per id.
+  let bytes = headerBytes;
+  for (const id of readiness.readyEndpointIds) bytes += stringFieldBytes(id);
+  for (const id of readiness.unreadyEndpointIds) bytes += stringFieldBytes(id);
+  if (bytes <= limits.budgetBytes) return [readiness];
   const { parts } = packBySize(
     [
       ...pieces(readiness.readyEndpointIds, stringFieldBytes, (part: EndpointReadiness) => part.readyEndpointIds, named('ready endpoint')),

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { Store } from './store';
-import { viewCommand, withDistinctIds } from './test-commands';
+import { servicesCluster, viewCommand, withDistinctIds } from './test-commands';
 import { must, twoNodeStore } from './test-fixtures';
 
 /** A view apart from the revision it was computed at. */
@@ -10,12 +10,16 @@ function content(view: NodeView): string {
 }
 
 describe('Store.affectedNodesSince', () => {
-  it('names every node whose view changed, for random command sequences (and restored indexes agree)', () => {
+  it.each([
+    ['an empty store', []],
+    ['a store with networks, nodes, sandboxes and services', servicesCluster],
+  ])('names every node whose view changed, for random command sequences from %s (and restored indexes agree)', (_from, opening) => {
     fc.assert(
       fc.property(fc.array(viewCommand, { maxLength: 60 }), fc.nat(60), (generated, restoreAt) => {
         const store = new Store();
-        const nodeIds = new Set<string>();
-        generated.map(withDistinctIds).forEach((next, index) => {
+        for (const command of opening) must(store, command);
+        const nodeIds = new Set(store.nodes().map((node) => node.id));
+        generated.map((command, index) => withDistinctIds(command, index + opening.length)).forEach((next, index) => {
           const revision = store.revision;
           const before = new Map([...nodeIds].map((id) => [id, content(store.nodeView(id))]));
           const result = store.apply(next);

@@ -49,6 +49,17 @@ export const viewCommand: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ type: fc.constant('removeService' as const), service: fc.constantFrom('v1', 'v2', 'v3') }),
 );
 
+/** Every network, node and sandbox name the generated commands use exists, with services on every network. */
+export const servicesCluster: readonly Command[] = [
+  ...['a', 'b', 'c'].map((name, index): Command => ({ type: 'createNetwork', id: `net-${name}`, name, driver: '', subnet: `10.1.${index}.0/24` })),
+  ...['n1', 'n2', 'n3'].map((name, index): Command => ({ type: 'registerNode', id: `node-${name}`, name, advertiseAddr: `192.168.0.${index + 1}` })),
+  ...['s1', 's2', 's3', 's4', 's5'].map((name, index): Command => ({ type: 'createSandbox', id: `box-${name}-0123`, name, node: `n${(index % 3) + 1}` })),
+  { type: 'createService', id: 'svc-v1', name: 'v1', networks: ['a', 'b'] },
+  { type: 'createService', id: 'svc-v2', name: 'v2', networks: ['c'], endpointMode: 'dnsrr' },
+  { type: 'connect', endpointId: 'ep-s1-a', network: 'a', sandbox: 's1', aliases: [], service: 'v1' },
+  { type: 'connect', endpointId: 'ep-s2-c', network: 'c', sandbox: 's2', aliases: [], service: 'v2' },
+];
+
 /** Gives generated commands distinct ids (sandbox namespaces take the first 10 characters of theirs). */
 export function withDistinctIds(generated: Command, index: number): Command {
   const id = `${index}`.padStart(12, '0');

@@ -4,7 +4,7 @@ import type { Command } from './commands';
 import { HeldView } from '../../proto/runtime/held-view';
 import { concernsNode } from './journal';
 import { Store } from './store';
-import { viewCommand, withDistinctIds } from './test-commands';
+import { servicesCluster, viewCommand, withDistinctIds } from './test-commands';
 import { must, twoNodeStore } from './test-fixtures';
 
 /**
@@ -22,17 +22,6 @@ function content(view: NodeView): unknown {
     services: [...view.services].sort(byId),
   };
 }
-
-/** Every network, node and sandbox name the generated commands use exists, with services on every network. */
-const servicesCluster: readonly Command[] = [
-  ...['a', 'b', 'c'].map((name, index): Command => ({ type: 'createNetwork', id: `net-${name}`, name, driver: '', subnet: `10.1.${index}.0/24` })),
-  ...['n1', 'n2', 'n3'].map((name, index): Command => ({ type: 'registerNode', id: `node-${name}`, name, advertiseAddr: `192.168.0.${index + 1}` })),
-  ...['s1', 's2', 's3', 's4', 's5'].map((name, index): Command => ({ type: 'createSandbox', id: `box-${name}-0123`, name, node: `n${(index % 3) + 1}` })),
-  { type: 'createService', id: 'svc-v1', name: 'v1', networks: ['a', 'b'] },
-  { type: 'createService', id: 'svc-v2', name: 'v2', networks: ['c'], endpointMode: 'dnsrr' },
-  { type: 'connect', endpointId: 'ep-s1-a', network: 'a', sandbox: 's1', aliases: [], service: 'v1' },
-  { type: 'connect', endpointId: 'ep-s2-c', network: 'c', sandbox: 's2', aliases: [], service: 'v2' },
-];
 
 function heldFrom(view: NodeView): HeldView {
   const held = new HeldView();

@@ -149,8 +149,9 @@ export interface Endpoint {
   serviceId: string;
   serviceName: string;
   /**
-   * Every live agent hosting the network has programmed this endpoint (and its own
-   * agent is live): peers can reach it. Filled in by inspect calls.
+   * Its own agent is live and has programmed it, and so has every other live agent hosting the
+   * network (one that has not reported the network at all is joining it and not waited for), and
+   * none reports it unprogrammed: peers can reach it. Filled in by inspect calls.
    */
   ready: boolean;
   createdRevision: number;
