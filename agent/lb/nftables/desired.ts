@@ -19,6 +19,30 @@ function portTimeout(service: LbService, port: LbPort): { name: string; policy: 
   return { name: timeoutName(port.protocol, seconds), policy: timeoutPolicy(port.protocol, seconds) };
 }
 
+/** One service's backends as the table holds them. */
+interface ServiceBackends {
+  base: string;
+  accepting: string[];
+  draining: Set<string>;
+}
+
+/**
+ * By service object: every sandbox on a network balances the same LbService objects (see
+ * desiredBalancing), so a pass sorts a service's thousand backends once, not once per sandbox.
+ */
+const backendsOf = new WeakMap<LbService, ServiceBackends>();
+
+function serviceBackends(service: LbService): ServiceBackends {
+  const known = backendsOf.get(service);
+  if (known) return known;
+  const accepting = sortedAddresses(service.backends.filter((backend) => backend.accepting).map((backend) => backend.ip));
+  const isAccepting = new Set(accepting);
+  const draining = new Set(service.backends.filter((backend) => !isAccepting.has(backend.ip)).map((backend) => backend.ip));
+  const made = { base: serviceBase(service.key), accepting, draining };
+  backendsOf.set(service, made);
+  return made;
+}
+
 /**
  * The table a namespace balancing `services` must hold. A VIP-port that two services claim goes to
  * the first by key (the map cannot hold both); so does a port listed twice.
@@ -33,12 +57,9 @@ export function desiredTable(services: readonly LbService[]): DesiredTable {
     timeouts: new Map<string, string>(),
   };
   for (const service of [...services].sort((a, b) => a.key.localeCompare(b.key))) {
-    const base = serviceBase(service.key);
-    const accepting = sortedAddresses(service.backends.filter((backend) => backend.accepting).map((backend) => backend.ip));
-    const isAccepting = new Set(accepting);
-    const draining = service.backends.filter((backend) => !isAccepting.has(backend.ip)).map((backend) => backend.ip);
+    const { base, accepting, draining } = serviceBackends(service);
     table.backendMaps.set(backendsMap(base), accepting);
-    table.drainingSets.set(drainingSet(base), new Set(draining));
+    table.drainingSets.set(drainingSet(base), draining);
     for (const port of service.ports) {
       const element = serviceElement(service.vip, port.protocol, port.port);
       if (table.services.has(element)) continue;
