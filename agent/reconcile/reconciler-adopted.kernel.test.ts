@@ -85,7 +85,7 @@ describe('a namespace adopted by its /run/netns name', () => {
   });
 
   test('a second pass writes nothing', async () => {
-    expect(await reconciler.reconcile(adopted)).toEqual({ writes: 0, actions: [], applied: [], skipped: [], pass: 'full' });
+    expect(await reconciler.reconcile(adopted)).toEqual({ writes: 0, actions: [], applied: [], skipped: [], unprogrammedEndpointIds: [], pass: 'full' });
   });
 
   test('removing the sandbox takes out only its interface; the namespace stays as its maker left it', async () => {

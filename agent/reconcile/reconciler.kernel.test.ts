@@ -109,7 +109,7 @@ describe('reconciler on a real kernel', () => {
   });
 
   test('a second pass, and a freshly started reconciler, write nothing', async () => {
-    expect(await reconciler1.reconcile(fullView1)).toEqual({ writes: 0, actions: [], applied: [], skipped: [], pass: 'full' });
+    expect(await reconciler1.reconcile(fullView1)).toEqual({ writes: 0, actions: [], applied: [], skipped: [], unprogrammedEndpointIds: [], pass: 'full' });
     expect((await reconciler2.reconcile(fullView2)).writes).toBe(0);
     expect((await reconcilerFor(host1).reconcile(fullView1)).writes).toBe(0);
   });
