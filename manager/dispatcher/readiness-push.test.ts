@@ -8,6 +8,7 @@ import { DispatcherClient, RegisterRequest, type EndpointReadiness, type Manager
 import { managerChannelOptions } from '../../proto/runtime/tls';
 import { callUnary } from '../../proto/runtime/unary-call';
 import { ManagerSession } from '../../agent/session/manager-session';
+import { freePort } from '../../bench/raft/processes';
 import { adminControl, joinedNodeCredentials } from '../cluster-clients';
 import { startManager, type RunningManager } from '../daemon';
 
@@ -18,8 +19,16 @@ import { startManager, type RunningManager } from '../daemon';
  */
 const timeoutMs = 10_000;
 
-/** An agent session for `node` that reports each view programmed at once, but for the endpoints `unprogrammed()` names. */
-function fakeAgent(address: string, credentials: ChannelCredentials, node: string, unprogrammed: () => string[]): { session: ManagerSession; views: NodeView[] } {
+interface Behaviour {
+  /** Endpoints it reports it could not program. */
+  unprogrammed(): string[];
+  /** Whether it reports the views it gets. */
+  reporting(): boolean;
+}
+
+/** An agent session for `node` that reports each view programmed at once (as `behaviour` says). */
+function fakeAgent(address: string, credentials: ChannelCredentials, node: string, behaviour: Partial<Behaviour> = {}): { session: ManagerSession; views: NodeView[] } {
+  const { unprogrammed = () => [], reporting = () => true } = behaviour;
   const views: NodeView[] = [];
   const session: ManagerSession = new ManagerSession({
     managers: [address],
@@ -31,7 +40,7 @@ function fakeAgent(address: string, credentials: ChannelCredentials, node: strin
     logger: pino({ level: 'silent' }),
     onView: (view) => {
       views.push(view);
-      session.reportProgrammed(view, unprogrammed());
+      if (reporting()) session.reportProgrammed(view, unprogrammed());
     },
     onTrust: () => undefined,
   });
@@ -124,8 +133,8 @@ describe('readiness pushed to agent sessions', () => {
     // A manager's certificate may act for any node.
     const credentials = await joinedNodeCredentials(manager.address, join(root, 'admin'), 'manager');
     let cUnprogrammed: string[] = [];
-    const b = fakeAgent(manager.address, credentials, 'b', () => []);
-    const c = fakeAgent(manager.address, credentials, 'c', () => cUnprogrammed);
+    const b = fakeAgent(manager.address, credentials, 'b');
+    const c = fakeAgent(manager.address, credentials, 'c', { unprogrammed: () => cUnprogrammed });
     agents.push(b.session, c.session);
     await eventually(() => b.views.length > 0 && c.views.length > 0, 'b and c have registered');
     const dispatcher = new DispatcherClient(manager.address, credentials, managerChannelOptions);
@@ -171,6 +180,64 @@ describe('readiness pushed to agent sessions', () => {
     await a.until(() => readySet(a.readiness).has(epB));
     expect(sorted(readySet(a.readiness))).toEqual(sorted([epA, epB]));
     await eventually(() => sorted(b.session.readyEndpoints()).join() === sorted([epA, epB]).join(), "b's agent holds the same set");
+  }, 60_000);
+});
+
+describe('readiness across a manager restart', () => {
+  let root: string;
+  let address: string;
+  let manager: RunningManager | undefined;
+  let control: ControlClient | undefined;
+  const agents: ManagerSession[] = [];
+  const start = async (): Promise<RunningManager> =>
+    (manager = await startManager({ listen: address, dataDir: join(root, 'm1'), adminDir: join(root, 'admin'), logger: pino({ level: 'silent' }) }));
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'trellis-readiness-restart-'));
+    address = `127.0.0.1:${await freePort()}`;
+    await start();
+    control = adminControl(address, join(root, 'admin'));
+  });
+  afterAll(async () => {
+    for (const agent of agents) agent.stop();
+    control?.close();
+    await manager?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('an agent keeps its ready set while the manager is away, then gets a whole one, and its last report counts for the new manager at once', async () => {
+    const api = control ?? fail('no control client');
+    const credentials = await joinedNodeCredentials(address, join(root, 'admin'), 'manager');
+    let bReports = true;
+    const b = fakeAgent(address, credentials, 'b', { reporting: () => bReports });
+    const c = fakeAgent(address, credentials, 'c');
+    agents.push(b.session, c.session);
+    await eventually(() => b.views.length > 0 && c.views.length > 0, 'b and c have registered');
+    await callUnary(api, (call) => call.createNetwork, CreateNetworkRequest.fromPartial({ name: 'blue', subnet: '10.31.0.0/24' }), timeoutMs);
+    const ids: string[] = [];
+    for (const node of ['b', 'c']) {
+      await callUnary(api, (call) => call.createSandbox, { name: `s-${node}`, node, netns: '' }, timeoutMs);
+      ids.push((await callUnary(api, (call) => call.connectNetwork, ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: `s-${node}` }), timeoutMs)).id);
+    }
+    const both = sorted(ids).join();
+    await eventually(() => sorted(b.session.readyEndpoints()).join() === both && sorted(c.session.readyEndpoints()).join() === both, 'both endpoints ready');
+
+    // From now on b reports nothing new: only its last report, told to each new session, says what it programmed.
+    bReports = false;
+    const viewsBefore = [b.views.length, c.views.length];
+    await (manager ?? fail('no manager')).close();
+    expect(sorted(b.session.readyEndpoints()).join()).toBe(both);
+    await start();
+    await eventually(() => b.views.length > (viewsBefore[0] ?? 0) && c.views.length > (viewsBefore[1] ?? 0), 'b and c resumed with the new manager');
+    // The new manager knew nothing of b's programming but what b's session told it again.
+    const readyOnBlue = async (): Promise<string> => {
+      const network = await callUnary(api, (call) => call.getNetwork, { network: 'blue' }, timeoutMs);
+      return sorted(network.endpoints.filter((endpoint) => endpoint.ready).map((endpoint) => endpoint.id)).join();
+    };
+    let ready = '';
+    while (ready !== both) ready = await readyOnBlue();
+    await eventually(() => sorted(c.session.readyEndpoints()).join() === both, "c holds b's endpoint ready");
+    expect(sorted(b.session.readyEndpoints()).join()).toBe(both);
   }, 60_000);
 });
 
