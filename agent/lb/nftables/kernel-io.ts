@@ -30,7 +30,8 @@ export async function readTables(runner: CommandRunner, netns: readonly string[]
       if (!isMissingTableError(complaint)) tables.set(name, { kind: 'unreadable', reason: complaint.trim() });
     } else {
       try {
-        tables.set(name, { kind: 'table', table: parseListing(lines.join('\n')) });
+        // The listing is one line of JSON; a warning nft printed beside it is not part of it.
+        tables.set(name, { kind: 'table', table: parseListing(lines.find((line) => line.startsWith('{')) ?? '') });
       } catch (error) {
         tables.set(name, { kind: 'unreadable', reason: `unreadable listing: ${error instanceof Error ? error.message : String(error)}` });
       }

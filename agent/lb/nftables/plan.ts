@@ -91,11 +91,15 @@ function statements(desired: DesiredTable, observed: ObservedTable): string[] {
  * per backend).
  */
 function flowsToClear(desired: DesiredTable, observed: ObservedTable): string[] {
-  const desiredBackends = (base: string): string[] => [...(desired.backendMaps.get(backendsMap(base)) ?? []), ...(desired.drainingSets.get(drainingSet(base)) ?? [])];
-  const heldBackends = (base: string): string[] => [
-    ...(observed.backendMaps.get(backendsMap(base))?.values() ?? []),
-    ...(observed.drainingSets.get(drainingSet(base)) ?? []),
-  ];
+  const backendsOf = (table: DesiredTable | ObservedTable, bases: Iterable<string>): Set<string> => {
+    const backends = new Set<string>();
+    for (const base of bases) {
+      const map = table.backendMaps.get(backendsMap(base)) ?? [];
+      for (const address of Array.isArray(map) ? map : map.values()) backends.add(address);
+      for (const address of table.drainingSets.get(drainingSet(base)) ?? []) backends.add(address);
+    }
+    return backends;
+  };
   const byVip = (services: ReadonlyMap<string, string>): Map<string, Set<string>> => {
     const bases = new Map<string, Set<string>>();
     for (const [element, chain] of services) {
@@ -113,9 +117,8 @@ function flowsToClear(desired: DesiredTable, observed: ObservedTable): string[] 
       lines.push(`-D -d ${vip}`);
       continue;
     }
-    const kept = new Set([...stillBehind].flatMap(desiredBackends));
-    const held = new Set([...bases].flatMap(heldBackends));
-    for (const backend of held) if (!kept.has(backend)) lines.push(`-D -d ${vip} -r ${backend}`);
+    const kept = backendsOf(desired, stillBehind);
+    for (const backend of backendsOf(observed, bases)) if (!kept.has(backend)) lines.push(`-D -d ${vip} -r ${backend}`);
   }
   return lines;
 }
