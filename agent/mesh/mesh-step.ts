@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { normalizeListing } from '../firewall/listing';
 import { CommandFailed, EGRESS_INTERFACE, type CommandRunner } from '../kernel';
 import { parseFdb, parseJsonArray, parseLinks, parseNeighbours } from '../kernel/iproute-json';
@@ -63,6 +63,11 @@ export class MeshStep {
     }
     this.report(skipped, writes, failure);
     return { writes, skipped, ...(failure === undefined ? {} : { failure }) };
+  }
+
+  /** Takes the mesh's tables and tunnel device off this host (`agent --remove-all`). */
+  removeAll(): Promise<MeshOutcome> {
+    return this.sync(NodeView.fromPartial({}));
   }
 
   private async gatewayAddresses(view: NodeView): Promise<Map<string, string>> {

@@ -109,8 +109,9 @@ describe('routing mesh and host-mode publishing (kernel)', () => {
     expect(calls(meshLab.b, HOST_MODE, 2)).toEqual(unanswered(2));
   });
 
-  it('takes its tables and tunnel device away when no service publishes a port', async () => {
-    await syncAll([]);
+  it('takes its tables and tunnel device away when no service publishes a port, or on remove-all', async () => {
+    expect((await step(meshLab.a).removeAll()).writes).toBe(2);
+    for (const host of [meshLab.b, meshLab.c]) await step(host).sync(viewOf(host, []));
     for (const host of meshHosts()) {
       const inHost = (...argv: string[]): Promise<string> => run(['ip', 'netns', 'exec', host.netns, ...argv]);
       expect(await inHost('nft', 'list', 'tables')).not.toContain(MESH_TABLE);
