@@ -100,6 +100,10 @@ describe('routing mesh and host-mode publishing (kernel)', () => {
     await inA('ip', 'neigh', 'del', meshLab.b.address, 'dev', MESH_DEVICE);
     expect((await step(meshLab.a).sync(viewOf(meshLab.a, [service(PORTS)]))).writes).toBe(2);
     expect(calls(meshLab.a, INGRESS, 16).failures).toBe(0);
+    // The tunnel device made again (new ifindex): forwarding follows it.
+    await inA('ip', 'link', 'del', 'dev', MESH_DEVICE);
+    await step(meshLab.a).sync(viewOf(meshLab.a, [service(PORTS)]));
+    expect(calls(meshLab.a, INGRESS, 16).failures).toBe(0);
   });
 
   it('sends no new flow to a backend that is no longer ready', async () => {
