@@ -19,6 +19,7 @@ import { IprouteKernel } from './kernel';
 import { BalancingStep } from './lb/balancing-step';
 import { chooseBalancer, type LbEngineChoice } from './lb/engine-choice';
 import { BALANCING_LEDGER, ServiceBalancing } from './lb/service-balancing';
+import { MeshStep } from './mesh/mesh-step';
 import { AgentMetrics } from './metrics/agent-metrics';
 import { DEFAULT_GATEWAY_SUBNET, Reconciler } from './reconcile';
 import { ManagerSession } from './session/manager-session';
@@ -85,6 +86,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     options.logger,
     metrics,
   );
+  // Services' published ports (routing mesh, mode=host) on this host, after the pass has made the sandboxes' gw0.
+  const mesh = new MeshStep(runner, { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr }, () => session.readyEndpoints(), options.logger);
   /** Per service, the revision whose rules every sandbox here holds, from the last pass: what the agent reports. */
   let programmedServices: Record<string, number> = {};
   let sessionUp = options.onSessionUp;
@@ -114,6 +117,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const written = files.sync(sandboxFiles(view), result.pass);
     if (written.length > 0) options.logger.info({ files: written }, 'sandbox files written');
     programmedServices = await balancing.sync(view, result.pass, result.unprogrammedEndpointIds);
+    await mesh.sync(view);
     return result;
   });
   const loop = new ConvergeLoop(

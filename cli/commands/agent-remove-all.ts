@@ -3,7 +3,7 @@ import { print } from '../output';
 
 /** `trellis agent --remove-all`: what it does instead of running the agent. */
 export const REMOVE_ALL_HELP =
-  "instead of running: delete every kernel object the agent of --advertise-addr made (its links, network and sandbox namespaces, the nftables table trellis, service balancing in the namespaces --state-dir lists) and the /etc/netns files --state-dir lists, then exit; stop the agent first, or it programs them again";
+  "instead of running: delete every kernel object the agent of --advertise-addr made (its links, network and sandbox namespaces, the nftables tables trellis and trellis_mesh, the mesh tunnel trellis_in, service balancing in the namespaces --state-dir lists) and the /etc/netns files --state-dir lists, then exit; stop the agent first, or it programs them again";
 
 /**
  * What `deploy/install.sh --uninstall` runs, so that removing Trellis leaves no kernel object of
@@ -22,8 +22,11 @@ export async function removeAgentObjects(options: { advertiseAddr: string; state
   const engine = await chooseBalancer('auto', processRunner);
   const balancing = await new ServiceBalancing(engine, join(options.stateDir, BALANCING_LEDGER)).sync([], 'full');
   if (balancing.failures.length > 0) print(`service balancing not removed everywhere: ${balancing.failures.join('; ')}`);
+  const { MeshStep } = require('../../agent/mesh/mesh-step') as typeof import('../../agent/mesh/mesh-step');
+  const mesh = await new MeshStep(processRunner, { underlayDevice: '', localAddress: options.advertiseAddr }, () => new Set()).removeAll();
+  if (mesh.failure !== undefined) print(`routing mesh not removed: ${mesh.failure}`);
   const removed = await new Reconciler({ underlayDevice: '', localAddress: options.advertiseAddr }).removeAll();
   const files = new SandboxFileWriter(join(options.stateDir, SANDBOX_FILES_LEDGER)).sync([]);
   for (const line of [...removed.actions, ...files.map((path) => `rm -r ${path}`)]) print(line);
-  print(`removed ${removed.writes} kernel objects, the balancing of ${balancing.read} namespaces and ${files.length} sandbox file paths`);
+  print(`removed ${removed.writes + mesh.writes} kernel objects, the balancing of ${balancing.read} namespaces and ${files.length} sandbox file paths`);
 }

@@ -6,7 +6,7 @@ import { LIMITS } from './limits';
 import { checkPortNumber, checkPorts, checkProtocol, describePort, samePublished } from './ports';
 import { refuseReserved, reservationsOnAny } from './reserved-ports';
 import { checkTimeouts, setsTimeouts } from './service-timeouts';
-import { publishedSide } from './services';
+import { publishedSide, refuseInternalOnly } from './services';
 import type { PortRecord, ServiceRecord, StoreState } from './state';
 import { toService } from './views';
 
@@ -32,6 +32,8 @@ export function updateService(state: StoreState, command: UpdateService): Result
   const others = [...state.services.values()].filter((other) => other.id !== service.id);
   const added = checkPorts(adding, service.endpointMode, others, 'publish_add');
   if (!added.ok) return added;
+  const reachable = refuseInternalOnly('publish_add', added.value, service.networkIds.map((id) => state.network(id)));
+  if (!reachable.ok) return reachable;
   const twin = added.value.find((port) => kept.value.some((held) => samePublished(held, port)));
   if (twin) {
     return fail(

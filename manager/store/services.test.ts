@@ -50,4 +50,21 @@ describe('services', () => {
     must(store, { type: 'createSandbox', id: 'cache-id-0123456789', name: 'cache', node: 'node-a' });
     expect(must(store, { type: 'connect', endpointId: 'e1', network: 'front', sandbox: 'cache', ip: '10.0.1.4', aliases: [] }).ip).toBe('10.0.1.4');
   });
+
+  it('refuse published ports on internal networks only, which give backends no way in, and change nothing', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'createNetwork', id: 'inner-id', name: 'inner', driver: '', subnet: '10.0.3.0/24', internal: true });
+    const before = store.snapshot();
+    expect(store.apply(service({ networks: ['inner'], ports: [{ targetPort: 80, publishMode: 'host' }] }))).toEqual({
+      ok: false,
+      error: { code: 'FAILED_PRECONDITION', field: 'ports', message: expect.stringContaining('ports: the service\'s networks ("inner") are all --internal') },
+    });
+    expect(store.snapshot()).toEqual(before);
+    expect(must(store, service({ networks: ['inner', 'front'], ports: [{ targetPort: 80 }] })).ports).toHaveLength(1);
+    must(store, { type: 'createService', id: 'quiet-id', name: 'quiet', networks: ['inner'] });
+    expect(store.apply({ type: 'updateService', service: 'quiet', publishAdd: [{ targetPort: 81 }] })).toMatchObject({
+      ok: false,
+      error: { code: 'FAILED_PRECONDITION', field: 'publish_add' },
+    });
+  });
 });

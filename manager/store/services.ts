@@ -33,6 +33,8 @@ export function createService(state: StoreState, command: CreateService): Result
   if (!ports.ok) return ports;
   const reserved = refuseReserved('ports', ports.value, publishedSide, reservationsOnAny(state.nodes.values()));
   if (!reserved.ok) return reserved;
+  const reachable = refuseInternalOnly('ports', ports.value, networks.value);
+  if (!reachable.ok) return reachable;
   const labels = checkLabels('labels', command.labels ?? {});
   if (!labels.ok) return labels;
   const timeouts = checkTimeouts(command, SERVICE_DEFAULTS);
@@ -74,6 +76,20 @@ export function removeService(state: StoreState, command: RemoveService): Result
   for (const vip of service.vips) state.addressSpace(vip.networkId).release(storedIpv4(vip.ip));
   state.services.delete(service.id);
   return ok(removed);
+}
+
+/**
+ * A published port reaches a backend through its sandbox's gateway bridge (gw0), which only
+ * non-internal networks give: a service on internal networks alone could never be reached on one.
+ */
+export function refuseInternalOnly(field: string, ports: readonly PortRecord[], networks: readonly NetworkRecord[]): Result<void> {
+  if (ports.length === 0 || networks.length === 0 || networks.some((network) => !network.internal)) return ok(undefined);
+  const names = networks.map((network) => `"${network.name}"`).join(', ');
+  return fail(
+    'FAILED_PRECONDITION',
+    field,
+    `${field}: the service's networks (${names}) are all --internal: internal networks have no gateway, so no published port could reach a backend; add a non-internal network to the service, or publish no ports`,
+  );
 }
 
 export function publishedSide(port: PortRecord): { protocol: PortRecord['protocol']; port: number } {

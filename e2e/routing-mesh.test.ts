@@ -1,0 +1,78 @@
+/**
+ * Published ports of services on 4 agents, called from outside the cluster's sandboxes (the lab
+ * host m1, a manager, at its underlay address, like a client on the LAN): an ingress port answers
+ * on a node without a backend and the backend sees the client's own address (direct server return
+ * over the mesh tunnel, no SNAT); a host-mode port answers only where a backend runs.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { CreatedObjects } from './support/created-objects';
+import { eventually, labDown, labHost, labUp, trellis, trellisOk, type LabState } from './support/lab-driver';
+import { sandboxNamespace } from './support/overlay';
+import { spreadOf, startNamedServer, type Spread } from './support/vip-traffic';
+
+const SUBNET = '10.243.0.0/24';
+const INGRESS = 8480;
+const HOST_MODE = 8481;
+const TARGET = 80;
+const BOUND_MS = 30_000;
+
+jest.setTimeout(300_000);
+
+describe('routing mesh and host-mode ports (1 manager, 4 agents)', () => {
+  const created = new CreatedObjects();
+  const servers: ChildProcess[] = [];
+  let state: LabState;
+  const address = (host: string): string => labHost(state, host).address;
+  const fromOutside = (host: string, port: number, count: number): Spread => spreadOf(labHost(state, 'm1').namespace, address(host), port, count);
+
+  beforeAll(async () => {
+    state = labUp(1, 4);
+    created.network('mesh-net', ['--subnet', SUBNET]);
+    trellisOk('m1', [
+      'service', 'create', 'front', '--network', 'mesh-net',
+      '--publish', `published=${INGRESS},target=${TARGET}`,
+      '--publish', `published=${HOST_MODE},target=${TARGET},mode=host`,
+    ]);
+    for (const [sandbox, node] of [['f1', 'a1'], ['f2', 'a2']] as const) {
+      created.sandbox(sandbox, node);
+      trellisOk('m1', ['network', 'connect', 'mesh-net', sandbox, '--service', 'front']);
+      servers.push(await startNamedServer(sandboxNamespace(sandbox), sandbox, TARGET));
+    }
+    // a3 runs no backend; a sandbox of its own on the network brings the service into its view.
+    created.sandbox('bystander', 'a3');
+    trellisOk('m1', ['network', 'connect', 'mesh-net', 'bystander']);
+  });
+
+  afterAll(() => {
+    for (const server of servers) server.kill();
+    try {
+      for (const sandbox of ['f1', 'f2']) trellis('m1', ['network', 'disconnect', 'mesh-net', sandbox, '--force']);
+      trellis('m1', ['service', 'rm', 'front']);
+      created.removeWhatRemains();
+    } finally {
+      labDown();
+    }
+  });
+
+  it('answers an ingress port on a node without a backend, from backends on other nodes that see the client’s address', async () => {
+    await eventually(() => Object.keys(fromOutside('a3', INGRESS, 20).counts).length === 2, 'both backends answer through a3', BOUND_MS);
+    const calls = fromOutside('a3', INGRESS, 40);
+    expect(calls.failures).toBe(0);
+    expect(Object.keys(calls.counts).sort()).toEqual(['f1', 'f2']);
+    expect(calls.sources).toEqual([address('m1')]);
+  });
+
+  it('answers an ingress port on a node with a backend from that backend, with the client’s address', () => {
+    for (const [node, sandbox] of [['a1', 'f1'], ['a2', 'f2']] as const) {
+      const calls = fromOutside(node, INGRESS, 5);
+      expect(calls).toEqual({ counts: { [sandbox]: 5 }, sources: [address('m1')], failures: 0 });
+    }
+  });
+
+  it('answers a host-mode port only on the nodes where a backend runs', async () => {
+    await eventually(() => fromOutside('a1', HOST_MODE, 1).failures === 0, 'a1 answers its host-mode port', BOUND_MS);
+    expect(fromOutside('a1', HOST_MODE, 5)).toEqual({ counts: { f1: 5 }, sources: [address('m1')], failures: 0 });
+    expect(fromOutside('a2', HOST_MODE, 5)).toEqual({ counts: { f2: 5 }, sources: [address('m1')], failures: 0 });
+    for (const node of ['a3', 'a4']) expect(fromOutside(node, HOST_MODE, 3)).toEqual({ counts: {}, sources: [], failures: 3 });
+  });
+});
