@@ -117,7 +117,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const written = files.sync(sandboxFiles(view), result.pass);
     if (written.length > 0) options.logger.info({ files: written }, 'sandbox files written');
     programmedServices = await balancing.sync(view, result.pass, result.unprogrammedEndpointIds);
-    await mesh.sync(view);
+    await mesh.sync(view, reconciler.egressAddresses());
     return result;
   });
   const loop = new ConvergeLoop(

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { normalizeListing } from '../firewall/listing';
-import { CommandFailed, EGRESS_INTERFACE, type CommandRunner } from '../kernel';
+import { CommandFailed, type CommandRunner } from '../kernel';
 import { parseFdb, parseJsonArray, parseLinks, parseNeighbours } from '../kernel/iproute-json';
 import { placeSandbox } from '../reconcile/sandbox-placement';
 import { desiredMesh } from './desired-mesh';
@@ -40,11 +40,15 @@ export class MeshStep {
     private readonly logger?: Logger,
   ) {}
 
-  async sync(view: NodeView): Promise<MeshOutcome> {
+  /**
+   * `egressAddresses`: each sandbox's gw0 address by namespace, as the kernel pass just made them
+   * (Reconciler.egressAddresses): the agent hands them out, so nothing needs reading back.
+   */
+  async sync(view: NodeView, egressAddresses: ReadonlyMap<string, string>): Promise<MeshOutcome> {
     const { mesh, skipped } = desiredMesh(view, {
       ...this.options,
       ready: this.readyEndpoints(),
-      gatewayAddresses: await this.gatewayAddresses(view),
+      gatewayAddresses: gatewayAddresses(view, egressAddresses),
     });
     let writes = 0;
     const apply = async (argv: readonly string[], stdin?: string): Promise<void> => {
@@ -67,25 +71,7 @@ export class MeshStep {
 
   /** Takes the mesh's tables and tunnel device off this host (`agent --remove-all`). */
   removeAll(): Promise<MeshOutcome> {
-    return this.sync(NodeView.fromPartial({}));
-  }
-
-  private async gatewayAddresses(view: NodeView): Promise<Map<string, string>> {
-    const addresses = new Map<string, string>();
-    const backendSandboxes = new Set(
-      view.endpoints.filter((endpoint) => endpoint.nodeId === view.nodeId && endpoint.serviceId !== '').map((endpoint) => endpoint.sandboxId),
-    );
-    if (!view.services.some((service) => service.ports.length > 0)) return addresses;
-    for (const sandbox of view.sandboxes) {
-      const placement = placeSandbox(sandbox);
-      if (!backendSandboxes.has(sandbox.id) || 'problem' in placement || placement.origin.kind !== 'created') continue;
-      const address = await this.runner
-        .run(['ip', '-n', placement.netns, '-j', '-4', 'addr', 'show', 'dev', EGRESS_INTERFACE])
-        .then((text) => addressesOf(text)[0]?.split('/')[0])
-        .catch(() => undefined);
-      if (address !== undefined) addresses.set(sandbox.id, address);
-    }
-    return addresses;
+    return this.sync(NodeView.fromPartial({}), new Map());
   }
 
   private async observeTunnel(): Promise<ObservedTunnel> {
@@ -116,6 +102,18 @@ export class MeshStep {
     this.lastReport = key;
     if (skipped.length > 0) this.logger?.warn({ skipped }, 'published ports that cannot be programmed here');
   }
+}
+
+/** The gw0 address of each sandbox of the view that has one, by sandbox id (adopted namespaces keep their own way out: none). */
+function gatewayAddresses(view: NodeView, egressAddresses: ReadonlyMap<string, string>): Map<string, string> {
+  const addresses = new Map<string, string>();
+  for (const sandbox of view.sandboxes) {
+    const placement = placeSandbox(sandbox);
+    if ('problem' in placement || placement.origin.kind !== 'created') continue;
+    const address = egressAddresses.get(placement.netns);
+    if (address !== undefined) addresses.set(sandbox.id, address);
+  }
+  return addresses;
 }
 
 function wantedTables(mesh: DesiredMesh): [MeshFamily, string | undefined][] {

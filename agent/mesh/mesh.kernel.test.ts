@@ -34,6 +34,11 @@ function endpointOf(host: MeshTestHost): EndpointView {
   });
 }
 
+/** What the reconciler's pass would have given the host's sandbox as its gw0 address. */
+function egressOf(host: MeshTestHost): Map<string, string> {
+  return new Map(host.sandbox === undefined ? [] : [[host.sandbox.netns, host.sandbox.address]]);
+}
+
 function viewOf(host: MeshTestHost, services: ServiceView[]): NodeView {
   return NodeView.fromPartial({
     nodeId: host.nodeId,
@@ -51,7 +56,7 @@ describe('routing mesh and host-mode publishing (kernel)', () => {
   const step = (host: MeshTestHost): MeshStep => steps.get(host.nodeId) as MeshStep;
   const syncAll = async (services: ServiceView[]): Promise<number[]> => {
     const writes: number[] = [];
-    for (const host of meshHosts()) writes.push((await step(host).sync(viewOf(host, services))).writes);
+    for (const host of meshHosts()) writes.push((await step(host).sync(viewOf(host, services), egressOf(host))).writes);
     return writes;
   };
   const calls = (host: MeshTestHost, port: number, count: number): Spread => spreadOf(meshLab.client.netns, host.address, port, count);
@@ -98,11 +103,11 @@ describe('routing mesh and host-mode publishing (kernel)', () => {
     await inA('nft', 'delete', 'table', 'netdev', MESH_TABLE);
     expect(calls(meshLab.a, INGRESS, 2)).toEqual(unanswered(2));
     await inA('ip', 'neigh', 'del', meshLab.b.address, 'dev', MESH_DEVICE);
-    expect((await step(meshLab.a).sync(viewOf(meshLab.a, [service(PORTS)]))).writes).toBe(2);
+    expect((await step(meshLab.a).sync(viewOf(meshLab.a, [service(PORTS)]), egressOf(meshLab.a))).writes).toBe(2);
     expect(calls(meshLab.a, INGRESS, 16).failures).toBe(0);
     // The tunnel device made again (new ifindex): forwarding follows it.
     await inA('ip', 'link', 'del', 'dev', MESH_DEVICE);
-    await step(meshLab.a).sync(viewOf(meshLab.a, [service(PORTS)]));
+    await step(meshLab.a).sync(viewOf(meshLab.a, [service(PORTS)]), egressOf(meshLab.a));
     expect(calls(meshLab.a, INGRESS, 16).failures).toBe(0);
   });
 
@@ -115,7 +120,7 @@ describe('routing mesh and host-mode publishing (kernel)', () => {
 
   it('takes its tables and tunnel device away when no service publishes a port, or on remove-all', async () => {
     expect((await step(meshLab.a).removeAll()).writes).toBe(2);
-    for (const host of [meshLab.b, meshLab.c]) await step(host).sync(viewOf(host, []));
+    for (const host of [meshLab.b, meshLab.c]) await step(host).sync(viewOf(host, []), egressOf(host));
     for (const host of meshHosts()) {
       const inHost = (...argv: string[]): Promise<string> => run(['ip', 'netns', 'exec', host.netns, ...argv]);
       expect(await inHost('nft', 'list', 'tables')).not.toContain(MESH_TABLE);

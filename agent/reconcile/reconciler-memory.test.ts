@@ -10,6 +10,7 @@ import { MemoryKernel } from '../kernel/memory-kernel';
 import { Reconciler } from './reconciler';
 import { FIRST_PID, MAX_SANDBOXES, arbitraryNodeView, arbitraryViewSequence, foreignNetns } from './test-arbitraries';
 import { applyDrift, arbitraryDrift } from './test-drift';
+import { sampleView, sandbox } from './test-fixtures';
 
 const OWNER = 'node-a';
 
@@ -199,4 +200,11 @@ test('a created sandbox never moves into a process namespace left under its name
   await convergesInOnePass(reconciler, viewWith(''));
 
   expect(kernel.processNamespace(FIRST_PID)?.links.map((link) => link.name)).toEqual(['lo']);
+});
+
+test('names each created sandbox’s gateway-bridge address after a pass, and none before one', async () => {
+  const { reconciler } = node();
+  expect(reconciler.egressAddresses()).toEqual(new Map());
+  await reconciler.reconcile(sampleView());
+  expect(reconciler.egressAddresses()).toEqual(new Map([[sandbox.netnsName, '172.29.0.2']]));
 });

@@ -126,6 +126,11 @@ export class Reconciler {
     private readonly kernel: Kernel = new IprouteKernel(),
   ) {}
 
+  /** Each sandbox's gateway-bridge (gw0) address by namespace, as the last successful pass made them; none before one. */
+  egressAddresses(): ReadonlyMap<string, string> {
+    return heldEgressAddresses(this.basis?.sandboxes ?? [], []);
+  }
+
   /** A full pass. Throws (KernelApplyError, or an Error when the underlay is missing) if the kernel may not match. */
   async reconcile(view: NodeView): Promise<ReconcileResult> {
     return this.fullPass(view, await this.observe(view, adoptedNetnsQuery(view)));
