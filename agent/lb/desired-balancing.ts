@@ -1,4 +1,5 @@
 import type { EndpointView, NodeView, ServiceView } from '../../proto/gen/trellis/v1/dispatcher';
+import { compareText } from '../../proto/runtime/order';
 import { placeSandbox } from '../reconcile/sandbox-placement';
 import type { LbBackend, LbPort, LbProtocol, LbService, NamespaceBalancing } from './model';
 
@@ -86,8 +87,4 @@ function vipPorts(service: ServiceView): LbPort[] {
 
 function toBackend(endpoint: EndpointView): LbBackend {
   return { ip: endpoint.ip, accepting: !endpoint.draining };
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-import { parseIpv4 } from '../../proto/runtime/ipv4';
+import { compareIpv4, parseIpv4 } from '../../proto/runtime/ipv4';
 import { parseJsonArray, parseLinks } from '../kernel/iproute-json';
 import type { LbProtocol } from './model';
 import { IPVS_DEFAULT_TIMEOUTS } from './ipvs-model';
@@ -66,10 +66,6 @@ export function compareServices(a: IpvsServiceId, b: IpvsServiceId): number {
 
 export function compareReal(a: { ip: string; port: number }, b: { ip: string; port: number }): number {
   return compareIpv4(a.ip, b.ip) || a.port - b.port;
-}
-
-export function compareIpv4(a: string, b: string): number {
-  return (parseIpv4(a) ?? 0) - (parseIpv4(b) ?? 0);
 }
 
 const PROTOCOLS: Record<string, LbProtocol> = { '-t': 'tcp', '-u': 'udp' };

@@ -1,4 +1,4 @@
-import { addressOnly, cidrContains, parseCidr, parseIpv4 } from '../../proto/runtime/ipv4';
+import { addressOnly, cidrContains, compareIpv4, parseCidr, parseIpv4 } from '../../proto/runtime/ipv4';
 import type { LbService, NamespaceBalancing } from './model';
 import {
   IPVS_DEFAULT_TIMEOUTS,
@@ -13,7 +13,7 @@ import {
   type IpvsVipRoute,
   type IpvsVirtualService,
 } from './ipvs-model';
-import { compareIpv4, compareReal, compareServices, serviceKey } from './ipvs-parse';
+import { compareReal, compareServices, serviceKey } from './ipvs-parse';
 
 const EMPTY: IpvsObserved = { services: [], timeouts: IPVS_DEFAULT_TIMEOUTS, expireNodestConn: false, addresses: [], vipRoutes: [] };
 

@@ -1,5 +1,6 @@
 import type { EndpointView, NodeView, ServiceView } from '../../proto/gen/trellis/v1/dispatcher';
-import { ipv4Number } from '../firewall/address-match';
+import { compareIpv4 } from '../../proto/runtime/ipv4';
+import { compareText } from '../../proto/runtime/order';
 import type { DesiredMesh, ForwardedPort, LocalDnat, MeshPeer } from './model';
 import { meshMac } from './names';
 
@@ -17,7 +18,6 @@ export interface MeshResult {
   skipped: string[];
 }
 
-const byAddress = (a: string, b: string): number => ipv4Number(a) - ipv4Number(b);
 
 /**
  * The routing mesh and host-mode publishing a view asks of this node. Pure.
@@ -37,7 +37,7 @@ export function desiredMesh(view: NodeView, inputs: MeshInputs): MeshResult {
   const forwarded: ForwardedPort[] = [];
   const claimed = new Set<string>();
   const backends = backendsByService(view, inputs.ready);
-  for (const service of [...view.services].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+  for (const service of [...view.services].sort((a, b) => compareText(a.id, b.id))) {
     if (service.ports.length === 0) continue;
     const ready = backends.get(service.id) ?? [];
     const local = localBackends(view, service, ready, inputs.gatewayAddresses, skipped);
@@ -47,7 +47,7 @@ export function desiredMesh(view: NodeView, inputs: MeshInputs): MeshResult {
       const published = port.publishedPort || port.targetPort;
       const key = `${protocol} ${published}`;
       const dnat: LocalDnat = { protocol, port: published, targetPort: port.targetPort, backends: local };
-      const slots = remote.filter((endpoint) => endpoint.vtep !== '').map((endpoint) => endpoint.vtep).sort(byAddress);
+      const slots = remote.filter((endpoint) => endpoint.vtep !== '').map((endpoint) => endpoint.vtep).sort(compareIpv4);
       const serves = local.length > 0 || (port.publishMode !== 'host' && slots.length > 0);
       if (!serves) continue;
       // Ingress ports are cluster-wide (the managers refuse a second one); host ports may repeat across services.
@@ -61,7 +61,7 @@ export function desiredMesh(view: NodeView, inputs: MeshInputs): MeshResult {
       if (local.length === 0) forwarded.push({ protocol, port: published, slots });
     }
   }
-  const peerAddresses = [...new Set(forwarded.flatMap((port) => port.slots))].sort(byAddress);
+  const peerAddresses = [...new Set(forwarded.flatMap((port) => port.slots))].sort(compareIpv4);
   const peers: MeshPeer[] = peerAddresses.map((address) => ({ address, mac: meshMac(address) }));
   const wantsTunnel = forwarded.length > 0 || tunnelDnat.length > 0;
   return {
@@ -106,5 +106,5 @@ function localBackends(
       );
     } else addresses.add(address);
   }
-  return [...addresses].sort(byAddress);
+  return [...addresses].sort(compareIpv4);
 }

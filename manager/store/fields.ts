@@ -1,5 +1,6 @@
 import { fail, ok, type Result } from './errors';
 import { cidrContains, cidrContainsCidr, formatCidr, formatIpv4, lastAddress, parseCidr, parseIpv4, type Cidr } from '../../proto/runtime/ipv4';
+import { compareText } from '../../proto/runtime/order';
 import { unusableBlockHolding, unusableBlockOverlapping } from '../../proto/runtime/special-addresses';
 import { LIMITS } from './limits';
 
@@ -206,5 +207,5 @@ export function checkLabels(field: string, labels: Readonly<Record<string, strin
 
 /** Entries by key, so maps stored from requests do not depend on the order a client sent them in. */
 export function sortedEntries(record: Readonly<Record<string, string>>): [string, string][] {
-  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.entries(record).sort(([a], [b]) => compareText(a, b));
 }

@@ -1,4 +1,5 @@
 import type { EndpointView, NetworkView, NodeView, SandboxView, ServiceView } from '../../proto/gen/trellis/v1/dispatcher';
+import { compareText } from '../../proto/runtime/order';
 import {
   NodeStatus,
   type Endpoint,
@@ -27,9 +28,6 @@ import {
 
 const NETNS_DIR = '/run/netns';
 
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 const byName = (a: { name: string }, b: { name: string }): number => compareText(a.name, b.name);
 const byAddress = (a: EndpointRecord, b: EndpointRecord): number => storedIpv4(a.ip) - storedIpv4(b.ip);

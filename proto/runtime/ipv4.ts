@@ -89,3 +89,8 @@ export function macForIpv4(address: number): string {
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return cidrContainsCidr(a, b) || cidrContainsCidr(b, a);
 }
+
+/** Numeric order of dotted-quad addresses (10.0.0.9 before 10.0.0.10); what does not parse sorts first. */
+export function compareIpv4(a: string, b: string): number {
+  return (parseIpv4(a) ?? 0) - (parseIpv4(b) ?? 0);
+}
