@@ -1,5 +1,5 @@
 import { NameLedger } from '../name-ledger';
-import type { LoadBalancer, NamespaceBalancing } from './model';
+import type { LbService, LoadBalancer, NamespaceBalancing } from './model';
 
 /** The ledger's file name in the agent's state directory: namespaces that may hold balancing objects. */
 export const BALANCING_LEDGER = 'balancing-namespaces';
@@ -101,6 +101,26 @@ function emptyBalancing(netns: string): NamespaceBalancing {
   return { netns, services: [] };
 }
 
+/**
+ * By service object: every sandbox of a network shares the same objects within a pass (see
+ * desiredBalancing), so a service of a thousand backends is serialized once per pass, not once per
+ * sandbox and comparison.
+ */
+const fingerprints = new WeakMap<LbService, string>();
+
+function fingerprint(service: LbService): string {
+  let known = fingerprints.get(service);
+  if (known === undefined) {
+    known = JSON.stringify(service);
+    fingerprints.set(service, known);
+  }
+  return known;
+}
+
 function sameBalancing(a: NamespaceBalancing | undefined, b: NamespaceBalancing): boolean {
-  return a !== undefined && JSON.stringify(a.services) === JSON.stringify(b.services);
+  if (a === undefined || a.services.length !== b.services.length) return false;
+  return a.services.every((service, index) => {
+    const other = b.services[index];
+    return other !== undefined && (service === other || fingerprint(service) === fingerprint(other));
+  });
 }
