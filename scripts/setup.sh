@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian 12 machine (Node 20, root) ready to build, test and run Trellis.
-# With --bench it also installs the baselines the benchmarks run against (etcd) and ethtool
+# With --bench it also installs the baselines the benchmarks run against (etcd, dnsmasq) and ethtool
 # (bench/dataplane's offload variants); with --test (what scripts/test.sh runs) vagrant, for
 # vagrant/vagrantfile.test.ts's `vagrant validate`, systemd and python3 for the readiness tests, and the IPVS lane's
 # user-mode-linux (see below).
@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(iproute2 nftables conntrack iputils-ping iperf3 util-linux procps)
-if [ "${1:-}" = "--bench" ]; then packages+=(etcd-server etcd-client ethtool); fi
+if [ "${1:-}" = "--bench" ]; then packages+=(etcd-server etcd-client ethtool dnsmasq-base); fi
 # user-mode-linux, kmod and ipvsadm: the IPVS lane (agent/lb/ipvs.uml.test.ts) runs a UML kernel that has
 # IPVS; gcc and libc6-dev build scripts/uml/xstate-shim.c, which UML needs on CPUs with AMX.
 if [ "${1:-}" = "--test" ]; then packages+=(vagrant systemd python3 user-mode-linux kmod ipvsadm gcc libc6-dev); fi
