@@ -1,5 +1,5 @@
 import type { EndpointView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
-import { compareIpv4, formatIpv4 } from '../../proto/runtime/ipv4';
+import { formatIpv4, parseIpv4 } from '../../proto/runtime/ipv4';
 import { compareText } from '../../proto/runtime/order';
 import type { Asker } from './model';
 import { OverlaySubnets, reverseLookupAddress } from './reverse-names';
@@ -93,8 +93,8 @@ export function buildDirectory(view: NodeView, ready: ReadonlySet<string>): Dire
       reverse.add(vip.ip, vip.networkId, service.name, false);
     }
   }
-  forward.sort(compareIpv4);
-  reverse.sort(compareText);
+  forward.sort((address) => parseIpv4(address) ?? 0);
+  reverse.sort((name) => name);
   const askers = askerViews(view);
   const overlay = new OverlaySubnets(view.overlaySubnets);
 
@@ -170,35 +170,37 @@ function askerViews(view: NodeView): Map<string, AskerView> {
 
 /** name → network id → records, filled while building, then sorted once. */
 class RecordIndex {
-  private readonly entries = new Map<string, Map<string, { data: Set<string>; shuffle: boolean }>>();
-  private readonly sorted = new Map<string, Map<string, Records>>();
+  private readonly records = new Map<string, Map<string, Records>>();
 
   add(name: string, networkId: string, data: string, shuffle: boolean): void {
-    let byNetwork = this.entries.get(name);
+    let byNetwork = this.records.get(name);
     if (byNetwork === undefined) {
       byNetwork = new Map();
-      this.entries.set(name, byNetwork);
+      this.records.set(name, byNetwork);
     }
-    const entry = byNetwork.get(networkId);
-    if (entry === undefined) byNetwork.set(networkId, { data: new Set([data]), shuffle });
+    const records = byNetwork.get(networkId);
+    if (records === undefined) byNetwork.set(networkId, { data: [data], shuffle });
     else {
-      entry.data.add(data);
-      entry.shuffle ||= shuffle;
+      records.data.push(data);
+      records.shuffle ||= shuffle;
     }
   }
 
-  sort(order: (a: string, b: string) => number): void {
-    for (const [name, byNetwork] of this.entries) {
-      const records = new Map<string, Records>();
-      for (const [networkId, entry] of byNetwork) records.set(networkId, { data: [...entry.data].sort(order), shuffle: entry.shuffle });
-      this.sorted.set(name, records);
+  /** Sorts every list by `key` (computed once per element) and drops repeats. */
+  sort(key: (data: string) => number | string): void {
+    for (const byNetwork of this.records.values()) {
+      for (const records of byNetwork.values()) {
+        if (records.data.length < 2) continue;
+        const keyed = records.data.map((data) => ({ data, key: key(data) }));
+        keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : compareText(a.data, b.data)));
+        records.data = keyed.filter((entry, index) => index === 0 || entry.data !== keyed[index - 1]?.data).map((entry) => entry.data);
+      }
     }
-    this.entries.clear();
   }
 
   /** The records of `name` on `networks`, in that order without repeats; undefined when there are none. */
   visible(name: string, networks: readonly string[]): Records | undefined {
-    const byNetwork = this.sorted.get(name);
+    const byNetwork = this.records.get(name);
     if (byNetwork === undefined) return undefined;
     const parts: Records[] = [];
     for (const networkId of networks) {

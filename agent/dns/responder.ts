@@ -84,7 +84,9 @@ function shuffled(values: readonly string[]): string[] {
   const copy = [...values];
   for (let index = copy.length - 1; index > 0; index -= 1) {
     const other = Math.floor(Math.random() * (index + 1));
-    [copy[index], copy[other]] = [copy[other] as string, copy[index] as string];
+    const kept = copy[index] as string;
+    copy[index] = copy[other] as string;
+    copy[other] = kept;
   }
   return copy;
 }
