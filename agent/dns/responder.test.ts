@@ -148,6 +148,21 @@ describe('the resolver, forwarding', () => {
     expect(dataOf(await ask(failover, question('example.com')))).toEqual(['192.0.2.7']);
   });
 
+  it('gives SERVFAIL over TCP when the upstream accepts the connection and never answers', async () => {
+    const mute = await upstream(() => undefined);
+    expect(await ask(answered({ hostResolvers: [mute.address] }), question('example.com'), CLI, 'tcp')).toMatchObject({ id: 4242, rcode: 'SERVFAIL' });
+  });
+
+  it('moves on at once from an upstream whose port is closed', async () => {
+    const closed = await silentUpstream();
+    closed.stop();
+    const live = await upstream();
+    const metrics = recordingMetrics();
+    const resolver = answered({ hostResolvers: [closed.address, live.address], upstreamTimeoutMs: 60_000, metrics });
+    expect(dataOf(await ask(resolver, question('example.com')))).toEqual(['192.0.2.7']);
+    expect(metrics.failures).toEqual([closed.address]);
+  });
+
   it("asks the next upstream after a SERVFAIL, and passes the last one's on", async () => {
     const failing = await upstream(() => ({ flags: 2 }));
     const live = await upstream();
