@@ -2,7 +2,7 @@ import * as dnsPacket from 'dns-packet';
 import type { DecodedPacket, Packet } from 'dns-packet';
 import type { Asker, DnsMetrics, DnsResult, DnsTransport, Resolver, ResolverOptions, Upstream, UpstreamExchange } from './model';
 import { createResolver } from './responder';
-import { BOTH, CLI, endpoint, FRONT, READY, service, testView } from './test-views';
+import { BOTH, CLI, endpoint, ENDPOINTS, FRONT, READY, service, testView } from './test-views';
 import { silentUpstream, TestUpstream, type UpstreamHandler } from './test-upstreams';
 
 const TIMEOUT_MS = 300;
@@ -194,6 +194,11 @@ describe('the resolver, forwarding', () => {
       { address: '192.0.2.53', port: 53, origin: 'sandbox' },
       { address: '198.51.100.1', port: 53, origin: 'host' },
     ]);
+    // --dns 127.0.0.11 names this resolver itself: asking it would only loop, so the host's are asked.
+    const looping = ENDPOINTS.map((candidate) => (candidate.id === 'cli-front' ? { ...candidate, dns: ['127.0.0.11'] } : candidate));
+    resolver.update(testView({ endpoints: looping }), READY);
+    await ask(resolver, question('example.com'), CLI);
+    expect(asked[2]).toEqual({ address: '198.51.100.1', port: 53, origin: 'host' });
   });
 
   it('refuses a host resolver that is not an address, naming it', () => {
