@@ -87,7 +87,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     metrics,
   );
   // Services' published ports (routing mesh, mode=host) on this host, after the pass has made the sandboxes' gw0.
-  const mesh = new MeshStep(runner, { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr }, () => session.readyEndpoints(), options.logger);
+  const mesh = new MeshStep(runner, { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr }, () => session.readyEndpoints(), options.logger, metrics);
   /** Per service, the revision whose rules every sandbox here holds, from the last pass: what the agent reports. */
   let programmedServices: Record<string, number> = {};
   let sessionUp = options.onSessionUp;
@@ -117,7 +117,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const written = files.sync(sandboxFiles(view), result.pass);
     if (written.length > 0) options.logger.info({ files: written }, 'sandbox files written');
     programmedServices = await balancing.sync(view, result.pass, result.unprogrammedEndpointIds);
-    await mesh.sync(view, reconciler.egressAddresses());
+    await mesh.sync(view, reconciler.egressAddresses(), result.pass);
     return result;
   });
   const loop = new ConvergeLoop(

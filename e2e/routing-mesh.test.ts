@@ -1,8 +1,10 @@
 /**
  * Published ports of services on 4 agents, called from outside the cluster's sandboxes (the lab
  * host m1, a manager, at its underlay address, like a client on the LAN): an ingress port answers
- * on a node without a backend and the backend sees the client's own address (direct server return
- * over the mesh tunnel, no SNAT); a host-mode port answers only where a backend runs.
+ * on nodes with nothing of their own on the service's network (a3, a4: no backend, no sandbox) and
+ * the backend sees the client's own address (direct server return over the mesh tunnel, no SNAT);
+ * unpublished, it stops answering there, and published again it answers again; a host-mode port
+ * answers only where a backend runs.
  */
 import type { ChildProcess } from 'node:child_process';
 import { CreatedObjects } from './support/created-objects';
@@ -38,9 +40,6 @@ describe('routing mesh and host-mode ports (1 manager, 4 agents)', () => {
       trellisOk('m1', ['network', 'connect', 'mesh-net', sandbox, '--service', 'front']);
       servers.push(await startNamedServer(sandboxNamespace(sandbox), sandbox, TARGET));
     }
-    // a3 runs no backend; a sandbox of its own on the network brings the service into its view.
-    created.sandbox('bystander', 'a3');
-    trellisOk('m1', ['network', 'connect', 'mesh-net', 'bystander']);
   });
 
   afterAll(() => {
@@ -54,9 +53,9 @@ describe('routing mesh and host-mode ports (1 manager, 4 agents)', () => {
     }
   });
 
-  it('answers an ingress port on a node without a backend, from backends on other nodes that see the client’s address', async () => {
-    await eventually(() => Object.keys(fromOutside('a3', INGRESS, 20).counts).length === 2, 'both backends answer through a3', BOUND_MS);
-    const calls = fromOutside('a3', INGRESS, 40);
+  it.each(['a3', 'a4'])('answers an ingress port on %s, which has nothing on the network, from backends on other nodes that see the client’s address', async (node) => {
+    await eventually(() => Object.keys(fromOutside(node, INGRESS, 20).counts).length === 2, `both backends answer through ${node}`, BOUND_MS);
+    const calls = fromOutside(node, INGRESS, 40);
     expect(calls.failures).toBe(0);
     expect(Object.keys(calls.counts).sort()).toEqual(['f1', 'f2']);
     expect(calls.sources).toEqual([address('m1')]);
@@ -74,5 +73,17 @@ describe('routing mesh and host-mode ports (1 manager, 4 agents)', () => {
     expect(fromOutside('a1', HOST_MODE, 5)).toEqual({ counts: { f1: 5 }, sources: [address('m1')], failures: 0 });
     expect(fromOutside('a2', HOST_MODE, 5)).toEqual({ counts: { f2: 5 }, sources: [address('m1')], failures: 0 });
     for (const node of ['a3', 'a4']) expect(fromOutside(node, HOST_MODE, 3)).toEqual({ counts: {}, sources: [], failures: 3 });
+  });
+  it('stops answering an ingress port on a node without a backend once it is unpublished, and answers again once it is published again', async () => {
+    trellisOk('m1', ['service', 'update', 'front', '--publish-rm', String(INGRESS)]);
+    await eventually(() => fromOutside('a3', INGRESS, 2).failures === 2, 'a3 no longer answers the port', BOUND_MS);
+    expect(fromOutside('a3', INGRESS, 3)).toEqual({ counts: {}, sources: [], failures: 3 });
+    // The host-mode port of the same service is not the mesh's: it still answers where a backend runs.
+    expect(fromOutside('a1', HOST_MODE, 2)).toEqual({ counts: { f1: 2 }, sources: [address('m1')], failures: 0 });
+
+    trellisOk('m1', ['service', 'update', 'front', '--publish-add', `published=${INGRESS},target=${TARGET}`]);
+    await eventually(() => Object.keys(fromOutside('a3', INGRESS, 20).counts).length === 2, 'both backends answer through a3 again', BOUND_MS);
+    const calls = fromOutside('a3', INGRESS, 20);
+    expect([calls.failures, calls.sources]).toEqual([0, [address('m1')]]);
   });
 });

@@ -1,4 +1,6 @@
 import { EndpointView, NodeView, ServiceView } from '../../proto/gen/trellis/v1/dispatcher';
+import { Store } from '../../manager/store';
+import { must } from '../../manager/store/test-fixtures';
 import { desiredMesh } from './desired-mesh';
 import { meshMac } from './names';
 
@@ -75,5 +77,20 @@ describe('desiredMesh', () => {
 
   it('answers nothing for a port whose service has no ready backend anywhere', () => {
     expect(mesh([backend('b1', 'n-b', '198.18.0.13')], [port(8080, 'ingress')], []).mesh.tunnel).toBeUndefined();
+  });
+  it('forwards an ingress port on a node with nothing on the service’s network, from the view the managers give it', () => {
+    const store = new Store();
+    must(store, { type: 'registerNode', id: HERE.nodeId, name: 'here', advertiseAddr: HERE.address });
+    must(store, { type: 'registerNode', id: 'n-b', name: 'b', advertiseAddr: '198.18.0.13' });
+    must(store, { type: 'createNetwork', id: 'net', name: 'net', driver: '', subnet: '10.0.1.0/24' });
+    must(store, { type: 'createService', id: 'svc', name: 'web', networks: ['net'], ports: [{ targetPort: 80, publishedPort: 8080 }] });
+    must(store, { type: 'createSandbox', id: 'sb-b1-0123456789', name: 'b1', node: 'b' });
+    must(store, { type: 'connect', endpointId: 'b1', network: 'net', sandbox: 'b1', aliases: [], service: 'web' });
+    const here = store.nodeView(HERE.nodeId);
+    // No network to program here: the backend is there for the mesh only.
+    expect(here.networks).toEqual([]);
+    const { mesh: wanted } = desiredMesh(here, { underlayDevice: 'eth0', localAddress: HERE.address, ready: new Set(['b1']), gatewayAddresses: new Map() });
+    expect(wanted.forwarded).toEqual([{ protocol: 'tcp', port: 8080, slots: ['198.18.0.13'] }]);
+    expect(wanted.tunnel?.peers.map((peer) => peer.address)).toEqual(['198.18.0.13']);
   });
 });

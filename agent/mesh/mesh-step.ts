@@ -19,9 +19,18 @@ export interface MeshOptions {
 export interface MeshOutcome {
   /** Commands run this sync: 0 on a converged host. */
   writes: number;
+  /** Of those, commands that repaired drift: run while the mesh wanted what its last successful sync had brought in line. */
+  drift: number;
+  /** Whether this sync read the kernel (a scoped one whose mesh did not change since its last successful sync does not). */
+  read: boolean;
   skipped: string[];
   /** Why the host is not in line after this sync, when it is not (the next pass tries again). */
   failure?: string;
+}
+
+/** What the agent's metrics learn from each mesh sync. */
+export interface MeshObserver {
+  meshSynced(outcome: MeshOutcome, mesh: DesiredMesh): void;
 }
 
 /**
@@ -29,27 +38,38 @@ export interface MeshOutcome {
  * observe the two mesh tables and the tunnel device, compute what the view and the ready
  * endpoints ask for, write only the difference. Level-triggered, so drift is repaired on the next
  * pass. It owns the `trellis_mesh` tables and the `trellis_in` device whole and nothing else.
+ *
+ * A scoped pass (a change elsewhere in the view) whose mesh is the one the last successful sync
+ * brought in line reads nothing: five processes a pass saved on every node. A full pass always
+ * reads, so drift is still found and repaired on the periodic pass.
  */
 export class MeshStep {
   private lastReport = '';
+  /** The mesh the last successful sync brought in line (serialized); undefined after a failure. */
+  private inLine: string | undefined;
 
   constructor(
     private readonly runner: CommandRunner,
     private readonly options: MeshOptions,
     private readonly readyEndpoints: () => ReadonlySet<string>,
     private readonly logger?: Logger,
+    private readonly observer?: MeshObserver,
   ) {}
 
   /**
    * `egressAddresses`: each sandbox's gw0 address by namespace, as the kernel pass just made them
    * (Reconciler.egressAddresses): the agent hands them out, so nothing needs reading back.
+   * `scope`: the reconcile pass's.
    */
-  async sync(view: NodeView, egressAddresses: ReadonlyMap<string, string>): Promise<MeshOutcome> {
+  async sync(view: NodeView, egressAddresses: ReadonlyMap<string, string>, scope: 'full' | 'scoped' = 'full'): Promise<MeshOutcome> {
     const { mesh, skipped } = desiredMesh(view, {
       ...this.options,
       ready: this.readyEndpoints(),
       gatewayAddresses: gatewayAddresses(view, egressAddresses),
     });
+    const wanted = JSON.stringify(mesh);
+    const unchanged = wanted === this.inLine;
+    if (scope === 'scoped' && unchanged) return this.finish(mesh, { writes: 0, drift: 0, read: false, skipped });
     let writes = 0;
     const apply = async (argv: readonly string[], stdin?: string): Promise<void> => {
       await this.runner.run(argv, stdin);
@@ -65,8 +85,14 @@ export class MeshStep {
     } catch (error) {
       failure = error instanceof Error ? error.message : String(error);
     }
-    this.report(skipped, writes, failure);
-    return { writes, skipped, ...(failure === undefined ? {} : { failure }) };
+    this.inLine = failure === undefined ? wanted : undefined;
+    return this.finish(mesh, { writes, drift: unchanged ? writes : 0, read: true, skipped, ...(failure === undefined ? {} : { failure }) });
+  }
+
+  private finish(mesh: DesiredMesh, outcome: MeshOutcome): MeshOutcome {
+    this.report(outcome.skipped, outcome.writes, outcome.failure);
+    this.observer?.meshSynced(outcome, mesh);
+    return outcome;
   }
 
   /** Takes the mesh's tables and tunnel device off this host (`agent --remove-all`). */

@@ -111,6 +111,34 @@ describe('routing mesh and host-mode publishing (kernel)', () => {
     expect(calls(meshLab.a, INGRESS, 16).failures).toBe(0);
   });
 
+  it('reads nothing on a scoped pass while its mesh is what it last brought in line; a full pass still finds and repairs drift', async () => {
+    const commands: string[][] = [];
+    const inner = hostRunner(meshLab.a);
+    const counted = new MeshStep({ run: (argv, stdin) => (commands.push([...argv]), inner.run(argv, stdin)) }, { underlayDevice: 'uplink', localAddress: meshLab.a.address }, () => ready);
+    const sync = (scope: 'full' | 'scoped') => counted.sync(viewOf(meshLab.a, [service(PORTS)]), egressOf(meshLab.a), scope);
+    // A step that has brought nothing in line yet reads, scoped or not.
+    expect(await sync('scoped')).toMatchObject({ read: true, writes: 0 });
+    commands.length = 0;
+    expect(await sync('scoped')).toMatchObject({ read: false, writes: 0, drift: 0 });
+    expect(commands).toEqual([]);
+
+    await inA('nft', 'delete', 'table', 'netdev', MESH_TABLE);
+    expect(await sync('scoped')).toMatchObject({ read: false, writes: 0 });
+    expect(calls(meshLab.a, INGRESS, 2)).toEqual(unanswered(2));
+    expect(await sync('full')).toMatchObject({ read: true, writes: 1, drift: 1 });
+    expect(calls(meshLab.a, INGRESS, 16).failures).toBe(0);
+
+    // A backend no longer ready changes the mesh: a scoped pass reads and writes it, and none of that is drift.
+    const before = ready;
+    ready = new Set([endpointOf(meshLab.c).id]);
+    const changed = await sync('scoped');
+    expect([changed.read, changed.writes > 0, changed.drift]).toEqual([true, true, 0]);
+    expect(calls(meshLab.a, INGRESS, 4)).toEqual(servedOnlyBy('node-c', 4));
+    ready = before;
+    const back = await sync('scoped');
+    expect([back.read, back.writes > 0, back.drift]).toEqual([true, true, 0]);
+  });
+
   it('sends no new flow to a backend that is no longer ready', async () => {
     ready = new Set([endpointOf(meshLab.c).id]);
     await syncAll([service(PORTS)]);

@@ -3,6 +3,7 @@ import { serveMetrics, type MetricsServer } from '../../proto/runtime/metrics-ht
 import { sampleValue } from '../../proto/runtime/prometheus-text';
 import { HOST, bridgeAction, inNetns, ipAction } from '../kernel';
 import { ACTION_KINDS } from '../reconcile/action-kind';
+import type { DesiredMesh } from '../mesh/model';
 import { AgentMetrics } from './agent-metrics';
 
 /** The agent's registry behind the real metrics server on loopback, scraped over HTTP. */
@@ -56,5 +57,29 @@ describe('agent metrics', () => {
     expect(sampleValue(text, 'trellis_reconcile_change_wait_seconds_count')).toBe(1);
     const drift = Object.fromEntries(ACTION_KINDS.map((kind) => [kind, sampleValue(text, 'trellis_drift_repaired_total', `kind="${kind}"`)]));
     expect(drift).toEqual({ fdb: 1, neighbour: 0, veth: 1, vxlan: 0, bridge: 0, address: 1, route: 0, netns: 0, sysctl: 0, firewall: 0, other: 0 });
+  });
+  it('shows the published ports the routing mesh answers by mode, and counts its changes and drift repairs', async () => {
+    const dnat = (port: number): DesiredMesh['hostDnat'][number] => ({ protocol: 'tcp', port, targetPort: 80, backends: ['172.29.0.2'] });
+    // 8080 ingress with a local backend, 8081 host mode, 9090 ingress forwarded to another node.
+    const mesh: DesiredMesh = {
+      underlayDevice: 'eth0',
+      localAddress: '198.18.0.1',
+      hostDnat: [dnat(8080), dnat(8081)],
+      tunnelDnat: [dnat(8080)],
+      forwarded: [{ protocol: 'tcp', port: 9090, slots: ['198.18.0.2'] }],
+      tunnel: { peers: [] },
+    };
+    const before = await scrape();
+    expect(sampleValue(before, 'trellis_mesh_ports', 'mode="ingress"')).toBe(0);
+    expect(sampleValue(before, 'trellis_mesh_drift_repaired_total')).toBe(0);
+    metrics.meshSynced({ writes: 3, drift: 0, read: true, skipped: [] }, mesh);
+    metrics.meshSynced({ writes: 1, drift: 1, read: true, skipped: [] }, mesh);
+    // A failed sync counts what it ran, and leaves the ports as the last good one left them.
+    metrics.meshSynced({ writes: 1, drift: 0, read: true, skipped: [], failure: 'nft: busy' }, { ...mesh, forwarded: [] });
+    const text = await scrape();
+    expect(sampleValue(text, 'trellis_mesh_ports', 'mode="ingress"')).toBe(2);
+    expect(sampleValue(text, 'trellis_mesh_ports', 'mode="host"')).toBe(1);
+    expect(sampleValue(text, 'trellis_mesh_changes_total')).toBe(5);
+    expect(sampleValue(text, 'trellis_mesh_drift_repaired_total')).toBe(1);
   });
 });

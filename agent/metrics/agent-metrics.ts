@@ -3,13 +3,15 @@ import type { ConvergeObserver, PassReport } from '../converge-loop';
 import type { BalancingObserver } from '../lb/balancing-step';
 import type { NamespaceBalancing } from '../lb/model';
 import type { BalancingOutcome } from '../lb/service-balancing';
+import type { MeshObserver, MeshOutcome } from '../mesh/mesh-step';
+import type { DesiredMesh } from '../mesh/model';
 import { ACTION_KINDS, actionKind } from '../reconcile/action-kind';
 
 /**
  * One agent's Prometheus metrics, in a registry of its own (several agents share a process in
  * tests). Fed by the converge loop after every reconcile pass.
  */
-export class AgentMetrics implements ConvergeObserver, BalancingObserver {
+export class AgentMetrics implements ConvergeObserver, BalancingObserver, MeshObserver {
   readonly registry = new Registry();
   private readonly passes: Counter<'result'>;
   private readonly passSeconds: Histogram<'pass'>;
@@ -22,6 +24,9 @@ export class AgentMetrics implements ConvergeObserver, BalancingObserver {
   private readonly lbChanges: Counter<'engine'>;
   private readonly lbDrift: Counter<'engine'>;
   private readonly lbReadyToRules: Histogram;
+  private readonly meshPorts: Gauge<'mode'>;
+  private readonly meshChanges: Counter;
+  private readonly meshDrift: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -93,7 +98,24 @@ export class AgentMetrics implements ConvergeObserver, BalancingObserver {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    this.meshPorts = new Gauge({
+      name: 'trellis_mesh_ports',
+      help: 'Published ports this node answers, as its last successful sync left them: ingress (the routing mesh: served by a local backend or forwarded to a backend\'s node) and host mode.',
+      labelNames: ['mode'],
+      registers,
+    });
+    this.meshChanges = new Counter({
+      name: 'trellis_mesh_changes_total',
+      help: 'Commands the routing mesh ran to bring its tables and tunnel device in line (0 per pass when nothing changed).',
+      registers,
+    });
+    this.meshDrift = new Counter({
+      name: 'trellis_mesh_drift_repaired_total',
+      help: 'Of those, commands that repaired mesh tables or tunnel entries altered behind the agent\'s back.',
+      registers,
+    });
     // Every series exists from the start, so a scrape shows 0 rather than nothing.
+    for (const mode of ['ingress', 'host']) this.meshPorts.set({ mode }, 0);
     for (const result of ['ok', 'failed']) this.passes.inc({ result }, 0);
     for (const kind of ACTION_KINDS) this.driftRepaired.inc({ kind }, 0);
   }
@@ -117,5 +139,15 @@ export class AgentMetrics implements ConvergeObserver, BalancingObserver {
     this.lbChanges.inc({ engine }, outcome.changes);
     this.lbDrift.inc({ engine }, outcome.drift);
     for (const seconds of readySeconds) this.lbReadyToRules.observe(seconds);
+  }
+
+  meshSynced(outcome: MeshOutcome, mesh: DesiredMesh): void {
+    this.meshChanges.inc(outcome.writes);
+    this.meshDrift.inc(outcome.drift);
+    if (outcome.failure !== undefined) return;
+    // An ingress port with a local backend is served here (and for the tunnel); without one, forwarded.
+    const ingress = mesh.tunnelDnat.length + mesh.forwarded.length;
+    this.meshPorts.set({ mode: 'ingress' }, ingress);
+    this.meshPorts.set({ mode: 'host' }, mesh.hostDnat.length - mesh.tunnelDnat.length);
   }
 }

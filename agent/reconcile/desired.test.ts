@@ -109,9 +109,13 @@ describe('desired', () => {
   });
 
   test('endpoints of networks not in the view are ignored', () => {
-    const { kernel, skipped } = desired(view({ endpoints: [{ ...remote, networkId: 'elsewhere' }] }), options);
+    // A backend of an ingress service on a network the node does not host (the routing mesh holds it).
+    const { kernel, skipped, skippedEndpointIds } = desired(view({ endpoints: [{ ...remote, networkId: 'elsewhere', serviceId: 'web' }] }), options);
     expect(kernel.networks[0]?.fdb).toEqual([]);
+    expect(kernel.networks.map((desiredNetwork) => desiredNetwork.vxlan.vni)).toEqual(view().networks.map((viewed) => viewed.vni));
     expect(skipped).toEqual([]);
+    // Nothing to program is not something left unprogrammed: the node does not report it so.
+    expect(skippedEndpointIds).toEqual([]);
   });
 
   test.each([

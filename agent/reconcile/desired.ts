@@ -133,11 +133,13 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
   const hostNames = new Set<string>();
   const sandboxInterfaces = new Set<string>();
   const sandboxAttachments = new Map<string, Attachment[]>();
+  const viewNetworkIds = new Set(view.networks.map((network) => network.id));
   for (const endpoint of view.endpoints) {
     const network = networks.get(endpoint.networkId);
     if (network === undefined) {
-      // Its network was skipped (and said so) or is not in the view: not programmed either way.
-      skippedEndpointIds.push(endpoint.id);
+      // Its network was skipped (and said so): not programmed. One of a network the node does not
+      // host (a backend of an ingress service, held for the routing mesh) is nothing to program here.
+      if (viewNetworkIds.has(endpoint.networkId)) skippedEndpointIds.push(endpoint.id);
       continue;
     }
     const problem = endpointProblem(endpoint);

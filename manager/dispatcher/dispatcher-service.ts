@@ -21,7 +21,7 @@ import { callerIdentity } from '../ca/authorization';
 import { revokedError } from '../ca/revoked';
 import { trustBundlePem } from '../ca/root-rotation';
 import type { HostProgramming } from '../api/readiness';
-import { ReadinessTracker, type ReadinessChanges } from './readiness-tracker';
+import { ReadinessTracker, type ReadinessChange, type ReadinessChanges } from './readiness-tracker';
 import { deltaParts, readinessMessages, viewChunks } from './view-chunks';
 
 type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
@@ -94,7 +94,7 @@ export class Dispatcher {
         networkEndpointNodes: (networkId) => this.state.store.networkEndpointNodes(networkId),
         programmingOf: (nodeId) => this.programmingOf(nodeId),
       },
-      (changes) => this.sendReadinessChanges(changes),
+      (changes, everyNode) => this.sendReadinessChanges(changes, everyNode),
     );
     state.onChange(() => this.pushViews());
     state.onLeadershipChange((leading) => {
@@ -328,17 +328,28 @@ export class Dispatcher {
     this.sendWholeReadiness(nodeId, session);
   }
 
-  /** The node's whole ready set, which changes then follow: once a session has its first view. */
+  /**
+   * The node's whole ready set, which changes then follow: once a session has its first view. It
+   * covers its networks' endpoints and the ingress services' backends elsewhere (the routing mesh).
+   */
   private sendWholeReadiness(nodeId: string, session: AgentSession): void {
-    const ready = this.readiness.readyOn(this.state.store.hostedNetworks(nodeId));
+    const store = this.state.store;
+    const ready = [...this.readiness.readyOn(store.hostedNetworks(nodeId)), ...this.readiness.readyAmong(store.meshBackendsOutside(nodeId))];
     session.readinessOpened = true;
     this.sendReadiness(session, { replace: true, readyEndpointIds: ready, unreadyEndpointIds: [] });
   }
 
-  private sendReadinessChanges(changes: ReadinessChanges): void {
-    for (const [nodeId, change] of changes) {
+  /** Each node gets the changes of its networks, and every node those of the ingress services' backends. */
+  private sendReadinessChanges(changes: ReadinessChanges, everyNode: ReadinessChange): void {
+    const toEveryNode = everyNode.ready.length > 0 || everyNode.unready.length > 0;
+    for (const nodeId of toEveryNode ? this.sessions.keys() : changes.keys()) {
       const session = this.sessions.get(nodeId);
-      if (session?.readinessOpened) this.sendReadiness(session, { replace: false, readyEndpointIds: change.ready, unreadyEndpointIds: change.unready });
+      const change = changes.get(nodeId);
+      if (!session?.readinessOpened) continue;
+      // A host of a backend's network is told of it twice otherwise.
+      const ready = new Set([...(change?.ready ?? []), ...everyNode.ready]);
+      const unready = new Set([...(change?.unready ?? []), ...everyNode.unready]);
+      this.sendReadiness(session, { replace: false, readyEndpointIds: [...ready], unreadyEndpointIds: [...unready] });
     }
   }
 
@@ -366,11 +377,14 @@ export class Dispatcher {
       this.reportDropped(nodeId, delta.revision, dropped);
       for (const part of parts) this.send(session, { $case: 'delta', value: part });
     }
-    // Networks sent whole may be newly hosted: their ready endpoints, which the node was not told.
-    if (session.readinessOpened && delta.networks.length > 0) {
-      const ready = this.readiness.readyOn(delta.networks.map((network) => network.id));
-      if (ready.length > 0) this.sendReadiness(session, { replace: false, readyEndpointIds: ready, unreadyEndpointIds: [] });
-    }
+    // Networks sent whole may be newly hosted, and backends of networks not hosted newly held (a
+    // service got its first ingress port): their ready endpoints, which the node was not told.
+    if (!session.readinessOpened) return;
+    const hosted = new Set(delta.networkIds);
+    const meshBackends = delta.endpoints.filter((endpoint) => !hosted.has(endpoint.networkId));
+    if (delta.networks.length === 0 && meshBackends.length === 0) return;
+    const ready = [...this.readiness.readyOn(delta.networks.map((network) => network.id)), ...this.readiness.readyAmong(meshBackends)];
+    if (ready.length > 0) this.sendReadiness(session, { replace: false, readyEndpointIds: ready, unreadyEndpointIds: [] });
   }
 
   /**

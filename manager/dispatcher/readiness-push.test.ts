@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { ConnectNetworkRequest, CreateNetworkRequest, type ControlClient } from '../../proto/gen/trellis/v1/control';
+import { ConnectNetworkRequest, CreateNetworkRequest, CreateServiceRequest, UpdateServiceRequest, type ControlClient } from '../../proto/gen/trellis/v1/control';
 import { DispatcherClient, RegisterRequest, type EndpointReadiness, type ManagerMessage, type NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { managerChannelOptions } from '../../proto/runtime/tls';
 import { callUnary } from '../../proto/runtime/unary-call';
@@ -180,6 +180,45 @@ describe('readiness pushed to agent sessions', () => {
     await a.until(() => readySet(a.readiness).has(epB));
     expect(sorted(readySet(a.readiness))).toEqual(sorted([epA, epB]));
     await eventually(() => sorted(b.session.readyEndpoints()).join() === sorted([epA, epB]).join(), "b's agent holds the same set");
+  }, 60_000);
+
+  it('reaches a node without the network of an ingress service with its backends and each readiness change, from its first view, as ports come and go', async () => {
+    const credentials = await joinedNodeCredentials(manager.address, join(root, 'admin'), 'manager');
+    const [w, x, y] = ['w', 'x', 'y'].map((node) => fakeAgent(manager.address, credentials, node));
+    if (!w || !x || !y) throw new Error('no agents');
+    agents.push(w.session, x.session, y.session);
+    await eventually(() => w.views.length > 0 && x.views.length > 0 && y.views.length > 0, 'w, x and y have registered');
+    await callUnary(control, (api) => api.createNetwork, CreateNetworkRequest.fromPartial({ name: 'green', subnet: '10.32.0.0/24' }), timeoutMs);
+    const ingress = { protocol: 'tcp', targetPort: 80, publishedPort: 8480, publishMode: 'ingress' };
+    await callUnary(control, (api) => api.createService, CreateServiceRequest.fromPartial({ name: 'front', networks: ['green'], ports: [ingress], drainTimeoutSeconds: 0 }), timeoutMs);
+    const backends: string[] = [];
+    for (const node of ['w', 'x']) {
+      await callUnary(control, (api) => api.createSandbox, { name: `f-${node}`, node, netns: '' }, timeoutMs);
+      const connected = await callUnary(control, (api) => api.connectNetwork, ConnectNetworkRequest.fromPartial({ network: 'green', sandbox: `f-${node}`, service: 'front' }), timeoutMs);
+      backends.push(connected.id);
+    }
+    const [epW, epX] = [backends[0] ?? '', backends[1] ?? ''];
+    const lastView = (agent: { views: NodeView[] }): NodeView => agent.views[agent.views.length - 1] ?? fail('no view');
+
+    // y hosts nothing: it holds the service and both backends, ready, and no network.
+    await eventually(() => sorted(y.session.readyEndpoints()).join() === sorted([epW, epX]).join(), 'y holds both backends ready');
+    expect(lastView(y)).toMatchObject({ networks: [], services: [expect.objectContaining({ name: 'front', vips: [] })] });
+    expect(sorted(lastView(y).endpoints.map((endpoint) => endpoint.id))).toEqual(sorted([epW, epX]));
+    // A node whose session opens now gets them in its whole set.
+    const z = fakeAgent(manager.address, credentials, 'z');
+    agents.push(z.session);
+    await eventually(() => sorted(z.session.readyEndpoints()).join() === sorted([epW, epX]).join(), 'z holds both backends ready from its first view');
+
+    // x goes down: its backend is no longer ready on y either.
+    x.session.stop();
+    await eventually(() => sorted(y.session.readyEndpoints()).join() === epW, "y no longer holds x's backend ready");
+
+    // The last ingress port goes: y drops the service and its backends; it comes back: y holds them, ready, again.
+    await callUnary(control, (api) => api.updateService, UpdateServiceRequest.fromPartial({ service: 'front', publishRm: [ingress] }), timeoutMs);
+    await eventually(() => lastView(y).services.length === 0 && lastView(y).endpoints.length === 0 && y.session.readyEndpoints().size === 0, 'y drops the service');
+    await callUnary(control, (api) => api.updateService, UpdateServiceRequest.fromPartial({ service: 'front', publishAdd: [ingress] }), timeoutMs);
+    await eventually(() => sorted(y.session.readyEndpoints()).join() === epW, "y holds w's backend ready again");
+    expect(sorted(lastView(y).endpoints.map((endpoint) => endpoint.id))).toEqual(sorted([epW, epX]));
   }, 60_000);
 });
 

@@ -1,12 +1,12 @@
 import type { HostProgramming } from '../api/readiness';
-import { ReadinessTracker, type ReadinessChanges, type ReadinessSource } from './readiness-tracker';
+import { ReadinessTracker, type ReadinessChange, type ReadinessChanges, type ReadinessSource, type TrackedEndpoint } from './readiness-tracker';
 
 /*
  * Two networks: blue on nodes a and b, red on nodes b and c. Every node live and programmed at
  * revision 10 unless a test says otherwise; every endpoint created at revision 5.
  */
 function cluster() {
-  const endpoints: Record<string, { id: string; nodeId: string; createdRevision: number }[]> = {
+  const endpoints: Record<string, TrackedEndpoint[]> = {
     blue: [
       { id: 'blue-a', nodeId: 'a', createdRevision: 5 },
       { id: 'blue-b', nodeId: 'b', createdRevision: 5 },
@@ -28,8 +28,12 @@ function cluster() {
     programmingOf: (nodeId) => programming.get(nodeId),
   };
   const told: ReadinessChanges[] = [];
-  const tracker = new ReadinessTracker(source, (changes) => told.push(changes));
-  return { endpoints, programming, computed, told, tracker };
+  const toEveryNode: ReadinessChange[] = [];
+  const tracker = new ReadinessTracker(source, (changes, everyNode) => {
+    told.push(changes);
+    toEveryNode.push(everyNode);
+  });
+  return { endpoints, programming, computed, told, toEveryNode, tracker };
 }
 
 const afterThisTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -98,5 +102,21 @@ describe('ReadinessTracker', () => {
     tracker.touch(['blue']);
     await afterThisTurn();
     expect(computed).toEqual([]);
+  });
+  it('tells every node the changes of ingress backends, computed from the hosts of their network only', async () => {
+    const { endpoints, programming, told, toEveryNode, tracker } = cluster();
+    const red = endpoints.red ?? [];
+    endpoints.red = red.map((endpoint) => ({ ...endpoint, meshBackend: endpoint.id === 'red-c' }));
+    // Node a, which does not host red, holds red-c for the routing mesh; nothing of a counts for its readiness.
+    expect(tracker.readyAmong([{ id: 'red-c', networkId: 'red' }, { id: 'red-b', networkId: 'red' }])).toEqual(['red-c', 'red-b']);
+    programming.set('a', { live: false, networks: {}, unprogrammed: new Set(['red-c']) });
+    tracker.touch(['red']);
+    await afterThisTurn();
+    expect(told).toEqual([]);
+    programming.set('c', { live: false, networks: { red: 10 }, unprogrammed: new Set() });
+    tracker.touch(['red']);
+    await afterThisTurn();
+    expect(told).toEqual([new Map([['b', { ready: [], unready: ['red-c'] }], ['c', { ready: [], unready: ['red-c'] }]])]);
+    expect(toEveryNode).toEqual([{ ready: [], unready: ['red-c'] }]);
   });
 });

@@ -1,15 +1,30 @@
 import { readyOnNetwork, type HostProgramming } from '../api/readiness';
 
+/** An endpoint as the tracker reads it. */
+export interface TrackedEndpoint {
+  id: string;
+  nodeId: string;
+  createdRevision: number;
+  /** A backend of a service publishing an ingress port: in every node's view (the routing mesh). */
+  meshBackend?: boolean;
+}
+
 /** What readiness is computed from: the store's endpoints and the agents' reports with their liveness. */
 export interface ReadinessSource {
   /** Every endpoint of a network with its node's id (none for a network that is gone). */
-  networkEndpointNodes(networkId: string): { id: string; nodeId: string; createdRevision: number }[];
+  networkEndpointNodes(networkId: string): TrackedEndpoint[];
   /** What a node's agent last reported, and whether it is live; undefined for a node never heard from. */
   programmingOf(nodeId: string): HostProgramming | undefined;
 }
 
+/** Endpoints that became ready, and those that no longer are. */
+export interface ReadinessChange {
+  ready: string[];
+  unready: string[];
+}
+
 /** Per node: endpoints of its networks that became ready, and those that no longer are. */
-export type ReadinessChanges = Map<string, { ready: string[]; unready: string[] }>;
+export type ReadinessChanges = Map<string, ReadinessChange>;
 
 /**
  * The leader's ready endpoints, kept per network: every node hosting a network sees the same ready
@@ -17,6 +32,12 @@ export type ReadinessChanges = Map<string, { ready: string[]; unready: string[] 
  * Only networks a change touched are computed again, and the changes of one turn of the event loop
  * (a burst of agents' reports) together. A network's set is kept from the first time a node is given
  * it, so that every later change to it is one the nodes hosting it are told.
+ *
+ * Backends of services publishing ingress ports are in every node's view, so their changes go to
+ * every node too (`everyNode`). Their readiness is computed like any endpoint's, from the nodes
+ * hosting their network only: a node forwarding an ingress port passes packets to the backend's
+ * node over the mesh tunnel and needs nothing of the network itself, so waiting for every node of
+ * the cluster would only hold backends out of service while a far node is slow.
  */
 export class ReadinessTracker {
   private readonly ready = new Map<string, Set<string>>();
@@ -27,7 +48,7 @@ export class ReadinessTracker {
 
   constructor(
     private readonly source: ReadinessSource,
-    private readonly notify: (changes: ReadinessChanges) => void,
+    private readonly notify: (changes: ReadinessChanges, everyNode: ReadinessChange) => void,
   ) {}
 
   /** Readiness on these networks may have changed: computed again soon, and the changes told. */
@@ -55,14 +76,26 @@ export class ReadinessTracker {
     this.flush();
     const ids: string[] = [];
     for (const networkId of networkIds) {
-      let ready = this.ready.get(networkId);
-      if (ready === undefined) {
-        ready = this.compute(networkId, this.source.networkEndpointNodes(networkId));
-        this.ready.set(networkId, ready);
-      }
-      if (ready.size === 0) continue;
-      ids.push(...ready);
+      const ready = this.readySetOf(networkId);
+      if (ready.size > 0) ids.push(...ready);
     }
+    return ids;
+  }
+
+  private readySetOf(networkId: string): ReadonlySet<string> {
+    let ready = this.ready.get(networkId);
+    if (ready === undefined) {
+      ready = this.compute(networkId, this.source.networkEndpointNodes(networkId));
+      this.ready.set(networkId, ready);
+    }
+    return ready;
+  }
+
+  /** The ready ones among these endpoints, current (their networks kept from now on, like `readyOn`'s). */
+  readyAmong(endpoints: Iterable<{ id: string; networkId: string }>): string[] {
+    this.flush();
+    const ids: string[] = [];
+    for (const { id, networkId } of endpoints) if (this.readySetOf(networkId).has(id)) ids.push(id);
     return ids;
   }
 
@@ -81,6 +114,7 @@ export class ReadinessTracker {
     this.pending = undefined;
     if (this.dirty.size === 0) return;
     const changes: ReadinessChanges = new Map();
+    const everyNode: ReadinessChange = { ready: [], unready: [] };
     for (const networkId of this.dirty) {
       const before = this.ready.get(networkId) ?? new Set<string>();
       const endpoints = this.source.networkEndpointNodes(networkId);
@@ -100,12 +134,17 @@ export class ReadinessTracker {
         change.ready.push(...ready);
         change.unready.push(...unready);
       }
+      // An endpoint removed meanwhile is not here: it leaves every view, and its readiness with it.
+      const mesh = new Set(endpoints.filter((endpoint) => endpoint.meshBackend).map((endpoint) => endpoint.id));
+      if (mesh.size === 0) continue;
+      everyNode.ready.push(...ready.filter((id) => mesh.has(id)));
+      everyNode.unready.push(...unready.filter((id) => mesh.has(id)));
     }
     this.dirty.clear();
-    if (changes.size > 0) this.notify(changes);
+    if (changes.size > 0 || everyNode.ready.length > 0 || everyNode.unready.length > 0) this.notify(changes, everyNode);
   }
 
-  private compute(networkId: string, endpoints: { id: string; nodeId: string; createdRevision: number }[]): Set<string> {
+  private compute(networkId: string, endpoints: TrackedEndpoint[]): Set<string> {
     this.newest.set(networkId, endpoints.reduce((newest, endpoint) => Math.max(newest, endpoint.createdRevision), 0));
     const hosts = new Set(endpoints.map((endpoint) => endpoint.nodeId));
     const asReadiness = endpoints.map(({ id, nodeId, createdRevision }) => ({ id, host: nodeId, createdRevision }));

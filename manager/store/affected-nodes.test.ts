@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import type { Command } from './commands';
 import { Store } from './store';
 import { servicesCluster, viewCommand, withDistinctIds } from './test-commands';
 import { must, twoNodeStore } from './test-fixtures';
@@ -68,6 +69,30 @@ describe('Store.affectedNodesSince', () => {
     const store = twoNodeStore();
     const revision = store.revision;
     must(store, { type: 'registerNode', id: 'unused', name: 'node-b', advertiseAddr: '192.168.0.9' });
+    expect(store.affectedNodesSince(revision)).toEqual(new Set(['node-a-id', 'node-b-id']));
+  });
+
+  it('names every node when a service with an ingress port, or one of its backends, changes: every node answers its ports', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'registerNode', id: 'node-c-id', name: 'node-c', advertiseAddr: '192.168.0.3' });
+    must(store, { type: 'createSandbox', id: 'f1-id-0123456789', name: 'f1', node: 'node-a' });
+    const every = new Set(['node-a-id', 'node-b-id', 'node-c-id']);
+    const writes: [string, Command][] = [
+      ['created', { type: 'createService', id: 'front-svc', name: 'front-svc', networks: ['front'], ports: [{ targetPort: 80, publishedPort: 8480 }] }],
+      ['gains a backend', { type: 'connect', endpointId: 'ep-f1', network: 'front', sandbox: 'f1', aliases: [], service: 'front-svc' }],
+      ['loses its last ingress port', { type: 'updateService', service: 'front-svc', publishRm: [{ targetPort: 8480 }] }],
+      ['gets one again', { type: 'updateService', service: 'front-svc', publishAdd: [{ targetPort: 80, publishedPort: 8480 }] }],
+      ['has a backend whose node moves', { type: 'registerNode', id: 'unused', name: 'node-a', advertiseAddr: '192.168.0.9' }],
+      ['has a backend drain', { type: 'disconnect', network: 'front', sandbox: 'f1', at: 0 }],
+    ];
+    for (const [what, command] of writes) {
+      const revision = store.revision;
+      must(store, command);
+      expect([what, store.affectedNodesSince(revision)]).toEqual([what, every]);
+    }
+    // A service without ingress ports stays with the hosts of its networks.
+    const revision = store.revision;
+    must(store, { type: 'createService', id: 'quiet-svc', name: 'quiet', networks: ['front'], ports: [{ targetPort: 80, publishedPort: 8481, publishMode: 'host' }] });
     expect(store.affectedNodesSince(revision)).toEqual(new Set(['node-a-id', 'node-b-id']));
   });
 

@@ -12,7 +12,8 @@ import type { StoreState, Touched } from './state';
  *   is on it (touched.sandboxes → node, or the sandbox's own removal touched it);
  * - a node hosting endpoints on one of its networks changed address (touched.nodeRecords);
  * - a service on one of its networks was created, changed or removed (touched.serviceChanges);
- * - a network was created or removed anywhere: see `affectsEveryNode`.
+ * - a network was created or removed anywhere, or a service with an ingress port or one of its
+ *   backends changed: see `affectsEveryNode`.
  * Conservative: some of these nodes may see an identical view.
  */
 export function affectedNodes(state: StoreState, touched: Touched): Set<string> {
@@ -38,10 +39,22 @@ export function affectedNodes(state: StoreState, touched: Touched): Set<string> 
 }
 
 /**
- * Whether writes `touched` may change every node's view, hosts or not: each view lists
- * every overlay subnet of the cluster (so agents can keep sandboxes off all of them), and
- * a network record written (created or removed) changes that list.
+ * Whether writes `touched` (computed on the state after them) may change every node's view, hosts
+ * or not:
+ * - each view lists every overlay subnet of the cluster (so agents can keep sandboxes off all of
+ *   them), and a network record written (created or removed) changes that list;
+ * - each view holds every service that publishes an ingress port, with its backends wherever they
+ *   are (the routing mesh answers on every node), so writing such a service (also the write that
+ *   takes its last ingress port away), one of its backends, or the address of a node running one
+ *   changes every view.
  */
-export function affectsEveryNode(touched: Touched): boolean {
-  return touched.networkRecords.size > 0;
+export function affectsEveryNode(state: StoreState, touched: Touched): boolean {
+  if (touched.networkRecords.size > 0 || touched.ingressServices.size > 0) return true;
+  for (const serviceId of touched.backendChanges.values()) if (state.ingressServiceIds.has(serviceId)) return true;
+  for (const nodeId of touched.nodeRecords) {
+    for (const sandbox of state.sandboxesOfNode(nodeId)) {
+      for (const endpoint of state.endpointsOfSandbox(sandbox.id)) if (state.ingressServiceIds.has(endpoint.serviceId)) return true;
+    }
+  }
+  return false;
 }

@@ -5,7 +5,8 @@ export interface Changes {
   /** Nodes whose view may differ (a superset of those that do; see affected-nodes.ts), unless `everyNode`. */
   affectedNodes: Set<string>;
   /**
-   * Some write may have changed every node's view (a network created or removed). A flag rather
+   * Some write may have changed every node's view (a network created or removed, a service with an
+   * ingress port or one of its backends written: see `affectsEveryNode`). A flag rather
    * than every node's id in `affectedNodes`, so a journal entry stays as small as its write.
    */
   everyNode: boolean;
@@ -19,6 +20,12 @@ export interface Changes {
   nodes: Set<string>;
   /** Service records added, replaced or removed. */
   services: Set<string>;
+  /** Service records written that published an ingress port before the write or after it. */
+  ingressServices: Set<string>;
+  /** Endpoint id → its sandbox's node, for endpoints added, replaced or removed. */
+  endpointNodes: Map<string, string>;
+  /** Endpoint id → its service, for services' backends added, replaced or removed. */
+  backends: Map<string, string>;
 }
 
 interface Entry {
@@ -29,7 +36,18 @@ interface Entry {
 }
 
 function noChanges(): Changes {
-  return { affectedNodes: new Set(), everyNode: false, endpoints: new Map(), sandboxes: new Map(), networks: new Set(), nodes: new Set(), services: new Set() };
+  return {
+    affectedNodes: new Set(),
+    everyNode: false,
+    endpoints: new Map(),
+    sandboxes: new Map(),
+    networks: new Set(),
+    nodes: new Set(),
+    services: new Set(),
+    ingressServices: new Set(),
+    endpointNodes: new Map(),
+    backends: new Map(),
+  };
 }
 
 /** Whether `nodeId`'s view may differ over `changes`: whether it needs a delta. */
@@ -75,4 +93,7 @@ function merge(into: Changes, entry: Entry): void {
   for (const id of entry.touched.networkRecords) into.networks.add(id);
   for (const id of entry.touched.nodeRecords) into.nodes.add(id);
   for (const id of entry.touched.serviceChanges.keys()) into.services.add(id);
+  for (const id of entry.touched.ingressServices) into.ingressServices.add(id);
+  for (const [id, nodeId] of entry.touched.endpointNodes) into.endpointNodes.set(id, nodeId);
+  for (const [id, serviceId] of entry.touched.backendChanges) into.backends.set(id, serviceId);
 }

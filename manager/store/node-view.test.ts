@@ -172,4 +172,30 @@ describe('nodeView', () => {
     expect(frontAndBack.endpoints.find((endpoint) => endpoint.id === 'ep-api-back')).toMatchObject({ serviceId: 'api-svc', draining: false, sandboxName: 'api-1' });
     expect(frontAndBack.services.map((service) => service.id)).not.toContain('side-svc');
   });
+  it('gives every node the services publishing ingress ports and their backends, without their networks', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'registerNode', id: 'node-c-id', name: 'node-c', advertiseAddr: '192.168.0.3' });
+    must(store, { type: 'createService', id: 'front-svc', name: 'front-svc', networks: ['front'], ports: [{ targetPort: 80, publishedPort: 8480 }] });
+    must(store, { type: 'createService', id: 'host-svc', name: 'host-svc', networks: ['front'], ports: [{ targetPort: 80, publishedPort: 8481, publishMode: 'host' }] });
+    must(store, { type: 'createSandbox', id: 'f1-id-0123456789', name: 'f1', node: 'node-a' });
+    must(store, { type: 'connect', endpointId: 'ep-f1', network: 'front', sandbox: 'f1', aliases: [], service: 'front-svc' });
+    must(store, { type: 'createSandbox', id: 'h1-id-0123456789', name: 'h1', node: 'node-b' });
+    must(store, { type: 'connect', endpointId: 'ep-h1', network: 'front', sandbox: 'h1', aliases: [], service: 'host-svc' });
+
+    // node-c has nothing on front: the ingress service (no VIP here) and its backend with its node's address, nothing else.
+    const bystander = store.nodeView('node-c-id');
+    expect(bystander.networks).toEqual([]);
+    expect(bystander.services.map((service) => [service.id, service.vips])).toEqual([['front-svc', []]]);
+    expect(bystander.endpoints).toEqual([expect.objectContaining({ id: 'ep-f1', networkId: 'front-id', serviceId: 'front-svc', nodeId: 'node-a-id', vtep: '192.168.0.1' })]);
+    // A host of front holds the backend once, with its network.
+    expect(store.nodeView('node-b-id').endpoints.filter((endpoint) => endpoint.id === 'ep-f1')).toHaveLength(1);
+
+    // Its last ingress port gone, the service and its backend leave node-c's view; a new one brings them back.
+    must(store, { type: 'updateService', service: 'front-svc', publishRm: [{ targetPort: 8480 }], publishAdd: [{ targetPort: 80, publishedPort: 8482, publishMode: 'host' }] });
+    expect(store.nodeView('node-c-id')).toMatchObject({ services: [], endpoints: [] });
+    must(store, { type: 'updateService', service: 'front-svc', publishAdd: [{ targetPort: 80, publishedPort: 8480 }] });
+    expect(store.nodeView('node-c-id').endpoints.map((endpoint) => endpoint.id)).toEqual(['ep-f1']);
+    // An unknown node still programs nothing.
+    expect(store.nodeView('nope')).toMatchObject({ services: [], endpoints: [] });
+  });
 });

@@ -144,6 +144,11 @@ export interface ServiceRecord {
   updatedRevision: number;
 }
 
+/** Whether the service publishes a port in ingress mode: then every node answers it (the routing mesh), so every node's view holds it. */
+export function publishesIngress(service: Pick<ServiceRecord, 'ports'>): boolean {
+  return service.ports.some((port) => port.publishMode === 'ingress');
+}
+
 /** A service record as older versions wrote it, before drain and idle timeouts. */
 type StoredServiceRecord = Omit<ServiceRecord, keyof typeof SERVICE_DEFAULTS | 'updatedRevision'> & Partial<ServiceRecord>;
 
@@ -292,6 +297,12 @@ export interface Touched {
   networkRecords: Set<string>;
   /** Service records added, replaced or removed, each with the networks it is (or was) on. */
   serviceChanges: Map<string, Set<string>>;
+  /** Of those, the services that published an ingress port before the write or after it: every node sees them. */
+  ingressServices: Set<string>;
+  /** Endpoints added, replaced or removed, each with its sandbox's node. */
+  endpointNodes: Map<string, string>;
+  /** Of those, the services' backends, each with its service id. */
+  backendChanges: Map<string, string>;
 }
 
 function noneTouched(): Touched {
@@ -304,6 +315,9 @@ function noneTouched(): Touched {
     sandboxChanges: new Map(),
     networkRecords: new Set(),
     serviceChanges: new Map(),
+    ingressServices: new Set(),
+    endpointNodes: new Map(),
+    backendChanges: new Map(),
   };
 }
 
@@ -321,6 +335,8 @@ export class StoreState {
   private readonly endpointsBySandbox = new ManyIndex();
   private readonly sandboxesByNode = new ManyIndex();
   private readonly servicesByNetwork = new ManyIndex();
+  /** Ids of the services that publish an ingress port (see `publishesIngress`). */
+  readonly ingressServiceIds = new Set<string>();
   /** Ids of the endpoints that drain (have drainEndsAtMs), for the leader's drain loop. */
   readonly drainingEndpointIds = new Set<string>();
   /** See `overlaySubnets`; undefined until asked for after a network write. */
@@ -350,6 +366,10 @@ export class StoreState {
       this.touched.networks.add(endpoint.networkId);
       this.touched.sandboxes.add(endpoint.sandboxId);
       this.touched.endpointChanges.set(endpoint.id, endpoint.networkId);
+      // A sandbox goes only once its last endpoint has: an endpoint's sandbox is always there.
+      const nodeId = this.sandboxes.get(endpoint.sandboxId)?.nodeId;
+      if (nodeId !== undefined) this.touched.endpointNodes.set(endpoint.id, nodeId);
+      if (endpoint.serviceId) this.touched.backendChanges.set(endpoint.id, endpoint.serviceId);
       if (present && endpoint.drainEndsAtMs !== undefined) this.drainingEndpointIds.add(endpoint.id);
       else this.drainingEndpointIds.delete(endpoint.id);
     });
@@ -369,6 +389,10 @@ export class StoreState {
       const networks = this.touched.serviceChanges.get(service.id) ?? new Set<string>();
       for (const networkId of service.networkIds) networks.add(networkId);
       this.touched.serviceChanges.set(service.id, networks);
+      const ingress = publishesIngress(service);
+      if (ingress) this.touched.ingressServices.add(service.id);
+      if (present && ingress) this.ingressServiceIds.add(service.id);
+      else this.ingressServiceIds.delete(service.id);
     });
     // Every record write, with the write that reverses it.
     const undoable = <R extends { id: string }>(map: WatchedMap<R>): void =>

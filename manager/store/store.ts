@@ -18,7 +18,7 @@ import { StoreState, type AddressPoolRecord, type ClusterSecurityRecord, type Is
 import { affectedNodes, affectsEveryNode } from './affected-nodes';
 import { ChangeJournal, type Changes } from './journal';
 import { viewDelta } from './view-delta';
-import { builtAfter, hostedNetworkIds, nodeView, type NetworkEndpointsCache, toNetwork, toNode, toSandbox, toService } from './views';
+import { builtAfter, hostedNetworkIds, isMeshBackend, nodeView, type NetworkEndpointsCache, toNetwork, toNode, toSandbox, toService } from './views';
 
 /** Revisions the change journal reaches back; an agent further behind gets its whole view again. */
 const journalLength = 4096;
@@ -95,7 +95,7 @@ export class Store {
     const touched = this.state.takeTouched();
     if (!result.ok) return result;
     this.state.revision += 1;
-    this.journal.record(this.state.revision, affectedNodes(this.state, touched), affectsEveryNode(touched), touched);
+    this.journal.record(this.state.revision, affectedNodes(this.state, touched), affectsEveryNode(this.state, touched), touched);
     return result;
   }
 
@@ -239,13 +239,30 @@ export class Store {
     return hostedNetworkIds(this.state, nodeId);
   }
 
-  /** Every endpoint of a network with its node's id and its creation revision: what readiness reads (none for an unknown network). */
-  networkEndpointNodes(networkId: string): { id: string; nodeId: string; createdRevision: number }[] {
+  /**
+   * Every endpoint of a network with its node's id, its creation revision, and whether every node's
+   * view holds it (a backend of a service publishing an ingress port): what readiness reads (none
+   * for an unknown network).
+   */
+  networkEndpointNodes(networkId: string): { id: string; nodeId: string; createdRevision: number; meshBackend: boolean }[] {
     return this.state.endpointsOfNetwork(networkId).map((endpoint) => ({
       id: endpoint.id,
       nodeId: this.state.sandbox(endpoint.sandboxId).nodeId,
       createdRevision: endpoint.createdRevision,
+      meshBackend: isMeshBackend(this.state, endpoint),
     }));
+  }
+
+  /** The backends of services publishing ingress ports on networks `nodeId` does not host, which its view holds for the routing mesh. */
+  meshBackendsOutside(nodeId: string): { id: string; networkId: string }[] {
+    const hosted = hostedNetworkIds(this.state, nodeId);
+    const backends: { id: string; networkId: string }[] = [];
+    for (const serviceId of this.state.ingressServiceIds) {
+      for (const networkId of this.state.service(serviceId).networkIds.filter((id) => !hosted.has(id))) {
+        for (const endpoint of this.state.endpointsOfNetwork(networkId)) if (endpoint.serviceId === serviceId) backends.push({ id: endpoint.id, networkId });
+      }
+    }
+    return backends;
   }
 
   /** The network of an endpoint, if it exists. */

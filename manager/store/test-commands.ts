@@ -44,7 +44,15 @@ export const viewCommand: fc.Arbitrary<Command> = fc.oneof(
     name: fc.constantFrom('v1', 'v2', 'v3'),
     networks: fc.constantFrom(['a'], ['a', 'b'], ['b', 'c'], ['c']),
     endpointMode: fc.constantFrom('vip', 'dnsrr'),
-    ports: fc.constantFrom([], [{ protocol: 'tcp', targetPort: 80, publishedPort: 0, publishMode: '' }]),
+    ports: fc.constantFrom([], [{ protocol: 'tcp', targetPort: 80, publishedPort: 0, publishMode: '' }], [{ targetPort: 80, publishedPort: 8081, publishMode: 'host' }]),
+  }),
+  // Ports come and go (an ingress port brings a service into every node's view), and timeouts change.
+  fc.record({
+    type: fc.constant('updateService' as const),
+    service: fc.constantFrom('v1', 'v2', 'v3'),
+    publishAdd: fc.constantFrom([], [{ targetPort: 80, publishedPort: 8480 }], [{ targetPort: 80, publishedPort: 8481, publishMode: 'host' }]),
+    publishRm: fc.constantFrom([], [{ targetPort: 8480 }], [{ targetPort: 80 }]),
+    drainTimeoutSeconds: fc.constantFrom(undefined, 0, 5),
   }),
   fc.record({ type: fc.constant('removeService' as const), service: fc.constantFrom('v1', 'v2', 'v3') }),
 );

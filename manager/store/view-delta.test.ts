@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import type { NodeView, ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
 import type { Command } from './commands';
 import { HeldView } from '../../proto/runtime/held-view';
 import { concernsNode } from './journal';
@@ -161,6 +161,52 @@ describe('Store.viewDelta with services', () => {
     must(store, { type: 'removeService', service: 'api' });
     changes = store.changesSince(from) ?? fail('journal too short');
     expect(store.viewDelta('node-b-id', from, changes).removedServiceIds).toEqual(['api-svc']);
+  });
+});
+
+describe('Store.viewDelta with services publishing ingress ports', () => {
+  it('keeps every node, hosting their networks or not, holding those services and their backends as the store has them', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'registerNode', id: 'node-c-id', name: 'node-c', advertiseAddr: '192.168.0.3' });
+    must(store, { type: 'createSandbox', id: 'f1-id-0123456789', name: 'f1', node: 'node-a' });
+    const nodes = ['node-a-id', 'node-b-id', 'node-c-id'];
+    const held = new Map(nodes.map((nodeId) => [nodeId, heldFrom(store.nodeView(nodeId))]));
+    const step = (command: Command): { toC: ViewDelta; viewOfC: NodeView } => {
+      const from = store.revision;
+      must(store, command);
+      const changes = store.changesSince(from) ?? fail('journal too short');
+      let toC: ViewDelta | undefined;
+      for (const nodeId of nodes) {
+        const delta = store.viewDelta(nodeId, from, changes);
+        if (nodeId === 'node-c-id') toC = delta;
+        if (concernsNode(changes, nodeId)) held.get(nodeId)?.applyDelta(delta);
+        expect(content(held.get(nodeId)?.view() ?? fail('no view'))).toEqual(content(store.nodeView(nodeId)));
+      }
+      return { toC: toC ?? fail('no delta'), viewOfC: store.nodeView('node-c-id') };
+    };
+
+    let { toC, viewOfC } = step({ type: 'createService', id: 'front-svc', name: 'front-svc', networks: ['front'], ports: [{ targetPort: 80, publishedPort: 8480 }] });
+    expect(toC.services.map((service) => service.id)).toEqual(['front-svc']);
+    ({ toC, viewOfC } = step({ type: 'connect', endpointId: 'ep-f1', network: 'front', sandbox: 'f1', aliases: [], service: 'front-svc' }));
+    expect(toC.endpoints.map((endpoint) => endpoint.id)).toEqual(['ep-f1']);
+    expect(toC.networkIds).toEqual([]);
+    // The backend's node moves: node-c forwards to its new address.
+    ({ toC, viewOfC } = step({ type: 'registerNode', id: 'unused', name: 'node-a', advertiseAddr: '192.168.0.9' }));
+    expect(toC.endpoints.map((endpoint) => [endpoint.id, endpoint.vtep])).toEqual([['ep-f1', '192.168.0.9']]);
+    // node-b leaves front: it keeps forwarding to the backend there.
+    step({ type: 'disconnect', network: 'front', sandbox: 'db' });
+    expect(held.get('node-b-id')?.view()).toMatchObject({ networks: [], endpoints: [expect.objectContaining({ id: 'ep-f1' })] });
+    ({ toC, viewOfC } = step({ type: 'updateService', service: 'front-svc', publishRm: [{ targetPort: 8480 }] }));
+    expect([toC.removedServiceIds, toC.removedEndpointIds]).toEqual([['front-svc'], ['ep-f1']]);
+    expect(viewOfC).toMatchObject({ services: [], endpoints: [] });
+    ({ toC, viewOfC } = step({ type: 'updateService', service: 'front-svc', publishAdd: [{ targetPort: 80, publishedPort: 8480 }] }));
+    expect(viewOfC.endpoints.map((endpoint) => endpoint.id)).toEqual(['ep-f1']);
+    // Draining, then gone.
+    ({ toC } = step({ type: 'disconnect', network: 'front', sandbox: 'f1', at: 0 }));
+    expect(toC.endpoints).toEqual([expect.objectContaining({ id: 'ep-f1', draining: true })]);
+    ({ toC, viewOfC } = step({ type: 'finishDrain', endpointIds: ['ep-f1'], at: 60_000 }));
+    expect(toC.removedEndpointIds).toEqual(['ep-f1']);
+    expect(viewOfC.endpoints).toEqual([]);
   });
 });
 

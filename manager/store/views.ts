@@ -213,6 +213,7 @@ export function toSandboxView(sandbox: SandboxRecord): SandboxView {
 export function nodeView(state: StoreState, nodeId: string, cache: NetworkEndpointsCache = new Map()): NodeView {
   const node = state.nodes.get(nodeId);
   const networks = [...hostedNetworkIds(state, nodeId)].map((id) => state.network(id)).sort((a, b) => a.vni - b.vni);
+  const hosted = new Set(networks.map((network) => network.id));
   return {
     revision: state.revision,
     nodeId,
@@ -220,25 +221,53 @@ export function nodeView(state: StoreState, nodeId: string, cache: NetworkEndpoi
     advertiseAddr: node?.advertiseAddr ?? '',
     networks: networks.map(toNetworkView),
     sandboxes: sortedByName(state.sandboxesOfNode(nodeId)).map(toSandboxView),
-    endpoints: networks.flatMap((network) => networkEndpointViews(state, network.id, cache)),
+    endpoints: [
+      ...networks.flatMap((network) => networkEndpointViews(state, network.id, cache)),
+      // An unknown node programs nothing, the routing mesh included.
+      ...(node ? meshBackendViews(state, hosted, cache) : []),
+    ],
     overlaySubnets: overlaySubnetsFor(state, node),
-    services: serviceViews(state, networks.map((network) => network.id), new Set(networks.map((network) => network.id))),
+    services: node ? serviceViews(state, hosted) : [],
   };
 }
 
 /**
- * The services on networks `networkIds` (each once, by name), as a node hosting `hosted` sees them:
- * with only the VIPs of hosted networks.
+ * The services a node hosting `hosted` sees (each once, by name): those on its networks, and
+ * every service that publishes an ingress port, which the node answers whether it hosts its
+ * networks or not. Each shows only the VIPs of hosted networks.
  */
-export function serviceViews(state: StoreState, networkIds: Iterable<string>, hosted: ReadonlySet<string>): ServiceView[] {
+function serviceViews(state: StoreState, hosted: ReadonlySet<string>): ServiceView[] {
   const services = new Map<string, ServiceRecord>();
-  for (const networkId of networkIds) for (const service of state.servicesOnNetwork(networkId)) services.set(service.id, service);
+  for (const networkId of hosted) for (const service of state.servicesOnNetwork(networkId)) services.set(service.id, service);
+  for (const serviceId of state.ingressServiceIds) services.set(serviceId, state.service(serviceId));
   return sortedByName(services.values()).map((service) => toServiceView(state, service, hosted));
 }
 
-/** Whether a node hosting `hosted` sees the service: it is on one of those networks. */
-export function isServiceVisible(service: ServiceRecord, hosted: ReadonlySet<string>): boolean {
-  return service.networkIds.some((networkId) => hosted.has(networkId));
+/** Whether a node hosting `hosted` sees the service: it is on one of those networks, or publishes an ingress port. */
+export function isServiceVisible(state: StoreState, service: ServiceRecord, hosted: ReadonlySet<string>): boolean {
+  return state.ingressServiceIds.has(service.id) || service.networkIds.some((networkId) => hosted.has(networkId));
+}
+
+/** Whether an endpoint is in the view of every node: it is a backend of a service that publishes an ingress port. */
+export function isMeshBackend(state: StoreState, endpoint: Pick<EndpointRecord, 'serviceId'>): boolean {
+  return endpoint.serviceId !== '' && state.ingressServiceIds.has(endpoint.serviceId);
+}
+
+/**
+ * The backends of the services publishing ingress ports on networks outside `hosted` (those of
+ * hosted networks are in the view with their network): by service name, then network, then address.
+ * A node forwards its ingress ports to their nodes without programming their networks.
+ */
+export function meshBackendViews(state: StoreState, hosted: ReadonlySet<string>, cache: NetworkEndpointsCache): EndpointView[] {
+  const services = sortedByName([...state.ingressServiceIds].map((id) => state.service(id)));
+  return services.flatMap((service) =>
+    service.networkIds.filter((networkId) => !hosted.has(networkId)).flatMap((networkId) => serviceBackendViews(state, service.id, networkId, cache)),
+  );
+}
+
+/** A service's backends on one network, from the network's cached views. */
+export function serviceBackendViews(state: StoreState, serviceId: string, networkId: string, cache: NetworkEndpointsCache): EndpointView[] {
+  return networkEndpointViews(state, networkId, cache).filter((endpoint) => endpoint.serviceId === serviceId);
 }
 
 export function toServiceView(state: StoreState, service: ServiceRecord, hosted: ReadonlySet<string>): ServiceView {

@@ -52,3 +52,16 @@ describe('HeldView readiness', () => {
     expect([...held.readyEndpoints()]).toEqual([]);
   });
 });
+
+describe('HeldView endpoints of networks the node does not host', () => {
+  it('keeps them across deltas until removed by id, and drops a network the node leaves with its endpoints', () => {
+    // Hosts blue and red; also holds a backend on green, which it has never hosted (the routing mesh).
+    const held = heldWith([endpoint('e1'), endpoint('r1', 'red'), endpoint('g1', 'green')]);
+    held.applyReadiness({ replace: true, readyEndpointIds: ['e1', 'r1', 'g1'], unreadyEndpointIds: [] });
+    const next = held.applyDelta(delta({ networkIds: ['blue'] }));
+    expect(next?.endpoints.map((e) => e.id)).toEqual(['e1', 'g1']);
+    expect([...held.readyEndpoints()].sort()).toEqual(['e1', 'g1']);
+    const after = held.applyDelta(delta({ fromRevision: 6, revision: 7, networkIds: ['blue'], removedEndpointIds: ['g1'] }));
+    expect(after?.endpoints.map((e) => e.id)).toEqual(['e1']);
+  });
+});

@@ -113,9 +113,12 @@ export class HeldView {
     this.heldRevision = delta.revision;
     this.nodeName = delta.nodeName;
     this.advertiseAddr = delta.advertiseAddr;
+    // A network the node no longer hosts goes with its endpoints. Endpoints of networks it never
+    // hosted (backends of services publishing ingress ports) stay until removed by id.
     const hosted = new Set(delta.networkIds);
-    for (const id of this.networks.keys()) if (!hosted.has(id)) this.networks.delete(id);
-    for (const [id, endpoint] of this.endpoints) if (!hosted.has(endpoint.networkId)) this.endpoints.delete(id);
+    const left = new Set([...this.networks.keys()].filter((id) => !hosted.has(id)));
+    for (const id of left) this.networks.delete(id);
+    if (left.size > 0) for (const [id, endpoint] of this.endpoints) if (left.has(endpoint.networkId)) this.endpoints.delete(id);
     for (const network of delta.networks) this.networks.set(network.id, network);
     for (const sandbox of delta.sandboxes) this.sandboxes.set(sandbox.id, sandbox);
     for (const id of delta.removedSandboxIds) this.sandboxes.delete(id);

@@ -97,7 +97,8 @@ export interface ManagerMessage {
 }
 
 /**
- * Which endpoints of the node's view can carry traffic now (the Endpoint.ready rule). Not part of
+ * Which endpoints of the node's view can carry traffic now (the Endpoint.ready rule: programmed by the
+ * nodes hosting its network, also for an ingress backend held by a node that does not). Not part of
  * the view's revisions: it follows the agents' reports and node liveness, which the leader holds
  * in memory. Sent whole (replace = true) when a session opens and after a leader change, then as
  * changes. Service balancing and DNS use only ready (or draining) endpoints.
@@ -142,21 +143,25 @@ export interface ViewDelta {
   revision: number;
   nodeName: string;
   advertiseAddr: string;
-  /** every network the node hosts now */
+  /**
+   * Every network the node hosts now. A network the node held and no longer hosts goes with its
+   * endpoints; endpoints of networks it never held (ingress backends, see NodeView.endpoints) stay
+   * until removed by id.
+   */
   networkIds: string[];
   /** hosted networks added or changed */
   networks: NetworkView[];
   /** local sandboxes added or changed */
   sandboxes: SandboxView[];
   removedSandboxIds: string[];
-  /** endpoints of hosted networks added or changed */
+  /** endpoints of hosted networks, and ingress backends (see NodeView.endpoints), added or changed */
   endpoints: EndpointView[];
   removedEndpointIds: string[];
   /** every overlay subnet of the cluster now, as in NodeView */
   overlaySubnets: string[];
   /** more parts of this delta follow */
   more: boolean;
-  /** services of hosted networks added or changed */
+  /** services of the view (see NodeView.services) added or changed */
   services: ServiceView[];
   removedServiceIds: string[];
 }
@@ -171,7 +176,11 @@ export interface NodeView {
   networks: NetworkView[];
   /** sandboxes hosted on this node */
   sandboxes: SandboxView[];
-  /** every endpoint of those networks, local and remote */
+  /**
+   * Every endpoint of those networks, local and remote; and every backend of a service that
+   * publishes an ingress port, on any network: the node answers that port (the routing mesh) and
+   * forwards it to the backends' nodes, but programs nothing of a network it does not host.
+   */
   endpoints: EndpointView[];
   /**
    * Every subnet (CIDR) of every network in the cluster, hosted here or not, sorted by
@@ -180,8 +189,9 @@ export interface NodeView {
    */
   overlaySubnets: string[];
   /**
-   * Every service with a VIP (or dnsrr) on a network in networks; its backends are the
-   * endpoints whose service_id names it.
+   * Every service with a VIP (or dnsrr) on a network in networks, and every service that publishes
+   * an ingress port (on every node: the routing mesh); its backends are the endpoints whose
+   * service_id names it.
    */
   services: ServiceView[];
 }
