@@ -1,4 +1,4 @@
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { close as closeInBackground, readSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { inNetworkNamespace } from './network-namespace';
 
@@ -120,9 +120,9 @@ const replyError = (body: Buffer): number => -body.readInt32LE(0);
 
 /**
  * Clears conntrack's entries of flows matching any of `matches` in one namespace, reusing one
- * socket per namespace until `close`. Why close later: closing a netfilter netlink socket makes
- * the kernel wait for nf_tables' pending destructions (an RCU grace period, 5-15 ms) whenever a
- * commit deleted something since; closed together after a pass's last commit, that is paid once.
+ * socket per namespace until `close`, which closes them on libuv's threadpool: the last close of
+ * a netfilter netlink socket waits for nf_tables' pending destructions after a commit that
+ * deleted something (see NftSession), and that wait must not hold the agent's thread.
  */
 export class ConntrackSession {
   private readonly sockets = new Map<string, number>();
@@ -161,7 +161,7 @@ export class ConntrackSession {
   }
 
   close(): void {
-    for (const fd of this.sockets.values()) closeSync(fd);
+    for (const fd of this.sockets.values()) closeInBackground(fd, () => undefined);
     this.sockets.clear();
   }
 

@@ -1,5 +1,6 @@
+import { close as closeInBackground } from 'node:fs';
+import { nativeCalls, type NativeCalls } from './libraries';
 import { inNetworkNamespace } from './network-namespace';
-import { nativeCalls } from './libraries';
 
 export interface NftResult {
   ok: boolean;
@@ -25,25 +26,34 @@ export function runNftIn(path: string, script: string, outputFlags = 0): NftResu
   }
 }
 
+const O_RDONLY_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_DOMAIN = 39;
+const SO_PROTOCOL = 38;
+const AF_NETLINK = 16;
+const NETLINK_NETFILTER = 12;
+
 /**
  * Scripts in many namespaces, one libnftables context per namespace kept until `close`. The
  * context is made inside its namespace because its netlink socket is bound there; calls still
- * enter the namespace, as libnftables may reopen that socket. Why close later: closing a
- * netfilter netlink socket makes the kernel wait for nf_tables' pending destructions (an RCU
- * grace period, 5-15 ms) whenever a commit deleted something since; contexts freed together
- * after a pass's last commit pay that once instead of once per namespace.
+ * enter the namespace, as libnftables may reopen that socket.
+ *
+ * Closing: the last close of a netfilter netlink socket makes the kernel wait for nf_tables'
+ * pending destructions (an RCU grace period, 5-20 ms) whenever a commit deleted something (an
+ * element, a flushed rule) since. So each context's socket gets a spare descriptor when it is
+ * made; `close` frees the contexts (their own descriptors close at no cost while the spare holds
+ * the socket) and closes the spares on libuv's threadpool, where that wait blocks no one. Where
+ * the spare cannot be had, the context's own close waits, as nft's would.
  */
 export class NftSession {
   private readonly contexts = new Map<string, unknown>();
+  private readonly spares: number[] = [];
 
   run(path: string, script: string, outputFlags = 0): NftResult {
     return inNetworkNamespace(path, (calls) => {
       let context = this.contexts.get(path);
       if (context === undefined) {
-        context = calls.nftNew(0);
-        if (context === null) throw new Error(`libnftables: cannot create a context in ${path}`);
-        calls.nftBufferOutput(context);
-        calls.nftBufferError(context);
+        context = this.newContext(calls, path);
         this.contexts.set(path, context);
       }
       calls.nftSetOutputFlags(context, outputFlags);
@@ -53,9 +63,28 @@ export class NftSession {
   }
 
   close(): void {
-    if (this.contexts.size === 0) return;
-    const calls = nativeCalls();
-    for (const context of this.contexts.values()) calls.nftFree(context);
+    if (this.contexts.size > 0) {
+      const calls = nativeCalls();
+      for (const context of this.contexts.values()) calls.nftFree(context);
+    }
+    for (const spare of this.spares) closeInBackground(spare, () => undefined);
     this.contexts.clear();
+    this.spares.length = 0;
+  }
+
+  private newContext(calls: NativeCalls, path: string): unknown {
+    // nft_ctx_new opens its socket on the lowest free descriptor: the one a probe gets and gives back.
+    const lowest = calls.open('/dev/null', O_RDONLY_CLOEXEC);
+    if (lowest >= 0) calls.close(lowest);
+    const context = calls.nftNew(0);
+    if (context === null) throw new Error(`libnftables: cannot create a context in ${path}`);
+    calls.nftBufferOutput(context);
+    calls.nftBufferError(context);
+    // Only a netfilter netlink socket can be that context's (nothing else makes one meanwhile); anything else is left alone.
+    if (lowest >= 0 && calls.socketOption(lowest, SOL_SOCKET, SO_DOMAIN) === AF_NETLINK && calls.socketOption(lowest, SOL_SOCKET, SO_PROTOCOL) === NETLINK_NETFILTER) {
+      const spare = calls.dupCloexec(lowest);
+      if (spare >= 0) this.spares.push(spare);
+    }
+    return context;
   }
 }
