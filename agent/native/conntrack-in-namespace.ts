@@ -1,5 +1,6 @@
 import { close as closeInBackground, readSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
+import { AF_NETLINK, NETLINK_NETFILTER, SOL_SOCKET, SO_RCVTIMEO } from './netfilter-socket';
 import { inNetworkNamespace } from './network-namespace';
 
 /**
@@ -16,12 +17,8 @@ export interface FlowMatch {
 }
 
 const AF_INET = 2;
-const AF_NETLINK = 16;
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0o2000000;
-const NETLINK_NETFILTER = 12;
-const SOL_SOCKET = 1;
-const SO_RCVTIMEO = 20;
 
 const NLM_F_REQUEST = 0x1;
 const NLM_F_ACK = 0x4;

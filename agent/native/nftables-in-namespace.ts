@@ -1,5 +1,6 @@
 import { close as closeInBackground } from 'node:fs';
 import { nativeCalls, type NativeCalls } from './libraries';
+import { AF_NETLINK, NETLINK_NETFILTER, SOL_SOCKET, SO_DOMAIN, SO_PROTOCOL } from './netfilter-socket';
 import { inNetworkNamespace } from './network-namespace';
 
 export interface NftResult {
@@ -27,11 +28,6 @@ export function runNftIn(path: string, script: string, outputFlags = 0): NftResu
 }
 
 const O_RDONLY_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_DOMAIN = 39;
-const SO_PROTOCOL = 38;
-const AF_NETLINK = 16;
-const NETLINK_NETFILTER = 12;
 
 /**
  * Scripts in many namespaces, one libnftables context per namespace kept until `close`. The
