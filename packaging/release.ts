@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { sha256Of } from '../proto/runtime/build-info';
 import { reflectionFiles } from '../proto/runtime/proto-files';
 import { withCodeCache } from './code-cache';
-import { embeddedAddons } from './embedded-addons';
+import { EmbeddedAddons } from './embedded-addons';
 import { embeddedProtoLoader } from './embedded-protos';
 
 /** Where `npm run release` puts the artifact, and the checksum file beside it (`sha256sum -c` reads it). */
@@ -36,6 +36,7 @@ export async function buildRelease(repoRoot: string, outDir = join(repoRoot, 'di
   const stamp = { version, commit: gitCommit(repoRoot), built: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
   const files = reflectionFiles();
 
+  const addons = new EmbeddedAddons();
   const artifact = join(outDir, 'trellis');
   mkdirSync(dirname(artifact), { recursive: true });
   const result = await build({
@@ -52,12 +53,12 @@ export async function buildRelease(repoRoot: string, outDir = join(repoRoot, 'di
       TRELLIS_RELEASE: JSON.stringify(stamp),
       TRELLIS_REFLECTION_FILES: JSON.stringify(files.map((file) => file.toString('base64'))),
     },
-    plugins: [embeddedProtoLoader(), embeddedAddons()],
+    plugins: [embeddedProtoLoader(), addons.plugin()],
     logLevel: 'warning',
   });
   const [bundle] = result.outputFiles;
   if (result.errors.length > 0 || !bundle) throw new Error(`release: esbuild failed: ${result.errors.map((error) => error.text).join('; ')}`);
-  writeFileSync(artifact, withCodeCache(bundle.text), { mode: 0o755 });
+  writeFileSync(artifact, withCodeCache(bundle.text) + addons.trailer(), { mode: 0o755 });
   chmodSync(artifact, 0o755);
   const sha256 = sha256Of(artifact);
   const checksumFile = `${artifact}.sha256`;
