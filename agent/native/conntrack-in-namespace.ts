@@ -26,6 +26,7 @@ const NLM_F_DUMP = 0x300;
 const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
 const NLA_TYPE_MASK = 0x3fff;
+const NLA_F_NESTED = 0x8000;
 
 const CTNETLINK = 1 << 8;
 const CT_NEW = CTNETLINK | 0;
@@ -129,6 +130,17 @@ export class ConntrackSession {
   deleteFlows(path: string, matches: readonly FlowMatch[]): number {
     if (matches.length === 0) return 0;
     const fd = this.socketIn(path);
+    try {
+      return this.deleteOn(fd, matches);
+    } catch (error) {
+      // Replies of the failed exchange may still be queued: the socket is not used again.
+      this.sockets.delete(path);
+      closeInBackground(fd, () => undefined);
+      throw error;
+    }
+  }
+
+  private deleteOn(fd: number, matches: readonly FlowMatch[]): number {
     const doomed: Buffer[] = [];
     this.sequence += 1;
     writeSync(fd, message(CT_GET, NLM_F_REQUEST | NLM_F_DUMP, this.sequence, Buffer.alloc(0)));
@@ -140,10 +152,11 @@ export class ConntrackSession {
       const answeredBy = tupleAddress(entry, CTA_TUPLE_REPLY, CTA_IP_V4_SRC);
       if (!matches.some((match) => match.vip === destination && (match.backend === undefined || match.backend === answeredBy))) continue;
       // Deleted by its original tuple (and id and zone, so a newer flow with the same tuple stays).
-      doomed.push(Buffer.concat([CTA_TUPLE_ORIG, CTA_ID, CTA_ZONE].flatMap((type) => {
+      const identity = [CTA_TUPLE_ORIG, CTA_ID, CTA_ZONE].flatMap((type) => {
         const value = attribute(entry, type);
-        return value === undefined ? [] : [rawAttribute(type === CTA_TUPLE_ORIG ? type | 0x8000 : type, value)];
-      })));
+        return value === undefined ? [] : [rawAttribute(type === CTA_TUPLE_ORIG ? type | NLA_F_NESTED : type, value)];
+      });
+      doomed.push(Buffer.concat(identity));
     }
     for (const entry of doomed) {
       this.sequence += 1;
