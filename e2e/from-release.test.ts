@@ -1,7 +1,7 @@
 /**
  * The artifact in the lab: managers, agents and the CLI of `lab exec` all run the release
  * artifact built from this tree, each daemon on a config file deploy/'s templates wrote (`lab up
- * --from-release`), and the walking-skeleton and data-plane scenarios pass on it. The scenarios
+ * --from-release`), and the walking-skeleton, data-plane and services scenarios pass on it. The scenarios
  * are their own files, run here with $TRELLIS_LAB_FROM_RELEASE set; the checks of theirs that
  * only repeat the daemons' behaviour at length are left to their run on the build (itOnTheBuild).
  */
@@ -78,3 +78,5 @@ describe('a lab from the release artifact', () => {
 // The scenarios, defined again here: their labs come up from the artifact.
 require('./walking-skeleton.test');
 require('./data-plane.test');
+// Service balancing: the agent reaches each sandbox through koffi's native module the artifact carries.
+require('./services.test');

@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { sha256Of } from '../proto/runtime/build-info';
 import { reflectionFiles } from '../proto/runtime/proto-files';
 import { withCodeCache } from './code-cache';
+import { EmbeddedAddons } from './embedded-addons';
 import { embeddedProtoLoader } from './embedded-protos';
 
 /** Where `npm run release` puts the artifact, and the checksum file beside it (`sha256sum -c` reads it). */
@@ -26,7 +27,8 @@ function gitCommit(repoRoot: string): string {
  * by esbuild into CommonJS for the system's `node` (20 or later). Modules the CLI loads with
  * require() at the point of use stay lazy in the bundle (esbuild evaluates them on first require),
  * so a CLI call evaluates only what it uses. The .proto files reflection serves, and those
- * dependencies parse at run time, are built in. The file written is a loader and the bundle
+ * dependencies parse at run time, are built in, and so is koffi's native module for Linux x64 and
+ * arm64 (see embedded-addons.ts). The file written is a loader and the bundle
  * (see code-cache.ts); the dependencies' license notices are kept at the bundle's end.
  */
 export async function buildRelease(repoRoot: string, outDir = join(repoRoot, 'dist', 'release')): Promise<Release> {
@@ -34,6 +36,7 @@ export async function buildRelease(repoRoot: string, outDir = join(repoRoot, 'di
   const stamp = { version, commit: gitCommit(repoRoot), built: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
   const files = reflectionFiles();
 
+  const addons = new EmbeddedAddons();
   const artifact = join(outDir, 'trellis');
   mkdirSync(dirname(artifact), { recursive: true });
   const result = await build({
@@ -50,12 +53,12 @@ export async function buildRelease(repoRoot: string, outDir = join(repoRoot, 'di
       TRELLIS_RELEASE: JSON.stringify(stamp),
       TRELLIS_REFLECTION_FILES: JSON.stringify(files.map((file) => file.toString('base64'))),
     },
-    plugins: [embeddedProtoLoader()],
+    plugins: [embeddedProtoLoader(), addons.plugin()],
     logLevel: 'warning',
   });
   const [bundle] = result.outputFiles;
   if (result.errors.length > 0 || !bundle) throw new Error(`release: esbuild failed: ${result.errors.map((error) => error.text).join('; ')}`);
-  writeFileSync(artifact, withCodeCache(bundle.text), { mode: 0o755 });
+  writeFileSync(artifact, withCodeCache(bundle.text) + addons.trailer(), { mode: 0o755 });
   chmodSync(artifact, 0o755);
   const sha256 = sha256Of(artifact);
   const checksumFile = `${artifact}.sha256`;

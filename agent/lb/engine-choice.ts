@@ -15,5 +15,5 @@ export async function chooseBalancer(choice: LbEngineChoice, runner: CommandRunn
   if (choice === 'ipvs' && !hasIpvs) {
     throw new Error('--lb ipvs: this kernel has no IPVS (no /proc/net/ip_vs, and ipvsadm -Ln fails); use --lb nftables or leave --lb out');
   }
-  return hasIpvs ? new IpvsBalancer(runner) : createNftablesBalancer(runner);
+  return hasIpvs ? new IpvsBalancer(runner) : createNftablesBalancer();
 }

@@ -18,6 +18,10 @@ export interface NativeCalls {
   bind(fd: number, address: Buffer, length: number): number;
   listen(fd: number, backlog: number): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, length: number): number;
+  /** An int socket option; undefined when getsockopt fails (not a socket, say). */
+  socketOption(fd: number, level: number, name: number): number | undefined;
+  /** fcntl(fd, F_DUPFD_CLOEXEC): another descriptor of the same open file, closed on exec. */
+  dupCloexec(fd: number): number;
   errno(): number;
   nftNew(flags: number): unknown;
   nftFree(context: unknown): void;
@@ -28,6 +32,8 @@ export interface NativeCalls {
   nftOutput(context: unknown): string;
   nftError(context: unknown): string;
 }
+
+const F_DUPFD_CLOEXEC = 1030;
 
 let loaded: NativeCalls | undefined;
 
@@ -49,6 +55,8 @@ function load(): NativeCalls {
   const bind = call(libc, 'int bind(int fd, const void *address, uint32_t length)');
   const listen = call(libc, 'int listen(int fd, int backlog)');
   const setsockopt = call(libc, 'int setsockopt(int fd, int level, int name, const void *value, uint32_t length)');
+  const getsockopt = call(libc, 'int getsockopt(int fd, int level, int name, _Out_ void *value, _Inout_ uint32_t *length)');
+  const fcntl = call(libc, 'int fcntl(int fd, int command, ...)');
   const nftNew = call(nft, 'void *nft_ctx_new(uint32_t flags)');
   const nftFree = call(nft, 'void nft_ctx_free(void *context)');
   const nftRun = call(nft, 'int nft_run_cmd_from_buffer(void *context, const char *script)');
@@ -65,6 +73,12 @@ function load(): NativeCalls {
     bind: (fd, address, length) => bind(fd, address, length) as number,
     listen: (fd, backlog) => listen(fd, backlog) as number,
     setsockopt: (fd, level, name, value, length) => setsockopt(fd, level, name, value, length) as number,
+    socketOption: (fd, level, name) => {
+      const value = Buffer.alloc(4);
+      const length = [4];
+      return (getsockopt(fd, level, name, value, length) as number) === 0 ? value.readInt32LE(0) : undefined;
+    },
+    dupCloexec: (fd) => fcntl(fd, F_DUPFD_CLOEXEC, 'int', 0) as number,
     errno: () => koffi.errno(),
     nftNew: (flags) => nftNew(flags) as unknown,
     nftFree: (context) => {

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processRunner } from '../../agent/kernel';
 import type { LbService, NamespaceBalancing } from '../../agent/lb/model';
 import { NftablesBalancer } from '../../agent/lb/nftables';
 import { assertReachable, startIperfServer, tcpGbps } from '../dataplane/iperf';
@@ -73,7 +72,7 @@ function services(pair: Pair, count: number): NamespaceBalancing {
 
 /** Programs `count` services in the client's namespace (a level-triggered pass); the VIP measured is the last one's. */
 export async function programServices(pair: Pair, count: number): Promise<string> {
-  const balancer = new NftablesBalancer(processRunner);
+  const balancer = new NftablesBalancer();
   const desired = [services(pair, count)];
   await balancer.apply(balancer.plan(desired, await balancer.observe([pair.client.netns])));
   return vipOf(count - 1);

@@ -1,6 +1,5 @@
-import { CommandRunner, processRunner } from '../../kernel';
 import type { LoadBalancer, NamespaceBalancing } from '../model';
-import { applyChanges, readTables } from './kernel-io';
+import { nativeNftLbKernel, type NftLbKernel } from './kernel-io';
 import { NftLbChange, planBalancing } from './plan';
 import type { ObservedLb } from './table';
 
@@ -22,10 +21,10 @@ export class LbApplyError extends Error {
 export class NftablesBalancer implements LoadBalancer<ObservedLb, NftLbChange> {
   readonly engine = 'nftables';
 
-  constructor(private readonly runner: CommandRunner) {}
+  constructor(private readonly kernel: NftLbKernel = nativeNftLbKernel) {}
 
   observe(netns: readonly string[]): Promise<Map<string, ObservedLb>> {
-    return readTables(this.runner, netns);
+    return this.kernel.readTables(netns);
   }
 
   plan(desired: readonly NamespaceBalancing[], observed: ReadonlyMap<string, ObservedLb>): NftLbChange[] {
@@ -33,11 +32,11 @@ export class NftablesBalancer implements LoadBalancer<ObservedLb, NftLbChange> {
   }
 
   async apply(changes: readonly NftLbChange[]): Promise<void> {
-    const failures = await applyChanges(this.runner, changes);
+    const failures = await this.kernel.applyChanges(changes);
     if (failures.size > 0) throw new LbApplyError(failures);
   }
 }
 
-export function createNftablesBalancer(runner: CommandRunner = processRunner): NftablesBalancer {
-  return new NftablesBalancer(runner);
+export function createNftablesBalancer(kernel: NftLbKernel = nativeNftLbKernel): NftablesBalancer {
+  return new NftablesBalancer(kernel);
 }

@@ -51,7 +51,7 @@ describe('plan', () => {
     expect(lines.filter((line) => line.startsWith('add element')).join()).toMatch(new RegExp(`\\{ ${leaving} : ${slots.get(999)} \\}$`));
     expect(lines.join('\n')).toMatch(/flush chain .*web-tcp-80\nadd rule .*mod 999 map/);
     expect(change?.transaction).not.toMatch(/api|table|output/);
-    expect(change?.clearFlows).toBe(`-D -d 10.9.0.1 -r ${ip(500)}\n`);
+    expect(change?.clearFlows).toEqual([{ vip: '10.9.0.1', backend: ip(500) }]);
   });
 
   test('a backend drains (out of the map, into the draining set, flows kept), then leaves (its flows cleared)', () => {
@@ -60,11 +60,11 @@ describe('plan', () => {
     const [drain] = planBalancing([ns(draining)], held(written(serving)));
     expect(drain?.transaction).toContain(`add element ip trellis_lb ${'svc-'}`);
     expect(drain?.transaction).toMatch(/add element ip trellis_lb \S+-draining \{ 10\.1\.0\.1 \}/);
-    expect(drain?.clearFlows).toBe('');
+    expect(drain?.clearFlows).toEqual([]);
 
     const [leave] = planBalancing([ns([service('web', '10.9.0.1', [2, 3])])], held(written(draining)));
     expect(leave?.transaction).toMatch(/delete element ip trellis_lb \S+-draining \{ 10\.1\.0\.1 \}/);
-    expect(leave?.clearFlows).toBe('-D -d 10.9.0.1 -r 10.1.0.1\n');
+    expect(leave?.clearFlows).toEqual([{ vip: '10.9.0.1', backend: '10.1.0.1' }]);
   });
 
   test('a service removed: its objects and element go, its flows are cleared by VIP, unless another service took the VIP', () => {
@@ -73,10 +73,10 @@ describe('plan', () => {
     expect(removal?.transaction).toMatch(/delete element ip trellis_lb services \{ 10\.9\.0\.1 \. tcp \. 80 \}/);
     expect(removal?.transaction).toMatch(/delete chain .*web-tcp-80/);
     expect(removal?.transaction).toMatch(/delete map .*web-backends/);
-    expect(removal?.clearFlows).toBe('-D -d 10.9.0.1\n');
+    expect(removal?.clearFlows).toEqual([{ vip: '10.9.0.1' }]);
 
     const [takeover] = planBalancing([ns([service('web2', '10.9.0.1', [2, 5])])], held(written([both[0] as LbService])));
-    expect(takeover?.clearFlows).toBe('-D -d 10.9.0.1 -r 10.1.0.1\n');
+    expect(takeover?.clearFlows).toEqual([{ vip: '10.9.0.1', backend: '10.1.0.1' }]);
   });
 
   test('no services: a stale table is deleted, no table stays none', () => {

@@ -1,4 +1,5 @@
 import { deleteScript } from '../../firewall';
+import type { FlowMatch } from '../../native/conntrack-in-namespace';
 import type { NamespaceBalancing } from '../model';
 import { desiredTable } from './desired';
 import { emptyTable } from './listing';
@@ -11,8 +12,8 @@ export interface NftLbChange {
   netns: string;
   /** Input for `nft -f`: one transaction, so a client never meets a half-written service. */
   transaction: string;
-  /** Input for `conntrack -R` run after the transaction ('' for none): `-D` lines for flows to backends that left. */
-  clearFlows: string;
+  /** Flows cleared after the transaction (none: nothing to clear): those to backends that left, by VIP and backend. */
+  clearFlows: FlowMatch[];
   /** 'rebuild': the table was (re)written whole, because it was missing, or misshapen so that only that repairs it. */
   kind: 'update' | 'rebuild' | 'delete';
 }
@@ -85,12 +86,12 @@ function statements(desired: DesiredTable, observed: ObservedTable): string[] {
 }
 
 /**
- * `conntrack -R` lines clearing the flows of every backend the table held (accepting or draining)
+ * The flows to clear: those of every backend the table held (accepting or draining)
  * that no longer stands behind the VIP its flows went to. Flows are found by that VIP and the
- * backend that answers them; a VIP gone altogether is cleared by the VIP alone (one line, not one
- * per backend).
+ * backend that answers them; a VIP gone altogether is cleared by the VIP alone (one match, not
+ * one per backend).
  */
-function flowsToClear(desired: DesiredTable, observed: ObservedTable): string[] {
+function flowsToClear(desired: DesiredTable, observed: ObservedTable): FlowMatch[] {
   const backendsOf = (table: DesiredTable | ObservedTable, bases: Iterable<string>): Set<string> => {
     const backends = new Set<string>();
     for (const base of bases) {
@@ -110,17 +111,17 @@ function flowsToClear(desired: DesiredTable, observed: ObservedTable): string[] 
     return bases;
   };
   const desiredVips = byVip(desired.services);
-  const lines: string[] = [];
+  const flows: FlowMatch[] = [];
   for (const [vip, bases] of byVip(observed.services ?? new Map())) {
     const stillBehind = desiredVips.get(vip);
     if (stillBehind === undefined) {
-      lines.push(`-D -d ${vip}`);
+      flows.push({ vip });
       continue;
     }
     const kept = backendsOf(desired, stillBehind);
-    for (const backend of backendsOf(observed, bases)) if (!kept.has(backend)) lines.push(`-D -d ${vip} -r ${backend}`);
+    for (const backend of backendsOf(observed, bases)) if (!kept.has(backend)) flows.push({ vip, backend });
   }
-  return lines;
+  return flows;
 }
 
 /** The timeout objects that exist with another policy: ct timeouts cannot be changed in place while rules use them. */
@@ -132,18 +133,17 @@ function planNamespace(balancing: NamespaceBalancing, observed: ObservedLb | und
   if (observed?.kind === 'unreadable') return undefined;
   const desired = desiredTable(balancing.services);
   const table = observed?.table;
-  const clearFlows = (lines: string[]): string => lines.map((line) => `${line}\n`).join('');
   if (balancing.services.length === 0) {
     if (table === undefined) return undefined;
-    return { netns: balancing.netns, transaction: deleteScript(LB_TABLE), clearFlows: clearFlows(flowsToClear(desired, table)), kind: 'delete' };
+    return { netns: balancing.netns, transaction: deleteScript(LB_TABLE), clearFlows: flowsToClear(desired, table), kind: 'delete' };
   }
   if (table === undefined || table.misshapen.length > 0 || misshapenTimeouts(desired, table)) {
     const rebuild = rebuildScript(desired, table !== undefined);
-    return { netns: balancing.netns, transaction: rebuild, clearFlows: clearFlows(table === undefined ? [] : flowsToClear(desired, table)), kind: 'rebuild' };
+    return { netns: balancing.netns, transaction: rebuild, clearFlows: table === undefined ? [] : flowsToClear(desired, table), kind: 'rebuild' };
   }
   const lines = statements(desired, table);
   if (lines.length === 0) return undefined;
-  return { netns: balancing.netns, transaction: lines.map((line) => `${line}\n`).join(''), clearFlows: clearFlows(flowsToClear(desired, table)), kind: 'update' };
+  return { netns: balancing.netns, transaction: lines.map((line) => `${line}\n`).join(''), clearFlows: flowsToClear(desired, table), kind: 'update' };
 }
 
 /** The whole table written from nothing, replacing any table there in the same transaction. */
