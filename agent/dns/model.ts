@@ -46,4 +46,25 @@ export interface ResolverOptions {
   /** How long an upstream gets before the next one is tried, and SERVFAIL after the last. */
   upstreamTimeoutMs: number;
   metrics?: DnsMetrics;
+  /**
+   * How a forwarded query reaches an upstream; by default from the agent's own namespace (where
+   * the host's resolvers, 127.0.0.53 included, are reachable). A server may send a sandbox's
+   * --dns queries from inside that sandbox's namespace instead, as Docker does.
+   */
+  exchange?: UpstreamExchange;
+}
+
+/** One upstream resolver: a sandbox's --dns server ('sandbox') or one of the host's ('host'). */
+export interface Upstream {
+  address: string;
+  port: number;
+  origin: 'sandbox' | 'host';
+}
+
+export interface UpstreamExchange {
+  /**
+   * The upstream's reply to `query` (sent as it is, the client's id included), or a rejection
+   * when it fails or `timeoutMs` passes first; the socket is closed either way.
+   */
+  exchange(query: Buffer, upstream: Upstream, transport: DnsTransport, asker: Asker, timeoutMs: number): Promise<Buffer>;
 }

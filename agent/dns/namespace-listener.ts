@@ -1,7 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Asker, Resolver } from './model';
-import { TcpFrames, tcpFrame } from './tcp-framing';
+import { framed, MAX_TCP_MESSAGE, TcpMessages } from './tcp-framing';
 
 export interface ListenerLimits {
   /** A TCP connection with nothing sent or received for this long is closed (RFC 7766 §6.2.3: seconds, not minutes). */
@@ -77,23 +77,24 @@ function serveTcpConnection(
   limits: ListenerLimits,
 ): void {
   connections.add(socket);
-  const frames = new TcpFrames();
+  const messages = new TcpMessages();
   let written: Promise<void> = Promise.resolve();
   let inFlight = 0;
   socket.setTimeout(limits.tcpIdleMs, () => socket.destroy());
   socket.on('error', onError);
   socket.on('close', () => connections.delete(socket));
   socket.on('data', (chunk: Buffer) => {
-    for (const query of frames.push(chunk)) {
+    for (const query of messages.push(chunk)) {
       const reply = resolver.respond(query, asker, 'tcp');
       inFlight += 1;
       if (inFlight >= limits.tcpQueriesInFlight) socket.pause();
       written = written.then(async () => {
-        const frame = await reply.then((message) => (message === undefined ? undefined : tcpFrame(message)), (error: Error) => {
+        const message = await reply.catch((error: Error) => {
           onError(error);
           return undefined;
         });
-        if (frame !== undefined && !socket.destroyed) socket.write(frame);
+        // Longer than TCP's two-byte length can say: nothing sendable (the client times out, as for a lost reply).
+        if (message !== undefined && message.length <= MAX_TCP_MESSAGE && !socket.destroyed) socket.write(framed(message));
         inFlight -= 1;
         if (inFlight < limits.tcpQueriesInFlight && socket.isPaused()) socket.resume();
       });

@@ -1,32 +1,28 @@
 /**
- * DNS over TCP (RFC 1035 §4.2.2): each message is preceded by its length in two bytes, and a
- * client may send several on one connection, split or joined however the stream delivers them.
+ * DNS over TCP frames each message with its length in two bytes (RFC 1035 4.2.2): the only bytes
+ * of the wire format written here, everything inside a message is dns-packet's.
  */
+export const MAX_TCP_MESSAGE = 0xffff;
 
-const LENGTH_BYTES = 2;
+export function framed(message: Buffer): Buffer {
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(message.length);
+  return Buffer.concat([length, message]);
+}
 
-/** Collects a connection's bytes and hands out each whole message as soon as it is complete. */
-export class TcpFrames {
+/** Collects a TCP stream's chunks and hands out each whole message as soon as it is in. */
+export class TcpMessages {
   private pending: Buffer = Buffer.alloc(0);
 
-  /** The messages completed by `chunk`, in order, without their length prefix. */
   push(chunk: Buffer): Buffer[] {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const messages: Buffer[] = [];
-    while (this.pending.length >= LENGTH_BYTES) {
-      const end = LENGTH_BYTES + this.pending.readUInt16BE(0);
+    while (this.pending.length >= 2) {
+      const end = 2 + this.pending.readUInt16BE(0);
       if (this.pending.length < end) break;
-      messages.push(this.pending.subarray(LENGTH_BYTES, end));
+      messages.push(this.pending.subarray(2, end));
       this.pending = this.pending.subarray(end);
     }
     return messages;
   }
-}
-
-/** A reply as TCP carries it; one longer than the prefix can say is not sendable (undefined). */
-export function tcpFrame(message: Buffer): Buffer | undefined {
-  if (message.length > 0xffff) return undefined;
-  const prefix = Buffer.alloc(LENGTH_BYTES);
-  prefix.writeUInt16BE(message.length);
-  return Buffer.concat([prefix, message]);
 }
