@@ -11,7 +11,7 @@ describe('DNS metrics', () => {
     metrics.query('A', 'answer', 0.0002);
     metrics.query('A', 'answer', 0.0004);
     metrics.query('AAAA', 'nodata', 0.0001);
-    metrics.query('TYPE65280', 'forwarded', 0.3);
+    metrics.query('other', 'forwarded', 0.3);
     metrics.query('MX', 'servfail', 2.1);
     metrics.upstreamFailure('198.18.0.53');
     metrics.upstreamFailure('198.18.0.53');
@@ -20,7 +20,7 @@ describe('DNS metrics', () => {
     const text = await registry.metrics();
     expect(sampleValue(text, 'trellis_dns_queries_total', 'type="A",result="answer"')).toBe(2);
     expect(sampleValue(text, 'trellis_dns_queries_total', 'type="AAAA",result="nodata"')).toBe(1);
-    expect(sampleValue(text, 'trellis_dns_queries_total', 'type="OTHER",result="forwarded"')).toBe(1);
+    expect(sampleValue(text, 'trellis_dns_queries_total', 'type="other",result="forwarded"')).toBe(1);
     expect(sampleValue(text, 'trellis_dns_upstream_failures_total', 'upstream="198.18.0.53"')).toBe(2);
     expect(sampleValue(text, 'trellis_dns_answer_seconds_bucket', 'le="0.0005",result="answer"')).toBe(2);
     expect(sampleValue(text, 'trellis_dns_answer_seconds_count', 'result="servfail"')).toBe(1);
