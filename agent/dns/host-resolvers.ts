@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
+import { isIP } from 'node:net';
 
 export const HOST_RESOLV_CONF = '/etc/resolv.conf';
 /** glibc reads no more than three nameserver lines (MAXNS); the host's own programs use those. */
 const MAX_NAMESERVERS = 3;
 
 /**
- * The IPv4 nameservers of a resolv.conf, as glibc reads them (first three, comments with # or ;).
+ * The nameservers of a resolv.conf, as glibc reads them (first three, IPv4 or IPv6, comments
+ * with # or ;).
  * Loopback ones are kept: the agent forwards from its own namespace, where the host's stub
  * resolver (127.0.0.53 of systemd-resolved, a dnsmasq on 127.0.0.1) is reachable, and the
  * sandboxes' 127.0.0.11 is not there, so nothing loops. Pure.
@@ -15,7 +16,7 @@ export function nameserversOf(resolvConf: string): string[] {
   const servers: string[] = [];
   for (const line of resolvConf.split('\n')) {
     const [keyword, address] = line.replace(/[#;].*/, '').trim().split(/\s+/);
-    if (keyword === 'nameserver' && address !== undefined && isIPv4(address)) servers.push(address);
+    if (keyword === 'nameserver' && address !== undefined && isIP(address) !== 0) servers.push(address);
   }
   return servers.slice(0, MAX_NAMESERVERS);
 }

@@ -52,12 +52,14 @@ function serveUdp(fd: number, asker: Asker, resolver: Resolver, onError: (error:
   const udp = createSocket('udp4');
   udp.on('error', onError);
   udp.on('message', (query, from) => {
-    void resolver.respond(query, asker, 'udp').then(
-      (reply) => {
+    resolver
+      .respond(query, asker, 'udp')
+      .then((reply) => {
         if (reply !== undefined) udp.send(reply, from.port, from.address, (error) => error && onError(error));
-      },
-      onError,
-    );
+      })
+      // Sending throws when the namespace left while the answer was on its way (a slow upstream):
+      // that answer has nobody to go to, and must not become an unhandled rejection, which ends the agent.
+      .catch(onError);
   });
   udp.bind({ fd });
   return udp;
@@ -89,12 +91,13 @@ function serveTcpConnection(
       inFlight += 1;
       if (inFlight >= limits.tcpQueriesInFlight) socket.pause();
       written = written.then(async () => {
-        const message = await reply.catch((error: Error) => {
-          onError(error);
-          return undefined;
-        });
-        // Longer than TCP's two-byte length can say: nothing sendable (the client times out, as for a lost reply).
-        if (message !== undefined && message.length <= MAX_TCP_MESSAGE && !socket.destroyed) socket.write(framed(message));
+        try {
+          const message = await reply;
+          // Longer than TCP's two-byte length can say: nothing sendable (the client times out, as for a lost reply).
+          if (message !== undefined && message.length <= MAX_TCP_MESSAGE && !socket.destroyed) socket.write(framed(message));
+        } catch (error) {
+          onError(error instanceof Error ? error : new Error(String(error)));
+        }
         inFlight -= 1;
         if (inFlight < limits.tcpQueriesInFlight && socket.isPaused()) socket.resume();
       });

@@ -15,8 +15,8 @@ import type { Asker, DnsTransport, Resolver } from './model';
 import { DnsServer, namespaceListeners } from './server';
 
 const PREFIX = `trdnsk-${process.pid}`;
-const NAMESPACES = [`${PREFIX}-a`, `${PREFIX}-b`, `${PREFIX}-lodown`, `${PREFIX}-taken`];
-const [A, B, LO_DOWN, TAKEN] = NAMESPACES as [string, string, string, string];
+const NAMESPACES = [`${PREFIX}-a`, `${PREFIX}-b`, `${PREFIX}-lodown`, `${PREFIX}-taken`, `${PREFIX}-slow`];
+const [A, B, LO_DOWN, TAKEN, SLOW] = NAMESPACES as [string, string, string, string, string];
 const run = promisify(execFile);
 const LIMITS = { tcpIdleMs: 300, tcpConnections: 2, tcpQueriesInFlight: 4 };
 
@@ -100,7 +100,7 @@ describe('DNS server in sandbox namespaces (real sockets)', () => {
 
   beforeAll(() => {
     for (const namespace of NAMESPACES) execFileSync('ip', ['netns', 'add', namespace]);
-    for (const namespace of [A, B, TAKEN]) execFileSync('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);
+    for (const namespace of [A, B, TAKEN, SLOW]) execFileSync('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);
   });
   afterAll(() => {
     server.close();
@@ -142,6 +142,42 @@ describe('DNS server in sandbox namespaces (real sockets)', () => {
     await exited;
     expect(server.sync(viewOf([A, B, LO_DOWN, TAKEN]))).toEqual({ serving: 4, failing: 0 });
     expect(await dig(TAKEN, 'TXT', 'who.test')).toBe(`"trsb-of-${TAKEN} udp"`);
+  });
+
+  it('drops the answers still on their way when their namespace leaves, handling the failed send, and serves it again when it is back', async () => {
+    // The first two queries wait until the test lets them through; later ones are answered at once.
+    const gate: Array<() => void> = [];
+    const asked: Array<() => void> = [];
+    let toHold = 2;
+    const slowResolver: Resolver = {
+      update: () => undefined,
+      respond: async (query, asker, transport) => {
+        if (toHold > 0) {
+          toHold -= 1;
+          asked.shift()?.();
+          await new Promise<void>((resolve) => gate.push(resolve));
+        }
+        return namingResolver.respond(query, asker, transport);
+      },
+    };
+    const problems: string[] = [];
+    const debugLogger = pino({ level: 'debug' }, { write: (line: string) => problems.push((JSON.parse(line) as { error?: string }).error ?? '') });
+    const slow = new DnsServer(debugLogger, namespaceListeners(slowResolver, debugLogger, LIMITS));
+    try {
+      slow.sync(viewOf([SLOW]));
+      const twoAsked = Promise.all([new Promise<void>((resolve) => asked.push(resolve)), new Promise<void>((resolve) => asked.push(resolve))]);
+      const clients = [dig(SLOW, 'TXT', 'who.test'), dig(SLOW, '+tcp', 'TXT', 'who.test')];
+      await twoAsked;
+      slow.sync(viewOf([]));
+      for (const open of gate.splice(0)) open();
+      for (const answer of await Promise.all(clients)) expect(answer).toMatch(/timed out|no servers could be reached|connection reset|end of file/);
+      // The UDP answer could not be sent: reported as the client's problem, not thrown into the agent.
+      expect(problems).toContainEqual(expect.stringMatching(/Not running/));
+      slow.sync(viewOf([SLOW]));
+      expect(await dig(SLOW, 'TXT', 'who.test')).toBe(`"trsb-of-${SLOW} udp"`);
+    } finally {
+      slow.close();
+    }
   });
 
   it('has no resolver in a namespace that left the view', async () => {
