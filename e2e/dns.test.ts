@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Service } from '../proto/gen/trellis/v1/types';
 import { CreatedObjects } from './support/created-objects';
-import { eventually, lab, labDown, labHost, labUp, onHost, trellisJson, trellisOk, type CommandResult, type LabState } from './support/lab-driver';
+import { eventually, hostMetric, lab, labDown, labHost, labUp, onHost, trellisJson, trellisOk, type CommandResult, type LabState } from './support/lab-driver';
 import { ipOf, sandboxNamespace } from './support/overlay';
 import { trellisInParallel } from './support/parallel-cli';
 
@@ -109,6 +109,10 @@ describe('service discovery: the embedded DNS resolver (1 manager, 3 agents)', (
     // The C library's resolver, through the resolv.conf the agent wrote: what every program uses.
     expect(getent('client', 'web')).toMatch(new RegExp(`^${webIp.replace(/\./g, '\\.')}\\s+web$`));
     expect(getent('client', 'www-front')).toMatch(new RegExp(`^${webIp.replace(/\./g, '\\.')}\\s+www-front$`));
+    // a2's agent counts what it answered and serves its one sandbox.
+    const a2 = labHost(state, 'a2');
+    expect(hostMetric(a2, 'trellis_dns_queries_total', 'type="A",result="answer"')).toBeGreaterThanOrEqual(5);
+    expect(hostMetric(a2, 'trellis_dns_namespaces', 'state="serving"')).toBe(1);
   });
 
   it('answers NXDOMAIN for the same names to a sandbox that shares no network with it', () => {
@@ -139,6 +143,7 @@ describe('service discovery: the embedded DNS resolver (1 manager, 3 agents)', (
     await stopped;
     upstream = undefined;
     expect(status('fwd', OUTSIDE_NAME).rcode).toBe('SERVFAIL');
+    expect(hostMetric(labHost(state, 'a2'), 'trellis_dns_upstream_failures_total', `upstream="${m1.address}:53"`)).toBeGreaterThanOrEqual(1);
     // A server that never answers (an underlay address nobody has): SERVFAIL after the resolver's
     // timeout, before dig's own 5 s would pass.
     sandbox('fwd-silent', 'a2');
@@ -165,7 +170,7 @@ describe('service discovery: the embedded DNS resolver (1 manager, 3 agents)', (
     expect(addresses('client', 'tasks.many')).toEqual(overTcp);
   });
 
-  it('takes the names of a host whose agent stopped out of the answers once it is marked down', async () => {
+  it('takes the names of a host whose agent stopped out of the answers once it is marked down, and serves that host’s sandboxes again once it is back', async () => {
     const nodeStatus = (name: string): string | undefined =>
       trellisJson<NodeRow[]>('m1', ['node', 'ls', '--format', 'json']).find((node) => node.name === name)?.status;
     expect(addresses('client', 'api3')).toEqual([ipOf('api3', 'front')]);
@@ -175,6 +180,10 @@ describe('service discovery: the embedded DNS resolver (1 manager, 3 agents)', (
     expect(addresses('client', 'tasks.api')).toEqual([ipOf('api1', 'front')]);
     expect(addresses('client', 'rr')).toEqual([ipOf('rr1', 'front')]);
     expect(addresses('client', 'web')).toEqual([ipOf('web', 'front')]);
+
+    lab(['start', 'a3']);
+    await eventually(() => addresses('loner', 'api').join() === vipOn('api', 'back'), 'the restarted a3 answers its sandboxes again', BOUND_MS);
+    await eventually(() => addresses('client', 'tasks.api').length === 2, 'api3 back in the answers', BOUND_MS);
   });
 });
 
