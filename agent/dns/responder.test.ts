@@ -2,7 +2,7 @@ import * as dnsPacket from 'dns-packet';
 import type { DecodedPacket, Packet } from 'dns-packet';
 import type { Asker, DnsMetrics, DnsResult, DnsTransport, Resolver, ResolverOptions, Upstream, UpstreamExchange } from './model';
 import { createResolver } from './responder';
-import { BOTH, CLI, endpoint, FRONT, READY, service, testView } from './test-views';
+import { BOTH, CLI, endpoint, ENDPOINTS, FRONT, READY, service, testView } from './test-views';
 import { silentUpstream, TestUpstream, type UpstreamHandler } from './test-upstreams';
 
 const TIMEOUT_MS = 300;
@@ -148,6 +148,21 @@ describe('the resolver, forwarding', () => {
     expect(dataOf(await ask(failover, question('example.com')))).toEqual(['192.0.2.7']);
   });
 
+  it('gives SERVFAIL over TCP when the upstream accepts the connection and never answers', async () => {
+    const mute = await upstream(() => undefined);
+    expect(await ask(answered({ hostResolvers: [mute.address] }), question('example.com'), CLI, 'tcp')).toMatchObject({ id: 4242, rcode: 'SERVFAIL' });
+  });
+
+  it('moves on at once from an upstream whose port is closed', async () => {
+    const closed = await silentUpstream();
+    closed.stop();
+    const live = await upstream();
+    const metrics = recordingMetrics();
+    const resolver = answered({ hostResolvers: [closed.address, live.address], upstreamTimeoutMs: 60_000, metrics });
+    expect(dataOf(await ask(resolver, question('example.com')))).toEqual(['192.0.2.7']);
+    expect(metrics.failures).toEqual([closed.address]);
+  });
+
   it("asks the next upstream after a SERVFAIL, and passes the last one's on", async () => {
     const failing = await upstream(() => ({ flags: 2 }));
     const live = await upstream();
@@ -179,6 +194,11 @@ describe('the resolver, forwarding', () => {
       { address: '192.0.2.53', port: 53, origin: 'sandbox' },
       { address: '198.51.100.1', port: 53, origin: 'host' },
     ]);
+    // --dns 127.0.0.11 names this resolver itself: asking it would only loop, so the host's are asked.
+    const looping = ENDPOINTS.map((candidate) => (candidate.id === 'cli-front' ? { ...candidate, dns: ['127.0.0.11'] } : candidate));
+    resolver.update(testView({ endpoints: looping }), READY);
+    await ask(resolver, question('example.com'), CLI);
+    expect(asked[2]).toEqual({ address: '198.51.100.1', port: 53, origin: 'host' });
   });
 
   it('refuses a host resolver that is not an address, naming it', () => {

@@ -1,7 +1,7 @@
 import * as dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, Question as PacketQuestion } from 'dns-packet';
 import { buildDirectory, type Directory, type DirectoryAnswer } from './directory';
-import type { Asker, DnsResult, DnsTransport, Resolver, ResolverOptions, Upstream } from './model';
+import { RESOLVER_ADDRESS, type Asker, type DnsResult, type DnsTransport, type Resolver, type ResolverOptions, type Upstream } from './model';
 import { CLUSTER_TTL_SECONDS, encodeReply, headerOnlyReply, opcodeOf, RCODE, replyLimit, type ReplyContent } from './reply';
 import { forwardQuery, parseUpstream, socketExchange, type Forwarding } from './upstream';
 
@@ -35,7 +35,8 @@ export function createResolver(options: ResolverOptions): Resolver {
       case 'nxdomain':
         return local('nxdomain', { rcode: RCODE.NXDOMAIN, authoritative: true, answers: [] });
       case 'forward': {
-        const upstreams = found.dns.length > 0 ? sandboxUpstreams(found.dns) : hostUpstreams;
+        const own = sandboxUpstreams(found.dns);
+        const upstreams = own.length > 0 ? own : hostUpstreams;
         const reply = await forwardQuery(raw, query.id ?? 0, upstreams, transport, asker, forwarding);
         if (reply !== undefined) return { reply, result: 'forwarded' };
         return local('servfail', { rcode: RCODE.SERVFAIL, authoritative: false, answers: [] });
@@ -91,9 +92,13 @@ function shuffled(values: readonly string[]): string[] {
   return copy;
 }
 
-/** A sandbox's --dns servers (IPv4, checked by the managers); one that does not parse is skipped. */
+/**
+ * A sandbox's --dns servers (IPv4, checked by the managers); one that does not parse is skipped,
+ * and so is the resolver's own address, which would only send the query back here.
+ */
 function sandboxUpstreams(dns: readonly string[]): Upstream[] {
   return dns.flatMap((address) => {
+    if (address === RESOLVER_ADDRESS) return [];
     try {
       return [parseUpstream(address, 'sandbox')];
     } catch {
