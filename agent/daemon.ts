@@ -15,6 +15,7 @@ import { SANDBOX_FILES_LEDGER, sandboxFiles, SandboxFileWriter } from './sandbox
 import { ConvergeLoop } from './converge-loop';
 import { reconcilerTarget } from './converge-target';
 import { kernelRunner } from './crash-after-batches';
+import { AgentDns } from './dns/agent-dns';
 import { IprouteKernel } from './kernel';
 import { BalancingStep } from './lb/balancing-step';
 import { chooseBalancer, type LbEngineChoice } from './lb/engine-choice';
@@ -88,6 +89,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   );
   // Services' published ports (routing mesh, mode=host) on this host, after the pass has made the sandboxes' gw0.
   const mesh = new MeshStep(runner, { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr }, () => session.readyEndpoints(), options.logger, metrics);
+  // The sandboxes' resolver on 127.0.0.11: its sockets live in their namespaces, so they go when the agent does.
+  const dns = AgentDns.start(options.logger, metrics?.registry);
   /** Per service, the revision whose rules every sandbox here holds, from the last pass: what the agent reports. */
   let programmedServices: Record<string, number> = {};
   let sessionUp = options.onSessionUp;
@@ -108,6 +111,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     // Readiness is not part of the view: a change of it alone still needs a pass (a backend whose node went down leaves the rules).
     onReadiness: (ready) => {
       balancing.becameReady(ready);
+      dns.readinessChanged(ready);
       loop.offerAgain();
     },
   });
@@ -116,6 +120,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const target = reconcilerTarget(reconciler, async (view, result) => {
     const written = files.sync(sandboxFiles(view), result.pass);
     if (written.length > 0) options.logger.info({ files: written }, 'sandbox files written');
+    // Before balancing, whose failure in one namespace must not leave every sandbox without names.
+    dns.passed(view, session.readyEndpoints());
     programmedServices = await balancing.sync(view, result.pass, result.unprogrammedEndpointIds);
     await mesh.sync(view, reconciler.egressAddresses(), result.pass);
     return result;
@@ -137,6 +143,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       renewer.stop();
       session.stop();
       await loop.stop();
+      dns.close();
       await metricsServer?.close();
     },
   };

@@ -40,7 +40,8 @@ const ATTACHES = 10;
  * One node with `networks` networks and `endpoints` local endpoints (one sandbox each), and the
  * same number of endpoints on each of `remote-nodes` other nodes (FDB and neighbour entries):
  * programmed cold by the agent's Reconciler, then reconciled again by a fresh process per simulated
- * restart (time to converge, kernel writes: the goal is none), after one hand-made drift, and
+ * restart (time to converge, kernel writes: the goal is none; then the time until a query inside a
+ * sandbox is answered by the resolver on 127.0.0.11 again), after one hand-made drift, and
  * removed. Baselines in the same run: the reads alone that any level-triggered pass must make, and
  * `ip netns del` alone of the same namespaces (programmed again), the floor of a removal.
  */
@@ -75,7 +76,11 @@ async function measure(options: Options, teardown: Teardown): Promise<void> {
 
   const restarts = await measureRestarts(join(dir, 'job.json'), { host, owner, view: NodeView.toJSON(view) }, options.restarts);
   pass(`restart: fresh process, same view (median of ${options.restarts})`, restarts.median);
-  rows.push({ label: '  the same, process start to exit', ms: restarts.processMs });
+  rows.push(
+    { label: '  the same, process start to exit', ms: restarts.processMs },
+    { label: `  then DNS: the resolver's sockets in all ${view.sandboxes.length} sandboxes`, ms: restarts.dns.socketsMs },
+    { label: '  pass start → a query inside a sandbox to 127.0.0.11 answered', ms: restarts.dns.resolvingMs },
+  );
   const warm = await profiled(host, owner, (reconciler) => reconciler.reconcile(view));
   pass('timer pass: fresh Reconciler in a warm process', warm.profile);
 
@@ -112,6 +117,11 @@ async function measure(options: Options, teardown: Teardown): Promise<void> {
     converge_reading_s: seconds(restarts.median.readingMs),
     converge_commands: restarts.median.commands,
     restart_process_s: seconds(restarts.processMs),
+    dns_resolving_s: seconds(restarts.dns.resolvingMs),
+    dns_resolving_max_s: seconds(restarts.dns.resolvingMaxMs),
+    dns_sockets_s: seconds(restarts.dns.socketsMs),
+    dns_update_s: seconds(restarts.dns.updateMs),
+    dns_namespaces_served: restarts.dns.served,
     kernel_writes_when_clean: restarts.median.writes,
     restarts: options.restarts,
     cold_s: seconds(cold.profile.ms),
@@ -137,12 +147,22 @@ async function measure(options: Options, teardown: Teardown): Promise<void> {
   });
 }
 
+/** After each restart's pass: how long until a sandbox's query was answered again, medians (and the slowest). */
+interface DnsFigures {
+  resolvingMs: number;
+  resolvingMaxMs: number;
+  socketsMs: number;
+  updateMs: number;
+  /** The fewest namespaces any restart served. */
+  served: number;
+}
+
 /**
- * `count` restarts, each a fresh process reconciling the view once. The median pass, with the
- * most writes any restart made (the goal is none anywhere), the slowest pass, and the median
- * process lifetime.
+ * `count` restarts, each a fresh process reconciling the view once, then bringing the resolver
+ * back. The median pass, with the most writes any restart made (the goal is none anywhere), the
+ * slowest pass, the median process lifetime, and the resolver's figures.
  */
-async function measureRestarts(file: string, job: PassJob, count: number): Promise<{ median: PassProfile; maxMs: number; processMs: number }> {
+async function measureRestarts(file: string, job: PassJob, count: number): Promise<{ median: PassProfile; maxMs: number; processMs: number; dns: DnsFigures }> {
   writeFileSync(file, JSON.stringify(job));
   const restarts: { pass: PassResult; processMs: number }[] = [];
   for (let restart = 1; restart <= count; restart++) {
@@ -156,6 +176,20 @@ async function measureRestarts(file: string, job: PassJob, count: number): Promi
     median: { ...median, writes: Math.max(...profiles.map((profile) => profile.writes)) },
     maxMs: Math.max(...profiles.map((profile) => profile.ms)),
     processMs: percentile(restarts.map((restart) => restart.processMs), 50),
+    dns: dnsFigures(restarts.map((restart) => restart.pass)),
+  };
+}
+
+function dnsFigures(passes: readonly PassResult[]): DnsFigures {
+  const failing = passes.find((pass) => pass.dns.failing > 0);
+  if (failing !== undefined) throw new Error(`the resolver could not serve ${failing.dns.failing} sandbox namespaces after a restart`);
+  const resolving = passes.map((pass) => pass.profile.ms + pass.dns.answeredMs);
+  return {
+    resolvingMs: percentile(resolving, 50),
+    resolvingMaxMs: Math.max(...resolving),
+    socketsMs: percentile(passes.map((pass) => pass.dns.socketsMs), 50),
+    updateMs: percentile(passes.map((pass) => pass.dns.updateMs), 50),
+    served: Math.min(...passes.map((pass) => pass.dns.served)),
   };
 }
 

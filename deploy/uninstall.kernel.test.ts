@@ -70,7 +70,7 @@ test('install.sh --uninstall removes every kernel object and /etc/netns file the
 
   // What a running agent would have made: its kernel objects, and its sandboxes' files with their ledger.
   await reconciler.reconcile(view);
-  new SandboxFileWriter(join(root, 'var/lib/trellis/agent', SANDBOX_FILES_LEDGER)).sync(sandboxes.map((sandbox) => ({ netns: sandbox.netnsName, hosts: '127.0.0.1 localhost\n', resolvConf: undefined })));
+  new SandboxFileWriter(join(root, 'var/lib/trellis/agent', SANDBOX_FILES_LEDGER)).sync(sandboxes.map((sandbox) => ({ netns: sandbox.netnsName, hosts: '127.0.0.1 localhost\n', resolvConf: 'nameserver 127.0.0.11\n' })));
   expect((await hostLinks()).filter((name) => name === 'trellis_gw' || name.startsWith('trgw-'))).toHaveLength(3);
   expect(await hostTables()).toContain('table ip trellis');
   expect(await ourNamespaces()).toHaveLength(3);

@@ -46,15 +46,15 @@ describe('walking skeleton: a two-host overlay through the CLI', () => {
     expect(pingFromSandbox('a2', 'right', leftIp)).toBe(true);
   });
 
-  it('gives a sandbox its hostname, --add-host entries and --dns servers in the files ip netns exec mounts', async () => {
+  it('gives a sandbox its hostname, --add-host entries and the agent’s resolver (whose upstream --dns is) in the files ip netns exec mounts', async () => {
     trellisOk('m1', ['sandbox', 'create', 'named', '--node', 'a1']);
     trellisOk('m1', ['network', 'connect', '--hostname', 'web-named', '--add-host', 'db.local:10.9.9.9', '--dns', '198.18.0.53', 'blue', 'named']);
     const namedNetns = sandboxNamespace('named');
     const read = (file: string) => onHost('a1', ['ip', 'netns', 'exec', namedNetns, 'cat', file]).stdout;
-    await eventually(() => read('/etc/resolv.conf') === 'nameserver 198.18.0.53\n', 'resolv.conf written');
+    await eventually(() => read('/etc/hosts').includes(`${ipOf('named', 'blue')}\tweb-named\n`), 'hosts written');
+    expect(read('/etc/resolv.conf')).toBe('nameserver 127.0.0.11\noptions ndots:0\n');
     // Only files /etc has may sit in /etc/netns/NAME: ip netns exec complains about any other it cannot mount.
     expect(onHost('a1', ['ip', 'netns', 'exec', namedNetns, 'true']).stderr).toBe('');
-    expect(read('/etc/hosts')).toContain(`${ipOf('named', 'blue')}\tweb-named\n`);
     expect(read('/etc/hosts')).toContain('10.9.9.9\tdb.local\n');
     trellisOk('m1', ['sandbox', 'rm', 'named']);
     await eventually(() => !onHost('a1', ['ls', '/etc/netns']).stdout.includes(namedNetns), 'files removed with the sandbox');

@@ -15,8 +15,9 @@ fi
 packages=(iproute2 nftables conntrack iputils-ping iperf3 util-linux procps)
 if [ "${1:-}" = "--bench" ]; then packages+=(etcd-server etcd-client ethtool dnsmasq-base); fi
 # user-mode-linux, kmod and ipvsadm: the IPVS lane (agent/lb/ipvs.uml.test.ts) runs a UML kernel that has
-# IPVS; gcc and libc6-dev build scripts/uml/xstate-shim.c, which UML needs on CPUs with AMX.
-if [ "${1:-}" = "--test" ]; then packages+=(vagrant systemd python3 user-mode-linux kmod ipvsadm gcc libc6-dev); fi
+# IPVS; gcc and libc6-dev build scripts/uml/xstate-shim.c, which UML needs on CPUs with AMX; bind9-dnsutils
+# gives e2e/dns.test.ts a real resolver client (dig) inside the sandboxes.
+if [ "${1:-}" = "--test" ]; then packages+=(vagrant systemd python3 user-mode-linux kmod ipvsadm gcc libc6-dev bind9-dnsutils); fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

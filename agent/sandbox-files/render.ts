@@ -1,12 +1,19 @@
 import type { EndpointView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
+import { RESOLVER_ADDRESS } from '../dns/model';
 
 /** What `ip netns exec` bind-mounts over /etc for one sandbox the agent made (docker writes the same two files). */
 export interface SandboxFiles {
   netns: string;
   hosts: string;
-  /** undefined: no --dns was given, so the sandbox keeps the host's resolver. */
-  resolvConf: string | undefined;
+  resolvConf: string;
 }
+
+/**
+ * Every sandbox asks the agent's resolver, which answers the cluster's names and forwards the
+ * rest to the sandbox's --dns servers (else the host's). ndots:0, as Docker: a name with no dot
+ * (a sandbox, a service) is asked as it is first, not after every search domain.
+ */
+const RESOLV_CONF = `nameserver ${RESOLVER_ADDRESS}\noptions ndots:0\n`;
 
 const byInterface = (a: EndpointView, b: EndpointView): number => a.interfaceName.localeCompare(b.interfaceName, 'en', { numeric: true });
 
@@ -43,11 +50,6 @@ export function sandboxFiles(view: NodeView): SandboxFiles[] {
         ...unique(endpoints.map((endpoint) => `${endpoint.ip}\t${hostname}`)),
         ...extraHosts,
       ];
-      const nameservers = unique(endpoints.flatMap((endpoint) => endpoint.dns));
-      return {
-        netns: sandbox.netnsName,
-        hosts: `${hosts.join('\n')}\n`,
-        resolvConf: nameservers.length === 0 ? undefined : nameservers.map((address) => `nameserver ${address}\n`).join(''),
-      };
+      return { netns: sandbox.netnsName, hosts: `${hosts.join('\n')}\n`, resolvConf: RESOLV_CONF };
     });
 }

@@ -8,19 +8,19 @@ import { SandboxFileWriter } from './writer';
 const configured = { ...local, hostname: 'web-1', extraHosts: ['db.local:10.9.9.9', 'db.local:10.9.9.9'], dns: ['198.18.0.53', '198.18.0.54'] };
 
 describe('sandbox files', () => {
-  it('resolves the hostname to every local address, adds --add-host entries once, and lists --dns servers', () => {
+  it('resolves the hostname to every local address, adds --add-host entries once, and names the agent’s resolver (the --dns servers are its upstreams)', () => {
     const eth1 = { ...configured, id: 'e3', ip: '10.231.2.2', interfaceName: 'eth1', hostname: 'other', dns: ['198.18.0.53'] };
     expect(sandboxFiles(sampleView({ endpoints: [eth1, configured, remote] }))).toEqual([
       {
         netns: 'trsb-web',
         hosts: '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.231.1.2\tweb-1\n10.231.2.2\tweb-1\n10.9.9.9\tdb.local\n',
-        resolvConf: 'nameserver 198.18.0.53\nnameserver 198.18.0.54\n',
+        resolvConf: 'nameserver 127.0.0.11\noptions ndots:0\n',
       },
     ]);
   });
 
-  it("leaves the host's resolver without --dns, names the sandbox after itself without --hostname, and skips adopted namespaces", () => {
-    expect(sandboxFiles(sampleView())[0]).toMatchObject({ resolvConf: undefined, hosts: expect.stringContaining('10.231.1.2\tweb\n') });
+  it("names the agent's resolver also without --dns, names the sandbox after itself without --hostname, and skips adopted namespaces", () => {
+    expect(sandboxFiles(sampleView())[0]).toMatchObject({ resolvConf: 'nameserver 127.0.0.11\noptions ndots:0\n', hosts: expect.stringContaining('10.231.1.2\tweb\n') });
     expect(sandboxFiles(sampleView({ sandboxes: [{ ...sandbox, netnsPath: '/run/netns/cni-1' }] }))).toEqual([]);
   });
 
@@ -36,11 +36,11 @@ describe('sandbox files', () => {
       const theirs = new SandboxFileWriter(join(dir, 'theirs.ledger'), dir);
       const files = sandboxFiles(sampleView({ endpoints: [configured] }));
       expect(mine.sync(files)).toHaveLength(2);
-      expect(readFileSync(join(dir, 'trsb-web', 'resolv.conf'), 'utf8')).toBe('nameserver 198.18.0.53\nnameserver 198.18.0.54\n');
+      expect(readFileSync(join(dir, 'trsb-web', 'resolv.conf'), 'utf8')).toBe('nameserver 127.0.0.11\noptions ndots:0\n');
       // `ip netns exec` mounts each file here over /etc: anything but hosts and resolv.conf would make it complain.
       expect(readdirSync(join(dir, 'trsb-web')).sort()).toEqual(['hosts', 'resolv.conf']);
       expect(mine.sync(files)).toEqual([]);
-      theirs.sync([{ netns: 'trsb-theirs', hosts: 'x\n', resolvConf: undefined }]);
+      theirs.sync([{ netns: 'trsb-theirs', hosts: 'x\n', resolvConf: 'nameserver 127.0.0.11\n' }]);
 
       expect(mine.sync([])).toEqual([join(dir, 'trsb-web')]);
       expect(existsSync(join(dir, 'trsb-web'))).toBe(false);

@@ -45,12 +45,7 @@ export class SandboxFileWriter {
       const dir = join(this.dir, files.netns);
       mkdirSync(dir, { recursive: true });
       put(join(dir, 'hosts'), files.hosts, changed);
-      const resolv = join(dir, 'resolv.conf');
-      if (files.resolvConf !== undefined) put(resolv, files.resolvConf, changed);
-      else if (existsSync(resolv)) {
-        rmSync(resolv);
-        changed.push(resolv);
-      }
+      put(join(dir, 'resolv.conf'), files.resolvConf, changed);
       this.known.set(files.netns, files);
     }
     for (const name of recorded.filter((name) => !kept.has(name))) {

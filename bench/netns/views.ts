@@ -42,7 +42,8 @@ export function clusterView(self: ViewNode, nodes: readonly ViewNode[], layout: 
         endpoints.push({
           id: `ep${String(seq).padStart(8, '0')}`, networkId: network.id, sandboxId, nodeId: node.id, vtep: node.address,
           ip, prefixLength: 24, mac: macOf(ip), interfaceName: SANDBOX_INTERFACE,
-          hostname: '', extraHosts: [], dns: [], publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: '',
+          // Named as the manager names them: the sandbox's name, also its hostname (what DNS answers).
+          hostname: sandboxId, extraHosts: [], dns: [], publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: sandboxId,
         });
         if (node.id === self.id) sandboxes.push({ id: sandboxId, name: sandboxId, netnsName: `${node.sandboxPrefix}-${seq}`, netnsPath: '' });
       }

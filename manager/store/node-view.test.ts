@@ -125,6 +125,19 @@ describe('nodeView', () => {
     }
   });
 
+  it("gives every node a remote endpoint's --hostname, aliases and sandbox name, in the view and in deltas: each node's resolver answers them", () => {
+    const store = twoNodeStore();
+    const before = store.revision;
+    must(store, { type: 'createSandbox', id: 'api-id-0123456789', name: 'api', node: 'node-b' });
+    must(store, { type: 'connect', endpointId: 'ep-api-front', network: 'front', sandbox: 'api', hostname: 'api-1', aliases: ['backend'] });
+    const names = { hostname: 'api-1', aliases: ['backend'], sandboxName: 'api', nodeId: 'node-b-id' };
+    expect(store.nodeView('node-a-id').endpoints.find((endpoint) => endpoint.id === 'ep-api-front')).toMatchObject(names);
+    const changes = store.changesSince(before);
+    if (!changes) throw new Error('the journal lost the revisions of the test');
+    const delta = store.viewDelta('node-a-id', before, changes);
+    expect(delta.endpoints.find((endpoint) => endpoint.id === 'ep-api-front')).toMatchObject(names);
+  });
+
   it('depends on the state only, not on the order it was reached in', () => {
     const build = (connectOrder: Array<'web' | 'db'>): Store => {
       const store = new Store();

@@ -246,7 +246,10 @@ export interface EndpointView {
   prefixLength: number;
   mac: string;
   interfaceName: string;
-  /** For the sandbox's own files (/etc/hosts, resolv.conf); set on local endpoints. */
+  /**
+   * The sandbox's own files (/etc/hosts) use it on local endpoints; every node's DNS resolver
+   * answers it for remote ones too: set on every endpoint.
+   */
   hostname: string;
   /** "name:ip" */
   extraHosts: string[];
