@@ -2,8 +2,9 @@
  * Services as application teams meet them, on 4 agents: one stable VIP whose calls spread over
  * backends on three hosts, each backend seeing the caller's own address; a VIP only sandboxes on
  * its network reach; backends that cannot carry traffic (their node down, or not yet programmed)
- * in nobody's rules; and a backend that leaves draining: its open connection kept until the drain
- * timeout, no new one. Cluster actions go through the `trellis` CLI; traffic stays in the lab.
+ * in nobody's rules; a backend that leaves draining: its open connection kept until the drain
+ * timeout, no new one; and a VIP of a service that declares no port answering on whatever port
+ * its backends serve. Cluster actions go through the `trellis` CLI; traffic stays in the lab.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Service } from '../proto/gen/trellis/v1/types';
@@ -15,6 +16,8 @@ import { HeldConnection, spreadOf, startNamedServer, type Spread } from './suppo
 const SERVICE_SUBNET = '10.242.0.0/24';
 const OTHER_SUBNET = '10.242.1.0/24';
 const PORT = 7080;
+/** A port no service declares: a VIP answers it all the same. */
+const UNDECLARED_PORT = 15432;
 const CALLS = 300;
 const BOUND_MS = 30_000;
 const DRAIN_SECONDS = 8;
@@ -64,8 +67,8 @@ describe('services (1 manager, 4 agents)', () => {
     for (const server of servers) server.kill();
     try {
       // Backends go at once (no drain), so the services and the network can follow.
-      for (const sandbox of ['b1', 'b2', 'b3', 'b4', 'd1', 'd2']) trellis('m1', ['network', 'disconnect', 'svc-net', sandbox, '--force']);
-      for (const service of ['web', 'slow']) trellis('m1', ['service', 'rm', service]);
+      for (const sandbox of ['b1', 'b2', 'b3', 'b4', 'd1', 'd2', 'p1', 'p2']) trellis('m1', ['network', 'disconnect', 'svc-net', sandbox, '--force']);
+      for (const service of ['web', 'slow', 'db']) trellis('m1', ['service', 'rm', service]);
       created.removeWhatRemains();
     } finally {
       labDown();
@@ -81,6 +84,22 @@ describe('services (1 manager, 4 agents)', () => {
       expect(calls.counts[name]).toBeGreaterThanOrEqual(CALLS * 0.2);
       expect(calls.counts[name]).toBeLessThanOrEqual(CALLS * 0.47);
     }
+    expect(calls.sources).toEqual([ipOf('client', 'svc-net')]);
+  });
+
+  it('answers every port of a service created without --publish: the client on another host calls VIP:PORT, the port its backends serve', async () => {
+    trellisOk('m1', ['service', 'create', 'db', '--network', 'svc-net']);
+    const dbVip = trellisJson<Service>('m1', ['service', 'inspect', 'db']).vips[0]?.ip ?? '';
+    expect(dbVip).toMatch(/^10\.242\.0\./);
+    for (const [sandbox, node] of [['p1', 'a1'], ['p2', 'a2']] as const) {
+      created.sandbox(sandbox, node);
+      trellisOk('m1', ['network', 'connect', 'svc-net', sandbox, '--service', 'db']);
+      servers.push(await startNamedServer(sandboxNamespace(sandbox), sandbox, UNDECLARED_PORT));
+    }
+    await eventually(() => Object.keys(spreadOf(sandboxNamespace('client'), dbVip, UNDECLARED_PORT, 20).counts).length === 2, 'both db backends answer on the VIP', BOUND_MS);
+    const calls = spreadOf(sandboxNamespace('client'), dbVip, UNDECLARED_PORT, 40);
+    expect(calls.failures).toBe(0);
+    expect(Object.keys(calls.counts).sort()).toEqual(['p1', 'p2']);
     expect(calls.sources).toEqual([ipOf('client', 'svc-net')]);
   });
 

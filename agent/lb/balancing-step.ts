@@ -26,7 +26,14 @@ export class BalancingStep {
     private readonly readyEndpoints: () => ReadonlySet<string>,
     private readonly logger: Logger,
     private readonly observer?: BalancingObserver,
-  ) {}
+  ) {
+    if (balancing.vipPorts === 'declared') {
+      logger.info(
+        { engine: balancing.engineName },
+        "service VIPs answer only the ports their service declares (--publish targets) with this engine; nftables balances every port (--lb nftables)",
+      );
+    }
+  }
 
   /** Notes which endpoints the managers call ready now, timing those that just became ready (for the time-to-rules metric). */
   becameReady(ready: ReadonlySet<string>, at = performance.now()): void {

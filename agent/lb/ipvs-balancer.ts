@@ -43,9 +43,16 @@ done`;
  * for the VIP through lo with the sandbox's own address as src (see IpvsVipRoute: a task calling
  * its own service). Draining is weight 0; a backend that leaves is deleted, and
  * expire_nodest_conn=1 ends its connections at their next packet.
+ *
+ * A VIP answers only the ports its service declares. IPVS takes every port only through a
+ * firewall-mark service (a rule of nftables or iptables must mark the packets: a second engine
+ * to keep in line, and the user-mode-linux kernel of the IPVS test lane has neither, so it could
+ * not be tested) or a port-0 service (which IPVS accepts only persistent: every flow of a client
+ * to one backend, no spread).
  */
 export class IpvsBalancer implements LoadBalancer<IpvsObserved, IpvsChange> {
   readonly engine = 'ipvs';
+  readonly vipPorts = 'declared';
 
   constructor(
     private readonly runner: CommandRunner,

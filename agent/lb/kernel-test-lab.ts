@@ -42,26 +42,29 @@ export async function removeLab(): Promise<void> {
 }
 
 /**
- * Each backend answers a TCP connection with "NAME CLIENT-ADDRESS" and then echoes every line as
- * "NAME LINE" until the client closes; a UDP datagram gets "NAME CLIENT-ADDRESS".
+ * On each of its ports, a backend answers a TCP connection with "NAME CLIENT-ADDRESS PORT" (the
+ * port reached) and then echoes every line as "NAME LINE" until the client closes; a UDP
+ * datagram gets "NAME CLIENT-ADDRESS PORT".
  */
 const SERVER = `
-const [name, port] = process.argv.slice(1);
+const [name, ...ports] = process.argv.slice(1);
 const net = require('net'), dgram = require('dgram');
 let listening = 0;
-const ready = () => { listening += 1; if (listening === 2) console.log('ready'); };
-net.createServer((socket) => {
-  socket.write(name + ' ' + socket.remoteAddress + '\\n');
-  require('readline').createInterface({ input: socket }).on('line', (line) => socket.write(name + ' ' + line + '\\n'));
-  socket.on('error', () => undefined);
-}).listen(Number(port), '0.0.0.0', ready);
-const udp = dgram.createSocket('udp4');
-udp.on('message', (message, peer) => udp.send(name + ' ' + peer.address + '\\n', peer.port, peer.address));
-udp.bind(Number(port), '0.0.0.0', ready);`;
+const ready = () => { listening += 1; if (listening === 2 * ports.length) console.log('ready'); };
+ports.forEach((port) => {
+  net.createServer((socket) => {
+    socket.write(name + ' ' + socket.remoteAddress + ' ' + port + '\\n');
+    require('readline').createInterface({ input: socket }).on('line', (line) => socket.write(name + ' ' + line + '\\n'));
+    socket.on('error', () => undefined);
+  }).listen(Number(port), '0.0.0.0', ready);
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (message, peer) => udp.send(name + ' ' + peer.address + ' ' + port + '\\n', peer.port, peer.address));
+  udp.bind(Number(port), '0.0.0.0', ready);
+});`;
 
-/** Resolves once the backend listens; the caller kills it. */
-export function startBackend(backend: (typeof lab.backends)[number], port: number): Promise<ChildProcess> {
-  const server = spawn('ip', ['netns', 'exec', backend.netns, 'node', '-e', SERVER, backend.name, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Resolves once the backend listens on every port, TCP and UDP; the caller kills it. */
+export function startBackend(backend: (typeof lab.backends)[number], ...ports: number[]): Promise<ChildProcess> {
+  const server = spawn('ip', ['netns', 'exec', backend.netns, 'node', '-e', SERVER, backend.name, ...ports.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.once('exit', (code) => reject(new Error(`backend in ${backend.netns} exited with ${code}`)));

@@ -7,12 +7,12 @@
 
 export type LbProtocol = 'tcp' | 'udp';
 
-/** One port of a service's VIP. */
+/** One port a service declares on its VIP (see LbService.ports). */
 export interface LbPort {
   protocol: LbProtocol;
   /** The port clients connect to on the VIP. */
   port: number;
-  /** The port on the backends. */
+  /** The port on the backends (the agent makes it the VIP's: a VIP keeps the port, as Docker's does). */
   targetPort: number;
 }
 
@@ -35,6 +35,10 @@ export interface LbService {
    */
   key: string;
   vip: string;
+  /**
+   * The ports the service declares (its target ports). Only an engine whose VIPs answer just the
+   * declared ports reads them (see LoadBalancer.vipPorts); a VIP of nftables answers every port.
+   */
   ports: LbPort[];
   /** Sorted by ip; accepting and draining ones. Only backends the managers call ready (or draining). */
   backends: LbBackend[];
@@ -58,6 +62,11 @@ export interface NamespaceBalancing {
  */
 export interface LoadBalancer<Observed, Change> {
   readonly engine: 'nftables' | 'ipvs';
+  /**
+   * 'every': a VIP takes every TCP and UDP port, the flow keeping its port (Docker's VIP does);
+   * 'declared': only LbService.ports, the others answer nothing (IPVS: see IpvsBalancer).
+   */
+  readonly vipPorts: 'every' | 'declared';
   /** What the engine holds in each of these namespaces now (absent or empty when nothing). */
   observe(netns: readonly string[]): Promise<Map<string, Observed>>;
   /** The changes that make `observed` equal `desired`; none when they are equal. Pure. */

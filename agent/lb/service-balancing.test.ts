@@ -7,6 +7,7 @@ import { ServiceBalancing } from './service-balancing';
 /** An engine over a map of namespace → the service keys it holds: enough to check which namespaces a sync reads and writes. */
 class KeysEngine implements LoadBalancer<string[], { netns: string; keys: string[] }> {
   readonly engine = 'nftables';
+  readonly vipPorts = 'every';
   readonly held = new Map<string, string[]>();
   readonly reads: string[][] = [];
   failing = new Set<string>();

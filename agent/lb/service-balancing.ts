@@ -43,6 +43,10 @@ export class ServiceBalancing<Observed, Change> {
     return this.engine.engine;
   }
 
+  get vipPorts(): LoadBalancer<Observed, Change>['vipPorts'] {
+    return this.engine.vipPorts;
+  }
+
   async sync(wanted: readonly NamespaceBalancing[], scope: 'full' | 'scoped'): Promise<BalancingOutcome> {
     const wantedByNetns = new Map(wanted.map((balancing) => [balancing.netns, balancing]));
     const recorded = new Set(this.ledger.names());

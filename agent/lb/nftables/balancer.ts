@@ -13,13 +13,15 @@ export class LbApplyError extends Error {
 
 /**
  * Client-side service balancing with nftables, in the style of kube-proxy's nftables mode: in each
- * sandbox namespace a table `ip trellis_lb` whose nat output chain looks up VIP . protocol . port
- * in a verdict map and jumps to that VIP-port's chain, which DNATs to
- * `numgen random mod N map @<service>-backends` (the accepting backends). A backend change is a
- * few map elements and that chain's one rule; the rest of the table is never rewritten.
+ * sandbox namespace a table `ip trellis_lb` whose nat output chain looks up the destination
+ * address in a verdict map and jumps to that VIP's chain, which DNATs the address only to
+ * `numgen random mod N map @<service>-backends` (the accepting backends): every port and protocol
+ * of the VIP, the port kept, as Docker's VIP forwards every port. A backend change is a few map
+ * elements and that chain's rules; the rest of the table is never rewritten.
  */
 export class NftablesBalancer implements LoadBalancer<ObservedLb, NftLbChange> {
   readonly engine = 'nftables';
+  readonly vipPorts = 'every';
 
   constructor(private readonly kernel: NftLbKernel = nativeNftLbKernel) {}
 

@@ -1,16 +1,16 @@
-import type { LbPort, LbService } from '../model';
-import { backendsMap, drainingSet, portChain, serviceBase, timeoutName } from './names';
+import type { LbProtocol, LbService } from '../model';
+import { backendsMap, drainingSet, serviceBase, timeoutName, vipChain } from './names';
 import { DISPATCH_RULE, REFUSE_RULE, dnatRule, timeoutRule } from './rules';
-import { DEFAULT_TIMEOUT_SECONDS, DesiredTable, serviceElement, timeoutPolicy } from './table';
+import { DEFAULT_TIMEOUT_SECONDS, DesiredTable, timeoutPolicy } from './table';
 
 /** Any fixed order will do (it decides where new backends land in the map); parsing addresses to sort them was most of a plan. */
 const sortedAddresses = (addresses: Iterable<string>): string[] => [...new Set(addresses)].sort();
 
-/** The timeout object a port's flows get, or undefined for conntrack's default. */
-function portTimeout(service: LbService, port: LbPort): { name: string; policy: string } | undefined {
-  const seconds = port.protocol === 'tcp' ? service.tcpIdleTimeoutSeconds : service.udpIdleTimeoutSeconds;
-  if (seconds <= 0 || seconds === DEFAULT_TIMEOUT_SECONDS[port.protocol]) return undefined;
-  return { name: timeoutName(port.protocol, seconds), policy: timeoutPolicy(port.protocol, seconds) };
+/** The timeout object a protocol's flows through the VIP get, or undefined for conntrack's default. */
+function idleTimeout(service: LbService, protocol: LbProtocol): { name: string; policy: string } | undefined {
+  const seconds = protocol === 'tcp' ? service.tcpIdleTimeoutSeconds : service.udpIdleTimeoutSeconds;
+  if (seconds <= 0 || seconds === DEFAULT_TIMEOUT_SECONDS[protocol]) return undefined;
+  return { name: timeoutName(protocol, seconds), policy: timeoutPolicy(protocol, seconds) };
 }
 
 /** One service's backends as the table holds them. */
@@ -38,8 +38,10 @@ function serviceBackends(service: LbService): ServiceBackends {
 }
 
 /**
- * The table a namespace balancing `services` must hold. A VIP-port that two services claim goes to
- * the first by key (the map cannot hold both); so does a port listed twice.
+ * The table a namespace balancing `services` must hold. A VIP takes every port and protocol (the
+ * ports a service declares do not matter here: the flow keeps its port), so a VIP is one element
+ * of the services map and one chain. A VIP that two services claim goes to the first by key (the
+ * map cannot hold both).
  */
 export function desiredTable(services: readonly LbService[]): DesiredTable {
   const table = {
@@ -54,20 +56,17 @@ export function desiredTable(services: readonly LbService[]): DesiredTable {
     const { base, accepting, draining } = serviceBackends(service);
     table.backendMaps.set(backendsMap(base), accepting);
     table.drainingSets.set(drainingSet(base), draining);
-    for (const port of service.ports) {
-      const element = serviceElement(service.vip, port.protocol, port.port);
-      if (table.services.has(element)) continue;
-      const chain = portChain(base, port.protocol, port.port);
-      const timeout = portTimeout(service, port);
-      if (timeout !== undefined && accepting.length > 0) table.timeouts.set(timeout.name, timeout.policy);
-      table.services.set(element, chain);
-      table.chains.set(
-        chain,
-        accepting.length === 0
-          ? [REFUSE_RULE]
-          : [...(timeout === undefined ? [] : [timeoutRule(timeout.name)]), dnatRule(port.protocol, accepting.length, backendsMap(base), port.targetPort)],
-      );
+    if (table.services.has(service.vip)) continue;
+    const chain = vipChain(base);
+    table.services.set(service.vip, chain);
+    if (accepting.length === 0) {
+      table.chains.set(chain, [REFUSE_RULE]);
+      continue;
     }
+    // A timeout object acts only on flows of its own protocol: both rules can stand unconditionally.
+    const timeouts = (['tcp', 'udp'] as const).flatMap((protocol) => idleTimeout(service, protocol) ?? []);
+    for (const timeout of timeouts) table.timeouts.set(timeout.name, timeout.policy);
+    table.chains.set(chain, [...timeouts.map((timeout) => timeoutRule(timeout.name)), dnatRule(accepting.length, backendsMap(base))]);
   }
   return table;
 }

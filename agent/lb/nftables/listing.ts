@@ -15,7 +15,6 @@ const isRecord = (value: Json): value is Record_ => typeof value === 'object' &&
 const elements = (object: Record_): Json[] => (Array.isArray(object['elem']) ? object['elem'] : []);
 const sameJson = (a: Json, b: Json): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-const SERVICES_TYPE = ['ipv4_addr', 'inet_proto', 'inet_service'];
 const OUTPUT_HOOK = { type: 'nat', hook: 'output', prio: -100, policy: 'accept' };
 
 interface Building {
@@ -35,15 +34,15 @@ export function emptyTable(): Building {
 
 function readMap(map: Record_, name: string, table: Building): void {
   if (name === SERVICES_MAP) {
-    if (!sameJson(map['type'], SERVICES_TYPE) || map['map'] !== 'verdict') return void table.misshapen.push(`map ${name}`);
+    // An older agent's map by VIP . protocol . port has another type: the table is rebuilt.
+    if (map['type'] !== 'ipv4_addr' || map['map'] !== 'verdict') return void table.misshapen.push(`map ${name}`);
     table.services = new Map();
     for (const element of elements(map)) {
-      const [key, verdict] = Array.isArray(element) ? element : [];
-      const parts = isRecord(key) && Array.isArray(key['concat']) ? key['concat'] : undefined;
+      const [vip, verdict] = Array.isArray(element) ? element : [];
       const target = isRecord(verdict) && isRecord(verdict['goto']) ? verdict['goto']['target'] : undefined;
       // An element of any other shape cannot be rewritten by key: the table is rebuilt.
-      if (parts === undefined || typeof target !== 'string') return void table.misshapen.push(`map ${name} element ${JSON.stringify(element)}`);
-      table.services.set(parts.map(String).join(' . '), target);
+      if (typeof vip !== 'string' || typeof target !== 'string') return void table.misshapen.push(`map ${name} element ${JSON.stringify(element)}`);
+      table.services.set(vip, target);
     }
     return;
   }

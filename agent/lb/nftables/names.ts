@@ -6,7 +6,7 @@ import type { LbProtocol } from '../model';
  * namespace it never meets a table of the user's; inside it, every object is the agent's.
  */
 export const LB_TABLE = 'trellis_lb';
-/** VIP . protocol . port → goto the VIP-port's chain. */
+/** VIP → goto the VIP's chain: one lookup whatever the port, however many VIPs. */
 export const SERVICES_MAP = 'services';
 /** The nat output base chain: clients are local processes of the namespace. */
 export const OUTPUT_CHAIN = 'output';
@@ -24,11 +24,12 @@ export function serviceBase(key: string): string {
 export const backendsMap = (base: string): string => `${base}-backends`;
 /** The draining backends: no new flows; recorded so a later read knows whose flows to clear when they leave. */
 export const drainingSet = (base: string): string => `${base}-draining`;
-export const portChain = (base: string, protocol: LbProtocol, port: number): string => `${base}-${protocol}-${port}`;
+/** The chain every new flow to the VIP goes through, whatever its protocol and port. */
+export const vipChain = (base: string): string => `${base}-vip`;
 
-/** The base of a VIP-port chain's name; undefined for any other name. */
+/** The base of a VIP chain's name; undefined for any other name. */
 export function baseOfChainName(name: string): string | undefined {
-  return /^(svc-[0-9a-f]{10}-[A-Za-z0-9_.]*)-(tcp|udp)-\d+$/.exec(name)?.[1];
+  return /^(svc-[0-9a-f]{10}-[A-Za-z0-9_.]*)-vip$/.exec(name)?.[1];
 }
 
 /** Timeout objects are shared by every service with the same idle timeout: the name says it all. */

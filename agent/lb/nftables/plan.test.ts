@@ -1,5 +1,6 @@
 import type { LbService, NamespaceBalancing } from '../model';
 import { desiredTable } from './desired';
+import { parseListing } from './listing';
 import { planBalancing } from './plan';
 import type { ObservedLb, ObservedTable } from './table';
 
@@ -49,7 +50,7 @@ describe('plan', () => {
     expect(lines).toHaveLength(4);
     expect(lines.filter((line) => line.startsWith('delete element')).join()).toMatch(new RegExp(`\\{ ${leaving}, 999 \\}$`));
     expect(lines.filter((line) => line.startsWith('add element')).join()).toMatch(new RegExp(`\\{ ${leaving} : ${slots.get(999)} \\}$`));
-    expect(lines.join('\n')).toMatch(/flush chain .*web-tcp-80\nadd rule .*mod 999 map/);
+    expect(lines.join('\n')).toMatch(/flush chain .*web-vip\nadd rule .*mod 999 map/);
     expect(change?.transaction).not.toMatch(/api|table|output/);
     expect(change?.clearFlows).toEqual([{ vip: '10.9.0.1', backend: ip(500) }]);
   });
@@ -70,8 +71,8 @@ describe('plan', () => {
   test('a service removed: its objects and element go, its flows are cleared by VIP, unless another service took the VIP', () => {
     const both = [service('web', '10.9.0.1', [1, 2]), service('api', '10.9.0.2', [3])];
     const [removal] = planBalancing([ns([both[1] as LbService])], held(written(both)));
-    expect(removal?.transaction).toMatch(/delete element ip trellis_lb services \{ 10\.9\.0\.1 \. tcp \. 80 \}/);
-    expect(removal?.transaction).toMatch(/delete chain .*web-tcp-80/);
+    expect(removal?.transaction).toMatch(/delete element ip trellis_lb services \{ 10\.9\.0\.1 \}/);
+    expect(removal?.transaction).toMatch(/delete chain .*web-vip/);
     expect(removal?.transaction).toMatch(/delete map .*web-backends/);
     expect(removal?.clearFlows).toEqual([{ vip: '10.9.0.1' }]);
 
@@ -108,14 +109,43 @@ describe('plan', () => {
     const table = written(services);
     const drifted: ObservedTable = {
       ...table,
-      chains: new Map([...table.chains].map(([name, rules]) => [name, name.endsWith('web-tcp-80') ? [] : rules])),
+      chains: new Map([...table.chains].map(([name, rules]) => [name, name.endsWith('web-vip') ? [] : rules])),
       services: new Map([...(table.services ?? [])].filter(([element]) => !element.startsWith('10.9.0.2'))),
     };
     const [repair] = planBalancing([ns(services)], held(drifted));
     const lines = repair?.transaction.trim().split('\n') ?? [];
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^flush chain .*web-tcp-80$/);
-    expect(lines[1]).toMatch(/^add rule .*web-tcp-80 meta l4proto tcp dnat ip to numgen random mod 2/);
-    expect(lines[2]).toMatch(/^add element ip trellis_lb services \{ 10\.9\.0\.2 \. tcp \. 80 : goto \S+api-tcp-80 \}$/);
+    expect(lines[0]).toMatch(/^flush chain .*web-vip$/);
+    expect(lines[1]).toMatch(/^add rule .*web-vip dnat ip to numgen random mod 2 map @\S+web-backends$/);
+    expect(lines[2]).toMatch(/^add element ip trellis_lb services \{ 10\.9\.0\.2 : goto \S+api-vip \}$/);
+  });
+
+  test('a VIP takes every port and protocol: one element by address, a chain that rewrites the address only, whatever ports the service declares', () => {
+    const undeclared = { ...service('db', '10.9.0.3', [1, 2]), ports: [] };
+    const table = desiredTable([undeclared]);
+    expect([...(table.services ?? new Map()).keys()]).toEqual(['10.9.0.3']);
+    expect([...table.chains.values()]).toEqual([[expect.stringMatching(/^dnat ip to numgen random mod 2 map @svc-\S+-db-backends$/)]]);
+    expect(desiredTable([service('db', '10.9.0.3', [1, 2])])).toEqual(table);
+    expect(table.outputRules).toEqual(['ip daddr vmap @services']);
+  });
+
+  test('a TCP and a UDP idle timeout both stand in the VIP\'s chain before its DNAT (each acts on its own protocol\'s flows only)', () => {
+    const both = { ...service('web', '10.9.0.1', [1], [], 3600), udpIdleTimeoutSeconds: 900 };
+    const table = desiredTable([both]);
+    expect([...table.chains.values()][0]).toEqual(['ct timeout set "tcp-idle-3600"', 'ct timeout set "udp-idle-900"', expect.stringMatching(/^dnat ip to /)]);
+    expect([...table.timeouts.keys()].sort()).toEqual(['tcp-idle-3600', 'udp-idle-900']);
+  });
+
+  test('a table an older agent wrote (its map keyed by VIP . protocol . port) reads as misshapen and is rebuilt whole', () => {
+    const older = parseListing(
+      JSON.stringify({
+        nftables: [
+          { table: { family: 'ip', name: 'trellis_lb' } },
+          { map: { family: 'ip', name: 'services', table: 'trellis_lb', type: ['ipv4_addr', 'inet_proto', 'inet_service'], map: 'verdict', elem: [[{ concat: ['10.9.0.1', 'tcp', 80] }, { goto: { target: 'svc-0123456789-web-tcp-80' } }]] } },
+        ],
+      }),
+    );
+    expect(older.misshapen).toEqual(['map services']);
+    expect(planBalancing([ns([service('web', '10.9.0.1', [1])])], held(older))[0]?.kind).toBe('rebuild');
   });
 });

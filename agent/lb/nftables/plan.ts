@@ -103,8 +103,7 @@ function flowsToClear(desired: DesiredTable, observed: ObservedTable): FlowMatch
   };
   const byVip = (services: ReadonlyMap<string, string>): Map<string, Set<string>> => {
     const bases = new Map<string, Set<string>>();
-    for (const [element, chain] of services) {
-      const vip = element.split(' . ')[0] ?? '';
+    for (const [vip, chain] of services) {
       const base = baseOfChainName(chain);
       if (base !== undefined) bases.set(vip, (bases.get(vip) ?? new Set()).add(base));
     }

@@ -1,4 +1,3 @@
-import type { LbProtocol } from '../model';
 import { SERVICES_MAP } from './names';
 
 /**
@@ -7,15 +6,19 @@ import { SERVICES_MAP } from './names';
  * (`?` and its JSON), so plan rewrites its chain.
  */
 
-export const DISPATCH_RULE = `ip daddr . meta l4proto . th dport vmap @${SERVICES_MAP}`;
-/** A VIP-port without an accepting backend: a TCP client gets ECONNREFUSED at once (ICMP port unreachable), a UDP one an error. */
+export const DISPATCH_RULE = `ip daddr vmap @${SERVICES_MAP}`;
+/** A VIP without an accepting backend: a TCP client gets ECONNREFUSED at once (ICMP port unreachable), a UDP one an error, a ping an unreachable. */
 export const REFUSE_RULE = 'reject';
 
 export const timeoutRule = (name: string): string => `ct timeout set "${name}"`;
 
-/** Destination NAT only: the backend sees the client's own address. */
-export function dnatRule(protocol: LbProtocol, backends: number, map: string, targetPort: number): string {
-  return `meta l4proto ${protocol} dnat ip to numgen random mod ${backends} map @${map} : ${targetPort}`;
+/**
+ * Destination NAT of the address only: the backend sees the client's own address, and the flow
+ * keeps its port (VIP:5432 reaches a backend's 5432), whatever the protocol, as Docker's VIP does.
+ * Only a flow's first packet passes a nat chain, so this picks one backend per flow.
+ */
+export function dnatRule(backends: number, map: string): string {
+  return `dnat ip to numgen random mod ${backends} map @${map}`;
 }
 
 type Json = unknown;
@@ -27,13 +30,6 @@ function expression(value: Json): string | undefined {
   if (!isRecord(value)) return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
   const payload = value['payload'];
   if (isRecord(payload) && typeof payload['protocol'] === 'string' && typeof payload['field'] === 'string') return `${payload['protocol']} ${payload['field']}`;
-  const meta = value['meta'];
-  if (isRecord(meta) && typeof meta['key'] === 'string') return `meta ${meta['key']}`;
-  const concat = value['concat'];
-  if (Array.isArray(concat)) {
-    const parts = concat.map(expression);
-    return parts.every((part): part is string => part !== undefined) ? parts.join(' . ') : undefined;
-  }
   const numgen = value['numgen'];
   if (isRecord(numgen) && numgen['offset'] === 0 && typeof numgen['mode'] === 'string' && typeof numgen['mod'] === 'number') {
     return `numgen ${numgen['mode']} mod ${numgen['mod']}`;
@@ -55,13 +51,10 @@ function statement(value: Json): string | undefined {
     const key = expression(body['key']);
     return key === undefined ? undefined : `${key} vmap ${body['data']}`;
   }
-  if (kind === 'match' && body['op'] === '==') {
-    const [left, right] = [expression(body['left']), expression(body['right'])];
-    return left === undefined || right === undefined ? undefined : `${left} ${right}`;
-  }
-  if (kind === 'dnat' && (body['family'] ?? 'ip') === 'ip' && typeof body['port'] === 'number') {
+  // A DNAT to a port (an older agent's rule) is not ours: its chain is rewritten.
+  if (kind === 'dnat' && (body['family'] ?? 'ip') === 'ip' && body['port'] === undefined) {
     const address = expression(body['addr']);
-    return address === undefined ? undefined : `dnat ip to ${address} : ${body['port']}`;
+    return address === undefined ? undefined : `dnat ip to ${address}`;
   }
   if (kind === 'reject' && body['type'] === 'icmp' && body['expr'] === 'port-unreachable') return REFUSE_RULE;
   return undefined;

@@ -7,7 +7,7 @@ import type { LbProtocol } from '../model';
 const on = `ip ${LB_TABLE}`;
 
 export const addTable = (): string => `add table ${on}`;
-export const addServicesMap = (): string => `add map ${on} ${SERVICES_MAP} { type ipv4_addr . inet_proto . inet_service : verdict; }`;
+export const addServicesMap = (): string => `add map ${on} ${SERVICES_MAP} { type ipv4_addr : verdict; }`;
 export const addOutputChain = (): string => `add chain ${on} ${OUTPUT_CHAIN} { type nat hook output priority -100; policy accept; }`;
 export const addBackendsMap = (name: string): string => `add map ${on} ${name} { typeof numgen random mod 2 : ip daddr; }`;
 export const addDrainingSet = (name: string): string => `add set ${on} ${name} { type ipv4_addr; }`;

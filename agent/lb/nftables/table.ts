@@ -8,7 +8,7 @@ import type { LbProtocol } from '../model';
 export interface TableContent {
   /** The output base chain's rules; undefined when the chain is missing. */
   outputRules: readonly string[] | undefined;
-  /** Element "vip . protocol . port" → the chain it jumps to; undefined when the map is missing. */
+  /** VIP → the chain it jumps to; undefined when the map is missing. */
   services: ReadonlyMap<string, string> | undefined;
   /** Backends map name → the accepting backends (observed: index → address; desired: the addresses). */
   backendMaps: ReadonlyMap<string, ReadonlyMap<number, string>>;
@@ -32,8 +32,6 @@ export interface DesiredTable extends Omit<TableContent, 'backendMaps'> {
   services: ReadonlyMap<string, string>;
   backendMaps: ReadonlyMap<string, readonly string[]>;
 }
-
-export const serviceElement = (vip: string, protocol: LbProtocol, port: number): string => `${vip} . ${protocol} . ${port}`;
 
 /** The idle-timeout policy nft reports for a protocol (one state each: the one of an established flow). */
 export const TIMEOUT_STATE: Record<LbProtocol, string> = { tcp: 'established', udp: 'replied' };
