@@ -32,6 +32,14 @@ export function topicKey(clusterId: string, topic: string): Buffer {
 
 const KEY_HEX = /^[0-9a-f]{64}$/;
 
+/*
+ * hyperswarm's defaults (1 s, 5 s, 15 s, 10 min) leave a member unlinked for seconds after a dial
+ * that came before it announced itself. A member set is small and known, so redialing a missing
+ * one every 5 s (a DHT lookup) is cheap.
+ */
+const REDIAL_BACKOFFS_MS: [number, number, number, number] = [500, 1_500, 5_000, 60_000];
+const REDIAL_JITTER_MS = 250;
+
 interface Link {
   publicKey: string;
   socket: HyperDHT.SecretStream;
@@ -68,6 +76,7 @@ export class HyperswarmTransport implements GossipTransport {
   private readonly messageHandlers: ((fromNodeId: string, message: Uint8Array) => void)[] = [];
   private readonly peerHandlers: ((nodeId: string, connected: boolean) => void)[] = [];
   private closing: Promise<void> | undefined;
+  private readonly listening: Promise<void>;
 
   constructor(keyPair: HyperDHT.KeyPair, dht: HyperDHT, options: HyperswarmTransportOptions) {
     this.publicKey = keyPair.publicKey.toString('hex');
@@ -81,10 +90,14 @@ export class HyperswarmTransport implements GossipTransport {
       firewall: (remotePublicKey) => this.refuses(remotePublicKey.toString('hex')),
       // Membership bounds the links; hyperswarm's default (64, less with explicit peers) would cap a wide network.
       maxPeers: Infinity,
+      backoffs: REDIAL_BACKOFFS_MS,
+      jitter: REDIAL_JITTER_MS,
     });
     this.swarm.on('connection', (socket) => this.connected(socket));
-    // Listening announces our key, so that members dialing it find us before we join any topic.
-    this.swarm.listen().catch((error: Error) => this.log.warn({ err: error }, 'gossip: cannot listen on the DHT yet'));
+    // Listening announces our key, so that members dialing it find us, topics or not.
+    this.listening = this.swarm.listen().catch((error: Error) => {
+      this.log.warn({ err: error }, 'gossip: cannot announce this node on the DHT; members cannot dial it, it dials them');
+    });
   }
 
   setMembers(members: readonly GossipMember[]): void {
@@ -100,19 +113,35 @@ export class HyperswarmTransport implements GossipTransport {
       if (next.get(link.publicKey) !== nodeId) this.cut(nodeId, link, new Error('no longer a gossip member'));
     }
     for (const key of next.keys()) {
-      if (key === this.publicKey) continue;
       // The firewall's refusal bans a key in hyperswarm for good; a key that became a member is welcome again.
       const known = this.swarm.peers.get(key);
       if (known?.banned) known.ban(false);
-      this.swarm.joinPeer(Buffer.from(key, 'hex'));
     }
+    this.dialMembers();
+    void this.listening.then(() => this.dialMembers());
   }
 
+  /**
+   * Both ends of a pair dial each other: at once (a restarted agent finds peers that are up), and
+   * again, those still unlinked, once its own key is announced — then whichever of the two
+   * announced later finds the other without waiting for a backoff (a dial before the peer announced
+   * fails). hyperswarm keeps one of two crossing connections.
+   */
+  private dialMembers(): void {
+    if (this.closing !== undefined) return;
+    for (const key of this.members.keys()) if (key !== this.publicKey) this.swarm.joinPeer(Buffer.from(key, 'hex'));
+  }
+
+  /**
+   * Announces this node on the topic and looks for the others there; resolves at once, the
+   * announce going on in the background (it takes as long as unreachable DHT nodes take to time
+   * out — 12 s measured with every manager down — and members are dialed by key anyway).
+   */
   async join(topic: string): Promise<void> {
     if (this.topics.has(topic)) return;
     const key = topicKey(this.clusterId, topic);
     this.topics.set(topic, key);
-    await this.swarm.join(key, { server: true, client: true }).flushed();
+    this.swarm.join(key, { server: true, client: true });
   }
 
   async leave(topic: string): Promise<void> {
@@ -178,7 +207,7 @@ export class HyperswarmTransport implements GossipTransport {
 
   private connected(socket: HyperDHT.SecretStream): void {
     // An unhandled error event (a timeout, a reset) would end the agent.
-    socket.on('error', (error) => this.log.debug({ err: error }, 'gossip: link error'));
+    socket.on('error', (error) => this.log.debug({ err: error.message }, 'gossip: link error'));
     const publicKey = socket.remotePublicKey.toString('hex');
     const nodeId = this.members.get(publicKey);
     // Membership may have changed between the firewall's check and now.

@@ -46,7 +46,8 @@ declare module 'hyperdht' {
     constructor(options: HyperDHT.Options);
     static keyPair(seed?: Buffer): HyperDHT.KeyPair;
     readonly destroyed: boolean;
-    fullyBootstrapped(): Promise<void>;
+    /** Binds the UDP sockets (rejects when the port is taken); bootstrapping starts on its own. */
+    bind(): Promise<void>;
     /** The bound server socket's address (null before binding). */
     address(): HyperDHT.Address | null;
     /** The routing nodes this node knows, most recently seen first. */
@@ -68,17 +69,18 @@ declare module 'hyperswarm' {
       /** Returning true REFUSES the peer (on both incoming and outgoing connections), and bans it in this swarm. */
       firewall: (remotePublicKey: Buffer) => boolean;
       maxPeers?: number;
-      maxParallel?: number;
+      /**
+       * Redial delays (ms) after a lost or failed connection: the first retry of a peer once
+       * connected, then [1]…[2]; a peer dialed by key (joinPeer) keeps retrying every [2].
+       */
+      backoffs?: [number, number, number, number];
+      /** Random extra delay (ms) on each backoff. */
+      jitter?: number;
     }
     interface PeerInfo {
       readonly publicKey: Buffer;
       readonly banned: boolean;
       ban(banned: boolean): void;
-    }
-    interface Discovery {
-      /** Resolves once the topic is announced (false when the announce failed). */
-      flushed(): Promise<boolean>;
-      destroy(): Promise<void>;
     }
   }
 
@@ -89,7 +91,8 @@ declare module 'hyperswarm' {
     /** Every peer the swarm knows of, by public key (hex), connected or not. */
     readonly peers: Map<string, Hyperswarm.PeerInfo>;
     readonly connections: Set<HyperDHT.SecretStream>;
-    join(topic: Buffer, options: { server: boolean; client: boolean }): Hyperswarm.Discovery;
+    /** Announces on and looks up the topic, in the background, until left. */
+    join(topic: Buffer, options: { server: boolean; client: boolean }): void;
     leave(topic: Buffer): Promise<void>;
     /** Keeps dialing this peer (found by its key in the DHT) until leavePeer. */
     joinPeer(publicKey: Buffer): void;
