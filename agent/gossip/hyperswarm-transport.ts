@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import HyperDHT = require('hyperdht');
 import Hyperswarm = require('hyperswarm');
 import { dhtNodeAddress, startDhtNode, type DhtAddress, type DhtNodeOptions } from '../../proto/runtime/dht/dht-node';
+import { rememberDhtNodes, rememberedDhtNodes, uniqueAddresses } from './dht-memory';
 import { DEFAULT_MAX_MESSAGE_BYTES, FrameDecoder, FrameTooLargeError, encodeFrame } from './frames';
 import { gossipSeed } from './gossip-seed';
 import type { GossipMember, GossipTransport } from './transport';
@@ -14,7 +15,10 @@ export interface HyperswarmTransportOptions {
   stateDir: string;
   /** Topics are this cluster's only: another cluster on the same DHT never meets ours. */
   clusterId: string;
-  /** This agent's own DHT node; its bootstrap is the managers' DHT nodes and the agents it knows. */
+  /**
+   * This agent's own DHT node; its bootstrap is the managers' DHT nodes (and the agents it knows,
+   * when it can list them): the nodes it knew last time are added (dht-memory.ts).
+   */
   dht: DhtNodeOptions;
   maxMessageBytes?: number;
   metrics?: GossipTransportMetrics;
@@ -46,10 +50,14 @@ interface Link {
   decoder: FrameDecoder;
 }
 
+/** How often the DHT nodes known are written down for the next start. */
+const REMEMBER_EVERY_MS = 60_000;
+
 /** Starts the agent's DHT node and the swarm on it, with the key pair from its state directory. */
 export async function startHyperswarmTransport(options: HyperswarmTransportOptions): Promise<HyperswarmTransport> {
   const keyPair = HyperDHT.keyPair(await gossipSeed(options.stateDir));
-  const dht = await startDhtNode(options.dht);
+  const bootstrap = uniqueAddresses(options.dht.bootstrap, rememberedDhtNodes(options.stateDir));
+  const dht = await startDhtNode({ ...options.dht, bootstrap });
   return new HyperswarmTransport(keyPair, dht, options);
 }
 
@@ -77,6 +85,8 @@ export class HyperswarmTransport implements GossipTransport {
   private readonly peerHandlers: ((nodeId: string, connected: boolean) => void)[] = [];
   private closing: Promise<void> | undefined;
   private readonly listening: Promise<void>;
+  private readonly stateDir: string;
+  private readonly remembering: NodeJS.Timeout;
 
   constructor(keyPair: HyperDHT.KeyPair, dht: HyperDHT, options: HyperswarmTransportOptions) {
     this.publicKey = keyPair.publicKey.toString('hex');
@@ -84,6 +94,9 @@ export class HyperswarmTransport implements GossipTransport {
     this.metrics = options.metrics ?? NO_TRANSPORT_METRICS;
     this.log = options.log;
     this.clusterId = options.clusterId;
+    this.stateDir = options.stateDir;
+    this.remembering = setInterval(() => this.rememberDhtNodes(), REMEMBER_EVERY_MS);
+    this.remembering.unref();
     this.swarm = new Hyperswarm({
       keyPair,
       dht,
@@ -181,11 +194,6 @@ export class HyperswarmTransport implements GossipTransport {
     return dhtNodeAddress(this.swarm.dht);
   }
 
-  /** The DHT nodes this node knows now: worth keeping as bootstrap for the next start, when the managers may be down. */
-  knownDhtNodes(): DhtAddress[] {
-    return this.swarm.dht.toArray();
-  }
-
   /** Destroys every link, the swarm and the DHT node; no event is delivered after it starts. */
   close(): Promise<void> {
     this.closing ??= this.destroy();
@@ -193,10 +201,23 @@ export class HyperswarmTransport implements GossipTransport {
   }
 
   private async destroy(): Promise<void> {
+    clearInterval(this.remembering);
+    this.rememberDhtNodes();
     this.messageHandlers.length = 0;
     this.peerHandlers.length = 0;
     for (const [nodeId, link] of this.links) this.cut(nodeId, link);
     await this.swarm.destroy();
+  }
+
+  /** Keeps the DHT nodes known now as bootstrap for the next start, when the managers may be down. */
+  private rememberDhtNodes(): void {
+    const nodes = this.swarm.dht.toArray();
+    if (nodes.length === 0) return;
+    try {
+      rememberDhtNodes(this.stateDir, nodes);
+    } catch (error) {
+      this.log.warn({ err: error }, 'gossip: cannot write down the DHT nodes known');
+    }
   }
 
   private refuses(publicKey: string): boolean {
