@@ -1,14 +1,16 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DHT_NODES_FILE, rememberDhtNodes, rememberedDhtNodes, uniqueAddresses } from './dht-memory';
+import { scratchDir } from './test-swarm';
 
 describe('remembered DHT nodes', () => {
+  let scratch: ReturnType<typeof scratchDir>;
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'trellis-dht-memory-'));
+    scratch = scratchDir();
+    dir = scratch.path;
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => scratch.remove());
 
   it('come back after a restart, in order, readable by the owner only', () => {
     expect(rememberedDhtNodes(dir)).toEqual([]);

@@ -1,14 +1,16 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GOSSIP_SEED_FILE, gossipSeed } from './gossip-seed';
+import { scratchDir } from './test-swarm';
 
 describe('gossip seed', () => {
+  let scratch: ReturnType<typeof scratchDir>;
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'trellis-gossip-seed-'));
+    scratch = scratchDir();
+    dir = scratch.path;
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => scratch.remove());
 
   it('is made once, readable by its owner only, and the same on every later start', async () => {
     const stateDir = join(dir, 'state');

@@ -44,14 +44,14 @@ const KEY_HEX = /^[0-9a-f]{64}$/;
 const REDIAL_BACKOFFS_MS: [number, number, number, number] = [500, 1_500, 5_000, 60_000];
 const REDIAL_JITTER_MS = 250;
 
+/** How often the DHT nodes known are written down for the next start. */
+const REMEMBER_EVERY_MS = 60_000;
+
 interface Link {
   publicKey: string;
   socket: HyperDHT.SecretStream;
   decoder: FrameDecoder;
 }
-
-/** How often the DHT nodes known are written down for the next start. */
-const REMEMBER_EVERY_MS = 60_000;
 
 /** Starts the agent's DHT node and the swarm on it, with the key pair from its state directory. */
 export async function startHyperswarmTransport(options: HyperswarmTransportOptions): Promise<HyperswarmTransport> {
@@ -157,6 +157,7 @@ export class HyperswarmTransport implements GossipTransport {
     this.swarm.join(key, { server: true, client: true });
   }
 
+  /** Stops announcing on the topic. Links stay: they follow membership, and a member may share other networks. */
   async leave(topic: string): Promise<void> {
     const key = this.topics.get(topic);
     if (key === undefined) return;

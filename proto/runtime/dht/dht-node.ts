@@ -9,12 +9,6 @@ import HyperDHT = require('hyperdht');
  * (agent/gossip/) runs another, and the two never import each other.
  */
 
-/** A manager's DHT bootstrap node listens here (UDP), on its advertised address. */
-export const MANAGER_DHT_PORT = 4790;
-/** An agent's DHT node listens here (UDP), so that peers that know its address can bootstrap from it. */
-export const AGENT_DHT_PORT = 4791;
-export const DHT_PROTOCOL = 'udp';
-
 export type DhtAddress = HyperDHT.Address;
 
 export interface DhtNodeOptions {
