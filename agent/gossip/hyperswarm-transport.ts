@@ -41,7 +41,7 @@ const KEY_HEX = /^[0-9a-f]{64}$/;
  * that came before it announced itself. A member set is small and known, so redialing a missing
  * one every 5 s (a DHT lookup) is cheap.
  */
-const REDIAL_BACKOFFS_MS: [number, number, number, number] = [500, 1_500, 5_000, 60_000];
+const REDIAL_BACKOFFS_MS: [number, number, number, number] = [250, 750, 5_000, 60_000];
 const REDIAL_JITTER_MS = 250;
 
 /** How often the DHT nodes known are written down for the next start. */
