@@ -45,13 +45,12 @@ declare module 'hyperdht' {
   class HyperDHT extends EventEmitter {
     constructor(options: HyperDHT.Options);
     static keyPair(seed?: Buffer): HyperDHT.KeyPair;
-    readonly destroyed: boolean;
     /** Binds the UDP sockets (rejects when the port is taken); bootstrapping starts on its own. */
     bind(): Promise<void>;
     /** The bound server socket's address (null before binding). */
     address(): HyperDHT.Address | null;
     /** The routing nodes this node knows, most recently seen first. */
-    toArray(options?: { limit?: number }): HyperDHT.Address[];
+    toArray(): HyperDHT.Address[];
     destroy(options?: { force?: boolean }): Promise<void>;
   }
 
@@ -86,11 +85,9 @@ declare module 'hyperswarm' {
 
   class Hyperswarm extends EventEmitter {
     constructor(options: Hyperswarm.Options);
-    readonly keyPair: HyperDHT.KeyPair;
     readonly dht: HyperDHT;
     /** Every peer the swarm knows of, by public key (hex), connected or not. */
     readonly peers: Map<string, Hyperswarm.PeerInfo>;
-    readonly connections: Set<HyperDHT.SecretStream>;
     /** Announces on and looks up the topic, in the background, until left. */
     join(topic: Buffer, options: { server: boolean; client: boolean }): void;
     leave(topic: Buffer): Promise<void>;
