@@ -43,7 +43,9 @@ export class GossipAgent {
   private readonly own: OwnEntries;
   /** Per network this node is a member of: the other members. */
   private readonly networks = new Map<string, Map<string, MemberJudgment>>();
-  private readonly tables = new Map<string, { key: string; entries: TableEntry[] }>();
+  /** Per network, per other member: what is programmed of it (the last decision that changed it). */
+  private readonly tables = new Map<string, Map<string, { key: string; entries: TableEntry[] }>>();
+  private entryCount = 0;
   private readonly connected = new Set<string>();
   private lastAntiEntropyMs = Number.NEGATIVE_INFINITY;
 
@@ -112,8 +114,10 @@ export class GossipAgent {
 
   /** The managers' answer to askManager. */
   managerAnswer(answer: ManagerEntries): void {
-    this.networks.get(answer.networkId)?.get(answer.ownerNodeId)?.takeAnswer(answer);
-    this.evaluate(answer.networkId);
+    const judgment = this.networks.get(answer.networkId)?.get(answer.ownerNodeId);
+    if (!judgment) return;
+    judgment.takeAnswer(answer);
+    this.evaluate(answer.networkId, judgment);
   }
 
   /** Timers: tombstones, periodic anti-entropy, fallbacks due. */
@@ -129,7 +133,7 @@ export class GossipAgent {
 
   /** The remote entries to program on a network (every member but this node). */
   table(networkId: string): TableEntry[] {
-    return this.tables.get(networkId)?.entries ?? [];
+    return [...(this.tables.get(networkId)?.values() ?? [])].flatMap((programmed) => programmed.entries);
   }
 
   networkIds(): string[] {
@@ -165,12 +169,12 @@ export class GossipAgent {
       return;
     }
     if (body.$case === 'snapshot') {
-      if (judgment.replica.applySnapshot(body.value)) this.evaluate(networkId);
+      if (judgment.replica.applySnapshot(body.value)) this.evaluate(networkId, judgment);
       return;
     }
     const { changed, gap } = judgment.replica.applyChanges(body.value);
     if (gap) this.sendDigest(from);
-    if (changed) this.evaluate(networkId);
+    if (changed) this.evaluate(networkId, judgment);
   }
 
   /** A member tells what it holds of this node's entries: send what it lacks, on networks it shares. */
@@ -206,31 +210,40 @@ export class GossipAgent {
 
   private evaluateAll(): void {
     for (const networkId of this.networks.keys()) this.evaluate(networkId);
-    for (const networkId of [...this.tables.keys()]) {
-      if (this.networks.has(networkId)) continue;
-      this.tables.delete(networkId);
-      this.options.onTableChange(networkId);
-    }
+    for (const networkId of [...this.tables.keys()]) if (!this.networks.has(networkId)) this.evaluate(networkId);
   }
 
-  private evaluate(networkId: string): void {
-    const judgments = this.networks.get(networkId);
-    if (!judgments) return;
+  /** Decides what to program of `only` (else every member) on the network, and drops what removed members left. */
+  private evaluate(networkId: string, only?: MemberJudgment): void {
+    const judgments = this.networks.get(networkId) ?? new Map<string, MemberJudgment>();
+    const table = this.tables.get(networkId) ?? new Map<string, { key: string; entries: TableEntry[] }>();
+    let changed = false;
+    for (const [nodeId, programmed] of only ? [] : table) {
+      if (judgments.has(nodeId)) continue;
+      table.delete(nodeId);
+      this.entryCount -= programmed.entries.length;
+      changed = true;
+    }
     const now = this.options.now();
-    const entries: TableEntry[] = [];
-    for (const judgment of judgments.values()) {
+    for (const judgment of only ? [only] : judgments.values()) {
       const decision = judgment.decide(now);
       if (decision.mismatchBegan) this.options.metrics?.digestMismatch();
       if (decision.ask) {
         this.options.metrics?.fallback();
         this.options.askManager(networkId, judgment.nodeId);
       }
-      for (const record of decision.records) entries.push({ ...record, networkId, ownerNodeId: judgment.nodeId, source: decision.source });
+      const key = `${decision.source}:${decision.digest}`;
+      const before = table.get(judgment.nodeId);
+      if (before?.key === key) continue;
+      const entries = decision.records.map((record) => ({ ...record, networkId, ownerNodeId: judgment.nodeId, source: decision.source }));
+      table.set(judgment.nodeId, { key, entries });
+      this.entryCount += entries.length - (before?.entries.length ?? 0);
+      changed = true;
     }
-    const key = entries.map((entry) => `${entry.ownerNodeId}\t${entry.endpointId}\t${entry.ip}\t${entry.mac}\t${entry.vtep}\t${entry.source}`).sort().join('\n');
-    if (this.tables.get(networkId)?.key === key) return;
-    this.tables.set(networkId, { key, entries });
-    this.options.metrics?.entries([...this.tables.values()].reduce((sum, table) => sum + table.entries.length, 0));
+    if (this.networks.has(networkId)) this.tables.set(networkId, table);
+    else this.tables.delete(networkId);
+    if (!changed) return;
+    this.options.metrics?.entries(this.entryCount);
     this.options.onTableChange(networkId);
   }
 }

@@ -5,6 +5,8 @@ import { Replica } from './replica';
 export interface Decision {
   source: 'gossip' | 'manager';
   records: EndpointRecord[];
+  /** endpointsDigest(records): the same decision twice in a row programs nothing new. */
+  digest: string;
   /** The disagreement with the managers' digest began now (a mismatch to count). */
   mismatchBegan: boolean;
   /** Ask the managers for this member's entries on the network (a fallback to count). */
@@ -63,18 +65,19 @@ export class MemberJudgment {
    */
   decide(nowMs: number): Decision {
     const gossip = this.replica.records();
-    if (this.digestOfGossip(gossip) === this.member.digest) {
+    const digest = this.digestOfGossip(gossip);
+    if (digest === this.member.digest) {
       this.disagreeingSinceMs = undefined;
       this.askedAtMs = undefined;
       this.answer = undefined;
-      return { source: 'gossip', records: gossip, mismatchBegan: false, ask: false };
+      return { source: 'gossip', records: gossip, digest, mismatchBegan: false, ask: false };
     }
     const mismatchBegan = this.disagreeingSinceMs === undefined;
     const since = (this.disagreeingSinceMs ??= nowMs);
-    if (this.answer?.digest === this.member.digest) return { source: 'manager', records: this.answer.records, mismatchBegan, ask: false };
+    if (this.answer?.digest === this.member.digest) return { source: 'manager', records: this.answer.records, digest: this.answer.digest, mismatchBegan, ask: false };
     const ask = nowMs - since >= this.fallbackAfterMs && (this.askedAtMs === undefined || nowMs - this.askedAtMs >= this.fallbackAfterMs);
     if (ask) this.askedAtMs = nowMs;
-    return { source: 'gossip', records: gossip, mismatchBegan, ask };
+    return { source: 'gossip', records: gossip, digest, mismatchBegan, ask };
   }
 
   private digestOfGossip(records: EndpointRecord[]): string {
