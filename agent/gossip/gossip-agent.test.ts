@@ -64,6 +64,8 @@ describe('a gossip agent', () => {
     network.flush();
     expect(ids(a, 'n1')).toEqual(['b/b1/gossip']);
     expect(ids(b, 'n1')).toEqual(['a/a1/gossip']);
+    // What a reports for readiness: b's endpoints as the managers digest them.
+    expect(a.agent.programmedDigests('n1')).toEqual(new Map([['b', networkOf('n1', { b: [B1] }).members[0]!.digest]]));
     expect(a.counts.get('sent:snapshot')).toBeGreaterThan(0);
     expect(a.counts.get('received:digest')).toBeGreaterThan(0);
     const moved = { ...B1, ip: '10.1.0.9' };

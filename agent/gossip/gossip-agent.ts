@@ -30,6 +30,13 @@ export interface OwnEndpoint extends EndpointRecord {
 
 type Kind = 'digest' | 'snapshot' | 'changes';
 
+/** What is programmed of one member on one network, and the decision it came from. */
+interface Programmed {
+  source: TableEntry['source'];
+  digest: string;
+  entries: TableEntry[];
+}
+
 /**
  * An agent's gossip: announces the endpoints it owns, learns the other members' from them,
  * and decides, per member, what to program (MemberJudgment). Owners send only their own
@@ -44,7 +51,7 @@ export class GossipAgent {
   /** Per network this node is a member of: the other members. */
   private readonly networks = new Map<string, Map<string, MemberJudgment>>();
   /** Per network, per other member: what is programmed of it (the last decision that changed it). */
-  private readonly tables = new Map<string, Map<string, { key: string; entries: TableEntry[] }>>();
+  private readonly tables = new Map<string, Map<string, Programmed>>();
   private entryCount = 0;
   private readonly connected = new Set<string>();
   private lastAntiEntropyMs = Number.NEGATIVE_INFINITY;
@@ -136,6 +143,15 @@ export class GossipAgent {
     return [...(this.tables.get(networkId)?.values() ?? [])].flatMap((programmed) => programmed.entries);
   }
 
+  /**
+   * Per other member of the network, the digest of its endpoints as programmed here: what the
+   * agent reports for readiness (an endpoint is ready once every live member reports, for its
+   * owner, the managers' digest of a revision at or after the endpoint's).
+   */
+  programmedDigests(networkId: string): Map<string, string> {
+    return new Map([...(this.tables.get(networkId) ?? [])].map(([nodeId, programmed]) => [nodeId, programmed.digest]));
+  }
+
   networkIds(): string[] {
     return [...this.networks.keys()];
   }
@@ -216,7 +232,7 @@ export class GossipAgent {
   /** Decides what to program of `only` (else every member) on the network, and drops what removed members left. */
   private evaluate(networkId: string, only?: MemberJudgment): void {
     const judgments = this.networks.get(networkId) ?? new Map<string, MemberJudgment>();
-    const table = this.tables.get(networkId) ?? new Map<string, { key: string; entries: TableEntry[] }>();
+    const table = this.tables.get(networkId) ?? new Map<string, Programmed>();
     let changed = false;
     for (const [nodeId, programmed] of only ? [] : table) {
       if (judgments.has(nodeId)) continue;
@@ -232,11 +248,10 @@ export class GossipAgent {
         this.options.metrics?.fallback();
         this.options.askManager(networkId, judgment.nodeId);
       }
-      const key = `${decision.source}:${decision.digest}`;
       const before = table.get(judgment.nodeId);
-      if (before?.key === key) continue;
+      if (before?.source === decision.source && before.digest === decision.digest) continue;
       const entries = decision.records.map((record) => ({ ...record, networkId, ownerNodeId: judgment.nodeId, source: decision.source }));
-      table.set(judgment.nodeId, { key, entries });
+      table.set(judgment.nodeId, { source: decision.source, digest: decision.digest, entries });
       this.entryCount += entries.length - (before?.entries.length ?? 0);
       changed = true;
     }
