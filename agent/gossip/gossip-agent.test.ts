@@ -41,7 +41,7 @@ describe('a gossip agent', () => {
     };
     const harness: Harness = { counts, asks: [], changed: [], agent: undefined as unknown as GossipAgent };
     harness.agent = new GossipAgent({
-      nodeId, epoch: 1, transport: network.open(nodeId), now: () => now, fallbackAfterMs: 5_000, antiEntropyIntervalMs: 10_000, tombstoneTtlMs: 30_000,
+      nodeId, epoch: 1, transport: network.open(nodeId), now: () => now, fallbackAfterMs: 5_000, antiEntropyIntervalMs: 10_000, antiEntropyPeers: 2, tombstoneTtlMs: 30_000,
       askManager: (networkId, owner) => harness.asks.push(`${networkId}/${owner}`), onTableChange: (networkId) => harness.changed.push(networkId), metrics,
     });
     return harness;

@@ -12,8 +12,14 @@ export interface GossipAgentOptions {
   now: () => number;
   /** How long an owner's gossip may disagree with the managers' digest before they are asked. */
   fallbackAfterMs: number;
-  /** How often every connected member is sent a digest, to repair what a lost message left. */
+  /**
+   * Every `antiEntropyIntervalMs`, the next `antiEntropyPeers` connected members in turn are
+   * sent a digest, to repair what a lost message left. Links that come up and members whose
+   * gossip disagrees with the managers' digest get one at once, so this is only a backstop:
+   * a few peers a round keep its cost flat however many members a network has.
+   */
   antiEntropyIntervalMs: number;
+  antiEntropyPeers: number;
   tombstoneTtlMs: number;
   /** Ask the managers for a member's entries on a network; their answer comes back through managerAnswer. */
   askManager: (networkId: string, ownerNodeId: string) => void;
@@ -53,6 +59,7 @@ export class GossipAgent {
   /** Per network, per other member: what is programmed of it (the last decision that changed it). */
   private readonly tables = new Map<string, Map<string, Programmed>>();
   private entryCount = 0;
+  /** Connected members, in the order anti-entropy rounds visit them (a rotating queue). */
   private readonly connected = new Set<string>();
   private lastAntiEntropyMs = Number.NEGATIVE_INFINITY;
 
@@ -133,7 +140,11 @@ export class GossipAgent {
     this.own.purge(now);
     if (now - this.lastAntiEntropyMs >= this.options.antiEntropyIntervalMs) {
       this.lastAntiEntropyMs = now;
-      for (const nodeId of this.connected) this.sendDigest(nodeId);
+      for (const nodeId of [...this.connected].slice(0, this.options.antiEntropyPeers)) {
+        this.connected.delete(nodeId);
+        this.connected.add(nodeId);
+        this.sendDigest(nodeId);
+      }
     }
     this.evaluateAll();
   }
@@ -243,7 +254,11 @@ export class GossipAgent {
     const now = this.options.now();
     for (const judgment of only ? [only] : judgments.values()) {
       const decision = judgment.decide(now);
-      if (decision.mismatchBegan) this.options.metrics?.digestMismatch();
+      if (decision.mismatchBegan) {
+        this.options.metrics?.digestMismatch();
+        // Gossip may only have missed a message: ask the owner before the managers.
+        if (this.connected.has(judgment.nodeId)) this.sendDigest(judgment.nodeId);
+      }
       if (decision.ask) {
         this.options.metrics?.fallback();
         this.options.askManager(networkId, judgment.nodeId);
