@@ -113,7 +113,7 @@ const schedule = fc.record({
 });
 
 /** Runs random schedules, quiesces (healing partitions or not) and compares every table to the truth. */
-function assertConverges(heal: boolean): void {
+function assertConverges(heal: boolean, numRuns: number): void {
   fc.assert(
     fc.property(schedule, ({ nodes, steps }) => {
       const cluster = new TestCluster(nodes);
@@ -125,16 +125,16 @@ function assertConverges(heal: boolean): void {
         if (heal) expect([...result.sources].filter((source) => source !== 'gossip')).toEqual([]);
       }
     }),
-    { numRuns: 300 },
+    { numRuns },
   );
 }
 
 describe('gossip convergence', () => {
   it('every live agent programs exactly the truth, all of it from gossip, once partitions heal and the schedule quiesces', () => {
-    assertConverges(true);
+    assertConverges(true, 1000);
   });
 
   it('with pairs still cut off at the end, the managers’ fallback makes every table equal the truth', () => {
-    assertConverges(false);
+    assertConverges(false, 300);
   });
 });

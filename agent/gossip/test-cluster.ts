@@ -3,7 +3,7 @@ import { GossipAgent } from './gossip-agent';
 import { describe, TestManager } from './test-manager';
 import { InProcessNetwork, type InProcessTransport } from './test-transport';
 
-export const TIMERS = { fallbackAfterMs: 5_000, antiEntropyIntervalMs: 10_000, antiEntropyPeers: 2, tombstoneTtlMs: 30_000 };
+export const TIMERS = { fallbackAfterMs: 5_000, antiEntropyIntervalMs: 10_000, antiEntropyPeers: 2, tombstoneTtlMs: 8_000 };
 
 interface Agent {
   nodeId: string;
