@@ -126,6 +126,29 @@ describe('a gossip agent', () => {
     expect(sendAs('b', 'a', { body: { $case: 'snapshot', value: { networkId: 'n1', ownerNodeId: 'b', version: { epoch: 1, counter: 99 }, entries: [B1] } } })).toBe(false);
   });
 
+  it('repairs a lost delta by asking the owner before the managers, when its gossip keeps disagreeing with their digest', () => {
+    const [a, b] = [start('a'), start('b')];
+    for (const harness of [a, b]) harness.agent.setNetworks([networkOf('n1', { a: [A1], b: [B1] })]);
+    a.agent.setOwnEndpoints([A1]);
+    b.agent.setOwnEndpoints([B1]);
+    network.settle();
+    network.flush();
+    a.agent.tick(); // the periodic round: the next one is not due before 10 s
+    network.flush();
+    const moved = { ...B1, ip: '10.1.0.9' };
+    b.agent.setOwnEndpoints([moved]);
+    network.drop(0);
+    a.agent.setNetworks([networkOf('n1', { a: [A1], b: [moved] }, 2)]);
+    expect(a.agent.table('n1')).toMatchObject([{ endpointId: 'b1', ip: '10.1.0.3' }]);
+    now = 2_500;
+    a.agent.tick();
+    network.flush();
+    expect(a.agent.table('n1')).toMatchObject([{ endpointId: 'b1', ip: '10.1.0.9', source: 'gossip' }]);
+    now = 10_000;
+    a.agent.tick();
+    expect(a.asks).toEqual([]);
+  });
+
   it('counts a disagreement with the managers’ digest, asks them after the timeout, and programs their answer', () => {
     const a = start('a');
     a.agent.setNetworks([networkOf('n1', { a: [A1], b: [B1] })]);

@@ -14,8 +14,9 @@ export interface GossipAgentOptions {
   fallbackAfterMs: number;
   /**
    * Every `antiEntropyIntervalMs`, the next `antiEntropyPeers` connected members in turn are
-   * sent a digest, to repair what a lost message left. Links that come up and members whose
-   * gossip disagrees with the managers' digest get one at once, so this is only a backstop:
+   * sent a digest, to repair what a lost message left. Links that come up get one at once,
+   * and members whose gossip keeps disagreeing with the managers' digest one after half of
+   * `fallbackAfterMs` (MemberJudgment), so this is only a backstop:
    * a few peers a round keep its cost flat however many members a network has.
    */
   antiEntropyIntervalMs: number;
@@ -254,11 +255,8 @@ export class GossipAgent {
     const now = this.options.now();
     for (const judgment of only ? [only] : judgments.values()) {
       const decision = judgment.decide(now);
-      if (decision.mismatchBegan) {
-        this.options.metrics?.digestMismatch();
-        // Gossip may only have missed a message: ask the owner before the managers.
-        if (this.connected.has(judgment.nodeId)) this.sendDigest(judgment.nodeId);
-      }
+      if (decision.mismatchBegan) this.options.metrics?.digestMismatch();
+      if (decision.probe && this.connected.has(judgment.nodeId)) this.sendDigest(judgment.nodeId);
       if (decision.ask) {
         this.options.metrics?.fallback();
         this.options.askManager(networkId, judgment.nodeId);
