@@ -46,6 +46,16 @@ describe('a gossip agent', () => {
     });
     return harness;
   };
+  /** a and b on n1, each owning one endpoint, linked and in sync. */
+  const linked = (): [Harness, Harness] => {
+    const [a, b] = [start('a'), start('b')];
+    for (const harness of [a, b]) harness.agent.setNetworks([networkOf('n1', { a: [A1], b: [B1] })]);
+    a.agent.setOwnEndpoints([A1]);
+    b.agent.setOwnEndpoints([B1]);
+    network.settle();
+    network.flush();
+    return [a, b];
+  };
   const sendAs = (from: string, to: string, message: GossipMessage): boolean => network.send(from, to, GossipMessage.encode(message).finish());
   const ids = (harness: Harness, networkId: string): string[] => harness.agent.table(networkId).map((entry) => `${entry.ownerNodeId}/${entry.endpointId}/${entry.source}`);
 
@@ -111,12 +121,7 @@ describe('a gossip agent', () => {
   });
 
   it('drops a member the managers removed at once, with its entries, and stops accepting its link', () => {
-    const [a, b] = [start('a'), start('b')];
-    for (const harness of [a, b]) harness.agent.setNetworks([networkOf('n1', { a: [A1], b: [B1] })]);
-    a.agent.setOwnEndpoints([A1]);
-    b.agent.setOwnEndpoints([B1]);
-    network.settle();
-    network.flush();
+    const [a] = linked();
     expect(ids(a, 'n1')).toEqual(['b/b1/gossip']);
     a.changed.length = 0;
     a.agent.setNetworks([networkOf('n1', { a: [A1] }, 2)]);
@@ -127,12 +132,7 @@ describe('a gossip agent', () => {
   });
 
   it('repairs a lost delta by asking the owner before the managers, when its gossip keeps disagreeing with their digest', () => {
-    const [a, b] = [start('a'), start('b')];
-    for (const harness of [a, b]) harness.agent.setNetworks([networkOf('n1', { a: [A1], b: [B1] })]);
-    a.agent.setOwnEndpoints([A1]);
-    b.agent.setOwnEndpoints([B1]);
-    network.settle();
-    network.flush();
+    const [a, b] = linked();
     a.agent.tick(); // the periodic round: the next one is not due before 10 s
     network.flush();
     const moved = { ...B1, ip: '10.1.0.9' };
