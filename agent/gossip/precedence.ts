@@ -1,0 +1,104 @@
+import { endpointsDigest } from './digest';
+import type { EndpointRecord, ManagerEntries, ManagerMember } from './model';
+import { Replica } from './replica';
+
+export interface Decision {
+  source: 'gossip' | 'manager';
+  records: EndpointRecord[];
+  /** endpointsDigest(records): the same decision twice in a row programs nothing new. */
+  digest: string;
+  /** The disagreement with the managers' digest began now (a mismatch to count). */
+  mismatchBegan: boolean;
+  /** The disagreement lasted half the timeout: ask the member (a digest) before the managers. */
+  probe: boolean;
+  /** Ask the managers for this member's entries on the network (a fallback to count). */
+  ask: boolean;
+}
+
+/**
+ * What this node programs of one member's endpoints on one network: gossip from the member
+ * (its Replica), judged against the managers' digest for it.
+ */
+export class MemberJudgment {
+  readonly replica = new Replica();
+  private answer: { revision: number; digest: string; records: EndpointRecord[] } | undefined;
+  private disagreeingSinceMs: number | undefined;
+  private askedAtMs: number | undefined;
+  private probed = false;
+  private gossipDigest: { version: string; digest: string } | undefined;
+
+  constructor(
+    private member: ManagerMember,
+    private readonly fallbackAfterMs: number,
+  ) {}
+
+  get nodeId(): string {
+    return this.member.nodeId;
+  }
+
+  get publicKey(): string {
+    return this.member.publicKey;
+  }
+
+  /** A newer view's description of the member; an older revision than the one held is ignored. */
+  updateMember(member: ManagerMember): void {
+    if (member.revision < this.member.revision) return;
+    if (member.digest !== this.member.digest) this.disagree(undefined);
+    this.member = member;
+  }
+
+  /** The managers' answer to a fallback request; also their latest judgment of the member. */
+  takeAnswer(answer: ManagerEntries): void {
+    if (answer.revision < this.member.revision) return;
+    const digest = endpointsDigest(answer.entries);
+    this.updateMember({ ...this.member, digest, revision: answer.revision });
+    this.answer = { revision: answer.revision, digest, records: answer.entries.map((entry) => ({ ...entry })) };
+  }
+
+  /**
+   * THE PRECEDENCE RULE. The managers are the judge and gossip is the road:
+   *  1. gossip that matches the managers' digest for the member is programmed (the usual case);
+   *  2. otherwise, an answer of the managers that matches their digest is programmed: after a
+   *     fallback the managers' entries win until gossip catches up (then rule 1 again);
+   *  3. otherwise gossip is programmed, since the owner is the only writer and its gossip is
+   *     usually ahead of the digest this node holds; when the disagreement with the same
+   *     digest lasts half of `fallbackAfterMs` the owner is sent a digest (it may only have
+   *     lost a message), and when it lasts `fallbackAfterMs` the managers are asked (again
+   *     every `fallbackAfterMs` until they answer, e.g. while none is reachable).
+   * A member the managers remove is dropped by the caller at once, whatever gossip says.
+   */
+  decide(nowMs: number): Decision {
+    const gossip = this.replica.records();
+    const digest = this.digestOfGossip(gossip);
+    if (digest === this.member.digest) {
+      this.disagree(undefined);
+      this.askedAtMs = undefined;
+      this.answer = undefined;
+      return { source: 'gossip', records: gossip, digest, mismatchBegan: false, probe: false, ask: false };
+    }
+    const mismatchBegan = this.disagreeingSinceMs === undefined;
+    const since = this.disagree(this.disagreeingSinceMs ?? nowMs);
+    if (this.answer?.digest === this.member.digest) return { source: 'manager', records: this.answer.records, digest: this.answer.digest, mismatchBegan, probe: false, ask: false };
+    // Gossip is usually just ahead of the digest held here (the owner's delta beat the view):
+    // only a disagreement that lasts is worth a digest to the owner, then the managers' time.
+    const probe = !this.probed && nowMs - since >= this.fallbackAfterMs / 2;
+    if (probe) this.probed = true;
+    const ask = nowMs - since >= this.fallbackAfterMs && (this.askedAtMs === undefined || nowMs - this.askedAtMs >= this.fallbackAfterMs);
+    if (ask) this.askedAtMs = nowMs;
+    return { source: 'gossip', records: gossip, digest, mismatchBegan, probe, ask };
+  }
+
+  /** Starts (or ends, with undefined) a disagreement with the digest held; returns when it began. */
+  private disagree(sinceMs: number | undefined): number {
+    if (sinceMs !== this.disagreeingSinceMs) this.probed = false;
+    this.disagreeingSinceMs = sinceMs;
+    return sinceMs ?? 0;
+  }
+
+  private digestOfGossip(records: EndpointRecord[]): string {
+    const held = this.replica.version;
+    const version = held ? `${held.epoch}.${held.counter}` : '';
+    if (this.gossipDigest?.version !== version) this.gossipDigest = { version, digest: endpointsDigest(records) };
+    return this.gossipDigest.digest;
+  }
+}
