@@ -69,7 +69,7 @@ function toView(generated: Generated): { view: NodeView; ready: Set<string> } {
     service(`svc${index}`, spec.name, spec.dnsrr ? 'dnsrr' : 'vip', spec.dnsrr ? [] : spec.vipNetworks.map((network) => ({ networkId: `n${network}`, ip: `10.${network}.200.${index}` }))),
   );
   const networks = [...Array(generated.networks).keys()].map((index) => ({
-    id: `n${index}`, name: `net-${(index * 7) % 5}`, vni: 100 + index, subnet: `10.${index}.0.0/16`, gateway: `10.${index}.0.1`, mtu: 0, internal: false,
+    id: `n${index}`, name: `net-${(index * 7) % 5}`, vni: 100 + index, subnet: `10.${index}.0.0/16`, gateway: `10.${index}.0.1`, mtu: 0, internal: index === 1,
   }));
   const sandboxes = generated.sandboxes.flatMap((sandbox, index) => (sandbox.node === 'A' ? [{ id: `sb${index}`, name: sandbox.name, netnsName: sandbox.netns, netnsPath: '' }] : []));
   const view = { revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1', networks, sandboxes, endpoints, overlaySubnets: networks.map((network) => network.subnet), services };
@@ -80,6 +80,18 @@ function toView(generated: Generated): { view: NodeView; ready: Set<string> } {
 function networksOf(view: NodeView, netns: string): Set<string> {
   const sandboxes = new Set(view.sandboxes.filter((sandbox) => sandbox.netnsName === netns).map((sandbox) => sandbox.id));
   return new Set(view.endpoints.filter((candidate) => candidate.nodeId === 'A' && sandboxes.has(candidate.sandboxId) && !candidate.draining).map((candidate) => candidate.networkId));
+}
+
+/**
+ * What a name outside the cluster gets: forwarded, unless `netns` is a sandbox here whose
+ * endpoints (leaving ones included: they are still its interfaces) are all on internal networks.
+ */
+function outsideAnswer(view: NodeView, netns: string): 'forward' | 'refused' {
+  const sandboxes = new Set(view.sandboxes.filter((sandbox) => sandbox.netnsName === netns).map((sandbox) => sandbox.id));
+  if (sandboxes.size === 0) return 'forward';
+  const internal = new Set(view.networks.filter((network) => network.internal).map((network) => network.id));
+  const ways = view.endpoints.filter((candidate) => candidate.nodeId === 'A' && sandboxes.has(candidate.sandboxId) && !internal.has(candidate.networkId));
+  return ways.length > 0 ? 'forward' : 'refused';
 }
 
 /** Every (address, names) an asker on `networks` may be told, by a scan of the whole view. */
@@ -129,7 +141,7 @@ describe('the directory, for random views, askers and questions', () => {
 
           const expected = new Set(visible.filter((record) => record.names.includes(name)).map((record) => record.address));
           const answer = directory.answer({ netnsName: netns }, { name: asked, type: type === 'PTR' ? 'A' : type });
-          if (expected.size === 0) expect(answer.kind).toBe(isClusterName(view, name) ? 'nxdomain' : 'forward');
+          if (expected.size === 0) expect(answer.kind).toBe(isClusterName(view, name) ? 'nxdomain' : outsideAnswer(view, netns));
           else if (type === 'AAAA') expect(answer).toEqual({ kind: 'nodata' });
           else expect(answer.kind === 'records' ? new Set(answer.data) : answer).toEqual(expected);
 

@@ -100,6 +100,24 @@ describe('the directory of cluster names', () => {
     expect(directory.answer(CLI, { name: 'db', type: 'A', class: 'CH' })).toEqual({ kind: 'forward', dns: [] });
   });
 
+  it('refuses to forward for a sandbox with no way out (only --internal networks, or none), but answers its cluster names', () => {
+    const vault = { id: 'sb-vault', name: 'vault', netnsName: 'trsb-vault', netnsPath: '' };
+    const bare = { id: 'sb-bare', name: 'bare', netnsName: 'trsb-bare', netnsPath: '' };
+    const adopted = { id: 'sb-adopted', name: 'adopted', netnsName: 'trsb-adopted', netnsPath: '/proc/4242/ns/net' };
+    const vaultBack = endpoint('vault-back', { nodeId: 'A', sandboxId: vault.id, sandboxName: 'vault', networkId: BACK.id, ip: '10.231.2.40', dns: ['192.0.2.53'] });
+    const view = testView({ sandboxes: [...testView().sandboxes, vault, bare, adopted], endpoints: [...ENDPOINTS, vaultBack] });
+    const isolated = buildDirectory(view, new Set([...READY, vaultBack.id]));
+    for (const asker of [{ netnsName: 'trsb-vault' }, { netnsName: 'trsb-bare' }]) {
+      expect(isolated.answer(asker, { name: 'example.com', type: 'A' })).toEqual({ kind: 'refused' });
+      expect(isolated.answer(asker, { name: 'version.bind', type: 'TXT', class: 'CH' })).toEqual({ kind: 'refused' });
+    }
+    expect(isolated.answer({ netnsName: 'trsb-vault' }, { name: 'db', type: 'A' })).toEqual(addresses('10.231.2.10'));
+    expect(isolated.answer({ netnsName: 'trsb-vault' }, { name: 'nothing', type: 'A' })).toEqual(NXDOMAIN);
+    // Internal and outside networks together, or a namespace with ways out of its own: forwarded.
+    expect(isolated.answer(BOTH, { name: 'example.com', type: 'A' })).toEqual({ kind: 'forward', dns: ['192.0.2.53', '192.0.2.54'] });
+    expect(isolated.answer({ netnsName: 'trsb-adopted' }, { name: 'example.com', type: 'A' })).toEqual({ kind: 'forward', dns: [] });
+  });
+
   it('answers all addresses of a name that a sandbox and a service share on a network', () => {
     const web = endpoint('web-front', { sandboxName: 'web', hostname: 'web', ip: '10.231.1.50' });
     const view = testView({ endpoints: [...ENDPOINTS, web], services: [...SERVICES, service('svc-web', 'web', 'vip', [{ networkId: BACK.id, ip: '10.231.2.200' }, { networkId: 'n1', ip: '10.231.1.200' }])] });

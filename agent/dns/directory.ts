@@ -19,7 +19,12 @@ export type DirectoryAnswer =
   | { kind: 'nodata' }
   | { kind: 'nxdomain' }
   /** Not a cluster name: ask `dns`, the asking sandbox's --dns servers (empty: the host's resolvers). */
-  | { kind: 'forward'; dns: readonly string[] };
+  | { kind: 'forward'; dns: readonly string[] }
+  /**
+   * Not a cluster name, and the asker has no way out: forwarding from the host would carry what
+   * its network forbids (a name is data: CVE-2024-29018, Docker's leak from --internal networks).
+   */
+  | { kind: 'refused' };
 
 export interface Directory {
   answer(asker: Asker, question: Question): DirectoryAnswer;
@@ -36,9 +41,11 @@ interface AskerView {
   /** The networks the asker is on, by network name: the order of answers across networks. */
   networks: string[];
   dns: string[];
+  /** Made by the agent and on no network that reaches outside (none, or only --internal ones). */
+  isolated: boolean;
 }
 
-const NOBODY: AskerView = { networks: [], dns: [] };
+const NOBODY: AskerView = { networks: [], dns: [], isolated: false };
 const TASKS = 'tasks.';
 
 /**
@@ -63,7 +70,9 @@ const TASKS = 'tasks.';
  * - The cluster's own names get NXDOMAIN when the asker sees nothing there: single-label names,
  *   `tasks.LABEL`, any name some endpoint or service has anywhere in the view, and reverse names
  *   of addresses inside the overlay subnets. A name that answers A for the asker answers other
- *   types with no records (NOERROR). Everything else is forwarded.
+ *   types with no records (NOERROR). Everything else is forwarded, except for a sandbox the agent
+ *   made that is on no network reaching outside (none, or only `--internal` ones): it gets
+ *   REFUSED, since the query would leave from the host's namespace (as Docker since 26).
  */
 export function buildDirectory(view: NodeView, ready: ReadonlySet<string>): Directory {
   const forward = new RecordIndex();
@@ -102,7 +111,8 @@ export function buildDirectory(view: NodeView, ready: ReadonlySet<string>): Dire
     answer(asker: Asker, question: Question): DirectoryAnswer {
       const name = normalisedName(question.name);
       const seer = askers.get(asker.netnsName) ?? NOBODY;
-      if (question.class !== undefined && question.class !== 'IN' && question.class !== 'ANY') return { kind: 'forward', dns: seer.dns };
+      const outside: DirectoryAnswer = seer.isolated ? { kind: 'refused' } : { kind: 'forward', dns: seer.dns };
+      if (question.class !== undefined && question.class !== 'IN' && question.class !== 'ANY') return outside;
       const address = reverseLookupAddress(name);
       if (address !== undefined && overlay.contains(address)) {
         return found(reverse.visible(formatIpv4(address), seer.networks), 'PTR', question.type);
@@ -110,7 +120,7 @@ export function buildDirectory(view: NodeView, ready: ReadonlySet<string>): Dire
       const records = forward.visible(name, seer.networks);
       if (records !== undefined) return found(records, 'A', question.type);
       if (isOwnName(name, own)) return { kind: 'nxdomain' };
-      return { kind: 'forward', dns: seer.dns };
+      return outside;
     },
   };
 }
@@ -144,12 +154,15 @@ function endpointNames(endpoint: EndpointView): string[] {
 }
 
 /**
- * Per namespace of a local sandbox: the networks of its endpoints that are not leaving, and its
- * --dns servers in interface order (as its resolv.conf would list them).
+ * Per namespace of a local sandbox: the networks of its endpoints that are not leaving, its
+ * --dns servers in interface order (as its resolv.conf would list them), and whether it is
+ * isolated (an adopted namespace has ways out of its own).
  */
 function askerViews(view: NodeView): Map<string, AskerView> {
   const netnsOf = new Map(view.sandboxes.map((sandbox) => [sandbox.id, sandbox.netnsName]));
   const networkName = new Map(view.networks.map((network) => [network.id, network.name]));
+  const internal = new Set(view.networks.filter((network) => network.internal).map((network) => network.id));
+  const adopted = new Set(view.sandboxes.filter((sandbox) => sandbox.netnsPath !== '').map((sandbox) => sandbox.netnsName));
   const endpointsOf = new Map<string, EndpointView[]>();
   for (const endpoint of view.endpoints) {
     const netns = netnsOf.get(endpoint.sandboxId);
@@ -159,11 +172,13 @@ function askerViews(view: NodeView): Map<string, AskerView> {
     endpointsOf.set(netns, list);
   }
   const askers = new Map<string, AskerView>();
-  for (const [netns, endpoints] of endpointsOf) {
+  for (const netns of new Set(netnsOf.values())) {
+    const endpoints = endpointsOf.get(netns) ?? [];
     endpoints.sort((a, b) => a.interfaceName.localeCompare(b.interfaceName, 'en', { numeric: true }));
     const networks = [...new Set(endpoints.filter((endpoint) => !endpoint.draining).map((endpoint) => endpoint.networkId))];
     networks.sort((a, b) => compareText(networkName.get(a) ?? a, networkName.get(b) ?? b));
-    askers.set(netns, { networks, dns: [...new Set(endpoints.flatMap((endpoint) => endpoint.dns))] });
+    const reachesOutside = endpoints.some((endpoint) => !internal.has(endpoint.networkId));
+    askers.set(netns, { networks, dns: [...new Set(endpoints.flatMap((endpoint) => endpoint.dns))], isolated: !adopted.has(netns) && !reachesOutside });
   }
   return askers;
 }

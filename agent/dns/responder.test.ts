@@ -29,6 +29,18 @@ function recordingMetrics(): DnsMetrics & { queries: [string, DnsResult][]; fail
   return { queries, failures, query: (type, result) => queries.push([type, result]), upstreamFailure: (upstream) => failures.push(upstream) };
 }
 
+/** An upstream exchange that answers every query empty and records whom it was sent to. */
+function recordingExchange(): { asked: Upstream[]; exchange: UpstreamExchange } {
+  const asked: Upstream[] = [];
+  const exchange: UpstreamExchange = {
+    exchange: async (query, target) => {
+      asked.push(target);
+      return dnsPacket.encode({ type: 'response', id: dnsPacket.decode(query).id, questions: dnsPacket.decode(query).questions });
+    },
+  };
+  return { asked, exchange };
+}
+
 const dataOf = (reply: DecodedPacket): unknown[] => (reply.answers ?? []).map((answer) => ('data' in answer ? answer.data : undefined));
 
 describe('the resolver, answering cluster names', () => {
@@ -180,13 +192,7 @@ describe('the resolver, forwarding', () => {
   });
 
   it("asks the sandbox's --dns servers instead of the host's", async () => {
-    const asked: Upstream[] = [];
-    const exchange: UpstreamExchange = {
-      exchange: async (query, target) => {
-        asked.push(target);
-        return dnsPacket.encode({ type: 'response', id: dnsPacket.decode(query).id, questions: dnsPacket.decode(query).questions });
-      },
-    };
+    const { asked, exchange } = recordingExchange();
     const resolver = answered({ hostResolvers: ['198.51.100.1'], exchange });
     await ask(resolver, question('example.com'), BOTH);
     await ask(resolver, question('example.com'), CLI);
@@ -199,6 +205,17 @@ describe('the resolver, forwarding', () => {
     resolver.update(testView({ endpoints: looping }), READY);
     await ask(resolver, question('example.com'), CLI);
     expect(asked[2]).toEqual({ address: '198.51.100.1', port: 53, origin: 'host' });
+  });
+
+  it('answers REFUSED at once, asking no upstream, for a sandbox on --internal networks only', async () => {
+    const { asked, exchange } = recordingExchange();
+    const resolver = answered({ hostResolvers: ['198.51.100.1'], exchange });
+    const vault = { id: 'sb-vault', name: 'vault', netnsName: 'trsb-vault', netnsPath: '' };
+    const vaultBack = endpoint('vault-back', { nodeId: 'A', sandboxId: vault.id, sandboxName: 'vault', networkId: 'n2', ip: '10.231.2.40' });
+    resolver.update(testView({ sandboxes: [...testView().sandboxes, vault], endpoints: [...ENDPOINTS, vaultBack] }), new Set([...READY, vaultBack.id]));
+    expect(await ask(resolver, question('example.com'), { netnsName: 'trsb-vault' })).toMatchObject({ id: 4242, rcode: 'REFUSED', answers: [] });
+    expect(await ask(resolver, question('db'), { netnsName: 'trsb-vault' })).toMatchObject({ rcode: 'NOERROR' });
+    expect(asked).toEqual([]);
   });
 
   it('refuses a host resolver that is not an address, naming it', () => {

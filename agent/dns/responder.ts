@@ -34,6 +34,8 @@ export function createResolver(options: ResolverOptions): Resolver {
         return local('nodata', { rcode: RCODE.NOERROR, authoritative: true, answers: [] });
       case 'nxdomain':
         return local('nxdomain', { rcode: RCODE.NXDOMAIN, authoritative: true, answers: [] });
+      case 'refused':
+        return local('refused', { rcode: RCODE.REFUSED, authoritative: false, answers: [] });
       case 'forward': {
         const own = sandboxUpstreams(found.dns);
         const upstreams = own.length > 0 ? own : hostUpstreams;
