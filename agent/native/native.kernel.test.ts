@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer, type Socket } from 'node:net';
 import { readlinkSync } from 'node:fs';
-import { NFT_JSON_OUTPUT, runNftIn } from './nftables-in-namespace';
+import { NFT_JSON_OUTPUT, NftSession } from './nftables-in-namespace';
 import { tcpListenerIn, udpSocketIn } from './sockets-in-namespace';
 
 const NAMESPACE = `trnat-${process.pid}`;
@@ -18,6 +18,8 @@ const inside = (script: string): string => execFileSync('ip', ['netns', 'exec', 
 
 describe('native calls inside a network namespace', () => {
   const home = ownNamespace();
+  // One session for every script, as the balancer keeps one per pass.
+  const nft = new NftSession();
 
   beforeAll(() => {
     execFileSync('ip', ['netns', 'add', NAMESPACE]);
@@ -25,21 +27,22 @@ describe('native calls inside a network namespace', () => {
   });
 
   afterAll(() => {
+    nft.close();
     spawnSync('ip', ['netns', 'del', NAMESPACE]);
   });
 
   it('runs an nft script there, lists it back as JSON, and leaves the agent’s own ruleset alone', () => {
-    const written = runNftIn(PATH, `add table ip ${TABLE}\nadd set ip ${TABLE} seen { type ipv4_addr; }\nadd element ip ${TABLE} seen { 10.9.0.1 }\n`);
+    const written = nft.run(PATH, `add table ip ${TABLE}\nadd set ip ${TABLE} seen { type ipv4_addr; }\nadd element ip ${TABLE} seen { 10.9.0.1 }\n`);
     expect(written).toMatchObject({ ok: true, error: '' });
     expect(inside(`nft list set ip ${TABLE} seen`)).toContain('10.9.0.1');
-    const listed = runNftIn(PATH, `list set ip ${TABLE} seen`, NFT_JSON_OUTPUT);
+    const listed = nft.run(PATH, `list set ip ${TABLE} seen`, NFT_JSON_OUTPUT);
     expect(JSON.stringify(JSON.parse(listed.output))).toContain('"10.9.0.1"');
     expect(execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' })).not.toContain(TABLE);
     expect(ownNamespace()).toBe(home);
   });
 
   it('reports a refused script with nft’s message and writes nothing of it', () => {
-    const refused = runNftIn(PATH, `add element ip ${TABLE} seen { 10.9.0.2 }\nadd element ip ${TABLE} missing { 10.9.0.3 }\n`);
+    const refused = nft.run(PATH, `add element ip ${TABLE} seen { 10.9.0.2 }\nadd element ip ${TABLE} missing { 10.9.0.3 }\n`);
     expect(refused.ok).toBe(false);
     expect(refused.error).toMatch(/missing|No such file/);
     expect(inside(`nft list set ip ${TABLE} seen`)).not.toContain('10.9.0.2');
@@ -78,7 +81,7 @@ describe('native calls inside a network namespace', () => {
 
   it('refuses a namespace that does not exist and stays in its own', () => {
     expect(() => udpSocketIn(`/run/netns/${NAMESPACE}-absent`, '127.0.0.11', 53)).toThrow(/cannot open the network namespace/);
-    expect(() => runNftIn(PATH, 'list ruleset', 0)).not.toThrow();
+    expect(() => nft.run(PATH, 'list ruleset', 0)).not.toThrow();
     expect(ownNamespace()).toBe(home);
   });
 });

@@ -13,24 +13,12 @@ export interface NftResult {
 /** libnftables' NFT_CTX_OUTPUT_JSON: listings come back as `nft -j` prints them. */
 export const NFT_JSON_OUTPUT = 1 << 4;
 
-/**
- * Runs an nft script (what `nft -f` reads) inside a network namespace, in this process: one
- * netlink transaction, all or nothing, like `nsenter --net=PATH nft -f -` without the two
- * processes.
- */
-export function runNftIn(path: string, script: string, outputFlags = 0): NftResult {
-  const session = new NftSession();
-  try {
-    return session.run(path, script, outputFlags);
-  } finally {
-    session.close();
-  }
-}
-
 const O_RDONLY_CLOEXEC = 0o2000000;
 
 /**
- * Scripts in many namespaces, one libnftables context per namespace kept until `close`. The
+ * nft scripts (what `nft -f` reads) run inside network namespaces, in this process: each run is
+ * one netlink transaction, all or nothing, like `nsenter --net=PATH nft -f -` without the two
+ * processes. One libnftables context per namespace is kept until `close`. The
  * context is made inside its namespace because its netlink socket is bound there; calls still
  * enter the namespace, as libnftables may reopen that socket.
  *

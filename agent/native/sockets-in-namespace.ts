@@ -1,4 +1,4 @@
-import { isIPv4 } from 'node:net';
+import { parseIpv4 } from '../../proto/runtime/ipv4';
 import { inNetworkNamespace } from './network-namespace';
 
 const AF_INET = 2;
@@ -25,7 +25,8 @@ export function tcpListenerIn(path: string, address: string, port: number): numb
 }
 
 function boundSocketIn(path: string, type: number, address: string, port: number): number {
-  if (!isIPv4(address)) throw new Error(`socket address ${address} is not an IPv4 address`);
+  const ip = parseIpv4(address);
+  if (ip === undefined) throw new Error(`socket address ${address} is not an IPv4 address`);
   const what = `${type === SOCK_STREAM ? 'tcp' : 'udp'} ${address}:${port} in ${path}`;
   return inNetworkNamespace(path, (calls) => {
     const fd = calls.socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -34,7 +35,7 @@ function boundSocketIn(path: string, type: number, address: string, port: number
       const one = Buffer.alloc(4);
       one.writeInt32LE(1);
       if (type === SOCK_STREAM) calls.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, one, one.length);
-      const socketAddress = ipv4SocketAddress(address, port);
+      const socketAddress = ipv4SocketAddress(ip, port);
       if (calls.bind(fd, socketAddress, socketAddress.length) !== 0) throw new Error(`cannot bind ${what}: errno ${calls.errno()}`);
       if (type === SOCK_STREAM && calls.listen(fd, LISTEN_BACKLOG) !== 0) throw new Error(`cannot listen on ${what}: errno ${calls.errno()}`);
       return fd;
@@ -46,10 +47,10 @@ function boundSocketIn(path: string, type: number, address: string, port: number
 }
 
 /** struct sockaddr_in: family (host order), port and address (network order), 8 bytes of zero. */
-function ipv4SocketAddress(address: string, port: number): Buffer {
+function ipv4SocketAddress(ip: number, port: number): Buffer {
   const socketAddress = Buffer.alloc(16);
   socketAddress.writeUInt16LE(AF_INET, 0);
   socketAddress.writeUInt16BE(port, 2);
-  address.split('.').forEach((octet, index) => socketAddress.writeUInt8(Number(octet), 4 + index));
+  socketAddress.writeUInt32BE(ip, 4);
   return socketAddress;
 }
