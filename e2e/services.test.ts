@@ -6,7 +6,7 @@
  * timeout, no new one; and a VIP of a service that declares no port answering on whatever port
  * its backends serve. Cluster actions go through the `trellis` CLI; traffic stays in the lab.
  */
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import type { Service } from '../proto/gen/trellis/v1/types';
 import { CreatedObjects } from './support/created-objects';
 import { eventually, lab, labDown, labUp, trellis, trellisJson, trellisOk } from './support/lab-driver';
@@ -143,6 +143,7 @@ describe('services (1 manager, 4 agents)', () => {
     const [serving] = (await connection.nextLine(5_000))?.split(' ') ?? [];
     expect(['d1', 'd2']).toContain(serving);
     const other = serving === 'd1' ? 'd2' : 'd1';
+    const servingIp = ipOf(serving ?? '', 'svc-net');
     trellisOk('m1', ['network', 'disconnect', 'svc-net', serving ?? '']);
     const draining = trellisJson<Service>('m1', ['service', 'inspect', 'slow']).backends.find((b) => b.sandboxName === serving);
     expect(draining).toMatchObject({ draining: true, drainEndsAt: expect.stringMatching(/Z$/) });
@@ -156,6 +157,13 @@ describe('services (1 manager, 4 agents)', () => {
       () => !trellisJson<Service>('m1', ['service', 'inspect', 'slow']).backends.some((b) => b.sandboxName === serving),
       'the drained backend removed',
       DRAIN_SECONDS * 1000 + BOUND_MS,
+    );
+    // The store removes it first; the client's agent then drops it from its rules and clears its
+    // flows in the same step of its next pass: the flow is tried once that step has run.
+    await eventually(
+      () => !execFileSync('ip', ['netns', 'exec', sandboxNamespace('client'), 'nft', 'list', 'table', 'ip', 'trellis_lb'], { encoding: 'utf8' }).includes(servingIp),
+      "the drained backend out of the client's rules",
+      BOUND_MS,
     );
     connection.send('gone');
     const after = await connection.nextLine(5_000);
