@@ -7,7 +7,7 @@ const fdbWrite = bridgeAction(HOST, 'fdb', 'replace', '02:42:0a:e7:01:03', 'dev'
 const neighbourWrite = ipAction(HOST, 'neigh', 'replace', '10.231.1.3', 'lladdr', '02:42:0a:e7:01:03', 'dev', 'trvx-100', 'nud', 'permanent');
 
 function viewAt(revision: number): NodeView {
-  return { revision, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1', networks: [], sandboxes: [], endpoints: [], overlaySubnets: [], services: [] };
+  return { revision, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1', networks: [], sandboxes: [], endpoints: [], members: [], overlaySubnets: [], services: [] };
 }
 
 /**

@@ -27,7 +27,7 @@ const endpoints: EndpointView[] = sandboxes.map((sandbox, i) => ({
   ip: `10.232.0.${i + 2}`, prefixLength: 24, mac: `02:42:0a:e8:00:0${i + 2}`, interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [], publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: '',
 }));
 const view: NodeView = {
-  revision: 1, nodeId: 'node-a', nodeName: hostNs, advertiseAddr: address, networks: [network], sandboxes, endpoints, overlaySubnets: [network.subnet], services: [],
+  revision: 1, nodeId: 'node-a', nodeName: hostNs, advertiseAddr: address, networks: [network], sandboxes, endpoints, members: [], overlaySubnets: [network.subnet], services: [],
 };
 // The agent's own view of ownership: tagged with its advertise address, as `trellis agent` does.
 const reconciler = new Reconciler({ underlayDevice: 'uplink', localAddress: address }, new IprouteKernel(processRunner, { hostNetns: hostNs }));

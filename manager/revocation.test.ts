@@ -40,7 +40,7 @@ describe('revocation: a removed node loses its identity', () => {
     const firstView = new Promise<ManagerMessage>((resolve) =>
       stream.on('data', (message: ManagerMessage) => message.body?.$case === 'resync' && resolve(message)),
     );
-    stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: true } } });
+    stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: true, gossipPublicKey: '' } } });
     return { stream, ended, firstView: Promise.race([firstView, ended]) };
   }
 

@@ -108,7 +108,7 @@ describe('a manager behind mutual TLS', () => {
 
     const session = second.dispatcher.session();
     const refusal = new Promise<ServiceError>((resolve) => session.on('error', resolve));
-    session.write({ body: { $case: 'hello', value: { nodeId: first.nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false } } });
+    session.write({ body: { $case: 'hello', value: { nodeId: first.nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false, gossipPublicKey: '' } } });
     expect((await refusal).code).toBe(status.PERMISSION_DENIED);
   });
 

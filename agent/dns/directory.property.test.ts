@@ -72,7 +72,7 @@ function toView(generated: Generated): { view: NodeView; ready: Set<string> } {
     id: `n${index}`, name: `net-${(index * 7) % 5}`, vni: 100 + index, subnet: `10.${index}.0.0/16`, gateway: `10.${index}.0.1`, mtu: 0, internal: index === 1,
   }));
   const sandboxes = generated.sandboxes.flatMap((sandbox, index) => (sandbox.node === 'A' ? [{ id: `sb${index}`, name: sandbox.name, netnsName: sandbox.netns, netnsPath: '' }] : []));
-  const view = { revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1', networks, sandboxes, endpoints, overlaySubnets: networks.map((network) => network.subnet), services };
+  const view = { revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1', networks, sandboxes, endpoints, members: [], overlaySubnets: networks.map((network) => network.subnet), services };
   return { view, ready };
 }
 

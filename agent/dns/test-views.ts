@@ -66,7 +66,7 @@ export function testView(parts: Partial<NodeView> = {}): NodeView {
     networks: [FRONT, BACK, LONELY],
     sandboxes: ['cli', 'both', 'loner'].map((name) => ({ id: `sb-${name}`, name, netnsName: `trsb-${name}`, netnsPath: '' })),
     endpoints: ENDPOINTS,
-    overlaySubnets: [FRONT.subnet, BACK.subnet, LONELY.subnet],
+    members: [], overlaySubnets: [FRONT.subnet, BACK.subnet, LONELY.subnet],
     services: SERVICES,
     ...parts,
   };

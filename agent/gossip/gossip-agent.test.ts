@@ -1,5 +1,5 @@
 import { GossipMessage } from '../../proto/gen/trellis/v1/gossip';
-import { endpointsDigest } from './digest';
+import { gossipEntryDigest } from '../../proto/runtime/gossip-digest';
 import { GossipAgent, type OwnEndpoint } from './gossip-agent';
 import type { GossipMetrics, ManagerNetwork } from './model';
 import { InProcessNetwork } from './test-transport';
@@ -21,7 +21,7 @@ function networkOf(networkId: string, owned: Record<string, OwnEndpoint[]>, revi
   return {
     networkId,
     members: Object.entries(owned).map(([nodeId, endpoints]) => ({
-      nodeId, publicKey: `key-${nodeId}`, vtep: endpoints[0]?.vtep ?? '', digest: endpointsDigest(endpoints.map(({ networkId: _network, ...record }) => record)), revision,
+      nodeId, publicKey: `key-${nodeId}`, vtep: endpoints[0]?.vtep ?? '', digest: gossipEntryDigest(endpoints.map(({ networkId: _network, ...record }) => record)), revision,
     })),
   };
 }

@@ -1,13 +1,11 @@
-import type { GossipVersion } from '../../proto/gen/trellis/v1/gossip';
+import type { GossipEntry, GossipVersion } from '../../proto/gen/trellis/v1/gossip';
 
-/** What a peer needs to reach one endpoint, as its owner announces it (GossipEntry). */
-export interface EndpointRecord {
-  endpointId: string;
-  ip: string;
-  mac: string;
-  /** The owner's underlay address: remote entries follow an owner that comes back elsewhere. */
-  vtep: string;
-}
+/**
+ * One endpoint as its owner announces it: what a peer needs to reach it (its vtep is the
+ * owner's underlay address, so remote entries follow an owner that comes back elsewhere) and
+ * to name and balance to it.
+ */
+export type EndpointRecord = GossipEntry;
 
 /** A remote endpoint as this agent programs it, and where the entry came from. */
 export interface TableEntry extends EndpointRecord {
@@ -26,7 +24,7 @@ export function compareVersions(a: Version, b: Version): number {
 
 /**
  * One member of a network as the managers describe it in this node's view: who may gossip
- * about the network, and the managers' digest (endpointsDigest) of the endpoints the member
+ * about the network, and the managers' digest (gossipEntryDigest) of the endpoints the member
  * owns there, as of `revision` of the store.
  */
 export interface ManagerMember {

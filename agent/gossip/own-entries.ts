@@ -1,4 +1,5 @@
 import type { GossipChanges, GossipSnapshot } from '../../proto/gen/trellis/v1/gossip';
+import { gossipEntryDigest } from '../../proto/runtime/gossip-digest';
 import { compareVersions, type EndpointRecord, type Version } from './model';
 
 interface OwnEntry {
@@ -143,5 +144,5 @@ export class OwnEntries {
 }
 
 function sameRecord(a: EndpointRecord | undefined, b: EndpointRecord): boolean {
-  return a !== undefined && a.ip === b.ip && a.mac === b.mac && a.vtep === b.vtep;
+  return a !== undefined && a.ready === b.ready && gossipEntryDigest([a]) === gossipEntryDigest([b]);
 }

@@ -1,4 +1,4 @@
-import { endpointsDigest } from './digest';
+import { gossipEntryDigest } from '../../proto/runtime/gossip-digest';
 import type { EndpointRecord } from './model';
 import { MemberJudgment } from './precedence';
 
@@ -7,7 +7,7 @@ const e1 = { endpointId: 'e1', ip: '10.0.0.2', mac: '02:42:0a:00:00:02', vtep: '
 const e2 = { endpointId: 'e2', ip: '10.0.0.3', mac: '02:42:0a:00:00:03', vtep: '198.18.0.2' };
 
 function judged(truth: EndpointRecord[], revision = 10): MemberJudgment {
-  return new MemberJudgment({ nodeId: 'b', publicKey: 'key-b', vtep: '198.18.0.2', digest: endpointsDigest(truth), revision }, FALLBACK_AFTER);
+  return new MemberJudgment({ nodeId: 'b', publicKey: 'key-b', vtep: '198.18.0.2', digest: gossipEntryDigest(truth), revision }, FALLBACK_AFTER);
 }
 
 function gossip(judgment: MemberJudgment, counter: number, entries: EndpointRecord[]): void {
@@ -54,7 +54,7 @@ describe('the precedence of the managers over gossip', () => {
     judgment.takeAnswer({ networkId: 'n', ownerNodeId: 'b', revision: 11, entries: [e1, e2] });
     expect(judgment.decide(1)).toEqual({ source: 'manager', records: [e1, e2], digest: expect.any(String), mismatchBegan: true, probe: false, ask: false });
     // A view older than that answer does not take its judgment back.
-    judgment.updateMember({ nodeId: 'b', publicKey: 'key-b', vtep: '198.18.0.2', digest: endpointsDigest([e1]), revision: 10 });
+    judgment.updateMember({ nodeId: 'b', publicKey: 'key-b', vtep: '198.18.0.2', digest: gossipEntryDigest([e1]), revision: 10 });
     expect(judgment.decide(2)).toMatchObject({ source: 'manager', records: [e1, e2] });
   });
 
@@ -62,7 +62,7 @@ describe('the precedence of the managers over gossip', () => {
     const judgment = judged([e1]);
     gossip(judgment, 1, []);
     judgment.decide(0);
-    judgment.updateMember({ nodeId: 'b', publicKey: 'key-b', vtep: '198.18.0.2', digest: endpointsDigest([e1, e2]), revision: 11 });
+    judgment.updateMember({ nodeId: 'b', publicKey: 'key-b', vtep: '198.18.0.2', digest: gossipEntryDigest([e1, e2]), revision: 11 });
     expect(judgment.decide(FALLBACK_AFTER)).toMatchObject({ digest: expect.any(String), mismatchBegan: true, probe: false, ask: false });
     expect(judgment.decide(2 * FALLBACK_AFTER)).toMatchObject({ ask: true });
   });

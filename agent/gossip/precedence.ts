@@ -1,11 +1,11 @@
-import { endpointsDigest } from './digest';
+import { gossipEntryDigest } from '../../proto/runtime/gossip-digest';
 import type { EndpointRecord, ManagerEntries, ManagerMember } from './model';
 import { Replica } from './replica';
 
 export interface Decision {
   source: 'gossip' | 'manager';
   records: EndpointRecord[];
-  /** endpointsDigest(records): the same decision twice in a row programs nothing new. */
+  /** gossipEntryDigest(records): the same decision twice in a row programs nothing new. */
   digest: string;
   /** The disagreement with the managers' digest began now (a mismatch to count). */
   mismatchBegan: boolean;
@@ -50,7 +50,7 @@ export class MemberJudgment {
   /** The managers' answer to a fallback request; also their latest judgment of the member. */
   takeAnswer(answer: ManagerEntries): void {
     if (answer.revision < this.member.revision) return;
-    const digest = endpointsDigest(answer.entries);
+    const digest = gossipEntryDigest(answer.entries);
     this.updateMember({ ...this.member, digest, revision: answer.revision });
     this.answer = { revision: answer.revision, digest, records: answer.entries.map((entry) => ({ ...entry })) };
   }
@@ -98,7 +98,7 @@ export class MemberJudgment {
   private digestOfGossip(records: EndpointRecord[]): string {
     const held = this.replica.version;
     const version = held ? `${held.epoch}.${held.counter}` : '';
-    if (this.gossipDigest?.version !== version) this.gossipDigest = { version, digest: endpointsDigest(records) };
+    if (this.gossipDigest?.version !== version) this.gossipDigest = { version, digest: gossipEntryDigest(records) };
     return this.gossipDigest.digest;
   }
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { GossipChanges, GossipSnapshot } from '../../proto/gen/trellis/v1/gossip';
-import { endpointsDigest } from './digest';
+import { gossipEntryDigest } from '../../proto/runtime/gossip-digest';
 import { OwnEntries } from './own-entries';
 import { Replica } from './replica';
 
@@ -26,13 +26,13 @@ describe('a replica of an owner’s set', () => {
     fc.assert(
       fc.property(history, fc.array(fc.nat()), (steps, order) => {
         const own = new OwnEntries('a', 3, 10);
-        const setAt = new Map<string, string>([['3.0', endpointsDigest([])]]);
+        const setAt = new Map<string, string>([['3.0', gossipEntryDigest([])]]);
         const messages: (GossipSnapshot | GossipChanges)[] = [];
         steps.forEach((step, time) => {
           const records = step.present.map((endpointId) => ({ endpointId, ip: `10.0.0.${step.ip}`, mac: 'm', vtep: 'v' }));
           messages.push(...own.replaceAll(new Map([['n', records]]), time * 10));
           const version = own.versionOf('n');
-          setAt.set(`${version.epoch}.${version.counter}`, endpointsDigest(records));
+          setAt.set(`${version.epoch}.${version.counter}`, gossipEntryDigest(records));
           if (step.purge) own.purge(time * 10);
           if (step.peerHolds !== null) {
             const answer = own.catchUp('n', { epoch: 3, counter: step.peerHolds % (version.counter + 1) });
@@ -47,12 +47,12 @@ describe('a replica of an owner’s set', () => {
           if (!held) continue;
           expect(held.counter).toBeGreaterThanOrEqual(last);
           last = held.counter;
-          expect(endpointsDigest(replica.records())).toBe(setAt.get(`${held.epoch}.${held.counter}`));
+          expect(gossipEntryDigest(replica.records())).toBe(setAt.get(`${held.epoch}.${held.counter}`));
         }
         const final = own.catchUp('n', replica.version);
         if (final) deliver(replica, final);
         expect(replica.version).toEqual(own.versionOf('n'));
-        expect(endpointsDigest(replica.records())).toBe(endpointsDigest(own.snapshot('n').entries));
+        expect(gossipEntryDigest(replica.records())).toBe(gossipEntryDigest(own.snapshot('n').entries));
       }),
       { numRuns: 500 },
     );

@@ -1,4 +1,4 @@
-import { endpointsDigest } from './digest';
+import { gossipEntryDigest } from '../../proto/runtime/gossip-digest';
 import type { OwnEndpoint } from './gossip-agent';
 import type { EndpointRecord, ManagerEntries, ManagerNetwork } from './model';
 
@@ -83,7 +83,7 @@ export class TestManager {
       networkId,
       members: [...this.vteps]
         .filter(([member]) => this.networksOf(member).includes(networkId))
-        .map(([member, vtep]) => ({ nodeId: member, publicKey: `key-${member}`, vtep, digest: endpointsDigest(this.records(networkId, member)), revision: this.revision })),
+        .map(([member, vtep]) => ({ nodeId: member, publicKey: `key-${member}`, vtep, digest: gossipEntryDigest(this.records(networkId, member)), revision: this.revision })),
     }));
     const own = this.networksOf(nodeId).flatMap((networkId) => this.records(networkId, nodeId).map((record) => ({ ...record, networkId })));
     return { networks, own };

@@ -62,7 +62,7 @@ async function makeLab(): Promise<DriverLab> {
     hostVeth: hostVethName(local.id),
     reconciler: new Reconciler({ underlayDevice: 'uplink', owner }, new IprouteKernel(processRunner, { hostNetns })),
     view: {
-      revision: 1, nodeId: 'node-1', nodeName: hostNetns, advertiseAddr: HOST_ADDRESS, overlaySubnets: [`${SUBNET_PREFIX}.0/24`], services: [],
+      revision: 1, nodeId: 'node-1', nodeName: hostNetns, advertiseAddr: HOST_ADDRESS, members: [], overlaySubnets: [`${SUBNET_PREFIX}.0/24`], services: [],
       networks: [{ id: 'net-1', name: 'front', vni, subnet: `${SUBNET_PREFIX}.0/24`, gateway: `${SUBNET_PREFIX}.1`, mtu: 0, internal: false }],
       sandboxes: [{ id: 'sandbox-a', name: 'a', netnsName: sandboxNetns, netnsPath: '' }],
       endpoints: [

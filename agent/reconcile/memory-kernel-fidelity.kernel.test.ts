@@ -41,7 +41,7 @@ function endpoint(id: string, network: typeof front, sandbox: SandboxView, host:
 function viewOf(parts: Pick<NodeView, 'networks' | 'sandboxes' | 'endpoints'>): NodeView {
   return {
     revision: 1, nodeId: 'node-a', nodeName: 'a', advertiseAddr: '198.18.0.1',
-    overlaySubnets: parts.networks.map((network) => network.subnet), services: [], ...parts,
+    members: [], overlaySubnets: parts.networks.map((network) => network.subnet), services: [], ...parts,
   };
 }
 

@@ -34,7 +34,7 @@ function viewOf(...sandboxes: { sandbox: SandboxView; endpoint: ReturnType<typeo
   const all = [{ sandbox: own, endpoint: ownEndpoint }, ...sandboxes];
   return {
     revision: 1, nodeId: 'node-a', nodeName: hostNs, advertiseAddr: '198.18.9.1', networks: [network],
-    sandboxes: all.map((s) => s.sandbox), endpoints: all.map((s) => s.endpoint), overlaySubnets: [network.subnet], services: [],
+    sandboxes: all.map((s) => s.sandbox), endpoints: all.map((s) => s.endpoint), members: [], overlaySubnets: [network.subnet], services: [],
   };
 }
 const ownOnly = viewOf();

@@ -193,7 +193,7 @@ test('a created sandbox never moves into a process namespace left under its name
   };
   const viewWith = (netnsPath: string): NodeView => ({
     revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1', networks: [network],
-    sandboxes: [{ id: 's0', name: 's0', netnsName: 'trsb-s0', netnsPath }], endpoints: [endpoint], overlaySubnets: [network.subnet], services: [],
+    sandboxes: [{ id: 's0', name: 's0', netnsName: 'trsb-s0', netnsPath }], endpoints: [endpoint], members: [], overlaySubnets: [network.subnet], services: [],
   });
   await convergesInOnePass(reconciler, viewWith(`/proc/${FIRST_PID}/ns/net`));
 

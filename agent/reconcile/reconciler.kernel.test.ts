@@ -47,7 +47,7 @@ const network1 = networkNetnsName(host1.owner, network.vni);
 function viewOf(host: typeof host1, parts: Partial<NodeView>): NodeView {
   return {
     revision: 1, nodeId: host.nodeId, nodeName: host.ns, advertiseAddr: host.ip,
-    networks: [], sandboxes: [], endpoints: [], overlaySubnets: [network.subnet, elsewhereSubnet], services: [], ...parts,
+    networks: [], sandboxes: [], endpoints: [], members: [], overlaySubnets: [network.subnet, elsewhereSubnet], services: [], ...parts,
   };
 }
 const fullView1 = viewOf(host1, { networks: [network], sandboxes: [sandboxA], endpoints: [endpointA, endpointB] });

@@ -35,7 +35,7 @@ const remoteEndpoints = networks.map((_, n) => endpoint(`remote${n}`, n, 200, 'n
 function viewOf(sandboxes: SandboxView[], endpoints: EndpointView[]): NodeView {
   return {
     revision: 1, nodeId: 'node-a', nodeName: hostNs, advertiseAddr: '198.18.9.1', networks,
-    sandboxes, endpoints: [...endpoints, ...remoteEndpoints], overlaySubnets: networks.map((network) => network.subnet), services: [],
+    sandboxes, endpoints: [...endpoints, ...remoteEndpoints], members: [], overlaySubnets: networks.map((network) => network.subnet), services: [],
   };
 }
 const everything = viewOf(created, localEndpoints);

@@ -50,7 +50,7 @@ const dWithPort = { ...endpoints.d, publishedPorts: [{ protocol: 'tcp', hostPort
 function viewOf(host: typeof host1, sandboxes: SandboxView[], endpointList: EndpointView[], revision: number): NodeView {
   return {
     revision, nodeId: host.nodeId, nodeName: host.ns, advertiseAddr: host.ip, networks: [front, back],
-    sandboxes, endpoints: endpointList, overlaySubnets: [front.subnet, back.subnet], services: [],
+    sandboxes, endpoints: endpointList, members: [], overlaySubnets: [front.subnet, back.subnet], services: [],
   };
 }
 

@@ -97,7 +97,7 @@ function arbitraryNodeViewOf(kinds: readonly SandboxKind[], places: SandboxPlace
     .map(({ networks, sandboxes, endpoints, extraOverlay }) => ({
       revision: 1, nodeId: LOCAL_NODE.nodeId, nodeName: 'a', advertiseAddr: LOCAL_NODE.advertiseAddr,
       networks, sandboxes, endpoints,
-      overlaySubnets: [...networks.map((network) => network.subnet), ...(extraOverlay ? ['10.231.9.0/24'] : [])],
+      members: [], overlaySubnets: [...networks.map((network) => network.subnet), ...(extraOverlay ? ['10.231.9.0/24'] : [])],
       services: [],
     }));
 }

@@ -15,7 +15,7 @@ export const remote = { ...local, id: 'e2bbbbbbbbbbbb', sandboxId: 's9', nodeId:
 export function sampleView(parts: Partial<NodeView> = {}): NodeView {
   return {
     revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1',
-    networks: [network], sandboxes: [sandbox], endpoints: [local, remote], overlaySubnets: [network.subnet], services: [], ...parts,
+    networks: [network], sandboxes: [sandbox], endpoints: [local, remote], members: [], overlaySubnets: [network.subnet], services: [], ...parts,
   };
 }
 

@@ -90,7 +90,7 @@ export class ManagerSession {
    */
   reportProgrammed(view: NodeView, unprogrammedEndpointIds: readonly string[] = [], services: Record<string, number> = everyServiceOf(view)): void {
     const networks = Object.fromEntries(view.networks.map((network) => [network.id, view.revision]));
-    this.lastReport = { revision: view.revision, networks, unprogrammedEndpointIds: [...unprogrammedEndpointIds], services: { ...services } };
+    this.lastReport = { revision: view.revision, networks, unprogrammedEndpointIds: [...unprogrammedEndpointIds], members: [], services: { ...services } };
     this.stream?.write({ body: { $case: 'programmed', value: this.lastReport } });
   }
 
@@ -142,7 +142,7 @@ export class ManagerSession {
     stream.on('error', (error: ServiceError) => this.onStreamClosed(stream, error));
     stream.on('end', () => this.onStreamClosed(stream, new Error('manager ended the session')));
     this.held.discardPartial();
-    stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: this.held.revision, assemblesDeltaParts: true } } });
+    stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: this.held.revision, assemblesDeltaParts: true, gossipPublicKey: '' } } });
     if (this.lastReport) stream.write({ body: { $case: 'programmed', value: this.lastReport } });
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => stream.write({ body: { $case: 'heartbeat', value: {} } }), heartbeatIntervalMs);

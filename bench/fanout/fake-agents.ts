@@ -86,14 +86,14 @@ export class FakeAgents {
         this.firstViews.get(nodeId)?.();
         this.firstViews.delete(nodeId);
         const networks = Object.fromEntries([...hosted].map((id) => [id, update.revision]));
-        session.write({ body: { $case: 'programmed', value: { revision: update.revision, networks, unprogrammedEndpointIds: [], services: {} } } });
+        session.write({ body: { $case: 'programmed', value: { revision: update.revision, networks, unprogrammedEndpointIds: [], members: [], services: {} } } });
       }
     });
     session.on('error', () => {
       this.sessionErrors += 1;
     });
     // Each delta counts as a whole view here, so deltas too large for one message come as resyncs.
-    session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false } } });
+    session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false, gossipPublicKey: '' } } });
   }
 
   private onUpdate(nodeId: string, update: ViewUpdate): void {

@@ -50,7 +50,7 @@ export function clusterView(self: ViewNode, nodes: readonly ViewNode[], layout: 
     });
   }
   const overlaySubnets = networks.map((network) => network.subnet);
-  return { revision: 1, nodeId: self.id, nodeName: self.id, advertiseAddr: self.address, networks, sandboxes, endpoints, overlaySubnets, services: [] };
+  return { revision: 1, nodeId: self.id, nodeName: self.id, advertiseAddr: self.address, networks, sandboxes, endpoints, members: [], overlaySubnets, services: [] };
 }
 
 /** Docker's scheme: 02:42 and the IPv4 address. */

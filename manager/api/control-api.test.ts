@@ -115,7 +115,7 @@ describe('Control API', () => {
     const { nodeId } = await callUnary(dispatcher, (d) => d.register, RegisterRequest.fromPartial({ nodeName: 'n2', advertiseAddr: '198.18.0.12' }), 10_000);
     const session = dispatcher.session();
     session.on('error', () => undefined);
-    session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false } } });
+    session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false, gossipPublicKey: '' } } });
     try {
       for (let tries = 0; (await rpc((c) => c.getNode, { node: 'n2' })).status !== NodeStatus.NODE_STATUS_READY; tries++) {
         if (tries > 50) throw new Error('n2 never became ready');

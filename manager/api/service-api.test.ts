@@ -153,10 +153,10 @@ describe('services through the Control API', () => {
     session.on('error', () => undefined);
     session.on('data', () => undefined);
     try {
-      session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false } } });
+      session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false, gossipPublicKey: '' } } });
       const revision = shown.updatedRevision + 10;
       const blue = shown.backends[0]?.networkId ?? '';
-      session.write({ body: { $case: 'programmed', value: { revision, networks: { [blue]: revision }, unprogrammedEndpointIds: [], services: { [shown.id]: shown.updatedRevision } } } });
+      session.write({ body: { $case: 'programmed', value: { revision, networks: { [blue]: revision }, unprogrammedEndpointIds: [], members: [], services: { [shown.id]: shown.updatedRevision } } } });
       await eventually('the report to arrive', async () => (await rpc((c) => c.getService, { service: 'shown' })).readyBackends === 1);
       expect(await rpc((c) => c.getService, { service: 'shown' })).toMatchObject({
         readyBackends: 1,

@@ -92,7 +92,7 @@ describe('a node whose view is larger than a gRPC message', () => {
           if ((body?.$case === 'delta' && !body.value.more) || (body?.$case === 'resync' && body.value.last)) resolve();
         });
         stream.on('error', reject);
-        stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: heldRevision, assemblesDeltaParts } } });
+        stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: heldRevision, assemblesDeltaParts, gossipPublicKey: '' } } });
       });
       return messages;
     } finally {

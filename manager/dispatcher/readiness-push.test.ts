@@ -70,11 +70,11 @@ class BareSession {
       for (const wake of this.waiters.splice(0)) wake();
     });
     this.stream.on('error', () => undefined);
-    this.stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: true } } });
+    this.stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: true, gossipPublicKey: '' } } });
   }
 
   report(revision: number, networks: Record<string, number>): void {
-    this.stream.write({ body: { $case: 'programmed', value: { revision, networks, unprogrammedEndpointIds: [], services: {} } } });
+    this.stream.write({ body: { $case: 'programmed', value: { revision, networks, unprogrammedEndpointIds: [], members: [], services: {} } } });
   }
 
   /** Resolves once `condition` holds over the messages received. */

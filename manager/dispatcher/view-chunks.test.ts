@@ -41,7 +41,7 @@ function bigView(endpoints: EndpointView[], overlaySubnets = 0): NodeView {
     networks: [{ id: 'net', name: 'blue', vni: 4096, subnet: '10.0.0.0/16', gateway: '10.0.0.1', mtu: 0, internal: false }],
     sandboxes: [{ id: 'sb', name: 'web', netnsName: 'trsb-web', netnsPath: '' }],
     endpoints,
-    overlaySubnets: Array.from({ length: overlaySubnets }, (_, i) => `10.${1 + (i >> 8)}.${i & 255}.0/24`),
+    members: [], overlaySubnets: Array.from({ length: overlaySubnets }, (_, i) => `10.${1 + (i >> 8)}.${i & 255}.0/24`),
     services: [],
   };
 }
@@ -58,9 +58,10 @@ const deltaOf = (endpoints: EndpointView[]): ViewDelta => ({
   removedSandboxIds: [],
   endpoints,
   removedEndpointIds: [],
-  overlaySubnets: [],
+  members: [], overlaySubnets: [],
   services: [],
   removedServiceIds: [],
+  removedMembers: [],
   more: false,
 });
 
@@ -169,6 +170,7 @@ const viewArb: fc.Arbitrary<NodeView> = fc.record({
   endpoints: fc.array(endpointArb, { maxLength: 60 }),
   overlaySubnets: fc.array(text(18), { maxLength: 60 }),
   services: fc.array(serviceArb, { maxLength: 30 }),
+  members: fc.constant([]),
 });
 const deltaArb: fc.Arbitrary<ViewDelta> = fc.record({
   fromRevision: fc.nat(),
@@ -184,6 +186,8 @@ const deltaArb: fc.Arbitrary<ViewDelta> = fc.record({
   overlaySubnets: fc.array(text(18), { maxLength: 60 }),
   services: fc.array(serviceArb, { maxLength: 30 }),
   removedServiceIds: fc.array(fc.uuid(), { maxLength: 40 }),
+  members: fc.constant([]),
+  removedMembers: fc.constant([]),
   more: fc.constant(false),
 });
 const limitsArb: fc.Arbitrary<PackLimits> = fc.record({

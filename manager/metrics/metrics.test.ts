@@ -58,9 +58,9 @@ describe('manager metrics', () => {
     session.on('data', (message: ManagerMessage) => {
       const body = message.body;
       const revision = body?.$case === 'delta' ? body.value.revision : body?.$case === 'resync' && body.value.last ? body.value.part?.revision : undefined;
-      if (revision !== undefined) session.write({ body: { $case: 'programmed', value: { revision, networks: {}, unprogrammedEndpointIds: [], services: {} } } });
+      if (revision !== undefined) session.write({ body: { $case: 'programmed', value: { revision, networks: {}, unprogrammedEndpointIds: [], members: [], services: {} } } });
     });
-    session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false } } });
+    session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false, gossipPublicKey: '' } } });
     try {
       await callUnary(control, (c) => c.createNetwork, CreateNetworkRequest.fromPartial({ name: 'blue', driver: 'overlay', subnet: '10.231.0.0/24' }), 10_000);
       await callUnary(control, (c) => c.createSandbox, { name: 'web', node: 'n1', netns: '' }, 10_000);

@@ -46,6 +46,8 @@ export interface NodeRecord {
   gatewaySubnet?: string;
   /** Ports of the node no sandbox may publish, as its agent reported them. Absent means none. */
   reservedPorts?: ReservedPortRecord[];
+  /** The key its agent gossips with (hex), from its session's hello. Absent means it does not gossip. */
+  gossipPublicKey?: string;
 }
 
 /** A port of one node that no published port may take, and what uses it. */

@@ -97,6 +97,8 @@ export function viewDelta(
     overlaySubnets: overlaySubnetsFor(state, node),
     services,
     removedServiceIds,
+    members: [],
+    removedMembers: [],
     more: false,
   };
 }

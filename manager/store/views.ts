@@ -150,6 +150,7 @@ export function toNode(node: NodeRecord): Node {
     labels: { ...node.labels },
     programmedNetworks: {},
     unprogrammedEndpointIds: [],
+    gossipPublicKey: node.gossipPublicKey ?? '',
     programmedServices: {},
     gatewaySubnet: node.gatewaySubnet ?? '',
     reservedPorts: (node.reservedPorts ?? []).map((reserved) => ({ ...reserved })),
@@ -228,6 +229,7 @@ export function nodeView(state: StoreState, nodeId: string, cache: NetworkEndpoi
     ],
     overlaySubnets: overlaySubnetsFor(state, node),
     services: node ? serviceViews(state, hosted) : [],
+    members: [],
   };
 }
 

@@ -141,7 +141,7 @@ export class HeldView {
       networks: [...this.networks.values()],
       sandboxes: [...this.sandboxes.values()],
       endpoints: [...this.endpoints.values()],
-      overlaySubnets: [...this.overlaySubnets],
+      members: [], overlaySubnets: [...this.overlaySubnets],
       services: [...this.services.values()],
     };
   }

@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { GossipEntry } from "./gossip";
 import { PortConfig, PublishedPort, ReservedPort, ServiceVip } from "./types";
 
 export const protobufPackage = "trellis.v1";
@@ -41,10 +42,21 @@ export interface RegisterResponse {
 }
 
 export interface AgentMessage {
-  body: { $case: "hello"; value: SessionHello } | { $case: "programmed"; value: ProgrammedReport } | {
-    $case: "heartbeat";
-    value: Heartbeat;
-  } | undefined;
+  body:
+    | { $case: "hello"; value: SessionHello }
+    | { $case: "programmed"; value: ProgrammedReport }
+    | { $case: "heartbeat"; value: Heartbeat }
+    | { $case: "memberEntries"; value: MemberEntriesRequest }
+    | undefined;
+}
+
+/**
+ * The fallback of a gossiping agent whose gossip from one member kept disagreeing with the
+ * managers' digest (MemberDigest): the leader answers with MemberEntries.
+ */
+export interface MemberEntriesRequest {
+  networkId: string;
+  ownerNodeId: string;
 }
 
 /** Sent about every second; a node whose agent misses three in a row is down. */
@@ -61,6 +73,13 @@ export interface SessionHello {
    * large for one message.
    */
   assemblesDeltaParts: boolean;
+  /**
+   * The agent gossips its endpoints (agent/gossip/) with this key (32 bytes, hex); '' = it does
+   * not. The managers register it with the node (Node.gossip_public_key, cleared by ''), give it
+   * to the node's fellow members (NodeView.members), and from then on leave out of this node's
+   * views the endpoints other gossiping nodes own: gossip carries those.
+   */
+  gossipPublicKey: string;
 }
 
 export interface ProgrammedReport {
@@ -75,6 +94,13 @@ export interface ProgrammedReport {
   unprogrammedEndpointIds: string[];
   /** per service id: the service revision whose rules are in the kernel */
   services: { [key: string]: number };
+  /**
+   * A gossiping agent: per (network, member), the digest of the member's endpoints there as this
+   * node has programmed them. Only those that changed since the session's last report (all of
+   * them in its first). The leader counts an endpoint ready once every live member of its
+   * network has programmed a set of its owner's at a revision at or after the endpoint's.
+   */
+  members: MemberProgrammed[];
 }
 
 export interface ProgrammedReport_NetworksEntry {
@@ -87,13 +113,56 @@ export interface ProgrammedReport_ServicesEntry {
   value: number;
 }
 
+export interface MemberProgrammed {
+  networkId: string;
+  ownerNodeId: string;
+  /** '' = nothing programmed of it */
+  digest: string;
+}
+
 export interface ManagerMessage {
   body:
     | { $case: "resync"; value: ViewChunk }
     | { $case: "delta"; value: ViewDelta }
     | { $case: "trust"; value: TrustBundle }
     | { $case: "readiness"; value: EndpointReadiness }
+    | { $case: "memberDigests"; value: MemberDigests }
+    | { $case: "memberEntries"; value: MemberEntries }
     | undefined;
+}
+
+/**
+ * The managers' digest of the endpoints a member owns on a network, at a revision: what a
+ * gossiping agent checks the member's gossip against. Like EndpointReadiness it is the leader's
+ * judgment, not part of the view's revisions: sent whole (replace) when a session opens and
+ * after a leader change, then only when gossip cannot bring the change itself (its owner's agent
+ * is not live) or when this node's programmed digest (MemberProgrammed) has lagged the truth. A
+ * change the owner gossips costs the leader nothing on the other members' sessions.
+ */
+export interface MemberDigest {
+  networkId: string;
+  nodeId: string;
+  /** gossipEntryDigest of its endpoints there; of none when it has none */
+  digest: string;
+  /** the store revision this digest is true at */
+  revision: number;
+}
+
+export interface MemberDigests {
+  /** true: digests is every member of every network of the view */
+  replace: boolean;
+  digests: MemberDigest[];
+}
+
+/**
+ * The leader's answer to MemberEntriesRequest: the member's endpoints on the network at
+ * `revision`, with their readiness.
+ */
+export interface MemberEntries {
+  networkId: string;
+  ownerNodeId: string;
+  revision: number;
+  entries: GossipEntry[];
 }
 
 /**
@@ -164,6 +233,9 @@ export interface ViewDelta {
   /** services of the view (see NodeView.services) added or changed */
   services: ServiceView[];
   removedServiceIds: string[];
+  /** members (see NodeView.members) added or changed */
+  members: MemberView[];
+  removedMembers: MemberRef[];
 }
 
 /** Everything one node must program, complete at one store revision. */
@@ -194,6 +266,26 @@ export interface NodeView {
    * service_id names it.
    */
   services: ServiceView[];
+  /**
+   * Only for a node that gossips (SessionHello.gossip_public_key): per network in networks, every
+   * other node hosting it that gossips too. Their endpoints on it are not in endpoints: the agent
+   * learns them from the member (with the managers' digest, MemberDigests, as the judge).
+   */
+  members: MemberView[];
+}
+
+export interface MemberView {
+  networkId: string;
+  nodeId: string;
+  /** its gossip key: the only one it may connect with */
+  publicKey: string;
+  /** its advertise address */
+  vtep: string;
+}
+
+export interface MemberRef {
+  networkId: string;
+  nodeId: string;
 }
 
 /** A service as one node needs it: its VIPs on the networks the node hosts, its ports, timeouts. */
@@ -488,6 +580,9 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       case "heartbeat":
         Heartbeat.encode(message.body.value, writer.uint32(26).fork()).join();
         break;
+      case "memberEntries":
+        MemberEntriesRequest.encode(message.body.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -529,6 +624,14 @@ export const AgentMessage: MessageFns<AgentMessage> = {
             message.body = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.body = { $case: "memberEntries", value: MemberEntriesRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -549,6 +652,10 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         ? { $case: "programmed", value: ProgrammedReport.fromJSON(object.programmed) }
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
+        : isSet(object.memberEntries)
+        ? { $case: "memberEntries", value: MemberEntriesRequest.fromJSON(object.memberEntries) }
+        : isSet(object.member_entries)
+        ? { $case: "memberEntries", value: MemberEntriesRequest.fromJSON(object.member_entries) }
         : undefined,
     };
   },
@@ -561,6 +668,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       obj.programmed = ProgrammedReport.toJSON(message.body.value);
     } else if (message.body?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.body.value);
+    } else if (message.body?.$case === "memberEntries") {
+      obj.memberEntries = MemberEntriesRequest.toJSON(message.body.value);
     }
     return obj;
   },
@@ -589,7 +698,106 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         }
         break;
       }
+      case "memberEntries": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "memberEntries", value: MemberEntriesRequest.fromPartial(object.body.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseMemberEntriesRequest(): MemberEntriesRequest {
+  return { networkId: "", ownerNodeId: "" };
+}
+
+export const MemberEntriesRequest: MessageFns<MemberEntriesRequest> = {
+  encode(message: MemberEntriesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.networkId !== "") {
+      writer.uint32(10).string(message.networkId);
+    }
+    if (message.ownerNodeId !== "") {
+      writer.uint32(18).string(message.ownerNodeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberEntriesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberEntriesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.networkId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ownerNodeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberEntriesRequest {
+    return {
+      networkId: isSet(object.networkId)
+        ? globalThis.String(object.networkId)
+        : isSet(object.network_id)
+        ? globalThis.String(object.network_id)
+        : "",
+      ownerNodeId: isSet(object.ownerNodeId)
+        ? globalThis.String(object.ownerNodeId)
+        : isSet(object.owner_node_id)
+        ? globalThis.String(object.owner_node_id)
+        : "",
+    };
+  },
+
+  toJSON(message: MemberEntriesRequest): unknown {
+    const obj: any = {};
+    if (message.networkId !== "") {
+      obj.networkId = message.networkId;
+    }
+    if (message.ownerNodeId !== "") {
+      obj.ownerNodeId = message.ownerNodeId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberEntriesRequest>, I>>(base?: I): MemberEntriesRequest {
+    return MemberEntriesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberEntriesRequest>, I>>(object: I): MemberEntriesRequest {
+    const message = createBaseMemberEntriesRequest();
+    message.networkId = object.networkId ?? "";
+    message.ownerNodeId = object.ownerNodeId ?? "";
     return message;
   },
 };
@@ -647,7 +855,7 @@ export const Heartbeat: MessageFns<Heartbeat> = {
 };
 
 function createBaseSessionHello(): SessionHello {
-  return { nodeId: "", lastAppliedRevision: 0, assemblesDeltaParts: false };
+  return { nodeId: "", lastAppliedRevision: 0, assemblesDeltaParts: false, gossipPublicKey: "" };
 }
 
 export const SessionHello: MessageFns<SessionHello> = {
@@ -660,6 +868,9 @@ export const SessionHello: MessageFns<SessionHello> = {
     }
     if (message.assemblesDeltaParts !== false) {
       writer.uint32(24).bool(message.assemblesDeltaParts);
+    }
+    if (message.gossipPublicKey !== "") {
+      writer.uint32(34).string(message.gossipPublicKey);
     }
     return writer;
   },
@@ -701,6 +912,14 @@ export const SessionHello: MessageFns<SessionHello> = {
             message.assemblesDeltaParts = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.gossipPublicKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -730,6 +949,11 @@ export const SessionHello: MessageFns<SessionHello> = {
         : isSet(object.assembles_delta_parts)
         ? globalThis.Boolean(object.assembles_delta_parts)
         : false,
+      gossipPublicKey: isSet(object.gossipPublicKey)
+        ? globalThis.String(object.gossipPublicKey)
+        : isSet(object.gossip_public_key)
+        ? globalThis.String(object.gossip_public_key)
+        : "",
     };
   },
 
@@ -744,6 +968,9 @@ export const SessionHello: MessageFns<SessionHello> = {
     if (message.assemblesDeltaParts !== false) {
       obj.assemblesDeltaParts = message.assemblesDeltaParts;
     }
+    if (message.gossipPublicKey !== "") {
+      obj.gossipPublicKey = message.gossipPublicKey;
+    }
     return obj;
   },
 
@@ -755,12 +982,13 @@ export const SessionHello: MessageFns<SessionHello> = {
     message.nodeId = object.nodeId ?? "";
     message.lastAppliedRevision = object.lastAppliedRevision ?? 0;
     message.assemblesDeltaParts = object.assemblesDeltaParts ?? false;
+    message.gossipPublicKey = object.gossipPublicKey ?? "";
     return message;
   },
 };
 
 function createBaseProgrammedReport(): ProgrammedReport {
-  return { revision: 0, networks: {}, unprogrammedEndpointIds: [], services: {} };
+  return { revision: 0, networks: {}, unprogrammedEndpointIds: [], services: {}, members: [] };
 }
 
 export const ProgrammedReport: MessageFns<ProgrammedReport> = {
@@ -777,6 +1005,9 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
     globalThis.Object.entries(message.services).forEach(([key, value]: [string, number]) => {
       ProgrammedReport_ServicesEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
     });
+    for (const v of message.members) {
+      MemberProgrammed.encode(v!, writer.uint32(42).fork()).join();
+    }
     return writer;
   },
 
@@ -831,6 +1062,14 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
             }
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.members.push(MemberProgrammed.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -879,6 +1118,9 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
           {},
         )
         : {},
+      members: globalThis.Array.isArray(object?.members)
+        ? object.members.map((e: any) => MemberProgrammed.fromJSON(e))
+        : [],
     };
   },
 
@@ -908,6 +1150,9 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
         });
       }
     }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => MemberProgrammed.toJSON(e));
+    }
     return obj;
   },
 
@@ -936,6 +1181,7 @@ export const ProgrammedReport: MessageFns<ProgrammedReport> = {
       },
       {},
     );
+    message.members = object.members?.map((e) => MemberProgrammed.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1114,6 +1360,115 @@ export const ProgrammedReport_ServicesEntry: MessageFns<ProgrammedReport_Service
   },
 };
 
+function createBaseMemberProgrammed(): MemberProgrammed {
+  return { networkId: "", ownerNodeId: "", digest: "" };
+}
+
+export const MemberProgrammed: MessageFns<MemberProgrammed> = {
+  encode(message: MemberProgrammed, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.networkId !== "") {
+      writer.uint32(10).string(message.networkId);
+    }
+    if (message.ownerNodeId !== "") {
+      writer.uint32(18).string(message.ownerNodeId);
+    }
+    if (message.digest !== "") {
+      writer.uint32(26).string(message.digest);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberProgrammed {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberProgrammed();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.networkId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ownerNodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberProgrammed {
+    return {
+      networkId: isSet(object.networkId)
+        ? globalThis.String(object.networkId)
+        : isSet(object.network_id)
+        ? globalThis.String(object.network_id)
+        : "",
+      ownerNodeId: isSet(object.ownerNodeId)
+        ? globalThis.String(object.ownerNodeId)
+        : isSet(object.owner_node_id)
+        ? globalThis.String(object.owner_node_id)
+        : "",
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+    };
+  },
+
+  toJSON(message: MemberProgrammed): unknown {
+    const obj: any = {};
+    if (message.networkId !== "") {
+      obj.networkId = message.networkId;
+    }
+    if (message.ownerNodeId !== "") {
+      obj.ownerNodeId = message.ownerNodeId;
+    }
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberProgrammed>, I>>(base?: I): MemberProgrammed {
+    return MemberProgrammed.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberProgrammed>, I>>(object: I): MemberProgrammed {
+    const message = createBaseMemberProgrammed();
+    message.networkId = object.networkId ?? "";
+    message.ownerNodeId = object.ownerNodeId ?? "";
+    message.digest = object.digest ?? "";
+    return message;
+  },
+};
+
 function createBaseManagerMessage(): ManagerMessage {
   return { body: undefined };
 }
@@ -1132,6 +1487,12 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
         break;
       case "readiness":
         EndpointReadiness.encode(message.body.value, writer.uint32(42).fork()).join();
+        break;
+      case "memberDigests":
+        MemberDigests.encode(message.body.value, writer.uint32(50).fork()).join();
+        break;
+      case "memberEntries":
+        MemberEntries.encode(message.body.value, writer.uint32(58).fork()).join();
         break;
     }
     return writer;
@@ -1182,6 +1543,22 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
             message.body = { $case: "readiness", value: EndpointReadiness.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.body = { $case: "memberDigests", value: MemberDigests.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.body = { $case: "memberEntries", value: MemberEntries.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1204,6 +1581,14 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
         ? { $case: "trust", value: TrustBundle.fromJSON(object.trust) }
         : isSet(object.readiness)
         ? { $case: "readiness", value: EndpointReadiness.fromJSON(object.readiness) }
+        : isSet(object.memberDigests)
+        ? { $case: "memberDigests", value: MemberDigests.fromJSON(object.memberDigests) }
+        : isSet(object.member_digests)
+        ? { $case: "memberDigests", value: MemberDigests.fromJSON(object.member_digests) }
+        : isSet(object.memberEntries)
+        ? { $case: "memberEntries", value: MemberEntries.fromJSON(object.memberEntries) }
+        : isSet(object.member_entries)
+        ? { $case: "memberEntries", value: MemberEntries.fromJSON(object.member_entries) }
         : undefined,
     };
   },
@@ -1218,6 +1603,10 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
       obj.trust = TrustBundle.toJSON(message.body.value);
     } else if (message.body?.$case === "readiness") {
       obj.readiness = EndpointReadiness.toJSON(message.body.value);
+    } else if (message.body?.$case === "memberDigests") {
+      obj.memberDigests = MemberDigests.toJSON(message.body.value);
+    } else if (message.body?.$case === "memberEntries") {
+      obj.memberEntries = MemberEntries.toJSON(message.body.value);
     }
     return obj;
   },
@@ -1252,7 +1641,356 @@ export const ManagerMessage: MessageFns<ManagerMessage> = {
         }
         break;
       }
+      case "memberDigests": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "memberDigests", value: MemberDigests.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "memberEntries": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "memberEntries", value: MemberEntries.fromPartial(object.body.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseMemberDigest(): MemberDigest {
+  return { networkId: "", nodeId: "", digest: "", revision: 0 };
+}
+
+export const MemberDigest: MessageFns<MemberDigest> = {
+  encode(message: MemberDigest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.networkId !== "") {
+      writer.uint32(10).string(message.networkId);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(18).string(message.nodeId);
+    }
+    if (message.digest !== "") {
+      writer.uint32(26).string(message.digest);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(32).uint64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberDigest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberDigest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.networkId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberDigest {
+    return {
+      networkId: isSet(object.networkId)
+        ? globalThis.String(object.networkId)
+        : isSet(object.network_id)
+        ? globalThis.String(object.network_id)
+        : "",
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+    };
+  },
+
+  toJSON(message: MemberDigest): unknown {
+    const obj: any = {};
+    if (message.networkId !== "") {
+      obj.networkId = message.networkId;
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberDigest>, I>>(base?: I): MemberDigest {
+    return MemberDigest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberDigest>, I>>(object: I): MemberDigest {
+    const message = createBaseMemberDigest();
+    message.networkId = object.networkId ?? "";
+    message.nodeId = object.nodeId ?? "";
+    message.digest = object.digest ?? "";
+    message.revision = object.revision ?? 0;
+    return message;
+  },
+};
+
+function createBaseMemberDigests(): MemberDigests {
+  return { replace: false, digests: [] };
+}
+
+export const MemberDigests: MessageFns<MemberDigests> = {
+  encode(message: MemberDigests, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.replace !== false) {
+      writer.uint32(8).bool(message.replace);
+    }
+    for (const v of message.digests) {
+      MemberDigest.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberDigests {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberDigests();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.replace = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.digests.push(MemberDigest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberDigests {
+    return {
+      replace: isSet(object.replace) ? globalThis.Boolean(object.replace) : false,
+      digests: globalThis.Array.isArray(object?.digests)
+        ? object.digests.map((e: any) => MemberDigest.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: MemberDigests): unknown {
+    const obj: any = {};
+    if (message.replace !== false) {
+      obj.replace = message.replace;
+    }
+    if (message.digests?.length) {
+      obj.digests = message.digests.map((e) => MemberDigest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberDigests>, I>>(base?: I): MemberDigests {
+    return MemberDigests.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberDigests>, I>>(object: I): MemberDigests {
+    const message = createBaseMemberDigests();
+    message.replace = object.replace ?? false;
+    message.digests = object.digests?.map((e) => MemberDigest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMemberEntries(): MemberEntries {
+  return { networkId: "", ownerNodeId: "", revision: 0, entries: [] };
+}
+
+export const MemberEntries: MessageFns<MemberEntries> = {
+  encode(message: MemberEntries, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.networkId !== "") {
+      writer.uint32(10).string(message.networkId);
+    }
+    if (message.ownerNodeId !== "") {
+      writer.uint32(18).string(message.ownerNodeId);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(24).uint64(message.revision);
+    }
+    for (const v of message.entries) {
+      GossipEntry.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberEntries {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberEntries();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.networkId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ownerNodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.entries.push(GossipEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberEntries {
+    return {
+      networkId: isSet(object.networkId)
+        ? globalThis.String(object.networkId)
+        : isSet(object.network_id)
+        ? globalThis.String(object.network_id)
+        : "",
+      ownerNodeId: isSet(object.ownerNodeId)
+        ? globalThis.String(object.ownerNodeId)
+        : isSet(object.owner_node_id)
+        ? globalThis.String(object.owner_node_id)
+        : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => GossipEntry.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: MemberEntries): unknown {
+    const obj: any = {};
+    if (message.networkId !== "") {
+      obj.networkId = message.networkId;
+    }
+    if (message.ownerNodeId !== "") {
+      obj.ownerNodeId = message.ownerNodeId;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => GossipEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberEntries>, I>>(base?: I): MemberEntries {
+    return MemberEntries.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberEntries>, I>>(object: I): MemberEntries {
+    const message = createBaseMemberEntries();
+    message.networkId = object.networkId ?? "";
+    message.ownerNodeId = object.ownerNodeId ?? "";
+    message.revision = object.revision ?? 0;
+    message.entries = object.entries?.map((e) => GossipEntry.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1556,6 +2294,8 @@ function createBaseViewDelta(): ViewDelta {
     more: false,
     services: [],
     removedServiceIds: [],
+    members: [],
+    removedMembers: [],
   };
 }
 
@@ -1602,6 +2342,12 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     }
     for (const v of message.removedServiceIds) {
       writer.uint32(114).string(v!);
+    }
+    for (const v of message.members) {
+      MemberView.encode(v!, writer.uint32(122).fork()).join();
+    }
+    for (const v of message.removedMembers) {
+      MemberRef.encode(v!, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -1731,6 +2477,22 @@ export const ViewDelta: MessageFns<ViewDelta> = {
             message.removedServiceIds.push(reader.string());
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.members.push(MemberView.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.removedMembers.push(MemberRef.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1799,6 +2561,12 @@ export const ViewDelta: MessageFns<ViewDelta> = {
         : globalThis.Array.isArray(object?.removed_service_ids)
         ? object.removed_service_ids.map((e: any) => globalThis.String(e))
         : [],
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => MemberView.fromJSON(e)) : [],
+      removedMembers: globalThis.Array.isArray(object?.removedMembers)
+        ? object.removedMembers.map((e: any) => MemberRef.fromJSON(e))
+        : globalThis.Array.isArray(object?.removed_members)
+        ? object.removed_members.map((e: any) => MemberRef.fromJSON(e))
+        : [],
     };
   },
 
@@ -1846,6 +2614,12 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     if (message.removedServiceIds?.length) {
       obj.removedServiceIds = message.removedServiceIds;
     }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => MemberView.toJSON(e));
+    }
+    if (message.removedMembers?.length) {
+      obj.removedMembers = message.removedMembers.map((e) => MemberRef.toJSON(e));
+    }
     return obj;
   },
 
@@ -1868,6 +2642,8 @@ export const ViewDelta: MessageFns<ViewDelta> = {
     message.more = object.more ?? false;
     message.services = object.services?.map((e) => ServiceView.fromPartial(e)) || [];
     message.removedServiceIds = object.removedServiceIds?.map((e) => e) || [];
+    message.members = object.members?.map((e) => MemberView.fromPartial(e)) || [];
+    message.removedMembers = object.removedMembers?.map((e) => MemberRef.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1883,6 +2659,7 @@ function createBaseNodeView(): NodeView {
     endpoints: [],
     overlaySubnets: [],
     services: [],
+    members: [],
   };
 }
 
@@ -1914,6 +2691,9 @@ export const NodeView: MessageFns<NodeView> = {
     }
     for (const v of message.services) {
       ServiceView.encode(v!, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.members) {
+      MemberView.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -2003,6 +2783,14 @@ export const NodeView: MessageFns<NodeView> = {
             message.services.push(ServiceView.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.members.push(MemberView.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2050,6 +2838,7 @@ export const NodeView: MessageFns<NodeView> = {
       services: globalThis.Array.isArray(object?.services)
         ? object.services.map((e: any) => ServiceView.fromJSON(e))
         : [],
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => MemberView.fromJSON(e)) : [],
     };
   },
 
@@ -2082,6 +2871,9 @@ export const NodeView: MessageFns<NodeView> = {
     if (message.services?.length) {
       obj.services = message.services.map((e) => ServiceView.toJSON(e));
     }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => MemberView.toJSON(e));
+    }
     return obj;
   },
 
@@ -2099,6 +2891,229 @@ export const NodeView: MessageFns<NodeView> = {
     message.endpoints = object.endpoints?.map((e) => EndpointView.fromPartial(e)) || [];
     message.overlaySubnets = object.overlaySubnets?.map((e) => e) || [];
     message.services = object.services?.map((e) => ServiceView.fromPartial(e)) || [];
+    message.members = object.members?.map((e) => MemberView.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMemberView(): MemberView {
+  return { networkId: "", nodeId: "", publicKey: "", vtep: "" };
+}
+
+export const MemberView: MessageFns<MemberView> = {
+  encode(message: MemberView, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.networkId !== "") {
+      writer.uint32(10).string(message.networkId);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(18).string(message.nodeId);
+    }
+    if (message.publicKey !== "") {
+      writer.uint32(26).string(message.publicKey);
+    }
+    if (message.vtep !== "") {
+      writer.uint32(34).string(message.vtep);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberView {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberView();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.networkId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.publicKey = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.vtep = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberView {
+    return {
+      networkId: isSet(object.networkId)
+        ? globalThis.String(object.networkId)
+        : isSet(object.network_id)
+        ? globalThis.String(object.network_id)
+        : "",
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      publicKey: isSet(object.publicKey)
+        ? globalThis.String(object.publicKey)
+        : isSet(object.public_key)
+        ? globalThis.String(object.public_key)
+        : "",
+      vtep: isSet(object.vtep) ? globalThis.String(object.vtep) : "",
+    };
+  },
+
+  toJSON(message: MemberView): unknown {
+    const obj: any = {};
+    if (message.networkId !== "") {
+      obj.networkId = message.networkId;
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.publicKey !== "") {
+      obj.publicKey = message.publicKey;
+    }
+    if (message.vtep !== "") {
+      obj.vtep = message.vtep;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberView>, I>>(base?: I): MemberView {
+    return MemberView.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberView>, I>>(object: I): MemberView {
+    const message = createBaseMemberView();
+    message.networkId = object.networkId ?? "";
+    message.nodeId = object.nodeId ?? "";
+    message.publicKey = object.publicKey ?? "";
+    message.vtep = object.vtep ?? "";
+    return message;
+  },
+};
+
+function createBaseMemberRef(): MemberRef {
+  return { networkId: "", nodeId: "" };
+}
+
+export const MemberRef: MessageFns<MemberRef> = {
+  encode(message: MemberRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.networkId !== "") {
+      writer.uint32(10).string(message.networkId);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(18).string(message.nodeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.networkId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemberRef {
+    return {
+      networkId: isSet(object.networkId)
+        ? globalThis.String(object.networkId)
+        : isSet(object.network_id)
+        ? globalThis.String(object.network_id)
+        : "",
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+    };
+  },
+
+  toJSON(message: MemberRef): unknown {
+    const obj: any = {};
+    if (message.networkId !== "") {
+      obj.networkId = message.networkId;
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemberRef>, I>>(base?: I): MemberRef {
+    return MemberRef.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberRef>, I>>(object: I): MemberRef {
+    const message = createBaseMemberRef();
+    message.networkId = object.networkId ?? "";
+    message.nodeId = object.nodeId ?? "";
     return message;
   },
 };

@@ -28,6 +28,23 @@ export interface GossipEntry {
   mac: string;
   /** the owner's underlay address (its advertise address) */
   vtep: string;
+  /**
+   * What a member's resolver and balancer need of a remote endpoint: EndpointView's fields of
+   * the same names, as the owner's view has them.
+   */
+  sandboxId: string;
+  sandboxName: string;
+  hostname: string;
+  aliases: string[];
+  serviceId: string;
+  draining: boolean;
+  prefixLength: number;
+  /**
+   * The managers judged the endpoint ready (EndpointReadiness to its owner). Not covered by the
+   * digest (gossipEntryDigest): readiness follows the agents' reports, which only the leader
+   * holds, not the store.
+   */
+  ready: boolean;
 }
 
 /**
@@ -39,6 +56,12 @@ export interface GossipSnapshot {
   ownerNodeId: string;
   version: GossipVersion | undefined;
   entries: GossipEntry[];
+  /**
+   * The owner's view revision at which `entries` is the managers' truth of its endpoints here:
+   * a member holding the managers' digest of an older revision trusts the owner (it is ahead),
+   * one holding a digest of this revision or later compares (see MemberDigest).
+   */
+  revision: number;
 }
 
 /**
@@ -53,6 +76,8 @@ export interface GossipChanges {
   version: GossipVersion | undefined;
   upserts: GossipEntry[];
   deletedEndpointIds: string[];
+  /** as GossipSnapshot.revision, at `version` */
+  revision: number;
 }
 
 /**
@@ -162,7 +187,20 @@ export const GossipVersion: MessageFns<GossipVersion> = {
 };
 
 function createBaseGossipEntry(): GossipEntry {
-  return { endpointId: "", ip: "", mac: "", vtep: "" };
+  return {
+    endpointId: "",
+    ip: "",
+    mac: "",
+    vtep: "",
+    sandboxId: "",
+    sandboxName: "",
+    hostname: "",
+    aliases: [],
+    serviceId: "",
+    draining: false,
+    prefixLength: 0,
+    ready: false,
+  };
 }
 
 export const GossipEntry: MessageFns<GossipEntry> = {
@@ -178,6 +216,30 @@ export const GossipEntry: MessageFns<GossipEntry> = {
     }
     if (message.vtep !== "") {
       writer.uint32(34).string(message.vtep);
+    }
+    if (message.sandboxId !== "") {
+      writer.uint32(42).string(message.sandboxId);
+    }
+    if (message.sandboxName !== "") {
+      writer.uint32(50).string(message.sandboxName);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(58).string(message.hostname);
+    }
+    for (const v of message.aliases) {
+      writer.uint32(66).string(v!);
+    }
+    if (message.serviceId !== "") {
+      writer.uint32(74).string(message.serviceId);
+    }
+    if (message.draining !== false) {
+      writer.uint32(80).bool(message.draining);
+    }
+    if (message.prefixLength !== 0) {
+      writer.uint32(88).uint32(message.prefixLength);
+    }
+    if (message.ready !== false) {
+      writer.uint32(96).bool(message.ready);
     }
     return writer;
   },
@@ -227,6 +289,70 @@ export const GossipEntry: MessageFns<GossipEntry> = {
             message.vtep = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sandboxId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sandboxName = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.aliases.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.draining = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.prefixLength = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.ready = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -249,6 +375,32 @@ export const GossipEntry: MessageFns<GossipEntry> = {
       ip: isSet(object.ip) ? globalThis.String(object.ip) : "",
       mac: isSet(object.mac) ? globalThis.String(object.mac) : "",
       vtep: isSet(object.vtep) ? globalThis.String(object.vtep) : "",
+      sandboxId: isSet(object.sandboxId)
+        ? globalThis.String(object.sandboxId)
+        : isSet(object.sandbox_id)
+        ? globalThis.String(object.sandbox_id)
+        : "",
+      sandboxName: isSet(object.sandboxName)
+        ? globalThis.String(object.sandboxName)
+        : isSet(object.sandbox_name)
+        ? globalThis.String(object.sandbox_name)
+        : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      aliases: globalThis.Array.isArray(object?.aliases)
+        ? object.aliases.map((e: any) => globalThis.String(e))
+        : [],
+      serviceId: isSet(object.serviceId)
+        ? globalThis.String(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.String(object.service_id)
+        : "",
+      draining: isSet(object.draining) ? globalThis.Boolean(object.draining) : false,
+      prefixLength: isSet(object.prefixLength)
+        ? globalThis.Number(object.prefixLength)
+        : isSet(object.prefix_length)
+        ? globalThis.Number(object.prefix_length)
+        : 0,
+      ready: isSet(object.ready) ? globalThis.Boolean(object.ready) : false,
     };
   },
 
@@ -266,6 +418,30 @@ export const GossipEntry: MessageFns<GossipEntry> = {
     if (message.vtep !== "") {
       obj.vtep = message.vtep;
     }
+    if (message.sandboxId !== "") {
+      obj.sandboxId = message.sandboxId;
+    }
+    if (message.sandboxName !== "") {
+      obj.sandboxName = message.sandboxName;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.aliases?.length) {
+      obj.aliases = message.aliases;
+    }
+    if (message.serviceId !== "") {
+      obj.serviceId = message.serviceId;
+    }
+    if (message.draining !== false) {
+      obj.draining = message.draining;
+    }
+    if (message.prefixLength !== 0) {
+      obj.prefixLength = Math.round(message.prefixLength);
+    }
+    if (message.ready !== false) {
+      obj.ready = message.ready;
+    }
     return obj;
   },
 
@@ -278,12 +454,20 @@ export const GossipEntry: MessageFns<GossipEntry> = {
     message.ip = object.ip ?? "";
     message.mac = object.mac ?? "";
     message.vtep = object.vtep ?? "";
+    message.sandboxId = object.sandboxId ?? "";
+    message.sandboxName = object.sandboxName ?? "";
+    message.hostname = object.hostname ?? "";
+    message.aliases = object.aliases?.map((e) => e) || [];
+    message.serviceId = object.serviceId ?? "";
+    message.draining = object.draining ?? false;
+    message.prefixLength = object.prefixLength ?? 0;
+    message.ready = object.ready ?? false;
     return message;
   },
 };
 
 function createBaseGossipSnapshot(): GossipSnapshot {
-  return { networkId: "", ownerNodeId: "", version: undefined, entries: [] };
+  return { networkId: "", ownerNodeId: "", version: undefined, entries: [], revision: 0 };
 }
 
 export const GossipSnapshot: MessageFns<GossipSnapshot> = {
@@ -299,6 +483,9 @@ export const GossipSnapshot: MessageFns<GossipSnapshot> = {
     }
     for (const v of message.entries) {
       GossipEntry.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.revision !== 0) {
+      writer.uint32(40).uint64(message.revision);
     }
     return writer;
   },
@@ -348,6 +535,14 @@ export const GossipSnapshot: MessageFns<GossipSnapshot> = {
             message.entries.push(GossipEntry.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -374,6 +569,7 @@ export const GossipSnapshot: MessageFns<GossipSnapshot> = {
         : "",
       version: isSet(object.version) ? GossipVersion.fromJSON(object.version) : undefined,
       entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => GossipEntry.fromJSON(e)) : [],
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
     };
   },
 
@@ -391,6 +587,9 @@ export const GossipSnapshot: MessageFns<GossipSnapshot> = {
     if (message.entries?.length) {
       obj.entries = message.entries.map((e) => GossipEntry.toJSON(e));
     }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
     return obj;
   },
 
@@ -405,12 +604,21 @@ export const GossipSnapshot: MessageFns<GossipSnapshot> = {
       ? GossipVersion.fromPartial(object.version)
       : undefined;
     message.entries = object.entries?.map((e) => GossipEntry.fromPartial(e)) || [];
+    message.revision = object.revision ?? 0;
     return message;
   },
 };
 
 function createBaseGossipChanges(): GossipChanges {
-  return { networkId: "", ownerNodeId: "", since: undefined, version: undefined, upserts: [], deletedEndpointIds: [] };
+  return {
+    networkId: "",
+    ownerNodeId: "",
+    since: undefined,
+    version: undefined,
+    upserts: [],
+    deletedEndpointIds: [],
+    revision: 0,
+  };
 }
 
 export const GossipChanges: MessageFns<GossipChanges> = {
@@ -432,6 +640,9 @@ export const GossipChanges: MessageFns<GossipChanges> = {
     }
     for (const v of message.deletedEndpointIds) {
       writer.uint32(50).string(v!);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(56).uint64(message.revision);
     }
     return writer;
   },
@@ -497,6 +708,14 @@ export const GossipChanges: MessageFns<GossipChanges> = {
             message.deletedEndpointIds.push(reader.string());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -529,6 +748,7 @@ export const GossipChanges: MessageFns<GossipChanges> = {
         : globalThis.Array.isArray(object?.deleted_endpoint_ids)
         ? object.deleted_endpoint_ids.map((e: any) => globalThis.String(e))
         : [],
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
     };
   },
 
@@ -552,6 +772,9 @@ export const GossipChanges: MessageFns<GossipChanges> = {
     if (message.deletedEndpointIds?.length) {
       obj.deletedEndpointIds = message.deletedEndpointIds;
     }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
     return obj;
   },
 
@@ -570,6 +793,7 @@ export const GossipChanges: MessageFns<GossipChanges> = {
       : undefined;
     message.upserts = object.upserts?.map((e) => GossipEntry.fromPartial(e)) || [];
     message.deletedEndpointIds = object.deletedEndpointIds?.map((e) => e) || [];
+    message.revision = object.revision ?? 0;
     return message;
   },
 };

@@ -211,6 +211,8 @@ export interface Node {
    */
   unprogrammedEndpointIds: string[];
   programmedServices: { [key: string]: number };
+  /** The key its agent gossips with (SessionHello.gossip_public_key); '' when it does not gossip. */
+  gossipPublicKey: string;
 }
 
 export interface Node_LabelsEntry {
@@ -1747,6 +1749,7 @@ function createBaseNode(): Node {
     certificateRequestedBy: "",
     unprogrammedEndpointIds: [],
     programmedServices: {},
+    gossipPublicKey: "",
   };
 }
 
@@ -1800,6 +1803,9 @@ export const Node: MessageFns<Node> = {
     globalThis.Object.entries(message.programmedServices).forEach(([key, value]: [string, number]) => {
       Node_ProgrammedServicesEntry.encode({ key: key as any, value }, writer.uint32(130).fork()).join();
     });
+    if (message.gossipPublicKey !== "") {
+      writer.uint32(138).string(message.gossipPublicKey);
+    }
     return writer;
   },
 
@@ -1953,6 +1959,14 @@ export const Node: MessageFns<Node> = {
             }
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.gossipPublicKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2084,6 +2098,11 @@ export const Node: MessageFns<Node> = {
           {},
         )
         : {},
+      gossipPublicKey: isSet(object.gossipPublicKey)
+        ? globalThis.String(object.gossipPublicKey)
+        : isSet(object.gossip_public_key)
+        ? globalThis.String(object.gossip_public_key)
+        : "",
     };
   },
 
@@ -2155,6 +2174,9 @@ export const Node: MessageFns<Node> = {
         });
       }
     }
+    if (message.gossipPublicKey !== "") {
+      obj.gossipPublicKey = message.gossipPublicKey;
+    }
     return obj;
   },
 
@@ -2199,6 +2221,7 @@ export const Node: MessageFns<Node> = {
         }
         return acc;
       }, {});
+    message.gossipPublicKey = object.gossipPublicKey ?? "";
     return message;
   },
 };
