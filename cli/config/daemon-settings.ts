@@ -1,5 +1,6 @@
 import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from '../../agent/reconcile/gateway-subnet';
 import { DEFAULT_JOINS_PER_MINUTE } from '../../manager/ca/issue-rate';
+import { MANAGER_DHT_PORT } from '../../proto/runtime/dht/ports';
 import { parseListen } from '../../proto/runtime/metrics-http';
 import { defaultAddressPools } from '../address-pools';
 import { CommandError, defaultManager } from '../context';
@@ -31,6 +32,10 @@ function checkListen(listen: string): void {
 
 function checkMetricsListen(listen: string): void {
   if (listen) parseListen(listen);
+}
+
+export function gossipDhtPort(text: string): number {
+  return integerOption('--gossip-dht-port', text, { min: 0, max: 65535 });
 }
 
 function checkJoinsPerMinute(text: string): void {
@@ -118,6 +123,14 @@ export const MANAGER_SETTINGS: readonly SettingDefinition[] = [
     placeholder: 'n',
     check: checkJoinsPerMinute,
     help: `certificates one join token may get from this manager per minute (default ${DEFAULT_JOINS_PER_MINUTE})`,
+  },
+  {
+    key: 'gossip-dht-port',
+    kind: 'integer',
+    placeholder: 'port',
+    default: String(MANAGER_DHT_PORT),
+    check: (text) => void gossipDhtPort(text),
+    help: "UDP port of this manager's gossip DHT bootstrap node, on the --listen host; the same on every manager (0: any free port, for tests)",
   },
   LOG_LEVEL,
 ];
