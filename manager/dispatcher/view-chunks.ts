@@ -1,4 +1,4 @@
-import { EndpointReadiness, EndpointView, NetworkView, NodeView, SandboxView, ServiceView, ViewDelta, type ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
+import { EndpointReadiness, EndpointView, MemberRef, MemberView, NetworkView, NodeView, SandboxView, ServiceView, ViewDelta, type ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
 import { maxMessageBytes } from '../../proto/runtime/message-limits';
 import { messageFieldBytes, stringFieldBytes } from '../../proto/runtime/wire-size';
 import { packBySize, type PackLimits, type Piece } from './size-packing';
@@ -31,10 +31,13 @@ const networkBytes = (network: NetworkView): number => messageFieldBytes(Network
 const sandboxBytes = (sandbox: SandboxView): number => messageFieldBytes(SandboxView, sandbox);
 const endpointBytes = (endpoint: EndpointView): number => messageFieldBytes(EndpointView, endpoint);
 const serviceBytes = (service: ServiceView): number => messageFieldBytes(ServiceView, service);
+const memberBytes = (member: MemberView): number => messageFieldBytes(MemberView, member);
+const memberRefBytes = (member: MemberRef): number => messageFieldBytes(MemberRef, member);
 const networkName = (network: NetworkView): string => `network ${network.name} (${network.id})`;
 const sandboxName = (sandbox: SandboxView): string => `sandbox ${sandbox.name} (${sandbox.id})`;
 const endpointName = (endpoint: EndpointView): string => `endpoint ${endpoint.id} (${endpoint.ip} in network ${endpoint.networkId})`;
 const serviceName = (service: ServiceView): string => `service ${service.name} (${service.id})`;
+const memberName = (member: MemberRef): string => `member ${member.nodeId} of network ${member.networkId}`;
 const named = (kind: string) => (value: string): string => `${kind} ${value}`;
 
 /**
@@ -42,7 +45,7 @@ const named = (kind: string) => (value: string): string => `${kind} ${value}`;
  * first and last are marked; their lists, concatenated, are the view's.
  */
 export function viewChunks(view: NodeView, limits: PackLimits = viewLimits): Split<ViewChunk> {
-  const empty = (): NodeView => ({ ...view, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [], services: [] });
+  const empty = (): NodeView => ({ ...view, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [], services: [], members: [] });
   const headerBytes = NodeView.encode(empty()).finish().length + envelopeBytes;
   const { parts, dropped } = packBySize(
     [
@@ -51,6 +54,7 @@ export function viewChunks(view: NodeView, limits: PackLimits = viewLimits): Spl
       ...pieces(view.endpoints, endpointBytes, (part: NodeView) => part.endpoints, endpointName),
       ...pieces(view.overlaySubnets, stringFieldBytes, (part: NodeView) => part.overlaySubnets, named('overlay subnet')),
       ...pieces(view.services, serviceBytes, (part: NodeView) => part.services, serviceName),
+      ...pieces(view.members, memberBytes, (part: NodeView) => part.members, memberName),
     ],
     empty,
     headerBytes,
@@ -76,6 +80,8 @@ export function deltaParts(delta: ViewDelta, limits: PackLimits = viewLimits): S
     overlaySubnets: [],
     services: [],
     removedServiceIds: [],
+    members: [],
+    removedMembers: [],
     more: false,
   });
   const headerBytes = ViewDelta.encode({ ...empty(), more: true }).finish().length + envelopeBytes;
@@ -90,6 +96,8 @@ export function deltaParts(delta: ViewDelta, limits: PackLimits = viewLimits): S
       ...pieces(delta.overlaySubnets, stringFieldBytes, (part: ViewDelta) => part.overlaySubnets, named('overlay subnet')),
       ...pieces(delta.services, serviceBytes, (part: ViewDelta) => part.services, serviceName),
       ...pieces(delta.removedServiceIds, stringFieldBytes, (part: ViewDelta) => part.removedServiceIds, named('removed service')),
+      ...pieces(delta.members, memberBytes, (part: ViewDelta) => part.members, memberName),
+      ...pieces(delta.removedMembers, memberRefBytes, (part: ViewDelta) => part.removedMembers, memberName),
     ],
     empty,
     headerBytes,
