@@ -42,7 +42,7 @@ export class GossipJudge {
   private readonly reports = new Map<string, Map<string, Map<string, string>>>();
   private readonly lags: DigestLags;
   /** Per network: the members the floors were computed over, and each owner's floor (see `floor`). */
-  private readonly floors = new Map<string, { members: string; byOwner: Map<string, number> }>();
+  private readonly floors = new Map<string, { members: string; list: readonly string[]; byOwner: Map<string, number> }>();
   private readonly now: () => number;
 
   constructor(
@@ -145,9 +145,13 @@ export class GossipJudge {
    * Kept per network until the members, a member's report or the owner's set change.
    */
   floor(networkId: string, ownerId: string, members: readonly string[]): number {
-    const key = members.join('\n');
     let floors = this.floors.get(networkId);
-    if (floors?.members !== key) this.floors.set(networkId, (floors = { members: key, byOwner: new Map() }));
+    // One computation of the network asks for every owner with the same list: joined once.
+    if (floors?.list !== members) {
+      const key = members.join('\n');
+      if (floors?.members === key) floors.list = members;
+      else this.floors.set(networkId, (floors = { members: key, list: members, byOwner: new Map() }));
+    }
     let floor = floors.byOwner.get(ownerId);
     if (floor !== undefined) return floor;
     this.digest(networkId, ownerId);

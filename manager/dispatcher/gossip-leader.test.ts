@@ -228,6 +228,10 @@ describe('the leader with gossiping agents', () => {
     await m.report(attached, []);
     await p.until(() => p.ready().has(epM) && p.ready().has(epP), "m's and p's endpoints are ready");
     expect(p.ready().has(epX1)).toBe(false);
+    // The API, which reads nodes as listed, judges alike: m has not programmed x's endpoint.
+    const readyInApi = async (): Promise<string[]> =>
+      (await callUnary(env.api.control, (c) => c.getNetwork, { network: 'blue' }, timeoutMs)).endpoints.flatMap((endpoint) => (endpoint.ready ? [endpoint.id] : [])).sort();
+    expect(await readyInApi()).toEqual([epM, epP].sort());
     // m's readiness names only endpoints of its view: x's travels in x's gossip.
     await m.until(() => m.ready().has(epM), "m holds its own endpoint ready");
     expect([...m.ready()].sort()).toEqual([epM, epP].sort());
@@ -235,6 +239,7 @@ describe('the leader with gossiping agents', () => {
     await m.report(0, [{ networkId, ownerNodeId: id('x'), digest: digestX1 ?? fail('no digest') }]);
     await x.until(() => x.ready().has(epX1), "x's endpoint is ready");
     await p.until(() => p.ready().has(epX1), "p holds x's endpoint ready");
+    expect(await readyInApi()).toEqual([epX1, epM, epP].sort());
     expect(m.ready().has(epX1)).toBe(false);
 
     // x adds an endpoint while m still holds its old set: the first stays ready, the second waits.
