@@ -331,8 +331,7 @@ export class Dispatcher {
       stream.emit('error', serviceError('PERMISSION_DENIED', 'node_id', `node_id: this certificate is node ${worker.nodeId}'s, not node ${nodeId}'s`));
       return;
     }
-    const node = this.state.store.node(nodeId);
-    if (!node) {
+    if (!this.state.store.node(nodeId)) {
       stream.emit('error', serviceError('NOT_FOUND', 'node_id', `node_id: no node with id "${nodeId}"; register first`));
       return;
     }
@@ -344,8 +343,9 @@ export class Dispatcher {
       );
       return;
     }
-    if (publicKey !== node.gossipPublicKey) {
-      const result = await this.state.propose({ type: 'setNodeGossipKey', nodeId, publicKey });
+    const update = this.state.store.gossipKeyUpdate(nodeId, publicKey);
+    if (update) {
+      const result = await this.state.propose(update);
       if (!result.ok) {
         stream.emit('error', fromStoreError(result.error));
         return;

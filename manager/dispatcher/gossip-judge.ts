@@ -253,32 +253,9 @@ export class GossipJudge {
     else this.lags.lagging(pair, now);
   }
 
-  /**
-   * The pairs whose set a change may have touched: an owner's endpoint written; the owner's node
-   * (its address is every entry's VTEP, its key whether it gossips) or one of its sandboxes (their
-   * names are in the entries); a network (its prefix length). All tracked ones when the store
-   * cannot say.
-   */
+  /** The pairs whose set a change may have touched: all tracked ones when the store cannot say. */
   private pairsTouched(changes: Changes | undefined): MemberPair[] {
-    const pairs = new Map<string, MemberPair>();
-    const add = (networkId: string, ownerId: string): void => void pairs.set(`${networkId}\n${ownerId}`, { networkId, ownerId });
-    if (!changes) {
-      for (const networkId of this.ledger.networks()) for (const ownerId of this.ledger.owners(networkId)) add(networkId, ownerId);
-      return [...pairs.values()];
-    }
-    for (const [endpointId, networkId] of changes.endpoints) {
-      const ownerId = changes.endpointNodes.get(endpointId);
-      if (ownerId !== undefined) add(networkId, ownerId);
-    }
-    const owners = new Set([...changes.nodes, ...changes.sandboxes.values()]);
-    for (const ownerId of owners) {
-      for (const networkId of this.store.hostedNetworks(ownerId)) add(networkId, ownerId);
-      for (const networkId of this.ledger.networks()) if (this.ledger.tracked(networkId, ownerId)) add(networkId, ownerId);
-    }
-    for (const networkId of changes.networks) {
-      for (const ownerId of this.store.hostIds(networkId)) add(networkId, ownerId);
-      for (const ownerId of this.ledger.owners(networkId)) add(networkId, ownerId);
-    }
-    return [...pairs.values()];
+    if (changes) return this.store.changedPairs(changes);
+    return [...this.ledger.networks()].flatMap((networkId) => [...this.ledger.owners(networkId)].map((ownerId) => ({ networkId, ownerId })));
   }
 }

@@ -1,5 +1,5 @@
 import type { GossipEntry } from '../../proto/gen/trellis/v1/gossip';
-import type { Store } from '../store';
+import type { Changes, Store } from '../store';
 
 /** What the leader's gossip judgment reads of the store. */
 export interface GossipStore {
@@ -15,6 +15,8 @@ export interface GossipStore {
   ownedEndpoints(networkId: string, ownerId: string): { id: string; createdRevision: number }[];
   /** The owner's endpoints on the network as members gossip them (ready = false). */
   memberEntries(networkId: string, ownerId: string): GossipEntry[];
+  /** The (network, owner) pairs whose entries `changes` may have changed (a superset). */
+  changedPairs(changes: Changes): { networkId: string; ownerId: string }[];
 }
 
 /**
@@ -60,24 +62,13 @@ export class StoreReader implements GossipStore {
   }
 
   memberEntries(networkId: string, ownerId: string): GossipEntry[] {
-    // Stand-in until the store's own helper lands.
+    return this.store().memberEntries(networkId, ownerId);
+  }
+
+  changedPairs(changes: Changes): { networkId: string; ownerId: string }[] {
     return this.store()
-      .nodeView(ownerId)
-      .endpoints.filter((endpoint) => endpoint.networkId === networkId && endpoint.nodeId === ownerId)
-      .map((endpoint) => ({
-        endpointId: endpoint.id,
-        ip: endpoint.ip,
-        mac: endpoint.mac,
-        vtep: endpoint.vtep,
-        sandboxId: endpoint.sandboxId,
-        sandboxName: endpoint.sandboxName,
-        hostname: endpoint.hostname,
-        aliases: endpoint.aliases,
-        serviceId: endpoint.serviceId,
-        draining: endpoint.draining,
-        prefixLength: endpoint.prefixLength,
-        ready: false,
-      }));
+      .changedMemberSets(changes)
+      .map(({ networkId, nodeId }) => ({ networkId, ownerId: nodeId }));
   }
 
   private memo<T>(cache: Map<string, T>, key: string, compute: () => T): T {
