@@ -458,10 +458,10 @@ export class Dispatcher {
   private sendReadiness(nodeId: string, session: AgentSession, readiness: EndpointReadiness): void {
     if (this.reader.gossips(nodeId)) {
       const hosted = this.reader.hostedNetworks(nodeId);
+      // An endpoint gone is not in any view: telling of it is harmless.
       const inView = (id: string): boolean => {
-        const owner = this.reader.endpointOwner(id);
-        const networkId = this.state.store.endpointNetwork(id);
-        return owner === undefined || owner === nodeId || !this.reader.gossips(owner) || networkId === undefined || !hosted.has(networkId);
+        const place = this.reader.endpointPlace(id);
+        return !place || place.ownerId === nodeId || !hosted.has(place.networkId) || !this.reader.gossips(place.ownerId);
       };
       const ready = readiness.readyEndpointIds.filter(inView);
       const unready = readiness.unreadyEndpointIds.filter(inView);

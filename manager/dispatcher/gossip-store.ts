@@ -9,8 +9,8 @@ export interface GossipStore {
   hostedNetworks(nodeId: string): ReadonlySet<string>;
   /** Ids of the nodes with an endpoint on the network. */
   hostIds(networkId: string): ReadonlySet<string>;
-  /** The node owning an endpoint, if it exists. */
-  endpointOwner(endpointId: string): string | undefined;
+  /** The network of an endpoint and the node owning it, if it exists. */
+  endpointPlace(endpointId: string): { networkId: string; ownerId: string } | undefined;
   /** The owner's endpoints on the network with their creation revisions. */
   ownedEndpoints(networkId: string, ownerId: string): { id: string; createdRevision: number }[];
   /** The owner's endpoints on the network as members gossip them (ready = false). */
@@ -48,9 +48,10 @@ export class StoreReader implements GossipStore {
     return this.memo(this.hosts, networkId, () => new Set([...this.endpointsOf(networkId).values()].map((endpoint) => endpoint.nodeId)));
   }
 
-  endpointOwner(endpointId: string): string | undefined {
+  endpointPlace(endpointId: string): { networkId: string; ownerId: string } | undefined {
     const networkId = this.store().endpointNetwork(endpointId);
-    return networkId === undefined ? undefined : this.endpointsOf(networkId).get(endpointId)?.nodeId;
+    const ownerId = networkId === undefined ? undefined : this.endpointsOf(networkId).get(endpointId)?.nodeId;
+    return networkId === undefined || ownerId === undefined ? undefined : { networkId, ownerId };
   }
 
   ownedEndpoints(networkId: string, ownerId: string): { id: string; createdRevision: number }[] {
