@@ -13,7 +13,7 @@ import {
 } from '../../proto/gen/trellis/v1/dispatcher';
 import { NodeStatus, type Node } from '../../proto/gen/trellis/v1/types';
 import { serviceError, fromStoreError } from '../api/status';
-import { unary } from '../api/unary';
+import { asServiceError, unary } from '../api/unary';
 import type { ClusterState } from '../cluster/cluster-state';
 import { concernsNode, type NetworkEndpointsCache } from '../store';
 import { newId } from '../ids';
@@ -286,7 +286,8 @@ export class Dispatcher {
       if (session?.stream === stream) session.lastHeardAt = Date.now();
       if (body?.$case === 'hello') {
         nodeId = body.value.nodeId;
-        void this.hello(stream, body.value, () => ended);
+        // Committing a new gossip key can fail (no quorum, leadership lost): the agent reconnects.
+        this.hello(stream, body.value, () => ended).catch((cause: unknown) => stream.emit('error', asServiceError(cause)));
       } else if (body?.$case === 'programmed' && nodeId !== undefined) {
         const first = session?.stream === stream && !session.reported;
         if (session?.stream === stream) session.reported = true;
