@@ -24,6 +24,7 @@ import { MeshStep } from './mesh/mesh-step';
 import { AgentMetrics } from './metrics/agent-metrics';
 import { DEFAULT_GATEWAY_SUBNET, Reconciler } from './reconcile';
 import { ManagerSession } from './session/manager-session';
+import { ownerTag } from './owner-tag';
 
 export interface AgentOptions {
   managers: string[];
@@ -76,7 +77,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const gatewaySubnet = options.gatewaySubnet ?? DEFAULT_GATEWAY_SUBNET;
   const runner = kernelRunner(process.env, options.logger);
   const reconciler = new Reconciler(
-    { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr, gatewaySubnet, reservedPorts },
+    { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr, owner: ownerTag(options.stateDir, options.advertiseAddr), gatewaySubnet, reservedPorts },
     new IprouteKernel(runner),
   );
   const balancer = await chooseBalancer(options.lb ?? 'auto', runner);

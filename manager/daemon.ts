@@ -43,7 +43,7 @@ import { PeerClients } from './cluster/peer-clients';
 import { RaftCluster } from './cluster/raft-cluster';
 import { clusterHandlers } from './cluster/raft-handlers';
 import { bootstrapNewCluster, forceNewCluster, fromSnapshot, isEmpty } from './cluster/recover';
-import { Dispatcher } from './dispatcher/dispatcher-service';
+import { Dispatcher, type DispatcherOptions } from './dispatcher/dispatcher-service';
 import { finishDrainsWhenDue } from './cluster/drain-finisher';
 import { managerRevocationCheck } from './ca/revoked';
 import { finishRotationsWhenDone, trustBundlePem } from './ca/root-rotation';
@@ -92,6 +92,8 @@ export interface ManagerOptions {
    * any free port, and no other manager's node is known (tests).
    */
   gossipDhtPort?: number;
+  /** Tuning of the agents' sessions (tests shorten the gossip correction grace). */
+  dispatcher?: DispatcherOptions;
 }
 
 export interface RunningManager {
@@ -225,7 +227,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     observer: metrics?.clusterObserver,
   });
 
-  const dispatcher = new Dispatcher(cluster, logger, metrics?.dispatcherObserver);
+  const dispatcher = new Dispatcher(cluster, logger, metrics?.dispatcherObserver, options.dispatcher);
   metrics?.bind({ cluster, dispatcher });
   server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers, metricsServer?.address), clusterKey));
   server.addService(dispatcher.serviceDefinition(), dispatcher.service());

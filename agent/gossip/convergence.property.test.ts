@@ -17,6 +17,7 @@ const step = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('move' as const), endpoint: fc.nat(), node: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), endpoint: fc.nat() }) },
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('view' as const), node: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('digests' as const), node: fc.nat() }) },
   { weight: 10, arbitrary: fc.record({ kind: fc.constant('deliver' as const), index: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('drop' as const), index: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('duplicate' as const), index: fc.nat() }) },
@@ -57,6 +58,11 @@ function run(cluster: TestCluster, s: Step): void {
       const node = pick(live, s.node);
       if (node) cluster.deliverView(node);
       cluster.network.settle();
+      break;
+    }
+    case 'digests': {
+      const node = pick(live, s.node);
+      if (node) cluster.deliverDigests(node);
       break;
     }
     case 'deliver':

@@ -1,7 +1,7 @@
-import { GossipMessage } from '../../proto/gen/trellis/v1/gossip';
+import { GossipEntry, GossipMessage } from '../../proto/gen/trellis/v1/gossip';
 import { gossipEntryDigest } from '../../proto/runtime/gossip-digest';
 import { GossipAgent, type OwnEndpoint } from './gossip-agent';
-import type { GossipMetrics, ManagerNetwork } from './model';
+import type { GossipMetrics, ManagerDigest, ManagerNetwork } from './model';
 import { InProcessNetwork } from './test-transport';
 
 interface Harness {
@@ -11,20 +11,22 @@ interface Harness {
   changed: string[];
 }
 
-const endpoint = (networkId: string, endpointId: string, ip: string, vtep: string): OwnEndpoint => ({ networkId, endpointId, ip, mac: `02:42:${ip.split('.').join(':')}`, vtep });
+const endpoint = (networkId: string, endpointId: string, ip: string, vtep: string): OwnEndpoint => ({ networkId, ...GossipEntry.fromPartial({ endpointId, ip, mac: `02:42:${ip.split('.').join(':')}`, vtep }) });
 const A1 = endpoint('n1', 'a1', '10.1.0.2', '198.18.0.1');
 const B1 = endpoint('n1', 'b1', '10.1.0.3', '198.18.0.2');
 const C2 = endpoint('n2', 'c2', '10.2.0.3', '198.18.0.3');
 
 /** The managers' description of a network's members, each owning `owned`. */
-function networkOf(networkId: string, owned: Record<string, OwnEndpoint[]>, revision = 1): ManagerNetwork {
-  return {
-    networkId,
-    members: Object.entries(owned).map(([nodeId, endpoints]) => ({
-      nodeId, publicKey: `key-${nodeId}`, vtep: endpoints[0]?.vtep ?? '', digest: gossipEntryDigest(endpoints.map(({ networkId: _network, ...record }) => record)), revision,
-    })),
-  };
+function networkOf(networkId: string, owned: Record<string, OwnEndpoint[]>): ManagerNetwork {
+  return { networkId, members: Object.keys(owned).map((nodeId) => ({ nodeId, publicKey: `key-${nodeId}`, vtep: owned[nodeId]?.[0]?.vtep ?? '' })) };
 }
+
+/** The leader's digests of a network's members, each owning `owned`, at `revision`. */
+function digestsOf(networkId: string, owned: Record<string, OwnEndpoint[]>, revision = 1): ManagerDigest[] {
+  return Object.entries(owned).map(([nodeId, endpoints]) => ({ networkId, nodeId, digest: digestOf(endpoints), revision }));
+}
+
+const digestOf = (endpoints: OwnEndpoint[]): string => gossipEntryDigest(endpoints.map(({ networkId: _network, ...record }) => record));
 
 describe('a gossip agent', () => {
   let now: number;
@@ -50,8 +52,8 @@ describe('a gossip agent', () => {
   const linked = (): [Harness, Harness] => {
     const [a, b] = [start('a'), start('b')];
     for (const harness of [a, b]) harness.agent.setNetworks([networkOf('n1', { a: [A1], b: [B1] })]);
-    a.agent.setOwnEndpoints([A1]);
-    b.agent.setOwnEndpoints([B1]);
+    a.agent.setOwnEndpoints([A1], 1);
+    b.agent.setOwnEndpoints([B1], 1);
     network.settle();
     network.flush();
     return [a, b];
@@ -67,19 +69,19 @@ describe('a gossip agent', () => {
   it('learns a member’s entries when they connect, and its changes at once, counting the bytes', () => {
     const [a, b] = [start('a'), start('b')];
     a.agent.setNetworks([networkOf('n1', { a: [A1], b: [B1] })]);
-    a.agent.setOwnEndpoints([A1]);
+    a.agent.setOwnEndpoints([A1], 1);
     b.agent.setNetworks([networkOf('n1', { a: [A1], b: [B1] })]);
-    b.agent.setOwnEndpoints([B1]);
+    b.agent.setOwnEndpoints([B1], 1);
     network.settle();
     network.flush();
     expect(ids(a, 'n1')).toEqual(['b/b1/gossip']);
     expect(ids(b, 'n1')).toEqual(['a/a1/gossip']);
     // What a reports for readiness: b's endpoints as the managers digest them.
-    expect(a.agent.programmedDigests('n1')).toEqual(new Map([['b', networkOf('n1', { b: [B1] }).members[0]!.digest]]));
+    expect(a.agent.programmedDigests('n1')).toEqual(new Map([['b', digestOf([B1])]]));
     expect(a.counts.get('sent:snapshot')).toBeGreaterThan(0);
     expect(a.counts.get('received:digest')).toBeGreaterThan(0);
     const moved = { ...B1, ip: '10.1.0.9' };
-    b.agent.setOwnEndpoints([moved]);
+    b.agent.setOwnEndpoints([moved], 1);
     network.flush();
     expect(a.agent.table('n1')).toMatchObject([{ endpointId: 'b1', ip: '10.1.0.9' }]);
     expect(b.counts.get('sent:changes')).toBeGreaterThan(0);
@@ -89,14 +91,14 @@ describe('a gossip agent', () => {
     const [a, c] = [start('a'), start('c')];
     // c shares n2 with a, so they are linked, but only a is on n1.
     a.agent.setNetworks([networkOf('n1', { a: [A1] }), networkOf('n2', { a: [], c: [C2] })]);
-    a.agent.setOwnEndpoints([A1]);
+    a.agent.setOwnEndpoints([A1], 1);
     c.agent.setNetworks([networkOf('n2', { a: [], c: [C2] })]);
-    c.agent.setOwnEndpoints([C2]);
+    c.agent.setOwnEndpoints([C2], 1);
     network.settle();
     network.flush();
     const sentBefore = a.counts.get('sent:snapshot') ?? 0;
-    const c1 = { endpointId: 'c1', ip: '10.1.0.66', mac: '02:42:00:00:00:66', vtep: '198.18.0.3' };
-    expect(sendAs('c', 'a', { body: { $case: 'snapshot', value: { networkId: 'n1', ownerNodeId: 'c', version: { epoch: 1, counter: 9 }, entries: [c1] } } })).toBe(true);
+    const c1 = GossipEntry.fromPartial({ endpointId: 'c1', ip: '10.1.0.66', mac: '02:42:00:00:00:66', vtep: '198.18.0.3' });
+    expect(sendAs('c', 'a', { body: { $case: 'snapshot', value: { networkId: 'n1', ownerNodeId: 'c', version: { epoch: 1, counter: 9 }, revision: 1, entries: [c1] } } })).toBe(true);
     expect(sendAs('c', 'a', { body: { $case: 'digest', value: { held: [{ networkId: 'n1', version: undefined }] } } })).toBe(true);
     network.flush();
     expect(ids(a, 'n1')).toEqual([]);
@@ -108,13 +110,13 @@ describe('a gossip agent', () => {
     const [a, b, c] = [start('a'), start('b'), start('c')];
     const n1 = networkOf('n1', { a: [A1], b: [B1], c: [] });
     for (const harness of [a, b, c]) harness.agent.setNetworks([n1]);
-    a.agent.setOwnEndpoints([A1]);
-    b.agent.setOwnEndpoints([B1]);
+    a.agent.setOwnEndpoints([A1], 1);
+    b.agent.setOwnEndpoints([B1], 1);
     network.settle();
     network.flush();
-    const forged = { endpointId: 'c9', ip: '10.1.0.99', mac: '02:42:00:00:00:99', vtep: '198.18.0.2' };
-    sendAs('b', 'a', { body: { $case: 'snapshot', value: { networkId: 'n1', ownerNodeId: 'c', version: { epoch: 9, counter: 9 }, entries: [forged] } } });
-    sendAs('b', 'a', { body: { $case: 'changes', value: { networkId: 'n1', ownerNodeId: 'c', since: { epoch: 9, counter: 9 }, version: { epoch: 9, counter: 10 }, upserts: [forged], deletedEndpointIds: [] } } });
+    const forged = GossipEntry.fromPartial({ endpointId: 'c9', ip: '10.1.0.99', mac: '02:42:00:00:00:99', vtep: '198.18.0.2' });
+    sendAs('b', 'a', { body: { $case: 'snapshot', value: { networkId: 'n1', ownerNodeId: 'c', version: { epoch: 9, counter: 9 }, revision: 9, entries: [forged] } } });
+    sendAs('b', 'a', { body: { $case: 'changes', value: { networkId: 'n1', ownerNodeId: 'c', since: { epoch: 9, counter: 9 }, version: { epoch: 9, counter: 10 }, revision: 9, upserts: [forged], deletedEndpointIds: [] } } });
     network.flush();
     expect(ids(a, 'n1')).toEqual(['b/b1/gossip']);
     expect(a.counts.get('rejected:not-owner')).toBe(2);
@@ -124,11 +126,11 @@ describe('a gossip agent', () => {
     const [a] = linked();
     expect(ids(a, 'n1')).toEqual(['b/b1/gossip']);
     a.changed.length = 0;
-    a.agent.setNetworks([networkOf('n1', { a: [A1] }, 2)]);
+    a.agent.setNetworks([networkOf('n1', { a: [A1] })]);
     expect(ids(a, 'n1')).toEqual([]);
     expect(a.changed).toEqual(['n1']);
     network.settle();
-    expect(sendAs('b', 'a', { body: { $case: 'snapshot', value: { networkId: 'n1', ownerNodeId: 'b', version: { epoch: 1, counter: 99 }, entries: [B1] } } })).toBe(false);
+    expect(sendAs('b', 'a', { body: { $case: 'snapshot', value: { networkId: 'n1', ownerNodeId: 'b', version: { epoch: 1, counter: 99 }, revision: 1, entries: [B1] } } })).toBe(false);
   });
 
   it('repairs a lost delta by asking the owner before the managers, when its gossip keeps disagreeing with their digest', () => {
@@ -136,9 +138,10 @@ describe('a gossip agent', () => {
     a.agent.tick(); // the periodic round: the next one is not due before 10 s
     network.flush();
     const moved = { ...B1, ip: '10.1.0.9' };
-    b.agent.setOwnEndpoints([moved]);
+    b.agent.setOwnEndpoints([moved], 2);
     network.drop(0);
-    a.agent.setNetworks([networkOf('n1', { a: [A1], b: [moved] }, 2)]);
+    // The leader's correction: a's programmed digest of b lags the truth of revision 2.
+    a.agent.setDigests(digestsOf('n1', { b: [moved] }, 2), false);
     expect(a.agent.table('n1')).toMatchObject([{ endpointId: 'b1', ip: '10.1.0.3' }]);
     now = 2_500;
     a.agent.tick();
@@ -152,7 +155,9 @@ describe('a gossip agent', () => {
   it('counts a disagreement with the managers’ digest, asks them after the timeout, and programs their answer', () => {
     const a = start('a');
     a.agent.setNetworks([networkOf('n1', { a: [A1], b: [B1] })]);
-    a.agent.setOwnEndpoints([A1]);
+    a.agent.setOwnEndpoints([A1], 1);
+    expect(a.counts.get('mismatch')).toBeUndefined();
+    a.agent.setDigests(digestsOf('n1', { a: [A1], b: [B1] }), true);
     expect(a.counts.get('mismatch')).toBe(1);
     now = 5_000;
     a.agent.tick();
@@ -162,5 +167,23 @@ describe('a gossip agent', () => {
     a.agent.managerAnswer({ networkId: 'n1', ownerNodeId: 'b', revision: 1, entries: [record] });
     expect(ids(a, 'n1')).toEqual(['b/b1/manager']);
     expect(a.counts.get('entries')).toBe(1);
+  });
+
+  it('programs a member’s change from its gossip alone, and its readiness with it, with no digest from the leader', () => {
+    const [a, b] = linked();
+    a.agent.setDigests(digestsOf('n1', { b: [B1] }, 1), true);
+    const added = endpoint('n1', 'b2', '10.1.0.4', '198.18.0.2');
+    b.agent.setOwnEndpoints([B1, added], 5);
+    network.flush();
+    expect(ids(a, 'n1')).toEqual(['b/b1/gossip', 'b/b2/gossip']);
+    a.changed.length = 0;
+    b.agent.setOwnEndpoints([B1, { ...added, ready: true }], 5);
+    network.flush();
+    expect(a.changed).toEqual(['n1']);
+    expect(a.agent.table('n1').filter((entry) => entry.ready).map((entry) => entry.endpointId)).toEqual(['b2']);
+    now = 60_000;
+    a.agent.tick();
+    expect(a.asks).toEqual([]);
+    expect(a.counts.get('mismatch')).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { GossipMessage, type GossipChanges, type GossipHeld, type GossipSnapshot } from '../../proto/gen/trellis/v1/gossip';
-import type { EndpointRecord, GossipMetrics, ManagerEntries, ManagerNetwork, TableEntry } from './model';
+import type { EndpointRecord, GossipMetrics, ManagerDigest, ManagerEntries, ManagerNetwork, TableEntry } from './model';
 import { OwnEntries } from './own-entries';
 import { MemberJudgment } from './precedence';
 import type { GossipMember, GossipTransport } from './transport';
@@ -41,6 +41,8 @@ type Kind = 'digest' | 'snapshot' | 'changes';
 interface Programmed {
   source: TableEntry['source'];
   digest: string;
+  /** The ready ones' ids: readiness is no part of the digest, but a change of it is one to program. */
+  ready: string;
   entries: TableEntry[];
 }
 
@@ -116,11 +118,35 @@ export class GossipAgent {
     this.evaluateAll();
   }
 
-  /** Every endpoint this node hosts (from the managers' view); the changes go to the members at once. */
-  setOwnEndpoints(endpoints: readonly OwnEndpoint[]): void {
+  /**
+   * The managers' digests of members' sets (MemberDigests): `replace` gives every member's, and
+   * a member it leaves out has none held (its gossip is programmed as it comes).
+   */
+  setDigests(digests: readonly ManagerDigest[], replace: boolean): void {
+    const touched = new Set<string>();
+    if (replace) {
+      for (const [networkId, judgments] of this.networks) {
+        for (const judgment of judgments.values()) judgment.forgetDigest();
+        touched.add(networkId);
+      }
+    }
+    for (const { networkId, nodeId, digest, revision } of digests) {
+      const judgment = this.networks.get(networkId)?.get(nodeId);
+      if (!judgment) continue;
+      judgment.updateDigest(digest, revision);
+      touched.add(networkId);
+    }
+    for (const networkId of touched) this.evaluate(networkId);
+  }
+
+  /**
+   * Every endpoint this node hosts, from the managers' view of revision `revision` (with the
+   * readiness they told it); the changes go to the members at once.
+   */
+  setOwnEndpoints(endpoints: readonly OwnEndpoint[], revision: number): void {
     const byNetwork = new Map<string, EndpointRecord[]>();
     for (const { networkId, ...record } of endpoints) byNetwork.set(networkId, [...(byNetwork.get(networkId) ?? []), record]);
-    for (const message of this.own.replaceAll(byNetwork, this.options.now())) {
+    for (const message of this.own.replaceAll(byNetwork, revision, this.options.now())) {
       for (const nodeId of this.networks.get(message.networkId)?.keys() ?? []) {
         if (this.connected.has(nodeId)) this.sendOwn(nodeId, message);
       }
@@ -262,9 +288,10 @@ export class GossipAgent {
         this.options.askManager(networkId, judgment.nodeId);
       }
       const before = table.get(judgment.nodeId);
-      if (before?.source === decision.source && before.digest === decision.digest) continue;
+      const ready = decision.records.filter((record) => record.ready).map((record) => record.endpointId).sort().join(' ');
+      if (before?.source === decision.source && before.digest === decision.digest && before.ready === ready) continue;
       const entries = decision.records.map((record) => ({ ...record, networkId, ownerNodeId: judgment.nodeId, source: decision.source }));
-      table.set(judgment.nodeId, { source: decision.source, digest: decision.digest, entries });
+      table.set(judgment.nodeId, { source: decision.source, digest: decision.digest, ready, entries });
       this.entryCount += entries.length - (before?.entries.length ?? 0);
       changed = true;
     }

@@ -22,23 +22,28 @@ export function compareVersions(a: Version, b: Version): number {
   return a.epoch !== b.epoch ? a.epoch - b.epoch : a.counter - b.counter;
 }
 
-/**
- * One member of a network as the managers describe it in this node's view: who may gossip
- * about the network, and the managers' digest (gossipEntryDigest) of the endpoints the member
- * owns there, as of `revision` of the store.
- */
+/** One other member of a network as the managers describe it in this node's view (MemberView): who may gossip about the network. */
 export interface ManagerMember {
   nodeId: string;
   publicKey: string;
   vtep: string;
-  digest: string;
-  revision: number;
 }
 
 export interface ManagerNetwork {
   networkId: string;
-  /** Every member, this node included. */
+  /** The other members (this node, if listed, is skipped). */
   members: ManagerMember[];
+}
+
+/**
+ * The managers' digest (gossipEntryDigest) of the endpoints a member owns on a network, as of
+ * `revision` of the store (MemberDigest): what its gossip is judged against.
+ */
+export interface ManagerDigest {
+  networkId: string;
+  nodeId: string;
+  digest: string;
+  revision: number;
 }
 
 /** The managers' answer to a fallback request: the member's endpoints on the network at `revision`. */

@@ -14,6 +14,8 @@ interface Tombstone {
 
 interface OwnNetwork {
   version: Version;
+  /** The view revision the set was last changed at (GossipSnapshot.revision). */
+  revision: number;
   entries: Map<string, OwnEntry>;
   tombstones: Map<string, Tombstone>;
   /** Every tombstone at or below this version may be gone: changes since older versions are sent as snapshots. */
@@ -50,21 +52,22 @@ export class OwnEntries {
   }
 
   /**
-   * Sets every endpoint this node owns (the managers' view of its own endpoints); networks
-   * left out have none. Returns, per network that changed, what to send its members.
+   * Sets every endpoint this node owns (the managers' view of its own endpoints, at view revision
+   * `revision`); networks left out have none. Returns, per network that changed, what to send
+   * its members.
    */
-  replaceAll(records: ReadonlyMap<string, readonly EndpointRecord[]>, nowMs: number): (GossipSnapshot | GossipChanges)[] {
+  replaceAll(records: ReadonlyMap<string, readonly EndpointRecord[]>, revision: number, nowMs: number): (GossipSnapshot | GossipChanges)[] {
     const out: (GossipSnapshot | GossipChanges)[] = [];
     for (const networkId of new Set([...this.networks.keys(), ...records.keys()])) {
-      const message = this.replaceNetwork(networkId, records.get(networkId) ?? [], nowMs);
+      const message = this.replaceNetwork(networkId, records.get(networkId) ?? [], revision, nowMs);
       if (message) out.push(message);
     }
     return out;
   }
 
-  private replaceNetwork(networkId: string, records: readonly EndpointRecord[], nowMs: number): GossipSnapshot | GossipChanges | undefined {
+  private replaceNetwork(networkId: string, records: readonly EndpointRecord[], revision: number, nowMs: number): GossipSnapshot | GossipChanges | undefined {
     const known = this.networks.get(networkId);
-    const network = known ?? { version: this.origin, entries: new Map(), tombstones: new Map(), horizon: this.origin };
+    const network = known ?? { version: this.origin, revision: 0, entries: new Map(), tombstones: new Map(), horizon: this.origin };
     const wanted = new Map(records.map((record) => [record.endpointId, record]));
     const upserts = [...wanted.values()].filter((record) => !sameRecord(network.entries.get(record.endpointId)?.record, record));
     const deleted = [...network.entries.keys()].filter((id) => !wanted.has(id));
@@ -80,10 +83,14 @@ export class OwnEntries {
       network.tombstones.set(id, { version, deletedAtMs: nowMs });
     }
     network.version = version;
+    // Only a change of its endpoints or of their readiness (which the view's revision does not
+    // count: the set at the same revision) moves it; never back, with the view held by a
+    // restarted agent.
+    network.revision = Math.max(network.revision, revision);
     this.networks.set(networkId, network);
     // A network's first change in this incarnation is its whole set: peers hold older epochs' sets.
     if (!known) return this.snapshot(networkId);
-    return { networkId, ownerNodeId: this.ownerNodeId, since, version, upserts: upserts.map((record) => ({ ...record })), deletedEndpointIds: deleted };
+    return { networkId, ownerNodeId: this.ownerNodeId, since, version, revision: network.revision, upserts: upserts.map((record) => ({ ...record })), deletedEndpointIds: deleted };
   }
 
   /** The version of this node's set on `networkId` (the origin of this incarnation when it has none). */
@@ -109,6 +116,7 @@ export class OwnEntries {
       ownerNodeId: this.ownerNodeId,
       since: held,
       version: current,
+      revision: network.revision,
       upserts: [...network.entries.values()].filter((entry) => after(entry.version)).map((entry) => ({ ...entry.record })),
       deletedEndpointIds: [...network.tombstones].filter(([, tombstone]) => after(tombstone.version)).map(([id]) => id),
     };
@@ -120,6 +128,7 @@ export class OwnEntries {
       networkId,
       ownerNodeId: this.ownerNodeId,
       version: network?.version ?? this.origin,
+      revision: network?.revision ?? 0,
       entries: [...(network?.entries.values() ?? [])].map((entry) => ({ ...entry.record })),
     };
   }

@@ -1,17 +1,21 @@
+import { GossipEntry } from '../../proto/gen/trellis/v1/gossip';
 import { gossipEntryDigest } from '../../proto/runtime/gossip-digest';
-import type { EndpointRecord } from './model';
 import { MemberJudgment } from './precedence';
 
 const FALLBACK_AFTER = 5_000;
-const e1 = { endpointId: 'e1', ip: '10.0.0.2', mac: '02:42:0a:00:00:02', vtep: '198.18.0.2' };
-const e2 = { endpointId: 'e2', ip: '10.0.0.3', mac: '02:42:0a:00:00:03', vtep: '198.18.0.2' };
+const e1 = GossipEntry.fromPartial({ endpointId: 'e1', ip: '10.0.0.2', mac: '02:42:0a:00:00:02', vtep: '198.18.0.2', hostname: 'web-1' });
+const e2 = GossipEntry.fromPartial({ endpointId: 'e2', ip: '10.0.0.3', mac: '02:42:0a:00:00:03', vtep: '198.18.0.2', hostname: 'web-2' });
 
-function judged(truth: EndpointRecord[], revision = 10): MemberJudgment {
-  return new MemberJudgment({ nodeId: 'b', publicKey: 'key-b', vtep: '198.18.0.2', digest: gossipEntryDigest(truth), revision }, FALLBACK_AFTER);
+/** A member whose managers' digest is of `truth` at store revision `revision`. */
+function judged(truth: GossipEntry[], revision = 10): MemberJudgment {
+  const judgment = new MemberJudgment({ nodeId: 'b', publicKey: 'key-b', vtep: '198.18.0.2' }, FALLBACK_AFTER);
+  judgment.updateDigest(gossipEntryDigest(truth), revision);
+  return judgment;
 }
 
-function gossip(judgment: MemberJudgment, counter: number, entries: EndpointRecord[]): void {
-  judgment.replica.applySnapshot({ networkId: 'n', ownerNodeId: 'b', version: { epoch: 1, counter }, entries });
+/** The owner's gossip: its set at its view revision `revision`. */
+function gossip(judgment: MemberJudgment, counter: number, entries: GossipEntry[], revision = 10): void {
+  judgment.replica.applySnapshot({ networkId: 'n', ownerNodeId: 'b', version: { epoch: 1, counter }, revision, entries });
 }
 
 describe('the precedence of the managers over gossip', () => {
@@ -19,6 +23,19 @@ describe('the precedence of the managers over gossip', () => {
     const judgment = judged([e1]);
     gossip(judgment, 1, [e1]);
     expect(judgment.decide(0)).toEqual({ source: 'gossip', records: [e1], digest: expect.any(String), mismatchBegan: false, probe: false, ask: false });
+  });
+
+  it('programs gossip of a later revision than the digest held without counting a disagreement: the owner is ahead', () => {
+    const judgment = judged([e1], 10);
+    gossip(judgment, 2, [e1, e2], 11);
+    expect(judgment.decide(0)).toEqual({ source: 'gossip', records: [e1, e2], digest: expect.any(String), mismatchBegan: false, probe: false, ask: false });
+    expect(judgment.decide(10 * FALLBACK_AFTER)).toMatchObject({ mismatchBegan: false, ask: false });
+  });
+
+  it('programs gossip while no digest is held (before the session’s first MemberDigests)', () => {
+    const judgment = new MemberJudgment({ nodeId: 'b', publicKey: 'key-b', vtep: '198.18.0.2' }, FALLBACK_AFTER);
+    gossip(judgment, 1, [e1]);
+    expect(judgment.decide(FALLBACK_AFTER)).toMatchObject({ source: 'gossip', records: [e1], mismatchBegan: false, ask: false });
   });
 
   it('keeps programming the owner’s gossip while it disagrees, and asks the managers once the disagreement lasted the timeout', () => {
@@ -53,8 +70,8 @@ describe('the precedence of the managers over gossip', () => {
     expect(judgment.decide(0)).toMatchObject({ source: 'gossip', records: [e1], mismatchBegan: false });
     judgment.takeAnswer({ networkId: 'n', ownerNodeId: 'b', revision: 11, entries: [e1, e2] });
     expect(judgment.decide(1)).toEqual({ source: 'manager', records: [e1, e2], digest: expect.any(String), mismatchBegan: true, probe: false, ask: false });
-    // A view older than that answer does not take its judgment back.
-    judgment.updateMember({ nodeId: 'b', publicKey: 'key-b', vtep: '198.18.0.2', digest: gossipEntryDigest([e1]), revision: 10 });
+    // A digest older than that answer does not take its judgment back.
+    judgment.updateDigest(gossipEntryDigest([e1]), 10);
     expect(judgment.decide(2)).toMatchObject({ source: 'manager', records: [e1, e2] });
   });
 
@@ -62,8 +79,14 @@ describe('the precedence of the managers over gossip', () => {
     const judgment = judged([e1]);
     gossip(judgment, 1, []);
     judgment.decide(0);
-    judgment.updateMember({ nodeId: 'b', publicKey: 'key-b', vtep: '198.18.0.2', digest: gossipEntryDigest([e1, e2]), revision: 11 });
+    judgment.updateDigest(gossipEntryDigest([e1, e2]), 11);
     expect(judgment.decide(FALLBACK_AFTER)).toMatchObject({ digest: expect.any(String), mismatchBegan: true, probe: false, ask: false });
     expect(judgment.decide(2 * FALLBACK_AFTER)).toMatchObject({ ask: true });
+  });
+
+  it('does not count readiness as a disagreement: the managers’ digest leaves it out', () => {
+    const judgment = judged([e1]);
+    gossip(judgment, 1, [{ ...e1, ready: true }]);
+    expect(judgment.decide(0)).toMatchObject({ source: 'gossip', records: [{ endpointId: 'e1', ready: true }], mismatchBegan: false });
   });
 });

@@ -17,10 +17,12 @@ export interface Decision {
 
 /**
  * What this node programs of one member's endpoints on one network: gossip from the member
- * (its Replica), judged against the managers' digest for it.
+ * (its Replica), judged against the managers' digest for it (MemberDigest).
  */
 export class MemberJudgment {
   readonly replica = new Replica();
+  /** The managers' latest digest of the member's set here, and the store revision it is true at. */
+  private judged: { digest: string; revision: number } | undefined;
   private answer: { revision: number; digest: string; records: EndpointRecord[] } | undefined;
   private disagreeingSinceMs: number | undefined;
   private askedAtMs: number | undefined;
@@ -40,37 +42,53 @@ export class MemberJudgment {
     return this.member.publicKey;
   }
 
-  /** A newer view's description of the member; an older revision than the one held is ignored. */
+  /** A newer view's description of the member (its key or address changed). */
   updateMember(member: ManagerMember): void {
-    if (member.revision < this.member.revision) return;
-    if (member.digest !== this.member.digest) this.disagree(undefined);
     this.member = member;
+  }
+
+  /** The managers' digest of the member's set as of `revision`; one older than the digest held is ignored. */
+  updateDigest(digest: string, revision: number): void {
+    if (this.judged && revision < this.judged.revision) return;
+    if (digest !== this.judged?.digest) this.disagree(undefined);
+    this.judged = { digest, revision };
+  }
+
+  /** A replacing MemberDigests left the member out: no digest is held for it. */
+  forgetDigest(): void {
+    this.judged = undefined;
+    this.disagree(undefined);
   }
 
   /** The managers' answer to a fallback request; also their latest judgment of the member. */
   takeAnswer(answer: ManagerEntries): void {
-    if (answer.revision < this.member.revision) return;
+    if (this.judged && answer.revision < this.judged.revision) return;
     const digest = gossipEntryDigest(answer.entries);
-    this.updateMember({ ...this.member, digest, revision: answer.revision });
+    this.updateDigest(digest, answer.revision);
     this.answer = { revision: answer.revision, digest, records: answer.entries.map((entry) => ({ ...entry })) };
   }
 
   /**
    * THE PRECEDENCE RULE. The managers are the judge and gossip is the road:
-   *  1. gossip that matches the managers' digest for the member is programmed (the usual case);
-   *  2. otherwise, an answer of the managers that matches their digest is programmed: after a
-   *     fallback the managers' entries win until gossip catches up (then rule 1 again);
-   *  3. otherwise gossip is programmed, since the owner is the only writer and its gossip is
-   *     usually ahead of the digest this node holds; when the disagreement with the same
-   *     digest lasts half of `fallbackAfterMs` the owner is sent a digest (it may only have
-   *     lost a message), and when it lasts `fallbackAfterMs` the managers are asked (again
-   *     every `fallbackAfterMs` until they answer, e.g. while none is reachable).
+   *  1. gossip is programmed when it matches the managers' digest for the member, when no digest
+   *     is held yet, or when it is of a later revision than the digest (the owner relays the
+   *     managers' truth from its own view, which is ahead of the digest held here: the leader
+   *     sends members no digest for a change the owner can gossip itself);
+   *  2. otherwise (gossip of the digest's revision or older that disagrees with it), an answer of
+   *     the managers that matches their digest is programmed: after a fallback the managers'
+   *     entries win until gossip catches up (then rule 1 again);
+   *  3. otherwise gossip is still programmed, since the owner is the only writer and may simply
+   *     not have been heard yet; when the disagreement with the same digest lasts half of
+   *     `fallbackAfterMs` the owner is sent a digest (it may only have lost a message), and when
+   *     it lasts `fallbackAfterMs` the managers are asked (again every `fallbackAfterMs` until
+   *     they answer, e.g. while none is reachable).
    * A member the managers remove is dropped by the caller at once, whatever gossip says.
    */
   decide(nowMs: number): Decision {
     const gossip = this.replica.records();
     const digest = this.digestOfGossip(gossip);
-    if (digest === this.member.digest) {
+    const judged = this.judged;
+    if (judged === undefined || digest === judged.digest || this.replica.revision > judged.revision) {
       this.disagree(undefined);
       this.askedAtMs = undefined;
       this.answer = undefined;
@@ -78,9 +96,7 @@ export class MemberJudgment {
     }
     const mismatchBegan = this.disagreeingSinceMs === undefined;
     const since = this.disagree(this.disagreeingSinceMs ?? nowMs);
-    if (this.answer?.digest === this.member.digest) return { source: 'manager', records: this.answer.records, digest: this.answer.digest, mismatchBegan, probe: false, ask: false };
-    // Gossip is usually just ahead of the digest held here (the owner's delta beat the view):
-    // only a disagreement that lasts is worth a digest to the owner, then the managers' time.
+    if (this.answer?.digest === judged.digest) return { source: 'manager', records: this.answer.records, digest: this.answer.digest, mismatchBegan, probe: false, ask: false };
     const probe = !this.probed && nowMs - since >= this.fallbackAfterMs / 2;
     if (probe) this.probed = true;
     const ask = nowMs - since >= this.fallbackAfterMs && (this.askedAtMs === undefined || nowMs - this.askedAtMs >= this.fallbackAfterMs);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { GossipChanges, GossipSnapshot } from '../../proto/gen/trellis/v1/gossip';
+import { GossipEntry, type GossipChanges, type GossipSnapshot } from '../../proto/gen/trellis/v1/gossip';
 import { gossipEntryDigest } from '../../proto/runtime/gossip-digest';
 import { OwnEntries } from './own-entries';
 import { Replica } from './replica';
@@ -29,8 +29,8 @@ describe('a replica of an owner’s set', () => {
         const setAt = new Map<string, string>([['3.0', gossipEntryDigest([])]]);
         const messages: (GossipSnapshot | GossipChanges)[] = [];
         steps.forEach((step, time) => {
-          const records = step.present.map((endpointId) => ({ endpointId, ip: `10.0.0.${step.ip}`, mac: 'm', vtep: 'v' }));
-          messages.push(...own.replaceAll(new Map([['n', records]]), time * 10));
+          const records = step.present.map((endpointId) => GossipEntry.fromPartial({ endpointId, ip: `10.0.0.${step.ip}`, mac: 'm', vtep: 'v' }));
+          messages.push(...own.replaceAll(new Map([['n', records]]), time, time * 10));
           const version = own.versionOf('n');
           setAt.set(`${version.epoch}.${version.counter}`, gossipEntryDigest(records));
           if (step.purge) own.purge(time * 10);
@@ -60,11 +60,12 @@ describe('a replica of an owner’s set', () => {
 
   it('holds back changes until what precedes them arrives', () => {
     const replica = new Replica();
-    const entry = (endpointId: string) => ({ endpointId, ip: '10.0.0.2', mac: 'm', vtep: 'v' });
-    expect(replica.applyChanges({ networkId: 'n', ownerNodeId: 'a', since: { epoch: 1, counter: 1 }, version: { epoch: 1, counter: 2 }, upserts: [entry('e2')], deletedEndpointIds: ['e1'] })).toEqual({ changed: false, gap: true });
+    const entry = (endpointId: string): GossipEntry => GossipEntry.fromPartial({ endpointId, ip: '10.0.0.2', mac: 'm', vtep: 'v' });
+    expect(replica.applyChanges({ networkId: 'n', ownerNodeId: 'a', since: { epoch: 1, counter: 1 }, version: { epoch: 1, counter: 2 }, revision: 2, upserts: [entry('e2')], deletedEndpointIds: ['e1'] })).toEqual({ changed: false, gap: true });
     expect(replica.records()).toEqual([]);
-    expect(replica.applySnapshot({ networkId: 'n', ownerNodeId: 'a', version: { epoch: 1, counter: 1 }, entries: [entry('e1')] })).toBe(true);
+    expect(replica.applySnapshot({ networkId: 'n', ownerNodeId: 'a', version: { epoch: 1, counter: 1 }, revision: 1, entries: [entry('e1')] })).toBe(true);
     expect(replica.version).toEqual({ epoch: 1, counter: 2 });
+    expect(replica.revision).toBe(2);
     expect(replica.records()).toEqual([entry('e2')]);
   });
 });

@@ -16,11 +16,17 @@ const MAX_PENDING = 32;
  */
 export class Replica {
   private held: Version | undefined;
+  private heldRevision = 0;
   private readonly entries = new Map<string, EndpointRecord>();
   private pending: GossipChanges[] = [];
 
   get version(): Version | undefined {
     return this.held;
+  }
+
+  /** The owner's view revision at which the set held is the managers' truth (GossipSnapshot.revision). */
+  get revision(): number {
+    return this.heldRevision;
   }
 
   records(): EndpointRecord[] {
@@ -32,6 +38,7 @@ export class Replica {
     const version = snapshot.version;
     if (!version || (this.held && compareVersions(version, this.held) <= 0)) return false;
     this.held = version;
+    this.heldRevision = snapshot.revision;
     this.entries.clear();
     for (const entry of snapshot.entries) this.entries.set(entry.endpointId, { ...entry });
     this.drainPending();
@@ -55,6 +62,7 @@ export class Replica {
     for (const entry of changes.upserts) this.entries.set(entry.endpointId, { ...entry });
     for (const id of changes.deletedEndpointIds) this.entries.delete(id);
     this.held = changes.version;
+    this.heldRevision = changes.revision;
   }
 
   private drainPending(): void {

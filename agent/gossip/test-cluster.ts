@@ -1,4 +1,4 @@
-import { GossipMessage } from '../../proto/gen/trellis/v1/gossip';
+import { GossipEntry, GossipMessage } from '../../proto/gen/trellis/v1/gossip';
 import { GossipAgent } from './gossip-agent';
 import { describe, TestManager } from './test-manager';
 import { InProcessNetwork, type InProcessTransport } from './test-transport';
@@ -70,7 +70,12 @@ export class TestCluster {
     if (agent.removed) return;
     const view = this.manager.view(agent.nodeId);
     agent.agent.setNetworks(view.networks);
-    agent.agent.setOwnEndpoints(view.own.map((endpoint) => ({ ...endpoint, vtep: agent.vtep })));
+    agent.agent.setOwnEndpoints(view.own.map((endpoint) => ({ ...endpoint, vtep: agent.vtep })), view.revision);
+  }
+
+  /** The leader sends the node every member's digest (a session opening, or its corrections). */
+  deliverDigests(agent: Agent): void {
+    if (!agent.removed) agent.agent.setDigests(this.manager.digests(agent.nodeId), true);
   }
 
   /** The agent process restarts: everything but its state directory (the epoch) is lost; maybe on another address. */
@@ -107,7 +112,8 @@ export class TestCluster {
           networkId,
           ownerNodeId: claimedOwner.nodeId,
           version: { epoch: 1_000_000, counter: 1 },
-          entries: [{ endpointId: 'forged', ip: '10.255.255.2', mac: '02:42:ff:ff:ff:ff', vtep: from.vtep }],
+          revision: 1_000_000,
+          entries: [GossipEntry.fromPartial({ endpointId: 'forged', ip: '10.255.255.2', mac: '02:42:ff:ff:ff:ff', vtep: from.vtep })],
         },
       },
     }).finish();
@@ -122,6 +128,8 @@ export class TestCluster {
     if (heal) this.network.healAll();
     for (let round = 0; round < 6; round++) {
       for (const agent of this.live()) this.deliverView(agent);
+      // The leader's corrections of members whose programmed digests lag the truth.
+      for (const agent of this.live()) this.deliverDigests(agent);
       this.network.settle();
       this.network.flush();
       for (const agent of this.live()) this.answerAsks(agent);

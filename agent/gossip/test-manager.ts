@@ -1,6 +1,7 @@
 import { gossipEntryDigest } from '../../proto/runtime/gossip-digest';
 import type { OwnEndpoint } from './gossip-agent';
-import type { EndpointRecord, ManagerEntries, ManagerNetwork } from './model';
+import { GossipEntry } from '../../proto/gen/trellis/v1/gossip';
+import type { EndpointRecord, ManagerDigest, ManagerEntries, ManagerNetwork } from './model';
 
 interface Endpoint {
   networkId: string;
@@ -74,19 +75,26 @@ export class TestManager {
     const vtep = this.vteps.get(ownerNodeId) ?? '';
     return [...this.endpoints]
       .filter(([, endpoint]) => endpoint.networkId === networkId && endpoint.ownerNodeId === ownerNodeId)
-      .map(([endpointId, endpoint]) => ({ endpointId, ip: endpoint.ip, mac: endpoint.mac, vtep }));
+      .map(([endpointId, endpoint]) => GossipEntry.fromPartial({ endpointId, ip: endpoint.ip, mac: endpoint.mac, vtep, hostname: endpointId }));
   }
 
-  /** What a node's session carries: its networks with their members and digests, its own endpoints. */
-  view(nodeId: string): { networks: ManagerNetwork[]; own: OwnEndpoint[] } {
+  /** What a node's session carries: its networks with their other members, its own endpoints, the view's revision. */
+  view(nodeId: string): { networks: ManagerNetwork[]; own: OwnEndpoint[]; revision: number } {
     const networks = this.networksOf(nodeId).map((networkId) => ({
       networkId,
       members: [...this.vteps]
-        .filter(([member]) => this.networksOf(member).includes(networkId))
-        .map(([member, vtep]) => ({ nodeId: member, publicKey: `key-${member}`, vtep, digest: gossipEntryDigest(this.records(networkId, member)), revision: this.revision })),
+        .filter(([member]) => member !== nodeId && this.networksOf(member).includes(networkId))
+        .map(([member, vtep]) => ({ nodeId: member, publicKey: `key-${member}`, vtep })),
     }));
     const own = this.networksOf(nodeId).flatMap((networkId) => this.records(networkId, nodeId).map((record) => ({ ...record, networkId })));
-    return { networks, own };
+    return { networks, own, revision: this.revision };
+  }
+
+  /** The leader's digests of every other member of the node's networks (MemberDigests, replace). */
+  digests(nodeId: string): ManagerDigest[] {
+    return this.view(nodeId).networks.flatMap(({ networkId, members }) =>
+      members.map(({ nodeId: member }) => ({ networkId, nodeId: member, digest: gossipEntryDigest(this.records(networkId, member)), revision: this.revision })),
+    );
   }
 
   answer(networkId: string, ownerNodeId: string): ManagerEntries {

@@ -1,4 +1,4 @@
-import { EndpointReadiness, EndpointView, NetworkView, NodeView, SandboxView, ServiceView, ViewDelta, type ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
+import { EndpointReadiness, EndpointView, MemberDigest, MemberDigests, MemberRef, MemberView, NetworkView, NodeView, SandboxView, ServiceView, ViewDelta, type ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
 import { maxMessageBytes } from '../../proto/runtime/message-limits';
 import { messageFieldBytes, stringFieldBytes } from '../../proto/runtime/wire-size';
 import { packBySize, type PackLimits, type Piece } from './size-packing';
@@ -31,10 +31,13 @@ const networkBytes = (network: NetworkView): number => messageFieldBytes(Network
 const sandboxBytes = (sandbox: SandboxView): number => messageFieldBytes(SandboxView, sandbox);
 const endpointBytes = (endpoint: EndpointView): number => messageFieldBytes(EndpointView, endpoint);
 const serviceBytes = (service: ServiceView): number => messageFieldBytes(ServiceView, service);
+const memberBytes = (member: MemberView): number => messageFieldBytes(MemberView, member);
+const memberRefBytes = (member: MemberRef): number => messageFieldBytes(MemberRef, member);
 const networkName = (network: NetworkView): string => `network ${network.name} (${network.id})`;
 const sandboxName = (sandbox: SandboxView): string => `sandbox ${sandbox.name} (${sandbox.id})`;
 const endpointName = (endpoint: EndpointView): string => `endpoint ${endpoint.id} (${endpoint.ip} in network ${endpoint.networkId})`;
 const serviceName = (service: ServiceView): string => `service ${service.name} (${service.id})`;
+const memberName = (member: MemberRef): string => `member ${member.nodeId} of network ${member.networkId}`;
 const named = (kind: string) => (value: string): string => `${kind} ${value}`;
 
 /**
@@ -42,7 +45,7 @@ const named = (kind: string) => (value: string): string => `${kind} ${value}`;
  * first and last are marked; their lists, concatenated, are the view's.
  */
 export function viewChunks(view: NodeView, limits: PackLimits = viewLimits): Split<ViewChunk> {
-  const empty = (): NodeView => ({ ...view, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [], services: [] });
+  const empty = (): NodeView => ({ ...view, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [], services: [], members: [] });
   const headerBytes = NodeView.encode(empty()).finish().length + envelopeBytes;
   const { parts, dropped } = packBySize(
     [
@@ -51,6 +54,7 @@ export function viewChunks(view: NodeView, limits: PackLimits = viewLimits): Spl
       ...pieces(view.endpoints, endpointBytes, (part: NodeView) => part.endpoints, endpointName),
       ...pieces(view.overlaySubnets, stringFieldBytes, (part: NodeView) => part.overlaySubnets, named('overlay subnet')),
       ...pieces(view.services, serviceBytes, (part: NodeView) => part.services, serviceName),
+      ...pieces(view.members, memberBytes, (part: NodeView) => part.members, memberName),
     ],
     empty,
     headerBytes,
@@ -76,6 +80,8 @@ export function deltaParts(delta: ViewDelta, limits: PackLimits = viewLimits): S
     overlaySubnets: [],
     services: [],
     removedServiceIds: [],
+    members: [],
+    removedMembers: [],
     more: false,
   });
   const headerBytes = ViewDelta.encode({ ...empty(), more: true }).finish().length + envelopeBytes;
@@ -90,6 +96,8 @@ export function deltaParts(delta: ViewDelta, limits: PackLimits = viewLimits): S
       ...pieces(delta.overlaySubnets, stringFieldBytes, (part: ViewDelta) => part.overlaySubnets, named('overlay subnet')),
       ...pieces(delta.services, serviceBytes, (part: ViewDelta) => part.services, serviceName),
       ...pieces(delta.removedServiceIds, stringFieldBytes, (part: ViewDelta) => part.removedServiceIds, named('removed service')),
+      ...pieces(delta.members, memberBytes, (part: ViewDelta) => part.members, memberName),
+      ...pieces(delta.removedMembers, memberRefBytes, (part: ViewDelta) => part.removedMembers, memberName),
     ],
     empty,
     headerBytes,
@@ -99,9 +107,17 @@ export function deltaParts(delta: ViewDelta, limits: PackLimits = viewLimits): S
 }
 
 /**
- * Readiness in as many messages as its size needs (by bytes only, like a delta): the first keeps
- * `replace`, the others add to it. Ids are small: none is ever too large for a message.
+ * A message that is either whole (`replace`) or a change, in as many messages as its size needs (by
+ * bytes only, like a delta): the first keeps `replace`, the others add to it.
  */
+function replaceableParts<P extends { replace: boolean }>(whole: P, items: Piece<P>[], empty: () => P, headerBytes: number, limits: PackLimits): P[] {
+  const { parts } = packBySize(items, empty, headerBytes, deltaLimits(limits));
+  const [first] = parts;
+  if (first) first.replace = whole.replace;
+  return parts;
+}
+
+/** Readiness in as many messages as its size needs (see `replaceableParts`). Ids are small: none is ever too large for a message. */
 export function readinessMessages(readiness: EndpointReadiness, limits: PackLimits = viewLimits): EndpointReadiness[] {
   const empty = (): EndpointReadiness => ({ replace: false, readyEndpointIds: [], unreadyEndpointIds: [] });
   const headerBytes = EndpointReadiness.encode({ ...empty(), replace: true }).finish().length + envelopeBytes;
@@ -110,16 +126,18 @@ export function readinessMessages(readiness: EndpointReadiness, limits: PackLimi
   for (const id of readiness.readyEndpointIds) bytes += stringFieldBytes(id);
   for (const id of readiness.unreadyEndpointIds) bytes += stringFieldBytes(id);
   if (bytes <= limits.budgetBytes) return [readiness];
-  const { parts } = packBySize(
-    [
-      ...pieces(readiness.readyEndpointIds, stringFieldBytes, (part: EndpointReadiness) => part.readyEndpointIds, named('ready endpoint')),
-      ...pieces(readiness.unreadyEndpointIds, stringFieldBytes, (part: EndpointReadiness) => part.unreadyEndpointIds, named('unready endpoint')),
-    ],
-    empty,
-    headerBytes,
-    deltaLimits(limits),
-  );
-  const [first] = parts;
-  if (first) first.replace = readiness.replace;
-  return parts;
+  const items = [
+    ...pieces(readiness.readyEndpointIds, stringFieldBytes, (part: EndpointReadiness) => part.readyEndpointIds, named('ready endpoint')),
+    ...pieces(readiness.unreadyEndpointIds, stringFieldBytes, (part: EndpointReadiness) => part.unreadyEndpointIds, named('unready endpoint')),
+  ];
+  return replaceableParts(readiness, items, empty, headerBytes, limits);
+}
+
+/** Member digests in as many messages as their size needs (see `replaceableParts`). */
+export function memberDigestMessages(digests: MemberDigests, limits: PackLimits = viewLimits): MemberDigests[] {
+  const empty = (): MemberDigests => ({ replace: false, digests: [] });
+  const headerBytes = MemberDigests.encode({ ...empty(), replace: true }).finish().length + envelopeBytes;
+  const digestBytes = (digest: MemberDigest): number => messageFieldBytes(MemberDigest, digest);
+  const items = pieces(digests.digests, digestBytes, (part: MemberDigests) => part.digests, (digest) => `digest of ${digest.nodeId} on network ${digest.networkId}`);
+  return replaceableParts(digests, items, empty, headerBytes, limits);
 }

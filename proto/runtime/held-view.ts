@@ -1,4 +1,5 @@
-import type { EndpointReadiness, EndpointView, NetworkView, NodeView, SandboxView, ServiceView, ViewChunk, ViewDelta } from '../gen/trellis/v1/dispatcher';
+import { compareText } from './order';
+import type { EndpointReadiness, EndpointView, MemberRef, MemberView, NetworkView, NodeView, SandboxView, ServiceView, ViewChunk, ViewDelta } from '../gen/trellis/v1/dispatcher';
 
 /**
  * A node's desired view as the session stream builds it: a resync's chunks replace
@@ -14,6 +15,8 @@ export class HeldView {
   private sandboxes = new Map<string, SandboxView>();
   private endpoints = new Map<string, EndpointView>();
   private services = new Map<string, ServiceView>();
+  /** Keyed by memberKey. */
+  private members = new Map<string, MemberView>();
   private overlaySubnets: string[] = [];
   /** The resync being received, until its last chunk. */
   private assembling: NodeView | undefined;
@@ -34,7 +37,7 @@ export class HeldView {
   applyChunk(chunk: ViewChunk): NodeView | undefined {
     const part = chunk.part;
     if (!part) throw new Error('resync chunk without a view part');
-    if (chunk.first) this.assembling = { ...part, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [], services: [] };
+    if (chunk.first) this.assembling = { ...part, networks: [], sandboxes: [], endpoints: [], overlaySubnets: [], services: [], members: [] };
     const view = this.assembling;
     if (!view) throw new Error('resync chunk arrived without its first chunk');
     view.networks.push(...part.networks);
@@ -42,6 +45,7 @@ export class HeldView {
     view.endpoints.push(...part.endpoints);
     view.overlaySubnets.push(...part.overlaySubnets);
     view.services.push(...part.services);
+    view.members.push(...part.members);
     if (!chunk.last) return undefined;
     this.assembling = undefined;
     this.nodeId = view.nodeId;
@@ -53,8 +57,21 @@ export class HeldView {
     this.endpoints = new Map(view.endpoints.map((endpoint) => [endpoint.id, endpoint]));
     this.overlaySubnets = view.overlaySubnets;
     this.services = new Map(view.services.map((service) => [service.id, service]));
+    this.members = new Map(view.members.map((member) => [memberKey(member), member]));
     this.keepReadyInView();
     return this.view();
+  }
+
+  /**
+   * Holds `view` as if a session had brought it, with `readyEndpointIds` ready: an agent restarted
+   * with every manager down starts from the view it saved (agent/session/view-file.ts), and its
+   * next session resumes from that view's revision.
+   */
+  adopt(view: NodeView, readyEndpointIds: readonly string[]): void {
+    this.discardPartial();
+    this.applyChunk({ part: view, first: true, last: true });
+    this.ready = new Set(readyEndpointIds);
+    this.keepReadyInView();
   }
 
   /** Applies a readiness message; whether the ready set changed. */
@@ -119,6 +136,8 @@ export class HeldView {
     const left = new Set([...this.networks.keys()].filter((id) => !hosted.has(id)));
     for (const id of left) this.networks.delete(id);
     if (left.size > 0) for (const [id, endpoint] of this.endpoints) if (left.has(endpoint.networkId)) this.endpoints.delete(id);
+    // Its members go with it too (ViewDelta.removed_members).
+    if (left.size > 0) for (const [key, member] of this.members) if (left.has(member.networkId)) this.members.delete(key);
     for (const network of delta.networks) this.networks.set(network.id, network);
     for (const sandbox of delta.sandboxes) this.sandboxes.set(sandbox.id, sandbox);
     for (const id of delta.removedSandboxIds) this.sandboxes.delete(id);
@@ -126,6 +145,8 @@ export class HeldView {
     for (const id of delta.removedEndpointIds) this.endpoints.delete(id);
     for (const service of delta.services) this.services.set(service.id, service);
     for (const id of delta.removedServiceIds) this.services.delete(id);
+    for (const member of delta.members) this.members.set(memberKey(member), member);
+    for (const member of delta.removedMembers) this.members.delete(memberKey(member));
     // A delta carries the whole list, not changes to it.
     this.overlaySubnets = [...delta.overlaySubnets];
     this.keepReadyInView();
@@ -141,8 +162,9 @@ export class HeldView {
       networks: [...this.networks.values()],
       sandboxes: [...this.sandboxes.values()],
       endpoints: [...this.endpoints.values()],
-      members: [], overlaySubnets: [...this.overlaySubnets],
+      overlaySubnets: [...this.overlaySubnets],
       services: [...this.services.values()],
+      members: [...this.members.values()].sort(byMember),
     };
   }
 }
@@ -161,5 +183,17 @@ function joinedDelta(parts: readonly ViewDelta[]): ViewDelta {
     overlaySubnets: parts.flatMap((part) => part.overlaySubnets),
     services: parts.flatMap((part) => part.services),
     removedServiceIds: parts.flatMap((part) => part.removedServiceIds),
+    members: parts.flatMap((part) => part.members),
+    removedMembers: parts.flatMap((part) => part.removedMembers),
   };
+}
+
+/** Ids hold no NUL: no two members share a key. */
+function memberKey(member: MemberRef): string {
+  return `${member.networkId}\0${member.nodeId}`;
+}
+
+/** The order NodeView.members has: by network id, then node id. */
+function byMember(a: MemberRef, b: MemberRef): number {
+  return compareText(a.networkId, b.networkId) || compareText(a.nodeId, b.nodeId);
 }

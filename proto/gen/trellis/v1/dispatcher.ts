@@ -235,6 +235,10 @@ export interface ViewDelta {
   removedServiceIds: string[];
   /** members (see NodeView.members) added or changed */
   members: MemberView[];
+  /**
+   * Members of networks the node still hosts that are gone; a network leaving network_ids takes
+   * its members with it, like its endpoints.
+   */
   removedMembers: MemberRef[];
 }
 
@@ -270,6 +274,7 @@ export interface NodeView {
    * Only for a node that gossips (SessionHello.gossip_public_key): per network in networks, every
    * other node hosting it that gossips too. Their endpoints on it are not in endpoints: the agent
    * learns them from the member (with the managers' digest, MemberDigests, as the judge).
+   * Sorted by network id, then node id.
    */
   members: MemberView[];
 }
