@@ -229,7 +229,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
 
   const dispatcher = new Dispatcher(cluster, logger, metrics?.dispatcherObserver, options.dispatcher);
   metrics?.bind({ cluster, dispatcher });
-  server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers, metricsServer?.address), clusterKey));
+  server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers, metricsServer?.address, dht.address), clusterKey));
   server.addService(dispatcher.serviceDefinition(), dispatcher.service());
   server.addService(RaftService, raftService(transport, clusterHandlers(cluster, peers, clusterKey)));
   server.addService(CertificateAuthorityService, certificateAuthorityService(cluster, clusterKey, options.joinsPerMinute));

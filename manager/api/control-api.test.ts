@@ -185,6 +185,13 @@ describe('Control API', () => {
     expect(await publishing('', metricsPort)).toEqual({
       code: 'INVALID_ARGUMENT', field: 'published_ports', message: expect.stringContaining(`${metricsPort}/tcp is the metrics port of manager`),
     });
+    // This test's manager runs its gossip DHT node on any free port, not 4790: that port is refused too.
+    expect(await publishing('udp', manager.gossipDht.port)).toEqual({
+      code: 'INVALID_ARGUMENT', field: 'published_ports', message: expect.stringContaining(`${manager.gossipDht.port}/udp is the gossip DHT port of the managers`),
+    });
+    expect(await publishing('udp', 4790)).toEqual({
+      code: 'INVALID_ARGUMENT', field: 'published_ports', message: expect.stringContaining("4790/udp is the gossip DHT port of this cluster's managers"),
+    });
     const servicePort = await refusal(rpc((c) => c.createService, service({ name: 'svc', networks: ['blue'], ports: [{ targetPort: 80, publishedPort: managerPort, publishMode: 'host' }] })));
     expect(servicePort).toEqual({ code: 'INVALID_ARGUMENT', field: 'ports', message: expect.stringContaining(`ports: ${managerPort}/tcp is the port of manager`) });
 

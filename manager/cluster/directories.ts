@@ -7,6 +7,7 @@ import { paged, type ManagerDirectory, type NodeDirectory } from '../api/control
 import type { Outcome } from '../api/unary';
 import type { Dispatcher } from '../dispatcher/dispatcher-service';
 import { managerReservations } from '../api/manager-ports';
+import type { DhtAddress } from '../../proto/runtime/dht/dht-node';
 import { ClusterUnavailableError } from './cluster-state';
 import type { PeerClients } from './peer-clients';
 import type { RaftCluster } from './raft-cluster';
@@ -50,10 +51,10 @@ export function nodeDirectory(cluster: RaftCluster, dispatcher: Dispatcher, peer
   };
 }
 
-/** `metricsAddress`: where this manager serves metrics, if it does. */
-export function managerDirectory(cluster: RaftCluster, selfId: string, peers: PeerClients, metricsAddress?: string): ManagerDirectory {
+/** `metricsAddress`: where this manager serves metrics, if it does; `gossipDht`: where its gossip DHT node listens. */
+export function managerDirectory(cluster: RaftCluster, selfId: string, peers: PeerClients, metricsAddress?: string, gossipDht?: DhtAddress): ManagerDirectory {
   return {
-    reservedPorts: () => managerReservations(Object.values(cluster.memberAddresses()), metricsAddress),
+    reservedPorts: () => managerReservations(Object.values(cluster.memberAddresses()), metricsAddress, gossipDht),
 
     async list(): Promise<ListManagersResponse> {
       const status = cluster.status();
