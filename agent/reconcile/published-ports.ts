@@ -1,6 +1,6 @@
 import { EndpointView } from '../../proto/gen/trellis/v1/dispatcher';
 import type { ReservedPort } from '../../proto/gen/trellis/v1/types';
-import { VXLAN_PORT, VXLAN_PROTOCOL } from '../../proto/runtime/reserved';
+import { CLUSTER_PORTS } from '../../proto/runtime/reserved';
 import { PublishedPortRule } from '../kernel';
 
 const LAST_PORT = 65535;
@@ -19,7 +19,8 @@ function protocolOf(text: string): PublishedPortRule['protocol'] | undefined {
  * for a store that let one through (an older manager, or a reservation added after the publish).
  */
 export function reservedHostPorts(reserved: readonly ReservedPort[]): Map<string, string> {
-  const ports = new Map([[`${VXLAN_PROTOCOL} ${VXLAN_PORT}`, 'the VXLAN port']]);
+  // Each port's own few words: the store's longer description does not fit in the parentheses below.
+  const ports = new Map(CLUSTER_PORTS.map((reserved) => [`${reserved.protocol} ${reserved.port}`, reserved.short]));
   for (const port of reserved) ports.set(`${port.protocol || 'tcp'} ${port.port}`, port.reason || 'reserved with --reserved-ports');
   return ports;
 }

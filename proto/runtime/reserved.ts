@@ -15,7 +15,10 @@ export const VXLAN_PROTOCOL = 'udp';
 export interface ClusterPort {
   protocol: 'udp';
   port: number;
+  /** Completes "4789/udp is …" in the managers' refusals. */
   is: string;
+  /** What the agent names it in a refusal of its own: a few words. */
+  short: string;
 }
 
 /**
@@ -25,9 +28,9 @@ export interface ClusterPort {
  * not known.
  */
 export const CLUSTER_PORTS: readonly ClusterPort[] = [
-  { protocol: VXLAN_PROTOCOL, port: VXLAN_PORT, is: "the VXLAN port of this cluster (every node's overlay traffic arrives on it)" },
-  { protocol: DHT_PROTOCOL, port: MANAGER_DHT_PORT, is: "the gossip DHT port of this cluster's managers (their bootstrap nodes listen on it)" },
-  { protocol: DHT_PROTOCOL, port: AGENT_DHT_PORT, is: "the gossip DHT port of this cluster's agents (every node's gossip node listens on it)" },
+  { protocol: VXLAN_PROTOCOL, port: VXLAN_PORT, short: 'the VXLAN port', is: "the VXLAN port of this cluster (every node's overlay traffic arrives on it)" },
+  { protocol: DHT_PROTOCOL, port: MANAGER_DHT_PORT, short: "the managers' gossip DHT port", is: "the gossip DHT port of this cluster's managers (their bootstrap nodes listen on it)" },
+  { protocol: DHT_PROTOCOL, port: AGENT_DHT_PORT, short: "the agents' gossip DHT port", is: "the gossip DHT port of this cluster's agents (every node's gossip node listens on it)" },
 ];
 
 /** The namespaces an agent creates for its sandboxes (and attaches adopted processes' namespaces as). */
