@@ -5,6 +5,7 @@ import { PRIVATE_DIR_MODE, repairPrivateTreeWarning } from '../proto/runtime/pri
 import {
   CertificateRenewer,
   ensureNodeCertificate,
+  identityFromPem,
   MutableCertificateProvider,
   providerChannelCredentials,
   renewThroughManagers,
@@ -16,12 +17,16 @@ import { ConvergeLoop } from './converge-loop';
 import { reconcilerTarget } from './converge-target';
 import { kernelRunner } from './crash-after-batches';
 import { AgentDns } from './dns/agent-dns';
+import { AgentGossip } from './gossip/agent-gossip';
+import { nextEpoch } from './gossip/epoch-file';
+import { startGossipTransport } from './gossip/start-gossip';
 import { IprouteKernel } from './kernel';
 import { BalancingStep } from './lb/balancing-step';
 import { chooseBalancer, type LbEngineChoice } from './lb/engine-choice';
 import { BALANCING_LEDGER, ServiceBalancing } from './lb/service-balancing';
 import { MeshStep } from './mesh/mesh-step';
 import { AgentMetrics } from './metrics/agent-metrics';
+import { GossipPrometheus } from './metrics/gossip-metrics';
 import { DEFAULT_GATEWAY_SUBNET, Reconciler } from './reconcile';
 import { ManagerSession } from './session/manager-session';
 
@@ -43,6 +48,11 @@ export interface AgentOptions {
   reservedPorts?: ReservedPort[];
   /** --lb: the engine of services' VIP balancing; auto when not given. */
   lb?: LbEngineChoice;
+  /**
+   * --gossip: learn other gossiping nodes' endpoints from them (agent/gossip/) rather than from
+   * the managers' view, with this agent's DHT node on `port` (udp; 0 = any). Absent: it does not gossip.
+   */
+  gossip?: { port: number };
   logger: Logger;
   /** Called once, when the first view arrives: the session with a manager is up. */
   onSessionUp?: () => void;
@@ -73,6 +83,36 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   for (const port of options.reservedPorts ?? []) {
     if (!reservedPorts.some((taken) => taken.port === port.port && taken.protocol === port.protocol)) reservedPorts.push(port);
   }
+  const gossipMetrics = options.gossip && metrics ? new GossipPrometheus(metrics.registry) : undefined;
+  // The epoch is on disk before the transport can announce anything of it.
+  const epoch = options.gossip ? nextEpoch(options.stateDir, Date.now()) : 0;
+  const transport = options.gossip
+    ? await startGossipTransport({
+        stateDir: options.stateDir,
+        clusterId: identityFromPem(material.certPem).clusterId,
+        managers: options.managers,
+        advertiseAddr: options.advertiseAddr,
+        port: options.gossip.port,
+        metrics: gossipMetrics,
+        logger: options.logger,
+      })
+    : undefined;
+  const gossip = transport
+    ? new AgentGossip({
+        transport,
+        epoch,
+        askManager: (networkId, ownerNodeId) => session.requestMemberEntries(networkId, ownerNodeId),
+        offer: (view) => loop.offer(view),
+        readinessChanged: (ready) => {
+          balancing.becameReady(ready);
+          dns.readinessChanged(ready);
+        },
+        metrics: gossipMetrics,
+        logger: options.logger,
+      })
+    : undefined;
+  /** A gossiping agent's ready set adds the remote endpoints their owners announce ready. */
+  const readyEndpoints = (): ReadonlySet<string> => gossip?.readyEndpoints() ?? session.readyEndpoints();
   const gatewaySubnet = options.gatewaySubnet ?? DEFAULT_GATEWAY_SUBNET;
   const runner = kernelRunner(process.env, options.logger);
   const reconciler = new Reconciler(
@@ -83,12 +123,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   options.logger.info({ engine: balancer.engine, asked: options.lb ?? 'auto' }, 'service load balancing engine');
   const balancing = new BalancingStep(
     new ServiceBalancing(balancer, join(options.stateDir, BALANCING_LEDGER)),
-    () => session.readyEndpoints(),
+    readyEndpoints,
     options.logger,
     metrics,
   );
   // Services' published ports (routing mesh, mode=host) on this host, after the pass has made the sandboxes' gw0.
-  const mesh = new MeshStep(runner, { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr }, () => session.readyEndpoints(), options.logger, metrics);
+  const mesh = new MeshStep(runner, { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr }, readyEndpoints, options.logger, metrics);
   // The sandboxes' resolver on 127.0.0.11: its sockets live in their namespaces, so they go when the agent does.
   const dns = AgentDns.start(options.logger, metrics?.registry);
   /** Per service, the revision whose rules every sandbox here holds, from the last pass: what the agent reports. */
@@ -102,18 +142,23 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     gatewaySubnet,
     reservedPorts,
     logger: options.logger,
+    gossipPublicKey: transport?.publicKey,
     onView: (view) => {
-      loop.offer(view);
+      if (gossip) gossip.viewArrived(view);
+      else loop.offer(view);
       sessionUp?.();
       sessionUp = undefined;
     },
     onTrust: (caBundlePem) => renewer.trust(caBundlePem),
     // Readiness is not part of the view: a change of it alone still needs a pass (a backend whose node went down leaves the rules).
     onReadiness: (ready) => {
+      if (gossip) return gossip.readinessArrived(ready);
       balancing.becameReady(ready);
       dns.readinessChanged(ready);
       loop.offerAgain();
     },
+    onMemberDigests: (digests) => gossip?.digestsArrived(digests),
+    onMemberEntries: (entries) => gossip?.entriesArrived(entries),
   });
   // The sandboxes' /etc files and their services' balancing follow each kernel pass that succeeded.
   const files = new SandboxFileWriter(join(options.stateDir, SANDBOX_FILES_LEDGER));
@@ -121,7 +166,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const written = files.sync(sandboxFiles(view), result.pass);
     if (written.length > 0) options.logger.info({ files: written }, 'sandbox files written');
     // Before balancing, whose failure in one namespace must not leave every sandbox without names.
-    dns.passed(view, session.readyEndpoints());
+    dns.passed(view, readyEndpoints());
     programmedServices = await balancing.sync(view, result.pass, result.unprogrammedEndpointIds);
     await mesh.sync(view, reconciler.egressAddresses(), result.pass);
     return result;
@@ -129,9 +174,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const loop = new ConvergeLoop(
     target,
     options.logger,
-    (view, outcome) => session.reportProgrammed(view, outcome.unprogrammedEndpointIds, programmedServices),
+    (view, outcome) => {
+      gossip?.converged(view, outcome.unprogrammedEndpointIds ?? []);
+      session.reportProgrammed(view, outcome.unprogrammedEndpointIds, programmedServices, gossip?.programmedMembers(view));
+    },
     options.resyncIntervalMs,
     metrics,
+    gossip ? (a, b) => gossip.sameDesired(a, b) : undefined,
   );
   const renewer: CertificateRenewer = new CertificateRenewer(tlsDir, provider, renewThroughManagers(() => session.currentManager(), provider), options.logger);
   renewer.start(material);
@@ -143,6 +192,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       renewer.stop();
       session.stop();
       await loop.stop();
+      await gossip?.stop();
       dns.close();
       await metricsServer?.close();
     },
