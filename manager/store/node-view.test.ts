@@ -56,6 +56,8 @@ describe('nodeView', () => {
       ],
       overlaySubnets: ['10.0.1.0/24'],
       services: [],
+      // Neither node gossips.
+      members: [],
     });
   });
 
@@ -87,6 +89,7 @@ describe('nodeView', () => {
       endpoints: [],
       overlaySubnets: [],
       services: [],
+      members: [],
     });
   });
 

@@ -7,7 +7,7 @@ import { connect, disconnect } from './endpoints';
 import { checkCommand } from './command-schema';
 import { fail, type Result } from './errors';
 import { createNetwork, removeNetwork } from './networks';
-import { registerNode, removeNode, updateNode } from './nodes';
+import { registerNode, removeNode, setNodeGossipKey, updateNode } from './nodes';
 import { revokeNode } from './revocations';
 import { recordCertificate } from './certificates';
 import { createSandbox, removeSandbox } from './sandboxes';
@@ -35,6 +35,7 @@ const handlers: Handlers = {
   removeNetwork,
   registerNode,
   updateNode,
+  setNodeGossipKey,
   removeNode,
   revokeNode,
   recordCertificate,

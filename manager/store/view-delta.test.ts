@@ -4,7 +4,8 @@ import type { Command } from './commands';
 import { HeldView } from '../../proto/runtime/held-view';
 import { concernsNode } from './journal';
 import { Store } from './store';
-import { servicesCluster, viewCommand, withDistinctIds } from './test-commands';
+import { compareText } from '../../proto/runtime/order';
+import { gossipCluster, servicesCluster, viewCommand, withDistinctIds } from './test-commands';
 import { must, twoNodeStore } from './test-fixtures';
 
 /**
@@ -20,6 +21,7 @@ function content(view: NodeView): unknown {
     sandboxes: [...view.sandboxes].sort(byId),
     endpoints: [...view.endpoints].sort(byId),
     services: [...view.services].sort(byId),
+    members: [...view.members].sort((a, b) => compareText(a.networkId, b.networkId) || compareText(a.nodeId, b.nodeId)),
   };
 }
 
@@ -66,13 +68,21 @@ describe('Store.viewDelta', () => {
     rebuildsExactly(servicesCluster, 300);
   });
 
-  it('brings a view held at any earlier revision up to date in one delta', () => {
+  it('rebuilds every node view exactly, members included, from a cluster where some nodes gossip', () => {
+    rebuildsExactly(gossipCluster, 300);
+  });
+
+  it.each([
+    ['an empty store', []],
+    ['a store where some nodes gossip', gossipCluster],
+  ])('brings a view held at any earlier revision up to date in one delta, from %s', (_from, opening) => {
     fc.assert(
       fc.property(fc.array(viewCommand, { maxLength: 60 }), fc.nat(60), (generated, heldAt) => {
         const store = new Store();
+        for (const command of opening) must(store, command);
         const views = new Map<string, NodeView>();
-        let from = 0;
-        generated.map(withDistinctIds).forEach((next, index) => {
+        let from = store.revision;
+        generated.map((command, index) => withDistinctIds(command, index + opening.length)).forEach((next, index) => {
           if (index === heldAt) {
             from = store.revision;
             for (const node of store.nodes()) views.set(node.id, store.nodeView(node.id));
