@@ -26,7 +26,7 @@ import { chooseBalancer, type LbEngineChoice } from './lb/engine-choice';
 import { BALANCING_LEDGER, ServiceBalancing } from './lb/service-balancing';
 import { MeshStep } from './mesh/mesh-step';
 import { AgentMetrics } from './metrics/agent-metrics';
-import { GossipPrometheus } from './metrics/gossip-metrics';
+import { GossipPromMetrics } from './metrics/gossip-metrics';
 import { DEFAULT_GATEWAY_SUBNET, Reconciler } from './reconcile';
 import { ManagerSession } from './session/manager-session';
 
@@ -83,7 +83,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   for (const port of options.reservedPorts ?? []) {
     if (!reservedPorts.some((taken) => taken.port === port.port && taken.protocol === port.protocol)) reservedPorts.push(port);
   }
-  const gossipMetrics = options.gossip && metrics ? new GossipPrometheus(metrics.registry) : undefined;
+  const gossipMetrics = options.gossip && metrics ? new GossipPromMetrics(metrics.registry) : undefined;
   // The epoch is on disk before the transport can announce anything of it.
   const epoch = options.gossip ? nextEpoch(options.stateDir, Date.now()) : 0;
   const transport = options.gossip

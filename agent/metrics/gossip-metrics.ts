@@ -11,7 +11,7 @@ const REJECTIONS = ['not-member', 'not-owner', 'malformed', 'unknown-key', 'over
  * A gossiping agent's metrics, in its AgentMetrics registry. Totals only: a label per peer or per
  * network would grow with the cluster.
  */
-export class GossipPrometheus implements GossipMetrics, GossipTransportMetrics {
+export class GossipPromMetrics implements GossipMetrics, GossipTransportMetrics {
   private readonly peers: Gauge;
   private readonly memberCount: Gauge;
   private readonly entryCount: Gauge;
