@@ -102,6 +102,21 @@ describe("a gossiping agent's wiring", () => {
     expect([...b.gossip.readyEndpoints()].sort()).toEqual(['a1', 'b1']);
   });
 
+  it("stops taking a member's endpoint as ready when its link goes (it cannot tell it went down), and again when it is back", async () => {
+    a.gossip.readinessArrived(new Set(['a1']));
+    await settle(net);
+    expect(b.gossip.readyEndpoints().has('a1')).toBe(true);
+    net.partition('a', 'b');
+    await settle(net);
+    expect(b.gossip.readyEndpoints().has('a1')).toBe(false);
+    expect(b.readiness[b.readiness.length - 1]).toEqual([]);
+    // Still programmed: the data plane may well reach it.
+    expect(b.endpointIds()).toEqual(['a1', 'b1']);
+    net.healAll();
+    await settle(net);
+    expect(b.gossip.readyEndpoints().has('a1')).toBe(true);
+  });
+
   it('reports the digests of exactly the composition a pass converged on', async () => {
     const before = b.last;
     const digestOfA1 = gossipEntryDigest(ownEndpoints(viewOf('a', 5, [A1], []), new Set()).map(({ networkId: _networkId, ...record }) => record));

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { MemberDigests, MemberEntries, MemberProgrammed, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { composeView, memberNetworks, ownEndpoints, type Composition } from './composed-view';
 import { GossipAgent } from './gossip-agent';
+import { LinkWatch } from './link-watch';
 import type { GossipMetrics } from './model';
 import { PropagationClock } from './propagation-clock';
 import type { GossipTransport } from './transport';
@@ -59,9 +60,12 @@ export class AgentGossip {
   private offerAnyway = false;
   private readonly ticker: NodeJS.Timeout;
   private readonly now: () => number;
+  /** A link coming or going changes which gossiped readiness counts. */
+  private readonly links: LinkWatch;
 
   constructor(private readonly options: AgentGossipOptions) {
     this.now = options.now ?? Date.now;
+    this.links = new LinkWatch(options.transport, () => this.schedule());
     this.ticker = setInterval(() => this.agent?.tick(), GOSSIP_TIMERS.tickMs);
   }
 
@@ -119,7 +123,7 @@ export class AgentGossip {
 
   async stop(): Promise<void> {
     clearInterval(this.ticker);
-    await this.options.transport.close();
+    await this.links.close();
   }
 
   /** Made with the first view: a node certified as a manager learns its node id only from its registration. */
@@ -129,7 +133,7 @@ export class AgentGossip {
       this.agent = new GossipAgent({
         nodeId,
         epoch: this.options.epoch,
-        transport: this.options.transport,
+        transport: this.links,
         now: this.now,
         ...GOSSIP_TIMERS,
         askManager: (networkId, ownerNodeId) => this.options.askManager(networkId, ownerNodeId),
@@ -159,7 +163,7 @@ export class AgentGossip {
     const agent = this.agent;
     if (!held || !agent) return;
     const previous = this.current;
-    const next = composeView(held, this.managerReady, agent);
+    const next = composeView(held, this.managerReady, agent, this.links.linked());
     const readyChanged = previous === undefined || !sameSet(previous.ready, next.ready);
     if (!this.offerAnyway && !readyChanged && previous?.key === next.key) return;
     this.offerAnyway = false;

@@ -28,6 +28,8 @@ const entry = ({ networkId = 'n1', ownerNodeId = 'b', source = 'gossip', ...fiel
 const B1 = entry({ endpointId: 'b1', ip: '10.1.0.3', prefixLength: 24, mac: '02:42:0a:01:00:03', vtep: '198.18.0.2', sandboxId: 's-b1', sandboxName: 'api.1', hostname: 'api', aliases: ['api'], serviceId: 'svc', ready: true });
 const B2 = entry({ endpointId: 'b2', ip: '10.1.0.5', prefixLength: 24, mac: '02:42:0a:01:00:05', vtep: '198.18.0.2', draining: true });
 
+const LINKED: ReadonlySet<string> = new Set(['b']);
+
 function tables(byNetwork: Record<string, TableEntry[]>, digests: Record<string, Record<string, string>> = {}): GossipTables {
   return {
     networkIds: () => Object.keys(byNetwork),
@@ -38,7 +40,7 @@ function tables(byNetwork: Record<string, TableEntry[]>, digests: Record<string,
 
 describe('the composed view of a gossiping node', () => {
   it("holds the managers' endpoints and the ones gossip brought, as endpoints the reconciler, DNS and balancing read", () => {
-    const { view } = composeView(held, new Set(), tables({ n1: [B1, B2] }));
+    const { view } = composeView(held, new Set(), tables({ n1: [B1, B2] }), LINKED);
     expect(view.revision).toBe(7);
     expect(view.members).toEqual(held.members);
     expect(view.endpoints.map((endpoint) => endpoint.id)).toEqual(['a1', 'c1', 'b1', 'b2']);
@@ -66,27 +68,32 @@ describe('the composed view of a gossiping node', () => {
     expect(held.endpoints).toHaveLength(2);
   });
 
-  it("is ready where the managers say so and where the owner announced its endpoint ready", () => {
-    const { ready } = composeView(held, new Set(['a1', 'c1']), tables({ n1: [B1, B2] }));
+  it('is ready where the managers say so and where the owner, linked now, announced its endpoint ready', () => {
+    const { ready } = composeView(held, new Set(['a1', 'c1']), tables({ n1: [B1, B2] }), LINKED);
     expect([...ready].sort()).toEqual(['a1', 'b1', 'c1']);
+  });
+
+  it("takes an owner's gossiped readiness only while it is linked (it cannot say its endpoints went down with it), a fallback's always", () => {
+    expect([...composeView(held, new Set(['a1']), tables({ n1: [B1] }), new Set()).ready]).toEqual(['a1']);
+    expect([...composeView(held, new Set(), tables({ n1: [{ ...B1, source: 'manager' }] }), new Set()).ready]).toEqual(['b1']);
   });
 
   it("lets the managers' view win over gossip on an endpoint both hold, and ignores gossip of networks the view does not host and of this node", () => {
     const stale = entry({ endpointId: 'c1', ip: '10.1.0.99', vtep: '198.18.0.2' });
     const elsewhere = entry({ endpointId: 'x1', networkId: 'n9' });
     const mine = entry({ endpointId: 'a9', ownerNodeId: 'a' });
-    const { view } = composeView(held, new Set(), tables({ n1: [stale, mine, B1], n9: [elsewhere] }));
+    const { view } = composeView(held, new Set(), tables({ n1: [stale, mine, B1], n9: [elsewhere] }), LINKED);
     expect(view.endpoints.map((endpoint) => endpoint.id)).toEqual(['a1', 'c1', 'b1']);
     expect(view.endpoints.find((endpoint) => endpoint.id === 'c1')?.ip).toBe('10.1.0.4');
   });
 
   it("carries the members' programmed digests of the hosted networks, and a key that changes with them and the revision but not with readiness", () => {
-    const first = composeView(held, new Set(), tables({ n1: [B1] }, { n1: { b: 'digest-1' }, n9: { x: 'digest-x' } }));
+    const first = composeView(held, new Set(), tables({ n1: [B1] }, { n1: { b: 'digest-1' }, n9: { x: 'digest-x' } }), LINKED);
     expect(first.members).toEqual([{ networkId: 'n1', ownerNodeId: 'b', digest: 'digest-1' }]);
-    const readyOnly = composeView(held, new Set(['a1']), tables({ n1: [{ ...B1, ready: false }] }, { n1: { b: 'digest-1' } }));
+    const readyOnly = composeView(held, new Set(['a1']), tables({ n1: [{ ...B1, ready: false }] }, { n1: { b: 'digest-1' } }), LINKED);
     expect(readyOnly.key).toBe(first.key);
-    expect(composeView(held, new Set(), tables({ n1: [B1] }, { n1: { b: 'digest-2' } })).key).not.toBe(first.key);
-    expect(composeView({ ...held, revision: 8 }, new Set(), tables({ n1: [B1] }, { n1: { b: 'digest-1' } })).key).not.toBe(first.key);
+    expect(composeView(held, new Set(), tables({ n1: [B1] }, { n1: { b: 'digest-2' } }), LINKED).key).not.toBe(first.key);
+    expect(composeView({ ...held, revision: 8 }, new Set(), tables({ n1: [B1] }, { n1: { b: 'digest-1' } }), LINKED).key).not.toBe(first.key);
   });
 });
 

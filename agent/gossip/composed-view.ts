@@ -14,7 +14,7 @@ export interface GossipTables {
 export interface Composition {
   /** The managers' view with the endpoints gossip brings added: what the reconciler, DNS and balancing consume. */
   view: NodeView;
-  /** The managers' ready set and the remote endpoints their owners announce ready. */
+  /** The managers' ready set and the remote endpoints their owners announce ready (see composeView). */
   ready: ReadonlySet<string>;
   /** Per (network, member) the digest of what `view` holds of the member: the report after a pass over `view` carries them. */
   members: MemberProgrammed[];
@@ -32,8 +32,14 @@ export interface Composition {
  * backends, the members) plus the endpoints gossip brings (GossipAgent's tables). On an
  * endpoint both hold, the managers' view wins: it is their truth at its revision, and gossip of
  * an owner that no longer gossips (its key cleared) is dropped by the next view anyway.
+ *
+ * Ready: what the managers say is (their readiness names only endpoints of their view), and a
+ * remote endpoint its owner announced ready while the owner is `linked` — an owner that went down
+ * cannot gossip that its endpoints no longer are, and the managers tell members nothing of it, so
+ * a lost link stands for the liveness the managers judge by (the way to it is the same underlay).
+ * Entries of a fallback carry the managers' own readiness.
  */
-export function composeView(held: NodeView, managerReady: ReadonlySet<string>, tables: GossipTables): Composition {
+export function composeView(held: NodeView, managerReady: ReadonlySet<string>, tables: GossipTables, linked: ReadonlySet<string>): Composition {
   const hosted = new Set(held.networks.map((network) => network.id));
   const inView = new Set(held.endpoints.map((endpoint) => endpoint.id));
   const remote: TableEntry[] = [];
@@ -48,7 +54,7 @@ export function composeView(held: NodeView, managerReady: ReadonlySet<string>, t
     }
   }
   const ready = new Set(managerReady);
-  for (const entry of remote) if (entry.ready) ready.add(entry.endpointId);
+  for (const entry of remote) if (entry.ready && (entry.source === 'manager' || linked.has(entry.ownerNodeId))) ready.add(entry.endpointId);
   const key = [held.revision, ...members.map((member) => `${member.networkId}/${member.ownerNodeId}=${member.digest}`)].join(' ');
   return { view: { ...held, endpoints: [...held.endpoints, ...remote.map(endpointView)] }, ready, members, remote, key };
 }
