@@ -29,6 +29,7 @@ import { AgentMetrics } from './metrics/agent-metrics';
 import { GossipPromMetrics } from './metrics/gossip-metrics';
 import { DEFAULT_GATEWAY_SUBNET, Reconciler } from './reconcile';
 import { ManagerSession } from './session/manager-session';
+import { loadView, movedTo, saveView, type SavedView } from './session/view-file';
 
 export interface AgentOptions {
   managers: string[];
@@ -176,6 +177,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     options.logger,
     (view, outcome) => {
       gossip?.converged(view, outcome.unprogrammedEndpointIds ?? []);
+      keepView(gossip?.toSave(view));
       session.reportProgrammed(view, outcome.unprogrammedEndpointIds, programmedServices, gossip?.programmedMembers(view));
     },
     options.resyncIntervalMs,
@@ -183,6 +185,24 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     gossip ? (a, b) => gossip.sameDesired(a, b) : undefined,
   );
   const renewer: CertificateRenewer = new CertificateRenewer(tlsDir, provider, renewThroughManagers(() => session.currentManager(), provider), options.logger);
+  /** A gossiping agent keeps the managers' view it last programmed, to start from when every manager is down. */
+  const keepView = (saved: SavedView | undefined): void => {
+    if (!saved) return;
+    try {
+      saveView(options.stateDir, saved);
+    } catch (error) {
+      options.logger.warn({ err: error }, 'gossip: cannot keep the view programmed in the state directory; a restart while every manager is down waits for one');
+    }
+  };
+  const saved = gossip && loadView(options.stateDir, (problem) => options.logger.warn(problem));
+  if (gossip && saved) {
+    // Its own endpoints move with a new --advertise-addr at once: its peers learn that through gossip, managers or not.
+    const view = movedTo(saved.view, options.advertiseAddr);
+    options.logger.info({ revision: view.revision }, 'gossip: starting from the view programmed last, until a manager sends one');
+    session.adopt(view, saved.readyEndpointIds);
+    gossip.readinessArrived(new Set(saved.readyEndpointIds));
+    gossip.viewArrived(view);
+  }
   renewer.start(material);
   loop.start();
   session.start();

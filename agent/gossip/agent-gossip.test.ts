@@ -156,6 +156,19 @@ describe("a gossiping agent's wiring", () => {
     expect(b.gossip.programmedMembers(b.last)).toEqual([]);
   });
 
+  it("keeps, after a pass, the managers' view and ready set it came from, only when they changed", async () => {
+    const slim = viewOf('b', 5, [B1], [member('a')]);
+    expect(b.gossip.toSave(b.last)).toEqual({ view: slim, readyEndpointIds: [] });
+    expect(b.gossip.toSave(b.last)).toBeUndefined();
+    // Gossip alone changed the composed view: the managers' part is kept already.
+    a.gossip.viewArrived(viewOf('a', 6, [A1, endpoint('a2', 'a', '10.1.0.4')], [member('b')]));
+    await settle(net);
+    expect(b.gossip.toSave(b.last)).toBeUndefined();
+    b.gossip.readinessArrived(new Set(['b1']));
+    await settle(net);
+    expect(b.gossip.toSave(b.last)).toEqual({ view: slim, readyEndpointIds: ['b1'] });
+  });
+
   it('times propagation from an entry first learned to the end of the pass that programmed it, once', async () => {
     b.gossip.converged(b.last, []);
     expect(b.propagated).toHaveLength(1);

@@ -5,6 +5,7 @@ import { GossipAgent } from './gossip-agent';
 import { LinkWatch } from './link-watch';
 import type { GossipMetrics } from './model';
 import { PropagationClock } from './propagation-clock';
+import type { SavedView } from '../session/view-file';
 import type { GossipTransport } from './transport';
 
 /** The timers of a running agent's gossip (GossipAgentOptions). */
@@ -55,6 +56,8 @@ export class AgentGossip {
   private current: Composition | undefined;
   private readonly compositions = new WeakMap<NodeView, Composition>();
   private readonly clock = new PropagationClock();
+  /** The composition whose sources were kept last (toSave). */
+  private saved: Composition | undefined;
   private scheduled = false;
   /** The next composition is offered even if it asks for nothing new: a view arrived (the loop has always run on each). */
   private offerAnyway = false;
@@ -112,6 +115,17 @@ export class AgentGossip {
   converged(view: NodeView, unprogrammedEndpointIds: readonly string[]): void {
     const composition = this.compositions.get(view);
     if (composition) this.options.metrics?.propagated(this.clock.programmed(composition.remote, new Set(unprogrammedEndpointIds), this.now()));
+  }
+
+  /**
+   * What to keep after a pass over `view` (saveView): the managers' view and ready set it was
+   * composed from; undefined when those are what was kept last.
+   */
+  toSave(view: NodeView): SavedView | undefined {
+    const composition = this.compositions.get(view);
+    if (!composition || (composition.held === this.saved?.held && composition.managerReady === this.saved.managerReady)) return undefined;
+    this.saved = composition;
+    return { view: composition.held, readyEndpointIds: [...composition.managerReady] };
   }
 
   /** For ConvergeLoop: whether two composed views ask the kernel for the same thing. */

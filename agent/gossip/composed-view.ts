@@ -12,6 +12,9 @@ export interface GossipTables {
 
 /** The view a gossiping agent programs, and what goes with it. */
 export interface Composition {
+  /** The managers' view it was composed from, and their ready set then: what a restart with every manager down starts from (view-file.ts). */
+  held: NodeView;
+  managerReady: ReadonlySet<string>;
   /** The managers' view with the endpoints gossip brings added: what the reconciler, DNS and balancing consume. */
   view: NodeView;
   /** The managers' ready set and the remote endpoints their owners announce ready (see composeView). */
@@ -56,7 +59,7 @@ export function composeView(held: NodeView, managerReady: ReadonlySet<string>, t
   const ready = new Set(managerReady);
   for (const entry of remote) if (entry.ready && (entry.source === 'manager' || linked.has(entry.ownerNodeId))) ready.add(entry.endpointId);
   const key = [held.revision, ...members.map((member) => `${member.networkId}/${member.ownerNodeId}=${member.digest}`)].join(' ');
-  return { view: { ...held, endpoints: [...held.endpoints, ...remote.map(endpointView)] }, ready, members, remote, key };
+  return { held, managerReady, view: { ...held, endpoints: [...held.endpoints, ...remote.map(endpointView)] }, ready, members, remote, key };
 }
 
 /** A remote endpoint as the reconciler, DNS and balancing read it: only local endpoints use interface, files and published ports. */

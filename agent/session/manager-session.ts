@@ -118,6 +118,14 @@ export class ManagerSession {
     this.stream?.write({ body: { $case: 'memberEntries', value: { networkId, ownerNodeId } } });
   }
 
+  /**
+   * Starts from a view saved by an earlier start (a gossiping agent, agent/session/view-file.ts):
+   * the first session resumes from its revision, with these endpoints ready until the manager says.
+   */
+  adopt(view: NodeView, readyEndpointIds: readonly string[]): void {
+    this.held.adopt(view, readyEndpointIds);
+  }
+
   /** The endpoints the manager says are ready: only those may take new flows through a service. */
   readyEndpoints(): ReadonlySet<string> {
     return this.held.readyEndpoints();
