@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { AGENT_DHT_PORT } from '../proto/runtime/dht/ports';
 import { PRIVATE_DIR_MODE, repairPrivateTreeWarning } from '../proto/runtime/private-files';
 import {
   CertificateRenewer,
@@ -78,12 +79,6 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const metrics = options.metricsListen ? new AgentMetrics() : undefined;
   const metricsServer: MetricsServer | undefined =
     metrics && options.metricsListen ? await serveMetrics(options.metricsListen, metrics.registry, options.logger) : undefined;
-  // The bound port, so a metrics port of 0 (chosen by the kernel) is reserved as what it became.
-  const reservedPorts: ReservedPort[] = metricsServer ? [{ protocol: 'tcp', port: parseListen(metricsServer.address).port, reason: "the agent's metrics port" }] : [];
-  // Each port once: the managers refuse a list that names one twice.
-  for (const port of options.reservedPorts ?? []) {
-    if (!reservedPorts.some((taken) => taken.port === port.port && taken.protocol === port.protocol)) reservedPorts.push(port);
-  }
   const gossipMetrics = options.gossip && metrics ? new GossipPromMetrics(metrics.registry) : undefined;
   // The epoch is on disk before the transport can announce anything of it.
   const epoch = options.gossip ? nextEpoch(options.stateDir, Date.now()) : 0;
@@ -98,6 +93,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         logger: options.logger,
       })
     : undefined;
+  // The bound ports, so a port of 0 (chosen by the kernel) is reserved as what it became.
+  const reservedPorts: ReservedPort[] = metricsServer ? [{ protocol: 'tcp', port: parseListen(metricsServer.address).port, reason: "the agent's metrics port" }] : [];
+  // AGENT_DHT_PORT is reserved on every node already.
+  const gossipPort = transport?.dhtAddress().port;
+  if (gossipPort !== undefined && gossipPort !== AGENT_DHT_PORT) reservedPorts.push({ protocol: 'udp', port: gossipPort, reason: "the agent's gossip DHT port (--gossip-port)" });
+  // Each port once: the managers refuse a list that names one twice.
+  for (const port of options.reservedPorts ?? []) {
+    if (!reservedPorts.some((taken) => taken.port === port.port && taken.protocol === port.protocol)) reservedPorts.push(port);
+  }
   const gossip = transport
     ? new AgentGossip({
         transport,
