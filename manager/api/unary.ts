@@ -18,7 +18,7 @@ function isServiceError(value: unknown): value is ServiceError {
 }
 
 /** A thrown error as the client should see it: cluster trouble is UNAVAILABLE (retry), a peer's status passes through. */
-function asServiceError(cause: unknown): ServiceError {
+export function asServiceError(cause: unknown): ServiceError {
   if (cause instanceof ClusterUnavailableError) return serviceError('UNAVAILABLE', '', cause.message);
   if (isServiceError(cause)) return cause;
   return internalError(cause);

@@ -13,7 +13,7 @@ import {
 } from '../../proto/gen/trellis/v1/dispatcher';
 import { NodeStatus, type Node } from '../../proto/gen/trellis/v1/types';
 import { serviceError, fromStoreError } from '../api/status';
-import { unary } from '../api/unary';
+import { asServiceError, unary } from '../api/unary';
 import type { ClusterState } from '../cluster/cluster-state';
 import { concernsNode, type NetworkEndpointsCache } from '../store';
 import { newId } from '../ids';
@@ -286,7 +286,8 @@ export class Dispatcher {
       if (session?.stream === stream) session.lastHeardAt = Date.now();
       if (body?.$case === 'hello') {
         nodeId = body.value.nodeId;
-        void this.hello(stream, body.value, () => ended);
+        // Committing a new gossip key can fail (no quorum, leadership lost): the agent reconnects.
+        this.hello(stream, body.value, () => ended).catch((cause: unknown) => stream.emit('error', asServiceError(cause)));
       } else if (body?.$case === 'programmed' && nodeId !== undefined) {
         const first = session?.stream === stream && !session.reported;
         if (session?.stream === stream) session.reported = true;
@@ -331,8 +332,7 @@ export class Dispatcher {
       stream.emit('error', serviceError('PERMISSION_DENIED', 'node_id', `node_id: this certificate is node ${worker.nodeId}'s, not node ${nodeId}'s`));
       return;
     }
-    const node = this.state.store.node(nodeId);
-    if (!node) {
+    if (!this.state.store.node(nodeId)) {
       stream.emit('error', serviceError('NOT_FOUND', 'node_id', `node_id: no node with id "${nodeId}"; register first`));
       return;
     }
@@ -344,8 +344,9 @@ export class Dispatcher {
       );
       return;
     }
-    if (publicKey !== node.gossipPublicKey) {
-      const result = await this.state.propose({ type: 'setNodeGossipKey', nodeId, publicKey });
+    const update = this.state.store.gossipKeyUpdate(nodeId, publicKey);
+    if (update) {
+      const result = await this.state.propose(update);
       if (!result.ok) {
         stream.emit('error', fromStoreError(result.error));
         return;
@@ -458,10 +459,10 @@ export class Dispatcher {
   private sendReadiness(nodeId: string, session: AgentSession, readiness: EndpointReadiness): void {
     if (this.reader.gossips(nodeId)) {
       const hosted = this.reader.hostedNetworks(nodeId);
+      // An endpoint gone is not in any view: telling of it is harmless.
       const inView = (id: string): boolean => {
-        const owner = this.reader.endpointOwner(id);
-        const networkId = this.state.store.endpointNetwork(id);
-        return owner === undefined || owner === nodeId || !this.reader.gossips(owner) || networkId === undefined || !hosted.has(networkId);
+        const place = this.reader.endpointPlace(id);
+        return !place || place.ownerId === nodeId || !hosted.has(place.networkId) || !this.reader.gossips(place.ownerId);
       };
       const ready = readiness.readyEndpointIds.filter(inView);
       const unready = readiness.unreadyEndpointIds.filter(inView);

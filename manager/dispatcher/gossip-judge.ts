@@ -42,7 +42,7 @@ export class GossipJudge {
   private readonly reports = new Map<string, Map<string, Map<string, string>>>();
   private readonly lags: DigestLags;
   /** Per network: the members the floors were computed over, and each owner's floor (see `floor`). */
-  private readonly floors = new Map<string, { members: string; byOwner: Map<string, number> }>();
+  private readonly floors = new Map<string, { members: string; list: readonly string[]; byOwner: Map<string, number> }>();
   private readonly now: () => number;
 
   constructor(
@@ -145,9 +145,13 @@ export class GossipJudge {
    * Kept per network until the members, a member's report or the owner's set change.
    */
   floor(networkId: string, ownerId: string, members: readonly string[]): number {
-    const key = members.join('\n');
     let floors = this.floors.get(networkId);
-    if (floors?.members !== key) this.floors.set(networkId, (floors = { members: key, byOwner: new Map() }));
+    // One computation of the network asks for every owner with the same list: joined once.
+    if (floors?.list !== members) {
+      const key = members.join('\n');
+      if (floors?.members === key) floors.list = members;
+      else this.floors.set(networkId, (floors = { members: key, list: members, byOwner: new Map() }));
+    }
     let floor = floors.byOwner.get(ownerId);
     if (floor !== undefined) return floor;
     this.digest(networkId, ownerId);
@@ -249,32 +253,9 @@ export class GossipJudge {
     else this.lags.lagging(pair, now);
   }
 
-  /**
-   * The pairs whose set a change may have touched: an owner's endpoint written; the owner's node
-   * (its address is every entry's VTEP, its key whether it gossips) or one of its sandboxes (their
-   * names are in the entries); a network (its prefix length). All tracked ones when the store
-   * cannot say.
-   */
+  /** The pairs whose set a change may have touched: all tracked ones when the store cannot say. */
   private pairsTouched(changes: Changes | undefined): MemberPair[] {
-    const pairs = new Map<string, MemberPair>();
-    const add = (networkId: string, ownerId: string): void => void pairs.set(`${networkId}\n${ownerId}`, { networkId, ownerId });
-    if (!changes) {
-      for (const networkId of this.ledger.networks()) for (const ownerId of this.ledger.owners(networkId)) add(networkId, ownerId);
-      return [...pairs.values()];
-    }
-    for (const [endpointId, networkId] of changes.endpoints) {
-      const ownerId = changes.endpointNodes.get(endpointId);
-      if (ownerId !== undefined) add(networkId, ownerId);
-    }
-    const owners = new Set([...changes.nodes, ...changes.sandboxes.values()]);
-    for (const ownerId of owners) {
-      for (const networkId of this.store.hostedNetworks(ownerId)) add(networkId, ownerId);
-      for (const networkId of this.ledger.networks()) if (this.ledger.tracked(networkId, ownerId)) add(networkId, ownerId);
-    }
-    for (const networkId of changes.networks) {
-      for (const ownerId of this.store.hostIds(networkId)) add(networkId, ownerId);
-      for (const ownerId of this.ledger.owners(networkId)) add(networkId, ownerId);
-    }
-    return [...pairs.values()];
+    if (changes) return this.store.changedPairs(changes);
+    return [...this.ledger.networks()].flatMap((networkId) => [...this.ledger.owners(networkId)].map((ownerId) => ({ networkId, ownerId })));
   }
 }

@@ -1,5 +1,5 @@
 import type { GossipEntry } from '../../proto/gen/trellis/v1/gossip';
-import type { Store } from '../store';
+import type { Changes, Store } from '../store';
 
 /** What the leader's gossip judgment reads of the store. */
 export interface GossipStore {
@@ -9,12 +9,14 @@ export interface GossipStore {
   hostedNetworks(nodeId: string): ReadonlySet<string>;
   /** Ids of the nodes with an endpoint on the network. */
   hostIds(networkId: string): ReadonlySet<string>;
-  /** The node owning an endpoint, if it exists. */
-  endpointOwner(endpointId: string): string | undefined;
+  /** The network of an endpoint and the node owning it, if it exists. */
+  endpointPlace(endpointId: string): { networkId: string; ownerId: string } | undefined;
   /** The owner's endpoints on the network with their creation revisions. */
   ownedEndpoints(networkId: string, ownerId: string): { id: string; createdRevision: number }[];
   /** The owner's endpoints on the network as members gossip them (ready = false). */
   memberEntries(networkId: string, ownerId: string): GossipEntry[];
+  /** The (network, owner) pairs whose entries `changes` may have changed (a superset). */
+  changedPairs(changes: Changes): { networkId: string; ownerId: string }[];
 }
 
 /**
@@ -46,9 +48,10 @@ export class StoreReader implements GossipStore {
     return this.memo(this.hosts, networkId, () => new Set([...this.endpointsOf(networkId).values()].map((endpoint) => endpoint.nodeId)));
   }
 
-  endpointOwner(endpointId: string): string | undefined {
+  endpointPlace(endpointId: string): { networkId: string; ownerId: string } | undefined {
     const networkId = this.store().endpointNetwork(endpointId);
-    return networkId === undefined ? undefined : this.endpointsOf(networkId).get(endpointId)?.nodeId;
+    const ownerId = networkId === undefined ? undefined : this.endpointsOf(networkId).get(endpointId)?.nodeId;
+    return networkId === undefined || ownerId === undefined ? undefined : { networkId, ownerId };
   }
 
   ownedEndpoints(networkId: string, ownerId: string): { id: string; createdRevision: number }[] {
@@ -60,24 +63,13 @@ export class StoreReader implements GossipStore {
   }
 
   memberEntries(networkId: string, ownerId: string): GossipEntry[] {
-    // Stand-in until the store's own helper lands.
+    return this.store().memberEntries(networkId, ownerId);
+  }
+
+  changedPairs(changes: Changes): { networkId: string; ownerId: string }[] {
     return this.store()
-      .nodeView(ownerId)
-      .endpoints.filter((endpoint) => endpoint.networkId === networkId && endpoint.nodeId === ownerId)
-      .map((endpoint) => ({
-        endpointId: endpoint.id,
-        ip: endpoint.ip,
-        mac: endpoint.mac,
-        vtep: endpoint.vtep,
-        sandboxId: endpoint.sandboxId,
-        sandboxName: endpoint.sandboxName,
-        hostname: endpoint.hostname,
-        aliases: endpoint.aliases,
-        serviceId: endpoint.serviceId,
-        draining: endpoint.draining,
-        prefixLength: endpoint.prefixLength,
-        ready: false,
-      }));
+      .changedMemberSets(changes)
+      .map(({ networkId, nodeId }) => ({ networkId, ownerId: nodeId }));
   }
 
   private memo<T>(cache: Map<string, T>, key: string, compute: () => T): T {

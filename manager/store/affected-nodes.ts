@@ -36,7 +36,7 @@ export function affectedNodes(state: StoreState, touched: Touched): Set<string> 
   for (const nodeId of touched.nodeRecords) for (const networkId of hostedNetworkIds(state, nodeId)) networks.add(networkId);
   for (const [endpointId, networkId] of touched.endpointChanges) {
     const ownerId = touched.endpointNodes.get(endpointId);
-    if (ownerId === undefined || !gossips(state, ownerId) || mayHaveComeOrGone(state, ownerId, networkId)) networks.add(networkId);
+    if (ownerId === undefined || !gossips(state, ownerId) || mayHaveComeOrGone(state, endpointId, ownerId, networkId)) networks.add(networkId);
     else gossiped.add(networkId);
   }
   for (const networkId of networks) gossiped.delete(networkId);
@@ -49,13 +49,16 @@ export function affectedNodes(state: StoreState, touched: Touched): Set<string> 
   return nodes;
 }
 
-/** Whether a write of one of the node's endpoints on the network may have made it come to the network or leave it: it has at most one there now. */
-function mayHaveComeOrGone(state: StoreState, nodeId: string, networkId: string): boolean {
+/**
+ * Whether a write of an endpoint of the node's on the network may have made the node come to the
+ * network (the endpoint is its only one there now) or leave it (it was removed, and was the last).
+ */
+function mayHaveComeOrGone(state: StoreState, endpointId: string, nodeId: string, networkId: string): boolean {
   let count = 0;
   for (const sandbox of state.sandboxesOfNode(nodeId)) {
     for (const endpoint of state.endpointsOfSandbox(sandbox.id)) if (endpoint.networkId === networkId) count += 1;
   }
-  return count <= 1;
+  return count === (state.endpoints.has(endpointId) ? 1 : 0);
 }
 
 /**

@@ -26,8 +26,8 @@ export interface Changes {
   endpointNodes: Map<string, string>;
   /** Endpoint id → its service, for services' backends added, replaced or removed. */
   backends: Map<string, string>;
-  /** Nodes whose gossip key changed (a superset of those whose key differs between the two revisions). */
-  gossipKeys: Set<string>;
+  /** Nodes that started or stopped gossiping (a superset of those that gossip at one of the two revisions and not at the other). */
+  gossipSwitched: Set<string>;
 }
 
 interface Entry {
@@ -49,7 +49,7 @@ function noChanges(): Changes {
     ingressServices: new Set(),
     endpointNodes: new Map(),
     backends: new Map(),
-    gossipKeys: new Set(),
+    gossipSwitched: new Set(),
   };
 }
 
@@ -99,5 +99,5 @@ function merge(into: Changes, entry: Entry): void {
   for (const id of entry.touched.ingressServices) into.ingressServices.add(id);
   for (const [id, nodeId] of entry.touched.endpointNodes) into.endpointNodes.set(id, nodeId);
   for (const [id, serviceId] of entry.touched.backendChanges) into.backends.set(id, serviceId);
-  for (const id of entry.touched.gossipKeys) into.gossipKeys.add(id);
+  for (const id of entry.touched.gossipSwitched) into.gossipSwitched.add(id);
 }

@@ -303,8 +303,11 @@ export interface Touched {
   endpointNodes: Map<string, string>;
   /** Of those, the services' backends, each with its service id. */
   backendChanges: Map<string, string>;
-  /** Nodes whose gossip key differs from before the write (set, replaced or cleared; a keyed node removed): what a gossiping view leaves out follows. */
-  gossipKeys: Set<string>;
+  /**
+   * Nodes that started or stopped gossiping (their key set, or cleared, or a gossiping node removed):
+   * which endpoints views leave out follows. A key replaced by another is a record change only.
+   */
+  gossipSwitched: Set<string>;
 }
 
 function noneTouched(): Touched {
@@ -319,7 +322,7 @@ function noneTouched(): Touched {
     ingressServices: new Set(),
     endpointNodes: new Map(),
     backendChanges: new Map(),
-    gossipKeys: new Set(),
+    gossipSwitched: new Set(),
   };
 }
 
@@ -344,8 +347,8 @@ export class StoreState {
   /** See `overlaySubnets`; undefined until asked for after a network write. */
   private overlaySubnetList: readonly string[] | undefined;
   private touched = noneTouched();
-  /** Per node written since the last `takeTouched()`, its gossip key before the first of those writes ('' = none, or no record). */
-  private gossipKeysBefore = new Map<string, string>();
+  /** Per node written since the last `takeTouched()`, whether it gossiped (had a key) before the first of those writes. */
+  private gossipingBefore = new Map<string, boolean>();
   /** How to undo each record write since the last `takeTouched()`, in order. */
   private undo: (() => void)[] = [];
   private checkpoint: Pick<StoreState, 'defaultAddressPools' | 'security'>;
@@ -387,7 +390,7 @@ export class StoreState {
     });
     nodes.watch((node, present) => {
       this.touchNode(node.id);
-      this.touchGossipKey(node, present);
+      this.touchGossiping(node, present);
     });
     services.watch((service, present) => {
       for (const networkId of service.networkIds) this.servicesByNetwork[present ? 'add' : 'remove'](networkId, service.id);
@@ -408,7 +411,7 @@ export class StoreState {
     undoable(endpoints);
     undoable(services);
     this.touched = noneTouched();
-    this.gossipKeysBefore = new Map();
+    this.gossipingBefore = new Map();
     this.undo = [];
     this.checkpoint = { defaultAddressPools, security };
     for (const network of networks.values()) {
@@ -513,13 +516,13 @@ export class StoreState {
     this.touched.nodeRecords.add(nodeId);
   }
 
-  /** Keeps `touched.gossipKeys` to the nodes whose key now (after this report) differs from before the command's first write. */
-  private touchGossipKey(node: NodeRecord, present: boolean): void {
-    const key = node.gossipPublicKey ?? '';
-    // A record reported gone first existed with its key; one reported present first did not exist.
-    if (!this.gossipKeysBefore.has(node.id)) this.gossipKeysBefore.set(node.id, present ? '' : key);
-    if (this.gossipKeysBefore.get(node.id) !== (present ? key : '')) this.touched.gossipKeys.add(node.id);
-    else this.touched.gossipKeys.delete(node.id);
+  /** Keeps `touched.gossipSwitched` to the nodes that gossip now (after this report) and did not before the command's first write, or the other way round. */
+  private touchGossiping(node: NodeRecord, present: boolean): void {
+    const gossiping = Boolean(node.gossipPublicKey);
+    // A record reported gone first existed as it is; one reported present first did not exist.
+    if (!this.gossipingBefore.has(node.id)) this.gossipingBefore.set(node.id, !present && gossiping);
+    if (this.gossipingBefore.get(node.id) !== (present && gossiping)) this.touched.gossipSwitched.add(node.id);
+    else this.touched.gossipSwitched.delete(node.id);
   }
 
   /**
@@ -529,7 +532,7 @@ export class StoreState {
   takeTouched(): Touched {
     const touched = this.touched;
     this.touched = noneTouched();
-    this.gossipKeysBefore = new Map();
+    this.gossipingBefore = new Map();
     this.undo = [];
     this.checkpoint = { defaultAddressPools: this.defaultAddressPools, security: this.security };
     return touched;

@@ -141,6 +141,23 @@ describe('Store.viewDelta', () => {
   });
 });
 
+describe('Store.viewDelta to a node removed meanwhile', () => {
+  it('drops the backend it held for the routing mesh when its service lost its ingress port in the same run', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'createService', id: 'front-svc', name: 'front-svc', networks: ['front'], ports: [{ targetPort: 80, publishedPort: 8480 }] });
+    must(store, { type: 'createSandbox', id: 'f1-id-0123456789', name: 'f1', node: 'node-a' });
+    must(store, { type: 'connect', endpointId: 'ep-f1', network: 'front', sandbox: 'f1', aliases: [], service: 'front-svc' });
+    must(store, { type: 'registerNode', id: 'node-c-id', name: 'node-c', advertiseAddr: '192.168.0.3' });
+    const held = heldFrom(store.nodeView('node-c-id'));
+    expect(held.view().endpoints.map((endpoint) => endpoint.id)).toEqual(['ep-f1']);
+    const from = store.revision;
+    must(store, { type: 'updateService', service: 'front-svc', publishRm: [{ targetPort: 8480 }] });
+    must(store, { type: 'removeNode', node: 'node-c' });
+    held.applyDelta(store.viewDelta('node-c-id', from, store.changesSince(from) ?? fail('journal too short')));
+    expect(held.view()).toMatchObject({ endpoints: [], services: [] });
+  });
+});
+
 describe('Store.viewDelta with services', () => {
   it('sends a service when it is created, drops it when its node stops hosting its networks, and trims the VIPs it shows', () => {
     const store = twoNodeStore();

@@ -105,8 +105,8 @@ interface DeltaScope {
  * How the endpoints of the networks the node hosts now changed in its view: each endpoint that
  * may have entered it or changed is sent as it is now, unless gossip brings it (`leftToGossip`);
  * then it is sent as removed when the node may hold it from `fromRevision`, which happens only if
- * - the node's own gossip key changed meanwhile (all its networks are looked at again), or its
- *   owner's did (the owner's endpoints are: its record changed);
+ * - the node started or stopped gossiping meanwhile (all its networks are looked at again), or its
+ *   owner did (the owner's endpoints are: its record changed);
  * - the node may not have hosted the network then (a network sent whole) and held it as the
  *   backend of a service publishing an ingress port.
  * Else both gossiped then as now, and it was never in the view: a change of it costs nothing.
@@ -115,10 +115,10 @@ function hostedEndpointChanges(scope: DeltaScope): { endpoints: Map<string, Endp
   const { state, nodeId, hosted, whole, changes, cache } = scope;
   const endpoints = new Map<string, EndpointView>();
   const removed = new Set<string>();
-  const ownKeyChanged = changes.gossipKeys.has(nodeId);
+  const ownSwitch = changes.gossipSwitched.has(nodeId);
   const mayHoldLeftOut = (ownerId: string, networkId: string, serviceId: string): boolean =>
-    ownKeyChanged ||
-    changes.gossipKeys.has(ownerId) ||
+    ownSwitch ||
+    changes.gossipSwitched.has(ownerId) ||
     (whole.has(networkId) && serviceId !== '' && (state.ingressServiceIds.has(serviceId) || changes.ingressServices.has(serviceId)));
   const consider = (view: EndpointView): void => {
     if (!leftToGossip(state, nodeId, view.nodeId)) endpoints.set(view.id, view);
@@ -131,14 +131,14 @@ function hostedEndpointChanges(scope: DeltaScope): { endpoints: Map<string, Endp
   };
 
   for (const networkId of hosted) {
-    if (whole.has(networkId) || ownKeyChanged) for (const view of networkEndpointViews(state, networkId, cache)) consider(view);
+    if (whole.has(networkId) || ownSwitch) for (const view of networkEndpointViews(state, networkId, cache)) consider(view);
   }
   for (const [endpointId, networkId] of changes.endpoints) {
     if (!hosted.has(networkId)) continue;
     const endpoint = state.endpoints.get(endpointId);
     // A network sent whole still names its removed endpoints: the agent keeps what it held of it.
     if (!endpoint) removed.add(endpointId);
-    else if (!whole.has(networkId) && !ownKeyChanged) considerRecord(endpoint);
+    else if (!whole.has(networkId) && !ownSwitch) considerRecord(endpoint);
   }
   for (const changedNodeId of changes.nodes) {
     for (const sandbox of state.sandboxesOfNode(changedNodeId)) {
@@ -156,13 +156,14 @@ function hostedEndpointChanges(scope: DeltaScope): { endpoints: Map<string, Endp
  * may have been a member there then or may be one now is sent as it is now, or as removed. Such
  * a node hosts the network now or had an endpoint there written meanwhile; it may have come,
  * gone or changed key or address (its record was written). Every host of a network is looked at
- * when the node's own key changed or it may not have hosted the network then (sent whole).
+ * when the node started or stopped gossiping, or may not have hosted the network then (sent whole).
  * Members of a network the node stopped hosting leave with it (absent from `networkIds`).
  */
 function memberChanges(scope: DeltaScope): Pick<ViewDelta, 'members' | 'removedMembers'> {
   const { state, nodeId, hosted, whole, changes, cache } = scope;
-  const ownKeyChanged = changes.gossipKeys.has(nodeId);
-  if (!gossips(state, nodeId) && !ownKeyChanged) return { members: [], removedMembers: [] };
+  const ownSwitch = changes.gossipSwitched.has(nodeId);
+  // It held none then and holds none now.
+  if (!gossips(state, nodeId) && !ownSwitch) return { members: [], removedMembers: [] };
   const candidates = new Map<string, Set<string>>();
   const consider = (networkId: string, hostId: string | undefined): void => {
     if (hostId === undefined || hostId === nodeId || !hosted.has(networkId)) return;
@@ -170,7 +171,7 @@ function memberChanges(scope: DeltaScope): Pick<ViewDelta, 'members' | 'removedM
     candidates.set(networkId, hosts.add(hostId));
   };
   for (const networkId of hosted) {
-    if (whole.has(networkId) || ownKeyChanged) for (const view of networkEndpointViews(state, networkId, cache)) consider(networkId, view.nodeId);
+    if (whole.has(networkId) || ownSwitch) for (const view of networkEndpointViews(state, networkId, cache)) consider(networkId, view.nodeId);
   }
   for (const [endpointId, networkId] of changes.endpoints) consider(networkId, changes.endpointNodes.get(endpointId));
   for (const changedNodeId of changes.nodes) for (const networkId of hostedNetworkIds(state, changedNodeId)) consider(networkId, changedNodeId);
@@ -243,11 +244,6 @@ function meshBackendChanges(
   const sent = new Map<string, EndpointView>();
   const removed = new Set<string>();
   const outside = (networkId: string | undefined): boolean => networkId !== undefined && !hosted.has(networkId);
-  if (!state.nodes.has(nodeId)) {
-    if (changes.nodes.has(nodeId)) for (const view of meshBackendViews(state, hosted, cache)) removed.add(view.id);
-    for (const endpointId of changes.backends.keys()) if (outside(changes.endpoints.get(endpointId))) removed.add(endpointId);
-    return { endpoints: [], removed: [...removed] };
-  }
   for (const [endpointId, serviceId] of changes.backends) {
     if (!outside(changes.endpoints.get(endpointId))) continue;
     const endpoint = state.endpoints.get(endpointId);
@@ -279,6 +275,13 @@ function meshBackendChanges(
         if (outside(endpoint.networkId) && isMeshBackend(state, endpoint)) sent.set(endpoint.id, toEndpointView(state, endpoint));
       }
     }
+  }
+  if (!state.nodes.has(nodeId)) {
+    // Removed meanwhile, it may hold what the routing mesh had then: any of these, and any backend
+    // a node would have been sent or told to remove above (also of a service whose last ingress
+    // port went in the same run).
+    if (changes.nodes.has(nodeId)) for (const view of meshBackendViews(state, hosted, cache)) removed.add(view.id);
+    return { endpoints: [], removed: [...removed, ...sent.keys()] };
   }
   return { endpoints: [...sent.values()], removed: [...removed] };
 }

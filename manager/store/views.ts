@@ -30,7 +30,8 @@ const NETNS_DIR = '/run/netns';
 
 
 const byName = (a: { name: string }, b: { name: string }): number => compareText(a.name, b.name);
-const byAddress = (a: EndpointRecord, b: EndpointRecord): number => storedIpv4(a.ip) - storedIpv4(b.ip);
+/** The order of a network's endpoints in views, and of a member's entries (member-digests.ts). */
+export const byAddress = (a: EndpointRecord, b: EndpointRecord): number => storedIpv4(a.ip) - storedIpv4(b.ip);
 const byInterface = (a: EndpointRecord, b: EndpointRecord): number => a.interfaceIndex - b.interfaceIndex;
 
 function interfaceName(index: number): string {

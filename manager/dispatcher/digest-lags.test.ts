@@ -1,0 +1,27 @@
+import { DigestLags } from './digest-lags';
+
+describe('DigestLags', () => {
+  const pair = { memberId: 'm', networkId: 'blue', ownerId: 'x' };
+
+  it('is due once the grace period has passed since it first lagged, then at most once per period until it catches up', () => {
+    const lags = new DigestLags(2_000);
+    lags.lagging(pair, 1_000);
+    // Seen lagging again later: the clock keeps its start.
+    lags.lagging(pair, 2_500);
+    expect(lags.due(2_999)).toEqual([]);
+    expect(lags.due(3_000)).toEqual([pair]);
+    expect(lags.due(4_999)).toEqual([]);
+    expect(lags.due(5_000)).toEqual([pair]);
+    lags.caughtUp(pair);
+    expect(lags.due(10_000)).toEqual([]);
+    expect(lags.pairsOf('m')).toEqual([]);
+  });
+
+  it('forgets a member whose session ended', () => {
+    const lags = new DigestLags(10);
+    lags.lagging(pair, 0);
+    lags.lagging({ ...pair, memberId: 'n' }, 0);
+    lags.forgetMember('m');
+    expect(lags.due(100)).toEqual([{ ...pair, memberId: 'n' }]);
+  });
+});
