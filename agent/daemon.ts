@@ -20,7 +20,7 @@ import { kernelRunner } from './crash-after-batches';
 import { AgentDns } from './dns/agent-dns';
 import { AgentGossip } from './gossip/agent-gossip';
 import { nextEpoch } from './gossip/epoch-file';
-import { startGossipTransport } from './gossip/start-gossip';
+import { startGossipRuntime } from './gossip/gossip-runtime';
 import { IprouteKernel } from './kernel';
 import { BalancingStep } from './lb/balancing-step';
 import { chooseBalancer, type LbEngineChoice } from './lb/engine-choice';
@@ -31,6 +31,7 @@ import { GossipPromMetrics } from './metrics/gossip-metrics';
 import { DEFAULT_GATEWAY_SUBNET, Reconciler } from './reconcile';
 import { ManagerSession } from './session/manager-session';
 import { loadView, movedTo, saveView, type SavedView } from './session/view-file';
+import { ownerTag } from './owner-tag';
 
 export interface AgentOptions {
   managers: string[];
@@ -82,17 +83,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const gossipMetrics = options.gossip && metrics ? new GossipPromMetrics(metrics.registry) : undefined;
   // The epoch is on disk before the transport can announce anything of it.
   const epoch = options.gossip ? nextEpoch(options.stateDir, Date.now()) : 0;
-  const transport = options.gossip
-    ? await startGossipTransport({
+  const runtime = options.gossip
+    ? await startGossipRuntime({
         stateDir: options.stateDir,
         clusterId: identityFromPem(material.certPem).clusterId,
         managers: options.managers,
         advertiseAddr: options.advertiseAddr,
-        port: options.gossip.port,
+        dhtPort: options.gossip.port,
         metrics: gossipMetrics,
-        logger: options.logger,
+        log: options.logger,
       })
     : undefined;
+  const transport = runtime?.transport;
   // The bound ports, so a port of 0 (chosen by the kernel) is reserved as what it became.
   const reservedPorts: ReservedPort[] = metricsServer ? [{ protocol: 'tcp', port: parseListen(metricsServer.address).port, reason: "the agent's metrics port" }] : [];
   // AGENT_DHT_PORT is reserved on every node already.
@@ -121,7 +123,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const gatewaySubnet = options.gatewaySubnet ?? DEFAULT_GATEWAY_SUBNET;
   const runner = kernelRunner(process.env, options.logger);
   const reconciler = new Reconciler(
-    { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr, gatewaySubnet, reservedPorts },
+    { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr, owner: ownerTag(options.stateDir, options.advertiseAddr), gatewaySubnet, reservedPorts },
     new IprouteKernel(runner),
   );
   const balancer = await chooseBalancer(options.lb ?? 'auto', runner);

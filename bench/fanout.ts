@@ -99,7 +99,7 @@ async function runScale(repoRoot: string, nodes: number, changes: number, log: (
   // A new cluster: the manager writes the admin certificate here before it serves.
   const adminDir = join(dir, 'admin');
   const metricsAddress = `127.0.0.1:${await freePort()}`;
-  const managerArgs = [main, 'manager', '--listen', address, '--data-dir', join(dir, 'data'), '--admin-dir', adminDir, '--metrics-listen', metricsAddress, '--log-level', 'warn'];
+  const managerArgs = [main, 'manager', '--listen', address, '--data-dir', join(dir, 'data'), '--admin-dir', adminDir, '--metrics-listen', metricsAddress, '--gossip-dht-port', '0', '--log-level', 'warn'];
   const manager: Started = startProcess('manager', process.execPath, managerArgs, join(dir, 'manager.log'));
   let control: ControlClient | undefined;
   let agents: FakeAgents | undefined;

@@ -19,7 +19,7 @@ test('a manager tells systemd it is ready once it serves, and then it answers', 
   mkdirSync(join(dir, 'data'));
   const manager = spawn(
     process.execPath,
-    [join(__dirname, '..', 'dist', 'cli', 'main.js'), 'manager', '--listen', address, '--data-dir', join(dir, 'data'), '--admin-dir', join(dir, 'admin'), '--log-level', 'warn'],
+    [join(__dirname, '..', 'dist', 'cli', 'main.js'), 'manager', '--listen', address, '--data-dir', join(dir, 'data'), '--admin-dir', join(dir, 'admin'), '--gossip-dht-port', '0', '--log-level', 'warn'],
     { env: { ...process.env, NOTIFY_SOCKET: join(dir, 'notify') }, stdio: 'ignore' },
   );
   try {

@@ -37,6 +37,7 @@ import { controlService } from './api/control-service';
 import { serveLocked } from './api/locked-service';
 import { managerDirectory, nodeDirectory } from './cluster/directories';
 import { joinCluster } from './cluster/join';
+import { startManagerDht, type ManagerDht } from './cluster/gossip-dht';
 import { memberId } from './cluster/member-id';
 import { PeerClients } from './cluster/peer-clients';
 import { RaftCluster } from './cluster/raft-cluster';
@@ -55,6 +56,7 @@ import { ClusterKey, holdsPlaintextSecrets } from './secrets/cluster-key';
 import { KEY_FILE, readKeyFile, writeKeyFile } from './secrets/key-file';
 import { raftService, Transport } from './raft/transport';
 import type { AddressPoolRecord } from './store';
+import type { DhtAddress } from '../proto/runtime/dht/dht-node';
 
 export interface ManagerOptions {
   /** HOST:PORT to serve gRPC on; other managers and agents reach this manager there. */
@@ -84,6 +86,12 @@ export interface ManagerOptions {
   metricsListen?: string;
   /** Certificates one join token may get from this manager per minute (DEFAULT_JOINS_PER_MINUTE when not given). */
   joinsPerMinute?: number;
+  /**
+   * The UDP port of this manager's gossip DHT bootstrap node, on the host of `listen`; every
+   * manager of a cluster uses the same one (the CLI's default is MANAGER_DHT_PORT). 0 or absent:
+   * any free port, and no other manager's node is known (tests).
+   */
+  gossipDhtPort?: number;
   /** Tuning of the agents' sessions (tests shorten the gossip correction grace). */
   dispatcher?: DispatcherOptions;
 }
@@ -95,6 +103,8 @@ export interface RunningManager {
   cluster: RaftCluster;
   /** The metrics address actually bound, when metricsListen was given. */
   metricsAddress?: string;
+  /** Where this manager's gossip DHT bootstrap node listens (UDP). */
+  gossipDht: DhtAddress;
   close(): Promise<void>;
 }
 
@@ -174,6 +184,14 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
       return refuse(error instanceof Error ? error.message : String(error));
     }
   }
+  let dht: ManagerDht;
+  try {
+    const peers = [...Object.values(recovered.members), ...(options.join ? [options.join] : [])];
+    dht = await startManagerDht({ listen: address, port: options.gossipDhtPort ?? 0, peers, logger });
+  } catch (error) {
+    await metricsServer?.close();
+    return refuse(error instanceof Error ? error.message : String(error));
+  }
   const transport = new Transport({
     self: id,
     logger,
@@ -248,6 +266,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     id,
     cluster: running,
     metricsAddress: metricsServer?.address,
+    gossipDht: dht.address,
     async close() {
       stopFollowingTrust();
       stopFinishing();
@@ -263,6 +282,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
       // Agents' session streams never end by themselves: cut them rather than wait.
       server.forceShutdown();
       await storage.close();
+      await dht.close();
     },
   };
 }

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildRelease, type Release } from './release';
 import { ManagerProcess } from '../e2e/support/manager-process';
+import { freeUdpPort, waitFor } from '../bench/raft/processes';
+import { startDhtNode } from '../proto/runtime/dht/dht-node';
 import { findRepoRoot } from '../e2e/lab/context';
 
 const run = promisify(execFile);
@@ -67,12 +69,26 @@ describe('the release artifact (npm run release)', () => {
   describe('a manager run from it', () => {
     let manager: ManagerProcess;
     let env: NodeJS.ProcessEnv;
+    let dhtPort: number;
 
     beforeAll(async () => {
-      manager = await ManagerProcess.start(join(dir, 'cluster'), release.artifact);
+      dhtPort = await freeUdpPort();
+      manager = await ManagerProcess.start(join(dir, 'cluster'), release.artifact, dhtPort);
       env = { TRELLIS_MANAGER: manager.address, TRELLIS_TLS_DIR: manager.adminDir };
     }, 60_000);
     afterAll(() => manager.stop());
+
+    // Its DHT node runs on the sodium-native and udx-native modules the artifact carries (nothing beside it to load them from).
+    it('runs a gossip DHT bootstrap node that another DHT node joins through', async () => {
+      const probe = await startDhtNode({ host: '127.0.0.1', port: 0, bootstrap: [{ host: '127.0.0.1', port: dhtPort }] });
+      try {
+        await waitFor("the manager's DHT node in the probe's routing table", async () =>
+          probe.toArray().some((node) => node.host === '127.0.0.1' && node.port === dhtPort) ? true : undefined,
+        );
+      } finally {
+        await probe.destroy();
+      }
+    });
 
     it('serves the bundled CLI: network create, then network ls shows it', async () => {
       const id = (await trellis(['network', 'create', '--subnet', '10.77.0.0/24', 'from-release'], env)).trim();

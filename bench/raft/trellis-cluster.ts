@@ -35,7 +35,8 @@ export class TrellisCluster {
       const dataDir = join(dir, `m${index}`);
       mkdirSync(dataDir, { recursive: true });
       const join_ = index === 0 ? ['--admin-dir', adminDir] : ['--join', addresses[0] ?? ''];
-      const args = [...extraNodeArgs, main, 'manager', '--listen', address, '--data-dir', dataDir, ...join_];
+      // The managers share 127.0.0.1: their gossip DHT nodes take any free port, not one each of 4790.
+      const args = [...extraNodeArgs, main, 'manager', '--listen', address, '--data-dir', dataDir, '--gossip-dht-port', '0', ...join_];
       // The token through the environment, as users are told to: argv is visible in `ps`.
       const env = index === 0 ? process.env : { ...process.env, TRELLIS_JOIN_TOKEN: managerToken };
       const manager = startProcess(`trellis m${index}`, process.execPath, args, join(dir, `m${index}.log`), env);

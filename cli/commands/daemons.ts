@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { defaultAddressPools, type AddressPoolFlags } from '../address-pools';
 import { applySettings, addSettingOptions } from '../config/command-settings';
-import { parseDuration, parseGossipPort, parseLbEngine, type DaemonRole } from '../config/daemon-settings';
+import { gossipDhtPort, parseDuration, parseGossipPort, parseLbEngine, type DaemonRole } from '../config/daemon-settings';
 import { managerList, tlsDir } from '../context';
 import { commandJoinToken, type JoinTokenFlags } from '../join-token-source';
 import { integerOption, parseReservedPorts } from '../option-parsers';
@@ -46,6 +46,7 @@ interface ManagerFlags extends AddressPoolFlags, JoinTokenFlags {
   logLevel: string;
   metricsListen: string;
   maxJoinsPerMinute?: string;
+  gossipDhtPort: string;
 }
 
 interface AgentFlags extends JoinTokenFlags {
@@ -93,6 +94,7 @@ export function addDaemonCommands(program: Command): void {
       defaultAddressPools: defaultAddressPools(options),
       metricsListen: options.metricsListen,
       joinsPerMinute,
+      gossipDhtPort: gossipDhtPort(options.gossipDhtPort),
       logger,
       onExit: () => {
         logger.warn('this manager left the cluster; exiting');

@@ -1,5 +1,6 @@
 import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from '../../agent/reconcile/gateway-subnet';
 import { DEFAULT_JOINS_PER_MINUTE } from '../../manager/ca/issue-rate';
+import { AGENT_DHT_PORT, MANAGER_DHT_PORT } from '../../proto/runtime/dht/ports';
 import { parseListen } from '../../proto/runtime/metrics-http';
 import { defaultAddressPools } from '../address-pools';
 import { CommandError, defaultManager } from '../context';
@@ -7,7 +8,6 @@ import { JOIN_TOKEN_ENV } from '../join-token-source';
 import { integerOption, parseReservedPorts } from '../option-parsers';
 import type { SettingDefinition } from './settings';
 import type { LbEngineChoice } from '../../agent/lb/engine-choice';
-import { AGENT_DHT_PORT, MANAGER_DHT_PORT } from '../../proto/runtime/dht/ports';
 
 /*
  * Every setting of `trellis manager` and `trellis agent`: their flags, TRELLIS_* variables and
@@ -32,6 +32,10 @@ function checkListen(listen: string): void {
 
 function checkMetricsListen(listen: string): void {
   if (listen) parseListen(listen);
+}
+
+export function gossipDhtPort(text: string): number {
+  return integerOption('--gossip-dht-port', text, { min: 0, max: 65535 });
 }
 
 function checkJoinsPerMinute(text: string): void {
@@ -124,6 +128,14 @@ export const MANAGER_SETTINGS: readonly SettingDefinition[] = [
     placeholder: 'n',
     check: checkJoinsPerMinute,
     help: `certificates one join token may get from this manager per minute (default ${DEFAULT_JOINS_PER_MINUTE})`,
+  },
+  {
+    key: 'gossip-dht-port',
+    kind: 'integer',
+    placeholder: 'port',
+    default: String(MANAGER_DHT_PORT),
+    check: (text) => void gossipDhtPort(text),
+    help: "UDP port of this manager's gossip DHT bootstrap node, on the --listen host; the same on every manager (0: any free port, for tests)",
   },
   LOG_LEVEL,
 ];

@@ -3,7 +3,7 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { LabContext } from './context';
-import { createHost, createUnderlay, deleteNamespace, listNamespaces, loopbackAlias, namespacePids } from './namespaces';
+import { addHostAddress, createHost, createUnderlay, deleteNamespace, listNamespaces, loopbackAlias, namespacePids } from './namespaces';
 import { SandboxFileWriter } from '../../agent/sandbox-files';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../proto/runtime/private-files';
 import { initCluster } from '../../manager/ca';
@@ -47,6 +47,8 @@ export interface UpOptions {
    * from deploy/'s templates; `path` absent: dist/release/trellis. Absent: the build in dist/.
    */
   fromRelease?: { path?: string };
+  /** The agents run with --gossip. */
+  gossip?: boolean;
 }
 
 /** How long a daemon gets to exit on SIGTERM before SIGKILL. */
@@ -213,9 +215,10 @@ export async function stopHost(ctx: LabContext, hostName: string, signal: 'SIGTE
  * `fromRelease`, in a lab from a release: the artifact this host runs from now on, with the same
  * config file (one step of a rolling upgrade).
  */
-export async function startHost(ctx: LabContext, hostName: string, env: Record<string, string> = {}, fromRelease?: string): Promise<HostState> {
+export async function startHost(ctx: LabContext, hostName: string, env: Record<string, string> = {}, fromRelease?: string, advertiseAddr?: string): Promise<HostState> {
   return updateHost(ctx, hostName, async (host) => {
     if (isRunning(host)) throw new Error(`${host.name} is already running (pid ${host.pid}); stop it first`);
+    if (advertiseAddr !== undefined) await moveAdvertiseAddress(host, advertiseAddr);
     if (fromRelease !== undefined) {
       if (!host.config) throw new Error(`start --from-release: ${host.name} runs the build in dist/ with flags; bring the lab up with \`up --from-release\` to run artifacts`);
       const release = takeRelease(ctx.repoRoot, ctx.labDir, fromRelease);
@@ -224,6 +227,23 @@ export async function startHost(ctx: LabContext, hostName: string, env: Record<s
     }
     Object.assign(host, startDaemon(host, env));
   });
+}
+
+/**
+ * The agent of `host` advertises `address` from now on: the host gets it as a second underlay
+ * address (its first stays, and with it the metrics port and the CLI's way in), and the daemon's
+ * --advertise-addr names it.
+ */
+async function moveAdvertiseAddress(host: HostState, address: string): Promise<void> {
+  if (host.role !== 'agent') throw new Error(`start --advertise-addr: ${host.name} is a manager; only an agent's address can move`);
+  if (host.config) throw new Error(`start --advertise-addr: ${host.name} runs a release with a config file; only a lab of the build in dist/ (flags) can move it`);
+  if (!/^198\.18\.0\.(\d{1,3})$/.test(address) || Number(address.split('.')[3]) > 254) {
+    throw new Error(`start --advertise-addr: ${address} is not an address of the lab's underlay (198.18.0.1-198.18.0.254)`);
+  }
+  const flag = host.command.indexOf('--advertise-addr');
+  if (flag < 0) throw new Error(`start --advertise-addr: ${host.name}'s command has no --advertise-addr to replace`);
+  await addHostAddress(host, address);
+  host.command = host.command.map((part, index) => (index === flag + 1 ? address : part));
 }
 
 /** The state file, with pid null for every daemon that is no longer running. */

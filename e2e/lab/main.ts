@@ -39,11 +39,12 @@ function buildProgram(): Command {
     .option('--ready-timeout <seconds>', 'how long to wait for the agents to be ready', wholeNumber, 30)
     .option('--stand-in', 'run `sleep infinity` instead of the trellis daemons and skip the readiness wait (tests the lab itself)', false)
     .option('--resync-interval <duration>', "the agents' --resync-interval, e.g. 2s (default: the agent's own)")
+    .option('--gossip', 'run the agents with --gossip: they learn remote endpoints from each other over hyperswarm', false)
     .option(
       '--from-release [path]',
       'run every daemon and the CLI from the release artifact (default dist/release/trellis, made by `npm run release`), each daemon with a config file written from deploy/config',
     )
-    .action(async (options: { managers: number; agents: number; readyTimeout: number; standIn: boolean; resyncInterval?: string; fromRelease?: string | true }) => {
+    .action(async (options: { managers: number; agents: number; readyTimeout: number; standIn: boolean; resyncInterval?: string; gossip: boolean; fromRelease?: string | true }) => {
       printJson(
         await up(ctx, {
           managers: options.managers,
@@ -51,6 +52,7 @@ function buildProgram(): Command {
           readyTimeoutMs: options.readyTimeout * 1000,
           standIn: options.standIn,
           resyncInterval: options.resyncInterval,
+          gossip: options.gossip,
           fromRelease: releaseOption(options.fromRelease),
         }),
       );
@@ -94,8 +96,9 @@ function buildProgram(): Command {
     .argument('<host>')
     .option('--env <name=value>', 'add to the daemon\'s environment for this start only (repeatable), e.g. a test hook', environmentEntry, {})
     .option('--from-release <path>', 'in a lab from a release: run this artifact from now on, with the same config file (a step of a rolling upgrade)')
-    .action(async (host: string, options: { env: Record<string, string>; fromRelease?: string }) =>
-      printJson(await startHost(ctx, host, options.env, options.fromRelease)),
+    .option('--advertise-addr <ip>', "an agent: advertise this underlay address (198.18.0.x) from now on; the host gets it beside its own")
+    .action(async (host: string, options: { env: Record<string, string>; fromRelease?: string; advertiseAddr?: string }) =>
+      printJson(await startHost(ctx, host, options.env, options.fromRelease, options.advertiseAddr)),
     );
 
   program

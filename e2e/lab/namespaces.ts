@@ -19,6 +19,11 @@ export async function createHost(host: HostPlan): Promise<void> {
   await ipIn(host.namespace, 'link', 'set', HOST_DEVICE, 'up');
 }
 
+/** Gives a host one more underlay address (a second address on its link: an agent restarted with another --advertise-addr). */
+export async function addHostAddress(host: Pick<HostPlan, 'namespace'>, address: string): Promise<void> {
+  await ipIn(host.namespace, 'addr', 'replace', `${address}/${UNDERLAY_PREFIX_LENGTH}`, 'dev', HOST_DEVICE);
+}
+
 export async function listNamespaces(): Promise<string[]> {
   const output = (await run(['ip', '-j', 'netns', 'list'])).trim();
   if (output === '') return [];

@@ -66,6 +66,13 @@ describe('planLab', () => {
     expect(quick.hosts[0].command).not.toContain('--resync-interval');
   });
 
+  it('gives agents --gossip alone when asked, and refuses it with a release, whose templates have no such setting', () => {
+    const gossiping = planLab({ ...base, managers: 1, agents: 1, gossip: true });
+    expect(gossiping.hosts[1].command.slice(-1)).toEqual(['--gossip']);
+    expect(gossiping.hosts[0].command).not.toContain('--gossip');
+    expect(() => planLab({ ...base, managers: 1, agents: 1, gossip: true, release: '/repo/trellis' })).toThrow(/--gossip .* --from-release/);
+  });
+
   it('runs a sleeping stand-in when asked', () => {
     const standIn = planLab({ ...base, managers: 1, agents: 1, standIn: true });
     expect(standIn.hosts.map((h) => h.command)).toEqual([['sleep', 'infinity'], ['sleep', 'infinity']]);

@@ -39,7 +39,9 @@ export interface LabPlan {
 }
 
 /** A daemon's setting: its long flag without `--`, which is also its key in a config file, and its value. */
+/** A daemon flag and its value; BARE_FLAG as the value gives the flag alone (a switch such as --gossip). */
 export type Setting = readonly [key: string, value: string];
+export const BARE_FLAG = '';
 
 /** A daemon's config file, as deploy/ writes one: its role's template filled with these settings. */
 export interface HostConfig {
@@ -70,6 +72,8 @@ export interface PlanInput {
    * deploy/config's template of its role instead of flags; absent: the build in dist/, with flags.
    */
   release?: string;
+  /** The agents run with --gossip (issue #16): they learn remote endpoints from each other. */
+  gossip?: boolean;
 }
 
 /** Where the lab's cluster CA gives the CLI its admin certificate (TRELLIS_TLS_DIR inside the lab). */
@@ -197,7 +201,7 @@ export function renderConfigScript(repoRoot: string): string {
 
 /** A daemon's argv: its settings as flags of the build, or a config file for the release artifact. */
 export function daemonCommand(nodePath: string, program: string, role: HostRole, settings: readonly Setting[], config?: string): string[] {
-  const given = config === undefined ? settings.flatMap(([key, value]) => [`--${key}`, value]) : ['--config', config];
+  const given = config === undefined ? settings.flatMap(([key, value]) => (value === BARE_FLAG ? [`--${key}`] : [`--${key}`, value])) : ['--config', config];
   return [nodePath, program, role, ...given];
 }
 
@@ -206,6 +210,7 @@ export const STAND_IN_COMMAND: readonly string[] = ['sleep', 'infinity'];
 export function planLab(input: PlanInput): LabPlan {
   checkCount('managers', input.managers, 1, MAX_MANAGERS);
   checkCount('agents', input.agents, 0, MAX_AGENTS);
+  if (input.gossip && input.release !== undefined) throw new Error('--gossip runs the build in dist/ with flags: it cannot be combined with --from-release (the release config templates have no gossip setting yet)');
   const labDir = path.resolve(input.labDir);
   const [, program = ''] = cliCommand(input.nodePath, input.repoRoot, input.release);
   const managerAddresses = range(input.managers).map((i) => `${hostAddress('manager', i)}:${MANAGER_PORT}`);
@@ -267,6 +272,7 @@ export function planLab(input: PlanInput): LabPlan {
       ['underlay-device', HOST_DEVICE],
       ['metrics-listen', `${address}:${AGENT_METRICS_PORT}`],
       ...(input.resyncInterval === undefined ? [] : ([['resync-interval', input.resyncInterval]] as const)),
+      ...(input.gossip ? ([['gossip', BARE_FLAG]] as const) : []),
     ]),
   );
   return { hosts: [...managers, ...agents], manager, labDir };

@@ -34,6 +34,8 @@ export interface LabUpOptions {
   readyTimeoutSeconds?: number;
   /** lab up's --from-release: the release artifact the lab runs (default: $TRELLIS_LAB_FROM_RELEASE, else the build in dist/) */
   fromRelease?: string;
+  /** lab up's --gossip: the agents gossip remote endpoints (issue #16) */
+  gossip?: boolean;
 }
 
 /**
@@ -62,6 +64,7 @@ export function labUp(managers: number, agents: number, options: LabUpOptions = 
     ...(release === undefined ? [] : ['--from-release', release]),
     ...(options.resyncInterval === undefined ? [] : ['--resync-interval', options.resyncInterval]),
     ...(options.readyTimeoutSeconds === undefined ? [] : ['--ready-timeout', String(options.readyTimeoutSeconds)]),
+    ...(options.gossip ? ['--gossip'] : []),
   ];
   const result = mustSucceed('lab up', runLab(['up', '--managers', String(managers), '--agents', String(agents), ...extra]));
   return JSON.parse(result.stdout) as LabState;

@@ -23,13 +23,15 @@ export class ManagerProcess {
   /**
    * A new one-manager cluster in `dir` (data in dir/data, the admin certificate in dir/admin), once it answers.
    * `program` is the trellis program node runs: the checkout's dist/cli/main.js, or a release artifact.
+   * Its gossip DHT node takes `gossipDhtPort` (udp, on 127.0.0.1): any free one by default, as
+   * tests on one machine cannot all have 4790.
    */
-  static async start(dir: string, program = join(findRepoRoot(__dirname), 'dist', 'cli', 'main.js')): Promise<ManagerProcess> {
+  static async start(dir: string, program = join(findRepoRoot(__dirname), 'dist', 'cli', 'main.js'), gossipDhtPort = 0): Promise<ManagerProcess> {
     const address = `127.0.0.1:${await freePort()}`;
     const dataDir = join(dir, 'data');
     const adminDir = join(dir, 'admin');
     mkdirSync(dataDir, { recursive: true });
-    const args = [program, 'manager', '--listen', address, '--data-dir', dataDir, '--admin-dir', adminDir, '--log-level', 'warn'];
+    const args = [program, 'manager', '--listen', address, '--data-dir', dataDir, '--admin-dir', adminDir, '--gossip-dht-port', String(gossipDhtPort), '--log-level', 'warn'];
     const manager = new ManagerProcess(address, adminDir, startProcess('trellis manager', process.execPath, args, join(dir, 'manager.log')));
     await waitFor(`the manager to serve at ${address}`, async () => {
       if (!manager.alive()) throw new Error(`it exited:\n${manager.logTail()}`);

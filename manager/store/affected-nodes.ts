@@ -16,7 +16,8 @@ import { gossips, hostedNetworkIds } from './views';
  *   reaches every host;
  * - it stopped hosting a network: it lost its last endpoint there, whose sandbox
  *   is on it (touched.sandboxes → node, or the sandbox's own removal touched it);
- * - a node hosting endpoints on one of its networks changed address or gossip key (touched.nodeRecords);
+ * - a node hosting endpoints on one of its networks changed address, or gossip key, or started or
+ *   stopped gossiping (touched.nodeRecords);
  * - a service on one of its networks was created, changed or removed (touched.serviceChanges);
  * - a network was created or removed anywhere, or a service with an ingress port or one of its
  *   backends changed: see `affectsEveryNode`.

@@ -82,6 +82,16 @@ describe('Store.gossipKeyUpdate', () => {
   });
 });
 
+describe('Store.leftToGossip', () => {
+  it('holds for two different nodes that both gossip', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'setNodeGossipKey', nodeId: 'node-a-id', publicKey: KEY_A });
+    expect(store.leftToGossip('node-a-id', 'node-b-id')).toBe(false);
+    must(store, { type: 'setNodeGossipKey', nodeId: 'node-b-id', publicKey: KEY_B });
+    expect([store.leftToGossip('node-a-id', 'node-b-id'), store.leftToGossip('node-b-id', 'node-a-id'), store.leftToGossip('node-a-id', 'node-a-id')]).toEqual([true, true, false]);
+  });
+});
+
 describe('views when a gossip key is set or cleared', () => {
   /** Applies `command`, gives every node its delta as the dispatcher does, and returns the delta to each node that got one. */
   function step(store: Store, held: Map<string, HeldView>, apply: () => void): Map<string, ReturnType<Store['viewDelta']>> {

@@ -16,7 +16,7 @@ export interface Changes {
   sandboxes: Map<string, string>;
   /** Network records added, replaced or removed. */
   networks: Set<string>;
-  /** Node records changed (their address shows in every endpoint view of their sandboxes). */
+  /** Node records changed (their address shows in every endpoint view of their sandboxes, and with their gossip key in their members' views). */
   nodes: Set<string>;
   /** Service records added, replaced or removed. */
   services: Set<string>;

@@ -44,6 +44,16 @@ describe('published ports of an endpoint', () => {
     expect(must(store, connect('cache', [{ hostPort: 8080, port: 80 }])).publishedPorts).toEqual([{ protocol: 'tcp', hostPort: 8080, port: 80 }]);
   });
 
+  it("refuses the gossip DHT's udp ports on every node, and leaves them free over tcp", () => {
+    const store = twoNodeStore();
+    must(store, cache);
+    for (const port of [4790, 4791]) {
+      const refused = store.apply(connect('cache', [{ protocol: 'udp', hostPort: port, port: 80 }]));
+      expect(refused).toEqual(expect.objectContaining({ ok: false, error: expect.objectContaining({ code: 'INVALID_ARGUMENT', field: 'published_ports', message: expect.stringContaining(`${port}/udp is the gossip DHT port`) }) }));
+    }
+    expect(must(store, connect('cache', [{ protocol: 'tcp', hostPort: 4790, port: 80 }, { protocol: 'tcp', hostPort: 4791, port: 81 }])).publishedPorts).toHaveLength(2);
+  });
+
   it('survive a snapshot, and records from before publishing existed load as publishing nothing', () => {
     const store = twoNodeStore();
     must(store, cache);

@@ -1,4 +1,4 @@
-import { VXLAN_PORT, VXLAN_PROTOCOL } from '../../proto/runtime/reserved';
+import { CLUSTER_PORTS } from '../../proto/runtime/reserved';
 import type { ReservedPortRequest } from './commands';
 import { fail, ok, type Result } from './errors';
 import { checkText } from './fields';
@@ -8,8 +8,8 @@ import type { NodeRecord, PortProtocol, ReservedPortRecord } from './state';
 
 /*
  * Ports no published port may take, because Trellis or the node already uses them there: the
- * VXLAN port on every node (a DNAT of it would pull the node's overlay traffic into a sandbox),
- * and what each node's agent reported when it registered. The managers' own ports are known to
+ * VXLAN port and the gossip DHT's ports on every node (proto/runtime/reserved.ts), and what each
+ * node's agent reported when it registered. The managers' own ports are known to
  * the managers only, not to the replicated state: the API checks them before proposing
  * (manager/api/manager-ports.ts), with these same words.
  */
@@ -21,9 +21,7 @@ export interface Reservation {
   is: string;
 }
 
-const CLUSTER_RESERVATIONS: readonly Reservation[] = [
-  { protocol: VXLAN_PROTOCOL, port: VXLAN_PORT, is: "the VXLAN port of this cluster (every node's overlay traffic arrives on it)" },
-];
+const CLUSTER_RESERVATIONS: readonly Reservation[] = CLUSTER_PORTS;
 
 /** What no sandbox on `node` may publish. */
 export function reservationsOn(node: NodeRecord): Reservation[] {

@@ -20,7 +20,7 @@ import { affectedNodes, affectsEveryNode } from './affected-nodes';
 import { ChangeJournal, type Changes } from './journal';
 import { viewDelta } from './view-delta';
 import { changedMemberSets, memberDigest, memberEntries } from './member-digests';
-import { builtAfter, hostedNetworkIds, isMeshBackend, nodeView, type NetworkEndpointsCache, toNetwork, toNode, toSandbox, toService } from './views';
+import { builtAfter, hostedNetworkIds, isMeshBackend, leftToGossip, nodeView, type NetworkEndpointsCache, toNetwork, toNode, toSandbox, toService } from './views';
 
 /** Revisions the change journal reaches back; an agent further behind gets its whole view again. */
 const journalLength = 4096;
@@ -286,6 +286,15 @@ export class Store {
   gossipKeyUpdate(nodeId: string, publicKey: string): SetNodeGossipKey | undefined {
     const stored = this.state.nodes.get(nodeId)?.gossipPublicKey ?? '';
     return stored === publicKey ? undefined : { type: 'setNodeGossipKey', nodeId, publicKey };
+  }
+
+  /**
+   * Whether the view of `viewerId` leaves out the endpoints `ownerId` owns on the networks it
+   * hosts (both gossip: NodeView.members lists the owner instead). Readiness sent to the viewer
+   * names only what its view holds.
+   */
+  leftToGossip(viewerId: string, ownerId: string): boolean {
+    return leftToGossip(this.state, viewerId, ownerId);
   }
 
   /** The endpoints `ownerNodeId` owns on the network as gossip carries them (ready false), by address: see member-digests.ts. */

@@ -5,9 +5,30 @@
  * refuses them again in what it programs, and the two never import each other.
  */
 
+import { AGENT_DHT_PORT, DHT_PROTOCOL, MANAGER_DHT_PORT } from './dht/ports';
+
 /** IANA's VXLAN port; every agent's VXLAN devices send and receive on it (not configurable). */
 export const VXLAN_PORT = 4789;
 export const VXLAN_PROTOCOL = 'udp';
+
+/** A port Trellis uses on every node, with what uses it (completes "4789/udp is …"). */
+export interface ClusterPort {
+  protocol: 'udp';
+  port: number;
+  is: string;
+}
+
+/**
+ * What no sandbox may publish on any node: the VXLAN port and the gossip DHT's ports (a DNAT of
+ * one would pull the overlay's or the gossip's traffic into a sandbox). The managers' DHT port is
+ * refused on every node like the managers' other ports: which nodes share a host with a manager is
+ * not known.
+ */
+export const CLUSTER_PORTS: readonly ClusterPort[] = [
+  { protocol: VXLAN_PROTOCOL, port: VXLAN_PORT, is: "the VXLAN port of this cluster (every node's overlay traffic arrives on it)" },
+  { protocol: DHT_PROTOCOL, port: MANAGER_DHT_PORT, is: "the gossip DHT port of this cluster's managers (their bootstrap nodes listen on it)" },
+  { protocol: DHT_PROTOCOL, port: AGENT_DHT_PORT, is: "the gossip DHT port of this cluster's agents (every node's gossip node listens on it)" },
+];
 
 /** The namespaces an agent creates for its sandboxes (and attaches adopted processes' namespaces as). */
 export const SANDBOX_NETNS_PREFIX = 'trsb-';

@@ -45,6 +45,12 @@ declare module 'hyperdht' {
   class HyperDHT extends EventEmitter {
     constructor(options: HyperDHT.Options);
     static keyPair(seed?: Buffer): HyperDHT.KeyPair;
+    /**
+     * A persistent, unfirewalled node that knows from the start that peers reach it at
+     * host:port (a routing node even with no other node to tell it its address). `host` must be
+     * an IPv4 address other than 0.0.0.0; options still need `host` and `port` to bind them.
+     */
+    static bootstrapper(port: number, host: string, options: HyperDHT.Options): HyperDHT;
     /** Binds the UDP sockets (rejects when the port is taken); bootstrapping starts on its own. */
     bind(): Promise<void>;
     /** The bound server socket's address (null before binding). */

@@ -7,4 +7,4 @@
 export const MANAGER_DHT_PORT = 4790;
 /** An agent's DHT node listens here (UDP), so that peers that know its address can bootstrap from it. */
 export const AGENT_DHT_PORT = 4791;
-export const DHT_PROTOCOL = 'udp';
+export const DHT_PROTOCOL = 'udp' as const;
