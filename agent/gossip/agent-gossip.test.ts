@@ -29,8 +29,9 @@ class Wired {
   readonly propagated: number[] = [];
   readonly gossip: AgentGossip;
 
-  constructor(nodeId: string, net: InProcessNetwork) {
+  constructor(nodeId: string, net: InProcessNetwork, now?: () => number) {
     this.gossip = new AgentGossip({
+      now,
       transport: net.open(nodeId),
       epoch: 1,
       askManager: () => undefined,
@@ -100,6 +101,26 @@ describe("a gossiping agent's wiring", () => {
     b.gossip.readinessArrived(new Set(['b1']));
     await settle(net);
     expect([...b.gossip.readyEndpoints()].sort()).toEqual(['a1', 'b1']);
+  });
+
+  it('offers nothing at a start until every member was heard from (the kernel keeps its entries), or the warm-up is over', async () => {
+    // b heard a before it offered anything: no view without a's endpoint reached its loop.
+    expect(b.offers.every((view) => view.endpoints.some((endpoint) => endpoint.id === 'a1'))).toBe(true);
+
+    let now = 0;
+    const c = new Wired('c', net, () => now);
+    try {
+      net.partition('a', 'c');
+      c.gossip.viewArrived(viewOf('c', 5, [endpoint('c1', 'c', '10.1.0.9')], [member('a')]));
+      await settle(net);
+      expect(c.offers).toEqual([]);
+      now = 5_000;
+      c.gossip.readinessArrived(new Set());
+      await settle(net);
+      expect(c.endpointIds()).toEqual(['c1']);
+    } finally {
+      await c.gossip.stop();
+    }
   });
 
   it("stops taking a member's endpoint as ready when its link goes (it cannot tell it went down), and again when it is back", async () => {

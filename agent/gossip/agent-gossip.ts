@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { gossipEntryDigest } from '../../proto/runtime/gossip-digest';
 import type { MemberDigests, MemberEntries, MemberProgrammed, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { composeView, memberNetworks, ownEndpoints, type Composition } from './composed-view';
 import { GossipAgent } from './gossip-agent';
@@ -17,7 +18,16 @@ export const GOSSIP_TIMERS = {
   /** Long enough for a member whose link flapped to catch up by changes rather than a snapshot. */
   tombstoneTtlMs: 10 * 60_000,
   tickMs: 1_000,
+  /**
+   * How long a start waits to hear every member before it programs anyway. Until then the kernel
+   * keeps what it held: a remote entry programmed before the restart would otherwise leave it
+   * until its owner's gossip came back (a gap in traffic at every agent restart).
+   */
+  warmUpMs: 5_000,
 };
+
+/** The digest of no endpoints: what is programmed of a member not heard from yet (a member hosts the network, so it has some). */
+const NOTHING_HEARD = gossipEntryDigest([]);
 
 export interface AgentGossipMetrics extends GossipMetrics {
   /** Other gossiping nodes sharing a network with this one. */
@@ -63,13 +73,20 @@ export class AgentGossip {
   private offerAnyway = false;
   private readonly ticker: NodeJS.Timeout;
   private readonly now: () => number;
+  private readonly startedAtMs: number;
+  /** Every member was heard from, or the warm-up is over: composed views go to the loop. */
+  private warm = false;
   /** A link coming or going changes which gossiped readiness counts. */
   private readonly links: LinkWatch;
 
   constructor(private readonly options: AgentGossipOptions) {
     this.now = options.now ?? Date.now;
     this.links = new LinkWatch(options.transport, () => this.schedule());
-    this.ticker = setInterval(() => this.agent?.tick(), GOSSIP_TIMERS.tickMs);
+    this.startedAtMs = this.now();
+    this.ticker = setInterval(() => {
+      this.agent?.tick();
+      if (!this.warm) this.schedule();
+    }, GOSSIP_TIMERS.tickMs);
   }
 
   /** A new view from the managers (ManagerSession.onView). */
@@ -178,6 +195,8 @@ export class AgentGossip {
     if (!held || !agent) return;
     const previous = this.current;
     const next = composeView(held, this.managerReady, agent, this.links.linked());
+    this.warm ||= next.members.every((member) => member.digest !== NOTHING_HEARD) || this.now() - this.startedAtMs >= GOSSIP_TIMERS.warmUpMs;
+    if (!this.warm) return;
     const readyChanged = previous === undefined || !sameSet(previous.ready, next.ready);
     if (!this.offerAnyway && !readyChanged && previous?.key === next.key) return;
     this.offerAnyway = false;
