@@ -103,6 +103,20 @@ describe('ConvergeLoop drift accounting', () => {
     expect(await pass(viewAt(2))).toMatchObject({ drift: [neighbourWrite] });
   });
 
+  it("asks the agent whether two views of one revision ask the same (a gossiping agent's differ by what gossip brought)", async () => {
+    await loop.stop();
+    const composed = (revision: number, remote: string): NodeView => ({ ...viewAt(revision), nodeName: remote });
+    loop = new ConvergeLoop(target, pino({ level: 'silent' }), () => undefined, RESYNC_MS, { passFinished: (report) => reports.push(report) }, (a, b) => a.revision === b.revision && a.nodeName === b.nodeName);
+    loop.start();
+    target.queued.push([fdbWrite]);
+    await pass(composed(3, 'gossip-1'));
+    // Gossip changed at the same revision: its writes are the change, not drift.
+    target.queued.push([neighbourWrite]);
+    expect(await pass(composed(3, 'gossip-2'))).toMatchObject({ ok: true, writes: [neighbourWrite], drift: [] });
+    target.queued.push([fdbWrite]);
+    expect(await pass()).toMatchObject({ ok: true, writes: [fdbWrite], drift: [fdbWrite] });
+  });
+
   it('does not count the first pass after a start as drift: whatever it repairs happened while no agent ran', async () => {
     target.queued.push([fdbWrite]);
     expect(await pass(viewAt(7))).toMatchObject({ ok: true, drift: [] });

@@ -91,8 +91,8 @@ export class ConvergeLoop<Survey, Planned> {
   private timer: NodeJS.Timeout | undefined;
   private passes = 0;
   private lastSkipped = '';
-  /** The view revision the last successful pass made the kernel match; undefined after a failure. */
-  private convergedRevision: number | undefined;
+  /** The view the last successful pass made the kernel match; undefined after a failure. */
+  private converged: NodeView | undefined;
 
   constructor(
     private readonly target: ConvergeTarget<Survey, Planned>,
@@ -100,6 +100,12 @@ export class ConvergeLoop<Survey, Planned> {
     private readonly onConverged: (view: NodeView, outcome: PassOutcome) => void,
     private readonly resyncIntervalMs: number,
     private readonly observer: ConvergeObserver = NO_OBSERVER,
+    /**
+     * Whether two views ask the kernel for the same thing (then writes are drift repairs). The
+     * revision says so, but for a gossiping agent, whose views also change with what gossip brings
+     * at one revision (agent/gossip/composed-view.ts).
+     */
+    private readonly sameDesired: (a: NodeView, b: NodeView) => boolean = (a, b) => a.revision === b.revision,
   ) {}
 
   offer(view: NodeView): void {
@@ -130,7 +136,7 @@ export class ConvergeLoop<Survey, Planned> {
 
   private kickFull(): void {
     if (!this.latest) return;
-    if (this.convergedRevision === undefined) return this.kickChange();
+    if (this.converged === undefined) return this.kickChange();
     this.fullLane ??= this.fullPass().finally(() => (this.fullLane = undefined));
   }
 
@@ -192,7 +198,7 @@ export class ConvergeLoop<Survey, Planned> {
     });
     const { processes } = counted;
     if ('error' in counted.result) {
-      this.convergedRevision = undefined;
+      this.converged = undefined;
       this.observer.passFinished({ ok: false, pass: kind, seconds: seconds(), writes: [], drift: [], processes, waitedSeconds: 0 });
       this.logger.error({ err: counted.result.error, pass: kind }, 'reconcile pass failed; the next pass retries');
       return;
@@ -200,8 +206,8 @@ export class ConvergeLoop<Survey, Planned> {
     if (counted.result.done === undefined) return;
     const { view, outcome, waitedSeconds } = counted.result.done;
     const { writes, actions, applied, skipped } = outcome;
-    const drift = view.revision === this.convergedRevision ? applied : [];
-    this.convergedRevision = view.revision;
+    const drift = this.converged !== undefined && this.sameDesired(view, this.converged) ? applied : [];
+    this.converged = view;
     this.observer.passFinished({ ok: true, pass: outcome.pass, seconds: seconds(), writes: applied, drift, processes, waitedSeconds });
     this.passes += 1;
     this.reportSkipped(view, skipped);

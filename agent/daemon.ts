@@ -1,10 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { AGENT_DHT_PORT } from '../proto/runtime/dht/ports';
 import { PRIVATE_DIR_MODE, repairPrivateTreeWarning } from '../proto/runtime/private-files';
 import {
   CertificateRenewer,
   ensureNodeCertificate,
+  identityFromPem,
   MutableCertificateProvider,
   providerChannelCredentials,
   renewThroughManagers,
@@ -16,14 +18,19 @@ import { ConvergeLoop } from './converge-loop';
 import { reconcilerTarget } from './converge-target';
 import { kernelRunner } from './crash-after-batches';
 import { AgentDns } from './dns/agent-dns';
+import { AgentGossip } from './gossip/agent-gossip';
+import { nextEpoch } from './gossip/epoch-file';
+import { startGossipRuntime } from './gossip/gossip-runtime';
 import { IprouteKernel } from './kernel';
 import { BalancingStep } from './lb/balancing-step';
 import { chooseBalancer, type LbEngineChoice } from './lb/engine-choice';
 import { BALANCING_LEDGER, ServiceBalancing } from './lb/service-balancing';
 import { MeshStep } from './mesh/mesh-step';
 import { AgentMetrics } from './metrics/agent-metrics';
+import { GossipPromMetrics } from './metrics/gossip-metrics';
 import { DEFAULT_GATEWAY_SUBNET, Reconciler } from './reconcile';
 import { ManagerSession } from './session/manager-session';
+import { loadView, movedTo, saveView, type SavedView } from './session/view-file';
 import { ownerTag } from './owner-tag';
 
 export interface AgentOptions {
@@ -44,6 +51,11 @@ export interface AgentOptions {
   reservedPorts?: ReservedPort[];
   /** --lb: the engine of services' VIP balancing; auto when not given. */
   lb?: LbEngineChoice;
+  /**
+   * --gossip: learn other gossiping nodes' endpoints from them (agent/gossip/) rather than from
+   * the managers' view, with this agent's DHT node on `port` (udp; 0 = any). Absent: it does not gossip.
+   */
+  gossip?: { port: number };
   logger: Logger;
   /** Called once, when the first view arrives: the session with a manager is up. */
   onSessionUp?: () => void;
@@ -68,12 +80,46 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const metrics = options.metricsListen ? new AgentMetrics() : undefined;
   const metricsServer: MetricsServer | undefined =
     metrics && options.metricsListen ? await serveMetrics(options.metricsListen, metrics.registry, options.logger) : undefined;
-  // The bound port, so a metrics port of 0 (chosen by the kernel) is reserved as what it became.
+  const gossipMetrics = options.gossip && metrics ? new GossipPromMetrics(metrics.registry) : undefined;
+  // The epoch is on disk before the transport can announce anything of it.
+  const epoch = options.gossip ? nextEpoch(options.stateDir, Date.now()) : 0;
+  const runtime = options.gossip
+    ? await startGossipRuntime({
+        stateDir: options.stateDir,
+        clusterId: identityFromPem(material.certPem).clusterId,
+        managers: options.managers,
+        advertiseAddr: options.advertiseAddr,
+        dhtPort: options.gossip.port,
+        metrics: gossipMetrics,
+        log: options.logger,
+      })
+    : undefined;
+  const transport = runtime?.transport;
+  // The bound ports, so a port of 0 (chosen by the kernel) is reserved as what it became.
   const reservedPorts: ReservedPort[] = metricsServer ? [{ protocol: 'tcp', port: parseListen(metricsServer.address).port, reason: "the agent's metrics port" }] : [];
+  // AGENT_DHT_PORT is reserved on every node already.
+  const gossipPort = transport?.dhtAddress().port;
+  if (gossipPort !== undefined && gossipPort !== AGENT_DHT_PORT) reservedPorts.push({ protocol: 'udp', port: gossipPort, reason: "the agent's gossip DHT port (--gossip-port)" });
   // Each port once: the managers refuse a list that names one twice.
   for (const port of options.reservedPorts ?? []) {
     if (!reservedPorts.some((taken) => taken.port === port.port && taken.protocol === port.protocol)) reservedPorts.push(port);
   }
+  const gossip = transport
+    ? new AgentGossip({
+        transport,
+        epoch,
+        askManager: (networkId, ownerNodeId) => session.requestMemberEntries(networkId, ownerNodeId),
+        offer: (view) => loop.offer(view),
+        readinessChanged: (ready) => {
+          balancing.becameReady(ready);
+          dns.readinessChanged(ready);
+        },
+        metrics: gossipMetrics,
+        logger: options.logger,
+      })
+    : undefined;
+  /** A gossiping agent's ready set adds the remote endpoints their owners announce ready. */
+  const readyEndpoints = (): ReadonlySet<string> => gossip?.readyEndpoints() ?? session.readyEndpoints();
   const gatewaySubnet = options.gatewaySubnet ?? DEFAULT_GATEWAY_SUBNET;
   const runner = kernelRunner(process.env, options.logger);
   const reconciler = new Reconciler(
@@ -84,12 +130,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   options.logger.info({ engine: balancer.engine, asked: options.lb ?? 'auto' }, 'service load balancing engine');
   const balancing = new BalancingStep(
     new ServiceBalancing(balancer, join(options.stateDir, BALANCING_LEDGER)),
-    () => session.readyEndpoints(),
+    readyEndpoints,
     options.logger,
     metrics,
   );
   // Services' published ports (routing mesh, mode=host) on this host, after the pass has made the sandboxes' gw0.
-  const mesh = new MeshStep(runner, { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr }, () => session.readyEndpoints(), options.logger, metrics);
+  const mesh = new MeshStep(runner, { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr }, readyEndpoints, options.logger, metrics);
   // The sandboxes' resolver on 127.0.0.11: its sockets live in their namespaces, so they go when the agent does.
   const dns = AgentDns.start(options.logger, metrics?.registry);
   /** Per service, the revision whose rules every sandbox here holds, from the last pass: what the agent reports. */
@@ -103,18 +149,23 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     gatewaySubnet,
     reservedPorts,
     logger: options.logger,
+    gossipPublicKey: transport?.publicKey,
     onView: (view) => {
-      loop.offer(view);
+      if (gossip) gossip.viewArrived(view);
+      else loop.offer(view);
       sessionUp?.();
       sessionUp = undefined;
     },
     onTrust: (caBundlePem) => renewer.trust(caBundlePem),
     // Readiness is not part of the view: a change of it alone still needs a pass (a backend whose node went down leaves the rules).
     onReadiness: (ready) => {
+      if (gossip) return gossip.readinessArrived(ready);
       balancing.becameReady(ready);
       dns.readinessChanged(ready);
       loop.offerAgain();
     },
+    onMemberDigests: (digests) => gossip?.digestsArrived(digests),
+    onMemberEntries: (entries) => gossip?.entriesArrived(entries),
   });
   // The sandboxes' /etc files and their services' balancing follow each kernel pass that succeeded.
   const files = new SandboxFileWriter(join(options.stateDir, SANDBOX_FILES_LEDGER));
@@ -122,7 +173,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const written = files.sync(sandboxFiles(view), result.pass);
     if (written.length > 0) options.logger.info({ files: written }, 'sandbox files written');
     // Before balancing, whose failure in one namespace must not leave every sandbox without names.
-    dns.passed(view, session.readyEndpoints());
+    dns.passed(view, readyEndpoints());
     programmedServices = await balancing.sync(view, result.pass, result.unprogrammedEndpointIds);
     await mesh.sync(view, reconciler.egressAddresses(), result.pass);
     return result;
@@ -130,11 +181,34 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const loop = new ConvergeLoop(
     target,
     options.logger,
-    (view, outcome) => session.reportProgrammed(view, outcome.unprogrammedEndpointIds, programmedServices),
+    (view, outcome) => {
+      gossip?.converged(view, outcome.unprogrammedEndpointIds ?? []);
+      keepView(gossip?.toSave(view));
+      session.reportProgrammed(view, outcome.unprogrammedEndpointIds, programmedServices, gossip?.programmedMembers(view));
+    },
     options.resyncIntervalMs,
     metrics,
+    gossip ? (a, b) => gossip.sameDesired(a, b) : undefined,
   );
   const renewer: CertificateRenewer = new CertificateRenewer(tlsDir, provider, renewThroughManagers(() => session.currentManager(), provider), options.logger);
+  /** A gossiping agent keeps the managers' view it last programmed, to start from when every manager is down. */
+  const keepView = (saved: SavedView | undefined): void => {
+    if (!saved) return;
+    try {
+      saveView(options.stateDir, saved);
+    } catch (error) {
+      options.logger.warn({ err: error }, 'gossip: cannot keep the view programmed in the state directory; a restart while every manager is down waits for one');
+    }
+  };
+  const saved = gossip && loadView(options.stateDir, (problem) => options.logger.warn(problem));
+  if (gossip && saved) {
+    // Its own endpoints move with a new --advertise-addr at once: its peers learn that through gossip, managers or not.
+    const view = movedTo(saved.view, options.advertiseAddr);
+    options.logger.info({ revision: view.revision }, 'gossip: starting from the view programmed last, until a manager sends one');
+    session.adopt(view, saved.readyEndpointIds);
+    gossip.readinessArrived(new Set(saved.readyEndpointIds));
+    gossip.viewArrived(view);
+  }
   renewer.start(material);
   loop.start();
   session.start();
@@ -144,6 +218,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       renewer.stop();
       session.stop();
       await loop.stop();
+      await gossip?.stop();
       dns.close();
       await metricsServer?.close();
     },

@@ -108,6 +108,12 @@ describe('desired', () => {
     expect(() => desired(view(), { ...options, gatewaySubnet: 'gw' })).toThrow(/--gateway-subnet/);
   });
 
+  test('a remote endpoint needs no interface name (gossip brings none): it is an FDB and a neighbour entry all the same', () => {
+    const { kernel, skipped } = desired(view({ endpoints: [local, { ...remote, interfaceName: '' }] }), options);
+    expect(skipped).toEqual([]);
+    expect(kernel.networks[0]?.fdb).toEqual([{ device: 'trvx-100', mac: '02:42:0a:e7:01:03', dst: '198.18.0.2' }]);
+  });
+
   test('endpoints of networks not in the view are ignored', () => {
     // A backend of an ingress service on a network the node does not host (the routing mesh holds it).
     const { kernel, skipped, skippedEndpointIds } = desired(view({ endpoints: [{ ...remote, networkId: 'elsewhere', serviceId: 'web' }] }), options);

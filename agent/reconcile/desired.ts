@@ -142,7 +142,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
       if (viewNetworkIds.has(endpoint.networkId)) skippedEndpointIds.push(endpoint.id);
       continue;
     }
-    const problem = endpointProblem(endpoint);
+    const problem = endpointProblem(endpoint, view.nodeId);
     if (problem !== undefined) {
       skipEndpoint(endpoint, problem);
       continue;
@@ -240,11 +240,12 @@ function isolatedSubnets(view: NodeView, skipped: string[]): string[] {
   return [...subnets].sort();
 }
 
-function endpointProblem(endpoint: EndpointView): string | undefined {
+function endpointProblem(endpoint: EndpointView, nodeId: string): string | undefined {
   if (!isIpv4(endpoint.ip)) return `IP "${endpoint.ip}" is not an IPv4 address`;
   if (!isPrefixLength(endpoint.prefixLength)) return `prefix length ${endpoint.prefixLength} is invalid`;
   if (!isMac(endpoint.mac.toLowerCase())) return `MAC "${endpoint.mac}" is invalid`;
-  if (!isInterfaceName(endpoint.interfaceName)) return `interface name "${endpoint.interfaceName}" is invalid`;
+  // Only a local endpoint has an interface here; a remote one learned from gossip carries none.
+  if (endpoint.nodeId === nodeId && !isInterfaceName(endpoint.interfaceName)) return `interface name "${endpoint.interfaceName}" is invalid`;
   if (!isPlainName(endpoint.id)) return 'id is not a plain name';
   return undefined;
 }

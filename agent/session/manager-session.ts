@@ -4,6 +4,9 @@ import {
   DispatcherClient,
   type AgentMessage,
   type ManagerMessage,
+  type MemberDigests,
+  type MemberEntries,
+  type MemberProgrammed,
   type NodeView,
   type ProgrammedReport,
   type RegisterResponse,
@@ -32,6 +35,12 @@ export interface ManagerSessionOptions {
   onTrust(caBundlePem: string): void;
   /** Called whenever the set of ready endpoints (see `readyEndpoints`) changes. */
   onReadiness?(ready: ReadonlySet<string>): void;
+  /** This agent's gossip public key (hex), told in every SessionHello; absent: it does not gossip. */
+  gossipPublicKey?: string;
+  /** The leader's digests of the members' sets (gossiping agents only). */
+  onMemberDigests?(digests: MemberDigests): void;
+  /** The leader's answer to requestMemberEntries. */
+  onMemberEntries?(entries: MemberEntries): void;
 }
 
 /** Every service of the view at its revision: what a node programs once its load balancer holds the whole view. */
@@ -62,6 +71,10 @@ export class ManagerSession {
   private readonly held = new HeldView();
   /** The last report, told again to each new session: a new leader then knows at once what this node programmed. */
   private lastReport: ProgrammedReport | undefined;
+  /** Every member digest the last report stood for (MemberProgrammed by memberKey); lastReport carries only the changes. */
+  private programmedMembers = new Map<string, MemberProgrammed>();
+  /** The member digests the current session has been told, so each report carries only what changed. */
+  private toldMembers = new Map<string, string>();
 
   constructor(private readonly options: ManagerSessionOptions) {
     this.rotation = new ManagerRotation(options.managers);
@@ -88,10 +101,29 @@ export class ManagerSession {
    * Tells the manager the kernel now holds `view`, but for the endpoints of the view the pass could
    * not program, and that it holds the rules of `services` (service id → revision).
    */
-  reportProgrammed(view: NodeView, unprogrammedEndpointIds: readonly string[] = [], services: Record<string, number> = everyServiceOf(view)): void {
+  reportProgrammed(
+    view: NodeView,
+    unprogrammedEndpointIds: readonly string[] = [],
+    services: Record<string, number> = everyServiceOf(view),
+    members: readonly MemberProgrammed[] = [],
+  ): void {
     const networks = Object.fromEntries(view.networks.map((network) => [network.id, view.revision]));
+    this.programmedMembers = new Map(members.map((member) => [memberKey(member), { ...member }]));
     this.lastReport = { revision: view.revision, networks, unprogrammedEndpointIds: [...unprogrammedEndpointIds], members: [], services: { ...services } };
-    this.stream?.write({ body: { $case: 'programmed', value: this.lastReport } });
+    this.tell(this.lastReport);
+  }
+
+  /** A gossiping agent's fallback: asks the leader for a member's endpoints on a network (answered through onMemberEntries). */
+  requestMemberEntries(networkId: string, ownerNodeId: string): void {
+    this.stream?.write({ body: { $case: 'memberEntries', value: { networkId, ownerNodeId } } });
+  }
+
+  /**
+   * Starts from a view saved by an earlier start (a gossiping agent, agent/session/view-file.ts):
+   * the first session resumes from its revision, with these endpoints ready until the manager says.
+   */
+  adopt(view: NodeView, readyEndpointIds: readonly string[]): void {
+    this.held.adopt(view, readyEndpointIds);
   }
 
   /** The endpoints the manager says are ready: only those may take new flows through a service. */
@@ -138,15 +170,43 @@ export class ManagerSession {
         if (view) this.options.onView(view);
       }
       if (body?.$case === 'readiness' && this.held.applyReadiness(body.value)) this.options.onReadiness?.(this.held.readyEndpoints());
+      if (body?.$case === 'memberDigests') this.options.onMemberDigests?.(body.value);
+      if (body?.$case === 'memberEntries') this.options.onMemberEntries?.(body.value);
     });
     stream.on('error', (error: ServiceError) => this.onStreamClosed(stream, error));
     stream.on('end', () => this.onStreamClosed(stream, new Error('manager ended the session')));
     this.held.discardPartial();
-    stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: this.held.revision, assemblesDeltaParts: true, gossipPublicKey: '' } } });
-    if (this.lastReport) stream.write({ body: { $case: 'programmed', value: this.lastReport } });
+    const gossipPublicKey = this.options.gossipPublicKey ?? '';
+    stream.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: this.held.revision, assemblesDeltaParts: true, gossipPublicKey } } });
+    // A new session has been told no member digest: its first report carries every one.
+    this.toldMembers = new Map();
+    if (this.lastReport) this.tell(this.lastReport);
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => stream.write({ body: { $case: 'heartbeat', value: {} } }), heartbeatIntervalMs);
     this.options.logger.info({ manager: this.rotation.current(), nodeId }, 'session opened');
+  }
+
+  /**
+   * Writes a report on the current session (if any) with the member digests that session has not
+   * been told yet: a pair programmed before and gone now is told with digest '' (nothing
+   * programmed of it).
+   */
+  private tell(report: ProgrammedReport): void {
+    const stream = this.stream;
+    if (!stream) return;
+    const members: MemberProgrammed[] = [];
+    for (const [key, member] of this.programmedMembers) {
+      if (this.toldMembers.get(key) === member.digest) continue;
+      members.push(member);
+      this.toldMembers.set(key, member.digest);
+    }
+    for (const key of this.toldMembers.keys()) {
+      if (this.programmedMembers.has(key)) continue;
+      const [networkId = '', ownerNodeId = ''] = key.split('\0');
+      members.push({ networkId, ownerNodeId, digest: '' });
+      this.toldMembers.delete(key);
+    }
+    stream.write({ body: { $case: 'programmed', value: { ...report, members } } });
   }
 
   private onStreamClosed(stream: ClientDuplexStream<AgentMessage, ManagerMessage>, error: Error): void {
@@ -166,4 +226,9 @@ export class ManagerSession {
     this.retryTimer = setTimeout(() => void this.connect(), delayMs);
     if (!leader) this.retryMs = Math.min(this.retryMs * 2, maxRetryMs);
   }
+}
+
+/** Ids hold no NUL: no two (network, owner) pairs share a key. */
+function memberKey(member: Pick<MemberProgrammed, 'networkId' | 'ownerNodeId'>): string {
+  return `${member.networkId}\0${member.ownerNodeId}`;
 }

@@ -1,9 +1,10 @@
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { print } from '../output';
 
 /** `trellis agent --remove-all`: what it does instead of running the agent. */
 export const REMOVE_ALL_HELP =
-  "instead of running: delete every kernel object the agent of --advertise-addr made (its links, network and sandbox namespaces, the nftables tables trellis and trellis_mesh, the mesh tunnel trellis_in, service balancing in the namespaces --state-dir lists) and the /etc/netns files --state-dir lists, then exit; stop the agent first, or it programs them again";
+  "instead of running: delete every kernel object the agent of --advertise-addr made (its links, network and sandbox namespaces, the nftables tables trellis and trellis_mesh, the mesh tunnel trellis_in, service balancing in the namespaces --state-dir lists) and the /etc/netns files --state-dir lists, and the view a gossiping agent saved there, then exit; stop the agent first, or it programs them again";
 
 /**
  * What `deploy/install.sh --uninstall` runs, so that removing Trellis leaves no kernel object of
@@ -27,6 +28,13 @@ export async function removeAgentObjects(options: { advertiseAddr: string; state
   if (mesh.failure !== undefined) print(`routing mesh not removed: ${mesh.failure}`);
   const removed = await new Reconciler({ underlayDevice: '', localAddress: options.advertiseAddr }).removeAll();
   const files = new SandboxFileWriter(join(options.stateDir, SANDBOX_FILES_LEDGER)).sync([]);
+  // A gossiping agent's saved view would program them all again at its next start, were every manager down.
+  const { VIEW_FILE } = require('../../agent/session/view-file') as typeof import('../../agent/session/view-file');
+  const savedView = join(options.stateDir, VIEW_FILE);
+  if (existsSync(savedView)) {
+    rmSync(savedView);
+    files.push(savedView);
+  }
   for (const line of [...removed.actions, ...files.map((path) => `rm -r ${path}`)]) print(line);
   print(`removed ${removed.writes + mesh.writes} kernel objects, the balancing of ${balancing.read} namespaces and ${files.length} sandbox file paths`);
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { defaultAddressPools, type AddressPoolFlags } from '../address-pools';
 import { applySettings, addSettingOptions } from '../config/command-settings';
-import { gossipDhtPort, parseDuration, parseLbEngine, type DaemonRole } from '../config/daemon-settings';
+import { gossipDhtPort, parseDuration, parseGossipPort, parseLbEngine, type DaemonRole } from '../config/daemon-settings';
 import { managerList, tlsDir } from '../context';
 import { commandJoinToken, type JoinTokenFlags } from '../join-token-source';
 import { integerOption, parseReservedPorts } from '../option-parsers';
@@ -58,6 +58,8 @@ interface AgentFlags extends JoinTokenFlags {
   metricsListen: string;
   reservedPorts: string[];
   lb: string;
+  gossip?: boolean;
+  gossipPort: string;
   logLevel: string;
   stateDir: string;
 }
@@ -123,6 +125,7 @@ export function addDaemonCommands(program: Command): void {
       metricsListen: options.metricsListen,
       reservedPorts: parseReservedPorts(options.reservedPorts),
       lb: parseLbEngine(options.lb),
+      gossip: options.gossip ? { port: parseGossipPort(options.gossipPort) } : undefined,
       logger,
       onSessionUp: () => readyForSystemd(logger, `agent ${options.node}: session with a manager up`),
     });

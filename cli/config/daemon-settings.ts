@@ -1,6 +1,6 @@
 import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from '../../agent/reconcile/gateway-subnet';
 import { DEFAULT_JOINS_PER_MINUTE } from '../../manager/ca/issue-rate';
-import { MANAGER_DHT_PORT } from '../../proto/runtime/dht/ports';
+import { AGENT_DHT_PORT, MANAGER_DHT_PORT } from '../../proto/runtime/dht/ports';
 import { parseListen } from '../../proto/runtime/metrics-http';
 import { defaultAddressPools } from '../address-pools';
 import { CommandError, defaultManager } from '../context';
@@ -49,6 +49,11 @@ export function parseLbEngine(text: string): LbEngineChoice {
   const engine = LB_ENGINES.find((name) => name === text);
   if (!engine) throw new CommandError(`--lb: "${text}" is not one of ${LB_ENGINES.join(', ')}; leave it out for auto`);
   return engine;
+}
+
+/** --gossip-port: the agent's DHT node's UDP port; 0 lets the kernel choose (tests: peers bootstrap from the managers). */
+export function parseGossipPort(text: string): number {
+  return integerOption('--gossip-port', text, { min: 0, max: 65_535 });
 }
 
 function checkGatewaySubnet(text: string): void {
@@ -151,6 +156,19 @@ export const AGENT_SETTINGS: readonly SettingDefinition[] = [
     default: 'auto',
     check: (text) => void parseLbEngine(text),
     help: "engine of services' VIP load balancing: IPVS where the kernel has it (auto), else nftables",
+  },
+  {
+    key: 'gossip',
+    kind: 'boolean',
+    help: "learn other gossiping nodes' endpoints from them (agent to agent, over hyperswarm) rather than from the managers' views; the managers stay the judge",
+  },
+  {
+    key: 'gossip-port',
+    kind: 'integer',
+    placeholder: 'port',
+    default: String(AGENT_DHT_PORT),
+    check: (text) => void parseGossipPort(text),
+    help: `with --gossip: UDP port of this agent's gossip DHT node, on --advertise-addr (open it between nodes, with the managers' ${MANAGER_DHT_PORT}/udp)`,
   },
   METRICS_LISTEN,
   {
