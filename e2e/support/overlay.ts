@@ -25,7 +25,12 @@ export function sandboxNamespace(name: string): string {
 }
 
 export function pingFromSandbox(host: string, sandbox: string, target: string, extra: string[] = ['-c', '1', '-W', '1']): boolean {
-  return onHost(host, ['ip', 'netns', 'exec', sandboxNamespace(sandbox), 'ping', '-n', '-q', ...extra, target]).code === 0;
+  return pingFromNamespace(host, sandboxNamespace(sandbox), target, extra);
+}
+
+/** A ping from a namespace named beforehand: with every manager down, the CLI cannot name it. */
+export function pingFromNamespace(host: string, namespace: string, target: string, extra: string[] = ['-c', '1', '-W', '1']): boolean {
+  return onHost(host, ['ip', 'netns', 'exec', namespace, 'ping', '-n', '-q', ...extra, target]).code === 0;
 }
 
 /** The namespaces the host's agent keeps its networks in (named with a digest of its owner tag, in the lab its address). */
