@@ -13,6 +13,8 @@ interface Options {
   /** Sandboxes already on the target node, one stage each, ascending. */
   sandboxes: readonly number[];
   'attaches-per-size': number;
+  /** 1: the agents gossip (lab up --gossip), so the probe's host learns the attached endpoint from the target's agent. */
+  gossip: number;
 }
 
 /** The attach target's node; the probe sits on the other one. */
@@ -47,13 +49,14 @@ function progress(line: string): void {
  * Then the same with `sandboxes` sandboxes already on the target node, in stages.
  */
 export async function run(args: string[] = []): Promise<void> {
-  const options: Options = numberFlags('attach-latency', args, { attaches: 20, sandboxes: [10, 1000], 'attaches-per-size': 5 });
+  const options: Options = numberFlags('attach-latency', args, { attaches: 20, sandboxes: [10, 1000], 'attaches-per-size': 5, gossip: 0 });
   const sizes = options.sandboxes;
   if (options.attaches < 1 || options['attaches-per-size'] < 1 || sizes.some((size, i) => size < 1 || !Number.isInteger(size) || size <= (sizes[i - 1] ?? 0))) {
     throw new Error('attach-latency bench: --attaches and --attaches-per-size ≥ 1; --sandboxes whole numbers ≥ 1, ascending (e.g. 10,1000)');
   }
+  if (options.gossip !== 0 && options.gossip !== 1) throw new Error('attach-latency bench: --gossip 0 (the managers bring every endpoint) or 1 (lab up --gossip)');
   try {
-    labUp(1, 2);
+    labUp(1, 2, { gossip: options.gossip === 1 });
     trellisOk('m1', ['network', 'create', '--subnet', '10.231.8.0/22', 'bench-net']);
     trellisOk('m1', ['sandbox', 'create', 'probe', '--node', 'a2']);
     trellisOk('m1', ['network', 'connect', 'bench-net', 'probe']);
@@ -110,6 +113,7 @@ function report(options: Options, quiet: Sample, busy: ReadonlyArray<{ size: num
   const ratioName = `ratio_${largest?.size}_vs_${smallest?.size}`;
   const figures = {
     bench: 'attach-latency',
+    gossip: options.gossip === 1,
     attaches: options.attaches,
     p50_ms: p50(quiet.attach),
     p99_ms: round(percentile(quiet.attach, 99)),
