@@ -3,7 +3,7 @@ import { DigestLags } from './digest-lags';
 describe('DigestLags', () => {
   const pair = { memberId: 'm', networkId: 'blue', ownerId: 'x' };
 
-  it('is due once the grace period has passed since it first lagged, then at most once per period until it catches up', () => {
+  it('is due once the grace period has passed since it first lagged, then again after twice as long each time until it catches up', () => {
     const lags = new DigestLags(2_000);
     lags.lagging(pair, 1_000);
     // Seen lagging again later: the clock keeps its start.
@@ -12,6 +12,10 @@ describe('DigestLags', () => {
     expect(lags.due(3_000)).toEqual([pair]);
     expect(lags.due(4_999)).toEqual([]);
     expect(lags.due(5_000)).toEqual([pair]);
+    expect(lags.due(8_999)).toEqual([]);
+    expect(lags.due(9_000)).toEqual([pair]);
+    expect(lags.due(16_999)).toEqual([]);
+    expect(lags.due(17_000)).toEqual([pair]);
     lags.caughtUp(pair);
     expect(lags.due(10_000)).toEqual([]);
     expect(lags.pairsOf('m')).toEqual([]);

@@ -10,12 +10,19 @@ interface Lag extends LaggingPair {
   since: number;
   /** When it was last sent a correction. */
   correctedAt?: number;
+  /** How long after that the next one is due: doubles with every correction it ignores. */
+  backoffMs: number;
 }
+
+/** The longest wait between two corrections of a pair that does not catch up. */
+const MAX_BACKOFF_MS = 60_000;
 
 /**
  * Which members' programmed digests (ProgrammedReport.members) differ from the leader's, since
  * when: a member is given a grace period to catch up through gossip before the leader sends it
- * the truth (a correction), and at most one correction per pair per grace period after that.
+ * the truth (a correction); a pair still lagging is corrected again after twice as long each time
+ * (up to a minute): a member that cannot catch up (its gossip and its fallback both failing) is
+ * not sent the same digest every grace period, which across many members is a storm.
  * Pure: the caller says what it saw and when.
  */
 export class DigestLags {
@@ -28,7 +35,7 @@ export class DigestLags {
     let lags = this.byMember.get(pair.memberId);
     if (!lags) this.byMember.set(pair.memberId, (lags = new Map()));
     const key = pairKey(pair);
-    if (!lags.has(key)) lags.set(key, { ...pair, since: now });
+    if (!lags.has(key)) lags.set(key, { ...pair, since: now, backoffMs: this.graceMs });
   }
 
   caughtUp(pair: LaggingPair): void {
@@ -56,7 +63,8 @@ export class DigestLags {
     const due: LaggingPair[] = [];
     for (const lags of this.byMember.values()) {
       for (const lag of lags.values()) {
-        if (now - lag.since < this.graceMs || (lag.correctedAt !== undefined && now - lag.correctedAt < this.graceMs)) continue;
+        if (now - lag.since < this.graceMs || (lag.correctedAt !== undefined && now - lag.correctedAt < lag.backoffMs)) continue;
+        if (lag.correctedAt !== undefined) lag.backoffMs = Math.min(lag.backoffMs * 2, MAX_BACKOFF_MS);
         lag.correctedAt = now;
         due.push({ memberId: lag.memberId, networkId: lag.networkId, ownerId: lag.ownerId });
       }

@@ -20,10 +20,22 @@ import {
 } from './views';
 
 /**
+ * Whether the node surely hosted the network at `fromRevision`: one of its endpoints there now
+ * existed then already (an endpoint never changes node). A node gaining a second endpoint on a
+ * network it hosts then gets that endpoint, not the whole network again (with every member's
+ * endpoints, or every gossiping member).
+ */
+function hostedAt(state: StoreState, nodeId: string, networkId: string, fromRevision: number): boolean {
+  return state
+    .sandboxesOfNode(nodeId)
+    .some((sandbox) => state.endpointsOfSandbox(sandbox.id).some((endpoint) => endpoint.networkId === networkId && endpoint.createdRevision <= fromRevision));
+}
+
+/**
  * Turns an agent's view at `fromRevision` into its view now, given everything written
  * in between. Whatever the agent held at `fromRevision`:
- * - a network it hosts now but may not have hosted then gained a local endpoint in
- *   between, so such networks are sent whole;
+ * - a network it hosts now but may not have hosted then (see `hostedAt`) gained a local endpoint
+ *   in between, so such networks are sent whole;
  * - an endpoint or sandbox that changed is sent as it is now, or as removed;
  * - an endpoint whose node changed address is sent again (its vtep changed);
  * - endpoints of hosted networks that gossip brings (see `leftToGossip`) are left out: see
@@ -48,8 +60,9 @@ export function viewDelta(
   const hosted = hostedNetworkIds(state, nodeId);
   const whole = new Set<string>();
   for (const [endpointId, networkId] of changes.endpoints) {
+    if (whole.has(networkId) || !hosted.has(networkId)) continue;
     const endpoint = state.endpoints.get(endpointId);
-    if (endpoint && hosted.has(networkId) && state.sandbox(endpoint.sandboxId).nodeId === nodeId) whole.add(networkId);
+    if (endpoint && state.sandbox(endpoint.sandboxId).nodeId === nodeId && !hostedAt(state, nodeId, networkId, fromRevision)) whole.add(networkId);
   }
 
   const scope: DeltaScope = { state, nodeId, hosted, whole, changes, cache };
