@@ -42,7 +42,7 @@ import { PeerClients } from './cluster/peer-clients';
 import { RaftCluster } from './cluster/raft-cluster';
 import { clusterHandlers } from './cluster/raft-handlers';
 import { bootstrapNewCluster, forceNewCluster, fromSnapshot, isEmpty } from './cluster/recover';
-import { Dispatcher } from './dispatcher/dispatcher-service';
+import { Dispatcher, type DispatcherOptions } from './dispatcher/dispatcher-service';
 import { finishDrainsWhenDue } from './cluster/drain-finisher';
 import { managerRevocationCheck } from './ca/revoked';
 import { finishRotationsWhenDone, trustBundlePem } from './ca/root-rotation';
@@ -84,6 +84,8 @@ export interface ManagerOptions {
   metricsListen?: string;
   /** Certificates one join token may get from this manager per minute (DEFAULT_JOINS_PER_MINUTE when not given). */
   joinsPerMinute?: number;
+  /** Tuning of the agents' sessions (tests shorten the gossip correction grace). */
+  dispatcher?: DispatcherOptions;
 }
 
 export interface RunningManager {
@@ -207,7 +209,7 @@ export async function startManager(options: ManagerOptions): Promise<RunningMana
     observer: metrics?.clusterObserver,
   });
 
-  const dispatcher = new Dispatcher(cluster, logger, metrics?.dispatcherObserver);
+  const dispatcher = new Dispatcher(cluster, logger, metrics?.dispatcherObserver, options.dispatcher);
   metrics?.bind({ cluster, dispatcher });
   server.addService(ControlService, controlService(cluster, nodeDirectory(cluster, dispatcher, peers), managerDirectory(cluster, id, peers, metricsServer?.address), clusterKey));
   server.addService(dispatcher.serviceDefinition(), dispatcher.service());

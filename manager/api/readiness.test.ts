@@ -59,4 +59,32 @@ describe('readyOnNetwork', () => {
     // ep-a3 is newer than what a programmed; ep-b1's node is down; c could not program ep-c1.
     expect([...ready].sort()).toEqual(['ep-a1', 'ep-a2']);
   });
+
+  it('between gossiping hosts, counts what each programmed of the owner (the floor) instead of its network revision; a host that does not gossip still counts by revision', () => {
+    const host = (networks: Record<string, number>, gossips: boolean) => ({ live: true, networks, unprogrammed: new Set<string>(), gossips });
+    // x and m gossip and have programmed blue at revisions that say nothing of each other's endpoints; p does not gossip.
+    const programming = new Map([
+      ['x', host({ blue: 9 }, true)],
+      ['m', host({ blue: 3 }, true)],
+      ['p', host({ blue: 8 }, false)],
+    ]);
+    const endpoints = [
+      { id: 'ep-x1', host: 'x', createdRevision: 5 },
+      { id: 'ep-x2', host: 'x', createdRevision: 7 },
+      { id: 'ep-x3', host: 'x', createdRevision: 9 },
+      { id: 'ep-p1', host: 'p', createdRevision: 6 },
+    ];
+    const asked: string[][] = [];
+    // m has programmed x's set as of revision 7 (which holds ep-x1 and ep-x2).
+    const floor = (owner: string, members: readonly string[]): number => {
+      asked.push([owner, ...members]);
+      return owner === 'x' ? 7 : 0;
+    };
+    const ready = readyOnNetwork('blue', endpoints, ['x', 'm', 'p'], (name) => programming.get(name), floor);
+    // ep-x3 is past m's floor (and p's revision); ep-p1 waits for m's revision, which is older.
+    expect([...ready].sort()).toEqual(['ep-x1', 'ep-x2']);
+    expect(asked).toEqual([['x', 'x', 'm']]);
+    // Without a floor (the API, from nodes as listed), the gossiping hosts' unprogrammed lists say it.
+    expect([...readyOnNetwork('blue', endpoints, ['x', 'm', 'p'], (name) => programming.get(name))].sort()).toEqual(['ep-x1', 'ep-x2']);
+  });
 });

@@ -10,6 +10,11 @@ export interface HostProgramming {
   networks: Readonly<Record<string, number>>;
   /** Endpoints of its view it could not program, whatever their network's revision says. */
   unprogrammed: ReadonlySet<string>;
+  /**
+   * The node gossips (it registered a gossip key): its view leaves out the endpoints of other
+   * gossiping nodes, so its network revision says nothing of theirs (see `readyOnNetwork`).
+   */
+  gossips?: boolean;
 }
 
 /** An endpoint as readiness sees it: `host` names its node as the caller's `programmingOf` keys them (id or name). */
@@ -18,6 +23,13 @@ export interface ReadinessEndpoint {
   host: string;
   createdRevision: number;
 }
+
+/**
+ * For a gossiping owner on the network: the revision up to which every one of `members` (the live
+ * gossiping hosts of the network that reported it, the owner among them) has programmed the
+ * owner's endpoints there, learnt through gossip (ProgrammedReport.members).
+ */
+export type GossipFloor = (ownerHost: string, members: readonly string[]) => number;
 
 /**
  * The ready ones among `endpoints` of network `networkId`, whose hosts are `hosts`. An endpoint is
@@ -30,27 +42,44 @@ export interface ReadinessEndpoint {
  *   there was just attached, or a new leader has not heard from it yet), its own endpoints are not
  *   ready until it has, and its sandboxes reach nothing on the network before then anyway; else
  *   every attach on a new node would take every backend of the network out of service meanwhile.
+ * - Between two gossiping nodes the network revision does not say it: the endpoint is not in the
+ *   other's view. `gossipFloor` says how far each has programmed what the owner gossips (without
+ *   it, as where only the nodes as listed are known, their `unprogrammed` lists say it).
  */
 export function readyOnNetwork(
   networkId: string,
   endpoints: Iterable<ReadinessEndpoint>,
   hosts: Iterable<string>,
   programmingOf: (host: string) => HostProgramming | undefined,
+  gossipFloor?: GossipFloor,
 ): Set<string> {
   const programmedOn = (programming: HostProgramming | undefined): number | undefined =>
     programming?.live && Object.hasOwn(programming.networks, networkId) ? programming.networks[networkId] : undefined;
   let programmedByAll = Infinity;
+  let programmedByPlain = Infinity;
+  const members: string[] = [];
   const unprogrammed = new Set<string>();
   for (const host of hosts) {
     const programming = programmingOf(host);
     if (!programming?.live) continue;
     for (const id of programming.unprogrammed) unprogrammed.add(id);
-    programmedByAll = Math.min(programmedByAll, programmedOn(programming) ?? Infinity);
+    const programmed = programmedOn(programming);
+    programmedByAll = Math.min(programmedByAll, programmed ?? Infinity);
+    if (!programming.gossips) programmedByPlain = Math.min(programmedByPlain, programmed ?? Infinity);
+    else if (programmed !== undefined) members.push(host);
   }
+  const floors = new Map<string, number>();
+  const othersOf = (host: string, owner: HostProgramming | undefined): number => {
+    if (!owner?.gossips) return programmedByAll;
+    let floor = floors.get(host);
+    if (floor === undefined) floors.set(host, (floor = Math.min(programmedByPlain, gossipFloor?.(host, members) ?? Infinity)));
+    return floor;
+  };
   const ready = new Set<string>();
   for (const endpoint of endpoints) {
-    const own = programmedOn(programmingOf(endpoint.host));
-    const programmed = own !== undefined && Math.min(own, programmedByAll) >= endpoint.createdRevision;
+    const owner = programmingOf(endpoint.host);
+    const own = programmedOn(owner);
+    const programmed = own !== undefined && Math.min(own, othersOf(endpoint.host, owner)) >= endpoint.createdRevision;
     if (programmed && !unprogrammed.has(endpoint.id)) ready.add(endpoint.id);
   }
   return ready;
@@ -61,7 +90,12 @@ export function endpointReadiness(nodes: readonly Node[], hostsOf: NetworkHosts)
   const byName = new Map(
     nodes.map((node): [string, HostProgramming] => [
       node.name,
-      { live: node.status === NodeStatus.NODE_STATUS_READY, networks: node.programmedNetworks, unprogrammed: new Set(node.unprogrammedEndpointIds) },
+      {
+        live: node.status === NodeStatus.NODE_STATUS_READY,
+        networks: node.programmedNetworks,
+        unprogrammed: new Set(node.unprogrammedEndpointIds),
+        gossips: node.gossipPublicKey !== '',
+      },
     ]),
   );
   const programmingOf = (name: string): HostProgramming | undefined => byName.get(name);

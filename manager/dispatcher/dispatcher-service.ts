@@ -6,7 +6,9 @@ import {
   type ManagerMessage,
   type DispatcherServer,
   type EndpointReadiness,
+  type MemberDigest,
   type ProgrammedReport,
+  type SessionHello,
   type ViewDelta,
 } from '../../proto/gen/trellis/v1/dispatcher';
 import { NodeStatus, type Node } from '../../proto/gen/trellis/v1/types';
@@ -22,7 +24,9 @@ import { revokedError } from '../ca/revoked';
 import { trustBundlePem } from '../ca/root-rotation';
 import type { HostProgramming } from '../api/readiness';
 import { ReadinessTracker, type ReadinessChange, type ReadinessChanges } from './readiness-tracker';
-import { deltaParts, readinessMessages, viewChunks } from './view-chunks';
+import { deltaParts, memberDigestMessages, readinessMessages, viewChunks } from './view-chunks';
+import { defaultCorrectionGraceMs, GossipJudge, type GossipJudgeOptions } from './gossip-judge';
+import { StoreReader } from './gossip-store';
 
 type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
 
@@ -41,18 +45,32 @@ interface AgentSession {
   assemblesDeltaParts: boolean;
   /** The session was given its whole ready set (after its first view): readiness changes follow it. */
   readinessOpened: boolean;
+  /** The agent has sent a ProgrammedReport in this session (its first carries every member digest). */
+  reported: boolean;
   /** Messages not yet handed to the stream: one is written at a time (see `pump`). */
   outbox: ManagerMessage[];
   writing: boolean;
 }
 
+/** What a ManagerMessage carries. */
+export type ManagerMessageKind = NonNullable<ManagerMessage['body']>['$case'];
+
 /** Instrumentation hooks (metrics); called synchronously, so they must be cheap and must not throw. */
 export interface DispatcherObserver {
   /** `nodeId`'s agent reported having programmed its view up to `revision` (in its hello or a ProgrammedReport). */
   programmed(nodeId: string, revision: number): void;
-  /** A message of the view went out: part of a full resync, or a delta. */
-  sent(kind: 'resync' | 'delta', bytes: number): void;
+  /** A message went out to an agent, of `bytes` on the wire. */
+  sent(kind: ManagerMessageKind, bytes: number): void;
+  /** Members whose programmed digest lagged past the grace period were sent the truth (`pairs` of them). */
+  digestsCorrected?(pairs: number): void;
+  /** A member's fallback request (MemberEntriesRequest) was answered. */
+  memberEntriesAnswered?(): void;
 }
+
+export type DispatcherOptions = Pick<GossipJudgeOptions, 'correctionGraceMs'>;
+
+/** Hex of 32 bytes: what a gossip key must be. */
+const gossipKeyPattern = /^[0-9a-f]{64}$/;
 
 /** The caller's identity when it is a worker (a manager's certificate may act for any node: managers are trusted). */
 function workerIdentity(call: Parameters<typeof callerIdentity>[0]): NodeIdentity | undefined {
@@ -75,6 +93,11 @@ export class Dispatcher {
   private readonly programmed = new Map<string, { report: ProgrammedReport; unprogrammed: ReadonlySet<string> }>();
   /** Which endpoints are ready, told to every session (see ReadinessTracker). */
   private readonly readiness: ReadinessTracker;
+  /** The store as gossip judgment reads it, memoized per revision. */
+  private readonly reader: StoreReader;
+  /** Member digests and what gossiping agents programmed of each other (see GossipJudge). */
+  private readonly gossip: GossipJudge;
+  private readonly corrector: NodeJS.Timeout;
   /** The store revision views were last pushed for; the store says which nodes changed since. */
   private pushedRevision: number;
   private viewCache: { revision: number; views: NetworkEndpointsCache } = { revision: -1, views: new Map() };
@@ -87,12 +110,23 @@ export class Dispatcher {
     private readonly state: ClusterState,
     private readonly logger: Logger,
     private readonly observer?: DispatcherObserver,
+    options: DispatcherOptions = {},
   ) {
     this.pushedRevision = state.store.revision;
+    this.reader = new StoreReader(() => this.state.store);
+    this.gossip = new GossipJudge(
+      this.reader,
+      {
+        live: (nodeId) => this.sessions.has(nodeId),
+        sendDigests: (nodeId, digests) => this.sendDigestsTo(nodeId, digests),
+      },
+      options,
+    );
     this.readiness = new ReadinessTracker(
       {
         networkEndpointNodes: (networkId) => this.state.store.networkEndpointNodes(networkId),
         programmingOf: (nodeId) => this.programmingOf(nodeId),
+        gossipFloor: (networkId, ownerId, members) => this.gossip.floor(networkId, ownerId, members),
       },
       (changes, everyNode) => this.sendReadinessChanges(changes, everyNode),
     );
@@ -101,10 +135,13 @@ export class Dispatcher {
       if (!leading) this.closeAll();
     });
     this.sweeper = setInterval(() => this.cutSilentSessions(), heartbeatIntervalMs);
+    const graceMs = options.correctionGraceMs ?? defaultCorrectionGraceMs;
+    this.corrector = setInterval(() => this.correctLaggingMembers(), Math.max(graceMs / 2, 10));
   }
 
   close(): void {
     clearInterval(this.sweeper);
+    clearInterval(this.corrector);
     this.closeAll();
   }
 
@@ -120,7 +157,8 @@ export class Dispatcher {
       status: this.isHeard(node.id) ? NodeStatus.NODE_STATUS_READY : NodeStatus.NODE_STATUS_DOWN,
       appliedRevision: report?.revision ?? 0,
       programmedNetworks: { ...report?.networks },
-      unprogrammedEndpointIds: [...(report?.unprogrammedEndpointIds ?? [])],
+      // What a gossiping node has not programmed of its fellow members' endpoints counts too.
+      unprogrammedEndpointIds: [...(report?.unprogrammedEndpointIds ?? []), ...this.gossip.uncovered(node.id)],
       programmedServices: { ...report?.services },
     };
   }
@@ -130,16 +168,18 @@ export class Dispatcher {
     const programmed = this.programmed.get(nodeId);
     const live = this.sessions.has(nodeId);
     if (!programmed && !live) return undefined;
-    return { live, networks: programmed?.report.networks ?? {}, unprogrammed: programmed?.unprogrammed ?? new Set() };
+    return { live, networks: programmed?.report.networks ?? {}, unprogrammed: programmed?.unprogrammed ?? new Set(), gossips: this.reader.gossips(nodeId) };
   }
 
   /** A node's session opened or ended: its endpoints, and what its networks wait for, change. */
   private livenessChanged(nodeId: string): void {
+    if (!this.sessions.has(nodeId)) this.gossip.sessionClosed(nodeId);
     this.readiness.touch(this.state.store.hostedNetworks(nodeId));
   }
 
   /** Touches the networks whose readiness a new report from `nodeId` may change. */
-  private reported(nodeId: string, report: ProgrammedReport): void {
+  private reported(nodeId: string, report: ProgrammedReport, first: boolean): void {
+    if (first || report.members.length > 0) this.readiness.touch(this.gossip.reported(nodeId, report.members, first));
     const before = this.programmed.get(nodeId);
     const unprogrammed = new Set(report.unprogrammedEndpointIds);
     this.programmed.set(nodeId, { report, unprogrammed });
@@ -239,50 +279,27 @@ export class Dispatcher {
       return;
     }
     let nodeId: string | undefined;
+    let ended = false;
     stream.on('data', (message: AgentMessage) => {
       const body = message.body;
       const session = nodeId === undefined ? undefined : this.sessions.get(nodeId);
       if (session?.stream === stream) session.lastHeardAt = Date.now();
       if (body?.$case === 'hello') {
         nodeId = body.value.nodeId;
-        const revoked = revokedError(this.state.store, nodeId);
-        if (revoked) {
-          stream.emit('error', revoked);
-          return;
-        }
-        const worker = workerIdentity(stream);
-        if (worker && worker.nodeId !== nodeId) {
-          stream.emit('error', serviceError('PERMISSION_DENIED', 'node_id', `node_id: this certificate is node ${worker.nodeId}'s, not node ${nodeId}'s`));
-          return;
-        }
-        if (!this.state.store.node(nodeId)) {
-          stream.emit('error', serviceError('NOT_FOUND', 'node_id', `node_id: no node with id "${nodeId}"; register first`));
-          return;
-        }
-        this.sessions.get(nodeId)?.stream.end();
-        const held = body.value.lastAppliedRevision;
-        const session: AgentSession = {
-          stream,
-          lastHeardAt: Date.now(),
-          sentRevision: undefined,
-          resumeAt: held,
-          assemblesDeltaParts: body.value.assemblesDeltaParts,
-          readinessOpened: false,
-          outbox: [],
-          writing: false,
-        };
-        this.sessions.set(nodeId, session);
-        this.livenessChanged(nodeId);
-        this.logger.info({ nodeId, heldRevision: held }, 'agent session opened');
-        const trust = this.currentTrustBundle();
-        if (trust) this.send(session, { $case: 'trust', value: { caBundlePem: trust } });
-        if (held <= this.state.store.revision) this.resume(nodeId, session);
+        void this.hello(stream, body.value, () => ended);
       } else if (body?.$case === 'programmed' && nodeId !== undefined) {
-        this.reported(nodeId, body.value);
+        const first = session?.stream === stream && !session.reported;
+        if (session?.stream === stream) session.reported = true;
+        this.reported(nodeId, body.value, first);
         this.observer?.programmed(nodeId, body.value.revision);
+      } else if (body?.$case === 'memberEntries' && nodeId !== undefined && session?.stream === stream) {
+        const answer = this.gossip.answer(nodeId, body.value, (networkId) => new Set(this.readiness.readyOn([networkId])));
+        this.send(session, { $case: 'memberEntries', value: answer });
+        this.observer?.memberEntriesAnswered?.();
       }
     });
     const close = () => {
+      ended = true;
       if (nodeId !== undefined && this.sessions.get(nodeId)?.stream === stream) {
         this.sessions.delete(nodeId);
         this.livenessChanged(nodeId);
@@ -298,6 +315,69 @@ export class Dispatcher {
     stream.on('close', close);
   }
 
+  /**
+   * Opens the session a hello asks for. A gossip key other than the one stored is committed first,
+   * so that the first view the agent gets is already the one of a node that gossips (or not).
+   */
+  private async hello(stream: SessionStream, hello: SessionHello, ended: () => boolean): Promise<void> {
+    const { nodeId } = hello;
+    const revoked = revokedError(this.state.store, nodeId);
+    if (revoked) {
+      stream.emit('error', revoked);
+      return;
+    }
+    const worker = workerIdentity(stream);
+    if (worker && worker.nodeId !== nodeId) {
+      stream.emit('error', serviceError('PERMISSION_DENIED', 'node_id', `node_id: this certificate is node ${worker.nodeId}'s, not node ${nodeId}'s`));
+      return;
+    }
+    const node = this.state.store.node(nodeId);
+    if (!node) {
+      stream.emit('error', serviceError('NOT_FOUND', 'node_id', `node_id: no node with id "${nodeId}"; register first`));
+      return;
+    }
+    const publicKey = hello.gossipPublicKey.toLowerCase();
+    if (publicKey !== '' && !gossipKeyPattern.test(publicKey)) {
+      stream.emit(
+        'error',
+        serviceError('INVALID_ARGUMENT', 'gossip_public_key', `gossip_public_key: "${hello.gossipPublicKey}" is not a 32-byte key in hex (64 hex digits); restart the agent so that it makes its gossip key again`),
+      );
+      return;
+    }
+    if (publicKey !== node.gossipPublicKey) {
+      const result = await this.state.propose({ type: 'setNodeGossipKey', nodeId, publicKey });
+      if (!result.ok) {
+        stream.emit('error', fromStoreError(result.error));
+        return;
+      }
+      this.logger.info({ nodeId, gossips: publicKey !== '' }, 'node gossip key registered');
+      if (ended()) return;
+      if (!this.state.isLeader()) {
+        stream.emit('error', this.notLeader());
+        return;
+      }
+    }
+    this.sessions.get(nodeId)?.stream.end();
+    const held = hello.lastAppliedRevision;
+    const session: AgentSession = {
+      stream,
+      lastHeardAt: Date.now(),
+      sentRevision: undefined,
+      resumeAt: held,
+      assemblesDeltaParts: hello.assemblesDeltaParts,
+      readinessOpened: false,
+      reported: false,
+      outbox: [],
+      writing: false,
+    };
+    this.sessions.set(nodeId, session);
+    this.livenessChanged(nodeId);
+    this.logger.info({ nodeId, heldRevision: held }, 'agent session opened');
+    const trust = this.currentTrustBundle();
+    if (trust) this.send(session, { $case: 'trust', value: { caBundlePem: trust } });
+    if (held <= this.state.store.revision) this.resume(nodeId, session);
+  }
+
   private currentTrustBundle(): string | undefined {
     const root = this.state.store.rootCa();
     return root && trustBundlePem(root);
@@ -308,6 +388,7 @@ export class Dispatcher {
     for (const session of this.sessions.values()) session.stream.emit('error', this.notLeader());
     this.sessions.clear();
     this.readiness.reset();
+    this.gossip.reset();
   }
 
   /**
@@ -326,6 +407,26 @@ export class Dispatcher {
     }
     session.sentRevision = store.revision;
     this.sendWholeReadiness(nodeId, session);
+    this.sendWholeDigests(nodeId, session);
+  }
+
+  /** A gossiping node's member digests, whole: once a session has its first view (and again with every whole view). */
+  private sendWholeDigests(nodeId: string, session: AgentSession): void {
+    if (!this.reader.gossips(nodeId)) return;
+    const digests = this.gossip.digestsOn(nodeId, this.reader.hostedNetworks(nodeId));
+    for (const part of memberDigestMessages({ replace: true, digests })) this.send(session, { $case: 'memberDigests', value: part });
+  }
+
+  private sendDigestsTo(nodeId: string, digests: MemberDigest[]): void {
+    const session = this.sessions.get(nodeId);
+    if (!session || digests.length === 0) return;
+    for (const part of memberDigestMessages({ replace: false, digests })) this.send(session, { $case: 'memberDigests', value: part });
+  }
+
+  /** Members whose programmed digests have lagged past the grace period get the truth. */
+  private correctLaggingMembers(): void {
+    const corrected = this.gossip.correct();
+    if (corrected > 0) this.observer?.digestsCorrected?.(corrected);
   }
 
   /**
@@ -336,7 +437,7 @@ export class Dispatcher {
     const store = this.state.store;
     const ready = [...this.readiness.readyOn(store.hostedNetworks(nodeId)), ...this.readiness.readyAmong(store.meshBackendsOutside(nodeId))];
     session.readinessOpened = true;
-    this.sendReadiness(session, { replace: true, readyEndpointIds: ready, unreadyEndpointIds: [] });
+    this.sendReadiness(nodeId, session, { replace: true, readyEndpointIds: ready, unreadyEndpointIds: [] });
   }
 
   /** Each node gets the changes of its networks, and every node those of the ingress services' backends. */
@@ -349,11 +450,24 @@ export class Dispatcher {
       // A host of a backend's network is told of it twice otherwise.
       const ready = new Set([...(change?.ready ?? []), ...everyNode.ready]);
       const unready = new Set([...(change?.unready ?? []), ...everyNode.unready]);
-      this.sendReadiness(session, { replace: false, readyEndpointIds: [...ready], unreadyEndpointIds: [...unready] });
+      this.sendReadiness(nodeId, session, { replace: false, readyEndpointIds: [...ready], unreadyEndpointIds: [...unready] });
     }
   }
 
-  private sendReadiness(session: AgentSession, readiness: EndpointReadiness): void {
+  /** To a gossiping node, only what its view holds: the readiness of other gossiping owners' endpoints travels in their gossip. */
+  private sendReadiness(nodeId: string, session: AgentSession, readiness: EndpointReadiness): void {
+    if (this.reader.gossips(nodeId)) {
+      const hosted = this.reader.hostedNetworks(nodeId);
+      const inView = (id: string): boolean => {
+        const owner = this.reader.endpointOwner(id);
+        const networkId = this.state.store.endpointNetwork(id);
+        return owner === undefined || owner === nodeId || !this.reader.gossips(owner) || networkId === undefined || !hosted.has(networkId);
+      };
+      const ready = readiness.readyEndpointIds.filter(inView);
+      const unready = readiness.unreadyEndpointIds.filter(inView);
+      if (!readiness.replace && ready.length === 0 && unready.length === 0) return;
+      readiness = { replace: readiness.replace, readyEndpointIds: ready, unreadyEndpointIds: unready };
+    }
     for (const part of readinessMessages(readiness)) this.send(session, { $case: 'readiness', value: part });
   }
 
@@ -382,9 +496,16 @@ export class Dispatcher {
     if (!session.readinessOpened) return;
     const hosted = new Set(delta.networkIds);
     const meshBackends = delta.endpoints.filter((endpoint) => !hosted.has(endpoint.networkId));
-    if (delta.networks.length === 0 && meshBackends.length === 0) return;
-    const ready = [...this.readiness.readyOn(delta.networks.map((network) => network.id)), ...this.readiness.readyAmong(meshBackends)];
-    if (ready.length > 0) this.sendReadiness(session, { replace: false, readyEndpointIds: ready, unreadyEndpointIds: [] });
+    if (delta.networks.length > 0 || meshBackends.length > 0) {
+      const ready = [...this.readiness.readyOn(delta.networks.map((network) => network.id)), ...this.readiness.readyAmong(meshBackends)];
+      if (ready.length > 0) this.sendReadiness(nodeId, session, { replace: false, readyEndpointIds: ready, unreadyEndpointIds: [] });
+    }
+    // Likewise the digests of members new to it: of networks sent whole, and members added.
+    const newNetworks = delta.networks.map((network) => network.id);
+    const digests = this.gossip.digestsOn(nodeId, newNetworks);
+    const sent = new Set(newNetworks);
+    for (const member of delta.members) if (!sent.has(member.networkId)) digests.push(this.gossip.digest(member.networkId, member.nodeId));
+    this.sendDigestsTo(nodeId, digests);
   }
 
   /**
@@ -418,8 +539,10 @@ export class Dispatcher {
     const from = this.pushedRevision;
     const changes = store.changesSince(from);
     this.pushedRevision = store.revision;
+    // Before any view goes out: digests sent with views must be those of this revision.
+    const gossip = this.gossip.storeChanged(changes);
     // Endpoints added or removed change readiness on their networks (and who hosts them).
-    if (changes) this.readiness.touch(new Set(changes.endpoints.values()));
+    if (changes) this.readiness.touch(new Set([...changes.endpoints.values(), ...gossip.touched]));
     else this.readiness.touchAll();
     const cache = this.endpointViews();
     for (const [nodeId, session] of this.sessions) {
@@ -439,11 +562,14 @@ export class Dispatcher {
       if (!changes) {
         this.resync(nodeId, session);
         this.sendWholeReadiness(nodeId, session);
+        this.sendWholeDigests(nodeId, session);
       } else if (concernsNode(changes, nodeId)) {
         this.sendDelta(nodeId, session, store.viewDelta(nodeId, from, changes, cache));
       }
       session.sentRevision = store.revision;
     }
+    // After the views: a member is told of an owner it already holds.
+    for (const [nodeId, digests] of gossip.toMembers) this.sendDigestsTo(nodeId, digests);
   }
 
   /**
@@ -479,7 +605,7 @@ export class Dispatcher {
 
   /**
    * The service definition to serve: like the generated one, but counting the bytes of
-   * every view message as it is serialized (once, on its way out).
+   * every message as it is serialized (once, on its way out).
    */
   serviceDefinition(): typeof DispatcherService {
     const session = DispatcherService.session;
@@ -492,7 +618,7 @@ export class Dispatcher {
         responseSerialize: (message: ManagerMessage): Buffer => {
           const bytes = session.responseSerialize(message);
           const kind = message.body?.$case;
-          if (kind === 'resync' || kind === 'delta') observer.sent(kind, bytes.length);
+          if (kind) observer.sent(kind, bytes.length);
           return bytes;
         },
       },

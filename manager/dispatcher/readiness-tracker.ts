@@ -15,6 +15,8 @@ export interface ReadinessSource {
   networkEndpointNodes(networkId: string): TrackedEndpoint[];
   /** What a node's agent last reported, and whether it is live; undefined for a node never heard from. */
   programmingOf(nodeId: string): HostProgramming | undefined;
+  /** Between gossiping nodes: how far the network's `members` have programmed the owner's endpoints (see `GossipFloor`). */
+  gossipFloor?(networkId: string, ownerId: string, members: readonly string[]): number;
 }
 
 /** Endpoints that became ready, and those that no longer are. */
@@ -148,6 +150,12 @@ export class ReadinessTracker {
     this.newest.set(networkId, endpoints.reduce((newest, endpoint) => Math.max(newest, endpoint.createdRevision), 0));
     const hosts = new Set(endpoints.map((endpoint) => endpoint.nodeId));
     const asReadiness = endpoints.map(({ id, nodeId, createdRevision }) => ({ id, host: nodeId, createdRevision }));
-    return readyOnNetwork(networkId, asReadiness, hosts, (nodeId) => this.source.programmingOf(nodeId));
+    return readyOnNetwork(
+      networkId,
+      asReadiness,
+      hosts,
+      (nodeId) => this.source.programmingOf(nodeId),
+      (ownerId, members) => this.source.gossipFloor?.(networkId, ownerId, members) ?? Infinity,
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { EndpointReadiness, EndpointView, MemberRef, MemberView, NetworkView, NodeView, SandboxView, ServiceView, ViewDelta, type ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
+import { EndpointReadiness, EndpointView, MemberDigest, MemberDigests, MemberRef, MemberView, NetworkView, NodeView, SandboxView, ServiceView, ViewDelta, type ViewChunk } from '../../proto/gen/trellis/v1/dispatcher';
 import { maxMessageBytes } from '../../proto/runtime/message-limits';
 import { messageFieldBytes, stringFieldBytes } from '../../proto/runtime/wire-size';
 import { packBySize, type PackLimits, type Piece } from './size-packing';
@@ -107,9 +107,17 @@ export function deltaParts(delta: ViewDelta, limits: PackLimits = viewLimits): S
 }
 
 /**
- * Readiness in as many messages as its size needs (by bytes only, like a delta): the first keeps
- * `replace`, the others add to it. Ids are small: none is ever too large for a message.
+ * A message that is either whole (`replace`) or a change, in as many messages as its size needs (by
+ * bytes only, like a delta): the first keeps `replace`, the others add to it.
  */
+function replaceableParts<P extends { replace: boolean }>(whole: P, items: Piece<P>[], empty: () => P, headerBytes: number, limits: PackLimits): P[] {
+  const { parts } = packBySize(items, empty, headerBytes, deltaLimits(limits));
+  const [first] = parts;
+  if (first) first.replace = whole.replace;
+  return parts;
+}
+
+/** Readiness in as many messages as its size needs (see `replaceableParts`). Ids are small: none is ever too large for a message. */
 export function readinessMessages(readiness: EndpointReadiness, limits: PackLimits = viewLimits): EndpointReadiness[] {
   const empty = (): EndpointReadiness => ({ replace: false, readyEndpointIds: [], unreadyEndpointIds: [] });
   const headerBytes = EndpointReadiness.encode({ ...empty(), replace: true }).finish().length + envelopeBytes;
@@ -118,16 +126,18 @@ export function readinessMessages(readiness: EndpointReadiness, limits: PackLimi
   for (const id of readiness.readyEndpointIds) bytes += stringFieldBytes(id);
   for (const id of readiness.unreadyEndpointIds) bytes += stringFieldBytes(id);
   if (bytes <= limits.budgetBytes) return [readiness];
-  const { parts } = packBySize(
-    [
-      ...pieces(readiness.readyEndpointIds, stringFieldBytes, (part: EndpointReadiness) => part.readyEndpointIds, named('ready endpoint')),
-      ...pieces(readiness.unreadyEndpointIds, stringFieldBytes, (part: EndpointReadiness) => part.unreadyEndpointIds, named('unready endpoint')),
-    ],
-    empty,
-    headerBytes,
-    deltaLimits(limits),
-  );
-  const [first] = parts;
-  if (first) first.replace = readiness.replace;
-  return parts;
+  const items = [
+    ...pieces(readiness.readyEndpointIds, stringFieldBytes, (part: EndpointReadiness) => part.readyEndpointIds, named('ready endpoint')),
+    ...pieces(readiness.unreadyEndpointIds, stringFieldBytes, (part: EndpointReadiness) => part.unreadyEndpointIds, named('unready endpoint')),
+  ];
+  return replaceableParts(readiness, items, empty, headerBytes, limits);
+}
+
+/** Member digests in as many messages as their size needs (see `replaceableParts`). */
+export function memberDigestMessages(digests: MemberDigests, limits: PackLimits = viewLimits): MemberDigests[] {
+  const empty = (): MemberDigests => ({ replace: false, digests: [] });
+  const headerBytes = MemberDigests.encode({ ...empty(), replace: true }).finish().length + envelopeBytes;
+  const digestBytes = (digest: MemberDigest): number => messageFieldBytes(MemberDigest, digest);
+  const items = pieces(digests.digests, digestBytes, (part: MemberDigests) => part.digests, (digest) => `digest of ${digest.nodeId} on network ${digest.networkId}`);
+  return replaceableParts(digests, items, empty, headerBytes, limits);
 }

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { NodeStatus, type Node } from '../../proto/gen/trellis/v1/types';
 import type { ClusterObserver, ProposalOutcome } from '../cluster/raft-cluster';
-import type { DispatcherObserver } from '../dispatcher/dispatcher-service';
+import type { DispatcherObserver, ManagerMessageKind } from '../dispatcher/dispatcher-service';
 import type { ConfState, Status } from '../raft/core';
 import type { Command, Store } from '../store';
 import { AttachTracker, type UnconfirmedReason } from './attach-tracker';
@@ -22,6 +22,9 @@ export interface MetricSources {
 }
 
 const outcomes: readonly ProposalOutcome[] = ['committed', 'failed', 'forwarded'];
+const messageKinds: readonly ManagerMessageKind[] = ['resync', 'delta', 'readiness', 'trust', 'memberDigests', 'memberEntries'];
+/** The label of a message kind: its field name in dispatcher.proto. */
+const kindLabel = (kind: ManagerMessageKind): string => kind.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 const unconfirmedReasons: readonly UnconfirmedReason[] = ['expired', 'overflow', 'abandoned'];
 
 /**
@@ -36,6 +39,9 @@ export class ManagerMetrics {
   private readonly proposals: Counter<'result'>;
   private readonly leaderChanges: Counter;
   private readonly viewBytes: Counter<'kind'>;
+  private readonly sentBytes: Counter<'kind'>;
+  private readonly digestCorrections: Counter;
+  private readonly memberEntriesAnswered: Counter;
   private readonly tracker: AttachTracker;
 
   constructor(now: () => number = () => performance.now()) {
@@ -160,6 +166,23 @@ export class ManagerMetrics {
     });
     this.viewBytes.inc({ kind: 'resync' }, 0);
     this.viewBytes.inc({ kind: 'delta' }, 0);
+    this.sentBytes = new Counter({
+      name: 'trellis_dispatcher_sent_bytes_total',
+      help: 'Leader only: bytes of every message sent to agents on their sessions, by kind (the ManagerMessage field: resync, delta, readiness, trust, member_digests, member_entries).',
+      labelNames: ['kind'],
+      registers,
+    });
+    for (const kind of messageKinds) this.sentBytes.inc({ kind: kindLabel(kind) }, 0);
+    this.digestCorrections = new Counter({
+      name: 'trellis_gossip_digest_corrections_total',
+      help: 'Leader only: member digests sent to gossiping agents whose programmed digest of a member had differed from the truth past the grace period.',
+      registers,
+    });
+    this.memberEntriesAnswered = new Counter({
+      name: 'trellis_gossip_member_entries_answered_total',
+      help: "Leader only: gossiping agents' fallback requests for a member's entries (MemberEntriesRequest) answered.",
+      registers,
+    });
     this.tracker = new AttachTracker({
       now,
       confirmed: (seconds) => convergence.observe(seconds),
@@ -183,7 +206,12 @@ export class ManagerMetrics {
 
   readonly dispatcherObserver: DispatcherObserver = {
     programmed: (nodeId, revision) => this.tracker.programmed(nodeId, revision),
-    sent: (kind, bytes) => this.viewBytes.inc({ kind }, bytes),
+    sent: (kind, bytes) => {
+      if (kind === 'resync' || kind === 'delta') this.viewBytes.inc({ kind }, bytes);
+      this.sentBytes.inc({ kind: kindLabel(kind) }, bytes);
+    },
+    digestsCorrected: (pairs) => this.digestCorrections.inc(pairs),
+    memberEntriesAnswered: () => this.memberEntriesAnswered.inc(),
   };
 
   private onApplied(command: Command, store: Store): void {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import type { Command } from './commands';
 import { Store } from './store';
-import { servicesCluster, viewCommand, withDistinctIds } from './test-commands';
+import { gossipCluster, servicesCluster, viewCommand, withDistinctIds } from './test-commands';
 import { must, twoNodeStore } from './test-fixtures';
 
 /** A view apart from the revision it was computed at. */
@@ -14,6 +14,7 @@ describe('Store.affectedNodesSince', () => {
   it.each([
     ['an empty store', []],
     ['a store with networks, nodes, sandboxes and services', servicesCluster],
+    ['a store where some nodes gossip', gossipCluster],
   ])('names every node whose view changed, for random command sequences from %s (and restored indexes agree)', (_from, opening) => {
     fc.assert(
       fc.property(fc.array(viewCommand, { maxLength: 60 }), fc.nat(60), (generated, restoreAt) => {

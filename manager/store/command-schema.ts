@@ -257,6 +257,7 @@ const schemas: CommandSchemas = {
     reservedPorts: optional(bounded(reservedPort, LIMITS.reservedPortsPerNode, 'node')),
   },
   updateNode: { node: short, availability: optional(short), labelAdd: optional(stringMap), labelRm: optional(list(short)) },
+  setNodeGossipKey: { nodeId: short, publicKey: short },
   removeNode: { node: short, revoke: optional(object<Revocation>(revocation)) },
   revokeNode: { nodeId: short, ...revocation },
   recordCertificate: { certificate: issuedCertificate },

@@ -149,6 +149,18 @@ export interface UpdateNode {
   labelRm?: readonly string[];
 }
 
+/**
+ * Proposed by the leader when a node's session hello carries another gossip key than the one
+ * stored: from then on the views of the node and of its fellow members follow (NodeView.members).
+ */
+export interface SetNodeGossipKey {
+  type: 'setNodeGossipKey';
+  /** The node's id (sessions know their node by id). */
+  nodeId: string;
+  /** 32 bytes as 64 lowercase hex characters; '' clears it: the node no longer gossips. */
+  publicKey: string;
+}
+
 /** Liveness is not the store's: the API checks that the node is down (or forced) before proposing this. */
 export interface RemoveNode {
   type: 'removeNode';
@@ -274,6 +286,7 @@ export type Command =
   | RemoveNetwork
   | RegisterNode
   | UpdateNode
+  | SetNodeGossipKey
   | RemoveNode
   | RevokeNode
   | RecordCertificate
@@ -298,6 +311,7 @@ export interface CommandValues {
   removeNetwork: Network;
   registerNode: Node;
   updateNode: Node;
+  setNodeGossipKey: Node;
   removeNode: Node;
   revokeNode: RevokedNodeRecord;
   recordCertificate: IssuedCertificateRecord;

@@ -31,6 +31,7 @@ export type {
   RotateJoinSecret,
   RotateRootCa,
   SetDefaultAddressPools,
+  SetNodeGossipKey,
   UpdateService,
   UpdateNode,
 } from './commands';

@@ -16,7 +16,7 @@ export interface Changes {
   sandboxes: Map<string, string>;
   /** Network records added, replaced or removed. */
   networks: Set<string>;
-  /** Node records changed (their address shows in every endpoint view of their sandboxes). */
+  /** Node records changed (their address shows in every endpoint view of their sandboxes, and with their gossip key in their members' views). */
   nodes: Set<string>;
   /** Service records added, replaced or removed. */
   services: Set<string>;
@@ -26,6 +26,8 @@ export interface Changes {
   endpointNodes: Map<string, string>;
   /** Endpoint id → its service, for services' backends added, replaced or removed. */
   backends: Map<string, string>;
+  /** Nodes that started or stopped gossiping (a superset of those that gossip at one of the two revisions and not at the other). */
+  gossipSwitched: Set<string>;
 }
 
 interface Entry {
@@ -47,6 +49,7 @@ function noChanges(): Changes {
     ingressServices: new Set(),
     endpointNodes: new Map(),
     backends: new Map(),
+    gossipSwitched: new Set(),
   };
 }
 
@@ -96,4 +99,5 @@ function merge(into: Changes, entry: Entry): void {
   for (const id of entry.touched.ingressServices) into.ingressServices.add(id);
   for (const [id, nodeId] of entry.touched.endpointNodes) into.endpointNodes.set(id, nodeId);
   for (const [id, serviceId] of entry.touched.backendChanges) into.backends.set(id, serviceId);
+  for (const id of entry.touched.gossipSwitched) into.gossipSwitched.add(id);
 }

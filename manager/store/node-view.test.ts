@@ -56,6 +56,8 @@ describe('nodeView', () => {
       ],
       overlaySubnets: ['10.0.1.0/24'],
       services: [],
+      // Neither node gossips.
+      members: [],
     });
   });
 
@@ -87,6 +89,7 @@ describe('nodeView', () => {
       endpoints: [],
       overlaySubnets: [],
       services: [],
+      members: [],
     });
   });
 
@@ -210,5 +213,72 @@ describe('nodeView', () => {
     expect(store.nodeView('node-c-id').endpoints.map((endpoint) => endpoint.id)).toEqual(['ep-f1']);
     // An unknown node still programs nothing.
     expect(store.nodeView('nope')).toMatchObject({ services: [], endpoints: [] });
+  });
+});
+
+describe('nodeView of nodes that gossip', () => {
+  /** front: web on node-a, db on node-b, cache on node-c; node-a and node-b gossip when `keyed`. */
+  function frontOfThree(keyed: readonly ('node-a-id' | 'node-b-id')[]): Store {
+    const store = twoNodeStore();
+    must(store, { type: 'registerNode', id: 'node-c-id', name: 'node-c', advertiseAddr: '192.168.0.3' });
+    must(store, { type: 'createSandbox', id: 'cache-id-0123456789', name: 'cache', node: 'node-c' });
+    must(store, { type: 'connect', endpointId: 'ep-cache-front', network: 'front', sandbox: 'cache', aliases: [] });
+    for (const nodeId of keyed) must(store, { type: 'setNodeGossipKey', nodeId, publicKey: KEYS[nodeId] });
+    return store;
+  }
+  const KEYS = { 'node-a-id': 'a'.repeat(64), 'node-b-id': 'b'.repeat(64) } as const;
+  const endpointIds = (view: NodeView): string[] => view.endpoints.map((endpoint) => endpoint.id);
+
+  it('leaves out of a gossiping node the endpoints another gossiping node owns on its networks, and lists that node as a member', () => {
+    const store = frontOfThree(['node-a-id', 'node-b-id']);
+    const viewOfA = store.nodeView('node-a-id');
+    // Its own, and those of node-c, which does not gossip; node-b's db comes by gossip.
+    expect(endpointIds(viewOfA)).toEqual(['ep-web-front', 'ep-cache-front']);
+    expect(viewOfA.members).toEqual([{ networkId: 'front-id', nodeId: 'node-b-id', publicKey: KEYS['node-b-id'], vtep: '192.168.0.2' }]);
+    expect(store.nodeView('node-b-id').members).toEqual([{ networkId: 'front-id', nodeId: 'node-a-id', publicKey: KEYS['node-a-id'], vtep: '192.168.0.1' }]);
+  });
+
+  it('leaves the view of a node that does not gossip as it was', () => {
+    const before = frontOfThree([]).nodeView('node-c-id');
+    const after = frontOfThree(['node-a-id', 'node-b-id']).nodeView('node-c-id');
+    expect(after).toEqual({ ...before, revision: after.revision });
+    expect(endpointIds(after)).toEqual(['ep-web-front', 'ep-db-front', 'ep-cache-front']);
+    expect(after.members).toEqual([]);
+  });
+
+  it('gives a node that gossips with no fellow gossiping node every endpoint and no members, and its peers likewise', () => {
+    const store = frontOfThree(['node-a-id']);
+    for (const nodeId of ['node-a-id', 'node-b-id']) {
+      expect(endpointIds(store.nodeView(nodeId))).toEqual(['ep-web-front', 'ep-db-front', 'ep-cache-front']);
+      expect(store.nodeView(nodeId).members).toEqual([]);
+    }
+  });
+
+  it('lists members by network, then node, with their address as the vtep, and follows a member that moves', () => {
+    const store = frontOfThree(['node-a-id', 'node-b-id']);
+    must(store, { type: 'setNodeGossipKey', nodeId: 'node-c-id', publicKey: 'c'.repeat(64) });
+    must(store, { type: 'createNetwork', id: 'back-id', name: 'back', driver: '', subnet: '10.0.2.0/24' });
+    must(store, { type: 'connect', endpointId: 'ep-cache-back', network: 'back', sandbox: 'cache', aliases: [] });
+    must(store, { type: 'connect', endpointId: 'ep-web-back', network: 'back', sandbox: 'web', aliases: [] });
+    must(store, { type: 'registerNode', id: 'unused', name: 'node-c', advertiseAddr: '192.168.0.33' });
+    const viewOfA = store.nodeView('node-a-id');
+    expect(viewOfA.members.map(({ networkId, nodeId, vtep }) => [networkId, nodeId, vtep])).toEqual([
+      ['back-id', 'node-c-id', '192.168.0.33'],
+      ['front-id', 'node-b-id', '192.168.0.2'],
+      ['front-id', 'node-c-id', '192.168.0.33'],
+    ]);
+    expect(endpointIds(viewOfA)).toEqual(['ep-web-front', 'ep-web-back']);
+  });
+
+  it('keeps the backends of ingress services on networks the node does not host, whoever owns them', () => {
+    const store = frontOfThree(['node-a-id', 'node-b-id']);
+    must(store, { type: 'createNetwork', id: 'back-id', name: 'back', driver: '', subnet: '10.0.2.0/24' });
+    must(store, { type: 'createService', id: 'api-svc', name: 'api', networks: ['back'], ports: [{ targetPort: 80, publishedPort: 8480 }] });
+    must(store, { type: 'connect', endpointId: 'ep-db-back', network: 'back', sandbox: 'db', aliases: [], service: 'api' });
+    const viewOfA = store.nodeView('node-a-id');
+    expect(endpointIds(viewOfA)).toEqual(['ep-web-front', 'ep-cache-front', 'ep-db-back']);
+    // Once node-a hosts back too, node-b's backend there comes by gossip.
+    must(store, { type: 'connect', endpointId: 'ep-web-back', network: 'back', sandbox: 'web', aliases: [] });
+    expect(endpointIds(store.nodeView('node-a-id'))).toEqual(['ep-web-front', 'ep-cache-front', 'ep-web-back']);
   });
 });

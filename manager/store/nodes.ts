@@ -1,5 +1,5 @@
 import type { Node } from '../../proto/gen/trellis/v1/types';
-import type { RegisterNode, RemoveNode, UpdateNode } from './commands';
+import type { RegisterNode, RemoveNode, SetNodeGossipKey, UpdateNode } from './commands';
 import { fail, notFound, ok, type Result } from './errors';
 import { checkLabels, checkName, checkNewId, checkUsableSubnet, parseAdvertiseAddr, parseCidrField } from './fields';
 import { formatCidr } from '../../proto/runtime/ipv4';
@@ -69,6 +69,33 @@ export function updateNode(state: StoreState, command: UpdateNode): Result<Node>
 
   // Neither field is in a node view today; the write touches the node all the same, which costs one view and keeps a future field from going stale.
   const updated: NodeRecord = { ...node, availability: availability.value, labels: labels.value };
+  state.nodes.set(updated.id, updated);
+  return ok(toNode(updated));
+}
+
+/** What SessionHello.gossip_public_key carries: a 32-byte public key, in hex. */
+const GOSSIP_PUBLIC_KEY = /^[0-9a-f]{64}$/;
+
+/**
+ * Registers (or with '' clears) the key the node's agent gossips with. The same key again
+ * changes nothing, though the command still counts as applied (a revision like any other).
+ */
+export function setNodeGossipKey(state: StoreState, command: SetNodeGossipKey): Result<Node> {
+  const { nodeId, publicKey } = command;
+  if (publicKey !== '' && !GOSSIP_PUBLIC_KEY.test(publicKey)) {
+    const shown = publicKey.length > 80 ? `a string of ${publicKey.length} characters` : JSON.stringify(publicKey);
+    return fail(
+      'INVALID_ARGUMENT',
+      'gossip_public_key',
+      `gossip_public_key: ${shown} is not a gossip key; give the agent's 32-byte public key as 64 lowercase hex characters, or '' when it does not gossip`,
+    );
+  }
+  const node = state.nodes.get(nodeId);
+  if (!node) return fail('NOT_FOUND', 'node_id', `node_id: no node with id "${nodeId}"; the node must register (Dispatcher.Register) first`);
+  if ((node.gossipPublicKey ?? '') === publicKey) return ok(toNode(node));
+  // Left out when cleared, so a node that stopped gossiping has the record of one that never did.
+  const { gossipPublicKey: _old, ...rest } = node;
+  const updated: NodeRecord = publicKey === '' ? rest : { ...rest, gossipPublicKey: publicKey };
   state.nodes.set(updated.id, updated);
   return ok(toNode(updated));
 }

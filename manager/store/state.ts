@@ -287,8 +287,6 @@ export interface Touched {
   nodes: Set<string>;
   /** Nodes whose record changed: every view holding their endpoints shows their address. */
   nodeRecords: Set<string>;
-  /** Networks that were created, removed, or gained or lost an endpoint. */
-  networks: Set<string>;
   /** Sandboxes that gained or lost an endpoint. */
   sandboxes: Set<string>;
   /** Endpoints added, replaced or removed, each with its network id. */
@@ -305,13 +303,17 @@ export interface Touched {
   endpointNodes: Map<string, string>;
   /** Of those, the services' backends, each with its service id. */
   backendChanges: Map<string, string>;
+  /**
+   * Nodes that started or stopped gossiping (their key set, or cleared, or a gossiping node removed):
+   * which endpoints views leave out follows. A key replaced by another is a record change only.
+   */
+  gossipSwitched: Set<string>;
 }
 
 function noneTouched(): Touched {
   return {
     nodes: new Set(),
     nodeRecords: new Set(),
-    networks: new Set(),
     sandboxes: new Set(),
     endpointChanges: new Map(),
     sandboxChanges: new Map(),
@@ -320,6 +322,7 @@ function noneTouched(): Touched {
     ingressServices: new Set(),
     endpointNodes: new Map(),
     backendChanges: new Map(),
+    gossipSwitched: new Set(),
   };
 }
 
@@ -344,6 +347,8 @@ export class StoreState {
   /** See `overlaySubnets`; undefined until asked for after a network write. */
   private overlaySubnetList: readonly string[] | undefined;
   private touched = noneTouched();
+  /** Per node written since the last `takeTouched()`, whether it gossiped (had a key) before the first of those writes. */
+  private gossipingBefore = new Map<string, boolean>();
   /** How to undo each record write since the last `takeTouched()`, in order. */
   private undo: (() => void)[] = [];
   private checkpoint: Pick<StoreState, 'defaultAddressPools' | 'security'>;
@@ -365,7 +370,6 @@ export class StoreState {
       const index = present ? 'add' : 'remove';
       this.endpointsByNetwork[index](endpoint.networkId, endpoint.id);
       this.endpointsBySandbox[index](endpoint.sandboxId, endpoint.id);
-      this.touched.networks.add(endpoint.networkId);
       this.touched.sandboxes.add(endpoint.sandboxId);
       this.touched.endpointChanges.set(endpoint.id, endpoint.networkId);
       // A sandbox goes only once its last endpoint has: an endpoint's sandbox is always there.
@@ -381,11 +385,13 @@ export class StoreState {
       this.touched.sandboxChanges.set(sandbox.id, sandbox.nodeId);
     });
     networks.watch((network) => {
-      this.touched.networks.add(network.id);
       this.touched.networkRecords.add(network.id);
       this.overlaySubnetList = undefined;
     });
-    nodes.watch((node) => this.touchNode(node.id));
+    nodes.watch((node, present) => {
+      this.touchNode(node.id);
+      this.touchGossiping(node, present);
+    });
     services.watch((service, present) => {
       for (const networkId of service.networkIds) this.servicesByNetwork[present ? 'add' : 'remove'](networkId, service.id);
       const networks = this.touched.serviceChanges.get(service.id) ?? new Set<string>();
@@ -405,6 +411,7 @@ export class StoreState {
     undoable(endpoints);
     undoable(services);
     this.touched = noneTouched();
+    this.gossipingBefore = new Map();
     this.undo = [];
     this.checkpoint = { defaultAddressPools, security };
     for (const network of networks.values()) {
@@ -509,6 +516,15 @@ export class StoreState {
     this.touched.nodeRecords.add(nodeId);
   }
 
+  /** Keeps `touched.gossipSwitched` to the nodes that gossip now (after this report) and did not before the command's first write, or the other way round. */
+  private touchGossiping(node: NodeRecord, present: boolean): void {
+    const gossiping = Boolean(node.gossipPublicKey);
+    // A record reported gone first existed as it is; one reported present first did not exist.
+    if (!this.gossipingBefore.has(node.id)) this.gossipingBefore.set(node.id, !present && gossiping);
+    if (this.gossipingBefore.get(node.id) !== (present && gossiping)) this.touched.gossipSwitched.add(node.id);
+    else this.touched.gossipSwitched.delete(node.id);
+  }
+
   /**
    * What was written since the last call; a refused command's writes (there should be none) are dropped the same way.
    * Also the point `rolledBack` goes back to: call it after every command.
@@ -516,6 +532,7 @@ export class StoreState {
   takeTouched(): Touched {
     const touched = this.touched;
     this.touched = noneTouched();
+    this.gossipingBefore = new Map();
     this.undo = [];
     this.checkpoint = { defaultAddressPools: this.defaultAddressPools, security: this.security };
     return touched;

@@ -175,8 +175,8 @@ describe('nodes', () => {
   it('lists nodes without liveness, which is the dispatcher’s to add', () => {
     const nodes: Node[] = twoNodeStore().nodes();
     expect(nodes).toEqual([
-      { id: 'node-a-id', name: 'node-a', advertiseAddr: '192.168.0.1', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 1, availability: 'active', labels: {}, programmedNetworks: {}, unprogrammedEndpointIds: [], programmedServices: {}, gatewaySubnet: '', reservedPorts: [], certificateSerial: '', certificateNotAfter: '', certificateRequestedBy: '' },
-      { id: 'node-b-id', name: 'node-b', advertiseAddr: '192.168.0.2', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 2, availability: 'active', labels: {}, programmedNetworks: {}, unprogrammedEndpointIds: [], programmedServices: {}, gatewaySubnet: '', reservedPorts: [], certificateSerial: '', certificateNotAfter: '', certificateRequestedBy: '' },
+      { id: 'node-a-id', name: 'node-a', advertiseAddr: '192.168.0.1', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 1, availability: 'active', labels: {}, programmedNetworks: {}, unprogrammedEndpointIds: [], programmedServices: {}, gatewaySubnet: '', gossipPublicKey: '', reservedPorts: [], certificateSerial: '', certificateNotAfter: '', certificateRequestedBy: '' },
+      { id: 'node-b-id', name: 'node-b', advertiseAddr: '192.168.0.2', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 2, availability: 'active', labels: {}, programmedNetworks: {}, unprogrammedEndpointIds: [], programmedServices: {}, gatewaySubnet: '', gossipPublicKey: '', reservedPorts: [], certificateSerial: '', certificateNotAfter: '', certificateRequestedBy: '' },
     ]);
   });
 

@@ -1,13 +1,14 @@
-import type { NodeView, ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
+import type { MemberRef, NodeView, ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
+import type { GossipEntry } from '../../proto/gen/trellis/v1/gossip';
 import type { Network, Node, Sandbox, Service } from '../../proto/gen/trellis/v1/types';
 import { setDefaultAddressPools } from './address-pools';
 import { finishRootRotation, initSecurity, rotateJoinSecret, rotateRootCa, setAutolock } from './security';
-import type { ApplyResult, Command, CommandOf, CommandValues } from './commands';
+import type { ApplyResult, Command, CommandOf, CommandValues, SetNodeGossipKey } from './commands';
 import { connect, disconnect } from './endpoints';
 import { checkCommand } from './command-schema';
 import { fail, type Result } from './errors';
 import { createNetwork, removeNetwork } from './networks';
-import { registerNode, removeNode, updateNode } from './nodes';
+import { registerNode, removeNode, setNodeGossipKey, updateNode } from './nodes';
 import { revokeNode } from './revocations';
 import { recordCertificate } from './certificates';
 import { createSandbox, removeSandbox } from './sandboxes';
@@ -18,7 +19,8 @@ import { StoreState, type AddressPoolRecord, type ClusterSecurityRecord, type Is
 import { affectedNodes, affectsEveryNode } from './affected-nodes';
 import { ChangeJournal, type Changes } from './journal';
 import { viewDelta } from './view-delta';
-import { builtAfter, hostedNetworkIds, isMeshBackend, nodeView, type NetworkEndpointsCache, toNetwork, toNode, toSandbox, toService } from './views';
+import { changedMemberSets, memberDigest, memberEntries } from './member-digests';
+import { builtAfter, hostedNetworkIds, isMeshBackend, leftToGossip, nodeView, type NetworkEndpointsCache, toNetwork, toNode, toSandbox, toService } from './views';
 
 /** Revisions the change journal reaches back; an agent further behind gets its whole view again. */
 const journalLength = 4096;
@@ -35,6 +37,7 @@ const handlers: Handlers = {
   removeNetwork,
   registerNode,
   updateNode,
+  setNodeGossipKey,
   removeNode,
   revokeNode,
   recordCertificate,
@@ -273,6 +276,43 @@ export class Store {
   /** Ids of every network. */
   networkIds(): string[] {
     return [...this.state.networks.keys()];
+  }
+
+  /**
+   * What the leader proposes when a node's session hello carries `publicKey`
+   * (SessionHello.gossip_public_key): the command that stores it, or undefined when the node
+   * already has that key ('' for a node without one, and for an unknown node).
+   */
+  gossipKeyUpdate(nodeId: string, publicKey: string): SetNodeGossipKey | undefined {
+    const stored = this.state.nodes.get(nodeId)?.gossipPublicKey ?? '';
+    return stored === publicKey ? undefined : { type: 'setNodeGossipKey', nodeId, publicKey };
+  }
+
+  /**
+   * Whether the view of `viewerId` leaves out the endpoints `ownerId` owns on the networks it
+   * hosts (both gossip: NodeView.members lists the owner instead). Readiness sent to the viewer
+   * names only what its view holds.
+   */
+  leftToGossip(viewerId: string, ownerId: string): boolean {
+    return leftToGossip(this.state, viewerId, ownerId);
+  }
+
+  /** The endpoints `ownerNodeId` owns on the network as gossip carries them (ready false), by address: see member-digests.ts. */
+  memberEntries(networkId: string, ownerNodeId: string): GossipEntry[] {
+    return memberEntries(this.state, networkId, ownerNodeId);
+  }
+
+  /** The digest of `memberEntries` now (MemberDigest.digest). */
+  memberDigest(networkId: string, ownerNodeId: string): string {
+    return memberDigest(this.state, networkId, ownerNodeId);
+  }
+
+  /**
+   * The (network, owner) pairs whose `memberEntries` may differ over `changes` (from
+   * `changesSince(revision)`): a superset, by network then node id, of every owner gossiping or not.
+   */
+  changedMemberSets(changes: Changes): MemberRef[] {
+    return changedMemberSets(this.state, changes);
   }
 
   /** Where networks created without a subnet get one. */

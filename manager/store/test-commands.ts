@@ -5,6 +5,9 @@ const networkName = fc.constantFrom('a', 'b', 'c');
 const sandboxName = fc.constantFrom('s1', 's2', 's3', 's4', 's5');
 const nodeName = fc.constantFrom('n1', 'n2', 'n3', 'n4');
 
+/** Gossip keys as agents send them (see setNodeGossipKey). */
+export const GOSSIP_KEYS = ['a'.repeat(64), '0123456789abcdef'.repeat(4)] as const;
+
 /** Every command that can reach a node view, over few names so objects collide, move and vanish often. */
 export const viewCommand: fc.Arbitrary<Command> = fc.oneof(
   fc.record({
@@ -19,6 +22,15 @@ export const viewCommand: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ type: fc.constant('registerNode' as const), id: fc.constant(''), name: nodeName, advertiseAddr: fc.constantFrom('192.168.0.1', '192.168.0.2') }),
   fc.record({ type: fc.constant('updateNode' as const), node: nodeName, availability: fc.constantFrom('active', 'drain') }),
   fc.record({ type: fc.constant('removeNode' as const), node: nodeName }),
+  // Nodes start and stop gossiping (a refused key among them); registerNode's ids follow the name (see withDistinctIds).
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('setNodeGossipKey' as const),
+      nodeId: nodeName.map((name) => `node-${name}`),
+      publicKey: fc.constantFrom('', ...GOSSIP_KEYS, 'A'.repeat(64)),
+    }),
+  },
   fc.record({
     type: fc.constant('createSandbox' as const),
     id: fc.constant(''),
@@ -68,10 +80,28 @@ export const servicesCluster: readonly Command[] = [
   { type: 'connect', endpointId: 'ep-s2-c', network: 'c', sandbox: 's2', aliases: [], service: 'v2' },
 ];
 
-/** Gives generated commands distinct ids (sandbox namespaces take the first 10 characters of theirs). */
+/**
+ * `servicesCluster` where n1 and n2 gossip: network a has endpoints of both (s1, s5) and of n3 (s3),
+ * which does not; n1 has a backend on b of v3, which publishes an ingress port (so every view holds it).
+ */
+export const gossipCluster: readonly Command[] = [
+  ...servicesCluster,
+  { type: 'setNodeGossipKey', nodeId: 'node-n1', publicKey: GOSSIP_KEYS[0] },
+  { type: 'setNodeGossipKey', nodeId: 'node-n2', publicKey: GOSSIP_KEYS[1] },
+  { type: 'connect', endpointId: 'ep-s5-a', network: 'a', sandbox: 's5', aliases: [] },
+  { type: 'connect', endpointId: 'ep-s3-a', network: 'a', sandbox: 's3', aliases: [] },
+  { type: 'createService', id: 'svc-v3', name: 'v3', networks: ['b'], ports: [{ targetPort: 80, publishedPort: 8480 }] },
+  { type: 'connect', endpointId: 'ep-s1-b', network: 'b', sandbox: 's1', aliases: [], service: 'v3' },
+];
+
+/**
+ * Gives generated commands distinct ids (sandbox namespaces take the first 10 characters of theirs);
+ * a node's id is `node-NAME`, so that setNodeGossipKey can name it.
+ */
 export function withDistinctIds(generated: Command, index: number): Command {
   const id = `${index}`.padStart(12, '0');
   if (generated.type === 'connect') return { ...generated, endpointId: id };
+  if (generated.type === 'registerNode') return { ...generated, id: `node-${generated.name}` };
   if (generated.type === 'createSandbox') return { ...generated, id: `${index}`.padStart(10, '0') + '-box' };
   if ('id' in generated) return { ...generated, id };
   return generated;

@@ -4,7 +4,8 @@ import type { Command } from './commands';
 import { HeldView } from '../../proto/runtime/held-view';
 import { concernsNode } from './journal';
 import { Store } from './store';
-import { servicesCluster, viewCommand, withDistinctIds } from './test-commands';
+import { compareText } from '../../proto/runtime/order';
+import { gossipCluster, servicesCluster, viewCommand, withDistinctIds } from './test-commands';
 import { must, twoNodeStore } from './test-fixtures';
 
 /**
@@ -20,6 +21,7 @@ function content(view: NodeView): unknown {
     sandboxes: [...view.sandboxes].sort(byId),
     endpoints: [...view.endpoints].sort(byId),
     services: [...view.services].sort(byId),
+    members: [...view.members].sort((a, b) => compareText(a.networkId, b.networkId) || compareText(a.nodeId, b.nodeId)),
   };
 }
 
@@ -66,13 +68,21 @@ describe('Store.viewDelta', () => {
     rebuildsExactly(servicesCluster, 300);
   });
 
-  it('brings a view held at any earlier revision up to date in one delta', () => {
+  it('rebuilds every node view exactly, members included, from a cluster where some nodes gossip', () => {
+    rebuildsExactly(gossipCluster, 300);
+  });
+
+  it.each([
+    ['an empty store', []],
+    ['a store where some nodes gossip', gossipCluster],
+  ])('brings a view held at any earlier revision up to date in one delta, from %s', (_from, opening) => {
     fc.assert(
       fc.property(fc.array(viewCommand, { maxLength: 60 }), fc.nat(60), (generated, heldAt) => {
         const store = new Store();
+        for (const command of opening) must(store, command);
         const views = new Map<string, NodeView>();
-        let from = 0;
-        generated.map(withDistinctIds).forEach((next, index) => {
+        let from = store.revision;
+        generated.map((command, index) => withDistinctIds(command, index + opening.length)).forEach((next, index) => {
           if (index === heldAt) {
             from = store.revision;
             for (const node of store.nodes()) views.set(node.id, store.nodeView(node.id));
@@ -128,6 +138,23 @@ describe('Store.viewDelta', () => {
     expect(delta.endpoints.map((endpoint) => endpoint.id)).toEqual(['ep-api']);
     expect(delta.networks).toEqual([]);
     expect(delta.removedEndpointIds).toEqual([]);
+  });
+});
+
+describe('Store.viewDelta to a node removed meanwhile', () => {
+  it('drops the backend it held for the routing mesh when its service lost its ingress port in the same run', () => {
+    const store = twoNodeStore();
+    must(store, { type: 'createService', id: 'front-svc', name: 'front-svc', networks: ['front'], ports: [{ targetPort: 80, publishedPort: 8480 }] });
+    must(store, { type: 'createSandbox', id: 'f1-id-0123456789', name: 'f1', node: 'node-a' });
+    must(store, { type: 'connect', endpointId: 'ep-f1', network: 'front', sandbox: 'f1', aliases: [], service: 'front-svc' });
+    must(store, { type: 'registerNode', id: 'node-c-id', name: 'node-c', advertiseAddr: '192.168.0.3' });
+    const held = heldFrom(store.nodeView('node-c-id'));
+    expect(held.view().endpoints.map((endpoint) => endpoint.id)).toEqual(['ep-f1']);
+    const from = store.revision;
+    must(store, { type: 'updateService', service: 'front-svc', publishRm: [{ targetPort: 8480 }] });
+    must(store, { type: 'removeNode', node: 'node-c' });
+    held.applyDelta(store.viewDelta('node-c-id', from, store.changesSince(from) ?? fail('journal too short')));
+    expect(held.view()).toMatchObject({ endpoints: [], services: [] });
   });
 });
 

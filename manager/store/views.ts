@@ -1,4 +1,4 @@
-import type { EndpointView, NetworkView, NodeView, SandboxView, ServiceView } from '../../proto/gen/trellis/v1/dispatcher';
+import type { EndpointView, MemberView, NetworkView, NodeView, SandboxView, ServiceView } from '../../proto/gen/trellis/v1/dispatcher';
 import { compareText } from '../../proto/runtime/order';
 import {
   NodeStatus,
@@ -30,7 +30,8 @@ const NETNS_DIR = '/run/netns';
 
 
 const byName = (a: { name: string }, b: { name: string }): number => compareText(a.name, b.name);
-const byAddress = (a: EndpointRecord, b: EndpointRecord): number => storedIpv4(a.ip) - storedIpv4(b.ip);
+/** The order of a network's endpoints in views, and of a member's entries (member-digests.ts). */
+export const byAddress = (a: EndpointRecord, b: EndpointRecord): number => storedIpv4(a.ip) - storedIpv4(b.ip);
 const byInterface = (a: EndpointRecord, b: EndpointRecord): number => a.interfaceIndex - b.interfaceIndex;
 
 function interfaceName(index: number): string {
@@ -223,14 +224,51 @@ export function nodeView(state: StoreState, nodeId: string, cache: NetworkEndpoi
     networks: networks.map(toNetworkView),
     sandboxes: sortedByName(state.sandboxesOfNode(nodeId)).map(toSandboxView),
     endpoints: [
-      ...networks.flatMap((network) => networkEndpointViews(state, network.id, cache)),
+      ...networks.flatMap((network) => hostedEndpointViews(state, nodeId, network.id, cache)),
       // An unknown node programs nothing, the routing mesh included.
       ...(node ? meshBackendViews(state, hosted, cache) : []),
     ],
     overlaySubnets: overlaySubnetsFor(state, node),
     services: node ? serviceViews(state, hosted) : [],
-    members: [],
+    members: [...hosted].sort(compareText).flatMap((networkId) => memberViews(state, nodeId, networkId, cache)),
   };
+}
+
+/** Whether the node gossips: its agent registered a key (NodeRecord.gossipPublicKey). */
+export function gossips(state: StoreState, nodeId: string): boolean {
+  return Boolean(state.nodes.get(nodeId)?.gossipPublicKey);
+}
+
+/**
+ * Whether the view of `viewerId` leaves out the endpoints `ownerId` owns on a network the viewer
+ * hosts: both gossip, so gossip brings them (NodeView.members). Backends of ingress services on
+ * networks the viewer does not host stay in its view whoever owns them: it has no gossip there.
+ */
+export function leftToGossip(state: StoreState, viewerId: string, ownerId: string): boolean {
+  return viewerId !== ownerId && gossips(state, viewerId) && gossips(state, ownerId);
+}
+
+/** The endpoints of a network the node hosts that its view holds: every one, but those gossip brings (see `leftToGossip`). */
+export function hostedEndpointViews(state: StoreState, nodeId: string, networkId: string, cache: NetworkEndpointsCache): EndpointView[] {
+  const views = networkEndpointViews(state, networkId, cache);
+  return gossips(state, nodeId) ? views.filter((view) => !leftToGossip(state, nodeId, view.nodeId)) : views;
+}
+
+/**
+ * The fellow members of a gossiping node on a network it hosts: every other gossiping node with
+ * an endpoint there, by node id. None for a node that does not gossip.
+ */
+export function memberViews(state: StoreState, nodeId: string, networkId: string, cache: NetworkEndpointsCache): MemberView[] {
+  if (!gossips(state, nodeId)) return [];
+  const hosts = new Set(networkEndpointViews(state, networkId, cache).map((view) => view.nodeId));
+  return [...hosts]
+    .filter((hostId) => hostId !== nodeId && gossips(state, hostId))
+    .sort(compareText)
+    .map((hostId) => toMemberView(networkId, state.node(hostId)));
+}
+
+export function toMemberView(networkId: string, node: NodeRecord): MemberView {
+  return { networkId, nodeId: node.id, publicKey: node.gossipPublicKey ?? '', vtep: node.advertiseAddr };
 }
 
 /**

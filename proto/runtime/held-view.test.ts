@@ -65,3 +65,22 @@ describe('HeldView endpoints of networks the node does not host', () => {
     expect(after?.endpoints.map((e) => e.id)).toEqual(['e1']);
   });
 });
+
+describe('HeldView members and adoption', () => {
+  const member = (networkId: string, nodeId: string) => ({ networkId, nodeId, publicKey: nodeId.repeat(64).slice(0, 64), vtep: '198.18.0.12' });
+
+  it('keeps members sorted, changes them as deltas say, and drops a left network’s members with it', () => {
+    const held = new HeldView();
+    held.applyChunk({ part: NodeView.fromPartial({ revision: 5, nodeId: 'n1', networks: [{ id: 'blue' }, { id: 'red' }], members: [member('red', 'b'), member('blue', 'c')] }), first: true, last: true });
+    const next = held.applyDelta(delta({ networkIds: ['blue'], members: [{ ...member('blue', 'a'), vtep: '198.18.0.99' }], removedMembers: [{ networkId: 'blue', nodeId: 'c' }] }));
+    expect(next?.members).toEqual([{ ...member('blue', 'a'), vtep: '198.18.0.99' }]);
+  });
+
+  it('adopts a saved view and its ready endpoints, and resumes deltas from its revision', () => {
+    const held = new HeldView();
+    held.adopt(NodeView.fromPartial({ revision: 5, nodeId: 'n1', networks: [{ id: 'blue' }, { id: 'red' }], endpoints: [endpoint('e1')] }), ['e1', 'gone']);
+    expect(held.revision).toBe(5);
+    expect([...held.readyEndpoints()]).toEqual(['e1']);
+    expect(held.applyDelta(delta({ endpoints: [endpoint('e2')] }))?.endpoints.map((e) => e.id)).toEqual(['e1', 'e2']);
+  });
+});

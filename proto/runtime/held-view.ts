@@ -62,6 +62,18 @@ export class HeldView {
     return this.view();
   }
 
+  /**
+   * Holds `view` as if a session had brought it, with `readyEndpointIds` ready: an agent restarted
+   * with every manager down starts from the view it saved (agent/session/view-file.ts), and its
+   * next session resumes from that view's revision.
+   */
+  adopt(view: NodeView, readyEndpointIds: readonly string[]): void {
+    this.discardPartial();
+    this.applyChunk({ part: view, first: true, last: true });
+    this.ready = new Set(readyEndpointIds);
+    this.keepReadyInView();
+  }
+
   /** Applies a readiness message; whether the ready set changed. */
   applyReadiness(readiness: EndpointReadiness): boolean {
     let changed = false;
