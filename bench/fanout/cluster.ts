@@ -68,7 +68,10 @@ export async function startFanoutCluster(repoRoot: string, layout: Layout, log: 
     const setupS = round((performance.now() - setupStart) / 1000);
     log(`${nodes} agents: setup of ${endpointCount(layout)} sandboxes+endpoints took ${setupS} s; manager RSS ${memoryMb(manager.child.pid ?? 0, 'VmRSS')} MB`);
     const sessionsStart = performance.now();
-    await agents.open(nodeIds);
+    // A manager that dies while sessions open would leave them waiting for first views forever.
+    const died = new Promise<never>((_, reject) => manager.child.once('exit', (code, signal) => reject(new Error(`the manager exited (${code ?? signal}) while sessions opened:\n${logTail(manager)}`))));
+    died.catch(() => undefined);
+    await Promise.race([agents.open(nodeIds), died]);
     const sessionsS = round((performance.now() - sessionsStart) / 1000);
     log(`${nodes} agents: sessions open with first views after ${sessionsS} s; manager RSS ${memoryMb(manager.child.pid ?? 0, 'VmRSS')} MB`);
     return { manager, admin, agents, nodeIds, metricsAddress, setupS, sessionsS, close };

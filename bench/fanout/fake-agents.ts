@@ -5,6 +5,7 @@ import { DispatcherClient, type AgentMessage, type ManagerMessage, type MemberPr
 import { heartbeatIntervalMs } from '../../proto/runtime/heartbeat';
 import { managerChannelOptions } from '../../proto/runtime/tls';
 import { FakeGossip } from './fake-gossip';
+import { inPool } from './pool';
 
 type Session = ClientDuplexStream<AgentMessage, ManagerMessage>;
 
@@ -38,6 +39,7 @@ interface FakeSession {
 
 /** gRPC channels the sessions are spread over (one HTTP/2 connection each), as real agents would not share one. */
 const channels = 16;
+const gossipHellosInFlight = 64;
 
 /**
  * Agents with a fake data plane: each holds a real Dispatcher session, takes every
@@ -77,15 +79,20 @@ export class FakeAgents {
 
   /** Opens one session per node and resolves once each has its first view. */
   async open(nodeIds: string[]): Promise<void> {
-    const firsts = nodeIds.map((nodeId, index) => {
-      const first = new Promise<void>((resolve) => this.firstViews.set(nodeId, resolve));
-      this.openOne(nodeId, this.clients[index % channels] as DispatcherClient);
-      return first;
-    });
     this.heartbeat = setInterval(() => {
       for (const session of this.sessions.values()) session.stream.write({ body: { $case: 'heartbeat', value: {} } });
     }, heartbeatIntervalMs / 2);
-    await Promise.all(firsts);
+    const opening = async (index: number): Promise<void> => {
+      const nodeId = nodeIds[index] ?? '';
+      const first = new Promise<void>((resolve) => this.firstViews.set(nodeId, resolve));
+      this.openOne(nodeId, this.clients[index % channels] as DispatcherClient);
+      await first;
+    };
+    // A gossiping agent's first hello commits its key through Raft before its session opens: a
+    // thousand at once stalled the leader past its proposal timeout (which then ended it), so
+    // they open a bounded number at a time.
+    if (this.gossip) await inPool(nodeIds.length, gossipHellosInFlight, opening);
+    else await Promise.all(nodeIds.map((_, index) => opening(index)));
   }
 
   private openOne(nodeId: string, client: DispatcherClient): void {
