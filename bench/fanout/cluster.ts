@@ -64,6 +64,7 @@ export async function startFanoutCluster(repoRoot: string, layout: Layout, log: 
     agents = new FakeAgents(address, nodeCredentials, agentOptions);
     const setupStart = performance.now();
     const nodeIds = await registerNodes(address, nodeCredentials, layout);
+    await agents.registerGossipKeys(nodeIds);
     await createObjects(admin, layout);
     const setupS = round((performance.now() - setupStart) / 1000);
     log(`${nodes} agents: setup of ${endpointCount(layout)} sandboxes+endpoints took ${setupS} s; manager RSS ${memoryMb(manager.child.pid ?? 0, 'VmRSS')} MB`);

@@ -94,21 +94,20 @@ export class FakeAgents {
       this.openOne(nodeId, this.clients[index % channels] as DispatcherClient);
       await first;
     };
-    if (this.gossip) {
-      await this.registerGossipKeys(nodeIds);
-      await inPool(nodeIds.length, gossipHellosInFlight, opening);
-    }
+    if (this.gossip) await inPool(nodeIds.length, gossipHellosInFlight, opening);
     else await Promise.all(nodeIds.map((_, index) => opening(index)));
   }
 
   /**
-   * A node's first hello with a key commits it through Raft, and every co-member's view changes
-   * (deltas to each, reports back). Done with every session open, a thousand nodes' registrations
-   * kept the leader busy past its 5 s proposal timeout, and the hello's unhandled rejection ended
-   * it; so each node first says hello once on a short session that closes at its first view, and
-   * the sessions measured open on keys already stored.
+   * Gossiping agents only: each node says hello with its key once, on a short session that closes
+   * at its first view, so that the key is stored. Call it before the nodes host anything: a key
+   * registered then changes no other node's view. Registered with every session open on the full
+   * layout, every registration changed every co-member's view (deltas to each, reports back), and
+   * a thousand of them kept the leader past its 5 s proposal timeout, whose unhandled rejection in
+   * the hello ended it.
    */
-  private async registerGossipKeys(nodeIds: string[]): Promise<void> {
+  async registerGossipKeys(nodeIds: string[]): Promise<void> {
+    if (!this.gossip) return;
     await inPool(nodeIds.length, gossipHellosInFlight, async (index) => {
       const nodeId = nodeIds[index] ?? '';
       const stream = (this.clients[index % channels] as DispatcherClient).session();
