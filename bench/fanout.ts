@@ -1,15 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { table } from '../cli/output';
-import { adminControl, joinedNodeCredentials } from '../manager/cluster-clients';
 import { ConnectNetworkRequest, CreateSandboxRequest, type ControlClient } from '../proto/gen/trellis/v1/control';
-import { readTlsDir } from '../proto/runtime/tls';
 import { callUnary } from '../proto/runtime/unary-call';
-import { FakeAgents, type ViewUpdate, type Watch } from './fanout/fake-agents';
-import { createObjects, endpointCount, nodeName, nodesOnRegional, regionalName, registerNodes, wideNetwork, type Layout } from './fanout/topology';
-import { freePort, logTail, startProcess, stopProcess, waitFor, type Started } from './raft/processes';
+import { memoryMb, startFanoutCluster } from './fanout/cluster';
+import type { FakeAgents, ViewUpdate, Watch } from './fanout/fake-agents';
+import { endpointCount, nodeName, nodesOnRegional, regionalName, wideNetwork, type Layout } from './fanout/topology';
 import { percentile, round } from './stats';
 import { sampleValue } from '../proto/runtime/prometheus-text';
 
@@ -30,12 +26,6 @@ function parseOptions(args: string[]): Options {
     else throw new Error(`unknown option ${args[i]} (use --nodes 100,1000 --changes 5)`);
   }
   return options;
-}
-
-/** kB → MB of a /proc/PID/status field (VmRSS now, VmHWM the peak). */
-function memoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? round(Number(match[1]) / 1024) : NaN;
 }
 
 interface Timing {
@@ -93,36 +83,9 @@ async function timeChange(control: ControlClient, agents: FakeAgents, nodeIds: s
 
 async function runScale(repoRoot: string, nodes: number, changes: number, log: (line: string) => void): Promise<ScaleResult> {
   const layout: Layout = { nodes, perNode: 50, regional: 50, networksPerNode: 3 };
-  const dir = mkdtempSync(join(tmpdir(), 'trellis-fanout-'));
-  const address = `127.0.0.1:${await freePort()}`;
-  const main = join(repoRoot, 'dist', 'cli', 'main.js');
-  // A new cluster: the manager writes the admin certificate here before it serves.
-  const adminDir = join(dir, 'admin');
-  const metricsAddress = `127.0.0.1:${await freePort()}`;
-  const managerArgs = [main, 'manager', '--listen', address, '--data-dir', join(dir, 'data'), '--admin-dir', adminDir, '--metrics-listen', metricsAddress, '--gossip-dht-port', '0', '--log-level', 'warn'];
-  const manager: Started = startProcess('manager', process.execPath, managerArgs, join(dir, 'manager.log'));
-  let control: ControlClient | undefined;
-  let agents: FakeAgents | undefined;
+  const cluster = await startFanoutCluster(repoRoot, layout, log);
+  const { manager, admin, agents, nodeIds, metricsAddress, setupS, sessionsS } = cluster;
   try {
-    const admin = await waitFor('the admin certificate', async () => {
-      if (manager.child.exitCode !== null) throw new Error(`the manager exited with ${manager.child.exitCode}:\n${logTail(manager)}`);
-      return readTlsDir(adminDir, 'admin') ? adminControl(address, adminDir) : undefined;
-    });
-    control = admin;
-    await waitFor('the manager to lead', async () => ((await callUnary(admin, (c) => c.listManagers, {}, 2000)).managers.some((m) => m.leader) ? true : undefined));
-    // One node certificate for every fake agent: node identity is not bound to the certificate (yet).
-    const nodeCredentials = await joinedNodeCredentials(address, adminDir, 'manager');
-    agents = new FakeAgents(address, nodeCredentials);
-    const setupStart = performance.now();
-    const nodeIds = await registerNodes(address, nodeCredentials, layout);
-    await createObjects(admin, layout);
-    const setupS = round((performance.now() - setupStart) / 1000);
-    log(`${nodes} agents: setup of ${endpointCount(layout)} sandboxes+endpoints took ${setupS} s; manager RSS ${memoryMb(manager.child.pid ?? 0, 'VmRSS')} MB`);
-    const sessionsStart = performance.now();
-    await agents.open(nodeIds);
-    const sessionsS = round((performance.now() - sessionsStart) / 1000);
-    log(`${nodes} agents: sessions open with first views after ${sessionsS} s; manager RSS ${memoryMb(manager.child.pid ?? 0, 'VmRSS')} MB`);
-
     const regionalHosts = new Set(nodesOnRegional(layout, 0).map((index) => nodeIds[index] ?? ''));
     const everyNode = new Set(nodeIds);
     const regional: Timing[] = [];
@@ -154,10 +117,7 @@ async function runScale(repoRoot: string, nodes: number, changes: number, log: (
       sessionErrors: agents.sessionErrors,
     };
   } finally {
-    agents?.close();
-    control?.close();
-    await stopProcess(manager);
-    rmSync(dir, { recursive: true, force: true });
+    await cluster.close();
   }
 }
 

@@ -6,7 +6,7 @@ async function main(): Promise<void> {
   const name = process.argv[2];
   const file = name ? join(__dirname, `${name}.js`) : '';
   if (!name || !/^[a-z-]+$/.test(name) || !existsSync(file)) {
-    process.stderr.write(`usage: npm run bench -- NAME   (NAME: attach-latency, raft, fanout, dataplane, agent-restart, cli, lb, dns)\n`);
+    process.stderr.write(`usage: npm run bench -- NAME   (NAME: attach-latency, raft, fanout, dataplane, agent-restart, cli, lb, dns, gossip)\n`);
     process.exitCode = 2;
     return;
   }
