@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { table } from '../cli/output';
 import { numberFlags } from './flags';
 import { QUIET_MS, runLeader, type LeaderRun } from './gossip/leader';
+import { runLab } from './gossip/lab';
 import { runMesh, type MeshResult } from './gossip/mesh';
 import { percentile, round } from './stats';
 
@@ -57,11 +58,13 @@ function leaderTable(runs: LeaderRun[]): string {
  * agent's table holds it; floor = a one-message round trip between two linked transports.
  * `--changes 0` skips it. Part B: one wide change on bench/fanout's cluster of `--agents` fake
  * agents (default 1,000; 50 endpoints each), once without gossip and once with, in the same
- * run: the leader's bytes sent on sessions and its CPU. `--agents 0` skips it. (The lab's three
- * agents, p50_ms_lab / p99_ms_lab, are not measured here yet.)
+ * run: the leader's bytes sent on sessions and its CPU. `--agents 0` skips it. Part C: three
+ * gossiping agents in the lab, each change a sandbox on a1 connected to a network a2 and a3 host,
+ * timed from the owner's sandbox holding the address to each member's neighbour entry for it;
+ * beside it, from `network connect` returning to the owner holding it. `--lab-changes 0` skips it.
  */
 export async function run(args: string[]): Promise<void> {
-  const options = numberFlags('gossip', args, { changes: 20, agents: 1000 });
+  const options = numberFlags('gossip', args, { changes: 20, agents: 1000, 'lab-changes': 10 });
   const figures: Record<string, unknown> = { bench: 'gossip' };
   if (options.changes > 0) {
     const mesh = await runMesh({ agents: MESH_AGENTS, changes: options.changes, roundTrips: ROUND_TRIPS }, progress);
@@ -94,6 +97,20 @@ export async function run(args: string[]): Promise<void> {
       leader_agents: options.agents,
       leader_endpoints: full.endpoints,
       leader_quiet_ms: QUIET_MS,
+    });
+  }
+  if (options['lab-changes'] > 0) {
+    const lab = await runLab(options['lab-changes'], progress);
+    const rows = [
+      ['owner programmed → each member programmed (gossip)', String(round(percentile(lab.deliveries, 50))), String(round(percentile(lab.deliveries, 99)))],
+      ['`network connect` returned → owner programmed (baseline: the managers\' path)', String(round(percentile(lab.ownerMs, 50))), String(round(percentile(lab.ownerMs, 99)))],
+    ];
+    process.stdout.write(`Propagation in the lab, 3 gossiping agents (${lab.ownerMs.length} changes):\n${table(['path', 'p50 ms', 'p99 ms'], rows)}\n\n`);
+    Object.assign(figures, {
+      p50_ms_lab: round(percentile(lab.deliveries, 50)),
+      p99_ms_lab: round(percentile(lab.deliveries, 99)),
+      owner_p50_ms_lab: round(percentile(lab.ownerMs, 50)),
+      changes_lab: lab.ownerMs.length,
     });
   }
   figures.goals = GOALS;
