@@ -280,7 +280,7 @@ export class GossipAgent {
     }
     const now = this.options.now();
     for (const judgment of only ? [only] : judgments.values()) {
-      const decision = judgment.decide(now);
+      const decision = judgment.decide(now, this.connected.has(judgment.nodeId));
       if (decision.mismatchBegan) this.options.metrics?.digestMismatch();
       if (decision.probe && this.connected.has(judgment.nodeId)) this.sendDigest(judgment.nodeId);
       if (decision.ask) {

@@ -89,4 +89,13 @@ describe('the precedence of the managers over gossip', () => {
     gossip(judgment, 1, [{ ...e1, ready: true }]);
     expect(judgment.decide(0)).toMatchObject({ source: 'gossip', records: [{ endpointId: 'e1', ready: true }], mismatchBegan: false });
   });
+
+  it('asks the managers after a fifth of the timeout, without probing, when it has no link to the owner', () => {
+    const judgment = judged([e1]);
+    expect(judgment.decide(0, false)).toMatchObject({ source: 'gossip', records: [], mismatchBegan: true, probe: false, ask: false });
+    expect(judgment.decide(FALLBACK_AFTER / 5 - 1, false)).toMatchObject({ probe: false, ask: false });
+    expect(judgment.decide(FALLBACK_AFTER / 5, false)).toMatchObject({ probe: false, ask: true });
+    judgment.takeAnswer({ networkId: 'n', ownerNodeId: 'b', revision: 10, entries: [e1] });
+    expect(judgment.decide(FALLBACK_AFTER / 5 + 1, false)).toMatchObject({ source: 'manager', records: [e1] });
+  });
 });

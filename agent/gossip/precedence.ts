@@ -81,10 +81,13 @@ export class MemberJudgment {
    *     not have been heard yet; when the disagreement with the same digest lasts half of
    *     `fallbackAfterMs` the owner is sent a digest (it may only have lost a message), and when
    *     it lasts `fallbackAfterMs` the managers are asked (again every `fallbackAfterMs` until
-   *     they answer, e.g. while none is reachable).
+   *     they answer, e.g. while none is reachable). With no link to the owner (`linked` false:
+   *     a member just met, or one that cannot be reached) gossip cannot come, so there is no
+   *     probe and the managers are asked after a fifth of the timeout: a node joining a network
+   *     reaches its members at the managers' speed, and gossip takes over once linked.
    * A member the managers remove is dropped by the caller at once, whatever gossip says.
    */
-  decide(nowMs: number): Decision {
+  decide(nowMs: number, linked = true): Decision {
     const gossip = this.replica.records();
     const digest = this.digestOfGossip(gossip);
     const judged = this.judged;
@@ -97,9 +100,10 @@ export class MemberJudgment {
     const mismatchBegan = this.disagreeingSinceMs === undefined;
     const since = this.disagree(this.disagreeingSinceMs ?? nowMs);
     if (this.answer?.digest === judged.digest) return { source: 'manager', records: this.answer.records, digest: this.answer.digest, mismatchBegan, probe: false, ask: false };
-    const probe = !this.probed && nowMs - since >= this.fallbackAfterMs / 2;
+    const probe = linked && !this.probed && nowMs - since >= this.fallbackAfterMs / 2;
     if (probe) this.probed = true;
-    const ask = nowMs - since >= this.fallbackAfterMs && (this.askedAtMs === undefined || nowMs - this.askedAtMs >= this.fallbackAfterMs);
+    const waitMs = linked ? this.fallbackAfterMs : this.fallbackAfterMs / 5;
+    const ask = nowMs - since >= waitMs && (this.askedAtMs === undefined || nowMs - this.askedAtMs >= this.fallbackAfterMs);
     if (ask) this.askedAtMs = nowMs;
     return { source: 'gossip', records: gossip, digest, mismatchBegan, probe, ask };
   }
