@@ -74,7 +74,12 @@ describe('gossip between agents (3 managers, 3 agents, lab up --gossip)', () => 
 
     lab(['stop', 'a1']);
     lab(['start', 'a1', '--advertise-addr', movedAddress]);
-    await eventually(() => fdbDestination('a2', antMac) === movedAddress, "a2's entry for ant following a1 to its new address, through gossip", 30_000);
+    // Every member follows: a2 and a3 alike (the step after counts their writes).
+    await eventually(
+      () => fdbDestination('a2', antMac) === movedAddress && fdbDestination('a3', antMac) === movedAddress,
+      "a2's and a3's entries for ant following a1 to its new address, through gossip",
+      30_000,
+    );
     await eventually(() => pingFromNamespace('a2', bee, antIp), 'bee reaching ant again', 30_000);
     // a1 still owns what it made before the move: no network namespace under another owner tag.
     expect(kernelJson<Array<{ name: string }>>('a1', ['ip', 'netns', 'list']).map((namespace) => namespace.name)).not.toContain(networkNetnsName(movedAddress, vni));

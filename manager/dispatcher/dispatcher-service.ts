@@ -67,6 +67,12 @@ export interface DispatcherObserver {
   memberEntriesAnswered?(): void;
 }
 
+/**
+ * After a leader takes over, how long beyond the time a node takes to be found down its agents may
+ * take to come back (their retries back off to 2 s, and the election comes first).
+ */
+const AGENT_RETURN_MS = 7_000;
+
 export type DispatcherOptions = Pick<GossipJudgeOptions, 'correctionGraceMs'>;
 
 /** Hex of 32 bytes: what a gossip key must be. */
@@ -88,6 +94,9 @@ export const leaderMetadataKey = 'trellis-leader';
  * last three heartbeats; a silent session is cut.
  */
 export class Dispatcher {
+  /** When this manager began to lead (or was made), and the agents heard since: see GossipSessions.speaksFor. */
+  private leadingSinceMs = Date.now();
+  private readonly heardSinceLeading = new Set<string>();
   private readonly sessions = new Map<string, AgentSession>();
   /** What each node's agent last reported as programmed; kept after its session ends. */
   private readonly programmed = new Map<string, { report: ProgrammedReport; unprogrammed: ReadonlySet<string> }>();
@@ -118,6 +127,7 @@ export class Dispatcher {
       this.reader,
       {
         live: (nodeId) => this.sessions.has(nodeId),
+        speaksFor: (nodeId) => this.sessions.has(nodeId) || this.heardSinceLeading.has(nodeId) || Date.now() - this.leadingSinceMs >= nodeDownAfterMs + AGENT_RETURN_MS,
         sendDigests: (nodeId, digests) => this.sendDigestsTo(nodeId, digests),
       },
       options,
@@ -133,6 +143,8 @@ export class Dispatcher {
     state.onChange(() => this.pushViews());
     state.onLeadershipChange((leading) => {
       if (!leading) this.closeAll();
+      this.leadingSinceMs = Date.now();
+      this.heardSinceLeading.clear();
     });
     this.sweeper = setInterval(() => this.cutSilentSessions(), heartbeatIntervalMs);
     const graceMs = options.correctionGraceMs ?? defaultCorrectionGraceMs;
@@ -295,8 +307,10 @@ export class Dispatcher {
         this.observer?.programmed(nodeId, body.value.revision);
       } else if (body?.$case === 'memberEntries' && nodeId !== undefined && session?.stream === stream) {
         const answer = this.gossip.answer(nodeId, body.value, (networkId) => new Set(this.readiness.readyOn([networkId])));
-        this.send(session, { $case: 'memberEntries', value: answer });
-        this.observer?.memberEntriesAnswered?.();
+        if (answer) {
+          this.send(session, { $case: 'memberEntries', value: answer });
+          this.observer?.memberEntriesAnswered?.();
+        }
       }
     });
     const close = () => {
@@ -372,6 +386,7 @@ export class Dispatcher {
       writing: false,
     };
     this.sessions.set(nodeId, session);
+    this.heardSinceLeading.add(nodeId);
     this.livenessChanged(nodeId);
     this.logger.info({ nodeId, heldRevision: held }, 'agent session opened');
     const trust = this.currentTrustBundle();

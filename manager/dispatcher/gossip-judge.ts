@@ -9,6 +9,13 @@ import { MemberDigestLedger } from './member-digest-ledger';
 export interface GossipSessions {
   /** The node's agent holds a session. */
   live(nodeId: string): boolean;
+  /**
+   * The leader may speak for the node's endpoints (digests, answers to fallbacks): its agent is
+   * live, or known down. Just after a leader takes over, an agent that has not come back yet may
+   * be on its way with news the store lacks (a new address it took while every manager was
+   * down): its members keep its gossip until it is heard or found down.
+   */
+  speaksFor(nodeId: string): boolean;
   /** MemberDigests (not a replace) to the node's session. */
   sendDigests(nodeId: string, digests: MemberDigest[]): void;
 }
@@ -64,7 +71,11 @@ export class GossipJudge {
   /** For a gossiping node: the digest of every fellow member on each of these networks (all its hosted ones when its session opens). */
   digestsOn(memberId: string, networkIds: Iterable<string>): MemberDigest[] {
     if (!this.store.gossips(memberId)) return [];
-    return [...networkIds].flatMap((networkId) => this.membersOf(networkId, memberId).map((ownerId) => this.digest(networkId, ownerId)));
+    return [...networkIds].flatMap((networkId) =>
+      this.membersOf(networkId, memberId)
+        .filter((ownerId) => this.sessions.speaksFor(ownerId))
+        .map((ownerId) => this.digest(networkId, ownerId)),
+    );
   }
 
   /**
@@ -94,8 +105,9 @@ export class GossipJudge {
       if (fresh) for (const other of members) this.check({ memberId: ownerId, networkId, ownerId: other }, now);
       if (!changed) continue;
       for (const memberId of members) this.check({ memberId, networkId, ownerId }, now);
-      // A live owner's agent gossips its change itself; one that is not live cannot.
-      if (this.sessions.live(ownerId)) continue;
+      // A live owner's agent gossips its change itself; one that is not live cannot (and one not
+      // heard yet is left to its gossip: the lags above correct its members once it is known down).
+      if (this.sessions.live(ownerId) || !this.sessions.speaksFor(ownerId)) continue;
       const truth = this.digest(networkId, ownerId);
       for (const memberId of members.filter((id) => this.sessions.live(id))) {
         const digests = toMembers.get(memberId);
@@ -177,6 +189,7 @@ export class GossipJudge {
         this.lags.caughtUp(pair);
         continue;
       }
+      if (!this.sessions.speaksFor(pair.ownerId)) continue;
       let digests = byMember.get(pair.memberId);
       if (!digests) byMember.set(pair.memberId, (digests = []));
       digests.push(this.digest(pair.networkId, pair.ownerId));
@@ -191,10 +204,13 @@ export class GossipJudge {
 
   /**
    * A member's fallback (MemberEntriesRequest): the owner's endpoints on the network now, with
-   * their readiness; none when the asker or the owner does not host the network.
+   * their readiness; none when the asker or the owner does not host the network; no answer while
+   * the leader cannot speak for the owner yet.
    */
-  answer(memberId: string, request: MemberEntriesRequest, readyOn: (networkId: string) => ReadonlySet<string>): MemberEntries {
+  answer(memberId: string, request: MemberEntriesRequest, readyOn: (networkId: string) => ReadonlySet<string>): MemberEntries | undefined {
     const { networkId, ownerNodeId } = request;
+    // The member asks again later (see GossipSessions.speaksFor).
+    if (!this.sessions.speaksFor(ownerNodeId)) return undefined;
     const revision = this.store.revision;
     const hosts = this.store.hostIds(networkId);
     if (!hosts.has(memberId) || !hosts.has(ownerNodeId)) return { networkId, ownerNodeId, revision, entries: [] };
