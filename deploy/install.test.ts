@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync, statSync, existsSync, symlinkSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ManagerProcess } from '../e2e/support/manager-process';
+import { ManagerProcess, PREDATES_GOSSIP } from '../e2e/support/manager-process';
 import { findRepoRoot } from '../e2e/lab/context';
 import { previousRelease, previousReleaseCommit } from '../packaging/previous-release';
 import { buildRelease } from '../packaging/release';
@@ -158,7 +158,7 @@ describeWithHistory(`install.sh of this release over the previous one (${'commit
     expect(install('--artifact', previous.artifact).status).toBe(0);
 
     // The previous release's manager makes a cluster and a network; its state and certificates go where install.sh made room for them.
-    const made = await ManagerProcess.start(join(work, 'n'), join(root, 'usr/local/lib/trellis/trellis'));
+    const made = await ManagerProcess.start(join(work, 'n'), join(root, 'usr/local/lib/trellis/trellis'), PREDATES_GOSSIP);
     const cli = (manager: ManagerProcess, args: string[]) => installed(['--manager', manager.address, '--tls-dir', manager.adminDir, ...args]);
     await cli(made, ['network', 'create', '--subnet', '10.77.0.0/24', 'made-by-n']);
     await made.stop();

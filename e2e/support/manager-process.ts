@@ -13,6 +13,9 @@ const HEALTH_CHECK = '/grpc.health.v1.Health/Check';
 const SERVING = '0801'; // HealthCheckResponse { status: SERVING }
 const bytes = (buffer: Buffer): Buffer => buffer;
 
+/** A release made before managers ran a gossip DHT node: it knows no --gossip-dht-port (and binds no DHT port). */
+export const PREDATES_GOSSIP = 'predates-gossip';
+
 export class ManagerProcess {
   private constructor(
     readonly address: string,
@@ -24,14 +27,15 @@ export class ManagerProcess {
    * A new one-manager cluster in `dir` (data in dir/data, the admin certificate in dir/admin), once it answers.
    * `program` is the trellis program node runs: the checkout's dist/cli/main.js, or a release artifact.
    * Its gossip DHT node takes `gossipDhtPort` (udp, on 127.0.0.1): any free one by default, as
-   * tests on one machine cannot all have 4790.
+   * tests on one machine cannot all have 4790; PREDATES_GOSSIP for a release older than the flag.
    */
-  static async start(dir: string, program = join(findRepoRoot(__dirname), 'dist', 'cli', 'main.js'), gossipDhtPort = 0): Promise<ManagerProcess> {
+  static async start(dir: string, program = join(findRepoRoot(__dirname), 'dist', 'cli', 'main.js'), gossipDhtPort: number | typeof PREDATES_GOSSIP = 0): Promise<ManagerProcess> {
     const address = `127.0.0.1:${await freePort()}`;
     const dataDir = join(dir, 'data');
     const adminDir = join(dir, 'admin');
     mkdirSync(dataDir, { recursive: true });
-    const args = [program, 'manager', '--listen', address, '--data-dir', dataDir, '--admin-dir', adminDir, '--gossip-dht-port', String(gossipDhtPort), '--log-level', 'warn'];
+    const dht = gossipDhtPort === PREDATES_GOSSIP ? [] : ['--gossip-dht-port', String(gossipDhtPort)];
+    const args = [program, 'manager', '--listen', address, '--data-dir', dataDir, '--admin-dir', adminDir, ...dht, '--log-level', 'warn'];
     const manager = new ManagerProcess(address, adminDir, startProcess('trellis manager', process.execPath, args, join(dir, 'manager.log')));
     await waitFor(`the manager to serve at ${address}`, async () => {
       if (!manager.alive()) throw new Error(`it exited:\n${manager.logTail()}`);
