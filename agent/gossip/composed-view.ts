@@ -1,3 +1,4 @@
+import { gossipEntryOf } from '../../proto/runtime/gossip-entry';
 import { compareText } from '../../proto/runtime/order';
 import type { EndpointView, MemberProgrammed, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import type { OwnEndpoint } from './gossip-agent';
@@ -85,25 +86,11 @@ function endpointView(entry: TableEntry): EndpointView {
   };
 }
 
-/** This node's endpoints as it announces them, ready as the managers told it. */
+/** This node's endpoints as it announces them, ready as the managers told it: built as the leader builds its digests, so both digest the same fields. */
 export function ownEndpoints(held: NodeView, managerReady: ReadonlySet<string>): OwnEndpoint[] {
   return held.endpoints
     .filter((endpoint) => endpoint.nodeId === held.nodeId)
-    .map((endpoint) => ({
-      networkId: endpoint.networkId,
-      endpointId: endpoint.id,
-      ip: endpoint.ip,
-      mac: endpoint.mac,
-      vtep: endpoint.vtep,
-      sandboxId: endpoint.sandboxId,
-      sandboxName: endpoint.sandboxName,
-      hostname: endpoint.hostname,
-      aliases: [...endpoint.aliases],
-      serviceId: endpoint.serviceId,
-      draining: endpoint.draining,
-      prefixLength: endpoint.prefixLength,
-      ready: managerReady.has(endpoint.id),
-    }));
+    .map((endpoint) => ({ networkId: endpoint.networkId, ...gossipEntryOf(endpoint, managerReady.has(endpoint.id)) }));
 }
 
 /** Every hosted network with its fellow gossiping members (none listed: this node gossips there with no one yet). */
