@@ -59,10 +59,14 @@ export function viewDelta(
   const node = state.nodes.get(nodeId);
   const hosted = hostedNetworkIds(state, nodeId);
   const whole = new Set<string>();
+  // Each network once: hostedAt reads every endpoint of the node's sandboxes.
+  const judged = new Set<string>();
   for (const [endpointId, networkId] of changes.endpoints) {
-    if (whole.has(networkId) || !hosted.has(networkId)) continue;
+    if (judged.has(networkId) || !hosted.has(networkId)) continue;
     const endpoint = state.endpoints.get(endpointId);
-    if (endpoint && state.sandbox(endpoint.sandboxId).nodeId === nodeId && !hostedAt(state, nodeId, networkId, fromRevision)) whole.add(networkId);
+    if (!endpoint || state.sandbox(endpoint.sandboxId).nodeId !== nodeId) continue;
+    judged.add(networkId);
+    if (!hostedAt(state, nodeId, networkId, fromRevision)) whole.add(networkId);
   }
 
   const scope: DeltaScope = { state, nodeId, hosted, whole, changes, cache };
