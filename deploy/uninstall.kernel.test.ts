@@ -20,8 +20,8 @@ import { INSTALL_SH, tempDir, writeSha256 } from './throwaway-root';
 const tag = `trdp${process.pid}`;
 const hostNs = `${tag}-h`;
 const address = '198.19.77.1';
-const sandboxes = [0, 1].map((i) => ({ id: `sb${i}`, name: `s${i}`, netnsName: `trsb-${tag}-${i}`, netnsPath: '' }));
-const network = { id: 'net-0', name: 'n0', vni: 4370, subnet: '10.232.0.0/24', gateway: '10.232.0.1', mtu: 0, internal: false };
+const sandboxes = [0, 1].map((i) => ({ id: `sb${i}`, name: `s${i}`, netnsName: `trsb-${tag}-${i}`, networkMode: '', sharesNetns: false, netnsPath: '' }));
+const network = { id: 'net-0', name: 'n0', driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 4370, subnet: '10.232.0.0/24', gateway: '10.232.0.1', mtu: 0, internal: false };
 const endpoints: EndpointView[] = sandboxes.map((sandbox, i) => ({
   id: `ep${i}`.padEnd(15, '0'), networkId: network.id, sandboxId: sandbox.id, nodeId: 'node-a', vtep: address,
   ip: `10.232.0.${i + 2}`, prefixLength: 24, mac: `02:42:0a:e8:00:0${i + 2}`, interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [], publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: '',

@@ -69,9 +69,9 @@ function toView(generated: Generated): { view: NodeView; ready: Set<string> } {
     service(`svc${index}`, spec.name, spec.dnsrr ? 'dnsrr' : 'vip', spec.dnsrr ? [] : spec.vipNetworks.map((network) => ({ networkId: `n${network}`, ip: `10.${network}.200.${index}` }))),
   );
   const networks = [...Array(generated.networks).keys()].map((index) => ({
-    id: `n${index}`, name: `net-${(index * 7) % 5}`, vni: 100 + index, subnet: `10.${index}.0.0/16`, gateway: `10.${index}.0.1`, mtu: 0, internal: index === 1,
+    id: `n${index}`, name: `net-${(index * 7) % 5}`, driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 100 + index, subnet: `10.${index}.0.0/16`, gateway: `10.${index}.0.1`, mtu: 0, internal: index === 1,
   }));
-  const sandboxes = generated.sandboxes.flatMap((sandbox, index) => (sandbox.node === 'A' ? [{ id: `sb${index}`, name: sandbox.name, netnsName: sandbox.netns, netnsPath: '' }] : []));
+  const sandboxes = generated.sandboxes.flatMap((sandbox, index) => (sandbox.node === 'A' ? [{ id: `sb${index}`, name: sandbox.name, netnsName: sandbox.netns, networkMode: '', sharesNetns: false, netnsPath: '' }] : []));
   const view = { revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1', networks, sandboxes, endpoints, members: [], overlaySubnets: networks.map((network) => network.subnet), services };
   return { view, ready };
 }

@@ -101,9 +101,9 @@ describe('the directory of cluster names', () => {
   });
 
   it('refuses to forward for a sandbox with no way out (only --internal networks, or none), but answers its cluster names', () => {
-    const vault = { id: 'sb-vault', name: 'vault', netnsName: 'trsb-vault', netnsPath: '' };
-    const bare = { id: 'sb-bare', name: 'bare', netnsName: 'trsb-bare', netnsPath: '' };
-    const adopted = { id: 'sb-adopted', name: 'adopted', netnsName: 'trsb-adopted', netnsPath: '/proc/4242/ns/net' };
+    const vault = { id: 'sb-vault', name: 'vault', netnsName: 'trsb-vault', networkMode: '', sharesNetns: false, netnsPath: '' };
+    const bare = { id: 'sb-bare', name: 'bare', netnsName: 'trsb-bare', networkMode: '', sharesNetns: false, netnsPath: '' };
+    const adopted = { id: 'sb-adopted', name: 'adopted', netnsName: 'trsb-adopted', networkMode: '', sharesNetns: false, netnsPath: '/proc/4242/ns/net' };
     const vaultBack = endpoint('vault-back', { nodeId: 'A', sandboxId: vault.id, sandboxName: 'vault', networkId: BACK.id, ip: '10.231.2.40', dns: ['192.0.2.53'] });
     const view = testView({ sandboxes: [...testView().sandboxes, vault, bare, adopted], endpoints: [...ENDPOINTS, vaultBack] });
     const isolated = buildDirectory(view, new Set([...READY, vaultBack.id]));

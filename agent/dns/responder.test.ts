@@ -210,7 +210,7 @@ describe('the resolver, forwarding', () => {
   it('answers REFUSED at once, asking no upstream, for a sandbox on --internal networks only', async () => {
     const { asked, exchange } = recordingExchange();
     const resolver = answered({ hostResolvers: ['198.51.100.1'], exchange });
-    const vault = { id: 'sb-vault', name: 'vault', netnsName: 'trsb-vault', netnsPath: '' };
+    const vault = { id: 'sb-vault', name: 'vault', netnsName: 'trsb-vault', networkMode: '', sharesNetns: false, netnsPath: '' };
     const vaultBack = endpoint('vault-back', { nodeId: 'A', sandboxId: vault.id, sandboxName: 'vault', networkId: 'n2', ip: '10.231.2.40' });
     resolver.update(testView({ sandboxes: [...testView().sandboxes, vault], endpoints: [...ENDPOINTS, vaultBack] }), new Set([...READY, vaultBack.id]));
     expect(await ask(resolver, question('example.com'), { netnsName: 'trsb-vault' })).toMatchObject({ id: 4242, rcode: 'REFUSED', answers: [] });

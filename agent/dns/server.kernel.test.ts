@@ -33,7 +33,7 @@ const namingResolver: Resolver = {
 function viewOf(namespaces: string[]): NodeView {
   return {
     revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1', networks: [], endpoints: [], members: [], overlaySubnets: [], services: [],
-    sandboxes: namespaces.map((name) => ({ id: name, name, netnsName: `trsb-of-${name}`, netnsPath: `/run/netns/${name}` })),
+    sandboxes: namespaces.map((name) => ({ id: name, name, netnsName: `trsb-of-${name}`, networkMode: '', sharesNetns: false, netnsPath: `/run/netns/${name}` })),
   };
 }
 

@@ -23,9 +23,9 @@ function harness() {
 }
 
 const web = sandbox;
-const adoptedByName = { id: 's2', name: 'cni', netnsName: 'trsb-cni', netnsPath: '/run/netns/cni-1234' };
-const adoptedByProcess = { id: 's3', name: 'proc', netnsName: 'trsb-proc', netnsPath: '/proc/4242/ns/net' };
-const misplaced = { id: 's4', name: 'odd', netnsName: 'trsb-odd', netnsPath: '/somewhere/else' };
+const adoptedByName = { id: 's2', name: 'cni', netnsName: 'trsb-cni', networkMode: '', sharesNetns: false, netnsPath: '/run/netns/cni-1234' };
+const adoptedByProcess = { id: 's3', name: 'proc', netnsName: 'trsb-proc', networkMode: '', sharesNetns: false, netnsPath: '/proc/4242/ns/net' };
+const misplaced = { id: 's4', name: 'odd', netnsName: 'trsb-odd', networkMode: '', sharesNetns: false, netnsPath: '/somewhere/else' };
 
 describe('DNS server: sockets in every sandbox namespace', () => {
   it('serves each sandbox once, in the namespace it lives in, named by the view, and closes those that left', () => {

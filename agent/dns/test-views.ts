@@ -7,9 +7,9 @@ import type { EndpointView, NodeView, ServiceView } from '../../proto/gen/trelli
  * service (api-3 not ready, api-4 draining) and of the `rr` dnsrr service.
  */
 
-export const FRONT = { id: 'n1', name: 'front', vni: 101, subnet: '10.231.1.0/24', gateway: '10.231.1.1', mtu: 0, internal: false };
-export const BACK = { id: 'n2', name: 'back', vni: 102, subnet: '10.231.2.0/24', gateway: '10.231.2.1', mtu: 0, internal: true };
-export const LONELY = { id: 'n3', name: 'lonely', vni: 103, subnet: '10.231.3.0/24', gateway: '10.231.3.1', mtu: 0, internal: false };
+export const FRONT = { id: 'n1', name: 'front', driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 101, subnet: '10.231.1.0/24', gateway: '10.231.1.1', mtu: 0, internal: false };
+export const BACK = { id: 'n2', name: 'back', driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 102, subnet: '10.231.2.0/24', gateway: '10.231.2.1', mtu: 0, internal: true };
+export const LONELY = { id: 'n3', name: 'lonely', driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 103, subnet: '10.231.3.0/24', gateway: '10.231.3.1', mtu: 0, internal: false };
 
 export function endpoint(id: string, parts: Partial<EndpointView>): EndpointView {
   return {
@@ -64,7 +64,7 @@ export function testView(parts: Partial<NodeView> = {}): NodeView {
   return {
     revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1',
     networks: [FRONT, BACK, LONELY],
-    sandboxes: ['cli', 'both', 'loner'].map((name) => ({ id: `sb-${name}`, name, netnsName: `trsb-${name}`, netnsPath: '' })),
+    sandboxes: ['cli', 'both', 'loner'].map((name) => ({ id: `sb-${name}`, name, netnsName: `trsb-${name}`, networkMode: '', sharesNetns: false, netnsPath: '' })),
     endpoints: ENDPOINTS,
     members: [], overlaySubnets: [FRONT.subnet, BACK.subnet, LONELY.subnet],
     services: SERVICES,

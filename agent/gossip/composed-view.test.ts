@@ -8,7 +8,7 @@ import type { TableEntry } from './model';
  * the view the reconciler, DNS and balancing program, with the ready set that goes with it.
  */
 
-const network = (id: string) => ({ id, name: id, vni: 4096, subnet: '10.1.0.0/24', gateway: '10.1.0.1', mtu: 0, internal: false });
+const network = (id: string) => ({ id, name: id, driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 4096, subnet: '10.1.0.0/24', gateway: '10.1.0.1', mtu: 0, internal: false });
 
 /** Node a's slim view: its own endpoint a1 on n1, and c1 of node c (which does not gossip). */
 const held = NodeView.fromPartial({

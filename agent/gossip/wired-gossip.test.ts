@@ -135,7 +135,7 @@ describe('gossip wired to a real manager (loopback hyperswarm, no kernel)', () =
 
     await callUnary(control, (api) => api.createNetwork, CreateNetworkRequest.fromPartial({ name: 'blue', subnet: '10.40.0.0/24' }), TIMEOUT_MS);
     for (const name of ['a', 'b', 'c']) {
-      await callUnary(control, (api) => api.createSandbox, { name: `s-${name}`, node: name, netns: '' }, TIMEOUT_MS);
+      await callUnary(control, (api) => api.createSandbox, { name: `s-${name}`, node: name, netns: '', networkMode: '', netnsFrom: '' }, TIMEOUT_MS);
       endpoint[name] = (await callUnary(control, (api) => api.connectNetwork, ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: `s-${name}` }), TIMEOUT_MS)).id;
     }
   }, 90_000);
@@ -167,7 +167,7 @@ describe('gossip wired to a real manager (loopback hyperswarm, no kernel)', () =
     await until(() => !nodes.b.endpoints().includes(endpoint.a ?? ''), "a's endpoint gone from b's composed view");
     expect(nodes.b.endpoints()).toEqual(sorted([endpoint.b ?? '', endpoint.c ?? '']));
 
-    await callUnary(control, (api) => api.createSandbox, { name: 's-a2', node: 'a', netns: '' }, TIMEOUT_MS);
+    await callUnary(control, (api) => api.createSandbox, { name: 's-a2', node: 'a', netns: '', networkMode: '', netnsFrom: '' }, TIMEOUT_MS);
     endpoint.a = (await callUnary(control, (api) => api.connectNetwork, ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: 's-a2' }), TIMEOUT_MS)).id;
     await until(() => nodes.b.endpoints().includes(endpoint.a ?? ''), "a's new endpoint on b");
     await until(() => nodes.b.ready().has(endpoint.a ?? ''), "a's new endpoint ready on b");
@@ -177,7 +177,7 @@ describe('gossip wired to a real manager (loopback hyperswarm, no kernel)', () =
     const transport = nodes.b.transport ?? fail('b gossips');
     const aId = nodes.a.held[0]?.nodeId ?? fail('a has a node id');
     // a keeps hosting blue (s-a3) after s-a2 goes, so it stays b's fellow member.
-    await callUnary(control, (api) => api.createSandbox, { name: 's-a3', node: 'a', netns: '' }, TIMEOUT_MS);
+    await callUnary(control, (api) => api.createSandbox, { name: 's-a3', node: 'a', netns: '', networkMode: '', netnsFrom: '' }, TIMEOUT_MS);
     const kept = (await callUnary(control, (api) => api.connectNetwork, ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: 's-a3' }), TIMEOUT_MS)).id;
     await until(() => nodes.b.endpoints().includes(kept) && transport.linkedNodeIds().includes(aId), "b holding a's second endpoint, linked to a");
     // a's agent loses its managers but keeps gossiping the endpoints it held.

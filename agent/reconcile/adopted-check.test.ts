@@ -86,7 +86,7 @@ describe('checkAdoptedNamespaces', () => {
     const both = want(view({
       sandboxes: [
         { ...sandbox, netnsPath: '/run/netns/cni-7f3a' },
-        { id: 's2', name: 'job', netnsName: 'trsb-job', netnsPath: '/proc/4242/ns/net' },
+        { networkMode: '', sharesNetns: false, id: 's2', name: 'job', netnsName: 'trsb-job', netnsPath: '/proc/4242/ns/net' },
       ],
     }));
     const observed = identified(programmed(byName), { '/run/netns/cni-7f3a': CNI_ID, '/proc/4242/ns/net': CNI_ID });

@@ -4,7 +4,7 @@ import { DEFAULT_GATEWAY_SUBNET, desired } from './desired';
 import { adoptedNetnsQuery } from './sandbox-placement';
 import { local, network, remote, sampleView, sandbox } from './test-fixtures';
 
-const back = { id: 'n2', name: 'back', vni: 200, subnet: '10.231.2.0/24', gateway: '10.231.2.1', mtu: 0, internal: false };
+const back = { id: 'n2', name: 'back', driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 200, subnet: '10.231.2.0/24', gateway: '10.231.2.1', mtu: 0, internal: false };
 // Upper-case MAC in the view: the kernel's spelling is lower case.
 const view = (parts: Partial<NodeView> = {}) =>
   sampleView({ endpoints: [{ ...local, mac: '02:42:0A:E7:01:02' }, remote], ...parts });
@@ -184,7 +184,7 @@ describe('desired, for adopted namespaces', () => {
   test('a namespace adopted twice goes to the first sandbox only', () => {
     const twice = [
       { ...sandbox, netnsPath: '/run/netns/cni-7f3a' },
-      { id: 's2', name: 'other', netnsName: 'trsb-other', netnsPath: '/run/netns/cni-7f3a' },
+      { id: 's2', name: 'other', netnsName: 'trsb-other', networkMode: '', sharesNetns: false, netnsPath: '/run/netns/cni-7f3a' },
     ];
     const { kernel, skipped } = desired(view({ sandboxes: twice }), options);
     expect(kernel.sandboxes.map((s) => s.netns)).toEqual(['cni-7f3a']);
@@ -194,9 +194,9 @@ describe('desired, for adopted namespaces', () => {
   test('the pass asks the kernel about exactly the adopted namespaces and processes', () => {
     const sandboxes = [
       { ...sandbox, netnsPath: '/run/netns/cni-7f3a' },
-      { id: 's2', name: 'job', netnsName: 'trsb-job', netnsPath: '/proc/4242/ns/net' },
-      { id: 's3', name: 'own', netnsName: 'trsb-own', netnsPath: '' },
-      { id: 's4', name: 'bad', netnsName: 'trsb-bad', netnsPath: '/proc/self/ns/net' },
+      { id: 's2', name: 'job', netnsName: 'trsb-job', networkMode: '', sharesNetns: false, netnsPath: '/proc/4242/ns/net' },
+      { id: 's3', name: 'own', netnsName: 'trsb-own', networkMode: '', sharesNetns: false, netnsPath: '' },
+      { id: 's4', name: 'bad', netnsName: 'trsb-bad', networkMode: '', sharesNetns: false, netnsPath: '/proc/self/ns/net' },
     ];
     expect(adoptedNetnsQuery(view({ sandboxes }))).toEqual({ foreign: ['cni-7f3a'], attached: ['trsb-job'], pids: [4242] });
   });

@@ -63,8 +63,8 @@ async function makeLab(): Promise<DriverLab> {
     reconciler: new Reconciler({ underlayDevice: 'uplink', owner }, new IprouteKernel(processRunner, { hostNetns })),
     view: {
       revision: 1, nodeId: 'node-1', nodeName: hostNetns, advertiseAddr: HOST_ADDRESS, members: [], overlaySubnets: [`${SUBNET_PREFIX}.0/24`], services: [],
-      networks: [{ id: 'net-1', name: 'front', vni, subnet: `${SUBNET_PREFIX}.0/24`, gateway: `${SUBNET_PREFIX}.1`, mtu: 0, internal: false }],
-      sandboxes: [{ id: 'sandbox-a', name: 'a', netnsName: sandboxNetns, netnsPath: '' }],
+      networks: [{ driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, id: 'net-1', name: 'front', vni, subnet: `${SUBNET_PREFIX}.0/24`, gateway: `${SUBNET_PREFIX}.1`, mtu: 0, internal: false }],
+      sandboxes: [{ networkMode: '', sharesNetns: false, id: 'sandbox-a', name: 'a', netnsName: sandboxNetns, netnsPath: '' }],
       endpoints: [
         {
           ...local, networkId: 'net-1', sandboxId: 'sandbox-a', nodeId: 'node-1', vtep: HOST_ADDRESS, prefixLength: 24,

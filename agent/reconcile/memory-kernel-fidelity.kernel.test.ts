@@ -21,12 +21,12 @@ const hostNs = `${tag}-h`;
 /** Namespaces a runtime named, and processes in namespaces of their own: the first for the fixed steps, all for random views. */
 const runtimeNs = (index: number) => `${tag}-ext${index}`;
 const owner = tag;
-const front = { id: 'net-f', name: 'front', vni: 4601, subnet: '10.231.61.0/24', gateway: '10.231.61.1', mtu: 0, internal: false };
-const back = { id: 'net-b', name: 'back', vni: 4602, subnet: '10.231.62.0/24', gateway: '10.231.62.1', mtu: 1400, internal: true };
-const created = { id: 'sandbox-a', name: 'a', netnsName: `trsb-${tag}-a`, netnsPath: '' };
-const createdToo = { id: 'sandbox-b', name: 'b', netnsName: `trsb-${tag}-b`, netnsPath: '' };
-const named = { id: 'sandbox-c', name: 'c', netnsName: `trsb-${tag}-c`, netnsPath: `/run/netns/${runtimeNs(0)}` };
-const attached = (pid: number) => ({ id: 'sandbox-d', name: 'd', netnsName: `trsb-${tag}-d`, netnsPath: `/proc/${pid}/ns/net` });
+const front = { id: 'net-f', name: 'front', driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 4601, subnet: '10.231.61.0/24', gateway: '10.231.61.1', mtu: 0, internal: false };
+const back = { id: 'net-b', name: 'back', driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 4602, subnet: '10.231.62.0/24', gateway: '10.231.62.1', mtu: 1400, internal: true };
+const created = { id: 'sandbox-a', name: 'a', netnsName: `trsb-${tag}-a`, networkMode: '', sharesNetns: false, netnsPath: '' };
+const createdToo = { id: 'sandbox-b', name: 'b', netnsName: `trsb-${tag}-b`, networkMode: '', sharesNetns: false, netnsPath: '' };
+const named = { id: 'sandbox-c', name: 'c', netnsName: `trsb-${tag}-c`, networkMode: '', sharesNetns: false, netnsPath: `/run/netns/${runtimeNs(0)}` };
+const attached = (pid: number) => ({ id: 'sandbox-d', name: 'd', netnsName: `trsb-${tag}-d`, networkMode: '', sharesNetns: false, netnsPath: `/proc/${pid}/ns/net` });
 
 function endpoint(id: string, network: typeof front, sandbox: SandboxView, host: number, parts: { nodeId?: string; vtep?: string; publish?: boolean } = {}) {
   return {

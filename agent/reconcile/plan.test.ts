@@ -316,7 +316,7 @@ describe('plan', () => {
 
   test('an egress address a sandbox holds is kept; new ones take the lowest free', () => {
     const two = view({
-      sandboxes: [{ id: 's1', name: 'web', netnsName: 'trsb-web', netnsPath: '' }, { id: 's2', name: 'db', netnsName: 'trsb-db', netnsPath: '' }],
+      sandboxes: [{ networkMode: '', sharesNetns: false, id: 's1', name: 'web', netnsName: 'trsb-web', netnsPath: '' }, { networkMode: '', sharesNetns: false, id: 's2', name: 'db', netnsName: 'trsb-db', netnsPath: '' }],
       endpoints: [local, { ...local, id: 'e5eeeeeeeeeeee', sandboxId: 's2', ip: '10.231.1.5', mac: '02:42:0a:e7:01:05' }],
     });
     const kernel = want(two, new Map([['trsb-web', '172.29.0.2'], ['trsb-db', '10.9.9.9']]));
@@ -359,9 +359,9 @@ const arbitraryView: fc.Arbitrary<NodeView> = fc
     ),
   })
   .map(({ vnis, sandboxKinds, endpoints }) => {
-    const networks = vnis.map((vni, i) => ({ id: `n${i}`, name: `n${i}`, vni, subnet: `10.231.${i}.0/24`, gateway: `10.231.${i}.1`, mtu: 0, internal: false }));
+    const networks = vnis.map((vni, i) => ({ id: `n${i}`, name: `n${i}`, driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni, subnet: `10.231.${i}.0/24`, gateway: `10.231.${i}.1`, mtu: 0, internal: false }));
     const paths = { created: () => '', named: (i: number) => `/run/netns/ext-s${i}`, attached: (i: number) => `/proc/${100 + i}/ns/net` };
-    const sandboxes = sandboxKinds.map((kind, i) => ({ id: `s${i}`, name: `s${i}`, netnsName: `trsb-s${i}`, netnsPath: paths[kind](i) }));
+    const sandboxes = sandboxKinds.map((kind, i) => ({ id: `s${i}`, name: `s${i}`, netnsName: `trsb-s${i}`, networkMode: '', sharesNetns: false, netnsPath: paths[kind](i) }));
     const sandboxCount = sandboxes.length;
     return view({
       networks,

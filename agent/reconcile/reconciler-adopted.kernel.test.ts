@@ -15,10 +15,10 @@ const tag = `trka${process.pid}`;
 const hostNs = `${tag}-h`;
 const runtimeNs = `${tag}-cni`;
 const lateNs = `${tag}-late`;
-const network = { id: 'net-a', name: 'front', vni: 4343, subnet: '10.231.9.0/24', gateway: '10.231.9.1', mtu: 0, internal: false };
-const own = { id: 'sandbox-own', name: 'own', netnsName: `trsb-${tag}-own`, netnsPath: '' };
-const byName = { id: 'sandbox-cni', name: 'cni', netnsName: `trsb-${tag}-cni`, netnsPath: `/run/netns/${runtimeNs}` };
-const byLateName = { id: 'sandbox-late', name: 'late', netnsName: `trsb-${tag}-late`, netnsPath: `/run/netns/${lateNs}` };
+const network = { id: 'net-a', name: 'front', driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 4343, subnet: '10.231.9.0/24', gateway: '10.231.9.1', mtu: 0, internal: false };
+const own = { id: 'sandbox-own', name: 'own', netnsName: `trsb-${tag}-own`, networkMode: '', sharesNetns: false, netnsPath: '' };
+const byName = { id: 'sandbox-cni', name: 'cni', netnsName: `trsb-${tag}-cni`, networkMode: '', sharesNetns: false, netnsPath: `/run/netns/${runtimeNs}` };
+const byLateName = { id: 'sandbox-late', name: 'late', netnsName: `trsb-${tag}-late`, networkMode: '', sharesNetns: false, netnsPath: `/run/netns/${lateNs}` };
 const attachName = `trsb-${tag}-p`;
 
 function endpointIn(sandbox: SandboxView, id: string, host: number) {
@@ -117,7 +117,7 @@ describe("a process's namespace adopted by /proc/PID/ns/net", () => {
   let enterProcess: string[] = [];
 
   async function adoptedView(): Promise<NodeView> {
-    const sandbox = { id: 'sandbox-proc', name: 'proc', netnsName: attachName, netnsPath: `/proc/${pid}/ns/net` };
+    const sandbox = { id: 'sandbox-proc', name: 'proc', netnsName: attachName, networkMode: '', sharesNetns: false, netnsPath: `/proc/${pid}/ns/net` };
     return viewOf({ sandbox, endpoint: endpointIn(sandbox, 'epproc000000000', 5) });
   }
 

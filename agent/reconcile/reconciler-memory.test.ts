@@ -186,14 +186,14 @@ describe('the reconciler over MemoryKernel', () => {
  */
 test('a created sandbox never moves into a process namespace left under its name', async () => {
   const { kernel, reconciler } = node();
-  const network = { id: 'n0', name: 'net0', vni: 100, subnet: '10.231.0.0/24', gateway: '10.231.0.1', mtu: 0, internal: false };
+  const network = { id: 'n0', name: 'net0', driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 100, subnet: '10.231.0.0/24', gateway: '10.231.0.1', mtu: 0, internal: false };
   const endpoint = {
     id: 'ep0xxxxxxxxxxxx', networkId: 'n0', sandboxId: 's0', nodeId: 'A', vtep: '198.18.0.1', ip: '10.231.0.2', prefixLength: 24,
     mac: '02:42:00:00:00:02', interfaceName: 'eth0', hostname: '', extraHosts: [], dns: [], publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: '',
   };
   const viewWith = (netnsPath: string): NodeView => ({
     revision: 1, nodeId: 'A', nodeName: 'a', advertiseAddr: '198.18.0.1', networks: [network],
-    sandboxes: [{ id: 's0', name: 's0', netnsName: 'trsb-s0', netnsPath }], endpoints: [endpoint], members: [], overlaySubnets: [network.subnet], services: [],
+    sandboxes: [{ networkMode: '', sharesNetns: false, id: 's0', name: 's0', netnsName: 'trsb-s0', netnsPath }], endpoints: [endpoint], members: [], overlaySubnets: [network.subnet], services: [],
   });
   await convergesInOnePass(reconciler, viewWith(`/proc/${FIRST_PID}/ns/net`));
 

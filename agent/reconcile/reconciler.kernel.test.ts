@@ -15,11 +15,11 @@ const tag = `trkt${process.pid}`;
 const underlayNs = `${tag}-u`;
 const host1 = { ns: `${tag}-h1`, ip: '198.18.0.1', nodeId: 'node-1', owner: `${tag}-h1` };
 const host2 = { ns: `${tag}-h2`, ip: '198.18.0.2', nodeId: 'node-2', owner: `${tag}-h2` };
-const sandboxA = { id: 'sandbox-a', name: 'a', netnsName: `trsb-${tag}-a`, netnsPath: '' };
-const sandboxB = { id: 'sandbox-b', name: 'b', netnsName: `trsb-${tag}-b`, netnsPath: '' };
-const sandboxC = { id: 'sandbox-c', name: 'c', netnsName: `trsb-${tag}-c`, netnsPath: '' };
-const sandboxD = { id: 'sandbox-d', name: 'd', netnsName: `trsb-${tag}-d`, netnsPath: '' };
-const network = { id: 'net-1', name: 'front', vni: 4242, subnet: '10.231.7.0/24', gateway: '10.231.7.1', mtu: 0, internal: false };
+const sandboxA = { id: 'sandbox-a', name: 'a', netnsName: `trsb-${tag}-a`, networkMode: '', sharesNetns: false, netnsPath: '' };
+const sandboxB = { id: 'sandbox-b', name: 'b', netnsName: `trsb-${tag}-b`, networkMode: '', sharesNetns: false, netnsPath: '' };
+const sandboxC = { id: 'sandbox-c', name: 'c', netnsName: `trsb-${tag}-c`, networkMode: '', sharesNetns: false, netnsPath: '' };
+const sandboxD = { id: 'sandbox-d', name: 'd', netnsName: `trsb-${tag}-d`, networkMode: '', sharesNetns: false, netnsPath: '' };
+const network = { id: 'net-1', name: 'front', driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 4242, subnet: '10.231.7.0/24', gateway: '10.231.7.1', mtu: 0, internal: false };
 /** Same subnet as `network`, another VNI: the two must carry traffic side by side, never meeting. */
 const twin = { ...network, id: 'net-2', name: 'twin', vni: 4243 };
 const endpointA = {

@@ -14,10 +14,10 @@ const tag = `trkr${process.pid}`;
 const hostNs = `${tag}-h`;
 const SANDBOXES_PER_NETWORK = 15;
 const networks = [0, 1].map((n) => ({
-  id: `net-${n}`, name: `n${n}`, vni: 4360 + n, subnet: `10.231.${20 + n}.0/24`, gateway: `10.231.${20 + n}.1`, mtu: 0, internal: false,
+  id: `net-${n}`, name: `n${n}`, driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 4360 + n, subnet: `10.231.${20 + n}.0/24`, gateway: `10.231.${20 + n}.1`, mtu: 0, internal: false,
 }));
 const created: SandboxView[] = networks.flatMap((_, n) =>
-  Array.from({ length: SANDBOXES_PER_NETWORK }, (__, i) => ({ id: `sb${n}x${i}`, name: `s${n}x${i}`, netnsName: `trsb-${tag}-${n}x${i}`, netnsPath: '' })),
+  Array.from({ length: SANDBOXES_PER_NETWORK }, (__, i) => ({ id: `sb${n}x${i}`, name: `s${n}x${i}`, netnsName: `trsb-${tag}-${n}x${i}`, networkMode: '', sharesNetns: false, netnsPath: '' })),
 );
 const attachName = `trsb-${tag}-p`;
 const ourPrefix = networkNetnsPrefix(tag);
@@ -132,7 +132,7 @@ describe("removing a process's namespace the agent attached", () => {
   });
 
   test('takes its interface out at once, among created ones going whole; the process keeps its namespace', async () => {
-    const attached = { id: 'sbproc', name: 'proc', netnsName: attachName, netnsPath: `/proc/${pid}/ns/net` };
+    const attached = { id: 'sbproc', name: 'proc', netnsName: attachName, networkMode: '', sharesNetns: false, netnsPath: `/proc/${pid}/ns/net` };
     const attachedEndpoint = endpoint(attached.id, 0, 100);
     await reconciler.reconcile(viewOf([...created, attached], [...localEndpoints, attachedEndpoint]));
     const enterProcess = ['nsenter', `--net=/proc/${pid}/ns/net`];

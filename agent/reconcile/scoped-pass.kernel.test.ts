@@ -13,11 +13,11 @@ const tag = `trsp${process.pid}`;
 const underlayNs = `${tag}-u`;
 const host1 = { ns: `${tag}-h1`, ip: '198.18.0.1', nodeId: 'node-1', owner: `${tag}-h1` };
 const host2 = { ns: `${tag}-h2`, ip: '198.18.0.2', nodeId: 'node-2', owner: `${tag}-h2` };
-const front = { id: 'net-1', name: 'front', vni: 4252, subnet: '10.231.17.0/24', gateway: '10.231.17.1', mtu: 0, internal: false };
-const back = { id: 'net-2', name: 'back', vni: 4253, subnet: '10.231.18.0/24', gateway: '10.231.18.1', mtu: 0, internal: false };
+const front = { id: 'net-1', name: 'front', driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 4252, subnet: '10.231.17.0/24', gateway: '10.231.17.1', mtu: 0, internal: false };
+const back = { id: 'net-2', name: 'back', driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 4253, subnet: '10.231.18.0/24', gateway: '10.231.18.1', mtu: 0, internal: false };
 
 function sandbox(name: string): SandboxView {
-  return { id: `sandbox-${name}`, name, netnsName: `trsb-${tag}-${name}`, netnsPath: '' };
+  return { id: `sandbox-${name}`, name, netnsName: `trsb-${tag}-${name}`, networkMode: '', sharesNetns: false, netnsPath: '' };
 }
 
 function endpoint(id: string, on: typeof front, box: SandboxView, host: typeof host1, last: number, hostPort = 0): EndpointView {

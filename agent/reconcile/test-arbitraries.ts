@@ -34,7 +34,7 @@ export const MEMORY_PLACES: SandboxPlaces = { netnsName: (index) => `trsb-s${ind
 const arbitraryNetwork = (index: number): fc.Arbitrary<NetworkView> =>
   fc.record({ vni: fc.constantFrom(100, 101, 200, 300), internal: fc.boolean(), mtu: fc.constantFrom(0, 0, 1400) }).map(
     ({ vni, internal, mtu }) => ({
-      id: `n${index}`, name: `net${index}`, vni, subnet: `10.231.${index}.0/24`, gateway: `10.231.${index}.1`, mtu, internal,
+      id: `n${index}`, name: `net${index}`, driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni, subnet: `10.231.${index}.0/24`, gateway: `10.231.${index}.1`, mtu, internal,
     }),
   );
 
@@ -42,7 +42,7 @@ export type SandboxKind = 'created' | 'named' | 'attached';
 
 function sandboxView(index: number, kind: SandboxKind, places: SandboxPlaces): SandboxView {
   const netnsPath = { created: '', named: `/run/netns/${places.foreignNetns(index)}`, attached: `/proc/${places.pid(index)}/ns/net` }[kind];
-  return { id: `s${index}`, name: `s${index}`, netnsName: places.netnsName(index), netnsPath };
+  return { id: `s${index}`, name: `s${index}`, netnsName: places.netnsName(index), netnsPath, networkMode: '', sharesNetns: false };
 }
 
 const arbitraryPublished = fc.record({

@@ -1,8 +1,8 @@
 import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 
 /** A node "A" with one sandbox on network n1, and one remote endpoint on node "B". */
-export const network = { id: 'n1', name: 'front', vni: 100, subnet: '10.231.1.0/24', gateway: '10.231.1.1', mtu: 0, internal: false };
-export const sandbox = { id: 's1', name: 'web', netnsName: 'trsb-web', netnsPath: '' };
+export const network = { id: 'n1', name: 'front', driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: 100, subnet: '10.231.1.0/24', gateway: '10.231.1.1', mtu: 0, internal: false };
+export const sandbox = { id: 's1', name: 'web', netnsName: 'trsb-web', networkMode: '', sharesNetns: false, netnsPath: '' };
 export const local = {
   id: 'e1aaaaaaaaaaaa', networkId: 'n1', sandboxId: 's1', nodeId: 'A', vtep: '198.18.0.1',
   ip: '10.231.1.2', prefixLength: 24, mac: '02:42:0a:e7:01:02', interfaceName: 'eth0',

@@ -149,7 +149,7 @@ export class ManagerSession {
   private register(client: DispatcherClient): Promise<RegisterResponse> {
     const { nodeName, advertiseAddr, gatewaySubnet, reservedPorts } = this.options;
     return new Promise((resolve, reject) =>
-      client.register({ nodeName, advertiseAddr, gatewaySubnet, reservedPorts }, (error, response) => (error ? reject(error) : resolve(response))),
+      client.register({ nodeName, advertiseAddr, gatewaySubnet, reservedPorts, interfaces: [], linkKinds: [], ephemeralPortFirst: 0, ephemeralPortLast: 0 }, (error, response) => (error ? reject(error) : resolve(response))),
     );
   }
 

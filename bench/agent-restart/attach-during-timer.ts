@@ -92,7 +92,7 @@ function withAttachedSandbox(view: NodeView, sandboxPrefix: string, index: numbe
   return {
     ...view,
     revision: view.revision + 1,
-    sandboxes: [...view.sandboxes, { id: sandboxId, name: sandboxId, netnsName: `${sandboxPrefix}-attach-${index}`, netnsPath: '' }],
+    sandboxes: [...view.sandboxes, { networkMode: '', sharesNetns: false, id: sandboxId, name: sandboxId, netnsName: `${sandboxPrefix}-attach-${index}`, netnsPath: '' }],
     endpoints: [...view.endpoints, endpoint],
   };
 }

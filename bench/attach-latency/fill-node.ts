@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     const next = names.entries();
     const worker = async (): Promise<void> => {
       for (const [index, name] of next) {
-        const created = await control.call((c) => c.createSandbox, { name, node, netns: '' });
+        const created = await control.call((c) => c.createSandbox, { name, node, netns: '', networkMode: '', netnsFrom: '' });
         namespaces[index] = created.netns.replace(`${NETNS_RUN_DIR}/`, '');
       }
     };

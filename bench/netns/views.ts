@@ -31,7 +31,7 @@ export function clusterView(self: ViewNode, nodes: readonly ViewNode[], layout: 
   const endpoints: EndpointView[] = [];
   for (let n = 0; n < layout.networks; n++) {
     const prefix = `10.${128 + Math.floor(n / 256)}.${n % 256}`;
-    const network = { id: `net-${n}`, name: `bench-${n}`, vni: layout.firstVni + n, subnet: `${prefix}.0/24`, gateway: `${prefix}.1`, mtu: 0, internal: false };
+    const network = { id: `net-${n}`, name: `bench-${n}`, driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni: layout.firstVni + n, subnet: `${prefix}.0/24`, gateway: `${prefix}.1`, mtu: 0, internal: false };
     networks.push(network);
     nodes.forEach((node, nodeIndex) => {
       for (let k = 0; k < layout.endpointsPerNode; k++) {
@@ -45,7 +45,7 @@ export function clusterView(self: ViewNode, nodes: readonly ViewNode[], layout: 
           // Named as the manager names them: the sandbox's name, also its hostname (what DNS answers).
           hostname: sandboxId, extraHosts: [], dns: [], publishedPorts: [], serviceId: '', draining: false, aliases: [], sandboxName: sandboxId,
         });
-        if (node.id === self.id) sandboxes.push({ id: sandboxId, name: sandboxId, netnsName: `${node.sandboxPrefix}-${seq}`, netnsPath: '' });
+        if (node.id === self.id) sandboxes.push({ id: sandboxId, name: sandboxId, netnsName: `${node.sandboxPrefix}-${seq}`, networkMode: '', sharesNetns: false, netnsPath: '' });
       }
     });
   }

@@ -57,6 +57,9 @@ export function addNetworkCommands(program: Command): void {
           mtu: options.mtu === undefined ? 0 : integerOption('--mtu', options.mtu, MTU_RANGE),
           labels: keyValues('--label', options.label),
           vni: options.vni === undefined ? 0 : integerOption('--vni', options.vni, VNI_RANGE),
+          node: '',
+          parent: '',
+          options: {},
         });
         print(created.id);
       }),
@@ -102,6 +105,8 @@ export function addNetworkCommands(program: Command): void {
           dns: options.dns,
           service: options.service ?? '',
           publishedPorts: options.publish.map(parseHostPublish),
+          publishAll: false,
+          exposedPorts: [],
         });
       }),
     );

@@ -14,7 +14,7 @@ export function addSandboxCommands(program: Command): void {
     .option('--netns <path>', 'adopt a namespace made elsewhere: /run/netns/NAME or /proc/PID/ns/net (never deleted by Trellis)')
     .action((name: string, options: { node: string; netns?: string }, command: Command) =>
       withControl(command, async (control) => {
-        const created = await control.call((c) => c.createSandbox, { name, node: options.node, netns: options.netns ?? '' });
+        const created = await control.call((c) => c.createSandbox, { name, node: options.node, netns: options.netns ?? '', networkMode: '', netnsFrom: '' });
         print(created.id);
       }),
     );

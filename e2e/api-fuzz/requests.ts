@@ -101,6 +101,9 @@ const createNetwork = plausibleOrWild(
     mtu: fixed(fc.oneof(fc.constant(0), fc.integer({ min: 1280, max: 9000 }))),
     labels: smallLabels,
     vni: fixed(fc.oneof(fc.constant(0), fc.integer({ min: 4096, max: 16_777_215 }))),
+    node: none(''),
+    parent: none(''),
+    options: none({}),
   }),
   record({
     name: field(networkNames),
@@ -114,11 +117,14 @@ const createNetwork = plausibleOrWild(
     mtu: fc.oneof(none(0), uint32),
     labels,
     vni: fc.oneof(none(0), uint32),
+    node: none(''),
+    parent: none(''),
+    options: none({}),
   }),
 );
 
 const createSandbox = plausibleOrWild(
-  record({ name: fixed(sandboxNames), node: existing('nodes'), netns: none('') }),
+  record({ name: fixed(sandboxNames), node: existing('nodes'), netns: none(''), networkMode: none(''), netnsFrom: none('') }),
   record({
     name: field(sandboxNames),
     node,
@@ -126,6 +132,8 @@ const createSandbox = plausibleOrWild(
       none(''),
       field(fc.constantFrom('/run/netns/fuzz', '/proc/1/ns/net', '/run/netns/trnw-0a1b2c', '/run/netns/trsb-0a1b2c', '/run/netns/../../etc/passwd', 'relative')),
     ),
+    networkMode: none(''),
+    netnsFrom: none(''),
   }),
 );
 
@@ -141,6 +149,8 @@ const connectNetwork = plausibleOrWild(
     dns: none([]),
     service: fc.oneof(none(''), existing('services')),
     publishedPorts: fixed(fc.array(fc.tuple(protocol, validPort, validPort).map(([p, hostPort, port]) => ({ protocol: p, hostPort, port })), { maxLength: 1 })),
+    publishAll: none(false),
+    exposedPorts: none([]),
   }),
   record({
     network,
@@ -153,6 +163,8 @@ const connectNetwork = plausibleOrWild(
     dns: list(address, hugeShort),
     service: fc.oneof(none(''), service),
     publishedPorts: list(publishedPort, hugePublishedPort),
+    publishAll: none(false),
+    exposedPorts: none([]),
   }),
 );
 

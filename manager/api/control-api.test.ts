@@ -52,7 +52,7 @@ describe('Control API', () => {
     await start();
     await call(dispatcher.register.bind(dispatcher), RegisterRequest.fromPartial({ nodeName: 'n1', advertiseAddr: '198.18.0.11' }));
     await call(control.createNetwork.bind(control), CreateNetworkRequest.fromPartial({ name: 'blue', driver: 'overlay', subnet: '10.231.0.0/24' }));
-    await call(control.createSandbox.bind(control), { name: 'web', node: 'n1', netns: '' });
+    await call(control.createSandbox.bind(control), { name: 'web', node: 'n1', netns: '', networkMode: '', netnsFrom: '' });
     await call(control.connectNetwork.bind(control), ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: 'web', aliases: ['www'] }));
   });
   afterAll(async () => {
@@ -81,8 +81,8 @@ describe('Control API', () => {
     ['connectNetwork', connect({ network: 'blue', sandbox: 'web', mac: 'zz' }), 'ALREADY_EXISTS', 'sandbox'],
     ['removeNetwork', { network: 'blue' }, 'FAILED_PRECONDITION', 'network'],
     ['getNetwork', { network: 'nope' }, 'NOT_FOUND', 'network'],
-    ['createSandbox', { name: 'db', node: 'nope', netns: '' }, 'NOT_FOUND', 'node'],
-    ['createSandbox', { name: 'db', node: 'n1', netns: '/var/run/docker/netns/abc' }, 'INVALID_ARGUMENT', 'netns'],
+    ['createSandbox', { name: 'db', node: 'nope', netns: '', networkMode: '', netnsFrom: '' }, 'NOT_FOUND', 'node'],
+    ['createSandbox', { name: 'db', node: 'n1', netns: '/var/run/docker/netns/abc', networkMode: '', netnsFrom: '' }, 'INVALID_ARGUMENT', 'netns'],
     ['getNode', { node: 'nope' }, 'NOT_FOUND', 'node'],
     ['updateNode', UpdateNodeRequest.fromPartial({ node: 'n1', availability: 'sleepy' }), 'INVALID_ARGUMENT', 'availability'],
     ['removeNode', { node: 'n1', force: false }, 'FAILED_PRECONDITION', 'node'],
@@ -135,7 +135,7 @@ describe('Control API', () => {
       UpdateNodeRequest.fromPartial({ node: 'n1', availability: 'drain', labelAdd: { zone: 'a', rack: '1' } }),
     );
     expect(updated).toMatchObject({ name: 'n1', availability: 'drain', labels: { rack: '1', zone: 'a' } });
-    expect((await refusal(rpc((c) => c.createSandbox, { name: 'late', node: 'n1', netns: '' }))).field).toBe('node');
+    expect((await refusal(rpc((c) => c.createSandbox, { name: 'late', node: 'n1', netns: '', networkMode: '', netnsFrom: '' }))).field).toBe('node');
     const restored = await rpc((c) => c.updateNode, UpdateNodeRequest.fromPartial({ node: 'n1', availability: 'active', labelRm: ['rack'] }));
     expect(restored).toMatchObject({ availability: 'active', labels: { zone: 'a' } });
   });
@@ -144,7 +144,7 @@ describe('Control API', () => {
     const created = await rpc((c) => c.createService, service({ name: 'api', networks: ['blue'], ports: [{ targetPort: 80, publishedPort: 8080 }] }));
     expect(created.vips).toEqual([{ networkId: expect.any(String), networkName: 'blue', ip: '10.231.0.3' }]);
     expect(created.ports).toEqual([{ protocol: 'tcp', targetPort: 80, publishedPort: 8080, publishMode: 'ingress' }]);
-    await rpc((c) => c.createSandbox, { name: 'api-1', node: 'n1', netns: '' });
+    await rpc((c) => c.createSandbox, { name: 'api-1', node: 'n1', netns: '', networkMode: '', netnsFrom: '' });
     const backend = await rpc((c) => c.connectNetwork, connect({ network: 'blue', sandbox: 'api-1', service: 'api' }));
     expect(backend).toMatchObject({ ip: '10.231.0.4', serviceName: 'api', hostname: 'api-1' });
     expect((await rpc((c) => c.getService, { service: 'api' })).backends.map((endpoint) => endpoint.sandboxName)).toEqual(['api-1']);
@@ -159,8 +159,8 @@ describe('Control API', () => {
   });
 
   it('publishes ports of the node through connect, one endpoint per host port; the restart below keeps them', async () => {
-    await rpc((c) => c.createSandbox, { name: 'proxy', node: 'n1', netns: '' });
-    await rpc((c) => c.createSandbox, { name: 'proxy-2', node: 'n1', netns: '' });
+    await rpc((c) => c.createSandbox, { name: 'proxy', node: 'n1', netns: '', networkMode: '', netnsFrom: '' });
+    await rpc((c) => c.createSandbox, { name: 'proxy-2', node: 'n1', netns: '', networkMode: '', netnsFrom: '' });
     const endpoint = await rpc((c) => c.connectNetwork, connect({ network: 'blue', sandbox: 'proxy', publishedPorts: [{ protocol: '', hostPort: 8080, port: 80 }] }));
     expect(endpoint.publishedPorts).toEqual([{ protocol: 'tcp', hostPort: 8080, port: 80 }]);
     const clash = await refusal(rpc((c) => c.connectNetwork, connect({ network: 'blue', sandbox: 'proxy-2', publishedPorts: [{ protocol: 'tcp', hostPort: 8080, port: 8000 }] })));
@@ -171,7 +171,7 @@ describe('Control API', () => {
   });
 
   it("refuses publishing the VXLAN port, the managers' own ports and a node's reserved ports, naming what uses them", async () => {
-    await rpc((c) => c.createSandbox, { name: 'pub', node: 'n1', netns: '' });
+    await rpc((c) => c.createSandbox, { name: 'pub', node: 'n1', netns: '', networkMode: '', netnsFrom: '' });
     const managerPort = Number(manager.address.split(':').pop());
     const metricsPort = Number(manager.metricsAddress?.split(':').pop());
     const publishing = (protocol: string, hostPort: number) =>
@@ -224,7 +224,7 @@ describe('Control API', () => {
   });
 
   it('refuses a 200,000-alias endpoint and values out of range the wire can carry, changing nothing', async () => {
-    await rpc((c) => c.createSandbox, { name: 'alias-hog', node: 'n1', netns: '' });
+    await rpc((c) => c.createSandbox, { name: 'alias-hog', node: 'n1', netns: '', networkMode: '', netnsFrom: '' });
     const aliases = Array.from({ length: 200_000 }, (_, i) => `a${i}`);
     const hog = await refusal(rpc((c) => c.connectNetwork, connect({ network: 'blue', sandbox: 'alias-hog', aliases })));
     expect(hog).toEqual({ code: 'INVALID_ARGUMENT', field: 'aliases', message: expect.stringContaining('aliases: at most 64 per endpoint, got 200000') });
@@ -243,7 +243,7 @@ describe('Control API', () => {
   });
 
   it('passes the namespace to adopt through; the restart below keeps it', async () => {
-    const adopted = await rpc((c) => c.createSandbox, { name: 'runc-1', node: 'n1', netns: '/proc/4242/ns/net' });
+    const adopted = await rpc((c) => c.createSandbox, { name: 'runc-1', node: 'n1', netns: '/proc/4242/ns/net', networkMode: '', netnsFrom: '' });
     expect(adopted).toMatchObject({ netns: '/proc/4242/ns/net', adopted: true });
   });
 

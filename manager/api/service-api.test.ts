@@ -65,7 +65,7 @@ describe('services through the Control API', () => {
 
   /** A new sandbox on n1 connected to blue as a backend of `of`. */
   async function backend(name: string, of: string): Promise<void> {
-    await rpc((c) => c.createSandbox, { name, node: 'n1', netns: '' });
+    await rpc((c) => c.createSandbox, { name, node: 'n1', netns: '', networkMode: '', netnsFrom: '' });
     await rpc((c) => c.connectNetwork, connect({ network: 'blue', sandbox: name, service: of }));
   }
   const endpointOf = async (sandbox: string) => (await rpc((c) => c.getSandbox, { sandbox })).endpoints[0];

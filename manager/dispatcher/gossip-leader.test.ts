@@ -149,7 +149,7 @@ async function cluster(root: string, correctionGraceMs: number) {
   /** Connects a new sandbox on `node` to blue: the endpoint. */
   const attach = async (node: string): Promise<{ id: string; createdRevision: number }> => {
     const name = `s${(sandboxes += 1)}-${node}`;
-    await callUnary(api.control, (c) => c.createSandbox, { name, node, netns: '' }, timeoutMs);
+    await callUnary(api.control, (c) => c.createSandbox, { name, node, netns: '', networkMode: '', netnsFrom: '' }, timeoutMs);
     return callUnary(api.control, (c) => c.connectNetwork, ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: name }), timeoutMs);
   };
   const id = (node: string): string => ids[node] ?? fail(`no node ${node}`);

@@ -121,7 +121,7 @@ describe('a node whose view is larger than a gRPC message', () => {
     await inBatches(range(side), 13, (n) =>
       callUnary(control, (c) => c.createNetwork, CreateNetworkRequest.fromPartial({ name: `net-${n}`, subnet: `10.200.${n}.0/24` }), timeoutMs),
     );
-    await inBatches(range(side), 13, (s) => callUnary(control, (c) => c.createSandbox, { name: `sb-${s}`, node: 'big', netns: '' }, timeoutMs));
+    await inBatches(range(side), 13, (s) => callUnary(control, (c) => c.createSandbox, { name: `sb-${s}`, node: 'big', netns: '', networkMode: '', netnsFrom: '' }, timeoutMs));
     const attachments = range(side).flatMap((s) => range(side).map((n) => ({ s, n })));
     await inBatches(attachments, 13, ({ s, n }) =>
       callUnary(

@@ -144,7 +144,7 @@ describe('readiness pushed to agent sessions', () => {
     await callUnary(control, (api) => api.createNetwork, CreateNetworkRequest.fromPartial({ name: 'blue', subnet: '10.30.0.0/24' }), timeoutMs);
     const endpoint: Record<string, string> = {};
     for (const node of ['a', 'b', 'c']) {
-      await callUnary(control, (api) => api.createSandbox, { name: `s-${node}`, node, netns: '' }, timeoutMs);
+      await callUnary(control, (api) => api.createSandbox, { name: `s-${node}`, node, netns: '', networkMode: '', netnsFrom: '' }, timeoutMs);
       const connected = await callUnary(control, (api) => api.connectNetwork, ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: `s-${node}` }), timeoutMs);
       endpoint[node] = connected.id;
     }
@@ -193,7 +193,7 @@ describe('readiness pushed to agent sessions', () => {
     await callUnary(control, (api) => api.createService, CreateServiceRequest.fromPartial({ name: 'front', networks: ['green'], ports: [ingress], drainTimeoutSeconds: 0 }), timeoutMs);
     const backends: string[] = [];
     for (const node of ['w', 'x']) {
-      await callUnary(control, (api) => api.createSandbox, { name: `f-${node}`, node, netns: '' }, timeoutMs);
+      await callUnary(control, (api) => api.createSandbox, { name: `f-${node}`, node, netns: '', networkMode: '', netnsFrom: '' }, timeoutMs);
       const connected = await callUnary(control, (api) => api.connectNetwork, ConnectNetworkRequest.fromPartial({ network: 'green', sandbox: `f-${node}`, service: 'front' }), timeoutMs);
       backends.push(connected.id);
     }
@@ -255,7 +255,7 @@ describe('readiness across a manager restart', () => {
     await callUnary(api, (call) => call.createNetwork, CreateNetworkRequest.fromPartial({ name: 'blue', subnet: '10.31.0.0/24' }), timeoutMs);
     const ids: string[] = [];
     for (const node of ['b', 'c']) {
-      await callUnary(api, (call) => call.createSandbox, { name: `s-${node}`, node, netns: '' }, timeoutMs);
+      await callUnary(api, (call) => call.createSandbox, { name: `s-${node}`, node, netns: '', networkMode: '', netnsFrom: '' }, timeoutMs);
       ids.push((await callUnary(api, (call) => call.connectNetwork, ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: `s-${node}` }), timeoutMs)).id);
     }
     const both = sorted(ids).join();

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { EndpointView, ManagerMessage, type NodeView, type ViewChunk, type ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
+import { EndpointView, ManagerMessage, type NetworkSubnet, type NodeView, type ViewChunk, type ViewDelta } from '../../proto/gen/trellis/v1/dispatcher';
 import { HeldView } from '../../proto/runtime/held-view';
 import type { PackLimits } from './size-packing';
 import { deltaParts, readinessMessages, viewChunks, viewLimits } from './view-chunks';
@@ -38,8 +38,8 @@ function bigView(endpoints: EndpointView[], overlaySubnets = 0): NodeView {
     nodeId: 'n1',
     nodeName: 'node-1',
     advertiseAddr: '198.18.0.1',
-    networks: [{ id: 'net', name: 'blue', vni: 4096, subnet: '10.0.0.0/16', gateway: '10.0.0.1', mtu: 0, internal: false }],
-    sandboxes: [{ id: 'sb', name: 'web', netnsName: 'trsb-web', netnsPath: '' }],
+    networks: [{ driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, id: 'net', name: 'blue', vni: 4096, subnet: '10.0.0.0/16', gateway: '10.0.0.1', mtu: 0, internal: false }],
+    sandboxes: [{ networkMode: '', sharesNetns: false, id: 'sb', name: 'web', netnsName: 'trsb-web', netnsPath: '' }],
     endpoints,
     members: [], overlaySubnets: Array.from({ length: overlaySubnets }, (_, i) => `10.${1 + (i >> 8)}.${i & 255}.0/24`),
     services: [],
@@ -141,7 +141,7 @@ const endpointArb = fc.record({
 const networkArb = fc.record({
   id: fc.uuid(),
   name: text(63),
-  vni: fc.nat(),
+  driver: fc.constant(''), subnets: fc.constant<NetworkSubnet[]>([]), parent: fc.constant(''), mode: fc.constant(''), isolateSandboxes: fc.constant(false), vni: fc.nat(),
   subnet: text(18),
   gateway: text(15),
   mtu: fc.nat(9000),
@@ -161,7 +161,7 @@ const serviceArb = fc.record({
   udpIdleTimeoutSeconds: fc.nat(),
   revision: fc.nat(),
 });
-const sandboxArb = fc.record({ id: fc.uuid(), name: text(63), netnsName: text(20), netnsPath: text(40) });
+const sandboxArb = fc.record({ id: fc.uuid(), name: text(63), netnsName: text(20), networkMode: fc.constant(''), sharesNetns: fc.constant(false), netnsPath: text(40) });
 const header = { revision: fc.nat(), nodeId: text(20), nodeName: text(63), advertiseAddr: text(15) };
 const viewArb: fc.Arbitrary<NodeView> = fc.record({
   ...header,

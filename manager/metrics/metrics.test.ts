@@ -63,7 +63,7 @@ describe('manager metrics', () => {
     session.write({ body: { $case: 'hello', value: { nodeId, lastAppliedRevision: 0, assemblesDeltaParts: false, gossipPublicKey: '' } } });
     try {
       await callUnary(control, (c) => c.createNetwork, CreateNetworkRequest.fromPartial({ name: 'blue', driver: 'overlay', subnet: '10.231.0.0/24' }), 10_000);
-      await callUnary(control, (c) => c.createSandbox, { name: 'web', node: 'n1', netns: '' }, 10_000);
+      await callUnary(control, (c) => c.createSandbox, { name: 'web', node: 'n1', netns: '', networkMode: '', netnsFrom: '' }, 10_000);
       await callUnary(control, (c) => c.connectNetwork, ConnectNetworkRequest.fromPartial({ network: 'blue', sandbox: 'web' }), 10_000);
 
       let text = await scrape();

@@ -11,8 +11,8 @@ describe('nodeView', () => {
       nodeId: 'node-a-id',
       nodeName: 'node-a',
       advertiseAddr: '192.168.0.1',
-      networks: [{ id: 'front-id', name: 'front', vni: 4096, subnet: '10.0.1.0/24', gateway: '10.0.1.1', mtu: 0, internal: false }],
-      sandboxes: [{ id: 'web-id-0123456789', name: 'web', netnsName: 'trsb-web-id-012', netnsPath: '' }],
+      networks: [{ id: 'front-id', name: 'front', vni: 4096, subnet: '10.0.1.0/24', gateway: '10.0.1.1', mtu: 0, internal: false, driver: 'overlay', subnets: [{ subnet: '10.0.1.0/24', gateway: '10.0.1.1' }], parent: '', mode: '', isolateSandboxes: false }],
+      sandboxes: [{ id: 'web-id-0123456789', name: 'web', netnsName: 'trsb-web-id-012', netnsPath: '', networkMode: '', sharesNetns: false }],
       endpoints: [
         {
           id: 'ep-web-front',

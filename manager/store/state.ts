@@ -29,8 +29,15 @@ export interface NetworkRecord {
   /** 0 means the agent's default. */
   mtu: number;
   labels: Record<string, string>;
+  /** 0 for the drivers local to one node (bridge, macvlan, ipvlan): they carry no VXLAN. */
   vni: number;
   createdRevision: number;
+  /** The node a bridge, macvlan or ipvlan network lives on. Absent for overlay networks (and in older records). */
+  nodeId?: string;
+  /** macvlan / ipvlan: the node's interface the sandboxes' interfaces hang off. */
+  parent?: string;
+  /** Driver options with their defaults filled in (Network.options). Absent means none. */
+  options?: Record<string, string>;
 }
 
 export type NodeAvailability = 'active' | 'drain';
@@ -48,6 +55,17 @@ export interface NodeRecord {
   reservedPorts?: ReservedPortRecord[];
   /** The key its agent gossips with (hex), from its session's hello. Absent means it does not gossip. */
   gossipPublicKey?: string;
+  /** What the agent reported at registration (RegisterRequest); absent from older agents. */
+  interfaces?: HostInterfaceRecord[];
+  linkKinds?: string[];
+  ephemeralPorts?: { first: number; last: number };
+}
+
+/** One interface of a node's host namespace (Node.interfaces). */
+export interface HostInterfaceRecord {
+  name: string;
+  kind: string;
+  addresses: string[];
 }
 
 /** A port of one node that no published port may take, and what uses it. */
@@ -77,6 +95,12 @@ export interface SandboxRecord {
    * of them (see drains.ts). Absent (so in every record from before drain) means not being removed.
    */
   removing?: boolean;
+  /** Docker's --network none | host (Sandbox.network_mode). Absent: a namespace of its own. */
+  networkMode?: 'none' | 'host';
+  /** The sandbox whose namespace it was created in (Sandbox.netns_from); netnsName is that one's. */
+  netnsFrom?: string;
+  /** Another sandbox was created with netns_from naming this one: the namespace is shared. */
+  netnsShared?: boolean;
 }
 
 export interface EndpointRecord {
@@ -107,6 +131,15 @@ export interface EndpointRecord {
    * proposer's `at`, so every replica stamps the same.
    */
   drainEndsAtMs?: number;
+  /** `-P`: each exposed port also has a publishedPorts entry whose host port the store chose. */
+  publishAll?: boolean;
+  exposedPorts?: ExposedPortRecord[];
+}
+
+/** `--expose PORT/PROTOCOL` (Docker's EXPOSE). */
+export interface ExposedPortRecord {
+  protocol: PortProtocol;
+  port: number;
 }
 
 /** Like `docker run -p HOST:CONTAINER/PROTOCOL`: the node's hostPort is DNATed to the endpoint's port. */

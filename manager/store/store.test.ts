@@ -23,6 +23,9 @@ describe('networks', () => {
       attachable: false,
       mtu: 0,
       labels: {},
+      node: '',
+      parent: '',
+      options: {},
     });
     expect(store.revision).toBe(1);
     expect(store.network('front')).toEqual(network);
@@ -96,6 +99,8 @@ describe('connect and disconnect', () => {
       publishedPorts: [],
       draining: false,
       drainEndsAt: '',
+      publishAll: false,
+      exposedPorts: [],
     });
     expect(store.network('front')?.endpoints.map((endpoint) => [endpoint.sandboxName, endpoint.ip])).toEqual([
       ['web', '10.0.1.2'],
@@ -156,8 +161,8 @@ describe('sandboxes', () => {
     expect(adopted).toMatchObject({ netns: '/run/netns/cni-7f3a', adopted: true });
     expect(store.sandbox('web')).toMatchObject({ netns: '/run/netns/trsb-web-id-012', adopted: false });
     expect(store.nodeView('node-a-id').sandboxes).toEqual([
-      { id: 'cni-id-0123456789', name: 'pod', netnsName: 'trsb-cni-id-012', netnsPath: '/run/netns/cni-7f3a' },
-      { id: 'web-id-0123456789', name: 'web', netnsName: 'trsb-web-id-012', netnsPath: '' },
+      { id: 'cni-id-0123456789', name: 'pod', netnsName: 'trsb-cni-id-012', netnsPath: '/run/netns/cni-7f3a', networkMode: '', sharesNetns: false },
+      { id: 'web-id-0123456789', name: 'web', netnsName: 'trsb-web-id-012', netnsPath: '', networkMode: '', sharesNetns: false },
     ]);
   });
 
@@ -175,8 +180,8 @@ describe('nodes', () => {
   it('lists nodes without liveness, which is the dispatcher’s to add', () => {
     const nodes: Node[] = twoNodeStore().nodes();
     expect(nodes).toEqual([
-      { id: 'node-a-id', name: 'node-a', advertiseAddr: '192.168.0.1', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 1, availability: 'active', labels: {}, programmedNetworks: {}, unprogrammedEndpointIds: [], programmedServices: {}, gatewaySubnet: '', gossipPublicKey: '', reservedPorts: [], certificateSerial: '', certificateNotAfter: '', certificateRequestedBy: '' },
-      { id: 'node-b-id', name: 'node-b', advertiseAddr: '192.168.0.2', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 2, availability: 'active', labels: {}, programmedNetworks: {}, unprogrammedEndpointIds: [], programmedServices: {}, gatewaySubnet: '', gossipPublicKey: '', reservedPorts: [], certificateSerial: '', certificateNotAfter: '', certificateRequestedBy: '' },
+      { id: 'node-a-id', name: 'node-a', advertiseAddr: '192.168.0.1', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 1, availability: 'active', labels: {}, programmedNetworks: {}, unprogrammedEndpointIds: [], programmedServices: {}, gatewaySubnet: '', gossipPublicKey: '', reservedPorts: [], certificateSerial: '', certificateNotAfter: '', certificateRequestedBy: '', interfaces: [], linkKinds: [], ephemeralPortFirst: 0, ephemeralPortLast: 0 },
+      { id: 'node-b-id', name: 'node-b', advertiseAddr: '192.168.0.2', status: NodeStatus.NODE_STATUS_UNSPECIFIED, appliedRevision: 0, registeredRevision: 2, availability: 'active', labels: {}, programmedNetworks: {}, unprogrammedEndpointIds: [], programmedServices: {}, gatewaySubnet: '', gossipPublicKey: '', reservedPorts: [], certificateSerial: '', certificateNotAfter: '', certificateRequestedBy: '', interfaces: [], linkKinds: [], ephemeralPortFirst: 0, ephemeralPortLast: 0 },
     ]);
   });
 

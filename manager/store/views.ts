@@ -66,6 +66,8 @@ export function toEndpoint(state: StoreState, endpoint: EndpointRecord): Endpoin
     publishedPorts: (endpoint.publishedPorts ?? []).map((port) => ({ ...port })),
     draining: endpoint.drainEndsAtMs !== undefined,
     drainEndsAt: endpoint.drainEndsAtMs === undefined ? '' : new Date(endpoint.drainEndsAtMs).toISOString(),
+    publishAll: endpoint.publishAll === true,
+    exposedPorts: (endpoint.exposedPorts ?? []).map((port) => ({ ...port })),
   };
 }
 
@@ -97,6 +99,9 @@ export function toNetwork(state: StoreState, network: NetworkRecord): Network {
     attachable: network.attachable,
     mtu: network.mtu,
     labels: { ...network.labels },
+    node: network.nodeId === undefined ? '' : state.node(network.nodeId).name,
+    parent: network.parent ?? '',
+    options: { ...network.options },
   };
 }
 
@@ -135,6 +140,8 @@ export function toSandbox(state: StoreState, sandbox: SandboxRecord): Sandbox {
     createdRevision: sandbox.createdRevision,
     adopted: Boolean(sandbox.adoptedNetns),
     removing: sandbox.removing === true,
+    networkMode: sandbox.networkMode ?? '',
+    netnsFrom: sandbox.netnsFrom ?? '',
   };
 }
 
@@ -155,6 +162,10 @@ export function toNode(node: NodeRecord): Node {
     programmedServices: {},
     gatewaySubnet: node.gatewaySubnet ?? '',
     reservedPorts: (node.reservedPorts ?? []).map((reserved) => ({ ...reserved })),
+    interfaces: (node.interfaces ?? []).map((link) => ({ ...link, addresses: [...link.addresses] })),
+    linkKinds: [...(node.linkKinds ?? [])],
+    ephemeralPortFirst: node.ephemeralPorts?.first ?? 0,
+    ephemeralPortLast: node.ephemeralPorts?.last ?? 0,
     // Filled in by GetNode only, from the CA's record.
     certificateSerial: '',
     certificateNotAfter: '',
@@ -204,11 +215,24 @@ export function toNetworkView(network: NetworkRecord): NetworkView {
     gateway: first.gateway,
     mtu: network.mtu,
     internal: network.internal,
+    driver: network.driver,
+    subnets: network.ipam.map(({ subnet, gateway }) => ({ subnet, gateway })),
+    parent: network.parent ?? '',
+    mode: network.options?.[`${network.driver}_mode`] ?? '',
+    isolateSandboxes: network.driver === 'bridge' && network.options?.icc === 'false',
   };
 }
 
 export function toSandboxView(sandbox: SandboxRecord): SandboxView {
-  return { id: sandbox.id, name: sandbox.name, netnsName: sandbox.netnsName, netnsPath: sandbox.adoptedNetns ?? '' };
+  return {
+    id: sandbox.id,
+    name: sandbox.name,
+    netnsName: sandbox.netnsName,
+    netnsPath: sandbox.adoptedNetns ?? '',
+    networkMode: sandbox.networkMode ?? '',
+    // The store marks both the sandbox made with netns_from and the one it names.
+    sharesNetns: sandbox.netnsFrom !== undefined || sandbox.netnsShared === true,
+  };
 }
 
 /** An unknown node gets an empty view: there is nothing for it to program. */

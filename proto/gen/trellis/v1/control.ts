@@ -19,7 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { NodeCertificate } from "./ca";
-import { Endpoint, IpamConfig, Network, Node, PortConfig, PublishedPort, Sandbox, Service } from "./types";
+import { Endpoint, ExposedPort, IpamConfig, Network, Node, PortConfig, PublishedPort, Sandbox, Service } from "./types";
 
 export const protobufPackage = "trellis.v1";
 
@@ -142,9 +142,21 @@ export interface CreateNetworkRequest {
   labels: { [key: string]: string };
   /** 0 = the lowest free from 4096 */
   vni: number;
+  /**
+   * Network.node, Network.parent and Network.options: "bridge", "macvlan" and "ipvlan" need node;
+   * macvlan and ipvlan need parent.
+   */
+  node: string;
+  parent: string;
+  options: { [key: string]: string };
 }
 
 export interface CreateNetworkRequest_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface CreateNetworkRequest_OptionsEntry {
   key: string;
   value: string;
 }
@@ -187,6 +199,10 @@ export interface CreateSandboxRequest {
    * "/run/netns/NAME" or "/proc/PID/ns/net". '' = the agent creates the namespace.
    */
   netns: string;
+  /** Sandbox.network_mode: '' | "none" | "host" */
+  networkMode: string;
+  /** a sandbox (name or id) on the same node whose namespace to share */
+  netnsFrom: string;
 }
 
 export interface ListSandboxesRequest {
@@ -228,6 +244,9 @@ export interface ConnectNetworkRequest {
   service: string;
   /** node ports forwarded to the endpoint; not on internal networks */
   publishedPorts: PublishedPort[];
+  /** Endpoint.publish_all; needs exposed_ports */
+  publishAll: boolean;
+  exposedPorts: ExposedPort[];
 }
 
 export interface DisconnectNetworkRequest {
@@ -1673,6 +1692,9 @@ function createBaseCreateNetworkRequest(): CreateNetworkRequest {
     mtu: 0,
     labels: {},
     vni: 0,
+    node: "",
+    parent: "",
+    options: {},
   };
 }
 
@@ -1711,6 +1733,15 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
     if (message.vni !== 0) {
       writer.uint32(88).uint32(message.vni);
     }
+    if (message.node !== "") {
+      writer.uint32(98).string(message.node);
+    }
+    if (message.parent !== "") {
+      writer.uint32(106).string(message.parent);
+    }
+    globalThis.Object.entries(message.options).forEach(([key, value]: [string, string]) => {
+      CreateNetworkRequest_OptionsEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
+    });
     return writer;
   },
 
@@ -1818,6 +1849,33 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
             message.vni = reader.uint32();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.parent = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            const entry14 = CreateNetworkRequest_OptionsEntry.decode(reader, reader.uint32());
+            if (entry14.value !== undefined) {
+              message.options[entry14.key] = entry14.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1860,6 +1918,22 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
         )
         : {},
       vni: isSet(object.vni) ? globalThis.Number(object.vni) : 0,
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      parent: isSet(object.parent) ? globalThis.String(object.parent) : "",
+      options: isObject(object.options)
+        ? (globalThis.Object.entries(object.options) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1904,6 +1978,21 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
     if (message.vni !== 0) {
       obj.vni = Math.round(message.vni);
     }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.parent !== "") {
+      obj.parent = message.parent;
+    }
+    if (message.options) {
+      const entries = globalThis.Object.entries(message.options) as [string, string][];
+      if (entries.length > 0) {
+        obj.options = {};
+        entries.forEach(([k, v]) => {
+          obj.options[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -1931,6 +2020,17 @@ export const CreateNetworkRequest: MessageFns<CreateNetworkRequest> = {
       {},
     );
     message.vni = object.vni ?? 0;
+    message.node = object.node ?? "";
+    message.parent = object.parent ?? "";
+    message.options = (globalThis.Object.entries(object.options ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -2018,6 +2118,95 @@ export const CreateNetworkRequest_LabelsEntry: MessageFns<CreateNetworkRequest_L
     object: I,
   ): CreateNetworkRequest_LabelsEntry {
     const message = createBaseCreateNetworkRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateNetworkRequest_OptionsEntry(): CreateNetworkRequest_OptionsEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateNetworkRequest_OptionsEntry: MessageFns<CreateNetworkRequest_OptionsEntry> = {
+  encode(message: CreateNetworkRequest_OptionsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateNetworkRequest_OptionsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateNetworkRequest_OptionsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateNetworkRequest_OptionsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateNetworkRequest_OptionsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateNetworkRequest_OptionsEntry>, I>>(
+    base?: I,
+  ): CreateNetworkRequest_OptionsEntry {
+    return CreateNetworkRequest_OptionsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateNetworkRequest_OptionsEntry>, I>>(
+    object: I,
+  ): CreateNetworkRequest_OptionsEntry {
+    const message = createBaseCreateNetworkRequest_OptionsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;
@@ -2393,7 +2582,7 @@ export const RemoveNetworkResponse: MessageFns<RemoveNetworkResponse> = {
 };
 
 function createBaseCreateSandboxRequest(): CreateSandboxRequest {
-  return { name: "", node: "", netns: "" };
+  return { name: "", node: "", netns: "", networkMode: "", netnsFrom: "" };
 }
 
 export const CreateSandboxRequest: MessageFns<CreateSandboxRequest> = {
@@ -2406,6 +2595,12 @@ export const CreateSandboxRequest: MessageFns<CreateSandboxRequest> = {
     }
     if (message.netns !== "") {
       writer.uint32(26).string(message.netns);
+    }
+    if (message.networkMode !== "") {
+      writer.uint32(34).string(message.networkMode);
+    }
+    if (message.netnsFrom !== "") {
+      writer.uint32(42).string(message.netnsFrom);
     }
     return writer;
   },
@@ -2447,6 +2642,22 @@ export const CreateSandboxRequest: MessageFns<CreateSandboxRequest> = {
             message.netns = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.networkMode = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.netnsFrom = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2464,6 +2675,16 @@ export const CreateSandboxRequest: MessageFns<CreateSandboxRequest> = {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       node: isSet(object.node) ? globalThis.String(object.node) : "",
       netns: isSet(object.netns) ? globalThis.String(object.netns) : "",
+      networkMode: isSet(object.networkMode)
+        ? globalThis.String(object.networkMode)
+        : isSet(object.network_mode)
+        ? globalThis.String(object.network_mode)
+        : "",
+      netnsFrom: isSet(object.netnsFrom)
+        ? globalThis.String(object.netnsFrom)
+        : isSet(object.netns_from)
+        ? globalThis.String(object.netns_from)
+        : "",
     };
   },
 
@@ -2478,6 +2699,12 @@ export const CreateSandboxRequest: MessageFns<CreateSandboxRequest> = {
     if (message.netns !== "") {
       obj.netns = message.netns;
     }
+    if (message.networkMode !== "") {
+      obj.networkMode = message.networkMode;
+    }
+    if (message.netnsFrom !== "") {
+      obj.netnsFrom = message.netnsFrom;
+    }
     return obj;
   },
 
@@ -2489,6 +2716,8 @@ export const CreateSandboxRequest: MessageFns<CreateSandboxRequest> = {
     message.name = object.name ?? "";
     message.node = object.node ?? "";
     message.netns = object.netns ?? "";
+    message.networkMode = object.networkMode ?? "";
+    message.netnsFrom = object.netnsFrom ?? "";
     return message;
   },
 };
@@ -2875,6 +3104,8 @@ function createBaseConnectNetworkRequest(): ConnectNetworkRequest {
     dns: [],
     service: "",
     publishedPorts: [],
+    publishAll: false,
+    exposedPorts: [],
   };
 }
 
@@ -2909,6 +3140,12 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
     }
     for (const v of message.publishedPorts) {
       PublishedPort.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.publishAll !== false) {
+      writer.uint32(88).bool(message.publishAll);
+    }
+    for (const v of message.exposedPorts) {
+      ExposedPort.encode(v!, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -3006,6 +3243,22 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
             message.publishedPorts.push(PublishedPort.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.publishAll = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.exposedPorts.push(ExposedPort.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3037,6 +3290,16 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
         ? object.publishedPorts.map((e: any) => PublishedPort.fromJSON(e))
         : globalThis.Array.isArray(object?.published_ports)
         ? object.published_ports.map((e: any) => PublishedPort.fromJSON(e))
+        : [],
+      publishAll: isSet(object.publishAll)
+        ? globalThis.Boolean(object.publishAll)
+        : isSet(object.publish_all)
+        ? globalThis.Boolean(object.publish_all)
+        : false,
+      exposedPorts: globalThis.Array.isArray(object?.exposedPorts)
+        ? object.exposedPorts.map((e: any) => ExposedPort.fromJSON(e))
+        : globalThis.Array.isArray(object?.exposed_ports)
+        ? object.exposed_ports.map((e: any) => ExposedPort.fromJSON(e))
         : [],
     };
   },
@@ -3073,6 +3336,12 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
     if (message.publishedPorts?.length) {
       obj.publishedPorts = message.publishedPorts.map((e) => PublishedPort.toJSON(e));
     }
+    if (message.publishAll !== false) {
+      obj.publishAll = message.publishAll;
+    }
+    if (message.exposedPorts?.length) {
+      obj.exposedPorts = message.exposedPorts.map((e) => ExposedPort.toJSON(e));
+    }
     return obj;
   },
 
@@ -3091,6 +3360,8 @@ export const ConnectNetworkRequest: MessageFns<ConnectNetworkRequest> = {
     message.dns = object.dns?.map((e) => e) || [];
     message.service = object.service ?? "";
     message.publishedPorts = object.publishedPorts?.map((e) => PublishedPort.fromPartial(e)) || [];
+    message.publishAll = object.publishAll ?? false;
+    message.exposedPorts = object.exposedPorts?.map((e) => ExposedPort.fromPartial(e)) || [];
     return message;
   },
 };

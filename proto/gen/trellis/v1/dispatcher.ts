@@ -21,7 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { GossipEntry } from "./gossip";
-import { PortConfig, PublishedPort, ReservedPort, ServiceVip } from "./types";
+import { HostInterface, PortConfig, PublishedPort, ReservedPort, ServiceVip } from "./types";
 
 export const protobufPackage = "trellis.v1";
 
@@ -35,6 +35,11 @@ export interface RegisterRequest {
   gatewaySubnet: string;
   /** ports of the node no sandbox may publish */
   reservedPorts: ReservedPort[];
+  /** Node.interfaces, Node.link_kinds and the ephemeral port range; empty = not reported (older agents). */
+  interfaces: HostInterface[];
+  linkKinds: string[];
+  ephemeralPortFirst: number;
+  ephemeralPortLast: number;
 }
 
 export interface RegisterResponse {
@@ -318,6 +323,23 @@ export interface NetworkView {
   /** 0 = the agent's default (underlay MTU − 50) */
   mtu: number;
   internal: boolean;
+  /** '' or "overlay" | "bridge" | "macvlan" | "ipvlan" (Network.driver) */
+  driver: string;
+  /** Every subnet of the network (the first is subnet/gateway above): a bridge holds every gateway. */
+  subnets: NetworkSubnet[];
+  /** macvlan / ipvlan: Network.parent */
+  parent: string;
+  /** macvlan: "bridge" | "private"; ipvlan: "l2" | "l3"; '' for the other drivers. */
+  mode: string;
+  /** bridge with icc=false: its sandboxes reach only the gateway, not each other */
+  isolateSandboxes: boolean;
+}
+
+export interface NetworkSubnet {
+  /** CIDR */
+  subnet: string;
+  /** address inside subnet */
+  gateway: string;
 }
 
 export interface SandboxView {
@@ -330,6 +352,16 @@ export interface SandboxView {
    * (attached by the agent as netns_name). '' = the agent's own namespace named netns_name.
    */
   netnsPath: string;
+  /**
+   * Sandbox.network_mode: "none" (loopback only), "host" (netns_name is the node's own namespace,
+   * attached under that name so `ip netns exec` enters it; the agent writes nothing in it), or ''.
+   */
+  networkMode: string;
+  /**
+   * Other sandboxes of this view have the same netns_name (Sandbox.netns_from): the namespace is
+   * one, and stays while any of them is in the view.
+   */
+  sharesNetns: boolean;
 }
 
 export interface EndpointView {
@@ -364,7 +396,16 @@ export interface EndpointView {
 }
 
 function createBaseRegisterRequest(): RegisterRequest {
-  return { nodeName: "", advertiseAddr: "", gatewaySubnet: "", reservedPorts: [] };
+  return {
+    nodeName: "",
+    advertiseAddr: "",
+    gatewaySubnet: "",
+    reservedPorts: [],
+    interfaces: [],
+    linkKinds: [],
+    ephemeralPortFirst: 0,
+    ephemeralPortLast: 0,
+  };
 }
 
 export const RegisterRequest: MessageFns<RegisterRequest> = {
@@ -380,6 +421,18 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
     }
     for (const v of message.reservedPorts) {
       ReservedPort.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.interfaces) {
+      HostInterface.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.linkKinds) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.ephemeralPortFirst !== 0) {
+      writer.uint32(56).uint32(message.ephemeralPortFirst);
+    }
+    if (message.ephemeralPortLast !== 0) {
+      writer.uint32(64).uint32(message.ephemeralPortLast);
     }
     return writer;
   },
@@ -429,6 +482,38 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
             message.reservedPorts.push(ReservedPort.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.interfaces.push(HostInterface.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.linkKinds.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.ephemeralPortFirst = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.ephemeralPortLast = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -463,6 +548,24 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
         : globalThis.Array.isArray(object?.reserved_ports)
         ? object.reserved_ports.map((e: any) => ReservedPort.fromJSON(e))
         : [],
+      interfaces: globalThis.Array.isArray(object?.interfaces)
+        ? object.interfaces.map((e: any) => HostInterface.fromJSON(e))
+        : [],
+      linkKinds: globalThis.Array.isArray(object?.linkKinds)
+        ? object.linkKinds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.link_kinds)
+        ? object.link_kinds.map((e: any) => globalThis.String(e))
+        : [],
+      ephemeralPortFirst: isSet(object.ephemeralPortFirst)
+        ? globalThis.Number(object.ephemeralPortFirst)
+        : isSet(object.ephemeral_port_first)
+        ? globalThis.Number(object.ephemeral_port_first)
+        : 0,
+      ephemeralPortLast: isSet(object.ephemeralPortLast)
+        ? globalThis.Number(object.ephemeralPortLast)
+        : isSet(object.ephemeral_port_last)
+        ? globalThis.Number(object.ephemeral_port_last)
+        : 0,
     };
   },
 
@@ -480,6 +583,18 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
     if (message.reservedPorts?.length) {
       obj.reservedPorts = message.reservedPorts.map((e) => ReservedPort.toJSON(e));
     }
+    if (message.interfaces?.length) {
+      obj.interfaces = message.interfaces.map((e) => HostInterface.toJSON(e));
+    }
+    if (message.linkKinds?.length) {
+      obj.linkKinds = message.linkKinds;
+    }
+    if (message.ephemeralPortFirst !== 0) {
+      obj.ephemeralPortFirst = Math.round(message.ephemeralPortFirst);
+    }
+    if (message.ephemeralPortLast !== 0) {
+      obj.ephemeralPortLast = Math.round(message.ephemeralPortLast);
+    }
     return obj;
   },
 
@@ -492,6 +607,10 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
     message.advertiseAddr = object.advertiseAddr ?? "";
     message.gatewaySubnet = object.gatewaySubnet ?? "";
     message.reservedPorts = object.reservedPorts?.map((e) => ReservedPort.fromPartial(e)) || [];
+    message.interfaces = object.interfaces?.map((e) => HostInterface.fromPartial(e)) || [];
+    message.linkKinds = object.linkKinds?.map((e) => e) || [];
+    message.ephemeralPortFirst = object.ephemeralPortFirst ?? 0;
+    message.ephemeralPortLast = object.ephemeralPortLast ?? 0;
     return message;
   },
 };
@@ -3347,7 +3466,20 @@ export const ServiceView: MessageFns<ServiceView> = {
 };
 
 function createBaseNetworkView(): NetworkView {
-  return { id: "", name: "", vni: 0, subnet: "", gateway: "", mtu: 0, internal: false };
+  return {
+    id: "",
+    name: "",
+    vni: 0,
+    subnet: "",
+    gateway: "",
+    mtu: 0,
+    internal: false,
+    driver: "",
+    subnets: [],
+    parent: "",
+    mode: "",
+    isolateSandboxes: false,
+  };
 }
 
 export const NetworkView: MessageFns<NetworkView> = {
@@ -3372,6 +3504,21 @@ export const NetworkView: MessageFns<NetworkView> = {
     }
     if (message.internal !== false) {
       writer.uint32(56).bool(message.internal);
+    }
+    if (message.driver !== "") {
+      writer.uint32(66).string(message.driver);
+    }
+    for (const v of message.subnets) {
+      NetworkSubnet.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.parent !== "") {
+      writer.uint32(82).string(message.parent);
+    }
+    if (message.mode !== "") {
+      writer.uint32(90).string(message.mode);
+    }
+    if (message.isolateSandboxes !== false) {
+      writer.uint32(96).bool(message.isolateSandboxes);
     }
     return writer;
   },
@@ -3445,6 +3592,46 @@ export const NetworkView: MessageFns<NetworkView> = {
             message.internal = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.driver = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.subnets.push(NetworkSubnet.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.parent = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.isolateSandboxes = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3466,6 +3653,17 @@ export const NetworkView: MessageFns<NetworkView> = {
       gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
       mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : 0,
       internal: isSet(object.internal) ? globalThis.Boolean(object.internal) : false,
+      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
+      subnets: globalThis.Array.isArray(object?.subnets)
+        ? object.subnets.map((e: any) => NetworkSubnet.fromJSON(e))
+        : [],
+      parent: isSet(object.parent) ? globalThis.String(object.parent) : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      isolateSandboxes: isSet(object.isolateSandboxes)
+        ? globalThis.Boolean(object.isolateSandboxes)
+        : isSet(object.isolate_sandboxes)
+        ? globalThis.Boolean(object.isolate_sandboxes)
+        : false,
     };
   },
 
@@ -3492,6 +3690,21 @@ export const NetworkView: MessageFns<NetworkView> = {
     if (message.internal !== false) {
       obj.internal = message.internal;
     }
+    if (message.driver !== "") {
+      obj.driver = message.driver;
+    }
+    if (message.subnets?.length) {
+      obj.subnets = message.subnets.map((e) => NetworkSubnet.toJSON(e));
+    }
+    if (message.parent !== "") {
+      obj.parent = message.parent;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.isolateSandboxes !== false) {
+      obj.isolateSandboxes = message.isolateSandboxes;
+    }
     return obj;
   },
 
@@ -3507,12 +3720,102 @@ export const NetworkView: MessageFns<NetworkView> = {
     message.gateway = object.gateway ?? "";
     message.mtu = object.mtu ?? 0;
     message.internal = object.internal ?? false;
+    message.driver = object.driver ?? "";
+    message.subnets = object.subnets?.map((e) => NetworkSubnet.fromPartial(e)) || [];
+    message.parent = object.parent ?? "";
+    message.mode = object.mode ?? "";
+    message.isolateSandboxes = object.isolateSandboxes ?? false;
+    return message;
+  },
+};
+
+function createBaseNetworkSubnet(): NetworkSubnet {
+  return { subnet: "", gateway: "" };
+}
+
+export const NetworkSubnet: MessageFns<NetworkSubnet> = {
+  encode(message: NetworkSubnet, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subnet !== "") {
+      writer.uint32(10).string(message.subnet);
+    }
+    if (message.gateway !== "") {
+      writer.uint32(18).string(message.gateway);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetworkSubnet {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetworkSubnet();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subnet = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.gateway = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetworkSubnet {
+    return {
+      subnet: isSet(object.subnet) ? globalThis.String(object.subnet) : "",
+      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+    };
+  },
+
+  toJSON(message: NetworkSubnet): unknown {
+    const obj: any = {};
+    if (message.subnet !== "") {
+      obj.subnet = message.subnet;
+    }
+    if (message.gateway !== "") {
+      obj.gateway = message.gateway;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NetworkSubnet>, I>>(base?: I): NetworkSubnet {
+    return NetworkSubnet.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetworkSubnet>, I>>(object: I): NetworkSubnet {
+    const message = createBaseNetworkSubnet();
+    message.subnet = object.subnet ?? "";
+    message.gateway = object.gateway ?? "";
     return message;
   },
 };
 
 function createBaseSandboxView(): SandboxView {
-  return { id: "", name: "", netnsName: "", netnsPath: "" };
+  return { id: "", name: "", netnsName: "", netnsPath: "", networkMode: "", sharesNetns: false };
 }
 
 export const SandboxView: MessageFns<SandboxView> = {
@@ -3528,6 +3831,12 @@ export const SandboxView: MessageFns<SandboxView> = {
     }
     if (message.netnsPath !== "") {
       writer.uint32(34).string(message.netnsPath);
+    }
+    if (message.networkMode !== "") {
+      writer.uint32(42).string(message.networkMode);
+    }
+    if (message.sharesNetns !== false) {
+      writer.uint32(48).bool(message.sharesNetns);
     }
     return writer;
   },
@@ -3577,6 +3886,22 @@ export const SandboxView: MessageFns<SandboxView> = {
             message.netnsPath = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.networkMode = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.sharesNetns = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3603,6 +3928,16 @@ export const SandboxView: MessageFns<SandboxView> = {
         : isSet(object.netns_path)
         ? globalThis.String(object.netns_path)
         : "",
+      networkMode: isSet(object.networkMode)
+        ? globalThis.String(object.networkMode)
+        : isSet(object.network_mode)
+        ? globalThis.String(object.network_mode)
+        : "",
+      sharesNetns: isSet(object.sharesNetns)
+        ? globalThis.Boolean(object.sharesNetns)
+        : isSet(object.shares_netns)
+        ? globalThis.Boolean(object.shares_netns)
+        : false,
     };
   },
 
@@ -3620,6 +3955,12 @@ export const SandboxView: MessageFns<SandboxView> = {
     if (message.netnsPath !== "") {
       obj.netnsPath = message.netnsPath;
     }
+    if (message.networkMode !== "") {
+      obj.networkMode = message.networkMode;
+    }
+    if (message.sharesNetns !== false) {
+      obj.sharesNetns = message.sharesNetns;
+    }
     return obj;
   },
 
@@ -3632,6 +3973,8 @@ export const SandboxView: MessageFns<SandboxView> = {
     message.name = object.name ?? "";
     message.netnsName = object.netnsName ?? "";
     message.netnsPath = object.netnsPath ?? "";
+    message.networkMode = object.networkMode ?? "";
+    message.sharesNetns = object.sharesNetns ?? false;
     return message;
   },
 };

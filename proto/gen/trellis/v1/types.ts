@@ -58,7 +58,7 @@ export function nodeStatusToJSON(object: NodeStatus): string {
 export interface Network {
   id: string;
   name: string;
-  /** "overlay" */
+  /** "overlay" | "bridge" | "macvlan" | "ipvlan" */
   driver: string;
   /** CIDR, e.g. "10.128.0.0/24" */
   subnet: string;
@@ -79,9 +79,30 @@ export interface Network {
   /** 0 = the agent's default (underlay MTU − 50) */
   mtu: number;
   labels: { [key: string]: string };
+  /**
+   * A "bridge", "macvlan" or "ipvlan" network is local to one node (Docker's local scope): the
+   * node's name. '' for overlay networks, which reach every node that connects a sandbox.
+   */
+  node: string;
+  /**
+   * macvlan and ipvlan: the node's interface the sandboxes' interfaces hang off, e.g. "eth0", or
+   * "eth0.42": an 802.1q sub-interface of eth0 the agent creates (and removes with the network).
+   */
+  parent: string;
+  /**
+   * Driver options, Docker's `-o KEY=VALUE`, as stored (defaults filled in): bridge "icc"
+   * ("true" | "false": traffic between the network's sandboxes); macvlan "macvlan_mode"
+   * ("bridge" | "private"); ipvlan "ipvlan_mode" ("l2" | "l3").
+   */
+  options: { [key: string]: string };
 }
 
 export interface Network_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface Network_OptionsEntry {
   key: string;
   value: string;
 }
@@ -120,6 +141,17 @@ export interface Sandbox {
    * which drain first (Endpoint.draining); the sandbox goes when the last drain ends.
    */
   removing: boolean;
+  /**
+   * Docker's --network none | host: "none" = loopback only (no network may be connected); "host" =
+   * the node's own namespace (no interface is made, no network connected, no port published).
+   * '' = a namespace of its own that networks connect to.
+   */
+  networkMode: string;
+  /**
+   * Docker's --network container:OTHER: the sandbox lives in the namespace of that sandbox (its id
+   * at creation). The namespace stays while any sandbox sharing it does, whichever is removed first.
+   */
+  netnsFrom: string;
 }
 
 /** One sandbox's attachment to one network. */
@@ -165,6 +197,20 @@ export interface Endpoint {
   draining: boolean;
   /** RFC 3339, UTC; '' unless draining */
   drainEndsAt: string;
+  /**
+   * `docker run -P`: every exposed port gets a free port of the node's ephemeral range, chosen by
+   * the managers (in published_ports); no two endpoints of a node share one.
+   */
+  publishAll: boolean;
+  /** `--expose PORT[/PROTOCOL]` */
+  exposedPorts: ExposedPort[];
+}
+
+/** A port a sandbox listens on, like Docker's EXPOSE: published by publish_all. */
+export interface ExposedPort {
+  /** "tcp" | "udp"; empty in a request = tcp */
+  protocol: string;
+  port: number;
 }
 
 /**
@@ -213,6 +259,17 @@ export interface Node {
   programmedServices: { [key: string]: number };
   /** The key its agent gossips with (SessionHello.gossip_public_key); '' when it does not gossip. */
   gossipPublicKey: string;
+  /** What the node's agent reported at registration (issue #17); empty from older agents. */
+  interfaces: HostInterface[];
+  /**
+   * Link kinds the node's kernel can create, of those the drivers need beyond overlay:
+   * "macvlan", "ipvlan", "vlan" (a network needing one the node lacks is refused).
+   */
+  linkKinds: string[];
+  /** the range publish_all takes host ports from */
+  ephemeralPortFirst: number;
+  /** (net.ipv4.ip_local_port_range; 0 = 32768-60999) */
+  ephemeralPortLast: number;
 }
 
 export interface Node_LabelsEntry {
@@ -228,6 +285,15 @@ export interface Node_ProgrammedNetworksEntry {
 export interface Node_ProgrammedServicesEntry {
   key: string;
   value: number;
+}
+
+/** One interface of a node's host namespace, as its agent reported it. */
+export interface HostInterface {
+  name: string;
+  /** link kind ("" for a physical device, "veth", "bridge", "vlan", ...) */
+  kind: string;
+  /** IPv4 "a.b.c.d/len" */
+  addresses: string[];
 }
 
 /**
@@ -324,6 +390,9 @@ function createBaseNetwork(): Network {
     attachable: false,
     mtu: 0,
     labels: {},
+    node: "",
+    parent: "",
+    options: {},
   };
 }
 
@@ -370,6 +439,15 @@ export const Network: MessageFns<Network> = {
     }
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       Network_LabelsEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
+    });
+    if (message.node !== "") {
+      writer.uint32(122).string(message.node);
+    }
+    if (message.parent !== "") {
+      writer.uint32(130).string(message.parent);
+    }
+    globalThis.Object.entries(message.options).forEach(([key, value]: [string, string]) => {
+      Network_OptionsEntry.encode({ key: key as any, value }, writer.uint32(138).fork()).join();
     });
     return writer;
   },
@@ -502,6 +580,33 @@ export const Network: MessageFns<Network> = {
             }
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.parent = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            const entry17 = Network_OptionsEntry.decode(reader, reader.uint32());
+            if (entry17.value !== undefined) {
+              message.options[entry17.key] = entry17.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -543,6 +648,22 @@ export const Network: MessageFns<Network> = {
       mtu: isSet(object.mtu) ? globalThis.Number(object.mtu) : 0,
       labels: isObject(object.labels)
         ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      parent: isSet(object.parent) ? globalThis.String(object.parent) : "",
+      options: isObject(object.options)
+        ? (globalThis.Object.entries(object.options) as [string, any][]).reduce(
           (acc: { [key: string]: string }, [key, value]: [string, any]) => {
             globalThis.Object.defineProperty(acc, key, {
               value: globalThis.String(value),
@@ -608,6 +729,21 @@ export const Network: MessageFns<Network> = {
         });
       }
     }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.parent !== "") {
+      obj.parent = message.parent;
+    }
+    if (message.options) {
+      const entries = globalThis.Object.entries(message.options) as [string, string][];
+      if (entries.length > 0) {
+        obj.options = {};
+        entries.forEach(([k, v]) => {
+          obj.options[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -630,6 +766,17 @@ export const Network: MessageFns<Network> = {
     message.attachable = object.attachable ?? false;
     message.mtu = object.mtu ?? 0;
     message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.node = object.node ?? "";
+    message.parent = object.parent ?? "";
+    message.options = (globalThis.Object.entries(object.options ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
           acc[key] = globalThis.String(value);
@@ -721,6 +868,91 @@ export const Network_LabelsEntry: MessageFns<Network_LabelsEntry> = {
   },
   fromPartial<I extends Exact<DeepPartial<Network_LabelsEntry>, I>>(object: I): Network_LabelsEntry {
     const message = createBaseNetwork_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseNetwork_OptionsEntry(): Network_OptionsEntry {
+  return { key: "", value: "" };
+}
+
+export const Network_OptionsEntry: MessageFns<Network_OptionsEntry> = {
+  encode(message: Network_OptionsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Network_OptionsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetwork_OptionsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Network_OptionsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Network_OptionsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Network_OptionsEntry>, I>>(base?: I): Network_OptionsEntry {
+    return Network_OptionsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Network_OptionsEntry>, I>>(object: I): Network_OptionsEntry {
+    const message = createBaseNetwork_OptionsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;
@@ -977,7 +1209,18 @@ export const IpamConfig_AuxAddressesEntry: MessageFns<IpamConfig_AuxAddressesEnt
 };
 
 function createBaseSandbox(): Sandbox {
-  return { id: "", name: "", node: "", netns: "", endpoints: [], createdRevision: 0, adopted: false, removing: false };
+  return {
+    id: "",
+    name: "",
+    node: "",
+    netns: "",
+    endpoints: [],
+    createdRevision: 0,
+    adopted: false,
+    removing: false,
+    networkMode: "",
+    netnsFrom: "",
+  };
 }
 
 export const Sandbox: MessageFns<Sandbox> = {
@@ -1005,6 +1248,12 @@ export const Sandbox: MessageFns<Sandbox> = {
     }
     if (message.removing !== false) {
       writer.uint32(64).bool(message.removing);
+    }
+    if (message.networkMode !== "") {
+      writer.uint32(74).string(message.networkMode);
+    }
+    if (message.netnsFrom !== "") {
+      writer.uint32(82).string(message.netnsFrom);
     }
     return writer;
   },
@@ -1086,6 +1335,22 @@ export const Sandbox: MessageFns<Sandbox> = {
             message.removing = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.networkMode = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.netnsFrom = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1114,6 +1379,16 @@ export const Sandbox: MessageFns<Sandbox> = {
         : 0,
       adopted: isSet(object.adopted) ? globalThis.Boolean(object.adopted) : false,
       removing: isSet(object.removing) ? globalThis.Boolean(object.removing) : false,
+      networkMode: isSet(object.networkMode)
+        ? globalThis.String(object.networkMode)
+        : isSet(object.network_mode)
+        ? globalThis.String(object.network_mode)
+        : "",
+      netnsFrom: isSet(object.netnsFrom)
+        ? globalThis.String(object.netnsFrom)
+        : isSet(object.netns_from)
+        ? globalThis.String(object.netns_from)
+        : "",
     };
   },
 
@@ -1143,6 +1418,12 @@ export const Sandbox: MessageFns<Sandbox> = {
     if (message.removing !== false) {
       obj.removing = message.removing;
     }
+    if (message.networkMode !== "") {
+      obj.networkMode = message.networkMode;
+    }
+    if (message.netnsFrom !== "") {
+      obj.netnsFrom = message.netnsFrom;
+    }
     return obj;
   },
 
@@ -1159,6 +1440,8 @@ export const Sandbox: MessageFns<Sandbox> = {
     message.createdRevision = object.createdRevision ?? 0;
     message.adopted = object.adopted ?? false;
     message.removing = object.removing ?? false;
+    message.networkMode = object.networkMode ?? "";
+    message.netnsFrom = object.netnsFrom ?? "";
     return message;
   },
 };
@@ -1186,6 +1469,8 @@ function createBaseEndpoint(): Endpoint {
     publishedPorts: [],
     draining: false,
     drainEndsAt: "",
+    publishAll: false,
+    exposedPorts: [],
   };
 }
 
@@ -1253,6 +1538,12 @@ export const Endpoint: MessageFns<Endpoint> = {
     }
     if (message.drainEndsAt !== "") {
       writer.uint32(170).string(message.drainEndsAt);
+    }
+    if (message.publishAll !== false) {
+      writer.uint32(176).bool(message.publishAll);
+    }
+    for (const v of message.exposedPorts) {
+      ExposedPort.encode(v!, writer.uint32(186).fork()).join();
     }
     return writer;
   },
@@ -1438,6 +1729,22 @@ export const Endpoint: MessageFns<Endpoint> = {
             message.drainEndsAt = reader.string();
             continue;
           }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.publishAll = reader.bool();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.exposedPorts.push(ExposedPort.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1525,6 +1832,16 @@ export const Endpoint: MessageFns<Endpoint> = {
         : isSet(object.drain_ends_at)
         ? globalThis.String(object.drain_ends_at)
         : "",
+      publishAll: isSet(object.publishAll)
+        ? globalThis.Boolean(object.publishAll)
+        : isSet(object.publish_all)
+        ? globalThis.Boolean(object.publish_all)
+        : false,
+      exposedPorts: globalThis.Array.isArray(object?.exposedPorts)
+        ? object.exposedPorts.map((e: any) => ExposedPort.fromJSON(e))
+        : globalThis.Array.isArray(object?.exposed_ports)
+        ? object.exposed_ports.map((e: any) => ExposedPort.fromJSON(e))
+        : [],
     };
   },
 
@@ -1593,6 +1910,12 @@ export const Endpoint: MessageFns<Endpoint> = {
     if (message.drainEndsAt !== "") {
       obj.drainEndsAt = message.drainEndsAt;
     }
+    if (message.publishAll !== false) {
+      obj.publishAll = message.publishAll;
+    }
+    if (message.exposedPorts?.length) {
+      obj.exposedPorts = message.exposedPorts.map((e) => ExposedPort.toJSON(e));
+    }
     return obj;
   },
 
@@ -1622,6 +1945,93 @@ export const Endpoint: MessageFns<Endpoint> = {
     message.publishedPorts = object.publishedPorts?.map((e) => PublishedPort.fromPartial(e)) || [];
     message.draining = object.draining ?? false;
     message.drainEndsAt = object.drainEndsAt ?? "";
+    message.publishAll = object.publishAll ?? false;
+    message.exposedPorts = object.exposedPorts?.map((e) => ExposedPort.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseExposedPort(): ExposedPort {
+  return { protocol: "", port: 0 };
+}
+
+export const ExposedPort: MessageFns<ExposedPort> = {
+  encode(message: ExposedPort, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.protocol !== "") {
+      writer.uint32(10).string(message.protocol);
+    }
+    if (message.port !== 0) {
+      writer.uint32(16).uint32(message.port);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExposedPort {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExposedPort();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExposedPort {
+    return {
+      protocol: isSet(object.protocol) ? globalThis.String(object.protocol) : "",
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+    };
+  },
+
+  toJSON(message: ExposedPort): unknown {
+    const obj: any = {};
+    if (message.protocol !== "") {
+      obj.protocol = message.protocol;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExposedPort>, I>>(base?: I): ExposedPort {
+    return ExposedPort.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExposedPort>, I>>(object: I): ExposedPort {
+    const message = createBaseExposedPort();
+    message.protocol = object.protocol ?? "";
+    message.port = object.port ?? 0;
     return message;
   },
 };
@@ -1750,6 +2160,10 @@ function createBaseNode(): Node {
     unprogrammedEndpointIds: [],
     programmedServices: {},
     gossipPublicKey: "",
+    interfaces: [],
+    linkKinds: [],
+    ephemeralPortFirst: 0,
+    ephemeralPortLast: 0,
   };
 }
 
@@ -1805,6 +2219,18 @@ export const Node: MessageFns<Node> = {
     });
     if (message.gossipPublicKey !== "") {
       writer.uint32(138).string(message.gossipPublicKey);
+    }
+    for (const v of message.interfaces) {
+      HostInterface.encode(v!, writer.uint32(146).fork()).join();
+    }
+    for (const v of message.linkKinds) {
+      writer.uint32(154).string(v!);
+    }
+    if (message.ephemeralPortFirst !== 0) {
+      writer.uint32(160).uint32(message.ephemeralPortFirst);
+    }
+    if (message.ephemeralPortLast !== 0) {
+      writer.uint32(168).uint32(message.ephemeralPortLast);
     }
     return writer;
   },
@@ -1967,6 +2393,38 @@ export const Node: MessageFns<Node> = {
             message.gossipPublicKey = reader.string();
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.interfaces.push(HostInterface.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.linkKinds.push(reader.string());
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.ephemeralPortFirst = reader.uint32();
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.ephemeralPortLast = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2103,6 +2561,24 @@ export const Node: MessageFns<Node> = {
         : isSet(object.gossip_public_key)
         ? globalThis.String(object.gossip_public_key)
         : "",
+      interfaces: globalThis.Array.isArray(object?.interfaces)
+        ? object.interfaces.map((e: any) => HostInterface.fromJSON(e))
+        : [],
+      linkKinds: globalThis.Array.isArray(object?.linkKinds)
+        ? object.linkKinds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.link_kinds)
+        ? object.link_kinds.map((e: any) => globalThis.String(e))
+        : [],
+      ephemeralPortFirst: isSet(object.ephemeralPortFirst)
+        ? globalThis.Number(object.ephemeralPortFirst)
+        : isSet(object.ephemeral_port_first)
+        ? globalThis.Number(object.ephemeral_port_first)
+        : 0,
+      ephemeralPortLast: isSet(object.ephemeralPortLast)
+        ? globalThis.Number(object.ephemeralPortLast)
+        : isSet(object.ephemeral_port_last)
+        ? globalThis.Number(object.ephemeral_port_last)
+        : 0,
     };
   },
 
@@ -2177,6 +2653,18 @@ export const Node: MessageFns<Node> = {
     if (message.gossipPublicKey !== "") {
       obj.gossipPublicKey = message.gossipPublicKey;
     }
+    if (message.interfaces?.length) {
+      obj.interfaces = message.interfaces.map((e) => HostInterface.toJSON(e));
+    }
+    if (message.linkKinds?.length) {
+      obj.linkKinds = message.linkKinds;
+    }
+    if (message.ephemeralPortFirst !== 0) {
+      obj.ephemeralPortFirst = Math.round(message.ephemeralPortFirst);
+    }
+    if (message.ephemeralPortLast !== 0) {
+      obj.ephemeralPortLast = Math.round(message.ephemeralPortLast);
+    }
     return obj;
   },
 
@@ -2222,6 +2710,10 @@ export const Node: MessageFns<Node> = {
         return acc;
       }, {});
     message.gossipPublicKey = object.gossipPublicKey ?? "";
+    message.interfaces = object.interfaces?.map((e) => HostInterface.fromPartial(e)) || [];
+    message.linkKinds = object.linkKinds?.map((e) => e) || [];
+    message.ephemeralPortFirst = object.ephemeralPortFirst ?? 0;
+    message.ephemeralPortLast = object.ephemeralPortLast ?? 0;
     return message;
   },
 };
@@ -2477,6 +2969,109 @@ export const Node_ProgrammedServicesEntry: MessageFns<Node_ProgrammedServicesEnt
     const message = createBaseNode_ProgrammedServicesEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseHostInterface(): HostInterface {
+  return { name: "", kind: "", addresses: [] };
+}
+
+export const HostInterface: MessageFns<HostInterface> = {
+  encode(message: HostInterface, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    for (const v of message.addresses) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostInterface {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostInterface();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.addresses.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostInterface {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: HostInterface): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HostInterface>, I>>(base?: I): HostInterface {
+    return HostInterface.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HostInterface>, I>>(object: I): HostInterface {
+    const message = createBaseHostInterface();
+    message.name = object.name ?? "";
+    message.kind = object.kind ?? "";
+    message.addresses = object.addresses?.map((e) => e) || [];
     return message;
   },
 };
