@@ -9,8 +9,10 @@ export type ViewMessage = { $case: 'delta'; value: ViewDelta } | { $case: 'resyn
  * what real members would once an owner's gossip reached them: each agent keeps the endpoints it
  * owns from its view (a gossiping node's view holds them), and when a delta changes them on a
  * network, every other gossiping agent hosting that network reports the owner's new digest there
- * (ProgrammedReport.members) at once, as if gossip took no time and no leader. A resync announces
- * nothing: it comes when a session opens, and the leader's whole MemberDigests cover that.
+ * (ProgrammedReport.members) at once, as if gossip took no time and no leader. A whole view (a
+ * session opening) announces every set the node owns, as a real agent's anti-entropy on connect
+ * does: the members already there learn the newcomer's entries from it, not from the leader (the
+ * newcomer learns theirs from the leader's whole MemberDigests, which the fake agents report).
  */
 export class FakeGossip {
   /** Per node: per network, its own endpoints there. */
@@ -49,8 +51,8 @@ export class FakeGossip {
   viewComplete(nodeId: string, message: ViewMessage, membersOn: (networkId: string) => string[]): void {
     const changed = this.changed.get(nodeId) ?? new Set<string>();
     this.changed.delete(nodeId);
-    if (message.$case !== 'delta') return;
-    for (const networkId of changed) {
+    const announced = message.$case === 'delta' ? changed : new Set(this.own.get(nodeId)?.keys());
+    for (const networkId of announced) {
       const entries = [...(this.own.get(nodeId)?.get(networkId)?.values() ?? [])].map((view) => gossipEntryOf(view, false));
       const digest = gossipEntryDigest(entries);
       for (const memberId of membersOn(networkId)) this.program(memberId, { networkId, ownerNodeId: nodeId, digest });
