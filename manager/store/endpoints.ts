@@ -6,7 +6,8 @@ import { fail, notFound, ok, type Result } from './errors';
 import { checkAliases, checkNewId } from './fields';
 import { LIMITS } from './limits';
 import { cidrContains, formatIpv4, macForIpv4, parseIpv4 } from '../../proto/runtime/ipv4';
-import { checkPublishedPorts } from './published-ports';
+import { checkPublishing } from './published-ports';
+import { refuseUnconnectable } from './sandbox-modes';
 import { drainingNote, leave, removeIfDone } from './drains';
 import { type EndpointRecord, type NetworkRecord, type ServiceRecord, type StoreState } from './state';
 import { toEndpoint } from './views';
@@ -19,6 +20,8 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
   if (sandbox.removing) {
     return fail('FAILED_PRECONDITION', 'sandbox', `sandbox: "${sandbox.name}" is being removed (its backends drain); create another sandbox`);
   }
+  const connectable = refuseUnconnectable(state, network, sandbox, command);
+  if (!connectable.ok) return connectable;
   const existing = endpointOn(state, network.id, sandbox.id);
   if (existing?.drainEndsAtMs !== undefined) {
     return fail(
@@ -54,8 +57,9 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
   if (!dns.ok) return dns;
   const service = command.service ? serviceOn(state, network, command.service) : ok(undefined);
   if (!service.ok) return service;
-  const publishedPorts = checkPublishedPorts(state, network, sandbox, command.publishedPorts ?? []);
-  if (!publishedPorts.ok) return publishedPorts;
+  const publishing = checkPublishing(state, network, sandbox, command);
+  if (!publishing.ok) return publishing;
+  const { publishedPorts, exposedPorts, publishAll } = publishing.value;
   const staticAddress = command.ip ? checkFreeAddress(state, network, 'ip', command.ip) : ok(undefined);
   if (!staticAddress.ok) return staticAddress;
   const staticMac = command.mac ? checkFreeMac(state, network, command.mac, staticAddress.value) : ok(undefined);
@@ -82,7 +86,9 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
     serviceId: service.value?.id ?? '',
     createdRevision: state.revision + 1,
     // Left out when empty, so that records (and snapshots) of endpoints publishing nothing are as before.
-    ...(publishedPorts.value.length === 0 ? {} : { publishedPorts: publishedPorts.value }),
+    ...(publishedPorts.length === 0 ? {} : { publishedPorts }),
+    ...(exposedPorts.length === 0 ? {} : { exposedPorts }),
+    ...(publishAll ? { publishAll } : {}),
   };
   state.endpoints.set(record.id, record);
   return ok(toEndpoint(state, record));
