@@ -138,6 +138,9 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
         mtu: request.mtu,
         labels: request.labels,
         vni: request.vni,
+        node: request.node,
+        parent: request.parent,
+        options: request.options,
       }),
     ),
     listNetworks: unary(async (request) =>
@@ -152,7 +155,15 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     removeNetwork: unary((request) => removal({ type: 'removeNetwork', network: request.network })),
 
     createSandbox: unary((request) =>
-      propose({ type: 'createSandbox', id: newId(), name: request.name, node: request.node, netns: request.netns }),
+      propose({
+        type: 'createSandbox',
+        id: newId(),
+        name: request.name,
+        node: request.node,
+        netns: request.netns,
+        networkMode: request.networkMode,
+        netnsFrom: request.netnsFrom,
+      }),
     ),
     listSandboxes: unary(async (request) =>
       paged(await listed(request, (after) => state.store.sandboxesAfter(after), Sandbox, 'sandbox'), (sandboxes) => ({ sandboxes })),
@@ -183,6 +194,8 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
         dns: request.dns,
         service: request.service,
         publishedPorts: request.publishedPorts,
+        publishAll: request.publishAll,
+        exposedPorts: request.exposedPorts,
       }),
     ),
     disconnectNetwork: unary((request) =>
