@@ -196,6 +196,8 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
         publishedPorts: request.publishedPorts,
         publishAll: request.publishAll,
         exposedPorts: request.exposedPorts,
+        // Only what publish_all needs: the managers' ports, which it must not choose (the store does not know them).
+        ...(request.publishAll ? { avoidHostPorts: managers.reservedPorts().map(({ protocol, port }) => ({ protocol, port })) } : {}),
       }),
     ),
     disconnectNetwork: unary((request) =>

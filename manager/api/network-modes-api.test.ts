@@ -145,6 +145,15 @@ describe('Control API: network modes', () => {
     expect(macvlanEndpoint.ip).toBe('198.18.0.128');
   });
 
+  it("never chooses a manager's own port for publish-all", async () => {
+    const managerPort = Number(manager.address.split(':').pop());
+    await register({ nodeName: 'n3', advertiseAddr: '198.18.0.13', ephemeralPortFirst: managerPort, ephemeralPortLast: managerPort + 1 });
+    await rpc((c) => c.createNetwork, network({ name: 'br3', driver: 'bridge', node: 'n3', subnet: '10.53.0.0/24' }));
+    await rpc((c) => c.createSandbox, sandbox({ name: 'on3', node: 'n3' }));
+    const endpoint = await rpc((c) => c.connectNetwork, connect({ network: 'br3', sandbox: 'on3', publishAll: true, exposedPorts: [{ protocol: 'tcp', port: 80 }] }));
+    expect(endpoint.publishedPorts).toEqual([{ protocol: 'tcp', hostPort: managerPort + 1, port: 80 }]);
+  });
+
   it('removes two sandboxes sharing a namespace in either order', async () => {
     await rpc((c) => c.removeSandbox, { sandbox: 'app' });
     expect(await rpc((c) => c.getSandbox, { sandbox: 'side' })).toMatchObject({ netnsFrom: expect.any(String) });

@@ -297,6 +297,7 @@ const schemas: CommandSchemas = {
     publishedPorts: optional(bounded(publishedPort, LIMITS.publishedPorts, 'endpoint')),
     publishAll: optional(flag),
     exposedPorts: optional(bounded(exposedPort, LIMITS.exposedPorts, 'endpoint')),
+    avoidHostPorts: optional(list(exposedPort)),
   },
   disconnect: { network: short, sandbox: short, force: optional(flag), at: optional(drainStart) },
   finishDrain: { endpointIds: list(short), at: epochMs },

@@ -135,6 +135,11 @@ export interface Connect {
   /** `-P`: each exposed port not in publishedPorts gets a free host port of the node's ephemeral range, chosen in apply. */
   publishAll?: boolean;
   exposedPorts?: readonly ExposedPortRequest[];
+  /**
+   * Ports publish_all must not choose on any node that the replicated state does not know: the
+   * managers' own, which the proposer knows (manager/api/manager-ports.ts). Absent means none.
+   */
+  avoidHostPorts?: readonly ExposedPortRequest[];
 }
 
 /** `--expose PORT[/PROTOCOL]`. */

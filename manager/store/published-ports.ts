@@ -35,7 +35,7 @@ export function checkPublishing(state: StoreState, network: NetworkRecord, sandb
   if (!publishAll) return ok({ publishedPorts: explicit.value, exposedPorts: exposedPorts.value, publishAll });
   const publishable = refuseUnpublishable(network, sandbox, 'publish_all');
   if (!publishable.ok) return publishable;
-  const publishedPorts = chooseHostPorts(state, sandbox, explicit.value, exposedPorts.value);
+  const publishedPorts = chooseHostPorts(state, sandbox, explicit.value, exposedPorts.value, command.avoidHostPorts ?? []);
   if (!publishedPorts.ok) return publishedPorts;
   return ok({ publishedPorts: publishedPorts.value, exposedPorts: exposedPorts.value, publishAll });
 }
@@ -122,10 +122,16 @@ function refuseTakenOnNode(state: StoreState, sandbox: SandboxRecord, ports: Pub
 /**
  * `-P`: each exposed port not published explicitly gets the lowest port of the node's ephemeral range
  * that nothing else on the node takes: no other endpoint's published port, no reserved or cluster
- * port, no service's ingress port (every node answers those). Chosen in apply, from the replicated
+ * port, no managers' port (`avoid`, from the proposer), no service's ingress port (every node answers those). Chosen in apply, from the replicated
  * state only, so every replica chooses the same.
  */
-function chooseHostPorts(state: StoreState, sandbox: SandboxRecord, explicit: PublishedPortRecord[], exposed: ExposedPortRecord[]): Result<PublishedPortRecord[]> {
+function chooseHostPorts(
+  state: StoreState,
+  sandbox: SandboxRecord,
+  explicit: PublishedPortRecord[],
+  exposed: ExposedPortRecord[],
+  avoid: readonly ExposedPortRequest[],
+): Result<PublishedPortRecord[]> {
   const node = state.node(sandbox.nodeId);
   const range = node.ephemeralPorts ?? DEFAULT_EPHEMERAL_PORTS;
   const taken: Record<PortProtocol, Set<number>> = { tcp: new Set(), udp: new Set() };
@@ -133,6 +139,7 @@ function chooseHostPorts(state: StoreState, sandbox: SandboxRecord, explicit: Pu
   for (const { port } of publishedOnNode(state, node.id)) take(port.protocol, port.hostPort);
   for (const port of explicit) take(port.protocol, port.hostPort);
   for (const reserved of reservationsOn(node)) take(reserved.protocol, reserved.port);
+  for (const port of avoid) if (port.protocol === 'udp' || port.protocol === 'tcp') take(port.protocol, port.port);
   for (const serviceId of state.ingressServiceIds) {
     for (const port of state.service(serviceId).ports) if (port.publishMode === 'ingress') take(port.protocol, port.publishedPort);
   }
