@@ -108,6 +108,7 @@ const cases: RefusedCase[] = [
     field: 'publish_all',
     says: ['40000-40004'],
   },
+  { title: 'a service on a bridge network', given: [bridge], command: { type: 'createService', id: 'svc', name: 'svc', networks: ['front', 'br'] }, code: 'FAILED_PRECONDITION', field: 'networks', says: ['"br" is a bridge network local to node "node-a"', 'overlay'] },
   // Node reports.
   { title: 'an interface name with a slash', command: { ...nodeAReport, interfaces: [{ name: 'eth/0' }] }, code: 'INVALID_ARGUMENT', field: 'interfaces', says: ['interfaces[0].name', '"eth/0"'] },
   { title: 'an interface reported twice', command: { ...nodeAReport, interfaces: [{ name: 'eth0' }, { name: 'eth0' }] }, code: 'INVALID_ARGUMENT', field: 'interfaces', says: ['twice'] },
