@@ -1,5 +1,6 @@
 import type { Endpoint } from '../../proto/gen/trellis/v1/types';
-import { allocateAddress, checkFreeAddress, subnetsOf, takeCheckedAddress } from './addresses';
+import { checkFreeAddress, subnetsOf, takeCheckedAddress } from './addresses';
+import { allocateEndpointAddress, refuseNodeAddress } from './lan-addresses';
 import type { Connect, Disconnect } from './commands';
 import { checkExtraHosts, checkHostname, checkResolvers, parseMac } from './endpoint-fields';
 import { fail, notFound, ok, type Result } from './errors';
@@ -60,13 +61,13 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
   const publishing = checkPublishing(state, network, sandbox, command);
   if (!publishing.ok) return publishing;
   const { publishedPorts, exposedPorts, publishAll } = publishing.value;
-  const staticAddress = command.ip ? checkFreeAddress(state, network, 'ip', command.ip) : ok(undefined);
+  const staticAddress = command.ip ? checkStaticAddress(state, network, command.ip) : ok(undefined);
   if (!staticAddress.ok) return staticAddress;
   const staticMac = command.mac ? checkFreeMac(state, network, command.mac, staticAddress.value) : ok(undefined);
   if (!staticMac.ok) return staticMac;
   // Taking the address comes last: nothing after it can fail, so a refused command never holds one.
   if (staticAddress.value !== undefined) takeCheckedAddress(state, network, staticAddress.value);
-  const address = staticAddress.value !== undefined ? ok(staticAddress.value) : allocateAddress(state, network, 'network');
+  const address = staticAddress.value !== undefined ? ok(staticAddress.value) : allocateEndpointAddress(state, network, 'network');
   if (!address.ok) return address;
 
   const usedInterfaces = new Set(state.endpointsOfSandbox(sandbox.id).map((endpoint) => endpoint.interfaceIndex));
@@ -109,6 +110,11 @@ export function disconnect(state: StoreState, command: Disconnect): Result<Endpo
   if (draining) return ok(toEndpoint(state, draining));
   removeIfDone(state, sandbox.id);
   return ok(removed);
+}
+
+function checkStaticAddress(state: StoreState, network: NetworkRecord, value: string): Result<number> {
+  const address = checkFreeAddress(state, network, 'ip', value);
+  return address.ok ? refuseNodeAddress(state, network, 'ip', address.value, value) : address;
 }
 
 function endpointOn(state: StoreState, networkId: string, sandboxId: string): EndpointRecord | undefined {

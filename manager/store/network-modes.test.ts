@@ -166,6 +166,17 @@ describe('network modes: local networks', () => {
     expect(created.nodeView('node-a-id').networks.find((view) => view.name === 'v42')).toMatchObject({ parent: 'eth1.42', mode: 'private', driver: 'macvlan' });
   });
 
+  it("never gives a sandbox on a LAN an address a node holds there, automatically or statically", () => {
+    const created = store(macvlan({ id: 'lan-id', name: 'lan', ipRange: '198.18.0.10/31' }), app, sandbox('app2'));
+    expect(must(created, connect({ network: 'lan' })).ip).toBe('198.18.0.10');
+    const full = created.apply(connect({ endpointId: 'ep-2', network: 'lan', sandbox: 'app2' }));
+    expect(full).toMatchObject({ ok: false, error: { code: 'RESOURCE_EXHAUSTED' } });
+    const taken = created.apply(connect({ endpointId: 'ep-2', network: 'lan', sandbox: 'app2', ip: '198.18.0.11' }));
+    expect(taken).toMatchObject({ ok: false, error: { code: 'ALREADY_EXISTS', field: 'ip', message: expect.stringContaining('the address of eth0 on node "node-a"') } });
+    must(created, { type: 'disconnect', network: 'lan', sandbox: 'app' });
+    expect(must(created, connect({ endpointId: 'ep-2', network: 'lan', sandbox: 'app2' })).ip).toBe('198.18.0.10');
+  });
+
   it('creates ipvlan where the kernel has it, l2 by default', () => {
     const created = store({ ...nodeAReport, linkKinds: ['ipvlan'] }, macvlan({ driver: 'ipvlan', name: 'ipv' }));
     expect(created.network('ipv')?.options).toEqual({ ipvlan_mode: 'l2' });
