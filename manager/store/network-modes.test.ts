@@ -243,6 +243,19 @@ describe('network modes: sandboxes', () => {
     }
   });
 
+  it('sends both sandboxes, now sharing, in the view delta of the share', () => {
+    const created = store(app);
+    const before = created.revision;
+    must(created, sandbox('side', { netnsFrom: 'app' }));
+    const changes = created.changesSince(before);
+    if (!changes) throw new Error('the journal lost the change');
+    const delta = created.viewDelta('node-a-id', before, changes);
+    expect(delta.sandboxes.map(({ name, sharesNetns }) => [name, sharesNetns]).sort()).toEqual([
+      ['app', true],
+      ['side', true],
+    ]);
+  });
+
   it('shares an adopted namespace by its path', () => {
     const created = store(sandbox('pod', { netns: '/run/netns/cni-1' }), sandbox('side', { netnsFrom: 'pod' }));
     expect(created.sandbox('side')).toMatchObject({ netns: '/run/netns/cni-1', adopted: true });
