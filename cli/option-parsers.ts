@@ -1,5 +1,5 @@
 import type { CreateNetworkRequest } from '../proto/gen/trellis/v1/control';
-import type { IpamConfig, PortConfig, PublishedPort, ReservedPort } from '../proto/gen/trellis/v1/types';
+import type { ExposedPort, IpamConfig, PortConfig, PublishedPort, ReservedPort } from '../proto/gen/trellis/v1/types';
 import { LIMITS, PORT_RANGE } from '../manager/store/limits';
 import { cidrContains, parseCidr, parseIpv4 } from '../proto/runtime/ipv4';
 import { CommandError } from './command-error';
@@ -115,6 +115,25 @@ export function parseHostPublish(spec: string): PublishedPort {
     throw new CommandError(`--publish: "${spec}" is not HOST:CONTAINER[/tcp|udp]; give the node's port, then the sandbox's, like 8080:80 or 5353:53/udp`);
   }
   return { hostPort: short.published, port: short.target, protocol: short.protocol || 'tcp' };
+}
+
+/** `--expose PORT[/tcp|udp]` of `network connect`, like `docker run --expose`. */
+export function parseExpose(spec: string): ExposedPort {
+  const match = /^(\d+)(?:\/(tcp|udp))?$/.exec(spec);
+  if (!match) throw new CommandError(`--expose: "${spec}" is not PORT[/tcp|udp]; give the sandbox's port, like 80 or 53/udp`);
+  return { port: portNumber(spec, match[1] ?? '', '--expose'), protocol: match[2] ?? 'tcp' };
+}
+
+/**
+ * `sandbox create --network`, Docker's spelling of a sandbox's network mode: none, host, or
+ * container:OTHER (the namespace of sandbox OTHER, like --netns-from).
+ */
+export function parseSandboxNetwork(spec: string): { networkMode: string; netnsFrom: string } {
+  if (spec === 'none' || spec === 'host') return { networkMode: spec, netnsFrom: '' };
+  if (spec.startsWith('container:') && spec.length > 'container:'.length) return { networkMode: '', netnsFrom: spec.slice('container:'.length) };
+  throw new CommandError(
+    `--network: "${spec}" is not none, host or container:SANDBOX; a sandbox joins networks after it is created, with trellis network connect NETWORK SANDBOX`,
+  );
 }
 
 /** A port inside a --publish spec: out of range it would not even fit the request (uint32), so it is refused here. */

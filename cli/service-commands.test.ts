@@ -1,21 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { RegisterRequest } from '../proto/gen/trellis/v1/dispatcher';
 import { callUnary } from '../proto/runtime/unary-call';
 import { startApiManager, stopApiManager, type ApiManager } from '../manager/api/test-api-manager';
-
-const run = promisify(execFile);
-/** The built CLI (`npx tsc -p tsconfig.json` or scripts/setup.sh builds it), as a user runs it. */
-const cli = join(__dirname, '..', 'dist', 'cli', 'main.js');
-
-interface Answer {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { cliAgainst } from './test-cli';
 
 interface ServiceJson {
   ports: { protocol: string; targetPort: number; publishedPort: number; publishMode: string }[];
@@ -32,20 +21,7 @@ describe('the service commands', () => {
   let dir: string;
   let api: ApiManager;
 
-  async function trellis(...args: string[]): Promise<Answer> {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [cli, '--manager', api.manager.address, '--tls-dir', join(dir, 'admin'), ...args]);
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-    }
-  }
-  async function ok(...args: string[]): Promise<string> {
-    const answer = await trellis(...args);
-    if (answer.code !== 0) throw new Error(`trellis ${args.join(' ')} failed: ${answer.stderr}`);
-    return answer.stdout;
-  }
+  const { trellis, ok } = cliAgainst(() => ({ manager: api.manager.address, tlsDir: join(dir, 'admin') }));
   const inspect = async <T>(group: string, name: string): Promise<T> => JSON.parse(await ok(group, 'inspect', name)) as T;
   const serviceJson = (name: string) => inspect<ServiceJson>('service', name);
 

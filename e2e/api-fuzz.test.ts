@@ -28,8 +28,9 @@ const MEMORY_BOUND = 1024 ** 3;
 /** Every this many requests: the health check, a memory reading, and the two nodes registered again if a request removed them. */
 const CHECK_EVERY = 100;
 const BATCH = 100;
+/** n1's agent reports an eth0 and a kernel with macvlan and VLAN devices (no ipvlan); n2's, an older one, reports nothing. */
 const NODES = [
-  { nodeName: 'n1', advertiseAddr: '198.18.0.11' },
+  { nodeName: 'n1', advertiseAddr: '198.18.0.11', interfaces: [{ name: 'eth0', kind: '', addresses: ['198.18.0.11/24'] }], linkKinds: ['macvlan', 'vlan'] },
   { nodeName: 'n2', advertiseAddr: '198.18.0.12' },
 ];
 

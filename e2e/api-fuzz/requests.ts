@@ -11,6 +11,7 @@ import {
   ipv4,
   list,
   mac,
+  octet,
   pool,
   protocol,
   record,
@@ -75,6 +76,21 @@ const publishedPort = record({ protocol: field(protocol), hostPort: uint32, port
 const portConfig = record({ protocol: field(protocol), targetPort: uint32, publishedPort: uint32, publishMode: field(fc.constantFrom('ingress', 'host')) });
 const hugePublishedPort = fc.nat({ max: 65_535 }).map((port) => ({ protocol: 'tcp', hostPort: port, port }));
 const hugePortConfig = fc.nat({ max: 65_535 }).map((port) => ({ protocol: 'tcp', targetPort: port, publishedPort: 0, publishMode: 'ingress' }));
+const hugeExposedPort = fc.nat({ max: 65_535 }).map((port) => ({ protocol: 'udp', port }));
+const exposedPort = record({ protocol: field(protocol), port: uint32 });
+/** Network.parent: the fuzz nodes' own eth0, a VLAN of it (ids in and out of 1-4094), and names Linux refuses. */
+const parentName = field(fc.constantFrom('eth0', 'eth0.42', 'eth0.4095', 'eth7', 'lo', 'a/b', 'sixteen-chars-xx'));
+/** Driver options: each driver's keys (and Docker's name for icc) with their values, others' keys, and junk. */
+const driverOptions: Gen<Record<string, string>> = fc.oneof(
+  fixed(
+    fc.dictionary(
+      fc.constantFrom('icc', 'com.docker.network.bridge.enable_icc', 'macvlan_mode', 'ipvlan_mode', 'mtu', '__proto__'),
+      fc.constantFrom('true', 'false', 'bridge', 'private', 'vepa', 'passthru', 'l2', 'l3', 'l3s', ''),
+      { maxKeys: 3 },
+    ),
+  ),
+  stringMap(field(fc.constantFrom('true', 'l2'))),
+);
 const hugeIpam = fc.tuple(fc.nat({ max: 255 }), fc.nat({ max: 255 })).map(([a, b]) => ({ subnet: `10.${a}.${b}.0/24`, gateway: '', ipRange: '', auxAddresses: {} }));
 
 /** Half the time a request shaped to be accepted (so the store grows), else anything in every field. */
@@ -87,6 +103,24 @@ const none = <T>(value: T): Gen<T> => fixed(fc.constant(value));
 const page = record({ pageSize: uint32, pageToken: field(fc.constantFrom('', 'djE6bmV0LTE')) });
 const smallLabels = fixed(fc.dictionary(fc.constantFrom('env', 'team', 'tier'), fc.constantFrom('prod', 'blue', ''), { maxKeys: 3 }));
 const validPort = fc.integer({ min: 1024, max: 65_535 });
+
+/** A network local to a node: a bridge (accepted), or macvlan/ipvlan on the first fuzz node's eth0 (accepted where its kernel has the driver). */
+const localNetwork = record({
+  name: fixed(networkNames),
+  driver: fixed(fc.constantFrom('bridge', 'bridge', 'macvlan', 'ipvlan')),
+  subnet: fixed(fc.tuple(octet, octet).map(([a, b]) => `10.${a}.${b}.0/24`)),
+  gateway: none(''),
+  ipRange: none(''),
+  ipam: none([]),
+  internal: bool,
+  attachable: bool,
+  mtu: none(0),
+  labels: smallLabels,
+  vni: none(0),
+  node: existing('nodes'),
+  parent: fixed(fc.constantFrom('', 'eth0', 'eth0.42')),
+  options: fixed(fc.constantFrom({}, { icc: 'false' }, { macvlan_mode: 'private' }, { ipvlan_mode: 'l3' })),
+});
 
 const createNetwork = plausibleOrWild(
   record({
@@ -107,7 +141,7 @@ const createNetwork = plausibleOrWild(
   }),
   record({
     name: field(networkNames),
-    driver: field(fc.constantFrom('overlay', '')),
+    driver: field(fc.constantFrom('overlay', '', 'bridge', 'macvlan', 'ipvlan', 'host')),
     subnet: fc.oneof(none(''), field(subnet)),
     gateway: fc.oneof(none(''), address),
     ipRange: fc.oneof(none(''), field(subnet)),
@@ -117,14 +151,19 @@ const createNetwork = plausibleOrWild(
     mtu: fc.oneof(none(0), uint32),
     labels,
     vni: fc.oneof(none(0), uint32),
-    node: none(''),
-    parent: none(''),
-    options: none({}),
+    node: fc.oneof(none(''), node),
+    parent: fc.oneof(none(''), parentName),
+    options: fc.oneof(none({}), driverOptions),
   }),
 );
+const createAnyNetwork = fc.oneof({ weight: 2, arbitrary: createNetwork }, { weight: 1, arbitrary: localNetwork });
 
 const createSandbox = plausibleOrWild(
-  record({ name: fixed(sandboxNames), node: existing('nodes'), netns: none(''), networkMode: none(''), netnsFrom: none('') }),
+  fc.oneof(
+    { weight: 3, arbitrary: record({ name: fixed(sandboxNames), node: existing('nodes'), netns: none(''), networkMode: fixed(fc.constantFrom('', '', 'none', 'host')), netnsFrom: none('') }) },
+    // Sharing a sandbox's namespace: accepted when the node drawn is that sandbox's.
+    { weight: 1, arbitrary: record({ name: fixed(sandboxNames), node: existing('nodes'), netns: none(''), networkMode: none(''), netnsFrom: existing('sandboxes') }) },
+  ),
   record({
     name: field(sandboxNames),
     node,
@@ -132,8 +171,8 @@ const createSandbox = plausibleOrWild(
       none(''),
       field(fc.constantFrom('/run/netns/fuzz', '/proc/1/ns/net', '/run/netns/trnw-0a1b2c', '/run/netns/trsb-0a1b2c', '/run/netns/../../etc/passwd', 'relative')),
     ),
-    networkMode: none(''),
-    netnsFrom: none(''),
+    networkMode: fc.oneof(none(''), field(fc.constantFrom('none', 'host', 'bridge', 'container:sb-0'))),
+    netnsFrom: fc.oneof(none(''), sandbox),
   }),
 );
 
@@ -149,8 +188,8 @@ const connectNetwork = plausibleOrWild(
     dns: none([]),
     service: fc.oneof(none(''), existing('services')),
     publishedPorts: fixed(fc.array(fc.tuple(protocol, validPort, validPort).map(([p, hostPort, port]) => ({ protocol: p, hostPort, port })), { maxLength: 1 })),
-    publishAll: none(false),
-    exposedPorts: none([]),
+    publishAll: bool,
+    exposedPorts: fixed(fc.array(fc.tuple(fc.constantFrom('tcp', 'udp', ''), validPort).map(([p, port]) => ({ protocol: p, port })), { maxLength: 2 })),
   }),
   record({
     network,
@@ -163,8 +202,8 @@ const connectNetwork = plausibleOrWild(
     dns: list(address, hugeShort),
     service: fc.oneof(none(''), service),
     publishedPorts: list(publishedPort, hugePublishedPort),
-    publishAll: none(false),
-    exposedPorts: none([]),
+    publishAll: bool,
+    exposedPorts: list(exposedPort, hugeExposedPort),
   }),
 );
 
@@ -224,7 +263,7 @@ const updateService = plausibleOrWild(
 );
 
 const calls: Array<{ weight: number; rpc: string; arbitrary: fc.Arbitrary<FuzzCall> }> = [
-  { weight: 14, ...rpc('CreateNetwork', (c) => c.createNetwork, createNetwork, true) },
+  { weight: 14, ...rpc('CreateNetwork', (c) => c.createNetwork, createAnyNetwork, true) },
   { weight: 3, ...rpc('ListNetworks', (c) => c.listNetworks, page, false) },
   { weight: 4, ...rpc('GetNetwork', (c) => c.getNetwork, record({ network }), false) },
   { weight: 4, ...rpc('RemoveNetwork', (c) => c.removeNetwork, record({ network }), true) },

@@ -138,6 +138,9 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
         mtu: request.mtu,
         labels: request.labels,
         vni: request.vni,
+        node: request.node,
+        parent: request.parent,
+        options: request.options,
       }),
     ),
     listNetworks: unary(async (request) =>
@@ -152,7 +155,15 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
     removeNetwork: unary((request) => removal({ type: 'removeNetwork', network: request.network })),
 
     createSandbox: unary((request) =>
-      propose({ type: 'createSandbox', id: newId(), name: request.name, node: request.node, netns: request.netns }),
+      propose({
+        type: 'createSandbox',
+        id: newId(),
+        name: request.name,
+        node: request.node,
+        netns: request.netns,
+        networkMode: request.networkMode,
+        netnsFrom: request.netnsFrom,
+      }),
     ),
     listSandboxes: unary(async (request) =>
       paged(await listed(request, (after) => state.store.sandboxesAfter(after), Sandbox, 'sandbox'), (sandboxes) => ({ sandboxes })),
@@ -183,6 +194,10 @@ export function controlService(state: ClusterState, nodes: NodeDirectory, manage
         dns: request.dns,
         service: request.service,
         publishedPorts: request.publishedPorts,
+        publishAll: request.publishAll,
+        exposedPorts: request.exposedPorts,
+        // Only what publish_all needs: the managers' ports, which it must not choose (the store does not know them).
+        ...(request.publishAll ? { avoidHostPorts: managers.reservedPorts().map(({ protocol, port }) => ({ protocol, port })) } : {}),
       }),
     ),
     disconnectNetwork: unary((request) =>

@@ -269,6 +269,10 @@ export class Dispatcher {
           advertiseAddr: request.advertiseAddr,
           gatewaySubnet: request.gatewaySubnet,
           reservedPorts: request.reservedPorts,
+          interfaces: request.interfaces,
+          linkKinds: request.linkKinds,
+          ephemeralPortFirst: request.ephemeralPortFirst,
+          ephemeralPortLast: request.ephemeralPortLast,
         });
         if (!result.ok) return fromStoreError(result.error);
         this.logger.info({ node: result.value.name, id: result.value.id }, 'node registered');

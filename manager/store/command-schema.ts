@@ -1,4 +1,4 @@
-import type { Command, CommandOf, CreateService, IpamRequest, PortRequest, PublishedPortRequest, ReservedPortRequest, Revocation } from './commands';
+import type { Command, CommandOf, CreateService, ExposedPortRequest, HostInterfaceRequest, IpamRequest, PortRequest, PublishedPortRequest, ReservedPortRequest, Revocation } from './commands';
 import { fail, ok, type Result } from './errors';
 import { checkCount } from './fields';
 import { DRAIN_TIMEOUT_RANGE, LIMITS } from './limits';
@@ -170,6 +170,17 @@ const publishedPort = object<PublishedPortRequest>({
   port: uint32,
 });
 
+const exposedPort = object<ExposedPortRequest>({
+  protocol: optional(short),
+  port: uint32,
+});
+
+const hostInterface = object<HostInterfaceRequest>({
+  name: short,
+  kind: optional(short),
+  addresses: optional(bounded(short, LIMITS.addressesPerInterface, 'interface')),
+});
+
 const servicePort = object<PortRequest>({
   protocol: optional(short),
   targetPort: uint32,
@@ -247,6 +258,9 @@ const schemas: CommandSchemas = {
     mtu: optional(uint32),
     labels: optional(stringMap),
     vni: optional(uint32),
+    node: optional(short),
+    parent: optional(short),
+    options: optional(stringMap),
   },
   removeNetwork: { network: short },
   registerNode: {
@@ -255,6 +269,10 @@ const schemas: CommandSchemas = {
     advertiseAddr: short,
     gatewaySubnet: optional(short),
     reservedPorts: optional(bounded(reservedPort, LIMITS.reservedPortsPerNode, 'node')),
+    interfaces: optional(bounded(hostInterface, LIMITS.interfacesPerNode, 'node')),
+    linkKinds: optional(bounded(short, LIMITS.linkKindsPerNode, 'node')),
+    ephemeralPortFirst: optional(uint32),
+    ephemeralPortLast: optional(uint32),
   },
   updateNode: { node: short, availability: optional(short), labelAdd: optional(stringMap), labelRm: optional(list(short)) },
   setNodeGossipKey: { nodeId: short, publicKey: short },
@@ -263,7 +281,7 @@ const schemas: CommandSchemas = {
   recordCertificate: { certificate: issuedCertificate },
   rotateRootCa: { caCertPem: text(MAX_TEXT), caKeySealed: text(MAX_TEXT), crossSignedCaPem: text(MAX_TEXT) },
   finishRootRotation: { caCertPem: text(MAX_TEXT) },
-  createSandbox: { id: short, name: short, node: short, netns: optional(short) },
+  createSandbox: { id: short, name: short, node: short, netns: optional(short), networkMode: optional(short), netnsFrom: optional(short) },
   removeSandbox: { sandbox: short, at: optional(drainStart) },
   connect: {
     endpointId: short,
@@ -277,6 +295,9 @@ const schemas: CommandSchemas = {
     dns: optional(bounded(short, LIMITS.dns, 'endpoint')),
     service: optional(short),
     publishedPorts: optional(bounded(publishedPort, LIMITS.publishedPorts, 'endpoint')),
+    publishAll: optional(flag),
+    exposedPorts: optional(bounded(exposedPort, LIMITS.exposedPorts, 'endpoint')),
+    avoidHostPorts: optional(list(exposedPort)),
   },
   disconnect: { network: short, sandbox: short, force: optional(flag), at: optional(drainStart) },
   finishDrain: { endpointIds: list(short), at: epochMs },

@@ -39,8 +39,14 @@ export interface CreateNetwork {
   /** Absent or 0 means the agent's default. */
   mtu?: number;
   labels?: Record<string, string>;
-  /** Absent or 0 means the lowest free VNI. */
+  /** Absent or 0 means the lowest free VNI. Overlay only. */
   vni?: number;
+  /** The node (name or id) a bridge, macvlan or ipvlan network lives on; required for those, refused for overlay. */
+  node?: string;
+  /** macvlan / ipvlan: the node's interface their sandboxes' interfaces hang off ("eth0", or "eth0.42" for an 802.1q one the agent makes). */
+  parent?: string;
+  /** Docker's `-o KEY=VALUE`: icc (bridge), macvlan_mode, ipvlan_mode. */
+  options?: Record<string, string>;
 }
 
 export interface RemoveNetwork {
@@ -58,6 +64,20 @@ export interface RegisterNode {
   gatewaySubnet?: string;
   /** Ports of the node no sandbox may publish. Absent means none. */
   reservedPorts?: readonly ReservedPortRequest[];
+  /** The host namespace's interfaces, link kinds the kernel can make, and net.ipv4.ip_local_port_range. Absent (older agents): not reported. */
+  interfaces?: readonly HostInterfaceRequest[];
+  linkKinds?: readonly string[];
+  /** Both absent or 0: not reported (publish-all then uses 32768-60999). */
+  ephemeralPortFirst?: number;
+  ephemeralPortLast?: number;
+}
+
+export interface HostInterfaceRequest {
+  name: string;
+  /** Absent or '' for a physical device. */
+  kind?: string;
+  /** IPv4 "a.b.c.d/len". */
+  addresses?: readonly string[];
 }
 
 export interface ReservedPortRequest {
@@ -75,6 +95,10 @@ export interface CreateSandbox {
   node: string;
   /** An existing namespace to adopt: "/run/netns/NAME" or "/proc/PID/ns/net". Absent or '' means the agent creates one. */
   netns?: string;
+  /** Absent or '' means a namespace of its own; "none" (loopback only) or "host" (the node's own namespace). */
+  networkMode?: string;
+  /** A sandbox (name or id) on the same node whose namespace the new one shares (Docker's --network container:OTHER). */
+  netnsFrom?: string;
 }
 
 /**
@@ -108,6 +132,21 @@ export interface Connect {
   service?: string;
   /** Ports of the sandbox's node to forward to the endpoint. Absent (so in log entries from before publishing) means none. */
   publishedPorts?: readonly PublishedPortRequest[];
+  /** `-P`: each exposed port not in publishedPorts gets a free host port of the node's ephemeral range, chosen in apply. */
+  publishAll?: boolean;
+  exposedPorts?: readonly ExposedPortRequest[];
+  /**
+   * Ports publish_all must not choose on any node that the replicated state does not know: the
+   * managers' own, which the proposer knows (manager/api/manager-ports.ts). Absent means none.
+   */
+  avoidHostPorts?: readonly ExposedPortRequest[];
+}
+
+/** `--expose PORT[/PROTOCOL]`. */
+export interface ExposedPortRequest {
+  /** Absent or '' means tcp. */
+  protocol?: string;
+  port: number;
 }
 
 /** Like `docker run -p HOST:CONTAINER/PROTOCOL`. */

@@ -1,12 +1,14 @@
 import type { Endpoint } from '../../proto/gen/trellis/v1/types';
-import { allocateAddress, checkFreeAddress, subnetsOf, takeCheckedAddress } from './addresses';
+import { checkFreeAddress, subnetsOf, takeCheckedAddress } from './addresses';
+import { allocateEndpointAddress, refuseNodeAddress } from './lan-addresses';
 import type { Connect, Disconnect } from './commands';
 import { checkExtraHosts, checkHostname, checkResolvers, parseMac } from './endpoint-fields';
 import { fail, notFound, ok, type Result } from './errors';
 import { checkAliases, checkNewId } from './fields';
 import { LIMITS } from './limits';
 import { cidrContains, formatIpv4, macForIpv4, parseIpv4 } from '../../proto/runtime/ipv4';
-import { checkPublishedPorts } from './published-ports';
+import { checkPublishing } from './published-ports';
+import { refuseUnconnectable } from './sandbox-modes';
 import { drainingNote, leave, removeIfDone } from './drains';
 import { type EndpointRecord, type NetworkRecord, type ServiceRecord, type StoreState } from './state';
 import { toEndpoint } from './views';
@@ -19,6 +21,8 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
   if (sandbox.removing) {
     return fail('FAILED_PRECONDITION', 'sandbox', `sandbox: "${sandbox.name}" is being removed (its backends drain); create another sandbox`);
   }
+  const connectable = refuseUnconnectable(state, network, sandbox, command);
+  if (!connectable.ok) return connectable;
   const existing = endpointOn(state, network.id, sandbox.id);
   if (existing?.drainEndsAtMs !== undefined) {
     return fail(
@@ -54,15 +58,16 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
   if (!dns.ok) return dns;
   const service = command.service ? serviceOn(state, network, command.service) : ok(undefined);
   if (!service.ok) return service;
-  const publishedPorts = checkPublishedPorts(state, network, sandbox, command.publishedPorts ?? []);
-  if (!publishedPorts.ok) return publishedPorts;
-  const staticAddress = command.ip ? checkFreeAddress(state, network, 'ip', command.ip) : ok(undefined);
+  const publishing = checkPublishing(state, network, sandbox, command);
+  if (!publishing.ok) return publishing;
+  const { publishedPorts, exposedPorts, publishAll } = publishing.value;
+  const staticAddress = command.ip ? checkStaticAddress(state, network, command.ip) : ok(undefined);
   if (!staticAddress.ok) return staticAddress;
   const staticMac = command.mac ? checkFreeMac(state, network, command.mac, staticAddress.value) : ok(undefined);
   if (!staticMac.ok) return staticMac;
   // Taking the address comes last: nothing after it can fail, so a refused command never holds one.
   if (staticAddress.value !== undefined) takeCheckedAddress(state, network, staticAddress.value);
-  const address = staticAddress.value !== undefined ? ok(staticAddress.value) : allocateAddress(state, network, 'network');
+  const address = staticAddress.value !== undefined ? ok(staticAddress.value) : allocateEndpointAddress(state, network, 'network');
   if (!address.ok) return address;
 
   const usedInterfaces = new Set(state.endpointsOfSandbox(sandbox.id).map((endpoint) => endpoint.interfaceIndex));
@@ -82,7 +87,9 @@ export function connect(state: StoreState, command: Connect): Result<Endpoint> {
     serviceId: service.value?.id ?? '',
     createdRevision: state.revision + 1,
     // Left out when empty, so that records (and snapshots) of endpoints publishing nothing are as before.
-    ...(publishedPorts.value.length === 0 ? {} : { publishedPorts: publishedPorts.value }),
+    ...(publishedPorts.length === 0 ? {} : { publishedPorts }),
+    ...(exposedPorts.length === 0 ? {} : { exposedPorts }),
+    ...(publishAll ? { publishAll } : {}),
   };
   state.endpoints.set(record.id, record);
   return ok(toEndpoint(state, record));
@@ -103,6 +110,11 @@ export function disconnect(state: StoreState, command: Disconnect): Result<Endpo
   if (draining) return ok(toEndpoint(state, draining));
   removeIfDone(state, sandbox.id);
   return ok(removed);
+}
+
+function checkStaticAddress(state: StoreState, network: NetworkRecord, value: string): Result<number> {
+  const address = checkFreeAddress(state, network, 'ip', value);
+  return address.ok ? refuseNodeAddress(state, network, 'ip', address.value, value) : address;
 }
 
 function endpointOn(state: StoreState, networkId: string, sandboxId: string): EndpointRecord | undefined {

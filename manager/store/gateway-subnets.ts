@@ -10,9 +10,10 @@ import { storedCidr, type IpamRecord, type StoreState } from './state';
  * and a registering node against existing networks (nodes.ts).
  */
 
-/** The first network subnet overlapping `subnet`. */
-export function networkOverlapping(state: StoreState, subnet: Cidr): { network: string; subnet: string } | undefined {
+/** The first subnet overlapping `subnet` of a network node `nodeId` may program: an overlay one, or one local to that node. */
+export function networkOverlapping(state: StoreState, subnet: Cidr, nodeId: string): { network: string; subnet: string } | undefined {
   for (const network of state.networks.values()) {
+    if (network.nodeId !== undefined && network.nodeId !== nodeId) continue;
     const config = network.ipam.find((entry) => cidrsOverlap(storedCidr(entry.subnet), subnet));
     if (config !== undefined) return { network: network.name, subnet: config.subnet };
   }
@@ -26,10 +27,13 @@ export function gatewaySubnets(state: StoreState): Cidr[] {
   return subnets;
 }
 
-/** Refuses a new network's subnets when one overlaps a node's gateway subnet; `field` is where the subnets came from. */
-export function refuseGatewayOverlap(state: StoreState, field: string, ipam: readonly IpamRecord[]): Result<void> {
+/**
+ * Refuses a new network's subnets when one overlaps the gateway subnet of a node that may program it
+ * (every node for an overlay network, its own node for a local one, `nodeId`); `field` is where the subnets came from.
+ */
+export function refuseGatewayOverlap(state: StoreState, field: string, ipam: readonly IpamRecord[], nodeId: string | undefined): Result<void> {
   for (const node of state.nodes.values()) {
-    if (node.gatewaySubnet === undefined) continue;
+    if (node.gatewaySubnet === undefined || (nodeId !== undefined && node.id !== nodeId)) continue;
     const gateway = storedCidr(node.gatewaySubnet);
     const clash = ipam.find((entry) => cidrsOverlap(storedCidr(entry.subnet), gateway));
     if (clash === undefined) continue;

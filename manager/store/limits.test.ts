@@ -81,7 +81,7 @@ describe('limits', () => {
     expect(Service.encode(service).finish().length).toBeLessThan(64 * KB);
   });
 
-  it('accepts a node reserving its limit of ports with labels at their limit, which serializes under 64 KB', () => {
+  it('accepts a node reserving its limit of ports, reporting its limit of interfaces and link kinds, with labels at their limit, which serializes under 64 KB', () => {
     const store = twoNodeStore();
     must(store, {
       type: 'registerNode',
@@ -90,9 +90,18 @@ describe('limits', () => {
       advertiseAddr: '192.168.0.3',
       gatewaySubnet: '172.29.0.0/16',
       reservedPorts: many(LIMITS.reservedPortsPerNode, (i) => ({ port: 9000 + i, reason: 'r'.repeat(LIMITS.reservedPortReasonLength) })),
+      interfaces: many(LIMITS.interfacesPerNode, (i) => ({
+        name: `eth${i}`.padEnd(15, 'x'),
+        kind: 'k'.repeat(LIMITS.linkKindLength),
+        addresses: many(LIMITS.addressesPerInterface, (a) => `192.168.${i % 256}.${a + 100}/24`),
+      })),
+      linkKinds: many(LIMITS.linkKindsPerNode, (i) => `${i}`.padEnd(LIMITS.linkKindLength, 'k')),
+      ephemeralPortFirst: 32768,
+      ephemeralPortLast: 60999,
     });
     const node = must(store, { type: 'updateNode', node: 'node-c', labelAdd: fullLabels() });
 
+    expect(node.interfaces).toHaveLength(LIMITS.interfacesPerNode);
     expect(Node.encode(node).finish().length).toBeLessThan(64 * KB);
   });
 });

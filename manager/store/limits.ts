@@ -5,7 +5,7 @@ import { FIRST_VNI, LAST_VNI } from './state';
  * them. Every object lives in every replica, in every answer about it and (endpoints) in the views
  * of every node of its networks, so one object must stay a small part of a 4 MB gRPC message: with
  * every field at its limit, an endpoint serializes to about 35 KB (its entry in a node view to 19 KB),
- * a network to 14 KB, a service to 14 KB and a node to 18 KB (limits.test.ts), all well under 64 KB.
+ * a network to 14 KB, a service to 14 KB and a node to 45 KB (limits.test.ts), all well under 64 KB.
  * Docker sets none of these; the values are far above what a real deployment uses (a container with
  * 64 aliases, or a network with 16 subnets, is already unusual), and name lengths follow DNS.
  */
@@ -39,6 +39,15 @@ export const LIMITS = {
   /** Per node: ports its agent reports as reserved (its metrics port and `--reserved-ports`). */
   reservedPortsPerNode: 64,
   reservedPortReasonLength: 128,
+  /** Per node, as its agent reports them at registration (macvlan/ipvlan parents): host interfaces, IPv4 addresses of each, link kinds. */
+  interfacesPerNode: 128,
+  addressesPerInterface: 8,
+  linkKindsPerNode: 16,
+  linkKindLength: 32,
+  /** Per endpoint (`--expose`). */
+  exposedPorts: 128,
+  /** Per network (`-o KEY=VALUE`): each driver knows one or two keys; the rest is refused by name. */
+  driverOptions: 8,
 } as const;
 
 /** Numbers with a range of their own (the wire type, uint32, holds far more). */

@@ -8,8 +8,7 @@ import { resolveIpam } from './ipam';
 import { FIRST_VNI, LAST_VNI, newAddressSpace, type NetworkRecord, type StoreState } from './state';
 import { toNetwork } from './views';
 import { drainingAdvice, drainingNote } from './drains';
-
-const SUPPORTED_DRIVERS = ['overlay'];
+import { checkPlacement, DRIVERS, isDriver, refuseSubnetOverlap } from './local-networks';
 const { min: MIN_MTU, max: MAX_MTU } = MTU_RANGE;
 
 export function createNetwork(state: StoreState, command: CreateNetwork): Result<Network> {
@@ -22,8 +21,8 @@ export function createNetwork(state: StoreState, command: CreateNetwork): Result
     return fail('ALREADY_EXISTS', 'name', `name: a network named "${command.name}" already exists (id ${taken.id}); choose another name`);
   }
   const driver = command.driver || 'overlay';
-  if (!SUPPORTED_DRIVERS.includes(driver)) {
-    return fail('INVALID_ARGUMENT', 'driver', `driver: "${driver}" is not supported; use "overlay" or leave it empty`);
+  if (!isDriver(driver)) {
+    return fail('INVALID_ARGUMENT', 'driver', `driver: "${driver}" is not supported; give ${DRIVERS.join(', ')}, or leave it empty for overlay`);
   }
   const mtu = command.mtu ?? 0;
   if (mtu !== 0 && !(Number.isInteger(mtu) && mtu >= MIN_MTU && mtu <= MAX_MTU)) {
@@ -31,14 +30,26 @@ export function createNetwork(state: StoreState, command: CreateNetwork): Result
   }
   const labels = checkLabels('labels', command.labels ?? {});
   if (!labels.ok) return labels;
+  const placement = checkPlacement(state, driver, command);
+  if (!placement.ok) return placement;
   const requestedVni = checkRequestedVni(state, command.vni ?? 0);
   if (!requestedVni.ok) return requestedVni;
+  const subnetField = (command.ipam ?? []).length > 0 ? 'ipam' : 'subnet';
+  if ((driver === 'macvlan' || driver === 'ipvlan') && !command.subnet && subnetField !== 'ipam') {
+    return fail(
+      'INVALID_ARGUMENT',
+      'subnet',
+      `subnet: a ${driver} network's addresses are those of the LAN its parent is on, which Trellis cannot choose; give that LAN's --subnet and --gateway (its router), like 192.168.1.0/24 and 192.168.1.1`,
+    );
+  }
   const ipam = resolveIpam(state, command);
   if (!ipam.ok) return ipam;
-  const apart = refuseGatewayOverlap(state, (command.ipam ?? []).length > 0 ? 'ipam' : 'subnet', ipam.value);
+  const apart = refuseGatewayOverlap(state, subnetField, ipam.value, placement.value.nodeId);
   if (!apart.ok) return apart;
-  // Taken last: nothing after it can fail, so a refused command never holds a VNI.
-  const vni = requestedVni.value === 0 ? state.vnis.allocate() : requestedVni.value;
+  const separate = refuseSubnetOverlap(state, subnetField, ipam.value, placement.value);
+  if (!separate.ok) return separate;
+  // Taken last: nothing after it can fail, so a refused command never holds a VNI. Local networks carry no VXLAN.
+  const vni = driver !== 'overlay' ? 0 : requestedVni.value === 0 ? state.vnis.allocate() : requestedVni.value;
   if (vni === undefined) {
     return fail('RESOURCE_EXHAUSTED', 'vni', `vni: every VNI from ${FIRST_VNI} to ${LAST_VNI} is in use; remove an unused network first`);
   }
@@ -55,6 +66,8 @@ export function createNetwork(state: StoreState, command: CreateNetwork): Result
     labels: labels.value,
     vni,
     createdRevision: state.revision + 1,
+    // Left out for overlay networks, so that their records (and snapshots) are as before.
+    ...placement.value,
   };
   state.networks.set(record.id, record);
   state.addressSpaces.set(record.id, newAddressSpace(record));
@@ -93,6 +106,6 @@ export function removeNetwork(state: StoreState, command: RemoveNetwork): Result
   const removed = toNetwork(state, network);
   state.networks.delete(network.id);
   state.addressSpaces.delete(network.id);
-  state.vnis.release(network.vni);
+  if (network.vni !== 0) state.vnis.release(network.vni);
   return ok(removed);
 }

@@ -5,6 +5,7 @@ import { checkLabels, checkName, checkNewId, checkUsableSubnet, parseAdvertiseAd
 import { formatCidr } from '../../proto/runtime/ipv4';
 import { networkOverlapping } from './gateway-subnets';
 import { checkReservedPorts } from './reserved-ports';
+import { checkHostReport } from './host-links';
 import { type NodeAvailability, type NodeRecord, type StoreState } from './state';
 import { toNode } from './views';
 import { checkRevocation, revoke } from './revocations';
@@ -17,19 +18,23 @@ export function registerNode(state: StoreState, command: RegisterNode): Result<N
   if (!name.ok) return name;
   const address = parseAdvertiseAddr(command.advertiseAddr);
   if (!address.ok) return address;
-  const gatewaySubnet = command.gatewaySubnet ? checkGatewaySubnet(state, command.name, command.gatewaySubnet) : ok(undefined);
+  const nodeId = state.nodes.byName(command.name)?.id ?? command.id;
+  const gatewaySubnet = command.gatewaySubnet ? checkGatewaySubnet(state, nodeId, command.name, command.gatewaySubnet) : ok(undefined);
   if (!gatewaySubnet.ok) return gatewaySubnet;
   const reservedPorts = checkReservedPorts(command.reservedPorts ?? []);
   if (!reservedPorts.ok) return reservedPorts;
+  const host = checkHostReport(command);
+  if (!host.ok) return host;
   // Left out when not reported, so that records (and snapshots) of nodes whose agents report nothing are as before.
   const reported = {
     ...(gatewaySubnet.value === undefined ? {} : { gatewaySubnet: gatewaySubnet.value }),
     ...(reservedPorts.value.length === 0 ? {} : { reservedPorts: reservedPorts.value }),
+    ...host.value,
   };
   const existing = state.nodes.byName(command.name);
   if (existing) {
     // What an agent reports is what it runs with now: a restart with other flags replaces it.
-    const { gatewaySubnet: _oldSubnet, reservedPorts: _oldPorts, ...kept } = existing;
+    const { gatewaySubnet: _oldSubnet, reservedPorts: _oldPorts, interfaces: _oldLinks, linkKinds: _oldKinds, ephemeralPorts: _oldRange, ...kept } = existing;
     const moved: NodeRecord = { ...kept, advertiseAddr: command.advertiseAddr, ...reported };
     state.nodes.set(moved.id, moved);
     return ok(toNode(moved));
@@ -118,6 +123,15 @@ export function removeNode(state: StoreState, command: RemoveNode): Result<Node>
       `node: "${node.name}" still hosts ${hosted.length} sandbox(es) (${names}); remove them first (trellis sandbox rm)`,
     );
   }
+  const local = [...state.networks.values()].filter((network) => network.nodeId === node.id);
+  if (local.length > 0) {
+    const names = local.map((network) => `"${network.name}"`).join(', ');
+    return fail(
+      'FAILED_PRECONDITION',
+      'node',
+      `node: "${node.name}" still holds ${local.length} network(s) local to it (${names}); remove them first (trellis network rm)`,
+    );
+  }
 
   const removed = toNode(node);
   state.nodes.delete(node.id);
@@ -129,12 +143,12 @@ export function removeNode(state: StoreState, command: RemoveNode): Result<Node>
  * The node's gateway bridge sends its sandboxes' traffic out through the host: an overlay subnet
  * inside it would be unreachable from that node's sandboxes, and the other way round.
  */
-function checkGatewaySubnet(state: StoreState, nodeName: string, value: string): Result<string> {
+function checkGatewaySubnet(state: StoreState, nodeId: string, nodeName: string, value: string): Result<string> {
   const subnet = parseCidrField('gateway_subnet', value, '172.29.0.0/16');
   if (!subnet.ok) return subnet;
   const usable = checkUsableSubnet('gateway_subnet', subnet.value);
   if (!usable.ok) return usable;
-  const clash = networkOverlapping(state, subnet.value);
+  const clash = networkOverlapping(state, subnet.value, nodeId);
   if (clash !== undefined) {
     return fail(
       'FAILED_PRECONDITION',

@@ -45,6 +45,7 @@ export function checkPortList<Request, Port>(
   check: (request: Request) => Result<Port>,
   sameOutside: (a: Port, b: Port) => boolean,
   describeOutside: (port: Port) => string,
+  verb: { past: string; fix: string } = { past: 'published', fix: 'publish' },
 ): Result<Port[]> {
   const ports: Port[] = [];
   for (const [index, request] of requests.entries()) {
@@ -52,7 +53,7 @@ export function checkPortList<Request, Port>(
     if (!port.ok) return port;
     const twin = ports.findIndex((earlier) => sameOutside(earlier, port.value));
     if (twin >= 0) {
-      return fail('INVALID_ARGUMENT', field, `${field}: ${describeOutside(port.value)} is published twice (${field}[${twin}] and ${field}[${index}]); publish each port once`);
+      return fail('INVALID_ARGUMENT', field, `${field}: ${describeOutside(port.value)} is ${verb.past} twice (${field}[${twin}] and ${field}[${index}]); ${verb.fix} each port once`);
     }
     ports.push(port.value);
   }

@@ -102,6 +102,14 @@ function resolveNetworks(state: StoreState, references: readonly string[]): Resu
   for (const reference of references) {
     const network = state.findNetwork(reference);
     if (!network) return notFound('network', reference, 'networks');
+    // Like Docker's "not eligible for services": VIPs and the routing mesh reach backends on every node.
+    if (network.nodeId !== undefined) {
+      return fail(
+        'FAILED_PRECONDITION',
+        'networks',
+        `networks: "${network.name}" is a ${network.driver} network local to node "${state.node(network.nodeId).name}"; a service's VIPs and published ports reach its backends on every node, so give it overlay networks`,
+      );
+    }
     if (!networks.includes(network)) networks.push(network);
   }
   return ok(networks);

@@ -585,12 +585,15 @@ export class StoreState {
   }
 
   /**
-   * Every subnet of every network, by address (then prefix length), each once. Every node
-   * view and delta carries it, so it is built once per network write, not once per node.
+   * Every subnet of every overlay network, by address (then prefix length), each once. Every node
+   * view and delta carries it, so it is built once per network write, not once per node. Local
+   * networks' subnets are left out: a macvlan subnet is the physical LAN, and isolating the gateway
+   * bridge from it would cut the node's sandboxes' egress.
    */
   overlaySubnets(): readonly string[] {
     if (!this.overlaySubnetList) {
-      const subnets = new Set([...this.networks.values()].flatMap((network) => network.ipam.map((config) => config.subnet)));
+      const overlays = [...this.networks.values()].filter((network) => network.nodeId === undefined);
+      const subnets = new Set(overlays.flatMap((network) => network.ipam.map((config) => config.subnet)));
       this.overlaySubnetList = [...subnets]
         .map(storedCidr)
         .sort((a, b) => a.network - b.network || a.prefixLength - b.prefixLength)

@@ -1,18 +1,6 @@
 import type { Command, Connect, CreateNetwork, CreateSandbox, CreateService, RegisterNode } from './commands';
-import type { StoreError } from './errors';
 import type { Store } from './store';
-import { must, twoNodeStore } from './test-fixtures';
-
-interface RefusedCase {
-  title: string;
-  /** Extra commands applied to the two-node store first. */
-  given?: Command[];
-  command: Command;
-  code: StoreError['code'];
-  field: string;
-  /** Pieces the human-readable message must contain (the bad value, the fix). */
-  says: string[];
-}
+import { must, twoNodeStore, type RefusedCase } from './test-fixtures';
 
 const network = (fields: Partial<CreateNetwork>): CreateNetwork => ({
   type: 'createNetwork',
@@ -71,7 +59,7 @@ const cases: RefusedCase[] = [
   { title: 'network name of 64 characters', command: network({ name: 'a'.repeat(64) }), code: 'INVALID_ARGUMENT', field: 'name', says: ['1 to 63'] },
   { title: 'network name taken', command: network({ name: 'front' }), code: 'ALREADY_EXISTS', field: 'name', says: ['"front"', 'another name'] },
   { title: 'network id reused', command: network({ id: 'front-id' }), code: 'ALREADY_EXISTS', field: 'id', says: ['front-id'] },
-  { title: 'unsupported driver', command: network({ driver: 'bridge' }), code: 'INVALID_ARGUMENT', field: 'driver', says: ['"bridge"', '"overlay"'] },
+  { title: 'unsupported driver', command: network({ driver: 'vxlan' }), code: 'INVALID_ARGUMENT', field: 'driver', says: ['"vxlan"', 'overlay, bridge, macvlan, ipvlan'] },
   { title: 'gateway without a subnet', command: network({ subnet: '', gateway: '10.0.2.1' }), code: 'INVALID_ARGUMENT', field: 'gateway', says: ['--subnet', 'default address pools'] },
   { title: 'ip_range without a subnet', command: network({ subnet: '', ipRange: '10.0.2.0/25' }), code: 'INVALID_ARGUMENT', field: 'ip_range', says: ['--subnet'] },
   { title: 'subnet that is not a CIDR', command: network({ subnet: 'banana' }), code: 'INVALID_ARGUMENT', field: 'subnet', says: ['"banana"', '10.0.1.0/24'] },

@@ -1,5 +1,18 @@
 import type { AppliedValue, Command } from './commands';
+import type { StoreError } from './errors';
 import { Store } from './store';
+
+/** A command a test expects refused, and how. */
+export interface RefusedCase {
+  title: string;
+  /** Extra commands applied to the test's store first. */
+  given?: Command[];
+  command: Command;
+  code: StoreError['code'];
+  field: string;
+  /** Pieces the human-readable message must contain (the bad value, the fix). */
+  says: string[];
+}
 
 /** Applies a command a test expects to succeed, failing the test with the store's message otherwise. */
 export function must<C extends Command>(store: Store, command: C): AppliedValue<C> {
