@@ -47,8 +47,13 @@ export function ownerTagOf(sandbox: ObservedSandbox): OwnerTag | undefined {
  * their own hosts' links, so each agent recognises only its own.
  */
 export function isHostNamespace(sandbox: ObservedSandbox, hostLinks: readonly ObservedLink[]): boolean {
-  return sandbox.links.some((link) => link.name !== 'lo'
+  return sandbox.links.some((link) => hasOwnMac(link)
     && hostLinks.some((host) => host.name === link.name && host.ifindex === link.ifindex && host.mac === link.mac));
+}
+
+/** lo, tun and other layer-3 devices have no MAC (or all zeros) to tell two namespaces' devices apart by. */
+function hasOwnMac(link: ObservedLink): boolean {
+  return link.mac !== '' && link.mac !== '00:00:00:00:00:00';
 }
 
 /** An interface the agent puts into a sandbox: an endpoint's veth end, or the egress veth end. */
