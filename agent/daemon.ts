@@ -25,6 +25,7 @@ import { IprouteKernel } from './kernel';
 import { BalancingStep } from './lb/balancing-step';
 import { chooseBalancer, type LbEngineChoice } from './lb/engine-choice';
 import { BALANCING_LEDGER, ServiceBalancing } from './lb/service-balancing';
+import { LoopbackProxy, namespacePlace } from './loopback-proxy';
 import { MeshStep } from './mesh/mesh-step';
 import { AgentMetrics } from './metrics/agent-metrics';
 import { GossipPromMetrics } from './metrics/gossip-metrics';
@@ -138,6 +139,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const mesh = new MeshStep(runner, { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr }, readyEndpoints, options.logger, metrics);
   // The sandboxes' resolver on 127.0.0.11: its sockets live in their namespaces, so they go when the agent does.
   const dns = AgentDns.start(options.logger, metrics?.registry);
+  // Published ports on the host's 127.0.0.1, which their DNAT rules leave alone (no route_localnet).
+  const loopbackProxy = new LoopbackProxy(namespacePlace(), options.logger, metrics);
   /** Per service, the revision whose rules every sandbox here holds, from the last pass: what the agent reports. */
   let programmedServices: Record<string, number> = {};
   let sessionUp = options.onSessionUp;
@@ -176,6 +179,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     dns.passed(view, readyEndpoints());
     programmedServices = await balancing.sync(view, result.pass, result.unprogrammedEndpointIds);
     await mesh.sync(view, reconciler.egressAddresses(), result.pass);
+    loopbackProxy.sync(reconciler.publishedPorts());
     return result;
   });
   const loop = new ConvergeLoop(
@@ -220,6 +224,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       await loop.stop();
       await gossip?.stop();
       dns.close();
+      loopbackProxy.close();
       await metricsServer?.close();
     },
   };

@@ -193,11 +193,17 @@ describe('data plane (1 manager, 3 agents)', () => {
       await eventually(async () => (await fromHost('a2')) === `reply ${host('a2').address}`, 'a2 reaches shop through a1:8080', BOUND_MS);
       expect(await fromHost('a3')).toBe(`reply ${host('a3').address}`);
       expect(await fromHost('a1')).toBe(`reply ${host('a1').address}`);
+      // 127.0.0.1 on the host is no DNAT's (that would need route_localnet): the agent's loopback proxy relays, from the host's gateway-bridge address.
+      const gatewayAddress = kernelJson<Array<{ addr_info: Array<{ local: string }> }>>('a1', ['ip', '-j', 'addr', 'show', 'dev', 'trellis_gw'])[0]?.addr_info[0]?.local;
+      const fromLoopback = () => connect(host('a1').namespace, 'tcp', '127.0.0.1', 8080);
+      await eventually(async () => (await fromLoopback()) === `reply ${gatewayAddress}`, '127.0.0.1:8080 on a1 reaches shop', BOUND_MS);
+      expect(mustSucceed('route_localnet on a1', onHost('a1', ['sysctl', '-n', 'net.ipv4.conf.all.route_localnet'])).stdout.trim()).toBe('0');
 
       trellisOk('m1', ['network', 'disconnect', 'outside-net', 'shop']);
       await eventually(async () => !(await fromHost('a2')).startsWith('reply'), 'a1:8080 no longer leads to shop', BOUND_MS);
       // a1 itself answers now, with nothing listening there; shop and its server are still up behind gw0.
       expect(await fromHost('a2')).toBe('refused');
+      await eventually(async () => (await fromLoopback()) === 'refused', "a1's loopback proxy no longer listens on 8080", BOUND_MS);
       expect(inSandbox<AddressJson[]>('a1', 'shop', ['addr', 'show']).map((a) => a.ifname)).toContain('gw0');
       expect(server.exitCode).toBeNull();
     });

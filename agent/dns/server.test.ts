@@ -28,6 +28,19 @@ const adoptedByProcess = { id: 's3', name: 'proc', netnsName: 'trsb-proc', netwo
 const misplaced = { id: 's4', name: 'odd', netnsName: 'trsb-odd', networkMode: '', sharesNetns: false, netnsPath: '/somewhere/else' };
 
 describe('DNS server: sockets in every sandbox namespace', () => {
+  it('serves a shared namespace once, and neither the host namespace nor a "none" sandbox', () => {
+    const { server, events, identities } = harness();
+    identities.set('/run/netns/trsb-web', 'ns:web');
+    identities.set('/run/netns/trsb-host', 'ns:host');
+    identities.set('/run/netns/trsb-none', 'ns:none');
+    const sidecar = { ...web, id: 's0', name: 'sidecar', sharesNetns: true };
+    const onHost = { ...web, id: 's5', netnsName: 'trsb-host', networkMode: 'host' };
+    const none = { ...web, id: 's6', netnsName: 'trsb-none', networkMode: 'none' };
+
+    expect(server.sync(sampleView({ sandboxes: [sidecar, { ...web, sharesNetns: true }, onHost, none] }))).toEqual({ serving: 1, failing: 0 });
+    expect(events).toEqual(['open /run/netns/trsb-web as trsb-web']);
+  });
+
   it('serves each sandbox once, in the namespace it lives in, named by the view, and closes those that left', () => {
     const { server, events, identities } = harness();
     for (const path of ['/run/netns/trsb-web', '/run/netns/cni-1234', '/run/netns/trsb-proc']) identities.set(path, `ns:${path}`);

@@ -4,7 +4,7 @@ import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { netnsRunPath } from '../kernel/names';
 import { inNetworkNamespace } from '../native/network-namespace';
 import { tcpListenerIn, udpSocketIn } from '../native/sockets-in-namespace';
-import { placeSandbox } from '../reconcile/sandbox-placement';
+import { placeSandboxes } from '../reconcile/sandbox-placement';
 import { RESOLVER_ADDRESS, RESOLVER_PORT, type Asker, type Resolver } from './model';
 import { DEFAULT_LISTENER_LIMITS, serveNamespace, type ListenerLimits, type NamespaceListener } from './namespace-listener';
 
@@ -53,10 +53,11 @@ export class DnsServer {
 
   sync(view: NodeView): ServedNamespaces {
     const wanted = new Map<string, string>();
-    for (const sandbox of view.sandboxes) {
-      const placement = placeSandbox(sandbox);
-      // The reconciler reports a sandbox it cannot place; there is no namespace to serve.
-      if (!('problem' in placement)) wanted.set(sandbox.netnsName, netnsRunPath(placement.netns));
+    // The reconciler reports a sandbox it cannot place; there is no namespace to serve. The host's
+    // namespace is never written in, and "none" has no resolver (Docker's neither): no network to
+    // ask about, and the agent would be its way to the host's resolvers.
+    for (const placed of placeSandboxes(view.sandboxes).namespaces.values()) {
+      if (placed.origin.kind !== 'host' && placed.mode !== 'none') wanted.set(placed.netnsName, netnsRunPath(placed.netns));
     }
     for (const [netnsName, served] of this.served) {
       if (!wanted.has(netnsName)) this.stop(netnsName, served);

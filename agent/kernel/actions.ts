@@ -13,9 +13,11 @@ export type Scope =
 
 /**
  * `nft` takes a whole script as its one line (`nft -f -`), `sysctl` a `-w key=value` assignment;
- * `ip` and `bridge` lines are batch lines.
+ * `ip` and `bridge` lines are batch lines. `attach` names the namespace its scope leads to as its
+ * one argument under /run/netns (`ip netns attach NAME $$` typed there): iproute2 wants the PID of
+ * a process inside, which only the running command knows.
  */
-export type Tool = 'ip' | 'bridge' | 'nft' | 'sysctl';
+export type Tool = 'ip' | 'bridge' | 'nft' | 'sysctl' | 'attach';
 
 export interface KernelAction {
   scope: Scope;
@@ -40,6 +42,11 @@ export function ipAction(scope: Scope, ...args: string[]): KernelAction {
   return { scope, tool: 'ip', args };
 }
 
+/** Names the namespace `scope` leads to `netns` under /run/netns. */
+export function attachAction(scope: Scope, netns: string): KernelAction {
+  return { scope, tool: 'attach', args: [netns] };
+}
+
 export function bridgeAction(scope: Scope, ...args: string[]): KernelAction {
   return { scope, tool: 'bridge', args };
 }
@@ -55,6 +62,7 @@ export function describeAction(action: KernelAction): string {
     return [tool, ...(scope.kind === 'netns' ? ['-n', scope.netns] : []), ...args].join(' ');
   }
   const enter = scope.kind === 'netns' ? ['ip', 'netns', 'exec', scope.netns] : [];
+  if (tool === 'attach') return [...enter, 'ip', 'netns', 'attach', ...args, '$$'].join(' ');
   const command = tool === 'nft' ? ['nft', '-f', '-', '<<', JSON.stringify(args.join('\n'))] : ['sysctl', '-w', ...args];
   return [...enter, ...command].join(' ');
 }

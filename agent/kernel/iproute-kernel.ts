@@ -131,6 +131,8 @@ export class IprouteKernel implements Kernel {
     if (batch.tool === 'nft') return this.runner.run(this.argv(batch.scope, 'nft', '-f', '-'), batch.lines.map((line) => line.join('\n')).join('\n'));
     // -e: a switch the kernel lacks (bridge netfilter without br_netfilter) is nothing to write.
     if (batch.tool === 'sysctl') return this.runner.run(this.argv(batch.scope, 'sysctl', '-q', '-e', '-w', ...batch.lines.flat()));
+    // exec keeps the shell's PID, so `$$` is `ip` itself, in the namespace the scope entered.
+    if (batch.tool === 'attach') return this.runner.run(this.argv(batch.scope, 'sh', '-c', 'exec ip netns attach "$1" "$$"', 'trellis-attach', ...batch.lines.flat()));
     // -force: one failed line must not keep the independent lines after it from being applied.
     const argv = this.argv(batch.scope, batch.tool, '-force', '-batch', '-');
     const stdin = batch.lines.map((line) => line.join(' ')).join('\n') + '\n';

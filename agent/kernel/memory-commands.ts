@@ -47,6 +47,7 @@ export function runLine(world: MemoryWorld, scope: Scope, ns: MemNamespace, acti
   if (action.tool === 'bridge') return object === 'fdb' ? fdbLine(ns, words, options, fail) : fail('unknown bridge object');
   if (action.tool === 'sysctl') return words.forEach((assignment) => sysctl(ns, assignment, fail));
   if (action.tool === 'nft') return nft(ns, words.join('\n'), fail);
+  if (action.tool === 'attach') return world.nameNamespace(words[0] ?? fail('no name'), ns);
   switch (`${object ?? ''} ${verb ?? ''}`) {
     case 'netns add':
     case 'netns del':

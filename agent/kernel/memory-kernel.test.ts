@@ -1,9 +1,9 @@
 import { DesiredFirewall, deleteScript, renderTable, replaceScript } from '../firewall';
-import { HOST, KernelAction, ROOT, bridgeAction, inNetns, ipAction } from './actions';
+import { HOST, KernelAction, ROOT, attachAction, bridgeAction, inNetns, ipAction } from './actions';
 import { KernelApplyError } from './kernel';
 import { UnsupportedAction } from './memory-commands';
 import { MemoryKernel } from './memory-kernel';
-import { NO_ADOPTED_NETNS, ObserveQuery, ObservedKernel } from './model';
+import { NO_ADOPTED_NETNS, ObserveQuery, ObservedKernel, ObservedLink } from './model';
 
 const PREFIX = 'trnw-test-';
 const QUERY: ObserveQuery = { networkNetnsPrefix: PREFIX, firewallTable: 'trellis', adopted: NO_ADOPTED_NETNS };
@@ -123,6 +123,18 @@ describe('MemoryKernel reads back what it was told, as IprouteKernel would', () 
 
     expect(observed.netnsIds['/run/netns/trsb-p']).toBe(observed.netnsIds[`/proc/${pid}/ns/net`]);
     expect(observed.netnsIds['/run/netns/trsb-p']).not.toBe(observed.netnsIds['/proc/self/ns/net']);
+  });
+
+  test("the host's namespace named from inside is the host's, and deleting the name leaves it", async () => {
+    const memory = kernel();
+    await memory.apply([attachAction(HOST, 'trsb-host')]);
+
+    const observed = await memory.observe(QUERY);
+    const identities = (links: ObservedLink[]) => links.map(({ name, ifindex, mac }) => ({ name, ifindex, mac }));
+    expect(observed.sandboxes.map(({ netns, links }) => [netns, identities(links)])).toEqual([['trsb-host', identities(observed.hostLinks)]]);
+    await memory.apply([ipAction(ROOT, 'netns', 'del', 'trsb-host')]);
+    expect(memory.namespaceNames()).toEqual([]);
+    expect((await memory.observe(QUERY)).hostLinks).toEqual(observed.hostLinks);
   });
 
   test('the firewall table reads back as renderTable() after its replace script, and is gone after its delete script', async () => {

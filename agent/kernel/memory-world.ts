@@ -56,6 +56,11 @@ export class MemoryWorld {
   attachName(name: string, pid: number): void {
     const ns = this.processes.get(pid);
     if (ns === undefined) throw new KernelRefusal(`Cannot open network namespace of pid ${pid}: No such file or directory`);
+    this.nameNamespace(name, ns);
+  }
+
+  /** `ip netns attach NAME $$` typed in `ns`. */
+  nameNamespace(name: string, ns: MemNamespace): void {
     this.claimName(name);
     this.names.set(name, { ns });
   }

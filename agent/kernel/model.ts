@@ -199,7 +199,13 @@ export type NetnsOrigin =
    * A process's namespace, bind-mounted by the agent as `netns` (`ip netns attach`). Deleting that
    * name only unmounts it: the namespace lives on for as long as the process does.
    */
-  | { kind: 'attached'; pid: number };
+  | { kind: 'attached'; pid: number }
+  /**
+   * The host's own namespace (Docker's --network host), named `netns` by the agent (`ip netns
+   * attach NAME $$` typed on the host) so that `ip netns exec` enters it. Nothing is ever written
+   * in it; deleting the name only unmounts it.
+   */
+  | { kind: 'host' };
 
 /** `trellis network connect --publish HOST_PORT:PORT/PROTOCOL`: DNAT from the host to the sandbox's egress address. */
 export interface PublishedPortRule {

@@ -47,4 +47,14 @@ describe('desired balancing', () => {
     const view = sampleView({ networks: [network, other], endpoints: [local, backendA], services: [elsewhere, dnsrr] });
     expect(desiredBalancing(view, new Set(['eb1']))).toEqual([{ netns: sandbox.netnsName, services: [] }]);
   });
+
+  it('balances a shared namespace once, with the VIPs of whichever sandbox connects, and nothing in the host namespace', () => {
+    const sidecar = { ...sandbox, id: 's0', name: 'sidecar', sharesNetns: true };
+    const shared = sampleView({ sandboxes: [sidecar, { ...sandbox, sharesNetns: true }], endpoints: [local, backendA], services: [web] });
+    expect(desiredBalancing(shared, new Set(['eb1'])).map(({ netns, services }) => [netns, services.map((s) => s.key)])).toEqual([
+      [sandbox.netnsName, ['svc-web/n1']],
+    ]);
+    const onHost = sampleView({ sandboxes: [{ ...sandbox, networkMode: 'host' }], endpoints: [backendA], services: [web] });
+    expect(desiredBalancing(onHost, new Set(['eb1']))).toEqual([]);
+  });
 });

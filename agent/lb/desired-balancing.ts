@@ -1,6 +1,6 @@
 import type { EndpointView, NodeView, ServiceView } from '../../proto/gen/trellis/v1/dispatcher';
 import { compareText } from '../../proto/runtime/order';
-import { placeSandbox } from '../reconcile/sandbox-placement';
+import { placeSandboxes } from '../reconcile/sandbox-placement';
 import type { LbBackend, LbPort, LbProtocol, LbService, NamespaceBalancing } from './model';
 
 /**
@@ -32,11 +32,12 @@ export function desiredBalancing(view: NodeView, ready: ReadonlySet<string>, unp
     networksOfSandbox.set(endpoint.sandboxId, networks);
   }
   const balancing: NamespaceBalancing[] = [];
-  for (const sandbox of view.sandboxes) {
-    const placement = placeSandbox(sandbox);
-    if ('problem' in placement || incomplete.has(sandbox.id)) continue;
-    const services = (networksOfSandbox.get(sandbox.id) ?? []).flatMap((networkId) => servicesOfNetwork.get(networkId) ?? []);
-    balancing.push({ netns: placement.netns, services: services.sort((a, b) => compareText(a.key, b.key)) });
+  // One per namespace, whichever of its sandboxes connects the networks; nothing in the host's.
+  for (const placed of placeSandboxes(view.sandboxes).namespaces.values()) {
+    if (placed.origin.kind === 'host' || placed.sandboxIds.some((id) => incomplete.has(id))) continue;
+    const networks = placed.sandboxIds.flatMap((id) => networksOfSandbox.get(id) ?? []);
+    const services = networks.flatMap((networkId) => servicesOfNetwork.get(networkId) ?? []);
+    balancing.push({ netns: placed.netns, services: services.sort((a, b) => compareText(a.key, b.key)) });
   }
   return balancing.sort((a, b) => compareText(a.netns, b.netns));
 }

@@ -82,4 +82,16 @@ describe('agent metrics', () => {
     expect(sampleValue(text, 'trellis_mesh_changes_total')).toBe(5);
     expect(sampleValue(text, 'trellis_mesh_drift_repaired_total')).toBe(1);
   });
+  it('shows the ports the loopback proxy listens on and those it cannot, and counts what it relayed by protocol', async () => {
+    expect(sampleValue(await scrape(), 'trellis_loopback_proxy_ports', 'state="failing"')).toBe(0);
+    metrics.proxied({ listening: 3, failing: 1 });
+    metrics.relayed('tcp');
+    metrics.relayed('tcp');
+    metrics.relayed('udp');
+    const text = await scrape();
+    expect(sampleValue(text, 'trellis_loopback_proxy_ports', 'state="listening"')).toBe(3);
+    expect(sampleValue(text, 'trellis_loopback_proxy_ports', 'state="failing"')).toBe(1);
+    expect(sampleValue(text, 'trellis_loopback_proxy_relayed_total', 'protocol="tcp"')).toBe(2);
+    expect(sampleValue(text, 'trellis_loopback_proxy_relayed_total', 'protocol="udp"')).toBe(1);
+  });
 });

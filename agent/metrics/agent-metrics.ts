@@ -3,6 +3,7 @@ import type { ConvergeObserver, PassReport } from '../converge-loop';
 import type { BalancingObserver } from '../lb/balancing-step';
 import type { NamespaceBalancing } from '../lb/model';
 import type { BalancingOutcome } from '../lb/service-balancing';
+import type { ProxyObserver, ProxyStatus } from '../loopback-proxy';
 import type { MeshObserver, MeshOutcome } from '../mesh/mesh-step';
 import type { DesiredMesh } from '../mesh/model';
 import { ACTION_KINDS, actionKind } from '../reconcile/action-kind';
@@ -11,7 +12,7 @@ import { ACTION_KINDS, actionKind } from '../reconcile/action-kind';
  * One agent's Prometheus metrics, in a registry of its own (several agents share a process in
  * tests). Fed by the converge loop after every reconcile pass.
  */
-export class AgentMetrics implements ConvergeObserver, BalancingObserver, MeshObserver {
+export class AgentMetrics implements ConvergeObserver, BalancingObserver, MeshObserver, ProxyObserver {
   readonly registry = new Registry();
   private readonly passes: Counter<'result'>;
   private readonly passSeconds: Histogram<'pass'>;
@@ -27,6 +28,8 @@ export class AgentMetrics implements ConvergeObserver, BalancingObserver, MeshOb
   private readonly meshPorts: Gauge<'mode'>;
   private readonly meshChanges: Counter;
   private readonly meshDrift: Counter;
+  private readonly proxyPorts: Gauge<'state'>;
+  private readonly proxyRelayed: Counter<'protocol'>;
 
   constructor() {
     const registers = [this.registry];
@@ -114,7 +117,21 @@ export class AgentMetrics implements ConvergeObserver, BalancingObserver, MeshOb
       help: 'Of those, commands that repaired mesh tables or tunnel entries altered behind the agent\'s back.',
       registers,
     });
+    this.proxyPorts = new Gauge({
+      name: 'trellis_loopback_proxy_ports',
+      help: "Published ports the agent relays from the host's 127.0.0.1 (listening), and those whose listener could not be made at the last pass (failing: something else holds 127.0.0.1:PORT; the agent's log says what).",
+      labelNames: ['state'],
+      registers,
+    });
+    this.proxyRelayed = new Counter({
+      name: 'trellis_loopback_proxy_relayed_total',
+      help: 'Connections (tcp) and client flows (udp) the loopback proxy relayed to a published port\'s target.',
+      labelNames: ['protocol'],
+      registers,
+    });
     // Every series exists from the start, so a scrape shows 0 rather than nothing.
+    this.proxied({ listening: 0, failing: 0 });
+    for (const protocol of ['tcp', 'udp']) this.proxyRelayed.inc({ protocol }, 0);
     for (const mode of ['ingress', 'host']) this.meshPorts.set({ mode }, 0);
     for (const result of ['ok', 'failed']) this.passes.inc({ result }, 0);
     for (const kind of ACTION_KINDS) this.driftRepaired.inc({ kind }, 0);
@@ -149,5 +166,14 @@ export class AgentMetrics implements ConvergeObserver, BalancingObserver, MeshOb
     const ingress = mesh.tunnelDnat.length + mesh.forwarded.length;
     this.meshPorts.set({ mode: 'ingress' }, ingress);
     this.meshPorts.set({ mode: 'host' }, mesh.hostDnat.length - mesh.tunnelDnat.length);
+  }
+
+  proxied(status: ProxyStatus): void {
+    this.proxyPorts.set({ state: 'listening' }, status.listening);
+    this.proxyPorts.set({ state: 'failing' }, status.failing);
+  }
+
+  relayed(protocol: 'tcp' | 'udp'): void {
+    this.proxyRelayed.inc({ protocol });
   }
 }

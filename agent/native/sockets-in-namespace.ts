@@ -24,6 +24,18 @@ export function tcpListenerIn(path: string, address: string, port: number): numb
   return boundSocketIn(path, SOCK_STREAM, address, port);
 }
 
+/**
+ * An unbound, unconnected TCP socket inside the namespace at `path`, for `new net.Socket({ fd })`
+ * to connect from: its connection leaves from that namespace, by that namespace's routes.
+ */
+export function tcpSocketIn(path: string): number {
+  return inNetworkNamespace(path, (calls) => {
+    const fd = calls.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw new Error(`cannot make a tcp socket in ${path}: errno ${calls.errno()}`);
+    return fd;
+  });
+}
+
 function boundSocketIn(path: string, type: number, address: string, port: number): number {
   const ip = parseIpv4(address);
   if (ip === undefined) throw new Error(`socket address ${address} is not an IPv4 address`);

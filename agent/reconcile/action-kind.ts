@@ -45,6 +45,7 @@ export function actionKind(action: KernelAction): ActionKind {
   if (tool === 'bridge') return object === 'fdb' ? 'fdb' : 'other';
   if (tool === 'sysctl') return 'sysctl';
   if (tool === 'nft') return 'firewall';
+  if (tool === 'attach') return 'netns';
   if (tool !== 'ip') return 'other';
   if (object === 'link') return linkKind(action, rest);
   if (object === 'netns' && rest[0] === 'exec' && rest.includes('sysctl')) return 'sysctl';

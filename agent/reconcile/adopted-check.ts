@@ -9,6 +9,7 @@ import {
 } from '../kernel';
 import type { DesiredResult } from './desired';
 import { isVethPeer } from './plan-links';
+import { isHostNamespace, ownerTagOf } from './plan-sandbox';
 
 /*
  * Adopted namespaces come and go with whoever made them, so whether one can be programmed is known
@@ -41,7 +42,7 @@ export function checkAdoptedNamespaces(kernel: DesiredKernel, observed: Observed
   const sandboxes: DesiredSandbox[] = [];
   const programmed = new Set<string>();
   for (const sandbox of kernel.sandboxes) {
-    let verdict = verdictOn(sandbox, observed, present);
+    let verdict = verdictOn(kernel.ownerTag, sandbox, observed, present);
     const sharer = verdict.identity === undefined ? undefined : claimedBy.get(verdict.identity);
     if (sharer !== undefined) verdict = drop(`is the namespace already adopted as ${sharer}`);
     else if (verdict.identity !== undefined) claimedBy.set(verdict.identity, describe(sandbox));
@@ -62,9 +63,15 @@ export function checkAdoptedNamespaces(kernel: DesiredKernel, observed: Observed
   return { kernel: { ...kernel, sandboxes, endpoints }, skipped };
 }
 
-function verdictOn(sandbox: DesiredSandbox, observed: ObservedKernel, present: ReadonlySet<string>): Verdict {
+function verdictOn(ownerTag: string, sandbox: DesiredSandbox, observed: ObservedKernel, present: ReadonlySet<string>): Verdict {
   const { origin, netns } = sandbox;
   if (origin.kind === 'created') return PROGRAM;
+  if (origin.kind === 'host') {
+    // Attached by this pass when missing; a namespace of ours under the name is replaced (plan's staleSandboxes).
+    const current = observed.sandboxes.find((candidate) => candidate.netns === netns);
+    if (current === undefined || isHostNamespace(current, observed.hostLinks) || ownerTagOf(current)?.owner === ownerTag) return PROGRAM;
+    return drop(`the name is held by a namespace that is neither the host's nor the agent's; remove ${netnsRunPath(netns)}`);
+  }
   // Fail closed: without knowing its own namespace the agent could adopt it and write into the host.
   if (observed.agentNetnsIds.length === 0) return drop("the agent's own namespace could not be identified");
   if (origin.kind === 'named') {

@@ -200,4 +200,39 @@ describe('desired, for adopted namespaces', () => {
     ];
     expect(adoptedNetnsQuery(view({ sandboxes }))).toEqual({ foreign: ['cni-7f3a'], attached: ['trsb-job'], pids: [4242] });
   });
+
+  describe('network modes', () => {
+    const sidecar = { ...sandbox, id: 's2', name: 'sidecar', sharesNetns: true };
+
+    test('"host": the host namespace under the sandbox\'s name, with no interface and no way out of the agent\'s', () => {
+      const result = desired(view({ sandboxes: [{ ...sandbox, networkMode: 'host' }] }), options);
+      expect(result.kernel.sandboxes).toEqual([{ netns: 'trsb-web', origin: { kind: 'host' }, defaultRoute: undefined, egress: undefined }]);
+      expect(result.kernel.endpoints).toEqual([]);
+      expect(result.skippedEndpointIds).toEqual([local.id]);
+      expect(result.skipped).toEqual([`endpoint ${local.id}: sandbox s1 is in network mode "host", which connects no network`]);
+      expect(adoptedNetnsQuery(view({ sandboxes: [{ ...sandbox, networkMode: 'host' }] }))).toEqual({ foreign: [], attached: [], pids: [] });
+    });
+
+    test('"none": a namespace of its own with no interface and no egress', () => {
+      const result = desired(view({ sandboxes: [{ ...sandbox, networkMode: 'none' }] }), options);
+      expect(result.kernel.sandboxes).toEqual([{ netns: 'trsb-web', origin: { kind: 'created' }, defaultRoute: undefined, egress: undefined }]);
+      expect(result.kernel.endpoints).toEqual([]);
+      expect(result.kernel.gateway).toBeUndefined();
+    });
+
+    test("a shared namespace is one sandbox namespace; the endpoints of whichever sandbox connects are its interfaces", () => {
+      for (const sandboxes of [[{ ...sandbox, sharesNetns: true }, sidecar], [sidecar, { ...sandbox, sharesNetns: true }]]) {
+        const result = desired(view({ sandboxes }), options);
+        expect(result.skipped).toEqual([]);
+        expect(result.kernel.sandboxes.map((s) => [s.netns, s.egress?.hostName])).toEqual([['trsb-web', 'trgw-s1']]);
+        expect(result.kernel.endpoints.map((e) => [e.netns, e.interfaceName])).toEqual([['trsb-web', 'eth0']]);
+      }
+    });
+
+    test('two sandboxes naming one namespace without sharing it: the second is skipped, as before', () => {
+      const result = desired(view({ sandboxes: [sandbox, { ...sandbox, id: 's2' }] }), options);
+      expect(result.skipped).toEqual(['sandbox s2: namespace trsb-web already belongs to another sandbox']);
+      expect(result.kernel.sandboxes.map((s) => s.netns)).toEqual(['trsb-web']);
+    });
+  });
 });

@@ -9,7 +9,6 @@ import {
   DesiredSandbox,
   EGRESS_INTERFACE,
   GATEWAY_BRIDGE,
-  NetnsOrigin,
   bridgeName,
   gatewayVethName,
   hostVethName,
@@ -21,7 +20,7 @@ import { allocateEgress } from './egress-addresses';
 import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from './gateway-subnet';
 import { firewallOf } from './plan-firewall';
 import { publishedPorts, reservedHostPorts } from './published-ports';
-import { placeSandbox } from './sandbox-placement';
+import { placeSandboxes } from './sandbox-placement';
 import { isInterfaceName, isIpv4, isMac, isPlainName, isPrefixLength, isVni } from './validate';
 
 export { DEFAULT_GATEWAY_SUBNET, VXLAN_PORT, parseGatewaySubnet };
@@ -114,20 +113,8 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     kernel.networks.push(desiredNetwork);
   }
 
-  const sandboxNetns = new Map<string, { netns: string; origin: NetnsOrigin }>();
-  const usedNetns = new Set<string>();
-  for (const sandbox of view.sandboxes) {
-    const placement = placeSandbox(sandbox);
-    if ('problem' in placement) {
-      skipped.push(`sandbox ${sandbox.id}: ${placement.problem}`);
-    } else if (usedNetns.has(placement.netns)) {
-      // Two sandboxes in one namespace would fight over its interfaces and default route.
-      skipped.push(`sandbox ${sandbox.id}: namespace ${placement.netns} already belongs to another sandbox`);
-    } else {
-      usedNetns.add(placement.netns);
-      sandboxNetns.set(sandbox.id, placement);
-    }
-  }
+  const { namespaces, bySandbox: sandboxNetns, problems } = placeSandboxes(view.sandboxes);
+  skipped.push(...problems.map(({ sandboxId, problem }) => `sandbox ${sandboxId}: ${problem}`));
 
   const claimedAddresses = new Set<string>();
   const hostNames = new Set<string>();
@@ -165,11 +152,15 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
       network.desired.neighbours.push({ device, ip: endpoint.ip, mac });
       continue;
     }
-    const netns = sandboxNetns.get(endpoint.sandboxId)?.netns;
+    const placed = sandboxNetns.get(endpoint.sandboxId);
+    const netns = placed?.netns;
     const hostName = hostVethName(endpoint.id);
     const interfaceKey = `${netns}/${endpoint.interfaceName}`;
     if (netns === undefined) {
       skipEndpoint(endpoint, `sandbox ${endpoint.sandboxId} is not hosted here`);
+    } else if (placed?.mode === 'none' || placed?.mode === 'host') {
+      // Docker's --network none | host: the agent puts no interface there.
+      skipEndpoint(endpoint, `sandbox ${endpoint.sandboxId} is in network mode "${placed.mode}", which connects no network`);
     } else if (hostNames.has(hostName) || sandboxInterfaces.has(interfaceKey) || endpoint.interfaceName === EGRESS_INTERFACE) {
       skipEndpoint(endpoint, `${hostName} or ${interfaceKey} is already taken`);
     } else {
@@ -184,18 +175,22 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
 
   // Only sandboxes on a non-internal network get a way out (Docker: --internal has no gateway); an
   // adopted namespace's way out is its maker's business (it usually has its own default route).
-  const egressWanted = [...sandboxNetns]
+  // A shared namespace's interfaces are its sandboxes' together (only one of them connects networks).
+  const attachmentsIn = (sandboxIds: readonly string[]) => sandboxIds.flatMap((sandboxId) => sandboxAttachments.get(sandboxId) ?? []);
+  const egressWanted = [...namespaces]
     .filter(([, { origin }]) => origin.kind === 'created')
-    .filter(([sandboxId]) => (sandboxAttachments.get(sandboxId) ?? []).some(({ network }) => !network.internal))
-    .map(([, { netns }]) => netns)
+    .filter(([, { sandboxIds }]) => attachmentsIn(sandboxIds).some(({ network }) => !network.internal))
+    .map(([netns]) => netns)
     .sort();
   const egress = allocateEgress(gatewaySubnet, egressWanted, options.heldEgressAddresses);
   const wantsEgress = new Set(egressWanted);
   const gatewayAddress = (ip: string) => `${ip}/${gatewaySubnet.prefixLength}`;
   const claimedHostPorts = new Set<string>();
   const reservedPorts = reservedHostPorts(options.reservedPorts ?? []);
-  for (const [sandboxId, { netns, origin }] of sandboxNetns) {
-    const attachments = sandboxAttachments.get(sandboxId) ?? [];
+  for (const [netns, { origin, sandboxIds }] of namespaces) {
+    const attachments = attachmentsIn(sandboxIds);
+    // The sandbox that connects networks names the namespace's gateway veth and its problems.
+    const sandboxId = sandboxIds.find((id) => sandboxAttachments.has(id)) ?? sandboxIds[0] ?? netns;
     const address = egress.sandboxes.get(netns);
     if (wantsEgress.has(netns) && address === undefined) {
       skipped.push(`sandbox ${sandboxId}: gateway subnet ${options.gatewaySubnet} is full; it gets no egress`);

@@ -40,6 +40,22 @@ export function ownerTagOf(sandbox: ObservedSandbox): OwnerTag | undefined {
   return parseOwnerTag(sandbox.links.find((link) => link.name === 'lo')?.alias);
 }
 
+/**
+ * Whether a namespace read as a sandbox is the host's own (a host-mode sandbox's name, attached by
+ * this agent): it holds one of the host's links, by name, ifindex and MAC, which a link in any other
+ * namespace cannot all share. Other agents' host names (the lab's hosts share /run/netns) hold
+ * their own hosts' links, so each agent recognises only its own.
+ */
+export function isHostNamespace(sandbox: ObservedSandbox, hostLinks: readonly ObservedLink[]): boolean {
+  return sandbox.links.some((link) => hasOwnMac(link)
+    && hostLinks.some((host) => host.name === link.name && host.ifindex === link.ifindex && host.mac === link.mac));
+}
+
+/** lo, tun and other layer-3 devices have no MAC (or all zeros) to tell two namespaces' devices apart by. */
+function hasOwnMac(link: ObservedLink): boolean {
+  return link.mac !== '' && link.mac !== '00:00:00:00:00:00';
+}
+
 /** An interface the agent puts into a sandbox: an endpoint's veth end, or the egress veth end. */
 export interface SandboxInterface {
   interfaceName: string;
@@ -100,6 +116,8 @@ export function configureSandbox(
   created: ReadonlySet<string>,
   observedRoute: DefaultRoute | undefined,
 ): KernelAction[] {
+  // The host's namespace is the user's: nothing of the agent's goes in it, not even a tag.
+  if (sandbox.origin.kind === 'host') return [];
   const scope = inNetns(sandbox.netns);
   const actions: KernelAction[] = [...tagLoopback(ownerTag, sandbox, links)];
 
@@ -138,7 +156,7 @@ export function configureSandbox(
 function tagLoopback(ownerTag: string, sandbox: DesiredSandbox, links: readonly ObservedLink[]): KernelAction[] {
   const scope = inNetns(sandbox.netns);
   const lo = links.find((link) => link.name === 'lo');
-  if (sandbox.origin.kind === 'named') return [];
+  if (sandbox.origin.kind === 'named' || sandbox.origin.kind === 'host') return [];
   if (sandbox.origin.kind === 'attached') {
     const alias = `${ATTACHED_TAG_PREFIX}${ownerTag}`;
     return lo?.alias === alias ? [] : [ipAction(scope, 'link', 'set', 'dev', 'lo', 'alias', alias)];

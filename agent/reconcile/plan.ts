@@ -11,6 +11,7 @@ import {
   ObservedNetwork,
   ObservedSandbox,
   ROOT,
+  attachAction,
   inNetns,
   ipAction,
   isOwnedLinkName,
@@ -19,7 +20,7 @@ import {
 import { planFirewall } from './plan-firewall';
 import { planFdb, planNeighbours } from './plan-forwarding';
 import { addVxlan, addressFixes, ensureBridge, ensureVethPair, isPairedVeth, linkFixes, newLink, vxlanMatches } from './plan-links';
-import { ATTACHED_TAG_PREFIX, OWNER_TAG_PREFIX, configureSandbox, ownerTagOf, sandboxInterfaceDeletes, sandboxInterfaces } from './plan-sandbox';
+import { ATTACHED_TAG_PREFIX, OWNER_TAG_PREFIX, configureSandbox, isHostNamespace, ownerTagOf, sandboxInterfaceDeletes, sandboxInterfaces } from './plan-sandbox';
 
 export { ATTACHED_TAG_PREFIX, OWNER_TAG_PREFIX };
 
@@ -68,7 +69,7 @@ export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAc
   const sandboxLinks = new Map<string, ObservedLink[]>();
   for (const sandbox of desired.sandboxes) {
     const current = sandboxes.get(sandbox.netns);
-    if (current === undefined) continue;
+    if (current === undefined || sandbox.origin.kind === 'host') continue;
     const adopted = sandbox.origin.kind !== 'created';
     const { kept, deletes } = sandboxInterfaceDeletes(sandboxInterfaces(desired, sandbox), adopted, current, keptHostEnds, deletedHostEnds);
     sandboxLinks.set(sandbox.netns, kept);
@@ -154,10 +155,12 @@ function staleSandboxes(desired: DesiredKernel, observed: ObservedKernel): Obser
   return observed.sandboxes
     .filter((sandbox) => isSandboxNetnsName(sandbox.netns))
     .filter((sandbox) => {
+      const wanted = desiredSandboxes.get(sandbox.netns);
+      // The host's namespace carries no tag: its name (ours, with our prefix) only ever goes, not the namespace.
+      if (isHostNamespace(sandbox, observed.hostLinks)) return wanted?.origin.kind !== 'host';
       const tag = ownerTagOf(sandbox);
       if (tag?.owner !== desired.ownerTag) return false;
-      const wanted = desiredSandboxes.get(sandbox.netns);
-      return wanted === undefined || (wanted.origin.kind === 'created' && tag.origin === 'attached');
+      return wanted === undefined || wanted.origin.kind === 'host' || (wanted.origin.kind === 'created' && tag.origin === 'attached');
     });
 }
 
@@ -228,10 +231,12 @@ function staleNetworks(desired: DesiredKernel, observed: ObservedKernel): string
     .filter((netns) => netns.startsWith(desired.networkNetnsPrefix) && !wanted.has(netns));
 }
 
-/** `ip netns add`, or for an adopted process `ip netns attach`: both run where the agent runs (see iproute-kernel.ts). */
+/** `ip netns add`, or for an adopted process `ip netns attach`: both run where the agent runs (see iproute-kernel.ts); the host's is named from inside. */
 function makeNetns(sandbox: DesiredSandbox): KernelAction {
   const { origin, netns } = sandbox;
   if (origin.kind === 'attached') return ipAction(ROOT, 'netns', 'attach', netns, `${origin.pid}`);
+  // Entered from the host's namespace (not the agent's: they differ in tests and the lab), named from there.
+  if (origin.kind === 'host') return attachAction(HOST, netns);
   return ipAction(ROOT, 'netns', 'add', netns);
 }
 

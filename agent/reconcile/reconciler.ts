@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { addressOnly } from '../../proto/runtime/ipv4';
 import type { ReservedPort } from '../../proto/gen/trellis/v1/types';
+import type { PublishedPort } from '../firewall/model';
 import {
   AdoptedNetnsQuery,
   DesiredKernel,
@@ -129,6 +130,11 @@ export class Reconciler {
   /** Each sandbox's gateway-bridge (gw0) address by namespace, as the last successful pass made them; none before one. */
   egressAddresses(): ReadonlyMap<string, string> {
     return heldEgressAddresses(this.basis?.sandboxes ?? [], []);
+  }
+
+  /** The node's published ports (their DNAT targets) as the last successful pass programmed them; none before one. */
+  publishedPorts(): readonly PublishedPort[] {
+    return this.basis?.firewall?.published ?? [];
   }
 
   /** A full pass. Throws (KernelApplyError, or an Error when the underlay is missing) if the kernel may not match. */

@@ -1,5 +1,6 @@
 import type { EndpointView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { RESOLVER_ADDRESS } from '../dns/model';
+import { placeSandboxes } from '../reconcile/sandbox-placement';
 
 /** What `ip netns exec` bind-mounts over /etc for one sandbox the agent made (docker writes the same two files). */
 export interface SandboxFiles {
@@ -35,8 +36,12 @@ export function sandboxFiles(view: NodeView): SandboxFiles[] {
     list.push(endpoint);
     local.set(endpoint.sandboxId, list);
   }
-  return view.sandboxes
-    .filter((sandbox) => sandbox.netnsPath === '')
+  const sandboxes = new Map(view.sandboxes.map((sandbox) => [sandbox.id, sandbox]));
+  // One set of files per namespace: a shared one's are those of its sandbox that connects
+  // networks (else its first by id). The host's /etc is the host's.
+  return [...placeSandboxes(view.sandboxes).namespaces.values()]
+    .filter((placed) => placed.origin.kind === 'created')
+    .flatMap(({ sandboxIds }) => sandboxes.get(sandboxIds.find((id) => local.has(id)) ?? sandboxIds[0] ?? '') ?? [])
     .map((sandbox) => {
       const endpoints = (local.get(sandbox.id) ?? []).sort(byInterface);
       const hostname = endpoints.find((endpoint) => endpoint.hostname !== '')?.hostname ?? sandbox.name;

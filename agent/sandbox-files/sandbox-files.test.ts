@@ -24,6 +24,15 @@ describe('sandbox files', () => {
     expect(sandboxFiles(sampleView({ sandboxes: [{ ...sandbox, netnsPath: '/run/netns/cni-1' }] }))).toEqual([]);
   });
 
+  it('writes nothing for a host-mode sandbox (the host\'s /etc is the host\'s), and one set of files per shared namespace, of the sandbox that connects', () => {
+    expect(sandboxFiles(sampleView({ sandboxes: [{ ...sandbox, networkMode: 'host' }] }))).toEqual([]);
+    const sidecar = { ...sandbox, id: 's0', name: 'sidecar', sharesNetns: true };
+    const files = sandboxFiles(sampleView({ sandboxes: [sidecar, { ...sandbox, sharesNetns: true }] }));
+    expect(files).toHaveLength(1);
+    expect(files[0]?.hosts).toContain('10.231.1.2\tweb\n');
+    expect(sandboxFiles(sampleView({ sandboxes: [sidecar, { ...sandbox, sharesNetns: true }], endpoints: [] }))[0]?.hosts).not.toContain('web');
+  });
+
   describe('writer', () => {
     let dir: string;
     beforeEach(() => {
