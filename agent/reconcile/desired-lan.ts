@@ -36,10 +36,45 @@ export const NO_LAN_HOST: LanHost = { interfaces: new Set(), linkKinds: new Set(
 /** A macvlan/ipvlan network as this node can program it, or why it cannot. */
 export type LanNetwork =
   | { view: NetworkView; kind: LanDriver; mode: string; vlan: DesiredVlan | undefined; problem?: undefined }
-  | { view: NetworkView; problem: string };
+  | { view: NetworkView; problem: string; kind?: undefined };
 
-/** Pure. */
-export function lanNetwork(network: NetworkView, kind: LanDriver, host: LanHost): LanNetwork {
+type Programmable = Extract<LanNetwork, { kind: LanDriver }>;
+
+/**
+ * Every macvlan and ipvlan network of the view as this node can program it, by id. A parent takes
+ * devices of one kind, and ipvlan ones in one mode (the mode is its port's: a second mode would
+ * switch the first network's sandboxes too): of networks that disagree on a parent, the first by
+ * name has it. Pure.
+ */
+export function lanNetworks(networks: readonly NetworkView[], host: LanHost): Map<string, LanNetwork> {
+  const byId = new Map<string, LanNetwork>();
+  const parents = new Map<string, Programmable>();
+  const sorted = networks.filter((network) => isLanDriver(network.driver)).sort((a, b) => a.name.localeCompare(b.name));
+  for (const network of sorted) {
+    const lan = lanNetwork(network, network.driver as LanDriver, host);
+    const holder = lan.kind === undefined ? undefined : parents.get(network.parent);
+    if (lan.kind === undefined || holder === undefined) {
+      if (lan.kind !== undefined) parents.set(network.parent, lan);
+      byId.set(network.id, lan);
+    } else if (holder.kind !== lan.kind || (lan.kind === 'ipvlan' && holder.mode !== lan.mode)) {
+      const held = `${holder.kind}${holder.kind === 'ipvlan' ? ` ${holder.mode}` : ''} network ${holder.view.name}`;
+      const problem = `${lan.kind} network ${network.name}: parent ${network.parent} already carries the ${held}; a parent takes macvlan or ipvlan devices, not both, and ipvlan ones in one mode`;
+      byId.set(network.id, { view: network, problem });
+    } else {
+      byId.set(network.id, lan);
+    }
+  }
+  return byId;
+}
+
+/** The VLAN parents the programmable networks need, each once. */
+export function vlansOf(networks: Iterable<LanNetwork>): DesiredVlan[] {
+  const vlans = new Map<string, DesiredVlan>();
+  for (const network of networks) if (network.kind !== undefined && network.vlan !== undefined) vlans.set(network.vlan.name, network.vlan);
+  return [...vlans.values()];
+}
+
+function lanNetwork(network: NetworkView, kind: LanDriver, host: LanHost): LanNetwork {
   const mode = network.mode || (MODES[kind][0] as string);
   const fail = (problem: string): LanNetwork => ({ view: network, problem: `${kind} network ${network.name}: ${problem}` });
   if (!MODES[kind].includes(mode)) return fail(`mode "${mode}" is not one of ${MODES[kind].join(', ')}`);
@@ -71,11 +106,7 @@ export function lanHostInterfaces(networks: readonly NetworkView[]): string[] {
     .filter(isInterfaceName);
 }
 
-export function lanEndpoint(
-  endpoint: EndpointView,
-  network: Extract<LanNetwork, { kind: LanDriver }>,
-  netns: string,
-): DesiredLanEndpoint {
+export function lanEndpoint(endpoint: EndpointView, network: Programmable, netns: string): DesiredLanEndpoint {
   return {
     hostName: lanDeviceName(endpoint.id),
     kind: network.kind,

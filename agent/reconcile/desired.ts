@@ -18,7 +18,7 @@ import {
   networkNetnsPrefix,
   vxlanName,
 } from '../kernel';
-import { LanHost, LanNetwork, NO_LAN_HOST, isLanDriver, isLocalDriver, lanEndpoint, lanNetwork, localDefaultRoute } from './desired-lan';
+import { LanHost, LanNetwork, NO_LAN_HOST, isLanDriver, isLocalDriver, lanEndpoint, lanNetworks, localDefaultRoute, vlansOf } from './desired-lan';
 import { allocateEgress } from './egress-addresses';
 import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from './gateway-subnet';
 import { firewallOf } from './plan-firewall';
@@ -95,15 +95,11 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
   const kernel = emptyKernel(options.ownerTag);
 
   const networks = new Map<string, { view: NetworkView; desired: DesiredNetwork }>();
-  const lanNetworks = new Map<string, LanNetwork>();
+  const lans = lanNetworks(view.networks, options.lanHost ?? NO_LAN_HOST);
+  kernel.vlans = vlansOf(lans.values());
   const vnis = new Set<number>();
   for (const network of view.networks) {
-    if (isLanDriver(network.driver)) {
-      const lan = lanNetwork(network, network.driver, options.lanHost ?? NO_LAN_HOST);
-      lanNetworks.set(network.id, lan);
-      if (lan.problem === undefined && lan.vlan !== undefined && !kernel.vlans.some((vlan) => vlan.name === lan.vlan?.name)) kernel.vlans.push(lan.vlan);
-      continue;
-    }
+    if (isLanDriver(network.driver)) continue;
     if (!isVni(network.vni) || vnis.has(network.vni)) {
       skipped.push(`network ${network.id}: VNI ${network.vni} is invalid or already used`);
       continue;
@@ -181,7 +177,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     attach(endpoint, lan.view);
   };
   for (const endpoint of view.endpoints) {
-    const lan = lanNetworks.get(endpoint.networkId);
+    const lan = lans.get(endpoint.networkId);
     if (lan !== undefined) {
       // A LAN network is in its own node's view only: there are no remote endpoints to program.
       if (endpoint.nodeId === view.nodeId) addLanEndpoint(endpoint, lan);
@@ -248,7 +244,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     }
     // A LAN endpoint is on the LAN at its own address: nothing is published to it.
     const lanPublished = attachments.filter(({ endpoint, network }) => isLanDriver(network.driver) && endpoint.publishedPorts.length > 0);
-    skipped.push(...lanPublished.map(({ endpoint }) => `endpoint ${endpoint.id}: ports are not published on ${endpoint.networkId}, a LAN network: the sandbox answers at ${endpoint.ip}`));
+    skipped.push(...lanPublished.map(({ endpoint, network }) => `endpoint ${endpoint.id}: ports are not published on ${network.name}, a LAN network: the sandbox answers at ${endpoint.ip}`));
     const published = publishedPorts(
       attachments.filter(({ network }) => !isLanDriver(network.driver)).map(({ endpoint }) => endpoint),
       address !== undefined, claimedHostPorts, reservedPorts,
