@@ -21,7 +21,7 @@ import { AgentDns } from './dns/agent-dns';
 import { AgentGossip } from './gossip/agent-gossip';
 import { nextEpoch } from './gossip/epoch-file';
 import { startGossipRuntime } from './gossip/gossip-runtime';
-import { IprouteKernel } from './kernel';
+import { IprouteKernel, detectLinkKinds } from './kernel';
 import { BalancingStep } from './lb/balancing-step';
 import { chooseBalancer, type LbEngineChoice } from './lb/engine-choice';
 import { BALANCING_LEDGER, ServiceBalancing } from './lb/service-balancing';
@@ -123,8 +123,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const readyEndpoints = (): ReadonlySet<string> => gossip?.readyEndpoints() ?? session.readyEndpoints();
   const gatewaySubnet = options.gatewaySubnet ?? DEFAULT_GATEWAY_SUBNET;
   const runner = kernelRunner(process.env, options.logger);
+  // macvlan, ipvlan and VLAN parents only where this kernel can make them: the rest is skipped, saying so.
+  const linkKinds = await detectLinkKinds(runner);
   const reconciler = new Reconciler(
-    { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr, owner: ownerTag(options.stateDir, options.advertiseAddr), gatewaySubnet, reservedPorts },
+    { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr, owner: ownerTag(options.stateDir, options.advertiseAddr), gatewaySubnet, reservedPorts, linkKinds },
     new IprouteKernel(runner),
   );
   const balancer = await chooseBalancer(options.lb ?? 'auto', runner);

@@ -8,3 +8,4 @@ export type { Kernel } from './kernel';
 export * from './model';
 export * from './names';
 export { BRIDGE_NETFILTER_SYSCTLS } from './namespace-reads';
+export { LAN_LINK_KINDS, detectLinkKinds } from './link-kinds';

@@ -44,7 +44,7 @@ describe('iproute2 JSON', () => {
       { device: 'trvx-100', ip: '10.231.1.9', mac: undefined, permanent: false },
     ]);
     expect(parseDefaultRoute('[{"dst":"default","gateway":"10.231.1.1","dev":"eth0","flags":[]}]')).toEqual({ gateway: '10.231.1.1', device: 'eth0' });
-    expect(parseDefaultRoute('[{"dst":"default","dev":"eth0","flags":[]}]')).toBeUndefined();
+    expect(parseDefaultRoute('[{"dst":"default","dev":"eth0","flags":[]}]')).toEqual({ gateway: '', device: 'eth0' });
     expect(parseNetnsNames('[{"name":"trsb-a"},{"name":"x","id":0}]')).toEqual(['trsb-a', 'x']);
   });
 

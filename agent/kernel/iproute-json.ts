@@ -61,6 +61,7 @@ export function parseLink(entry: Json): ObservedLink {
     isolated: isObject(linkinfo['info_slave_data']) ? linkinfo['info_slave_data']['isolated'] === true : undefined,
     alias: str(entry['ifalias']),
     vxlan: kind === 'vxlan' && infoData ? parseVxlan(infoData) : undefined,
+    mode: (kind === 'macvlan' || kind === 'ipvlan') && infoData ? str(infoData['mode']) : undefined,
     addresses: objects(entry['addr_info'])
       .filter((address) => address['family'] === 'inet')
       .map((address) => `${str(address['local']) ?? ''}/${num(address['prefixlen']) ?? ''}`),
@@ -110,12 +111,11 @@ export function parseNeighbours(text: string): NeighbourEntry[] {
   }));
 }
 
-/** `ip -j route show default` */
+/** `ip -j route show default`; an on-link route (`default dev DEVICE`) has gateway ''. */
 export function parseDefaultRoute(text: string): DefaultRoute | undefined {
   const route = parseJsonArray(text).find((entry) => entry['dst'] === 'default');
-  const gateway = route && str(route['gateway']);
   const device = route && str(route['dev']);
-  return gateway && device ? { gateway, device } : undefined;
+  return device ? { gateway: str(route['gateway']) ?? '', device } : undefined;
 }
 
 /** `ip -j netns list` */

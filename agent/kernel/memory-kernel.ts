@@ -202,6 +202,8 @@ function observedLink(link: MemLink, withAddresses: boolean, withArp: boolean): 
     vxlan: vxlan && {
       vni: vxlan.vni, local: vxlan.local, port: vxlan.port, underlayDevice: printedUnderlay ?? '', learning: vxlan.learning, proxy: vxlan.proxy,
     },
+    // The memory kernel makes no macvlan or ipvlan devices.
+    mode: undefined,
     addresses: withAddresses ? [...link.addresses] : [],
     arpRetransMs: withArp ? link.arpRetransMs : undefined,
   };

@@ -35,6 +35,8 @@ export interface ObservedLink {
   isolated: boolean | undefined;
   alias: string | undefined;
   vxlan: VxlanAttributes | undefined;
+  /** macvlan ("bridge", "private", ...) and ipvlan ("l2", "l3", ...) devices: `info_data.mode`. */
+  mode: string | undefined;
   /** IPv4 addresses only; link-local IPv6 comes and goes by itself and is not ours to manage. */
   addresses: string[];
   /**
@@ -45,6 +47,7 @@ export interface ObservedLink {
 }
 
 export interface DefaultRoute {
+  /** '' for an on-link route (`default dev DEVICE`: an ipvlan l3 sandbox's). */
   gateway: string;
   device: string;
 }
@@ -189,6 +192,34 @@ export interface DesiredEndpoint {
   arpRetransMs: number;
 }
 
+/**
+ * A local endpoint of a macvlan or ipvlan network: a device on a host interface (the parent),
+ * created straight into the sandbox under its interface name, its address on the physical LAN.
+ */
+export interface DesiredLanEndpoint {
+  /** `trmv-` + endpoint id: written as the device's alias, which marks it as ours. */
+  hostName: string;
+  kind: 'macvlan' | 'ipvlan';
+  /** macvlan "bridge" | "private"; ipvlan "l2" | "l3". */
+  mode: string;
+  /** The host interface, by name. */
+  parent: string;
+  netns: string;
+  interfaceName: string;
+  /** undefined for ipvlan: its devices share the parent's MAC. */
+  mac: string | undefined;
+  address: string;
+  /** undefined: the parent's, as the kernel gives it. */
+  mtu: number | undefined;
+}
+
+/** An 802.1q device the agent makes as a LAN parent (`BASE.ID`), up and tagged VLAN_ALIAS. */
+export interface DesiredVlan {
+  name: string;
+  base: string;
+  id: number;
+}
+
 /** Who made a sandbox's namespace, which says what the agent may do to it. */
 export type NetnsOrigin =
   /** `ip netns add` by the agent, which deletes it when no longer wanted. */
@@ -257,6 +288,9 @@ export interface DesiredKernel {
   networks: DesiredNetwork[];
   sandboxes: DesiredSandbox[];
   endpoints: DesiredEndpoint[];
+  lanEndpoints: DesiredLanEndpoint[];
+  /** VLAN parents of the view's macvlan/ipvlan networks; ours (VLAN_ALIAS) that are not here are removed. */
+  vlans: DesiredVlan[];
   /** undefined when no sandbox here has egress: the bridge, its firewall table and ip_forward are then not needed. */
   gateway: DesiredGateway | undefined;
   /** Every overlay subnet of the cluster: the firewall keeps the gateway bridge from reaching them. */

@@ -11,6 +11,10 @@ export const VXLAN_PREFIX = 'trvx-';
 export const BRIDGE_PREFIX = 'trbr-';
 export const HOST_VETH_PREFIX = 'trve-';
 export const GATEWAY_VETH_PREFIX = 'trgw-';
+/** macvlan/ipvlan devices of LAN endpoints: the alias that marks one in a sandbox as ours (see plan-lan.ts). */
+export const LAN_DEVICE_PREFIX = 'trmv-';
+/** The alias of the 802.1q devices the agent creates as LAN parents (`eth0.42`): only those are ever removed. */
+export const VLAN_ALIAS = 'trellis-vlan';
 /** Swarm's docker_gwbridge, by the name the issue gives it: users look for it. */
 export const GATEWAY_BRIDGE = 'trellis_gw';
 /** The sandbox end of the gateway veth. */
@@ -40,6 +44,10 @@ export function bridgeName(vni: number): string {
 
 export function hostVethName(endpointId: string): string {
   return `${HOST_VETH_PREFIX}${endpointId.slice(0, HOST_VETH_ID_CHARS)}`;
+}
+
+export function lanDeviceName(endpointId: string): string {
+  return `${LAN_DEVICE_PREFIX}${endpointId.slice(0, MAX_INTERFACE_NAME_LENGTH - LAN_DEVICE_PREFIX.length)}`;
 }
 
 export function gatewayVethName(sandboxId: string): string {

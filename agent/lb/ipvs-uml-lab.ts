@@ -19,6 +19,7 @@ import { countingProcesses, processRunner } from '../kernel/command-runner';
 import type { LbService, NamespaceBalancing } from './model';
 import { detectIpvs, IpvsBalancer } from './ipvs-balancer';
 import { describeOp } from './ipvs-render';
+import { reportFromGuest } from '../uml-lane';
 
 const VIP = '10.77.0.100';
 /** A VIP of another owner's service in the client's namespace. */
@@ -299,17 +300,4 @@ for _ in range(6):
   };
 }
 
-if (process.env.RUN_IN_UML !== '1') {
-  console.error('ipvs-uml-lab: runs inside user-mode-linux only (scripts/uml/run-in-uml.sh -- node BUNDLE)');
-  process.exit(2);
-}
-main().then(
-  (report) => {
-    console.log(`@@report ${JSON.stringify(report)}`);
-    process.exit(0);
-  },
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+reportFromGuest('ipvs-uml-lab', main);

@@ -5,16 +5,11 @@
  * filesystem, and the packages scripts/setup.sh --test installs): without root it is skipped,
  * saying so; as root a guest that cannot boot fails the test with the runner's output.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { CAN_BOOT_UML, runLabInUml } from '../uml-lane';
 
-const ROOT = join(__dirname, '..', '..');
-const isRoot = process.getuid?.() === 0;
-const lane = isRoot ? describe : describe.skip;
-if (!isRoot) console.warn('ipvs.uml.test.ts skipped: the IPVS lane boots user-mode-linux, which needs root (CI runs it as root)');
+const lane = CAN_BOOT_UML ? describe : describe.skip;
+if (!CAN_BOOT_UML) console.warn('ipvs.uml.test.ts skipped: the IPVS lane boots user-mode-linux, which needs root (CI runs it as root)');
 
 interface Spread {
   perBackend: Record<string, number>;
@@ -49,38 +44,13 @@ interface Report {
   tableAfterCleanup: string[];
 }
 
-function runInUml(bundle: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(ROOT, 'scripts/uml/run-in-uml.sh'), '--timeout', '600', '--timing', '--', process.execPath, bundle], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 const BACKEND_IPS: Record<string, string> = { 'lbt-be1': '10.77.0.11', 'lbt-be2': '10.77.0.12', 'lbt-be3': '10.77.0.13' };
 
 lane('IPVS engine inside user-mode-linux', () => {
   let report: Report;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'trellis-ipvs-lane-'));
-    try {
-      const bundle = join(dir, 'ipvs-uml-lab.js');
-      buildSync({ entryPoints: [join(__dirname, 'ipvs-uml-lab.ts')], bundle: true, platform: 'node', target: 'node20', outfile: bundle, logLevel: 'error' });
-      const run = await runInUml(bundle);
-      const line = run.stdout.split('\n').find((text) => text.startsWith('@@report '));
-      if (run.status !== 0 || line === undefined) {
-        throw new Error(`the IPVS lane failed in user-mode-linux (exit ${run.status}):\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
-      }
-      process.stderr.write(`${run.stderr.split('\n').filter((text) => text.startsWith('run-in-uml:')).join('\n')}\n`);
-      report = JSON.parse(line.slice('@@report '.length)) as Report;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    report = (await runLabInUml(join(__dirname, 'ipvs-uml-lab.ts'), 'IPVS')) as Report;
   }, 660_000);
 
   test('the first pass programs one virtual service per VIP port, the VIP route, the backends in NAT mode, the timeouts and expire_nodest_conn, in the client sandbox only', () => {

@@ -16,6 +16,7 @@ const link = (vxlan = VXLAN): ObservedLink => ({
   name: MESH_DEVICE, kind: 'vxlan', ifindex: 9, peerIfindex: undefined, mtu: 1450, up: true, mac: meshMac(LOCAL), master: undefined,
   isolated: undefined, alias: undefined,
   vxlan,
+  mode: undefined,
   addresses: [],
   arpRetransMs: undefined,
 });

@@ -8,6 +8,7 @@ import {
   processNetnsPath,
 } from '../kernel';
 import type { DesiredResult } from './desired';
+import { isOurLanDevice } from './plan-lan';
 import { isVethPeer } from './plan-links';
 import { isHostNamespace, ownerTagOf } from './plan-sandbox';
 
@@ -52,15 +53,17 @@ export function checkAdoptedNamespaces(kernel: DesiredKernel, observed: Observed
   }
 
   const taken = takenInterfaceNames(kernel, observed);
-  const endpoints = kernel.endpoints.filter((endpoint) => {
+  const programmable = (endpoint: { hostName: string; netns: string; interfaceName: string }) => {
     if (!programmed.has(endpoint.netns)) return false;
     if (!taken.has(interfaceKey(endpoint))) return true;
     skipped.push(
       `endpoint ${endpoint.hostName}: ${endpoint.interfaceName} in adopted namespace ${endpoint.netns} is an interface Trellis does not own`,
     );
     return false;
-  });
-  return { kernel: { ...kernel, sandboxes, endpoints }, skipped };
+  };
+  const endpoints = kernel.endpoints.filter(programmable);
+  const lanEndpoints = kernel.lanEndpoints.filter(programmable);
+  return { kernel: { ...kernel, sandboxes, endpoints, lanEndpoints }, skipped };
 }
 
 function verdictOn(ownerTag: string, sandbox: DesiredSandbox, observed: ObservedKernel, present: ReadonlySet<string>): Verdict {
@@ -121,7 +124,8 @@ function takenInterfaceNames(kernel: DesiredKernel, observed: ObservedKernel): S
     const named = link.alias === undefined ? undefined : hostEnds.get(link.alias);
     return named === undefined ? [...hostEnds.values()] : [named];
   };
-  const isOurs = (link: ObservedLink) => link.kind === 'veth' && candidates(link).some((hostSide) => isVethPeer(hostSide, link));
+  const isOurs = (link: ObservedLink) =>
+    isOurLanDevice(link) || (link.kind === 'veth' && candidates(link).some((hostSide) => isVethPeer(hostSide, link)));
   const taken = new Set<string>();
   for (const sandbox of observed.sandboxes) {
     if (!adopted.has(sandbox.netns)) continue;

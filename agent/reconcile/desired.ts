@@ -12,10 +12,12 @@ import {
   bridgeName,
   gatewayVethName,
   hostVethName,
+  lanDeviceName,
   networkNetnsName,
   networkNetnsPrefix,
   vxlanName,
 } from '../kernel';
+import { LanHost, LanNetwork, NO_LAN_HOST, isLanDriver, isLocalDriver, lanEndpoint, lanNetworks, localDefaultRoute, vlansOf } from './desired-lan';
 import { allocateEgress } from './egress-addresses';
 import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from './gateway-subnet';
 import { firewallOf } from './plan-firewall';
@@ -50,6 +52,8 @@ export interface DesiredOptions {
   heldEgressAddresses: ReadonlyMap<string, string>;
   /** Ports of this node no sandbox may publish (besides the VXLAN port, always reserved). */
   reservedPorts?: readonly ReservedPort[];
+  /** What macvlan and ipvlan networks may use here; none when not given. */
+  lanHost?: LanHost;
 }
 
 export interface DesiredResult {
@@ -90,8 +94,11 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
   const kernel = emptyKernel(options.ownerTag);
 
   const networks = new Map<string, { view: NetworkView; desired: DesiredNetwork }>();
+  const lans = lanNetworks(view.networks, options.lanHost ?? NO_LAN_HOST);
+  kernel.vlans = vlansOf(lans.values());
   const vnis = new Set<number>();
   for (const network of view.networks) {
+    if (isLanDriver(network.driver)) continue;
     if (!isVni(network.vni) || vnis.has(network.vni)) {
       skipped.push(`network ${network.id}: VNI ${network.vni} is invalid or already used`);
       continue;
@@ -121,7 +128,54 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
   const sandboxInterfaces = new Set<string>();
   const sandboxAttachments = new Map<string, Attachment[]>();
   const viewNetworkIds = new Set(view.networks.map((network) => network.id));
+  /** The namespace a local endpoint goes into, once its names are known to be free; undefined: skipped, saying why. */
+  const placeLocal = (endpoint: EndpointView, hostName: string): string | undefined => {
+    const placed = sandboxNetns.get(endpoint.sandboxId);
+    const netns = placed?.netns;
+    const interfaceKey = `${netns}/${endpoint.interfaceName}`;
+    if (netns === undefined) {
+      skipEndpoint(endpoint, `sandbox ${endpoint.sandboxId} is not hosted here`);
+      return undefined;
+    }
+    if (placed?.mode === 'none' || placed?.mode === 'host') {
+      // Docker's --network none | host: the agent puts no interface there.
+      skipEndpoint(endpoint, `sandbox ${endpoint.sandboxId} is in network mode "${placed.mode}", which connects no network`);
+      return undefined;
+    }
+    if (hostNames.has(hostName) || sandboxInterfaces.has(interfaceKey) || endpoint.interfaceName === EGRESS_INTERFACE) {
+      skipEndpoint(endpoint, `${hostName} or ${interfaceKey} is already taken`);
+      return undefined;
+    }
+    hostNames.add(hostName);
+    sandboxInterfaces.add(interfaceKey);
+    return netns;
+  };
+  const attach = (endpoint: EndpointView, network: NetworkView): void => {
+    const list = sandboxAttachments.get(endpoint.sandboxId) ?? [];
+    list.push({ endpoint, network });
+    sandboxAttachments.set(endpoint.sandboxId, list);
+  };
+  const addLanEndpoint = (endpoint: EndpointView, lan: LanNetwork): void => {
+    if (lan.problem !== undefined) return skipEndpoint(endpoint, lan.problem);
+    const problem = endpointProblem(endpoint, view.nodeId);
+    if (problem !== undefined) return skipEndpoint(endpoint, problem);
+    const addressKeys = [`${lan.view.id} ${endpoint.ip}`, `${lan.view.id} ${endpoint.mac.toLowerCase()}`];
+    if (addressKeys.some((key) => claimedAddresses.has(key))) {
+      return skipEndpoint(endpoint, `IP ${endpoint.ip} or MAC ${endpoint.mac} is already used in network ${lan.view.id}`);
+    }
+    addressKeys.forEach((key) => claimedAddresses.add(key));
+    const netns = placeLocal(endpoint, lanDeviceName(endpoint.id));
+    if (netns === undefined) return;
+    kernel.lanEndpoints.push(lanEndpoint(endpoint, lan, netns));
+    attach(endpoint, lan.view);
+  };
   for (const endpoint of view.endpoints) {
+    const lan = lans.get(endpoint.networkId);
+    if (lan !== undefined) {
+      // A LAN network is in its own node's view only: there are no remote endpoints to program.
+      if (endpoint.nodeId === view.nodeId) addLanEndpoint(endpoint, lan);
+      continue;
+    }
     const network = networks.get(endpoint.networkId);
     if (network === undefined) {
       // Its network was skipped (and said so): not programmed. One of a network the node does not
@@ -152,34 +206,24 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
       network.desired.neighbours.push({ device, ip: endpoint.ip, mac });
       continue;
     }
-    const placed = sandboxNetns.get(endpoint.sandboxId);
-    const netns = placed?.netns;
-    const hostName = hostVethName(endpoint.id);
-    const interfaceKey = `${netns}/${endpoint.interfaceName}`;
-    if (netns === undefined) {
-      skipEndpoint(endpoint, `sandbox ${endpoint.sandboxId} is not hosted here`);
-    } else if (placed?.mode === 'none' || placed?.mode === 'host') {
-      // Docker's --network none | host: the agent puts no interface there.
-      skipEndpoint(endpoint, `sandbox ${endpoint.sandboxId} is in network mode "${placed.mode}", which connects no network`);
-    } else if (hostNames.has(hostName) || sandboxInterfaces.has(interfaceKey) || endpoint.interfaceName === EGRESS_INTERFACE) {
-      skipEndpoint(endpoint, `${hostName} or ${interfaceKey} is already taken`);
-    } else {
-      hostNames.add(hostName);
-      sandboxInterfaces.add(interfaceKey);
+    const netns = placeLocal(endpoint, hostVethName(endpoint.id));
+    if (netns !== undefined) {
       kernel.endpoints.push(localEndpoint(endpoint, network.desired, netns, mtuOf(network.view)));
-      const list = sandboxAttachments.get(endpoint.sandboxId) ?? [];
-      list.push({ endpoint, network: network.view });
-      sandboxAttachments.set(endpoint.sandboxId, list);
+      attach(endpoint, network.view);
     }
   }
 
   // Only sandboxes on a non-internal network get a way out (Docker: --internal has no gateway); an
-  // adopted namespace's way out is its maker's business (it usually has its own default route).
-  // A shared namespace's interfaces are its sandboxes' together (only one of them connects networks).
+  // adopted namespace's way out is its maker's business (it usually has its own default route). A
+  // sandbox whose default route is a local network's needs gw0 only to publish overlay ports. A
+  // shared namespace's interfaces are its sandboxes' together (only one of them connects networks).
   const attachmentsIn = (sandboxIds: readonly string[]) => sandboxIds.flatMap((sandboxId) => sandboxAttachments.get(sandboxId) ?? []);
+  const overlayAttachments = (sandboxIds: readonly string[]) => attachmentsIn(sandboxIds).filter(({ network }) => !isLocalDriver(network.driver));
   const egressWanted = [...namespaces]
     .filter(([, { origin }]) => origin.kind === 'created')
-    .filter(([, { sandboxIds }]) => attachmentsIn(sandboxIds).some(({ network }) => !network.internal))
+    .filter(([, { sandboxIds }]) => overlayAttachments(sandboxIds).some(({ network }) => !network.internal))
+    .filter(([, { sandboxIds }]) => localDefaultRoute(attachmentsIn(sandboxIds)) === undefined
+      || overlayAttachments(sandboxIds).some(({ endpoint }) => endpoint.publishedPorts.length > 0))
     .map(([netns]) => netns)
     .sort();
   const egress = allocateEgress(gatewaySubnet, egressWanted, options.heldEgressAddresses);
@@ -195,12 +239,18 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     if (wantsEgress.has(netns) && address === undefined) {
       skipped.push(`sandbox ${sandboxId}: gateway subnet ${options.gatewaySubnet} is full; it gets no egress`);
     }
-    const published = publishedPorts(attachments.map(({ endpoint }) => endpoint), address !== undefined, claimedHostPorts, reservedPorts);
+    // A LAN endpoint is on the LAN at its own address: nothing is published to it.
+    const lanPublished = attachments.filter(({ endpoint, network }) => isLanDriver(network.driver) && endpoint.publishedPorts.length > 0);
+    skipped.push(...lanPublished.map(({ endpoint, network }) => `endpoint ${endpoint.id}: ports are not published on ${network.name}, a LAN network: the sandbox answers at ${endpoint.ip}`));
+    const published = publishedPorts(
+      attachments.filter(({ network }) => !isLanDriver(network.driver)).map(({ endpoint }) => endpoint),
+      address !== undefined, claimedHostPorts, reservedPorts,
+    );
     skipped.push(...published.skipped.map((problem) => `sandbox ${sandboxId}: ${problem}`));
     const sandbox: DesiredSandbox = {
       netns,
       origin,
-      defaultRoute: address === undefined ? undefined : { gateway: egress.gateway, device: EGRESS_INTERFACE },
+      defaultRoute: localDefaultRoute(attachments) ?? (address === undefined ? undefined : { gateway: egress.gateway, device: EGRESS_INTERFACE }),
       egress: address === undefined ? undefined : {
         hostName: gatewayVethName(sandboxId),
         interfaceName: EGRESS_INTERFACE,
@@ -227,7 +277,9 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
 /** Every overlay subnet of the cluster: nothing from the gateway bridge may reach one. */
 function isolatedSubnets(view: NodeView, skipped: string[]): string[] {
   const subnets = new Set<string>();
-  for (const text of [...view.overlaySubnets, ...view.networks.map((network) => network.subnet)]) {
+  // A LAN network's subnet is the physical LAN's: isolating the gateway bridge from it would cut egress.
+  const overlayNetworks = view.networks.filter((network) => !isLanDriver(network.driver));
+  for (const text of [...view.overlaySubnets, ...overlayNetworks.map((network) => network.subnet)]) {
     const parsed = parseCidr(text);
     if (parsed.ok) subnets.add(formatCidr(parsed.cidr));
     else skipped.push(`overlay subnet "${text}" is not an IPv4 CIDR; it is not isolated from the gateway bridge`);
@@ -267,6 +319,8 @@ export function emptyKernel(ownerTag: string): DesiredKernel {
     networks: [],
     sandboxes: [],
     endpoints: [],
+    lanEndpoints: [],
+    vlans: [],
     gateway: undefined,
     isolatedSubnets: [],
     firewall: undefined,

@@ -44,6 +44,9 @@ export function changedScope(before: DesiredKernel, after: DesiredKernel): PassS
       networks.add(endpoint.networkNetns);
     }
   }
+  for (const hostName of changedKeys(before.lanEndpoints, after.lanEndpoints, (endpoint) => endpoint.hostName)) {
+    for (const endpoint of [...before.lanEndpoints, ...after.lanEndpoints]) if (endpoint.hostName === hostName) sandboxes.add(endpoint.netns);
+  }
   if (sandboxes.size > 0) {
     for (const sandbox of [...before.sandboxes, ...after.sandboxes]) {
       if (sandbox.origin.kind !== 'created') sandboxes.add(sandbox.netns);
@@ -53,9 +56,10 @@ export function changedScope(before: DesiredKernel, after: DesiredKernel): PassS
   return { sandboxes, networks };
 }
 
-/** Whether the host's global objects (gateway bridge, firewall) are wanted alike in both. Pure. */
+/** Whether the host's global objects (gateway bridge, firewall, VLAN parents) are wanted alike in both. Pure. */
 export function sameGlobals(before: DesiredKernel, after: DesiredKernel): boolean {
-  return isDeepStrictEqual(before.gateway, after.gateway) && isDeepStrictEqual(before.firewall, after.firewall);
+  return isDeepStrictEqual(before.gateway, after.gateway) && isDeepStrictEqual(before.firewall, after.firewall)
+    && isDeepStrictEqual(before.vlans, after.vlans);
 }
 
 export function isEmptyScope(scope: PassScope): boolean {
@@ -82,6 +86,7 @@ export function desiredWithin(desired: DesiredKernel, scope: PassScope): Desired
     networks: desired.networks.filter((network) => scope.networks.has(network.netns)),
     sandboxes: desired.sandboxes.filter((sandbox) => scope.sandboxes.has(sandbox.netns)),
     endpoints: desired.endpoints.filter((endpoint) => scope.sandboxes.has(endpoint.netns)),
+    lanEndpoints: desired.lanEndpoints.filter((endpoint) => scope.sandboxes.has(endpoint.netns)),
   };
 }
 

@@ -23,7 +23,7 @@ export const NETWORK_NETNS = networkNetnsName(OWNER, 100);
 export function link(name: string, fields: Partial<ObservedLink> = {}): ObservedLink {
   return {
     name, kind: '', ifindex: -1, peerIfindex: undefined, mtu: 1450, up: true, mac: '02:00:00:00:00:01',
-    master: undefined, isolated: undefined, alias: undefined, vxlan: undefined, addresses: [], arpRetransMs: undefined, ...fields,
+    master: undefined, isolated: undefined, alias: undefined, vxlan: undefined, mode: undefined, addresses: [], arpRetransMs: undefined, ...fields,
   };
 }
 

@@ -48,7 +48,8 @@ function printedIfindex(printed: string, sameNamespace: readonly ObservedLink[])
 }
 
 export interface LinkSettings {
-  mtu: number;
+  /** undefined: left as it is. */
+  mtu: number | undefined;
   master?: string;
   mac?: string;
   alias?: string;
@@ -59,7 +60,7 @@ export interface LinkSettings {
 export function linkFixes(scope: Scope, current: ObservedLink, wanted: LinkSettings): KernelAction[] {
   const changes: string[] = [];
   if (wanted.mac !== undefined && current.mac !== wanted.mac) changes.push('address', wanted.mac);
-  if (current.mtu !== wanted.mtu) changes.push('mtu', `${wanted.mtu}`);
+  if (wanted.mtu !== undefined && current.mtu !== wanted.mtu) changes.push('mtu', `${wanted.mtu}`);
   if (wanted.master !== undefined && current.master !== wanted.master) changes.push('master', wanted.master);
   if (wanted.alias !== undefined && current.alias !== wanted.alias) changes.push('alias', wanted.alias);
   if (!current.up) changes.push('up');
@@ -143,7 +144,7 @@ export function ensureBridge(
 export function newLink(name: string, kind: string, fields: Partial<ObservedLink> = {}): ObservedLink {
   return {
     name, kind, ifindex: -1, peerIfindex: undefined, mtu: -1, up: false, mac: '', master: undefined,
-    isolated: undefined, alias: undefined, vxlan: undefined, addresses: [],
+    isolated: undefined, alias: undefined, vxlan: undefined, mode: undefined, addresses: [],
     // Unknown until read back: the kernel default is whatever this host's sysctl says.
     arpRetransMs: undefined,
     ...fields,

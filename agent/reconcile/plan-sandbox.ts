@@ -9,6 +9,7 @@ import {
   ipAction,
 } from '../kernel';
 import { addressFixes, isPairedVeth, isVethPeer, linkFixes, newLink } from './plan-links';
+import { isOurLanDevice, lanInterfaces } from './plan-lan';
 
 /** The sandbox half of plan(): which of its interfaces go, and how the rest are configured. */
 
@@ -56,11 +57,13 @@ function hasOwnMac(link: ObservedLink): boolean {
   return link.mac !== '' && link.mac !== '00:00:00:00:00:00';
 }
 
-/** An interface the agent puts into a sandbox: an endpoint's veth end, or the egress veth end. */
+/** An interface the agent puts into a sandbox: an endpoint's veth end or LAN device, or the egress veth end. */
 export interface SandboxInterface {
   interfaceName: string;
+  /** The veth's host end, or a LAN device's tag: written as the interface's alias. */
   hostName: string;
-  mtu: number;
+  /** undefined: whatever the kernel gave it. */
+  mtu: number | undefined;
   /** undefined: whatever the kernel gave it. */
   mac: string | undefined;
   address: string;
@@ -72,6 +75,7 @@ export function sandboxInterfaces(desired: DesiredKernel, sandbox: DesiredSandbo
   const interfaces: SandboxInterface[] = desired.endpoints
     .filter((endpoint) => endpoint.netns === sandbox.netns)
     .map(({ interfaceName, hostName, mtu, mac, address, arpRetransMs }) => ({ interfaceName, hostName, mtu, mac, address, arpRetransMs }));
+  interfaces.push(...lanInterfaces(desired, sandbox));
   if (sandbox.egress !== undefined) {
     const { interfaceName, hostName, mtu, address } = sandbox.egress;
     interfaces.push({ interfaceName, hostName, mtu, mac: undefined, address, arpRetransMs: undefined });
@@ -80,8 +84,9 @@ export function sandboxInterfaces(desired: DesiredKernel, sandbox: DesiredSandbo
 }
 
 /**
- * Sandbox interfaces to delete: veths that are not a kept host end's peer, and anything sitting
- * on a name one of ours needs. Peers of host ends deleted earlier in the pass are already gone
+ * Sandbox interfaces to delete: veths that are not a kept host end's peer, LAN devices of ours
+ * that `keepsLan` does not keep (in adopted namespaces too), and anything sitting on a name one of
+ * ours needs. Peers of host ends deleted earlier in the pass are already gone
  * with them: those are matched by ifindexes alone, since an alias follows the interface's name,
  * not its pair. In an adopted namespace nothing else is deleted: every other interface there is
  * its maker's (and checkAdoptedNamespaces keeps ours off names those hold).
@@ -92,6 +97,7 @@ export function sandboxInterfaceDeletes(
   sandbox: ObservedSandbox,
   keptHostEnds: ReadonlyMap<string, ObservedLink>,
   deletedHostEnds: readonly ObservedLink[],
+  keepsLan: (link: ObservedLink) => boolean,
 ): { kept: ObservedLink[]; deletes: KernelAction[] } {
   const byName = new Map(wanted.map((item) => [item.interfaceName, item]));
   const kept: ObservedLink[] = [];
@@ -99,8 +105,9 @@ export function sandboxInterfaceDeletes(
   for (const link of sandbox.links) {
     const item = byName.get(link.name);
     const hostSide = item && keptHostEnds.get(item.hostName);
-    if (hostSide !== undefined && isPairedVeth(hostSide, link)) kept.push(link);
+    if ((hostSide !== undefined && isPairedVeth(hostSide, link)) || keepsLan(link)) kept.push(link);
     else if (deletedHostEnds.some((deleted) => isVethPeer(deleted, link))) continue;
+    else if (isOurLanDevice(link)) deletes.push(ipAction(inNetns(sandbox.netns), 'link', 'del', 'dev', link.name));
     else if (adopted || link.name === 'lo' || (item === undefined && link.kind !== 'veth')) kept.push(link);
     else deletes.push(ipAction(inNetns(sandbox.netns), 'link', 'del', 'dev', link.name));
   }
@@ -122,7 +129,7 @@ export function configureSandbox(
   const actions: KernelAction[] = [...tagLoopback(ownerTag, sandbox, links)];
 
   for (const item of interfaces) {
-    const fresh = newLink(item.interfaceName, 'veth', { mtu: item.mtu, mac: item.mac ?? '' });
+    const fresh = newLink(item.interfaceName, 'veth', { mtu: item.mtu ?? -1, mac: item.mac ?? '' });
     const current = created.has(item.hostName) ? fresh : links.find((link) => link.name === item.interfaceName) ?? fresh;
     actions.push(...linkFixes(scope, current, { mtu: item.mtu, mac: item.mac, alias: item.hostName }));
     actions.push(...addressFixes(scope, current, item.address));
@@ -140,7 +147,7 @@ export function configureSandbox(
   if (sandbox.origin.kind !== 'created' && throughTheirs) return actions;
   if (sandbox.defaultRoute !== undefined && !sameRoute(route, sandbox.defaultRoute)) {
     const { gateway, device } = sandbox.defaultRoute;
-    actions.push(ipAction(scope, 'route', 'replace', 'default', 'via', gateway, 'dev', device));
+    actions.push(ipAction(scope, 'route', 'replace', 'default', ...(gateway === '' ? [] : ['via', gateway]), 'dev', device));
   } else if (sandbox.defaultRoute === undefined && route !== undefined) {
     actions.push(ipAction(scope, 'route', 'del', 'default'));
   }

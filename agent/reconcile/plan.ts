@@ -19,6 +19,7 @@ import {
 } from '../kernel';
 import { planFirewall } from './plan-firewall';
 import { planFdb, planNeighbours } from './plan-forwarding';
+import { lanHostChanges, lanKeeper, staleVlanDeletes } from './plan-lan';
 import { addVxlan, addressFixes, ensureBridge, ensureVethPair, isPairedVeth, linkFixes, newLink, vxlanMatches } from './plan-links';
 import { ATTACHED_TAG_PREFIX, OWNER_TAG_PREFIX, configureSandbox, isHostNamespace, ownerTagOf, sandboxInterfaceDeletes, sandboxInterfaces } from './plan-sandbox';
 
@@ -61,17 +62,20 @@ export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAc
 
   const actions: KernelAction[] = [];
   for (const link of host.deleted.filter((deleted) => !takenAlong(deleted))) actions.push(ipAction(HOST, 'link', 'del', 'dev', link.name));
+  actions.push(...staleVlanDeletes(desired, observed.hostLinks));
   for (const [netns, sorted] of networkLinks) {
     const explicit = sorted.deleted.filter((link) => !takenAlong(link) && (!deletedNetworks.has(netns) || outlivesTeardown(link)));
     for (const link of explicit) actions.push(ipAction(inNetns(netns), 'link', 'del', 'dev', link.name));
   }
 
   const sandboxLinks = new Map<string, ObservedLink[]>();
+  const keepsLan = lanKeeper(desired, observed.hostLinks);
   for (const sandbox of desired.sandboxes) {
     const current = sandboxes.get(sandbox.netns);
     if (current === undefined || sandbox.origin.kind === 'host') continue;
     const adopted = sandbox.origin.kind !== 'created';
-    const { kept, deletes } = sandboxInterfaceDeletes(sandboxInterfaces(desired, sandbox), adopted, current, keptHostEnds, deletedHostEnds);
+    const keeps = (link: ObservedLink) => keepsLan(sandbox.netns, link);
+    const { kept, deletes } = sandboxInterfaceDeletes(sandboxInterfaces(desired, sandbox), adopted, current, keptHostEnds, deletedHostEnds, keeps);
     sandboxLinks.set(sandbox.netns, kept);
     actions.push(...deletes);
   }
@@ -80,6 +84,7 @@ export function plan(desired: DesiredKernel, observed: ObservedKernel): KernelAc
 
   const created = new Set<string>();
   actions.push(...hostLinkChanges(desired, observed, withoutDeletedMasters(host.kept, host.deleted), networkLinks, created));
+  actions.push(...lanHostChanges(desired, observed.hostLinks, sandboxLinks, keepsLan, created));
   for (const network of desired.networks) {
     const sorted = networkLinks.get(network.netns);
     const links = withoutDeletedMasters(sorted?.kept ?? new Map(), sorted?.deleted ?? []);

@@ -22,6 +22,7 @@ import {
   networkNetnsPrefix,
 } from '../kernel';
 import { checkAdoptedNamespaces } from './adopted-check';
+import { lanHostInterfaces } from './desired-lan';
 import { DEFAULT_GATEWAY_SUBNET, DesiredResult, DesiredViewResult, desired, emptyKernel } from './desired';
 import { droppedEndpointIds } from './unprogrammed';
 import {
@@ -53,6 +54,8 @@ export interface ReconcilerOptions {
   gatewaySubnet?: string;
   /** Ports of this node no sandbox may publish (the agent's metrics port, --reserved-ports). */
   reservedPorts?: readonly ReservedPort[];
+  /** Link kinds the kernel can create, of "macvlan", "ipvlan", "vlan" (detectLinkKinds); none when not given. */
+  linkKinds?: readonly string[];
 }
 
 export interface ReconcileResult {
@@ -93,6 +96,7 @@ interface FullPlan {
   target: DesiredViewResult;
   programmable: DesiredResult;
   underlayMtu: number;
+  hostInterfaces: ReadonlySet<string>;
   actions: KernelAction[];
 }
 
@@ -120,6 +124,8 @@ export class Reconciler {
   private adoptedDropped: string[] = [];
   /** The underlay's MTU as the last full pass read it. */
   private underlayMtu = 0;
+  /** The host's link names as the last full pass read them: what LAN networks' parents are checked against. */
+  private hostInterfaces: ReadonlySet<string> = new Set();
   private readonly windows = new Set<SurveyWindow>();
 
   constructor(
@@ -150,18 +156,21 @@ export class Reconciler {
     const basis = this.basis;
     if (basis === undefined) return this.reconcile(view);
     const basisEgress = heldEgressAddresses(basis.sandboxes, []);
-    const first = this.desiredFor(view, this.underlayMtu, basisEgress);
+    const first = this.desiredFor(view, this.underlayMtu, basisEgress, this.hostInterfaces);
     const scope = changedScope(basis, first.kernel);
     if (isEmptyScope(scope) && sameGlobals(basis, first.kernel)) {
       return { writes: 0, actions: [], applied: [], ...this.skippedOf(first), pass: SCOPED };
     }
-    const read = this.scopedRead(scope, [basis, first.kernel]);
+    const read = this.scopedRead(view, scope, [basis, first.kernel]);
     const scoped = await this.writing(read, async () => {
       const observed = await this.observe(view, adoptedWithin(adoptedNetnsQuery(view), scope), read);
       if (underlayOf(observed, this.options).mtu !== this.underlayMtu) return undefined;
+      // A LAN parent that came or went since the last full pass changes what is programmable: a full pass decides.
+      const present = hostLinkNames(observed);
+      if (lanHostInterfaces(view.networks).some((name) => present.has(name) !== this.hostInterfaces.has(name))) return undefined;
       // The desired state again only when the kernel holds other egress addresses than the last pass left.
       const held = heldEgressAddresses(basis.sandboxes, observed.sandboxes);
-      const target = isDeepStrictEqual(held, basisEgress) ? first : this.desiredFor(view, this.underlayMtu, held);
+      const target = isDeepStrictEqual(held, basisEgress) ? first : this.desiredFor(view, this.underlayMtu, held, this.hostInterfaces);
       if (target !== first && !isWithin(changedScope(basis, target.kernel), scope)) return undefined;
       const visible = observedWithin(observed, target.kernel, scope);
       const programmable = checkAdoptedNamespaces(desiredWithin(target.kernel, scope), visible);
@@ -207,8 +216,9 @@ export class Reconciler {
     const basis = this.basis;
     if (window.stale || basis === undefined) return undefined;
     const touchedBefore = window.touched.length;
-    const latest = this.desiredFor(view, underlayOf(observed, this.options).mtu, heldEgressAddresses(basis.sandboxes, observed.sandboxes));
-    const reread = unionOf([...window.touched, this.scopedRead(changedScope(basis, latest.kernel), [basis, latest.kernel])]);
+    const held = heldEgressAddresses(basis.sandboxes, observed.sandboxes);
+    const latest = this.desiredFor(view, underlayOf(observed, this.options).mtu, held, hostLinkNames(observed));
+    const reread = unionOf([...window.touched, this.scopedRead(view, changedScope(basis, latest.kernel), [basis, latest.kernel])]);
     const fresh = await this.observe(view, adoptedWithin(adoptedNetnsQuery(view), reread), reread);
     return { ...this.planFull(view, refreshed(observed, fresh, reread)), window, touchedBefore };
   }
@@ -243,16 +253,18 @@ export class Reconciler {
 
   private planFull(view: NodeView, observed: ObservedKernel): FullPlan {
     const underlayMtu = underlayOf(observed, this.options).mtu;
-    const target = this.desiredFor(view, underlayMtu, heldEgressAddresses([], observed.sandboxes));
+    const hostInterfaces = hostLinkNames(observed);
+    const target = this.desiredFor(view, underlayMtu, heldEgressAddresses([], observed.sandboxes), hostInterfaces);
     const programmable = checkAdoptedNamespaces(target.kernel, observed);
-    return { view, target, programmable, underlayMtu, actions: plan(programmable.kernel, observed) };
+    return { view, target, programmable, underlayMtu, hostInterfaces, actions: plan(programmable.kernel, observed) };
   }
 
-  private applyFull({ view, target, programmable, underlayMtu, actions }: FullPlan): Promise<ReconcileResult> {
+  private applyFull({ view, target, programmable, underlayMtu, hostInterfaces, actions }: FullPlan): Promise<ReconcileResult> {
     return this.writing(undefined, async () => {
       const result = await this.apply(actions);
       this.basis = target.kernel;
       this.underlayMtu = underlayMtu;
+      this.hostInterfaces = hostInterfaces;
       this.adopted(view, target.kernel, programmable);
       return { ...result, ...this.skippedOf(target), pass: FULL };
     });
@@ -290,7 +302,12 @@ export class Reconciler {
     }
   }
 
-  private desiredFor(view: NodeView, underlayMtu: number, heldEgress: ReadonlyMap<string, string>): DesiredViewResult {
+  private desiredFor(
+    view: NodeView,
+    underlayMtu: number,
+    heldEgress: ReadonlyMap<string, string>,
+    hostInterfaces: ReadonlySet<string>,
+  ): DesiredViewResult {
     return desired(view, {
       underlayDevice: this.options.underlayDevice,
       underlayMtu,
@@ -299,6 +316,7 @@ export class Reconciler {
       gatewaySubnet: this.options.gatewaySubnet ?? DEFAULT_GATEWAY_SUBNET,
       heldEgressAddresses: heldEgress,
       reservedPorts: this.options.reservedPorts,
+      lanHost: { interfaces: hostInterfaces, linkKinds: new Set(this.options.linkKinds ?? []) },
     });
   }
 
@@ -315,12 +333,16 @@ export class Reconciler {
     return this.kernel.observe(only === undefined ? query : { ...query, only });
   }
 
-  /** What a scoped pass reads: the scope's namespaces, and the host links it may write (its sandboxes' egress ends). */
-  private scopedRead(scope: PassScope, wanted: readonly DesiredKernel[]): ScopedRead {
+  /**
+   * What a scoped pass reads: the scope's namespaces, and the host links it may write (its
+   * sandboxes' egress ends, VLAN parents) or looks at (the view's LAN parents and their bases).
+   */
+  private scopedRead(view: NodeView, scope: PassScope, wanted: readonly DesiredKernel[]): ScopedRead {
     const egressEnds = wanted.flatMap((kernel) => kernel.sandboxes)
       .filter((sandbox) => scope.sandboxes.has(sandbox.netns))
       .flatMap((sandbox) => sandbox.egress?.hostName ?? []);
-    return { ...scope, hostLinks: new Set([this.options.underlayDevice, GATEWAY_BRIDGE, ...egressEnds]) };
+    const lan = [...lanHostInterfaces(view.networks), ...wanted.flatMap((kernel) => kernel.vlans.map((vlan) => vlan.name))];
+    return { ...scope, hostLinks: new Set([this.options.underlayDevice, GATEWAY_BRIDGE, ...egressEnds, ...lan]) };
   }
 
   private converge(target: DesiredKernel, observed: ObservedKernel): Promise<Omit<ReconcileResult, 'skipped' | 'unprogrammedEndpointIds' | 'pass'>> {
@@ -331,6 +353,10 @@ export class Reconciler {
     await this.kernel.apply(actions);
     return { writes: actions.length, actions: actions.map(describeAction), applied: actions };
   }
+}
+
+function hostLinkNames(observed: ObservedKernel): Set<string> {
+  return new Set(observed.hostLinks.map((link) => link.name));
 }
 
 function underlayOf(observed: ObservedKernel, options: ReconcilerOptions): ObservedLink {
