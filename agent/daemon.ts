@@ -27,6 +27,7 @@ import { chooseBalancer, type LbEngineChoice } from './lb/engine-choice';
 import { BALANCING_LEDGER, ServiceBalancing } from './lb/service-balancing';
 import { LoopbackProxy, namespacePlace } from './loopback-proxy';
 import { MeshStep } from './mesh/mesh-step';
+import { readNodeFacts } from './node-facts/node-facts';
 import { AgentMetrics } from './metrics/agent-metrics';
 import { GossipPromMetrics } from './metrics/gossip-metrics';
 import { DEFAULT_GATEWAY_SUBNET, Reconciler } from './reconcile';
@@ -146,6 +147,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   /** Per service, the revision whose rules every sandbox here holds, from the last pass: what the agent reports. */
   let programmedServices: Record<string, number> = {};
   let sessionUp = options.onSessionUp;
+  // Read once: the managers check networks and publish-all against it (a new interface needs a restart to be offered).
+  const nodeFacts = await readNodeFacts(runner, options.logger);
   const session: ManagerSession = new ManagerSession({
     managers: options.managers,
     credentials: providerChannelCredentials(provider),
@@ -153,6 +156,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     advertiseAddr: options.advertiseAddr,
     gatewaySubnet,
     reservedPorts,
+    nodeFacts,
     logger: options.logger,
     gossipPublicKey: transport?.publicKey,
     onView: (view) => {

@@ -15,6 +15,8 @@ export const GATEWAY_VETH_PREFIX = 'trgw-';
 export const LAN_DEVICE_PREFIX = 'trmv-';
 /** The alias of the 802.1q devices the agent creates as LAN parents (`eth0.42`): only those are ever removed. */
 export const VLAN_ALIAS = 'trellis-vlan';
+/** The host-namespace bridge of a bridge network (Docker's user-defined bridge), by the network id. */
+export const LOCAL_BRIDGE_PREFIX = 'trlb-';
 /** Swarm's docker_gwbridge, by the name the issue gives it: users look for it. */
 export const GATEWAY_BRIDGE = 'trellis_gw';
 /** The sandbox end of the gateway veth. */
@@ -23,11 +25,12 @@ export const EGRESS_INTERFACE = 'gw0';
 export const FIREWALL_TABLE = 'trellis';
 
 /**
- * Links of ours in the host namespace. Bridges, VXLAN devices and endpoint veths live in network
- * namespaces; found here they are leftovers (a crash between creating a VXLAN device and moving
- * it, or an older agent's layout) and are removed.
+ * Links of ours in the host namespace. Overlay bridges, VXLAN devices and endpoint veths live in
+ * network namespaces; found here they are leftovers (a crash between creating a VXLAN device and
+ * moving it, or an older agent's layout) and are removed, save bridge networks' own bridges and
+ * their endpoints' host ends, which live here.
  */
-export const OWNED_LINK_PREFIXES: readonly string[] = [VXLAN_PREFIX, BRIDGE_PREFIX, HOST_VETH_PREFIX, GATEWAY_VETH_PREFIX];
+export const OWNED_LINK_PREFIXES: readonly string[] = [VXLAN_PREFIX, BRIDGE_PREFIX, HOST_VETH_PREFIX, GATEWAY_VETH_PREFIX, LOCAL_BRIDGE_PREFIX];
 
 /** Linux refuses interface names longer than IFNAMSIZ - 1. */
 export const MAX_INTERFACE_NAME_LENGTH = 15;
@@ -48,6 +51,11 @@ export function hostVethName(endpointId: string): string {
 
 export function lanDeviceName(endpointId: string): string {
   return `${LAN_DEVICE_PREFIX}${endpointId.slice(0, MAX_INTERFACE_NAME_LENGTH - LAN_DEVICE_PREFIX.length)}`;
+}
+
+/** 'trlb-' and the network id's first 10 characters. */
+export function localBridgeName(networkId: string): string {
+  return `${LOCAL_BRIDGE_PREFIX}${networkId.slice(0, MAX_INTERFACE_NAME_LENGTH - LOCAL_BRIDGE_PREFIX.length)}`;
 }
 
 export function gatewayVethName(sandboxId: string): string {

@@ -1,6 +1,14 @@
 import { credentials, Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import pino from 'pino';
-import { DispatcherService, NodeView, type AgentMessage, type ManagerMessage, type MemberDigests, type MemberEntries } from '../../proto/gen/trellis/v1/dispatcher';
+import {
+  DispatcherService,
+  NodeView,
+  type AgentMessage,
+  type ManagerMessage,
+  type MemberDigests,
+  type MemberEntries,
+  type RegisterRequest,
+} from '../../proto/gen/trellis/v1/dispatcher';
 import { ManagerSession } from './manager-session';
 
 /*
@@ -15,11 +23,15 @@ class RecordingDispatcher {
   /** Per session, in order, the messages the agent sent. */
   readonly sessions: AgentMessage[][] = [];
   readonly streams: Stream[] = [];
+  readonly registrations: RegisterRequest[] = [];
   address = '';
 
   async start(): Promise<void> {
     this.server.addService(DispatcherService, {
-      register: (_call: unknown, callback: (error: null, response: { nodeId: string }) => void) => callback(null, { nodeId: 'node-b' }),
+      register: (call: { request: RegisterRequest }, callback: (error: null, response: { nodeId: string }) => void) => {
+        this.registrations.push(call.request);
+        callback(null, { nodeId: 'node-b' });
+      },
       session: (stream: Stream) => {
         const messages: AgentMessage[] = [];
         this.sessions.push(messages);
@@ -59,6 +71,12 @@ async function until(check: () => boolean, what: string): Promise<void> {
 }
 
 const view = NodeView.fromPartial({ revision: 4, nodeId: 'node-b', networks: [{ id: 'n1' }] });
+const nodeFacts = {
+  interfaces: [{ name: 'eth0', kind: '', addresses: ['198.18.0.2/24'] }],
+  linkKinds: ['macvlan'],
+  ephemeralPortFirst: 40000,
+  ephemeralPortLast: 50000,
+};
 const member = (ownerNodeId: string, digest: string) => ({ networkId: 'n1', ownerNodeId, digest });
 
 describe("a gossiping agent's manager session", () => {
@@ -77,6 +95,7 @@ describe("a gossiping agent's manager session", () => {
       advertiseAddr: '198.18.0.2',
       gatewaySubnet: '',
       reservedPorts: [],
+      nodeFacts,
       logger: pino({ level: 'silent' }),
       gossipPublicKey: 'ab'.repeat(32),
       onView: () => undefined,
@@ -91,6 +110,10 @@ describe("a gossiping agent's manager session", () => {
   afterAll(async () => {
     session.stop();
     await dispatcher.server.tryShutdown(() => undefined);
+  });
+
+  it("registers with its node's interfaces, link kinds and ephemeral port range", () => {
+    expect(dispatcher.registrations[0]).toEqual(expect.objectContaining({ nodeName: 'b', ...nodeFacts }));
   });
 
   it('tells its gossip key in the hello', () => {

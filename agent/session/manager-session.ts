@@ -15,6 +15,7 @@ import type { ReservedPort } from '../../proto/gen/trellis/v1/types';
 import { heartbeatIntervalMs } from '../../proto/runtime/heartbeat';
 import { HeldView } from '../../proto/runtime/held-view';
 import { managerChannelOptions } from '../../proto/runtime/tls';
+import { UNKNOWN_NODE_FACTS, type NodeFacts } from '../node-facts/node-facts';
 import { ManagerRotation } from './manager-rotation';
 
 export interface ManagerSessionOptions {
@@ -28,6 +29,8 @@ export interface ManagerSessionOptions {
   gatewaySubnet: string;
   /** Reported at registration, so the managers refuse publishing them. */
   reservedPorts: ReservedPort[];
+  /** Reported at registration: the host's interfaces, the link kinds its kernel has, its ephemeral port range. Unknown when absent. */
+  nodeFacts?: NodeFacts;
   logger: Logger;
   /** Called with the whole desired view after every resync or delta the manager sends, in order. */
   onView(view: NodeView): void;
@@ -147,9 +150,9 @@ export class ManagerSession {
   }
 
   private register(client: DispatcherClient): Promise<RegisterResponse> {
-    const { nodeName, advertiseAddr, gatewaySubnet, reservedPorts } = this.options;
+    const { nodeName, advertiseAddr, gatewaySubnet, reservedPorts, nodeFacts = UNKNOWN_NODE_FACTS } = this.options;
     return new Promise((resolve, reject) =>
-      client.register({ nodeName, advertiseAddr, gatewaySubnet, reservedPorts, interfaces: [], linkKinds: [], ephemeralPortFirst: 0, ephemeralPortLast: 0 }, (error, response) => (error ? reject(error) : resolve(response))),
+      client.register({ nodeName, advertiseAddr, gatewaySubnet, reservedPorts, ...nodeFacts }, (error, response) => (error ? reject(error) : resolve(response))),
     );
   }
 
