@@ -8,7 +8,7 @@ import type { NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import { FIREWALL_TABLE, NO_ADOPTED_NETNS, networkNetnsPrefix } from '../kernel';
 import { MemoryKernel } from '../kernel/memory-kernel';
 import { Reconciler } from './reconciler';
-import { FIRST_PID, MAX_SANDBOXES, arbitraryNodeView, arbitraryViewSequence, foreignNetns } from './test-arbitraries';
+import { EVERY_KIND, FIRST_PID, MAX_SANDBOXES, MEMORY_PLACES, arbitraryNodeView, arbitraryViewSequence, foreignNetns } from './test-arbitraries';
 import { applyDrift, arbitraryDrift } from './test-drift';
 import { sampleView, sandbox } from './test-fixtures';
 
@@ -48,7 +48,7 @@ describe('scoped passes over MemoryKernel', () => {
   test('after each change of a sequence, written by a scoped pass, a full pass writes nothing', async () => {
     let scoped = 0;
     await fc.assert(
-      fc.asyncProperty(arbitraryViewSequence(), async ([first, ...rest]) => {
+      fc.asyncProperty(arbitraryViewSequence(MEMORY_PLACES, 4, EVERY_KIND), async ([first, ...rest]) => {
         const { reconciler } = await convergedOn(first);
         for (const view of rest) {
           const change = await reconciler.reconcileChange(view);
@@ -64,7 +64,7 @@ describe('scoped passes over MemoryKernel', () => {
 
   test('drift and changes: a scoped pass, then a full pass, then nothing left to write', async () => {
     await fc.assert(
-      fc.asyncProperty(arbitraryViewSequence(), fc.array(arbitraryDrift, { maxLength: 3 }), async ([first, ...rest], drifts) => {
+      fc.asyncProperty(arbitraryViewSequence(MEMORY_PLACES, 4, EVERY_KIND), fc.array(arbitraryDrift, { maxLength: 3 }), async ([first, ...rest], drifts) => {
         const { kernel, reconciler } = await convergedOn(first);
         for (const drift of drifts) applyDrift(kernel, await observeAll(kernel), drift);
         for (const view of rest) {
@@ -78,7 +78,7 @@ describe('scoped passes over MemoryKernel', () => {
 
   test('a full pass surveyed before changes and planned after them leaves what a full pass over the newest view would', async () => {
     await fc.assert(
-      fc.asyncProperty(arbitraryViewSequence(), fc.nat(), fc.array(arbitraryDrift, { minLength: 1, maxLength: 3 }), async ([first, ...rest], split, drifts) => {
+      fc.asyncProperty(arbitraryViewSequence(MEMORY_PLACES, 4, EVERY_KIND), fc.nat(), fc.array(arbitraryDrift, { minLength: 1, maxLength: 3 }), async ([first, ...rest], split, drifts) => {
         const { kernel, reconciler } = await convergedOn(first);
         if (first === undefined) return;
         // Drift gives the plan something to write.
@@ -106,7 +106,7 @@ describe('scoped passes over MemoryKernel', () => {
 describe('the reconciler over MemoryKernel', () => {
   test('any view converges in one pass from an empty node', async () => {
     await fc.assert(
-      fc.asyncProperty(arbitraryNodeView(), async (view) => {
+      fc.asyncProperty(arbitraryNodeView(MEMORY_PLACES, EVERY_KIND), async (view) => {
         const { reconciler } = node();
         await convergesInOnePass(reconciler, view);
       }),
@@ -116,7 +116,7 @@ describe('the reconciler over MemoryKernel', () => {
 
   test('each view of a sequence converges in one pass from the one before', async () => {
     await fc.assert(
-      fc.asyncProperty(arbitraryViewSequence(), async (views) => {
+      fc.asyncProperty(arbitraryViewSequence(MEMORY_PLACES, 4, EVERY_KIND), async (views) => {
         const { reconciler } = node();
         for (const view of views) await convergesInOnePass(reconciler, view);
       }),
@@ -126,7 +126,7 @@ describe('the reconciler over MemoryKernel', () => {
 
   test('drift after convergence is repaired in one pass', async () => {
     await fc.assert(
-      fc.asyncProperty(arbitraryNodeView(), fc.array(arbitraryDrift, { minLength: 1, maxLength: 4 }), async (view, drifts) => {
+      fc.asyncProperty(arbitraryNodeView(MEMORY_PLACES, EVERY_KIND), fc.array(arbitraryDrift, { minLength: 1, maxLength: 4 }), async (view, drifts) => {
         const { kernel, reconciler } = node();
         await convergesInOnePass(reconciler, view);
         for (const drift of drifts) applyDrift(kernel, await observeAll(kernel), drift);
@@ -138,7 +138,7 @@ describe('the reconciler over MemoryKernel', () => {
 
   test('a pass killed anywhere in its writes is healed by the next pass, in one', async () => {
     await fc.assert(
-      fc.asyncProperty(arbitraryViewSequence(), fc.nat(), async (views, cut) => {
+      fc.asyncProperty(arbitraryViewSequence(MEMORY_PLACES, 4, EVERY_KIND), fc.nat(), async (views, cut) => {
         const { kernel, reconciler } = node();
         const [first, ...rest] = views;
         if (first !== undefined) await convergesInOnePass(reconciler, first);
@@ -161,7 +161,7 @@ describe('the reconciler over MemoryKernel', () => {
 
   test('removeAll leaves nothing of the agent behind, and the runtime\'s namespaces as they were', async () => {
     await fc.assert(
-      fc.asyncProperty(arbitraryViewSequence(), async (views) => {
+      fc.asyncProperty(arbitraryViewSequence(MEMORY_PLACES, 4, EVERY_KIND), async (views) => {
         const { kernel, reconciler } = node();
         const untouched = (await observeAll(kernel)).sandboxes;
         for (const view of views) await reconciler.reconcile(view);

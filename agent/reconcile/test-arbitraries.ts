@@ -38,11 +38,21 @@ const arbitraryNetwork = (index: number): fc.Arbitrary<NetworkView> =>
     }),
   );
 
-export type SandboxKind = 'created' | 'named' | 'attached';
+/** How a sandbox's namespace is made: adopted, a network mode, or shared with sandbox 0 (`sharer`). */
+export type SandboxKind = 'created' | 'named' | 'attached' | 'none' | 'host' | 'sharer';
 
-function sandboxView(index: number, kind: SandboxKind, places: SandboxPlaces): SandboxView {
-  const netnsPath = { created: '', named: `/run/netns/${places.foreignNetns(index)}`, attached: `/proc/${places.pid(index)}/ns/net` }[kind];
-  return { id: `s${index}`, name: `s${index}`, netnsName: places.netnsName(index), netnsPath, networkMode: '', sharesNetns: false };
+/** The kinds of the real-kernel samples; the memory properties add the network modes. */
+const ADOPTION_KINDS: readonly SandboxKind[] = ['created', 'created', 'named', 'attached'];
+export const EVERY_KIND: readonly SandboxKind[] = [...ADOPTION_KINDS, 'none', 'host', 'sharer'];
+
+function sandboxView(index: number, kinds: readonly SandboxKind[], places: SandboxPlaces): SandboxView {
+  const kind = kinds[index] ?? 'created';
+  const netnsPath = kind === 'named' ? `/run/netns/${places.foreignNetns(index)}` : kind === 'attached' ? `/proc/${places.pid(index)}/ns/net` : '';
+  const networkMode = kind === 'none' || kind === 'host' ? kind : '';
+  // Sandbox 0 shares its namespace once any other sandbox of the sequence does.
+  const sharesNetns = kind === 'sharer' || (index === 0 && kinds.includes('sharer'));
+  const netnsName = places.netnsName(kind === 'sharer' ? 0 : index);
+  return { id: `s${index}`, name: `s${index}`, netnsName, netnsPath, networkMode, sharesNetns };
 }
 
 const arbitraryPublished = fc.record({
@@ -90,7 +100,7 @@ function arbitraryNodeViewOf(kinds: readonly SandboxKind[], places: SandboxPlace
   return fc
     .record({
       networks: some(MAX_NETWORKS, arbitraryNetwork),
-      sandboxes: some(MAX_SANDBOXES, (index) => fc.constant(sandboxView(index, kinds[index] ?? 'created', places))),
+      sandboxes: some(MAX_SANDBOXES, (index) => fc.constant(sandboxView(index, kinds, places))),
       endpoints: some(MAX_ENDPOINTS, arbitraryEndpoint),
       extraOverlay: fc.boolean(),
     })
@@ -102,15 +112,15 @@ function arbitraryNodeViewOf(kinds: readonly SandboxKind[], places: SandboxPlace
     }));
 }
 
-const arbitraryKinds: fc.Arbitrary<SandboxKind[]> = fc.array(fc.constantFrom<SandboxKind>('created', 'created', 'named', 'attached'), {
-  minLength: MAX_SANDBOXES, maxLength: MAX_SANDBOXES,
-});
+function arbitraryKinds(kinds: readonly SandboxKind[]): fc.Arbitrary<SandboxKind[]> {
+  return fc.array(fc.constantFrom<SandboxKind>(...kinds), { minLength: MAX_SANDBOXES, maxLength: MAX_SANDBOXES });
+}
 
-export function arbitraryNodeView(places: SandboxPlaces = MEMORY_PLACES): fc.Arbitrary<NodeView> {
-  return arbitraryKinds.chain((kinds) => arbitraryNodeViewOf(kinds, places));
+export function arbitraryNodeView(places: SandboxPlaces = MEMORY_PLACES, kinds = ADOPTION_KINDS): fc.Arbitrary<NodeView> {
+  return arbitraryKinds(kinds).chain((drawn) => arbitraryNodeViewOf(drawn, places));
 }
 
 /** 2 to 4 views in a row, each a fresh draw over the same ids: everything may be added, removed or changed. */
-export function arbitraryViewSequence(places: SandboxPlaces = MEMORY_PLACES, maxLength = 4): fc.Arbitrary<NodeView[]> {
-  return arbitraryKinds.chain((kinds) => fc.array(arbitraryNodeViewOf(kinds, places), { minLength: 2, maxLength }));
+export function arbitraryViewSequence(places: SandboxPlaces = MEMORY_PLACES, maxLength = 4, kinds = ADOPTION_KINDS): fc.Arbitrary<NodeView[]> {
+  return arbitraryKinds(kinds).chain((drawn) => fc.array(arbitraryNodeViewOf(drawn, places), { minLength: 2, maxLength }));
 }

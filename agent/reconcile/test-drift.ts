@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { FIREWALL_TABLE, NETWORK_NETNS_PREFIX, ObservedKernel, ObservedLink, ObservedNetwork, isOwnedLinkName } from '../kernel';
 import { HOST_NETNS, MemoryKernel } from '../kernel/memory-kernel';
+import { isHostNamespace } from './plan-sandbox';
 
 /**
  * Drift for property tests on MemoryKernel: what an operator or another program could do to a
@@ -31,12 +32,17 @@ function pickFrom<T>(items: readonly T[], pick: number): T | undefined {
   return items.length === 0 ? undefined : items[pick % items.length];
 }
 
-/** What can be drifted: the agent's host links, everything in its network namespaces, every sandbox link. */
+/**
+ * What can be drifted: the agent's host links, everything in its network namespaces, every sandbox
+ * link but those of the host's namespace under a host-mode sandbox's name (the host's, as above).
+ */
 function placedLinks(observed: ObservedKernel): Placed[] {
   return [
     ...observed.hostLinks.filter((link) => isOwnedLinkName(link.name)).map((link) => ({ netns: HOST_NETNS, link })),
     ...observed.networks.flatMap((network) => network.links.filter((link) => link.name !== 'lo').map((link) => ({ netns: network.netns, link }))),
-    ...observed.sandboxes.flatMap((sandbox) => sandbox.links.map((link) => ({ netns: sandbox.netns, link }))),
+    ...observed.sandboxes
+      .filter((sandbox) => !isHostNamespace(sandbox, observed.hostLinks))
+      .flatMap((sandbox) => sandbox.links.map((link) => ({ netns: sandbox.netns, link }))),
   ];
 }
 
