@@ -72,6 +72,10 @@ describe('the network mode commands', () => {
     expect(await inspect('sandbox', 'quiet')).toMatchObject({ networkMode: 'none' });
     expect(await inspect('sandbox', 'side')).toMatchObject({ netnsFrom: app.id, netns: app.netns });
     expect(await inspect('sandbox', 'side2')).toMatchObject({ netnsFrom: app.id, netns: app.netns });
+    const rows = (await ok('sandbox', 'ls')).trim().split('\n');
+    expect(rows.find((row) => row.includes(' tools '))).toMatch(/ host\s+-$/);
+    expect(rows.find((row) => row.includes(' quiet '))).toMatch(/ none\s+-$/);
+    expect(rows.find((row) => row.includes(' side '))).toContain(` container:${String(app.id).slice(0, 12)} `);
     const refused = await trellis('network', 'connect', 'br', 'tools', '--publish', '8080:80');
     expect(refused.stderr).toContain('published_ports: sandbox "tools" uses the host\'s network');
   });

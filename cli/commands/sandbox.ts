@@ -32,7 +32,8 @@ export function addSandboxCommands(program: Command): void {
       shortId(s.id),
       s.name,
       s.node,
-      s.endpoints.map((e) => `${e.networkName}=${e.ip}`).join(',') || '-',
+      // A sandbox that joins no network says why: --network none|host, or another's namespace (container:ID).
+      s.endpoints.map((e) => `${e.networkName}=${e.ip}`).join(',') || s.networkMode || (s.netnsFrom ? `container:${shortId(s.netnsFrom)}` : '-'),
       s.endpoints.flatMap((e) => e.publishedPorts.map((p) => portMapping(p.hostPort, p.port, p.protocol))).join(',') || '-',
     ],
   });

@@ -34,8 +34,8 @@ export function createSandbox(state: StoreState, command: CreateSandbox): Result
     id: command.id,
     name: command.name,
     nodeId: node.id,
-    createdRevision: state.revision + 1,
     ...networking.value,
+    createdRevision: state.revision + 1,
   };
   state.sandboxes.set(record.id, record);
   if (networking.value.netnsFrom !== undefined) {

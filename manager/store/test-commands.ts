@@ -18,6 +18,16 @@ export const viewCommand: fc.Arbitrary<Command> = fc.oneof(
     subnet: fc.constantFrom('10.0.1.0/29', '10.0.3.0/24', '10.0.12.0/24'),
     internal: fc.boolean(),
   }),
+  // A bridge network local to one node (#17): in that node's view only, never in overlay_subnets.
+  fc.record({
+    type: fc.constant('createNetwork' as const),
+    id: fc.constant(''),
+    name: networkName,
+    driver: fc.constant('bridge'),
+    node: nodeName,
+    subnet: fc.constantFrom('10.0.20.0/24', '10.0.3.0/24'),
+    options: fc.constantFrom<Record<string, string>>({}, { icc: 'false' }),
+  }),
   fc.record({ type: fc.constant('removeNetwork' as const), network: networkName }),
   fc.record({ type: fc.constant('registerNode' as const), id: fc.constant(''), name: nodeName, advertiseAddr: fc.constantFrom('192.168.0.1', '192.168.0.2') }),
   fc.record({ type: fc.constant('updateNode' as const), node: nodeName, availability: fc.constantFrom('active', 'drain') }),
@@ -38,6 +48,9 @@ export const viewCommand: fc.Arbitrary<Command> = fc.oneof(
     node: nodeName,
     netns: fc.constantFrom('', '/run/netns/ext-1', '/proc/42/ns/net'),
   }),
+  // Network modes and shared namespaces (#17).
+  fc.record({ type: fc.constant('createSandbox' as const), id: fc.constant(''), name: sandboxName, node: nodeName, networkMode: fc.constantFrom('none', 'host') }),
+  fc.record({ type: fc.constant('createSandbox' as const), id: fc.constant(''), name: sandboxName, node: nodeName, netnsFrom: sandboxName }),
   fc.record({ type: fc.constant('removeSandbox' as const), sandbox: sandboxName }),
   fc.record({
     type: fc.constant('connect' as const),
@@ -48,6 +61,9 @@ export const viewCommand: fc.Arbitrary<Command> = fc.oneof(
     // Few host ports, so that some clash on a node and are refused.
     publishedPorts: fc.constantFrom([], [{ hostPort: 8080, port: 80 }], [{ protocol: 'udp', hostPort: 8080, port: 53 }, { hostPort: 9090, port: 90 }]),
     service: fc.constantFrom('', 'v1', 'v2', 'v3'),
+    // Publish-all takes ports of the node's range in apply (#17).
+    publishAll: fc.boolean(),
+    exposedPorts: fc.constantFrom([], [{ port: 80 }], [{ protocol: 'udp', port: 53 }, { port: 80 }]),
   }),
   fc.record({ type: fc.constant('disconnect' as const), network: networkName, sandbox: sandboxName }),
   fc.record({

@@ -238,7 +238,7 @@ export function toSandboxView(sandbox: SandboxRecord): SandboxView {
 /** An unknown node gets an empty view: there is nothing for it to program. */
 export function nodeView(state: StoreState, nodeId: string, cache: NetworkEndpointsCache = new Map()): NodeView {
   const node = state.nodes.get(nodeId);
-  const networks = [...hostedNetworkIds(state, nodeId)].map((id) => state.network(id)).sort((a, b) => a.vni - b.vni);
+  const networks = [...hostedNetworkIds(state, nodeId)].map((id) => state.network(id)).sort((a, b) => a.vni - b.vni || compareText(a.name, b.name));
   const hosted = new Set(networks.map((network) => network.id));
   return {
     revision: state.revision,
