@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { table } from '../cli/output';
 import { applyVariant, pathDevices, VARIANTS, type PathDevices, type Variant } from './dataplane/offloads';
 import { assertReachable, iperfVersion, startIperfServer, tcpGbps, type Endpoint } from './dataplane/iperf';
+import { buildMacvlanPath } from './dataplane/lan-path';
 import { buildHandbuiltPath, buildTrellisPath, type OverlayPath } from './dataplane/paths';
 import { numberFlags } from './flags';
 import { UPLINK, UNDERLAY_MTU, createHostPair } from './netns/hosts';
@@ -57,12 +58,14 @@ async function measure(options: Options, iperf: string, teardown: Teardown): Pro
   const hosts = await createHostPair(tag, teardown);
   const handbuilt = await buildHandbuiltPath(hosts, tag, UNDERLAY_MTU, teardown);
   const trellis = await buildTrellisPath(hosts, tag, teardown);
+  const macvlan = await buildMacvlanPath(hosts, tag, teardown);
   const underlay: OverlayPath = { near: { netns: hosts[0].netns, address: hosts[0].address }, far: { netns: hosts[1].netns, address: hosts[1].address } };
 
   const paths: Measured[] = [
     { label: '(a) underlay: veth between the two hosts', path: underlay },
     { label: '(b) hand-built VXLAN + bridge + veth', path: handbuilt },
     { label: '(c) Trellis overlay (the agent\'s Reconciler)', path: trellis },
+    { label: '(d) Trellis macvlan on the underlay (no overlay)', path: macvlan },
   ].map(({ label, path }) => ({ label, from: path.near.netns, to: path.far, gbps: [] }));
   for (const path of paths) {
     await startIperfServer(path.to, logDir, teardown);
@@ -103,8 +106,8 @@ const ratio = (a: number, b: number) => round(a / b, 3);
 const signedPercent = (factor: number) => `${factor >= 1 ? '+' : ''}${round((factor - 1) * 100)}%`;
 
 function report(options: Options, iperf: string, paths: Measured[], tried: Tried[]): void {
-  const [underlay, handbuilt, trellis] = paths.map((path) => median(path.gbps));
-  if (underlay === undefined || handbuilt === undefined || trellis === undefined) throw new Error('three paths were measured');
+  const [underlay, handbuilt, trellis, macvlan] = paths.map((path) => median(path.gbps));
+  if (underlay === undefined || handbuilt === undefined || trellis === undefined || macvlan === undefined) throw new Error('four paths were measured');
   const runs = (gbps: number[]) => gbps.map((value) => round(value, 2).toFixed(2)).join(' ');
   const rows = paths.map((path) => {
     const gbps = median(path.gbps);
@@ -136,6 +139,8 @@ function report(options: Options, iperf: string, paths: Measured[], tried: Tried
     ratio_trellis_vs_handbuilt: ratio(trellis, handbuilt),
     ratio_trellis_vs_underlay: ratio(trellis, underlay),
     ratio_handbuilt_vs_underlay: ratio(handbuilt, underlay),
+    macvlan_gbps: round(macvlan, 2),
+    ratio_macvlan_vs_underlay: ratio(macvlan, underlay),
     variants: tried.map((attempt) => {
       const gbps = attempt.unavailable === undefined ? median(attempt.gbps) : undefined;
       return {

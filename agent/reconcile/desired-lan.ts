@@ -53,16 +53,14 @@ export function lanNetworks(networks: readonly NetworkView[], host: LanHost): Ma
   for (const network of sorted) {
     const lan = lanNetwork(network, network.driver as LanDriver, host);
     const holder = lan.kind === undefined ? undefined : parents.get(network.parent);
-    if (lan.kind === undefined || holder === undefined) {
-      if (lan.kind !== undefined) parents.set(network.parent, lan);
-      byId.set(network.id, lan);
-    } else if (holder.kind !== lan.kind || (lan.kind === 'ipvlan' && holder.mode !== lan.mode)) {
+    if (lan.kind !== undefined && holder !== undefined && (holder.kind !== lan.kind || (lan.kind === 'ipvlan' && holder.mode !== lan.mode))) {
       const held = `${holder.kind}${holder.kind === 'ipvlan' ? ` ${holder.mode}` : ''} network ${holder.view.name}`;
       const problem = `${lan.kind} network ${network.name}: parent ${network.parent} already carries the ${held}; a parent takes macvlan or ipvlan devices, not both, and ipvlan ones in one mode`;
       byId.set(network.id, { view: network, problem });
-    } else {
-      byId.set(network.id, lan);
+      continue;
     }
+    if (lan.kind !== undefined && holder === undefined) parents.set(network.parent, lan);
+    byId.set(network.id, lan);
   }
   return byId;
 }

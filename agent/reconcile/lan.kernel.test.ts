@@ -165,3 +165,51 @@ test('a parent that appears later is used by the next full pass, and one that go
   expect(gone.unprogrammedEndpointIds).toEqual([endpointId(late, 'a')]);
   expect(await linkIn(lab.sandboxes.a, 'eth0')).toBeUndefined();
 });
+
+test('scoped passes connect and disconnect a LAN endpoint as a full pass would, and a full pass then finds nothing to do', async () => {
+  const onlyA = macvlan('bridge');
+  onlyA.endpoints = [{ sandbox: 'a', host: 10 }];
+  await lab.reconciler.reconcile(lanView(lab, [onlyA]));
+
+  const connect = await lab.reconciler.reconcileChange(lanView(lab, [macvlan('bridge')], 2));
+  expect(connect.pass).toBe('scoped');
+  expect(await linkIn(lab.sandboxes.b, 'eth0')).toMatchObject({ kind: 'macvlan', mode: 'bridge', addresses: [`${B}/24`] });
+  expect(await reaches(lab.sandboxes.b, A)).toBe(true);
+  expect((await lab.reconciler.reconcile(lanView(lab, [macvlan('bridge')], 2))).writes).toBe(0);
+
+  const disconnect = await lab.reconciler.reconcileChange(lanView(lab, [onlyA], 3));
+  expect(disconnect.pass).toBe('scoped');
+  expect(await linkIn(lab.sandboxes.b, 'eth0')).toBeUndefined();
+  expect((await lab.reconciler.reconcile(lanView(lab, [onlyA], 3))).writes).toBe(0);
+});
+
+test('in an adopted namespace only our LAN device is written and removed: its maker\'s interfaces are never touched, nor is a name they hold taken', async () => {
+  const theirs = `${lab.owner}-theirs`;
+  await processRunner.run(['ip', 'netns', 'add', theirs]);
+  try {
+    await processRunner.run(['ip', '-n', theirs, 'link', 'add', 'ext0', 'type', 'veth', 'peer', 'name', 'ext1']);
+    const clash: LanNetworkSpec = { id: 'clash', driver: 'macvlan', mode: 'bridge', parent: 'uplink', subnet: '198.18.79', endpoints: [{ sandbox: 'a', host: 40 }] };
+    const adopting = (networks: LanNetworkSpec[], revision: number) => {
+      const view = lanView(lab, networks, revision);
+      const [a] = view.sandboxes;
+      if (a !== undefined) a.netnsPath = `/run/netns/${theirs}`;
+      for (const endpoint of view.endpoints) if (endpoint.networkId === clash.id) endpoint.interfaceName = 'ext0';
+      return view;
+    };
+    const onlyA = macvlan('bridge');
+    onlyA.endpoints = [{ sandbox: 'a', host: 10 }];
+    const first = await lab.reconciler.reconcile(adopting([onlyA, clash], 1));
+    expect(first.skipped).toEqual([`endpoint ${lanDeviceName(endpointId(clash, 'a'))}: ext0 in adopted namespace ${theirs} is an interface Trellis does not own`]);
+    expect(first.unprogrammedEndpointIds).toEqual([endpointId(clash, 'a')]);
+    expect(await linkIn(theirs, 'eth0')).toMatchObject({ kind: 'macvlan', addresses: [`${A}/24`] });
+    expect(await linkIn(theirs, 'ext0')).toMatchObject({ kind: 'veth', addresses: [] });
+    expect(await reaches(lab.lanNetns, A)).toBe(true);
+    expect((await lab.reconciler.reconcile(adopting([onlyA, clash], 1))).writes).toBe(0);
+
+    await lab.reconciler.reconcile(adopting([{ ...onlyA, endpoints: [] }], 2));
+    expect(await linkIn(theirs, 'eth0')).toBeUndefined();
+    expect(await linkIn(theirs, 'ext0')).toMatchObject({ kind: 'veth' });
+  } finally {
+    await processRunner.run(['ip', 'netns', 'del', theirs]);
+  }
+});

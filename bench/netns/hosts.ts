@@ -65,6 +65,6 @@ export async function createHostPair(tag: string, teardown: Teardown): Promise<[
  * The agent's Reconciler for a host namespace: underlay = the host's uplink, VXLAN source = its
  * address, and an owner tag unique to the run, so removeAll() takes this run's sandboxes and nobody else's.
  */
-export function benchReconciler(host: BenchHost, owner: string, runner: CommandRunner = processRunner): Reconciler {
-  return new Reconciler({ underlayDevice: UPLINK, localAddress: host.address, owner }, new IprouteKernel(runner, { hostNetns: host.netns }));
+export function benchReconciler(host: BenchHost, owner: string, runner: CommandRunner = processRunner, linkKinds: readonly string[] = []): Reconciler {
+  return new Reconciler({ underlayDevice: UPLINK, localAddress: host.address, owner, linkKinds }, new IprouteKernel(runner, { hostNetns: host.netns }));
 }
