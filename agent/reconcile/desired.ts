@@ -1,10 +1,11 @@
 import { EndpointView, NetworkView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import type { ReservedPort } from '../../proto/gen/trellis/v1/types';
-import { formatCidr, parseCidr } from '../../proto/runtime/ipv4';
+import { cidrContains, formatCidr, parseCidr, parseIpv4 } from '../../proto/runtime/ipv4';
 import { VXLAN_PORT } from '../../proto/runtime/reserved';
 import {
   DesiredEndpoint,
   DesiredKernel,
+  DesiredLocalBridge,
   DesiredNetwork,
   DesiredSandbox,
   EGRESS_INTERFACE,
@@ -13,10 +14,12 @@ import {
   bridgeName,
   gatewayVethName,
   hostVethName,
+  localBridgeName,
   networkNetnsName,
   networkNetnsPrefix,
   vxlanName,
 } from '../kernel';
+import { Attachment, isOverlay, localDefaultRoute } from './default-route';
 import { allocateEgress } from './egress-addresses';
 import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from './gateway-subnet';
 import { firewallOf } from './plan-firewall';
@@ -64,11 +67,6 @@ export interface DesiredViewResult extends DesiredResult {
   skippedEndpointIds: string[];
 }
 
-interface Attachment {
-  endpoint: EndpointView;
-  network: NetworkView;
-}
-
 /** The kernel state a node view asks for. Pure. */
 export function desired(view: NodeView, options: DesiredOptions): DesiredViewResult {
   if (!isInterfaceName(options.underlayDevice)) throw new Error(`invalid underlay device name "${options.underlayDevice}"`);
@@ -90,9 +88,21 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
   if (local !== requestedLocal) skipped.push(`local address "${requestedLocal}" is not IPv4; VXLAN devices get none`);
   const kernel = emptyKernel(options.ownerTag);
 
-  const networks = new Map<string, { view: NetworkView; desired: DesiredNetwork }>();
+  const networks = new Map<string, { view: NetworkView; desired: DesiredNetwork; port: EndpointPort }>();
+  const localBridges = new Map<string, { view: NetworkView; desired: DesiredLocalBridge; port: EndpointPort }>();
   const vnis = new Set<number>();
   for (const network of view.networks) {
+    if (network.driver === 'bridge') {
+      const bridge = localBridgeOf(network, network.mtu || options.underlayMtu, skipped);
+      if (bridge !== undefined && kernel.localBridges.some((other) => other.name === bridge.name)) {
+        skipped.push(`network ${network.id}: its bridge ${bridge.name} is another network's (ids alike in their first characters)`);
+      } else if (bridge !== undefined) {
+        const port = { networkNetns: undefined, bridge: bridge.name, mtu: bridge.mtu, isolated: bridge.isolated };
+        localBridges.set(network.id, { view: network, desired: bridge, port });
+        kernel.localBridges.push(bridge);
+      }
+      continue;
+    }
     if (!isVni(network.vni) || vnis.has(network.vni)) {
       skipped.push(`network ${network.id}: VNI ${network.vni} is invalid or already used`);
       continue;
@@ -110,7 +120,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
       fdb: [],
       neighbours: [],
     };
-    networks.set(network.id, { view: network, desired: desiredNetwork });
+    networks.set(network.id, { view: network, desired: desiredNetwork, port: { networkNetns: desiredNetwork.netns, bridge, mtu } });
     kernel.networks.push(desiredNetwork);
   }
 
@@ -135,7 +145,8 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
   const sandboxAttachments = new Map<string, Attachment[]>();
   const viewNetworkIds = new Set(view.networks.map((network) => network.id));
   for (const endpoint of view.endpoints) {
-    const network = networks.get(endpoint.networkId);
+    const overlay = networks.get(endpoint.networkId);
+    const network = overlay ?? localBridges.get(endpoint.networkId);
     if (network === undefined) {
       // Its network was skipped (and said so): not programmed. One of a network the node does not
       // host (a backend of an ingress service, held for the routing mesh) is nothing to program here.
@@ -149,20 +160,23 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     }
     const mac = endpoint.mac.toLowerCase();
     // Two owners of one IP or MAC in a network would make FDB and neighbour entries flap every pass.
-    const addressKeys = [`${network.view.vni} ${endpoint.ip}`, `${network.view.vni} ${mac}`];
+    const segment = overlay === undefined ? `bridge ${network.view.id}` : `${network.view.vni}`;
+    const addressKeys = [`${segment} ${endpoint.ip}`, `${segment} ${mac}`];
     if (addressKeys.some((key) => claimedAddresses.has(key))) {
       skipEndpoint(endpoint, `IP ${endpoint.ip} or MAC ${mac} is already used in network ${network.view.id}`);
       continue;
     }
     addressKeys.forEach((key) => claimedAddresses.add(key));
     if (endpoint.nodeId !== view.nodeId) {
+      // A bridge network is local to its node: another node's endpoint on it is nothing to program here.
+      if (overlay === undefined) continue;
       if (!isIpv4(endpoint.vtep)) {
         skipEndpoint(endpoint, `VTEP "${endpoint.vtep}" is not an IPv4 address`);
         continue;
       }
-      const device = network.desired.vxlan.name;
-      network.desired.fdb.push({ device, mac, dst: endpoint.vtep });
-      network.desired.neighbours.push({ device, ip: endpoint.ip, mac });
+      const device = overlay.desired.vxlan.name;
+      overlay.desired.fdb.push({ device, mac, dst: endpoint.vtep });
+      overlay.desired.neighbours.push({ device, ip: endpoint.ip, mac });
       continue;
     }
     const netns = sandboxNetns.get(endpoint.sandboxId)?.netns;
@@ -175,7 +189,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     } else {
       hostNames.add(hostName);
       sandboxInterfaces.add(interfaceKey);
-      kernel.endpoints.push(localEndpoint(endpoint, network.desired, netns, mtuOf(network.view)));
+      kernel.endpoints.push(localEndpoint(endpoint, network.port, netns));
       const list = sandboxAttachments.get(endpoint.sandboxId) ?? [];
       list.push({ endpoint, network: network.view });
       sandboxAttachments.set(endpoint.sandboxId, list);
@@ -184,9 +198,18 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
 
   // Only sandboxes on a non-internal network get a way out (Docker: --internal has no gateway); an
   // adopted namespace's way out is its maker's business (it usually has its own default route).
+  // One whose local network gives it a default route needs the gateway bridge only to publish
+  // ports of its overlay endpoints.
+  const localRoutes = new Map([...sandboxNetns]
+    .filter(([, { origin }]) => origin.kind === 'created')
+    .map(([sandboxId]) => [sandboxId, localDefaultRoute(sandboxAttachments.get(sandboxId) ?? [])] as const));
   const egressWanted = [...sandboxNetns]
     .filter(([, { origin }]) => origin.kind === 'created')
-    .filter(([sandboxId]) => (sandboxAttachments.get(sandboxId) ?? []).some(({ network }) => !network.internal))
+    .filter(([sandboxId]) => {
+      const overlays = (sandboxAttachments.get(sandboxId) ?? []).filter(({ network }) => isOverlay(network) && !network.internal);
+      const publishes = overlays.some(({ endpoint }) => endpoint.publishedPorts.length > 0);
+      return overlays.length > 0 && (localRoutes.get(sandboxId) === undefined || publishes);
+    })
     .map(([, { netns }]) => netns)
     .sort();
   const egress = allocateEgress(gatewaySubnet, egressWanted, options.heldEgressAddresses);
@@ -200,12 +223,20 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     if (wantsEgress.has(netns) && address === undefined) {
       skipped.push(`sandbox ${sandboxId}: gateway subnet ${options.gatewaySubnet} is full; it gets no egress`);
     }
-    const published = publishedPorts(attachments.map(({ endpoint }) => endpoint), address !== undefined, claimedHostPorts, reservedPorts);
+    const overlays = attachments.filter(({ network }) => isOverlay(network));
+    const published = publishedPorts(overlays.map(({ endpoint }) => endpoint), address !== undefined, claimedHostPorts, reservedPorts);
     skipped.push(...published.skipped.map((problem) => `sandbox ${sandboxId}: ${problem}`));
+    for (const { endpoint, network } of attachments.filter((attachment) => attachment.network.driver === 'bridge')) {
+      const bridged = publishedPorts([endpoint], !network.internal, claimedHostPorts, reservedPorts);
+      skipped.push(...bridged.skipped.map((problem) => `sandbox ${sandboxId}: ${problem}`));
+      const port = kernel.endpoints.find((candidate) => candidate.hostName === hostVethName(endpoint.id));
+      if (port !== undefined && bridged.rules.length > 0) port.published = bridged.rules;
+    }
+    const gatewayRoute = address === undefined ? undefined : { gateway: egress.gateway, device: EGRESS_INTERFACE };
     const sandbox: DesiredSandbox = {
       netns,
       origin,
-      defaultRoute: address === undefined ? undefined : { gateway: egress.gateway, device: EGRESS_INTERFACE },
+      defaultRoute: localRoutes.get(sandboxId) ?? gatewayRoute,
       egress: address === undefined ? undefined : {
         hostName: gatewayVethName(sandboxId),
         interfaceName: EGRESS_INTERFACE,
@@ -225,14 +256,14 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     };
   }
   kernel.isolatedSubnets = isolatedSubnets(view, skipped);
-  kernel.firewall = firewallOf(kernel);
+  kernel.firewall = firewallOf(kernel, formatCidr(gatewaySubnet));
   return { kernel, skipped, skippedEndpointIds };
 }
 
-/** Every overlay subnet of the cluster: nothing from the gateway bridge may reach one. */
+/** Every overlay subnet of the cluster: nothing from the gateway bridge or a bridge network may reach one. */
 function isolatedSubnets(view: NodeView, skipped: string[]): string[] {
   const subnets = new Set<string>();
-  for (const text of [...view.overlaySubnets, ...view.networks.map((network) => network.subnet)]) {
+  for (const text of [...view.overlaySubnets, ...view.networks.filter(isOverlay).map((network) => network.subnet)]) {
     const parsed = parseCidr(text);
     if (parsed.ok) subnets.add(formatCidr(parsed.cidr));
     else skipped.push(`overlay subnet "${text}" is not an IPv4 CIDR; it is not isolated from the gateway bridge`);
@@ -250,12 +281,44 @@ function endpointProblem(endpoint: EndpointView, nodeId: string): string | undef
   return undefined;
 }
 
-function localEndpoint(endpoint: EndpointView, network: DesiredNetwork, netns: string, mtu: number): DesiredEndpoint {
+/**
+ * A bridge network's bridge: the gateway of every subnet (an older manager sends none but the
+ * first, as subnet and gateway). A subnet that is not an IPv4 CIDR with its gateway inside is
+ * skipped, said so; a network left with none is.
+ */
+function localBridgeOf(network: NetworkView, mtu: number, skipped: string[]): DesiredLocalBridge | undefined {
+  const given = network.subnets.length > 0 ? network.subnets : [{ subnet: network.subnet, gateway: network.gateway }];
+  const subnets: string[] = [];
+  const addresses: string[] = [];
+  for (const { subnet, gateway } of given) {
+    const parsed = parseCidr(subnet);
+    const address = parseIpv4(gateway);
+    if (!parsed.ok || address === undefined || !cidrContains(parsed.cidr, address)) {
+      skipped.push(`network ${network.id}: subnet "${subnet}" with gateway "${gateway}" is not an IPv4 subnet holding its gateway; not on its bridge`);
+      continue;
+    }
+    subnets.push(formatCidr(parsed.cidr));
+    addresses.push(`${gateway}/${parsed.cidr.prefixLength}`);
+  }
+  if (subnets.length === 0) {
+    skipped.push(`network ${network.id}: no subnet to put on its bridge`);
+    return undefined;
+  }
+  return { name: localBridgeName(network.id), mtu, addresses, subnets, internal: network.internal, isolated: network.isolateSandboxes };
+}
+
+/** Where a local endpoint's host end goes: a network namespace's bridge (overlay) or the host's (bridge network). */
+interface EndpointPort {
+  networkNetns: string | undefined;
+  bridge: string;
+  mtu: number;
+  isolated?: boolean;
+}
+
+function localEndpoint(endpoint: EndpointView, port: EndpointPort, netns: string): DesiredEndpoint {
   return {
     hostName: hostVethName(endpoint.id),
-    networkNetns: network.netns,
-    bridge: network.bridge.name,
-    mtu,
+    ...port,
     netns,
     interfaceName: endpoint.interfaceName,
     mac: endpoint.mac.toLowerCase(),
@@ -272,6 +335,7 @@ export function emptyKernel(ownerTag: string): DesiredKernel {
     networks: [],
     sandboxes: [],
     endpoints: [],
+    localBridges: [],
     gateway: undefined,
     isolatedSubnets: [],
     firewall: undefined,

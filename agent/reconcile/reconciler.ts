@@ -309,12 +309,19 @@ export class Reconciler {
     return this.kernel.observe(only === undefined ? query : { ...query, only });
   }
 
-  /** What a scoped pass reads: the scope's namespaces, and the host links it may write (its sandboxes' egress ends). */
+  /**
+   * What a scoped pass reads: the scope's namespaces, and the host links it may write (the bridges
+   * of the host, its sandboxes' egress ends and their bridge networks' veth ends).
+   */
   private scopedRead(scope: PassScope, wanted: readonly DesiredKernel[]): ScopedRead {
     const egressEnds = wanted.flatMap((kernel) => kernel.sandboxes)
       .filter((sandbox) => scope.sandboxes.has(sandbox.netns))
       .flatMap((sandbox) => sandbox.egress?.hostName ?? []);
-    return { ...scope, hostLinks: new Set([this.options.underlayDevice, GATEWAY_BRIDGE, ...egressEnds]) };
+    const bridgeEnds = wanted.flatMap((kernel) => kernel.endpoints)
+      .filter((endpoint) => endpoint.networkNetns === undefined && scope.sandboxes.has(endpoint.netns))
+      .map((endpoint) => endpoint.hostName);
+    const bridges = wanted.flatMap((kernel) => kernel.localBridges.map((bridge) => bridge.name));
+    return { ...scope, hostLinks: new Set([this.options.underlayDevice, GATEWAY_BRIDGE, ...bridges, ...egressEnds, ...bridgeEnds]) };
   }
 
   private converge(target: DesiredKernel, observed: ObservedKernel): Promise<Omit<ReconcileResult, 'skipped' | 'unprogrammedEndpointIds' | 'pass'>> {
