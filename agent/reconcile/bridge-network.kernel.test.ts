@@ -28,8 +28,9 @@ const PUBLISHED = 8080;
 /** The overlay sandbox's address. */
 const OVERLAY_ADDRESS = '10.233.9.2';
 
-const sandboxes = ['a', 'b', 'c'].map((name) => ({ id: `sb-${name}`, name, netnsName: `trsb-${tag}-${name}`, netnsPath: '', networkMode: '', sharesNetns: false }));
-const [A, B, C] = sandboxes.map((sandbox) => sandbox.netnsName) as [string, string, string];
+const sandboxes = ['a', 'b', 'c', 'd'].map((name) => ({ id: `sb-${name}`, name, netnsName: `trsb-${tag}-${name}`, netnsPath: '', networkMode: '', sharesNetns: false }));
+const [A, B, C, D] = sandboxes.map((sandbox) => sandbox.netnsName) as [string, string, string, string];
+const INNER_ID = `inner${tag}`;
 
 function endpoint(name: string, networkId: string, ip: string, mac: string, fields: Partial<EndpointView> = {}): EndpointView {
   return {
@@ -47,6 +48,10 @@ function viewOf(isolateSandboxes: boolean): NodeView {
         subnets: [{ subnet: '10.233.1.0/24', gateway: '10.233.1.1' }, { subnet: '10.233.2.0/24', gateway: '10.233.2.1' }],
         parent: '', mode: '', isolateSandboxes,
       },
+      {
+        id: INNER_ID, name: 'inner', driver: 'bridge', vni: 0, subnet: '10.233.3.0/24', gateway: '10.233.3.1', mtu: 0, internal: true,
+        subnets: [], parent: '', mode: '', isolateSandboxes: false,
+      },
       { id: 'ovl', name: 'ovl', driver: '', vni: VNI, subnet: '10.233.9.0/24', gateway: '10.233.9.1', mtu: 0, internal: false, subnets: [], parent: '', mode: '', isolateSandboxes: false },
     ],
     sandboxes,
@@ -54,6 +59,7 @@ function viewOf(isolateSandboxes: boolean): NodeView {
       endpoint('a', LAN_ID, '10.233.1.2', '02:42:0a:e9:01:02', { publishedPorts: [{ protocol: 'tcp', hostPort: PUBLISHED, port: SERVICE_PORT }] }),
       endpoint('b', LAN_ID, '10.233.1.3', '02:42:0a:e9:01:03'),
       endpoint('c', 'ovl', OVERLAY_ADDRESS, '02:42:0a:e9:09:02'),
+      endpoint('d', INNER_ID, '10.233.3.2', '02:42:0a:e9:03:02'),
     ],
   };
 }
@@ -91,7 +97,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const server of [...servers, ...sandboxServers]) server.kill();
   await reconciler.removeAll().catch(() => undefined);
-  for (const name of [A, B, C, networkNetnsName(owner, VNI), HOST.ns, OUTSIDE.ns, UNDERLAY]) await deleteNetnsIfPresent(name).catch(() => undefined);
+  for (const name of [A, B, C, D, networkNetnsName(owner, VNI), HOST.ns, OUTSIDE.ns, UNDERLAY]) await deleteNetnsIfPresent(name).catch(() => undefined);
 });
 
 describe('a bridge network on a real kernel', () => {
@@ -99,7 +105,7 @@ describe('a bridge network on a real kernel', () => {
     await convergesInOnePass(viewOf(false));
     expect(await gateways()).toEqual(['10.233.1.1/24', '10.233.2.1/24']);
     expect(await run(['ip', '-n', A, 'route', 'show', 'default'])).toContain('via 10.233.1.1 dev eth0');
-    for (const netns of [A, B, C]) sandboxServers.push(await startServer(netns, [SERVICE_PORT]));
+    for (const netns of [A, B, C, D]) sandboxServers.push(await startServer(netns, [SERVICE_PORT]));
   });
 
   test('two sandboxes on it reach each other, and the outside through masquerade', async () => {
@@ -121,6 +127,17 @@ describe('a bridge network on a real kernel', () => {
     expect(await connect(A, 'tcp', OVERLAY_ADDRESS, SERVICE_PORT)).toEqual(blocked);
     expect(await connect(A, 'tcp', gw0 ?? '', SERVICE_PORT)).toEqual(blocked);
     expect(await connect(C, 'tcp', '10.233.1.2', SERVICE_PORT)).toEqual(blocked);
+  });
+
+  test('an internal one forwards nothing out nor in, published ports included; its sandbox reaches only its gateway', async () => {
+    expect(await run(['ip', '-n', D, 'route', 'show', 'default'])).toBe('');
+    // A way out by hand: only the firewall stops it.
+    await run(['ip', '-n', D, 'route', 'add', 'default', 'via', '10.233.3.1']);
+    expect(await connect(D, 'tcp', OUTSIDE.ip, OUTSIDE_PORT)).toEqual(blocked);
+    expect(await connect(D, 'tcp', '10.233.1.2', SERVICE_PORT)).toEqual(blocked);
+    expect(await connect(D, 'tcp', '10.233.3.1', PUBLISHED)).toEqual(blocked);
+    expect(await connect(A, 'tcp', '10.233.3.2', SERVICE_PORT)).toEqual(blocked);
+    expect(await run(['ip', 'netns', 'exec', D, 'ping', '-c', '1', '-W', '2', '10.233.3.1'])).toContain('1 received');
   });
 
   test('icc=false: its sandboxes no longer reach each other, still the outside and the published port', async () => {
@@ -152,6 +169,6 @@ describe('a bridge network on a real kernel', () => {
     expect(await settled(ourHostLinks, (links) => links.length === 0)).toEqual([]);
     expect((await reconciler.reconcile(empty)).actions).toEqual([]);
     expect(await inHost('nft', 'list', 'tables')).not.toContain(`ip ${FIREWALL_TABLE}`);
-    expect((await netnsNames()).filter((name) => [A, B, C].includes(name))).toEqual([]);
+    expect((await netnsNames()).filter((name) => [A, B, C, D].includes(name))).toEqual([]);
   });
 });
