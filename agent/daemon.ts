@@ -21,7 +21,7 @@ import { AgentDns } from './dns/agent-dns';
 import { AgentGossip } from './gossip/agent-gossip';
 import { nextEpoch } from './gossip/epoch-file';
 import { startGossipRuntime } from './gossip/gossip-runtime';
-import { IprouteKernel, detectLinkKinds } from './kernel';
+import { IprouteKernel } from './kernel';
 import { BalancingStep } from './lb/balancing-step';
 import { chooseBalancer, type LbEngineChoice } from './lb/engine-choice';
 import { BALANCING_LEDGER, ServiceBalancing } from './lb/service-balancing';
@@ -124,8 +124,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const readyEndpoints = (): ReadonlySet<string> => gossip?.readyEndpoints() ?? session.readyEndpoints();
   const gatewaySubnet = options.gatewaySubnet ?? DEFAULT_GATEWAY_SUBNET;
   const runner = kernelRunner(process.env, options.logger);
-  // macvlan, ipvlan and VLAN parents only where this kernel can make them: the rest is skipped, saying so.
-  const linkKinds = await detectLinkKinds(runner);
+  // Read once: the managers check networks and publish-all against it (a new interface needs a
+  // restart to be offered); macvlan, ipvlan and VLAN parents are made only where this kernel can.
+  const nodeFacts = await readNodeFacts(runner, options.logger);
+  const linkKinds = nodeFacts.linkKinds;
   const reconciler = new Reconciler(
     { underlayDevice: options.underlayDevice, localAddress: options.advertiseAddr, owner: ownerTag(options.stateDir, options.advertiseAddr), gatewaySubnet, reservedPorts, linkKinds },
     new IprouteKernel(runner),
@@ -147,8 +149,6 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   /** Per service, the revision whose rules every sandbox here holds, from the last pass: what the agent reports. */
   let programmedServices: Record<string, number> = {};
   let sessionUp = options.onSessionUp;
-  // Read once: the managers check networks and publish-all against it (a new interface needs a restart to be offered).
-  const nodeFacts = await readNodeFacts(runner, options.logger);
   const session: ManagerSession = new ManagerSession({
     managers: options.managers,
     credentials: providerChannelCredentials(provider),

@@ -22,6 +22,7 @@ const firewall: DesiredFirewall = {
     { protocol: 'udp', hostPort: 5300, address: lab.sandboxB.gatewayIp, port: SANDBOX_B_PORT },
     { protocol: 'tcp', hostPort: 8080, address: lab.sandboxA.gatewayIp, port: SANDBOX_A_PORT },
   ],
+  localBridges: [],
 };
 const withoutIsolation: DesiredFirewall = { ...firewall, isolatedSubnets: ['10.231.6.0/24'] };
 
@@ -66,6 +67,13 @@ describe('firewall table on a real kernel', () => {
     expect(await connect(lab.outside.netns, 'udp', lab.host.underlayIp, 5300)).toBe(`reply ${lab.outside.underlayIp}`);
     expect(await connect(lab.host.netns, 'tcp', lab.host.underlayIp, 8080)).toBe(`reply ${lab.host.underlayIp}`);
     expect(await connect(lab.host.netns, 'udp', lab.host.gatewayIp, 5300)).toBe(`reply ${lab.host.gatewayIp}`);
+  });
+
+  test('hairpin: a published port answers a sandbox on the gateway bridge that asks the host address', async () => {
+    // Where the host routes the flow it is masqueraded to the gateway; where br_netfilter bridges it, the asker's own address shows.
+    const answered = (asker: string) => expect.stringMatching(new RegExp(`^reply (${lab.host.gatewayIp}|${asker})$`));
+    expect(await connect(lab.sandboxB.netns, 'tcp', lab.host.underlayIp, 8080)).toEqual(answered(lab.sandboxB.gatewayIp));
+    expect(await connect(lab.sandboxA.netns, 'udp', lab.host.underlayIp, 5300)).toEqual(answered(lab.sandboxA.gatewayIp));
   });
 
   test('loopback is not published: 127.0.0.1 stays the host\'s own', async () => {

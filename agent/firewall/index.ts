@@ -1,4 +1,4 @@
 export { isMissingTableError, listTableArgv, normalizeListing } from './listing';
-export type { DesiredFirewall, PublishedPort } from './model';
+export type { DesiredFirewall, LocalBridgeRules, PublishedPort } from './model';
 export { renderTable } from './render';
 export { deleteScript, replaceScript } from './scripts';

@@ -12,6 +12,7 @@ const firewall: DesiredFirewall = {
     { protocol: 'tcp', hostPort: 8080, address: '172.29.0.2', port: 80 },
     { protocol: 'tcp', hostPort: 443, address: '172.29.0.10', port: 8443 },
   ],
+  localBridges: [],
 };
 
 describe('renderTable', () => {
@@ -33,13 +34,14 @@ describe('renderTable', () => {
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
 		ip saddr 172.29.0.0/16 oifname != "trellis_gw" masquerade
+		oifname "trellis_gw" ip saddr 172.29.0.0/16 ct status dnat masquerade
 	}
 	chain forward {
 		type filter hook forward priority filter; policy accept;
+		ct status dnat accept
 		iifname "trellis_gw" oifname "trellis_gw" drop
 		iifname "trellis_gw" ip daddr { 10.0.9.0/24, 10.231.7.0-10.231.8.255 } drop
 		oifname "trellis_gw" ct state established,related accept
-		oifname "trellis_gw" ct status dnat accept
 		oifname "trellis_gw" drop
 	}
 }
@@ -51,6 +53,47 @@ describe('renderTable', () => {
     expect(rendered).toContain('\tchain published_ports {\n\t}\n');
     expect(rendered).not.toContain('ip daddr {');
     expect(rendered).toContain('iifname "trellis_gw" oifname "trellis_gw" drop\n\t\toifname "trellis_gw" ct state');
+  });
+
+  test('bridge networks: masquerade out of non-internal ones, hairpin, and isolation from each other, the gateway bridge and overlay subnets', () => {
+    const rendered = renderTable({
+      ...firewall,
+      isolatedSubnets: ['10.0.9.0/24'],
+      localBridges: [
+        { bridge: 'trlb-open', subnets: ['10.40.0.0/24', '10.41.0.0/24'], internal: false, isolated: false },
+        { bridge: 'trlb-icc', subnets: ['10.42.0.0/24'], internal: false, isolated: true },
+        { bridge: 'trlb-inner', subnets: ['10.43.0.0/24'], internal: true, isolated: false },
+      ],
+    });
+    expect(rendered).toContain(`	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		ip saddr 172.29.0.0/16 oifname != "trellis_gw" masquerade
+		ip saddr 10.42.0.0/24 oifname != "trlb-icc" masquerade
+		ip saddr { 10.40.0.0/24, 10.41.0.0/24 } oifname != "trlb-open" masquerade
+		oifname "trellis_gw" ip saddr 172.29.0.0/16 ct status dnat masquerade
+		oifname "trlb-icc" ip saddr 10.42.0.0/24 ct status dnat masquerade
+		oifname "trlb-open" ip saddr { 10.40.0.0/24, 10.41.0.0/24 } ct status dnat masquerade
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		iifname "trlb-inner" oifname "trlb-inner" accept
+		iifname "trlb-inner" drop
+		oifname "trlb-inner" drop
+		ct status dnat accept
+		iifname "trellis_gw" oifname "trellis_gw" drop
+		iifname "trellis_gw" ip daddr 10.0.9.0/24 drop
+		oifname "trellis_gw" ct state established,related accept
+		oifname "trellis_gw" drop
+		iifname "trlb-icc" oifname "trlb-icc" drop
+		iifname "trlb-icc" ip daddr 10.0.9.0/24 drop
+		oifname "trlb-icc" ct state established,related accept
+		oifname "trlb-icc" drop
+		iifname "trlb-open" oifname "trlb-open" accept
+		iifname "trlb-open" ip daddr 10.0.9.0/24 drop
+		oifname "trlb-open" ct state established,related accept
+		oifname "trlb-open" drop
+	}
+`);
   });
 
   test('the gateway subnet is printed as its network', () => {
@@ -73,10 +116,10 @@ describe('renderTable', () => {
     fc.assert(
       fc.property(
         arbitraryFirewall('t').chain((desired) =>
-          fc.tuple(fc.constant(desired), shuffled(desired.isolatedSubnets), shuffled(desired.published)),
+          fc.tuple(fc.constant(desired), shuffled(desired.isolatedSubnets), shuffled(desired.published), shuffled(desired.localBridges)),
         ),
-        ([desired, isolatedSubnets, published]) => {
-          expect(renderTable({ ...desired, isolatedSubnets, published })).toBe(renderTable(desired));
+        ([desired, isolatedSubnets, published, localBridges]) => {
+          expect(renderTable({ ...desired, isolatedSubnets, published, localBridges })).toBe(renderTable(desired));
         },
       ),
     );

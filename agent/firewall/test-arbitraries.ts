@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { DesiredFirewall, PublishedPort } from './model';
+import type { DesiredFirewall, LocalBridgeRules, PublishedPort } from './model';
 
 /**
  * Desired states crowded into little address space, so that subnets overlap, nest and touch
@@ -27,6 +27,13 @@ const arbitraryPublishedPort: fc.Arbitrary<PublishedPort> = fc.record({
   port: fc.integer({ min: 1, max: 65535 }),
 });
 
+const arbitraryLocalBridge: fc.Arbitrary<LocalBridgeRules> = fc.record({
+  bridge: fc.integer({ min: 0, max: 5 }).map((index) => `trlb-fw${index}`),
+  subnets: fc.array(arbitrarySubnet, { minLength: 1, maxLength: 3 }),
+  internal: fc.boolean(),
+  isolated: fc.boolean(),
+});
+
 export function arbitraryFirewall(table: string): fc.Arbitrary<DesiredFirewall> {
   return fc.record({
     table: fc.constant(table),
@@ -34,5 +41,7 @@ export function arbitraryFirewall(table: string): fc.Arbitrary<DesiredFirewall> 
     gatewaySubnet: fc.constantFrom('172.29.0.0/16', '172.29.0.1/16', '192.168.128.0/17'),
     isolatedSubnets: fc.array(arbitrarySubnet, { maxLength: 12 }),
     published: fc.array(arbitraryPublishedPort, { maxLength: 12 }),
+    // One set of rules per bridge name, as desired() makes them.
+    localBridges: fc.uniqueArray(arbitraryLocalBridge, { maxLength: 4, selector: (rules) => rules.bridge }),
   });
 }

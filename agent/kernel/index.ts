@@ -8,4 +8,3 @@ export type { Kernel } from './kernel';
 export * from './model';
 export * from './names';
 export { BRIDGE_NETFILTER_SYSCTLS } from './namespace-reads';
-export { LAN_LINK_KINDS, detectLinkKinds } from './link-kinds';

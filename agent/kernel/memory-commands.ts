@@ -219,8 +219,9 @@ function linkSet(ns: MemNamespace, words: readonly string[], fail: (why: string)
 export function setMtu(link: MemLink, mtu: number): void {
   const underlay = link.vxlan && [...link.vxlan.birthNs.links.values()].find((other) => other.ifindex === link.vxlan?.underlayIfindex);
   if (underlay !== undefined && mtu > underlay.mtu - VXLAN_HEADROOM) throw new KernelRefusal('Error: mtu greater than device maximum.');
+  // The kernel skips setting an MTU a link already has: a bridge's then stays unmarked.
+  if (link.kind === 'bridge' && link.mtu !== mtu) link.mtuSetByUser = true;
   link.mtu = mtu;
-  if (link.kind === 'bridge') link.mtuSetByUser = true;
   if (link.master !== undefined) adjustBridgeMtu(link.ns, link.master);
 }
 

@@ -139,7 +139,7 @@ describe('MemoryKernel reads back what it was told, as IprouteKernel would', () 
 
   test('the firewall table reads back as renderTable() after its replace script, and is gone after its delete script', async () => {
     const memory = kernel();
-    const firewall: DesiredFirewall = { table: 'trellis', gatewayBridge: 'trellis_gw', gatewaySubnet: '172.29.0.0/16', isolatedSubnets: ['10.231.0.0/24'], published: [] };
+    const firewall: DesiredFirewall = { table: 'trellis', gatewayBridge: 'trellis_gw', gatewaySubnet: '172.29.0.0/16', isolatedSubnets: ['10.231.0.0/24'], published: [], localBridges: [] };
     await memory.apply([{ scope: HOST, tool: 'nft', args: [replaceScript(firewall)] }]);
     expect((await memory.observe(QUERY)).firewall).toBe(renderTable(firewall));
     await memory.apply([{ scope: HOST, tool: 'nft', args: [deleteScript('trellis')] }, { scope: HOST, tool: 'nft', args: [deleteScript('trellis')] }]);

@@ -177,12 +177,20 @@ export interface DesiredNetwork {
   neighbours: DesiredNeighbour[];
 }
 
-/** A local endpoint: a veth pair from the network's bridge (in the network's namespace) into a sandbox. */
+/**
+ * A local endpoint: a veth pair from the network's bridge into a sandbox. The bridge is in the
+ * network's namespace for an overlay network, in the host namespace for a bridge network.
+ */
 export interface DesiredEndpoint {
   /** Also written as the alias of the sandbox end: ifindexes alone do not pair veths across many namespaces. */
   hostName: string;
-  networkNetns: string;
+  /** undefined: a bridge network's endpoint, whose host end stays in the host namespace. */
+  networkNetns: string | undefined;
   bridge: string;
+  /** Bridge port isolation of the host end (a bridge network's icc=false); undefined: left as the kernel has it. */
+  isolated?: boolean;
+  /** A bridge network's published ports, DNAT to this endpoint's own address. */
+  published?: PublishedPortRule[];
   mtu: number;
   netns: string;
   interfaceName: string;
@@ -271,6 +279,23 @@ export interface DesiredGateway {
   mtu: number;
 }
 
+/**
+ * A bridge network (Docker's user-defined bridge, local to one node): a bridge in the host
+ * namespace holding the gateway of each of its subnets, its sandboxes' veths on it.
+ */
+export interface DesiredLocalBridge {
+  name: string;
+  mtu: number;
+  /** Every subnet's gateway, "a.b.c.d/len". */
+  addresses: string[];
+  /** The network's subnets (CIDR): what the firewall masquerades and isolates. */
+  subnets: string[];
+  /** --internal: nothing is forwarded out of it or into it. */
+  internal: boolean;
+  /** icc=false: its sandboxes reach the gateway, not each other. */
+  isolated: boolean;
+}
+
 /** Desired FDB and neighbour entries are always permanent. */
 export type DesiredFdbEntry = Omit<FdbEntry, 'permanent'>;
 
@@ -293,6 +318,8 @@ export interface DesiredKernel {
   vlans: DesiredVlan[];
   /** undefined when no sandbox here has egress: the bridge, its firewall table and ip_forward are then not needed. */
   gateway: DesiredGateway | undefined;
+  /** Bridge networks' bridges in the host namespace. */
+  localBridges: DesiredLocalBridge[];
   /** Every overlay subnet of the cluster: the firewall keeps the gateway bridge from reaching them. */
   isolatedSubnets: string[];
   /**

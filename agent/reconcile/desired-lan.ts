@@ -1,5 +1,5 @@
 import type { EndpointView, NetworkView } from '../../proto/gen/trellis/v1/dispatcher';
-import { DefaultRoute, DesiredLanEndpoint, DesiredVlan, lanDeviceName } from '../kernel';
+import { DesiredLanEndpoint, DesiredVlan, lanDeviceName } from '../kernel';
 import { isInterfaceName } from './validate';
 
 /*
@@ -13,9 +13,6 @@ export type LanDriver = 'macvlan' | 'ipvlan';
 
 const MODES: Record<LanDriver, readonly string[]> = { macvlan: ['bridge', 'private'], ipvlan: ['l2', 'l3'] };
 
-/** The drivers of networks local to one node, whose endpoints may give a sandbox its default route. */
-const LOCAL_DRIVERS: readonly string[] = ['bridge', 'macvlan', 'ipvlan'];
-
 /** 802.1q: `BASE.ID`, ID 1–4094. */
 const VLAN_PARENT = /^(.+)\.([0-9]{1,4})$/;
 
@@ -27,7 +24,7 @@ export function isLanDriver(driver: string): driver is LanDriver {
 export interface LanHost {
   /** Names of the host namespace's links. */
   interfaces: ReadonlySet<string>;
-  /** Link kinds its kernel can create, of "macvlan", "ipvlan", "vlan" (see detectLinkKinds). */
+  /** Link kinds its kernel can create, of "macvlan", "ipvlan", "vlan" (see node-facts/probe.ts). */
   linkKinds: ReadonlySet<string>;
 }
 
@@ -116,23 +113,4 @@ export function lanEndpoint(endpoint: EndpointView, network: Programmable, netns
     address: `${endpoint.ip}/${endpoint.prefixLength}`,
     mtu: network.view.mtu || undefined,
   };
-}
-
-/**
- * A sandbox's default route through a network local to its node: via the gateway of its first
- * non-internal bridge, macvlan or ipvlan network by name (an ipvlan l3 one: on-link, out of its
- * interface, as the parent routes for it); undefined when it has none. Pure.
- */
-export function localDefaultRoute(attachments: readonly { endpoint: EndpointView; network: NetworkView }[]): DefaultRoute | undefined {
-  const first = attachments
-    .filter(({ network }) => LOCAL_DRIVERS.includes(network.driver) && !network.internal)
-    .sort((a, b) => a.network.name.localeCompare(b.network.name))[0];
-  if (first === undefined) return undefined;
-  const { endpoint, network } = first;
-  const onLink = network.driver === 'ipvlan' && network.mode === 'l3';
-  return { gateway: onLink ? '' : network.gateway, device: endpoint.interfaceName };
-}
-
-export function isLocalDriver(driver: string): boolean {
-  return LOCAL_DRIVERS.includes(driver);
 }

@@ -1,10 +1,11 @@
 import { EndpointView, NetworkView, NodeView } from '../../proto/gen/trellis/v1/dispatcher';
 import type { ReservedPort } from '../../proto/gen/trellis/v1/types';
-import { formatCidr, parseCidr } from '../../proto/runtime/ipv4';
+import { cidrContains, formatCidr, parseCidr, parseIpv4 } from '../../proto/runtime/ipv4';
 import { VXLAN_PORT } from '../../proto/runtime/reserved';
 import {
   DesiredEndpoint,
   DesiredKernel,
+  DesiredLocalBridge,
   DesiredNetwork,
   DesiredSandbox,
   EGRESS_INTERFACE,
@@ -13,11 +14,13 @@ import {
   gatewayVethName,
   hostVethName,
   lanDeviceName,
+  localBridgeName,
   networkNetnsName,
   networkNetnsPrefix,
   vxlanName,
 } from '../kernel';
-import { LanHost, LanNetwork, NO_LAN_HOST, isLanDriver, isLocalDriver, lanEndpoint, lanNetworks, localDefaultRoute, vlansOf } from './desired-lan';
+import { Attachment, isOverlay, localDefaultRoute } from './default-route';
+import { LanHost, LanNetwork, NO_LAN_HOST, isLanDriver, lanEndpoint, lanNetworks, vlansOf } from './desired-lan';
 import { allocateEgress } from './egress-addresses';
 import { DEFAULT_GATEWAY_SUBNET, parseGatewaySubnet } from './gateway-subnet';
 import { firewallOf } from './plan-firewall';
@@ -67,11 +70,6 @@ export interface DesiredViewResult extends DesiredResult {
   skippedEndpointIds: string[];
 }
 
-interface Attachment {
-  endpoint: EndpointView;
-  network: NetworkView;
-}
-
 /** The kernel state a node view asks for. Pure. */
 export function desired(view: NodeView, options: DesiredOptions): DesiredViewResult {
   if (!isInterfaceName(options.underlayDevice)) throw new Error(`invalid underlay device name "${options.underlayDevice}"`);
@@ -93,12 +91,24 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
   if (local !== requestedLocal) skipped.push(`local address "${requestedLocal}" is not IPv4; VXLAN devices get none`);
   const kernel = emptyKernel(options.ownerTag);
 
-  const networks = new Map<string, { view: NetworkView; desired: DesiredNetwork }>();
+  const networks = new Map<string, { view: NetworkView; desired: DesiredNetwork; port: EndpointPort }>();
+  const localBridges = new Map<string, { view: NetworkView; desired: DesiredLocalBridge; port: EndpointPort }>();
   const lans = lanNetworks(view.networks, options.lanHost ?? NO_LAN_HOST);
   kernel.vlans = vlansOf(lans.values());
   const vnis = new Set<number>();
   for (const network of view.networks) {
     if (isLanDriver(network.driver)) continue;
+    if (network.driver === 'bridge') {
+      const bridge = localBridgeOf(network, network.mtu || options.underlayMtu, skipped);
+      if (bridge !== undefined && kernel.localBridges.some((other) => other.name === bridge.name)) {
+        skipped.push(`network ${network.id}: its bridge ${bridge.name} is another network's (ids alike in their first characters)`);
+      } else if (bridge !== undefined) {
+        const port = { networkNetns: undefined, bridge: bridge.name, mtu: bridge.mtu, isolated: bridge.isolated };
+        localBridges.set(network.id, { view: network, desired: bridge, port });
+        kernel.localBridges.push(bridge);
+      }
+      continue;
+    }
     if (!isVni(network.vni) || vnis.has(network.vni)) {
       skipped.push(`network ${network.id}: VNI ${network.vni} is invalid or already used`);
       continue;
@@ -116,7 +126,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
       fdb: [],
       neighbours: [],
     };
-    networks.set(network.id, { view: network, desired: desiredNetwork });
+    networks.set(network.id, { view: network, desired: desiredNetwork, port: { networkNetns: desiredNetwork.netns, bridge, mtu } });
     kernel.networks.push(desiredNetwork);
   }
 
@@ -176,7 +186,8 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
       if (endpoint.nodeId === view.nodeId) addLanEndpoint(endpoint, lan);
       continue;
     }
-    const network = networks.get(endpoint.networkId);
+    const overlay = networks.get(endpoint.networkId);
+    const network = overlay ?? localBridges.get(endpoint.networkId);
     if (network === undefined) {
       // Its network was skipped (and said so): not programmed. One of a network the node does not
       // host (a backend of an ingress service, held for the routing mesh) is nothing to program here.
@@ -190,40 +201,46 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     }
     const mac = endpoint.mac.toLowerCase();
     // Two owners of one IP or MAC in a network would make FDB and neighbour entries flap every pass.
-    const addressKeys = [`${network.view.vni} ${endpoint.ip}`, `${network.view.vni} ${mac}`];
+    const segment = overlay === undefined ? `bridge ${network.view.id}` : `${network.view.vni}`;
+    const addressKeys = [`${segment} ${endpoint.ip}`, `${segment} ${mac}`];
     if (addressKeys.some((key) => claimedAddresses.has(key))) {
       skipEndpoint(endpoint, `IP ${endpoint.ip} or MAC ${mac} is already used in network ${network.view.id}`);
       continue;
     }
     addressKeys.forEach((key) => claimedAddresses.add(key));
     if (endpoint.nodeId !== view.nodeId) {
+      // A bridge network is local to its node: another node's endpoint on it is nothing to program here.
+      if (overlay === undefined) continue;
       if (!isIpv4(endpoint.vtep)) {
         skipEndpoint(endpoint, `VTEP "${endpoint.vtep}" is not an IPv4 address`);
         continue;
       }
-      const device = network.desired.vxlan.name;
-      network.desired.fdb.push({ device, mac, dst: endpoint.vtep });
-      network.desired.neighbours.push({ device, ip: endpoint.ip, mac });
+      const device = overlay.desired.vxlan.name;
+      overlay.desired.fdb.push({ device, mac, dst: endpoint.vtep });
+      overlay.desired.neighbours.push({ device, ip: endpoint.ip, mac });
       continue;
     }
     const netns = placeLocal(endpoint, hostVethName(endpoint.id));
     if (netns !== undefined) {
-      kernel.endpoints.push(localEndpoint(endpoint, network.desired, netns, mtuOf(network.view)));
+      kernel.endpoints.push(localEndpoint(endpoint, network.port, netns));
       attach(endpoint, network.view);
     }
   }
 
   // Only sandboxes on a non-internal network get a way out (Docker: --internal has no gateway); an
-  // adopted namespace's way out is its maker's business (it usually has its own default route). A
-  // sandbox whose default route is a local network's needs gw0 only to publish overlay ports. A
-  // shared namespace's interfaces are its sandboxes' together (only one of them connects networks).
+  // adopted namespace's way out is its maker's business (it usually has its own default route).
+  // One whose local network gives it a default route needs the gateway bridge only to publish ports
+  // of its overlay endpoints. A shared namespace's interfaces are its sandboxes' together (only one
+  // of them connects networks).
   const attachmentsIn = (sandboxIds: readonly string[]) => sandboxIds.flatMap((sandboxId) => sandboxAttachments.get(sandboxId) ?? []);
-  const overlayAttachments = (sandboxIds: readonly string[]) => attachmentsIn(sandboxIds).filter(({ network }) => !isLocalDriver(network.driver));
+  const publishesOverlayPorts = (attachments: readonly Attachment[]) => attachments.some(({ endpoint, network }) => isOverlay(network) && endpoint.publishedPorts.length > 0);
   const egressWanted = [...namespaces]
     .filter(([, { origin }]) => origin.kind === 'created')
-    .filter(([, { sandboxIds }]) => overlayAttachments(sandboxIds).some(({ network }) => !network.internal))
-    .filter(([, { sandboxIds }]) => localDefaultRoute(attachmentsIn(sandboxIds)) === undefined
-      || overlayAttachments(sandboxIds).some(({ endpoint }) => endpoint.publishedPorts.length > 0))
+    .filter(([, { sandboxIds }]) => {
+      const attachments = attachmentsIn(sandboxIds);
+      const overlays = attachments.filter(({ network }) => isOverlay(network) && !network.internal);
+      return overlays.length > 0 && (localDefaultRoute(attachments) === undefined || publishesOverlayPorts(attachments));
+    })
     .map(([netns]) => netns)
     .sort();
   const egress = allocateEgress(gatewaySubnet, egressWanted, options.heldEgressAddresses);
@@ -242,15 +259,22 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     // A LAN endpoint is on the LAN at its own address: nothing is published to it.
     const lanPublished = attachments.filter(({ endpoint, network }) => isLanDriver(network.driver) && endpoint.publishedPorts.length > 0);
     skipped.push(...lanPublished.map(({ endpoint, network }) => `endpoint ${endpoint.id}: ports are not published on ${network.name}, a LAN network: the sandbox answers at ${endpoint.ip}`));
-    const published = publishedPorts(
-      attachments.filter(({ network }) => !isLanDriver(network.driver)).map(({ endpoint }) => endpoint),
-      address !== undefined, claimedHostPorts, reservedPorts,
-    );
+    const overlays = attachments.filter(({ network }) => isOverlay(network));
+    const published = publishedPorts(overlays.map(({ endpoint }) => endpoint), address !== undefined, claimedHostPorts, reservedPorts);
     skipped.push(...published.skipped.map((problem) => `sandbox ${sandboxId}: ${problem}`));
+    for (const { endpoint, network } of attachments.filter((attachment) => attachment.network.driver === 'bridge')) {
+      const bridged = publishedPorts([endpoint], !network.internal, claimedHostPorts, reservedPorts);
+      skipped.push(...bridged.skipped.map((problem) => `sandbox ${sandboxId}: ${problem}`));
+      const port = kernel.endpoints.find((candidate) => candidate.hostName === hostVethName(endpoint.id));
+      if (port !== undefined && bridged.rules.length > 0) port.published = bridged.rules;
+    }
+    const gatewayRoute = address === undefined ? undefined : { gateway: egress.gateway, device: EGRESS_INTERFACE };
     const sandbox: DesiredSandbox = {
       netns,
       origin,
-      defaultRoute: localDefaultRoute(attachments) ?? (address === undefined ? undefined : { gateway: egress.gateway, device: EGRESS_INTERFACE }),
+      // Replies to a port published through gw0 must leave by gw0: such a sandbox keeps its default
+      // route there even when a local network could give it one.
+      defaultRoute: publishesOverlayPorts(attachments) && gatewayRoute !== undefined ? gatewayRoute : localDefaultRoute(attachments) ?? gatewayRoute,
       egress: address === undefined ? undefined : {
         hostName: gatewayVethName(sandboxId),
         interfaceName: EGRESS_INTERFACE,
@@ -270,16 +294,15 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     };
   }
   kernel.isolatedSubnets = isolatedSubnets(view, skipped);
-  kernel.firewall = firewallOf(kernel);
+  kernel.firewall = firewallOf(kernel, formatCidr(gatewaySubnet));
   return { kernel, skipped, skippedEndpointIds };
 }
 
-/** Every overlay subnet of the cluster: nothing from the gateway bridge may reach one. */
+/** Every overlay subnet of the cluster: nothing from the gateway bridge or a bridge network may reach one. */
 function isolatedSubnets(view: NodeView, skipped: string[]): string[] {
   const subnets = new Set<string>();
   // A LAN network's subnet is the physical LAN's: isolating the gateway bridge from it would cut egress.
-  const overlayNetworks = view.networks.filter((network) => !isLanDriver(network.driver));
-  for (const text of [...view.overlaySubnets, ...overlayNetworks.map((network) => network.subnet)]) {
+  for (const text of [...view.overlaySubnets, ...view.networks.filter(isOverlay).map((network) => network.subnet)]) {
     const parsed = parseCidr(text);
     if (parsed.ok) subnets.add(formatCidr(parsed.cidr));
     else skipped.push(`overlay subnet "${text}" is not an IPv4 CIDR; it is not isolated from the gateway bridge`);
@@ -297,12 +320,44 @@ function endpointProblem(endpoint: EndpointView, nodeId: string): string | undef
   return undefined;
 }
 
-function localEndpoint(endpoint: EndpointView, network: DesiredNetwork, netns: string, mtu: number): DesiredEndpoint {
+/**
+ * A bridge network's bridge: the gateway of every subnet (an older manager sends none but the
+ * first, as subnet and gateway). A subnet that is not an IPv4 CIDR with its gateway inside is
+ * skipped, said so; a network left with none is.
+ */
+function localBridgeOf(network: NetworkView, mtu: number, skipped: string[]): DesiredLocalBridge | undefined {
+  const given = network.subnets.length > 0 ? network.subnets : [{ subnet: network.subnet, gateway: network.gateway }];
+  const subnets: string[] = [];
+  const addresses: string[] = [];
+  for (const { subnet, gateway } of given) {
+    const parsed = parseCidr(subnet);
+    const address = parseIpv4(gateway);
+    if (!parsed.ok || address === undefined || !cidrContains(parsed.cidr, address)) {
+      skipped.push(`network ${network.id}: subnet "${subnet}" with gateway "${gateway}" is not an IPv4 subnet holding its gateway; not on its bridge`);
+      continue;
+    }
+    subnets.push(formatCidr(parsed.cidr));
+    addresses.push(`${gateway}/${parsed.cidr.prefixLength}`);
+  }
+  if (subnets.length === 0) {
+    skipped.push(`network ${network.id}: no subnet to put on its bridge`);
+    return undefined;
+  }
+  return { name: localBridgeName(network.id), mtu, addresses, subnets, internal: network.internal, isolated: network.isolateSandboxes };
+}
+
+/** Where a local endpoint's host end goes: a network namespace's bridge (overlay) or the host's (bridge network). */
+interface EndpointPort {
+  networkNetns: string | undefined;
+  bridge: string;
+  mtu: number;
+  isolated?: boolean;
+}
+
+function localEndpoint(endpoint: EndpointView, port: EndpointPort, netns: string): DesiredEndpoint {
   return {
     hostName: hostVethName(endpoint.id),
-    networkNetns: network.netns,
-    bridge: network.bridge.name,
-    mtu,
+    ...port,
     netns,
     interfaceName: endpoint.interfaceName,
     mac: endpoint.mac.toLowerCase(),
@@ -321,6 +376,7 @@ export function emptyKernel(ownerTag: string): DesiredKernel {
     endpoints: [],
     lanEndpoints: [],
     vlans: [],
+    localBridges: [],
     gateway: undefined,
     isolatedSubnets: [],
     firewall: undefined,

@@ -51,3 +51,13 @@ export async function createUnderlay(underlayNs: string, hosts: readonly { ns: s
     await run(['ip', '-n', host.ns, 'link', 'set', 'dev', 'lo', 'up']);
   }
 }
+
+/** The kernel tears a deleted namespace down in the background: what it takes along goes a moment later. */
+export async function settled<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  let value = await read();
+  for (let attempt = 0; attempt < 100 && !done(value); attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await read();
+  }
+  return value;
+}

@@ -3,7 +3,8 @@
  * (scripts/uml/run-in-uml.sh; lan.uml.test.ts bundles and boots it, then asserts on the report this
  * prints as its last line). The topology is lan-test-lab.ts's; each scenario is a fresh lab.
  */
-import { detectLinkKinds, lanDeviceName, processRunner, VLAN_ALIAS } from '../kernel';
+import { lanDeviceName, processRunner, VLAN_ALIAS } from '../kernel';
+import { probeLinkKinds } from '../node-facts/probe';
 import {
   L3_SUBNET,
   LAN_GATEWAY,
@@ -129,7 +130,7 @@ async function vlanScenario(linkKinds: readonly string[]) {
 }
 
 async function main(): Promise<Record<string, unknown>> {
-  const linkKinds = await detectLinkKinds(processRunner);
+  const linkKinds = await probeLinkKinds(processRunner);
   return {
     linkKinds,
     vlanAlias: VLAN_ALIAS,

@@ -5,7 +5,8 @@
  * make (ipvlan, VLAN parents) skipped with the reason. ipvlan and VLAN parents for real:
  * lan.uml.test.ts. Needs root.
  */
-import { detectLinkKinds, lanDeviceName, processRunner, VLAN_ALIAS } from '../kernel';
+import { lanDeviceName, processRunner, VLAN_ALIAS } from '../kernel';
+import { probeLinkKinds } from '../node-facts/probe';
 import {
   LAN_GATEWAY,
   LAN_SUBNET,
@@ -26,7 +27,7 @@ let linkKinds: string[];
 let lab: LanLab;
 
 beforeAll(async () => {
-  linkKinds = await detectLinkKinds(processRunner);
+  linkKinds = await probeLinkKinds(processRunner);
 });
 beforeEach(async () => {
   labs += 1;

@@ -10,8 +10,8 @@ import type { DesiredEndpoint, DesiredKernel, NamespaceSelection, ObservedKernel
  * 1. Its desired state is the full desired state (computed from the whole view, so every decision
  *    that weighs one object against the others, such as which of two endpoints claiming one IP is
  *    skipped, egress addresses and published host ports, is taken as a full pass takes it),
- *    restricted to the scope's namespaces; the host's global objects (gateway bridge, firewall,
- *    ip_forward) are always in it whole.
+ *    restricted to the scope's namespaces; the host's global objects (gateway bridge, bridge
+ *    networks' bridges, firewall, ip_forward) are always in it whole.
  * 2. Its scope is closed under what plan() looks at together: a sandbox in scope brings in the
  *    network namespace of each of its endpoints (plan pairs a veth's two ends), and any adopted
  *    sandbox brings in every adopted one (plan refuses two sandboxes adopting one namespace).
@@ -41,7 +41,7 @@ export function changedScope(before: DesiredKernel, after: DesiredKernel): PassS
   for (const hostName of changedKeys(before.endpoints, after.endpoints, (endpoint) => endpoint.hostName)) {
     for (const endpoint of endpoints.filter((candidate) => candidate.hostName === hostName)) {
       sandboxes.add(endpoint.netns);
-      networks.add(endpoint.networkNetns);
+      if (endpoint.networkNetns !== undefined) networks.add(endpoint.networkNetns);
     }
   }
   for (const hostName of changedKeys(before.lanEndpoints, after.lanEndpoints, (endpoint) => endpoint.hostName)) {
@@ -52,14 +52,14 @@ export function changedScope(before: DesiredKernel, after: DesiredKernel): PassS
       if (sandbox.origin.kind !== 'created') sandboxes.add(sandbox.netns);
     }
   }
-  for (const endpoint of endpoints) if (sandboxes.has(endpoint.netns)) networks.add(endpoint.networkNetns);
+  for (const endpoint of endpoints) if (sandboxes.has(endpoint.netns) && endpoint.networkNetns !== undefined) networks.add(endpoint.networkNetns);
   return { sandboxes, networks };
 }
 
-/** Whether the host's global objects (gateway bridge, firewall, VLAN parents) are wanted alike in both. Pure. */
+/** Whether the host's global objects (gateway bridge, bridge networks' bridges, firewall, VLAN parents) are wanted alike in both. Pure. */
 export function sameGlobals(before: DesiredKernel, after: DesiredKernel): boolean {
-  return isDeepStrictEqual(before.gateway, after.gateway) && isDeepStrictEqual(before.firewall, after.firewall)
-    && isDeepStrictEqual(before.vlans, after.vlans);
+  return isDeepStrictEqual(before.gateway, after.gateway) && isDeepStrictEqual(before.localBridges, after.localBridges)
+    && isDeepStrictEqual(before.firewall, after.firewall) && isDeepStrictEqual(before.vlans, after.vlans);
 }
 
 export function isEmptyScope(scope: PassScope): boolean {

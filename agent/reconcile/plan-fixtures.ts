@@ -50,6 +50,9 @@ export function programmed(want: DesiredKernel, ownerTag = want.ownerTag): Obser
   if (gateway !== undefined) {
     hostLinks.push(link(gateway.bridge, { kind: 'bridge', ifindex: ifindexIn(''), mtu: gateway.mtu, addresses: [gateway.address] }));
   }
+  for (const bridge of want.localBridges) {
+    hostLinks.push(link(bridge.name, { kind: 'bridge', ifindex: ifindexIn(''), mtu: bridge.mtu, addresses: bridge.addresses }));
+  }
   const networks: ObservedNetwork[] = want.networks.map(({ netns, bridge, vxlan, fdb, neighbours }) => {
     const { vni, local, port, learning, proxy } = vxlan;
     return {
@@ -86,9 +89,11 @@ export function programmed(want: DesiredKernel, ownerTag = want.ownerTag): Obser
   };
   for (const endpoint of want.endpoints) {
     const network = networks.find((n) => n.netns === endpoint.networkNetns);
-    if (network === undefined) throw new Error('endpoint without network');
-    const hostSide = link(endpoint.hostName, { ifindex: ifindexIn(network.netns), mtu: endpoint.mtu, master: endpoint.bridge });
-    pair(hostSide, network.links, endpoint.netns, {
+    // A bridge network's host end is in the host namespace.
+    const { netns: hostNetns, links } = endpoint.networkNetns === undefined ? { netns: '', links: hostLinks } : network ?? { netns: '', links: undefined };
+    if (links === undefined) throw new Error('endpoint without network');
+    const hostSide = link(endpoint.hostName, { ifindex: ifindexIn(hostNetns), mtu: endpoint.mtu, master: endpoint.bridge, isolated: endpoint.isolated });
+    pair(hostSide, links, endpoint.netns, {
       name: endpoint.interfaceName, mtu: endpoint.mtu, mac: endpoint.mac, addresses: [endpoint.address], arpRetransMs: endpoint.arpRetransMs,
     });
   }
@@ -106,7 +111,7 @@ export function programmed(want: DesiredKernel, ownerTag = want.ownerTag): Obser
     brokenSandboxes: [],
     netnsIds: {},
     agentNetnsIds: [],
-    ipForwarding: gateway !== undefined,
+    ipForwarding: gateway !== undefined || want.localBridges.length > 0,
     firewall: firewall && renderTable(firewall),
   };
 }

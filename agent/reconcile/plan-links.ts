@@ -65,8 +65,10 @@ export function linkFixes(scope: Scope, current: ObservedLink, wanted: LinkSetti
   if (wanted.alias !== undefined && current.alias !== wanted.alias) changes.push('alias', wanted.alias);
   if (!current.up) changes.push('up');
   const fixes = changes.length === 0 ? [] : [ipAction(scope, 'link', 'set', 'dev', current.name, ...changes)];
-  // A port setting of its own: the kernel refuses it in the request that enslaves the link.
-  if (wanted.isolated !== undefined && current.isolated !== wanted.isolated) {
+  // A port setting of its own: the kernel refuses it in the request that enslaves the link, and a
+  // link that changes bridge is a new port there, not isolated.
+  const isolated = changes.includes('master') ? false : current.isolated;
+  if (wanted.isolated !== undefined && isolated !== wanted.isolated) {
     fixes.push(ipAction(scope, 'link', 'set', 'dev', current.name, 'type', 'bridge_slave', 'isolated', wanted.isolated ? 'on' : 'off'));
   }
   return fixes;
@@ -123,21 +125,31 @@ export function ensureVethPair(
   const wanted: LinkSettings = { mtu: pair.mtu, master: pair.master, isolated };
   if (current !== undefined) return linkFixes(scope, current, wanted);
   created.add(pair.hostName);
-  const born = newLink(pair.hostName, 'veth', { mtu: pair.mtu, master: pair.master, up: true });
+  const born = newLink(pair.hostName, 'veth', { mtu: pair.mtu, master: pair.master, up: true, isolated: false });
   return [addVethPair(scope, pair), ...linkFixes(scope, born, wanted)];
 }
 
-/** Fixes a bridge in place or creates it; returns how it will look, for writes that follow. */
+/** What a bridge is born with, and what it falls back to once its last port goes (br_mtu_auto_adjust). */
+const BRIDGE_DEFAULT_MTU = 1500;
+
+/**
+ * Fixes a bridge in place or creates it; returns how it will look, for writes that follow.
+ * `portless`: all its ports may go (a bridge network's, unlike an overlay's, which keeps its VXLAN
+ * device): it is born at the default MTU and then set to its own, since only an MTU changed after
+ * creation stays when the last port leaves; one given at `link add` falls back to 1500.
+ */
 export function ensureBridge(
   scope: Scope,
   current: ObservedLink | undefined,
   wanted: { name: string; mtu: number },
+  portless = false,
 ): { actions: KernelAction[]; bridge: ObservedLink } {
   if (current !== undefined) return { actions: linkFixes(scope, current, { mtu: wanted.mtu }), bridge: current };
-  return {
-    actions: [ipAction(scope, 'link', 'add', 'name', wanted.name, 'mtu', `${wanted.mtu}`, 'up', 'type', 'bridge')],
-    bridge: newLink(wanted.name, 'bridge', { mtu: wanted.mtu, up: true }),
-  };
+  const bridge = newLink(wanted.name, 'bridge', { mtu: wanted.mtu, up: true });
+  if (!portless) return { actions: [ipAction(scope, 'link', 'add', 'name', wanted.name, 'mtu', `${wanted.mtu}`, 'up', 'type', 'bridge')], bridge };
+  const actions = [ipAction(scope, 'link', 'add', 'name', wanted.name, 'up', 'type', 'bridge')];
+  if (wanted.mtu !== BRIDGE_DEFAULT_MTU) actions.push(ipAction(scope, 'link', 'set', 'dev', wanted.name, 'mtu', `${wanted.mtu}`));
+  return { actions, bridge };
 }
 
 /** How a link created this pass looks before later batches configure it. */
@@ -153,9 +165,16 @@ export function newLink(name: string, kind: string, fields: Partial<ObservedLink
 
 /** Deletes every IPv4 address but `address`, and adds it when missing. */
 export function addressFixes(scope: Scope, current: ObservedLink, address: string): KernelAction[] {
+  return addressSetFixes(scope, current, [address]);
+}
+
+/** Deletes every IPv4 address not in `addresses`, and adds those missing. */
+export function addressSetFixes(scope: Scope, current: ObservedLink, addresses: readonly string[]): KernelAction[] {
   const actions = current.addresses
-    .filter((present) => present !== address)
+    .filter((present) => !addresses.includes(present))
     .map((present) => ipAction(scope, 'addr', 'del', present, 'dev', current.name));
-  if (!current.addresses.includes(address)) actions.push(ipAction(scope, 'addr', 'add', address, 'dev', current.name));
+  for (const address of addresses.filter((wanted) => !current.addresses.includes(wanted))) {
+    actions.push(ipAction(scope, 'addr', 'add', address, 'dev', current.name));
+  }
   return actions;
 }

@@ -172,7 +172,11 @@ function tagLoopback(ownerTag: string, sandbox: DesiredSandbox, links: readonly 
   return lo !== undefined && lo.up && lo.alias === alias ? [] : [ipAction(scope, 'link', 'set', 'dev', 'lo', 'up', 'alias', alias)];
 }
 
-/** A route disappears with the interface it goes through, when that is deleted or recreated. */
+/**
+ * A route disappears with the interface it goes through, when that is deleted or recreated, and
+ * when the interface loses its last address (fib_disable_ip): addressFixes deletes the old
+ * address before adding a new one.
+ */
 function survivingRoute(
   route: DefaultRoute | undefined,
   keptLinks: readonly ObservedLink[],
@@ -180,8 +184,11 @@ function survivingRoute(
   created: ReadonlySet<string>,
 ): DefaultRoute | undefined {
   if (route === undefined) return undefined;
-  const recreated = interfaces.some((item) => item.interfaceName === route.device && created.has(item.hostName));
-  return keptLinks.some((link) => link.name === route.device) && !recreated ? route : undefined;
+  const ours = interfaces.find((item) => item.interfaceName === route.device);
+  const kept = keptLinks.find((link) => link.name === route.device);
+  const recreated = ours !== undefined && created.has(ours.hostName);
+  const readdressed = ours !== undefined && kept !== undefined && !kept.addresses.includes(ours.address);
+  return kept !== undefined && !recreated && !readdressed ? route : undefined;
 }
 
 function sameRoute(a: DefaultRoute | undefined, b: DefaultRoute): boolean {

@@ -20,7 +20,7 @@ import {
 import { planFirewall } from './plan-firewall';
 import { planFdb, planNeighbours } from './plan-forwarding';
 import { lanHostChanges, lanKeeper, staleVlanDeletes } from './plan-lan';
-import { addVxlan, addressFixes, ensureBridge, ensureVethPair, isPairedVeth, linkFixes, newLink, vxlanMatches } from './plan-links';
+import { addVxlan, addressFixes, addressSetFixes, ensureBridge, ensureVethPair, isPairedVeth, linkFixes, newLink, vxlanMatches } from './plan-links';
 import { ATTACHED_TAG_PREFIX, OWNER_TAG_PREFIX, configureSandbox, isHostNamespace, ownerTagOf, sandboxInterfaceDeletes, sandboxInterfaces } from './plan-sandbox';
 
 export { ATTACHED_TAG_PREFIX, OWNER_TAG_PREFIX };
@@ -116,13 +116,21 @@ function sortLinks(links: readonly ObservedLink[], keep: (link: ObservedLink) =>
 
 type PeerLookup = (netns: string, interfaceName: string) => ObservedLink | undefined;
 
-/** Host links of ours that stay: the gateway bridge while wanted, and gateway veths still paired with their sandbox end. */
+/**
+ * Host links of ours that stay: the gateway bridge and bridge networks' bridges while wanted, and
+ * gateway veths and bridge networks' endpoint veths still paired with their sandbox end.
+ */
 function hostLinkKeeper(desired: DesiredKernel, peerIn: PeerLookup): (link: ObservedLink) => boolean {
-  const egress = new Map(desired.sandboxes.flatMap((sandbox) => (sandbox.egress ? [[sandbox.egress.hostName, sandbox] as const] : [])));
+  const sandboxEnds = new Map([
+    ...desired.sandboxes.flatMap((sandbox) => (sandbox.egress ? [[sandbox.egress.hostName, [sandbox.netns, sandbox.egress.interfaceName]] as const] : [])),
+    ...desired.endpoints.filter((endpoint) => endpoint.networkNetns === undefined).map((endpoint) => [endpoint.hostName, [endpoint.netns, endpoint.interfaceName]] as const),
+  ]);
+  const bridges = new Set(desired.localBridges.map((bridge) => bridge.name));
   return (link) => {
     if (link.name === GATEWAY_BRIDGE) return desired.gateway !== undefined && link.kind === 'bridge';
-    const sandbox = egress.get(link.name);
-    const peer = sandbox?.egress && peerIn(sandbox.netns, sandbox.egress.interfaceName);
+    if (bridges.has(link.name)) return link.kind === 'bridge';
+    const end = sandboxEnds.get(link.name);
+    const peer = end && peerIn(...end);
     return peer !== undefined && isPairedVeth(link, peer);
   };
 }
@@ -245,7 +253,10 @@ function makeNetns(sandbox: DesiredSandbox): KernelAction {
   return ipAction(ROOT, 'netns', 'add', netns);
 }
 
-/** The gateway bridge and its address, VXLAN devices to create, gateway veths, and IP forwarding. */
+/**
+ * The gateway bridge and its address, bridge networks' bridges with their gateways, VXLAN devices
+ * to create, gateway veths, bridge networks' endpoint veths, and IP forwarding.
+ */
 function hostLinkChanges(
   desired: DesiredKernel,
   observed: ObservedKernel,
@@ -258,6 +269,10 @@ function hostLinkChanges(
   if (gateway !== undefined) {
     const { actions: bridgeActions, bridge } = ensureBridge(HOST, hostLinks.get(gateway.bridge), { name: gateway.bridge, mtu: gateway.mtu });
     actions.push(...bridgeActions, ...addressFixes(HOST, bridge, gateway.address));
+  }
+  for (const wanted of desired.localBridges) {
+    const { actions: bridgeActions, bridge } = ensureBridge(HOST, hostLinks.get(wanted.name), wanted, true);
+    actions.push(...bridgeActions, ...addressSetFixes(HOST, bridge, wanted.addresses));
   }
   for (const network of desired.networks) {
     if (networkLinks.get(network.netns)?.kept.has(network.vxlan.name)) continue;
@@ -273,8 +288,15 @@ function hostLinkChanges(
       // docker_gwbridge, which needs br_netfilter): only the host, which routes them out.
     }, created, true));
   }
-  // Routing between the gateway bridge and the underlay; never turned back off, as other things on the host may rely on it.
-  if (gateway !== undefined && !observed.ipForwarding) actions.push({ scope: HOST, tool: 'sysctl', args: ['net.ipv4.ip_forward=1'] });
+  for (const endpoint of desired.endpoints.filter((candidate) => candidate.networkNetns === undefined)) {
+    actions.push(...ensureVethPair(HOST, hostLinks.get(endpoint.hostName), {
+      hostName: endpoint.hostName, master: endpoint.bridge, mtu: endpoint.mtu,
+      netns: endpoint.netns, interfaceName: endpoint.interfaceName, mac: endpoint.mac,
+    }, created, endpoint.isolated));
+  }
+  // Routing between the host's bridges and the underlay; never turned back off, as other things on the host may rely on it.
+  const routes = gateway !== undefined || desired.localBridges.length > 0;
+  if (routes && !observed.ipForwarding) actions.push({ scope: HOST, tool: 'sysctl', args: ['net.ipv4.ip_forward=1'] });
   return actions;
 }
 

@@ -54,7 +54,7 @@ export interface ReconcilerOptions {
   gatewaySubnet?: string;
   /** Ports of this node no sandbox may publish (the agent's metrics port, --reserved-ports). */
   reservedPorts?: readonly ReservedPort[];
-  /** Link kinds the kernel can create, of "macvlan", "ipvlan", "vlan" (detectLinkKinds); none when not given. */
+  /** Link kinds the kernel can create, of "macvlan", "ipvlan", "vlan" (node-facts/probe.ts); none when not given. */
   linkKinds?: readonly string[];
 }
 
@@ -334,15 +334,20 @@ export class Reconciler {
   }
 
   /**
-   * What a scoped pass reads: the scope's namespaces, and the host links it may write (its
-   * sandboxes' egress ends, VLAN parents) or looks at (the view's LAN parents and their bases).
+   * What a scoped pass reads: the scope's namespaces, and the host links it may write (the bridges
+   * of the host, its sandboxes' egress ends and their bridge networks' veth ends, VLAN parents) or
+   * looks at (the view's LAN parents and their bases).
    */
   private scopedRead(view: NodeView, scope: PassScope, wanted: readonly DesiredKernel[]): ScopedRead {
     const egressEnds = wanted.flatMap((kernel) => kernel.sandboxes)
       .filter((sandbox) => scope.sandboxes.has(sandbox.netns))
       .flatMap((sandbox) => sandbox.egress?.hostName ?? []);
+    const bridgeEnds = wanted.flatMap((kernel) => kernel.endpoints)
+      .filter((endpoint) => endpoint.networkNetns === undefined && scope.sandboxes.has(endpoint.netns))
+      .map((endpoint) => endpoint.hostName);
+    const bridges = wanted.flatMap((kernel) => kernel.localBridges.map((bridge) => bridge.name));
     const lan = [...lanHostInterfaces(view.networks), ...wanted.flatMap((kernel) => kernel.vlans.map((vlan) => vlan.name))];
-    return { ...scope, hostLinks: new Set([this.options.underlayDevice, GATEWAY_BRIDGE, ...egressEnds, ...lan]) };
+    return { ...scope, hostLinks: new Set([this.options.underlayDevice, GATEWAY_BRIDGE, ...bridges, ...egressEnds, ...bridgeEnds, ...lan]) };
   }
 
   private converge(target: DesiredKernel, observed: ObservedKernel): Promise<Omit<ReconcileResult, 'skipped' | 'unprogrammedEndpointIds' | 'pass'>> {

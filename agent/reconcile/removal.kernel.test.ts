@@ -7,7 +7,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { EndpointView, NodeView, SandboxView } from '../../proto/gen/trellis/v1/dispatcher';
 import { IprouteKernel, KernelApplyError, hostVethName, inNetns, ipAction, networkNetnsPrefix, processRunner } from '../kernel';
-import { createTestHost, deleteNetnsIfPresent, netnsNames, run } from './kernel-test-support';
+import { createTestHost, deleteNetnsIfPresent, netnsNames, run, settled } from './kernel-test-support';
 import { Reconciler } from './reconciler';
 
 const tag = `trkr${process.pid}`;
@@ -56,16 +56,6 @@ async function ourVeths(): Promise<string[]> {
   const inHost = (await linkNames(inNamespace(hostNs))).filter((name) => /^tr(gw|ve)-/.test(name));
   const inNetworks = await Promise.all((await ourNetworkNamespaces()).map(async (netns) => (await linkNames(inNamespace(netns))).filter((name) => name.startsWith('trve-'))));
   return [...inHost, ...inNetworks.flat()];
-}
-
-/** The kernel tears a deleted namespace down in the background: what it takes along goes a moment later. */
-async function settled<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  let value = await read();
-  for (let attempt = 0; attempt < 100 && !done(value); attempt += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    value = await read();
-  }
-  return value;
 }
 
 beforeAll(async () => {

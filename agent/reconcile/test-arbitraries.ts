@@ -31,12 +31,21 @@ export function foreignNetns(index: number): string {
 
 export const MEMORY_PLACES: SandboxPlaces = { netnsName: (index) => `trsb-s${index}`, foreignNetns, pid: (index) => FIRST_PID + index };
 
+/** Now and then a bridge network (local to the node, no VNI), with a second subnet or icc=false. */
 const arbitraryNetwork = (index: number): fc.Arbitrary<NetworkView> =>
-  fc.record({ vni: fc.constantFrom(100, 101, 200, 300), internal: fc.boolean(), mtu: fc.constantFrom(0, 0, 1400) }).map(
-    ({ vni, internal, mtu }) => ({
-      id: `n${index}`, name: `net${index}`, driver: '', subnets: [], parent: '', mode: '', isolateSandboxes: false, vni, subnet: `10.231.${index}.0/24`, gateway: `10.231.${index}.1`, mtu, internal,
-    }),
-  );
+  fc.record({
+    vni: fc.constantFrom(100, 101, 200, 300), internal: fc.boolean(), mtu: fc.constantFrom(0, 0, 1400),
+    bridge: fc.constantFrom(false, false, true), secondSubnet: fc.boolean(), isolateSandboxes: fc.boolean(),
+  }).map(({ vni, internal, mtu, bridge, secondSubnet, isolateSandboxes }) => {
+    const subnet = `10.231.${index}.0/24`;
+    const gateway = `10.231.${index}.1`;
+    const extra = bridge && secondSubnet ? [{ subnet: `10.232.${index}.0/24`, gateway: `10.232.${index}.1` }] : [];
+    return {
+      id: `n${index}`, name: `net${index}`, driver: bridge ? 'bridge' : '', parent: '', mode: '',
+      subnets: bridge ? [{ subnet, gateway }, ...extra] : [], isolateSandboxes: bridge && isolateSandboxes,
+      vni: bridge ? 0 : vni, subnet, gateway, mtu, internal,
+    };
+  });
 
 /** How a sandbox's namespace is made: adopted, a network mode, or shared with sandbox 0 (`sharer`). */
 export type SandboxKind = 'created' | 'named' | 'attached' | 'none' | 'host' | 'sharer';
@@ -107,7 +116,7 @@ function arbitraryNodeViewOf(kinds: readonly SandboxKind[], places: SandboxPlace
     .map(({ networks, sandboxes, endpoints, extraOverlay }) => ({
       revision: 1, nodeId: LOCAL_NODE.nodeId, nodeName: 'a', advertiseAddr: LOCAL_NODE.advertiseAddr,
       networks, sandboxes, endpoints,
-      members: [], overlaySubnets: [...networks.map((network) => network.subnet), ...(extraOverlay ? ['10.231.9.0/24'] : [])],
+      members: [], overlaySubnets: [...networks.filter((network) => network.driver === '').map((network) => network.subnet), ...(extraOverlay ? ['10.231.9.0/24'] : [])],
       services: [],
     }));
 }
