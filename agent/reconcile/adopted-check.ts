@@ -63,8 +63,11 @@ export function checkAdoptedNamespaces(kernel: DesiredKernel, observed: Observed
   };
   const endpoints = kernel.endpoints.filter(programmable);
   const lanEndpoints = kernel.lanEndpoints.filter(programmable);
-  // A LAN endpoint's interface may carry its sandbox's default route: none through one that is dropped.
-  const dropped = new Set(kernel.lanEndpoints.filter((endpoint) => !lanEndpoints.includes(endpoint)).map(interfaceKey));
+  // A bridge or LAN endpoint's interface may carry its sandbox's default route: none through one that is dropped.
+  const dropped = new Set([
+    ...kernel.endpoints.filter((endpoint) => !endpoints.includes(endpoint)),
+    ...kernel.lanEndpoints.filter((endpoint) => !lanEndpoints.includes(endpoint)),
+  ].map(interfaceKey));
   const routed = sandboxes.map((sandbox) => {
     const device = sandbox.defaultRoute?.device;
     return device !== undefined && dropped.has(interfaceKey({ netns: sandbox.netns, interfaceName: device })) ? { ...sandbox, defaultRoute: undefined } : sandbox;

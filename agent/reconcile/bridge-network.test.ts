@@ -68,7 +68,7 @@ describe('a bridge network', () => {
     expect(isolatedSubnets).toEqual([network.subnet]);
   });
 
-  test('with an overlay network too, the bridge gives the default route, and gw0 comes only for published overlay ports', () => {
+  test('with an overlay network too, the bridge gives the default route; gw0 comes (and takes the default route) only for published overlay ports', () => {
     expect(want(bridged({ overlay: true })).sandboxes.map(({ defaultRoute, egress }) => ({ defaultRoute, egress }))).toEqual([
       { defaultRoute: { gateway: '10.50.0.1', device: 'eth1' }, egress: undefined },
     ]);
@@ -77,7 +77,8 @@ describe('a bridge network', () => {
       endpoints: [onLan, { ...local, publishedPorts: [{ protocol: 'tcp', hostPort: 9090, port: 90 }] }],
     });
     const kernel = want(publishing);
-    expect(kernel.sandboxes[0]?.defaultRoute).toEqual({ gateway: '10.50.0.1', device: 'eth1' });
+    // Replies to the port published through gw0 must leave by gw0: the default route stays there.
+    expect(kernel.sandboxes[0]?.defaultRoute).toEqual({ gateway: '172.29.0.1', device: 'gw0' });
     expect(kernel.sandboxes[0]?.egress?.published).toEqual([{ protocol: 'tcp', hostPort: 9090, port: 90 }]);
     expect(kernel.firewall?.published.map((port) => port.address).sort()).toEqual(['10.50.0.2', '172.29.0.2']);
   });

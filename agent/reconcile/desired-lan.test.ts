@@ -50,12 +50,13 @@ test('the default route comes from the first non-internal local network by name;
   expect(desiredOf([lan('inside', 'macvlan', { internal: true })]).kernel.sandboxes[0]?.defaultRoute).toBeUndefined();
 });
 
-test('with an overlay network too, the LAN gives the default route; gw0 comes only when an overlay endpoint publishes ports', () => {
+test('with an overlay network too, the LAN gives the default route; gw0 comes (and takes the default route) only when an overlay endpoint publishes ports', () => {
   const endpoints = [{ ...local, interfaceName: 'eth1' }, endpointOn('home', 'ep-home', 'eth0', '192.168.5.10')];
   const plain = desiredOf([network, lan('home', 'macvlan')], endpoints);
   expect(plain.kernel.sandboxes[0]).toMatchObject({ defaultRoute: { gateway: '192.168.5.1', device: 'eth0' }, egress: undefined });
   const publishing = desiredOf([network, lan('home', 'macvlan')], [{ ...endpoints[0] as typeof local, publishedPorts: [{ protocol: 'tcp', hostPort: 8080, port: 80 }] }, endpoints[1] as typeof local]);
-  expect(publishing.kernel.sandboxes[0]).toMatchObject({ defaultRoute: { gateway: '192.168.5.1', device: 'eth0' }, egress: { interfaceName: 'gw0' } });
+  // Replies to the port published through gw0 must leave by gw0: the default route stays there.
+  expect(publishing.kernel.sandboxes[0]).toMatchObject({ defaultRoute: { gateway: '172.29.0.1', device: 'gw0' }, egress: { interfaceName: 'gw0' } });
   // The LAN's subnet is the physical LAN's: the gateway bridge is not cut off from it.
   expect(publishing.kernel.isolatedSubnets).toEqual([network.subnet]);
 });
