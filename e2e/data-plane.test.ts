@@ -4,10 +4,10 @@
  * way out masqueraded to the host's address (none on --internal networks), and published ports.
  * Cluster actions go through the `trellis` CLI only; traffic stays inside the lab's namespaces.
  */
-import type { ChildProcess } from 'node:child_process';
-import { connect, startServer } from '../agent/firewall/kernel-test-traffic';
+import { connect } from '../agent/firewall/kernel-test-traffic';
 import type { Sandbox } from '../proto/gen/trellis/v1/types';
 import { CreatedObjects } from './support/created-objects';
+import { Servers } from './support/servers';
 import { eventually, kernelJson, labDown, labHost, labUp, mustSucceed, onHost, trellisJson, trellisOk, type LabState } from './support/lab-driver';
 import { endpointOf, expectNoTraceOn, ipOf, namespaceName, pingFromSandbox, sandboxNamespace } from './support/overlay';
 
@@ -37,15 +37,10 @@ interface NeighbourJson {
 describe('data plane (1 manager, 3 agents)', () => {
   let state: LabState;
   const created = new CreatedObjects();
-  const servers: ChildProcess[] = [];
+  const servers = new Servers();
   const host = (name: string) => labHost(state, name);
 
-  /** A TCP (and UDP) server answering with the source address it saw; stopped in afterAll. */
-  async function serve(namespace: string, port: number): Promise<ChildProcess> {
-    const server = await startServer(namespace, [port]);
-    servers.push(server);
-    return server;
-  }
+  const serve = (namespace: string, port: number) => servers.serve(namespace, port);
 
   /** Runs `ip -j ARGS` inside a sandbox of `node`. */
   function inSandbox<T>(node: string, sandbox: string, args: string[]): T {
@@ -56,7 +51,7 @@ describe('data plane (1 manager, 3 agents)', () => {
     state = labUp(1, 3);
   });
   afterAll(() => {
-    for (const server of servers) server.kill();
+    servers.stopAll();
     try {
       created.removeWhatRemains();
     } finally {
@@ -210,7 +205,7 @@ describe('data plane (1 manager, 3 agents)', () => {
   });
 
   it('leaves nothing of Trellis on any host once every sandbox and network is removed', async () => {
-    for (const server of servers.splice(0)) server.kill();
+    servers.stopAll();
     const namespaces = trellisJson<Sandbox[]>('m1', ['sandbox', 'ls', '--format', 'json']).map(namespaceName);
     created.removeAll();
     for (const agent of state.hosts.filter((h) => h.role === 'agent')) await expectNoTraceOn(agent, BOUND_MS);
