@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { table } from '../cli/output';
 import { applyVariant, pathDevices, VARIANTS, type PathDevices, type Variant } from './dataplane/offloads';
 import { assertReachable, iperfVersion, startIperfServer, tcpGbps, type Endpoint } from './dataplane/iperf';
-import { buildMacvlanPath } from './dataplane/lan-path';
+import { buildBridgePath, buildMacvlanPath } from './dataplane/lan-path';
 import { buildHandbuiltPath, buildTrellisPath, type OverlayPath } from './dataplane/paths';
 import { numberFlags } from './flags';
 import { UPLINK, UNDERLAY_MTU, createHostPair } from './netns/hosts';
@@ -37,8 +37,9 @@ interface Tried {
 /**
  * iperf3 TCP throughput, one stream, in one run for (a) the underlay: a veth between two host
  * namespaces, (b) VXLAN + bridge + veth built by hand with the agent's settings, (c) the same
- * programmed by the agent's Reconciler from synthesized node views; then (c) again with each
- * offload variant applied on top. Runs are interleaved (a, b, c, variants; repeat) so a noisy
+ * programmed by the agent's Reconciler from synthesized node views, (d) a macvlan network on the
+ * underlay and (e) a bridge network masqueraded to the far host, both programmed by the Reconciler
+ * too; then (c) again with each offload variant applied on top. Runs are interleaved (a–e, variants; repeat) so a noisy
  * neighbour hits every path alike; medians are reported.
  */
 export async function run(args: string[]): Promise<void> {
@@ -59,6 +60,7 @@ async function measure(options: Options, iperf: string, teardown: Teardown): Pro
   const handbuilt = await buildHandbuiltPath(hosts, tag, UNDERLAY_MTU, teardown);
   const trellis = await buildTrellisPath(hosts, tag, teardown);
   const macvlan = await buildMacvlanPath(hosts, tag, teardown);
+  const bridge = await buildBridgePath(hosts, tag, teardown);
   const underlay: OverlayPath = { near: { netns: hosts[0].netns, address: hosts[0].address }, far: { netns: hosts[1].netns, address: hosts[1].address } };
 
   const paths: Measured[] = [
@@ -66,9 +68,14 @@ async function measure(options: Options, iperf: string, teardown: Teardown): Pro
     { label: '(b) hand-built VXLAN + bridge + veth', path: handbuilt },
     { label: '(c) Trellis overlay (the agent\'s Reconciler)', path: trellis },
     { label: '(d) Trellis macvlan on the underlay (no overlay)', path: macvlan },
+    { label: '(e) Trellis bridge network, masqueraded to the far host', path: bridge },
   ].map(({ label, path }) => ({ label, from: path.near.netns, to: path.far, gbps: [] }));
+  const serving = new Set<string>();
   for (const path of paths) {
-    await startIperfServer(path.to, logDir, teardown);
+    // (e) goes to the far host's own address, whose server (a) started.
+    const server = `${path.to.netns} ${path.to.address}`;
+    if (!serving.has(server)) await startIperfServer(path.to, logDir, teardown);
+    serving.add(server);
     await assertReachable(path.from, path.to);
   }
   const devices = await pathDevices(hosts.map((host) => host.netns), UPLINK, trellis, SANDBOX_INTERFACE);
@@ -106,8 +113,8 @@ const ratio = (a: number, b: number) => round(a / b, 3);
 const signedPercent = (factor: number) => `${factor >= 1 ? '+' : ''}${round((factor - 1) * 100)}%`;
 
 function report(options: Options, iperf: string, paths: Measured[], tried: Tried[]): void {
-  const [underlay, handbuilt, trellis, macvlan] = paths.map((path) => median(path.gbps));
-  if (underlay === undefined || handbuilt === undefined || trellis === undefined || macvlan === undefined) throw new Error('four paths were measured');
+  const [underlay, handbuilt, trellis, macvlan, bridge] = paths.map((path) => median(path.gbps));
+  if (underlay === undefined || handbuilt === undefined || trellis === undefined || macvlan === undefined || bridge === undefined) throw new Error('five paths were measured');
   const runs = (gbps: number[]) => gbps.map((value) => round(value, 2).toFixed(2)).join(' ');
   const rows = paths.map((path) => {
     const gbps = median(path.gbps);
@@ -141,6 +148,8 @@ function report(options: Options, iperf: string, paths: Measured[], tried: Tried
     ratio_handbuilt_vs_underlay: ratio(handbuilt, underlay),
     macvlan_gbps: round(macvlan, 2),
     ratio_macvlan_vs_underlay: ratio(macvlan, underlay),
+    bridge_gbps: round(bridge, 2),
+    ratio_bridge_vs_underlay: ratio(bridge, underlay),
     variants: tried.map((attempt) => {
       const gbps = attempt.unavailable === undefined ? median(attempt.gbps) : undefined;
       return {

@@ -20,6 +20,14 @@ describe('node facts', () => {
     ]);
   });
 
+  it('trims a report the managers would refuse: at most 128 interfaces, devices of its own before veths, 8 addresses each', () => {
+    const veths = Array.from({ length: 200 }, (_, index) => ({ ifindex: 100 + index, ifname: `veth${index}`, linkinfo: { info_kind: 'veth' }, addr_info: [] }));
+    const crowded = { ifindex: 2, ifname: 'eth0', addr_info: Array.from({ length: 12 }, (_, index) => ({ family: 'inet', local: `198.18.0.${index + 1}`, prefixlen: 24 })) };
+    const reported = parseHostInterfaces(JSON.stringify([...veths, crowded]));
+    expect(reported).toHaveLength(128);
+    expect(reported.find((link) => link.name === 'eth0')?.addresses).toHaveLength(8);
+  });
+
   it('reads the ephemeral port range as the kernel prints it, and refuses what is not a range', () => {
     expect(parsePortRange('32768\t60999\n')).toEqual({ first: 32768, last: 60999 });
     expect(parsePortRange('1024 65535')).toEqual({ first: 1024, last: 65535 });

@@ -1,3 +1,4 @@
+import { NODE_REPORT_LIMITS } from '../../proto/runtime/node-report';
 import { FIRST_VNI, LAST_VNI } from './state';
 
 /*
@@ -40,10 +41,10 @@ export const LIMITS = {
   reservedPortsPerNode: 64,
   reservedPortReasonLength: 128,
   /** Per node, as its agent reports them at registration (macvlan/ipvlan parents): host interfaces, IPv4 addresses of each, link kinds. */
-  interfacesPerNode: 128,
-  addressesPerInterface: 8,
-  linkKindsPerNode: 16,
-  linkKindLength: 32,
+  interfacesPerNode: NODE_REPORT_LIMITS.interfaces,
+  addressesPerInterface: NODE_REPORT_LIMITS.addressesPerInterface,
+  linkKindsPerNode: NODE_REPORT_LIMITS.linkKinds,
+  linkKindLength: NODE_REPORT_LIMITS.linkKindLength,
   /** Per endpoint (`--expose`). */
   exposedPorts: 128,
   /** Per network (`-o KEY=VALUE`): each driver knows one or two keys; the rest is refused by name. */
