@@ -1,5 +1,6 @@
 import type { ServerDuplexStream, ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { performance } from 'node:perf_hooks';
 import {
   DispatcherService,
   type AgentMessage,
@@ -154,8 +155,12 @@ export class Dispatcher {
       this.heardSinceLeading.clear();
     });
     this.sweeper = setInterval(() => this.cutSilentSessions(), heartbeatIntervalMs);
+    let loop = performance.eventLoopUtilization();
     this.corrector = setInterval(() => {
-      this.graceClock.tick();
+      const since = performance.eventLoopUtilization(loop);
+      loop = performance.eventLoopUtilization();
+      // A millisecond of waiting for input: everything sent before had been read.
+      this.graceClock.tick(since.idle >= 1);
       this.correctLaggingMembers();
     }, correctEveryMs);
   }
