@@ -147,7 +147,9 @@ export class FakeAgents {
     }
     if (body?.$case === 'memberDigests') {
       if (!body.value.replace) this.memberDigestPushes += 1;
-      for (const { networkId, nodeId, digest } of body.value.digests) this.programMember(session.nodeId, { networkId, ownerNodeId: nodeId, digest });
+      // Programmed in one pass and reported together, as a real agent reports a pass (not one report per digest).
+      session.unreported.push(...body.value.digests.map(({ networkId, nodeId, digest }) => ({ networkId, ownerNodeId: nodeId, digest })));
+      if (session.revision > 0) this.report(session);
     }
     if (body?.$case !== 'delta' && body?.$case !== 'resync') return;
     const update = body.$case === 'delta' ? body.value : body.value.part;

@@ -21,6 +21,18 @@ describe('DigestLags', () => {
     expect(lags.pairsOf('m')).toEqual([]);
   });
 
+  it('gives a member the whole grace period from when the truth reached its stream, however long it lagged before', () => {
+    const lags = new DigestLags(2_000);
+    lags.lagging(pair, 0);
+    lags.told(pair, 1_500);
+    expect(lags.due(2_000)).toEqual([]);
+    expect(lags.due(3_499)).toEqual([]);
+    expect(lags.due(3_500)).toEqual([pair]);
+    // A pair it does not lag on is not started by being told.
+    lags.told({ ...pair, ownerId: 'y' }, 4_000);
+    expect(lags.pairsOf('m').map((lag) => lag.ownerId)).toEqual(['x']);
+  });
+
   it('forgets a member whose session ended', () => {
     const lags = new DigestLags(10);
     lags.lagging(pair, 0);

@@ -38,6 +38,17 @@ export class DigestLags {
     if (!lags.has(key)) lags.set(key, { ...pair, since: now, backoffMs: this.graceMs });
   }
 
+  /**
+   * The truth of the pair has just reached the member's stream: a member that lags is given the
+   * whole grace period from then to report it, not from when it was first seen to lag (a truth
+   * queued behind other messages, on a leader busy with a thousand sessions opening, may reach it
+   * long after that).
+   */
+  told(pair: LaggingPair, now: number): void {
+    const lag = this.byMember.get(pair.memberId)?.get(pairKey(pair));
+    if (lag) lag.since = Math.max(lag.since, now);
+  }
+
   caughtUp(pair: LaggingPair): void {
     const lags = this.byMember.get(pair.memberId);
     lags?.delete(pairKey(pair));

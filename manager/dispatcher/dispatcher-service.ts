@@ -1,5 +1,6 @@
 import type { ServerDuplexStream, ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { performance } from 'node:perf_hooks';
 import {
   DispatcherService,
   type AgentMessage,
@@ -7,6 +8,7 @@ import {
   type DispatcherServer,
   type EndpointReadiness,
   type MemberDigest,
+  type MemberDigests,
   type ProgrammedReport,
   type SessionHello,
   type ViewDelta,
@@ -27,6 +29,7 @@ import { ReadinessTracker, type ReadinessChange, type ReadinessChanges } from '.
 import { deltaParts, memberDigestMessages, readinessMessages, viewChunks } from './view-chunks';
 import { defaultCorrectionGraceMs, GossipJudge, type GossipJudgeOptions } from './gossip-judge';
 import { StoreReader } from './gossip-store';
+import { GraceClock } from './grace-clock';
 
 type SessionStream = ServerDuplexStream<AgentMessage, ManagerMessage>;
 
@@ -48,7 +51,7 @@ interface AgentSession {
   /** The agent has sent a ProgrammedReport in this session (its first carries every member digest). */
   reported: boolean;
   /** Messages not yet handed to the stream: one is written at a time (see `pump`). */
-  outbox: ManagerMessage[];
+  outbox: { message: ManagerMessage; written?: () => void }[];
   writing: boolean;
 }
 
@@ -107,6 +110,8 @@ export class Dispatcher {
   /** Member digests and what gossiping agents programmed of each other (see GossipJudge). */
   private readonly gossip: GossipJudge;
   private readonly corrector: NodeJS.Timeout;
+  /** What the correction grace runs on: the time this leader kept up (see GraceClock). */
+  private readonly graceClock: GraceClock;
   /** The store revision views were last pushed for; the store says which nodes changed since. */
   private pushedRevision: number;
   private viewCache: { revision: number; views: NetworkEndpointsCache } = { revision: -1, views: new Map() };
@@ -123,6 +128,9 @@ export class Dispatcher {
   ) {
     this.pushedRevision = state.store.revision;
     this.reader = new StoreReader(() => this.state.store);
+    const graceMs = options.correctionGraceMs ?? defaultCorrectionGraceMs;
+    const correctEveryMs = Math.max(graceMs / 2, 10);
+    this.graceClock = new GraceClock(correctEveryMs);
     this.gossip = new GossipJudge(
       this.reader,
       {
@@ -130,7 +138,7 @@ export class Dispatcher {
         speaksFor: (nodeId) => this.sessions.has(nodeId) || this.heardSinceLeading.has(nodeId) || Date.now() - this.leadingSinceMs >= nodeDownAfterMs + AGENT_RETURN_MS,
         sendDigests: (nodeId, digests) => this.sendDigestsTo(nodeId, digests),
       },
-      options,
+      { ...options, now: () => this.graceClock.now() },
     );
     this.readiness = new ReadinessTracker(
       {
@@ -147,8 +155,14 @@ export class Dispatcher {
       this.heardSinceLeading.clear();
     });
     this.sweeper = setInterval(() => this.cutSilentSessions(), heartbeatIntervalMs);
-    const graceMs = options.correctionGraceMs ?? defaultCorrectionGraceMs;
-    this.corrector = setInterval(() => this.correctLaggingMembers(), Math.max(graceMs / 2, 10));
+    let loop = performance.eventLoopUtilization();
+    this.corrector = setInterval(() => {
+      const since = performance.eventLoopUtilization(loop);
+      loop = performance.eventLoopUtilization();
+      // A millisecond of waiting for input: everything sent before had been read.
+      this.graceClock.tick(since.idle >= 1);
+      this.correctLaggingMembers();
+    }, correctEveryMs);
   }
 
   close(): void {
@@ -434,13 +448,18 @@ export class Dispatcher {
   private sendWholeDigests(nodeId: string, session: AgentSession): void {
     if (!this.reader.gossips(nodeId)) return;
     const digests = this.gossip.digestsOn(nodeId, this.reader.hostedNetworks(nodeId));
-    for (const part of memberDigestMessages({ replace: true, digests })) this.send(session, { $case: 'memberDigests', value: part });
+    for (const part of memberDigestMessages({ replace: true, digests })) this.sendDigests(nodeId, session, part);
   }
 
   private sendDigestsTo(nodeId: string, digests: MemberDigest[]): void {
     const session = this.sessions.get(nodeId);
     if (!session || digests.length === 0) return;
-    for (const part of memberDigestMessages({ replace: false, digests })) this.send(session, { $case: 'memberDigests', value: part });
+    for (const part of memberDigestMessages({ replace: false, digests })) this.sendDigests(nodeId, session, part);
+  }
+
+  /** Member digests whose grace, for a member that lags on them, runs from when its stream took them. */
+  private sendDigests(nodeId: string, session: AgentSession, part: MemberDigests): void {
+    this.send(session, { $case: 'memberDigests', value: part }, () => this.gossip.told(nodeId, part.digests));
   }
 
   /** Members whose programmed digests have lagged past the grace period get the truth. */
@@ -602,8 +621,9 @@ export class Dispatcher {
     return this.viewCache.views;
   }
 
-  private send(session: AgentSession, body: ManagerMessage['body']): void {
-    session.outbox.push({ body });
+  /** `written`: called once the stream has taken the message. */
+  private send(session: AgentSession, body: ManagerMessage['body'], written?: () => void): void {
+    session.outbox.push({ message: { body }, written });
     this.pump(session);
   }
 
@@ -617,8 +637,9 @@ export class Dispatcher {
     const next = session.outbox.shift();
     if (!next) return;
     session.writing = true;
-    session.stream.write(next, () => {
+    session.stream.write(next.message, () => {
       session.writing = false;
+      next.written?.();
       this.pump(session);
     });
   }

@@ -34,6 +34,19 @@ export interface MemberPair {
 
 export const defaultCorrectionGraceMs = 2_000;
 
+/** One network's floor counts: the members they are over, and per owner how many of them reported each digest of its set ('' none). */
+interface FloorCounts {
+  list: readonly string[];
+  members: Set<string>;
+  byOwner: Map<string, Map<string, number>>;
+}
+
+function bump(counts: Map<string, number>, digest: string, by: number): void {
+  const count = (counts.get(digest) ?? 0) + by;
+  if (count > 0) counts.set(digest, count);
+  else counts.delete(digest);
+}
+
 /**
  * The leader's judgment of gossip (not replicated, like readiness): the digest of every gossiping
  * owner's set on each network it hosts with how it changed (MemberDigestLedger), what each member
@@ -48,8 +61,8 @@ export class GossipJudge {
   /** Per member: per network, per owner, the digest it last reported programmed. Kept after its session ends, like its report. */
   private readonly reports = new Map<string, Map<string, Map<string, string>>>();
   private readonly lags: DigestLags;
-  /** Per network: the members the floors were computed over, and each owner's floor (see `floor`). */
-  private readonly floors = new Map<string, { members: string; list: readonly string[]; byOwner: Map<string, number> }>();
+  /** Per network: the members floors are counted over, and per owner how many of them reported each digest (see `floor`). */
+  private readonly floors = new Map<string, FloorCounts>();
   private readonly now: () => number;
 
   constructor(
@@ -93,7 +106,6 @@ export class GossipJudge {
       // Of an owner that does not gossip, only whether it just stopped matters.
       if (!gossiping && fresh) continue;
       touched.add(networkId);
-      this.floors.get(networkId)?.byOwner.delete(ownerId);
       if (!gossiping) {
         this.ledger.forget(networkId, ownerId);
         continue;
@@ -126,23 +138,19 @@ export class GossipJudge {
    */
   reported(memberId: string, members: readonly MemberProgrammed[], first: boolean): Set<string> {
     const changed: MemberPair[] = [];
-    let byNetwork = this.reports.get(memberId);
-    if (first || !byNetwork) {
-      for (const [networkId, owners] of byNetwork ?? []) for (const ownerId of owners.keys()) changed.push({ networkId, ownerId });
-      this.reports.set(memberId, (byNetwork = new Map()));
+    if (first) {
+      const before = [...(this.reports.get(memberId) ?? [])].flatMap(([networkId, owners]) => [...owners.keys()].map((ownerId) => ({ networkId, ownerId })));
+      for (const pair of before) this.setReported(memberId, pair, '');
+      changed.push(...before);
     }
     for (const { networkId, ownerNodeId: ownerId, digest } of members) {
-      let owners = byNetwork.get(networkId);
-      if (!owners) byNetwork.set(networkId, (owners = new Map()));
-      if (digest === '') owners.delete(ownerId);
-      else owners.set(ownerId, digest);
+      this.setReported(memberId, { networkId, ownerId }, digest);
       changed.push({ networkId, ownerId });
     }
     const now = this.now();
     const touched = new Set<string>();
     for (const { networkId, ownerId } of changed) {
       touched.add(networkId);
-      this.floors.get(networkId)?.byOwner.delete(ownerId);
       if (this.store.hostIds(networkId).has(ownerId)) this.check({ memberId, networkId, ownerId }, now);
     }
     // Pairs it has never reported lag as much as those it reported wrong.
@@ -154,31 +162,63 @@ export class GossipJudge {
    * The revision up to which every one of `members` (live gossiping hosts of the network that
    * reported it) but the owner has programmed the owner's endpoints there: a member that programmed
    * a set holds every endpoint created at or before the revision from which that set was the truth.
-   * Kept per network until the members, a member's report or the owner's set change.
+   * Counted per network as members and reports change; looked up in the owner's digest history when asked.
    */
   floor(networkId: string, ownerId: string, members: readonly string[]): number {
-    let floors = this.floors.get(networkId);
-    // One computation of the network asks for every owner with the same list: joined once.
-    if (floors?.list !== members) {
-      const key = members.join('\n');
-      if (floors?.members === key) floors.list = members;
-      else this.floors.set(networkId, (floors = { members: key, list: members, byOwner: new Map() }));
+    const floors = this.floorsOver(networkId, members);
+    let counts = floors.byOwner.get(ownerId);
+    if (!counts) {
+      counts = new Map();
+      for (const memberId of floors.members) if (memberId !== ownerId) bump(counts, this.reportedDigest(memberId, networkId, ownerId), 1);
+      floors.byOwner.set(ownerId, counts);
     }
-    let floor = floors.byOwner.get(ownerId);
-    if (floor !== undefined) return floor;
     this.digest(networkId, ownerId);
-    floor = Infinity;
-    // Most members report the same digest: each is looked up once.
-    const covered = new Map<string, number>();
-    for (const memberId of members) {
-      if (memberId === ownerId) continue;
-      const reported = this.reportedDigest(memberId, networkId, ownerId);
-      let upTo = covered.get(reported);
-      if (upTo === undefined) covered.set(reported, (upTo = this.ledger.coveredUpTo(networkId, ownerId, reported)));
-      floor = Math.min(floor, upTo);
-    }
-    floors.byOwner.set(ownerId, floor);
+    // Most members report the same digest: each distinct one is looked up once.
+    let floor = Infinity;
+    for (const digest of counts.keys()) floor = Math.min(floor, this.ledger.coveredUpTo(networkId, ownerId, digest));
     return floor;
+  }
+
+  /**
+   * The network's counts, over `list` now: a member that joined or left it is added to or taken
+   * from each owner's counts (a session opening costs one step per owner, not one per owner and
+   * member, which on a network every node hosts is a million for each of a thousand openings).
+   */
+  private floorsOver(networkId: string, list: readonly string[]): FloorCounts {
+    const floors = this.floors.get(networkId);
+    if (!floors) {
+      const fresh = { list, members: new Set(list), byOwner: new Map<string, Map<string, number>>() };
+      this.floors.set(networkId, fresh);
+      return fresh;
+    }
+    if (floors.list === list) return floors;
+    const members = new Set(list);
+    for (const memberId of floors.members) if (!members.has(memberId)) this.recount(networkId, floors, memberId, -1);
+    for (const memberId of members) if (!floors.members.has(memberId)) this.recount(networkId, floors, memberId, 1);
+    floors.list = list;
+    floors.members = members;
+    return floors;
+  }
+
+  /** A member joins (+1) or leaves (-1) every owner's counts on the network. */
+  private recount(networkId: string, floors: FloorCounts, memberId: string, by: number): void {
+    for (const [ownerId, counts] of floors.byOwner) if (ownerId !== memberId) bump(counts, this.reportedDigest(memberId, networkId, ownerId), by);
+  }
+
+  /** Records what a member reported of a pair ('' for nothing), moving it between the digests counted for the owner's floor. */
+  private setReported(memberId: string, { networkId, ownerId }: MemberPair, digest: string): void {
+    const before = this.reportedDigest(memberId, networkId, ownerId);
+    let byNetwork = this.reports.get(memberId);
+    if (!byNetwork) this.reports.set(memberId, (byNetwork = new Map()));
+    let owners = byNetwork.get(networkId);
+    if (!owners) byNetwork.set(networkId, (owners = new Map()));
+    if (digest === '') owners.delete(ownerId);
+    else owners.set(ownerId, digest);
+    const floors = this.floors.get(networkId);
+    const counts = floors?.byOwner.get(ownerId);
+    if (!counts || !floors?.members.has(memberId) || memberId === ownerId || before === digest) return;
+    bump(counts, before, -1);
+    bump(counts, digest, 1);
   }
 
   /** Sends the truth to each member that has lagged past the grace period (once per pair per period); returns how many pairs. */
@@ -230,6 +270,12 @@ export class GossipJudge {
       const upTo = this.ledger.coveredUpTo(networkId, ownerId, this.reportedDigest(memberId, networkId, ownerId));
       return this.store.ownedEndpoints(networkId, ownerId).flatMap((endpoint) => (endpoint.createdRevision > upTo ? [endpoint.id] : []));
     });
+  }
+
+  /** These digests (truths) reached the member's stream now: it lags on none of them before a grace period from now. */
+  told(memberId: string, digests: readonly MemberDigest[]): void {
+    const now = this.now();
+    for (const { networkId, nodeId: ownerId } of digests) this.lags.told({ memberId, networkId, ownerId }, now);
   }
 
   /** The member's session ended: it is not corrected until it reports again. */

@@ -29,6 +29,8 @@ export class StoreReader implements GossipStore {
   private readonly hosted = new Map<string, ReadonlySet<string>>();
   private readonly hosts = new Map<string, ReadonlySet<string>>();
   private readonly owners = new Map<string, ReadonlyMap<string, { nodeId: string; createdRevision: number }>>();
+  /** Per network: each owner's endpoints there (asked once per lagging pair by every listing of the nodes). */
+  private readonly owned = new Map<string, ReadonlyMap<string, { id: string; createdRevision: number }[]>>();
 
   constructor(private readonly store: () => Store) {}
 
@@ -55,7 +57,16 @@ export class StoreReader implements GossipStore {
   }
 
   ownedEndpoints(networkId: string, ownerId: string): { id: string; createdRevision: number }[] {
-    return [...this.endpointsOf(networkId)].flatMap(([id, { nodeId, createdRevision }]) => (nodeId === ownerId ? [{ id, createdRevision }] : []));
+    const byOwner = this.memo(this.owned, networkId, () => {
+      const index = new Map<string, { id: string; createdRevision: number }[]>();
+      for (const [id, { nodeId, createdRevision }] of this.endpointsOf(networkId)) {
+        const list = index.get(nodeId);
+        if (list) list.push({ id, createdRevision });
+        else index.set(nodeId, [{ id, createdRevision }]);
+      }
+      return index;
+    });
+    return byOwner.get(ownerId) ?? [];
   }
 
   private endpointsOf(networkId: string): ReadonlyMap<string, { nodeId: string; createdRevision: number }> {
@@ -80,6 +91,7 @@ export class StoreReader implements GossipStore {
       this.hosted.clear();
       this.hosts.clear();
       this.owners.clear();
+      this.owned.clear();
     }
     let value = cache.get(key);
     if (value === undefined) cache.set(key, (value = compute()));
