@@ -137,6 +137,8 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
   const hostNames = new Set<string>();
   const sandboxInterfaces = new Set<string>();
   const sandboxAttachments = new Map<string, Attachment[]>();
+  /** The veth each local bridge or overlay endpoint gets, by endpoint id: a bridge endpoint's published ports go on it. */
+  const veths = new Map<string, DesiredEndpoint>();
   const viewNetworkIds = new Set(view.networks.map((network) => network.id));
   /** The namespace a local endpoint goes into, once its names are known to be free; undefined: skipped, saying why. */
   const placeLocal = (endpoint: EndpointView, hostName: string): string | undefined => {
@@ -160,6 +162,20 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     sandboxInterfaces.add(interfaceKey);
     return netns;
   };
+  /**
+   * Claims an endpoint's IP and MAC in one address segment (an overlay's VNI, a bridge or LAN
+   * network): two owners of one would make FDB and neighbour entries flap every pass.
+   */
+  const claimAddresses = (segment: string, networkId: string, endpoint: EndpointView): boolean => {
+    const mac = endpoint.mac.toLowerCase();
+    const keys = [`${segment} ${endpoint.ip}`, `${segment} ${mac}`];
+    if (keys.some((key) => claimedAddresses.has(key))) {
+      skipEndpoint(endpoint, `IP ${endpoint.ip} or MAC ${mac} is already used in network ${networkId}`);
+      return false;
+    }
+    keys.forEach((key) => claimedAddresses.add(key));
+    return true;
+  };
   const attach = (endpoint: EndpointView, network: NetworkView): void => {
     const list = sandboxAttachments.get(endpoint.sandboxId) ?? [];
     list.push({ endpoint, network });
@@ -169,11 +185,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     if (lan.problem !== undefined) return skipEndpoint(endpoint, lan.problem);
     const problem = endpointProblem(endpoint, view.nodeId);
     if (problem !== undefined) return skipEndpoint(endpoint, problem);
-    const addressKeys = [`${lan.view.id} ${endpoint.ip}`, `${lan.view.id} ${endpoint.mac.toLowerCase()}`];
-    if (addressKeys.some((key) => claimedAddresses.has(key))) {
-      return skipEndpoint(endpoint, `IP ${endpoint.ip} or MAC ${endpoint.mac} is already used in network ${lan.view.id}`);
-    }
-    addressKeys.forEach((key) => claimedAddresses.add(key));
+    if (!claimAddresses(lan.view.id, lan.view.id, endpoint)) return;
     const netns = placeLocal(endpoint, lanDeviceName(endpoint.id));
     if (netns === undefined) return;
     kernel.lanEndpoints.push(lanEndpoint(endpoint, lan, netns));
@@ -199,15 +211,9 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
       skipEndpoint(endpoint, problem);
       continue;
     }
-    const mac = endpoint.mac.toLowerCase();
-    // Two owners of one IP or MAC in a network would make FDB and neighbour entries flap every pass.
     const segment = overlay === undefined ? `bridge ${network.view.id}` : `${network.view.vni}`;
-    const addressKeys = [`${segment} ${endpoint.ip}`, `${segment} ${mac}`];
-    if (addressKeys.some((key) => claimedAddresses.has(key))) {
-      skipEndpoint(endpoint, `IP ${endpoint.ip} or MAC ${mac} is already used in network ${network.view.id}`);
-      continue;
-    }
-    addressKeys.forEach((key) => claimedAddresses.add(key));
+    if (!claimAddresses(segment, network.view.id, endpoint)) continue;
+    const mac = endpoint.mac.toLowerCase();
     if (endpoint.nodeId !== view.nodeId) {
       // A bridge network is local to its node: another node's endpoint on it is nothing to program here.
       if (overlay === undefined) continue;
@@ -222,7 +228,9 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     }
     const netns = placeLocal(endpoint, hostVethName(endpoint.id));
     if (netns !== undefined) {
-      kernel.endpoints.push(localEndpoint(endpoint, network.port, netns));
+      const veth = localEndpoint(endpoint, network.port, netns);
+      kernel.endpoints.push(veth);
+      veths.set(endpoint.id, veth);
       attach(endpoint, network.view);
     }
   }
@@ -232,24 +240,23 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
   // One whose local network gives it a default route needs the gateway bridge only to publish ports
   // of its overlay endpoints. A shared namespace's interfaces are its sandboxes' together (only one
   // of them connects networks).
-  const attachmentsIn = (sandboxIds: readonly string[]) => sandboxIds.flatMap((sandboxId) => sandboxAttachments.get(sandboxId) ?? []);
-  const publishesOverlayPorts = (attachments: readonly Attachment[]) => attachments.some(({ endpoint, network }) => isOverlay(network) && endpoint.publishedPorts.length > 0);
-  const egressWanted = [...namespaces]
-    .filter(([, { origin }]) => origin.kind === 'created')
-    .filter(([, { sandboxIds }]) => {
-      const attachments = attachmentsIn(sandboxIds);
-      const overlays = attachments.filter(({ network }) => isOverlay(network) && !network.internal);
-      return overlays.length > 0 && (localDefaultRoute(attachments) === undefined || publishesOverlayPorts(attachments));
-    })
-    .map(([netns]) => netns)
+  const ways = [...namespaces].map(([netns, { origin, sandboxIds }]) => {
+    const attachments = sandboxIds.flatMap((sandboxId) => sandboxAttachments.get(sandboxId) ?? []);
+    const publishesOverlayPorts = attachments.some(({ endpoint, network }) => isOverlay(network) && endpoint.publishedPorts.length > 0);
+    return { netns, origin, sandboxIds, attachments, localRoute: localDefaultRoute(attachments), publishesOverlayPorts };
+  });
+  const egressWanted = ways
+    .filter(({ origin, attachments, localRoute, publishesOverlayPorts }) => origin.kind === 'created'
+      && attachments.some(({ network }) => isOverlay(network) && !network.internal)
+      && (localRoute === undefined || publishesOverlayPorts))
+    .map(({ netns }) => netns)
     .sort();
   const egress = allocateEgress(gatewaySubnet, egressWanted, options.heldEgressAddresses);
   const wantsEgress = new Set(egressWanted);
   const gatewayAddress = (ip: string) => `${ip}/${gatewaySubnet.prefixLength}`;
   const claimedHostPorts = new Set<string>();
   const reservedPorts = reservedHostPorts(options.reservedPorts ?? []);
-  for (const [netns, { origin, sandboxIds }] of namespaces) {
-    const attachments = attachmentsIn(sandboxIds);
+  for (const { netns, origin, sandboxIds, attachments, localRoute, publishesOverlayPorts } of ways) {
     // The sandbox that connects networks names the namespace's gateway veth and its problems.
     const sandboxId = sandboxIds.find((id) => sandboxAttachments.has(id)) ?? sandboxIds[0] ?? netns;
     const address = egress.sandboxes.get(netns);
@@ -265,8 +272,8 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
     for (const { endpoint, network } of attachments.filter((attachment) => attachment.network.driver === 'bridge')) {
       const bridged = publishedPorts([endpoint], !network.internal, claimedHostPorts, reservedPorts);
       skipped.push(...bridged.skipped.map((problem) => `sandbox ${sandboxId}: ${problem}`));
-      const port = kernel.endpoints.find((candidate) => candidate.hostName === hostVethName(endpoint.id));
-      if (port !== undefined && bridged.rules.length > 0) port.published = bridged.rules;
+      const veth = veths.get(endpoint.id);
+      if (veth !== undefined && bridged.rules.length > 0) veth.published = bridged.rules;
     }
     const gatewayRoute = address === undefined ? undefined : { gateway: egress.gateway, device: EGRESS_INTERFACE };
     const sandbox: DesiredSandbox = {
@@ -274,7 +281,7 @@ export function desired(view: NodeView, options: DesiredOptions): DesiredViewRes
       origin,
       // Replies to a port published through gw0 must leave by gw0: such a sandbox keeps its default
       // route there even when a local network could give it one.
-      defaultRoute: publishesOverlayPorts(attachments) && gatewayRoute !== undefined ? gatewayRoute : localDefaultRoute(attachments) ?? gatewayRoute,
+      defaultRoute: publishesOverlayPorts && gatewayRoute !== undefined ? gatewayRoute : localRoute ?? gatewayRoute,
       egress: address === undefined ? undefined : {
         hostName: gatewayVethName(sandboxId),
         interfaceName: EGRESS_INTERFACE,
